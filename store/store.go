@@ -1,0 +1,190 @@
+// Package store is the contract for Realmgate's durable state: sessions, persistent (anonymous)
+// users, devices, remote-disable rules, single-use nonces, certificates and the audit log.
+//
+// Several implementations satisfy it (embedded SQLite in store/sqlite, PostgreSQL later) and all
+// pass the conformance suite in store/storetest. Implementations are safe for concurrent use and
+// durable: a write that returned nil survives a kill -9 of the process.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist (or has expired).
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a write would break a uniqueness rule.
+var ErrConflict = errors.New("store: conflict")
+
+// Store is the whole of the durable state. It is composed of narrow interfaces so that a consumer
+// can ask for only what it uses.
+type Store interface {
+	Sessions
+	Users
+	Devices
+	RemoteDisable
+	Nonces
+	Certificates
+	Audit
+	// Ping reports whether the store can serve (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the store.
+	Close() error
+}
+
+// Session is one client session. State is the engine's own encoding of what the session has
+// passed; the store treats it as opaque bytes.
+type Session struct {
+	ID        string
+	App       string
+	Env       string
+	CreatedAt time.Time
+	// ExpiresAt is when the session ends unless touched again (idle timeout).
+	ExpiresAt time.Time
+	State     json.RawMessage
+}
+
+// Sessions stores sessions.
+type Sessions interface {
+	// GetSession returns the session with id, or ErrNotFound when it does not exist or has
+	// expired at now.
+	GetSession(ctx context.Context, id string, now time.Time) (Session, error)
+	// PutSession creates or replaces a session.
+	PutSession(ctx context.Context, s Session) error
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteExpiredSessions removes sessions that expired before now and returns how many.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+}
+
+// User is a persistent user, known by the WL_PERSISTENT_COOKIE the anonymous-user realm issued.
+type User struct {
+	ID        string
+	CreatedAt time.Time
+	LastSeen  time.Time
+}
+
+// Users stores persistent users.
+type Users interface {
+	GetUser(ctx context.Context, id string) (User, error)
+	// PutUser creates or updates a user.
+	PutUser(ctx context.Context, u User) error
+}
+
+// Device is a device known to the server, for one provisioning entity ("application:APP",
+// "group:NAME", "device" or, unprovisioned, "none").
+type Device struct {
+	ID          string
+	Entity      string
+	App         string
+	OS          string
+	Model       string
+	DisplayName string
+	// Status is "active" or "blocked"; a blocked device fails every device realm.
+	Status    string
+	CreatedAt time.Time
+	LastSeen  time.Time
+	// CertificateSerial is the serial (hex) of the device's current certificate, if provisioned.
+	CertificateSerial string
+}
+
+// Device statuses.
+const (
+	DeviceActive  = "active"
+	DeviceBlocked = "blocked"
+)
+
+// Devices stores devices.
+type Devices interface {
+	GetDevice(ctx context.Context, id, entity string) (Device, error)
+	// PutDevice creates or updates the device (ID, Entity).
+	PutDevice(ctx context.Context, d Device) error
+	// ListDevices returns devices ordered by ID then Entity.
+	ListDevices(ctx context.Context) ([]Device, error)
+	// SetDeviceStatus changes the status of every entity of device id; ErrNotFound when none.
+	SetDeviceStatus(ctx context.Context, id, status string) error
+}
+
+// Rule is one remote-disable rule of an application environment.
+type Rule struct {
+	// Versions is a semantic-version constraint ("<2.0.0", ">=1.0, <1.4"); empty matches all.
+	Versions     string `json:"versions"`
+	Action       string `json:"action"` // "block" or "notify"
+	Message      string `json:"message"`
+	DownloadLink string `json:"downloadLink,omitempty"`
+	// MessageID identifies a notify message; the client acknowledges it by this id.
+	MessageID string `json:"messageId,omitempty"`
+}
+
+// RemoteDisable stores the remote-disable rules of application environments.
+type RemoteDisable interface {
+	// GetRules returns the rules of app/env (empty, not ErrNotFound, when none).
+	GetRules(ctx context.Context, app, env string) ([]Rule, error)
+	// PutRules replaces the rules of app/env; an empty slice clears them.
+	PutRules(ctx context.Context, app, env string, rules []Rule) error
+}
+
+// Nonce is a single-use value bound to a session and a realm.
+type Nonce struct {
+	Value     string
+	SessionID string
+	Realm     string
+	ExpiresAt time.Time
+}
+
+// Nonces stores single-use nonces.
+type Nonces interface {
+	PutNonce(ctx context.Context, n Nonce) error
+	// ConsumeNonce deletes the nonce and returns nil when it existed for that session and realm
+	// and had not expired at now; otherwise ErrNotFound. Concurrent consumers of one nonce: at
+	// most one succeeds.
+	ConsumeNonce(ctx context.Context, value, sessionID, realm string, now time.Time) error
+	// DeleteExpiredNonces removes nonces expired before now and returns how many.
+	DeleteExpiredNonces(ctx context.Context, now time.Time) (int, error)
+}
+
+// CertificateRecord is an issued certificate.
+type CertificateRecord struct {
+	Serial    string // hex, lower case
+	Entity    string // what it was issued to: "user:NAME", "application:APP", "group:NAME", "device"
+	Owner     string // user id or device id
+	Realm     string
+	Issuer    string // DN of the issuer
+	NotBefore time.Time
+	NotAfter  time.Time
+	DER       []byte
+	IssuedAt  time.Time
+	RevokedAt *time.Time
+	Reason    string
+}
+
+// Certificates stores issued certificates and their revocation.
+type Certificates interface {
+	// PutCertificate records a new certificate; ErrConflict when the serial exists.
+	PutCertificate(ctx context.Context, c CertificateRecord) error
+	GetCertificate(ctx context.Context, serial string) (CertificateRecord, error)
+	// ListCertificates returns certificates ordered by IssuedAt then Serial.
+	ListCertificates(ctx context.Context) ([]CertificateRecord, error)
+	// RevokeCertificate marks a certificate revoked at the given time; ErrNotFound when unknown.
+	// Revoking twice keeps the first time.
+	RevokeCertificate(ctx context.Context, serial, reason string, at time.Time) error
+}
+
+// AuditRecord is one administrative change or security-relevant event.
+type AuditRecord struct {
+	ID     int64 // assigned by the store
+	Time   time.Time
+	Actor  string // "admin", "session:<id>", "system"
+	Action string // "remote_disable.put", "certificate.revoke", ...
+	Target string
+	Detail json.RawMessage // a JSON object; never holds a secret
+}
+
+// Audit is an append-only log.
+type Audit interface {
+	AppendAudit(ctx context.Context, r AuditRecord) (int64, error)
+	// ListAudit returns records with ID > after, oldest first, at most limit of them.
+	ListAudit(ctx context.Context, after int64, limit int) ([]AuditRecord, error)
+}
