@@ -4,6 +4,12 @@
 // Several implementations satisfy it (embedded SQLite in store/sqlite, PostgreSQL later) and all
 // pass the conformance suite in store/storetest. Implementations are safe for concurrent use and
 // durable: a write that returned nil survives a kill -9 of the process.
+//
+// Times are kept to the microsecond (the finer part is dropped, as PostgreSQL's timestamptz
+// does) and come back in UTC; the zero time.Time comes back as the zero time.Time. A record
+// with an ExpiresAt is live while now is before ExpiresAt and has expired from ExpiresAt on,
+// both compared at that precision. Lists ordered by strings order them byte-wise, as Go compares
+// strings.
 package store
 
 import (
@@ -18,6 +24,11 @@ var ErrNotFound = errors.New("store: not found")
 
 // ErrConflict is returned when a write would break a uniqueness rule.
 var ErrConflict = errors.New("store: conflict")
+
+// ErrInvalid is returned when a record breaks a rule of this contract (an empty key, a device
+// status other than DeviceActive or DeviceBlocked, an audit Detail that is not a JSON object);
+// nothing is written.
+var ErrInvalid = errors.New("store: invalid record")
 
 // Store is the whole of the durable state. It is composed of narrow interfaces so that a consumer
 // can ask for only what it uses.
@@ -54,8 +65,10 @@ type Sessions interface {
 	GetSession(ctx context.Context, id string, now time.Time) (Session, error)
 	// PutSession creates or replaces a session.
 	PutSession(ctx context.Context, s Session) error
+	// DeleteSession removes the session; removing one that does not exist is not an error.
 	DeleteSession(ctx context.Context, id string) error
-	// DeleteExpiredSessions removes sessions that expired before now and returns how many.
+	// DeleteExpiredSessions removes sessions that have expired at now (ExpiresAt <= now) and
+	// returns how many.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
 }
 
@@ -136,12 +149,14 @@ type Nonce struct {
 
 // Nonces stores single-use nonces.
 type Nonces interface {
+	// PutNonce stores a new nonce; ErrConflict when the value exists (a nonce is never rebound).
 	PutNonce(ctx context.Context, n Nonce) error
 	// ConsumeNonce deletes the nonce and returns nil when it existed for that session and realm
 	// and had not expired at now; otherwise ErrNotFound. Concurrent consumers of one nonce: at
 	// most one succeeds.
 	ConsumeNonce(ctx context.Context, value, sessionID, realm string, now time.Time) error
-	// DeleteExpiredNonces removes nonces expired before now and returns how many.
+	// DeleteExpiredNonces removes nonces that have expired at now (ExpiresAt <= now) and returns
+	// how many.
 	DeleteExpiredNonces(ctx context.Context, now time.Time) (int, error)
 }
 
@@ -168,7 +183,7 @@ type Certificates interface {
 	// ListCertificates returns certificates ordered by IssuedAt then Serial.
 	ListCertificates(ctx context.Context) ([]CertificateRecord, error)
 	// RevokeCertificate marks a certificate revoked at the given time; ErrNotFound when unknown.
-	// Revoking twice keeps the first time.
+	// Revoking twice keeps the first time and reason and returns nil.
 	RevokeCertificate(ctx context.Context, serial, reason string, at time.Time) error
 }
 
@@ -184,7 +199,10 @@ type AuditRecord struct {
 
 // Audit is an append-only log.
 type Audit interface {
+	// AppendAudit stores r with a new ID, greater than every ID before it, and returns it; r.ID
+	// is ignored. An empty Detail is stored as none.
 	AppendAudit(ctx context.Context, r AuditRecord) (int64, error)
-	// ListAudit returns records with ID > after, oldest first, at most limit of them.
+	// ListAudit returns records with ID > after, oldest first, at most limit of them (none when
+	// limit <= 0).
 	ListAudit(ctx context.Context, after int64, limit int) ([]AuditRecord, error)
 }
