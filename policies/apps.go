@@ -1,0 +1,122 @@
+package policies
+
+import (
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Environments Realmgate knows, by the lower-cased element name of application-descriptor.xml.
+// The value says whether the environment is a device (mobile) environment.
+var environments = map[string]bool{
+	"android": true, "iphone": true, "ipad": true, "blackberry": true, "blackberry10": true,
+	"windowsphone": true, "windowsphone8": true, "windows8": true, "windowsphoneuniversal": true,
+	"windows": true, "windowsuniversal": true,
+	"common": false, "mobilewebapp": false, "desktopbrowser": false, "facebook": false,
+	"igoogle": false, "vista": false, "adobeair": false, "air": false, "dashboard": false,
+}
+
+// nativeRoots maps the root element of a native application descriptor to its environment.
+var nativeRoots = map[string]string{
+	"nativeandroidapp":               "android",
+	"nativeiosapp":                   "iphone",
+	"nativewindowsphone8app":         "windowsphone8",
+	"nativewindows8app":              "windows8",
+	"nativewindowsphoneuniversalapp": "windowsphoneuniversal",
+	"nativewindowsuniversalapp":      "windowsuniversal",
+	"nativewindowsapp":               "windows",
+}
+
+// IsMobileEnvironment reports whether env is a device environment.
+func IsMobileEnvironment(env string) bool { return environments[strings.ToLower(env)] }
+
+func (l *loader) loadApps() {
+	for _, dir := range l.subdirs(appsDir) {
+		rel := path.Join(appsDir, dir, descriptorName)
+		root := l.readXML(rel)
+		if root == nil {
+			continue
+		}
+		id, _ := root.attr("id")
+		if id == "" {
+			id = dir
+		} else if id != dir {
+			l.warnf(l.pos(rel, root), "", "application id %q differs from its folder %q; clients use %q", id, dir, id)
+		}
+		if prev, dup := l.p.Apps[id]; dup {
+			l.errorf(l.pos(rel, root), "give each application its own id", "application %q is also defined at %s", id, prev.Pos)
+			continue
+		}
+		app := &App{ID: id, Pos: l.pos(rel, root), Envs: map[string]*Environment{}}
+		if v := root.childText("accessTokenExpiration"); v != "" {
+			if sec, err := strconv.Atoi(v); err == nil && sec > 0 {
+				app.AccessTokenExpiration = sec
+			} else {
+				l.warnf(l.pos(rel, root.child("accessTokenExpiration")), "", "accessTokenExpiration %q is not a positive number; ignored", v)
+			}
+		}
+		for _, r := range strings.FieldsFunc(root.childText("userIdentityRealms"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
+			app.UserIdentityRealms = append(app.UserIdentityRealms, r)
+		}
+		lname := strings.ToLower(root.Name)
+		switch {
+		case lname == "application":
+			app.Kind = "hybrid"
+			for _, c := range root.Children {
+				env := strings.ToLower(c.Name)
+				mobile, known := environments[env]
+				if !known {
+					continue // descriptive elements: displayName, description, features ...
+				}
+				if env == "air" {
+					env = "adobeair"
+				}
+				l.addEnv(rel, app, c, env, mobile)
+			}
+			if _, ok := app.Envs["common"]; !ok {
+				// Every hybrid application has the common environment (web resources shared by
+				// all environments, used by the preview); it gets the default web test.
+				app.Envs["common"] = &Environment{Name: "common", SecurityTest: DefaultWebTest, Pos: app.Pos}
+			}
+		case nativeRoots[lname] != "":
+			app.Kind = "native"
+			env := nativeRoots[lname]
+			l.addEnv(rel, app, root, env, environments[env])
+		default:
+			l.errorf(l.pos(rel, root), "the root must be <application> or a native descriptor such as <nativeAndroidApp>",
+				"unknown application descriptor root <%s>", root.Name)
+			continue
+		}
+		l.p.Apps[id] = app
+	}
+}
+
+func (l *loader) addEnv(rel string, app *App, n *node, env string, mobile bool) {
+	pos := l.pos(rel, n)
+	if prev, dup := app.Envs[env]; dup {
+		l.errorf(pos, "keep one", "environment %q is declared twice (first at line %d)", env, prev.Pos.Line)
+		return
+	}
+	e := &Environment{Name: env, Mobile: mobile, Pos: pos}
+	e.Declared, _ = n.attr("securityTest")
+	e.SecurityTest = e.Declared
+	if e.SecurityTest == "" {
+		if mobile {
+			e.SecurityTest = DefaultMobileTest
+		} else {
+			e.SecurityTest = DefaultWebTest
+		}
+	}
+	e.Version, _ = n.attr("version")
+	if e.Version == "" {
+		e.Version, _ = n.attr("applicationVersion")
+	}
+	e.BundleID, _ = n.attr("bundleId")
+	sec := n.child("security")
+	if sec == nil {
+		sec = n // native descriptors put these directly under the root
+	}
+	e.PublicSigningKey = sec.childText("publicSigningKey")
+	e.PackageName = sec.childText("packageName")
+	app.Envs[env] = e
+}

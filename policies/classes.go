@@ -1,0 +1,156 @@
+package policies
+
+import "strings"
+
+// Class describes an authenticator or login-module class that a configuration may name.
+type Class struct {
+	Name string
+	// Role is "authenticator" or "loginModule".
+	Role string
+	// Status says whether Realmgate enforces the class today.
+	Status ClassStatus
+	// Required and Known parameters; a parameter outside Known is a warning (real files carry
+	// leftovers), a missing Required one an error.
+	Required []string
+	Known    []string
+	// Kind is the short name the engine dispatches on ("form", "basic", "nonValidating", ...).
+	Kind string
+}
+
+// ClassStatus says how far Realmgate implements a class.
+type ClassStatus int
+
+// Class statuses.
+const (
+	// Implemented classes are enforced.
+	Implemented ClassStatus = iota
+	// Recognized classes are understood by the loader and their parameters checked, but this
+	// build cannot enforce them yet: a request that needs one is refused, never passed.
+	Recognized
+	// NotEnforced classes are accepted but are not security controls.
+	NotEnforced
+)
+
+const (
+	roleAuthenticator = "authenticator"
+	roleLoginModule   = "loginModule"
+)
+
+const (
+	wlExt = "com.worklight.core.auth.ext."
+)
+
+var classes = map[string]*Class{}
+
+func addClass(c *Class) { classes[c.Name] = c }
+
+func init() {
+	for _, c := range []*Class{
+		{Name: wlExt + "FormBasedAuthenticator", Role: roleAuthenticator, Kind: "form",
+			Known: []string{"login-page", "error-page"}},
+		{Name: wlExt + "BasicAuthenticator", Role: roleAuthenticator, Kind: "basic",
+			Known: []string{"basic-realm-name"}},
+		{Name: wlExt + "HeaderAuthenticator", Role: roleAuthenticator, Kind: "header",
+			Known: []string{"user-name-header"}},
+		{Name: "com.worklight.integration.auth.AdapterAuthenticator", Role: roleAuthenticator, Kind: "adapter",
+			Status: Recognized, Required: []string{"login-function"}, Known: []string{"logout-function"}},
+		{Name: wlExt + "UserCertificateAuthenticator", Role: roleAuthenticator, Kind: "userCertificate",
+			Status: Recognized, Required: []string{"dependent-user-auth-realm", "pki-bridge-class"},
+			Known: []string{
+				"embedded-pki-bridge-ca-p12-file-path", "embedded-pki-bridge-ca-p12-password",
+				"embedded-pki-bridge-organization", "embedded-pki-bridge-add-cert-extensions",
+				"adapter-pki-bridge-init-procedure", "adapter-pki-bridge-identity-validation-procedure",
+				"adapter-pki-bridge-csr-requirements-procedure", "adapter-pki-bridge-csr-validation-procedure",
+				"adapter-pki-bridge-certificate-generation-procedure",
+				"adapter-pki-bridge-identity-from-certificate-procedure",
+				"adapter-pki-bridge-certificate-validation-procedure",
+			}},
+		{Name: wlExt + "DeviceAutoProvisioningAuthenticator", Role: roleAuthenticator, Kind: "deviceProvisioning",
+			Status: Recognized, Known: []string{"validate-csr-function"}},
+		{Name: wlExt + "TrusteerAuthenticator", Role: roleAuthenticator, Kind: "trusteer",
+			Status: Recognized, Known: []string{"rooted-device", "device-with-malware", "rooted-hiders",
+				"unsecured-wifi", "outdated-configuration"}},
+
+		{Name: wlExt + "NonValidatingLoginModule", Role: roleLoginModule, Kind: "nonValidating"},
+		{Name: wlExt + "SingleIdentityLoginModule", Role: roleLoginModule, Kind: "singleIdentity",
+			Known: []string{"user-name", "password-hash", "display-name"}},
+		{Name: wlExt + "RejectingLoginModule", Role: roleLoginModule, Kind: "rejecting"},
+		{Name: wlExt + "HeaderLoginModule", Role: roleLoginModule, Kind: "header",
+			Required: []string{"user-name-header"}, Known: []string{"display-name-header"}},
+		{Name: "realmgate.PasswordFileLoginModule", Role: roleLoginModule, Kind: "passwordFile",
+			Required: []string{"file"}},
+		{Name: wlExt + "LdapLoginModule", Role: roleLoginModule, Kind: "ldap", Status: Recognized,
+			Required: []string{"ldapProviderUrl"},
+			Known: []string{"ldapTimeoutMs", "ldapSecurityAuthentication", "validationType",
+				"ldapSecurityPrincipalPattern", "ldapSearchFilterPattern", "ldapSearchBase", "ldapReferral"}},
+		{Name: wlExt + "UserCertificateLoginModule", Role: roleLoginModule, Kind: "userCertificate", Status: Recognized},
+		{Name: wlExt + "DeviceAutoProvisioningLoginModule", Role: roleLoginModule, Kind: "deviceProvisioning",
+			Status: Recognized, Known: []string{"validate-certificate-function"}},
+		{Name: wlExt + "TrusteerLoginModule", Role: roleLoginModule, Kind: "trusteer", Status: Recognized},
+	} {
+		addClass(c)
+	}
+}
+
+// LookupClass returns the description of a known class, or nil.
+func LookupClass(name string) *Class { return classes[name] }
+
+// replacementFor says what to use instead of a class Realmgate does not implement.
+func replacementFor(name, role string) string {
+	low := strings.ToLower(name)
+	switch {
+	case strings.Contains(low, "websphere") || strings.Contains(low, "ltpa"):
+		if role == roleAuthenticator {
+			return "use com.worklight.core.auth.ext.FormBasedAuthenticator with realmgate.PasswordFileLoginModule or LdapLoginModule"
+		}
+		return "use realmgate.PasswordFileLoginModule or com.worklight.core.auth.ext.LdapLoginModule"
+	case role == roleAuthenticator:
+		return "Realmgate does not run Java classes: use com.worklight.integration.auth.AdapterAuthenticator with a wasm or plugin adapter, or FormBasedAuthenticator/BasicAuthenticator/HeaderAuthenticator"
+	default:
+		return "Realmgate does not run Java classes: use realmgate.PasswordFileLoginModule, com.worklight.core.auth.ext.LdapLoginModule, or an adapter-based realm (AdapterAuthenticator) that validates in a wasm or plugin adapter"
+	}
+}
+
+// Built-in realm names.
+const (
+	RealmAntiXSRF            = "wl_antiXSRFRealm"
+	RealmAnonymousUser       = "wl_anonymousUserRealm"
+	RealmRemoteDisable       = "wl_remoteDisableRealm"
+	RealmDeviceNoProvision   = "wl_deviceNoProvisioningRealm"
+	RealmDeviceAutoProvision = "wl_deviceAutoProvisioningRealm"
+	RealmAuthenticity        = "wl_authenticityRealm"
+	RealmDirectUpdate        = "wl_directUpdateRealm"
+	RealmUserCertificate     = "wl_userCertificateAuthRealm"
+)
+
+// builtinRealm describes a realm Realmgate provides without a <realm> definition.
+type builtinRealm struct {
+	Status ClassStatus
+	// Device and User say which identity the realm provides.
+	Device, User bool
+}
+
+var builtinRealms = map[string]builtinRealm{
+	RealmAntiXSRF:            {Status: Implemented},
+	RealmAnonymousUser:       {Status: Implemented, User: true},
+	RealmRemoteDisable:       {Status: Implemented},
+	RealmDeviceNoProvision:   {Status: Implemented, Device: true},
+	RealmDeviceAutoProvision: {Status: Recognized, Device: true},
+	RealmAuthenticity:        {Status: Recognized},
+	RealmDirectUpdate:        {Status: NotEnforced},
+}
+
+// RealmStatus says whether the realm is enforced by this build.
+func (r *Realm) Status(p *Project) ClassStatus {
+	if r.Builtin {
+		return builtinRealms[r.Name].Status
+	}
+	st := Implemented
+	if r.Class != nil && r.Class.Status > st {
+		st = r.Class.Status
+	}
+	if lm := p.LoginModules[r.LoginModule]; lm != nil && lm.Class != nil && lm.Class.Status > st {
+		st = lm.Class.Status
+	}
+	return st
+}

@@ -1,0 +1,354 @@
+package policies
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+)
+
+// Outcomes of a decision.
+const (
+	Allow     = "allow"
+	Challenge = "challenge"
+	Deny      = "deny"
+)
+
+// Decision is what a security test says about one request.
+type Decision struct {
+	Outcome string `json:"outcome"`
+	// Step is the step being challenged (1-based) and Steps the number of steps, step-up included.
+	Step  int `json:"step,omitempty"`
+	Steps int `json:"steps,omitempty"`
+	// Realms are the realms to challenge now, sorted.
+	Realms []string `json:"realms,omitempty"`
+	// Reasons say why a request is denied.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Query is the one query the evaluator prepares.
+const Query = "data.realmgate.decision"
+
+// Evaluator answers decisions from one prepared OPA query. It memoizes each decision on exactly
+// the parts of the input that the compiled policies read (found by walking every input reference
+// of every module), unless a policy calls a non-deterministic built-in such as time.now_ns or
+// http.send, in which case every decision is evaluated.
+type Evaluator struct {
+	query    rego.PreparedEvalQuery
+	revision string
+	// deps are the input paths the policies read; memoize is false when a policy reads the
+	// whole input or calls a non-deterministic built-in.
+	deps    [][]string
+	memoize bool
+
+	mu   sync.RWMutex
+	memo map[string]*Decision
+}
+
+// memoLimit bounds the memo; when full it is cleared (decisions are cheap to recompute and the
+// key space of real projects is small).
+const memoLimit = 1 << 16
+
+// NewEvaluator parses and compiles the modules and prepares the decision query. Problems in the
+// user's policies come back as diagnostics with file and line.
+func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
+	parsed := map[string]*ast.Module{}
+	var diags Diagnostics
+	for _, m := range mods {
+		pm, err := ast.ParseModuleWithOpts(m.Path, m.Source, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			diags = append(diags, astDiagnostics(m.Path, err)...)
+			continue
+		}
+		if !m.Generated && m.Path != "realmgate/lib.rego" {
+			if d := checkUserModule(m, pm); d != nil {
+				diags = append(diags, *d)
+				continue
+			}
+		}
+		parsed[m.Path] = pm
+	}
+	if len(diags) > 0 {
+		diags.Sort()
+		return nil, &LoadError{Diagnostics: diags}
+	}
+	compiler := ast.NewCompiler().WithStrict(false)
+	compiler.Compile(parsed)
+	if compiler.Failed() {
+		diags = astDiagnostics("", compiler.Errors)
+		diags.Sort()
+		return nil, &LoadError{Diagnostics: diags}
+	}
+	pq, err := rego.New(
+		rego.Query(Query),
+		rego.Compiler(compiler),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("preparing %s: %w", Query, err)
+	}
+	deps, memoize := inputDependencies(compiler)
+	return &Evaluator{
+		query:    pq,
+		revision: Revision(mods),
+		deps:     deps,
+		memoize:  memoize,
+		memo:     map[string]*Decision{},
+	}, nil
+}
+
+// astDiagnostics turns OPA errors into diagnostics.
+func astDiagnostics(file string, err error) Diagnostics {
+	var errs ast.Errors
+	if !errors.As(err, &errs) {
+		return Diagnostics{{Pos: Pos{File: file}, Severity: Error, Message: err.Error()}}
+	}
+	var out Diagnostics
+	for _, e := range errs {
+		pos := Pos{File: file}
+		if e.Location != nil {
+			pos = Pos{File: e.Location.File, Line: e.Location.Row}
+		}
+		out = append(out, Diagnostic{Pos: pos, Severity: Error, Message: e.Message})
+	}
+	return out
+}
+
+// Revision identifies the compiled policy set.
+func (e *Evaluator) Revision() string { return e.revision }
+
+// Memoized reports whether decisions are memoized, and on which input paths.
+func (e *Evaluator) Memoized() (bool, []string) {
+	paths := make([]string, len(e.deps))
+	for i, p := range e.deps {
+		paths[i] = strings.Join(append([]string{"input"}, p...), ".")
+	}
+	return e.memoize, paths
+}
+
+// Decide evaluates the decision for input, which must be JSON-shaped (maps, slices, strings,
+// numbers, booleans, nil) and hold at least "test" and "passed" (sorted).
+func (e *Evaluator) Decide(ctx context.Context, input map[string]any) (Decision, error) {
+	if !e.memoize {
+		return e.Eval(ctx, input)
+	}
+	key := e.key(input)
+	e.mu.RLock()
+	d, ok := e.memo[key]
+	e.mu.RUnlock()
+	if ok {
+		return *d, nil
+	}
+	dec, err := e.Eval(ctx, input)
+	if err != nil {
+		return dec, err
+	}
+	e.mu.Lock()
+	if len(e.memo) >= memoLimit {
+		e.memo = map[string]*Decision{}
+	}
+	e.memo[key] = &dec
+	e.mu.Unlock()
+	return dec, nil
+}
+
+// ErrNoDecision is returned when the policies give no decision (an unknown test).
+var ErrNoDecision = errors.New("policies: no decision")
+
+// Eval evaluates the prepared query without the memo.
+func (e *Evaluator) Eval(ctx context.Context, input map[string]any) (Decision, error) {
+	rs, err := e.query.Eval(ctx, rego.EvalInput(input))
+	if err != nil {
+		return Decision{}, fmt.Errorf("evaluating %s: %w", Query, err)
+	}
+	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
+		return Decision{}, fmt.Errorf("%w for test %v", ErrNoDecision, input["test"])
+	}
+	return decisionFrom(rs[0].Expressions[0].Value)
+}
+
+func decisionFrom(v any) (Decision, error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return Decision{}, fmt.Errorf("policies: decision is %T, not an object", v)
+	}
+	var d Decision
+	d.Outcome, _ = m["outcome"].(string)
+	d.Step = intOf(m["step"])
+	d.Steps = intOf(m["steps"])
+	d.Realms = stringsOf(m["realms"])
+	d.Reasons = stringsOf(m["reasons"])
+	switch d.Outcome {
+	case Allow, Deny:
+	case Challenge:
+		if len(d.Realms) == 0 {
+			return Decision{}, errors.New("policies: a challenge without realms")
+		}
+	default:
+		return Decision{}, fmt.Errorf("policies: unknown outcome %q", d.Outcome)
+	}
+	return d, nil
+}
+
+func intOf(v any) int {
+	switch n := v.(type) {
+	case json.Number:
+		i, _ := n.Int64()
+		return int(i)
+	case float64:
+		return int(n)
+	case int:
+		return n
+	}
+	return 0
+}
+
+func stringsOf(v any) []string {
+	arr, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(arr))
+	for _, x := range arr {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// key encodes the values of the dependency paths of input.
+func (e *Evaluator) key(input map[string]any) string {
+	var b strings.Builder
+	for _, p := range e.deps {
+		var v any = input
+		for _, k := range p {
+			m, ok := v.(map[string]any)
+			if !ok {
+				v = nil
+				break
+			}
+			v = m[k]
+		}
+		encodeKey(&b, v)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func encodeKey(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("n")
+	case string:
+		b.WriteString("s")
+		b.WriteString(strconv.Itoa(len(x)))
+		b.WriteByte(':')
+		b.WriteString(x)
+	case []string:
+		b.WriteString("a")
+		b.WriteString(strconv.Itoa(len(x)))
+		for _, s := range x {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(len(s)))
+			b.WriteByte(':')
+			b.WriteString(s)
+		}
+	case bool:
+		if x {
+			b.WriteString("t")
+		} else {
+			b.WriteString("f")
+		}
+	default:
+		// Maps marshal with sorted keys, so equal values encode equally.
+		j, err := json.Marshal(x)
+		if err != nil {
+			b.WriteString("?")
+			return
+		}
+		b.WriteString("j")
+		b.Write(j)
+	}
+}
+
+// nondeterministic lists built-ins whose result is not a function of the input, beyond those OPA
+// marks Nondeterministic.
+var nondeterministic = map[string]bool{
+	"time.now_ns": true, "rand.intn": true, "uuid.rfc4122": true, "opa.runtime": true,
+	"http.send": true, "net.lookup_ip_addr": true,
+}
+
+// inputDependencies walks every module and returns the input paths they read (the longest
+// constant prefix of each input reference), with paths covered by a shorter one removed. It
+// returns memoize=false when a rule reads input as a whole or calls a non-deterministic built-in.
+func inputDependencies(c *ast.Compiler) ([][]string, bool) {
+	memoize := true
+	var paths [][]string
+	var visit func(x any) bool
+	visit = func(x any) bool {
+		switch t := x.(type) {
+		case ast.Ref:
+			if !t[0].Equal(ast.InputRootDocument) {
+				return false
+			}
+			var p []string
+			for _, term := range t[1:] {
+				s, ok := term.Value.(ast.String)
+				if !ok {
+					break
+				}
+				p = append(p, string(s))
+			}
+			if len(p) == 0 {
+				memoize = false
+			}
+			paths = append(paths, p)
+			for _, term := range t[1:] {
+				ast.NewGenericVisitor(visit).Walk(term)
+			}
+			return true
+		case ast.Var:
+			if t.Equal(ast.InputRootDocument.Value) {
+				memoize = false // a bare input term reads everything
+			}
+		case *ast.Expr:
+			if t.IsCall() {
+				name := t.Operator().String()
+				if nondeterministic[name] {
+					memoize = false
+				} else if bi, ok := ast.BuiltinMap[name]; ok && bi.Nondeterministic {
+					memoize = false
+				}
+			}
+		}
+		return false
+	}
+	for _, m := range c.Modules {
+		ast.NewGenericVisitor(visit).Walk(m)
+	}
+	if !memoize {
+		return nil, false
+	}
+	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) < len(paths[j]) || (len(paths[i]) == len(paths[j]) && strings.Join(paths[i], ".") < strings.Join(paths[j], ".")) })
+	var out [][]string
+	for _, p := range paths {
+		covered := false
+		for _, q := range out {
+			if len(q) <= len(p) && strings.Join(q, "\x00") == strings.Join(p[:len(q)], "\x00") {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			out = append(out, p)
+		}
+	}
+	return out, true
+}

@@ -1,0 +1,231 @@
+package policies
+
+// Project is a loaded, validated Worklight-shaped project directory: its authentication
+// configuration, applications, adapters and user policies. It is immutable after Load.
+type Project struct {
+	// Dir is the project directory as given to Load.
+	Dir string
+	// Tests holds every security test by name, the predefined defaults included.
+	Tests map[string]*SecurityTest
+	// TestOrder lists test names in the order of the configuration file, defaults last.
+	TestOrder []string
+	// Realms holds every realm by name, the built-in ones included.
+	Realms map[string]*Realm
+	// LoginModules holds the login modules by name.
+	LoginModules map[string]*LoginModule
+	// StaticResources are the URL-pattern protected resources, in file order.
+	StaticResources []*StaticResource
+	// Apps holds applications by id.
+	Apps map[string]*App
+	// Adapters holds adapters by name.
+	Adapters map[string]*Adapter
+	// Policies are the user's own Rego modules from the project's policies/ folder.
+	Policies []*PolicyFile
+	// Diagnostics are the warnings found while loading (errors make Load fail).
+	Diagnostics Diagnostics
+}
+
+// Test kinds.
+const (
+	KindWeb    = "web"
+	KindMobile = "mobile"
+	KindCustom = "custom"
+)
+
+// Names of the predefined tests that protect environments whose descriptor names none.
+const (
+	DefaultMobileTest = "wl_defaultMobileSecurityTest"
+	DefaultWebTest    = "wl_defaultWebSecurityTest"
+	// Unprotected is the pseudo-test of adapter procedures that need no authentication.
+	Unprotected = "wl_unprotected"
+)
+
+// SecurityTest is one security test after expansion: the realms a client must pass, by step.
+type SecurityTest struct {
+	Name string
+	Kind string // KindWeb, KindMobile or KindCustom
+	Pos  Pos
+	// Predefined is true for the default tests Realmgate adds.
+	Predefined bool
+	// Realms are the test's realms in step order, then declaration order.
+	Realms []TestRealm
+	// Steps lists the enforced realms of each step; Steps[0] is step 1. Steps are consecutive:
+	// gaps in the configured numbers are closed.
+	Steps [][]string
+	// UserRealm and DeviceRealm are the realms marked isInternalUserID / isInternalDeviceID
+	// ("" when none).
+	UserRealm   string
+	DeviceRealm string
+	// NotEnforced lists realms of the test that are accepted but are not security controls
+	// (wl_directUpdateRealm).
+	NotEnforced []string
+	// AccessTokenExpirationSec is the lifetime of access tokens for this scope (0: default).
+	AccessTokenExpirationSec int
+	// Expansion describes how a web or mobile test was expanded, for reviewers.
+	Expansion string
+}
+
+// HasRealm reports whether realm is an enforced realm of the test.
+func (t *SecurityTest) HasRealm(realm string) bool {
+	for _, s := range t.Steps {
+		for _, r := range s {
+			if r == realm {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestRealm is one realm of a security test.
+type TestRealm struct {
+	Realm          string
+	Step           int
+	Mode           string
+	InternalUser   bool
+	InternalDevice bool
+	Enforced       bool
+	Pos            Pos
+}
+
+// Param is a <parameter name value> of a realm or login module.
+type Param struct {
+	Name, Value string
+	Pos         Pos
+}
+
+// Params is an ordered parameter list.
+type Params []Param
+
+// Get returns the value of the parameter and whether it is present.
+func (ps Params) Get(name string) (string, bool) {
+	for _, p := range ps {
+		if p.Name == name {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+// Map returns the parameters as a map (the last of duplicate names wins).
+func (ps Params) Map() map[string]string {
+	m := make(map[string]string, len(ps))
+	for _, p := range ps {
+		m[p.Name] = p.Value
+	}
+	return m
+}
+
+// Realm is an authentication realm: an authenticator class and a login module, or a built-in.
+type Realm struct {
+	Name        string
+	ClassName   string // authenticator class; "" for built-in realms
+	LoginModule string
+	Params      Params
+	OnLoginURL  string
+	Pos         Pos
+	// Builtin is true for the realms Realmgate provides without configuration.
+	Builtin bool
+	// Class is the authenticator class's description (nil for built-in realms).
+	Class *Class
+}
+
+// LoginModule is a login module definition.
+type LoginModule struct {
+	Name      string
+	ClassName string
+	Params    Params
+	// ExpirationInSeconds is how long a login stays valid without use; -1 for the session's life.
+	ExpirationInSeconds  int
+	SSODeviceLoginModule string
+	Audit                bool
+	Pos                  Pos
+	Class                *Class
+}
+
+// StaticResource is a <staticResources><resource>: URL patterns protected by a test.
+type StaticResource struct {
+	ID           string
+	SecurityTest string
+	URLPatterns  []string
+	Pos          Pos
+}
+
+// App is an application with its environments.
+type App struct {
+	ID   string
+	Pos  Pos
+	Kind string // "hybrid" or "native"
+	Envs map[string]*Environment
+	// AccessTokenExpiration from the descriptor, seconds (0: unset).
+	AccessTokenExpiration int
+	// UserIdentityRealms lists the descriptor's userIdentityRealms.
+	UserIdentityRealms []string
+}
+
+// Environment is one environment of an application.
+type Environment struct {
+	Name string // lower case: "android", "iphone", "common", "mobilewebapp", ...
+	// Mobile is true for device environments (android, iphone, ...), false for web ones.
+	Mobile bool
+	// SecurityTest is the effective test: the descriptor's, or the default for the kind.
+	SecurityTest string
+	// Declared is the securityTest attribute as written ("" when none).
+	Declared string
+	Version  string
+	Pos      Pos
+	// Security holds the environment's <security> children that realms use.
+	PublicSigningKey string
+	PackageName      string
+	BundleID         string
+}
+
+// Adapter is an adapter's declaration.
+type Adapter struct {
+	Name       string
+	Pos        Pos
+	Dir        string // absolute directory of the adapter
+	Procedures map[string]*Procedure
+	// ProcedureOrder lists procedure names in file order.
+	ProcedureOrder []string
+	// Backend says how Realmgate runs the adapter; nil when the file declares none (a Worklight
+	// JavaScript or Java adapter, whose procedures then answer 501).
+	Backend *Backend
+	// AllowHTTP lists host:port pairs from connectivity and the backend's allow entries.
+	AllowHTTP []HostPort
+}
+
+// HostPort is an outbound HTTP allow-list entry.
+type HostPort struct {
+	Host string
+	Port int
+}
+
+// Procedure is one adapter procedure.
+type Procedure struct {
+	Name string
+	// SecurityTest is the test as resolved: a test name, Unprotected, or "" for the calling
+	// environment's test.
+	SecurityTest string
+	Pos          Pos
+}
+
+// Backend is the <backend> element of an adapter: which runtime implements it.
+type Backend struct {
+	Kind     string // "wasm" or "plugin"
+	Module   string // absolute path of the .wasm file
+	Command  []string
+	SHA256   string
+	Settings map[string]string
+	// Limits as written; zero values take the runtime defaults.
+	MemoryPages   uint32
+	CallTimeoutMS int
+	Instances     int
+	Pos           Pos
+}
+
+// PolicyFile is a user Rego module.
+type PolicyFile struct {
+	Path   string // relative to the project directory
+	Source string
+}

@@ -1,0 +1,401 @@
+package policies
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// addDefaults adds the built-in realms and the default web and mobile tests that protect
+// environments whose descriptor names no test.
+func (l *loader) addDefaults() {
+	for name := range builtinRealms {
+		if _, defined := l.p.Realms[name]; !defined {
+			l.p.Realms[name] = &Realm{Name: name, Builtin: true, Pos: Pos{File: "(built-in)"}}
+		}
+	}
+	defaults := []*SecurityTest{
+		{
+			Name: DefaultMobileTest, Kind: KindMobile, Predefined: true, Pos: Pos{File: "(built-in)"},
+			Realms: []TestRealm{
+				{Realm: RealmAntiXSRF, Step: 1, Enforced: true},
+				{Realm: RealmRemoteDisable, Step: 1, Enforced: true},
+				{Realm: RealmAnonymousUser, Step: 1, InternalUser: true, Enforced: true},
+				{Realm: RealmDeviceNoProvision, Step: 2, InternalDevice: true, Enforced: true},
+			},
+			Expansion: "default for mobile environments without a securityTest: the mobileSecurityTest with no testUser and provisioningType none",
+		},
+		{
+			Name: DefaultWebTest, Kind: KindWeb, Predefined: true, Pos: Pos{File: "(built-in)"},
+			Realms: []TestRealm{
+				{Realm: RealmAntiXSRF, Step: 1, Enforced: true},
+				{Realm: RealmAnonymousUser, Step: 1, InternalUser: true, Enforced: true},
+			},
+			Expansion: "default for web environments without a securityTest: the webSecurityTest with no testUser",
+		},
+	}
+	for _, t := range defaults {
+		if _, taken := l.p.Tests[t.Name]; taken {
+			continue // loadAuthConfig already refused the name? no: it is ours; keep the user's
+		}
+		l.finishTest(t)
+		l.p.Tests[t.Name] = t
+		l.p.TestOrder = append(l.p.TestOrder, t.Name)
+	}
+}
+
+// validate checks references between tests, realms, login modules and resources. Problems in a
+// realm or login module that a security test uses are errors; in unused ones, warnings.
+func (l *loader) validate() {
+	p := l.p
+	l.usedRealms = map[string]bool{}
+	for _, name := range p.TestOrder {
+		for _, r := range p.Tests[name].Realms {
+			l.usedRealms[r.Realm] = true
+		}
+	}
+	// Realms referenced by other realms (dependent user realms) count as used.
+	for _, r := range p.Realms {
+		if dep, ok := r.Params.Get("dependent-user-auth-realm"); ok && l.usedRealms[r.Name] {
+			l.usedRealms[dep] = true
+		}
+	}
+	names := sortedKeys(p.Realms)
+	usedModules := map[string]bool{}
+	for _, name := range names {
+		r := p.Realms[name]
+		if r.Builtin {
+			continue
+		}
+		if l.usedRealms[name] {
+			usedModules[r.LoginModule] = true
+		}
+		l.validateRealm(r, l.usedRealms[name])
+	}
+	for _, name := range sortedKeys(p.LoginModules) {
+		l.validateLoginModule(p.LoginModules[name], usedModules[name])
+	}
+	for _, name := range p.TestOrder {
+		l.validateTest(p.Tests[name])
+	}
+	l.validateResources()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// report is errorf for used definitions and warnf for unused ones.
+func (l *loader) report(used bool, pos Pos, fix, format string, args ...any) {
+	if used {
+		l.errorf(pos, fix, format, args...)
+		return
+	}
+	l.warnf(pos, fix, format+" (not used by any security test)", args...)
+}
+
+func (l *loader) validateRealm(r *Realm, used bool) {
+	if r.ClassName == "" {
+		l.report(used, r.Pos, "add <className>com.worklight.core.auth.ext.FormBasedAuthenticator</className> or another authenticator",
+			"realm %q has no className", r.Name)
+		return
+	}
+	switch {
+	case r.Class == nil:
+		l.report(used, r.Pos, replacementFor(r.ClassName, roleAuthenticator),
+			"realm %q uses authenticator class %s, which Realmgate does not implement", r.Name, r.ClassName)
+		return
+	case r.Class.Role != roleAuthenticator:
+		l.report(used, r.Pos, "name an authenticator class in <className> and the login module in loginModule=\"...\"",
+			"realm %q names %s, which is a login module, as its authenticator", r.Name, r.ClassName)
+		return
+	}
+	l.checkParams(r.Class, r.Params, used, r.Pos, "realm "+fmt.Sprintf("%q", r.Name))
+	if r.LoginModule == "" {
+		l.report(used, r.Pos, `add loginModule="..." naming a <loginModule>`, "realm %q has no loginModule", r.Name)
+	} else if _, ok := l.p.LoginModules[r.LoginModule]; !ok {
+		l.report(used, r.Pos, "define it in <loginModules> or fix the name",
+			"realm %q uses login module %q, which is not defined", r.Name, r.LoginModule)
+	}
+	if r.Class.Kind == "userCertificate" {
+		l.validateUserCertificateRealm(r, used)
+	}
+	if r.Class.Status == Recognized && used {
+		l.warnf(r.Pos, "", "realm %q (%s) is recognized but not enforced by this version: requests that need it are refused", r.Name, shortClass(r.ClassName))
+	}
+}
+
+func (l *loader) validateUserCertificateRealm(r *Realm, used bool) {
+	if dep, ok := r.Params.Get("dependent-user-auth-realm"); ok {
+		if _, exists := l.p.Realms[dep]; !exists {
+			l.report(used, r.Pos, "name a realm defined in <realms>", "realm %q depends on realm %q, which is not defined", r.Name, dep)
+		}
+	}
+	bridge, _ := r.Params.Get("pki-bridge-class")
+	switch bridge {
+	case "com.worklight.core.auth.ext.UserCertificateEmbeddedPKI":
+		if _, ok := r.Params.Get("embedded-pki-bridge-ca-p12-file-path"); !ok {
+			l.report(used, r.Pos, "add the embedded-pki-bridge-ca-p12-file-path parameter", "realm %q uses the embedded PKI without a CA file", r.Name)
+		}
+	case "com.worklight.core.auth.ext.UserCertificateAdapterBasedPKI":
+		v, ok := r.Params.Get("adapter-pki-bridge-certificate-generation-procedure")
+		if !ok {
+			l.report(used, r.Pos, "add adapter-pki-bridge-certificate-generation-procedure naming Adapter.procedure",
+				"realm %q uses the adapter-based PKI without a certificate-generation procedure", r.Name)
+		}
+		for _, prm := range r.Params {
+			if strings.HasPrefix(prm.Name, "adapter-pki-bridge-") {
+				l.checkProcedureRef(prm.Pos, prm.Value, used, r.Name)
+			}
+		}
+		_ = v
+	case "":
+	default:
+		l.report(used, r.Pos, "use com.worklight.core.auth.ext.UserCertificateEmbeddedPKI or UserCertificateAdapterBasedPKI",
+			"realm %q names PKI bridge class %s, which Realmgate does not implement", r.Name, bridge)
+	}
+}
+
+// checkProcedureRef checks an "Adapter.procedure" reference.
+func (l *loader) checkProcedureRef(pos Pos, ref string, used bool, realm string) {
+	adapter, proc, ok := strings.Cut(ref, ".")
+	if !ok || adapter == "" || proc == "" {
+		l.report(used, pos, "write Adapter.procedure", "realm %q names procedure %q, which is not Adapter.procedure", realm, ref)
+		return
+	}
+	a, exists := l.p.Adapters[adapter]
+	if !exists {
+		l.report(used, pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q names adapter %q, which is not in the project", realm, adapter)
+		return
+	}
+	if _, exists := a.Procedures[proc]; !exists {
+		l.report(used, pos, "declare <procedure name=\""+proc+"\"/> in the adapter", "realm %q names procedure %s, which adapter %q does not declare", realm, ref, adapter)
+	}
+}
+
+func shortClass(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+func (l *loader) checkParams(c *Class, ps Params, used bool, pos Pos, what string) {
+	for _, req := range c.Required {
+		if _, ok := ps.Get(req); !ok {
+			l.report(used, pos, fmt.Sprintf(`add <parameter name=%q value="..."/>`, req),
+				"%s (%s) needs parameter %q", what, shortClass(c.Name), req)
+		}
+	}
+	for _, prm := range ps {
+		known := false
+		for _, k := range append(append([]string{}, c.Required...), c.Known...) {
+			known = known || k == prm.Name
+		}
+		if !known {
+			l.warnf(prm.Pos, "", "%s: parameter %q is not used by %s", what, prm.Name, shortClass(c.Name))
+		}
+	}
+}
+
+// Login modules the ssoDeviceLoginModule attribute may name.
+var ssoDeviceModules = map[string]string{
+	"WLDeviceNoProvisioningLoginModule":   RealmDeviceNoProvision,
+	"WLDeviceAutoProvisioningLoginModule": RealmDeviceAutoProvision,
+}
+
+// SSODeviceRealm returns the device realm whose identity a login module's logins are shared
+// across (ssoDeviceLoginModule), or "".
+func (m *LoginModule) SSODeviceRealm() string { return ssoDeviceModules[m.SSODeviceLoginModule] }
+
+func (l *loader) validateLoginModule(m *LoginModule, used bool) {
+	switch {
+	case m.ClassName == "":
+		l.report(used, m.Pos, "add <className>", "login module %q has no className", m.Name)
+		return
+	case m.Class == nil:
+		l.report(used, m.Pos, replacementFor(m.ClassName, roleLoginModule),
+			"login module %q uses class %s, which Realmgate does not implement", m.Name, m.ClassName)
+		return
+	case m.Class.Role != roleLoginModule:
+		l.report(used, m.Pos, "name a login module class", "login module %q names %s, which is an authenticator", m.Name, m.ClassName)
+		return
+	}
+	l.checkParams(m.Class, m.Params, used, m.Pos, fmt.Sprintf("login module %q", m.Name))
+	if m.SSODeviceLoginModule != "" {
+		if _, ok := ssoDeviceModules[m.SSODeviceLoginModule]; !ok {
+			l.report(used, m.Pos, "use WLDeviceNoProvisioningLoginModule or WLDeviceAutoProvisioningLoginModule",
+				"login module %q: unknown ssoDeviceLoginModule %q", m.Name, m.SSODeviceLoginModule)
+		}
+	}
+	switch m.Class.Kind {
+	case "passwordFile":
+		if f, ok := m.Params.Get("file"); ok && used {
+			if _, err := ReadPasswordFile(filepath.Join(l.dir, filepath.FromSlash(f))); err != nil {
+				l.errorf(m.Pos, "create it with htpasswd -B (bcrypt)", "login module %q: %v", m.Name, err)
+			}
+		}
+	case "nonValidating":
+		if used {
+			l.warnf(m.Pos, "use realmgate.PasswordFileLoginModule or LdapLoginModule in production",
+				"login module %q (NonValidatingLoginModule) accepts any user name and password", m.Name)
+		}
+	case "singleIdentity":
+		_, hasUser := m.Params.Get("user-name")
+		_, hasHash := m.Params.Get("password-hash")
+		if used && (!hasUser || !hasHash) {
+			l.warnf(m.Pos, `add <parameter name="user-name"/> and <parameter name="password-hash"/> (bcrypt)`,
+				"login module %q (SingleIdentityLoginModule) has no identity configured: every login is refused", m.Name)
+		}
+		if h, ok := m.Params.Get("password-hash"); ok {
+			if _, err := bcrypt.Cost([]byte(h)); err != nil {
+				l.report(used, m.Pos, "give a bcrypt hash (htpasswd -nB user)", "login module %q: password-hash is not a bcrypt hash", m.Name)
+			}
+		}
+	}
+}
+
+// realmGivesDevice reports whether a realm can provide a device identity.
+func (l *loader) realmGivesDevice(name string) bool {
+	r := l.p.Realms[name]
+	if r == nil {
+		return false
+	}
+	if r.Builtin {
+		return builtinRealms[name].Device
+	}
+	return r.Class != nil && r.Class.Kind == "deviceProvisioning"
+}
+
+func (l *loader) isAutoProvisioning(name string) bool {
+	r := l.p.Realms[name]
+	return name == RealmDeviceAutoProvision || (r != nil && !r.Builtin && r.Class != nil && r.Class.Kind == "deviceProvisioning")
+}
+
+func (l *loader) validateTest(t *SecurityTest) {
+	for _, tr := range t.Realms {
+		r, ok := l.p.Realms[tr.Realm]
+		if !ok {
+			l.errorf(tr.Pos, fmt.Sprintf("define <realm name=%q> in <realms>, or use a built-in realm: %s", tr.Realm, strings.Join(sortedKeys(builtinRealms), ", ")),
+				"security test %q uses realm %q, which is not defined", t.Name, tr.Realm)
+			continue
+		}
+		if tr.InternalDevice && !l.realmGivesDevice(tr.Realm) {
+			l.errorf(tr.Pos, "mark a device realm (wl_deviceNoProvisioningRealm, wl_deviceAutoProvisioningRealm or a custom provisioning realm)",
+				"realm %q does not provide a device identity but is marked isInternalDeviceID", tr.Realm)
+		}
+		if tr.InternalUser && tr.Realm != RealmAnonymousUser && (r.Builtin || (r.Class != nil && r.Class.Kind == "deviceProvisioning")) {
+			l.errorf(tr.Pos, "mark the realm that identifies the user", "realm %q does not provide a user identity but is marked isInternalUserID", tr.Realm)
+		}
+	}
+	// Device auto-provisioning trusts the app only after the authenticity realm proved it.
+	if t.DeviceRealm != "" && l.isAutoProvisioning(t.DeviceRealm) && !t.HasRealm(RealmAuthenticity) {
+		fix := "add <testAppAuthenticity/> to the mobileSecurityTest, or <test realm=\"wl_authenticityRealm\" step=\"1\"/>"
+		if t.DeviceRealm == RealmDeviceAutoProvision {
+			l.errorf(t.Pos, fix, "security test %q auto-provisions devices without the authenticity realm", t.Name)
+		} else {
+			l.warnf(t.Pos, fix, "security test %q provisions devices through %q without the authenticity realm", t.Name, t.DeviceRealm)
+		}
+	}
+	if t.HasRealm(RealmAuthenticity) && t.DeviceRealm != "" {
+		if stepOf(t, RealmAuthenticity) > stepOf(t, t.DeviceRealm) {
+			l.errorf(t.Pos, "put wl_authenticityRealm in an earlier step than the device realm",
+				"security test %q checks app authenticity after device provisioning", t.Name)
+		}
+	}
+}
+
+func stepOf(t *SecurityTest, realm string) int {
+	for i, s := range t.Steps {
+		for _, r := range s {
+			if r == realm {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
+func (l *loader) validateResources() {
+	p := l.p
+	for _, id := range sortedKeys(p.Apps) {
+		app := p.Apps[id]
+		for _, envName := range sortedKeys(app.Envs) {
+			env := app.Envs[envName]
+			t, ok := p.Tests[env.SecurityTest]
+			if !ok {
+				l.errorf(env.Pos, "define it in server/conf/authenticationConfig.xml or fix the name",
+					"environment %s of application %q uses security test %q, which is not defined", envName, id, env.SecurityTest)
+				continue
+			}
+			if t.UserRealm == "" {
+				l.errorf(env.Pos, fmt.Sprintf("mark one realm of %q isInternalUserID=\"true\" (or add <test realm=\"wl_anonymousUserRealm\" isInternalUserID=\"true\"/>)", t.Name),
+					"environment %s of application %q is protected by security test %q, which has no user realm: an application's test needs exactly one", envName, id, t.Name)
+			}
+			if !env.Mobile && t.DeviceRealm != "" {
+				l.errorf(env.Pos, "use a web or custom test without a device realm for web environments",
+					"web environment %s of application %q uses security test %q, which needs a device realm", envName, id, t.Name)
+			}
+			if !env.Mobile && t.HasRealm(RealmAuthenticity) {
+				l.errorf(env.Pos, "app authenticity applies to android and iphone environments only",
+					"web environment %s of application %q uses security test %q, which checks app authenticity", envName, id, t.Name)
+			}
+		}
+	}
+	for _, name := range sortedKeys(p.Adapters) {
+		a := p.Adapters[name]
+		for _, pn := range a.ProcedureOrder {
+			proc := a.Procedures[pn]
+			if proc.SecurityTest == "" || proc.SecurityTest == Unprotected {
+				continue
+			}
+			if _, ok := p.Tests[proc.SecurityTest]; !ok {
+				l.errorf(proc.Pos, "define it in server/conf/authenticationConfig.xml, fix the name, or use wl_unprotected",
+					"procedure %s.%s uses security test %q, which is not defined", name, pn, proc.SecurityTest)
+			}
+		}
+	}
+	for _, sr := range p.StaticResources {
+		if _, ok := p.Tests[sr.SecurityTest]; !ok {
+			l.errorf(sr.Pos, "define it in <securityTests> or fix the name",
+				"static resource %q uses security test %q, which is not defined", sr.ID, sr.SecurityTest)
+		}
+	}
+}
+
+// ReadPasswordFile reads an htpasswd file of bcrypt hashes ("user:$2y$..." lines; # comments).
+// Other hash schemes are refused: they are not safe for passwords.
+func ReadPasswordFile(path string) (map[string][]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("password file: %w", err)
+	}
+	if len(data) > maxDocumentBytes {
+		return nil, fmt.Errorf("password file %s is larger than %d bytes", path, maxDocumentBytes)
+	}
+	users := map[string][]byte{}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		user, hash, ok := strings.Cut(line, ":")
+		if !ok || user == "" {
+			return nil, fmt.Errorf("password file %s:%d: expected user:bcrypt-hash", path, i+1)
+		}
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+			return nil, fmt.Errorf("password file %s:%d: user %q does not have a bcrypt hash (create it with htpasswd -B)", path, i+1, user)
+		}
+		users[user] = []byte(hash)
+	}
+	return users, nil
+}
