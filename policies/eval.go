@@ -336,7 +336,9 @@ func inputDependencies(c *ast.Compiler) ([][]string, bool) {
 	if !memoize {
 		return nil, false
 	}
-	sort.Slice(paths, func(i, j int) bool { return len(paths[i]) < len(paths[j]) || (len(paths[i]) == len(paths[j]) && strings.Join(paths[i], ".") < strings.Join(paths[j], ".")) })
+	sort.Slice(paths, func(i, j int) bool {
+		return len(paths[i]) < len(paths[j]) || (len(paths[i]) == len(paths[j]) && strings.Join(paths[i], ".") < strings.Join(paths[j], "."))
+	})
 	var out [][]string
 	for _, p := range paths {
 		covered := false
