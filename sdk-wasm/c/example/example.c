@@ -1,0 +1,129 @@
+/*
+ * example.c: an example Realmgate adapter written with the C SDK. It implements the core
+ * conformance procedures (echo, fail, config, log), a PKI bridge that does not sign (init,
+ * validateIdentity, getCSRRequirements, validateCSR, getIdentityFromCertificate,
+ * validateCertificate) and roundtrip, which decodes and re-encodes one PKI-bridge type so that
+ * tests can check the SDK's JSON names against adapters/pki.go.
+ */
+#include <realmgate.h>
+
+/* echo returns its input. */
+static int echo(rg_call *c, const rg_json *in) {
+	rg_w_value(rg_out(c), in);
+	return 0;
+}
+REALMGATE_PROCEDURE(echo, echo)
+
+/* fail fails with the input's message. */
+static int fail(rg_call *c, const rg_json *in) {
+	const rg_json *m = rg_json_get(in, "message");
+	if (!m || m->type != RG_JSON_STRING) return rg_fail(c, "fail: want {\"message\": string}");
+	return rg_fail_str(c, m->s);
+}
+REALMGATE_PROCEDURE(fail, fail)
+
+/* config returns the adapter's configuration. */
+static int config(rg_call *c, const rg_json *in) {
+	(void)in;
+	const rg_json *cfg = rg_config(c);
+	if (!cfg) return -1;
+	rg_w_value(rg_out(c), cfg);
+	return 0;
+}
+REALMGATE_PROCEDURE(config, config)
+
+/* log writes one record at the input's level. */
+static int log_(rg_call *c, const rg_json *in) {
+	rg_str level = rg_json_get_str(in, "level");
+	int l;
+	if (rg_str_eq_c(level, "debug")) l = RG_DEBUG;
+	else if (rg_str_eq_c(level, "info") || level.n == 0) l = RG_INFO;
+	else if (rg_str_eq_c(level, "warn")) l = RG_WARN;
+	else if (rg_str_eq_c(level, "error")) l = RG_ERROR;
+	else return rg_fail(c, "log: level must be debug, info, warn or error");
+	rg_log_str(l, rg_json_get_str(in, "msg"));
+	rg_buf *w = rg_out(c);
+	rg_w_obj_begin(w);
+	rg_w_key(w, "logged");
+	rg_w_bool(w, true);
+	rg_w_obj_end(w);
+	return 0;
+}
+REALMGATE_PROCEDURE(log, log_)
+
+/* ---- PKI bridge -------------------------------------------------------------------------- */
+
+static int init(rg_call *c, const rg_init_input *in) {
+	(void)c;
+	rg_log_attrs(RG_DEBUG, "pki bridge init", "realm", in->realm.p, NULL);
+	return 0;
+}
+REALMGATE_PKI_INIT(init, init)
+
+/* validate_identity accepts any identity with a user name. */
+static int validate_identity(rg_call *c, const rg_identity_input *in, rg_valid *out) {
+	(void)c;
+	out->valid = in->identity.user_name.n ? RG_STR(RG_YES) : RG_STR(RG_NO);
+	return 0;
+}
+REALMGATE_PKI_VALIDATE_IDENTITY(validateIdentity, validate_identity)
+
+/* csr_requirements asks for the user name as common name, and for the organization setting
+ * (when the adapter has one) in the subject. */
+static int csr_requirements(rg_call *c, const rg_identity_input *in, rg_csr_requirements *out) {
+	if (in->identity.user_name.n == 0) return rg_fail(c, "getCSRRequirements: identity has no userName");
+	out->common_name = in->identity.user_name;
+	rg_str org = rg_config_get(c, "organization");
+	if (org.n) {
+		char *s = rg_alloc(c, org.n + 3);
+		if (!s) return rg_fail(c, "out of memory");
+		s[0] = 'O';
+		s[1] = '=';
+		for (size_t i = 0; i < org.n; i++) s[2 + i] = org.p[i];
+		out->additional_subject = (rg_str){s, org.n + 2};
+	}
+	return 0;
+}
+REALMGATE_PKI_CSR_REQUIREMENTS(getCSRRequirements, csr_requirements)
+
+/* validate_csr accepts a CSR whose common name is the one getCSRRequirements asked for. */
+static int validate_csr(rg_call *c, const rg_csr_input *in, rg_valid *out) {
+	(void)c;
+	bool ok = in->identity.user_name.n && rg_str_eq(in->csr.cn, in->identity.user_name);
+	out->valid = ok ? RG_STR(RG_YES) : RG_STR(RG_NO);
+	return 0;
+}
+REALMGATE_PKI_VALIDATE_CSR(validateCSR, validate_csr)
+
+/* identity_from_certificate names the user after the certificate's common name. */
+static int identity_from_certificate(rg_call *c, const rg_certificate_input *in,
+				     rg_identity_from_certificate *out) {
+	if (in->certificate.cn.n == 0) return rg_fail(c, "certificate has no common name");
+	out->user_name = in->certificate.cn;
+	out->display_name = in->certificate.cn;
+	return 0;
+}
+REALMGATE_PKI_IDENTITY_FROM_CERTIFICATE(getIdentityFromCertificate, identity_from_certificate)
+
+/* validate_certificate accepts a certificate with a common name and a sane validity period. */
+static int validate_certificate(rg_call *c, const rg_certificate_input *in, rg_valid *out) {
+	(void)c;
+	const rg_certificate *cert = &in->certificate;
+	bool ok = cert->cn.n && cert->valid.not_before < cert->valid.not_after;
+	out->valid = ok ? RG_STR(RG_YES) : RG_STR(RG_NO);
+	return 0;
+}
+REALMGATE_PKI_VALIDATE_CERTIFICATE(validateCertificate, validate_certificate)
+
+/* roundtrip decodes {"type": "<Go type name>", "value": {...}} with the SDK's typed decoder
+ * and returns the value encoded again. */
+static int roundtrip(rg_call *c, const rg_json *in) {
+	const rg_type_desc *t = rg_type_by_name(rg_json_get_str(in, "type"));
+	if (!t) return rg_fail(c, "roundtrip: unknown type");
+	void *v = rg_alloc(c, rg_type_size(t));
+	if (!v) return rg_fail(c, "out of memory");
+	if (rg_decode(c, t, rg_json_get(in, "value"), v) != 0) return -1;
+	rg_encode(rg_out(c), t, v);
+	return 0;
+}
+REALMGATE_PROCEDURE(roundtrip, roundtrip)
