@@ -1,0 +1,477 @@
+package adaptertest
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/realmgate/realmgate/adapters"
+)
+
+// The PKI-bridge procedure names, by role, as the conformance adapters export them.
+var PKIProcedures = map[string]string{
+	adapters.PKIInit:                    "init",
+	adapters.PKIIdentityValidation:      "validateIdentity",
+	adapters.PKICSRRequirements:         "getCSRRequirements",
+	adapters.PKICSRValidation:           "validateCSR",
+	adapters.PKICertificateGeneration:   "generateCertificate",
+	adapters.PKIIdentityFromCertificate: "getIdentityFromCertificate",
+	adapters.PKICertificateValidation:   "validateCertificate",
+}
+
+// PKIFixture is what PKIBridge needs to know about the bridge under test. The zero value works
+// for a bridge that accepts the default identity.
+type PKIFixture struct {
+	// Realm and Parameters are init's input. Realm defaults to "PKIBridgeRealm".
+	Realm      string
+	Parameters map[string]string
+	// Identity is the user who enrolls; the bridge must accept it (validateIdentity answers YES,
+	// validateCSR answers YES for a CSR built to its requirements). Default: userName "alice",
+	// deviceId "device-1", appID "com.example.app".
+	Identity   adapters.UserCertificateIdentity
+	ClientData adapters.ClientData
+	// Rejected, when set, is an identity validateIdentity must not answer YES for.
+	Rejected *adapters.UserCertificateIdentity
+	// Issuer, when set, is the CA certificate the bridge signs with: a generated certificate must
+	// verify against it, and validateCertificate must answer NO for a certificate of another CA.
+	Issuer *x509.Certificate
+}
+
+func (fx PKIFixture) withDefaults() PKIFixture {
+	if fx.Realm == "" {
+		fx.Realm = "PKIBridgeRealm"
+	}
+	if fx.Parameters == nil {
+		fx.Parameters = map[string]string{}
+	}
+	if fx.Identity.UserName == "" {
+		fx.Identity = adapters.UserCertificateIdentity{
+			UserName:    "alice",
+			DisplayName: "Alice Example",
+			AppID:       "com.example.app",
+			DeviceID:    "device-1",
+			Attributes:  map[string]any{"department": "engineering"},
+		}
+	}
+	return fx
+}
+
+// PKIBridge checks the PKI-bridge procedures the adapter exports (init, validateIdentity,
+// getCSRRequirements, validateCSR, generateCertificate, getIdentityFromCertificate,
+// validateCertificate) against the JSON shapes in adapters/pki.go, walking one enrollment:
+// verdicts are one of the allowed strings, getCSRRequirements names a commonName,
+// validateCSR accepts a CSR built to those requirements, generateCertificate returns a DER
+// certificate whose public key is the CSR's, getIdentityFromCertificate returns a userName,
+// validateCertificate accepts the generated certificate. Outputs are decoded strictly: a member
+// that adapters/pki.go does not define fails the check. It builds real CSRs (ECDSA P-256) with
+// crypto/x509. Like the engine, it calls init before every other procedure. Procedures the
+// adapter does not export are skipped, and the defaults of adapters/pki.go stand in for them.
+func PKIBridge(t *testing.T, a adapters.Adapter, fx PKIFixture) {
+	t.Helper()
+	fx = fx.withDefaults()
+	p := &pkiRun{a: a, fx: fx, exported: map[string]bool{}}
+	for _, name := range a.Procedures() {
+		p.exported[name] = true
+	}
+	found := false
+	for _, role := range adapters.PKIRoles {
+		found = found || p.exported[PKIProcedures[role]]
+	}
+	if !found {
+		t.Fatalf("the adapter exports none of the PKI-bridge procedures (it exports %q)", a.Procedures())
+	}
+
+	p.step(t, adapters.PKIInit, func(t *testing.T) {
+		p.call(t, "init", p.initInput(), nil)
+	})
+	p.step(t, adapters.PKIIdentityValidation, func(t *testing.T) {
+		var v adapters.Valid
+		p.call(t, "validateIdentity", adapters.IdentityInput{Identity: fx.Identity, ClientData: fx.ClientData}, &v)
+		checkVerdict(t, "validateIdentity", v.Valid, adapters.Yes, adapters.Yes, adapters.No, adapters.NoUseDependentRealmOnly)
+		if fx.Rejected != nil {
+			var r adapters.Valid
+			p.call(t, "validateIdentity", adapters.IdentityInput{Identity: *fx.Rejected, ClientData: fx.ClientData}, &r)
+			checkVerdict(t, "validateIdentity of the rejected identity", r.Valid, "", adapters.Yes, adapters.No, adapters.NoUseDependentRealmOnly)
+			if r.Valid == adapters.Yes {
+				t.Errorf("validateIdentity(%+v) = YES, want a refusal", *fx.Rejected)
+			}
+		}
+	})
+
+	req := adapters.DefaultCSRRequirements(fx.Identity)
+	p.step(t, adapters.PKICSRRequirements, func(t *testing.T) {
+		var got adapters.CSRRequirements
+		p.call(t, "getCSRRequirements", adapters.IdentityInput{Identity: fx.Identity, ClientData: fx.ClientData}, &got)
+		if got.CommonName == "" {
+			t.Fatalf("getCSRRequirements named no commonName: %+v", got)
+		}
+		if _, err := Subject(got); err != nil {
+			t.Fatalf("getCSRRequirements: %v", err)
+		}
+		req = got
+	})
+
+	subject, err := Subject(req)
+	if err != nil {
+		t.Fatalf("CSR requirements %+v: %v", req, err)
+	}
+	_, csr := NewCSR(t, subject)
+	csrInput := adapters.CSRInput{CSR: CSRObject(csr), Identity: fx.Identity, ClientData: fx.ClientData}
+
+	p.step(t, adapters.PKICSRValidation, func(t *testing.T) {
+		var v adapters.Valid
+		p.call(t, "validateCSR", csrInput, &v)
+		checkVerdict(t, "validateCSR", v.Valid, adapters.Yes, adapters.Yes, adapters.No)
+	})
+
+	var cert *x509.Certificate
+	p.step(t, adapters.PKICertificateGeneration, func(t *testing.T) {
+		var g adapters.GeneratedCertificate
+		p.call(t, "generateCertificate", csrInput, &g)
+		der, err := base64.StdEncoding.DecodeString(g.CertificateBase64)
+		if err != nil {
+			t.Fatalf("generateCertificate: certificateBase64 is not base64: %v", err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatalf("generateCertificate: certificateBase64 is not a DER certificate: %v", err)
+		}
+		if !bytes.Equal(c.RawSubjectPublicKeyInfo, csr.RawSubjectPublicKeyInfo) {
+			t.Errorf("generateCertificate: the certificate's public key is not the CSR's")
+		}
+		if now := time.Now(); now.Before(c.NotBefore) || now.After(c.NotAfter) {
+			t.Errorf("generateCertificate: the certificate is not valid now (%v to %v)", c.NotBefore, c.NotAfter)
+		}
+		if fx.Issuer != nil {
+			if err := c.CheckSignatureFrom(fx.Issuer); err != nil {
+				t.Errorf("generateCertificate: the certificate does not verify against the issuer %q: %v", fx.Issuer.Subject, err)
+			}
+		}
+		cert = c
+	})
+	generated := cert != nil
+	if cert == nil {
+		// The bridge does not issue certificates; stand in for the PKI with a throwaway CA so the
+		// certificate procedures still get a real certificate.
+		cert = IssueCertificate(t, NewCA(t, "Conformance stand-in CA"), csr)
+	}
+	certObject := CertificateObject(cert)
+
+	p.step(t, adapters.PKIIdentityFromCertificate, func(t *testing.T) {
+		var id adapters.IdentityFromCertificate
+		p.call(t, "getIdentityFromCertificate", adapters.CertificateInput{Certificate: certObject, ClientData: fx.ClientData}, &id)
+		if id.UserName == "" {
+			t.Errorf("getIdentityFromCertificate returned no userName: %+v", id)
+		}
+	})
+	p.step(t, adapters.PKICertificateValidation, func(t *testing.T) {
+		var v adapters.Valid
+		want := ""
+		if generated {
+			want = adapters.Yes
+		}
+		p.call(t, "validateCertificate", adapters.CertificateInput{Certificate: certObject, ClientData: fx.ClientData}, &v)
+		checkVerdict(t, "validateCertificate of the generated certificate", v.Valid, want, adapters.Yes, adapters.No)
+		if fx.Issuer != nil {
+			foreign := IssueCertificate(t, NewCA(t, fx.Issuer.Subject.CommonName), csr)
+			var f adapters.Valid
+			p.call(t, "validateCertificate", adapters.CertificateInput{Certificate: CertificateObject(foreign), ClientData: fx.ClientData}, &f)
+			checkVerdict(t, "validateCertificate of a certificate from another CA", f.Valid, adapters.No, adapters.Yes, adapters.No)
+		}
+	})
+}
+
+type pkiRun struct {
+	a        adapters.Adapter
+	fx       PKIFixture
+	exported map[string]bool
+}
+
+func (p *pkiRun) initInput() adapters.InitInput {
+	return adapters.InitInput{Realm: p.fx.Realm, Parameters: p.fx.Parameters}
+}
+
+// step runs check as a subtest when the adapter exports the role's procedure.
+func (p *pkiRun) step(t *testing.T, role string, check func(t *testing.T)) {
+	t.Helper()
+	name := PKIProcedures[role]
+	t.Run(name, func(t *testing.T) {
+		if !p.exported[name] {
+			t.Skipf("the adapter does not export %s", name)
+		}
+		check(t)
+	})
+}
+
+// call runs init (when exported) and then procedure with in, decoding the output strictly into
+// out; a nil out only checks that the output is JSON.
+func (p *pkiRun) call(t *testing.T, procedure string, in, out any) {
+	t.Helper()
+	if procedure != "init" && p.exported["init"] {
+		p.call(t, "init", p.initInput(), nil)
+	}
+	input, err := json.Marshal(in)
+	if err != nil {
+		t.Fatalf("%s: encoding the input: %v", procedure, err)
+	}
+	output, err := p.a.Call(t.Context(), procedure, input)
+	if err != nil {
+		t.Fatalf("%s(%s): %v", procedure, input, err)
+	}
+	if !json.Valid(output) {
+		t.Fatalf("%s: output %q is not JSON", procedure, output)
+	}
+	if out == nil {
+		return
+	}
+	if err := DecodeStrict(output, out); err != nil {
+		t.Fatalf("%s: output %s does not match adapters.%T: %v", procedure, output, out, err)
+	}
+}
+
+// DecodeStrict decodes one JSON value into out, refusing members out does not define and
+// anything after the value.
+func DecodeStrict(data []byte, out any) error {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(out); err != nil {
+		return err
+	}
+	if d.More() {
+		return fmt.Errorf("data after the JSON value")
+	}
+	return nil
+}
+
+func checkVerdict(t *testing.T, what, got, want string, allowed ...string) {
+	t.Helper()
+	if !slices.Contains(allowed, got) {
+		t.Errorf("%s: verdict %q, want one of %q", what, got, allowed)
+		return
+	}
+	if want != "" && got != want {
+		t.Errorf("%s: verdict %q, want %q", what, got, want)
+	}
+}
+
+// CSRObject describes a parsed CSR as the host hands it to a PKI bridge (adapters.CSR).
+func CSRObject(csr *x509.CertificateRequest) adapters.CSR {
+	b64 := base64.StdEncoding.EncodeToString
+	return adapters.CSR{
+		Base64:    b64(csr.Raw),
+		DN:        csr.Subject.String(),
+		CN:        csr.Subject.CommonName,
+		PublicKey: adapters.KeyInfo{Base64: b64(csr.RawSubjectPublicKeyInfo), Algorithm: csr.PublicKeyAlgorithm.String()},
+		Signature: adapters.SigInfo{Base64: b64(csr.Signature), Algorithm: csr.SignatureAlgorithm.String()},
+		DNSNames:  csr.DNSNames,
+		Emails:    csr.EmailAddresses,
+	}
+}
+
+// CertificateObject describes a certificate as the host hands it to a PKI bridge
+// (adapters.Certificate).
+func CertificateObject(c *x509.Certificate) adapters.Certificate {
+	b64 := base64.StdEncoding.EncodeToString
+	return adapters.Certificate{
+		PublicKey:    adapters.KeyInfo{Base64: b64(c.RawSubjectPublicKeyInfo), Algorithm: c.PublicKeyAlgorithm.String()},
+		Signature:    adapters.SigInfo{Base64: b64(c.Signature), Algorithm: c.SignatureAlgorithm.String()},
+		Version:      c.Version,
+		Issuer:       adapters.Issuer{DN: c.Issuer.String(), CN: c.Issuer.CommonName},
+		DN:           c.Subject.String(),
+		CN:           c.Subject.CommonName,
+		Valid:        adapters.Validity{NotBefore: c.NotBefore.Unix(), NotAfter: c.NotAfter.Unix()},
+		SerialNumber: c.SerialNumber.Text(16),
+		Base64:       b64(c.Raw),
+	}
+}
+
+// Subject is the subject a client puts into its CSR for req: the common name plus the RDNs of
+// AdditionalSubject.
+func Subject(req adapters.CSRRequirements) (pkix.Name, error) {
+	n, err := ParseRDNs(req.AdditionalSubject)
+	if err != nil {
+		return pkix.Name{}, fmt.Errorf("additionalSubject %q: %w", req.AdditionalSubject, err)
+	}
+	n.CommonName = req.CommonName
+	return n, nil
+}
+
+// ParseRDNs parses a subject string such as "O=Example,OU=Mobile,C=DE" (the attribute types C,
+// O, OU, L, ST, STREET, POSTALCODE, SERIALNUMBER and CN, separated by ',' or '+'; a backslash
+// escapes the next character) into a pkix.Name. An empty string is an empty name.
+func ParseRDNs(s string) (pkix.Name, error) {
+	var n pkix.Name
+	if strings.TrimSpace(s) == "" {
+		return n, nil
+	}
+	if len(s) > 4096 {
+		return n, fmt.Errorf("subject longer than 4096 bytes")
+	}
+	if !utf8.ValidString(s) {
+		return n, fmt.Errorf("subject is not valid UTF-8")
+	}
+	type attr struct{ typ, val string }
+	var attrs []attr
+	var typ, cur strings.Builder
+	inValue := false
+	flush := func() error {
+		if !inValue {
+			return fmt.Errorf("%q is not TYPE=value", typ.String()+cur.String())
+		}
+		attrs = append(attrs, attr{strings.ToUpper(strings.TrimSpace(typ.String())), strings.TrimSpace(cur.String())})
+		typ.Reset()
+		cur.Reset()
+		inValue = false
+		return nil
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\':
+			if i+1 == len(s) {
+				return n, fmt.Errorf("dangling escape at the end")
+			}
+			i++
+			cur.WriteByte(s[i])
+		case c == '=' && !inValue:
+			typ.WriteString(cur.String())
+			cur.Reset()
+			inValue = true
+		case c == ',' || c == '+':
+			if err := flush(); err != nil {
+				return n, err
+			}
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	for _, a := range attrs {
+		if a.typ == "" {
+			return n, fmt.Errorf("an attribute has no type")
+		}
+		if a.val == "" {
+			return n, fmt.Errorf("%s has an empty value", a.typ)
+		}
+		switch a.typ {
+		case "C":
+			n.Country = append(n.Country, a.val)
+		case "O":
+			n.Organization = append(n.Organization, a.val)
+		case "OU":
+			n.OrganizationalUnit = append(n.OrganizationalUnit, a.val)
+		case "L":
+			n.Locality = append(n.Locality, a.val)
+		case "ST":
+			n.Province = append(n.Province, a.val)
+		case "STREET":
+			n.StreetAddress = append(n.StreetAddress, a.val)
+		case "POSTALCODE":
+			n.PostalCode = append(n.PostalCode, a.val)
+		case "SERIALNUMBER":
+			n.SerialNumber = a.val
+		case "CN":
+			n.CommonName = a.val
+		default:
+			return n, fmt.Errorf("unsupported attribute type %q", a.typ)
+		}
+	}
+	return n, nil
+}
+
+// NewCSR makes a fresh ECDSA P-256 key and a CSR for subject signed with it.
+func NewCSR(t testing.TB, subject pkix.Name) (*ecdsa.PrivateKey, *x509.CertificateRequest) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
+	if err != nil {
+		t.Fatalf("creating a CSR for %q: %v", subject, err)
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, csr
+}
+
+// CA is a certificate authority for tests: a self-signed ECDSA P-256 certificate and its key.
+type CA struct {
+	Cert *x509.Certificate
+	Key  crypto.Signer
+}
+
+// NewCA makes a fresh CA named cn, valid from an hour ago for a year.
+func NewCA(t testing.TB, cn string) *CA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(t),
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"Realmgate tests"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &CA{Cert: cert, Key: key}
+}
+
+// IssueCertificate signs a client certificate for csr's subject and key, valid for a day.
+func IssueCertificate(t testing.TB, ca *CA, csr *x509.CertificateRequest) *x509.Certificate {
+	t.Helper()
+	tmpl := &x509.Certificate{
+		SerialNumber: randomSerial(t),
+		Subject:      csr.Subject,
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, csr.PublicKey, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+func randomSerial(t testing.TB) *big.Int {
+	t.Helper()
+	s, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Add(s, big.NewInt(1))
+}
