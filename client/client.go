@@ -397,9 +397,9 @@ func (c *Client) settleRealm(ctx context.Context, ch *challengeBody, realm strin
 		if ans == nil || ans.Skip {
 			return nil
 		}
-		reply, again, err := c.postAnswer(ctx, realm, ans)
-		if err != nil {
-			return err
+		reply, again, postErr := c.postAnswer(ctx, realm, ans)
+		if postErr != nil {
+			return postErr
 		}
 		switch {
 		case again != nil:

@@ -82,7 +82,9 @@ func newClient(t testing.TB, baseURL string, edit func(*client.Config)) *client.
 	return c
 }
 
-func login(creds client.Credentials) *client.LoginHandler { return &client.LoginHandler{Credentials: creds} }
+func login(creds client.Credentials) *client.LoginHandler {
+	return &client.LoginHandler{Credentials: creds}
+}
 
 var alice = client.Credentials{Username: "alice", Password: "secret"}
 
@@ -317,6 +319,17 @@ func TestLoginFailures(t *testing.T) {
 				Message: "too many wrong answers for formRealm in this session"},
 		},
 		{
+			name: "ask fails on the retry",
+			handler: &client.LoginHandler{Ask: func(_ context.Context, p client.LoginPrompt) (client.Credentials, error) {
+				if p.Attempt > 1 {
+					return client.Credentials{}, errCancelled
+				}
+				return client.Credentials{Username: "alice", Password: "wrong"}, nil
+			}},
+			wantIs:      []error{errCancelled},
+			wantAnswers: 1,
+		},
+		{
 			name: "ask fails",
 			handler: &client.LoginHandler{Ask: func(context.Context, client.LoginPrompt) (client.Credentials, error) {
 				return client.Credentials{}, errCancelled
@@ -426,10 +439,10 @@ func TestRemoteDisable(t *testing.T) {
 func TestNoHandler(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name      string
-		device    *client.DeviceInfo
+		name       string
+		device     *client.DeviceInfo
 		unregister string
-		wantRealm string
+		wantRealm  string
 	}{
 		{name: "no device configured", wantRealm: client.RealmDeviceNoProvisioning},
 		{name: "login realm without handler", device: testDevice, wantRealm: formRealm},
@@ -669,5 +682,33 @@ func TestHTTPClientIsCopied(t *testing.T) {
 	}
 	if hc.Jar != nil || hc.CheckRedirect != nil {
 		t.Errorf("the caller's http.Client was modified")
+	}
+}
+
+// A handler's error on a later round ends the call at once; it is not mistaken for "nothing to
+// send" and retried.
+func TestHandlerErrorOnRetryEndsCall(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, nil)
+	c := newClient(t, srv.URL, nil)
+	errGiveUp := errors.New("give up")
+	var attempts []int
+	c.RegisterHandler(formRealm, &client.LoginHandler{Ask: func(_ context.Context, p client.LoginPrompt) (client.Credentials, error) {
+		attempts = append(attempts, p.Attempt)
+		if p.Attempt > 1 {
+			return client.Credentials{}, errGiveUp
+		}
+		return client.Credentials{Username: "alice", Password: "wrong"}, nil
+	}})
+	_, err := c.InvokeProcedure(context.Background(), "acct", "echo")
+	var re *client.RealmError
+	if !errors.Is(err, errGiveUp) || !errors.As(err, &re) {
+		t.Fatalf("error %v, want a *RealmError wrapping errGiveUp", err)
+	}
+	if diff := cmp.Diff(client.RealmError{Realm: formRealm, Round: 2, Err: errGiveUp}, *re, cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
+		t.Errorf("RealmError (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{1, 2}, attempts); diff != "" {
+		t.Errorf("attempts asked (-want +got):\n%s", diff)
 	}
 }
