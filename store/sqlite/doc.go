@@ -1,0 +1,27 @@
+// Package sqlite is the embedded store: a store.Store on one SQLite database file, with no
+// server to run. It is the default store of a single daemon; several daemons behind a load
+// balancer share a PostgreSQL store instead.
+//
+// It uses modernc.org/sqlite (SQLite compiled to pure Go: no cgo, so the daemon stays a static
+// binary) through database/sql:
+//
+//   - WAL journal mode: readers see the last commit and never wait for the writer;
+//   - one writer connection, so writes queue in the process rather than fight over SQLite's
+//     write lock, and a small pool of query-only reader connections;
+//   - synchronous=NORMAL by default, which keeps every commit across a kill -9 of the process
+//     but not necessarily across a power cut; WithDurability(PowerLoss) keeps it across both
+//     (see Durability for the trade);
+//   - busy_timeout, for another process on the same file; foreign keys on; STRICT tables;
+//   - statements prepared once, every value a parameter; the caller's context cancels a wait
+//     for the writer and interrupts a running statement;
+//   - a schema_version table and forward migrations applied at Open in one transaction; a
+//     database from a newer build is refused with ErrSchemaTooNew and left untouched.
+//
+// Times are stored as integer microseconds since the Unix epoch and returned in UTC, the
+// precision the store contract names. Open(ctx, Memory) gives a private in-memory database for
+// tests that do not need a file.
+//
+// The package passes the conformance suite in store/storetest; its own tests add a crash test
+// (a child process killed with SIGKILL mid-write, every acknowledged write found afterwards)
+// and migration tests.
+package sqlite

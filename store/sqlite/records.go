@@ -1,0 +1,424 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/realmgate/realmgate/store"
+)
+
+// micros is how a time is stored: microseconds since the Unix epoch, the finer part dropped
+// (rounded down, also before 1970, as time.Time.Truncate does).
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// blob binds b, storing an empty one as NULL.
+func blob(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+func text(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{store.ErrInvalid}, args...)...)
+}
+
+// notFound maps "no row" to store.ErrNotFound and wraps everything else.
+func notFound(op string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+func wrap(op string, err error) error { return fmt.Errorf("sqlite: %s: %w", op, err) }
+
+// exec runs a write and returns the number of rows it changed.
+func exec(ctx context.Context, op string, st *sql.Stmt, args ...any) (int64, error) {
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap(op, err)
+	}
+	return n, nil
+}
+
+// GetSession implements store.Sessions.
+func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
+	out := store.Session{ID: id}
+	var created, expires int64
+	var state []byte
+	err := s.st.getSession.QueryRowContext(ctx, id, micros(now)).Scan(&out.App, &out.Env, &created, &expires, &state)
+	if err != nil {
+		return store.Session{}, notFound("get session", err)
+	}
+	out.CreatedAt, out.ExpiresAt = fromMicros(created), fromMicros(expires)
+	if len(state) > 0 {
+		out.State = state
+	}
+	return out, nil
+}
+
+// PutSession implements store.Sessions.
+func (s *Store) PutSession(ctx context.Context, v store.Session) error {
+	if v.ID == "" {
+		return invalid("session with an empty ID")
+	}
+	_, err := exec(ctx, "put session", s.st.putSession,
+		v.ID, v.App, v.Env, micros(v.CreatedAt), micros(v.ExpiresAt), blob(v.State))
+	return err
+}
+
+// DeleteSession implements store.Sessions.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	_, err := exec(ctx, "delete session", s.st.deleteSession, id)
+	return err
+}
+
+// DeleteExpiredSessions implements store.Sessions.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	n, err := exec(ctx, "delete expired sessions", s.st.deleteExpiredSessions, micros(now))
+	return int(n), err
+}
+
+// GetUser implements store.Users.
+func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+	var created, seen int64
+	if err := s.st.getUser.QueryRowContext(ctx, id).Scan(&created, &seen); err != nil {
+		return store.User{}, notFound("get user", err)
+	}
+	return store.User{ID: id, CreatedAt: fromMicros(created), LastSeen: fromMicros(seen)}, nil
+}
+
+// PutUser implements store.Users.
+func (s *Store) PutUser(ctx context.Context, u store.User) error {
+	if u.ID == "" {
+		return invalid("user with an empty ID")
+	}
+	_, err := exec(ctx, "put user", s.st.putUser, u.ID, micros(u.CreatedAt), micros(u.LastSeen))
+	return err
+}
+
+func validStatus(status string) error {
+	if status != store.DeviceActive && status != store.DeviceBlocked {
+		return invalid("device status %q, want %q or %q", status, store.DeviceActive, store.DeviceBlocked)
+	}
+	return nil
+}
+
+// GetDevice implements store.Devices.
+func (s *Store) GetDevice(ctx context.Context, id, entity string) (store.Device, error) {
+	d := store.Device{ID: id, Entity: entity}
+	var created, seen int64
+	err := s.st.getDevice.QueryRowContext(ctx, id, entity).Scan(
+		&d.App, &d.OS, &d.Model, &d.DisplayName, &d.Status, &created, &seen, &d.CertificateSerial)
+	if err != nil {
+		return store.Device{}, notFound("get device", err)
+	}
+	d.CreatedAt, d.LastSeen = fromMicros(created), fromMicros(seen)
+	return d, nil
+}
+
+// PutDevice implements store.Devices.
+func (s *Store) PutDevice(ctx context.Context, d store.Device) error {
+	if d.ID == "" || d.Entity == "" {
+		return invalid("device with an empty ID or Entity")
+	}
+	if err := validStatus(d.Status); err != nil {
+		return err
+	}
+	_, err := exec(ctx, "put device", s.st.putDevice, d.ID, d.Entity, d.App, d.OS, d.Model,
+		d.DisplayName, d.Status, micros(d.CreatedAt), micros(d.LastSeen), d.CertificateSerial)
+	return err
+}
+
+// ListDevices implements store.Devices.
+func (s *Store) ListDevices(ctx context.Context) ([]store.Device, error) {
+	rows, err := s.st.listDevices.QueryContext(ctx)
+	if err != nil {
+		return nil, wrap("list devices", err)
+	}
+	defer rows.Close()
+	out := []store.Device{}
+	for rows.Next() {
+		var d store.Device
+		var created, seen int64
+		if err := rows.Scan(&d.ID, &d.Entity, &d.App, &d.OS, &d.Model, &d.DisplayName, &d.Status,
+			&created, &seen, &d.CertificateSerial); err != nil {
+			return nil, wrap("list devices", err)
+		}
+		d.CreatedAt, d.LastSeen = fromMicros(created), fromMicros(seen)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list devices", err)
+	}
+	return out, nil
+}
+
+// SetDeviceStatus implements store.Devices.
+func (s *Store) SetDeviceStatus(ctx context.Context, id, status string) error {
+	if err := validStatus(status); err != nil {
+		return err
+	}
+	n, err := exec(ctx, "set device status", s.st.setDeviceStatus, status, id)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// GetRules implements store.RemoteDisable.
+func (s *Store) GetRules(ctx context.Context, app, env string) ([]store.Rule, error) {
+	rows, err := s.st.getRules.QueryContext(ctx, app, env)
+	if err != nil {
+		return nil, wrap("get rules", err)
+	}
+	defer rows.Close()
+	out := []store.Rule{}
+	for rows.Next() {
+		var r store.Rule
+		if err := rows.Scan(&r.Versions, &r.Action, &r.Message, &r.DownloadLink, &r.MessageID); err != nil {
+			return nil, wrap("get rules", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("get rules", err)
+	}
+	return out, nil
+}
+
+// PutRules implements store.RemoteDisable. The old rules go and the new ones come in one
+// transaction: a reader sees one list or the other, never a mix.
+func (s *Store) PutRules(ctx context.Context, app, env string, rules []store.Rule) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("put rules", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if _, err = tx.ExecContext(ctx, sqlDeleteRules, app, env); err != nil {
+		return wrap("put rules", err)
+	}
+	if len(rules) > 0 {
+		var ins *sql.Stmt
+		if ins, err = tx.PrepareContext(ctx, sqlInsertRule); err != nil {
+			return wrap("put rules", err)
+		}
+		defer ins.Close()
+		for i, r := range rules {
+			if _, err = ins.ExecContext(ctx, app, env, i, r.Versions, r.Action, r.Message, r.DownloadLink, r.MessageID); err != nil {
+				return wrap("put rules", err)
+			}
+		}
+	}
+	if err = tx.Commit(); err != nil {
+		return wrap("put rules", err)
+	}
+	return nil
+}
+
+// PutNonce implements store.Nonces.
+func (s *Store) PutNonce(ctx context.Context, n store.Nonce) error {
+	if n.Value == "" {
+		return invalid("nonce with an empty value")
+	}
+	added, err := exec(ctx, "put nonce", s.st.putNonce, n.Value, n.SessionID, n.Realm, micros(n.ExpiresAt))
+	if err != nil {
+		return err
+	}
+	if added == 0 {
+		return store.ErrConflict
+	}
+	return nil
+}
+
+// ConsumeNonce implements store.Nonces.
+func (s *Store) ConsumeNonce(ctx context.Context, value, sessionID, realm string, now time.Time) error {
+	n, err := exec(ctx, "consume nonce", s.st.consumeNonce, value, sessionID, realm, micros(now))
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteExpiredNonces implements store.Nonces.
+func (s *Store) DeleteExpiredNonces(ctx context.Context, now time.Time) (int, error) {
+	n, err := exec(ctx, "delete expired nonces", s.st.deleteExpiredNonces, micros(now))
+	return int(n), err
+}
+
+// PutCertificate implements store.Certificates.
+func (s *Store) PutCertificate(ctx context.Context, c store.CertificateRecord) error {
+	if c.Serial == "" {
+		return invalid("certificate with an empty serial")
+	}
+	var revoked any
+	if c.RevokedAt != nil {
+		revoked = micros(*c.RevokedAt)
+	}
+	added, err := exec(ctx, "put certificate", s.st.putCertificate, c.Serial, c.Entity, c.Owner, c.Realm,
+		c.Issuer, micros(c.NotBefore), micros(c.NotAfter), blob(c.DER), micros(c.IssuedAt), revoked, c.Reason)
+	if err != nil {
+		return err
+	}
+	if added == 0 {
+		return store.ErrConflict
+	}
+	return nil
+}
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanCertificate reads the columns after serial of a certificates row.
+func scanCertificate(sc scanner, c *store.CertificateRecord, serial bool) error {
+	var notBefore, notAfter, issued int64
+	var revoked sql.NullInt64
+	dest := []any{&c.Entity, &c.Owner, &c.Realm, &c.Issuer, &notBefore, &notAfter, &c.DER, &issued, &revoked, &c.Reason}
+	if serial {
+		dest = append([]any{&c.Serial}, dest...)
+	}
+	if err := sc.Scan(dest...); err != nil {
+		return err
+	}
+	c.NotBefore, c.NotAfter, c.IssuedAt = fromMicros(notBefore), fromMicros(notAfter), fromMicros(issued)
+	if revoked.Valid {
+		t := fromMicros(revoked.Int64)
+		c.RevokedAt = &t
+	}
+	if len(c.DER) == 0 {
+		c.DER = nil
+	}
+	return nil
+}
+
+// GetCertificate implements store.Certificates.
+func (s *Store) GetCertificate(ctx context.Context, serial string) (store.CertificateRecord, error) {
+	c := store.CertificateRecord{Serial: serial}
+	if err := scanCertificate(s.st.getCertificate.QueryRowContext(ctx, serial), &c, false); err != nil {
+		return store.CertificateRecord{}, notFound("get certificate", err)
+	}
+	return c, nil
+}
+
+// ListCertificates implements store.Certificates.
+func (s *Store) ListCertificates(ctx context.Context) ([]store.CertificateRecord, error) {
+	rows, err := s.st.listCertificates.QueryContext(ctx)
+	if err != nil {
+		return nil, wrap("list certificates", err)
+	}
+	defer rows.Close()
+	out := []store.CertificateRecord{}
+	for rows.Next() {
+		var c store.CertificateRecord
+		if err := scanCertificate(rows, &c, true); err != nil {
+			return nil, wrap("list certificates", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list certificates", err)
+	}
+	return out, nil
+}
+
+// RevokeCertificate implements store.Certificates.
+func (s *Store) RevokeCertificate(ctx context.Context, serial, reason string, at time.Time) error {
+	n, err := exec(ctx, "revoke certificate", s.st.revokeCert, micros(at), reason, serial)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// validDetail accepts an empty detail or exactly one JSON object.
+func validDetail(d json.RawMessage) error {
+	if len(d) == 0 {
+		return nil
+	}
+	if !json.Valid(d) || bytes.TrimLeft(d, " \t\r\n")[0] != '{' {
+		return invalid("audit detail is not a JSON object")
+	}
+	return nil
+}
+
+// AppendAudit implements store.Audit.
+func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
+	if err := validDetail(r.Detail); err != nil {
+		return 0, err
+	}
+	res, err := s.st.appendAudit.ExecContext(ctx, micros(r.Time), r.Actor, r.Action, r.Target, text(r.Detail))
+	if err != nil {
+		return 0, wrap("append audit", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, wrap("append audit", err)
+	}
+	return id, nil
+}
+
+// ListAudit implements store.Audit.
+func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.AuditRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, wrap("list audit", err)
+	}
+	out := []store.AuditRecord{}
+	if limit <= 0 {
+		// SQLite reads a negative LIMIT as "no limit"; the contract says none.
+		return out, nil
+	}
+	rows, err := s.st.listAudit.QueryContext(ctx, after, limit)
+	if err != nil {
+		return nil, wrap("list audit", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r store.AuditRecord
+		var t int64
+		var detail []byte
+		if err := rows.Scan(&r.ID, &t, &r.Actor, &r.Action, &r.Target, &detail); err != nil {
+			return nil, wrap("list audit", err)
+		}
+		r.Time = fromMicros(t)
+		if len(detail) > 0 {
+			r.Detail = detail
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("list audit", err)
+	}
+	return out, nil
+}
