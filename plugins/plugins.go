@@ -1,0 +1,407 @@
+package plugins
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/plugins/internal/pluginpb"
+	"github.com/realmgate/realmgate/plugins/internal/wire"
+)
+
+// Kind is the adapter kind this backend registers.
+const Kind = "plugin"
+
+func init() {
+	adapters.Register(Kind, adapters.BackendFunc(Open))
+}
+
+// Load errors callers may branch on; Open wraps them with the details.
+var (
+	// ErrChecksumMismatch: the binary is not the one Config.SHA256 pins.
+	ErrChecksumMismatch = errors.New("plugin binary does not match its pinned SHA-256")
+	// ErrHandshake: the binary ran but did not start as a Realmgate plugin.
+	ErrHandshake = errors.New("plugin did not complete the go-plugin handshake")
+	// ErrMissingProcedures: the plugin lacks procedures the configuration declares.
+	ErrMissingProcedures = errors.New("plugin lacks declared procedures")
+)
+
+const (
+	// startTimeout bounds a launch: the process start, the handshake and the Start call.
+	startTimeout = 10 * time.Second
+	// The backoff between failed launches doubles from minBackoff to maxBackoff.
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// Open launches the plugin cfg describes and returns it as an adapter. It is the backend
+// registered under Kind; adapters.Open is the usual way in.
+func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
+	cfg.Limits = cfg.Limits.WithDefaults()
+	if cfg.Name == "" {
+		return nil, errors.New("plugins: adapter has no name")
+	}
+	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
+		return nil, fmt.Errorf("plugins: adapter %q: no command", cfg.Name)
+	}
+	var sum []byte
+	if cfg.SHA256 != "" {
+		var err error
+		sum, err = hex.DecodeString(cfg.SHA256)
+		if err != nil || len(sum) != sha256.Size {
+			return nil, fmt.Errorf("plugins: adapter %q: SHA256 %q is not 64 hex digits", cfg.Name, cfg.SHA256)
+		}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &adapter{
+		cfg:      cfg,
+		checksum: sum,
+		log:      log.With("adapter", cfg.Name),
+		maxRecv:  cfg.Limits.MaxOutput + wire.ResponseOverhead,
+	}
+	in, err := a.launch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plugins: adapter %q: %w", cfg.Name, err)
+	}
+	a.procs = in.procs
+	a.procSet = make(map[string]bool, len(in.procs))
+	for _, p := range in.procs {
+		a.procSet[p] = true
+	}
+	a.cur.Store(in)
+	return a, nil
+}
+
+// adapter is an adapters.Adapter backed by a plugin process, relaunched when it dies.
+type adapter struct {
+	cfg      adapters.Config
+	checksum []byte
+	log      *slog.Logger
+	maxRecv  int
+	procs    []string
+	procSet  map[string]bool
+
+	cur    atomic.Pointer[instance] // the running process; nil or broken: launch on next call
+	closed atomic.Bool
+
+	mu      sync.Mutex // serialises launches and Close
+	lastErr error      // the last launch failure, returned until retryAt
+	retryAt time.Time
+	backoff time.Duration
+	stopped sync.WaitGroup // processes being stopped
+}
+
+var _ adapters.Adapter = (*adapter)(nil)
+
+// instance is one plugin process.
+type instance struct {
+	client *plugin.Client
+	cmd    *exec.Cmd
+	rpc    pluginpb.AdapterClient
+	pid    int
+	procs  []string
+	broken atomic.Bool // the connection failed: stop the process and launch another
+}
+
+// exited reports whether the instance can no longer take calls.
+func (in *instance) exited() bool { return in.broken.Load() || in.client.Exited() }
+
+// launch starts a plugin process, checks it and hands it the adapter's configuration.
+func (a *adapter) launch(ctx context.Context) (*instance, error) {
+	cmd := exec.Command(a.cfg.Command[0], a.cfg.Command[1:]...)
+	if cmd.Err != nil {
+		return nil, fmt.Errorf("plugin command: %w", cmd.Err)
+	}
+	var secure *plugin.SecureConfig
+	if a.checksum != nil {
+		secure = &plugin.SecureConfig{Checksum: a.checksum, Hash: sha256.New()}
+	}
+	stderr := stderrLog(a.log)
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  wire.Handshake,
+		Plugins:          plugin.PluginSet{wire.PluginName: &wire.Plugin{}},
+		Cmd:              cmd,
+		SecureConfig:     secure,
+		AutoMTLS:         true,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           newHCLogBridge(a.log, filepath.Base(cmd.Path)),
+		Stderr:           stderr,
+		SyncStdout:       stdioLog(a.log, "stdout"),
+		SyncStderr:       stdioLog(a.log, "stderr"),
+		// The daemon's environment holds its own secrets; a plugin gets its settings instead.
+		SkipHostEnv:  true,
+		StartTimeout: startTimeout,
+	})
+	in, err := a.handshake(ctx, client, cmd)
+	if err != nil {
+		client.Kill()
+		switch {
+		case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
+			return nil, fmt.Errorf("%w: %s has SHA-256 %s, configuration pins %s", ErrChecksumMismatch, cmd.Path, fileSHA256(cmd.Path), a.cfg.SHA256)
+		case errors.Is(err, ErrMissingProcedures):
+			return nil, err
+		}
+		if tail := stderr.Tail(); len(tail) > 0 {
+			err = fmt.Errorf("%w (stderr: %s)", err, cut(strings.Join(tail, " | "), 1024))
+		}
+		return nil, err
+	}
+	return in, nil
+}
+
+func (a *adapter) handshake(ctx context.Context, client *plugin.Client, cmd *exec.Cmd) (*instance, error) {
+	proto, err := client.Client()
+	if err != nil {
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %s %s (is it a plugin built with plugins/sdk?)", ErrHandshake, cmd.Path, handshakeFailure(err))
+	}
+	raw, err := proto.Dispense(wire.PluginName)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrHandshake, cmd.Path, err)
+	}
+	rpc := raw.(pluginpb.AdapterClient)
+	sctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	resp, err := rpc.Start(sctx, &pluginpb.StartRequest{Adapter: a.cfg.Name, Settings: a.cfg.Settings}, grpc.MaxCallRecvMsgSize(a.maxRecv))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: start: %v", ErrHandshake, cmd.Path, err)
+	}
+	procs := slices.Sorted(slices.Values(resp.GetProcedures()))
+	procs = slices.Compact(procs)
+	var missing []string
+	for _, p := range a.cfg.Procedures {
+		if _, ok := slices.BinarySearch(procs, p); !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: %s does not implement %s (it implements %s)", ErrMissingProcedures, cmd.Path,
+			strings.Join(missing, ", "), strings.Join(procs, ", "))
+	}
+	pid, _ := strconv.Atoi(client.ID())
+	a.log.Debug("plugin started", "pid", pid, "procedures", len(procs))
+	return &instance{client: client, cmd: cmd, rpc: rpc, pid: pid, procs: procs}, nil
+}
+
+// instance returns the running process, launching one if there is none or it died.
+func (a *adapter) instance(ctx context.Context) (*instance, error) {
+	if in := a.cur.Load(); in != nil && !in.exited() {
+		return in, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed.Load() {
+		return nil, errClosed
+	}
+	in := a.cur.Load()
+	if in != nil && !in.exited() {
+		return in, nil // another call relaunched it
+	}
+	if in != nil {
+		a.cur.Store(nil)
+		a.stop(in)
+	}
+	if time.Now().Before(a.retryAt) {
+		return nil, a.lastErr
+	}
+	in, err := a.launch(ctx)
+	if err != nil {
+		a.backoff = min(max(2*a.backoff, minBackoff), maxBackoff)
+		a.lastErr, a.retryAt = err, time.Now().Add(a.backoff)
+		a.log.Error("plugin relaunch failed", "error", err, "retry_in", a.backoff)
+		return nil, err
+	}
+	a.backoff, a.lastErr = 0, nil
+	a.log.Info("plugin relaunched", "pid", in.pid)
+	a.cur.Store(in)
+	return in, nil
+}
+
+// stop ends a process in the background; Close waits for every stop.
+func (a *adapter) stop(in *instance) {
+	a.stopped.Add(1)
+	go func() {
+		defer a.stopped.Done()
+		in.client.Kill()
+	}()
+}
+
+var errClosed = errors.New("adapter is closed")
+
+// Call runs one procedure in the plugin process.
+func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	fail := func(code adapters.Code, msg string, err error) error {
+		return &adapters.Error{Code: code, Adapter: a.cfg.Name, Procedure: procedure, Message: msg, Err: err}
+	}
+	if a.closed.Load() {
+		return nil, fail(adapters.CodeUnavailable, "adapter is closed", nil)
+	}
+	if !a.procSet[procedure] {
+		return nil, fail(adapters.CodeUnknownProcedure, fmt.Sprintf("no procedure %q", procedure), nil)
+	}
+	if len(input) > a.cfg.Limits.MaxInput {
+		return nil, fail(adapters.CodeBadInput, fmt.Sprintf("input is %d bytes; the limit is %d", len(input), a.cfg.Limits.MaxInput), nil)
+	}
+	if !json.Valid(input) {
+		return nil, fail(adapters.CodeBadInput, "input is not valid JSON", nil)
+	}
+	in, err := a.instance(ctx)
+	if err != nil {
+		if errors.Is(err, errClosed) {
+			return nil, fail(adapters.CodeUnavailable, "adapter is closed", nil)
+		}
+		return nil, fail(adapters.CodeUnavailable, "plugin is not running and could not be launched", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, a.cfg.Limits.CallTimeout)
+	defer cancel()
+	resp, err := in.rpc.Call(cctx, &pluginpb.CallRequest{Procedure: procedure, Input: input}, grpc.MaxCallRecvMsgSize(a.maxRecv))
+	if err != nil {
+		code, msg := a.callFailure(ctx, cctx, in, err)
+		return nil, fail(code, msg, err)
+	}
+	if recs, dropped := decodeLogs(resp); len(recs) > 0 || dropped > 0 {
+		a.writeLogs(ctx, procedure, recs, dropped)
+	}
+	out, perr := decodeResponse(resp, a.cfg.Limits.MaxOutput)
+	if perr != nil {
+		perr.Adapter, perr.Procedure = a.cfg.Name, procedure
+		return nil, perr
+	}
+	return out, nil
+}
+
+// callFailure classifies a failed RPC. A failure of the connection or the process marks the
+// instance broken, so that the next call launches a new process.
+func (a *adapter) callFailure(ctx, cctx context.Context, in *instance, err error) (adapters.Code, string) {
+	switch {
+	case a.closed.Load():
+		return adapters.CodeUnavailable, "adapter is closed"
+	case errors.Is(ctx.Err(), context.Canceled):
+		return adapters.CodeUnavailable, "call cancelled by its caller"
+	case errors.Is(cctx.Err(), context.DeadlineExceeded):
+		if ctx.Err() != nil {
+			return adapters.CodeTimeout, "call ran past its caller's deadline"
+		}
+		return adapters.CodeTimeout, fmt.Sprintf("call ran past its %s limit", a.cfg.Limits.CallTimeout)
+	}
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.ResourceExhausted:
+		return adapters.CodeBadOutput, fmt.Sprintf("response exceeds the %d-byte output limit", a.cfg.Limits.MaxOutput)
+	case codes.Unavailable, codes.Canceled, codes.Aborted:
+		in.broken.Store(true)
+		a.log.Warn("plugin connection lost; relaunching on next call", "pid", in.pid, "error", err)
+		return adapters.CodeUnavailable, "plugin process died or closed its connection during the call; it is relaunched on the next call"
+	}
+	if in.client.Exited() {
+		in.broken.Store(true)
+		return adapters.CodeUnavailable, "plugin process exited during the call; it is relaunched on the next call"
+	}
+	return adapters.CodeBadOutput, "plugin broke the protocol: " + cut(st.Message(), 256)
+}
+
+// writeLogs writes the records a plugin sent back with a call.
+func (a *adapter) writeLogs(ctx context.Context, procedure string, recs []logRecord, dropped int) {
+	for _, r := range recs {
+		a.log.LogAttrs(ctx, r.level, r.msg, append([]slog.Attr{slog.String("procedure", procedure)}, r.attrs...)...)
+	}
+	if dropped > 0 {
+		a.log.LogAttrs(ctx, slog.LevelWarn, "plugin log records dropped", slog.String("procedure", procedure), slog.Int("dropped", dropped))
+	}
+}
+
+// Procedures lists the procedures the plugin reported at launch.
+func (a *adapter) Procedures() []string { return slices.Clone(a.procs) }
+
+// Close stops the plugin process and waits until it is gone. If ctx ends first the process is
+// killed outright.
+func (a *adapter) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if a.closed.Swap(true) {
+		a.mu.Unlock()
+		return nil
+	}
+	in := a.cur.Swap(nil)
+	if in != nil {
+		a.stop(in)
+	}
+	a.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		a.stopped.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		if in != nil {
+			_ = in.cmd.Process.Kill() // safe after exit: os.Process does not signal a reaped pid
+		}
+		<-done
+		return fmt.Errorf("plugins: adapter %q: close: %w", a.cfg.Name, ctx.Err())
+	}
+}
+
+// fileSHA256 returns the hex SHA-256 of a file, for error messages.
+func fileSHA256(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// handshakeFailure says briefly what went wrong in go-plugin's handshake; its own errors run
+// to several lines of diagnostics.
+func handshakeFailure(err error) string {
+	const unrecognized = "Unrecognized remote plugin message: "
+	msg := err.Error()
+	switch first, _, _ := strings.Cut(msg, "\n"); {
+	case strings.Contains(msg, "Failed to read any lines from plugin's stdout"),
+		strings.Contains(msg, "plugin exited before we could connect"):
+		return "exited before the handshake"
+	case strings.HasPrefix(first, unrecognized):
+		return fmt.Sprintf("printed %q instead of the handshake", cut(strings.TrimPrefix(first, unrecognized), 200))
+	default:
+		return "failed the handshake: " + strings.Join(strings.Fields(msg), " ")
+	}
+}
+
+// pid returns the process id of the running plugin, or 0.
+func (a *adapter) pid() int {
+	if in := a.cur.Load(); in != nil {
+		return in.pid
+	}
+	return 0
+}
