@@ -26,6 +26,13 @@ var languages = []language{
 			file("/usr/include/wasm32-wasi/stdlib.h", "wasi-libc"),
 			glob("/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a", "libclang-rt-dev-wasm32"))
 	}},
+	{Name: "rust", missing: func() string {
+		return firstMissing(
+			file("/usr/bin/rustc", "rustc"), file("/usr/bin/cargo", "cargo"),
+			file("/usr/lib/rustlib/wasm32-wasi/lib", "libstd-rust-dev-wasm32"),
+			glob("/usr/share/cargo/registry/serde_json-*", "librust-serde-json-dev"),
+			glob("/usr/share/cargo/registry/serde_derive-*", "librust-serde-derive-dev"))
+	}},
 }
 
 func command(name string) func() string {

@@ -1,0 +1,144 @@
+//! An example Realmgate adapter written with the Rust SDK: the core conformance procedures
+//! (echo, fail, config, log), a PKI bridge that does not sign (init, validateIdentity,
+//! getCSRRequirements, validateCSR, getIdentityFromCertificate, validateCertificate) and
+//! roundtrip, which decodes and re-encodes one PKI-bridge type so that tests can check the
+//! SDK's JSON names against adapters/pki.go.
+
+use realmgate::pki::{self, Valid};
+use realmgate::{fail, procedure, Level, Result, Value};
+use serde::Deserialize;
+
+/// echo returns its input.
+fn echo(input: Value) -> Result<Value> {
+    Ok(input)
+}
+procedure!(echo => echo);
+
+#[derive(Deserialize)]
+struct FailInput {
+    message: String,
+}
+
+/// fail fails with the input's message.
+fn fail_(input: FailInput) -> Result<Value> {
+    Err(realmgate::Error::new(input.message))
+}
+procedure!(fail => fail_);
+
+/// config returns the adapter's configuration.
+fn config(_: Value) -> Result<realmgate::Config> {
+    realmgate::config()
+}
+procedure!(config => config);
+
+#[derive(Deserialize)]
+struct LogInput {
+    #[serde(default)]
+    msg: String,
+    #[serde(default)]
+    level: String,
+}
+
+/// log writes one record at the input's level.
+fn log(input: LogInput) -> Result<Value> {
+    let level = match input.level.as_str() {
+        "debug" => Level::Debug,
+        "info" | "" => Level::Info,
+        "warn" => Level::Warn,
+        "error" => Level::Error,
+        other => fail!("log: level {:?} is not debug, info, warn or error", other),
+    };
+    realmgate::log(level, &input.msg);
+    Ok(serde_json::json!({ "logged": true }))
+}
+procedure!(log => log);
+
+// ---- PKI bridge ----------------------------------------------------------------------------
+
+fn init(input: pki::InitInput) -> Result<pki::Empty> {
+    realmgate::log_attrs(Level::Debug, "pki bridge init", &[("realm", &input.realm)]);
+    Ok(pki::Empty {})
+}
+realmgate::pki_init!(init => init);
+
+/// validate_identity accepts any identity with a user name.
+fn validate_identity(input: pki::IdentityInput) -> Result<Valid> {
+    Ok(Valid::from_bool(!input.identity.user_name.is_empty()))
+}
+realmgate::pki_validate_identity!(validateIdentity => validate_identity);
+
+/// csr_requirements asks for the user name as common name, and for the organization setting
+/// (when the adapter has one) in the subject.
+fn csr_requirements(input: pki::IdentityInput) -> Result<pki::CsrRequirements> {
+    if input.identity.user_name.is_empty() {
+        fail!("getCSRRequirements: identity has no userName");
+    }
+    let org = realmgate::config()?.remove("organization").unwrap_or_default();
+    Ok(pki::CsrRequirements {
+        common_name: input.identity.user_name,
+        additional_subject: if org.is_empty() { String::new() } else { format!("O={}", org) },
+        ..Default::default()
+    })
+}
+realmgate::pki_csr_requirements!(getCSRRequirements => csr_requirements);
+
+/// validate_csr accepts a CSR whose common name is the one getCSRRequirements asked for.
+fn validate_csr(input: pki::CsrInput) -> Result<Valid> {
+    let name = &input.identity.user_name;
+    Ok(Valid::from_bool(!name.is_empty() && &input.csr.cn == name))
+}
+realmgate::pki_validate_csr!(validateCSR => validate_csr);
+
+/// identity_from_certificate names the user after the certificate's common name.
+fn identity_from_certificate(input: pki::CertificateInput) -> Result<pki::IdentityFromCertificate> {
+    let cn = input.certificate.cn;
+    if cn.is_empty() {
+        fail!("certificate has no common name");
+    }
+    Ok(pki::IdentityFromCertificate { user_name: cn.clone(), display_name: cn, ..Default::default() })
+}
+realmgate::pki_identity_from_certificate!(getIdentityFromCertificate => identity_from_certificate);
+
+/// validate_certificate accepts a certificate with a common name and a sane validity period.
+fn validate_certificate(input: pki::CertificateInput) -> Result<Valid> {
+    let c = &input.certificate;
+    Ok(Valid::from_bool(!c.cn.is_empty() && c.valid.not_before < c.valid.not_after))
+}
+realmgate::pki_validate_certificate!(validateCertificate => validate_certificate);
+
+#[derive(Deserialize)]
+struct RoundtripInput {
+    #[serde(rename = "type")]
+    type_name: String,
+    value: Value,
+}
+
+fn again<T: serde::de::DeserializeOwned + serde::Serialize>(v: Value) -> Result<Value> {
+    let t: T = serde_json::from_value(v)?;
+    Ok(serde_json::to_value(t)?)
+}
+
+/// roundtrip decodes {"type": "<Go type name>", "value": {...}} into the SDK's type and
+/// returns it encoded again.
+fn roundtrip(input: RoundtripInput) -> Result<Value> {
+    let v = input.value;
+    match input.type_name.as_str() {
+        "InitInput" => again::<pki::InitInput>(v),
+        "UserCertificateIdentity" => again::<pki::UserCertificateIdentity>(v),
+        "IdentityInput" => again::<pki::IdentityInput>(v),
+        "Valid" => again::<pki::Valid>(v),
+        "CSRRequirements" => again::<pki::CsrRequirements>(v),
+        "KeyInfo" => again::<pki::KeyInfo>(v),
+        "SigInfo" => again::<pki::SigInfo>(v),
+        "CSR" => again::<pki::Csr>(v),
+        "CSRInput" => again::<pki::CsrInput>(v),
+        "GeneratedCertificate" => again::<pki::GeneratedCertificate>(v),
+        "Issuer" => again::<pki::Issuer>(v),
+        "Validity" => again::<pki::Validity>(v),
+        "Certificate" => again::<pki::Certificate>(v),
+        "CertificateInput" => again::<pki::CertificateInput>(v),
+        "IdentityFromCertificate" => again::<pki::IdentityFromCertificate>(v),
+        other => fail!("roundtrip: unknown type {:?}", other),
+    }
+}
+procedure!(roundtrip => roundtrip);
