@@ -59,7 +59,7 @@ func adapterXML(name, body string) string {
 
 // appPath and adapterPath are where a project keeps an application's descriptor and an adapter's
 // declaration.
-func appPath(id string) string      { return "apps/" + id + "/application-descriptor.xml" }
+func appPath(id string) string       { return "apps/" + id + "/application-descriptor.xml" }
 func adapterPath(name string) string { return "adapters/" + name + "/" + name + ".xml" }
 
 // diagLines formats diagnostics as "FILE:LINE: severity: message", without the fix, so tables

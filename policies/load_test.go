@@ -769,6 +769,8 @@ func TestLoadRealmAndLoginModuleDiagnostics(t *testing.T) {
 `)},
 			want: []string{
 				ac + `:13: warning: realm "trusteer" (TrusteerAuthenticator) is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:19: warning: login module "ldap" (LdapLoginModule) is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:23: warning: login module "trusteer" (TrusteerLoginModule) is recognized but not enforced by this version: requests that need it are refused`,
 			},
 		},
 		{

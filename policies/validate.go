@@ -231,6 +231,9 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 		return
 	}
 	l.checkParams(m.Class, m.Params, used, m.Pos, fmt.Sprintf("login module %q", m.Name))
+	if m.Class.Status == Recognized && used {
+		l.warnf(m.Pos, "", "login module %q (%s) is recognized but not enforced by this version: requests that need it are refused", m.Name, shortClass(m.ClassName))
+	}
 	if m.SSODeviceLoginModule != "" {
 		if _, ok := ssoDeviceModules[m.SSODeviceLoginModule]; !ok {
 			l.report(used, m.Pos, "use WLDeviceNoProvisioningLoginModule or WLDeviceAutoProvisioningLoginModule",
