@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/realmgate/realmgate/policies"
+)
+
+// BasicCredentials are the user name and password of an Authorization: Basic header.
+type BasicCredentials struct {
+	Username, Password string
+}
+
+// AnswerRequest is a client's answer to a realm's challenge (POST /api/v1/auth/{realm}).
+type AnswerRequest struct {
+	App       AppContext
+	SessionID string
+	Realm     string
+	// Body is the JSON answer (may be empty for realms answered by headers).
+	Body    json.RawMessage
+	Basic   *BasicCredentials
+	Passive Passive
+}
+
+// Statuses of a successful answer.
+const (
+	StatusSuccess = "success"
+)
+
+// AnswerResult is the outcome of an answer that was not refused.
+type AnswerResult struct {
+	Cookies Cookies
+	Realm   string
+	// Status is "success" when the realm is passed, or a realm-specific status of a multi-round
+	// realm ("provisioned", "enrolled") whose Extra members the client needs for the next round.
+	Status   string
+	Identity map[string]any
+	Extra    map[string]any
+	// Retry is set when the answer was wrong but may be tried again: a new challenge for the
+	// realm, carrying "error" and "remainingAttempts".
+	Retry *Challenge
+}
+
+// retryError is a wrong answer that the client may correct.
+type retryError struct{ msg string }
+
+func (e *retryError) Error() string { return e.msg }
+
+func retry(format string, args ...any) error { return &retryError{msg: fmt.Sprintf(format, args...)} }
+
+// answerOutcome is what a realm's answer decided.
+type answerOutcome struct {
+	// identity of a passed realm; status "" means success.
+	identity map[string]any
+	status   string
+	extra    map[string]any
+	// userLogin is true when the realm authenticated a user (the session id is then rotated).
+	userLogin bool
+}
+
+// maxAnswerBytes bounds an answer body; the HTTP layer enforces its own, larger, limit first.
+const maxAnswerBytes = 64 << 10
+
+// Answer handles a client's answer to a realm's challenge.
+func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, error) {
+	now := e.now()
+	r, ok := e.realms[req.Realm]
+	if !ok {
+		return nil, errorf(CodeUnknownRealm, "realm %q is not defined", req.Realm)
+	}
+	if len(req.Body) > maxAnswerBytes {
+		return nil, errorf(CodeBadRequest, "the answer is larger than %d bytes", maxAnswerBytes)
+	}
+	unlock := e.locks.lock(req.SessionID)
+	defer unlock()
+	s, err := e.loadSession(ctx, req.SessionID, req.App, now)
+	if err != nil {
+		return nil, err
+	}
+	if s.isNew {
+		return nil, errorf(CodeNoChallenge, "no session: request the protected resource first, then answer its challenge")
+	}
+	// Once a session has an anti-XSRF token, every answer must carry it: a page on another origin
+	// cannot log a victim's session in.
+	if s.st.InstanceID != "" && req.Realm != policies.RealmAntiXSRF &&
+		subtle.ConstantTimeCompare([]byte(req.Passive.InstanceID), []byte(s.st.InstanceID)) != 1 {
+		return nil, errorf(CodeXSRF, "the WL-Instance-Id header is missing or wrong")
+	}
+	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive}
+	rs := s.realm(req.Realm)
+	if rs.Failures >= e.cfg.MaxAttempts {
+		return nil, &Error{Code: CodeTooManyAttempts, Message: "too many failed attempts for realm " + req.Realm + " in this session; start a new session",
+			Details: map[string]any{"realm": req.Realm}}
+	}
+	if !rs.Challenged {
+		return nil, errorf(CodeNoChallenge, "realm %q has no pending challenge in this session", req.Realm)
+	}
+	out, err := r.answer(x, &req)
+	res := &AnswerResult{Realm: req.Realm}
+	var re *retryError
+	switch {
+	case errors.As(err, &re):
+		rs.Failures++
+		s.dirty = true
+		if rs.Failures >= e.cfg.MaxAttempts {
+			rs.Challenged = false
+			if serr := e.saveSession(ctx, s); serr != nil {
+				return nil, serr
+			}
+			return nil, &Error{Code: CodeTooManyAttempts, Message: re.msg + "; too many failed attempts for realm " + req.Realm,
+				Details: map[string]any{"realm": req.Realm}}
+		}
+		payload, cerr := r.challenge(x)
+		if cerr != nil {
+			return nil, cerr
+		}
+		payload["error"] = re.msg
+		payload["remainingAttempts"] = e.cfg.MaxAttempts - rs.Failures
+		res.Retry = &Challenge{Challenges: map[string]map[string]any{req.Realm: payload}}
+	case err != nil:
+		var ee *Error
+		if errors.As(err, &ee) && ee.Code == CodeRefused {
+			rs.Failures = e.cfg.MaxAttempts // a final refusal ends this realm for the session
+			rs.Challenged = false
+			s.dirty = true
+			if serr := e.saveSession(ctx, s); serr != nil {
+				return nil, serr
+			}
+		}
+		return nil, err
+	case out.status != "":
+		res.Status = out.status
+		res.Extra = out.extra
+		s.dirty = true
+	default:
+		rs.Passed = true
+		rs.Challenged = false
+		rs.Failures = 0
+		rs.Identity = out.identity
+		rs.LastUsed = now
+		rs.ExpiresAt = time.Time{}
+		if exp := r.expiration(); exp > 0 {
+			rs.ExpiresAt = now.Add(exp)
+		}
+		s.dirty = true
+		if out.userLogin {
+			s.rotate()
+		}
+		res.Status = StatusSuccess
+		res.Identity = out.identity
+		res.Extra = out.extra
+		e.audit(ctx, "session:"+SessionRef(s.rec.ID), "realm.success", req.Realm, map[string]any{"app": req.App.App, "env": req.App.Env})
+	}
+	if err := e.saveSession(ctx, s); err != nil {
+		return nil, err
+	}
+	if s.rotated != "" {
+		res.Cookies.SessionID = s.rec.ID
+	}
+	res.Cookies.PersistentUser = x.setPersistentUser
+	return res, nil
+}
+
+// Logout forgets the realm's result in the session.
+func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm string) error {
+	if _, ok := e.realms[realm]; !ok {
+		return errorf(CodeUnknownRealm, "realm %q is not defined", realm)
+	}
+	unlock := e.locks.lock(sessionID)
+	defer unlock()
+	s, err := e.loadSession(ctx, sessionID, app, e.now())
+	if err != nil || s.isNew {
+		return err
+	}
+	if _, had := s.st.Realms[realm]; had {
+		delete(s.st.Realms, realm)
+		s.dirty = true
+	}
+	if realm == policies.RealmAntiXSRF && s.st.InstanceID != "" {
+		s.st.InstanceID = ""
+		s.dirty = true
+	}
+	return e.saveSession(ctx, s)
+}
+
+// SessionInfo describes a session for GET /api/v1/session.
+type SessionInfo struct {
+	App    string                    `json:"app"`
+	Env    string                    `json:"env"`
+	Realms map[string]map[string]any `json:"realms"`
+	User   map[string]any            `json:"user"`
+	Device map[string]any            `json:"device"`
+}
+
+// Session returns what the session has passed, for the client to read its identities. A request
+// without a session gets an empty description (no session is created).
+func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string) (*SessionInfo, error) {
+	info := &SessionInfo{App: app.App, Env: app.Env, Realms: map[string]map[string]any{}}
+	s, err := e.loadSession(ctx, sessionID, app, e.now())
+	if err != nil || s.isNew {
+		return info, err
+	}
+	now := e.now()
+	names := make([]string, 0, len(s.st.Realms))
+	for name := range s.st.Realms {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		rs := s.st.Realms[name]
+		if rs.Passed && (rs.ExpiresAt.IsZero() || now.Before(rs.ExpiresAt)) {
+			info.Realms[name] = map[string]any{"identity": rs.Identity}
+		}
+	}
+	if a := e.project.Apps[app.App]; a != nil {
+		if env := a.Envs[app.Env]; env != nil {
+			if t := e.project.Tests[env.SecurityTest]; t != nil {
+				info.User, info.Device = e.identities(s, t)
+			}
+		}
+	}
+	return info, nil
+}
+
+// audit appends an audit record; failures are logged, never fatal to the request.
+func (e *Engine) audit(ctx context.Context, actor, action, target string, detail map[string]any) {
+	var raw json.RawMessage
+	if detail != nil {
+		raw, _ = json.Marshal(detail)
+	}
+	if _, err := e.store.AppendAudit(ctx, auditRecord(e.now(), actor, action, target, raw)); err != nil {
+		e.log.Warn("audit record not written", "action", action, "err", err)
+	}
+}

@@ -1,0 +1,411 @@
+// Package engine decides whether a request may reach a protected resource, and runs the
+// challenge protocol that gets a client there: sessions, the built-in realms, authenticators and
+// login modules, and the decision of the security test (evaluated by package policies).
+//
+// The engine knows nothing of HTTP. The daemon (hostd) turns a request into an [AccessRequest] or
+// an [AnswerRequest], and the engine's results and *Error codes back into responses.
+//
+// A protected request flows like this: [Engine.Authorize] loads the session, lets the passive
+// realms look at the request (anti-XSRF header, persistent cookie, remote-disable rules, headers),
+// builds the policy input (the test, the realms passed, the resource, request facts), and asks the
+// prepared policy query for a decision. A challenge becomes realm payloads; the client answers
+// each realm with [Engine.Answer] and then repeats its request.
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/store"
+)
+
+// Store is the durable state the engine uses.
+type Store interface {
+	store.Sessions
+	store.Users
+	store.Devices
+	store.RemoteDisable
+	store.Nonces
+	store.Audit
+}
+
+// Config holds the engine's settings. Zero values take the defaults of DefaultConfig.
+type Config struct {
+	// SessionIdle ends a session not used for this long.
+	SessionIdle time.Duration
+	// NonceTTL is the life of a challenge nonce.
+	NonceTTL time.Duration
+	// MaxAttempts is the number of failed answers a realm accepts per session.
+	MaxAttempts int
+	// PersistentCookieAge is the life of WL_PERSISTENT_COOKIE.
+	PersistentCookieAge time.Duration
+	// RulesCacheTTL bounds how long remote-disable rules are cached (rules changed through this
+	// engine apply at once; the TTL covers other daemons sharing the store).
+	RulesCacheTTL time.Duration
+}
+
+// DefaultConfig is the configuration PROTOCOL.md describes.
+var DefaultConfig = Config{
+	SessionIdle:         30 * time.Minute,
+	NonceTTL:            2 * time.Minute,
+	MaxAttempts:         5,
+	PersistentCookieAge: 365 * 24 * time.Hour,
+	RulesCacheTTL:       5 * time.Second,
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig
+	if c.SessionIdle <= 0 {
+		c.SessionIdle = d.SessionIdle
+	}
+	if c.NonceTTL <= 0 {
+		c.NonceTTL = d.NonceTTL
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = d.MaxAttempts
+	}
+	if c.PersistentCookieAge <= 0 {
+		c.PersistentCookieAge = d.PersistentCookieAge
+	}
+	if c.RulesCacheTTL <= 0 {
+		c.RulesCacheTTL = d.RulesCacheTTL
+	}
+	return c
+}
+
+// Options are the engine's collaborators.
+type Options struct {
+	Config Config
+	Store  Store
+	// Evaluator answers the security tests' decisions.
+	Evaluator *policies.Evaluator
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+	// Decisions receives one record per security-test decision; nil discards them.
+	Decisions func(DecisionRecord)
+}
+
+// Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
+type Engine struct {
+	cfg       Config
+	project   *policies.Project
+	eval      *policies.Evaluator
+	store     Store
+	now       func() time.Time
+	log       *slog.Logger
+	decisions func(DecisionRecord)
+	realms    map[string]realm
+	locks     locks
+	rules     *rulesCache
+}
+
+// New builds an engine for a loaded project.
+func New(p *policies.Project, opts Options) (*Engine, error) {
+	e := &Engine{
+		cfg:       opts.Config.withDefaults(),
+		project:   p,
+		eval:      opts.Evaluator,
+		store:     opts.Store,
+		now:       opts.Now,
+		log:       opts.Logger,
+		decisions: opts.Decisions,
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.rules = newRulesCache(e.store, e.cfg.RulesCacheTTL)
+	realms, err := buildRealms(e, p)
+	if err != nil {
+		return nil, err
+	}
+	e.realms = realms
+	return e, nil
+}
+
+// Project returns the project the engine enforces.
+func (e *Engine) Project() *policies.Project { return e.project }
+
+// Revision is the policy revision decisions are made with.
+func (e *Engine) Revision() string { return e.eval.Revision() }
+
+// AppContext is the application a request comes from (the WL-App-* headers).
+type AppContext struct {
+	App     string
+	Env     string
+	Version string
+}
+
+// Resource kinds.
+const (
+	ResourceApp       = "app"
+	ResourceProcedure = "procedure"
+	ResourceStatic    = "static"
+	ResourceToken     = "token"
+)
+
+// Resource is what a request wants to reach.
+type Resource struct {
+	Kind string
+	// Name identifies it: "APP/ENV", "ADAPTER.PROCEDURE", the static resource's id, the scope.
+	Name string
+	// Test is the security test that protects it.
+	Test string
+	// Attributes are extra facts about the resource for policies (adapter, procedure, path).
+	Attributes map[string]any
+}
+
+// Passive carries what passive realms read from a request.
+type Passive struct {
+	// InstanceID is the WL-Instance-Id header.
+	InstanceID string
+	// PersistentUser is the WL_PERSISTENT_COOKIE value.
+	PersistentUser string
+	// Header returns a request header (for the header authenticator); nil means none.
+	Header func(name string) string
+}
+
+// AccessRequest is a request for a protected resource.
+type AccessRequest struct {
+	App       AppContext
+	SessionID string
+	Resource  Resource
+	Passive   Passive
+	// Facts are request facts for policies (input.request): method, path, procedure parameters.
+	Facts map[string]any
+}
+
+// Cookies says what the response must set.
+type Cookies struct {
+	// SessionID is set when the response must (re)issue WL_SESSION.
+	SessionID string
+	// PersistentUser is set when the response must issue WL_PERSISTENT_COOKIE.
+	PersistentUser string
+}
+
+// Access is the outcome of Authorize.
+type Access struct {
+	Cookies Cookies
+	// Allowed is true when the resource may be served.
+	Allowed bool
+	// Challenge is set when the client must answer realms first.
+	Challenge *Challenge
+	// User and Device are the identities of the test's user and device realms (nil when none).
+	User, Device map[string]any
+	// Identities are the identities of every realm passed in this session.
+	Identities map[string]map[string]any
+	// Test is the security test applied.
+	Test string
+}
+
+// Challenge is a 401 challenge body.
+type Challenge struct {
+	SecurityTest string                    `json:"securityTest,omitempty"`
+	Step         int                       `json:"step,omitempty"`
+	Challenges   map[string]map[string]any `json:"challenges"`
+}
+
+// Authorize decides a request for a protected resource. It returns an *Error when the request is
+// refused (application disabled, denied by policy, a realm this version cannot enforce) or the
+// engine cannot decide (store or policy failure).
+func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, error) {
+	now := e.now()
+	test, ok := e.project.Tests[req.Resource.Test]
+	if !ok {
+		return nil, errorf(CodeUnknownSecurityTest, "security test %q is not defined", req.Resource.Test)
+	}
+	unlock := e.locks.lock(req.SessionID)
+	defer unlock()
+	s, err := e.loadSession(ctx, req.SessionID, req.App, now)
+	if err != nil {
+		return nil, err
+	}
+	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive, test: test}
+	acc := &Access{Test: test.Name}
+	dec, err := e.decide(x, req)
+	if err != nil {
+		e.finish(x, acc)
+		return nil, err
+	}
+	switch dec.Outcome {
+	case policies.Allow:
+		acc.Allowed = true
+		e.touch(x, test)
+	case policies.Deny:
+		e.finish(x, acc)
+		return nil, &Error{Code: CodePolicyDenied, Message: joinReasons(dec.Reasons), Details: map[string]any{"reasons": dec.Reasons}}
+	case policies.Challenge:
+		ch, err := e.challenge(x, test, dec)
+		if err != nil {
+			e.finish(x, acc)
+			return nil, err
+		}
+		acc.Challenge = ch
+	}
+	acc.User, acc.Device = e.identities(s, test)
+	acc.Identities = identitiesOf(s)
+	if err := e.finish(x, acc); err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
+// finish saves the session and fills the cookies to set.
+func (e *Engine) finish(x *exchange, acc *Access) error {
+	if x.s.isNew && !x.s.dirty {
+		return nil
+	}
+	if err := e.saveSession(x.ctx, x.s); err != nil {
+		return err
+	}
+	if x.s.isNew || x.s.rotated != "" {
+		acc.Cookies.SessionID = x.s.rec.ID
+	}
+	acc.Cookies.PersistentUser = x.setPersistentUser
+	return nil
+}
+
+func joinReasons(rs []string) string {
+	switch len(rs) {
+	case 0:
+		return "denied by policy"
+	case 1:
+		return rs[0]
+	}
+	out := rs[0]
+	for _, r := range rs[1:] {
+		out += "; " + r
+	}
+	return out
+}
+
+// decide observes the passive realms and evaluates the test's policy.
+func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, error) {
+	passed, err := e.observe(x)
+	if err != nil {
+		return policies.Decision{}, err
+	}
+	input := map[string]any{
+		"test":   x.test.Name,
+		"passed": passed,
+		"app":    map[string]any{"id": req.App.App, "env": req.App.Env, "version": req.App.Version},
+		"resource": map[string]any{
+			"kind": req.Resource.Kind, "name": req.Resource.Name, "attributes": req.Resource.Attributes,
+		},
+		"request": req.Facts,
+	}
+	dec, err := e.eval.Decide(x.ctx, input)
+	if err != nil {
+		return dec, unavailable("the policy engine", err)
+	}
+	e.logDecision(x, req, passed, dec)
+	return dec, nil
+}
+
+// observe runs every passive realm of the test and returns the realms passed for this request,
+// sorted: stored logins that have not expired, plus what passive realms saw in the request.
+func (e *Engine) observe(x *exchange) ([]string, error) {
+	passed := map[string]bool{}
+	for name, rs := range x.s.st.Realms {
+		if rs.Passed && (rs.ExpiresAt.IsZero() || x.now.Before(rs.ExpiresAt)) {
+			passed[name] = true
+		}
+	}
+	for _, tr := range x.test.Realms {
+		if !tr.Enforced {
+			continue
+		}
+		r, ok := e.realms[tr.Realm]
+		if !ok {
+			continue
+		}
+		o, isObserver := r.(observer)
+		if !isObserver {
+			continue
+		}
+		ok, err := o.observe(x)
+		if err != nil {
+			return nil, err
+		}
+		passed[tr.Realm] = ok
+	}
+	out := make([]string, 0, len(passed))
+	for name, ok := range passed {
+		if ok {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// challenge builds the challenge payloads of the realms the decision names.
+func (e *Engine) challenge(x *exchange, test *policies.SecurityTest, dec policies.Decision) (*Challenge, error) {
+	ch := &Challenge{SecurityTest: test.Name, Step: dec.Step, Challenges: map[string]map[string]any{}}
+	for _, name := range dec.Realms {
+		r, ok := e.realms[name]
+		if !ok {
+			return nil, errorf(CodeUnknownRealm, "realm %q is required but not defined", name)
+		}
+		rs := x.s.realm(name)
+		if rs.Failures >= e.cfg.MaxAttempts {
+			return nil, &Error{Code: CodeTooManyAttempts, Message: "too many failed attempts for realm " + name + " in this session; start a new session",
+				Details: map[string]any{"realm": name}}
+		}
+		payload, err := r.challenge(x)
+		if err != nil {
+			return nil, err
+		}
+		rs.Challenged = true
+		x.s.dirty = true
+		ch.Challenges[name] = payload
+	}
+	return ch, nil
+}
+
+// touch extends the logins the test used (idle expiration), writing at most once a minute each.
+func (e *Engine) touch(x *exchange, t *policies.SecurityTest) {
+	for _, step := range t.Steps {
+		for _, name := range step {
+			rs := x.s.peek(name)
+			if rs == nil || !rs.Passed || rs.ExpiresAt.IsZero() {
+				continue
+			}
+			r := e.realms[name]
+			exp := r.expiration()
+			if exp > 0 && x.now.Sub(rs.LastUsed) > min(time.Minute, exp/10) {
+				rs.LastUsed = x.now
+				rs.ExpiresAt = x.now.Add(exp)
+				x.s.dirty = true
+			}
+		}
+	}
+}
+
+// identities returns the identities of the test's user and device realms.
+func (e *Engine) identities(s *session, t *policies.SecurityTest) (user, device map[string]any) {
+	if rs := s.peek(t.UserRealm); rs != nil && rs.Passed {
+		user = rs.Identity
+	}
+	if rs := s.peek(t.DeviceRealm); rs != nil && rs.Passed {
+		device = rs.Identity
+	}
+	return user, device
+}
+
+func identitiesOf(s *session) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for name, rs := range s.st.Realms {
+		if rs.Passed && rs.Identity != nil {
+			out[name] = rs.Identity
+		}
+	}
+	return out
+}

@@ -1,0 +1,378 @@
+package engine
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/store"
+)
+
+// exchange is one request's view of the engine: the session, the clock and the request facts a
+// realm may read.
+type exchange struct {
+	ctx     context.Context
+	e       *Engine
+	s       *session
+	now     time.Time
+	app     AppContext
+	passive Passive
+	test    *policies.SecurityTest
+
+	// setPersistentUser is set when the anonymous realm issued a new persistent cookie.
+	setPersistentUser string
+}
+
+func (x *exchange) header(name string) string {
+	if x.passive.Header == nil {
+		return ""
+	}
+	return x.passive.Header(name)
+}
+
+// realm is one realm's behaviour.
+type realm interface {
+	// challenge returns the realm's challenge payload (it may issue a nonce).
+	challenge(x *exchange) (map[string]any, error)
+	// answer decides a client's answer; a *retryError lets the client try again, an *Error with
+	// CodeRefused is final.
+	answer(x *exchange, a *AnswerRequest) (answerOutcome, error)
+	// expiration is how long a login stays valid without use; 0 for the session's life.
+	expiration() time.Duration
+}
+
+// observer is a realm that looks at every request (anti-XSRF, anonymous user, remote disable,
+// header authentication) rather than only at answers. Its verdict replaces the stored one.
+type observer interface {
+	observe(x *exchange) (bool, error)
+}
+
+// sessionLife is embedded by realms whose result lives as long as the session.
+type sessionLife struct{}
+
+func (sessionLife) expiration() time.Duration { return 0 }
+
+// buildRealms creates the implementation of every realm of the project.
+func buildRealms(e *Engine, p *policies.Project) (map[string]realm, error) {
+	out := map[string]realm{}
+	for name, r := range p.Realms {
+		impl, err := newRealm(e, p, r)
+		if err != nil {
+			return nil, fmt.Errorf("realm %q: %w", name, err)
+		}
+		out[name] = impl
+	}
+	return out, nil
+}
+
+func newRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
+	if r.Builtin {
+		switch r.Name {
+		case policies.RealmAntiXSRF:
+			return antiXSRF{}, nil
+		case policies.RealmAnonymousUser:
+			return anonymousUser{}, nil
+		case policies.RealmRemoteDisable:
+			return remoteDisable{}, nil
+		case policies.RealmDeviceNoProvision:
+			return deviceNoProvisioning{}, nil
+		}
+		return unavailableRealm{name: r.Name, what: "built-in realm " + r.Name}, nil
+	}
+	if r.Status(p) != policies.Implemented {
+		return unavailableRealm{name: r.Name, what: fmt.Sprintf("realm %s (%s)", r.Name, r.ClassName)}, nil
+	}
+	return newLoginRealm(e, p, r)
+}
+
+// unavailableRealm stands for a realm this version recognizes but does not enforce: any request
+// that needs it is refused, never passed.
+type unavailableRealm struct {
+	sessionLife
+	name, what string
+}
+
+func (u unavailableRealm) err() error {
+	return &Error{Code: CodeNotImplemented, Message: u.what + " is not available in this version of Realmgate",
+		Details: map[string]any{"realm": u.name}}
+}
+
+func (u unavailableRealm) challenge(*exchange) (map[string]any, error) { return nil, u.err() }
+func (u unavailableRealm) answer(*exchange, *AnswerRequest) (answerOutcome, error) {
+	return answerOutcome{}, u.err()
+}
+
+// antiXSRF is wl_antiXSRFRealm: the first request of a session gets a token, and every later
+// request must carry it in the WL-Instance-Id header.
+type antiXSRF struct{ sessionLife }
+
+func (antiXSRF) observe(x *exchange) (bool, error) {
+	want := x.s.st.InstanceID
+	return want != "" && subtle.ConstantTimeCompare([]byte(x.passive.InstanceID), []byte(want)) == 1, nil
+}
+
+func (antiXSRF) challenge(x *exchange) (map[string]any, error) {
+	if x.s.st.InstanceID == "" {
+		x.s.st.InstanceID = newID()
+		x.s.dirty = true
+	}
+	return map[string]any{"WL-Instance-Id": x.s.st.InstanceID}, nil
+}
+
+func (a antiXSRF) answer(x *exchange, _ *AnswerRequest) (answerOutcome, error) {
+	if ok, _ := a.observe(x); !ok {
+		return answerOutcome{}, retry("send the WL-Instance-Id header with the token of the challenge")
+	}
+	return answerOutcome{}, nil
+}
+
+// anonymousUser is wl_anonymousUserRealm: a persistent cookie identifies the app instance.
+type anonymousUser struct{ sessionLife }
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+func (anonymousUser) observe(x *exchange) (bool, error) {
+	cookie := x.passive.PersistentUser
+	rs := x.s.realm(policies.RealmAnonymousUser)
+	if rs.Passed {
+		if id, _ := rs.Identity["userId"].(string); id == cookie {
+			return true, nil
+		} else if cookie == "" && id != "" {
+			// The client lost the cookie within the session: give the same one back.
+			x.setPersistentUser = id
+			return true, nil
+		}
+	}
+	id := ""
+	if uuidPattern.MatchString(cookie) {
+		u, err := x.e.store.GetUser(x.ctx, cookie)
+		switch {
+		case err == nil:
+			id = u.ID
+			if x.now.Sub(u.LastSeen) > time.Hour {
+				u.LastSeen = x.now
+				if err := x.e.store.PutUser(x.ctx, u); err != nil {
+					return false, unavailable("the user store", err)
+				}
+			}
+		case errors.Is(err, store.ErrNotFound):
+			// A value the server did not issue is not adopted: a new one is issued.
+		default:
+			return false, unavailable("the user store", err)
+		}
+	}
+	if id == "" {
+		id = newUUID()
+		if err := x.e.store.PutUser(x.ctx, store.User{ID: id, CreatedAt: x.now, LastSeen: x.now}); err != nil {
+			return false, unavailable("the user store", err)
+		}
+		x.setPersistentUser = id
+	}
+	rs.Passed = true
+	rs.Identity = map[string]any{"userId": id, "displayName": id, "realm": policies.RealmAnonymousUser}
+	x.s.dirty = true
+	return true, nil
+}
+
+func (anonymousUser) challenge(*exchange) (map[string]any, error) { return map[string]any{}, nil }
+
+func (anonymousUser) answer(*exchange, *AnswerRequest) (answerOutcome, error) {
+	return answerOutcome{}, errorf(CodeNoChallenge, "wl_anonymousUserRealm needs no answer: keep the WL_PERSISTENT_COOKIE cookie")
+}
+
+// remoteDisable is wl_remoteDisableRealm: administrators block or notify app versions.
+type remoteDisable struct{ sessionLife }
+
+func (remoteDisable) observe(x *exchange) (bool, error) {
+	notify, err := x.e.remoteDisableRule(x)
+	if err != nil {
+		return false, err
+	}
+	return notify == nil, nil
+}
+
+// remoteDisableRule returns the first matching notify rule this session has not acknowledged,
+// or an *Error when a block rule matches.
+func (e *Engine) remoteDisableRule(x *exchange) (*store.Rule, error) {
+	rules, err := e.rules.get(x.ctx, x.app.App, x.app.Env, x.now)
+	if err != nil {
+		return nil, err
+	}
+	var pending *store.Rule
+	for i := range rules {
+		r := &rules[i]
+		if !versionMatches(r.Versions, x.app.Version) {
+			continue
+		}
+		switch r.Action {
+		case "block":
+			return nil, &Error{Code: CodeApplicationDisabled, Message: r.Message,
+				Details: map[string]any{"downloadLink": r.DownloadLink}}
+		case "notify":
+			rs := x.s.peek(policies.RealmRemoteDisable)
+			if pending == nil && (rs == nil || rs.Data["ack:"+messageID(r)] == "") {
+				pending = r
+			}
+		}
+	}
+	return pending, nil
+}
+
+func (remoteDisable) challenge(x *exchange) (map[string]any, error) {
+	r, err := x.e.remoteDisableRule(x)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return map[string]any{}, nil
+	}
+	return map[string]any{"action": "notify", "message": r.Message, "messageId": messageID(r)}, nil
+}
+
+func (remoteDisable) answer(x *exchange, a *AnswerRequest) (answerOutcome, error) {
+	var body struct {
+		Acknowledged bool   `json:"acknowledged"`
+		MessageID    string `json:"messageId"`
+	}
+	if err := decodeAnswer(a.Body, &body); err != nil {
+		return answerOutcome{}, err
+	}
+	r, err := x.e.remoteDisableRule(x)
+	if err != nil {
+		return answerOutcome{}, err
+	}
+	if r == nil {
+		return answerOutcome{}, nil
+	}
+	if !body.Acknowledged || body.MessageID != messageID(r) {
+		return answerOutcome{}, retry("acknowledge message %q", messageID(r))
+	}
+	rs := x.s.realm(policies.RealmRemoteDisable)
+	if rs.Data == nil {
+		rs.Data = map[string]string{}
+	}
+	rs.Data["ack:"+body.MessageID] = "1"
+	if next, err := x.e.remoteDisableRule(x); err == nil && next != nil {
+		// Another notify message waits: keep the realm challenged.
+		return answerOutcome{}, retry("acknowledge message %q as well", messageID(next))
+	}
+	return answerOutcome{}, nil
+}
+
+// deviceNoProvisioning is wl_deviceNoProvisioningRealm: the device says who it is, signed over
+// nothing; the identity is used as sent.
+type deviceNoProvisioning struct{ sessionLife }
+
+func (deviceNoProvisioning) challenge(x *exchange) (map[string]any, error) {
+	n, err := x.e.issueNonce(x, policies.RealmDeviceNoProvision)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"token": n}, nil
+}
+
+// DeviceInfo is what a client says about its device.
+type DeviceInfo struct {
+	ID          string `json:"id"`
+	OS          string `json:"os,omitempty"`
+	Model       string `json:"model,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
+}
+
+func (d DeviceInfo) validate() error {
+	switch {
+	case d.ID == "" || len(d.ID) > 256:
+		return errorf(CodeBadRequest, "device.id must be 1 to 256 characters")
+	case len(d.OS) > 256 || len(d.Model) > 256 || len(d.DisplayName) > 256:
+		return errorf(CodeBadRequest, "device fields must be at most 256 characters")
+	}
+	return nil
+}
+
+func (deviceNoProvisioning) answer(x *exchange, a *AnswerRequest) (answerOutcome, error) {
+	var body struct {
+		Token  string     `json:"token"`
+		Device DeviceInfo `json:"device"`
+	}
+	if err := decodeAnswer(a.Body, &body); err != nil {
+		return answerOutcome{}, err
+	}
+	if err := body.Device.validate(); err != nil {
+		return answerOutcome{}, err
+	}
+	if err := x.e.consumeNonce(x, body.Token, policies.RealmDeviceNoProvision); err != nil {
+		return answerOutcome{}, err
+	}
+	dev, err := x.e.store.GetDevice(x.ctx, body.Device.ID, "none")
+	switch {
+	case err == nil:
+		if dev.Status == store.DeviceBlocked {
+			return answerOutcome{}, &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
+		}
+	case errors.Is(err, store.ErrNotFound):
+		dev = store.Device{ID: body.Device.ID, Entity: "none", Status: store.DeviceActive, CreatedAt: x.now}
+	default:
+		return answerOutcome{}, unavailable("the device store", err)
+	}
+	dev.App, dev.OS, dev.Model, dev.DisplayName, dev.LastSeen = x.app.App, body.Device.OS, body.Device.Model, body.Device.DisplayName, x.now
+	if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
+		return answerOutcome{}, unavailable("the device store", err)
+	}
+	return answerOutcome{identity: map[string]any{
+		"id": body.Device.ID, "os": body.Device.OS, "model": body.Device.Model, "displayName": body.Device.DisplayName,
+	}}, nil
+}
+
+// issueNonce creates a single-use nonce bound to the session's lineage and the realm.
+func (e *Engine) issueNonce(x *exchange, realm string) (string, error) {
+	n := newID()
+	err := e.store.PutNonce(x.ctx, store.Nonce{Value: n, SessionID: x.s.st.Lineage, Realm: realm, ExpiresAt: x.now.Add(e.cfg.NonceTTL)})
+	if err != nil {
+		return "", unavailable("the nonce store", err)
+	}
+	return n, nil
+}
+
+// consumeNonce accepts a nonce once: an unknown, used, expired or foreign nonce is a wrong answer.
+func (e *Engine) consumeNonce(x *exchange, value, realm string) error {
+	if value == "" || len(value) > 128 {
+		return retry("the answer must carry the challenge's token")
+	}
+	err := e.store.ConsumeNonce(x.ctx, value, x.s.st.Lineage, realm, x.now)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return retry("the token is unknown, used or expired: answer the new challenge")
+	default:
+		return unavailable("the nonce store", err)
+	}
+}
+
+// decodeAnswer reads a JSON answer body strictly enough to give a clear error.
+func decodeAnswer(body json.RawMessage, v any) error {
+	if len(body) == 0 {
+		return errorf(CodeBadRequest, "the answer body is empty; send a JSON object")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &Error{Code: CodeBadRequest, Message: "the answer is not valid JSON for this realm: " + jsonProblem(err), Err: err}
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be %s", te.Field, te.Type)
+	}
+	return "malformed"
+}

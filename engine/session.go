@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/realmgate/realmgate/store"
+)
+
+// state is what a session remembers, stored as the session's opaque State.
+type state struct {
+	// Lineage is a random id that survives session-id rotation; nonces are bound to it.
+	Lineage string `json:"lineage"`
+	// Version is the application version the session was opened with.
+	Version string `json:"version,omitempty"`
+	// InstanceID is the anti-XSRF token issued to this session.
+	InstanceID string `json:"instanceId,omitempty"`
+	// Realms holds what each realm knows about this session.
+	Realms map[string]*realmState `json:"realms,omitempty"`
+}
+
+// realmState is one realm's memory of a session.
+type realmState struct {
+	Passed bool `json:"passed,omitempty"`
+	// ExpiresAt ends a login that is not used (zero: lives as long as the session).
+	ExpiresAt time.Time      `json:"expiresAt,omitzero"`
+	LastUsed  time.Time      `json:"lastUsed,omitzero"`
+	Identity  map[string]any `json:"identity,omitempty"`
+	// Challenged is true while a challenge of this realm waits for an answer.
+	Challenged bool `json:"challenged,omitempty"`
+	Failures   int  `json:"failures,omitempty"`
+	// Data is realm-specific memory (acknowledged messages, enrollment progress).
+	Data map[string]string `json:"data,omitempty"`
+}
+
+// session is a loaded session being worked on by one request.
+type session struct {
+	rec     store.Session
+	st      state
+	isNew   bool
+	dirty   bool
+	rotated string // the previous id, when the id was rotated in this request
+}
+
+func (s *session) realm(name string) *realmState {
+	if s.st.Realms == nil {
+		s.st.Realms = map[string]*realmState{}
+	}
+	rs := s.st.Realms[name]
+	if rs == nil {
+		rs = &realmState{}
+		s.st.Realms[name] = rs
+	}
+	return rs
+}
+
+// peek returns the realm's state without creating it.
+func (s *session) peek(name string) *realmState { return s.st.Realms[name] }
+
+// newID returns a random identifier of 256 bits, URL-safe.
+func newID() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("engine: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// SessionRef is how logs name a session: a short hash, because the id itself is a bearer secret.
+func SessionRef(id string) string {
+	if id == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// locks serialise requests of one session inside this process so that two concurrent requests
+// cannot lose each other's updates.
+type locks struct {
+	shards [64]sync.Mutex
+}
+
+func (l *locks) lock(id string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	m := &l.shards[h.Sum32()%uint32(len(l.shards))]
+	m.Lock()
+	return m.Unlock
+}
+
+// loadSession returns the session with id for app/env, or a new one when id is empty, unknown,
+// expired, or bound to another application: a session is bound to one app and environment, and
+// an id the server did not issue is never adopted.
+func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now time.Time) (*session, error) {
+	if id != "" && len(id) <= 128 {
+		rec, err := e.store.GetSession(ctx, id, now)
+		switch {
+		case err == nil:
+			if rec.App == app.App && rec.Env == app.Env {
+				s := &session{rec: rec}
+				if len(rec.State) > 0 {
+					if err := json.Unmarshal(rec.State, &s.st); err != nil {
+						return nil, unavailable("the session", err)
+					}
+				}
+				// Refresh the idle timeout, but write at most once a minute for it.
+				if rec.ExpiresAt.Sub(now) < e.cfg.SessionIdle-time.Minute {
+					s.rec.ExpiresAt = now.Add(e.cfg.SessionIdle)
+					s.dirty = true
+				}
+				return s, nil
+			}
+		case errors.Is(err, store.ErrNotFound):
+		default:
+			return nil, unavailable("the session store", err)
+		}
+	}
+	s := &session{
+		rec: store.Session{
+			ID:        newID(),
+			App:       app.App,
+			Env:       app.Env,
+			CreatedAt: now,
+			ExpiresAt: now.Add(e.cfg.SessionIdle),
+		},
+		st:    state{Lineage: newID(), Version: app.Version},
+		isNew: true,
+		dirty: true,
+	}
+	return s, nil
+}
+
+// saveSession writes the session when it changed.
+func (e *Engine) saveSession(ctx context.Context, s *session) error {
+	if !s.dirty {
+		return nil
+	}
+	b, err := json.Marshal(&s.st)
+	if err != nil {
+		return unavailable("the session", err)
+	}
+	s.rec.State = b
+	if err := e.store.PutSession(ctx, s.rec); err != nil {
+		return unavailable("the session store", err)
+	}
+	if s.rotated != "" {
+		if err := e.store.DeleteSession(ctx, s.rotated); err != nil {
+			return unavailable("the session store", err)
+		}
+	}
+	s.dirty = false
+	return nil
+}
+
+// rotate gives the session a new id after a user authenticated, so that an id known before the
+// login (fixation) is worthless after it.
+func (s *session) rotate() {
+	if s.isNew {
+		return // never stored under its id yet
+	}
+	if s.rotated == "" {
+		s.rotated = s.rec.ID
+	}
+	s.rec.ID = newID()
+	s.dirty = true
+}

@@ -1,0 +1,191 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/store"
+)
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("engine: crypto/rand failed: " + err.Error())
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// messageID is a notify rule's id: the one the administrator gave, or one derived from the
+// message so that an edited message must be acknowledged again.
+func messageID(r *store.Rule) string {
+	if r.MessageID != "" {
+		return r.MessageID
+	}
+	sum := sha256.Sum256([]byte(r.Message))
+	return hex.EncodeToString(sum[:8])
+}
+
+// versionMatches reports whether an app version satisfies a rule's constraint. An empty
+// constraint matches every version; a version that does not parse matches every constraint, so
+// that a block rule cannot be dodged by sending a malformed version.
+func versionMatches(constraint, version string) bool {
+	if constraint == "" {
+		return true
+	}
+	c, err := semver.NewConstraint(constraint)
+	if err != nil {
+		return true // refused when the rule was stored; fail closed if one slipped through
+	}
+	v, err := semver.NewVersion(version)
+	if err != nil {
+		return true
+	}
+	return c.Check(v)
+}
+
+// ValidateRule checks a remote-disable rule before it is stored.
+func ValidateRule(r store.Rule) error {
+	switch r.Action {
+	case "block", "notify":
+	default:
+		return errorf(CodeBadRequest, "action must be \"block\" or \"notify\", not %q", r.Action)
+	}
+	if r.Versions != "" {
+		if _, err := semver.NewConstraint(r.Versions); err != nil {
+			return errorf(CodeBadRequest, "versions %q is not a semantic-version constraint (for example \"<2.0.0\")", r.Versions)
+		}
+	}
+	if r.Message == "" {
+		return errorf(CodeBadRequest, "a rule needs a message for the user")
+	}
+	if len(r.Message) > 4096 || len(r.DownloadLink) > 2048 || len(r.MessageID) > 128 {
+		return errorf(CodeBadRequest, "message, downloadLink or messageId too long")
+	}
+	return nil
+}
+
+// rulesCache keeps remote-disable rules briefly, so that a protected request does not read them
+// from the store every time.
+type rulesCache struct {
+	store interface {
+		GetRules(ctx context.Context, app, env string) ([]store.Rule, error)
+	}
+	ttl time.Duration
+
+	mu      sync.Mutex
+	entries map[string]rulesEntry
+}
+
+type rulesEntry struct {
+	rules   []store.Rule
+	fetched time.Time
+}
+
+func newRulesCache(s Store, ttl time.Duration) *rulesCache {
+	return &rulesCache{store: s, ttl: ttl, entries: map[string]rulesEntry{}}
+}
+
+func (c *rulesCache) get(ctx context.Context, app, env string, now time.Time) ([]store.Rule, error) {
+	key := app + "\x00" + env
+	c.mu.Lock()
+	ent, ok := c.entries[key]
+	c.mu.Unlock()
+	if ok && now.Sub(ent.fetched) < c.ttl && !now.Before(ent.fetched) {
+		return ent.rules, nil
+	}
+	rules, err := c.store.GetRules(ctx, app, env)
+	if err != nil {
+		return nil, unavailable("the remote-disable rules", err)
+	}
+	c.mu.Lock()
+	if len(c.entries) > 10_000 {
+		c.entries = map[string]rulesEntry{}
+	}
+	c.entries[key] = rulesEntry{rules: rules, fetched: now}
+	c.mu.Unlock()
+	return rules, nil
+}
+
+func (c *rulesCache) invalidate(app, env string) {
+	c.mu.Lock()
+	delete(c.entries, app+"\x00"+env)
+	c.mu.Unlock()
+}
+
+// SetRules validates and stores the remote-disable rules of an application environment, audits
+// the change, and applies it at once.
+func (e *Engine) SetRules(ctx context.Context, actor, app, env string, rules []store.Rule) error {
+	for _, r := range rules {
+		if err := ValidateRule(r); err != nil {
+			return err
+		}
+	}
+	if err := e.store.PutRules(ctx, app, env, rules); err != nil {
+		return unavailable("the rule store", err)
+	}
+	e.rules.invalidate(app, env)
+	e.audit(ctx, actor, "remote_disable.put", app+"/"+env, map[string]any{"rules": rules})
+	return nil
+}
+
+func auditRecord(now time.Time, actor, action, target string, detail json.RawMessage) store.AuditRecord {
+	return store.AuditRecord{Time: now, Actor: actor, Action: action, Target: target, Detail: detail}
+}
+
+// DecisionRecord is one security-test decision, for the decision log (shaped after OPA's
+// decision logs: an id, the query's input summary, the result and the policy revision).
+type DecisionRecord struct {
+	Time       time.Time `json:"timestamp"`
+	DecisionID string    `json:"decision_id"`
+	// Session is a hash of the session id (the id itself is a secret).
+	Session  string   `json:"session"`
+	App      string   `json:"app"`
+	Env      string   `json:"env"`
+	Version  string   `json:"version,omitempty"`
+	Resource string   `json:"resource"`
+	Kind     string   `json:"resource_kind"`
+	Test     string   `json:"security_test"`
+	Passed   []string `json:"realms_passed"`
+	Outcome  string   `json:"outcome"`
+	Step     int      `json:"step,omitempty"`
+	Realms   []string `json:"realms_challenged,omitempty"`
+	Reasons  []string `json:"reasons,omitempty"`
+	Revision string   `json:"revision"`
+}
+
+func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, dec decisionView) {
+	if e.decisions == nil {
+		return
+	}
+	e.decisions(DecisionRecord{
+		Time:       x.now,
+		DecisionID: newUUID(),
+		Session:    SessionRef(x.s.rec.ID),
+		App:        req.App.App,
+		Env:        req.App.Env,
+		Version:    req.App.Version,
+		Resource:   req.Resource.Name,
+		Kind:       req.Resource.Kind,
+		Test:       x.test.Name,
+		Passed:     passed,
+		Outcome:    dec.Outcome,
+		Step:       dec.Step,
+		Realms:     dec.Realms,
+		Reasons:    dec.Reasons,
+		Revision:   e.eval.Revision(),
+	})
+}
+
+type decisionView = policies.Decision

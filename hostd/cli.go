@@ -1,0 +1,379 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/tester"
+
+	"github.com/realmgate/realmgate/hostd/internal/daemon"
+	"github.com/realmgate/realmgate/policies"
+)
+
+const usage = `hostd: the Realmgate daemon
+
+Usage:
+  hostd serve --config DIR [--listen 127.0.0.1:10080] [--data DIR] [--admin-token-file F]
+  hostd check --config DIR
+  hostd policy compile --config DIR --out DIR
+  hostd policy test --config DIR
+  hostd policy explain --config DIR --test NAME [--passed REALM,...] [--input FILE]
+
+Run "hostd COMMAND -h" for a command's flags.
+`
+
+// run is main without the process: it returns the exit code, so tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return cmdServe(ctx, args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(ctx, args[1:], stdout, stderr)
+	case "policy":
+		if len(args) < 2 {
+			fmt.Fprint(stderr, usage)
+			return 2
+		}
+		switch args[1] {
+		case "compile":
+			return cmdPolicyCompile(ctx, args[2:], stdout, stderr)
+		case "test":
+			return cmdPolicyTest(ctx, args[2:], stdout, stderr)
+		case "explain":
+			return cmdPolicyExplain(ctx, args[2:], stdout, stderr)
+		}
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "hostd: unknown command %q\n\n%s", strings.Join(args, " "), usage)
+	return 2
+}
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("hostd "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("serve", stderr)
+	dir := fs.String("config", "", "project directory (holds server/conf/authenticationConfig.xml)")
+	listen := fs.String("listen", "", "address to listen on (default 127.0.0.1:10080, or hostd.yaml's listen)")
+	data := fs.String("data", "", "folder of the embedded store and generated keys (default ./data)")
+	tokenFile := fs.String("admin-token-file", "", "file holding the admin API bearer token (or set HOSTD_ADMIN_TOKEN)")
+	logFormat := fs.String("log-format", "json", "log format: json or text")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "hostd serve: --config DIR is required")
+		return 2
+	}
+	log, err := newLogger(stdout, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "hostd serve:", err)
+		return 2
+	}
+	settings, err := daemon.LoadSettings(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "hostd serve:", err)
+		return 1
+	}
+	if *listen != "" {
+		settings.Listen = *listen
+	}
+	if *data != "" {
+		settings.Data = *data
+	}
+	if *tokenFile != "" {
+		settings.AdminTokenFile = *tokenFile
+	}
+	d, err := daemon.Start(ctx, daemon.Options{
+		ConfigDir:  *dir,
+		Settings:   settings,
+		Logger:     log,
+		AdminToken: os.Getenv("HOSTD_ADMIN_TOKEN"),
+	})
+	if err != nil {
+		printError(stderr, *dir, err)
+		return 1
+	}
+	<-ctx.Done()
+	if err := d.Shutdown(context.Background()); err != nil {
+		fmt.Fprintln(stderr, "hostd serve: shutdown:", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use json or text", format)
+}
+
+// printError prints a load error as one "FILE:LINE: ..." line per diagnostic.
+func printError(w io.Writer, dir string, err error) {
+	var le *policies.LoadError
+	if errors.As(err, &le) {
+		printDiagnostics(w, dir, le.Diagnostics)
+		return
+	}
+	fmt.Fprintln(w, "hostd:", err)
+}
+
+func printDiagnostics(w io.Writer, dir string, ds policies.Diagnostics) {
+	for _, d := range ds {
+		if d.Pos.File != "" && !filepath.IsAbs(d.Pos.File) && !strings.HasPrefix(d.Pos.File, "(") {
+			d.Pos.File = filepath.Join(dir, d.Pos.File)
+		}
+		fmt.Fprintln(w, d.String())
+	}
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check", stderr)
+	dir := fs.String("config", "", "project directory")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "hostd check: --config DIR is required")
+		return 2
+	}
+	diags := policies.Check(*dir, policies.LoadOptions{})
+	if !diags.HasErrors() {
+		// The XML is sound: compile the Rego too, so policy errors are found now.
+		if _, _, err := daemon.LoadProject(ctx, *dir); err != nil {
+			var le *policies.LoadError
+			if !errors.As(err, &le) {
+				fmt.Fprintln(stderr, "hostd check:", err)
+				return 1
+			}
+			diags = le.Diagnostics
+		}
+	}
+	printDiagnostics(stdout, *dir, diags)
+	nerr := len(diags.Errors())
+	fmt.Fprintf(stdout, "%s: %d errors, %d warnings\n", *dir, nerr, len(diags)-nerr)
+	if nerr > 0 {
+		return 1
+	}
+	return 0
+}
+
+func cmdPolicyCompile(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("policy compile", stderr)
+	dir := fs.String("config", "", "project directory")
+	out := fs.String("out", "", "folder to write the Rego into")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" || *out == "" {
+		fmt.Fprintln(stderr, "hostd policy compile: --config DIR and --out DIR are required")
+		return 2
+	}
+	p, err := policies.Load(*dir, policies.LoadOptions{})
+	if err != nil {
+		printError(stderr, *dir, err)
+		return 1
+	}
+	mods, err := policies.CompileRego(p)
+	if err != nil {
+		fmt.Fprintln(stderr, "hostd policy compile:", err)
+		return 1
+	}
+	for _, m := range mods {
+		if !m.Generated && m.Path != "realmgate/lib.rego" {
+			continue // the user's own files stay where they are
+		}
+		path := filepath.Join(*out, filepath.FromSlash(m.Path))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			fmt.Fprintln(stderr, "hostd policy compile:", err)
+			return 1
+		}
+		if err := os.WriteFile(path, []byte(m.Source), 0o644); err != nil {
+			fmt.Fprintln(stderr, "hostd policy compile:", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, path)
+	}
+	return 0
+}
+
+// cmdPolicyTest runs the test_* rules of the built-in library and of the project's policies/
+// folder (files ending in _test.rego) against the compiled security tests.
+func cmdPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("policy test", stderr)
+	dir := fs.String("config", "", "project directory")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "hostd policy test: --config DIR is required")
+		return 2
+	}
+	p, err := policies.Load(*dir, policies.LoadOptions{})
+	if err != nil {
+		printError(stderr, *dir, err)
+		return 1
+	}
+	mods, err := policies.CompileRego(p)
+	if err != nil {
+		fmt.Fprintln(stderr, "hostd policy test:", err)
+		return 1
+	}
+	parsed := map[string]*ast.Module{}
+	add := func(path, src string) error {
+		m, err := ast.ParseModuleWithOpts(path, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			return err
+		}
+		parsed[path] = m
+		return nil
+	}
+	for _, m := range mods {
+		if err := add(m.Path, m.Source); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	libTests, _ := policies.Library.ReadFile("rego/lib_test.rego")
+	if err := add("realmgate/lib_test.rego", string(libTests)); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	tests, _ := filepath.Glob(filepath.Join(*dir, "policies", "*_test.rego"))
+	for _, t := range tests {
+		src, err := os.ReadFile(t)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		if err := add(t, string(src)); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+	}
+	ch, err := tester.NewRunner().SetModules(parsed).RunTests(ctx, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "hostd policy test:", err)
+		return 1
+	}
+	var pass, fail int
+	for r := range ch {
+		switch {
+		case r.Error != nil:
+			fail++
+			fmt.Fprintf(stdout, "ERROR %s.%s: %v\n", r.Package, r.Name, r.Error)
+		case r.Fail:
+			fail++
+			fmt.Fprintf(stdout, "FAIL  %s.%s (%s)\n", r.Package, r.Name, r.Location)
+		default:
+			pass++
+		}
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", pass, fail)
+	if fail > 0 {
+		return 1
+	}
+	return 0
+}
+
+// cmdPolicyExplain shows one decision: the test's steps and what the policies decide for an
+// input, so a reviewer can see why a request would be challenged or denied.
+func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("policy explain", stderr)
+	dir := fs.String("config", "", "project directory")
+	test := fs.String("test", "", "security test to evaluate")
+	passed := fs.String("passed", "", "comma-separated realms the client has passed")
+	inputFile := fs.String("input", "", "JSON file with more input (resource, request, app); test and passed from flags win")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" || *test == "" {
+		fmt.Fprintln(stderr, "hostd policy explain: --config DIR and --test NAME are required")
+		return 2
+	}
+	p, ev, err := daemon.LoadProject(ctx, *dir)
+	if err != nil {
+		printError(stderr, *dir, err)
+		return 1
+	}
+	t, ok := p.Tests[*test]
+	if !ok {
+		names := append([]string(nil), p.TestOrder...)
+		sort.Strings(names)
+		fmt.Fprintf(stderr, "hostd policy explain: no security test %q (have: %s)\n", *test, strings.Join(names, ", "))
+		return 1
+	}
+	input := map[string]any{}
+	if *inputFile != "" {
+		b, err := os.ReadFile(*inputFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "hostd policy explain:", err)
+			return 1
+		}
+		if err := json.Unmarshal(b, &input); err != nil {
+			fmt.Fprintln(stderr, "hostd policy explain: --input:", err)
+			return 1
+		}
+	}
+	var realms []string
+	for _, r := range strings.Split(*passed, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			realms = append(realms, r)
+		}
+	}
+	sort.Strings(realms)
+	input["test"] = t.Name
+	input["passed"] = realms
+	dec, err := ev.Eval(ctx, input)
+	if err != nil {
+		fmt.Fprintln(stderr, "hostd policy explain:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "security test %s (%s)\n", t.Name, t.Kind)
+	if t.Expansion != "" {
+		fmt.Fprintf(stdout, "  expanded from %s\n", t.Expansion)
+	}
+	for i, step := range t.Steps {
+		fmt.Fprintf(stdout, "  step %d: %s\n", i+1, strings.Join(step, ", "))
+	}
+	fmt.Fprintf(stdout, "passed: %s\n", strings.Join(realms, ", "))
+	switch dec.Outcome {
+	case policies.Allow:
+		fmt.Fprintln(stdout, "decision: allow")
+	case policies.Challenge:
+		fmt.Fprintf(stdout, "decision: challenge step %d of %d: %s\n", dec.Step, dec.Steps, strings.Join(dec.Realms, ", "))
+	case policies.Deny:
+		fmt.Fprintf(stdout, "decision: deny: %s\n", strings.Join(dec.Reasons, "; "))
+	}
+	fmt.Fprintf(stdout, "policy revision %s\n", ev.Revision())
+	return 0
+}

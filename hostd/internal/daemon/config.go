@@ -1,0 +1,89 @@
+// Package daemon wires hostd together: server settings (hostd.yaml and flags), the store, the
+// loaded project and its engine, the HTTP server, and a graceful shutdown.
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// SettingsFile is the optional server-settings file in the project directory.
+const SettingsFile = "hostd.yaml"
+
+// Settings are hostd's server settings. Flags override the file; the file overrides defaults.
+type Settings struct {
+	// Listen is the address to serve on.
+	Listen string `yaml:"listen"`
+	// Data is the folder of the embedded store and generated keys.
+	Data string `yaml:"data"`
+	// Development relaxes checks meant for production (unpinned adapters) and says so at start.
+	Development bool `yaml:"development"`
+	// AdminTokenFile holds the admin API's bearer token.
+	AdminTokenFile string `yaml:"adminTokenFile"`
+	// SecureCookies marks cookies Secure (set it when a TLS proxy fronts hostd).
+	SecureCookies bool `yaml:"secureCookies"`
+	Session       struct {
+		IdleTimeout Duration `yaml:"idleTimeout"`
+	} `yaml:"session"`
+	Limits struct {
+		MaxBodyBytes int64    `yaml:"maxBodyBytes"`
+		MaxAttempts  int      `yaml:"maxAttempts"`
+		NonceTTL     Duration `yaml:"nonceTTL"`
+	} `yaml:"limits"`
+	// ShutdownTimeout bounds how long SIGTERM waits for requests in flight.
+	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
+}
+
+// DefaultSettings are used where neither the file nor a flag says otherwise.
+func DefaultSettings() Settings {
+	var s Settings
+	s.Listen = "127.0.0.1:10080"
+	s.Data = "./data"
+	s.Limits.MaxBodyBytes = 1 << 20
+	s.ShutdownTimeout = Duration(15 * time.Second)
+	return s
+}
+
+// Duration is a time.Duration written as "30m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration such as 30m or 2m30s", n.Line, n.Value)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: a duration cannot be negative", n.Line)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// LoadSettings reads DIR/hostd.yaml over the defaults; a missing file is fine, an unknown key is
+// an error (a typo would otherwise silently keep a default).
+func LoadSettings(dir string) (Settings, error) {
+	s := DefaultSettings()
+	path := filepath.Join(dir, SettingsFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
+		return s, fmt.Errorf("%s: %w", SettingsFile, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,184 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/engine"
+	"github.com/realmgate/realmgate/hostd/internal/server"
+	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/store"
+	"github.com/realmgate/realmgate/store/sqlite"
+)
+
+// LoadProject loads and validates a project, compiles its Rego and prepares the evaluator. Every
+// problem, in the XML or in the user's policies, comes back in a *policies.LoadError.
+func LoadProject(ctx context.Context, dir string) (*policies.Project, *policies.Evaluator, error) {
+	opts := policies.LoadOptions{}
+	if kinds := adapters.Kinds(); len(kinds) > 0 {
+		opts.AdapterKinds = kinds
+	}
+	p, err := policies.Load(dir, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	mods, err := policies.CompileRego(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := policies.NewEvaluator(ctx, mods)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, ev, nil
+}
+
+// Daemon is a running hostd.
+type Daemon struct {
+	settings Settings
+	dir      string
+	store    store.Store
+	server   *server.Server
+	log      *slog.Logger
+	httpSrv  *http.Server
+	listener net.Listener
+}
+
+// Options for Start.
+type Options struct {
+	ConfigDir string
+	Settings  Settings
+	Logger    *slog.Logger
+	// AdminToken overrides the token file (HOSTD_ADMIN_TOKEN).
+	AdminToken string
+}
+
+// Start opens the store, loads the project and starts serving. It fails, and serves nothing,
+// when the configuration has an error.
+func Start(ctx context.Context, opts Options) (*Daemon, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st := opts.Settings
+	d := &Daemon{settings: st, dir: opts.ConfigDir, log: log}
+
+	token := []byte(strings.TrimSpace(opts.AdminToken))
+	if len(token) == 0 && st.AdminTokenFile != "" {
+		b, err := os.ReadFile(st.AdminTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("admin token file: %w", err)
+		}
+		token = []byte(strings.TrimSpace(string(b)))
+		if len(token) < 16 {
+			return nil, fmt.Errorf("admin token in %s is shorter than 16 characters", st.AdminTokenFile)
+		}
+	}
+
+	if err := os.MkdirAll(st.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(st.Data, "realmgate.db"))
+	if err != nil {
+		return nil, fmt.Errorf("opening the store: %w", err)
+	}
+	d.store = db
+
+	d.server = server.New(server.Options{
+		Store:          db,
+		Logger:         log,
+		DecisionLogger: log.With("log", "decision"),
+		MaxBodyBytes:   st.Limits.MaxBodyBytes,
+		AdminToken:     token,
+		SecureCookies:  st.SecureCookies,
+		Reload:         d.loadRuntime,
+	})
+	rt, err := d.loadRuntime(ctx)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	d.server.Swap(rt)
+	for _, w := range rt.Project.Diagnostics {
+		log.Warn("configuration", "diagnostic", w.String())
+	}
+	if len(token) == 0 {
+		log.Info("admin API is off (no --admin-token-file or HOSTD_ADMIN_TOKEN)")
+	}
+
+	ln, err := net.Listen("tcp", st.Listen)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("listen on %s: %w", st.Listen, err)
+	}
+	d.listener = ln
+	d.httpSrv = &http.Server{
+		Handler:           d.server.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := d.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("serve", "err", err)
+		}
+	}()
+	log.Info("hostd serving", "addr", ln.Addr().String(), "config", opts.ConfigDir, "data", st.Data,
+		"revision", rt.Engine.Revision(), "development", st.Development)
+	return d, nil
+}
+
+// loadRuntime builds an engine for the current configuration (start and reload).
+func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
+	p, ev, err := LoadProject(ctx, d.dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := engine.Config{
+		SessionIdle: time.Duration(d.settings.Session.IdleTimeout),
+		NonceTTL:    time.Duration(d.settings.Limits.NonceTTL),
+		MaxAttempts: d.settings.Limits.MaxAttempts,
+	}
+	eng, err := engine.New(p, engine.Options{
+		Config:    cfg,
+		Store:     d.store,
+		Evaluator: ev,
+		Logger:    d.log,
+		Decisions: d.server.RecordDecision,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &server.Runtime{Project: p, Engine: eng, LoadedAt: time.Now()}, nil
+}
+
+// Addr is the address the daemon listens on.
+func (d *Daemon) Addr() string { return d.listener.Addr().String() }
+
+// Handler is the daemon's HTTP handler (for benchmarks that bypass the network).
+func (d *Daemon) Handler() http.Handler { return d.server.Handler() }
+
+// Shutdown stops accepting requests, waits for those in flight (bounded by the settings'
+// timeout) and closes the store.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(d.settings.ShutdownTimeout))
+	defer cancel()
+	err := d.httpSrv.Shutdown(ctx)
+	if cerr := d.store.Close(); err == nil {
+		err = cerr
+	}
+	d.log.Info("hostd stopped")
+	return err
+}

@@ -1,0 +1,454 @@
+// Package server is hostd's HTTP layer: the client API of PROTOCOL.md (protected resources,
+// challenge answers, sessions), the admin API, health, readiness and metrics. It maps requests to
+// resources and their security tests, hands them to the engine, and maps the engine's results and
+// error codes to responses; statuses are chosen in one place (errors.go).
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/realmgate/realmgate/engine"
+	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/store"
+)
+
+// Cookie and header names of the protocol.
+const (
+	SessionCookie    = "WL_SESSION"
+	PersistentCookie = "WL_PERSISTENT_COOKIE"
+	HeaderAppID      = "WL-App-Id"
+	HeaderAppEnv     = "WL-App-Environment"
+	HeaderAppVersion = "WL-App-Version"
+	HeaderInstanceID = "WL-Instance-Id"
+)
+
+// Runtime is one loaded configuration: the project and the engine that enforces it. A reload
+// builds a new Runtime and swaps it in atomically; requests in flight finish on the old one.
+type Runtime struct {
+	Project  *policies.Project
+	Engine   *engine.Engine
+	LoadedAt time.Time
+}
+
+// Options configure a Server.
+type Options struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// DecisionLogger receives the decision log; nil uses Logger.
+	DecisionLogger *slog.Logger
+	// MaxBodyBytes bounds request bodies (default 1 MiB); larger bodies get 413.
+	MaxBodyBytes int64
+	// AdminToken enables the admin API; empty leaves it off.
+	AdminToken []byte
+	// Reload builds a new runtime from the configuration (POST /admin/v1/reload).
+	Reload func(ctx context.Context) (*Runtime, error)
+	// SecureCookies marks cookies Secure (the daemon serves TLS or sits behind a TLS proxy).
+	SecureCookies bool
+	// PersistentCookieAge is the Max-Age of WL_PERSISTENT_COOKIE.
+	PersistentCookieAge time.Duration
+}
+
+// Server serves the API. Build it with New, give it a runtime with Swap, serve Handler.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	declog  *slog.Logger
+	rt      atomic.Pointer[Runtime]
+	metrics *metrics
+	handler http.Handler
+}
+
+// New builds a server; it answers 503 on /readyz until Swap gives it a runtime.
+func New(opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.PersistentCookieAge <= 0 {
+		opts.PersistentCookieAge = engine.DefaultConfig.PersistentCookieAge
+	}
+	s := &Server{opts: opts, log: opts.Logger, declog: opts.DecisionLogger, metrics: newMetrics()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.declog == nil {
+		s.declog = s.log
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// Swap installs a runtime.
+func (s *Server) Swap(rt *Runtime) { s.rt.Store(rt) }
+
+// Runtime returns the current runtime (nil before the first Swap).
+func (s *Server) Runtime() *Runtime { return s.rt.Load() }
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// RecordDecision is the engine's decision callback: one log record and one metric per decision.
+func (s *Server) RecordDecision(d engine.DecisionRecord) {
+	s.metrics.decisions.WithLabelValues(d.Test, d.Outcome).Inc()
+	s.declog.LogAttrs(context.Background(), slog.LevelInfo, "decision",
+		slog.String("decision_id", d.DecisionID),
+		slog.String("session", d.Session),
+		slog.String("app", d.App), slog.String("env", d.Env), slog.String("version", d.Version),
+		slog.String("resource_kind", d.Kind), slog.String("resource", d.Resource),
+		slog.String("security_test", d.Test),
+		slog.Any("realms_passed", d.Passed),
+		slog.String("outcome", d.Outcome),
+		slog.Int("step", d.Step),
+		slog.Any("realms_challenged", d.Realms),
+		slog.Any("reasons", d.Reasons),
+		slog.String("revision", d.Revision),
+	)
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern, route string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.metrics.instrument(route, h))
+	}
+	handle("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	handle("GET /readyz", "readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+
+	handle("POST /api/v1/apps/{app}/{env}/init", "init", s.appInit)
+	handle("POST /api/v1/adapters/{adapter}/{procedure}", "procedure", s.procedure)
+	handle("POST /api/v1/auth/{realm}", "auth", s.answer)
+	handle("POST /api/v1/logout/{realm}", "logout", s.logout)
+	handle("GET /api/v1/session", "session", s.session)
+	handle("/api/", "api_unknown", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, newError(codeNotFound, "no API endpoint "+r.Method+" "+r.URL.Path))
+	})
+	s.adminRoutes(mux, handle)
+	handle("/", "static", s.static)
+	return s.limitBody(mux)
+}
+
+// limitBody bounds every request body.
+func (s *Server) limitBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.opts.MaxBodyBytes {
+			s.writeError(w, r, newError(codeTooLarge, "the request body is larger than the limit"))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	rt := s.rt.Load()
+	if rt == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "configuration not loaded"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.opts.Store.Ping(ctx); err != nil {
+		s.log.Warn("store not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "revision": rt.Engine.Revision()})
+}
+
+// readBody reads a JSON request body; an empty body reads as {}.
+func (s *Server) readBody(r *http.Request) (json.RawMessage, error) {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, newError(codeTooLarge, "the request body is larger than the limit")
+		}
+		return nil, newError(codeBadRequest, "the request body could not be read")
+	}
+	body := strings.TrimSpace(string(data))
+	if body == "" {
+		return json.RawMessage("{}"), nil
+	}
+	if !json.Valid([]byte(body)) {
+		return nil, newError(codeBadRequest, "the request body is not valid JSON")
+	}
+	return json.RawMessage(body), nil
+}
+
+// appContext reads the WL-App-* headers and checks the application and environment exist.
+func (s *Server) appContext(r *http.Request, rt *Runtime) (engine.AppContext, *policies.Environment, error) {
+	ac := engine.AppContext{
+		App:     r.Header.Get(HeaderAppID),
+		Env:     strings.ToLower(r.Header.Get(HeaderAppEnv)),
+		Version: r.Header.Get(HeaderAppVersion),
+	}
+	if ac.App == "" || ac.Env == "" {
+		return ac, nil, newError(codeMissingAppContext, "send the WL-App-Id, WL-App-Environment and WL-App-Version headers")
+	}
+	if len(ac.App) > 256 || len(ac.Env) > 64 || len(ac.Version) > 64 {
+		return ac, nil, newError(codeBadRequest, "application context headers are too long")
+	}
+	app := rt.Project.Apps[ac.App]
+	if app == nil {
+		return ac, nil, &engine.Error{Code: engine.CodeUnknownApplication, Message: "application " + quote(ac.App) + " is not deployed"}
+	}
+	env := app.Envs[ac.Env]
+	if env == nil {
+		return ac, nil, &engine.Error{Code: engine.CodeUnknownApplication, Message: "application " + quote(ac.App) + " has no environment " + quote(ac.Env)}
+	}
+	return ac, env, nil
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+func (s *Server) passive(r *http.Request) engine.Passive {
+	p := engine.Passive{
+		InstanceID: r.Header.Get(HeaderInstanceID),
+		Header:     r.Header.Get,
+	}
+	if c, err := r.Cookie(PersistentCookie); err == nil {
+		p.PersistentUser = c.Value
+	}
+	return p
+}
+
+func sessionID(r *http.Request) string {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+func (s *Server) setCookies(w http.ResponseWriter, r *http.Request, c engine.Cookies) {
+	secure := s.opts.SecureCookies || r.TLS != nil
+	if c.SessionID != "" {
+		http.SetCookie(w, &http.Cookie{
+			Name: SessionCookie, Value: c.SessionID, Path: "/",
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure,
+		})
+	}
+	if c.PersistentUser != "" {
+		http.SetCookie(w, &http.Cookie{
+			Name: PersistentCookie, Value: c.PersistentUser, Path: "/",
+			MaxAge:   int(s.opts.PersistentCookieAge / time.Second),
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure,
+		})
+	}
+}
+
+// authorize runs the security test of a resource. It writes the challenge or error response and
+// returns nil when the request may not proceed.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *Runtime, ac engine.AppContext, res engine.Resource, facts map[string]any) *engine.Access {
+	if facts == nil {
+		facts = map[string]any{}
+	}
+	facts["method"] = r.Method
+	facts["path"] = r.URL.Path
+	acc, err := rt.Engine.Authorize(r.Context(), engine.AccessRequest{
+		App:       ac,
+		SessionID: sessionID(r),
+		Resource:  res,
+		Passive:   s.passive(r),
+		Facts:     facts,
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil
+	}
+	s.setCookies(w, r, acc.Cookies)
+	if acc.Challenge != nil {
+		writeJSON(w, http.StatusUnauthorized, acc.Challenge)
+		return nil
+	}
+	return acc
+}
+
+func (s *Server) appInit(w http.ResponseWriter, r *http.Request) {
+	rt := s.rt.Load()
+	if rt == nil {
+		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		return
+	}
+	ac, env, err := s.appContext(r, rt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if r.PathValue("app") != ac.App || strings.ToLower(r.PathValue("env")) != ac.Env {
+		s.writeError(w, r, newError(codeBadRequest, "the path's application and environment differ from the WL-App-* headers"))
+		return
+	}
+	if _, err := s.readBody(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	acc := s.authorize(w, r, rt, ac, engine.Resource{
+		Kind: engine.ResourceApp, Name: ac.App + "/" + ac.Env, Test: env.SecurityTest,
+		Attributes: map[string]any{"app": ac.App, "env": ac.Env},
+	}, nil)
+	if acc == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"app": ac.App, "env": ac.Env, "securityTest": acc.Test, "user": acc.User, "device": acc.Device,
+	})
+}
+
+func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
+	rt := s.rt.Load()
+	if rt == nil {
+		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		return
+	}
+	ac, env, err := s.appContext(r, rt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	adapterName, procName := r.PathValue("adapter"), r.PathValue("procedure")
+	adapter := rt.Project.Adapters[adapterName]
+	if adapter == nil {
+		s.writeError(w, r, newError(codeNotFound, "adapter "+quote(adapterName)+" is not deployed"))
+		return
+	}
+	proc := adapter.Procedures[procName]
+	if proc == nil {
+		s.writeError(w, r, newError(codeNotFound, "adapter "+quote(adapterName)+" has no procedure "+quote(procName)))
+		return
+	}
+	body, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var call struct {
+		Parameters []any `json:"parameters"`
+	}
+	if err := json.Unmarshal(body, &call); err != nil {
+		s.writeError(w, r, newError(codeBadRequest, `the body must be {"parameters": [...]}`))
+		return
+	}
+	if call.Parameters == nil {
+		call.Parameters = []any{}
+	}
+	test := proc.SecurityTest
+	if test == "" {
+		test = env.SecurityTest
+	}
+	if test != policies.Unprotected {
+		acc := s.authorize(w, r, rt, ac, engine.Resource{
+			Kind: engine.ResourceProcedure, Name: adapterName + "." + procName, Test: test,
+			Attributes: map[string]any{"adapter": adapterName, "procedure": procName},
+		}, map[string]any{"parameters": call.Parameters})
+		if acc == nil {
+			return
+		}
+	}
+	if adapter.Backend == nil {
+		s.writeError(w, r, &engine.Error{Code: engine.CodeNotImplemented,
+			Message: "adapter " + quote(adapterName) + " has no backend in this deployment: add a <backend> (wasm or plugin) to its XML"})
+		return
+	}
+	s.writeError(w, r, &engine.Error{Code: engine.CodeNotImplemented,
+		Message: "adapter backends are not available in this version of Realmgate"})
+}
+
+func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
+	rt := s.rt.Load()
+	if rt == nil {
+		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		return
+	}
+	ac, _, err := s.appContext(r, rt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	realm := r.PathValue("realm")
+	req := engine.AnswerRequest{App: ac, SessionID: sessionID(r), Realm: realm, Body: body, Passive: s.passive(r)}
+	if u, p, ok := r.BasicAuth(); ok {
+		req.Basic = &engine.BasicCredentials{Username: u, Password: p}
+	}
+	res, err := rt.Engine.Answer(r.Context(), req)
+	if err != nil {
+		s.metrics.answers.WithLabelValues(metricRealm(rt, realm), string(engine.CodeOf(err))).Inc()
+		s.writeError(w, r, err)
+		return
+	}
+	s.setCookies(w, r, res.Cookies)
+	if res.Retry != nil {
+		s.metrics.answers.WithLabelValues(realm, "retry").Inc()
+		writeJSON(w, http.StatusUnauthorized, res.Retry)
+		return
+	}
+	s.metrics.answers.WithLabelValues(realm, res.Status).Inc()
+	out := map[string]any{}
+	for k, v := range res.Extra {
+		out[k] = v
+	}
+	out["realm"], out["status"] = realm, res.Status
+	if res.Identity != nil {
+		out["identity"] = res.Identity
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// metricRealm keeps unknown realm names out of metric labels (unbounded cardinality).
+func metricRealm(rt *Runtime, realm string) string {
+	if _, ok := rt.Project.Realms[realm]; ok {
+		return realm
+	}
+	return "unknown"
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	rt := s.rt.Load()
+	if rt == nil {
+		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		return
+	}
+	ac, _, err := s.appContext(r, rt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	realm := r.PathValue("realm")
+	if err := rt.Engine.Logout(r.Context(), ac, sessionID(r), realm); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"realm": realm, "status": "logged_out"})
+}
+
+func (s *Server) session(w http.ResponseWriter, r *http.Request) {
+	rt := s.rt.Load()
+	if rt == nil {
+		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		return
+	}
+	ac, _, err := s.appContext(r, rt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	info, err := rt.Engine.Session(r.Context(), ac, sessionID(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
+}
