@@ -712,3 +712,24 @@ func TestHandlerErrorOnRetryEndsCall(t *testing.T) {
 		t.Errorf("attempts asked (-want +got):\n%s", diff)
 	}
 }
+
+// Once a realm hit its attempt limit, later calls in the session fail the same way at once.
+func TestLockedRealmStaysLocked(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, nil)
+	c := newClient(t, srv.URL, nil)
+	c.RegisterHandler(formRealm, &client.LoginHandler{Ask: func(context.Context, client.LoginPrompt) (client.Credentials, error) {
+		return client.Credentials{Username: "alice", Password: "wrong"}, nil
+	}})
+	ctx := context.Background()
+	if _, err := c.InvokeProcedure(ctx, "acct", "echo"); !errors.Is(err, client.ErrTooManyAttempts) {
+		t.Fatalf("first call: %v, want ErrTooManyAttempts", err)
+	}
+	c.RegisterHandler(formRealm, login(alice))
+	if _, err := c.InvokeProcedure(ctx, "acct", "echo"); !errors.Is(err, client.ErrTooManyAttempts) {
+		t.Fatalf("second call: %v, want ErrTooManyAttempts", err)
+	}
+	if n := srv.Count("POST", "/api/v1/auth/"+formRealm); n != 6 {
+		t.Errorf("%d answers, want 6 (five wrong, one refused)", n)
+	}
+}

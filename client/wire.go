@@ -184,10 +184,11 @@ func parseAuthResult(realm string, b []byte) (*authResult, error) {
 	if p.Realm != nil && *p.Realm != realm {
 		return nil, fmt.Errorf("%w: reply for realm %q to an answer for %q", ErrMalformedResponse, truncate(*p.Realm, 64), realm)
 	}
-	if p.Status == "" {
-		return nil, fmt.Errorf("%w: realm reply has no status", ErrMalformedResponse)
+	status := cleanCode(p.Status)
+	if status == "" {
+		return nil, fmt.Errorf("%w: realm reply has no status (a snake_case word)", ErrMalformedResponse)
 	}
-	r := &authResult{Status: sanitize(p.Status, maxCodeLen), Body: json.RawMessage(b)}
+	r := &authResult{Status: status, Body: json.RawMessage(b)}
 	if len(p.Identity) > 0 && !isNull(p.Identity) {
 		if !isObject(p.Identity) {
 			return nil, fmt.Errorf("%w: identity is not an object", ErrMalformedResponse)

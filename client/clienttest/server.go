@@ -506,13 +506,13 @@ func (s *Server) serveAuth(c *call) {
 		writeJSON(c.w, http.StatusOK, map[string]any{"realm": realm, "status": "success", "identity": nil})
 		return
 	}
+	if c.sess.attempts[realm] >= s.cfg.MaxAttempts {
+		writeError(c.w, http.StatusTooManyRequests, "too_many_attempts", "too many wrong answers for "+realm+" in this session")
+		return
+	}
 	pending, ok := c.sess.pending[realm]
 	if !ok {
 		writeError(c.w, http.StatusConflict, "no_challenge", "the realm has no pending challenge in this session")
-		return
-	}
-	if c.sess.attempts[realm] >= s.cfg.MaxAttempts {
-		writeError(c.w, http.StatusTooManyRequests, "too_many_attempts", "too many wrong answers for "+realm+" in this session")
 		return
 	}
 	identity, wrong := s.verify(c, realm, pending, body)
