@@ -1,16 +1,17 @@
 package policies
 
 import (
-	_ "crypto/sha256"
-	_ "encoding/hex"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	_ "os"
-	_ "path/filepath"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	_ "golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // realmsBlock defines a form realm "form" and a header realm "header" whose login modules refuse
@@ -49,7 +50,11 @@ func runLoadCases(t *testing.T, cases []loadCase) {
 			t.Parallel()
 			dir := writeProject(t, tc.files)
 			got := Check(dir, tc.opts)
-			if diff := cmp.Diff(tc.want, diagLines(got), emptyNil); diff != "" {
+			lines := diagLines(got)
+			for i := range lines {
+				lines[i] = strings.ReplaceAll(lines[i], dir, "$PROJECT")
+			}
+			if diff := cmp.Diff(tc.want, lines, emptyNil); diff != "" {
 				t.Errorf("diagnostics (-want +got):\n%s", diff)
 			}
 			for _, d := range got {
@@ -810,4 +815,487 @@ func TestLoadRealmAndLoginModuleDiagnostics(t *testing.T) {
 			},
 		},
 	})
+}
+
+// testsBlock defines a mobile test "m" (testUser form, no provisioning), a web test "w" (testUser
+// form), a custom test "noUser" without a user realm and a custom test "webAuthenticity" that
+// checks app authenticity without a device realm, then realmsBlock.
+var testsBlock = authConfig(`
+	<securityTests>
+		<mobileSecurityTest name="m">
+			<testUser realm="form"/>
+			<testDeviceId provisioningType="none"/>
+		</mobileSecurityTest>
+		<webSecurityTest name="w">
+			<testUser realm="form"/>
+		</webSecurityTest>
+		<customSecurityTest name="noUser">
+			<test realm="wl_antiXSRFRealm"/>
+		</customSecurityTest>
+		<customSecurityTest name="webAuthenticity">
+			<test realm="wl_authenticityRealm"/>
+			<test realm="form" isInternalUserID="true"/>
+		</customSecurityTest>
+	</securityTests>` + realmsBlock)
+
+func TestLoadAppDiagnostics(t *testing.T) {
+	runLoadCases(t, []loadCase{
+		{
+			name: "environments and their tests",
+			files: files{ac: testsBlock, appPath("Bank"): hybridApp("Bank", `
+	<displayName>Bank</displayName>
+	<android securityTest="m" version="1.0">
+		<security><publicSigningKey>MIIB</publicSigningKey></security>
+	</android>
+	<iphone bundleId="com.bank" version="1.0"/>
+	<common securityTest="w"/>
+	<desktopbrowser securityTest="nosuch"/>
+	<mobilewebapp securityTest="m"/>
+	<windowsphone8 securityTest="noUser"/>
+	<facebook securityTest="webAuthenticity"/>
+	<ipad securityTest="webAuthenticity"/>
+`)},
+			want: []string{
+				`apps/Bank/application-descriptor.xml:9: error: environment desktopbrowser of application "Bank" uses security test "nosuch", which is not defined`,
+				`apps/Bank/application-descriptor.xml:10: error: web environment mobilewebapp of application "Bank" uses security test "m", which needs a device realm`,
+				`apps/Bank/application-descriptor.xml:11: error: environment windowsphone8 of application "Bank" is protected by security test "noUser", which has no user realm: an application's test needs exactly one`,
+				`apps/Bank/application-descriptor.xml:12: error: web environment facebook of application "Bank" uses security test "webAuthenticity", which checks app authenticity`,
+			},
+		},
+		{
+			name: "application ids",
+			files: files{
+				ac:               testsBlock,
+				appPath("Bank"):  hybridApp("Bank", "\n"),
+				appPath("Copy"):  hybridApp("Bank", "\n"),
+				appPath("Other"): hybridApp("Renamed", "\n"),
+				appPath("NoID"):  "<application>\n\t<android/>\n</application>\n",
+				// A folder without a descriptor is not an application.
+				"apps/Empty/readme.txt": "",
+			},
+			want: []string{
+				`apps/Copy/application-descriptor.xml:2: error: application "Bank" is also defined at apps/Bank/application-descriptor.xml:2`,
+				`apps/Copy/application-descriptor.xml:2: warning: application id "Bank" differs from its folder "Copy"; clients use "Bank"`,
+				`apps/Other/application-descriptor.xml:2: warning: application id "Renamed" differs from its folder "Other"; clients use "Renamed"`,
+			},
+		},
+		{
+			name: "descriptor shape",
+			files: files{
+				ac: testsBlock,
+				appPath("Twice"): hybridApp("Twice", `
+	<android securityTest="m"/>
+	<android securityTest="m"/>
+	<accessTokenExpiration>soon</accessTokenExpiration>
+`),
+				appPath("Odd"):    "<?xml version=\"1.0\"?>\n<nativeSymbianApp id=\"Odd\"/>\n",
+				appPath("Broken"): "<application id=\"Broken\">\n<android>\n</application>\n",
+			},
+			noFix: true,
+			want: []string{
+				`apps/Broken/application-descriptor.xml:3: error: malformed XML: element <android> closed by </application>`,
+				`apps/Odd/application-descriptor.xml:2: error: unknown application descriptor root <nativeSymbianApp>`,
+				`apps/Twice/application-descriptor.xml:4: error: environment "android" is declared twice (first at line 3)`,
+				`apps/Twice/application-descriptor.xml:5: warning: accessTokenExpiration "soon" is not a positive number; ignored`,
+			},
+		},
+		{
+			name: "native descriptors",
+			files: files{
+				ac: testsBlock,
+				appPath("Droid"): `<?xml version="1.0"?>
+<!-- comment --><nativeAndroidApp xmlns="http://www.worklight.com/native-android-descriptor" id="Droid" securityTest="nosuch" version="1.0">
+	<publicSigningKey>MIIB</publicSigningKey>
+	<packageName>com.droid</packageName>
+</nativeAndroidApp>
+`,
+				appPath("Web"): `<?xml version="1.0"?>
+<nativeWindows8App id="Web" securityTest="w"/>
+`,
+			},
+			want: []string{
+				`apps/Droid/application-descriptor.xml:2: error: environment android of application "Droid" uses security test "nosuch", which is not defined`,
+			},
+		},
+	})
+}
+
+func TestLoadStaticResourceDiagnostics(t *testing.T) {
+	runLoadCases(t, []loadCase{{
+		name: "static resources",
+		files: files{ac: authConfig(`
+	<staticResources>
+		<resource id="ok" securityTest="w">
+			<urlPatterns>/console*; reports/* ;;</urlPatterns>
+		</resource>
+		<resource id="noTest">
+			<urlPatterns>/a*</urlPatterns>
+		</resource>
+		<resource id="noPatterns" securityTest="w"/>
+		<resource id="unknownTest" securityTest="SubscribeServlet">
+			<urlPatterns>/subscribeSMS*</urlPatterns>
+		</resource>
+	</staticResources>
+	<securityTests>
+		<webSecurityTest name="w"/>
+	</securityTests>
+`)},
+		want: []string{
+			ac + `:7: error: static resource "noTest" has no securityTest`,
+			ac + `:10: error: static resource "noPatterns" has no URL patterns`,
+			ac + `:11: error: static resource "unknownTest" uses security test "SubscribeServlet", which is not defined`,
+		},
+	}})
+}
+
+// fakeModule stands for a compiled adapter: the loader only hashes it.
+const fakeModule = "\x00asm\x01\x00\x00\x00 bank adapter"
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func TestLoadAdapterDiagnostics(t *testing.T) {
+	pin := sha256Hex(fakeModule)
+	wrongPin := sha256Hex("something else")
+	runLoadCases(t, []loadCase{
+		{
+			name: "procedures",
+			files: files{ac: testsBlock, adapterPath("Bank"): adapterXML("Bank", `
+	<procedure name="open" securityTest="wl_unprotected"/>
+	<procedure name="balance" securityTest="w"/>
+	<procedure name="caller"/>
+	<procedure name="legacyOpen" requiresAuthentication="false"/>
+	<procedure name="legacyClosed" requiresAuthentication="true"/>
+	<procedure name="legacyOdd" requiresAuthentication="sometimes"/>
+	<procedure name="both" securityTest="w" requiresAuthentication="false"/>
+	<procedure name="typo" securityTest="DoubleStepAuthAdapter-securityTest"/>
+	<procedure securityTest="w"/>
+	<procedure name="open"/>
+`)},
+			want: []string{
+				`adapters/Bank/Bank.xml:2: warning: adapter "Bank" has no backend: its procedures are protected but answer 501 not_implemented`,
+				`adapters/Bank/Bank.xml:8: error: requiresAuthentication="sometimes" is not a boolean`,
+				`adapters/Bank/Bank.xml:9: warning: procedure "both" has both securityTest and requiresAuthentication; securityTest is used`,
+				`adapters/Bank/Bank.xml:10: error: procedure Bank.typo uses security test "DoubleStepAuthAdapter-securityTest", which is not defined`,
+				`adapters/Bank/Bank.xml:11: error: procedure without a name`,
+				`adapters/Bank/Bank.xml:12: error: procedure "open" is declared twice`,
+			},
+		},
+		{
+			name: "adapter files",
+			files: files{
+				ac:                    testsBlock,
+				adapterPath("Bank"):   adapterXML("Renamed", "\n"),
+				adapterPath("Odd"):    "<?xml version=\"1.0\"?>\n<adapters/>\n",
+				adapterPath("Broken"): "<wl:adapter xmlns:wl=\"x\" name=\"Broken\">\n<procedure>\n",
+				adapterPath("Dup"):    adapterXML("Renamed", "\n"),
+				// An adapter folder with a differently named XML file is not an adapter.
+				"adapters/Loose/other.xml": "<wl:adapter/>",
+			},
+			noFix: true,
+			want: []string{
+				`adapters/Bank/Bank.xml:2: warning: adapter name "Renamed" differs from its folder "Bank"; clients call "Renamed"`,
+				`adapters/Broken/Broken.xml:3: error: malformed XML: unexpected EOF`,
+				`adapters/Dup/Dup.xml:2: error: adapter "Renamed" is also defined at adapters/Bank/Bank.xml:2`,
+				`adapters/Dup/Dup.xml:2: warning: adapter name "Renamed" differs from its folder "Dup"; clients call "Renamed"`,
+				`adapters/Odd/Odd.xml:2: error: unknown adapter root <adapters>`,
+			},
+		},
+		{
+			name: "wasm backend pinned",
+			files: files{ac: testsBlock, "adapters/Bank/bank.wasm": fakeModule, adapterPath("Bank"): adapterXML("Bank", `
+	<procedure name="balance" securityTest="w"/>
+	<backend kind="wasm" module="bank.wasm" sha256="`+strings.ToUpper(pin)+`" memoryPages="256" callTimeoutMs="500" instances="4">
+		<allow host="127.0.0.1" port="8888"/>
+		<setting name="currency" value="EUR"/>
+		<setting name="region">eu</setting>
+	</backend>
+`)},
+			opts: LoadOptions{AdapterKinds: []string{BackendWasm, BackendPlugin}},
+		},
+		{
+			name: "wasm backend pin mismatch, unpinned, missing",
+			files: files{
+				ac:                        testsBlock,
+				"adapters/Bank/bank.wasm": fakeModule,
+				adapterPath("Bank"):       adapterXML("Bank", "\n\t<backend kind=\"wasm\" module=\"bank.wasm\" sha256=\""+wrongPin+"\"/>\n"),
+				"adapters/Dev/dev.wasm":   fakeModule,
+				adapterPath("Dev"):        adapterXML("Dev", "\n\t<backend kind=\"wasm\" module=\"dev.wasm\"/>\n"),
+				adapterPath("Gone"):       adapterXML("Gone", "\n\t<backend kind=\"wasm\" module=\"gone.wasm\" sha256=\""+pin+"\"/>\n"),
+				adapterPath("NoModule"):   adapterXML("NoModule", "\n\t<backend kind=\"wasm\"/>\n"),
+			},
+			noFix: true,
+			want: []string{
+				`adapters/Bank/Bank.xml:3: error: module bank.wasm has SHA-256 ` + pin + `, but the configuration pins ` + wrongPin,
+				`adapters/Dev/Dev.xml:3: warning: module dev.wasm is not pinned by SHA-256`,
+				`adapters/Gone/Gone.xml:3: error: module $PROJECT/adapters/Gone/gone.wasm cannot be opened: open $PROJECT/adapters/Gone/gone.wasm: no such file or directory`,
+				`adapters/NoModule/NoModule.xml:3: error: a wasm backend needs a module`,
+			},
+		},
+		{
+			name: "plugin backend",
+			files: files{
+				ac:                        testsBlock,
+				"adapters/Pki/pki-plugin": fakeModule,
+				adapterPath("Pki"): adapterXML("Pki", `
+	<backend kind="plugin" command="pki-plugin --verbose" sha256="`+pin+`">
+		<arg>--port</arg>
+		<arg>0</arg>
+	</backend>
+`),
+				adapterPath("NoCommand"): adapterXML("NoCommand", "\n\t<backend kind=\"plugin\"/>\n"),
+			},
+			want: []string{
+				`adapters/NoCommand/NoCommand.xml:3: error: a plugin backend needs a command`,
+			},
+		},
+		{
+			name: "backend settings",
+			files: files{ac: testsBlock, "adapters/Bank/bank.wasm": fakeModule, adapterPath("Bank"): adapterXML("Bank", `
+	<backend kind="wasm" module="bank.wasm" sha256="`+pin+`" memoryPages="65537" callTimeoutMs="0" instances="many">
+		<allow host="127.0.0.1"/>
+		<allow port="80"/>
+		<setting value="nameless"/>
+		<environment name="x"/>
+	</backend>
+	<backend kind="wasm" module="bank.wasm"/>
+	<connectivity>
+		<connectionPolicy>
+			<protocol>https</protocol>
+			<domain>Bank.Example</domain>
+		</connectionPolicy>
+		<connectionPolicy>
+			<domain>api.example</domain>
+			<port>80000</port>
+		</connectionPolicy>
+		<connectionPolicy>
+			<dataSourceJNDIName>jdbc/db</dataSourceJNDIName>
+		</connectionPolicy>
+	</connectivity>
+`)},
+			want: []string{
+				`adapters/Bank/Bank.xml:3: error: bad callTimeoutMs "0"`,
+				`adapters/Bank/Bank.xml:3: error: bad instances "many"`,
+				`adapters/Bank/Bank.xml:3: error: bad memoryPages "65537"`,
+				`adapters/Bank/Bank.xml:4: error: an allow entry needs a host and a port`,
+				`adapters/Bank/Bank.xml:5: error: an allow entry needs a host and a port`,
+				`adapters/Bank/Bank.xml:6: error: a setting needs a name`,
+				`adapters/Bank/Bank.xml:7: warning: unknown element <environment> in <backend> ignored`,
+				`adapters/Bank/Bank.xml:9: error: adapter "Bank" declares more than one <backend>`,
+				`adapters/Bank/Bank.xml:17: error: bad port "80000"`,
+			},
+		},
+		{
+			name:  "unknown backend kind",
+			files: files{ac: testsBlock, adapterPath("Bank"): adapterXML("Bank", "\n\t<backend kind=\"jvm\" module=\"bank.jar\"/>\n")},
+			opts:  LoadOptions{AdapterKinds: []string{BackendWasm, BackendPlugin}},
+			want:  []string{`adapters/Bank/Bank.xml:3: error: unknown adapter kind "jvm"`},
+		},
+	})
+}
+
+func TestLoadPasswordFileLoginModule(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := func(file string) string {
+		param := ""
+		if file != "" {
+			param = `<parameter name="file" value="` + file + `"/>`
+		}
+		return authConfig(userTest("form") + `
+	<realms>
+		<realm name="form" loginModule="passwords"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+	</realms>
+	<loginModules>
+		<loginModule name="passwords">
+			<className>realmgate.PasswordFileLoginModule</className>
+			` + param + `
+		</loginModule>
+	</loginModules>
+`)
+	}
+	runLoadCases(t, []loadCase{
+		{
+			name: "bcrypt file",
+			files: files{
+				ac:                    config("conf/users.htpasswd"),
+				"conf/users.htpasswd": "# users\n\nalice:" + string(hash) + "\r\nbob:" + string(hash) + "\n",
+			},
+		},
+		{
+			name:  "no file parameter",
+			files: files{ac: config("")},
+			want:  []string{ac + `:10: error: login module "passwords" (PasswordFileLoginModule) needs parameter "file"`},
+		},
+		{
+			name:  "missing file",
+			files: files{ac: config("conf/users.htpasswd")},
+			want:  []string{ac + `:10: error: login module "passwords": password file: open $PROJECT/conf/users.htpasswd: no such file or directory`},
+		},
+		{
+			name: "weak hash",
+			files: files{
+				ac:                    config("conf/users.htpasswd"),
+				"conf/users.htpasswd": "alice:" + string(hash) + "\nbob:$apr1$x9P5B0Yb$Cz3b9ZIXuHqk0oZbJ0Mxv.\n",
+			},
+			want: []string{ac + `:10: error: login module "passwords": password file $PROJECT/conf/users.htpasswd:2: user "bob" does not have a bcrypt hash (create it with htpasswd -B)`},
+		},
+		{
+			name: "line without a hash",
+			files: files{
+				ac:                    config("conf/users.htpasswd"),
+				"conf/users.htpasswd": "alice\n",
+			},
+			want: []string{ac + `:10: error: login module "passwords": password file $PROJECT/conf/users.htpasswd:1: expected user:bcrypt-hash`},
+		},
+		{
+			// The file of a module no security test uses is not read.
+			name: "unused module",
+			files: files{ac: authConfig(`
+	<loginModules>
+		<loginModule name="passwords">
+			<className>realmgate.PasswordFileLoginModule</className>
+			<parameter name="file" value="nosuch"/>
+		</loginModule>
+	</loginModules>
+`)},
+		},
+	})
+
+	// The users the file holds check against their passwords.
+	dir := writeProject(t, files{"users": "alice:" + string(hash) + "\n# bob:x\n"})
+	users, err := ReadPasswordFile(filepath.Join(dir, "users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != 1 {
+		t.Fatalf("users = %q, want only alice", users)
+	}
+	if err := bcrypt.CompareHashAndPassword(users["alice"], []byte("s3cret")); err != nil {
+		t.Errorf("alice's hash does not match her password: %v", err)
+	}
+	if err := bcrypt.CompareHashAndPassword(users["alice"], []byte("S3cret")); err == nil {
+		t.Error("alice's hash matches a wrong password")
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, maxDocumentBytes+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPasswordFile(big); err == nil {
+		t.Error("ReadPasswordFile accepted a file over the size bound")
+	}
+}
+
+func TestLoadUserCertificateRealm(t *testing.T) {
+	realm := func(params string) string {
+		return authConfig(`
+	<securityTests>
+		<customSecurityTest name="x509">
+			<test realm="wl_userCertificateAuthRealm" isInternalUserID="true"/>
+		</customSecurityTest>
+	</securityTests>
+	<realms>
+		<realm name="wl_userCertificateAuthRealm" loginModule="certs">
+			<className>com.worklight.core.auth.ext.UserCertificateAuthenticator</className>` + params + `
+		</realm>
+		<realm name="form" loginModule="certs"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+	</realms>
+	<loginModules>
+		<loginModule name="certs"><className>com.worklight.core.auth.ext.UserCertificateLoginModule</className></loginModule>
+	</loginModules>
+`)
+	}
+	// with returns the diagnostics of a project whose realm has params: the two warnings that
+	// the user-certificate classes are not enforced around the given lines.
+	with := func(params string, lines ...string) []string {
+		out := []string{ac + `:9: warning: realm "wl_userCertificateAuthRealm" (UserCertificateAuthenticator) is recognized but not enforced by this version: requests that need it are refused`}
+		out = append(out, lines...)
+		return append(out, fmt.Sprintf(`%s:%d: warning: login module "certs" (UserCertificateLoginModule) is recognized but not enforced by this version: requests that need it are refused`,
+			ac, lineOf(realm(params), `<loginModule name="certs">`)))
+	}
+	const (
+		embedded     = "\n\t\t\t<parameter name=\"dependent-user-auth-realm\" value=\"form\"/>\n\t\t\t<parameter name=\"pki-bridge-class\" value=\"com.worklight.core.auth.ext.UserCertificateEmbeddedPKI\"/>\n\t\t\t<parameter name=\"embedded-pki-bridge-ca-p12-file-path\" value=\"ca.p12\"/>"
+		embeddedNoCA = "\n\t\t\t<parameter name=\"dependent-user-auth-realm\" value=\"nosuch\"/>\n\t\t\t<parameter name=\"pki-bridge-class\" value=\"com.worklight.core.auth.ext.UserCertificateEmbeddedPKI\"/>"
+		adapterPKI   = `
+			<parameter name="dependent-user-auth-realm" value="form"/>
+			<parameter name="pki-bridge-class" value="com.worklight.core.auth.ext.UserCertificateAdapterBasedPKI"/>
+			<parameter name="adapter-pki-bridge-init-procedure" value="Pki.init"/>
+			<parameter name="adapter-pki-bridge-certificate-generation-procedure" value="Pki.generate"/>
+			<parameter name="adapter-pki-bridge-csr-validation-procedure" value="Pki"/>
+			<parameter name="adapter-pki-bridge-identity-validation-procedure" value="Other.validate"/>`
+		adapterNoGen  = "\n\t\t\t<parameter name=\"dependent-user-auth-realm\" value=\"form\"/>\n\t\t\t<parameter name=\"pki-bridge-class\" value=\"com.worklight.core.auth.ext.UserCertificateAdapterBasedPKI\"/>"
+		unknownBridge = "\n\t\t\t<parameter name=\"dependent-user-auth-realm\" value=\"form\"/>\n\t\t\t<parameter name=\"pki-bridge-class\" value=\"com.acme.MyPKI\"/>"
+	)
+	runLoadCases(t, []loadCase{
+		{
+			name:  "embedded PKI",
+			files: files{ac: realm(embedded)},
+			want:  with(embedded),
+		},
+		{
+			name:  "embedded PKI without a CA, unknown dependent realm",
+			files: files{ac: realm(embeddedNoCA)},
+			want: with(embeddedNoCA,
+				ac+`:9: error: realm "wl_userCertificateAuthRealm" depends on realm "nosuch", which is not defined`,
+				ac+`:9: error: realm "wl_userCertificateAuthRealm" uses the embedded PKI without a CA file`,
+			),
+		},
+		{
+			name: "adapter-based PKI",
+			files: files{
+				ac:                 realm(adapterPKI),
+				adapterPath("Pki"): adapterXML("Pki", "\n\t<procedure name=\"generate\" securityTest=\"wl_unprotected\"/>\n"),
+			},
+			want: append([]string{`adapters/Pki/Pki.xml:2: warning: adapter "Pki" has no backend: its procedures are protected but answer 501 not_implemented`},
+				with(adapterPKI,
+					ac+`:13: error: realm "wl_userCertificateAuthRealm" names procedure Pki.init, which adapter "Pki" does not declare`,
+					ac+`:15: error: realm "wl_userCertificateAuthRealm" names procedure "Pki", which is not Adapter.procedure`,
+					ac+`:16: error: realm "wl_userCertificateAuthRealm" names adapter "Other", which is not in the project`,
+				)...),
+		},
+		{
+			name:  "adapter-based PKI without a generation procedure",
+			files: files{ac: realm(adapterNoGen)},
+			want:  with(adapterNoGen, ac+`:9: error: realm "wl_userCertificateAuthRealm" uses the adapter-based PKI without a certificate-generation procedure`),
+		},
+		{
+			name:  "unknown bridge",
+			files: files{ac: realm(unknownBridge)},
+			want:  with(unknownBridge, ac+`:9: error: realm "wl_userCertificateAuthRealm" names PKI bridge class com.acme.MyPKI, which Realmgate does not implement`),
+		},
+		{
+			name:  "no dependent realm",
+			files: files{ac: realm("")},
+			want:  with("", ac+`:9: error: realm "wl_userCertificateAuthRealm" (UserCertificateAuthenticator) needs parameter "dependent-user-auth-realm"`, ac+`:9: error: realm "wl_userCertificateAuthRealm" (UserCertificateAuthenticator) needs parameter "pki-bridge-class"`),
+		},
+	})
+}
+
+func TestLoadPoliciesFolder(t *testing.T) {
+	runLoadCases(t, []loadCase{{
+		name: "policy files",
+		files: files{
+			ac:                         authConfig("\n"),
+			"policies/hours.rego":      "package realmgate.user.hours\n",
+			"policies/README.md":       "not a policy",
+			"policies/nested/x.rego":   "package realmgate.user.nested\n",
+			"policies/huge.rego":       strings.Repeat("#", maxDocumentBytes+1),
+			"policies/.hidden.rego.sw": "",
+		},
+		want:  []string{`policies/huge.rego:1: error: policy file is larger than 4194304 bytes`},
+		noFix: true,
+	}})
+}
+
+// lineOf returns the 1-based line of the first occurrence of substr in content.
+func lineOf(content, substr string) int {
+	i := strings.Index(content, substr)
+	if i < 0 {
+		panic("lineOf: " + substr + " not found")
+	}
+	return strings.Count(content[:i], "\n") + 1
 }
