@@ -18,7 +18,7 @@ import (
 const testPlugin = "plugins/testdata/testplugin"
 
 // testConfig returns the configuration of the test plugin, logging to rec.
-func testConfig(t *testing.T, rec *records) adapters.Config {
+func testConfig(t testing.TB, rec *records) adapters.Config {
 	t.Helper()
 	bin, sum := plugintest.Build(t, testPlugin)
 	return adapters.Config{
@@ -32,7 +32,7 @@ func testConfig(t *testing.T, rec *records) adapters.Config {
 }
 
 // openTest opens the test plugin with cfg changed by edit, and closes it when the test ends.
-func openTest(t *testing.T, edit func(*adapters.Config)) (*adapter, *records) {
+func openTest(t testing.TB, edit func(*adapters.Config)) (*adapter, *records) {
 	t.Helper()
 	rec := &records{}
 	cfg := testConfig(t, rec)

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/plugins/internal/plugintest"
 )
 
@@ -241,9 +242,10 @@ func TestExitDuringCall(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	a, _ := openTest(t, func(c *adapters.Config) { c.Limits.CallTimeout = 300 * time.Millisecond })
+	// The limit leaves the calls that must succeed ample time on a loaded machine.
+	a, _ := openTest(t, func(c *adapters.Config) { c.Limits.CallTimeout = 2 * time.Second })
 	_, err := a.Call(t.Context(), "sleep", json.RawMessage(`{"ms":60000}`))
-	checkErr(t, err, adapters.CodeTimeout, "sleep", "300ms limit")
+	checkErr(t, err, adapters.CodeTimeout, "sleep", "2s limit")
 
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
@@ -511,4 +513,18 @@ func TestLineWriter(t *testing.T) {
 	if diff := cmp.Diff([]string{strings.Repeat("x", maxLine), "tail"}, w.Tail()); diff != "" {
 		t.Errorf("tail (-want +got):\n%s", diff)
 	}
+}
+
+// TestConformance runs the adapter conformance suite against the backend with the test plugin.
+func TestConformance(t *testing.T) {
+	bin, sum := plugintest.Build(t, testPlugin)
+	adaptertest.Run(t, func(t *testing.T, cfg adapters.Config) adapters.Adapter {
+		cfg.Kind, cfg.Command, cfg.SHA256 = Kind, []string{bin}, sum
+		a, err := adapters.Open(t.Context(), cfg)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { _ = a.Close(context.Background()) })
+		return a
+	})
 }
