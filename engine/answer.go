@@ -200,7 +200,7 @@ type SessionInfo struct {
 
 // Session returns what the session has passed, for the client to read its identities. A request
 // without a session gets an empty description (no session is created).
-func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string) (*SessionInfo, error) {
+func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, passive Passive) (*SessionInfo, error) {
 	info := &SessionInfo{App: app.App, Env: app.Env, Realms: map[string]map[string]any{}}
 	s, err := e.loadSession(ctx, sessionID, app, e.now())
 	if err != nil || s.isNew {
@@ -217,6 +217,9 @@ func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string) 
 		if rs.Passed && (rs.ExpiresAt.IsZero() || now.Before(rs.ExpiresAt)) {
 			info.Realms[name] = map[string]any{"identity": rs.Identity}
 		}
+	}
+	if ok, _ := (antiXSRF{}).observe(&exchange{s: s, passive: passive}); ok {
+		info.Realms[policies.RealmAntiXSRF] = map[string]any{"identity": nil}
 	}
 	if a := e.project.Apps[app.App]; a != nil {
 		if env := a.Envs[app.Env]; env != nil {

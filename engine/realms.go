@@ -323,9 +323,13 @@ func (deviceNoProvisioning) answer(x *exchange, a *AnswerRequest) (answerOutcome
 	if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
 		return answerOutcome{}, unavailable("the device store", err)
 	}
-	return answerOutcome{identity: map[string]any{
-		"id": body.Device.ID, "os": body.Device.OS, "model": body.Device.Model, "displayName": body.Device.DisplayName,
-	}}, nil
+	id := map[string]any{"id": body.Device.ID}
+	for k, v := range map[string]string{"os": body.Device.OS, "model": body.Device.Model, "displayName": body.Device.DisplayName} {
+		if v != "" {
+			id[k] = v
+		}
+	}
+	return answerOutcome{identity: id}, nil
 }
 
 // issueNonce creates a single-use nonce bound to the session's lineage and the realm.

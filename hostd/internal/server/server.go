@@ -445,7 +445,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	info, err := rt.Engine.Session(r.Context(), ac, sessionID(r))
+	info, err := rt.Engine.Session(r.Context(), ac, sessionID(r), s.passive(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
