@@ -2,11 +2,14 @@ package sdktest
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
+	"strings"
 	"testing"
+
+	"github.com/realmgate/realmgate/adapters/adaptertest"
 )
 
 // requireToolchains makes a missing toolchain a failure instead of a skip. CI sets it.
@@ -32,6 +35,9 @@ var languages = []language{
 			file("/usr/lib/rustlib/wasm32-wasi/lib", "libstd-rust-dev-wasm32"),
 			glob("/usr/share/cargo/registry/serde_json-*", "librust-serde-json-dev"),
 			glob("/usr/share/cargo/registry/serde_derive-*", "librust-serde-derive-dev"))
+	}},
+	{Name: "assemblyscript", missing: func() string {
+		return firstMissing(command("node"), command("npm"))
 	}},
 }
 
@@ -74,34 +80,56 @@ func firstMissing(checks ...func() string) string {
 // sdkDir is the folder of a language's SDK, from this package's folder.
 func sdkDir(lang string) string { return filepath.Join("..", lang) }
 
-type built struct {
-	once sync.Once
-	path string
-	wasm []byte
-	err  error
-}
-
-var (
-	buildMu  sync.Mutex
-	builds   = map[string]*built{}
-	buildDir string
-)
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "realmgate-sdktest-")
+// sources lists the files a language's build reads: everything in its folder but build
+// output and installed packages.
+func sources(t testing.TB, lang string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(sdkDir(lang), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "build", "target", "node_modules":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Name() != "README.md" {
+			files = append(files, path)
+		}
+		return nil
+	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		t.Fatal(err)
 	}
-	buildDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return files
 }
 
-// example builds lang's example adapter from source once per test binary and returns the
-// module's path and bytes. It skips the test when the toolchain is absent, unless
-// REALMGATE_REQUIRE_TOOLCHAINS is set.
+// toolVersions describes the toolchain, so that a new compiler rebuilds the cached module.
+func toolVersions(lang string) string {
+	var cmds [][]string
+	switch lang {
+	case "c":
+		cmds = [][]string{{"clang", "--version"}, {"dpkg-query", "-W", "wasi-libc"}}
+	case "rust":
+		cmds = [][]string{{"/usr/bin/rustc", "--version"}, {"dpkg-query", "-W", "librust-serde-json-dev", "librust-serde-dev", "librust-serde-derive-dev"}}
+	case "assemblyscript":
+		cmds = [][]string{{"node", "--version"}}
+	}
+	var b strings.Builder
+	for _, c := range cmds {
+		out, _ := exec.Command(c[0], c[1:]...).Output()
+		b.Write(out)
+	}
+	return b.String()
+}
+
+// example builds lang's example adapter from source with its build.sh and returns the
+// module's path and bytes. The module is cached by adaptertest.CachedBuild under a hash of the
+// SDK's sources and the toolchain's version, so it is built once per change. It skips the
+// test when the toolchain is absent, unless REALMGATE_REQUIRE_TOOLCHAINS is set.
 func example(t testing.TB, lang language) (string, []byte) {
 	t.Helper()
 	if m := lang.missing(); m != "" {
@@ -111,25 +139,17 @@ func example(t testing.TB, lang language) (string, []byte) {
 		}
 		t.Skip(msg)
 	}
-	buildMu.Lock()
-	b := builds[lang.Name]
-	if b == nil {
-		b = &built{}
-		builds[lang.Name] = b
+	path := adaptertest.CachedBuild(t, "sdk-"+lang.Name+"-example.wasm", sources(t, lang.Name), toolVersions(lang.Name),
+		func(out string) error {
+			cmd := exec.Command("bash", filepath.Join(sdkDir(lang.Name), "build.sh"), out)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("%s build.sh: %w\n%s", lang.Name, err, b)
+			}
+			return nil
+		})
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	buildMu.Unlock()
-	b.once.Do(func() {
-		b.path = filepath.Join(buildDir, lang.Name+"-example.wasm")
-		cmd := exec.Command("bash", filepath.Join(sdkDir(lang.Name), "build.sh"), b.path)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.err = fmt.Errorf("%s build.sh: %w\n%s", lang.Name, err, out)
-			return
-		}
-		b.wasm, b.err = os.ReadFile(b.path)
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path, b.wasm
+	return path, wasm
 }

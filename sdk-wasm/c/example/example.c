@@ -7,9 +7,11 @@
  */
 #include <realmgate.h>
 
-/* echo returns its input. */
+/* echo returns its input byte for byte (whitespace included), so it writes the raw input
+ * rather than the parsed value. */
 static int echo(rg_call *c, const rg_json *in) {
-	rg_w_value(rg_out(c), in);
+	(void)in;
+	rg_w_raw(rg_out(c), rg_input(c));
 	return 0;
 }
 REALMGATE_PROCEDURE(echo, echo)
@@ -60,10 +62,17 @@ static int init(rg_call *c, const rg_init_input *in) {
 }
 REALMGATE_PKI_INIT(init, init)
 
-/* validate_identity accepts any identity with a user name. */
+/* validate_identity refuses an identity without a user name or whose user the "blockedUser"
+ * setting names, and sends one without a device to the dependent realm only. */
 static int validate_identity(rg_call *c, const rg_identity_input *in, rg_valid *out) {
-	(void)c;
-	out->valid = in->identity.user_name.n ? RG_STR(RG_YES) : RG_STR(RG_NO);
+	const rg_identity *id = &in->identity;
+	rg_str blocked = rg_config_get(c, "blockedUser");
+	if (id->user_name.n == 0 || (blocked.n && rg_str_eq(id->user_name, blocked)))
+		out->valid = RG_STR(RG_NO);
+	else if (id->device_id.n == 0)
+		out->valid = RG_STR(RG_NO_USE_DEPENDENT_REALM_ONLY);
+	else
+		out->valid = RG_STR(RG_YES);
 	return 0;
 }
 REALMGATE_PKI_VALIDATE_IDENTITY(validateIdentity, validate_identity)

@@ -8,11 +8,12 @@ use realmgate::pki::{self, Valid};
 use realmgate::{fail, procedure, Level, Result, Value};
 use serde::Deserialize;
 
-/// echo returns its input.
-fn echo(input: Value) -> Result<Value> {
-    Ok(input)
+/// echo returns its input byte for byte (whitespace and number spelling included), so it
+/// works on the raw JSON rather than a decoded value.
+fn echo(input: &[u8]) -> Result<Vec<u8>> {
+    Ok(input.to_vec())
 }
-procedure!(echo => echo);
+realmgate::procedure_raw!(echo => echo);
 
 #[derive(Deserialize)]
 struct FailInput {
@@ -61,9 +62,18 @@ fn init(input: pki::InitInput) -> Result<pki::Empty> {
 }
 realmgate::pki_init!(init => init);
 
-/// validate_identity accepts any identity with a user name.
+/// validate_identity refuses an identity without a user name or whose user the "blockedUser"
+/// setting names, and sends one without a device to the dependent realm only.
 fn validate_identity(input: pki::IdentityInput) -> Result<Valid> {
-    Ok(Valid::from_bool(!input.identity.user_name.is_empty()))
+    let id = &input.identity;
+    let blocked = realmgate::config()?.remove("blockedUser").unwrap_or_default();
+    Ok(if id.user_name.is_empty() || (!blocked.is_empty() && id.user_name == blocked) {
+        Valid::no()
+    } else if id.device_id.is_empty() {
+        Valid::use_dependent_realm_only()
+    } else {
+        Valid::yes()
+    })
 }
 realmgate::pki_validate_identity!(validateIdentity => validate_identity);
 

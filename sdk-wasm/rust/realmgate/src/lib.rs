@@ -91,15 +91,34 @@ macro_rules! procedure {
     };
 }
 
+/// Exports `handler` as the procedure `name` on raw JSON bytes: the handler gets the input as
+/// the host sent it and returns the output's JSON text, which the host checks. For procedures
+/// that pass JSON through untouched (whitespace and number spelling included).
+#[macro_export]
+macro_rules! procedure_raw {
+    ($name:ident => $handler:path) => {
+        const _: () = {
+            #[export_name = concat!("realmgate_proc_", stringify!($name))]
+            pub extern "C" fn __realmgate_proc(ptr: *const u8, len: usize) -> u64 {
+                let f: fn(&[u8]) -> $crate::Result<Vec<u8>> = $handler;
+                $crate::__private::dispatch_raw(ptr, len, f)
+            }
+        };
+    };
+}
+
 /// Exports a PKI-bridge `init` procedure; the handler must be
 /// `fn(pki::InitInput) -> Result<pki::Empty>`. The name is the one the realm configuration uses.
 #[macro_export]
 macro_rules! pki_init {
     ($name:ident => $handler:path) => {
-        $crate::procedure!($name => {
-            let f: fn($crate::pki::InitInput) -> $crate::Result<$crate::pki::Empty> = $handler;
-            f
-        });
+        const _: () = {
+            #[export_name = concat!("realmgate_proc_", stringify!($name))]
+            pub extern "C" fn __realmgate_proc(ptr: *const u8, len: usize) -> u64 {
+                let f: fn($crate::pki::InitInput) -> $crate::Result<$crate::pki::Empty> = $handler;
+                $crate::__private::dispatch_object(ptr, len, f)
+            }
+        };
     };
 }
 
@@ -108,10 +127,13 @@ macro_rules! pki_init {
 #[macro_export]
 macro_rules! pki_validate_identity {
     ($name:ident => $handler:path) => {
-        $crate::procedure!($name => {
-            let f: fn($crate::pki::IdentityInput) -> $crate::Result<$crate::pki::Valid> = $handler;
-            f
-        });
+        const _: () = {
+            #[export_name = concat!("realmgate_proc_", stringify!($name))]
+            pub extern "C" fn __realmgate_proc(ptr: *const u8, len: usize) -> u64 {
+                let f: fn($crate::pki::IdentityInput) -> $crate::Result<$crate::pki::Valid> = $handler;
+                $crate::__private::dispatch_object(ptr, len, f)
+            }
+        };
     };
 }
 
@@ -120,10 +142,13 @@ macro_rules! pki_validate_identity {
 #[macro_export]
 macro_rules! pki_csr_requirements {
     ($name:ident => $handler:path) => {
-        $crate::procedure!($name => {
-            let f: fn($crate::pki::IdentityInput) -> $crate::Result<$crate::pki::CsrRequirements> = $handler;
-            f
-        });
+        const _: () = {
+            #[export_name = concat!("realmgate_proc_", stringify!($name))]
+            pub extern "C" fn __realmgate_proc(ptr: *const u8, len: usize) -> u64 {
+                let f: fn($crate::pki::IdentityInput) -> $crate::Result<$crate::pki::CsrRequirements> = $handler;
+                $crate::__private::dispatch_object(ptr, len, f)
+            }
+        };
     };
 }
 
@@ -132,10 +157,13 @@ macro_rules! pki_csr_requirements {
 #[macro_export]
 macro_rules! pki_validate_csr {
     ($name:ident => $handler:path) => {
-        $crate::procedure!($name => {
-            let f: fn($crate::pki::CsrInput) -> $crate::Result<$crate::pki::Valid> = $handler;
-            f
-        });
+        const _: () = {
+            #[export_name = concat!("realmgate_proc_", stringify!($name))]
+            pub extern "C" fn __realmgate_proc(ptr: *const u8, len: usize) -> u64 {
+                let f: fn($crate::pki::CsrInput) -> $crate::Result<$crate::pki::Valid> = $handler;
+                $crate::__private::dispatch_object(ptr, len, f)
+            }
+        };
     };
 }
 
@@ -144,10 +172,13 @@ macro_rules! pki_validate_csr {
 #[macro_export]
 macro_rules! pki_generate_certificate {
     ($name:ident => $handler:path) => {
-        $crate::procedure!($name => {
-            let f: fn($crate::pki::CsrInput) -> $crate::Result<$crate::pki::GeneratedCertificate> = $handler;
-            f
-        });
+        const _: () = {
+            #[export_name = concat!("realmgate_proc_", stringify!($name))]
+            pub extern "C" fn __realmgate_proc(ptr: *const u8, len: usize) -> u64 {
+                let f: fn($crate::pki::CsrInput) -> $crate::Result<$crate::pki::GeneratedCertificate> = $handler;
+                $crate::__private::dispatch_object(ptr, len, f)
+            }
+        };
     };
 }
 
@@ -156,10 +187,13 @@ macro_rules! pki_generate_certificate {
 #[macro_export]
 macro_rules! pki_identity_from_certificate {
     ($name:ident => $handler:path) => {
-        $crate::procedure!($name => {
-            let f: fn($crate::pki::CertificateInput) -> $crate::Result<$crate::pki::IdentityFromCertificate> = $handler;
-            f
-        });
+        const _: () = {
+            #[export_name = concat!("realmgate_proc_", stringify!($name))]
+            pub extern "C" fn __realmgate_proc(ptr: *const u8, len: usize) -> u64 {
+                let f: fn($crate::pki::CertificateInput) -> $crate::Result<$crate::pki::IdentityFromCertificate> = $handler;
+                $crate::__private::dispatch_object(ptr, len, f)
+            }
+        };
     };
 }
 
@@ -168,10 +202,13 @@ macro_rules! pki_identity_from_certificate {
 #[macro_export]
 macro_rules! pki_validate_certificate {
     ($name:ident => $handler:path) => {
-        $crate::procedure!($name => {
-            let f: fn($crate::pki::CertificateInput) -> $crate::Result<$crate::pki::Valid> = $handler;
-            f
-        });
+        const _: () = {
+            #[export_name = concat!("realmgate_proc_", stringify!($name))]
+            pub extern "C" fn __realmgate_proc(ptr: *const u8, len: usize) -> u64 {
+                let f: fn($crate::pki::CertificateInput) -> $crate::Result<$crate::pki::Valid> = $handler;
+                $crate::__private::dispatch_object(ptr, len, f)
+            }
+        };
     };
 }
 
@@ -387,6 +424,27 @@ pub mod __private {
         }
     }
 
+    /// Runs one raw call: the handler sees the input bytes and returns the output bytes.
+    pub fn dispatch_raw(ptr: *const u8, len: usize, f: fn(&[u8]) -> Result<Vec<u8>>) -> u64 {
+        let input: &[u8] = if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(ptr, len) } };
+        finish(f(input))
+    }
+
+    /// Runs one call whose input must be a JSON object (or null), as Go requires of a struct:
+    /// serde's derive would also take an array of the fields.
+    pub fn dispatch_object<I, O, F>(ptr: *const u8, len: usize, f: F) -> u64
+    where
+        I: serde::de::DeserializeOwned,
+        O: serde::Serialize,
+        F: FnOnce(I) -> Result<O>,
+    {
+        let input: &[u8] = if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(ptr, len) } };
+        match input.iter().find(|b| !b" \t\r\n".contains(b)) {
+            Some(b'{') | Some(b'n') => dispatch(ptr, len, f),
+            _ => finish(Err(Error::new("input: want a JSON object"))),
+        }
+    }
+
     /// Runs one call: decode, handle, encode, and hand the output to the host, which frees it
     /// with `realmgate_free(ptr, len)` (a boxed slice's layout is exactly (len, 1)).
     pub fn dispatch<I, O, F>(ptr: *const u8, len: usize, f: F) -> u64
@@ -400,6 +458,11 @@ pub mod __private {
             .map_err(|e| Error::new(format!("input: {}", e)))
             .and_then(f)
             .and_then(|o| serde_json::to_vec(&o).map_err(|e| Error::new(format!("output: {}", e))));
+        finish(result)
+    }
+
+    /// Hands the output to the host (packed pointer and length), or fails the call.
+    fn finish(result: Result<Vec<u8>>) -> u64 {
         match result {
             Ok(out) => {
                 let out = out.into_boxed_slice();

@@ -21,6 +21,21 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Go decodes only a JSON object (or null) into a struct; serde's derive would also take an
+/// array of the fields in order. Nested struct fields go through this check.
+fn object<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    use serde::de::Error;
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(v @ Value::Object(_)) => T::deserialize(v).map_err(D::Error::custom),
+        Some(_) => Err(D::Error::custom("want an object")),
+    }
+}
+
 /// What the client sent beyond the protocol's fields (`ClientData`).
 pub type ClientData = Map<String, Value>;
 
@@ -55,7 +70,7 @@ pub struct UserCertificateIdentity {
 /// Input of validateIdentity and getCSRRequirements (`IdentityInput`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IdentityInput {
-    #[serde(rename = "identity", default, deserialize_with = "nullable")]
+    #[serde(rename = "identity", default, deserialize_with = "object")]
     pub identity: UserCertificateIdentity,
     #[serde(rename = "clientData", default, deserialize_with = "nullable", skip_serializing_if = "Map::is_empty")]
     pub client_data: ClientData,
@@ -126,9 +141,9 @@ pub struct Csr {
     pub dn: String,
     #[serde(rename = "cn", default, deserialize_with = "nullable")]
     pub cn: String,
-    #[serde(rename = "publicKey", default, deserialize_with = "nullable")]
+    #[serde(rename = "publicKey", default, deserialize_with = "object")]
     pub public_key: KeyInfo,
-    #[serde(rename = "signature", default, deserialize_with = "nullable")]
+    #[serde(rename = "signature", default, deserialize_with = "object")]
     pub signature: SigInfo,
     #[serde(rename = "dnsNames", default, deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub dns_names: Vec<String>,
@@ -139,9 +154,9 @@ pub struct Csr {
 /// Input of validateCSR and generateCertificate (`CSRInput`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CsrInput {
-    #[serde(rename = "csr", default, deserialize_with = "nullable")]
+    #[serde(rename = "csr", default, deserialize_with = "object")]
     pub csr: Csr,
-    #[serde(rename = "identity", default, deserialize_with = "nullable")]
+    #[serde(rename = "identity", default, deserialize_with = "object")]
     pub identity: UserCertificateIdentity,
     #[serde(rename = "clientData", default, deserialize_with = "nullable", skip_serializing_if = "Map::is_empty")]
     pub client_data: ClientData,
@@ -177,21 +192,21 @@ pub struct Validity {
 /// A certificate as Worklight described it (`Certificate`); the serial number is hex.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certificate {
-    #[serde(rename = "publicKey", default, deserialize_with = "nullable")]
+    #[serde(rename = "publicKey", default, deserialize_with = "object")]
     pub public_key: KeyInfo,
-    #[serde(rename = "signature", default, deserialize_with = "nullable")]
+    #[serde(rename = "signature", default, deserialize_with = "object")]
     pub signature: SigInfo,
     #[serde(rename = "subjectUniqueId", default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
     pub subject_unique_id: String,
     #[serde(rename = "version", default, deserialize_with = "nullable")]
     pub version: i64,
-    #[serde(rename = "issuer", default, deserialize_with = "nullable")]
+    #[serde(rename = "issuer", default, deserialize_with = "object")]
     pub issuer: Issuer,
     #[serde(rename = "dn", default, deserialize_with = "nullable")]
     pub dn: String,
     #[serde(rename = "cn", default, deserialize_with = "nullable")]
     pub cn: String,
-    #[serde(rename = "valid", default, deserialize_with = "nullable")]
+    #[serde(rename = "valid", default, deserialize_with = "object")]
     pub valid: Validity,
     #[serde(rename = "serialNumber", default, deserialize_with = "nullable")]
     pub serial_number: String,
@@ -202,7 +217,7 @@ pub struct Certificate {
 /// Input of getIdentityFromCertificate and validateCertificate (`CertificateInput`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CertificateInput {
-    #[serde(rename = "certificate", default, deserialize_with = "nullable")]
+    #[serde(rename = "certificate", default, deserialize_with = "object")]
     pub certificate: Certificate,
     #[serde(rename = "clientData", default, deserialize_with = "nullable", skip_serializing_if = "Map::is_empty")]
     pub client_data: ClientData,

@@ -1,0 +1,167 @@
+// example.ts: an example Realmgate adapter written with the AssemblyScript SDK. It implements
+// the core conformance procedures (echo, fail, config, log), a PKI bridge that does not sign
+// (init, validateIdentity, getCSRRequirements, validateCSR, getIdentityFromCertificate,
+// validateCertificate) and roundtrip, which decodes and re-encodes one PKI-bridge type so that
+// tests can check the SDK's JSON names against adapters/pki.go.
+
+import * as rg from "./realmgate";
+import * as pki from "./realmgate/pki";
+import { Value, Writer } from "./realmgate";
+
+export * from "./realmgate/exports";
+
+// echo returns its input byte for byte (whitespace and number spelling included), so it
+// copies the raw input rather than a parsed value.
+function echo(ptr: usize, len: usize, out: Writer): bool {
+  out.raw(ptr, len);
+  return true;
+}
+export function realmgate_proc_echo(ptr: usize, len: usize): u64 {
+  return rg.handleRaw(ptr, len, echo);
+}
+
+// fail fails with the input's message.
+function failProc(input: Value): Value | null {
+  const m = input.get("message");
+  if (m === null || m.kind != rg.Kind.String) {
+    rg.fail('fail: want {"message": string}');
+    return null;
+  }
+  rg.fail(m.text);
+  return null;
+}
+export function realmgate_proc_fail(ptr: usize, len: usize): u64 {
+  return rg.handle(ptr, len, failProc);
+}
+
+// config returns the adapter's configuration.
+function configProc(input: Value): Value | null {
+  return rg.config();
+}
+export function realmgate_proc_config(ptr: usize, len: usize): u64 {
+  return rg.handle(ptr, len, configProc);
+}
+
+// log writes one record at the input's level.
+function logProc(input: Value): Value | null {
+  const level = input.getString("level");
+  let l: rg.Level;
+  if (level == "debug") l = rg.Level.Debug;
+  else if (level == "info" || level == "") l = rg.Level.Info;
+  else if (level == "warn") l = rg.Level.Warn;
+  else if (level == "error") l = rg.Level.Error;
+  else {
+    rg.fail("log: level must be debug, info, warn or error");
+    return null;
+  }
+  rg.log(l, input.getString("msg"));
+  return Value.newObject().set("logged", Value.newBool(true));
+}
+export function realmgate_proc_log(ptr: usize, len: usize): u64 {
+  return rg.handle(ptr, len, logProc);
+}
+
+// ---- PKI bridge ----------------------------------------------------------------------------
+
+function init(input: pki.InitInput): pki.Empty | null {
+  rg.log(rg.Level.Debug, "pki bridge init", ["realm", input.realm]);
+  return new pki.Empty();
+}
+export function realmgate_proc_init(ptr: usize, len: usize): u64 {
+  return pki.init(ptr, len, init);
+}
+
+// validateIdentity refuses an identity without a user name or whose user the "blockedUser"
+// setting names, and sends one without a device to the dependent realm only.
+function validateIdentity(input: pki.IdentityInput): pki.Valid | null {
+  const id = input.identity;
+  const blocked = rg.configGet("blockedUser");
+  if (id.userName.length == 0 || (blocked.length > 0 && id.userName == blocked)) return pki.verdictOf(pki.NO);
+  if (id.deviceId.length == 0) return pki.verdictOf(pki.NO_USE_DEPENDENT_REALM_ONLY);
+  return pki.verdictOf(pki.YES);
+}
+export function realmgate_proc_validateIdentity(ptr: usize, len: usize): u64 {
+  return pki.validateIdentity(ptr, len, validateIdentity);
+}
+
+// getCSRRequirements asks for the user name as common name, and for the organization setting
+// (when the adapter has one) in the subject.
+function getCSRRequirements(input: pki.IdentityInput): pki.CSRRequirements | null {
+  if (input.identity.userName.length == 0) {
+    rg.fail("getCSRRequirements: identity has no userName");
+    return null;
+  }
+  const r = new pki.CSRRequirements();
+  r.commonName = input.identity.userName;
+  const org = rg.configGet("organization");
+  if (org.length > 0) r.additionalSubject = "O=" + org;
+  return r;
+}
+export function realmgate_proc_getCSRRequirements(ptr: usize, len: usize): u64 {
+  return pki.getCSRRequirements(ptr, len, getCSRRequirements);
+}
+
+// validateCSR accepts a CSR whose common name is the one getCSRRequirements asked for.
+function validateCSR(input: pki.CSRInput): pki.Valid | null {
+  const name = input.identity.userName;
+  return pki.verdict(name.length > 0 && input.csr.cn == name);
+}
+export function realmgate_proc_validateCSR(ptr: usize, len: usize): u64 {
+  return pki.validateCSR(ptr, len, validateCSR);
+}
+
+// getIdentityFromCertificate names the user after the certificate's common name.
+function getIdentityFromCertificate(input: pki.CertificateInput): pki.IdentityFromCertificate | null {
+  const cn = input.certificate.cn;
+  if (cn.length == 0) {
+    rg.fail("certificate has no common name");
+    return null;
+  }
+  const id = new pki.IdentityFromCertificate();
+  id.userName = cn;
+  id.displayName = cn;
+  return id;
+}
+export function realmgate_proc_getIdentityFromCertificate(ptr: usize, len: usize): u64 {
+  return pki.getIdentityFromCertificate(ptr, len, getIdentityFromCertificate);
+}
+
+// validateCertificate accepts a certificate with a common name and a sane validity period.
+function validateCertificate(input: pki.CertificateInput): pki.Valid | null {
+  const c = input.certificate;
+  return pki.verdict(c.cn.length > 0 && c.valid.notBefore < c.valid.notAfter);
+}
+export function realmgate_proc_validateCertificate(ptr: usize, len: usize): u64 {
+  return pki.validateCertificate(ptr, len, validateCertificate);
+}
+
+// roundtrip decodes {"type": "<Go type name>", "value": {...}} into the SDK's class and
+// writes it encoded again.
+function roundtrip(input: Value, w: Writer): bool {
+  const t = input.getString("type");
+  const v = input.get("value");
+  const path = "value";
+  if (t == "InitInput") pki.InitInput.decode(v, path).encode(w);
+  else if (t == "UserCertificateIdentity") pki.UserCertificateIdentity.decode(v, path).encode(w);
+  else if (t == "IdentityInput") pki.IdentityInput.decode(v, path).encode(w);
+  else if (t == "Valid") pki.Valid.decode(v, path).encode(w);
+  else if (t == "CSRRequirements") pki.CSRRequirements.decode(v, path).encode(w);
+  else if (t == "KeyInfo") pki.KeyInfo.decode(v, path).encode(w);
+  else if (t == "SigInfo") pki.SigInfo.decode(v, path).encode(w);
+  else if (t == "CSR") pki.CSR.decode(v, path).encode(w);
+  else if (t == "CSRInput") pki.CSRInput.decode(v, path).encode(w);
+  else if (t == "GeneratedCertificate") pki.GeneratedCertificate.decode(v, path).encode(w);
+  else if (t == "Issuer") pki.Issuer.decode(v, path).encode(w);
+  else if (t == "Validity") pki.Validity.decode(v, path).encode(w);
+  else if (t == "Certificate") pki.Certificate.decode(v, path).encode(w);
+  else if (t == "CertificateInput") pki.CertificateInput.decode(v, path).encode(w);
+  else if (t == "IdentityFromCertificate") pki.IdentityFromCertificate.decode(v, path).encode(w);
+  else {
+    rg.fail("roundtrip: unknown type " + t);
+    return false;
+  }
+  return !rg.hasFailed();
+}
+export function realmgate_proc_roundtrip(ptr: usize, len: usize): u64 {
+  return rg.handleWriter(ptr, len, roundtrip);
+}
