@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/plugins/internal/jsonvalid"
 	"github.com/realmgate/realmgate/plugins/internal/pluginpb"
 	"github.com/realmgate/realmgate/plugins/internal/wire"
 )
@@ -267,7 +268,7 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 	if len(input) > a.cfg.Limits.MaxInput {
 		return nil, fail(adapters.CodeBadInput, fmt.Sprintf("input is %d bytes; the limit is %d", len(input), a.cfg.Limits.MaxInput), nil)
 	}
-	if !json.Valid(input) {
+	if !jsonvalid.Valid(input) {
 		return nil, fail(adapters.CodeBadInput, "input is not valid JSON", nil)
 	}
 	in, err := a.instance(ctx)

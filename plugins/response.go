@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/plugins/internal/jsonvalid"
 	"github.com/realmgate/realmgate/plugins/internal/pluginpb"
 	"github.com/realmgate/realmgate/plugins/internal/wire"
 )
@@ -41,7 +42,7 @@ func decodeResponse(resp *pluginpb.CallResponse, maxOutput int) (json.RawMessage
 		return nil, &adapters.Error{Code: adapters.CodeBadOutput, Message: "plugin returned no output"}
 	case len(out) > maxOutput:
 		return nil, &adapters.Error{Code: adapters.CodeBadOutput, Message: fmt.Sprintf("output is %d bytes; the limit is %d", len(out), maxOutput)}
-	case !json.Valid(out):
+	case !jsonvalid.Valid(out):
 		return nil, &adapters.Error{Code: adapters.CodeBadOutput, Message: "output is not valid JSON"}
 	}
 	return out, nil
