@@ -1,13 +1,16 @@
 package policies
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // update rewrites golden files instead of comparing against them: go test ./policies -update
@@ -80,7 +83,7 @@ var emptyNil = cmp.Transformer("emptyNil", func(s []string) []string {
 	return s
 })
 
-// readGolden compares got with the golden file at path, or rewrites it under -update.
+// checkGolden compares got with the golden file at path, or rewrites it under -update.
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
 	if *update {
@@ -107,7 +110,7 @@ func mustLoad(t testing.TB, dir string) *Project {
 	p, err := Load(dir, LoadOptions{})
 	if err != nil {
 		var le *LoadError
-		if ok := asLoadError(err, &le); ok {
+		if errors.As(err, &le) {
 			t.Fatalf("Load: %v\n%s", err, strings.Join(diagLines(le.Diagnostics), "\n"))
 		}
 		t.Fatalf("Load: %v", err)
@@ -115,10 +118,14 @@ func mustLoad(t testing.TB, dir string) *Project {
 	return p
 }
 
-func asLoadError(err error, target **LoadError) bool {
-	le, ok := err.(*LoadError)
-	if ok {
-		*target = le
-	}
-	return ok
+// sortedCopy returns a sorted copy of s, never nil.
+func sortedCopy(s []string) []string {
+	out := append([]string{}, s...)
+	sort.Strings(out)
+	return out
+}
+
+// decisionEqual compares decisions, treating nil and empty lists alike.
+func decisionEqual(a, b Decision) bool {
+	return cmp.Equal(a, b, cmpopts.EquateEmpty())
 }

@@ -342,7 +342,7 @@ func TestProjectModel(t *testing.T) {
 		Envs: map[string]*Environment{
 			"android": {Name: "android", Mobile: true, SecurityTest: "mobile", Declared: "mobile", Version: "2.1", Pos: Pos{bankPath, 3},
 				PublicSigningKey: "MIIBIjAN", PackageName: "com.bank"},
-			"iphone": {Name: "iphone", Mobile: true, SecurityTest: DefaultMobileTest, Version: "2.0", Pos: Pos{bankPath, 9}, BundleID: "com.bank.ios"},
+			"iphone":         {Name: "iphone", Mobile: true, SecurityTest: DefaultMobileTest, Version: "2.0", Pos: Pos{bankPath, 9}, BundleID: "com.bank.ios"},
 			"desktopbrowser": {Name: "desktopbrowser", SecurityTest: "web", Declared: "web", Pos: Pos{bankPath, 10}},
 			"common":         {Name: "common", SecurityTest: DefaultWebTest, Pos: Pos{bankPath, 2}},
 		},

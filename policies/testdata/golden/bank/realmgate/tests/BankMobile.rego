@@ -1,0 +1,24 @@
+# Security test "BankMobile" (mobile, server/conf/authenticationConfig.xml:11).
+# Expanded from a mobileSecurityTest: step 1 anti-XSRF, app authenticity, remote disable, direct update (not enforced), step 2 device realm wl_deviceAutoProvisioningRealm, step 3 the testUser realm BankForm
+# Generated from the configuration; do not edit: add rules in the project's policies/ folder.
+package realmgate.tests.BankMobile
+
+import data.realmgate.lib
+
+# Realms a client must pass, step by step; the realms of a step are challenged together,
+# and a step only after every realm of the steps before it succeeded.
+steps := [
+	["wl_antiXSRFRealm", "wl_authenticityRealm", "wl_remoteDisableRealm"],
+	["wl_deviceAutoProvisioningRealm"],
+	["BankForm"],
+]
+
+# The realm whose identity is the user's (isInternalUserID), and the device's.
+user_realm := "BankForm"
+
+device_realm := "wl_deviceAutoProvisioningRealm"
+
+# Realms of the test that are not security controls and are not enforced.
+not_enforced := ["wl_directUpdateRealm"]
+
+decision := lib.decide(steps)
