@@ -279,10 +279,13 @@ func encodeKey(b *strings.Builder, v any) {
 }
 
 // nondeterministic lists built-ins whose result is not a function of the input, beyond those OPA
-// marks Nondeterministic.
+// marks Nondeterministic. Certificate verification checks validity against the wall clock (unless
+// given a time), so a memoized "valid" would outlive the certificate.
 var nondeterministic = map[string]bool{
 	"time.now_ns": true, "rand.intn": true, "uuid.rfc4122": true, "opa.runtime": true,
 	"http.send": true, "net.lookup_ip_addr": true,
+	"crypto.x509.parse_and_verify_certificates":              true,
+	"crypto.x509.parse_and_verify_certificates_with_options": true,
 }
 
 // inputDependencies walks every module and returns the input paths they read (the longest

@@ -1,0 +1,435 @@
+package policies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// evalConfig is a project configuration for evaluator tests: a custom test "steps" of three
+// steps, a web test "web", and realms "otp" and "manager" that policies may require.
+var evalConfig = authConfig(`
+	<securityTests>
+		<customSecurityTest name="steps">
+			<test realm="wl_antiXSRFRealm" step="1"/>
+			<test realm="wl_remoteDisableRealm" step="1"/>
+			<test realm="form" isInternalUserID="true" step="2"/>
+			<test realm="wl_deviceNoProvisioningRealm" isInternalDeviceID="true" step="3"/>
+		</customSecurityTest>
+		<webSecurityTest name="web"><testUser realm="form"/></webSecurityTest>
+	</securityTests>
+	<realms>
+		<realm name="form" loginModule="reject"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+		<realm name="otp" loginModule="reject"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+		<realm name="manager" loginModule="reject"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+	</realms>
+	<loginModules>
+		<loginModule name="reject"><className>com.worklight.core.auth.ext.RejectingLoginModule</className></loginModule>
+	</loginModules>
+`)
+
+// newEvaluator loads a project of evalConfig plus the given policy files (name to source, under
+// policies/) and prepares its evaluator.
+func newEvaluator(t testing.TB, policies map[string]string) (*Evaluator, []Module, error) {
+	t.Helper()
+	fs := files{ac: evalConfig}
+	for name, src := range policies {
+		fs["policies/"+name] = src
+	}
+	p := mustLoad(t, writeProject(t, fs))
+	mods, err := CompileRego(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := NewEvaluator(context.Background(), mods)
+	return ev, mods, err
+}
+
+func mustEvaluator(t testing.TB, policies map[string]string) *Evaluator {
+	t.Helper()
+	ev, _, err := newEvaluator(t, policies)
+	if err != nil {
+		var le *LoadError
+		if errors.As(err, &le) {
+			t.Fatalf("NewEvaluator: %v\n%s", err, strings.Join(diagLines(le.Diagnostics), "\n"))
+		}
+		t.Fatalf("NewEvaluator: %v", err)
+	}
+	return ev
+}
+
+// stepUpAndDeny are user policies that deny by a request fact and require realms by another.
+var stepUpAndDeny = map[string]string{
+	"limits.rego": `package realmgate.user.limits
+
+require contains "otp" if input.request.amount > 1000
+
+require contains "manager" if input.request.amount > 10000
+
+require contains "nosuch" if input.request.amount < 0
+`,
+	"hours.rego": `package realmgate.user.hours
+
+deny contains "closed at night" if input.request.hour < 6
+
+deny contains sprintf("country %s is blocked", [input.request.country]) if input.request.country in {"XX"}
+`,
+}
+
+func in(test string, request map[string]any, passed ...string) map[string]any {
+	m := map[string]any{"test": test, "passed": sortedCopy(passed)}
+	if request != nil {
+		m["request"] = request
+	}
+	return m
+}
+
+func TestDecide(t *testing.T) {
+	ev := mustEvaluator(t, stepUpAndDeny)
+	step1 := []string{"wl_antiXSRFRealm", "wl_remoteDisableRealm"}
+	all := append(append([]string{}, step1...), "form", "wl_deviceNoProvisioningRealm")
+	day := map[string]any{"hour": 12}
+	cases := []struct {
+		name  string
+		input map[string]any
+		want  Decision
+	}{
+		{"nothing passed: step 1", in("steps", day),
+			Decision{Outcome: Challenge, Step: 1, Steps: 3, Realms: step1}},
+		{"part of step 1: the rest of it", in("steps", day, "wl_remoteDisableRealm"),
+			Decision{Outcome: Challenge, Step: 1, Steps: 3, Realms: []string{"wl_antiXSRFRealm"}}},
+		{"step 1 passed: step 2", in("steps", day, step1...),
+			Decision{Outcome: Challenge, Step: 2, Steps: 3, Realms: []string{"form"}}},
+		{"a later step passed alone does not skip earlier ones", in("steps", day, "form", "wl_deviceNoProvisioningRealm"),
+			Decision{Outcome: Challenge, Step: 1, Steps: 3, Realms: step1}},
+		{"steps 1 and 2 passed: step 3", in("steps", day, append(step1, "form")...),
+			Decision{Outcome: Challenge, Step: 3, Steps: 3, Realms: []string{"wl_deviceNoProvisioningRealm"}}},
+		{"all passed", in("steps", day, all...), Decision{Outcome: Allow}},
+		{"no request facts", in("steps", nil, all...), Decision{Outcome: Allow}},
+		{"web: anti-XSRF first", in("web", day), Decision{Outcome: Challenge, Step: 1, Steps: 2, Realms: []string{"wl_antiXSRFRealm"}}},
+		{"step-up after the test's steps", in("steps", map[string]any{"hour": 12, "amount": 5000}, all...),
+			Decision{Outcome: Challenge, Step: 4, Steps: 4, Realms: []string{"otp"}}},
+		{"step-up waits for the test's steps", in("steps", map[string]any{"hour": 12, "amount": 5000}, step1...),
+			Decision{Outcome: Challenge, Step: 2, Steps: 4, Realms: []string{"form"}}},
+		{"step-up of two realms", in("steps", map[string]any{"hour": 12, "amount": 50000}, all...),
+			Decision{Outcome: Challenge, Step: 4, Steps: 4, Realms: []string{"manager", "otp"}}},
+		{"step-up partly passed", in("steps", map[string]any{"hour": 12, "amount": 50000}, append(all, "otp")...),
+			Decision{Outcome: Challenge, Step: 4, Steps: 4, Realms: []string{"manager"}}},
+		{"step-up passed", in("steps", map[string]any{"hour": 12, "amount": 50000}, append(all, "otp", "manager")...),
+			Decision{Outcome: Allow}},
+		{"step-up of an undefined realm denies", in("steps", map[string]any{"hour": 12, "amount": -1}, all...),
+			Decision{Outcome: Deny, Reasons: []string{`a policy requires realm "nosuch", which the project does not define`}}},
+		{"deny wins over allow", in("steps", map[string]any{"hour": 3}, all...),
+			Decision{Outcome: Deny, Reasons: []string{"closed at night"}}},
+		{"deny wins over a challenge", in("web", map[string]any{"hour": 3}),
+			Decision{Outcome: Deny, Reasons: []string{"closed at night"}}},
+		{"deny wins over step-up; every reason", in("steps", map[string]any{"hour": 3, "country": "XX", "amount": 50000}),
+			Decision{Outcome: Deny, Reasons: []string{"closed at night", "country XX is blocked"}}},
+	}
+	ctx := context.Background()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, f := range []struct {
+				name string
+				eval func(context.Context, map[string]any) (Decision, error)
+			}{{"Eval", ev.Eval}, {"Decide", ev.Decide}, {"Decide again", ev.Decide}} {
+				got, err := f.eval(ctx, tc.input)
+				if err != nil {
+					t.Fatalf("%s: %v", f.name, err)
+				}
+				if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", f.name, diff)
+				}
+			}
+		})
+	}
+}
+
+func TestDecideUnknownTest(t *testing.T) {
+	ev := mustEvaluator(t, nil)
+	for _, input := range []map[string]any{
+		in("nosuch", nil),
+		{"passed": []string{}},
+		{"test": 7, "passed": []string{}},
+	} {
+		for i := 0; i < 2; i++ { // a second call must not come from a memo
+			_, err := ev.Decide(context.Background(), input)
+			if !errors.Is(err, ErrNoDecision) {
+				t.Errorf("Decide(%v) error = %v, want ErrNoDecision", input, err)
+			}
+		}
+	}
+}
+
+func TestEvaluatorRevision(t *testing.T) {
+	ev, mods, err := newEvaluator(t, stepUpAndDeny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Revision() != Revision(mods) {
+		t.Errorf("Revision() = %s, want %s", ev.Revision(), Revision(mods))
+	}
+	other, mods2, err := newEvaluator(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.Revision() == ev.Revision() || other.Revision() != Revision(mods2) {
+		t.Error("two policy sets share a revision")
+	}
+}
+
+// TestDecideRuntimeError: a policy that fails at evaluation fails the decision every time; the
+// failure is not memoized as a decision.
+func TestDecideRuntimeError(t *testing.T) {
+	ev := mustEvaluator(t, map[string]string{"conflict.rego": `package realmgate.user.conflict
+
+mode := "a" if input.request.x == 1
+
+mode := "b" if input.request.x == 1
+
+deny contains mode if mode == "never"
+`})
+	if memo, _ := ev.Memoized(); !memo {
+		t.Fatal("expected a memoized evaluator")
+	}
+	input := in("web", map[string]any{"x": 1})
+	for i := 0; i < 3; i++ {
+		if d, err := ev.Decide(context.Background(), input); err == nil {
+			t.Fatalf("call %d: Decide = %+v, want a conflict error", i, d)
+		}
+	}
+	if d, err := ev.Decide(context.Background(), in("web", map[string]any{"x": 2})); err != nil || d.Outcome != Challenge {
+		t.Errorf("Decide without the conflict = %+v, %v", d, err)
+	}
+}
+
+func TestUserPolicyRefused(t *testing.T) {
+	cases := []struct {
+		name   string
+		file   string
+		source string
+		want   []string // diagnostics as FILE:LINE: severity: message prefix
+	}{
+		{
+			name:   "package outside realmgate.user",
+			file:   "override.rego",
+			source: "# Tries to replace a test's decision.\npackage realmgate.tests.web\n\ndecision := {\"outcome\": \"allow\"}\n",
+			want:   []string{"policies/override.rego:2: error: policy package realmgate.tests.web is outside realmgate.user.*"},
+		},
+		{
+			name:   "the realmgate.user package itself",
+			file:   "user.rego",
+			source: "package realmgate.user\n\nx := 1\n",
+			want:   []string{"policies/user.rego:1: error: policy package realmgate.user is outside realmgate.user.*"},
+		},
+		{
+			name:   "a look-alike prefix",
+			file:   "users.rego",
+			source: "package realmgate.users.x\n\nx := 1\n",
+			want:   []string{"policies/users.rego:1: error: policy package realmgate.users.x is outside realmgate.user.*"},
+		},
+		{
+			name:   "the library package",
+			file:   "lib.rego",
+			source: "package realmgate.lib\n\npassed := {\"form\"}\n",
+			want:   []string{"policies/lib.rego:1: error: policy package realmgate.lib is outside realmgate.user.*"},
+		},
+		{
+			name:   "syntax error",
+			file:   "broken.rego",
+			source: "package realmgate.user.broken\n\ndeny contains \"x\" if {\n\tinput.request.a ==\n}\n",
+			want:   []string{"policies/broken.rego:5: error: "},
+		},
+		{
+			name:   "v0 syntax",
+			file:   "old.rego",
+			source: "package realmgate.user.old\n\ndeny[msg] {\n\tmsg := \"x\"\n}\n",
+			want: []string{
+				"policies/old.rego:3: error: `contains` keyword is required for partial set rules",
+				"policies/old.rego:3: error: `if` keyword is required before rule body",
+			},
+		},
+		{
+			name:   "unknown function",
+			file:   "typo.rego",
+			source: "package realmgate.user.typo\n\n\ndeny contains \"x\" if strings.has_prefix(input.request.path, \"/admin\")\n",
+			want:   []string{"policies/typo.rego:4: error: undefined function strings.has_prefix"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := newEvaluator(t, map[string]string{tc.file: tc.source})
+			var le *LoadError
+			if !errors.As(err, &le) {
+				t.Fatalf("NewEvaluator error = %v, want a *LoadError", err)
+			}
+			got := diagLines(le.Diagnostics)
+			if len(got) != len(tc.want) {
+				t.Fatalf("diagnostics = %q, want %q", got, tc.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tc.want[i]) {
+					t.Errorf("diagnostic %d = %q, want it to start with %q", i, got[i], tc.want[i])
+				}
+			}
+			for _, d := range le.Diagnostics {
+				if d.Pos.Line <= 0 {
+					t.Errorf("diagnostic without a line: %s", d)
+				}
+			}
+		})
+	}
+}
+
+// TestMemoizedDependencies checks which input paths decisions are memoized on, and that
+// memoization is off for policies whose result is not a function of those paths.
+func TestMemoizedDependencies(t *testing.T) {
+	base := []string{"input.passed", "input.test"}
+	cases := []struct {
+		name   string
+		policy string // body of package realmgate.user.p
+		memo   bool
+		paths  []string
+	}{
+		{name: "no user policy", memo: true, paths: base},
+		{name: "one fact", policy: `deny contains "x" if input.request.ip == "10.0.0.1"`, memo: true,
+			paths: append(base, "input.request.ip")},
+		{name: "nested facts", policy: `
+require contains "otp" if input.request.params.amount > 100
+
+deny contains "x" if input.request.params.currency == "XXX"
+`, memo: true, paths: append(base, "input.request.params.amount", "input.request.params.currency")},
+		{name: "a dynamic key reads its parent", policy: `
+deny contains k if {
+	some k in ["a", "b"]
+	input.request.headers[k] == "x"
+}
+
+deny contains "y" if input.request.headers.c == "y"
+`, memo: true, paths: append(base, "input.request.headers")},
+		{name: "iteration reads the collection", policy: `deny contains v if some v in input.request.flags`, memo: true,
+			paths: append(base, "input.request.flags")},
+		{name: "a shorter path covers longer ones", policy: `
+deny contains "x" if input.request.a.b == 1
+
+deny contains "y" if count(input.request) > 5
+`, memo: true, paths: append(base, "input.request")},
+		{name: "time.now_ns", policy: `deny contains "late" if time.now_ns() > 0`},
+		{name: "time.now_ns in a helper rule", policy: `
+now := time.now_ns()
+
+deny contains "late" if now < 0
+`},
+		{name: "time.now_ns nested in a call", policy: `deny contains "late" if time.weekday(time.now_ns()) == "Sunday"`},
+		{name: "time.now_ns in a function", policy: `
+clock(_) := time.now_ns()
+
+deny contains "late" if clock(1) < 0
+`},
+		{name: "time.now_ns in a comprehension", policy: `deny contains "x" if count([t | t := time.now_ns()]) > 5`},
+		{name: "rand.intn", policy: `deny contains "unlucky" if rand.intn("x", 10) == 0`},
+		{name: "http.send", policy: `deny contains "x" if http.send({"method": "GET", "url": "http://127.0.0.1:1/"}).status_code == 500`},
+		{name: "uuid.rfc4122", policy: `deny contains "x" if uuid.rfc4122("a") == ""`},
+		{name: "io.jwt.decode_verify reads the clock", policy: `deny contains "x" if {
+	[valid, _, _] := io.jwt.decode_verify(input.request.token, {"secret": "k"})
+	not valid
+}`},
+		{name: "certificate verification reads the clock", policy: `deny contains "x" if {
+	[valid, _] := crypto.x509.parse_and_verify_certificates(input.request.chain)
+	not valid
+}`},
+		{name: "certificate verification with options reads the clock", policy: `deny contains "x" if {
+	[valid, _] := crypto.x509.parse_and_verify_certificates_with_options(input.request.chain, {})
+	not valid
+}`},
+		{name: "input as a whole", policy: `deny contains "x" if count(input) > 3`},
+		{name: "input assigned", policy: `
+everything := input
+
+deny contains "x" if everything.request.a == 1
+`},
+		{name: "input passed to a built-in", policy: `deny contains "x" if object.get(input, ["request", "a"], 0) == 1`},
+		{name: "input walked", policy: `deny contains "x" if {
+	walk(input, [_, v])
+	v == "evil"
+}`},
+		{name: "a dynamic first key", policy: `deny contains "x" if {
+	some k in ["request"]
+	input[k].a == 1
+}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var pol map[string]string
+			if tc.policy != "" {
+				pol = map[string]string{"p.rego": "package realmgate.user.p\n\n" + tc.policy + "\n"}
+			}
+			ev := mustEvaluator(t, pol)
+			memo, paths := ev.Memoized()
+			if memo != tc.memo {
+				t.Errorf("Memoized() = %v, want %v (paths %q)", memo, tc.memo, paths)
+			}
+			if diff := cmp.Diff(sortedCopy(tc.paths), sortedCopy(paths), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("dependency paths (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDecideConcurrent runs decisions from several goroutines (go test -race finds data races in
+// the memo).
+func TestDecideConcurrent(t *testing.T) {
+	ev := mustEvaluator(t, stepUpAndDeny)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				input := in("steps", map[string]any{"hour": 12, "amount": (g*50 + i) % 3 * 6000})
+				d, err := ev.Decide(context.Background(), input)
+				plain, err2 := ev.Eval(context.Background(), input)
+				if err != nil || err2 != nil || !decisionEqual(d, plain) {
+					errs <- fmt.Errorf("goroutine %d: Decide = %+v, %v; Eval = %+v, %v", g, d, err, plain, err2)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestExampleProjectEvaluates(t *testing.T) {
+	p := mustLoad(t, filepath.Join("testdata", "projects", "bank"))
+	mods, err := CompileRego(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := NewEvaluator(context.Background(), mods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memo, paths := ev.Memoized()
+	want := []string{"input.passed", "input.request.channel", "input.request.country", "input.request.hour",
+		"input.request.params.amount", "input.request.procedure", "input.test"}
+	if !memo {
+		t.Error("the bank project's decisions are not memoized")
+	}
+	if diff := cmp.Diff(want, sortedCopy(paths)); diff != "" {
+		t.Errorf("dependency paths (-want +got):\n%s", diff)
+	}
+}
