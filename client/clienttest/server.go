@@ -133,6 +133,17 @@ type session struct {
 // when the test ends.
 func NewServer(tb testing.TB, cfg Config) *Server {
 	tb.Helper()
+	s, err := Start(cfg)
+	if err != nil {
+		tb.Fatalf("clienttest: %v", err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start validates cfg and starts the server on 127.0.0.1; the caller stops it with Close. Tests
+// use NewServer; Start serves examples and tools that have no testing.TB.
+func Start(cfg Config) (*Server, error) {
 	if cfg.App == "" {
 		cfg.App = "sample"
 	}
@@ -144,7 +155,7 @@ func NewServer(tb testing.TB, cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, sessions: map[string]*session{}, rule: cfg.RemoteDisable}
 	if err := s.validate(); err != nil {
-		tb.Fatalf("clienttest: %v", err)
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/apps/{app}/{env}/init", s.api(s.serveInit))
@@ -162,8 +173,7 @@ func NewServer(tb testing.TB, cfg Config) *Server {
 		static(w, r)
 	})
 	s.Server = httptest.NewServer(mux)
-	tb.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
 func (s *Server) validate() error {

@@ -265,22 +265,9 @@ func TestConfigMistakes(t *testing.T) {
 	for name, edit := range tests {
 		cfg := config()
 		edit(&cfg)
-		ft := &fatalRecorder{TB: t}
-		func() {
-			defer func() { recover() }()
-			NewServer(ft, cfg)
-		}()
-		if !ft.failed {
-			t.Errorf("%s: NewServer accepted the config", name)
+		if s, err := Start(cfg); err == nil {
+			s.Close()
+			t.Errorf("%s: Start accepted the config", name)
 		}
 	}
 }
-
-// fatalRecorder records Fatalf instead of stopping the test.
-type fatalRecorder struct {
-	testing.TB
-	failed bool
-}
-
-func (f *fatalRecorder) Fatalf(string, ...any) { f.failed = true; panic("fatal") }
-func (f *fatalRecorder) Helper()               {}
