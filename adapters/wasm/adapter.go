@@ -1,0 +1,177 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/realmgate/realmgate/adapters"
+)
+
+// adapter runs the procedures of one module. Each adapter has its own wazero runtime (the
+// memory limit is a runtime setting) and a pool of warm instances: a call takes an idle
+// instance or instantiates one, up to Limits.Instances at once, and gives it back unless the
+// call left it in doubt (trap, timeout, out of memory, broken result), in which case it is
+// closed and the next call instantiates a fresh one.
+type adapter struct {
+	name       string
+	limits     adapters.Limits
+	logger     *slog.Logger
+	configJSON []byte
+	http       *httpClient
+	procedures []string
+
+	rt       wazero.Runtime
+	cache    wazero.CompilationCache
+	compiled wazero.CompiledModule
+
+	sem  chan struct{} // a slot per instance that may exist; send to take, receive to give back
+	done chan struct{} // closed by Close
+
+	mu     sync.Mutex
+	idle   []*instance
+	closed bool
+}
+
+var _ adapters.Adapter = (*adapter)(nil)
+
+// Procedures lists the module's procedures, sorted.
+func (a *adapter) Procedures() []string { return slices.Clone(a.procedures) }
+
+func (a *adapter) errorf(code adapters.Code, procedure string, cause error, format string, args ...any) *adapters.Error {
+	return &adapters.Error{Code: code, Adapter: a.name, Procedure: procedure, Message: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// Call runs procedure with input on a pooled instance, within Limits.CallTimeout and ctx.
+func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	if a.isClosed() {
+		return nil, a.errorf(adapters.CodeUnavailable, procedure, nil, "the adapter is closed")
+	}
+	if _, ok := slices.BinarySearch(a.procedures, procedure); !ok {
+		return nil, a.errorf(adapters.CodeUnknownProcedure, procedure, nil, "the adapter has no procedure %q", procedure)
+	}
+	if len(input) > a.limits.MaxInput {
+		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input of %d bytes exceeds the limit of %d bytes", len(input), a.limits.MaxInput)
+	}
+	if !json.Valid(input) {
+		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input is not valid JSON")
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, a.limits.CallTimeout)
+	defer cancel()
+	select {
+	case a.sem <- struct{}{}:
+	case <-a.done:
+		return nil, a.errorf(adapters.CodeUnavailable, procedure, nil, "the adapter is closed")
+	case <-ctx.Done():
+		return nil, a.ctxError(ctx, procedure, "while waiting for a free instance")
+	}
+	defer func() { <-a.sem }()
+
+	inst := a.takeIdle()
+	if inst == nil {
+		var err *adapters.Error
+		if inst, err = a.newInstance(ctx, procedure); err != nil {
+			return nil, err
+		}
+	}
+	out, err := inst.call(ctx, procedure, input)
+	if err != nil {
+		if a.isClosed() {
+			err = a.errorf(adapters.CodeUnavailable, procedure, err, "the adapter was closed during the call")
+		}
+		if inst.broken {
+			inst.close()
+			a.logger.Warn("wasm instance discarded", "procedure", procedure, "code", err.Code, "err", err)
+		} else {
+			a.putIdle(inst)
+		}
+		return nil, err
+	}
+	a.putIdle(inst)
+	return out, nil
+}
+
+// ctxError is the error of a call whose context ended before the guest ran.
+func (a *adapter) ctxError(ctx context.Context, procedure, when string) *adapters.Error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return a.errorf(adapters.CodeTimeout, procedure, ctx.Err(), "the call ran past its deadline %s", when)
+	}
+	return a.errorf(adapters.CodeTimeout, procedure, ctx.Err(), "the call was canceled %s", when)
+}
+
+func (a *adapter) isClosed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.closed
+}
+
+func (a *adapter) takeIdle() *instance {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if n := len(a.idle); n > 0 {
+		inst := a.idle[n-1]
+		a.idle = a.idle[:n-1]
+		return inst
+	}
+	return nil
+}
+
+func (a *adapter) putIdle(inst *instance) {
+	a.mu.Lock()
+	if !a.closed {
+		a.idle = append(a.idle, inst)
+		a.mu.Unlock()
+		return
+	}
+	a.mu.Unlock()
+	inst.close()
+}
+
+// Close stops taking calls, waits for the calls in flight until ctx is done, then closes the
+// instances, the runtime and the compilation cache. Calls after Close fail with
+// ErrUnavailable; a call still running when ctx ends is stopped and fails the same way.
+func (a *adapter) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	close(a.done)
+	idle := a.idle
+	a.idle = nil
+	a.mu.Unlock()
+	for _, inst := range idle {
+		inst.close()
+	}
+	// Every slot taken back means every call in flight has finished.
+wait:
+	for range cap(a.sem) {
+		select {
+		case a.sem <- struct{}{}:
+		case <-ctx.Done():
+			break wait
+		}
+	}
+	return a.release(context.Background())
+}
+
+// release closes the runtime (and with it every instance left) and the cache.
+func (a *adapter) release(ctx context.Context) error {
+	var errs []error
+	if a.rt != nil {
+		errs = append(errs, a.rt.Close(ctx))
+	}
+	if a.cache != nil {
+		errs = append(errs, a.cache.Close(ctx))
+	}
+	a.http.close()
+	return errors.Join(errs...)
+}
