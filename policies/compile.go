@@ -187,3 +187,42 @@ func checkUserModule(m Module, parsed *ast.Module) *Diagnostic {
 	}
 	return nil
 }
+
+// userSets are the rules the library reads from users' policies, and what each holds. Each must be
+// a set ("deny contains message if ..."): the library iterates it, so a rule of another kind
+// (the common "deny if ...", a default, a function) would be silently ignored and a policy meant
+// to refuse would allow.
+var userSets = map[string]string{
+	"deny":    "a set of messages, so this rule would never deny",
+	"require": "a set of realm names, so this rule would never step up",
+}
+
+// checkUserRules refuses deny and require rules that are not sets.
+func checkUserRules(m Module, parsed *ast.Module) Diagnostics {
+	var out Diagnostics
+	for _, r := range parsed.Rules {
+		ref := r.Head.Ref()
+		if len(ref) == 0 {
+			continue
+		}
+		name, ok := ref[0].Value.(ast.Var)
+		if !ok {
+			continue
+		}
+		what, read := userSets[string(name)]
+		if !read || (len(ref) == 1 && len(r.Head.Args) == 0 && !r.Default && r.Head.RuleKind() == ast.MultiValue) {
+			continue
+		}
+		line := 1
+		if r.Location != nil {
+			line = r.Location.Row
+		}
+		out = append(out, Diagnostic{
+			Pos:      Pos{File: m.Path, Line: line},
+			Severity: Error,
+			Message:  fmt.Sprintf("rule %s is not a set: the library reads %s as %s", name, name, what),
+			Fix:      fmt.Sprintf(`write %s contains "..." if { ... }`, name),
+		})
+	}
+	return out
+}

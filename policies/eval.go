@@ -72,6 +72,10 @@ func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
 				diags = append(diags, *d)
 				continue
 			}
+			if ds := checkUserRules(m, pm); len(ds) > 0 {
+				diags = append(diags, ds...)
+				continue
+			}
 		}
 		parsed[m.Path] = pm
 	}

@@ -257,6 +257,41 @@ func TestUserPolicyRefused(t *testing.T) {
 			},
 		},
 		{
+			// "deny if ..." is the usual OPA idiom, but the library reads deny as a set of
+			// messages: a boolean deny would never deny.
+			name:   "boolean deny",
+			file:   "bool.rego",
+			source: "package realmgate.user.bool\n\ndefault deny := false\n\ndeny if input.request.hour < 6\n",
+			want: []string{
+				`policies/bool.rego:3: error: rule deny is not a set: the library reads deny as a set of messages, so this rule would never deny`,
+				`policies/bool.rego:5: error: rule deny is not a set: the library reads deny as a set of messages, so this rule would never deny`,
+			},
+		},
+		{
+			name:   "deny of one message",
+			file:   "one.rego",
+			source: "package realmgate.user.one\n\ndeny := \"closed\"\n",
+			want:   []string{`policies/one.rego:3: error: rule deny is not a set`},
+		},
+		{
+			name:   "deny of nested sets",
+			file:   "nested.rego",
+			source: "package realmgate.user.nested\n\ndeny.night contains \"x\" if true\n",
+			want:   []string{`policies/nested.rego:3: error: rule deny is not a set`},
+		},
+		{
+			name:   "deny as a function",
+			file:   "function.rego",
+			source: "package realmgate.user.function\n\ndeny(x) := x\n",
+			want:   []string{`policies/function.rego:3: error: rule deny is not a set`},
+		},
+		{
+			name:   "require of one realm",
+			file:   "one.rego",
+			source: "package realmgate.user.one\n\nrequire := \"otp\" if input.request.amount > 10\n\nrequire_other contains \"otp\" if true\n",
+			want:   []string{`policies/one.rego:3: error: rule require is not a set: the library reads require as a set of realm names, so this rule would never step up`},
+		},
+		{
 			name:   "unknown function",
 			file:   "typo.rego",
 			source: "package realmgate.user.typo\n\n\ndeny contains \"x\" if strings.has_prefix(input.request.path, \"/admin\")\n",
