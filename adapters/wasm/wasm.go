@@ -88,7 +88,7 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 	}
 	start := time.Now()
 	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(true). // without it a looping guest cannot be stopped
+		WithCloseOnContextDone(true).           // without it a looping guest cannot be stopped
 		WithMemoryLimitPages(runtimeLimitPages) // the cap itself is enforced by cappedMemory
 	if cfg.CacheDir != "" {
 		if a.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {

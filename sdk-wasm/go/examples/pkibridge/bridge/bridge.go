@@ -1,0 +1,216 @@
+// Package bridge is the logic of the example PKI-bridge adapter: a small certificate authority
+// that signs the CSRs of enrolling users with a CA certificate and key from the adapter's
+// configuration. It is plain Go on the SDK's types, so it runs natively in tests as well as
+// inside the wasm module that package main builds.
+package bridge
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/realmgate/realmgate/sdk-wasm/go/realmgate"
+)
+
+// The settings the bridge reads.
+const (
+	SettingCACert       = "ca-cert"       // PEM CA certificate (required)
+	SettingCAKey        = "ca-key"        // PEM CA private key: PKCS#8, EC or PKCS#1 RSA (required)
+	SettingSubject      = "subject"       // RDNs every certificate subject carries, e.g. "O=Example,OU=Mobile"
+	SettingValidityDays = "validity-days" // lifetime of issued certificates (default 365)
+	SettingDeniedUsers  = "denied-users"  // comma-separated user names validateIdentity refuses
+)
+
+// Bridge issues and checks user certificates with one CA.
+type Bridge struct {
+	caCert   *x509.Certificate
+	caKey    crypto.Signer
+	subject  string
+	validity time.Duration
+	denied   []string
+	now      func() time.Time
+}
+
+// New reads the bridge's settings.
+func New(settings map[string]string) (*Bridge, error) {
+	b := &Bridge{subject: settings[SettingSubject], validity: 365 * 24 * time.Hour, now: time.Now}
+	block, _ := pem.Decode([]byte(settings[SettingCACert]))
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("setting %s: no PEM CERTIFICATE block", SettingCACert)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("setting %s: %w", SettingCACert, err)
+	}
+	if !cert.IsCA {
+		return nil, fmt.Errorf("setting %s: %q is not a CA certificate", SettingCACert, cert.Subject)
+	}
+	b.caCert = cert
+	if b.caKey, err = parseKey(settings[SettingCAKey]); err != nil {
+		return nil, fmt.Errorf("setting %s: %w", SettingCAKey, err)
+	}
+	if !publicKeysEqual(b.caKey.Public(), cert.PublicKey) {
+		return nil, fmt.Errorf("setting %s: the key is not the key of the CA certificate", SettingCAKey)
+	}
+	if d := settings[SettingValidityDays]; d != "" {
+		days, err := strconv.Atoi(d)
+		if err != nil || days < 1 || days > 3650 {
+			return nil, fmt.Errorf("setting %s: %q is not a number of days from 1 to 3650", SettingValidityDays, d)
+		}
+		b.validity = time.Duration(days) * 24 * time.Hour
+	}
+	for _, u := range strings.Split(settings[SettingDeniedUsers], ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			b.denied = append(b.denied, u)
+		}
+	}
+	return b, nil
+}
+
+func parseKey(p string) (crypto.Signer, error) {
+	block, _ := pem.Decode([]byte(p))
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("unsupported PEM block %q", block.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("a %T cannot sign", key)
+	}
+	return s, nil
+}
+
+func publicKeysEqual(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && e.Equal(b)
+}
+
+// Init accepts the realm's parameters; this bridge needs none.
+func (b *Bridge) Init(realmgate.InitInput) error { return nil }
+
+// ValidateIdentity accepts every named user but the denied ones.
+func (b *Bridge) ValidateIdentity(in realmgate.IdentityInput) (realmgate.Valid, error) {
+	u := in.Identity.UserName
+	return realmgate.Verdict(u != "" && !slices.Contains(b.denied, u)), nil
+}
+
+// CSRRequirements asks for the user name as common name, under the configured subject.
+func (b *Bridge) CSRRequirements(in realmgate.IdentityInput) (realmgate.CSRRequirements, error) {
+	if in.Identity.UserName == "" {
+		return realmgate.CSRRequirements{}, errors.New("the identity has no user name")
+	}
+	return realmgate.CSRRequirements{CommonName: in.Identity.UserName, AdditionalSubject: b.subject}, nil
+}
+
+// ValidateCSR accepts a correctly self-signed CSR for the user's name with an ECDSA, Ed25519 or
+// RSA (2048 bits or more) key.
+func (b *Bridge) ValidateCSR(in realmgate.CSRInput) (realmgate.Valid, error) {
+	csr, err := parseCSR(in.CSR)
+	if err != nil {
+		return realmgate.Verdict(false), nil
+	}
+	return realmgate.Verdict(csr.Subject.CommonName == in.Identity.UserName && acceptableKey(csr.PublicKey)), nil
+}
+
+func acceptableKey(k crypto.PublicKey) bool {
+	switch k := k.(type) {
+	case *ecdsa.PublicKey, ed25519.PublicKey:
+		return true
+	case *rsa.PublicKey:
+		return k.N.BitLen() >= 2048
+	}
+	return false
+}
+
+func parseCSR(c realmgate.CSR) (*x509.CertificateRequest, error) {
+	der, err := base64.StdEncoding.DecodeString(c.Base64)
+	if err != nil {
+		return nil, fmt.Errorf("the CSR is not base64: %w", err)
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		return nil, fmt.Errorf("the CSR is not valid: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("the CSR's signature is not valid: %w", err)
+	}
+	return csr, nil
+}
+
+// GenerateCertificate signs a client certificate for the CSR's subject and key.
+func (b *Bridge) GenerateCertificate(in realmgate.CSRInput) (realmgate.GeneratedCertificate, error) {
+	csr, err := parseCSR(in.CSR)
+	if err != nil {
+		return realmgate.GeneratedCertificate{}, err
+	}
+	if csr.Subject.CommonName != in.Identity.UserName {
+		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is for %q, not for the user %q", csr.Subject.CommonName, in.Identity.UserName)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return realmgate.GeneratedCertificate{}, err
+	}
+	now := b.now()
+	tmpl := &x509.Certificate{
+		SerialNumber: serial.Add(serial, big.NewInt(1)),
+		Subject:      csr.Subject,
+		NotBefore:    now.Add(-5 * time.Minute),
+		NotAfter:     now.Add(b.validity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, b.caCert, csr.PublicKey, b.caKey)
+	if err != nil {
+		return realmgate.GeneratedCertificate{}, fmt.Errorf("signing the certificate: %w", err)
+	}
+	return realmgate.GeneratedCertificate{CertificateBase64: base64.StdEncoding.EncodeToString(der)}, nil
+}
+
+// IdentityFromCertificate names the user by the certificate's common name.
+func (b *Bridge) IdentityFromCertificate(in realmgate.CertificateInput) (realmgate.IdentityFromCertificate, error) {
+	if in.Certificate.CN == "" {
+		return realmgate.IdentityFromCertificate{}, errors.New("the certificate has no common name")
+	}
+	return realmgate.IdentityFromCertificate{UserName: in.Certificate.CN, DisplayName: in.Certificate.CN}, nil
+}
+
+// ValidateCertificate accepts a certificate this bridge's CA signed that is valid now.
+func (b *Bridge) ValidateCertificate(in realmgate.CertificateInput) (realmgate.Valid, error) {
+	der, err := base64.StdEncoding.DecodeString(in.Certificate.Base64)
+	if err != nil {
+		return realmgate.Verdict(false), nil
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return realmgate.Verdict(false), nil
+	}
+	now := b.now()
+	ok := cert.CheckSignatureFrom(b.caCert) == nil && !now.Before(cert.NotBefore) && !now.After(cert.NotAfter)
+	return realmgate.Verdict(ok), nil
+}

@@ -1,0 +1,187 @@
+package realmgate
+
+// The PKI-bridge types: the JSON inputs and outputs of the seven procedures the PKI bridge
+// calls (Worklight's adapter-based PKI bridge). They mirror the host's adapters/pki.go field for
+// field; a host-side test compares the two so that they cannot drift.
+
+// Verdicts.
+const (
+	Yes                     = "YES"
+	No                      = "NO"
+	NoUseDependentRealmOnly = "NO_USE_DEPENDENT_REALM_ONLY"
+)
+
+// InitInput is the input of init: the realm's parameters (and the adapter's name). init runs
+// before every other procedure call so that a stateless guest instance can configure itself.
+type InitInput struct {
+	Realm      string            `json:"realm"`
+	Parameters map[string]string `json:"parameters"`
+}
+
+// UserCertificateIdentity is Worklight's user certificate identity: the standard user identity of
+// the dependent realm plus the device and application it enrolls from.
+type UserCertificateIdentity struct {
+	UserName    string         `json:"userName"`
+	DisplayName string         `json:"displayName,omitempty"`
+	Attributes  map[string]any `json:"attributes,omitempty"`
+	AppID       string         `json:"appID,omitempty"`
+	DeviceID    string         `json:"deviceId,omitempty"`
+}
+
+// ClientData is what the client sent with its answer beyond the protocol's own fields, for
+// example the MDM activation code ("activationCode").
+type ClientData map[string]any
+
+// IdentityInput is the input of validateIdentity and getCSRRequirements.
+type IdentityInput struct {
+	Identity   UserCertificateIdentity `json:"identity"`
+	ClientData ClientData              `json:"clientData,omitempty"`
+}
+
+// Valid is the output of validateIdentity ("YES", "NO", "NO_USE_DEPENDENT_REALM_ONLY"),
+// validateCSR and validateCertificate ("YES", "NO").
+type Valid struct {
+	Valid string `json:"valid"`
+}
+
+// CSRRequirements is the output of getCSRRequirements: the subject the client must put into its
+// CSR. AdditionalSubject is a string of RDNs such as "O=Example,OU=Mobile"; AdditionalAttributes
+// are extra request attributes the client should add.
+type CSRRequirements struct {
+	CommonName           string            `json:"commonName"`
+	AdditionalSubject    string            `json:"additionalSubject,omitempty"`
+	AdditionalAttributes map[string]string `json:"additionalAttributes,omitempty"`
+}
+
+// CSR is a certificate signing request as the host hands it to a bridge: the DER bytes and what
+// the host parsed from them, so that a guest need not parse PKCS#10 itself. The host has already
+// checked the CSR's self-signature.
+type CSR struct {
+	Base64    string   `json:"base64"`
+	DN        string   `json:"dn"`
+	CN        string   `json:"cn"`
+	PublicKey KeyInfo  `json:"publicKey"`
+	Signature SigInfo  `json:"signature"`
+	DNSNames  []string `json:"dnsNames,omitempty"`
+	Emails    []string `json:"emails,omitempty"`
+}
+
+// CSRInput is the input of validateCSR and generateCertificate.
+type CSRInput struct {
+	CSR        CSR                     `json:"csr"`
+	Identity   UserCertificateIdentity `json:"identity"`
+	ClientData ClientData              `json:"clientData,omitempty"`
+}
+
+// GeneratedCertificate is the output of generateCertificate: the DER certificate, base64.
+type GeneratedCertificate struct {
+	CertificateBase64 string `json:"certificateBase64"`
+}
+
+// KeyInfo describes a public key: base64 of its DER SubjectPublicKeyInfo and its algorithm
+// ("ECDSA", "RSA", "Ed25519").
+type KeyInfo struct {
+	Base64    string `json:"base64"`
+	Algorithm string `json:"algorithm"`
+}
+
+// SigInfo describes a signature: base64 of its bytes and its algorithm ("ECDSA-SHA256", ...).
+type SigInfo struct {
+	Base64    string `json:"base64,omitempty"`
+	Algorithm string `json:"algorithm"`
+}
+
+// Issuer is the issuer part of Certificate.
+type Issuer struct {
+	DN       string `json:"dn"`
+	CN       string `json:"cn"`
+	UniqueID string `json:"uniqueId,omitempty"`
+}
+
+// Validity is the validity period of Certificate, in Unix seconds.
+type Validity struct {
+	NotBefore int64 `json:"notBefore"`
+	NotAfter  int64 `json:"notAfter"`
+}
+
+// Certificate is the certificate object Worklight hands to getIdentityFromCertificate and
+// validateCertificate, built from the real X.509 certificate. SerialNumber is hex.
+type Certificate struct {
+	PublicKey       KeyInfo  `json:"publicKey"`
+	Signature       SigInfo  `json:"signature"`
+	SubjectUniqueID string   `json:"subjectUniqueId,omitempty"`
+	Version         int      `json:"version"`
+	Issuer          Issuer   `json:"issuer"`
+	DN              string   `json:"dn"`
+	CN              string   `json:"cn"`
+	Valid           Validity `json:"valid"`
+	SerialNumber    string   `json:"serialNumber"`
+	Base64          string   `json:"base64"`
+}
+
+// CertificateInput is the input of getIdentityFromCertificate and validateCertificate.
+type CertificateInput struct {
+	Certificate Certificate `json:"certificate"`
+	ClientData  ClientData  `json:"clientData,omitempty"`
+}
+
+// IdentityFromCertificate is the output of getIdentityFromCertificate.
+type IdentityFromCertificate struct {
+	UserName    string         `json:"userName"`
+	DisplayName string         `json:"displayName,omitempty"`
+	Attributes  map[string]any `json:"attributes,omitempty"`
+	AppID       string         `json:"appID,omitempty"`
+	DeviceID    string         `json:"deviceId,omitempty"`
+}
+
+// Verdict returns Valid{Yes} when ok, else Valid{No}.
+func Verdict(ok bool) Valid {
+	if ok {
+		return Valid{Valid: Yes}
+	}
+	return Valid{Valid: No}
+}
+
+// The typed helpers below serve one PKI-bridge procedure each; export them under the procedure
+// names the realm configures (adapter-pki-bridge-<role>-procedure), conventionally:
+//
+//	//go:wasmexport realmgate_proc_generateCertificate
+//	func generateCertificate(ptr, size uint32) uint64 {
+//		return realmgate.GenerateCertificate(ptr, size, bridge.generate)
+//	}
+
+// Init serves init: the realm's parameters, before every other PKI-bridge procedure. Its
+// output is an empty object.
+func Init(ptr, size uint32, f func(InitInput) error) uint64 {
+	return Handle(ptr, size, func(in InitInput) (struct{}, error) { return struct{}{}, f(in) })
+}
+
+// ValidateIdentity serves validateIdentity: Yes, No or NoUseDependentRealmOnly.
+func ValidateIdentity(ptr, size uint32, f func(IdentityInput) (Valid, error)) uint64 {
+	return Handle(ptr, size, f)
+}
+
+// GetCSRRequirements serves getCSRRequirements: the subject the client must request.
+func GetCSRRequirements(ptr, size uint32, f func(IdentityInput) (CSRRequirements, error)) uint64 {
+	return Handle(ptr, size, f)
+}
+
+// ValidateCSR serves validateCSR: Yes or No.
+func ValidateCSR(ptr, size uint32, f func(CSRInput) (Valid, error)) uint64 {
+	return Handle(ptr, size, f)
+}
+
+// GenerateCertificate serves generateCertificate: the DER certificate for the CSR, base64.
+func GenerateCertificate(ptr, size uint32, f func(CSRInput) (GeneratedCertificate, error)) uint64 {
+	return Handle(ptr, size, f)
+}
+
+// GetIdentityFromCertificate serves getIdentityFromCertificate: the user a certificate names.
+func GetIdentityFromCertificate(ptr, size uint32, f func(CertificateInput) (IdentityFromCertificate, error)) uint64 {
+	return Handle(ptr, size, f)
+}
+
+// ValidateCertificate serves validateCertificate: Yes or No.
+func ValidateCertificate(ptr, size uint32, f func(CertificateInput) (Valid, error)) uint64 {
+	return Handle(ptr, size, f)
+}
