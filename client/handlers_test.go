@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -122,6 +124,19 @@ func TestBuiltinHandlersRefuseStatus(t *testing.T) {
 		_, err := h.HandleStatus(context.Background(), &client.Status{Realm: "r", Status: "provisioned"})
 		if !errors.Is(err, client.ErrUnexpectedStatus) || !bytes.Contains([]byte(err.Error()), []byte(`"provisioned"`)) {
 			t.Errorf("%s: HandleStatus error %v, want ErrUnexpectedStatus naming the status", name, err)
+		}
+	}
+}
+
+func TestCredentialsPrintRedacted(t *testing.T) {
+	t.Parallel()
+	c := client.Credentials{Username: "alice", Password: "s3cret"}
+	h := client.LoginHandler{Credentials: c}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{c, h} {
+			if got := fmt.Sprintf(format, v); strings.Contains(got, "s3cret") || !strings.Contains(got, "alice") {
+				t.Errorf("Sprintf(%q) = %s", format, got)
+			}
 		}
 	}
 }

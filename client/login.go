@@ -8,10 +8,19 @@ import (
 	"strings"
 )
 
-// Credentials are what a user types into a login form.
+// Credentials are what a user types into a login form. They print with the password redacted,
+// so logging a value that holds them does not leak it.
 type Credentials struct {
 	Username string
 	Password string
+}
+
+// String shows the user name only.
+func (c Credentials) String() string { return "{" + c.Username + " [redacted]}" }
+
+// GoString shows the user name only, for %#v.
+func (c Credentials) GoString() string {
+	return fmt.Sprintf("client.Credentials{Username: %q, Password: \"[redacted]\"}", c.Username)
 }
 
 // LoginPrompt tells an Ask callback what the server wants.
