@@ -142,7 +142,9 @@ func BenchmarkConsumeNonce(b *testing.B) {
 	}
 	check(b, tx.Commit())
 	vsPeer(b, "x-Exec",
-		func(i int) { check(b, s.ConsumeNonce(ctx, value(b.N+i), "sess-1", "wl_deviceNoProvisioningRealm", benchNow)) },
+		func(i int) {
+			check(b, s.ConsumeNonce(ctx, value(b.N+i), "sess-1", "wl_deviceNoProvisioningRealm", benchNow))
+		},
 		func(i int) {
 			res, err := s.w.ExecContext(ctx, `DELETE FROM nonces WHERE value = ? AND session_id = ? AND realm = ? AND expires_at > ?`,
 				value(i), "sess-1", "wl_deviceNoProvisioningRealm", micros(benchNow))
