@@ -93,6 +93,12 @@ type hostHandler struct {
 func (hostHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h hostHandler) Handle(_ context.Context, r slog.Record) error {
+	writeLog(int32(r.Level), h.encode(r))
+	return nil
+}
+
+// encode returns the JSON object of r.
+func (h hostHandler) encode(r slog.Record) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"msg":`)
 	msg, _ := json.Marshal(r.Message)
@@ -105,8 +111,7 @@ func (h hostHandler) Handle(_ context.Context, r slog.Record) error {
 		return true
 	})
 	b.WriteByte('}')
-	writeLog(int32(r.Level), b.Bytes())
-	return nil
+	return b.Bytes()
 }
 
 func appendAttr(b *bytes.Buffer, prefix string, a slog.Attr) {

@@ -1,0 +1,93 @@
+package realmgate
+
+import (
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestEncodeLogRecord(t *testing.T) {
+	h := hostHandler{}.WithAttrs([]slog.Attr{slog.String("realm", "R")}).WithGroup("req").(hostHandler)
+	r := slog.NewRecord(time.Time{}, slog.LevelWarn, `say "hi" ☃`, 0)
+	r.AddAttrs(slog.Int("n", 3), slog.Group("user", slog.String("name", "alice")), slog.Any("ch", make(chan int)))
+	got := string(h.encode(r))
+	if !json.Valid([]byte(got)) {
+		t.Fatalf("record %s is not JSON", got)
+	}
+	var m map[string]any
+	_ = json.Unmarshal([]byte(got), &m)
+	delete(m, "req.ch") // a value JSON cannot encode is logged as its text; its address varies
+	if diff := cmp.Diff(map[string]any{"msg": `say "hi" ☃`, "realm": "R", "req.n": 3.0, "req.user.name": "alice"}, m); diff != "" {
+		t.Errorf("record %s (-want +got):\n%s", got, diff)
+	}
+}
+
+func TestHTTPRequestEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  HTTPRequest
+		want string
+	}{
+		{"get", HTTPRequest{URL: "http://127.0.0.1:8080/x"}, `{"url":"http://127.0.0.1:8080/x"}`},
+		{"text body", HTTPRequest{Method: "POST", URL: "https://pki.example.com/sign", Headers: map[string]string{"Content-Type": "application/json"}, Body: []byte(`{"a":1}`)},
+			`{"method":"POST","url":"https://pki.example.com/sign","headers":{"Content-Type":"application/json"},"body":"{\"a\":1}"}`},
+		{"binary body", HTTPRequest{Method: "PUT", URL: "http://h:1/", Body: []byte{0xff, 0x00, 0x01}}, `{"method":"PUT","url":"http://h:1/","bodyBase64":"/wAB"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := encodeHTTPRequest(tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestHTTPResponseDecoding(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     *HTTPResponse
+		err      string
+	}{
+		{"text", `{"status":200,"headers":{"A":"b"},"body":"ok"}`, &HTTPResponse{Status: 200, Headers: map[string]string{"A": "b"}, Body: []byte("ok")}, ""},
+		{"binary", `{"status":201,"bodyBase64":"/wAB"}`, &HTTPResponse{Status: 201, Body: []byte{0xff, 0, 1}}, ""},
+		{"refused", `{"error":"127.0.0.1:9 is not on the adapter's allow-list"}`, nil, "realmgate: http: 127.0.0.1:9 is not on the adapter's allow-list"},
+		{"no status", `{"body":"x"}`, nil, "no valid status"},
+		{"bad base64", `{"status":200,"bodyBase64":"!"}`, nil, "bodyBase64"},
+		{"not JSON", `{`, nil, "not valid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeHTTPResponse([]byte(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzDecodeHTTPResponse(f *testing.F) {
+	f.Add([]byte(`{"status":200,"headers":{"A":"b"},"body":"ok"}`))
+	f.Add([]byte(`{"status":200,"bodyBase64":"/wAB"}`))
+	f.Add([]byte(`{"error":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		resp, err := decodeHTTPResponse(b)
+		if err == nil && (resp.Status < 100 || resp.Status > 999) {
+			t.Fatalf("accepted status %d", resp.Status)
+		}
+	})
+}
