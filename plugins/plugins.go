@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -71,6 +72,15 @@ func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 		sum, err = hex.DecodeString(cfg.SHA256)
 		if err != nil || len(sum) != sha256.Size {
 			return nil, fmt.Errorf("plugins: adapter %q: SHA256 %q is not 64 hex digits", cfg.Name, cfg.SHA256)
+		}
+	}
+	// The settings and name cross the boundary as protobuf strings, which must be UTF-8.
+	if !utf8.ValidString(cfg.Name) {
+		return nil, fmt.Errorf("plugins: adapter name %q is not valid UTF-8", cfg.Name)
+	}
+	for k, v := range cfg.Settings {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return nil, fmt.Errorf("plugins: adapter %q: setting %q is not valid UTF-8", cfg.Name, strings.ToValidUTF8(k, "\uFFFD"))
 		}
 	}
 	log := cfg.Logger

@@ -355,6 +355,11 @@ func TestOpenErrors(t *testing.T) {
 			msg:  []string{"no such file"},
 		},
 		{
+			name: "setting not UTF-8",
+			cfg:  adapters.Config{Command: []string{bin}, Settings: map[string]string{"ca-key": "\xff"}},
+			msg:  []string{`setting "ca-key" is not valid UTF-8`},
+		},
+		{
 			name: "no command",
 			cfg:  adapters.Config{},
 			msg:  []string{"no command"},

@@ -20,9 +20,10 @@ const (
 	ProcValidateCertificate        = "validateCertificate"
 )
 
-// PKIBridge is a PKI bridge written against the types of package adapters. Only
-// GenerateCertificate is required by a realm; the daemon answers for a nil field with the
-// default of adapters.Default*, so a bridge implements only what it decides differently.
+// PKIBridge is a PKI bridge written against the types of package adapters. A realm requires
+// only generateCertificate; for a procedure a bridge does not export, the daemon uses the
+// defaults of package adapters (adapters.DefaultValidateIdentity and the like), so a nil field
+// leaves that procedure out and a bridge implements only what it decides differently.
 type PKIBridge struct {
 	// Init receives the realm's parameters before every other bridge call; its output is {}.
 	Init                       func(context.Context, adapters.InitInput) error
