@@ -64,9 +64,10 @@ type Client struct {
 	hc        *http.Client
 	jar       http.CookieJar
 
-	// dance serialises the settling of challenges (and the request that opens a session), so
-	// concurrent calls answer each challenge once instead of racing one another.
-	dance chan struct{}
+	// gate serialises the settling of challenges (and the request that opens a session) and
+	// keeps other requests from being in flight meanwhile, so concurrent calls answer each
+	// challenge once and none races a session-id rotation.
+	gate *gate
 
 	mu         sync.Mutex
 	handlers   map[string]ChallengeHandler
@@ -110,7 +111,7 @@ func New(cfg Config) (*Client, error) {
 		version:    cfg.AppVersion,
 		maxRounds:  cfg.MaxRounds,
 		jar:        jar,
-		dance:      make(chan struct{}, 1),
+		gate:       newGate(),
 		handlers:   map[string]ChallengeHandler{},
 		identities: map[string]json.RawMessage{},
 	}
@@ -251,16 +252,20 @@ func (c *Client) Do(req *http.Request) (*http.Response, error) {
 // send issues one attempt of req. It returns the settlement generation current when the request
 // left, so a challenge that another goroutine settled meanwhile is recognised as stale.
 func (c *Client) send(ctx context.Context, req *http.Request, getBody func() (io.ReadCloser, error)) (*http.Response, uint64, error) {
-	// The first request opens the session: while there is none, requests go one at a time so
-	// that concurrent calls share one session instead of each opening its own.
-	if !c.hasSession() {
-		_, release, err := c.lock(ctx)
-		if err != nil {
-			return nil, 0, err
-		}
+	// Requests share the gate while settlement holds it alone. The first request opens the
+	// session, so while there is none requests go one at a time: concurrent calls then share
+	// one session instead of each opening its own.
+	if !settling(ctx, c) {
 		if c.hasSession() {
-			release()
+			if err := c.gate.share(ctx); err != nil {
+				return nil, 0, err
+			}
+			defer c.gate.unshare()
 		} else {
+			_, release, err := c.lock(ctx)
+			if err != nil {
+				return nil, 0, err
+			}
 			defer release()
 		}
 	}
@@ -289,21 +294,24 @@ func (c *Client) decorate(h http.Header, instanceID string) {
 	}
 }
 
-// danceKey marks a context as running inside this client's challenge settlement, so that
-// requests a handler makes through the same client do not wait for the lock it already holds.
-type danceKey struct{}
+// settlingKey marks a context as running inside this client's challenge settlement, so that
+// requests a handler makes through the same client do not wait for the gate it already holds.
+type settlingKey struct{}
 
-// lock takes the settlement lock unless ctx already runs under it. It honours ctx while waiting.
+func settling(ctx context.Context, c *Client) bool {
+	owner, _ := ctx.Value(settlingKey{}).(*Client)
+	return owner == c
+}
+
+// lock holds the gate alone unless ctx already runs under it. It honours ctx while waiting.
 func (c *Client) lock(ctx context.Context) (context.Context, func(), error) {
-	if owner, _ := ctx.Value(danceKey{}).(*Client); owner == c {
+	if settling(ctx, c) {
 		return ctx, func() {}, nil
 	}
-	select {
-	case c.dance <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	if err := c.gate.hold(ctx); err != nil {
+		return nil, nil, err
 	}
-	return context.WithValue(ctx, danceKey{}, c), func() { <-c.dance }, nil
+	return context.WithValue(ctx, settlingKey{}, c), c.gate.unhold, nil
 }
 
 // settle answers every realm of one challenge, anti-XSRF first (later answers must carry its

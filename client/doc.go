@@ -42,12 +42,15 @@
 //
 // # Concurrency
 //
-// A Client is safe for concurrent use. Challenges are settled one call at a time: a call that
-// meets a challenge another call is already settling waits for it and re-issues its request
-// instead of answering again, and the first request (which opens the session) goes alone, so
-// concurrent calls share one session and one login. Handlers are therefore never called
-// concurrently by one Client. A handler that needs to call the server itself does so through
-// the same Client with the context it was given.
+// A Client is safe for concurrent use. Challenges are settled one call at a time, and while one
+// is being settled no other request of the Client is in flight: they wait, as Worklight clients
+// queued requests while a challenge handler ran (the server may rotate the session id at login,
+// and a request carrying the old id would lose the session). A call that meets a challenge
+// another call settled meanwhile re-issues its request instead of answering again, and the
+// first request, which opens the session, goes alone, so concurrent calls share one session and
+// one login. Handlers are therefore never called concurrently by one Client. A handler that
+// needs to call the server itself does so through the same Client with the context it was
+// given; those requests do not wait.
 //
 // # Example
 //

@@ -2,8 +2,8 @@
 // client. It speaks the wire protocol of PROTOCOL.md sections 1-4 as the daemon does: sessions
 // bound to an application environment, security tests made of steps of realms, the built-in
 // realms (anti-XSRF, anonymous user, remote disable, device without provisioning), login realms
-// with the form, basic and header authenticators and an attempt limit, logout and session
-// introspection, adapter procedures and static resources. It listens on 127.0.0.1 and takes its
+// with the form, basic and header authenticators and an attempt limit, a session id rotated at
+// every user login, logout and session introspection, adapter procedures and static resources. It listens on 127.0.0.1 and takes its
 // configuration as plain Go values instead of Worklight XML, so a test states exactly the
 // security it exercises.
 //
@@ -115,6 +115,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	opened   int
 	rule     *Rule
 	log      []Request
 }
@@ -262,11 +263,16 @@ func (s *Server) Count(method, path string) int {
 	return n
 }
 
-// Sessions returns how many sessions the server has opened.
+// Sessions returns how many sessions the server has opened (a session keeps counting as one
+// when its id is rotated at login).
 func (s *Server) Sessions() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.sessions)
+	return s.opened
+}
+
+func setSessionCookie(w http.ResponseWriter, id string) {
+	http.SetCookie(w, &http.Cookie{Name: "WL_SESSION", Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
 // call is one request after the common checks, with the server lock held.
@@ -320,7 +326,8 @@ func (s *Server) api(h func(*call)) http.HandlerFunc {
 				attempts: map[string]int{}, lastError: map[string]string{},
 			}
 			s.sessions[c.sess.id] = c.sess
-			http.SetCookie(w, &http.Cookie{Name: "WL_SESSION", Value: c.sess.id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			s.opened++
+			setSessionCookie(w, c.sess.id)
 		}
 		if ck, err := r.Cookie("WL_PERSISTENT_COOKIE"); err == nil && ck.Value != "" {
 			c.persistent = ck.Value
@@ -520,6 +527,11 @@ func (s *Server) serveAuth(c *call) {
 		writeError(c.w, http.StatusTooManyRequests, "too_many_attempts", "too many wrong answers for "+realm+" in this session")
 		return
 	}
+	// Once the session has an anti-XSRF token, every answer must carry it.
+	if !s.passed(c, RealmAntiXSRF) && c.sess.instanceID != "" {
+		writeError(c.w, http.StatusForbidden, "xsrf_token_mismatch", "the WL-Instance-Id header is missing or wrong")
+		return
+	}
 	pending, ok := c.sess.pending[realm]
 	if !ok {
 		writeError(c.w, http.StatusConflict, "no_challenge", "the realm has no pending challenge in this session")
@@ -530,6 +542,14 @@ func (s *Server) serveAuth(c *call) {
 		delete(c.sess.pending, realm)
 		delete(c.sess.lastError, realm)
 		c.sess.passed[realm] = identity
+		if _, login := s.cfg.Login[realm]; login {
+			// A user login rotates the session id: an id known before the login is worthless
+			// after it, and a request still carrying it gets a new, empty session.
+			delete(s.sessions, c.sess.id)
+			c.sess.id = randomHex(16)
+			s.sessions[c.sess.id] = c.sess
+			setSessionCookie(c.w, c.sess.id)
+		}
 		writeJSON(c.w, http.StatusOK, map[string]any{"realm": realm, "status": "success", "identity": identity})
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -269,5 +270,51 @@ func TestConfigMistakes(t *testing.T) {
 			s.Close()
 			t.Errorf("%s: Start accepted the config", name)
 		}
+	}
+}
+
+// A login rotates the session id; the old id then opens a new, empty session. Answers must carry
+// the anti-XSRF token once the session has one.
+func TestSessionRotationAndAnswerXSRF(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, config())
+	c := newRaw(t, s)
+	ch := challenges(c.do("POST", "/api/v1/adapters/a/p", `{}`))
+	tok := ch[RealmAntiXSRF].(map[string]any)["WL-Instance-Id"].(string)
+	n := ch[RealmDeviceNoProvisioning].(map[string]any)["token"].(string)
+	device := `{"token":"` + n + `","device":{"id":"d"}}`
+	if a := c.do("POST", "/api/v1/auth/"+RealmDeviceNoProvisioning, device); a.Status != 403 || a.Body["error"] != "xsrf_token_mismatch" {
+		t.Fatalf("answer without WL-Instance-Id: %+v", a)
+	}
+	c.hdr["WL-Instance-Id"] = tok
+	c.do("POST", "/api/v1/auth/"+RealmDeviceNoProvisioning, device)
+	c.do("POST", "/api/v1/adapters/a/p", `{}`)
+
+	u, _ := url.Parse(s.URL)
+	sessionID := func() string {
+		for _, ck := range c.hc.Jar.Cookies(u) {
+			if ck.Name == "WL_SESSION" {
+				return ck.Value
+			}
+		}
+		return ""
+	}
+	before := sessionID()
+	if a := c.do("POST", "/api/v1/auth/form", `{"username":"alice","password":"secret"}`); a.Status != 200 {
+		t.Fatalf("login: %+v", a)
+	}
+	after := sessionID()
+	if before == "" || after == before {
+		t.Fatalf("session id %q not rotated (now %q)", before, after)
+	}
+	if a := c.do("POST", "/api/v1/adapters/a/p", `{"parameters":[1]}`); a.Status != 200 {
+		t.Errorf("call with the rotated id: %+v", a)
+	}
+	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "WL_SESSION", Value: before, Path: "/"}})
+	if a := c.do("GET", "/api/v1/session", ""); len(a.Body["realms"].(map[string]any)) != 0 || sessionID() == before {
+		t.Errorf("the old id still opens the session: %+v", a)
+	}
+	if got := s.Sessions(); got != 2 {
+		t.Errorf("%d sessions opened, want 2 (the first, and one for the stale id)", got)
 	}
 }
