@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -28,6 +29,9 @@ type instance struct {
 	stack  []uint64
 	state  callState
 	output *guestOutput
+	// done is the Done channel of the current call's context: a guest asleep in WASI's
+	// poll_oneoff wakes up when the call ends, so that its deadline holds.
+	done <-chan struct{}
 	// broken is set when a call left the instance in doubt; it is then closed, not pooled.
 	broken bool
 }
@@ -63,6 +67,7 @@ func (a *adapter) newInstance(ctx context.Context, procedure string) (*instance,
 	inst.output = newGuestOutput(a.logger)
 	ctx = context.WithValue(ctx, stateKey{}, &inst.state)
 	inst.state.reset(exportInitialize)
+	inst.done = ctx.Done()
 	limit := uint64(a.limits.MemoryPages) * 65536
 	ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(capacity, _ uint64) experimental.LinearMemory {
 		inst.mem = newCappedMemory(capacity, limit)
@@ -77,7 +82,7 @@ func (a *adapter) newInstance(ctx context.Context, procedure string) (*instance,
 		WithStderr(inst.output.stream("stderr")).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep().
+		WithNanosleep(inst.sleep).
 		WithRandSource(rand.Reader)
 	mod, err := a.rt.InstantiateModule(ctx, a.compiled, mc)
 	if err != nil {
@@ -95,6 +100,20 @@ func (a *adapter) newInstance(ctx context.Context, procedure string) (*instance,
 		return nil, a.errorf(adapters.CodeUnavailable, procedure, nil, "the module has no memory of its own")
 	}
 	return inst, nil
+}
+
+// sleep is WASI's sleep (wazero's own ignores the call's context): it ends early when the
+// call does.
+func (inst *instance) sleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-inst.done:
+	}
 }
 
 func (inst *instance) abiVersion(ctx context.Context) (uint32, error) {
@@ -119,6 +138,7 @@ func (inst *instance) call(ctx context.Context, procedure string, input []byte) 
 	st.reset(procedure)
 	inst.mem.refused = false
 	inst.output.startCall()
+	inst.done = ctx.Done()
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	defer func() {
 		inst.output.flush()
@@ -204,10 +224,9 @@ func (inst *instance) classify(ctx context.Context, procedure string, err error,
 		trap  *hostTrap
 		abort *guestAbort
 	)
-	tail := inst.output.stderrTail()
 	cause := err
-	if tail != "" {
-		cause = fmt.Errorf("%w; guest stderr ends with: %s", err, tail)
+	if excerpt := inst.output.stderrExcerpt(); excerpt != "" {
+		cause = fmt.Errorf("%w; guest stderr: %s", err, excerpt)
 	}
 	switch {
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
@@ -235,19 +254,22 @@ func firstLine(s string) string {
 }
 
 // guestOutput sends a guest's stdout and stderr to the adapter's log at debug level, a line a
-// record, at most maxOutputLines lines a call, and keeps the end of stderr for the error of a
-// call that crashes (a Go guest prints its panic there).
+// record, at most maxOutputLines lines a call, and keeps the start and the end of the call's
+// stderr for the error of a call that crashes (a Go guest prints its panic or fatal error
+// first, then its goroutines).
 type guestOutput struct {
 	logger  *slog.Logger
 	lines   int
 	dropped int
+	head    []byte
 	tail    []byte
 	partial map[string][]byte
 }
 
 const (
 	maxOutputLines = 256
-	maxStderrTail  = 1 << 10
+	maxStderrHead  = 1 << 10
+	maxStderrTail  = 512
 )
 
 func newGuestOutput(logger *slog.Logger) *guestOutput {
@@ -255,11 +277,16 @@ func newGuestOutput(logger *slog.Logger) *guestOutput {
 }
 
 func (o *guestOutput) startCall() {
-	o.lines, o.dropped, o.tail = 0, 0, o.tail[:0]
+	o.lines, o.dropped, o.head, o.tail = 0, 0, o.head[:0], o.tail[:0]
 }
 
-func (o *guestOutput) stderrTail() string {
-	return strings.ToValidUTF8(strings.TrimSpace(string(o.tail)), "\uFFFD")
+// stderrExcerpt returns the start and the end of the call's stderr.
+func (o *guestOutput) stderrExcerpt() string {
+	s := string(o.head)
+	if len(o.tail) > 0 {
+		s += " … " + string(o.tail)
+	}
+	return strings.ToValidUTF8(strings.TrimSpace(s), "\uFFFD")
 }
 
 type streamWriter struct {
@@ -272,7 +299,12 @@ func (o *guestOutput) stream(name string) *streamWriter { return &streamWriter{o
 func (w *streamWriter) Write(p []byte) (int, error) {
 	o := w.o
 	if w.name == "stderr" {
-		o.tail = append(o.tail, p...)
+		rest := p
+		if n := min(maxStderrHead-len(o.head), len(rest)); n > 0 {
+			o.head = append(o.head, rest[:n]...)
+			rest = rest[n:]
+		}
+		o.tail = append(o.tail, rest...)
 		if len(o.tail) > maxStderrTail {
 			o.tail = append(o.tail[:0], o.tail[len(o.tail)-maxStderrTail:]...)
 		}
