@@ -142,24 +142,37 @@ func (e *Evaluator) Decide(ctx context.Context, input map[string]any) (Decision,
 	if !e.memoize {
 		return e.Eval(ctx, input)
 	}
-	key := e.key(input)
+	key, ok := e.key(input)
+	if !ok {
+		return e.Eval(ctx, input)
+	}
 	e.mu.RLock()
 	d, ok := e.memo[key]
 	e.mu.RUnlock()
 	if ok {
-		return *d, nil
+		return d.clone(), nil
 	}
 	dec, err := e.Eval(ctx, input)
 	if err != nil {
 		return dec, err
 	}
+	stored := dec.clone()
 	e.mu.Lock()
 	if len(e.memo) >= memoLimit {
 		e.memo = map[string]*Decision{}
 	}
-	e.memo[key] = &dec
+	e.memo[key] = &stored
 	e.mu.Unlock()
 	return dec, nil
+}
+
+// clone copies the decision's lists, so a caller that changes a decision it got cannot change
+// the memoized one.
+func (d *Decision) clone() Decision {
+	c := *d
+	c.Realms = append([]string(nil), d.Realms...)
+	c.Reasons = append([]string(nil), d.Reasons...)
+	return c
 }
 
 // ErrNoDecision is returned when the policies give no decision (an unknown test).
@@ -227,59 +240,118 @@ func stringsOf(v any) []string {
 	return out
 }
 
-// key encodes the values of the dependency paths of input.
-func (e *Evaluator) key(input map[string]any) string {
+// key encodes the values of the dependency paths of input, and reports false when a value cannot
+// be encoded (the decision is then evaluated, not memoized). Two inputs get the same key only if
+// OPA sees the same values at every path:
+//   - a path that leads nowhere ("u") differs from one that leads to null ("n"): Rego tells them
+//     apart (`not input.request.flag` holds when flag is missing, not when it is null);
+//   - a path that stops at a value other than a map[string]any (a map[string]string of headers, a
+//     struct) encodes that whole value with the depth it stopped at, since OPA converts such
+//     values through JSON and may find the rest of the path inside.
+func (e *Evaluator) key(input map[string]any) (string, bool) {
 	var b strings.Builder
 	for _, p := range e.deps {
 		var v any = input
-		for _, k := range p {
+		depth, present := 0, true
+		for ; depth < len(p); depth++ {
 			m, ok := v.(map[string]any)
 			if !ok {
-				v = nil
 				break
 			}
-			v = m[k]
+			if v, present = m[p[depth]]; !present {
+				break
+			}
 		}
-		encodeKey(&b, v)
+		switch {
+		case !present:
+			b.WriteByte('u')
+		case depth < len(p):
+			b.WriteByte('w')
+			b.WriteString(strconv.Itoa(depth))
+			fallthrough
+		default:
+			if !encodeValue(&b, v) {
+				return "", false
+			}
+		}
 		b.WriteByte(0)
 	}
-	return b.String()
+	return b.String(), true
 }
 
-func encodeKey(b *strings.Builder, v any) {
+// encodeValue appends a self-delimiting encoding of v. It walks the types OPA reads natively
+// (nil, booleans, strings byte for byte, json.Number, map[string]any, []any) and []string, and
+// encodes any other value as the JSON that OPA converts it through; nil maps and slices are null,
+// as OPA sees them. It reports false for values JSON cannot encode.
+func encodeValue(b *strings.Builder, v any) bool {
 	switch x := v.(type) {
 	case nil:
-		b.WriteString("n")
-	case string:
-		b.WriteString("s")
-		b.WriteString(strconv.Itoa(len(x)))
-		b.WriteByte(':')
-		b.WriteString(x)
-	case []string:
-		b.WriteString("a")
-		b.WriteString(strconv.Itoa(len(x)))
-		for _, s := range x {
-			b.WriteByte(':')
-			b.WriteString(strconv.Itoa(len(s)))
-			b.WriteByte(':')
-			b.WriteString(s)
-		}
+		b.WriteByte('n')
 	case bool:
 		if x {
-			b.WriteString("t")
+			b.WriteByte('t')
 		} else {
-			b.WriteString("f")
+			b.WriteByte('f')
+		}
+	case string:
+		writeLenPrefixed(b, 's', x)
+	case json.Number:
+		writeLenPrefixed(b, 'd', string(x))
+	case []string:
+		if x == nil {
+			b.WriteByte('n')
+			return true
+		}
+		b.WriteByte('a')
+		b.WriteString(strconv.Itoa(len(x)))
+		for _, s := range x {
+			writeLenPrefixed(b, ':', s)
+		}
+	case []any:
+		if x == nil {
+			b.WriteByte('n')
+			return true
+		}
+		b.WriteByte('[')
+		b.WriteString(strconv.Itoa(len(x)))
+		for _, e := range x {
+			if !encodeValue(b, e) {
+				return false
+			}
+		}
+	case map[string]any:
+		if x == nil {
+			b.WriteByte('n')
+			return true
+		}
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteByte('{')
+		b.WriteString(strconv.Itoa(len(x)))
+		for _, k := range keys {
+			writeLenPrefixed(b, ':', k)
+			if !encodeValue(b, x[k]) {
+				return false
+			}
 		}
 	default:
-		// Maps marshal with sorted keys, so equal values encode equally.
 		j, err := json.Marshal(x)
 		if err != nil {
-			b.WriteString("?")
-			return
+			return false
 		}
-		b.WriteString("j")
-		b.Write(j)
+		writeLenPrefixed(b, 'j', string(j))
 	}
+	return true
+}
+
+func writeLenPrefixed(b *strings.Builder, kind byte, s string) {
+	b.WriteByte(kind)
+	b.WriteString(strconv.Itoa(len(s)))
+	b.WriteByte(':')
+	b.WriteString(s)
 }
 
 // nondeterministic lists built-ins whose result is not a function of the input, beyond those OPA

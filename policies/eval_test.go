@@ -468,3 +468,114 @@ func TestExampleProjectEvaluates(t *testing.T) {
 		t.Errorf("dependency paths (-want +got):\n%s", diff)
 	}
 }
+
+// TestMemoKeyTellsApart decides pairs of inputs that share every fact a naive key would encode
+// alike, one after the other: the second must not get the first one's memoized decision.
+func TestMemoKeyTellsApart(t *testing.T) {
+	ev := mustEvaluator(t, map[string]string{"p.rego": `package realmgate.user.p
+
+deny contains "no flag" if not input.request.flag
+
+deny contains "admin" if input.request.headers.role == "admin"
+
+deny contains "null headers" if input.request.headers == null
+
+deny contains "null tags" if input.request.tags == null
+`})
+	pairs := []struct {
+		name string
+		a, b any // input.request
+	}{
+		{"missing and null",
+			map[string]any{"flag": nil},
+			map[string]any{}},
+		{"headers as map[string]string",
+			map[string]any{"flag": true, "headers": map[string]string{"role": "user"}},
+			map[string]any{"flag": true, "headers": map[string]string{"role": "admin"}}},
+		{"request as map[string]string",
+			map[string]string{"flag": "x"},
+			map[string]string{"other": "x"}},
+		{"request as map[string]string and as map[string]any at another depth",
+			map[string]any{"flag": true, "headers": map[string]string{"role": "admin"}},
+			map[string]any{"flag": true, "headers": map[string]any{"role": map[string]string{"role": "admin"}}}},
+		{"nil and empty []string",
+			map[string]any{"flag": true, "tags": []string{}},
+			map[string]any{"flag": true, "tags": []string(nil)}},
+		{"nil and empty map",
+			map[string]any{"flag": true, "headers": map[string]any{}},
+			map[string]any{"flag": true, "headers": map[string]any(nil)}},
+	}
+	ctx := context.Background()
+	for _, tc := range pairs {
+		t.Run(tc.name, func(t *testing.T) {
+			a := map[string]any{"test": "web", "passed": []string{}, "request": tc.a}
+			b := map[string]any{"test": "web", "passed": []string{}, "request": tc.b}
+			for _, input := range []map[string]any{a, b, a, b} {
+				want, err := ev.Eval(ctx, input)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ev.Decide(ctx, input)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !decisionEqual(want, got) {
+					t.Fatalf("%s: Decide = %+v, Eval = %+v", show(input), got, want)
+				}
+			}
+			da, _ := ev.Eval(ctx, a)
+			db, _ := ev.Eval(ctx, b)
+			if decisionEqual(da, db) {
+				t.Errorf("the pair decides alike (%+v): it tests nothing", da)
+			}
+		})
+	}
+}
+
+// TestMemoKeyDepth: a path that stops early at a Go map of strings must not share a key with one
+// that stops later at an equal map.
+func TestMemoKeyDepth(t *testing.T) {
+	ev := mustEvaluator(t, map[string]string{"p.rego": "package realmgate.user.p\n\ndeny contains \"five\" if input.request.params.amount == \"5\"\n"})
+	ctx := context.Background()
+	shallow := map[string]any{"test": "web", "passed": []string{}, "request": map[string]string{"amount": "5"}}
+	deep := map[string]any{"test": "web", "passed": []string{}, "request": map[string]any{"params": map[string]string{"amount": "5"}}}
+	for _, input := range []map[string]any{shallow, deep, shallow, deep} {
+		want, _ := ev.Eval(ctx, input)
+		got, err := ev.Decide(ctx, input)
+		if err != nil || !decisionEqual(want, got) {
+			t.Fatalf("%s: Decide = %+v, %v; Eval = %+v", show(input), got, err, want)
+		}
+	}
+	if d, _ := ev.Eval(ctx, deep); d.Outcome != Deny {
+		t.Errorf("deep input: %+v, want deny", d)
+	}
+}
+
+// TestDecisionIsACopy: changing a decision's lists does not change what the memo answers next.
+func TestDecisionIsACopy(t *testing.T) {
+	ev := mustEvaluator(t, stepUpAndDeny)
+	ctx := context.Background()
+	for _, input := range []map[string]any{in("steps", map[string]any{"hour": 1}), in("steps", map[string]any{"hour": 12})} {
+		first, err := ev.Decide(ctx, input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := first.clone()
+		for i := range first.Realms {
+			first.Realms[i] = "changed"
+		}
+		for i := range first.Reasons {
+			first.Reasons[i] = "changed"
+		}
+		for i := 0; i < 2; i++ {
+			got, err := ev.Decide(ctx, input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !decisionEqual(want, got) {
+				t.Fatalf("after changing a returned decision, Decide = %+v, want %+v", got, want)
+			}
+			got.Realms = append(got.Realms[:0], "changed")
+		}
+	}
+}
