@@ -300,6 +300,11 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 	}
 	out, perr := decodeResponse(resp, a.cfg.Limits.MaxOutput)
 	if perr != nil {
+		if d, _ := cctx.Deadline(); !time.Now().Before(d) {
+			// A failure that arrives after the deadline is the deadline's doing (the plugin's
+			// context expired first), even if this side's timer has not fired yet.
+			return nil, fail(adapters.CodeTimeout, a.timeoutMessage(ctx, cctx), perr)
+		}
 		perr.Adapter, perr.Procedure = a.cfg.Name, procedure
 		return nil, perr
 	}
@@ -309,18 +314,17 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 // callFailure classifies a failed RPC. A failure of the connection or the process marks the
 // instance broken, so that the next call launches a new process.
 func (a *adapter) callFailure(ctx, cctx context.Context, in *instance, err error) (adapters.Code, string) {
+	st := status.Convert(err)
 	switch {
 	case a.closed.Load():
 		return adapters.CodeUnavailable, "adapter is closed"
 	case errors.Is(ctx.Err(), context.Canceled):
 		return adapters.CodeUnavailable, "call cancelled by its caller"
-	case errors.Is(cctx.Err(), context.DeadlineExceeded):
-		if ctx.Err() != nil {
-			return adapters.CodeTimeout, "call ran past its caller's deadline"
-		}
-		return adapters.CodeTimeout, fmt.Sprintf("call ran past its %s limit", a.cfg.Limits.CallTimeout)
+	case errors.Is(cctx.Err(), context.DeadlineExceeded), st.Code() == codes.DeadlineExceeded:
+		// The plugin's side of the stream may see the deadline a moment before this side does,
+		// so the status counts as much as the context.
+		return adapters.CodeTimeout, a.timeoutMessage(ctx, cctx)
 	}
-	st := status.Convert(err)
 	switch st.Code() {
 	case codes.ResourceExhausted:
 		return adapters.CodeBadOutput, fmt.Sprintf("response exceeds the %d-byte output limit", a.cfg.Limits.MaxOutput)
@@ -334,6 +338,16 @@ func (a *adapter) callFailure(ctx, cctx context.Context, in *instance, err error
 		return adapters.CodeUnavailable, "plugin process exited during the call; it is relaunched on the next call"
 	}
 	return adapters.CodeBadOutput, "plugin broke the protocol: " + cut(st.Message(), 256)
+}
+
+// timeoutMessage says which deadline a call ran past: the caller's or the adapter's limit.
+func (a *adapter) timeoutMessage(ctx, cctx context.Context) string {
+	if d, ok := ctx.Deadline(); ok {
+		if cd, _ := cctx.Deadline(); !cd.Before(d) {
+			return "call ran past its caller's deadline"
+		}
+	}
+	return fmt.Sprintf("call ran past its %s limit", a.cfg.Limits.CallTimeout)
 }
 
 // writeLogs writes the records a plugin sent back with a call.
