@@ -47,7 +47,7 @@ var errOutOfRange = errors.New("out of range of the guest's memory")
 // guest's memory size and the output limit.
 func unpackResult(packed uint64, memSize uint32, maxOutput int) (ptr, n uint32, err error) {
 	ptr, n = uint32(packed>>32), uint32(packed)
-	if uint64(n) > uint64(maxOutput) {
+	if int64(n) > int64(maxOutput) {
 		return ptr, n, fmt.Errorf("the output of %d bytes exceeds the limit of %d bytes", n, maxOutput)
 	}
 	if n == 0 {

@@ -98,6 +98,7 @@ func TestOpenRefusesBrokenModules(t *testing.T) {
 			return append(fs, wasmFunc{export: "_initialize", body: loopForever()})
 		}), edit: func(c *adapters.Config) { c.Limits.CallTimeout = 200 * time.Millisecond },
 			wantErr: []string{"instantiating", "ran past its deadline"}},
+		{name: "negative limit", path: echoPath, edit: func(c *adapters.Config) { c.Limits.MaxOutput = -1 }, wantErr: []string{"limits must not be negative"}},
 		{name: "no name", path: echoPath, edit: func(c *adapters.Config) { c.Name = "" }, wantErr: []string{"no name"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

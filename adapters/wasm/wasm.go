@@ -53,6 +53,9 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 	if cfg.Module == "" {
 		return nil, loadErr("no module: set the path of the .wasm file", nil)
 	}
+	if l := cfg.Limits; l.CallTimeout < 0 || l.Instances < 0 || l.MaxInput < 0 || l.MaxOutput < 0 || l.HTTPTimeout < 0 || l.MaxHTTPBody < 0 {
+		return nil, loadErr(fmt.Sprintf("limits must not be negative: %+v", l), nil)
+	}
 	code, err := readModule(cfg.Module)
 	if err != nil {
 		return nil, loadErr("reading the module", err)
