@@ -47,12 +47,22 @@ type AnswerResult struct {
 	Retry *Challenge
 }
 
-// retryError is a wrong answer that the client may correct.
-type retryError struct{ msg string }
+// retryError is a wrong answer that the client may correct or, with next set, a right answer
+// after which the realm has another round (remote disable: the next notice), which is not a
+// failed attempt.
+type retryError struct {
+	msg  string
+	next bool
+}
 
 func (e *retryError) Error() string { return e.msg }
 
 func retry(format string, args ...any) error { return &retryError{msg: fmt.Sprintf(format, args...)} }
+
+// nextRound asks the client to answer the realm's new challenge after a right answer.
+func nextRound(format string, args ...any) error {
+	return &retryError{msg: fmt.Sprintf(format, args...), next: true}
+}
 
 // answerOutcome is what a realm's answer decided.
 type answerOutcome struct {
@@ -105,7 +115,15 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 	res := &AnswerResult{Realm: req.Realm}
 	var re *retryError
 	switch {
-	case errors.As(err, &re):
+	case errors.As(err, &re) && re.next:
+		// Counting it as a failure would lock out a client that acknowledges several notices.
+		payload, cerr := r.challenge(x)
+		if cerr != nil {
+			return nil, cerr
+		}
+		s.dirty = true
+		res.Retry = &Challenge{Challenges: map[string]map[string]any{req.Realm: payload}}
+	case re != nil:
 		rs.Failures++
 		s.dirty = true
 		if rs.Failures >= e.cfg.MaxAttempts {

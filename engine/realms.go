@@ -259,7 +259,7 @@ func (remoteDisable) answer(x *exchange, a *AnswerRequest) (answerOutcome, error
 	rs.Data["ack:"+body.MessageID] = "1"
 	if next, err := x.e.remoteDisableRule(x); err == nil && next != nil {
 		// Another notify message waits: keep the realm challenged.
-		return answerOutcome{}, retry("acknowledge message %q as well", messageID(next))
+		return answerOutcome{}, nextRound("acknowledge message %q as well", messageID(next))
 	}
 	return answerOutcome{}, nil
 }
