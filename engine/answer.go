@@ -196,7 +196,10 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 	if err != nil || s.isNew {
 		return err
 	}
-	if _, had := s.st.Realms[realm]; had {
+	if rs, had := s.st.Realms[realm]; had {
+		if ar, ok := e.realms[realm].(*adapterRealm); ok && rs.Passed {
+			ar.logout(&exchange{ctx: ctx, e: e, s: s, now: e.now(), app: app})
+		}
 		delete(s.st.Realms, realm)
 		s.dirty = true
 	}

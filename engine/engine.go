@@ -88,6 +88,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Decisions receives one record per security-test decision; nil discards them.
 	Decisions func(DecisionRecord)
+	// Procedures runs adapter procedures for adapter-based realms; nil leaves those realms
+	// unable to authenticate (their challenges are refused with CodeNotImplemented).
+	Procedures ProcedureRunner
 }
 
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
@@ -102,6 +105,7 @@ type Engine struct {
 	realms    map[string]realm
 	locks     locks
 	rules     *rulesCache
+	procs     ProcedureRunner
 }
 
 // New builds an engine for a loaded project.
@@ -114,6 +118,7 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 		now:       opts.Now,
 		log:       opts.Logger,
 		decisions: opts.Decisions,
+		procs:     opts.Procedures,
 	}
 	if e.now == nil {
 		e.now = time.Now

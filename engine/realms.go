@@ -84,6 +84,9 @@ func newRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) 
 		}
 		return unavailableRealm{name: r.Name, what: "built-in realm " + r.Name}, nil
 	}
+	if r.Class != nil && r.Class.Kind == "adapter" {
+		return newAdapterRealm(e, p, r, p.LoginModules[r.LoginModule])
+	}
 	if r.Status(p) != policies.Implemented {
 		return unavailableRealm{name: r.Name, what: fmt.Sprintf("realm %s (%s)", r.Name, r.ClassName)}, nil
 	}

@@ -53,7 +53,7 @@ func init() {
 		{Name: wlExt + "HeaderAuthenticator", Role: roleAuthenticator, Kind: "header",
 			Known: []string{"user-name-header"}},
 		{Name: "com.worklight.integration.auth.AdapterAuthenticator", Role: roleAuthenticator, Kind: "adapter",
-			Status: Recognized, Required: []string{"login-function"}, Known: []string{"logout-function"}},
+			Required: []string{"login-function"}, Known: []string{"logout-function"}},
 		{Name: wlExt + "UserCertificateAuthenticator", Role: roleAuthenticator, Kind: "userCertificate",
 			Status: Recognized, Required: []string{"dependent-user-auth-realm", "pki-bridge-class"},
 			Known: []string{

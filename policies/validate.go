@@ -129,8 +129,32 @@ func (l *loader) validateRealm(r *Realm, used bool) {
 	if r.Class.Kind == "userCertificate" {
 		l.validateUserCertificateRealm(r, used)
 	}
+	if r.Class.Kind == "adapter" {
+		l.validateAdapterRealm(r, used)
+	}
 	if r.Class.Status == Recognized && used {
 		l.warnf(r.Pos, "", "realm %q (%s) is recognized but not enforced by this version: requests that need it are refused", r.Name, shortClass(r.ClassName))
+	}
+}
+
+// validateAdapterRealm checks the login and logout functions of an adapter-based realm. They are
+// functions of the adapter, not necessarily declared procedures (Worklight's onAuthRequired is a
+// plain JavaScript function), so only the adapter is checked here; the backend checks at load that
+// its module exports them.
+func (l *loader) validateAdapterRealm(r *Realm, used bool) {
+	for _, name := range []string{"login-function", "logout-function"} {
+		prm, ok := r.Params.Get(name)
+		if !ok {
+			continue
+		}
+		adapter, fn, ok := strings.Cut(prm, ".")
+		if !ok || adapter == "" || fn == "" {
+			l.report(used, r.Pos, "write Adapter.function", "realm %q: %s %q is not Adapter.function", r.Name, name, prm)
+			continue
+		}
+		if _, exists := l.p.Adapters[adapter]; !exists {
+			l.report(used, r.Pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q: %s names adapter %q, which is not in the project", r.Name, name, adapter)
+		}
 	}
 }
 

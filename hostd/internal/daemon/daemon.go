@@ -146,22 +146,28 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	la, err := openAdapters(ctx, p, d.settings, d.log)
+	if err != nil {
+		return nil, err
+	}
 	cfg := engine.Config{
 		SessionIdle: time.Duration(d.settings.Session.IdleTimeout),
 		NonceTTL:    time.Duration(d.settings.Limits.NonceTTL),
 		MaxAttempts: d.settings.Limits.MaxAttempts,
 	}
 	eng, err := engine.New(p, engine.Options{
-		Config:    cfg,
-		Store:     d.store,
-		Evaluator: ev,
-		Logger:    d.log,
-		Decisions: d.server.RecordDecision,
+		Config:     cfg,
+		Store:      d.store,
+		Evaluator:  ev,
+		Logger:     d.log,
+		Decisions:  d.server.RecordDecision,
+		Procedures: la,
 	})
 	if err != nil {
+		la.Close(ctx)
 		return nil, err
 	}
-	return &server.Runtime{Project: p, Engine: eng, LoadedAt: time.Now()}, nil
+	return &server.Runtime{Project: p, Engine: eng, Adapters: la, LoadedAt: time.Now()}, nil
 }
 
 // Addr is the address the daemon listens on.
@@ -176,6 +182,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(d.settings.ShutdownTimeout))
 	defer cancel()
 	err := d.httpSrv.Shutdown(ctx)
+	if rt := d.server.Runtime(); rt != nil && rt.Adapters != nil {
+		if cerr := rt.Adapters.Close(ctx); err == nil {
+			err = cerr
+		}
+	}
 	if cerr := d.store.Close(); err == nil {
 		err = cerr
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,10 @@ import (
 )
 
 const adminActor = "admin"
+
+// reloadGrace is how long the adapters of a replaced configuration stay open for requests in
+// flight.
+const reloadGrace = 30 * time.Second
 
 func (s *Server) adminRoutes(mux *http.ServeMux, handle func(pattern, route string, h http.HandlerFunc)) {
 	admin := func(pattern, route string, h http.HandlerFunc) {
@@ -325,7 +330,15 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.Swap(rt)
+	if old := s.rt.Swap(rt); old != nil && old.Adapters != nil {
+		// Requests in flight may still call the old adapters: close them after a grace period.
+		go func() {
+			time.Sleep(reloadGrace)
+			if err := old.Adapters.Close(context.Background()); err != nil {
+				s.log.Warn("closing the adapters of the previous configuration", "err", err)
+			}
+		}()
+	}
 	s.metrics.reloads.WithLabelValues("ok").Inc()
 	s.audit(r, "config.reload", rt.Project.Dir, map[string]any{"revision": rt.Engine.Revision()})
 	warnings := make([]string, 0, len(rt.Project.Diagnostics))

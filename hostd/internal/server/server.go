@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
@@ -33,9 +34,18 @@ const (
 // Runtime is one loaded configuration: the project and the engine that enforces it. A reload
 // builds a new Runtime and swaps it in atomically; requests in flight finish on the old one.
 type Runtime struct {
-	Project  *policies.Project
-	Engine   *engine.Engine
+	Project *policies.Project
+	Engine  *engine.Engine
+	// Adapters runs the procedures of adapters with a backend.
+	Adapters Adapters
 	LoadedAt time.Time
+}
+
+// Adapters is what the server needs of the loaded adapters.
+type Adapters interface {
+	Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error)
+	Has(adapter string) bool
+	Close(ctx context.Context) error
 }
 
 // Options configure a Server.
@@ -344,8 +354,9 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 	if test == "" {
 		test = env.SecurityTest
 	}
+	var acc *engine.Access
 	if test != policies.Unprotected {
-		acc := s.authorize(w, r, rt, ac, engine.Resource{
+		acc = s.authorize(w, r, rt, ac, engine.Resource{
 			Kind: engine.ResourceProcedure, Name: adapterName + "." + procName, Test: test,
 			Attributes: map[string]any{"adapter": adapterName, "procedure": procName},
 		}, map[string]any{"parameters": call.Parameters})
@@ -353,13 +364,60 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if adapter.Backend == nil {
+	if rt.Adapters == nil || !rt.Adapters.Has(adapterName) {
 		s.writeError(w, r, &engine.Error{Code: engine.CodeNotImplemented,
 			Message: "adapter " + quote(adapterName) + " has no backend in this deployment: add a <backend> (wasm or plugin) to its XML"})
 		return
 	}
-	s.writeError(w, r, &engine.Error{Code: engine.CodeNotImplemented,
-		Message: "adapter backends are not available in this version of Realmgate"})
+	input := map[string]any{
+		"parameters": call.Parameters,
+		"app":        map[string]any{"id": ac.App, "env": ac.Env, "version": ac.Version},
+		"identity":   map[string]any{},
+	}
+	if acc != nil {
+		input["identity"] = map[string]any{"user": acc.User, "device": acc.Device, "realms": acc.Identities}
+	}
+	in, err := json.Marshal(input)
+	if err != nil {
+		s.writeError(w, r, newError(codeBadRequest, "the parameters cannot be passed to the adapter"))
+		return
+	}
+	out, err := rt.Adapters.Call(r.Context(), adapterName, procName, in)
+	if err != nil {
+		s.procedureFailed(w, r, adapterName, procName, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"isSuccessful": true, "result": json.RawMessage(out)})
+}
+
+// procedureFailed answers {"isSuccessful": false, "errors": [...]} with the status of the failure.
+func (s *Server) procedureFailed(w http.ResponseWriter, r *http.Request, adapter, procedure string, err error) {
+	var ae *adapters.Error
+	code, msg := adapters.CodeFailed, "the procedure failed"
+	if errors.As(err, &ae) {
+		code = ae.Code
+		msg = ae.Message
+	}
+	status := http.StatusInternalServerError
+	switch code {
+	case adapters.CodeFailed, adapters.CodeOutOfMemory:
+		status = http.StatusInternalServerError
+	case adapters.CodeTimeout:
+		status = http.StatusGatewayTimeout
+	case adapters.CodeBadOutput:
+		status = http.StatusBadGateway
+	case adapters.CodeBadInput:
+		status = http.StatusBadRequest
+	case adapters.CodeUnavailable:
+		status = http.StatusServiceUnavailable
+	case adapters.CodeUnknownProcedure:
+		status = http.StatusNotImplemented
+	}
+	if msg == "" {
+		msg = string(code)
+	}
+	s.log.Warn("procedure failed", "adapter", adapter, "procedure", procedure, "code", code, "err", err)
+	writeJSON(w, status, map[string]any{"isSuccessful": false, "errors": []string{msg}, "error": string(code), "message": msg})
 }
 
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/policies"
+)
+
+// ProcedureRunner runs adapter procedures; the daemon passes its loaded adapters. The engine
+// uses it for adapter-based realms.
+type ProcedureRunner interface {
+	Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error)
+}
+
+// DefaultSubmitProcedure is the procedure an adapter-based answer calls when it names none.
+const DefaultSubmitProcedure = "submitAuthentication"
+
+// adapterRealm is a realm with com.worklight.integration.auth.AdapterAuthenticator: the adapter
+// decides the login. Its login-function makes the challenge (Worklight's onAuthRequired), and the
+// procedure a client's answer names decides it: returning {"identity": {"userId": ...}} logs the
+// user in (Worklight's WL.Server.setActiveUser), {"authRequired": true, "errorMessage": ...} asks
+// again.
+type adapterRealm struct {
+	name            string
+	adapter         string
+	loginFunction   string
+	logoutFunction  string
+	exp             time.Duration
+	allowedSubmits  map[string]bool
+	procedureRunner func() ProcedureRunner
+}
+
+// splitRef splits "Adapter.procedure".
+func splitRef(ref string) (adapter, procedure string, ok bool) {
+	adapter, procedure, ok = strings.Cut(ref, ".")
+	return adapter, procedure, ok && adapter != "" && procedure != ""
+}
+
+func newAdapterRealm(e *Engine, p *policies.Project, r *policies.Realm, lm *policies.LoginModule) (realm, error) {
+	login, _ := r.Params.Get("login-function")
+	adapter, loginProc, ok := splitRef(login)
+	if !ok {
+		return nil, fmt.Errorf("login-function %q is not Adapter.function", login)
+	}
+	ar := &adapterRealm{
+		name: r.Name, adapter: adapter, loginFunction: loginProc,
+		procedureRunner: func() ProcedureRunner { return e.procs },
+		allowedSubmits:  map[string]bool{},
+	}
+	if logout, ok := r.Params.Get("logout-function"); ok && logout != "" {
+		la, lp, ok := splitRef(logout)
+		if !ok || la != adapter {
+			return nil, fmt.Errorf("logout-function %q must be a function of adapter %s", logout, adapter)
+		}
+		ar.logoutFunction = lp
+	}
+	if a := p.Adapters[adapter]; a != nil {
+		for name := range a.Procedures {
+			ar.allowedSubmits[name] = true
+		}
+	}
+	if lm != nil && lm.ExpirationInSeconds > 0 {
+		ar.exp = time.Duration(lm.ExpirationInSeconds) * time.Second
+	}
+	return ar, nil
+}
+
+func (a *adapterRealm) expiration() time.Duration { return a.exp }
+
+func (a *adapterRealm) call(x *exchange, procedure string, input map[string]any) (map[string]any, error) {
+	runner := a.procedureRunner()
+	if runner == nil {
+		return nil, &Error{Code: CodeNotImplemented, Message: "adapter " + a.adapter + " is not loaded: realm " + a.name + " cannot authenticate",
+			Details: map[string]any{"realm": a.name}}
+	}
+	input["realm"] = a.name
+	input["app"] = map[string]any{"id": x.app.App, "env": x.app.Env, "version": x.app.Version}
+	in, err := json.Marshal(input)
+	if err != nil {
+		return nil, errorf(CodeBadRequest, "the answer cannot be passed to the adapter: %v", err)
+	}
+	out, err := runner.Call(x.ctx, a.adapter, procedure, in)
+	if err != nil {
+		return nil, adapterError(a.adapter, procedure, err)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(out, &obj); err != nil || obj == nil {
+		return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s.%s must return a JSON object", a.adapter, procedure), Err: err}
+	}
+	return obj, nil
+}
+
+// adapterError turns an adapter failure into the engine's error for this request.
+func adapterError(adapter, procedure string, err error) error {
+	var ae *adapters.Error
+	if errors.As(err, &ae) {
+		switch ae.Code {
+		case adapters.CodeFailed:
+			return &Error{Code: CodeRefused, Message: ae.Message, Err: err}
+		case adapters.CodeUnknownProcedure:
+			return &Error{Code: CodeNotImplemented, Message: fmt.Sprintf("adapter %s has no function %s", adapter, procedure), Err: err}
+		}
+	}
+	return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("adapter %s could not run %s", adapter, procedure), Err: err}
+}
+
+func (a *adapterRealm) challenge(x *exchange) (map[string]any, error) {
+	out, err := a.call(x, a.loginFunction, map[string]any{})
+	if err != nil {
+		return nil, err
+	}
+	payload := map[string]any{}
+	for k, v := range out {
+		payload[k] = v
+	}
+	payload["authenticator"] = "adapter"
+	payload["adapter"] = a.adapter
+	return payload, nil
+}
+
+func (a *adapterRealm) answer(x *exchange, req *AnswerRequest) (answerOutcome, error) {
+	var body struct {
+		Procedure  string `json:"procedure"`
+		Parameters []any  `json:"parameters"`
+	}
+	if err := decodeAnswer(req.Body, &body); err != nil {
+		return answerOutcome{}, err
+	}
+	if body.Procedure == "" {
+		body.Procedure = DefaultSubmitProcedure
+	}
+	if !a.allowedSubmits[body.Procedure] {
+		return answerOutcome{}, errorf(CodeBadRequest, "procedure %q is not a procedure of adapter %s", body.Procedure, a.adapter)
+	}
+	if body.Parameters == nil {
+		body.Parameters = []any{}
+	}
+	out, err := a.call(x, body.Procedure, map[string]any{"parameters": body.Parameters})
+	if err != nil {
+		return answerOutcome{}, err
+	}
+	if id, ok := out["identity"].(map[string]any); ok {
+		user, _ := id["userId"].(string)
+		if user == "" || len(user) > maxUsername {
+			return answerOutcome{}, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s.%s returned an identity without a userId", a.adapter, body.Procedure)}
+		}
+		identity := map[string]any{}
+		for k, v := range id {
+			identity[k] = v
+		}
+		if _, ok := identity["displayName"]; !ok {
+			identity["displayName"] = user
+		}
+		identity["realm"] = a.name
+		return answerOutcome{identity: identity, userLogin: true}, nil
+	}
+	msg, _ := out["errorMessage"].(string)
+	if msg == "" {
+		msg = "the adapter did not accept the answer"
+	}
+	if len(msg) > 512 {
+		msg = msg[:512]
+	}
+	return answerOutcome{}, retry("%s", msg)
+}
+
+// logout runs the realm's logout-function, if any; a failure is logged, not returned: the
+// session forgets the login either way.
+func (a *adapterRealm) logout(x *exchange) {
+	if a.logoutFunction == "" {
+		return
+	}
+	if _, err := a.call(x, a.logoutFunction, map[string]any{}); err != nil {
+		x.e.log.Warn("logout-function failed", "realm", a.name, "err", err)
+	}
+}

@@ -1,0 +1,142 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/policies"
+
+	// The backends hostd runs, registered by kind.
+	_ "github.com/realmgate/realmgate/adapters/wasm"
+	_ "github.com/realmgate/realmgate/plugins"
+)
+
+// loadedAdapters are the open adapters of one runtime, by name. It implements
+// engine.ProcedureRunner and server's procedure runner.
+type loadedAdapters map[string]adapters.Adapter
+
+// Call runs adapter.procedure.
+func (la loadedAdapters) Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	a, ok := la[adapter]
+	if !ok {
+		return nil, &adapters.Error{Code: adapters.CodeUnavailable, Adapter: adapter, Procedure: procedure,
+			Message: "adapter " + adapter + " has no backend in this deployment"}
+	}
+	return a.Call(ctx, procedure, input)
+}
+
+// Has reports whether the adapter has a running backend.
+func (la loadedAdapters) Has(adapter string) bool {
+	_, ok := la[adapter]
+	return ok
+}
+
+// Close closes every adapter.
+func (la loadedAdapters) Close(ctx context.Context) error {
+	var errs []error
+	for name, a := range la {
+		if err := a.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("adapter %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// requiredFunctions lists, per adapter, the functions realms call beyond its declared procedures
+// (login and logout functions of adapter-based realms).
+func requiredFunctions(p *policies.Project) map[string][]string {
+	out := map[string][]string{}
+	for _, r := range p.Realms {
+		if r.Class == nil || r.Class.Kind != "adapter" {
+			continue
+		}
+		for _, prm := range []string{"login-function", "logout-function"} {
+			if ref, ok := r.Params.Get(prm); ok {
+				if a, fn, ok := strings.Cut(ref, "."); ok {
+					out[a] = append(out[a], fn)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// openAdapters opens the backend of every adapter that declares one. An adapter that cannot be
+// opened (module missing or not matching its pin, missing procedures, a plugin that does not start)
+// fails the load with the adapter file's line.
+func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slog.Logger) (loadedAdapters, error) {
+	la := loadedAdapters{}
+	extra := requiredFunctions(p)
+	names := make([]string, 0, len(p.Adapters))
+	for name := range p.Adapters {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var diags policies.Diagnostics
+	for _, name := range names {
+		a := p.Adapters[name]
+		b := a.Backend
+		if b == nil {
+			continue
+		}
+		if b.SHA256 == "" && !s.Development {
+			diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error,
+				Message: fmt.Sprintf("adapter %s is not pinned by SHA-256", name),
+				Fix:     `add sha256="..." to <backend> (hostd check prints it), or set development: true in hostd.yaml`})
+			continue
+		}
+		procs := append([]string(nil), a.ProcedureOrder...)
+		procs = append(procs, extra[name]...)
+		cfg := adapters.Config{
+			Name:       name,
+			Kind:       b.Kind,
+			Module:     b.Module,
+			Command:    b.Command,
+			SHA256:     b.SHA256,
+			Procedures: dedupe(procs),
+			Settings:   b.Settings,
+			Limits: adapters.Limits{
+				MemoryPages: b.MemoryPages,
+				CallTimeout: time.Duration(b.CallTimeoutMS) * time.Millisecond,
+				Instances:   b.Instances,
+			},
+			CacheDir: filepath.Join(s.Data, "adapter-cache"),
+			Logger:   log.With("adapter", name),
+		}
+		for _, hp := range a.AllowHTTP {
+			cfg.AllowHTTP = append(cfg.AllowHTTP, adapters.HostPort{Host: hp.Host, Port: hp.Port})
+		}
+		ad, err := adapters.Open(ctx, cfg)
+		if err != nil {
+			diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error,
+				Message: fmt.Sprintf("adapter %s cannot be loaded: %v", name, err)})
+			continue
+		}
+		la[name] = ad
+	}
+	if len(diags) > 0 {
+		la.Close(context.Background())
+		return nil, &policies.LoadError{Diagnostics: diags}
+	}
+	return la, nil
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
