@@ -146,12 +146,20 @@ func readModule(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxModuleSize+1))
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > maxModuleSize {
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > maxModuleSize {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxModuleSize)
+	}
+	// Read exactly the size: modules are megabytes, and growing a buffer to them costs.
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return b, nil
 }

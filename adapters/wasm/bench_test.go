@@ -1,0 +1,260 @@
+package wasm_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/adapters/adaptertest"
+	"github.com/realmgate/realmgate/sdk-wasm/go/examples/pkibridge/bridge"
+	"github.com/realmgate/realmgate/sdk-wasm/go/realmgate"
+)
+
+// The benchmarks measure the backend against peers in the same run and report ratios:
+//
+//	pool/bare    a warm call through Adapter.Call against the same ABI call made directly with
+//	             wazero on an instance already made (alloc, write, call, read, free, free);
+//	             the price of the pool, the limits, the checks and the typed errors
+//	pool/native  the same call against the procedure's Go code run natively, JSON included
+//	cached/cold  Open (compile and first instance) with a warm compilation cache against
+//	             Open without one
+//
+// go test -run '^$' -bench . -benchtime 2000x ./adapters/wasm/
+
+// bareModule instantiates module directly with wazero, with the runtime settings of the
+// backend and host functions that do nothing.
+type bareModule struct {
+	rt   wazero.Runtime
+	mod  api.Module
+	fns  map[string]api.Function
+	free api.Function
+}
+
+func newBareModule(b *testing.B, path string, settings map[string]string) *bareModule {
+	b.Helper()
+	ctx := context.Background()
+	code, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cache, err := wazero.NewCompilationCacheWithDir(adaptertest.CompilationCacheDir(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cache.Close(ctx) })
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true).
+		WithMemoryLimitPages(65536).WithCompilationCache(cache))
+	b.Cleanup(func() { rt.Close(ctx) })
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	nop := func(results int) api.GoModuleFunc {
+		return func(_ context.Context, _ api.Module, stack []uint64) {
+			if results > 0 {
+				stack[0] = 0
+			}
+		}
+	}
+	// config and result work (a bridge reads its settings); the others do nothing.
+	cfg := map[string]string{"adapter": "bench"}
+	for k, v := range settings {
+		cfg[k] = v
+	}
+	cfgJSON, _ := json.Marshal(cfg)
+	var pending []byte
+	config := func(_ context.Context, _ api.Module, stack []uint64) {
+		pending = cfgJSON
+		stack[0] = uint64(len(pending))
+	}
+	result := func(_ context.Context, m api.Module, stack []uint64) {
+		m.Memory().Write(uint32(stack[0]), pending)
+		stack[0], pending = uint64(len(pending)), nil
+	}
+	i32 := api.ValueTypeI32
+	_, err = rt.NewHostModuleBuilder("realmgate").
+		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32}, nil).Export("fail").
+		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32, i32}, nil).Export("log").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(config), nil, []api.ValueType{i32}).Export("config").
+		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(result), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("result").
+		Instantiate(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	compiled, err := rt.CompileModule(ctx, code)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName("").
+		WithStartFunctions("_initialize").WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := &bareModule{rt: rt, mod: mod, fns: map[string]api.Function{}, free: mod.ExportedFunction("realmgate_free")}
+	for name := range compiled.ExportedFunctions() {
+		m.fns[name] = mod.ExportedFunction(name)
+	}
+	return m
+}
+
+// call is the ABI call of procedure at its barest.
+func (m *bareModule) call(ctx context.Context, procedure string, in []byte, stack []uint64) []byte {
+	stack[0] = uint64(len(in))
+	if err := m.fns["realmgate_alloc"].CallWithStack(ctx, stack[:1]); err != nil {
+		panic(err)
+	}
+	ptr := uint32(stack[0])
+	m.mod.Memory().Write(ptr, in)
+	stack[0], stack[1] = uint64(ptr), uint64(len(in))
+	if err := m.fns["realmgate_proc_"+procedure].CallWithStack(ctx, stack); err != nil {
+		panic(err)
+	}
+	outPtr, outLen := uint32(stack[0]>>32), uint32(stack[0])
+	view, _ := m.mod.Memory().Read(outPtr, outLen)
+	out := append([]byte(nil), view...)
+	stack[0], stack[1] = uint64(outPtr), uint64(outLen)
+	_ = m.free.CallWithStack(ctx, stack)
+	stack[0], stack[1] = uint64(ptr), uint64(len(in))
+	_ = m.free.CallWithStack(ctx, stack)
+	return out
+}
+
+// compare runs each peer b.N times, in interleaved rounds so that a change of machine load
+// weighs on all of them alike, and reports their times per call and the ratios of the first
+// to the others.
+func compare(b *testing.B, peers ...struct {
+	name string
+	run  func()
+}) {
+	b.Helper()
+	for _, p := range peers {
+		p.run() // warm up; any failure shows before timing
+	}
+	b.ResetTimer()
+	total := make([]time.Duration, len(peers))
+	rounds := min(b.N, 20)
+	for r := range rounds {
+		n := b.N/rounds + btoi(r < b.N%rounds)
+		for i, p := range peers {
+			start := time.Now()
+			for range n {
+				p.run()
+			}
+			total[i] += time.Since(start)
+		}
+	}
+	b.StopTimer()
+	per := make([]float64, len(peers))
+	for i := range peers {
+		per[i] = float64(total[i].Nanoseconds()) / float64(b.N)
+	}
+	for i, p := range peers {
+		b.ReportMetric(per[i], p.name+"-ns/call")
+		if i > 0 {
+			b.ReportMetric(per[0]/per[i], peers[0].name+"/"+p.name)
+		}
+	}
+}
+
+func btoi(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+type peer = struct {
+	name string
+	run  func()
+}
+
+func benchCall(b *testing.B, procedure string, settings map[string]string, input []byte, native func([]byte) []byte) {
+	module := adaptertest.BuildGoWasm(b, exampleDir)
+	ctx := context.Background()
+	a, err := adapters.Open(ctx, adapters.Config{Name: "bench", Kind: "wasm", Module: module, Settings: settings,
+		CacheDir: adaptertest.CompilationCacheDir(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close(ctx) })
+	bare := newBareModule(b, module, settings)
+	stack := make([]uint64, 2)
+	want, err := a.Call(ctx, procedure, input)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got := bare.call(ctx, procedure, input, stack); string(got) != string(want) || string(native(input)) != string(want) {
+		b.Fatalf("the peers disagree: pool %s, bare %s, native %s", want, got, native(input))
+	}
+	compare(b,
+		peer{"pool", func() {
+			if _, err := a.Call(ctx, procedure, input); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		peer{"bare", func() { bare.call(ctx, procedure, input, stack) }},
+		peer{"native", func() { native(input) }},
+	)
+}
+
+// BenchmarkEcho: the ABI's fixed cost, on a 1 KiB input.
+func BenchmarkEcho(b *testing.B) {
+	in, _ := json.Marshal(map[string]string{"pad": string(make([]byte, 1000))})
+	benchCall(b, "echo", nil, in, func(in []byte) []byte {
+		if !json.Valid(in) {
+			b.Fatal("invalid")
+		}
+		return append([]byte(nil), in...)
+	})
+}
+
+// BenchmarkValidateCSR: a PKI-bridge procedure (decode, parse the CSR, check its ECDSA
+// signature, encode).
+func BenchmarkValidateCSR(b *testing.B) {
+	ca := adaptertest.NewCA(b, "Bench CA")
+	settings := caSettings(b, ca)
+	subject, _ := adaptertest.ParseRDNs("CN=alice,O=Example")
+	_, csr := adaptertest.NewCSR(b, subject)
+	input, _ := json.Marshal(adapters.CSRInput{CSR: adaptertest.CSRObject(csr), Identity: adapters.UserCertificateIdentity{UserName: "alice"}})
+	br, err := bridge.New(settings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchCall(b, "validateCSR", settings, input, func(in []byte) []byte {
+		var ci realmgate.CSRInput
+		if err := json.Unmarshal(in, &ci); err != nil {
+			b.Fatal(err)
+		}
+		v, err := br.ValidateCSR(ci)
+		if err != nil || v.Valid != realmgate.Yes {
+			b.Fatalf("native validateCSR = %v, %v", v, err)
+		}
+		out, _ := json.Marshal(v)
+		return out
+	})
+}
+
+// BenchmarkColdStart: opening the Go example adapter (compile and first instance) with a warm
+// compilation cache, as after a restart, against opening it with none.
+func BenchmarkColdStart(b *testing.B) {
+	module := adaptertest.BuildGoWasm(b, exampleDir)
+	cacheDir := b.TempDir()
+	ctx := context.Background()
+	open := func(dir string) {
+		a, err := adapters.Open(ctx, adapters.Config{Name: "cold", Kind: "wasm", Module: module, CacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		a.Close(ctx)
+	}
+	compare(b,
+		peer{"cached", func() { open(cacheDir) }},
+		peer{"cold", func() { open("") }},
+	)
+}
