@@ -22,7 +22,6 @@ import (
 type bareHost struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
-	config   []byte
 }
 
 type callState struct {
@@ -146,6 +145,7 @@ func settingsJSON(settings map[string]string) []byte {
 type bareInstance struct {
 	mod         api.Module
 	alloc, free api.Function
+	procs       map[string]api.Function // looked up once: wazero makes a new handle per lookup
 	mu          sync.Mutex
 }
 
@@ -161,8 +161,12 @@ func (h *bareHost) instance(t testing.TB) *bareInstance {
 	if err != nil || v[0] != 1 {
 		t.Fatalf("realmgate_abi_version = %v, %v; want 1", v, err)
 	}
-	return &bareInstance{mod: mod, alloc: mod.ExportedFunction("realmgate_alloc"),
-		free: mod.ExportedFunction("realmgate_free")}
+	in := &bareInstance{mod: mod, alloc: mod.ExportedFunction("realmgate_alloc"),
+		free: mod.ExportedFunction("realmgate_free"), procs: map[string]api.Function{}}
+	for _, p := range h.procedures() {
+		in.procs[p] = mod.ExportedFunction("realmgate_proc_" + p)
+	}
+	return in
 }
 
 // guestError is a call the guest failed with realmgate.fail.
@@ -176,7 +180,7 @@ func (in *bareInstance) call(ctx context.Context, proc string, input []byte) ([]
 	defer in.mu.Unlock()
 	st := &callState{}
 	ctx = context.WithValue(ctx, stateKey{}, st)
-	fn := in.mod.ExportedFunction("realmgate_proc_" + proc)
+	fn := in.procs[proc]
 	if fn == nil {
 		return nil, st, fmt.Errorf("no procedure %q", proc)
 	}

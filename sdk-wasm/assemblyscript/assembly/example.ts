@@ -20,6 +20,15 @@ export function realmgate_proc_echo(ptr: usize, len: usize): u64 {
   return rg.handleRaw(ptr, len, echo);
 }
 
+// reencode returns its input parsed and written again, compact: it exercises the SDK's JSON
+// reader and writer (the fuzz target FuzzASJSON drives it).
+function reencode(input: Value): Value | null {
+  return input;
+}
+export function realmgate_proc_reencode(ptr: usize, len: usize): u64 {
+  return rg.handle(ptr, len, reencode);
+}
+
 // fail fails with the input's message.
 function failProc(input: Value): Value | null {
   const m = input.get("message");
@@ -59,6 +68,28 @@ function logProc(input: Value): Value | null {
 }
 export function realmgate_proc_log(ptr: usize, len: usize): u64 {
   return rg.handle(ptr, len, logProc);
+}
+
+// fetch makes one outbound request through the host: input {"url", "method", "body"}, output
+// {"status", "body", "echo"} (echo: the response's X-Echo header). The host allows only the
+// adapter's allow-list.
+function fetch(input: Value): Value | null {
+  const req = new rg.HTTPRequest();
+  req.url = input.getString("url");
+  const method = input.getString("method");
+  if (method.length > 0) req.method = method;
+  req.body = input.getString("body");
+  req.headers.set("X-Realmgate-Example", "fetch");
+  const resp = rg.http(req);
+  if (resp === null) return null;
+  const headers = resp.headers;
+  return Value.newObject()
+    .set("status", Value.newInt(resp.status))
+    .set("body", Value.newString(resp.body))
+    .set("echo", Value.newString(headers === null ? "" : headers.getString("X-Echo")));
+}
+export function realmgate_proc_fetch(ptr: usize, len: usize): u64 {
+  return rg.handle(ptr, len, fetch);
 }
 
 // ---- PKI bridge ----------------------------------------------------------------------------

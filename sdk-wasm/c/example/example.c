@@ -16,6 +16,14 @@ static int echo(rg_call *c, const rg_json *in) {
 }
 REALMGATE_PROCEDURE(echo, echo)
 
+/* reencode returns its input parsed and written again, compact: it exercises the SDK's JSON
+ * reader and writer (the fuzz target FuzzCJSON drives it). */
+static int reencode(rg_call *c, const rg_json *in) {
+	rg_w_value(rg_out(c), in);
+	return 0;
+}
+REALMGATE_PROCEDURE(reencode, reencode)
+
 /* fail fails with the input's message. */
 static int fail(rg_call *c, const rg_json *in) {
 	const rg_json *m = rg_json_get(in, "message");
@@ -52,6 +60,34 @@ static int log_(rg_call *c, const rg_json *in) {
 	return 0;
 }
 REALMGATE_PROCEDURE(log, log_)
+
+/* fetch makes one outbound request through the host: input {"url", "method", "body"}, output
+ * {"status", "body", "echo"} (echo: the response's X-Echo header). The host allows only the
+ * adapter's allow-list. */
+static int fetch(rg_call *c, const rg_json *in) {
+	static const rg_header headers[] = {{"X-Realmgate-Example", "fetch"}};
+	rg_str method = rg_json_get_str(in, "method");
+	rg_http_request req = {
+	    .method = method.n ? method.p : "GET",
+	    .url = rg_json_get_str(in, "url").p,
+	    .headers = headers,
+	    .nheaders = 1,
+	    .body = rg_json_get_str(in, "body"),
+	};
+	rg_http_response resp;
+	if (rg_http(c, &req, &resp) != 0) return -1;
+	rg_buf *w = rg_out(c);
+	rg_w_obj_begin(w);
+	rg_w_key(w, "status");
+	rg_w_int(w, resp.status);
+	rg_w_key(w, "body");
+	rg_w_str(w, resp.body);
+	rg_w_key(w, "echo");
+	rg_w_str(w, rg_json_get_str(resp.headers, "X-Echo"));
+	rg_w_obj_end(w);
+	return 0;
+}
+REALMGATE_PROCEDURE(fetch, fetch)
 
 /* ---- PKI bridge -------------------------------------------------------------------------- */
 

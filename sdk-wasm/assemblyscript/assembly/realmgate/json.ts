@@ -302,6 +302,75 @@ function putUTF8(dst: usize, r: u32): usize {
   return 4;
 }
 
+/** utf8Len returns the length of the valid UTF-8 sequence at q (n > 0 bytes available), or 0
+ * for bytes that are not valid UTF-8 (overlong forms and surrogates included). */
+function utf8Len(q: usize, n: usize): usize {
+  const c0 = <u32>load<u8>(q);
+  if (c0 < 0x80) return 1;
+  let need: usize;
+  let min: u32;
+  let r: u32;
+  if (c0 >= 0xc2 && c0 <= 0xdf) {
+    need = 2;
+    min = 0x80;
+    r = c0 & 0x1f;
+  } else if (c0 >= 0xe0 && c0 <= 0xef) {
+    need = 3;
+    min = 0x800;
+    r = c0 & 0x0f;
+  } else if (c0 >= 0xf0 && c0 <= 0xf4) {
+    need = 4;
+    min = 0x10000;
+    r = c0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (n < need) return 0;
+  for (let i: usize = 1; i < need; i++) {
+    const c = <u32>load<u8>(q + i);
+    if ((c & 0xc0) != 0x80) return 0;
+    r = (r << 6) | (c & 0x3f);
+  }
+  if (r < min || r > 0x10ffff || (r >= 0xd800 && r < 0xe000)) return 0;
+  return need;
+}
+
+/** decodeUTF8 turns n bytes at q into a string, each byte that is not valid UTF-8 becoming
+ * U+FFFD, as Go's decoder does (AssemblyScript's own decoder drops or merges them). */
+function decodeUTF8(q: usize, n: usize): string {
+  const stop = q + n;
+  let bad = 0;
+  for (let r = q; r < stop; ) {
+    const k = utf8Len(r, stop - r);
+    if (k == 0) {
+      bad++;
+      r++;
+    } else {
+      r += k;
+    }
+  }
+  if (bad == 0) return String.UTF8.decodeUnsafe(q, n);
+  const buf = heap.alloc(n + <usize>bad * 2);
+  let o: usize = 0;
+  for (let r = q; r < stop; ) {
+    const k = utf8Len(r, stop - r);
+    if (k == 0) {
+      store<u8>(buf + o, 0xef);
+      store<u8>(buf + o + 1, 0xbf);
+      store<u8>(buf + o + 2, 0xbd);
+      o += 3;
+      r++;
+    } else {
+      memory.copy(buf + o, r, k);
+      o += k;
+      r += k;
+    }
+  }
+  const s = String.UTF8.decodeUnsafe(buf, o);
+  heap.free(buf);
+  return s;
+}
+
 /** parseStr reads a string at the opening quote; escapes are decoded, a lone surrogate
  * becomes U+FFFD as in Go. */
 function parseStr(): string | null {
@@ -331,7 +400,7 @@ function parseStr(): string | null {
   }
   const close = q;
   p = close + 1;
-  if (!escapes) return String.UTF8.decodeUnsafe(start, close - start);
+  if (!escapes) return decodeUTF8(start, close - start);
   // Decoded text is never longer than the raw text.
   const buf = heap.alloc(close - start + 1);
   let n: usize = 0;
@@ -384,7 +453,7 @@ function parseStr(): string | null {
     store<u8>(buf + n, <u8>out);
     n++;
   }
-  const s = String.UTF8.decodeUnsafe(buf, n);
+  const s = decodeUTF8(buf, n);
   heap.free(buf);
   return s;
 }

@@ -15,6 +15,12 @@ fn echo(input: &[u8]) -> Result<Vec<u8>> {
 }
 realmgate::procedure_raw!(echo => echo);
 
+/// reencode returns its input decoded into a serde_json Value and encoded again.
+fn reencode(input: Value) -> Result<Value> {
+    Ok(input)
+}
+procedure!(reencode => reencode);
+
 #[derive(Deserialize)]
 struct FailInput {
     message: String,
@@ -53,6 +59,33 @@ fn log(input: LogInput) -> Result<Value> {
     Ok(serde_json::json!({ "logged": true }))
 }
 procedure!(log => log);
+
+#[derive(Deserialize)]
+struct FetchInput {
+    url: String,
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// fetch makes one outbound request through the host: input {"url", "method", "body"}, output
+/// {"status", "body", "echo"} (echo: the response's X-Echo header). The host allows only the
+/// adapter's allow-list.
+fn fetch(input: FetchInput) -> Result<Value> {
+    let mut req = realmgate::HttpRequest::get(input.url).header("X-Realmgate-Example", "fetch");
+    if !input.method.is_empty() {
+        req.method = input.method;
+    }
+    req.body = input.body.into_bytes();
+    let resp = realmgate::http(&req)?;
+    Ok(serde_json::json!({
+        "status": resp.status,
+        "body": String::from_utf8_lossy(&resp.body),
+        "echo": resp.headers.get("X-Echo").cloned().unwrap_or_default(),
+    }))
+}
+procedure!(fetch => fetch);
 
 // ---- PKI bridge ----------------------------------------------------------------------------
 

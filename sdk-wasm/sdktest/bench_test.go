@@ -1,0 +1,60 @@
+package sdktest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/realmgate/realmgate/adapters"
+)
+
+// BenchmarkWarmCall measures one call of an example procedure on a warm instance through the
+// wasm host (pool, deadline, input and output checks) against a bare wazero call of the same
+// module (bareHost: alloc, write, call, read, free), interleaved in the same loop so that both
+// see the same machine. It reports both per-call times and their ratio (host/bare).
+//
+//	go test ./sdk-wasm/sdktest -run '^$' -bench WarmCall -benchtime 2000x
+func BenchmarkWarmCall(b *testing.B) {
+	inputs := []struct{ proc, input string }{
+		{"echo", `{"userName":"alice","deviceId":"device-1"}`},
+		{"validateCSR", `{"csr":{"base64":"MIIB","dn":"CN=alice,O=Realmgate Example","cn":"alice",` +
+			`"publicKey":{"base64":"MFkw","algorithm":"ECDSA"},"signature":{"base64":"MEUC","algorithm":"ECDSA-SHA256"}},` +
+			`"identity":{"userName":"alice","displayName":"Alice","appID":"com.example.app","deviceId":"device-1",` +
+			`"attributes":{"department":"engineering"}},"clientData":{"activationCode":"1234-5678"}}`},
+	}
+	for _, lang := range languages {
+		b.Run(lang.Name, func(b *testing.B) {
+			module, wasm := example(b, lang)
+			a, err := adapters.Open(context.Background(), adapters.Config{Kind: "wasm", Name: "bench", Module: module})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { a.Close(context.Background()) })
+			bare := newBareHost(b, wasm, map[string]string{"adapter": "bench"}).instance(b)
+			ctx := context.Background()
+			for _, in := range inputs {
+				b.Run(in.proc, func(b *testing.B) {
+					raw := json.RawMessage(in.input)
+					var host, peer time.Duration
+					for b.Loop() {
+						t0 := time.Now()
+						if _, err := a.Call(ctx, in.proc, raw); err != nil {
+							b.Fatal(err)
+						}
+						t1 := time.Now()
+						if _, _, err := bare.call(ctx, in.proc, raw); err != nil {
+							b.Fatal(err)
+						}
+						host += t1.Sub(t0)
+						peer += time.Since(t1)
+					}
+					n := float64(b.N)
+					b.ReportMetric(float64(host.Nanoseconds())/n, "host-ns/call")
+					b.ReportMetric(float64(peer.Nanoseconds())/n, "bare-ns/call")
+					b.ReportMetric(float64(host)/float64(peer), "host/bare")
+				})
+			}
+		})
+	}
+}
