@@ -102,8 +102,8 @@ func (l *loginRealm) observe(x *exchange) (bool, error) {
 		return false, nil
 	}
 	v := x.header(l.header)
-	if v == "" {
-		return false, nil
+	if v == "" || len(v) > maxUsername {
+		return false, nil // an overlong value is refused by the answer, as a form's would be
 	}
 	id, err := l.module.login(credentials{username: v})
 	if err != nil {
@@ -143,7 +143,7 @@ func (l *loginRealm) answer(x *exchange, a *AnswerRequest) (answerOutcome, error
 		}
 		c.username, c.password = a.Basic.Username, a.Basic.Password
 	case "header":
-		c.username = a.Passive.Header(l.header)
+		c.username = x.header(l.header)
 		if c.username == "" {
 			return answerOutcome{}, retry("send the %s header", l.header)
 		}
