@@ -245,7 +245,7 @@ func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, 
 	if a := e.project.Apps[app.App]; a != nil {
 		if env := a.Envs[app.Env]; env != nil {
 			if t := e.project.Tests[env.SecurityTest]; t != nil {
-				info.User, info.Device = e.identities(s, t)
+				info.User, info.Device = e.identities(s, t, now)
 			}
 		}
 	}

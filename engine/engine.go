@@ -254,8 +254,8 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 		}
 		acc.Challenge = ch
 	}
-	acc.User, acc.Device = e.identities(s, test)
-	acc.Identities = identitiesOf(s)
+	acc.User, acc.Device = e.identities(s, test, now)
+	acc.Identities = identitiesOf(s, now)
 	if err := e.finish(x, acc); err != nil {
 		return nil, err
 	}
@@ -394,21 +394,22 @@ func (e *Engine) touch(x *exchange, t *policies.SecurityTest) {
 	}
 }
 
-// identities returns the identities of the test's user and device realms.
-func (e *Engine) identities(s *session, t *policies.SecurityTest) (user, device map[string]any) {
-	if rs := s.peek(t.UserRealm); rs != nil && rs.Passed {
+// identities returns the identities of the test's user and device realms; a login that expired
+// is nobody's identity any more.
+func (e *Engine) identities(s *session, t *policies.SecurityTest, now time.Time) (user, device map[string]any) {
+	if rs := s.peek(t.UserRealm); rs.live(now) {
 		user = rs.Identity
 	}
-	if rs := s.peek(t.DeviceRealm); rs != nil && rs.Passed {
+	if rs := s.peek(t.DeviceRealm); rs.live(now) {
 		device = rs.Identity
 	}
 	return user, device
 }
 
-func identitiesOf(s *session) map[string]map[string]any {
+func identitiesOf(s *session, now time.Time) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for name, rs := range s.st.Realms {
-		if rs.Passed && rs.Identity != nil {
+		if rs.live(now) && rs.Identity != nil {
 			out[name] = rs.Identity
 		}
 	}

@@ -263,6 +263,11 @@ func TestLoginExpiration(t *testing.T) {
 		if diff := cmp.Diff([]string{"ExpiringRealm"}, realmsOf(c.mustChallenge("expiring"))); diff != "" {
 			t.Fatalf("after 60 s unused (-want +got):\n%s", diff)
 		}
+		// The expired login's identity is not reported as the user's, nor the session's.
+		acc, _ := c.authorize("form")
+		if _, ok := acc.Identities["ExpiringRealm"]; ok {
+			t.Fatalf("identities of an expired login: %v", acc.Identities)
+		}
 		c.mustSucceed("ExpiringRealm", body)
 		c.mustAllow("expiring")
 	})
@@ -275,6 +280,33 @@ func TestLoginExpiration(t *testing.T) {
 			c.mustAllow("sessionLong")
 		}
 	})
+}
+
+// TestExpiredUserIdentity: a login that expired is not the user any more, wherever identities
+// are reported.
+func TestExpiredUserIdentity(t *testing.T) {
+	l := newLab(t)
+	c := l.client("android", "2.1.0")
+	c.mustChallenge("password")
+	c.mustSucceed("PasswordRealm", `{"username":"alice","password":"`+alicePassword+`"}`)
+	c.mustAllow("password")
+	l.clock.Advance(20 * time.Minute)
+	c.mustChallenge("form") // keeps the session alive; the PasswordRealm login is not used
+	l.clock.Advance(20 * time.Minute)
+	acc, err := c.authorize("password")
+	if err != nil || acc.Challenge == nil {
+		t.Fatalf("after 40 minutes unused: %+v %v, want a challenge", acc, err)
+	}
+	if acc.User != nil || acc.Identities["PasswordRealm"] != nil {
+		t.Fatalf("expired login reported: user %v identities %v", acc.User, acc.Identities)
+	}
+	info, err := l.eng.Session(t.Context(), c.app, c.sid, c.passive())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.User != nil || info.Realms["PasswordRealm"] != nil {
+		t.Fatalf("session info reports the expired login: %+v", info)
+	}
 }
 
 func TestLogout(t *testing.T) {

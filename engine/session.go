@@ -41,6 +41,11 @@ type realmState struct {
 	Data map[string]string `json:"data,omitempty"`
 }
 
+// live reports whether the realm is passed at now: a login that expired is not. rs may be nil.
+func (rs *realmState) live(now time.Time) bool {
+	return rs != nil && rs.Passed && (rs.ExpiresAt.IsZero() || now.Before(rs.ExpiresAt))
+}
+
 // session is a loaded session being worked on by one request.
 type session struct {
 	rec     store.Session
