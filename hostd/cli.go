@@ -28,6 +28,7 @@ Usage:
   hostd policy compile --config DIR --out DIR
   hostd policy test --config DIR
   hostd policy explain --config DIR --test NAME [--passed REALM,...] [--input FILE]
+  hostd adapter test [--setting N=V] [--setting-file N=FILE] [--issuer CA.pem] MODULE.wasm | --plugin CMD
 
 Run "hostd COMMAND -h" for a command's flags.
 `
@@ -55,6 +56,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdPolicyTest(ctx, args[2:], stdout, stderr)
 		case "explain":
 			return cmdPolicyExplain(ctx, args[2:], stdout, stderr)
+		}
+	case "adapter":
+		if len(args) >= 2 && args[1] == "test" {
+			return cmdAdapterTest(ctx, args[2:], stdout, stderr)
 		}
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

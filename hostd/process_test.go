@@ -2,7 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
 )
 
@@ -190,4 +199,58 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("hostd did not stop within 20s of SIGTERM")
 	}
+}
+
+// TestAdapterTestCommand runs `hostd adapter test` on the Go SDK's example PKI bridge (passes)
+// and on a module that is no PKI bridge (fails).
+func TestAdapterTestCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the hostd binary")
+	}
+	bridge := adaptertest.BuildGoWasm(t, "../sdk-wasm/go/examples/pkibridge")
+	certPEM, keyPEM := testCA(t)
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, "ca.pem"), string(certPEM))
+	mustWrite(t, filepath.Join(dir, "ca-key.pem"), string(keyPEM))
+	cmd := exec.Command(hostdBinary(t), "adapter", "test",
+		"--setting-file", "ca-cert="+filepath.Join(dir, "ca.pem"),
+		"--setting-file", "ca-key="+filepath.Join(dir, "ca-key.pem"),
+		"--issuer", filepath.Join(dir, "ca.pem"), bridge)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "PASS") {
+		t.Errorf("example bridge: %v\n%s", err, out)
+	}
+	other := adaptertest.BuildGoWasm(t, "testdata/authadapter")
+	out, err = exec.Command(hostdBinary(t), "adapter", "test", other).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "FAIL") {
+		t.Errorf("a module that is no PKI bridge: %v, want exit 1 with FAIL\n%s", err, out)
+	}
+}
+
+// testCA makes a self-signed ECDSA P-256 CA certificate and its PKCS#8 key, PEM.
+func testCA(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "Test CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k})
 }
