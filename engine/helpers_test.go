@@ -196,7 +196,7 @@ require contains "PinRealm" if {
 // labFiles returns the files of the lab project.
 func labFiles(t testing.TB) map[string]string {
 	return map[string]string{
-		policies.AuthConfigPath:                 labAuthConfig(t),
+		policies.AuthConfigPath:                  labAuthConfig(t),
 		"apps/LabApp/application-descriptor.xml": labDescriptor,
 		"policies/lab.rego":                      labPolicy,
 		"users.htpasswd":                         "# users\nalice:" + hashOf(t, alicePassword) + "\nbob:" + hashOf(t, bobPassword) + "\n",
