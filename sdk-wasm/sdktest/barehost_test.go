@@ -22,6 +22,9 @@ import (
 type bareHost struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
+	// http answers the guest's outbound requests (the request JSON in, the response JSON
+	// out); nil refuses them all.
+	http func(req []byte) []byte
 }
 
 type callState struct {
@@ -57,6 +60,7 @@ func read(m api.Module, ptr, n uint32) []byte {
 func newBareHost(t testing.TB, wasm []byte, settings map[string]string) *bareHost {
 	t.Helper()
 	ctx := context.Background()
+	h := &bareHost{}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).WithMemoryLimitPages(1024))
 	t.Cleanup(func() { rt.Close(ctx) })
@@ -78,6 +82,9 @@ func newBareHost(t testing.TB, wasm []byte, settings map[string]string) *bareHos
 		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr, n uint32) int32 {
 		st := stateOf(ctx)
 		st.pending = []byte(`{"error":"outbound HTTP is not available in this host"}`)
+		if h.http != nil {
+			st.pending = h.http(read(m, ptr, n))
+		}
 		return int32(len(st.pending))
 	}).Export("http").
 		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr, n uint32) int32 {
@@ -110,7 +117,8 @@ func newBareHost(t testing.TB, wasm []byte, settings map[string]string) *bareHos
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bareHost{rt: rt, compiled: compiled}
+	h.rt, h.compiled = rt, compiled
+	return h
 }
 
 // asString reads an AssemblyScript string (UTF-16, its byte length in the header before it).

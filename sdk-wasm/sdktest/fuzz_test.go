@@ -3,6 +3,7 @@ package sdktest
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -118,4 +119,63 @@ func depth(b []byte) int {
 		}
 	}
 	return max
+}
+
+// The C and Rust SDKs decode base64 themselves (binary HTTP response bodies). These targets
+// hand the fuzzer's text to the examples' fetch procedure as a response's bodyBase64 through
+// the bare host and hold the decoders to Go's: the same inputs accepted, the same bytes out.
+
+func FuzzCBase64(f *testing.F)    { fuzzBase64(f, "c") }
+func FuzzRustBase64(f *testing.F) { fuzzBase64(f, "rust") }
+
+func fuzzBase64(f *testing.F, langName string) {
+	var lang language
+	for _, l := range languages {
+		if l.Name == langName {
+			lang = l
+		}
+	}
+	_, wasm := example(f, lang)
+	h := newBareHost(f, wasm, nil)
+	var body string
+	h.http = func([]byte) []byte {
+		b, _ := json.Marshal(map[string]any{"status": 200, "bodyBase64": body})
+		return b
+	}
+	in := h.instance(f)
+	for _, s := range []string{"", "QQ==", "QUI=", "QUJD", "QUJDRA==", "////", "+/+/", "Q", "QQ=", "QQ==QQ==",
+		"=QQ=", "Q===", "QUJD\n", "QU JD", "QUJDRA=", "w7zimIM=", "/w==", "AAB=", "\xff\xfe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.ContainsAny(s, "\r\n") || !utf8.ValidString(s) {
+			return // Go's decoder skips line breaks; the host only sends base64 text
+		}
+		body = s
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		out, _, err := in.call(ctx, "fetch", []byte(`{"url":"http://127.0.0.1:1/"}`))
+		var ge *guestError
+		if err != nil && !errors.As(err, &ge) {
+			in = h.instance(t)
+			t.Fatalf("fetch with bodyBase64 %q broke the ABI: %v", s, err)
+		}
+		want, werr := base64.StdEncoding.DecodeString(s)
+		if werr != nil {
+			if err == nil {
+				t.Fatalf("bodyBase64 %q: accepted, Go refuses it (%v); output %q", s, werr, out)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("bodyBase64 %q: refused (%v), Go decodes it to %q", s, err, want)
+		}
+		var got struct{ Body string }
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("output %q: %v", out, err)
+		}
+		if utf8.Valid(want) && got.Body != string(want) {
+			t.Fatalf("bodyBase64 %q: body %q, want %q", s, got.Body, want)
+		}
+	})
 }
