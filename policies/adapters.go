@@ -197,6 +197,18 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 			return nil
 		}
 		b.Module = l.adapterFile(a, mod)
+		if src, ok := n.attr("source"); ok && src != "" {
+			b.Source = l.adapterFile(a, src)
+			if st, err := os.Stat(b.Source); err != nil || !st.IsDir() {
+				l.errorf(pos, "name the folder of the adapter's Go main package", "source %s is not a folder", src)
+				return nil
+			}
+			if _, err := os.Stat(b.Module); err != nil {
+				l.warnf(pos, "build it, or run hostd with development: true to have it built",
+					"module %s is not built yet; in development mode hostd builds it from %s", mod, src)
+				return b
+			}
+		}
 		l.checkPinned(pos, b.Module, b.SHA256, "module")
 	case BackendPlugin:
 		if cmd, ok := n.attr("command"); ok {

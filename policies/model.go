@@ -212,8 +212,11 @@ type Procedure struct {
 
 // Backend is the <backend> element of an adapter: which runtime implements it.
 type Backend struct {
-	Kind     string // "wasm" or "plugin"
-	Module   string // absolute path of the .wasm file
+	Kind   string // "wasm" or "plugin"
+	Module string // absolute path of the .wasm file
+	// Source is the absolute path of a Go main package the module is built from; hostd builds it
+	// in development mode (a convenience for writing adapters, never used in production).
+	Source   string
 	Command  []string
 	SHA256   string
 	Settings map[string]string

@@ -87,7 +87,22 @@ func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slo
 		if b == nil {
 			continue
 		}
-		if b.SHA256 == "" && !s.Development {
+		module, pin := b.Module, b.SHA256
+		if b.Source != "" && s.Development {
+			built, err := buildFromSource(ctx, name, b.Source)
+			if err != nil {
+				diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error, Message: err.Error()})
+				continue
+			}
+			module, pin = built, ""
+			log.Info("adapter built from source (development mode)", "adapter", name, "source", b.Source, "module", built)
+		} else if b.Source != "" && !fileExists(b.Module) {
+			diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error,
+				Message: fmt.Sprintf("adapter %s: module %s is not built", name, b.Module),
+				Fix:     "build it from " + b.Source + " and pin it with sha256, or set development: true in hostd.yaml"})
+			continue
+		}
+		if pin == "" && !s.Development {
 			diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error,
 				Message: fmt.Sprintf("adapter %s is not pinned by SHA-256", name),
 				Fix:     `add sha256="..." to <backend> (hostd check prints it), or set development: true in hostd.yaml`})
@@ -98,9 +113,9 @@ func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slo
 		cfg := adapters.Config{
 			Name:       name,
 			Kind:       b.Kind,
-			Module:     b.Module,
+			Module:     module,
 			Command:    b.Command,
-			SHA256:     b.SHA256,
+			SHA256:     pin,
 			Procedures: dedupe(procs),
 			Settings:   b.Settings,
 			Limits: adapters.Limits{
