@@ -38,5 +38,10 @@ if ((${#missing[@]})); then
 	apt_get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# AssemblyScript compiler, exactly as locked.
-(cd sdk-wasm/assemblyscript && npm ci --no-audit --no-fund --loglevel=error)
+# AssemblyScript compiler, exactly as locked (skipped when that version is already installed).
+cd sdk-wasm/assemblyscript
+want=$(node -p "require('./package.json').devDependencies.assemblyscript")
+have=$(node -p "try { require('./node_modules/assemblyscript/package.json').version } catch { '' }")
+if [[ "$have" != "$want" || ! -x node_modules/.bin/asc ]]; then
+	npm ci --no-audit --no-fund --loglevel=error
+fi
