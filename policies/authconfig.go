@@ -128,6 +128,9 @@ func (l *loader) loadRealm(rel string, n *node) {
 		l.errorf(l.pos(rel, n), `add name="..."`, "realm without a name")
 		return
 	}
+	if !l.checkName(rel, n, "realm", name) {
+		return
+	}
 	if prev, dup := l.p.Realms[name]; dup {
 		l.errorf(l.pos(rel, n), "rename one of them", "realm %q is defined twice (first at line %d)", name, prev.Pos.Line)
 		return
@@ -159,6 +162,9 @@ func (l *loader) loadLoginModule(rel string, n *node) {
 	name, _ := n.attr("name")
 	if name == "" {
 		l.errorf(l.pos(rel, n), `add name="..."`, "login module without a name")
+		return
+	}
+	if !l.checkName(rel, n, "login module", name) {
 		return
 	}
 	if prev, dup := l.p.LoginModules[name]; dup {
@@ -202,6 +208,9 @@ func (l *loader) expandTest(rel string, rt rawTest) {
 	}
 	if name == Unprotected {
 		l.errorf(l.pos(rel, n), "choose another name", "%q is reserved for unprotected procedures", name)
+		return
+	}
+	if !l.checkName(rel, n, "security test", name) {
 		return
 	}
 	if prev, dup := l.p.Tests[name]; dup {

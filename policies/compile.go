@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
@@ -84,7 +85,7 @@ func configModule(p *Project) (Module, error) {
 		if !r.Builtin {
 			kind = shortClass(r.ClassName)
 		}
-		fmt.Fprintf(&b, "\t%s: {\"class\": %s},\n", strconv.Quote(name), strconv.Quote(kind))
+		fmt.Fprintf(&b, "\t%s: {\"class\": %s},\n", regoString(name), regoString(kind))
 	}
 	b.WriteString("}\n")
 	return formatModule("realmgate/config.rego", b.String(), true)
@@ -102,6 +103,8 @@ func testModule(t *SecurityTest) (Module, error) {
 		fmt.Fprintf(&b, "# Expanded from a %s\n", t.Expansion)
 	}
 	b.WriteString("# Generated from the configuration; do not edit: add rules in the project's policies/ folder.\n")
+	// OPA prints a package path's strings with strconv.Quote, so that is how the path is written
+	// (the loader refuses test names that it would escape in a way Rego cannot read).
 	fmt.Fprintf(&b, "package realmgate.tests[%s]\n\n", strconv.Quote(t.Name))
 	b.WriteString("import data.realmgate.lib\n\n")
 	b.WriteString("# Realms a client must pass, step by step; the realms of a step are challenged together,\n")
@@ -113,14 +116,14 @@ func testModule(t *SecurityTest) (Module, error) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(strconv.Quote(r))
+			b.WriteString(regoString(r))
 		}
 		b.WriteString("],\n")
 	}
 	b.WriteString("]\n\n")
 	b.WriteString("# The realm whose identity is the user's (isInternalUserID), and the device's.\n")
-	fmt.Fprintf(&b, "user_realm := %s\n\n", strconv.Quote(t.UserRealm))
-	fmt.Fprintf(&b, "device_realm := %s\n\n", strconv.Quote(t.DeviceRealm))
+	fmt.Fprintf(&b, "user_realm := %s\n\n", regoString(t.UserRealm))
+	fmt.Fprintf(&b, "device_realm := %s\n\n", regoString(t.DeviceRealm))
 	if len(t.NotEnforced) > 0 {
 		b.WriteString("# Realms of the test that are not security controls and are not enforced.\n")
 		q, _ := json.Marshal(t.NotEnforced)
@@ -225,4 +228,28 @@ func checkUserRules(m Module, parsed *ast.Module) Diagnostics {
 		})
 	}
 	return out
+}
+
+// regoString quotes s as a Rego string literal: strconv.Quote, except that a non-printable rune
+// beyond the Basic Multilingual Plane is written as a UTF-16 surrogate pair (\uD8xx\uDCxx), since
+// Rego strings follow JSON, which has no \U escape. (XML cannot carry the other escapes
+// strconv.Quote may write, such as \x or \a.)
+func regoString(s string) string {
+	q := strconv.Quote(s)
+	if !strings.Contains(q, `\U`) {
+		return q
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r > 0xFFFF && !strconv.IsPrint(r) {
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+			continue
+		}
+		q := strconv.Quote(string(r))
+		b.WriteString(q[1 : len(q)-1])
+	}
+	b.WriteByte('"')
+	return b.String()
 }

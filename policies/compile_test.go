@@ -293,3 +293,43 @@ func TestRevision(t *testing.T) {
 		t.Errorf("Revision = %q, want 16 hex digits", Revision(a))
 	}
 }
+
+// TestRegoString: every string the loader can produce reads back, through OPA's parser, as itself.
+func TestRegoString(t *testing.T) {
+	for _, s := range []string{
+		"", "BankForm", "Prüfung", `quote " and \ backslash`, "tab\tnew\nline\r",
+		"\u0085 next line", "\u2028 separator", "\u00a0 no-break", "\ufeff bom",
+		"private \U000F0000 plane 15", "\U0010FFFD last", "emoji \U0001F600", `\U0001F600 as text`,
+	} {
+		src := "package x\n\nv := " + regoString(s) + "\n"
+		m, err := ast.ParseModuleWithOpts("x.rego", src, ast.ParserOptions{RegoVersion: ast.RegoV1})
+		if err != nil {
+			t.Errorf("regoString(%q) = %s: %v", s, regoString(s), err)
+			continue
+		}
+		got, ok := m.Rules[0].Head.Value.Value.(ast.String)
+		if !ok || string(got) != s {
+			t.Errorf("regoString(%q) reads back as %v", s, m.Rules[0].Head.Value)
+		}
+		checkFormatted(t, []Module{{Path: "x.rego", Source: src}})
+	}
+}
+
+// TestCompileUnusualClassName: an unused realm may name any class (a warning); its short name
+// goes into the generated configuration, which must still parse and format.
+func TestCompileUnusualClassName(t *testing.T) {
+	dir := writeProject(t, files{ac: authConfig(`
+	<realms>
+		<realm name="odd" loginModule="m"><className>com.acme.Auth` + "\U000F0000" + `&#10;Line</className></realm>
+	</realms>
+`)})
+	p := mustLoad(t, dir)
+	mods, err := CompileRego(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFormatted(t, mods)
+	if _, err := NewEvaluator(context.Background(), mods); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // LoadOptions tune Load.
@@ -177,4 +178,19 @@ func quoteList(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// checkName refuses a name holding a character that is not printable (a control character such as
+// a newline, a private-use or unassigned code point): names of tests and realms are written into
+// the generated Rego, where OPA cannot always print such characters back, and nobody can read or
+// type them in a configuration.
+func (l *loader) checkName(rel string, n *node, what, name string) bool {
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			l.errorf(l.pos(rel, n), "use letters, digits, punctuation and spaces",
+				"%s name %q contains %U, which is not a printable character", what, name, r)
+			return false
+		}
+	}
+	return true
 }

@@ -286,6 +286,29 @@ func TestLoadSecurityTestElements(t *testing.T) {
 			},
 		},
 		{
+			// Names go into the generated Rego; characters nobody can read are refused.
+			name: "names that are not printable",
+			files: files{ac: authConfig(`
+	<securityTests>
+		<customSecurityTest name="two&#10;lines"><test realm="wl_anonymousUserRealm" isInternalUserID="true"/></customSecurityTest>
+		<customSecurityTest name="private` + "\U000F0000" + `"><test realm="wl_anonymousUserRealm" isInternalUserID="true"/></customSecurityTest>
+		<customSecurityTest name="Prüfung 2"><test realm="wl_anonymousUserRealm" isInternalUserID="true"/></customSecurityTest>
+	</securityTests>
+	<realms>
+		<realm name="tab&#9;bed" loginModule="m"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+	</realms>
+	<loginModules>
+		<loginModule name="no` + "\u00a0" + `break"><className>com.worklight.core.auth.ext.RejectingLoginModule</className></loginModule>
+	</loginModules>
+`)},
+			want: []string{
+				ac + `:4: error: security test name "two\nlines" contains U+000A, which is not a printable character`,
+				ac + `:5: error: security test name "private\U000f0000" contains U+F0000, which is not a printable character`,
+				ac + `:9: error: realm name "tab\tbed" contains U+0009, which is not a printable character`,
+				ac + `:12: error: login module name "no\u00a0break" contains U+00A0, which is not a printable character`,
+			},
+		},
+		{
 			name: "access token expiration",
 			files: files{ac: authConfig(`
 	<securityTests>
@@ -692,12 +715,14 @@ func TestLoadRealmAndLoginModuleDiagnostics(t *testing.T) {
 		<customSecurityTest name="t">
 			<test realm="adapter" isInternalUserID="true"/>
 			<test realm="header"/>
+			<test realm="good"/>
+			<test realm="dotless"/>
 		</customSecurityTest>
 	</securityTests>
 	<realms>
 		<realm name="adapter" loginModule="none">
 			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
-			<parameter name="logout-function" value="Auth.onLogout"/>
+			<parameter name="logout-function" value="Missing.onLogout"/>
 			<parameter name="greeting" value="hello"/>
 			<parameter value="nameless"/>
 		</realm>
@@ -708,19 +733,30 @@ func TestLoadRealmAndLoginModuleDiagnostics(t *testing.T) {
 		<realm name="unused" loginModule="headers">
 			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
 		</realm>
+		<realm name="good" loginModule="none">
+			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
+			<parameter name="login-function" value="Auth.onAuthRequired"/>
+			<parameter name="logout-function" value="Auth.onLogout"/>
+		</realm>
+		<realm name="dotless" loginModule="none">
+			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
+			<parameter name="login-function" value="onAuthRequired"/>
+		</realm>
 	</realms>
 	<loginModules>
 		<loginModule name="none"><className>com.worklight.core.auth.ext.RejectingLoginModule</className></loginModule>
 		<loginModule name="headers"><className>com.worklight.core.auth.ext.HeaderLoginModule</className></loginModule>
 	</loginModules>
-`)},
+`), adapterPath("Auth"): adapterXML("Auth", "\n\t<procedure name=\"submit\" securityTest=\"wl_unprotected\"/>\n")},
 			want: []string{
-				ac + `:10: warning: realm "adapter" (AdapterAuthenticator) is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:10: error: realm "adapter" (AdapterAuthenticator) needs parameter "login-function"`,
-				ac + `:13: warning: realm "adapter": parameter "greeting" is not used by AdapterAuthenticator`,
-				ac + `:14: error: parameter without a name`,
-				ac + `:20: warning: realm "unused" (AdapterAuthenticator) needs parameter "login-function" (not used by any security test)`,
-				ac + `:26: error: login module "headers" (HeaderLoginModule) needs parameter "user-name-header"`,
+				`adapters/Auth/Auth.xml:2: warning: adapter "Auth" has no backend: its procedures are protected but answer 501 not_implemented`,
+				ac + `:12: error: realm "adapter" (AdapterAuthenticator) needs parameter "login-function"`,
+				ac + `:12: error: realm "adapter": logout-function names adapter "Missing", which is not in the project`,
+				ac + `:15: warning: realm "adapter": parameter "greeting" is not used by AdapterAuthenticator`,
+				ac + `:16: error: parameter without a name`,
+				ac + `:22: warning: realm "unused" (AdapterAuthenticator) needs parameter "login-function" (not used by any security test)`,
+				ac + `:30: error: realm "dotless": login-function "onAuthRequired" is not Adapter.function`,
+				ac + `:37: error: login module "headers" (HeaderLoginModule) needs parameter "user-name-header"`,
 			},
 		},
 		{
