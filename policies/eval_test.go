@@ -357,6 +357,16 @@ deny contains "x" if input.request.a.b == 1
 
 deny contains "y" if count(input.request) > 5
 `, memo: true, paths: append(base, "input.request")},
+		{name: "an imported input path", policy: `import input.request
+
+deny contains "x" if request.ip == "10.0.0.1"
+`, memo: true, paths: append(base, "input.request.ip")},
+		{name: "every", policy: `deny contains "x" if every v in input.request.list { v > 1 }`, memo: true,
+			paths: append(base, "input.request.list")},
+		{name: "input in a rule head", policy: `deny contains input.request.msg if input.request.flag`, memo: true,
+			paths: append(base, "input.request.flag", "input.request.msg")},
+		{name: "input in a comprehension", policy: `deny contains "x" if count({k | some k, _ in input.request.headers}) > 3`, memo: true,
+			paths: append(base, "input.request.headers")},
 		{name: "time.now_ns", policy: `deny contains "late" if time.now_ns() > 0`},
 		{name: "time.now_ns in a helper rule", policy: `
 now := time.now_ns()
