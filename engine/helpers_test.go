@@ -340,6 +340,11 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 	return l
 }
 
+// withT returns the lab seen from another test (a fuzz iteration): helpers then report to t.
+func (l *lab) withT(t testing.TB) *lab {
+	return &lab{t: t, project: l.project, eval: l.eval, store: l.store, db: l.db, eng: l.eng, clock: l.clock, logs: l.logs}
+}
+
 // records returns the decisions recorded so far.
 func (l *lab) records() []engine.DecisionRecord {
 	l.mu.Lock()
