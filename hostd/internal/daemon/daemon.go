@@ -51,6 +51,8 @@ type Daemon struct {
 	log      *slog.Logger
 	httpSrv  *http.Server
 	listener net.Listener
+	// stopJanitor stops the expiry sweep.
+	stopJanitor func()
 }
 
 // Options for Start.
@@ -130,6 +132,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	d.stopJanitor = d.janitor(time.Minute)
 	go func() {
 		if err := d.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("serve", "err", err)
@@ -182,6 +185,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(d.settings.ShutdownTimeout))
 	defer cancel()
 	err := d.httpSrv.Shutdown(ctx)
+	d.stopJanitor()
 	if rt := d.server.Runtime(); rt != nil && rt.Adapters != nil {
 		if cerr := rt.Adapters.Close(ctx); err == nil {
 			err = cerr
@@ -192,4 +196,32 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	}
 	d.log.Info("hostd stopped")
 	return err
+}
+
+// janitor removes expired sessions and nonces every interval, so that the store does not grow with
+// abandoned sessions. Expired records are already refused when read; this only reclaims space.
+func (d *Daemon) janitor(every time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if n, err := d.store.DeleteExpiredSessions(ctx, now); err != nil {
+					d.log.Warn("sweeping expired sessions", "err", err)
+				} else if n > 0 {
+					d.log.Debug("expired sessions removed", "count", n)
+				}
+				if _, err := d.store.DeleteExpiredNonces(ctx, now); err != nil {
+					d.log.Warn("sweeping expired nonces", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
