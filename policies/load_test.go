@@ -1335,3 +1335,45 @@ func lineOf(content, substr string) int {
 	}
 	return strings.Count(content[:i], "\n") + 1
 }
+
+// TestUnknownClassesSayWhatToUse: an unknown class is reported with what to use instead, used
+// (error) or not (warning).
+func TestUnknownClassesSayWhatToUse(t *testing.T) {
+	dir := writeProject(t, files{ac: authConfig(userTest("ltpa") + `
+	<realms>
+		<realm name="ltpa" loginModule="ltpaModule"><className>com.worklight.core.auth.ext.WebSphereFormBasedAuthenticator</className></realm>
+		<realm name="custom" loginModule="customModule"><className>com.acme.CustomAuthenticator</className></realm>
+	</realms>
+	<loginModules>
+		<loginModule name="ltpaModule"><className>com.worklight.core.auth.ext.WebSphereLoginModule</className></loginModule>
+		<loginModule name="customModule"><className>com.acme.CustomLoginModule</className></loginModule>
+	</loginModules>
+`)})
+	want := map[string]struct {
+		severity Severity
+		fix      string
+	}{
+		`realm "ltpa" uses authenticator class com.worklight.core.auth.ext.WebSphereFormBasedAuthenticator, which Realmgate does not implement`: {
+			Error, "use com.worklight.core.auth.ext.FormBasedAuthenticator with realmgate.PasswordFileLoginModule or LdapLoginModule"},
+		`login module "ltpaModule" uses class com.worklight.core.auth.ext.WebSphereLoginModule, which Realmgate does not implement`: {
+			Error, "use realmgate.PasswordFileLoginModule or com.worklight.core.auth.ext.LdapLoginModule"},
+		`realm "custom" uses authenticator class com.acme.CustomAuthenticator, which Realmgate does not implement (not used by any security test)`: {
+			Warning, "AdapterAuthenticator"},
+		`login module "customModule" uses class com.acme.CustomLoginModule, which Realmgate does not implement (not used by any security test)`: {
+			Warning, "realmgate.PasswordFileLoginModule"},
+	}
+	got := Check(dir, LoadOptions{})
+	if len(got) != len(want) {
+		t.Fatalf("diagnostics:\n%s", strings.Join(diagLines(got), "\n"))
+	}
+	for _, d := range got {
+		w, ok := want[d.Message]
+		if !ok {
+			t.Errorf("unexpected %s", d)
+			continue
+		}
+		if d.Severity != w.severity || !strings.Contains(d.Fix, w.fix) {
+			t.Errorf("%s: severity %v, fix %q; want %v and a fix naming %q", d.Message, d.Severity, d.Fix, w.severity, w.fix)
+		}
+	}
+}
