@@ -66,7 +66,7 @@ func inRange(ptr, n, memSize uint32) bool {
 
 // checkOutput checks that a procedure's output is one JSON value.
 func checkOutput(out []byte) error {
-	if !json.Valid(out) {
+	if !validJSON(out) {
 		return fmt.Errorf("the output is not valid JSON: %q", truncate(out, 64))
 	}
 	return nil

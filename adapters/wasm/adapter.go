@@ -59,7 +59,7 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 	if len(input) > a.limits.MaxInput {
 		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input of %d bytes exceeds the limit of %d bytes", len(input), a.limits.MaxInput)
 	}
-	if !json.Valid(input) {
+	if !validJSON(input) {
 		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input is not valid JSON")
 	}
 
