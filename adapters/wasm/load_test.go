@@ -127,12 +127,22 @@ func TestOpenAcceptsPinnedModule(t *testing.T) {
 	t.Parallel()
 	m := echoModule()
 	sum := sha256.Sum256(m.bytes())
+	cache := t.TempDir()
 	a, err := openModule(t, writeModule(t, m), func(c *adapters.Config) {
 		c.SHA256 = strings.ToUpper(hex.EncodeToString(sum[:]))
 		c.Procedures = []string{"echo"}
+		c.CacheDir = cache
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(cache); len(entries) == 0 {
+		t.Errorf("Open left nothing in the compilation cache %s", cache)
+	}
+	procs := a.Procedures()
+	procs[0] = "changed"
+	if got := a.Procedures(); got[0] != "echo" {
+		t.Errorf("Procedures() shares its slice: %v", got)
 	}
 	out, err := a.Call(t.Context(), "echo", json.RawMessage(`[1,2,3]`))
 	if err != nil || string(out) != `[1,2,3]` {

@@ -95,6 +95,38 @@ func TestHostileGuests(t *testing.T) {
 	}
 }
 
+// TestInstancesArePooledAndDiscarded: with one instance, calls share it until one traps; the
+// next call gets a fresh instance.
+func TestInstancesArePooledAndDiscarded(t *testing.T) {
+	t.Parallel()
+	a, _ := openHostile(t, nil)
+	count := func() string {
+		t.Helper()
+		out, err := a.Call(t.Context(), "count", json.RawMessage(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	var got []string
+	got = append(got, count(), count(), count())
+	if _, err := a.Call(t.Context(), "fail", json.RawMessage(`{}`)); err == nil {
+		t.Fatal("the hostile guest has no procedure fail, want an error")
+	}
+	got = append(got, count()) // an unknown procedure does not touch the instance
+	if _, err := a.Call(t.Context(), "failRaw", json.RawMessage(`{}`)); err == nil {
+		t.Fatal("failRaw succeeded")
+	}
+	got = append(got, count()) // a failure reported with fail keeps the instance
+	if _, err := a.Call(t.Context(), "trap", json.RawMessage(`{}`)); err == nil {
+		t.Fatal("trap succeeded")
+	}
+	got = append(got, count(), count()) // a trap discards it
+	if diff := cmp.Diff([]string{"1", "2", "3", "4", "5", "1", "2"}, got); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+}
+
 // TestLoopingGuestLeavesOthersServing: while one adapter's guest loops, another adapter keeps
 // answering, and the looping one answers again after its call is stopped.
 func TestLoopingGuestLeavesOthersServing(t *testing.T) {

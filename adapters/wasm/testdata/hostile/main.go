@@ -134,3 +134,16 @@ func failRaw(ptr, size uint32) uint64 {
 		return in, nil
 	})
 }
+
+var calls int
+
+// count returns how many times this instance has served count: pooled instances keep counting,
+// a fresh instance starts again at 1.
+//
+//go:wasmexport realmgate_proc_count
+func count(ptr, size uint32) uint64 {
+	return realmgate.Serve(ptr, size, func([]byte) ([]byte, error) {
+		calls++
+		return json.Marshal(calls)
+	})
+}
