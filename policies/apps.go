@@ -55,9 +55,7 @@ func (l *loader) loadApps() {
 				l.warnf(l.pos(rel, root.child("accessTokenExpiration")), "", "accessTokenExpiration %q is not a positive number; ignored", v)
 			}
 		}
-		for _, r := range strings.FieldsFunc(root.childText("userIdentityRealms"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
-			app.UserIdentityRealms = append(app.UserIdentityRealms, r)
-		}
+		app.UserIdentityRealms = append(app.UserIdentityRealms, strings.FieldsFunc(root.childText("userIdentityRealms"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' })...)
 		lname := strings.ToLower(root.Name)
 		switch {
 		case lname == "application":

@@ -2,7 +2,6 @@ package policies
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -170,14 +169,6 @@ func (l *loader) boolAttr(rel string, n *node, names ...string) bool {
 	}
 	l.errorf(l.pos(rel, n), `write "true" or "false"`, "attribute %s has value %q, which is not a boolean", names[0], v)
 	return false
-}
-
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = fmt.Sprintf("%q", n)
-	}
-	return strings.Join(q, ", ")
 }
 
 // checkName refuses a name holding a character that is not printable (a control character such as

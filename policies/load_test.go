@@ -405,7 +405,10 @@ func TestLoadWebAndMobileExpansionDiagnostics(t *testing.T) {
 			want: []string{
 				ac + `:5: warning: realm "form" is ignored: provisioningType "none" uses wl_deviceNoProvisioningRealm`,
 				ac + `:7: error: security test "autoWithoutAuthenticity" auto-provisions devices without the authenticity realm`,
+				ac + `:8: warning: security test "autoWithoutAuthenticity": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:11: warning: security test "autoWithRealm": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
 				ac + `:12: warning: realm "form" is ignored: provisioningType "auto" uses wl_deviceAutoProvisioningRealm`,
+				ac + `:12: warning: security test "autoWithRealm": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
 				ac + `:15: error: provisioningType="custom" needs a realm`,
 				ac + `:18: error: unknown provisioningType "sometimes"`,
 				ac + `:21: error: realm "form" does not provide a device identity but is marked isInternalDeviceID`,
@@ -429,7 +432,9 @@ func TestLoadWebAndMobileExpansionDiagnostics(t *testing.T) {
 	</securityTests>` + realmsBlock)},
 			want: []string{
 				ac + ":6: error: <testDeviceId> appears more than once",
+				ac + `:7: warning: security test "m": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
 				ac + ":8: error: <testAppAuthenticity> appears more than once",
+				ac + `:9: warning: security test "m": wl_directUpdateRealm is not a security control; it is accepted and not enforced`,
 				ac + ":10: error: <testDirectUpdate> appears more than once",
 				ac + ":12: error: <testUser> appears more than once",
 			},
@@ -530,6 +535,8 @@ func TestLoadCustomTestDiagnostics(t *testing.T) {
 			want: []string{
 				ac + `:6: error: security test "c" marks 2 realms as the user identity (form and header)`,
 				ac + `:8: error: security test "c" marks 2 realms as the device identity (wl_deviceNoProvisioningRealm and wl_deviceAutoProvisioningRealm)`,
+				ac + `:8: warning: security test "c": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:9: warning: security test "c": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
 			},
 		},
 		{
@@ -553,7 +560,12 @@ func TestLoadCustomTestDiagnostics(t *testing.T) {
 	</securityTests>`)},
 			want: []string{
 				ac + `:4: error: security test "late" checks app authenticity after device provisioning`,
+				ac + `:6: warning: security test "late": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:7: warning: security test "late": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:11: warning: security test "same": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:12: warning: security test "same": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
 				ac + `:14: error: security test "missing" auto-provisions devices without the authenticity realm`,
+				ac + `:16: warning: security test "missing": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
 			},
 		},
 		{
@@ -567,6 +579,37 @@ func TestLoadCustomTestDiagnostics(t *testing.T) {
 	</securityTests>`)},
 			want: []string{
 				ac + `:4: warning: security test "c" uses steps [2]; they are applied in that order as steps 1..1`,
+				ac + `:5: warning: security test "c": wl_directUpdateRealm is not a security control; it is accepted and not enforced`,
+			},
+		},
+		{
+			// A security realm is never passed silently: each use of a built-in realm this version
+			// recognizes but does not enforce is reported at its line, in custom and mobile tests
+			// alike; enforced built-in realms draw nothing.
+			name: "recognized built-in realms are accepted and reported as not enforced",
+			files: files{ac: authConfig(`
+	<securityTests>
+		<customSecurityTest name="c">
+			<test realm="wl_anonymousUserRealm" isInternalUserID="true"/>
+			<test realm="wl_authenticityRealm" step="1"/>
+			<test realm="wl_deviceAutoProvisioningRealm" isInternalDeviceID="true" step="2"/>
+		</customSecurityTest>
+		<mobileSecurityTest name="m">
+			<testAppAuthenticity/>
+			<testDeviceId provisioningType="auto"/>
+		</mobileSecurityTest>
+		<customSecurityTest name="enforced">
+			<test realm="wl_antiXSRFRealm"/>
+			<test realm="wl_remoteDisableRealm"/>
+			<test realm="wl_anonymousUserRealm" isInternalUserID="true"/>
+			<test realm="wl_deviceNoProvisioningRealm" isInternalDeviceID="true" step="2"/>
+		</customSecurityTest>
+	</securityTests>`)},
+			want: []string{
+				ac + `:6: warning: security test "c": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:7: warning: security test "c": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:10: warning: security test "m": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:11: warning: security test "m": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
 			},
 		},
 	})
@@ -874,6 +917,10 @@ var testsBlock = authConfig(`
 		</customSecurityTest>
 	</securityTests>` + realmsBlock)
 
+// testsBlockWarning is the diagnostic testsBlock draws on its own, last in every list (files sort
+// before it): "webAuthenticity" uses wl_authenticityRealm, which is recognized but not enforced.
+const testsBlockWarning = ac + `:15: warning: security test "webAuthenticity": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`
+
 func TestLoadAppDiagnostics(t *testing.T) {
 	runLoadCases(t, []loadCase{
 		{
@@ -896,6 +943,7 @@ func TestLoadAppDiagnostics(t *testing.T) {
 				`apps/Bank/application-descriptor.xml:10: error: web environment mobilewebapp of application "Bank" uses security test "m", which needs a device realm`,
 				`apps/Bank/application-descriptor.xml:11: error: environment windowsphone8 of application "Bank" is protected by security test "noUser", which has no user realm: an application's test needs exactly one`,
 				`apps/Bank/application-descriptor.xml:12: error: web environment facebook of application "Bank" uses security test "webAuthenticity", which checks app authenticity`,
+				testsBlockWarning,
 			},
 		},
 		{
@@ -913,6 +961,7 @@ func TestLoadAppDiagnostics(t *testing.T) {
 				`apps/Copy/application-descriptor.xml:2: error: application "Bank" is also defined at apps/Bank/application-descriptor.xml:2`,
 				`apps/Copy/application-descriptor.xml:2: warning: application id "Bank" differs from its folder "Copy"; clients use "Bank"`,
 				`apps/Other/application-descriptor.xml:2: warning: application id "Renamed" differs from its folder "Other"; clients use "Renamed"`,
+				testsBlockWarning,
 			},
 		},
 		{
@@ -933,6 +982,7 @@ func TestLoadAppDiagnostics(t *testing.T) {
 				`apps/Odd/application-descriptor.xml:2: error: unknown application descriptor root <nativeSymbianApp>`,
 				`apps/Twice/application-descriptor.xml:4: error: environment "android" is declared twice (first at line 3)`,
 				`apps/Twice/application-descriptor.xml:5: warning: accessTokenExpiration "soon" is not a positive number; ignored`,
+				testsBlockWarning,
 			},
 		},
 		{
@@ -951,6 +1001,7 @@ func TestLoadAppDiagnostics(t *testing.T) {
 			},
 			want: []string{
 				`apps/Droid/application-descriptor.xml:2: error: environment android of application "Droid" uses security test "nosuch", which is not defined`,
+				testsBlockWarning,
 			},
 		},
 	})
@@ -1017,6 +1068,7 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 				`adapters/Bank/Bank.xml:10: error: procedure Bank.typo uses security test "DoubleStepAuthAdapter-securityTest", which is not defined`,
 				`adapters/Bank/Bank.xml:11: error: procedure without a name`,
 				`adapters/Bank/Bank.xml:12: error: procedure "open" is declared twice`,
+				testsBlockWarning,
 			},
 		},
 		{
@@ -1037,6 +1089,7 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 				`adapters/Dup/Dup.xml:2: error: adapter "Renamed" is also defined at adapters/Bank/Bank.xml:2`,
 				`adapters/Dup/Dup.xml:2: warning: adapter name "Renamed" differs from its folder "Dup"; clients call "Renamed"`,
 				`adapters/Odd/Odd.xml:2: error: unknown adapter root <adapters>`,
+				testsBlockWarning,
 			},
 		},
 		{
@@ -1050,6 +1103,7 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 	</backend>
 `)},
 			opts: LoadOptions{AdapterKinds: []string{BackendWasm, BackendPlugin}},
+			want: []string{testsBlockWarning},
 		},
 		{
 			name: "wasm backend pin mismatch, unpinned, missing",
@@ -1068,6 +1122,7 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 				`adapters/Dev/Dev.xml:3: warning: module dev.wasm is not pinned by SHA-256`,
 				`adapters/Gone/Gone.xml:3: error: module $PROJECT/adapters/Gone/gone.wasm cannot be opened: open $PROJECT/adapters/Gone/gone.wasm: no such file or directory`,
 				`adapters/NoModule/NoModule.xml:3: error: a wasm backend needs a module`,
+				testsBlockWarning,
 			},
 		},
 		{
@@ -1085,6 +1140,7 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 			},
 			want: []string{
 				`adapters/NoCommand/NoCommand.xml:3: error: a plugin backend needs a command`,
+				testsBlockWarning,
 			},
 		},
 		{
@@ -1121,13 +1177,14 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 				`adapters/Bank/Bank.xml:7: warning: unknown element <environment> in <backend> ignored`,
 				`adapters/Bank/Bank.xml:9: error: adapter "Bank" declares more than one <backend>`,
 				`adapters/Bank/Bank.xml:17: error: bad port "80000"`,
+				testsBlockWarning,
 			},
 		},
 		{
 			name:  "unknown backend kind",
 			files: files{ac: testsBlock, adapterPath("Bank"): adapterXML("Bank", "\n\t<backend kind=\"jvm\" module=\"bank.jar\"/>\n")},
 			opts:  LoadOptions{AdapterKinds: []string{BackendWasm, BackendPlugin}},
-			want:  []string{`adapters/Bank/Bank.xml:3: error: unknown adapter kind "jvm"`},
+			want:  []string{`adapters/Bank/Bank.xml:3: error: unknown adapter kind "jvm"`, testsBlockWarning},
 		},
 	})
 }

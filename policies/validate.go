@@ -310,6 +310,14 @@ func (l *loader) isAutoProvisioning(name string) bool {
 
 func (l *loader) validateTest(t *SecurityTest) {
 	for _, tr := range t.Realms {
+		if !t.Predefined {
+			switch st := builtinRealms[tr.Realm]; {
+			case tr.Realm == RealmDirectUpdate || (!tr.Enforced && st.Status == NotEnforced):
+				l.warnf(tr.Pos, "", "security test %q: %s is not a security control; it is accepted and not enforced", t.Name, tr.Realm)
+			case st.Status == Recognized && l.p.Realms[tr.Realm] != nil && l.p.Realms[tr.Realm].Builtin:
+				l.warnf(tr.Pos, "", "security test %q: %s is recognized but not enforced by this version: requests that need it are refused", t.Name, tr.Realm)
+			}
+		}
 		r, ok := l.p.Realms[tr.Realm]
 		if !ok {
 			l.errorf(tr.Pos, fmt.Sprintf("define <realm name=%q> in <realms>, or use a built-in realm: %s", tr.Realm, strings.Join(sortedKeys(builtinRealms), ", ")),
