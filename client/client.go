@@ -74,6 +74,8 @@ type Client struct {
 	instanceID string
 	gen        uint64 // counts settled challenges; a 401 older than the last settlement is stale
 	identities map[string]json.RawMessage
+
+	tokens tokens
 }
 
 // New checks cfg and returns a Client with the built-in handlers registered: anti-XSRF,

@@ -40,6 +40,17 @@ type Settings struct {
 	} `yaml:"limits"`
 	// ShutdownTimeout bounds how long SIGTERM waits for requests in flight.
 	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
+	Tokens          struct {
+		// Algorithm signs access tokens: ES256 (default) or EdDSA.
+		Algorithm string `yaml:"algorithm"`
+		// Issuer is the tokens' iss; default http://LISTEN-ADDRESS.
+		Issuer string `yaml:"issuer"`
+		// KeysDir holds the signing keys (token-keys.json), for keys provisioned outside hostd
+		// or shared by several daemons; default DATA/keys, generated on first start.
+		KeysDir string `yaml:"keysDir"`
+		// RotateEvery rotates the signing key on a schedule (default 24h; 0 in the file keeps it).
+		RotateEvery Duration `yaml:"rotateEvery"`
+	} `yaml:"tokens"`
 }
 
 // DefaultSettings are used where neither the file nor a flag says otherwise.
@@ -49,6 +60,8 @@ func DefaultSettings() Settings {
 	s.Data = "./data"
 	s.Limits.MaxBodyBytes = 1 << 20
 	s.ShutdownTimeout = Duration(15 * time.Second)
+	s.Tokens.Algorithm = "ES256"
+	s.Tokens.RotateEvery = Duration(24 * time.Hour)
 	return s
 }
 

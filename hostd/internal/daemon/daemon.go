@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
+	"github.com/realmgate/realmgate/hostd/internal/keys"
 	"github.com/realmgate/realmgate/hostd/internal/server"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
@@ -53,6 +55,20 @@ type Daemon struct {
 	listener net.Listener
 	// stopJanitor stops the expiry sweep.
 	stopJanitor func()
+	keys        *keys.Set
+	tokens      *engine.TokenIssuer
+}
+
+// tokenKeys adapts the key set to engine.TokenKeys.
+type tokenKeys struct{ set *keys.Set }
+
+func (t tokenKeys) Active() (engine.SigningKey, error) {
+	id, alg, signer := t.set.Active()
+	return engine.SigningKey{ID: id, Algorithm: alg, Key: signer}, nil
+}
+
+func (t tokenKeys) Verifier(kid string) (crypto.PublicKey, string, bool) {
+	return t.set.Verifier(kid, time.Now())
 }
 
 // Options for Start.
@@ -95,6 +111,21 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.store = db
 
+	keysDir := st.Tokens.KeysDir
+	if keysDir == "" {
+		keysDir = filepath.Join(st.Data, "keys")
+	}
+	keySet, generated, err := keys.Open(keysDir, st.Tokens.Algorithm)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("token signing keys: %w", err)
+	}
+	d.keys = keySet
+	if st.Tokens.KeysDir == "" && !st.Development {
+		log.Warn("access tokens are signed with a key hostd generated in its data folder; for production, provision keys in tokens.keysDir (shared by every daemon) and protect them", "dir", keysDir, "generated_now", generated)
+	}
+	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer}
+
 	d.server = server.New(server.Options{
 		Store:          db,
 		Logger:         log,
@@ -103,6 +134,8 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		AdminToken:     token,
 		SecureCookies:  st.SecureCookies,
 		Reload:         d.loadRuntime,
+		Tokens:         d.tokens,
+		TokenKeys:      keySet,
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
@@ -123,6 +156,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("listen on %s: %w", st.Listen, err)
 	}
 	d.listener = ln
+	if d.tokens.Issuer == "" {
+		d.tokens.Issuer = "http://" + ln.Addr().String()
+	}
 	d.httpSrv = &http.Server{
 		Handler:           d.server.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -220,8 +256,31 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 				if _, err := d.store.DeleteExpiredNonces(ctx, now); err != nil {
 					d.log.Warn("sweeping expired nonces", "err", err)
 				}
+				d.rotateIfDue(now)
 			}
 		}
 	}()
 	return func() { cancel(); <-done }
 }
+
+// rotateIfDue rotates the token signing key on its schedule and drops retired keys whose tokens
+// have all expired.
+func (d *Daemon) rotateIfDue(now time.Time) {
+	every := time.Duration(d.settings.Tokens.RotateEvery)
+	if every > 0 && now.Sub(d.keys.ActiveSince()) >= every {
+		if rt := d.server.Runtime(); rt != nil {
+			if err := d.keys.Rotate(now, server.RetainKeys(rt.Project)); err != nil {
+				d.log.Error("scheduled key rotation failed", "err", err)
+			} else {
+				id, _, _ := d.keys.Active()
+				d.log.Info("token signing key rotated", "kid", id)
+			}
+		}
+	}
+	if err := d.keys.Prune(now); err != nil {
+		d.log.Warn("pruning retired token keys", "err", err)
+	}
+}
+
+// Issuer is the iss of the tokens the daemon mints.
+func (d *Daemon) Issuer() string { return d.tokens.Issuer }

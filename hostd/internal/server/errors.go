@@ -21,7 +21,7 @@ const (
 // statusOf is the one place that maps error codes to HTTP statuses.
 func statusOf(code string) int {
 	switch code {
-	case codeBadRequest, codeMissingAppContext, string(engine.CodeNonce):
+	case codeBadRequest, codeMissingAppContext, string(engine.CodeNonce), "invalid_request", "invalid_scope":
 		return http.StatusBadRequest
 	case codeUnauthorized:
 		return http.StatusUnauthorized

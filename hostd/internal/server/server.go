@@ -64,6 +64,10 @@ type Options struct {
 	SecureCookies bool
 	// PersistentCookieAge is the Max-Age of WL_PERSISTENT_COOKIE.
 	PersistentCookieAge time.Duration
+	// Tokens mints and validates access tokens; TokenKeys publishes and rotates their keys. Nil
+	// leaves the OAuth endpoints off (501).
+	Tokens    *engine.TokenIssuer
+	TokenKeys TokenKeys
 }
 
 // Server serves the API. Build it with New, give it a runtime with Swap, serve Handler.
@@ -141,6 +145,7 @@ func (s *Server) routes() http.Handler {
 	handle("/api/", "api_unknown", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newError(codeNotFound, "no API endpoint "+r.Method+" "+r.URL.Path))
 	})
+	s.oauthRoutes(handle)
 	s.adminRoutes(mux, handle)
 	handle("/", "static", s.static)
 	return s.limitBody(mux)
