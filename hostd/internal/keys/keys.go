@@ -257,4 +257,3 @@ func (s *Set) JWKS(now time.Time) jose.JSONWebKeySet {
 	}
 	return set
 }
-
