@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 
@@ -63,25 +64,23 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input is not valid JSON")
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, a.limits.CallTimeout)
-	defer cancel()
-	select {
-	case a.sem <- struct{}{}:
-	case <-a.done:
-		return nil, a.errorf(adapters.CodeUnavailable, procedure, nil, "the adapter is closed")
-	case <-ctx.Done():
-		return nil, a.ctxError(ctx, procedure, "while waiting for a free instance")
+	deadline := time.Now().Add(a.limits.CallTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if err := a.acquire(ctx, deadline, procedure); err != nil {
+		return nil, err
 	}
 	defer func() { <-a.sem }()
 
 	inst := a.takeIdle()
 	if inst == nil {
 		var err *adapters.Error
-		if inst, err = a.newInstance(ctx, procedure); err != nil {
+		if inst, err = a.newInstance(ctx, deadline, procedure); err != nil {
 			return nil, err
 		}
 	}
-	out, err := inst.call(ctx, procedure, input)
+	out, err := inst.call(ctx, deadline, procedure, input)
 	if err != nil {
 		if a.isClosed() {
 			err = a.errorf(adapters.CodeUnavailable, procedure, err, "the adapter was closed during the call")
@@ -98,12 +97,33 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 	return out, nil
 }
 
-// ctxError is the error of a call whose context ended before the guest ran.
-func (a *adapter) ctxError(ctx context.Context, procedure, when string) *adapters.Error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return a.errorf(adapters.CodeTimeout, procedure, ctx.Err(), "the call ran past its deadline %s", when)
+// acquire takes an instance slot, waiting until deadline, the end of ctx or Close.
+func (a *adapter) acquire(ctx context.Context, deadline time.Time, procedure string) *adapters.Error {
+	select {
+	case a.sem <- struct{}{}:
+		return nil
+	default:
 	}
-	return a.errorf(adapters.CodeTimeout, procedure, ctx.Err(), "the call was canceled %s", when)
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case a.sem <- struct{}{}:
+		return nil
+	case <-a.done:
+		return a.errorf(adapters.CodeUnavailable, procedure, nil, "the adapter is closed")
+	case <-ctx.Done():
+		return a.ctxError(ctx.Err(), procedure, "while waiting for a free instance")
+	case <-t.C:
+		return a.ctxError(context.DeadlineExceeded, procedure, "while waiting for a free instance")
+	}
+}
+
+// ctxError is the error of a call whose context ended (err) before or while the guest ran.
+func (a *adapter) ctxError(err error, procedure, when string) *adapters.Error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return a.errorf(adapters.CodeTimeout, procedure, err, "the call ran past its deadline %s", when)
+	}
+	return a.errorf(adapters.CodeTimeout, procedure, err, "the call was canceled %s", when)
 }
 
 func (a *adapter) isClosed() bool {

@@ -28,7 +28,8 @@ import (
 //	cached/cold  Open (compile and first instance) with a warm compilation cache against
 //	             Open without one
 //
-// go test -run '^$' -bench . -benchtime 2000x ./adapters/wasm/
+//	go test -run '^$' -bench 'Echo|ValidateCSR|ValidJSON' -benchtime 3000x ./adapters/wasm/
+//	go test -run '^$' -bench ColdStart -benchtime 2x ./adapters/wasm/
 
 // bareModule instantiates module directly with wazero, with the runtime settings of the
 // backend and host functions that do nothing.

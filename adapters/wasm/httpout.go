@@ -237,7 +237,6 @@ func newHTTPClient(allow []adapters.HostPort, limits adapters.Limits) *httpClien
 			return dialer.DialContext(ctx, network, addr)
 		},
 		TLSHandshakeTimeout:    limits.HTTPTimeout,
-		ResponseHeaderTimeout:  limits.HTTPTimeout,
 		MaxResponseHeaderBytes: 64 << 10,
 		MaxIdleConns:           16,
 		IdleConnTimeout:        90 * time.Second,

@@ -29,9 +29,9 @@ type instance struct {
 	stack  []uint64
 	state  callState
 	output *guestOutput
-	// done is the Done channel of the current call's context: a guest asleep in WASI's
-	// poll_oneoff wakes up when the call ends, so that its deadline holds.
-	done <-chan struct{}
+	// cctx is the context of the current call (see callContext); a guest asleep in WASI's
+	// poll_oneoff wakes up when it ends, so that the call's deadline holds.
+	cctx *callContext
 	// broken is set when a call left the instance in doubt; it is then closed, not pooled.
 	broken bool
 }
@@ -62,12 +62,16 @@ func stateOf(ctx context.Context) *callState {
 
 // newInstance instantiates the module (running its _initialize) for a call of procedure ("" at
 // load). Failures are classified like a call's.
-func (a *adapter) newInstance(ctx context.Context, procedure string) (*instance, *adapters.Error) {
-	inst := &instance{a: a, stack: make([]uint64, 2)}
+func (a *adapter) newInstance(ctx context.Context, deadline time.Time, procedure string) (*instance, *adapters.Error) {
+	inst := &instance{a: a, stack: make([]uint64, 2), cctx: newCallContext()}
 	inst.output = newGuestOutput(a.logger)
+	// Instantiation is rare: an ordinary context bounds it (the module to close does not
+	// exist until it returns).
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	inst.cctx.deadline = deadline
 	ctx = context.WithValue(ctx, stateKey{}, &inst.state)
 	inst.state.reset(exportInitialize)
-	inst.done = ctx.Done()
 	limit := uint64(a.limits.MemoryPages) * 65536
 	ctx = experimental.WithMemoryAllocator(ctx, experimental.MemoryAllocatorFunc(func(capacity, _ uint64) experimental.LinearMemory {
 		inst.mem = newCappedMemory(capacity, limit)
@@ -102,17 +106,18 @@ func (a *adapter) newInstance(ctx context.Context, procedure string) (*instance,
 	return inst, nil
 }
 
-// sleep is WASI's sleep (wazero's own ignores the call's context): it ends early when the
-// call does.
+// sleep is WASI's sleep (wazero's own ignores the call's context): it ends at the call's
+// deadline, or earlier when the call ends.
 func (inst *instance) sleep(ns int64) {
-	if ns <= 0 {
+	d := min(time.Duration(ns), time.Until(inst.cctx.deadline))
+	if d <= 0 {
 		return
 	}
-	t := time.NewTimer(time.Duration(ns))
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-inst.done:
+	case <-inst.cctx.done:
 	}
 }
 
@@ -132,15 +137,20 @@ func (inst *instance) close() {
 
 // call runs one procedure: alloc and write the input, call realmgate_proc_<procedure>, check
 // and copy the result, free both buffers.
-func (inst *instance) call(ctx context.Context, procedure string, input []byte) ([]byte, *adapters.Error) {
+func (inst *instance) call(parent context.Context, deadline time.Time, procedure string, input []byte) ([]byte, *adapters.Error) {
 	a := inst.a
 	st := &inst.state
 	st.reset(procedure)
 	inst.mem.refused = false
 	inst.output.startCall()
-	inst.done = ctx.Done()
-	ctx = context.WithValue(ctx, stateKey{}, st)
+	ctx := inst.cctx
+	disarm := ctx.arm(parent, deadline, st)
 	defer func() {
+		if disarm() {
+			// The deadline or the caller's end came, maybe just after the guest finished:
+			// wazero closes the module, so the instance must not serve again.
+			inst.broken = true
+		}
 		inst.output.flush()
 		if st.dropped > 0 {
 			a.logger.Warn("adapter log records dropped", "procedure", procedure, "dropped", st.dropped, "limit", maxLogRecords)
@@ -243,7 +253,7 @@ func (inst *instance) classify(ctx context.Context, procedure string, err error,
 	case errors.As(err, &exit):
 		return a.errorf(adapters.CodeFailed, procedure, cause, "the guest exited with code %d in %s", exit.ExitCode(), fn)
 	case ctx.Err() != nil:
-		return a.ctxError(ctx, procedure, "in "+fn)
+		return a.ctxError(ctx.Err(), procedure, "in "+fn)
 	}
 	return a.errorf(adapters.CodeFailed, procedure, cause, "the guest trapped in %s: %s", fn, firstLine(err.Error()))
 }

@@ -1,6 +1,9 @@
 package wasm
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // validJSON reports whether b is one JSON value (RFC 8259), with surrounding whitespace,
 // exactly as encoding/json.Valid does (including its nesting limit of 10000 and its tolerance
@@ -82,10 +85,8 @@ func (p *jsonScanner) str() bool {
 		if esc >= 0 {
 			seg = seg[:esc]
 		}
-		for _, c := range seg {
-			if c < 0x20 {
-				return false
-			}
+		if hasControl(seg) {
+			return false
 		}
 		if esc < 0 {
 			p.i += q + 1
@@ -112,6 +113,25 @@ func (p *jsonScanner) str() bool {
 			return false
 		}
 	}
+}
+
+// hasControl reports whether b holds a byte below 0x20, eight bytes at a time: for a word x,
+// (x - 0x20 in every byte) & ^x & 0x80 in every byte is non-zero exactly when some byte of x is
+// below 0x20 ("hasless" of Bit Twiddling Hacks).
+func hasControl(b []byte) bool {
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
+			return true
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 func isHex(c byte) bool {

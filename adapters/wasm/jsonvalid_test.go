@@ -34,6 +34,18 @@ func TestValidJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+func TestHasControl(t *testing.T) {
+	for i := range 24 {
+		for _, c := range []byte{0x00, 0x0a, 0x1f, 0x20, 0x7f, 0x80, 0x9f, 0xff} {
+			b := []byte(strings.Repeat("a", 24))
+			b[i] = c
+			if got, want := hasControl(b), c < 0x20; got != want {
+				t.Errorf("hasControl with %#x at %d = %v", c, i, got)
+			}
+		}
+	}
+}
+
 func FuzzValidJSON(f *testing.F) {
 	for _, c := range jsonCases {
 		f.Add([]byte(c))

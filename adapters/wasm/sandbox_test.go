@@ -295,7 +295,7 @@ func TestOutboundHTTP(t *testing.T) {
 		{name: "user info", req: map[string]any{"URL": "http://u:p@" + host + ":" + portStr + "/"}, err: "user info"},
 		{name: "response too large", req: map[string]any{"URL": allowedSrv.URL + "/big"}, err: "the response body exceeds the limit of 1024 bytes"},
 		{name: "request too large", req: map[string]any{"Method": "POST", "URL": allowedSrv.URL + "/echo-body", "Body": []byte(strings.Repeat("y", 1025))}, err: "the request body of 1025 bytes exceeds the limit of 1024 bytes"},
-		{name: "slow", req: map[string]any{"URL": allowedSrv.URL + "/slow"}, err: "timeout awaiting response headers"},
+		{name: "slow", req: map[string]any{"URL": allowedSrv.URL + "/slow"}, err: "context deadline exceeded"},
 		{name: "bad method", req: map[string]any{"Method": "CONNECT", "URL": allowedSrv.URL}, err: `method "CONNECT" is not allowed`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

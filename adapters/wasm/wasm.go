@@ -122,7 +122,8 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 	// The first instance proves the module instantiates and speaks our ABI; it stays warm.
 	ictx, cancel := context.WithTimeout(ctx, cfg.Limits.CallTimeout)
 	defer cancel()
-	inst, cerr := a.newInstance(ictx, "")
+	deadline, _ := ictx.Deadline()
+	inst, cerr := a.newInstance(ictx, deadline, "")
 	if cerr != nil {
 		return nil, loadErr(fmt.Sprintf("instantiating %s: %s", cfg.Module, cerr.Message), cerr)
 	}
