@@ -198,8 +198,12 @@ func (inst *instance) call(parent context.Context, deadline time.Time, procedure
 	}
 	out := make([]byte, len(view))
 	copy(out, view)
-	if err := inst.freeBuf(ctx, outPtr, outLen); err != nil {
-		return nil, inst.classify(ctx, procedure, err, exportFree)
+	// A guest that hands back its input buffer (an echo) gets it freed once, with the size it
+	// was allocated with.
+	if outPtr != inPtr {
+		if err := inst.freeBuf(ctx, outPtr, outLen); err != nil {
+			return nil, inst.classify(ctx, procedure, err, exportFree)
+		}
 	}
 	if err := inst.freeBuf(ctx, inPtr, n); err != nil {
 		return nil, inst.classify(ctx, procedure, err, exportFree)

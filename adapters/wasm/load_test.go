@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,40 @@ func TestABIViolations(t *testing.T) {
 				t.Errorf("the call after %s: %s, %v", tc.procedure, out, err)
 			}
 		})
+	}
+}
+
+// TestEchoedBufferIsFreedOnce: when a guest returns its input buffer, the host frees it once.
+func TestEchoedBufferIsFreedOnce(t *testing.T) {
+	t.Parallel()
+	const (
+		opI32Load8U = 0x2d
+		opI32Store8 = 0x3a
+		opI32Add    = 0x6a
+	)
+	// memory[0] is an ASCII digit that free increments; freeCount returns it as its output.
+	m := echoModule()
+	m.data = []dataSegment{{offset: 0, bytes: []byte("0")}}
+	m.funcs[2].body = code(i32Const(0), i32Const(0), []byte{opI32Load8U, 0x00, 0x00}, i32Const(1), []byte{opI32Add},
+		[]byte{opI32Store8, 0x00, 0x00})
+	m.funcs = append(m.funcs, wasmFunc{export: "realmgate_proc_freeCount", params: []byte{tI32, tI32}, results: []byte{tI64}, body: i64Const(1)})
+	a, err := openModule(t, writeModule(t, m), func(c *adapters.Config) { c.Limits.Instances = 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for range 2 {
+		if _, err := a.Call(t.Context(), "echo", json.RawMessage(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		out, err := a.Call(t.Context(), "freeCount", json.RawMessage(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, string(out))
+	}
+	// echo: 1 free; freeCount reads, then its output and input are freed: 2 more.
+	if want := []string{"1", "4"}; !slices.Equal(got, want) {
+		t.Errorf("free counts %v, want %v", got, want)
 	}
 }
