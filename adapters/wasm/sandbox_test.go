@@ -95,6 +95,44 @@ func TestHostileGuests(t *testing.T) {
 	}
 }
 
+// TestNoWayOut: a guest finds no environment, arguments or files, and gets a real clock and
+// real random numbers.
+func TestNoWayOut(t *testing.T) {
+	t.Parallel()
+	a, _ := openHostile(t, nil)
+	var seen []string
+	for range 2 {
+		out, err := a.Call(t.Context(), "escape", json.RawMessage(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Env, Args               []string
+			File, Root, Cwd, Create string
+			Unix                    int64
+			Random                  string
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Env) != 0 || len(got.Args) > 1 {
+			t.Errorf("the guest sees environment %q and arguments %q", got.Env, got.Args)
+		}
+		for what, msg := range map[string]string{"reading a file": got.File, "listing /": got.Root, "listing .": got.Cwd, "creating a file": got.Create} {
+			if msg == "" {
+				t.Errorf("%s succeeded inside the sandbox", what)
+			}
+		}
+		if now := time.Now().Unix(); got.Unix < now-86400 || got.Unix > now+86400 {
+			t.Errorf("the guest's clock says %d, the host's %d", got.Unix, now)
+		}
+		seen = append(seen, got.Random)
+	}
+	if seen[0] == seen[1] || seen[0] == strings.Repeat("0", 32) {
+		t.Errorf("the guest's random numbers repeat: %q", seen)
+	}
+}
+
 // TestInstancesArePooledAndDiscarded: with one instance, calls share it until one traps; the
 // next call gets a fresh instance.
 func TestInstancesArePooledAndDiscarded(t *testing.T) {

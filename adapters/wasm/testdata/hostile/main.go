@@ -7,7 +7,10 @@ package main
 //lint:file-ignore U1000 the functions exported with go:wasmexport are called by the host
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"os"
 	"time"
 	"unsafe"
 
@@ -145,5 +148,36 @@ func count(ptr, size uint32) uint64 {
 	return realmgate.Serve(ptr, size, func([]byte) ([]byte, error) {
 		calls++
 		return json.Marshal(calls)
+	})
+}
+
+// escape looks for a way out of the sandbox and reports what it found: environment, arguments,
+// files, directories; and whether the clock and random numbers are real.
+//
+//go:wasmexport realmgate_proc_escape
+func escape(ptr, size uint32) uint64 {
+	return realmgate.Serve(ptr, size, func([]byte) ([]byte, error) {
+		errText := func(err error) string {
+			if err == nil {
+				return ""
+			}
+			return err.Error()
+		}
+		_, fileErr := os.ReadFile("/etc/hostname")
+		_, dirErr := os.ReadDir("/")
+		_, cwdErr := os.ReadDir(".")
+		_, createErr := os.Create("/tmp/escaped")
+		random := make([]byte, 16)
+		_, _ = rand.Read(random)
+		return json.Marshal(map[string]any{
+			"env":    os.Environ(),
+			"args":   os.Args,
+			"file":   errText(fileErr),
+			"root":   errText(dirErr),
+			"cwd":    errText(cwdErr),
+			"create": errText(createErr),
+			"unix":   time.Now().Unix(),
+			"random": hex.EncodeToString(random),
+		})
 	})
 }
