@@ -43,7 +43,7 @@ func TestCacheBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clk = clk.Add(time.Minute)
+	clk = clk.Add(30 * time.Second)
 	if _, err := v.Validate(context.Background(), is.Mint(rt.Claims{Lifetime: time.Hour}), "mobileTests"); err != nil {
 		t.Fatal(err)
 	}

@@ -9,12 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // token is a JWS in compact serialization whose header passed the checks that need no key.
@@ -50,7 +50,7 @@ func parseToken(s string) (token, error) {
 		return t, fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
 	}
 	var typ string
-	err = forEachMember(hb, func(name string, v json.RawMessage) error {
+	err = forEachMember(hb, func(name string, v []byte) error {
 		var ok bool
 		switch name {
 		case "alg":
@@ -148,7 +148,7 @@ func decodeClaims(payload, issuer string) (claims, error) {
 	}
 	var iss, appID string
 	var hasExp bool
-	err = forEachMember(pb, func(name string, v json.RawMessage) error {
+	err = forEachMember(pb, func(name string, v []byte) error {
 		ok := true
 		switch name {
 		case "iss":
@@ -173,7 +173,7 @@ func decodeClaims(payload, issuer string) (claims, error) {
 		case "sub":
 			c.client.Subject, ok = jsonString(v)
 		case "data":
-			return forEachMember(v, func(name string, v json.RawMessage) error {
+			return forEachMember(v, func(name string, v []byte) error {
 				ok := true
 				switch name {
 				case "user_id":
@@ -222,7 +222,7 @@ func decodeClaims(payload, issuer string) (claims, error) {
 const maxNumericDate = 1 << 40
 
 // numericDate reads an RFC 7519 NumericDate: seconds since the epoch, maybe fractional.
-func numericDate(v json.RawMessage) (time.Time, bool) {
+func numericDate(v []byte) (time.Time, bool) {
 	if len(v) == 0 || v[0] != '-' && (v[0] < '0' || v[0] > '9') {
 		return time.Time{}, false
 	}
@@ -234,10 +234,16 @@ func numericDate(v json.RawMessage) (time.Time, bool) {
 	return time.Unix(int64(sec), int64((f-sec)*1e9)), true
 }
 
-func jsonString(v json.RawMessage) (string, bool) {
-	if len(v) == 0 || v[0] != '"' {
+// jsonString reads a JSON string value; v is part of a document json.Valid accepted.
+func jsonString(v []byte) (string, bool) {
+	if len(v) < 2 || v[0] != '"' {
 		return "", false
 	}
+	body := v[1 : len(v)-1]
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return string(body), true
+	}
+	// Escapes, or invalid UTF-8 that encoding/json replaces with U+FFFD: its decoding rules.
 	var s string
 	if json.Unmarshal(v, &s) != nil {
 		return "", false
@@ -245,40 +251,85 @@ func jsonString(v json.RawMessage) (string, bool) {
 	return s, true
 }
 
-// forEachMember calls fn with each member of the JSON object data. Unlike json.Unmarshal into a
-// struct it matches names exactly (not ignoring case) and refuses duplicate names, so a header
-// or claim cannot be read one way here and another way by a different parser.
-func forEachMember(data []byte, fn func(name string, v json.RawMessage) error) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+// forEachMember calls fn with each member of the JSON object data: its name and its value, as
+// raw JSON. Unlike json.Unmarshal into a struct it matches names exactly (not ignoring case)
+// and refuses duplicate names, so a header or claim cannot be read one way here and another way
+// by a different parser. It allocates nothing for names without escapes, which is why it walks
+// the document itself rather than using a json.Decoder: claims are read on every first-seen
+// token.
+func forEachMember(data []byte, fn func(name string, v []byte) error) error {
+	if !json.Valid(data) {
+		return errors.New("not JSON")
+	}
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '{' {
 		return errors.New("not a JSON object")
 	}
-	var seen []string
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
+	var seen [16]string
+	names := seen[:0]
+	i = skipSpace(data, i+1)
+	for data[i] != '}' {
+		end := skipValue(data, i) // the name, a string
+		name, ok := jsonString(data[i:end])
+		if !ok {
 			return errors.New("not a JSON object")
 		}
-		name, _ := t.(string)
-		for _, s := range seen {
-			if s == name {
+		for _, n := range names {
+			if n == name {
 				return fmt.Errorf("member %q appears twice", name)
 			}
 		}
-		seen = append(seen, name)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return errors.New("not a JSON object")
-		}
-		if err := fn(name, v); err != nil {
+		names = append(names, name)
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // the colon
+		end = skipValue(data, i)
+		if err := fn(name, data[i:end]); err != nil {
 			return err
 		}
-	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return errors.New("not a JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("data after the JSON object")
+		i = skipSpace(data, end)
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
 	}
 	return nil
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value at data[i:], for a document json.Valid accepted.
+func skipValue(data []byte, i int) int {
+	depth := 0
+	for ; i < len(data); i++ {
+		switch data[i] {
+		case '"':
+			for i++; data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\n', '\r', ':':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }
