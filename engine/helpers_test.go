@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,6 +275,8 @@ type lab struct {
 
 	mu        sync.Mutex
 	decisions []engine.DecisionRecord
+	// discard stops keeping decision records (benchmarks would measure the growing slice).
+	discard atomic.Bool
 }
 
 // labOptions change the lab's engine.
@@ -329,6 +332,9 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 		Now:       l.clock.Now,
 		Logger:    slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Decisions: func(d engine.DecisionRecord) {
+			if l.discard.Load() {
+				return
+			}
 			l.mu.Lock()
 			l.decisions = append(l.decisions, d)
 			l.mu.Unlock()
