@@ -642,3 +642,17 @@ func TestDeviceAnswerMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteDisableUnparsableConstraint: a rule whose constraint does not parse (written to the
+// store by something other than SetRules) applies to every version: it fails closed.
+func TestRemoteDisableUnparsableConstraint(t *testing.T) {
+	l := newLab(t)
+	if err := l.db.PutRules(t.Context(), labApp, "android", []store.Rule{{Versions: "less than two", Action: "block", Message: "stop"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"1.0.0", "2.1.0", "99.0.0", "", "junk"} {
+		if _, err := l.client("android", v).authorize("remote"); codeOf(err) != engine.CodeApplicationDisabled {
+			t.Errorf("version %q: %v, want %s", v, err, engine.CodeApplicationDisabled)
+		}
+	}
+}

@@ -207,12 +207,13 @@ func (e *Engine) remoteDisableRule(x *exchange) (*store.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
+	v := parseVersion(x.app.Version)
 	var pending *store.Rule
 	for i := range rules {
-		r := &rules[i]
-		if !versionMatches(r.Versions, x.app.Version) {
+		if !rules[i].matches(v) {
 			continue
 		}
+		r := &rules[i].Rule
 		switch r.Action {
 		case "block":
 			return nil, &Error{Code: CodeApplicationDisabled, Message: r.Message,

@@ -37,22 +37,40 @@ func messageID(r *store.Rule) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// versionMatches reports whether an app version satisfies a rule's constraint. An empty
-// constraint matches every version; a version that does not parse matches every constraint, so
-// that a block rule cannot be dodged by sending a malformed version.
-func versionMatches(constraint, version string) bool {
-	if constraint == "" {
-		return true
+// compiledRule is a remote-disable rule with its version constraint parsed once, when the rules
+// are read from the store: parsing it on every request cost more than the policy decision.
+type compiledRule struct {
+	store.Rule
+	// constraint is nil when Versions is empty, or does not parse (refused when the rule was
+	// stored; fail closed if one slipped through): the rule then applies to every version.
+	constraint *semver.Constraints
+}
+
+func compileRules(rules []store.Rule) []compiledRule {
+	out := make([]compiledRule, len(rules))
+	for i, r := range rules {
+		out[i].Rule = r
+		if r.Versions != "" {
+			out[i].constraint, _ = semver.NewConstraint(r.Versions)
+		}
 	}
-	c, err := semver.NewConstraint(constraint)
+	return out
+}
+
+// matches reports whether the rule applies to an app version. A version that does not parse
+// (nil) matches every constraint, so that a block rule cannot be dodged by sending a malformed
+// version.
+func (r *compiledRule) matches(v *semver.Version) bool {
+	return r.constraint == nil || v == nil || r.constraint.Check(v)
+}
+
+// parseVersion returns the app version, or nil when it does not parse.
+func parseVersion(s string) *semver.Version {
+	v, err := semver.NewVersion(s)
 	if err != nil {
-		return true // refused when the rule was stored; fail closed if one slipped through
+		return nil
 	}
-	v, err := semver.NewVersion(version)
-	if err != nil {
-		return true
-	}
-	return c.Check(v)
+	return v
 }
 
 // ValidateRule checks a remote-disable rule before it is stored.
@@ -89,7 +107,7 @@ type rulesCache struct {
 }
 
 type rulesEntry struct {
-	rules   []store.Rule
+	rules   []compiledRule
 	fetched time.Time
 }
 
@@ -97,7 +115,7 @@ func newRulesCache(s Store, ttl time.Duration) *rulesCache {
 	return &rulesCache{store: s, ttl: ttl, entries: map[string]rulesEntry{}}
 }
 
-func (c *rulesCache) get(ctx context.Context, app, env string, now time.Time) ([]store.Rule, error) {
+func (c *rulesCache) get(ctx context.Context, app, env string, now time.Time) ([]compiledRule, error) {
 	key := app + "\x00" + env
 	c.mu.Lock()
 	ent, ok := c.entries[key]
@@ -105,10 +123,11 @@ func (c *rulesCache) get(ctx context.Context, app, env string, now time.Time) ([
 	if ok && now.Sub(ent.fetched) < c.ttl && !now.Before(ent.fetched) {
 		return ent.rules, nil
 	}
-	rules, err := c.store.GetRules(ctx, app, env)
+	stored, err := c.store.GetRules(ctx, app, env)
 	if err != nil {
 		return nil, unavailable("the remote-disable rules", err)
 	}
+	rules := compileRules(stored)
 	c.mu.Lock()
 	if len(c.entries) > 10_000 {
 		c.entries = map[string]rulesEntry{}
