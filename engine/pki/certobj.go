@@ -1,0 +1,77 @@
+package pki
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/realmgate/realmgate/adapters"
+)
+
+// CertificateObject builds Worklight's certificate object (PROTOCOL.md section 7) from a
+// certificate: its key (base64 SubjectPublicKeyInfo, "ECDSA"/"RSA"/"Ed25519"), its signature
+// (base64, "ECDSA-SHA256", "SHA256-RSA", ... as x509.SignatureAlgorithm.String names them),
+// version (1 to 3), issuer and subject as RFC 4514 strings with their CNs, validity in Unix
+// seconds, serial number in lower-case hex ("-" first if negative), the DER in base64, and the
+// X.509 v2 unique identifiers in lower-case hex when the certificate has them.
+func CertificateObject(cert *x509.Certificate) adapters.Certificate {
+	issuerUID, subjectUID := uniqueIDs(cert.RawTBSCertificate)
+	serial := ""
+	if cert.SerialNumber != nil {
+		serial = cert.SerialNumber.Text(16)
+	}
+	return adapters.Certificate{
+		PublicKey: adapters.KeyInfo{
+			Base64:    base64.StdEncoding.EncodeToString(cert.RawSubjectPublicKeyInfo),
+			Algorithm: cert.PublicKeyAlgorithm.String(),
+		},
+		Signature: adapters.SigInfo{
+			Base64:    base64.StdEncoding.EncodeToString(cert.Signature),
+			Algorithm: cert.SignatureAlgorithm.String(),
+		},
+		SubjectUniqueID: subjectUID,
+		Version:         cert.Version,
+		Issuer: adapters.Issuer{
+			DN:       dnString(cert.RawIssuer, cert.Issuer),
+			CN:       cert.Issuer.CommonName,
+			UniqueID: issuerUID,
+		},
+		DN:           dnString(cert.RawSubject, cert.Subject),
+		CN:           cert.Subject.CommonName,
+		Valid:        adapters.Validity{NotBefore: cert.NotBefore.Unix(), NotAfter: cert.NotAfter.Unix()},
+		SerialNumber: serial,
+		Base64:       base64.StdEncoding.EncodeToString(cert.Raw),
+	}
+}
+
+// uniqueIDs returns the hex of the issuerUniqueID and subjectUniqueID bit strings of a
+// TBSCertificate (RFC 5280 section 4.1.2.8), which crypto/x509 skips; "" when absent.
+func uniqueIDs(tbs []byte) (issuer, subject string) {
+	in := cryptobyte.String(tbs)
+	var s cryptobyte.String
+	if !in.ReadASN1(&s, cbasn1.SEQUENCE) ||
+		!s.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) || // version
+		!s.SkipASN1(cbasn1.INTEGER) || // serialNumber
+		!s.SkipASN1(cbasn1.SEQUENCE) || // signature
+		!s.SkipASN1(cbasn1.SEQUENCE) || // issuer
+		!s.SkipASN1(cbasn1.SEQUENCE) || // validity
+		!s.SkipASN1(cbasn1.SEQUENCE) || // subject
+		!s.SkipASN1(cbasn1.SEQUENCE) { // subjectPublicKeyInfo
+		return "", ""
+	}
+	read := func(tag cbasn1.Tag) string {
+		var v cryptobyte.String
+		var present bool
+		// IMPLICIT BIT STRING: the first content octet counts unused bits.
+		if !s.ReadOptionalASN1(&v, &present, tag) || !present || len(v) == 0 {
+			return ""
+		}
+		return hex.EncodeToString(v[1:])
+	}
+	issuer = read(cbasn1.Tag(1).ContextSpecific())
+	subject = read(cbasn1.Tag(2).ContextSpecific())
+	return issuer, subject
+}

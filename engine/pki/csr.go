@@ -1,0 +1,144 @@
+package pki
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"strings"
+
+	"github.com/realmgate/realmgate/adapters"
+)
+
+// MaxCSRSize bounds the DER of a CSR: an RSA 8192 request with a long subject and a few
+// extensions stays well under it.
+const MaxCSRSize = 16 << 10
+
+// ParseCSR parses a DER PKCS#10 request of at most MaxCSRSize bytes, checks its self-signature
+// and its key (ECDSA P-256/P-384, RSA 2048 to 8192 bits, Ed25519). Errors match ErrMalformed (or
+// ErrTooLarge), ErrBadSignature or ErrWeakKey and say what the client should change.
+func ParseCSR(der []byte) (*x509.CertificateRequest, error) {
+	if len(der) > MaxCSRSize {
+		return nil, tooLarge("the CSR is %d bytes; at most %d are accepted", len(der), MaxCSRSize)
+	}
+	if len(der) == 0 {
+		return nil, errorf(ErrMalformed, "empty CSR; send the DER of a PKCS#10 request")
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		return nil, wrapf(ErrMalformed, err, "the CSR is not DER PKCS#10 (PEM must be decoded to DER, then base64)")
+	}
+	if err := checkPublicKey(csr.PublicKey); err != nil {
+		return nil, err
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, wrapf(ErrBadSignature, err, "the CSR is not signed by the private key of the public key it carries")
+	}
+	return csr, nil
+}
+
+// CSRObject describes a CSR for a PKI bridge (adapters.CSR): its DER in base64, its subject as
+// an RFC 4514 string and CN, its key and signature, and the names it asks for.
+func CSRObject(csr *x509.CertificateRequest) adapters.CSR {
+	return adapters.CSR{
+		Base64: base64.StdEncoding.EncodeToString(csr.Raw),
+		DN:     dnString(csr.RawSubject, csr.Subject),
+		CN:     csr.Subject.CommonName,
+		PublicKey: adapters.KeyInfo{
+			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
+			Algorithm: csr.PublicKeyAlgorithm.String(),
+		},
+		Signature: adapters.SigInfo{
+			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
+			Algorithm: csr.SignatureAlgorithm.String(),
+		},
+		DNSNames: csr.DNSNames,
+		Emails:   csr.EmailAddresses,
+	}
+}
+
+// dnString renders a DER Name as an RFC 4514 string (most specific RDN first, multi-valued RDNs
+// kept), falling back to the parsed name when raw is empty or does not parse.
+func dnString(raw []byte, parsed pkix.Name) string {
+	var seq pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(raw, &seq); err == nil && len(rest) == 0 {
+		return seq.String()
+	}
+	return parsed.String()
+}
+
+// CheckRequirements checks a CSR's subject against what a PKI bridge's getCSRRequirements asked
+// for: exactly one CN, equal to req.CommonName, and every attribute of req.AdditionalSubject
+// (an RFC 4514 string such as "O=Example,OU=Mobile"). A multi-valued RDN ("O=A+OU=B") must appear
+// as one RDN of the subject holding at least those attributes. Attribute types compare without
+// regard to case ("o" is "O"), values exactly. The order of RDNs, and further attributes in the
+// subject, do not matter; req.AdditionalAttributes are advisory and not checked.
+//
+// An error matching ErrRequirements names what is missing; one matching ErrBadRequirements
+// means the requirements themselves cannot be checked.
+func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirements) error {
+	if req.CommonName == "" {
+		return errorf(ErrBadRequirements, "no commonName")
+	}
+	required, err := ParseDN(req.AdditionalSubject)
+	if err != nil {
+		return wrapf(ErrBadRequirements, err, "additionalSubject %q", req.AdditionalSubject)
+	}
+	var subject pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(csr.RawSubject, &subject); err != nil || len(rest) != 0 {
+		return errorf(ErrMalformed, "the CSR subject does not parse")
+	}
+	var cns []string
+	for _, rdn := range subject {
+		for _, atv := range rdn {
+			if atv.Type.Equal(oidCommonName) {
+				s, _ := atv.Value.(string)
+				cns = append(cns, s)
+			}
+		}
+	}
+	switch {
+	case len(cns) == 0:
+		return errorf(ErrRequirements, "the subject has no CN; put CN=%s in it", escapeValue(req.CommonName))
+	case len(cns) > 1:
+		return errorf(ErrRequirements, "the subject has %d CNs; put exactly one, CN=%s", len(cns), escapeValue(req.CommonName))
+	case cns[0] != req.CommonName:
+		return errorf(ErrRequirements, "the subject's CN is %q; it must be %q", cns[0], req.CommonName)
+	}
+	var missing []string
+	for _, want := range required {
+		if !hasRDN(subject, want) {
+			missing = append(missing, pkix.RDNSequence{want}.String())
+		}
+	}
+	if len(missing) > 0 {
+		return errorf(ErrRequirements, "the subject %q lacks %s", subject.String(), strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// hasRDN reports whether some RDN of subject holds every attribute of want.
+func hasRDN(subject pkix.RDNSequence, want pkix.RelativeDistinguishedNameSET) bool {
+	for _, rdn := range subject {
+		all := true
+		for _, w := range want {
+			if !hasATV(rdn, w) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func hasATV(rdn pkix.RelativeDistinguishedNameSET, w pkix.AttributeTypeAndValue) bool {
+	for _, atv := range rdn {
+		if s, ok := atv.Value.(string); ok && atv.Type.Equal(w.Type) && s == w.Value {
+			return true
+		}
+	}
+	return false
+}
