@@ -141,4 +141,3 @@ func TestRunBadFlags(t *testing.T) {
 		}
 	}
 }
-
