@@ -117,8 +117,9 @@ func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now
 						return nil, unavailable("the session", err)
 					}
 				}
-				// Refresh the idle timeout, but write at most once a minute for it.
-				if rec.ExpiresAt.Sub(now) < e.cfg.SessionIdle-time.Minute {
+				// Refresh the idle timeout, but write at most once a minute for it (a tenth of
+				// it when it is short: an idle timeout under a minute was never refreshed).
+				if rec.ExpiresAt.Sub(now) < e.cfg.SessionIdle-min(time.Minute, e.cfg.SessionIdle/10) {
 					s.rec.ExpiresAt = now.Add(e.cfg.SessionIdle)
 					s.dirty = true
 				}
