@@ -57,12 +57,11 @@ func CSRObject(csr *x509.CertificateRequest) adapters.CSR {
 	}
 }
 
-// dnString renders a DER Name as an RFC 4514 string (most specific RDN first, multi-valued RDNs
-// kept), falling back to the parsed name when raw is empty or does not parse.
+// dnString renders a DER Name as an RFC 4514 string (formatDN), falling back to the parsed
+// name when raw does not parse.
 func dnString(raw []byte, parsed pkix.Name) string {
-	var seq pkix.RDNSequence
-	if rest, err := asn1.Unmarshal(raw, &seq); err == nil && len(rest) == 0 {
-		return seq.String()
+	if s, err := formatDN(raw); err == nil {
+		return s
 	}
 	return parsed.String()
 }
@@ -106,9 +105,9 @@ func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirement
 		return errorf(ErrRequirements, "the subject's CN is %q; it must be %q", cns[0], req.CommonName)
 	}
 	var missing []string
-	for _, want := range required {
-		if !hasRDN(subject, want) {
-			missing = append(missing, pkix.RDNSequence{want}.String())
+	for i := len(required) - 1; i >= 0; i-- { // in the order of the string
+		if !hasRDN(subject, required[i]) {
+			missing = append(missing, pkix.RDNSequence{required[i]}.String())
 		}
 	}
 	if len(missing) > 0 {

@@ -1,0 +1,355 @@
+package pki
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"math/big"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/adapters"
+)
+
+func TestParseCSR(t *testing.T) {
+	t.Parallel()
+	good := newCSR(t, testKey(t, "p256"), pkix.Name{CommonName: "ann"})
+	badSig := append([]byte(nil), good...)
+	badSig[len(badSig)-1] ^= 0x01
+	// The same request with another key put in: the signature no longer matches the key.
+	swapped := swapCSRKey(t, newCSR(t, testKey(t, "p256"), pkix.Name{CommonName: "x"}), testKey(t, "p256b").Public())
+
+	tests := []struct {
+		name    string
+		der     []byte
+		wantAlg x509.PublicKeyAlgorithm
+		wantCN  string
+		want    []error
+		msg     string
+	}{
+		{name: "go p256", der: good, wantAlg: x509.ECDSA, wantCN: "ann"},
+		{name: "go p384", der: newCSR(t, testKey(t, "p384"), pkix.Name{CommonName: "p384"}), wantAlg: x509.ECDSA, wantCN: "p384"},
+		{name: "go rsa 2048", der: newCSR(t, testKey(t, "rsa2048"), pkix.Name{CommonName: "rsa"}), wantAlg: x509.RSA, wantCN: "rsa"},
+		{name: "go ed25519", der: newCSR(t, testKey(t, "ed25519"), pkix.Name{CommonName: "ed"}), wantAlg: x509.Ed25519, wantCN: "ed"},
+		{name: "openssl p256", der: readFile(t, "openssl-p256.csr"), wantAlg: x509.ECDSA, wantCN: "ann@example.com"},
+		{name: "openssl rsa 2048", der: readFile(t, "openssl-rsa2048.csr"), wantAlg: x509.RSA, wantCN: "bob"},
+		{name: "openssl ed25519", der: readFile(t, "openssl-ed25519.csr"), wantAlg: x509.Ed25519, wantCN: "ed"},
+		{name: "go rsa 1024", der: newCSR(t, testKey(t, "rsa1024"), pkix.Name{CommonName: "weak"}), want: errs(ErrWeakKey), msg: "RSA key of 1024 bits"},
+		{name: "openssl rsa 1024", der: readFile(t, "openssl-rsa1024.csr"), want: errs(ErrWeakKey), msg: "at least 2048"},
+		{name: "go p224", der: newCSR(t, testKey(t, "p224"), pkix.Name{CommonName: "p224"}), want: errs(ErrWeakKey), msg: "P-224"},
+		{name: "go p521", der: newCSR(t, testKey(t, "p521"), pkix.Name{CommonName: "p521"}), want: errs(ErrWeakKey), msg: "P-521"},
+		{name: "openssl p521", der: readFile(t, "openssl-p521.csr"), want: errs(ErrWeakKey), msg: "P-256 or P-384"},
+		{name: "openssl secp256k1", der: readFile(t, "openssl-secp256k1.csr"), want: errs(ErrMalformed)}, // crypto/x509 does not know the curve
+		{name: "openssl dsa", der: readFile(t, "openssl-dsa.csr"), want: errs(ErrWeakKey)},
+		{name: "bad signature", der: badSig, want: errs(ErrBadSignature), msg: "not signed by the private key"},
+		{name: "key swapped", der: swapped, want: errs(ErrBadSignature)},
+		{name: "empty", der: nil, want: errs(ErrMalformed), msg: "empty CSR"},
+		{name: "garbage", der: []byte("-----BEGIN CERTIFICATE REQUEST-----"), want: errs(ErrMalformed), msg: "PEM must be decoded"},
+		{name: "truncated", der: good[:len(good)-10], want: errs(ErrMalformed)},
+		{name: "trailing data", der: append(append([]byte(nil), good...), 0), want: errs(ErrMalformed)},
+		{name: "too large", der: make([]byte, MaxCSRSize+1), want: errs(ErrTooLarge, ErrMalformed)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			csr, err := ParseCSR(tt.der)
+			checkErr(t, err, tt.want, tt.msg)
+			if err != nil {
+				return
+			}
+			if csr.PublicKeyAlgorithm != tt.wantAlg || csr.Subject.CommonName != tt.wantCN {
+				t.Errorf("got %s key, CN %q; want %s, %q", csr.PublicKeyAlgorithm, csr.Subject.CommonName, tt.wantAlg, tt.wantCN)
+			}
+		})
+	}
+}
+
+// swapCSRKey replaces the public key of a DER CSR, leaving its signature as it was.
+func swapCSRKey(t *testing.T, der []byte, pub any) []byte {
+	t.Helper()
+	var req struct {
+		Info struct {
+			Version    int
+			Subject    asn1.RawValue
+			PublicKey  asn1.RawValue
+			Attributes asn1.RawValue `asn1:"tag:0"`
+		}
+		SigAlg pkix.AlgorithmIdentifier
+		Sig    asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &req); err != nil {
+		t.Fatal(err)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Info.PublicKey = asn1.RawValue{FullBytes: spki}
+	out, err := asn1.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestCheckPublicKey(t *testing.T) {
+	t.Parallel()
+	rsa2048 := testKey(t, "rsa2048").Public().(*rsa.PublicKey)
+	big9000 := new(big.Int).Lsh(big.NewInt(1), 9000)
+	tests := []struct {
+		name string
+		key  any
+		msg  string // "" accepted
+	}{
+		{"p256", testKey(t, "p256").Public(), ""},
+		{"p384", testKey(t, "p384").Public(), ""},
+		{"rsa 2048", rsa2048, ""},
+		{"ed25519", testKey(t, "ed25519").Public(), ""},
+		{"p224", testKey(t, "p224").Public(), "P-224"},
+		{"p521", testKey(t, "p521").Public(), "P-521"},
+		{"rsa 1024", testKey(t, "rsa1024").Public(), "1024 bits"},
+		{"rsa 9001", &rsa.PublicKey{N: big9000.Add(big9000, big.NewInt(1)), E: 65537}, "at most 8192"},
+		{"rsa exponent 3 is fine", &rsa.PublicKey{N: rsa2048.N, E: 3}, ""},
+		{"rsa exponent 1", &rsa.PublicKey{N: rsa2048.N, E: 1}, "exponent 1"},
+		{"rsa even exponent", &rsa.PublicKey{N: rsa2048.N, E: 65536}, "exponent 65536"},
+		{"short ed25519", ed25519.PublicKey(make([]byte, 31)), "31 bytes"},
+		{"nil", nil, "no public key"},
+		{"ecdh", mustECDH(t), "use ECDSA"},
+	}
+	for _, tt := range tests {
+		err := checkPublicKey(tt.key)
+		if tt.msg == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		checkErr(t, err, errs(ErrWeakKey), tt.msg)
+	}
+}
+
+func mustECDH(t *testing.T) any {
+	k, err := testKey(t, "p256").(*ecdsa.PrivateKey).ECDH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.PublicKey()
+}
+
+func TestCSRObject(t *testing.T) {
+	t.Parallel()
+	der := readFile(t, "openssl-rsa2048.csr")
+	csr := mustParseCSR(t, der)
+	want := adapters.CSR{
+		Base64: base64.StdEncoding.EncodeToString(der),
+		DN:     "CN=bob,OU=Mobile,O=Example",
+		CN:     "bob",
+		PublicKey: adapters.KeyInfo{
+			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
+			Algorithm: "RSA",
+		},
+		Signature: adapters.SigInfo{
+			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
+			Algorithm: "SHA256-RSA",
+		},
+		DNSNames: []string{"bob.example.com"},
+		Emails:   []string{"bob@example.com"},
+	}
+	if d := cmp.Diff(want, CSRObject(csr)); d != "" {
+		t.Errorf("CSRObject (-want +got):\n%s", d)
+	}
+	// A multi-valued RDN and an escaped comma survive.
+	tests := []struct{ file, dn, keyAlg, sigAlg string }{
+		{"openssl-ed25519.csr", "OU=Mobile+O=Example,CN=ed", "Ed25519", "Ed25519"}, // DER sorts the SET,
+		{"openssl-p256.csr", `CN=ann@example.com,OU=Mobile,O=Example\, Inc.,C=FR`, "ECDSA", "ECDSA-SHA256"},
+	}
+	for _, tt := range tests {
+		o := CSRObject(mustParseCSR(t, readFile(t, tt.file)))
+		if o.DN != tt.dn || o.PublicKey.Algorithm != tt.keyAlg || o.Signature.Algorithm != tt.sigAlg {
+			t.Errorf("%s: DN %q, key %s, signature %s; want %q, %s, %s", tt.file, o.DN, o.PublicKey.Algorithm, o.Signature.Algorithm, tt.dn, tt.keyAlg, tt.sigAlg)
+		}
+	}
+}
+
+func TestCheckRequirements(t *testing.T) {
+	t.Parallel()
+	key := testKey(t, "p256")
+	rawSubject := func(rdns ...pkix.RelativeDistinguishedNameSET) *x509.CertificateRequest {
+		der, err := asn1.Marshal(pkix.RDNSequence(rdns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		csrDER, err := x509.CreateCertificateRequest(nil, &x509.CertificateRequest{RawSubject: der}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustParseCSR(t, csrDER)
+	}
+	atv := func(oid asn1.ObjectIdentifier, v any) pkix.AttributeTypeAndValue {
+		return pkix.AttributeTypeAndValue{Type: oid, Value: v}
+	}
+	var (
+		cn = asn1.ObjectIdentifier{2, 5, 4, 3}
+		o  = asn1.ObjectIdentifier{2, 5, 4, 10}
+		ou = asn1.ObjectIdentifier{2, 5, 4, 11}
+		dc = asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 25}
+	)
+	set := func(a ...pkix.AttributeTypeAndValue) pkix.RelativeDistinguishedNameSET { return a }
+	plain := mustParseCSR(t, newCSR(t, key, pkix.Name{CommonName: "ann", Organization: []string{"Example"}, OrganizationalUnit: []string{"Mobile"}, Country: []string{"FR"}}))
+	escaped := rawSubject(set(atv(o, "Example, Inc.")), set(atv(ou, "R+D")), set(atv(cn, "ann")))
+	multi := rawSubject(set(atv(o, "Example"), atv(ou, "Mobile")), set(atv(cn, "ann")))
+	split := rawSubject(set(atv(o, "Example")), set(atv(ou, "Mobile")), set(atv(cn, "ann")))
+	twoCN := rawSubject(set(atv(cn, "ann")), set(atv(cn, "bob")))
+	noCN := rawSubject(set(atv(o, "Example")))
+	dcs := rawSubject(set(atv(dc, "com")), set(atv(dc, "example")), set(atv(cn, "ann")))
+	unicode := rawSubject(set(atv(o, "Société Générale")), set(atv(cn, "ann")))
+	openssl := mustParseCSR(t, readFile(t, "openssl-p256.csr"))
+
+	tests := []struct {
+		name string
+		csr  *x509.CertificateRequest
+		req  adapters.CSRRequirements
+		want []error
+		msg  string
+	}{
+		{"cn only", plain, adapters.CSRRequirements{CommonName: "ann"}, nil, ""},
+		{"cn and subject", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Mobile"}, nil, ""},
+		{"any order, spaces, lower-case types", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: " ou = Mobile , c=FR ; o=Example "}, nil, ""},
+		{"additional attributes are advisory", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalAttributes: map[string]string{"challengePassword": "x"}}, nil, ""},
+		{"escapes", escaped, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.,OU=R\+D`}, nil, ""},
+		{"hex escapes", escaped, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Example\2C Inc.`}, nil, ""},
+		{"hex string value", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=#0c074578616d706c65"}, nil, ""},
+		{"dotted oid", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "2.5.4.10=Example"}, nil, ""},
+		{"utf-8 escapes", unicode, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Soci\C3\A9t\C3\A9 G\C3\A9n\C3\A9rale`}, nil, ""},
+		{"utf-8 plain", unicode, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Société Générale"}, nil, ""},
+		{"repeated type", dcs, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "DC=example,DC=com"}, nil, ""},
+		{"multi-valued required and present", multi, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "OU=Mobile+O=Example"}, nil, ""},
+		{"single required, multi-valued present", multi, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example"}, nil, ""},
+		{"openssl subject", openssl, adapters.CSRRequirements{CommonName: "ann@example.com", AdditionalSubject: `O=Example\, Inc.,C=FR`}, nil, ""},
+
+		{"multi-valued required, split present", split, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example+OU=Mobile"}, errs(ErrRequirements), "lacks O=Example+OU=Mobile"},
+		{"wrong cn", plain, adapters.CSRRequirements{CommonName: "bob"}, errs(ErrRequirements), `the subject's CN is "ann"; it must be "bob"`},
+		{"cn differs in case", plain, adapters.CSRRequirements{CommonName: "Ann"}, errs(ErrRequirements), "must be"},
+		{"no cn", noCN, adapters.CSRRequirements{CommonName: "ann"}, errs(ErrRequirements), "put CN=ann"},
+		{"two cns", twoCN, adapters.CSRRequirements{CommonName: "ann"}, errs(ErrRequirements), "2 CNs"},
+		{"missing attribute", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Desktop,L=Paris"}, errs(ErrRequirements), "lacks OU=Desktop, L=Paris"},
+		{"value differs in case", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=example"}, errs(ErrRequirements), "lacks O=example"},
+		{"escaped value not escaped in csr", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.`}, errs(ErrRequirements), `O=Example\, Inc.`},
+
+		{"no common name required", plain, adapters.CSRRequirements{}, errs(ErrBadRequirements), "no commonName"},
+		{"bad additional subject", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O"}, errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
+		{"unknown type", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "FOO=bar"}, errs(ErrBadRequirements), `unknown attribute type "FOO"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			checkErr(t, CheckRequirements(tt.csr, tt.req), tt.want, tt.msg)
+		})
+	}
+}
+
+func TestParseDN(t *testing.T) {
+	t.Parallel()
+	var (
+		cn = asn1.ObjectIdentifier{2, 5, 4, 3}
+		o  = asn1.ObjectIdentifier{2, 5, 4, 10}
+		ou = asn1.ObjectIdentifier{2, 5, 4, 11}
+	)
+	atv := func(oid asn1.ObjectIdentifier, v string) pkix.AttributeTypeAndValue {
+		return pkix.AttributeTypeAndValue{Type: oid, Value: v}
+	}
+	tests := []struct {
+		in   string
+		want pkix.RDNSequence // DER order
+		msg  string
+	}{
+		{"", nil, ""},
+		{"   ", nil, ""},
+		{"CN=ann", pkix.RDNSequence{{atv(cn, "ann")}}, ""},
+		{"CN=ann,O=Example", pkix.RDNSequence{{atv(o, "Example")}, {atv(cn, "ann")}}, ""},
+		{"OU=a+O=b", pkix.RDNSequence{{atv(ou, "a"), atv(o, "b")}}, ""},
+		{`CN=a\,b\+c\;d\<e\>f\"g\\h\=i\#j`, pkix.RDNSequence{{atv(cn, `a,b+c;d<e>f"g\h=i#j`)}}, ""},
+		{`CN=\ lead and trail\ `, pkix.RDNSequence{{atv(cn, " lead and trail ")}}, ""},
+		{`CN=\#hash`, pkix.RDNSequence{{atv(cn, "#hash")}}, ""},
+		{"CN=x=y", pkix.RDNSequence{{atv(cn, "x=y")}}, ""},
+		{"CN=", pkix.RDNSequence{{atv(cn, "")}}, ""},
+		{"CN=a  b  ", pkix.RDNSequence{{atv(cn, "a  b")}}, ""},
+		{`CN=\E2\82\AC`, pkix.RDNSequence{{atv(cn, "€")}}, ""},
+		{"CN=#13026162", pkix.RDNSequence{{atv(cn, "ab")}}, ""}, // PrintableString
+		{"0.9.2342.19200300.100.1.1=u1", pkix.RDNSequence{{atv(asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}, "u1")}}, ""},
+		{"emailAddress=a@b", pkix.RDNSequence{{atv(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}, "a@b")}}, ""},
+
+		{"CN", nil, "'=' expected"},
+		{"=x", nil, "attribute type is missing"},
+		{"CN=a,", nil, "attribute type is missing"},
+		{"CN=a,,O=b", nil, "attribute type is missing"},
+		{"CN=a+", nil, "attribute type is missing"},
+		{`CN=a"b`, nil, "must be escaped"},
+		{"CN=a<b", nil, "must be escaped"},
+		{`CN=a\`, nil, "backslash ends"},
+		{`CN=a\x`, nil, "bad escape"},
+		{`CN=a\4`, nil, "bad escape"},
+		{`CN=\FF`, nil, "not UTF-8"},
+		{"CN=#zz", nil, "bad hex"},
+		{"CN=#0201", nil, "not the DER of a string"},
+		{"CN=#0c0361", nil, "not the DER of a string"},
+		{"CN=#0c016100", nil, "not the DER of a string"},
+		{"CN=#0c0161x", nil, `unexpected 'x'`},
+		{"C N=a", nil, "'=' expected"},
+		{"C_N=a", nil, `'=' expected after "C"`},
+		{"XX=a", nil, `unknown attribute type "XX"`},
+		{"1=a", nil, "bad OID"},
+		{"1.02=a", nil, "bad OID"},
+		{"1..2=a", nil, "bad OID"},
+		{"1.99999999999=a", nil, "bad OID"},
+	}
+	for _, tt := range tests {
+		got, err := ParseDN(tt.in)
+		if tt.msg != "" {
+			checkErr(t, err, errs(ErrMalformed), tt.msg)
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseDN(%q): %v", tt.in, err)
+			continue
+		}
+		if d := cmp.Diff(tt.want, got); d != "" {
+			t.Errorf("ParseDN(%q) (-want +got):\n%s", tt.in, d)
+		}
+	}
+	long := make([]byte, maxDNLength+1)
+	for i := range long {
+		long[i] = 'a'
+	}
+	_, err := ParseDN("CN=" + string(long))
+	checkErr(t, err, errs(ErrTooLarge))
+}
+
+// TestParseDNRoundTrip parses what crypto/x509 writes for names it escapes.
+func TestParseDNRoundTrip(t *testing.T) {
+	t.Parallel()
+	names := []pkix.Name{
+		{CommonName: "plain"},
+		{CommonName: ` lead, "quoted" + <angle> \ back; trail `, Organization: []string{"#hash"}},
+		{CommonName: "ünïcödé €", OrganizationalUnit: []string{"a", "b"}, Country: []string{"FR"}},
+	}
+	for _, n := range names {
+		s := n.ToRDNSequence().String()
+		got, err := ParseDN(s)
+		if err != nil {
+			t.Errorf("ParseDN(%q): %v", s, err)
+			continue
+		}
+		if d := cmp.Diff(n.ToRDNSequence(), got); d != "" {
+			t.Errorf("ParseDN(%q) (-want +got):\n%s", s, d)
+		}
+	}
+	if got := escapeValue(" a\x00#"); got != `\ a\00#` {
+		t.Errorf("escapeValue = %q", got)
+	}
+}
