@@ -301,22 +301,29 @@ type testAttestationOptions struct {
 	noExtension             bool
 }
 
-// Field types for building a test AuthorizationList with encoding/asn1.
-type testAuthorizationList struct {
-	Purpose                  []int         `asn1:"optional,explicit,tag:1,set"`
-	Algorithm                int           `asn1:"optional,explicit,tag:2"`
-	KeySize                  int           `asn1:"optional,explicit,tag:3"`
-	Digest                   []int         `asn1:"optional,explicit,tag:5,set"`
-	EcCurve                  int           `asn1:"optional,explicit,tag:10"`
-	NoAuthRequired           asn1.RawValue `asn1:"optional,explicit,tag:503"`
-	CreationDateTime         int64         `asn1:"optional,explicit,tag:701"`
-	Origin                   asn1.RawValue `asn1:"optional,explicit,tag:702"`
-	RootOfTrust              asn1.RawValue `asn1:"optional,explicit,tag:704"`
-	OsVersion                int           `asn1:"optional,explicit,tag:705"`
-	OsPatchLevel             int           `asn1:"optional,explicit,tag:706"`
-	AttestationApplicationID []byte        `asn1:"optional,explicit,tag:709"`
-	VendorPatchLevel         int           `asn1:"optional,explicit,tag:718"`
-	BootPatchLevel           int           `asn1:"optional,explicit,tag:719"`
+// authorizationEntry is one entry of a test AuthorizationList: a tag and the DER of its value.
+type authorizationEntry struct {
+	tag   int
+	value any
+	param string // encoding/asn1 parameters of value ("set")
+}
+
+// marshalAuthorizationList encodes entries (in ascending tag order) as a SEQUENCE of EXPLICIT
+// context-specific tags.
+func marshalAuthorizationList(entries ...authorizationEntry) ([]byte, error) {
+	var body []byte
+	for _, e := range entries {
+		inner, err := asn1.MarshalWithParams(e.value, e.param)
+		if err != nil {
+			return nil, err
+		}
+		tagged, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: e.tag, IsCompound: true, Bytes: inner})
+		if err != nil {
+			return nil, err
+		}
+		body = append(body, tagged...)
+	}
+	return asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: body})
 }
 
 // testKeyDescription encodes a KeyDescription as a TEE-backed KeyMint 2 device would.
@@ -332,31 +339,27 @@ func testKeyDescription(challenge []byte, packageName string, signatureDigest []
 	bootHash := make([]byte, 32)
 	rand.Read(bootKey)
 	rand.Read(bootHash)
-	rot, err := asn1.Marshal(rootOfTrust{VerifiedBootKey: bootKey, DeviceLocked: true, VerifiedBootState: 0, VerifiedBootHash: bootHash})
+	software, err := marshalAuthorizationList(
+		authorizationEntry{tag: 701, value: created.UnixMilli()}, // creationDateTime
+		authorizationEntry{tag: TagAttestationApplicationID, value: appID},
+	)
 	if err != nil {
 		return nil, err
 	}
-	software, err := asn1.Marshal(testAuthorizationList{
-		CreationDateTime:         created.UnixMilli(),
-		AttestationApplicationID: appID,
-	})
-	if err != nil {
-		return nil, err
-	}
-	tee, err := asn1.Marshal(testAuthorizationList{
-		Purpose:          []int{2, 3}, // SIGN, VERIFY
-		Algorithm:        3,           // EC
-		KeySize:          256,
-		Digest:           []int{4}, // SHA-2-256
-		EcCurve:          1,        // P-256
-		NoAuthRequired:   asn1.NullRawValue,
-		Origin:           asn1.RawValue{FullBytes: []byte{asn1.TagInteger, 1, 0}}, // GENERATED
-		RootOfTrust:      asn1.RawValue{FullBytes: rot},
-		OsVersion:        140000,
-		OsPatchLevel:     202611,
-		VendorPatchLevel: 20261101,
-		BootPatchLevel:   20261101,
-	})
+	tee, err := marshalAuthorizationList(
+		authorizationEntry{tag: 1, value: []int{2, 3}, param: "set"}, // purpose: SIGN, VERIFY
+		authorizationEntry{tag: 2, value: 3},                         // algorithm: EC
+		authorizationEntry{tag: 3, value: 256},                       // keySize
+		authorizationEntry{tag: 5, value: []int{4}, param: "set"},    // digest: SHA-2-256
+		authorizationEntry{tag: 10, value: 1},                        // ecCurve: P-256
+		authorizationEntry{tag: 503, value: asn1.NullRawValue},       // noAuthRequired
+		authorizationEntry{tag: 702, value: 0},                       // origin: GENERATED
+		authorizationEntry{tag: TagRootOfTrust, value: rootOfTrust{VerifiedBootKey: bootKey, DeviceLocked: true, VerifiedBootState: 0, VerifiedBootHash: bootHash}},
+		authorizationEntry{tag: 705, value: 140000},   // osVersion
+		authorizationEntry{tag: 706, value: 202611},   // osPatchLevel
+		authorizationEntry{tag: 718, value: 20261101}, // vendorPatchLevel
+		authorizationEntry{tag: 719, value: 20261101}, // bootPatchLevel
+	)
 	if err != nil {
 		return nil, err
 	}

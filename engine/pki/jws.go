@@ -65,7 +65,7 @@ func VerifyX5C(jws string, roots *x509.CertPool, now time.Time) (*Payload, []*x5
 	if err != nil {
 		return nil, nil, err
 	}
-	if h.jwk != nil {
+	if h.jwk != nil && h.x5c != nil {
 		return nil, nil, errorf(ErrMalformed, "the header carries both x5c and jwk; send x5c alone")
 	}
 	if h.x5c == nil {
@@ -114,7 +114,7 @@ func VerifyJWK(jws string) (*Payload, crypto.PublicKey, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if h.x5c != nil {
+	if h.jwk != nil && h.x5c != nil {
 		return nil, nil, errorf(ErrMalformed, "the header carries both x5c and jwk; send jwk alone")
 	}
 	if h.jwk == nil {
