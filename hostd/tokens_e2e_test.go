@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -240,4 +241,69 @@ func TestRequiredAccessTokenScope(t *testing.T) {
 			t.Errorf("RequiredAccessTokenScope(%d, %q) = %q, %v; want %q, %v", tc.status, tc.header, got, ok, tc.want, tc.ok)
 		}
 	}
+}
+
+// TestValidationAcrossRotationsUnderLoad validates tokens in a loop, from several goroutines,
+// while the signing key is rotated twice: not one validation may fail.
+func TestValidationAcrossRotationsUnderLoad(t *testing.T) {
+	d := startDaemon(t, exampleDir, "")
+	c := newClient(t, d, "mobilewebapp", "2.1.0")
+	ctx := context.Background()
+	tok, err := c.ObtainAccessToken(ctx, "webTests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	type result struct{ ok, failed int }
+	results := make(chan result)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var r result
+			current := tok.Value
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					results <- r
+					return
+				default:
+				}
+				if i%10 == 9 { // now and then a token signed by whatever key is active now
+					if nt, err := c.ObtainAccessToken(ctx, "webTests"); err == nil {
+						current = nt.Value
+					}
+				}
+				resp, err := http.PostForm(baseURL(d)+"/oauth/validation", url.Values{"token": {current}, "scope": {"webTests"}})
+				if err != nil {
+					r.failed++
+					continue
+				}
+				var v map[string]any
+				json.NewDecoder(resp.Body).Decode(&v)
+				resp.Body.Close()
+				if v["active"] == true {
+					r.ok++
+				} else {
+					r.failed++
+				}
+			}
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		time.Sleep(300 * time.Millisecond)
+		if status, body := admin(t, d, "POST", "/admin/v1/keys/rotate", "", adminToken); status != 200 {
+			t.Fatalf("rotate: %d %v", status, body)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	var total result
+	for g := 0; g < 4; g++ {
+		r := <-results
+		total.ok += r.ok
+		total.failed += r.failed
+	}
+	if total.failed != 0 || total.ok < 20 {
+		t.Errorf("validations across two rotations: %d ok, %d failed; want no failure", total.ok, total.failed)
+	}
+	t.Logf("%d validations across two rotations, none failed", total.ok)
 }
