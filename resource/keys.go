@@ -249,6 +249,10 @@ func jwkKey(raw json.RawMessage) *verifyKey {
 func parsePEM(data []byte) ([]*verifyKey, error) {
 	var keys []*verifyKey
 	for n := 1; ; n++ {
+		// pem.Decode skips text before a block: refuse it, as anything after the last block.
+		if !bytes.HasPrefix(bytes.TrimSpace(data), []byte("-----BEGIN ")) {
+			break
+		}
 		var b *pem.Block
 		b, data = pem.Decode(data)
 		if b == nil {

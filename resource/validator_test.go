@@ -65,6 +65,9 @@ type tokenCase struct {
 	breaks []rt.Break
 	scope  string
 	want   string // kindOf the error
+
+	iatOffset time.Duration // issued this long from now
+	edge      bool          // within seconds of the leeway: the verdict holds only right after minting
 }
 
 // tokenCases are good and bad tokens; tokens that fail two checks prove the order: signature,
@@ -76,8 +79,8 @@ var tokenCases = []tokenCase{
 	{name: "good without user or device", claims: rt.Claims{UserID: "-", DeviceID: "-"}, want: "ok"},
 	{name: "typ in full", breaks: []rt.Break{rt.Header("typ", "application/at+jwt")}, want: "ok"},
 	{name: "typ in capitals", breaks: []rt.Break{rt.Header("typ", "AT+JWT")}, want: "ok"},
-	{name: "expired within the leeway", claims: rt.Claims{IssuedAt: time.Now().Add(-63 * time.Second)}, want: "ok"},
-	{name: "issued within the leeway ahead", claims: rt.Claims{IssuedAt: time.Now().Add(3 * time.Second)}, want: "ok"},
+	{name: "expired within the leeway", iatOffset: -63 * time.Second, edge: true, want: "ok"},
+	{name: "issued within the leeway ahead", iatOffset: 3 * time.Second, edge: true, want: "ok"},
 	{name: "unknown claims are ignored", breaks: []rt.Break{rt.Claim("aud", "elsewhere"), rt.Claim("x", []int{1})}, want: "ok"},
 
 	{name: "tampered signature", breaks: []rt.Break{rt.TamperedSignature}, want: "invalid"},
@@ -97,7 +100,7 @@ var tokenCases = []tokenCase{
 	{name: "client_id and data disagree", breaks: []rt.Break{rt.Claim("client_id", "OtherApp")}, want: "invalid"},
 	{name: "no application", breaks: []rt.Break{rt.Claim("client_id", nil), rt.Claim("data", map[string]any{})}, want: "invalid"},
 	{name: "expired", breaks: []rt.Break{rt.Expired}, want: "expired"},
-	{name: "expired beyond the leeway", claims: rt.Claims{IssuedAt: time.Now().Add(-67 * time.Second)}, want: "expired"},
+	{name: "expired beyond the leeway", iatOffset: -67 * time.Second, edge: true, want: "expired"},
 	{name: "not yet valid", breaks: []rt.Break{rt.NotYetValid}, want: "not-yet-valid"},
 	{name: "nbf in the future", breaks: []rt.Break{rt.Claim("nbf", time.Now().Add(time.Minute).Unix())}, want: "not-yet-valid"},
 	{name: "wrong scope", claims: rt.Claims{Scope: "webTests"}, want: "insufficient-scope"},
@@ -116,7 +119,7 @@ var tokenCases = []tokenCase{
 func (tc tokenCase) mint(is *rt.Issuer) (string, rt.Claims) {
 	c := tc.claims
 	if c.IssuedAt.IsZero() {
-		c.IssuedAt = time.Now()
+		c.IssuedAt = time.Now().Add(tc.iatOffset)
 	}
 	c.IssuedAt = c.IssuedAt.Truncate(time.Second)
 	switch c.UserID {
