@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/policies"
@@ -164,9 +165,7 @@ func (a *adapterRealm) answer(x *exchange, req *AnswerRequest) (answerOutcome, e
 	if msg == "" {
 		msg = "the adapter did not accept the answer"
 	}
-	if len(msg) > 512 {
-		msg = msg[:512]
-	}
+	msg = truncate(msg, 512)
 	return answerOutcome{}, retry("%s", msg)
 }
 
@@ -179,4 +178,15 @@ func (a *adapterRealm) logout(x *exchange) {
 	if _, err := a.call(x, a.logoutFunction, map[string]any{}); err != nil {
 		x.e.log.Warn("logout-function failed", "realm", a.name, "err", err)
 	}
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -104,6 +104,9 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 	}
 	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive}
 	rs := s.realm(req.Realm)
+	if rs.Refused {
+		return nil, refusedAgain(req.Realm)
+	}
 	if rs.Failures >= e.cfg.MaxAttempts {
 		return nil, &Error{Code: CodeTooManyAttempts, Message: "too many failed attempts for realm " + req.Realm + " in this session; start a new session",
 			Details: map[string]any{"realm": req.Realm}}
@@ -144,7 +147,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 	case err != nil:
 		var ee *Error
 		if errors.As(err, &ee) && ee.Code == CodeRefused {
-			rs.Failures = e.cfg.MaxAttempts // a final refusal ends this realm for the session
+			rs.Refused = true // a final refusal ends this realm for the session
 			rs.Challenged = false
 			s.dirty = true
 			if serr := e.saveSession(ctx, s); serr != nil {
@@ -261,4 +264,10 @@ func (e *Engine) audit(ctx context.Context, actor, action, target string, detail
 	if _, err := e.store.AppendAudit(ctx, auditRecord(e.now(), actor, action, target, raw)); err != nil {
 		e.log.Warn("audit record not written", "action", action, "err", err)
 	}
+}
+
+// refusedAgain is the answer for a realm that already refused this session finally.
+func refusedAgain(realm string) *Error {
+	return &Error{Code: CodeRefused, Message: "realm " + realm + " refused this session; start a new session",
+		Details: map[string]any{"realm": realm}}
 }

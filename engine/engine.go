@@ -236,7 +236,7 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 	acc := &Access{Test: test.Name}
 	dec, err := e.decide(x, req)
 	if err != nil {
-		e.finish(x, acc)
+		e.finishRefused(x)
 		return nil, err
 	}
 	switch dec.Outcome {
@@ -244,12 +244,12 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 		acc.Allowed = true
 		e.touch(x, test)
 	case policies.Deny:
-		e.finish(x, acc)
+		e.finishRefused(x)
 		return nil, &Error{Code: CodePolicyDenied, Message: joinReasons(dec.Reasons), Details: map[string]any{"reasons": dec.Reasons}}
 	case policies.Challenge:
 		ch, err := e.challenge(x, test, dec)
 		if err != nil {
-			e.finish(x, acc)
+			e.finishRefused(x)
 			return nil, err
 		}
 		acc.Challenge = ch
@@ -260,6 +260,17 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 		return nil, err
 	}
 	return acc, nil
+}
+
+// finishRefused saves what a refused request changed in an existing session. A new session is
+// not stored: the refusal carries no cookie, so no client could ever use it.
+func (e *Engine) finishRefused(x *exchange) {
+	if x.s.isNew {
+		return
+	}
+	if err := e.saveSession(x.ctx, x.s); err != nil {
+		e.log.Warn("session not saved after a refusal", "err", err)
+	}
 }
 
 // finish saves the session and fills the cookies to set.
@@ -360,6 +371,9 @@ func (e *Engine) challenge(x *exchange, test *policies.SecurityTest, dec policie
 			return nil, errorf(CodeUnknownRealm, "realm %q is required but not defined", name)
 		}
 		rs := x.s.realm(name)
+		if rs.Refused {
+			return nil, refusedAgain(name)
+		}
 		if rs.Failures >= e.cfg.MaxAttempts {
 			return nil, &Error{Code: CodeTooManyAttempts, Message: "too many failed attempts for realm " + name + " in this session; start a new session",
 				Details: map[string]any{"realm": name}}

@@ -82,7 +82,7 @@ func normalized(st storedState, realm string) storedState {
 	if out.Realms[realm] == nil {
 		out.Realms[realm] = &storedRealm{}
 	}
-	out.Realms[realm].Failures, out.Realms[realm].Challenged = 0, false
+	out.Realms[realm].Failures, out.Realms[realm].Challenged, out.Realms[realm].Refused = 0, false, false
 	return out
 }
 
@@ -217,16 +217,16 @@ func checkAnswer(t *testing.T, l *lab, c *client, req engine.AnswerRequest) bool
 		t.Fatalf("Answer(%s) refused (%v, retry %v) but changed the session (-before +after):\n%s", realm, err, res, diff)
 	}
 	b, a := realmOf(before, realm), realmOf(after, realm)
-	wantFailures, wantChallenged := b.Failures, b.Challenged
+	wantFailures, wantChallenged, wantRefused := b.Failures, b.Challenged, b.Refused
 	switch {
 	case err == nil: // a retry
 		wantFailures++
 	case e.Code == engine.CodeTooManyAttempts && b.Failures < fuzzMaxAttempts:
 		wantFailures, wantChallenged = b.Failures+1, false
 	case e.Code == engine.CodeRefused:
-		wantFailures, wantChallenged = fuzzMaxAttempts, false
+		wantChallenged, wantRefused = false, true
 	}
-	if a.Failures != wantFailures || a.Challenged != wantChallenged || a.Passed != b.Passed {
+	if a.Failures != wantFailures || a.Challenged != wantChallenged || a.Refused != wantRefused || a.Passed != b.Passed {
 		t.Fatalf("Answer(%s) -> %v: realm %+v -> %+v, want failures %d challenged %v", realm, err, b, a, wantFailures, wantChallenged)
 	}
 	if err == nil {

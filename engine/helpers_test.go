@@ -373,6 +373,7 @@ type storedRealm struct {
 	Identity   map[string]any    `json:"identity"`
 	Challenged bool              `json:"challenged"`
 	Failures   int               `json:"failures"`
+	Refused    bool              `json:"refused"`
 	Data       map[string]string `json:"data"`
 }
 

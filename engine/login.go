@@ -95,13 +95,21 @@ func (l *loginRealm) challenge(*exchange) (map[string]any, error) {
 
 // observe lets a header-authenticated realm pass on any request that carries the header.
 func (l *loginRealm) observe(x *exchange) (bool, error) {
-	if rs := x.s.peek(l.name); rs != nil && rs.Passed && (rs.ExpiresAt.IsZero() || x.now.Before(rs.ExpiresAt)) {
-		return true, nil
-	}
+	rs := x.s.peek(l.name)
+	live := rs != nil && rs.Passed && (rs.ExpiresAt.IsZero() || x.now.Before(rs.ExpiresAt))
 	if l.kind != "header" {
-		return false, nil
+		return live, nil
 	}
 	v := x.header(l.header)
+	if live {
+		// Behind an SSO proxy the header names the user of each request: a request for another
+		// user logs that user in (or fails) rather than running as the one before.
+		if id, _ := rs.Identity["userId"].(string); v == "" || v == id {
+			return true, nil
+		}
+		rs.Passed, rs.Identity = false, nil
+		x.s.dirty = true
+	}
 	if v == "" || len(v) > maxUsername {
 		return false, nil // an overlong value is refused by the answer, as a form's would be
 	}
@@ -109,7 +117,7 @@ func (l *loginRealm) observe(x *exchange) (bool, error) {
 	if err != nil {
 		return false, nil // the challenge and its answer report why
 	}
-	rs := x.s.realm(l.name)
+	rs = x.s.realm(l.name)
 	rs.Passed, rs.Identity, rs.LastUsed = true, l.identity(id), x.now
 	if l.exp > 0 {
 		rs.ExpiresAt = x.now.Add(l.exp)

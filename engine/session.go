@@ -37,6 +37,8 @@ type realmState struct {
 	// Challenged is true while a challenge of this realm waits for an answer.
 	Challenged bool `json:"challenged,omitempty"`
 	Failures   int  `json:"failures,omitempty"`
+	// Refused is set when the realm gave a final refusal: it is not asked again in this session.
+	Refused bool `json:"refused,omitempty"`
 	// Data is realm-specific memory (acknowledged messages, enrollment progress).
 	Data map[string]string `json:"data,omitempty"`
 }
@@ -95,6 +97,9 @@ type locks struct {
 }
 
 func (l *locks) lock(id string) func() {
+	if id == "" {
+		return func() {} // a request without a session makes a new one nobody else can see
+	}
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	m := &l.shards[h.Sum32()%uint32(len(l.shards))]

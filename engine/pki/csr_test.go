@@ -307,6 +307,9 @@ func TestParseDN(t *testing.T) {
 		{"1.02=a", nil, "bad OID"},
 		{"1..2=a", nil, "bad OID"},
 		{"1.99999999999=a", nil, "bad OID"},
+		{"10.0=a", nil, "bad OID"},
+		{"1.40=a", nil, "bad OID"},
+		{"2.999.1=a", pkix.RDNSequence{{atv(asn1.ObjectIdentifier{2, 999, 1}, "a")}}, ""},
 	}
 	for _, tt := range tests {
 		got, err := ParseDN(tt.in)

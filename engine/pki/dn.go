@@ -219,6 +219,10 @@ func attributeOID(name string) (asn1.ObjectIdentifier, error) {
 		}
 		oid[i] = int(n)
 	}
+	// X.660: the first arc is 0, 1 or 2, and under 0 and 1 the second is below 40.
+	if oid[0] > 2 || oid[0] < 2 && oid[1] >= 40 {
+		return nil, fmt.Errorf("bad OID %q", name)
+	}
 	return oid, nil
 }
 

@@ -1,0 +1,213 @@
+package pki
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/realmgate/realmgate/adapters"
+)
+
+// isPackageError reports whether err matches one of the sentinels a parser may return.
+func isPackageError(err error, sentinels ...error) bool {
+	for _, s := range sentinels {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func addFiles(f *testing.F, pattern string) {
+	names, _ := filepath.Glob(filepath.Join("testdata", pattern))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+func FuzzParseCSR(f *testing.F) {
+	addFiles(f, "*.csr")
+	f.Add(newCSR(f, testKey(f, "p256"), pkix.Name{CommonName: "fuzz"}))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		csr, err := ParseCSR(der)
+		if err != nil {
+			if !isPackageError(err, ErrMalformed, ErrBadSignature, ErrWeakKey) {
+				t.Fatalf("error without a sentinel: %v", err)
+			}
+			return
+		}
+		if err := csr.CheckSignature(); err != nil {
+			t.Fatalf("accepted a CSR whose signature fails: %v", err)
+		}
+		if err := checkPublicKey(csr.PublicKey); err != nil {
+			t.Fatalf("accepted a key the policy refuses: %v", err)
+		}
+		o := CSRObject(csr)
+		if o.Base64 == "" || o.PublicKey.Algorithm == "" {
+			t.Fatalf("incomplete CSR object %+v", o)
+		}
+		err = CheckRequirements(csr, adapters.CSRRequirements{CommonName: csr.Subject.CommonName, AdditionalSubject: o.DN})
+		if err != nil && !isPackageError(err, ErrRequirements, ErrBadRequirements, ErrMalformed) {
+			t.Fatalf("error without a sentinel: %v", err)
+		}
+	})
+}
+
+// fuzzJWSSeeds are valid and near-valid payloads for both JWS targets.
+func fuzzJWSSeeds(f *testing.F) (*CA, time.Time) {
+	ca := testCA(f)
+	now := time.Now()
+	key := testKey(f, "p256")
+	leaf := issueFor(f, ca, key, now, nil)
+	x5c, err := SignX5C(key, nil, testPayload)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(x5c)
+	if x5c, err = SignX5C(key, []*x509.Certificate{leaf, ca.Cert}, testPayload); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(x5c)
+	jwk, err := SignJWK(key, testPayload)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(jwk)
+	rsaJWK, err := SignJWK(testKey(f, "rsa2048"), testPayload)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(rsaJWK)
+	f.Add(forge(f, `{"alg":"none"}`, []byte(`{}`), "none", nil, nil))
+	f.Add("..")
+	f.Add("")
+	return ca, now
+}
+
+func FuzzVerifyX5C(f *testing.F) {
+	ca, now := fuzzJWSSeeds(f)
+	roots := ca.Roots()
+	f.Fuzz(func(t *testing.T, jws string) {
+		p, chain, err := VerifyX5C(jws, roots, now)
+		if err != nil {
+			if !isPackageError(err, ErrMalformed, ErrAlgorithm, ErrWeakKey, ErrBadSignature, ErrUntrusted) {
+				t.Fatalf("error without a sentinel: %v", err)
+			}
+			return
+		}
+		if p == nil || len(chain) < 2 || !chain[len(chain)-1].Equal(ca.Cert) {
+			t.Fatalf("accepted without a payload or a chain to the CA: %v, %d certificates", p, len(chain))
+		}
+	})
+}
+
+func FuzzVerifyJWK(f *testing.F) {
+	fuzzJWSSeeds(f)
+	f.Fuzz(func(t *testing.T, jws string) {
+		p, key, err := VerifyJWK(jws)
+		if err != nil {
+			if !isPackageError(err, ErrMalformed, ErrAlgorithm, ErrWeakKey, ErrBadSignature) {
+				t.Fatalf("error without a sentinel: %v", err)
+			}
+			return
+		}
+		if p == nil || key == nil {
+			t.Fatal("accepted without a payload or a key")
+		}
+		if err := checkPublicKey(key); err != nil {
+			t.Fatalf("accepted a key the policy refuses: %v", err)
+		}
+	})
+}
+
+func FuzzAndroidKeyDescription(f *testing.F) {
+	genuine := readCerts(f, "android/blueline-sdk28-tee-ec.pem")[0]
+	ext, err := keyDescriptionExtension(genuine)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ext)
+	kd, err := testKeyDescription([]byte("challenge"), "com.example", []byte{1, 2, 3}, time.Unix(0, 0))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(kd)
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		att, err := ParseAndroidKeyDescription(der)
+		if err != nil {
+			if !isPackageError(err, ErrMalformed) {
+				t.Fatalf("error without ErrMalformed: %v", err)
+			}
+			return
+		}
+		if len(att.PackageNames) != len(att.PackageVersions) {
+			t.Fatalf("%d package names, %d versions", len(att.PackageNames), len(att.PackageVersions))
+		}
+	})
+}
+
+// FuzzParseDN checks that ParseDN reads back what formatDN writes for whatever it accepts.
+func FuzzParseDN(f *testing.F) {
+	for _, s := range []string{"", "CN=ann,O=Example", `O=Example\, Inc.+OU=R\2BD`, "CN=#0c0161", "2.5.4.3=x ; c=FR", `CN=\ a\ `, "E=a@b,T=x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		seq, err := ParseDN(s)
+		if err != nil {
+			if !isPackageError(err, ErrMalformed) {
+				t.Fatalf("error without ErrMalformed: %v", err)
+			}
+			return
+		}
+		der, err := asn1.Marshal(seq)
+		if err != nil {
+			t.Fatalf("ParseDN(%q) = %v, which does not marshal: %v", s, seq, err)
+		}
+		formatted, err := formatDN(der)
+		if err != nil {
+			t.Fatalf("formatDN of ParseDN(%q): %v", s, err)
+		}
+		if len(formatted) > maxDNLength {
+			return // hex forms are longer than the input
+		}
+		again, err := ParseDN(formatted)
+		if err != nil {
+			t.Fatalf("ParseDN(%q) = %v, written %q, which does not parse: %v", s, seq, formatted, err)
+		}
+		// DER sorts the attributes of a multi-valued RDN.
+		sortATVs := cmpopts.SortSlices(func(a, b pkix.AttributeTypeAndValue) bool {
+			return a.Type.String()+"="+a.Value.(string) < b.Type.String()+"="+b.Value.(string)
+		})
+		if d := cmp.Diff(seq, again, sortATVs); d != "" {
+			t.Fatalf("round trip of %q through %q (-first +second):\n%s", s, formatted, d)
+		}
+	})
+}
+
+// FuzzFormatDN feeds formatDN and uniqueIDs, which read DER that crypto/x509 only skims.
+func FuzzFormatDN(f *testing.F) {
+	for _, name := range []string{"ecdsa-client.pem", "v2-unique-ids.pem", "android/blueline-sdk28-tee-ec.pem"} {
+		c := readCerts(f, name)[0]
+		f.Add(c.RawSubject)
+		f.Add(c.RawIssuer)
+		f.Add(c.RawTBSCertificate)
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		formatDN(der)
+		uniqueIDs(der)
+	})
+}
