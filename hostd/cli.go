@@ -16,6 +16,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/tester"
 
+	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/policies"
 )
@@ -171,7 +172,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "hostd check: --config DIR is required")
 		return 2
 	}
-	diags := policies.Check(*dir, policies.LoadOptions{})
+	diags := policies.Check(*dir, policies.LoadOptions{AdapterKinds: adapters.Kinds()})
 	if !diags.HasErrors() {
 		// The XML is sound: compile the Rego too, so policy errors are found now.
 		if _, _, err := daemon.LoadProject(ctx, *dir); err != nil {

@@ -643,6 +643,17 @@ func TestCheckCommand(t *testing.T) {
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("output lacks %q:\n%s", want, out.String())
 	}
+	// An adapter backend of a kind no backend registered is refused with the known kinds.
+	mustWrite(t, filepath.Join(dir, "server/conf/authenticationConfig.xml"), `<loginConfiguration/>`)
+	mustWrite(t, filepath.Join(dir, "adapters/A/A.xml"), `<adapter name="A">
+  <backend kind="jvm"/>
+  <procedure name="p"/>
+</adapter>`)
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "--config", dir}, &out, &errb); code != 1 ||
+		!strings.Contains(out.String(), `A.xml:2: error: unknown adapter kind "jvm"; fix: use one of: plugin, wasm`) {
+		t.Errorf("unknown kind: exit %d\n%s", code, out.String())
+	}
 	out.Reset()
 	if code := run(context.Background(), []string{"check", "--config", exampleDir}, &out, &errb); code != 0 {
 		t.Errorf("example project: exit %d\n%s", code, out.String())
