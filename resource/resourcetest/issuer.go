@@ -349,6 +349,11 @@ var (
 	}
 )
 
+// NotBeforeIn sets nbf to d from the time of minting.
+func NotBeforeIn(d time.Duration) Break {
+	return func(m *minting) { m.claims["nbf"] = time.Now().Add(d).Unix() }
+}
+
 // SignedWith signs the token with k instead of the current key (k need not be published).
 func SignedWith(k *Key) Break { return func(m *minting) { m.key = k } }
 
