@@ -197,7 +197,8 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 }
 
 // LoadCA loads the CA that InitCA wrote to dir (or files laid out the same way: CACertFile may
-// hold intermediates after the CA certificate; CAKeyFile may hold a PKCS#8, SEC 1 or PKCS#1 key).
+// hold, after the CA certificate, the intermediates above it, which become Chain; a self-signed
+// root there is left out. CAKeyFile may hold a PKCS#8, SEC 1 or PKCS#1 key).
 // A missing file gives an error matching fs.ErrNotExist; a damaged one ErrMalformed; a key file
 // that others may read ErrInsecureKeyFile; a key of another certificate ErrKeyMismatch.
 func LoadCA(dir string) (*CA, error) {
@@ -227,15 +228,12 @@ func LoadCA(dir string) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pki: CA key %s: %w", keyPath, err)
 	}
-	ca := &CA{Cert: certs[0], Key: key, Chain: certs[1:]}
+	ca := &CA{Cert: certs[0], Key: key, Chain: chainAbove(certs[0], certs[1:])}
 	if err := ca.check(); err != nil {
 		return nil, fmt.Errorf("pki: CA in %s: %w", dir, err)
 	}
 	return ca, nil
 }
-
-// ErrInsecureKeyFile: a private key file that users other than its owner may read or write.
-var ErrInsecureKeyFile = errors.New("private key file is not private")
 
 // LoadPKCS12 loads a CA from a PKCS#12 file (as OpenSSL 3 writes it by default, or legacy
 // 3DES/RC2 files): the certificate whose public key matches the file's one private key is the CA,

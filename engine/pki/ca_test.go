@@ -186,6 +186,7 @@ func TestLoadCAFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	inter := newSubCA(t, root, "Intermediate", root.Cert.NotAfter)
+	inter2 := newSubCA(t, inter, "Intermediate 2", root.Cert.NotAfter)
 	leaf, leafKey := newLeaf(t, root)
 	ecKey := root.Key.(*ecdsa.PrivateKey)
 	sec1, _ := x509.MarshalECPrivateKey(ecKey)
@@ -214,7 +215,8 @@ func TestLoadCAFiles(t *testing.T) {
 		{name: "pkcs8", cert: certPEM(root.Cert), key: pkcs8PEM(t, root.Key), wantCert: root.Cert},
 		{name: "sec1", cert: certPEM(root.Cert), key: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: sec1}), wantCert: root.Cert},
 		{name: "pkcs1", cert: certPEM(rsaCA.Cert), key: pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: pkcs1}), wantCert: rsaCA.Cert},
-		{name: "intermediate with chain", cert: certPEM(inter.Cert, root.Cert), key: pkcs8PEM(t, inter.Key), wantCert: inter.Cert, wantChainN: 1},
+		{name: "intermediate, root left out", cert: certPEM(inter.Cert, root.Cert), key: pkcs8PEM(t, inter.Key), wantCert: inter.Cert},
+		{name: "intermediate with chain", cert: certPEM(inter2.Cert, root.Cert, inter.Cert), key: pkcs8PEM(t, inter2.Key), wantCert: inter2.Cert, wantChainN: 1},
 		{name: "no files", want: errs(fs.ErrNotExist), msg: CACertFile},
 		{name: "no key", cert: certPEM(root.Cert), want: errs(fs.ErrNotExist), msg: CAKeyFile},
 		{name: "no certificate", key: pkcs8PEM(t, root.Key), want: errs(fs.ErrNotExist), msg: CACertFile},

@@ -76,6 +76,9 @@ func dnString(raw []byte, parsed pkix.Name) string {
 // An error matching ErrRequirements names what is missing; one matching ErrBadRequirements
 // means the requirements themselves cannot be checked.
 func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirements) error {
+	if csr == nil {
+		return errorf(ErrMalformed, "no CSR")
+	}
 	if req.CommonName == "" {
 		return errorf(ErrBadRequirements, "no commonName")
 	}

@@ -241,6 +241,7 @@ func TestCheckRequirements(t *testing.T) {
 		{"value differs in case", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=example"}, errs(ErrRequirements), "lacks O=example"},
 		{"escaped value not escaped in csr", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.`}, errs(ErrRequirements), `O=Example\, Inc.`},
 
+		{"no CSR", nil, adapters.CSRRequirements{CommonName: "ann"}, errs(ErrMalformed), "no CSR"},
 		{"no common name required", plain, adapters.CSRRequirements{}, errs(ErrBadRequirements), "no commonName"},
 		{"bad additional subject", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O"}, errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
 		{"unknown type", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "FOO=bar"}, errs(ErrBadRequirements), `unknown attribute type "FOO"`},

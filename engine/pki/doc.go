@@ -2,8 +2,9 @@
 // a certificate authority that signs CSRs, CSR parsing and subject checks, Worklight's certificate
 // object, the signed payloads (JWS) that devices answer with, and Android Key Attestation.
 //
-// It is pure crypto: no HTTP, no store, no clock of its own. Callers pass the time ("now") so that
-// a decision can be replayed and tested, and they check nonces and revocation themselves.
+// It is pure crypto: no HTTP, no store. Callers pass the time ("now"; zero means the current
+// time) so that a decision can be replayed and tested, and they check nonces and revocation
+// themselves.
 //
 // Everything that parses untrusted bytes bounds its input first and returns errors that match
 // one of the package's sentinels with errors.Is, so that the HTTP layer can choose a status:
@@ -13,7 +14,11 @@
 //	ErrWeakKey                      a key of a kind or size not accepted
 //	ErrUntrusted                    a chain that does not lead to a trusted root at the given time
 //	ErrRequirements                 a CSR subject that lacks what the PKI bridge required
+//	ErrBadRequirements              requirements from the PKI bridge that cannot be checked
 //	ErrChallenge                    an attestation made for another challenge
+//
+// and, when loading a CA, ErrCAExists, ErrKeyMismatch, ErrPassword, ErrInsecureKeyFile or
+// fs.ErrNotExist.
 //
 // A typical provisioning answer is checked like this:
 //

@@ -35,6 +35,8 @@ var (
 	ErrKeyMismatch = errors.New("certificate and key do not match")
 	// ErrPassword: a PKCS#12 file that the password does not open.
 	ErrPassword = errors.New("wrong PKCS#12 password")
+	// ErrInsecureKeyFile: a private key file that users other than its owner may read or write.
+	ErrInsecureKeyFile = errors.New("private key file is not private")
 )
 
 // errorf returns an error matching sentinel whose message is "pki: <sentinel>: <detail>".
