@@ -116,5 +116,35 @@ func (l *loader) addEnv(rel string, app *App, n *node, env string, mobile bool) 
 	}
 	e.PublicSigningKey = sec.childText("publicSigningKey")
 	e.PackageName = sec.childText("packageName")
+	for _, d := range sec.children("signingCertificateDigest") {
+		digest := strings.ToLower(strings.ReplaceAll(d.Text, ":", ""))
+		if len(digest) != 64 || strings.Trim(digest, "0123456789abcdef") != "" {
+			l.errorf(l.pos(rel, d), "give the hex SHA-256 of the app signing certificate", "signingCertificateDigest %q is not a SHA-256 digest", d.Text)
+			continue
+		}
+		e.SigningCertificateDigests = append(e.SigningCertificateDigests, digest)
+	}
+	prov := sec.child("provisioning")
+	if prov == nil {
+		prov = n.child("provisioning")
+	}
+	if prov != nil {
+		entity, _ := prov.attr("entity")
+		switch entity {
+		case "application", "":
+			e.ProvisioningEntity = "application"
+		case "device":
+			e.ProvisioningEntity = "device"
+		case "group":
+			group, _ := prov.attr("group")
+			if group == "" || len(group) > 128 {
+				l.errorf(l.pos(rel, prov), `add group="NAME" naming the group of applications`, "provisioning entity group without a group name")
+			} else {
+				e.ProvisioningEntity = "group:" + group
+			}
+		default:
+			l.errorf(l.pos(rel, prov), `use entity="application", "group" or "device"`, "unknown provisioning entity %q", entity)
+		}
+	}
 	app.Envs[env] = e
 }

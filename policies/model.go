@@ -178,6 +178,22 @@ type Environment struct {
 	PublicSigningKey string
 	PackageName      string
 	BundleID         string
+	// SigningCertificateDigests are the hex SHA-256 digests of the app signing certificates the
+	// authenticity realm accepts (<signingCertificateDigest>, Android).
+	SigningCertificateDigests []string
+	// ProvisioningEntity is what device provisioning binds a certificate to: "application"
+	// ("" means the same), "group:NAME" or "device" (<provisioning entity="group" group="NAME"/>).
+	ProvisioningEntity string
+}
+
+// SupportsDeviceSecurity reports whether the environment can run device provisioning and app
+// authenticity (Android and iOS).
+func (e *Environment) SupportsDeviceSecurity() bool {
+	switch e.Name {
+	case "android", "iphone", "ipad":
+		return true
+	}
+	return false
 }
 
 // Adapter is an adapter's declaration.

@@ -349,6 +349,20 @@ func (l *loader) validateTest(t *SecurityTest) {
 	}
 }
 
+// deviceSecurityRealms lists the realms of a test that need a device environment: provisioning
+// (automatic or custom) and app authenticity.
+func (l *loader) deviceSecurityRealms(t *SecurityTest) []string {
+	var out []string
+	for _, step := range t.Steps {
+		for _, r := range step {
+			if r == RealmAuthenticity || l.isAutoProvisioning(r) {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
 func stepOf(t *SecurityTest, realm string) int {
 	for i, s := range t.Steps {
 		for _, r := range s {
@@ -379,6 +393,16 @@ func (l *loader) validateResources() {
 			if !env.Mobile && t.DeviceRealm != "" {
 				l.errorf(env.Pos, "use a web or custom test without a device realm for web environments",
 					"web environment %s of application %q uses security test %q, which needs a device realm", envName, id, t.Name)
+			}
+			if env.Mobile && !env.SupportsDeviceSecurity() {
+				for _, r := range l.deviceSecurityRealms(t) {
+					l.errorf(env.Pos, "device provisioning and app authenticity run on android, iphone and ipad environments only",
+						"environment %s of application %q uses security test %q, whose realm %s this environment cannot run", envName, id, t.Name, r)
+				}
+			}
+			if env.Name == "android" && t.HasRealm(RealmAuthenticity) && (env.PackageName == "" || len(env.SigningCertificateDigests) == 0) {
+				l.warnf(env.Pos, "add <packageName> and <signingCertificateDigest> (hex SHA-256 of the signing certificate) to the environment's <security>",
+					"environment android of application %q checks app authenticity without the package name and signing-certificate digest to check against: every Android key attestation will be refused", id)
 			}
 			if !env.Mobile && t.HasRealm(RealmAuthenticity) {
 				l.errorf(env.Pos, "app authenticity applies to android and iphone environments only",
