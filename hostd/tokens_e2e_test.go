@@ -147,8 +147,8 @@ func TestKeyRotationKeepsOldTokensValid(t *testing.T) {
 			t.Fatalf("rotate: %d %v", status, body)
 		}
 	}
-	if n := len(jwks(t, d).Keys); n != 3 {
-		t.Errorf("%d keys published after two rotations, want 3 (two retiring)", n)
+	if n := len(jwks(t, d).Keys); n != 4 {
+		t.Errorf("%d keys published after two rotations, want 4 (active, next, two retiring)", n)
 	}
 	// The token signed before the rotations still validates, online and offline.
 	verify(t, d, before.Value)

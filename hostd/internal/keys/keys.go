@@ -1,6 +1,7 @@
 // Package keys keeps hostd's token signing keys in the data folder: one active key that signs,
-// and the keys rotated out, published (and accepted) until every token they signed has expired.
-// It implements engine.TokenKeys.
+// the next key, published before it signs a token (so validators that cached the JWKS already
+// know it when a rotation makes it active), and the keys rotated out, published (and accepted)
+// until every token they signed has expired.
 //
 // The key file is written atomically (temporary file, fsync, rename) with mode 0600, so a crash
 // during a rotation leaves the old set or the new one, never a torn file.
@@ -34,7 +35,7 @@ type Set struct {
 	alg  string
 
 	mu   sync.RWMutex
-	keys []*key // keys[0] signs; the rest verify until their RetireAt
+	keys []*key // keys[0] signs; keys[1] is the next; the rest verify until their RetireAt
 }
 
 type key struct {
@@ -62,11 +63,16 @@ func Open(dir, alg string) (s *Set, created bool, err error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, false, err
 		}
-		k, err := newKey(alg, time.Now())
+		now := time.Now()
+		active, err := newKey(alg, now)
 		if err != nil {
 			return nil, false, err
 		}
-		s.keys = []*key{k}
+		next, err := newKey(alg, now)
+		if err != nil {
+			return nil, false, err
+		}
+		s.keys = []*key{active, next}
 		return s, true, s.save()
 	case err != nil:
 		return nil, false, err
@@ -77,6 +83,17 @@ func Open(dir, alg string) (s *Set, created bool, err error) {
 	for _, k := range s.keys {
 		if err := k.load(); err != nil {
 			return nil, false, fmt.Errorf("token key file %s: key %s: %w", s.path, k.ID, err)
+		}
+	}
+	if len(s.keys) < 2 || s.keys[1].Algorithm != alg || !s.keys[1].RetireAt.IsZero() {
+		// A set without a next key (or one of another algorithm): publish a new next key now.
+		next, err := newKey(alg, time.Now())
+		if err != nil {
+			return nil, false, err
+		}
+		s.keys = append([]*key{s.keys[0], next}, s.keys[1:]...)
+		if err := s.save(); err != nil {
+			return nil, false, err
 		}
 	}
 	if s.keys[0].Algorithm != alg {
@@ -183,27 +200,31 @@ func (s *Set) Verifier(kid string, now time.Time) (crypto.PublicKey, string, boo
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for i, k := range s.keys {
-		if k.ID == kid && (i == 0 || now.Before(k.RetireAt)) {
+		if k.ID == kid && (i < 2 || now.Before(k.RetireAt)) {
 			return k.public, k.Algorithm, true
 		}
 	}
 	return nil, "", false
 }
 
-// Rotate makes a new key active. The previous keys keep verifying for retain (the longest token
-// lifetime plus a margin), then are removed.
+// Rotate makes the next key (published since the last rotation) active and publishes a new next
+// key. The previous active key keeps verifying for retain (the longest token lifetime plus a
+// margin), then is removed.
 func (s *Set) Rotate(now time.Time, retain time.Duration) error {
-	k, err := newKey(s.alg, now)
+	next, err := newKey(s.alg, now)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	old := append([]*key(nil), s.keys...)
-	if old[0].RetireAt.IsZero() {
-		old[0].RetireAt = now.Add(retain).UTC()
-	}
-	s.keys = append([]*key{k}, pruneExpired(old, now)...)
+	old := s.keys
+	retiring := *old[0]
+	retiring.RetireAt = now.Add(retain).UTC()
+	promoted := *old[1]
+	promoted.Created = now.UTC() // active since now, for the rotation schedule
+	keys := []*key{&promoted, next, &retiring}
+	keys = append(keys, pruneExpired(old[2:], now)...)
+	s.keys = keys
 	if err := s.save(); err != nil {
 		s.keys = old
 		return err
@@ -215,7 +236,7 @@ func (s *Set) Rotate(now time.Time, retain time.Duration) error {
 func (s *Set) Prune(now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	kept := append([]*key{s.keys[0]}, pruneExpired(s.keys[1:], now)...)
+	kept := append([]*key{s.keys[0], s.keys[1]}, pruneExpired(s.keys[2:], now)...)
 	if len(kept) == len(s.keys) {
 		return nil
 	}
@@ -245,13 +266,14 @@ func (s *Set) ActiveSince() time.Time {
 	return s.keys[0].Created
 }
 
-// JWKS returns the public keys that may verify tokens at now, as a JWK set.
+// JWKS returns the public keys that may verify tokens at now, as a JWK set: the active key
+// first, then the next one, then those rotated out and not yet expired.
 func (s *Set) JWKS(now time.Time) jose.JSONWebKeySet {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var set jose.JSONWebKeySet
 	for i, k := range s.keys {
-		if i == 0 || now.Before(k.RetireAt) {
+		if i < 2 || now.Before(k.RetireAt) {
 			set.Keys = append(set.Keys, jose.JSONWebKey{Key: k.public, KeyID: k.ID, Algorithm: k.Algorithm, Use: "sig"})
 		}
 	}

@@ -54,12 +54,17 @@ func TestRotateRetainsThenPrunes(t *testing.T) {
 	}
 	old, _, _ := s.Active()
 	now := time.Now()
+	published := s.JWKS(now)
+	if len(published.Keys) != 2 || published.Keys[0].KeyID != old {
+		t.Fatalf("before rotation: %d keys published, want the active key then the next one", len(published.Keys))
+	}
+	next := published.Keys[1].KeyID
 	if err := s.Rotate(now, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	cur, _, _ := s.Active()
-	if cur == old {
-		t.Fatal("rotation kept the active key")
+	if cur != next {
+		t.Fatalf("rotation activated %s, want the key published before it (%s)", cur, next)
 	}
 	if _, _, ok := s.Verifier(old, now.Add(30*time.Second)); !ok {
 		t.Error("old key does not verify within its retention")
@@ -67,11 +72,11 @@ func TestRotateRetainsThenPrunes(t *testing.T) {
 	if _, _, ok := s.Verifier(old, now.Add(61*time.Second)); ok {
 		t.Error("old key verifies after its retention")
 	}
-	if n := len(s.JWKS(now).Keys); n != 2 {
-		t.Errorf("JWKS has %d keys during retention, want 2", n)
+	if n := len(s.JWKS(now).Keys); n != 3 {
+		t.Errorf("JWKS has %d keys during retention, want 3 (active, next, retiring)", n)
 	}
-	if n := len(s.JWKS(now.Add(2 * time.Minute)).Keys); n != 1 {
-		t.Errorf("JWKS has %d keys after retention, want 1", n)
+	if n := len(s.JWKS(now.Add(2 * time.Minute)).Keys); n != 2 {
+		t.Errorf("JWKS has %d keys after retention, want 2 (active, next)", n)
 	}
 	// The retained key survives a restart, and pruning removes it once expired.
 	s2, _, err := Open(dir, "ES256")
