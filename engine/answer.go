@@ -51,8 +51,11 @@ type AnswerResult struct {
 // after which the realm has another round (remote disable: the next notice), which is not a
 // failed attempt.
 type retryError struct {
-	msg  string
+	msg string
+	// next marks the next round of a realm rather than a failure.
 	next bool
+	// enroll tells the client to drop its certificate and get a new one ("enroll": true).
+	enroll bool
 }
 
 func (e *retryError) Error() string { return e.msg }
@@ -72,6 +75,11 @@ type answerOutcome struct {
 	extra    map[string]any
 	// userLogin is true when the realm authenticated a user (the session id is then rotated).
 	userLogin bool
+	// challenge, when set, is the realm's next challenge (401, not a failure): a realm whose
+	// answer leads to another question (user-certificate enrollment).
+	challenge map[string]any
+	// challenges are other realms the client must answer first (a dependent realm).
+	challenges map[string]map[string]any
 }
 
 // maxAnswerBytes bounds an answer body; the HTTP layer enforces its own, larger, limit first.
@@ -143,6 +151,9 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		}
 		payload["error"] = re.msg
 		payload["remainingAttempts"] = e.cfg.MaxAttempts - rs.Failures
+		if re.enroll {
+			payload["enroll"] = true
+		}
 		res.Retry = &Challenge{Challenges: map[string]map[string]any{req.Realm: payload}}
 	case err != nil:
 		var ee *Error
@@ -155,6 +166,15 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 			}
 		}
 		return nil, err
+	case out.challenge != nil || out.challenges != nil:
+		s.dirty = true
+		res.Retry = &Challenge{Challenges: map[string]map[string]any{}}
+		for name, p := range out.challenges {
+			res.Retry.Challenges[name] = p
+		}
+		if out.challenge != nil {
+			res.Retry.Challenges[req.Realm] = out.challenge
+		}
 	case out.status != "":
 		res.Status = out.status
 		res.Extra = out.extra

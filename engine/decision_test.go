@@ -96,7 +96,6 @@ func TestNotImplementedRealm(t *testing.T) {
 		test, realm string
 		before      int // challenges answered before the realm's step
 	}{
-		{"authenticity", policies.RealmAuthenticity, 0},
 		{"ldap", "LdapRealm", 1},
 	}
 	for _, tc := range tests {

@@ -14,10 +14,12 @@ package engine
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"sort"
 	"time"
 
+	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
 )
@@ -29,6 +31,7 @@ type Store interface {
 	store.Devices
 	store.RemoteDisable
 	store.Nonces
+	store.Certificates
 	store.Audit
 }
 
@@ -91,6 +94,13 @@ type Options struct {
 	// Procedures runs adapter procedures for adapter-based realms; nil leaves those realms
 	// unable to authenticate (their challenges are refused with CodeNotImplemented).
 	Procedures ProcedureRunner
+	// ProvisioningCA signs device certificates (wl_deviceAutoProvisioningRealm); nil refuses
+	// auto-provisioning with CodeNotImplemented.
+	ProvisioningCA *pki.CA
+	// AttestationRoots are the roots Android Key Attestation chains must lead to.
+	AttestationRoots *x509.CertPool
+	// AttestationVerifier checks other attestation formats; nil refuses them.
+	AttestationVerifier *AttestationVerifier
 }
 
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
@@ -106,6 +116,10 @@ type Engine struct {
 	locks     locks
 	rules     *rulesCache
 	procs     ProcedureRunner
+
+	provisioningCA      *pki.CA
+	attestationRoots    *x509.CertPool
+	attestationVerifier *AttestationVerifier
 }
 
 // New builds an engine for a loaded project.
@@ -119,6 +133,10 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 		log:       opts.Logger,
 		decisions: opts.Decisions,
 		procs:     opts.Procedures,
+
+		provisioningCA:      opts.ProvisioningCA,
+		attestationRoots:    opts.AttestationRoots,
+		attestationVerifier: opts.AttestationVerifier,
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -383,10 +401,25 @@ func (e *Engine) challenge(x *exchange, test *policies.SecurityTest, dec policie
 			return nil, err
 		}
 		rs.Challenged = true
+		if rs.Data == nil {
+			rs.Data = map[string]string{}
+		}
+		rs.Data[dataTest] = test.Name // the answer may depend on the test that asked
 		x.s.dirty = true
 		ch.Challenges[name] = payload
 	}
 	return ch, nil
+}
+
+// dataTest is the realm-state key of the security test that challenged the realm.
+const dataTest = "test"
+
+// challengingTest returns the security test that last challenged realm in this session.
+func (e *Engine) challengingTest(x *exchange, realm string) *policies.SecurityTest {
+	if rs := x.s.peek(realm); rs != nil {
+		return e.project.Tests[rs.Data[dataTest]]
+	}
+	return nil
 }
 
 // touch extends the logins the test used (idle expiration), writing at most once a minute each.

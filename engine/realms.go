@@ -82,11 +82,22 @@ func newRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) 
 			return remoteDisable{}, nil
 		case policies.RealmDeviceNoProvision:
 			return deviceNoProvisioning{}, nil
+		case policies.RealmDeviceAutoProvision:
+			return newProvisioningRealm(e, p, r)
+		case policies.RealmAuthenticity:
+			return authenticity{}, nil
 		}
 		return unavailableRealm{name: r.Name, what: "built-in realm " + r.Name}, nil
 	}
-	if r.Class != nil && r.Class.Kind == "adapter" {
-		return newAdapterRealm(e, p, r, p.LoginModules[r.LoginModule])
+	if r.Class != nil {
+		switch r.Class.Kind {
+		case "adapter":
+			return newAdapterRealm(e, p, r, p.LoginModules[r.LoginModule])
+		case "userCertificate":
+			return newUserCertRealm(e, p, r)
+		case "deviceProvisioning":
+			return newProvisioningRealm(e, p, r)
+		}
 	}
 	if r.Status(p) != policies.Implemented {
 		return unavailableRealm{name: r.Name, what: fmt.Sprintf("realm %s (%s)", r.Name, r.ClassName)}, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/policies"
 )
@@ -29,6 +30,7 @@ Usage:
   hostd policy compile --config DIR --out DIR
   hostd policy test --config DIR
   hostd policy explain --config DIR --test NAME [--passed REALM,...] [--input FILE]
+  hostd ca init [--data DIR] [--algorithm ecdsa-p256|rsa-3072|ed25519]
   hostd adapter test [--setting N=V] [--setting-file N=FILE] [--issuer CA.pem] MODULE.wasm | --plugin CMD
 
 Run "hostd COMMAND -h" for a command's flags.
@@ -61,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "adapter":
 		if len(args) >= 2 && args[1] == "test" {
 			return cmdAdapterTest(ctx, args[2:], stdout, stderr)
+		}
+	case "ca":
+		if len(args) >= 2 && args[1] == "init" {
+			return cmdCAInit(args[2:], stdout, stderr)
 		}
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -381,5 +387,28 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stdout, "decision: deny: %s\n", strings.Join(dec.Reasons, "; "))
 	}
 	fmt.Fprintf(stdout, "policy revision %s\n", ev.Revision())
+	return 0
+}
+
+// cmdCAInit creates the provisioning CA in the data folder.
+func cmdCAInit(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("ca init", stderr)
+	data := fs.String("data", "./data", "data folder (the CA goes into DATA/ca)")
+	dir := fs.String("dir", "", "CA folder (default DATA/ca)")
+	alg := fs.String("algorithm", string(pki.KeyECDSAP256), "key algorithm: ecdsa-p256, rsa-3072 or ed25519")
+	cn := fs.String("cn", "Realmgate provisioning CA", "the CA's common name")
+	org := fs.String("organization", "", "the CA's organization (O)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		*dir = filepath.Join(*data, "ca")
+	}
+	ca, err := pki.InitCA(*dir, pki.CAOptions{CommonName: *cn, Organization: *org, KeyAlgorithm: pki.KeyAlgorithm(*alg)})
+	if err != nil {
+		fmt.Fprintln(stderr, "hostd ca init:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "created %s: %s, valid until %s\n", *dir, ca.Cert.Subject, ca.Cert.NotAfter.Format("2006-01-02"))
 	return 0
 }

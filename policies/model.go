@@ -21,6 +21,9 @@ type Project struct {
 	Adapters map[string]*Adapter
 	// Policies are the user's own Rego modules from the project's policies/ folder.
 	Policies []*PolicyFile
+	// Internal holds the "Adapter.procedure" names that realms call (PKI bridges, login and
+	// logout functions, validation functions): clients may not call them directly.
+	Internal map[string]bool
 	// Diagnostics are the warnings found while loading (errors make Load fail).
 	Diagnostics Diagnostics
 }

@@ -83,6 +83,28 @@ func (l *loader) validate() {
 		l.validateTest(p.Tests[name])
 	}
 	l.validateResources()
+	l.p.Internal = internalProcedures(p)
+}
+
+// internalProcedures lists the adapter procedures realms and login modules name.
+func internalProcedures(p *Project) map[string]bool {
+	out := map[string]bool{}
+	add := func(ps Params) {
+		for _, prm := range ps {
+			if strings.HasPrefix(prm.Name, "adapter-pki-bridge-") || strings.HasSuffix(prm.Name, "-function") {
+				if a, proc, ok := strings.Cut(prm.Value, "."); ok && a != "" && proc != "" {
+					out[prm.Value] = true
+				}
+			}
+		}
+	}
+	for _, r := range p.Realms {
+		add(r.Params)
+	}
+	for _, m := range p.LoginModules {
+		add(m.Params)
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

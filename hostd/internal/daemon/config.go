@@ -51,6 +51,18 @@ type Settings struct {
 		// RotateEvery rotates the signing key on a schedule (default 24h; 0 in the file keeps it).
 		RotateEvery Duration `yaml:"rotateEvery"`
 	} `yaml:"tokens"`
+	Provisioning struct {
+		// CADir holds the provisioning CA (ca.pem, ca-key.pem) made by hostd ca init; default
+		// DATA/ca. In development mode a missing CA is created.
+		CADir string `yaml:"caDir"`
+	} `yaml:"provisioning"`
+	Authenticity struct {
+		// AndroidRoots are PEM files of the roots Android Key Attestation chains lead to
+		// (Google's attestation roots, or a test root).
+		AndroidRoots []string `yaml:"androidRoots"`
+		// Adapter is "Adapter.procedure" of a verifier for other attestation formats.
+		Adapter string `yaml:"adapter"`
+	} `yaml:"authenticity"`
 }
 
 // DefaultSettings are used where neither the file nor a flag says otherwise.

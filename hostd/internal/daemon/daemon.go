@@ -3,8 +3,10 @@ package daemon
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
+	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
 	"github.com/realmgate/realmgate/hostd/internal/server"
 	"github.com/realmgate/realmgate/policies"
@@ -32,6 +35,9 @@ func LoadProject(ctx context.Context, dir string) (*policies.Project, *policies.
 	p, err := policies.Load(dir, opts)
 	if err != nil {
 		return nil, nil, err
+	}
+	if diags := checkEmbeddedPKI(p); len(diags) > 0 {
+		return nil, nil, &policies.LoadError{Diagnostics: diags}
 	}
 	mods, err := policies.CompileRego(p)
 	if err != nil {
@@ -194,13 +200,21 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 		NonceTTL:    time.Duration(d.settings.Limits.NonceTTL),
 		MaxAttempts: d.settings.Limits.MaxAttempts,
 	}
+	prov, err := d.provisioningOptions()
+	if err != nil {
+		la.Close(ctx)
+		return nil, err
+	}
 	eng, err := engine.New(p, engine.Options{
-		Config:     cfg,
-		Store:      d.store,
-		Evaluator:  ev,
-		Logger:     d.log,
-		Decisions:  d.server.RecordDecision,
-		Procedures: la,
+		Config:              cfg,
+		Store:               d.store,
+		Evaluator:           ev,
+		Logger:              d.log,
+		Decisions:           d.server.RecordDecision,
+		Procedures:          la,
+		ProvisioningCA:      prov.ca,
+		AttestationRoots:    prov.roots,
+		AttestationVerifier: prov.verifier,
 	})
 	if err != nil {
 		la.Close(ctx)
@@ -284,3 +298,85 @@ func (d *Daemon) rotateIfDue(now time.Time) {
 
 // Issuer is the iss of the tokens the daemon mints.
 func (d *Daemon) Issuer() string { return d.tokens.Issuer }
+
+type provisioning struct {
+	ca       *pki.CA
+	roots    *x509.CertPool
+	verifier *engine.AttestationVerifier
+}
+
+// provisioningOptions loads the provisioning CA and the attestation settings.
+func (d *Daemon) provisioningOptions() (provisioning, error) {
+	var out provisioning
+	dir := d.settings.Provisioning.CADir
+	if dir == "" {
+		dir = filepath.Join(d.settings.Data, "ca")
+	}
+	ca, err := pki.LoadCA(dir)
+	switch {
+	case err == nil:
+		out.ca = ca
+	case errors.Is(err, fs.ErrNotExist) && d.settings.Development:
+		if ca, err = pki.InitCA(dir, pki.CAOptions{CommonName: "Realmgate development provisioning CA"}); err != nil {
+			return out, fmt.Errorf("creating the development provisioning CA: %w", err)
+		}
+		d.log.Info("created a development provisioning CA", "dir", dir)
+		out.ca = ca
+	case errors.Is(err, fs.ErrNotExist):
+		d.log.Info("no provisioning CA: device auto-provisioning is refused until hostd ca init creates one", "dir", dir)
+	default:
+		return out, fmt.Errorf("provisioning CA: %w", err)
+	}
+	if files := d.settings.Authenticity.AndroidRoots; len(files) > 0 {
+		out.roots = x509.NewCertPool()
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return out, fmt.Errorf("authenticity.androidRoots: %w", err)
+			}
+			if !out.roots.AppendCertsFromPEM(b) {
+				return out, fmt.Errorf("authenticity.androidRoots: %s holds no PEM certificate", f)
+			}
+		}
+	}
+	if ref := d.settings.Authenticity.Adapter; ref != "" {
+		a, p, ok := strings.Cut(ref, ".")
+		if !ok || a == "" || p == "" {
+			return out, fmt.Errorf("authenticity.adapter %q is not Adapter.procedure", ref)
+		}
+		out.verifier = &engine.AttestationVerifier{Adapter: a, Procedure: p}
+	}
+	return out, nil
+}
+
+// checkEmbeddedPKI opens the PKCS#12 file of every user-certificate realm with the embedded PKI
+// that a security test uses, so a file that does not open is a load error with its line.
+func checkEmbeddedPKI(p *policies.Project) policies.Diagnostics {
+	used := map[string]bool{}
+	for _, t := range p.Tests {
+		for _, r := range t.Realms {
+			used[r.Realm] = true
+		}
+	}
+	var diags policies.Diagnostics
+	for name, r := range p.Realms {
+		if !used[name] || r.Class == nil || r.Class.Kind != "userCertificate" {
+			continue
+		}
+		if class, _ := r.Params.Get("pki-bridge-class"); class != engine.BridgeEmbedded {
+			continue
+		}
+		if _, err := engine.LoadEmbeddedPKI(p, r); err != nil {
+			pos := r.Pos
+			for _, prm := range r.Params {
+				if prm.Name == "embedded-pki-bridge-ca-p12-file-path" {
+					pos = prm.Pos
+				}
+			}
+			diags = append(diags, policies.Diagnostic{Pos: pos, Severity: policies.Error,
+				Message: fmt.Sprintf("realm %q: the embedded PKI's PKCS#12 file does not open: %v", name, err),
+				Fix:     "give the path of a PKCS#12 file holding the CA certificate and key, and its password"})
+		}
+	}
+	return diags
+}

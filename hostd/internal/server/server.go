@@ -336,7 +336,8 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	proc := adapter.Procedures[procName]
-	if proc == nil {
+	if proc == nil || rt.Project.Internal[adapterName+"."+procName] {
+		// A procedure that realms call (a PKI bridge's, a login function) is not the clients' to call.
 		s.writeError(w, r, newError(codeNotFound, "adapter "+quote(adapterName)+" has no procedure "+quote(procName)))
 		return
 	}

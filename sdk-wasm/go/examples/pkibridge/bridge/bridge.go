@@ -31,6 +31,9 @@ const (
 	SettingSubject      = "subject"       // RDNs every certificate subject carries, e.g. "O=Example,OU=Mobile"
 	SettingValidityDays = "validity-days" // lifetime of issued certificates (default 365)
 	SettingDeniedUsers  = "denied-users"  // comma-separated user names validateIdentity refuses
+	// SettingDependentOnlyUsers lists users validateIdentity lets in with the dependent realm's
+	// identity alone, without a certificate (NO_USE_DEPENDENT_REALM_ONLY).
+	SettingDependentOnlyUsers = "dependent-only-users"
 )
 
 // Bridge issues and checks user certificates with one CA.
@@ -40,6 +43,7 @@ type Bridge struct {
 	subject  string
 	validity time.Duration
 	denied   []string
+	depOnly  []string
 	now      func() time.Time
 }
 
@@ -74,6 +78,11 @@ func New(settings map[string]string) (*Bridge, error) {
 	for _, u := range strings.Split(settings[SettingDeniedUsers], ",") {
 		if u = strings.TrimSpace(u); u != "" {
 			b.denied = append(b.denied, u)
+		}
+	}
+	for _, u := range strings.Split(settings[SettingDependentOnlyUsers], ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			b.depOnly = append(b.depOnly, u)
 		}
 	}
 	return b, nil
@@ -114,9 +123,13 @@ func publicKeysEqual(a, b crypto.PublicKey) bool {
 // Init accepts the realm's parameters; this bridge needs none.
 func (b *Bridge) Init(realmgate.InitInput) error { return nil }
 
-// ValidateIdentity accepts every named user but the denied ones.
+// ValidateIdentity accepts every named user but the denied ones, and lets the dependent-only ones
+// in without a certificate.
 func (b *Bridge) ValidateIdentity(in realmgate.IdentityInput) (realmgate.Valid, error) {
 	u := in.Identity.UserName
+	if u != "" && slices.Contains(b.depOnly, u) {
+		return realmgate.Valid{Valid: realmgate.NoUseDependentRealmOnly}, nil
+	}
 	return realmgate.Verdict(u != "" && !slices.Contains(b.denied, u)), nil
 }
 

@@ -1,0 +1,321 @@
+package engine
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/store"
+)
+
+// provisioningRealm provisions devices with certificates and signs them in with those
+// (PROTOCOL.md section 5): wl_deviceAutoProvisioningRealm signs with the built-in provisioning
+// CA; a custom provisioning realm (DeviceAutoProvisioningAuthenticator) lets adapter procedures
+// decide (Worklight's validate-csr-function and validate-certificate-function), and may hand
+// identity checks (an MDM activation code) and signing to a PKI bridge.
+type provisioningRealm struct {
+	name string
+	// custom realms: adapter procedures, "Adapter.procedure" split.
+	validateCSRFn, validateCertFn [2]string
+	bridge                        *adapterBridge // optional PKI bridge (custom realms)
+	exp                           time.Duration
+}
+
+func newProvisioningRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
+	pr := &provisioningRealm{name: r.Name}
+	if r.Builtin {
+		return pr, nil
+	}
+	if ref, ok := r.Params.Get("validate-csr-function"); ok && ref != "" {
+		a, proc, ok := splitRef(ref)
+		if !ok {
+			return nil, fmt.Errorf("validate-csr-function %q is not Adapter.procedure", ref)
+		}
+		pr.validateCSRFn = [2]string{a, proc}
+	}
+	if lm := p.LoginModules[r.LoginModule]; lm != nil {
+		if ref, ok := lm.Params.Get("validate-certificate-function"); ok && ref != "" {
+			a, proc, ok := splitRef(ref)
+			if !ok {
+				return nil, fmt.Errorf("validate-certificate-function %q is not Adapter.procedure", ref)
+			}
+			pr.validateCertFn = [2]string{a, proc}
+		}
+		if lm.ExpirationInSeconds > 0 {
+			pr.exp = time.Duration(lm.ExpirationInSeconds) * time.Second
+		}
+	}
+	if _, ok := r.Params.Get("adapter-pki-bridge-" + adapters.PKICertificateGeneration + "-procedure"); ok {
+		b, err := newAdapterBridge(e, r)
+		if err != nil {
+			return nil, err
+		}
+		pr.bridge = b
+	}
+	return pr, nil
+}
+
+func (p *provisioningRealm) expiration() time.Duration { return p.exp }
+
+// entity is what the certificates of this session's application bind to: "application:APP",
+// "group:NAME" or "device", from the environment's <provisioning> setting.
+func entityOf(x *exchange) (wire, key string) {
+	ent := ""
+	if a := x.e.project.Apps[x.app.App]; a != nil {
+		if env := a.Envs[x.app.Env]; env != nil {
+			ent = env.ProvisioningEntity
+		}
+	}
+	switch {
+	case ent == "" || ent == "application":
+		return "application", "application:" + x.app.App
+	default:
+		return ent, ent
+	}
+}
+
+func (p *provisioningRealm) challenge(x *exchange) (map[string]any, error) {
+	if x.e.provisioningCA == nil && p.bridge == nil {
+		return nil, &Error{Code: CodeNotImplemented, Message: "device provisioning has no CA: run hostd ca init --data DIR",
+			Details: map[string]any{"realm": p.name}}
+	}
+	n, err := x.e.issueNonce(x, p.name)
+	if err != nil {
+		return nil, err
+	}
+	wire, _ := entityOf(x)
+	return map[string]any{"token": n, "entity": wire}, nil
+}
+
+func (p *provisioningRealm) answer(x *exchange, a *AnswerRequest) (answerOutcome, error) {
+	var body struct {
+		CSR            string              `json:"csr"`
+		Payload        string              `json:"payload"`
+		ActivationCode string              `json:"activationCode"`
+		ClientData     adapters.ClientData `json:"clientData"`
+	}
+	if err := decodeAnswer(a.Body, &body); err != nil {
+		return answerOutcome{}, err
+	}
+	if body.Payload == "" {
+		return answerOutcome{}, errorf(CodeBadRequest, `answer {"payload": JWS}, with "csr" when the device has no certificate yet`)
+	}
+	cd := adapters.ClientData{}
+	for k, v := range body.ClientData {
+		cd[k] = v
+	}
+	if body.ActivationCode != "" {
+		if len(body.ActivationCode) > 256 {
+			return answerOutcome{}, errorf(CodeBadRequest, "activationCode is longer than 256 characters")
+		}
+		cd["activationCode"] = body.ActivationCode
+	}
+	if body.CSR != "" {
+		return p.provision(x, body.CSR, body.Payload, cd)
+	}
+	return p.signIn(x, body.Payload, cd)
+}
+
+// provision issues a certificate for a new device key.
+func (p *provisioningRealm) provision(x *exchange, csrB64, jws string, cd adapters.ClientData) (answerOutcome, error) {
+	// A provisioning test that also checks app authenticity provisions only an authentic app.
+	if t := x.e.challengingTest(x, p.name); t != nil && t.HasRealm(policies.RealmAuthenticity) {
+		if rs := x.s.peek(policies.RealmAuthenticity); rs == nil || !rs.Passed {
+			return answerOutcome{}, &Error{Code: CodeRefused, Message: "the app's authenticity must be proven before a device is provisioned",
+				Details: map[string]any{"realm": p.name}}
+		}
+	}
+	der, err := decodeB64("csr", csrB64, pki.MaxCSRSize)
+	if err != nil {
+		return answerOutcome{}, err
+	}
+	csr, err := pki.ParseCSR(der)
+	if err != nil {
+		return answerOutcome{}, pkiError("the CSR", err)
+	}
+	payload, key, err := pki.VerifyJWK(jws)
+	if err != nil {
+		return answerOutcome{}, pkiError("the signed payload", err)
+	}
+	if !pki.SamePublicKey(key, csr.PublicKey) {
+		return answerOutcome{}, errorf(CodeBadRequest, "the payload is not signed by the CSR's key")
+	}
+	if err := checkPayloadApp(x, payload); err != nil {
+		return answerOutcome{}, err
+	}
+	if err := x.e.consumeNonce(x, payload.Token, p.name); err != nil {
+		return answerOutcome{}, err
+	}
+	_, entity := entityOf(x)
+	if err := x.e.deviceUsable(x, payload.Device.ID, entity); err != nil {
+		return answerOutcome{}, err
+	}
+	who := adapters.UserCertificateIdentity{UserName: payload.Device.ID, DisplayName: payload.Device.DisplayName, AppID: x.app.App, DeviceID: payload.Device.ID}
+	cd = withDevice(cd, payload)
+	if p.bridge != nil {
+		v, err := p.bridge.validateIdentity(x, adapters.IdentityInput{Identity: who, ClientData: cd})
+		if err != nil {
+			return answerOutcome{}, err
+		}
+		if v != adapters.Yes {
+			return answerOutcome{}, &Error{Code: CodeRefused, Message: "the provisioning bridge does not accept this device", Details: map[string]any{"realm": p.name}}
+		}
+	}
+	in := adapters.CSRInput{CSR: pki.CSRObject(csr), Identity: who, ClientData: cd}
+	if p.validateCSRFn[0] != "" {
+		if ok, err := p.callValid(x, p.validateCSRFn, in); err != nil {
+			return answerOutcome{}, err
+		} else if !ok {
+			return answerOutcome{}, &Error{Code: CodeCSRRejected, Message: "the provisioning adapter rejected the CSR"}
+		}
+	}
+	if p.bridge != nil {
+		v, err := p.bridge.validateCSR(x, in)
+		if err != nil {
+			return answerOutcome{}, err
+		}
+		if v != adapters.Yes {
+			return answerOutcome{}, &Error{Code: CodeCSRRejected, Message: "the provisioning bridge rejected the CSR"}
+		}
+	}
+	cert, chain, err := p.sign(x, in, csr, payload.Device.ID, entity)
+	if err != nil {
+		return answerOutcome{}, err
+	}
+	if err := x.e.storeIssued(x, cert, entity, payload.Device.ID, p.name); err != nil {
+		return answerOutcome{}, err
+	}
+	dev := store.Device{ID: payload.Device.ID, Entity: entity, App: x.app.App, OS: payload.Device.OS, Model: payload.Device.Model,
+		DisplayName: payload.Device.DisplayName, Status: store.DeviceActive, CreatedAt: x.now, LastSeen: x.now, CertificateSerial: serialHex(cert)}
+	if old, err := x.e.store.GetDevice(x.ctx, dev.ID, entity); err == nil {
+		dev.CreatedAt = old.CreatedAt
+	}
+	if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
+		return answerOutcome{}, unavailable("the device store", err)
+	}
+	n, err := x.e.issueNonce(x, p.name)
+	if err != nil {
+		return answerOutcome{}, err
+	}
+	return answerOutcome{status: "provisioned", extra: map[string]any{
+		"certificate": b64(cert.Raw), "chain": chainB64(chain), "token": n,
+	}}, nil
+}
+
+// sign issues the device certificate: through the PKI bridge when the realm has one, else with
+// the built-in provisioning CA. The subject is CN=device id, O=the entity.
+func (p *provisioningRealm) sign(x *exchange, in adapters.CSRInput, csr *x509.CertificateRequest, deviceID, entity string) (*x509.Certificate, [][]byte, error) {
+	if p.bridge != nil {
+		der, err := p.bridge.generate(x, in, csr)
+		if err != nil {
+			return nil, nil, err
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil || !pki.SamePublicKey(cert.PublicKey, csr.PublicKey) {
+			return nil, nil, &Error{Code: CodeUnavailable, Message: "the provisioning bridge returned a certificate that is not for the CSR's key", Err: err}
+		}
+		return cert, nil, nil
+	}
+	ca := x.e.provisioningCA
+	if ca == nil {
+		return nil, nil, &Error{Code: CodeNotImplemented, Message: "device provisioning has no CA: run hostd ca init --data DIR"}
+	}
+	cert, err := ca.Issue(csr, pki.IssueOptions{Now: x.now, Subject: pkix.Name{CommonName: deviceID, Organization: []string{entity}}})
+	if err != nil {
+		return nil, nil, pkiError("the CSR", err)
+	}
+	return cert, ca.ChainDER(), nil
+}
+
+// callValid runs a Worklight-style validation function: it answers {"valid": "YES"|"NO"} (or
+// true/false, as Worklight's JavaScript functions did).
+func (p *provisioningRealm) callValid(x *exchange, ref [2]string, in any) (bool, error) {
+	if x.e.procs == nil {
+		return false, &Error{Code: CodeNotImplemented, Message: "adapter " + ref[0] + " is not loaded"}
+	}
+	raw, _ := json.Marshal(in)
+	out, err := x.e.procs.Call(x.ctx, ref[0], ref[1], raw)
+	if err != nil {
+		return false, bridgeError(ref, err)
+	}
+	var b bool
+	if json.Unmarshal(out, &b) == nil {
+		return b, nil
+	}
+	var v adapters.Valid
+	if err := json.Unmarshal(out, &v); err != nil || (v.Valid != adapters.Yes && v.Valid != adapters.No) {
+		return false, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s.%s must answer {\"valid\": \"YES\" | \"NO\"}", ref[0], ref[1])}
+	}
+	return v.Valid == adapters.Yes, nil
+}
+
+// signIn checks a payload signed with a provisioned certificate.
+func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientData) (answerOutcome, error) {
+	var roots *x509.CertPool
+	if p.bridge == nil && x.e.provisioningCA != nil {
+		roots = x.e.provisioningCA.Roots()
+	}
+	payload, rec, leaf, err := x.e.verifyIssued(x, jws, roots)
+	if err != nil {
+		return answerOutcome{}, err
+	}
+	if err := checkPayloadApp(x, payload); err != nil {
+		return answerOutcome{}, err
+	}
+	wire, entity := entityOf(x)
+	if rec.Entity != entity {
+		return answerOutcome{}, retryEnroll(fmt.Sprintf("this certificate was provisioned for %s, not %s: provision again", rec.Entity, entity))
+	}
+	if rec.Owner != payload.Device.ID {
+		return answerOutcome{}, errorf(CodeBadRequest, "the payload's device is not the certificate's")
+	}
+	if err := x.e.consumeNonce(x, payload.Token, p.name); err != nil {
+		return answerOutcome{}, err
+	}
+	if err := x.e.deviceUsable(x, payload.Device.ID, entity); err != nil {
+		return answerOutcome{}, err
+	}
+	if p.validateCertFn[0] != "" {
+		in := adapters.CertificateInput{Certificate: pki.CertificateObject(leaf), ClientData: withDevice(cd, payload)}
+		ok, err := p.callValid(x, p.validateCertFn, in)
+		if err != nil {
+			return answerOutcome{}, err
+		}
+		if !ok {
+			return answerOutcome{}, retryEnroll("the provisioning adapter no longer accepts this certificate: provision again")
+		}
+	}
+	if dev, err := x.e.store.GetDevice(x.ctx, payload.Device.ID, entity); err == nil {
+		dev.LastSeen, dev.OS, dev.Model, dev.DisplayName = x.now, payload.Device.OS, payload.Device.Model, payload.Device.DisplayName
+		if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
+			return answerOutcome{}, unavailable("the device store", err)
+		}
+	}
+	id := map[string]any{"id": payload.Device.ID, "entity": wire, "certificateSerial": rec.Serial}
+	for k, v := range map[string]string{"os": payload.Device.OS, "model": payload.Device.Model, "displayName": payload.Device.DisplayName} {
+		if v != "" {
+			id[k] = v
+		}
+	}
+	return answerOutcome{identity: id}, nil
+}
+
+// deviceUsable refuses a device an administrator blocked (for any of its entities).
+func (e *Engine) deviceUsable(x *exchange, id, entity string) error {
+	dev, err := e.store.GetDevice(x.ctx, id, entity)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return unavailable("the device store", err)
+	case dev.Status == store.DeviceBlocked:
+		return &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
+	}
+	return nil
+}
