@@ -50,6 +50,18 @@ type Config struct {
 	// MaxRounds bounds how many times one realm may be challenged in one call; zero means
 	// DefaultMaxRounds.
 	MaxRounds int
+
+	// Keystore keeps the certificates the client obtains (DirKeystore for a directory,
+	// MemoryKeystore in memory). With it, New registers a UserCertificateHandler for
+	// wl_userCertificateAuthRealm and, together with Device, a ProvisioningHandler for
+	// wl_deviceAutoProvisioningRealm.
+	Keystore Keystore
+	// ActivationCode is the MDM activation code the ProvisioningHandler sends with its CSR;
+	// OnActivationCode, when set, is asked instead each time a CSR is sent.
+	ActivationCode   string
+	OnActivationCode func(ctx context.Context, realm string) (string, error)
+	// Attestation, when set, registers an AuthenticityHandler for wl_authenticityRealm.
+	Attestation AttestationProvider
 }
 
 // Client speaks the Realmgate protocol for one application: it keeps the session cookies and the
@@ -76,6 +88,11 @@ type Client struct {
 	identities map[string]json.RawMessage
 
 	tokens tokens
+
+	// Built from Config for the certificate handlers.
+	device         DeviceInfo
+	keystore       Keystore
+	activationCode func(ctx context.Context, realm string) (string, error)
 }
 
 // New checks cfg and returns a Client with the built-in handlers registered: anti-XSRF,
@@ -101,6 +118,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.MaxRounds < 0 {
 		return nil, fmt.Errorf("realmgate: MaxRounds must not be negative")
+	}
+	if cfg.Keystore != nil && cfg.Device != nil && cfg.Device.ID == "" {
+		return nil, fmt.Errorf("realmgate: provisioning needs Device.ID (the CSR's common name)")
 	}
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -140,8 +160,43 @@ func New(cfg Config) (*Client, error) {
 	c.handlers[RealmRemoteDisable] = &NotifyHandler{OnNotify: cfg.OnNotify}
 	if cfg.Device != nil {
 		c.handlers[RealmDeviceNoProvisioning] = &DeviceHandler{Device: *cfg.Device}
+		c.device = *cfg.Device
+	}
+	c.keystore = cfg.Keystore
+	c.activationCode = cfg.OnActivationCode
+	if c.activationCode == nil && cfg.ActivationCode != "" {
+		code := cfg.ActivationCode
+		c.activationCode = func(context.Context, string) (string, error) { return code, nil }
+	}
+	if cfg.Keystore != nil {
+		c.handlers[RealmUserCertificate] = c.UserCertificateHandler()
+		if cfg.Device != nil {
+			c.handlers[RealmDeviceAutoProvisioning] = c.ProvisioningHandler()
+		}
+	}
+	if cfg.Attestation != nil {
+		c.handlers[RealmAuthenticity] = &AuthenticityHandler{Attest: cfg.Attestation}
 	}
 	return c, nil
+}
+
+// appInfo is the application as signed payloads name it.
+func (c *Client) appInfo() AppInfo {
+	return AppInfo{ID: c.app, Version: c.version, Environment: c.env}
+}
+
+// ProvisioningHandler returns a new ProvisioningHandler made of the Config's Keystore, Device,
+// application and activation code, to register for a custom provisioning realm:
+//
+//	c.RegisterHandler("MDMRealm", c.ProvisioningHandler())
+func (c *Client) ProvisioningHandler() *ProvisioningHandler {
+	return &ProvisioningHandler{Keystore: c.keystore, Device: c.device, App: c.appInfo(), ActivationCode: c.activationCode}
+}
+
+// UserCertificateHandler returns a new UserCertificateHandler made of the Config's Keystore,
+// Device and application, to register for a user-certificate realm of another name.
+func (c *Client) UserCertificateHandler() *UserCertificateHandler {
+	return &UserCertificateHandler{Keystore: c.keystore, Device: c.device, App: c.appInfo()}
 }
 
 // RegisterHandler makes h answer the challenges of realm, replacing any handler registered for
@@ -336,12 +391,30 @@ func (c *Client) settle(ctx context.Context, gen uint64, ch *challengeBody, roun
 		c.mu.Unlock()
 	}()
 	for _, realm := range orderRealms(ch.Challenges) {
-		if err := c.settleRealm(ctx, ch, realm, rounds); err != nil {
+		if err := c.settleRealm(ctx, ch, realm, rounds, 0); err != nil {
+			if errors.Is(err, errNewSession) {
+				c.resetSession()
+				return nil // re-issue: the request opens a new session
+			}
 			return err
 		}
 	}
 	return nil
 }
+
+// resetSession forgets the session (its cookie, instance id and identities) so that the next
+// request opens a new one; the persistent cookie stays. The caller holds the gate alone.
+func (c *Client) resetSession() {
+	c.jar.SetCookies(c.apiURL(), []*http.Cookie{{Name: CookieSession, Value: "", Path: "/", MaxAge: -1}})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.instanceID = ""
+	c.identities = map[string]json.RawMessage{}
+}
+
+// maxNesting bounds how deep realms named in replies to other realms' answers are settled
+// (a user-certificate realm's dependent realm is one level).
+const maxNesting = 4
 
 func orderRealms(challenges map[string]json.RawMessage) []string {
 	realms := make([]string, 0, len(challenges))
@@ -368,7 +441,12 @@ func orderRealms(challenges map[string]json.RawMessage) []string {
 
 // settleRealm runs one realm's rounds until the server says "success", the handler settles it
 // locally, or the server stops challenging it.
-func (c *Client) settleRealm(ctx context.Context, ch *challengeBody, realm string, rounds map[string]int) error {
+//
+// A 401 reply to an answer may name realms other than this one: the server wants them first (a
+// user-certificate realm's dependent realm, an expired anti-XSRF token). They are settled at
+// once, with their own handlers; then the realm goes on with its own payload in that reply, or,
+// without one, the request is re-issued and challenges it again if need be.
+func (c *Client) settleRealm(ctx context.Context, ch *challengeBody, realm string, rounds map[string]int, depth int) error {
 	h := c.handler(realm)
 	if h == nil {
 		return &RealmError{Realm: realm, Round: rounds[realm], Err: ErrNoHandler}
@@ -409,13 +487,30 @@ func (c *Client) settleRealm(ctx context.Context, ch *challengeBody, realm strin
 		}
 		reply, again, postErr := c.postAnswer(ctx, realm, ans)
 		if postErr != nil {
+			var e *Error
+			if r, ok := h.(refusalHandler); ok && errors.As(postErr, &e) && e.Status == http.StatusForbidden {
+				if err := r.handleRefusal(ctx, realm, e); !errors.Is(err, errNewSession) {
+					return &RealmError{Realm: realm, Round: rounds[realm], Err: err}
+				}
+				return errNewSession
+			}
 			return postErr
 		}
 		switch {
 		case again != nil:
+			for _, other := range orderRealms(again.Challenges) {
+				if other == realm {
+					continue
+				}
+				if depth >= maxNesting {
+					return &RealmError{Realm: other, Round: rounds[other], Err: fmt.Errorf("%w: realms named in replies nest too deep", ErrTooManyRounds)}
+				}
+				if err := c.settleRealm(ctx, again, other, rounds, depth+1); err != nil {
+					return err
+				}
+			}
 			payload, ok := again.Challenges[realm]
 			if !ok {
-				// The server wants other realms first; the re-issued request will name them.
 				return nil
 			}
 			ans, err = challenge(again.SecurityTest, again.Step, payload)

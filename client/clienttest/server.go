@@ -1,11 +1,14 @@
 // Package clienttest runs an in-process Realmgate server for tests of code built on package
-// client. It speaks the wire protocol of PROTOCOL.md sections 1-4 as the daemon does: sessions
-// bound to an application environment, security tests made of steps of realms, the built-in
-// realms (anti-XSRF, anonymous user, remote disable, device without provisioning), login realms
-// with the form, basic and header authenticators and an attempt limit, a session id rotated at
-// every user login, logout and session introspection, adapter procedures and static resources. It listens on 127.0.0.1 and takes its
-// configuration as plain Go values instead of Worklight XML, so a test states exactly the
-// security it exercises.
+// client. It speaks the wire protocol of PROTOCOL.md sections 1-5 and 7 as the daemon does:
+// sessions bound to an application environment, security tests made of steps of realms, the
+// built-in realms (anti-XSRF, anonymous user, remote disable, device without provisioning),
+// login realms with the form, basic and header authenticators and an attempt limit, a session id
+// rotated at every user login, logout and session introspection, adapter procedures and static
+// resources, and the certificate realms: device provisioning (per application, group or
+// device, with revocation), application authenticity (Android Key Attestation) and user
+// certificates with a PKI bridge's verdicts. Certificates come from a CA the server makes when
+// it starts. It listens on 127.0.0.1 and takes its configuration as plain Go values instead of
+// Worklight XML, so a test states exactly the security it exercises.
 //
 // Every request is recorded (Requests), so a test can check what a client sent.
 package clienttest
@@ -25,14 +28,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/engine/pki"
 )
 
 // Built-in realm names.
 const (
-	RealmAntiXSRF             = "wl_antiXSRFRealm"
-	RealmAnonymousUser        = "wl_anonymousUserRealm"
-	RealmRemoteDisable        = "wl_remoteDisableRealm"
-	RealmDeviceNoProvisioning = "wl_deviceNoProvisioningRealm"
+	RealmAntiXSRF               = "wl_antiXSRFRealm"
+	RealmAnonymousUser          = "wl_anonymousUserRealm"
+	RealmRemoteDisable          = "wl_remoteDisableRealm"
+	RealmDeviceNoProvisioning   = "wl_deviceNoProvisioningRealm"
+	RealmDeviceAutoProvisioning = "wl_deviceAutoProvisioningRealm"
+	RealmAuthenticity           = "wl_authenticityRealm"
+	RealmUserCertificate        = "wl_userCertificateAuthRealm"
 )
 
 // Unprotected is the security test name that protects nothing.
@@ -60,6 +69,18 @@ type Config struct {
 	MaxAttempts int
 	// RemoteDisable is the initial remote-disable rule; SetRemoteDisable changes it.
 	RemoteDisable *Rule
+
+	// Apps are further applications served with the same configuration as App (so that two
+	// applications can share a provisioning group).
+	Apps []string
+	// Provisioning maps a realm name (RealmDeviceAutoProvisioning or a custom one) to a
+	// device-provisioning realm.
+	Provisioning map[string]ProvisioningRealm
+	// Authenticity, when set, configures RealmAuthenticity.
+	Authenticity *AuthenticityRealm
+	// UserCertificate maps a realm name (RealmUserCertificate or another) to a user-certificate
+	// realm.
+	UserCertificate map[string]UserCertificateRealm
 }
 
 // Procedure is an adapter procedure.
@@ -112,12 +133,14 @@ type Request struct {
 type Server struct {
 	*httptest.Server
 	cfg Config
+	ca  *pki.CA
 
 	mu       sync.Mutex
 	sessions map[string]*session
 	opened   int
 	rule     *Rule
 	log      []Request
+	issued   []*IssuedCertificate
 }
 
 type session struct {
@@ -128,6 +151,8 @@ type session struct {
 	attempts     map[string]int
 	lastError    map[string]string
 	acked        string // remote-disable message id acknowledged
+	refused      map[string]bool
+	requirements map[string]adapters.CSRRequirements // user-certificate realm -> requirements of its enrollment challenge
 }
 
 // NewServer validates cfg (failing tb on a mistake), starts the server on 127.0.0.1 and stops it
@@ -158,6 +183,11 @@ func Start(cfg Config) (*Server, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
 	}
+	ca, err := pki.NewCA(pki.CAOptions{CommonName: "clienttest CA"})
+	if err != nil {
+		return nil, err
+	}
+	s.ca = ca
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/apps/{app}/{env}/init", s.api(s.serveInit))
 	mux.HandleFunc("POST /api/v1/adapters/{adapter}/{procedure}", s.api(s.serveProcedure))
@@ -178,18 +208,10 @@ func Start(cfg Config) (*Server, error) {
 }
 
 func (s *Server) validate() error {
-	known := func(realm string) bool {
-		switch realm {
-		case RealmAntiXSRF, RealmAnonymousUser, RealmRemoteDisable, RealmDeviceNoProvisioning:
-			return true
-		}
-		_, ok := s.cfg.Login[realm]
-		return ok
-	}
 	for name, steps := range s.cfg.Tests {
 		for _, step := range steps {
 			for _, realm := range step {
-				if !known(realm) {
+				if !s.knownRealm(realm) {
 					return fmt.Errorf("test %s: unknown realm %q", name, realm)
 				}
 			}
@@ -216,6 +238,9 @@ func (s *Server) validate() error {
 		if err := test("static "+k, st.SecurityTest); err != nil {
 			return err
 		}
+	}
+	if err := s.validatePKI(); err != nil {
+		return err
 	}
 	for name, l := range s.cfg.Login {
 		switch l.Authenticator {
@@ -306,7 +331,7 @@ func (s *Server) api(h func(*call)) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, "missing_app_context", "send WL-App-Id, WL-App-Environment and WL-App-Version")
 			return
 		}
-		if app != s.cfg.App || !slices.Contains(s.cfg.Environments, env) {
+		if app != s.cfg.App && !slices.Contains(s.cfg.Apps, app) || !slices.Contains(s.cfg.Environments, env) {
 			writeError(w, http.StatusNotFound, "unknown_application", "no application "+app+" with environment "+env)
 			return
 		}
@@ -324,6 +349,7 @@ func (s *Server) api(h func(*call)) http.HandlerFunc {
 				id: randomHex(16), app: app, env: env,
 				passed: map[string]map[string]any{}, pending: map[string]map[string]any{},
 				attempts: map[string]int{}, lastError: map[string]string{},
+				refused: map[string]bool{}, requirements: map[string]adapters.CSRRequirements{},
 			}
 			s.sessions[c.sess.id] = c.sess
 			s.opened++
@@ -368,6 +394,10 @@ func (s *Server) check(c *call, test string) bool {
 	for i, step := range s.cfg.Tests[test] {
 		challenges := map[string]any{}
 		for _, realm := range step {
+			if c.sess.refused[realm] {
+				writeError(c.w, http.StatusForbidden, "realm_refused", "realm "+realm+" refused this session; start a new session")
+				return false
+			}
 			if !s.passed(c, realm) {
 				challenges[realm] = s.challenge(c, realm)
 			}
@@ -409,7 +439,17 @@ func (s *Server) challenge(c *call, realm string) map[string]any {
 		p = map[string]any{"action": "notify", "message": rule.Message, "messageId": rule.MessageID}
 	case RealmDeviceNoProvisioning:
 		p = map[string]any{"token": randomHex(16)}
+	case RealmAuthenticity:
+		p = map[string]any{"token": randomHex(16)}
 	default:
+		if pr, ok := s.cfg.Provisioning[realm]; ok {
+			p = map[string]any{"token": randomHex(16), "entity": pr.Entity}
+			break
+		}
+		if u, ok := s.cfg.UserCertificate[realm]; ok {
+			p = map[string]any{"token": randomHex(16), "dependentRealm": u.DependentRealm}
+			break
+		}
 		l := s.cfg.Login[realm]
 		p = map[string]any{"authenticator": l.Authenticator}
 		switch l.Authenticator {
@@ -495,9 +535,13 @@ func (s *Server) knownRealm(realm string) bool {
 	switch realm {
 	case RealmAntiXSRF, RealmAnonymousUser, RealmRemoteDisable, RealmDeviceNoProvisioning:
 		return true
+	case RealmAuthenticity:
+		return s.cfg.Authenticity != nil
 	}
-	_, ok := s.cfg.Login[realm]
-	return ok
+	_, login := s.cfg.Login[realm]
+	_, prov := s.cfg.Provisioning[realm]
+	_, user := s.cfg.UserCertificate[realm]
+	return login || prov || user
 }
 
 func (s *Server) serveAuth(c *call) {
@@ -523,6 +567,10 @@ func (s *Server) serveAuth(c *call) {
 		writeJSON(c.w, http.StatusOK, map[string]any{"realm": realm, "status": "success", "identity": nil})
 		return
 	}
+	if c.sess.refused[realm] {
+		writeError(c.w, http.StatusForbidden, "realm_refused", "realm "+realm+" refused this session; start a new session")
+		return
+	}
 	if c.sess.attempts[realm] >= s.cfg.MaxAttempts {
 		writeError(c.w, http.StatusTooManyRequests, "too_many_attempts", "too many wrong answers for "+realm+" in this session")
 		return
@@ -537,22 +585,36 @@ func (s *Server) serveAuth(c *call) {
 		writeError(c.w, http.StatusConflict, "no_challenge", "the realm has no pending challenge in this session")
 		return
 	}
-	identity, wrong := s.verify(c, realm, pending, body)
-	if wrong == "" {
-		delete(c.sess.pending, realm)
-		delete(c.sess.lastError, realm)
-		c.sess.passed[realm] = identity
-		if _, login := s.cfg.Login[realm]; login {
-			// A user login rotates the session id: an id known before the login is worthless
-			// after it, and a request still carrying it gets a new, empty session.
-			delete(s.sessions, c.sess.id)
-			c.sess.id = randomHex(16)
-			s.sessions[c.sess.id] = c.sess
-			setSessionCookie(c.w, c.sess.id)
-		}
-		writeJSON(c.w, http.StatusOK, map[string]any{"realm": realm, "status": "success", "identity": identity})
+	if s.answerPKI(c, realm, pending, body) {
 		return
 	}
+	identity, wrong := s.verify(c, realm, pending, body)
+	if wrong == "" {
+		s.succeed(c, realm, identity)
+		return
+	}
+	s.wrongAnswer(c, realm, wrong, nil)
+}
+
+// succeed records realm as passed with identity and writes the success reply.
+func (s *Server) succeed(c *call, realm string, identity map[string]any) {
+	delete(c.sess.pending, realm)
+	delete(c.sess.lastError, realm)
+	c.sess.passed[realm] = identity
+	if _, login := s.cfg.Login[realm]; login {
+		// A user login rotates the session id: an id known before the login is worthless
+		// after it, and a request still carrying it gets a new, empty session.
+		delete(s.sessions, c.sess.id)
+		c.sess.id = randomHex(16)
+		s.sessions[c.sess.id] = c.sess
+		setSessionCookie(c.w, c.sess.id)
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"realm": realm, "status": "success", "identity": identity})
+}
+
+// wrongAnswer counts a wrong answer and writes a new challenge for realm carrying the error
+// (and extra members), or 429 once the attempts are spent.
+func (s *Server) wrongAnswer(c *call, realm, wrong string, extra map[string]any) {
 	c.sess.attempts[realm]++
 	if c.sess.attempts[realm] >= s.cfg.MaxAttempts {
 		delete(c.sess.pending, realm)
@@ -560,7 +622,19 @@ func (s *Server) serveAuth(c *call) {
 		return
 	}
 	c.sess.lastError[realm] = wrong
-	writeJSON(c.w, http.StatusUnauthorized, map[string]any{"challenges": map[string]any{realm: s.challenge(c, realm)}})
+	payload := s.challenge(c, realm)
+	for k, v := range extra {
+		payload[k] = v
+	}
+	writeJSON(c.w, http.StatusUnauthorized, map[string]any{"challenges": map[string]any{realm: payload}})
+}
+
+// refuse ends realm for the session: this answer and every later one, and every request it
+// protects, get 403 realm_refused.
+func (s *Server) refuse(c *call, realm, code, message string) {
+	c.sess.refused[realm] = true
+	delete(c.sess.pending, realm)
+	writeError(c.w, http.StatusForbidden, code, message)
 }
 
 // verify checks an answer; it returns the identity, or a message saying what was wrong.
@@ -631,11 +705,14 @@ func (s *Server) serveSession(c *call) {
 	})
 }
 
-// user is the identity of the first login realm passed (by name), else the anonymous user.
+// user is the identity of the first login or user-certificate realm passed (by name), else the
+// anonymous user.
 func (s *Server) user(c *call) map[string]any {
 	var names []string
 	for realm := range c.sess.passed {
-		if _, ok := s.cfg.Login[realm]; ok {
+		_, login := s.cfg.Login[realm]
+		_, cert := s.cfg.UserCertificate[realm]
+		if login || cert {
 			names = append(names, realm)
 		}
 	}
@@ -646,8 +723,23 @@ func (s *Server) user(c *call) map[string]any {
 	return map[string]any{"userId": c.persistent}
 }
 
+// device is the identity of the device realm passed: no provisioning, else the first
+// provisioning realm (by name).
 func (s *Server) device(c *call) map[string]any {
-	return c.sess.passed[RealmDeviceNoProvisioning]
+	if id, ok := c.sess.passed[RealmDeviceNoProvisioning]; ok {
+		return id
+	}
+	var names []string
+	for realm := range c.sess.passed {
+		if _, ok := s.cfg.Provisioning[realm]; ok {
+			names = append(names, realm)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	return c.sess.passed[names[0]]
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

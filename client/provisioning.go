@@ -1,0 +1,357 @@
+package client
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// The realms whose challenges the client answers with a keystore or an attestation.
+const (
+	RealmDeviceAutoProvisioning = "wl_deviceAutoProvisioningRealm"
+	RealmAuthenticity           = "wl_authenticityRealm"
+	RealmUserCertificate        = "wl_userCertificateAuthRealm"
+)
+
+// Typed refusals of the realms that hand out certificates. They wrap the server's *Error when
+// the server refused (so errors.Is also matches ErrRefused and errors.As finds the *Error).
+var (
+	// ErrProvisioningRefused: the server would not provision this device (a CSR or activation
+	// code refused), or refused a certificate it had just issued.
+	ErrProvisioningRefused = errors.New("device provisioning refused")
+	// ErrEnrollmentRefused: the user-certificate realm would not enroll this user (the PKI
+	// bridge said NO, or rejected the CSR), or refused a certificate it had just issued.
+	ErrEnrollmentRefused = errors.New("user certificate enrollment refused")
+	// ErrAuthenticityRefused: the server did not accept the application's attestation.
+	ErrAuthenticityRefused = errors.New("application authenticity refused")
+)
+
+// errNewSession asks the client to drop the session and re-issue the request: a realm refused
+// a stored certificate for the rest of the session, and the handler has dropped it so that a new
+// session obtains another.
+var errNewSession = errors.New("start a new session")
+
+// refusalHandler is implemented by handlers that give a 403 reply to their answer a meaning:
+// handleRefusal returns the error the call ends with, or errNewSession.
+type refusalHandler interface {
+	handleRefusal(ctx context.Context, realm string, e *Error) error
+}
+
+// answerKind records what a certificate handler answered last in a call.
+type answerKind int
+
+const (
+	answeredNothing answerKind = iota
+	answeredStored             // a payload signed with a credential from the keystore
+	answeredFresh              // a payload signed with a credential obtained in this call
+	answeredCSR                // a CSR
+	answeredEnroll             // {"enroll": true}
+)
+
+// maxCSRAttempts bounds the CSRs one call sends for one realm: a second covers a nonce that
+// went stale while the user looked for an activation code.
+const maxCSRAttempts = 2
+
+// certState is what a certificate handler remembers of one realm within one call.
+type certState struct {
+	entity      string
+	last        answerKind
+	pending     *ecdsa.PrivateKey // the key of the CSR sent, until its certificate arrives
+	csrAttempts int
+	dropped     bool // a refused credential was dropped in this call
+}
+
+// certStates keeps a certState per realm, fresh for each call (round 1).
+type certStates struct {
+	mu     sync.Mutex
+	states map[string]*certState
+}
+
+func (s *certStates) begin(realm string, round int) *certState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.states == nil {
+		s.states = map[string]*certState{}
+	}
+	st := s.states[realm]
+	if st == nil || round <= 1 {
+		st = &certState{}
+		s.states[realm] = st
+	}
+	return st
+}
+
+func (s *certStates) get(realm string) *certState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.states[realm]
+}
+
+// loadUsable returns the entity's credential when it can sign now: a missing, damaged or
+// expired one is reported as nil, so the handler obtains a new one (which replaces it).
+func loadUsable(ks Keystore, entity string) (*Credential, error) {
+	cred, err := ks.Load(entity)
+	switch {
+	case errors.Is(err, ErrNoCredential), errors.Is(err, ErrKeystoreDamaged):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	if !time.Now().Before(cred.Leaf().NotAfter) {
+		return nil, nil
+	}
+	return cred, nil
+}
+
+// dropCredential forgets the entity's credential after the server refused it.
+func dropCredential(ks Keystore, entity string) error {
+	if err := ks.Delete(entity); err != nil {
+		return fmt.Errorf("dropping the refused credential of %s: %w", entity, err)
+	}
+	return nil
+}
+
+// storeIssued checks that the certificate of a "provisioned" or "enrolled" reply is for the key
+// of the CSR sent, and stores the credential.
+func storeIssued(ks Keystore, entity string, key *ecdsa.PrivateKey, s *Status) (*Credential, string, error) {
+	if key == nil {
+		return nil, "", fmt.Errorf("%w %q before any CSR was sent", ErrUnexpectedStatus, s.Status)
+	}
+	r, err := parseIssuedReply(s.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	if !samePublicKey(r.Chain[0].PublicKey, key.Public()) {
+		return nil, "", malformed("the issued certificate is not for the key of the CSR")
+	}
+	cred := &Credential{Key: key, Chain: r.Chain}
+	if err := ks.Store(entity, cred); err != nil {
+		return nil, "", err
+	}
+	return cred, r.Token, nil
+}
+
+// ProvisioningHandler answers device-provisioning realms (wl_deviceAutoProvisioningRealm, and
+// custom realms of the DeviceAutoProvisioningAuthenticator under their own names) without the
+// application's help, as PROTOCOL.md section 5 describes:
+//
+//   - With a certificate for the challenged entity in the Keystore, it answers
+//     {"payload": JWS} signed by the stored key with the chain in the x5c header.
+//   - Without one (or with an expired or unreadable one), it makes an ECDSA P-256 key pair and
+//     answers {"csr", "payload"}: a CSR whose subject is CN=<device id> and a JWS over the
+//     nonce carrying the public key as jwk, plus "activationCode" when ActivationCode gives one.
+//     The server replies "provisioned" with the certificate and a fresh nonce; the handler
+//     stores key and chain, and answers again with the x5c payload.
+//   - When the server refuses a stored certificate (revoked, unknown), the handler drops it and
+//     provisions again, once per call. A refusal that is final for the session (403) makes the
+//     client start a new session for that.
+//
+// The payload claims are {"token", "device": Device, "app": App}. The entity is the
+// challenge's: "application" is stored as "application:<App.ID>", "group:<name>" under that
+// name (so the applications of a group share one key pair), and "device".
+//
+// Client.ProvisioningHandler returns one built from the client's Config, ready to register
+// for a custom realm.
+type ProvisioningHandler struct {
+	Keystore Keystore
+	Device   DeviceInfo
+	App      AppInfo
+	// ActivationCode, when set, gives the code an MDM issued for this device, sent as
+	// "activationCode" beside the CSR; an empty code is not sent.
+	ActivationCode func(ctx context.Context, realm string) (string, error)
+
+	states certStates
+}
+
+const maxActivationCodeLen = 4096
+
+// HandleChallenge answers a provisioning challenge {"token", "entity"}.
+func (h *ProvisioningHandler) HandleChallenge(ctx context.Context, ch *Challenge) (*Answer, error) {
+	if h.Keystore == nil {
+		return nil, errors.New("the provisioning handler has no Keystore")
+	}
+	token, entity, err := parseProvisioningChallenge(ch.Payload, h.App.ID)
+	if err != nil {
+		return nil, err
+	}
+	st := h.states.begin(ch.Realm, ch.Round)
+	if st.entity != "" && st.entity != entity {
+		*st = certState{} // another entity: nothing carries over
+	}
+	st.entity = entity
+	claims := payloadClaims{Token: token, Device: h.Device, App: h.App}
+
+	if ch.Error != "" {
+		switch st.last {
+		case answeredStored:
+			// The stored certificate was refused but the realm may be answered again.
+			if err := dropCredential(h.Keystore, entity); err != nil {
+				return nil, err
+			}
+			st.dropped = true
+			return h.provision(ctx, ch.Realm, st, claims)
+		case answeredFresh:
+			return nil, fmt.Errorf("%w: the new certificate was not accepted: %s", ErrProvisioningRefused, ch.Error)
+		case answeredCSR:
+			if st.csrAttempts >= maxCSRAttempts {
+				return nil, fmt.Errorf("%w: %s", ErrProvisioningRefused, ch.Error)
+			}
+			return h.provision(ctx, ch.Realm, st, claims)
+		}
+	}
+	cred, err := loadUsable(h.Keystore, entity)
+	if err != nil {
+		return nil, err
+	}
+	if cred == nil {
+		return h.provision(ctx, ch.Realm, st, claims)
+	}
+	jws, err := signX5C(cred, claims)
+	if err != nil {
+		return nil, err
+	}
+	st.last = answeredStored
+	return &Answer{Body: map[string]string{"payload": jws}}, nil
+}
+
+// provision answers with a new key pair's CSR.
+func (h *ProvisioningHandler) provision(ctx context.Context, realm string, st *certState, claims payloadClaims) (*Answer, error) {
+	if h.Device.ID == "" {
+		return nil, errors.New("provisioning needs a device id (Config.Device.ID)")
+	}
+	key, err := newKey()
+	if err != nil {
+		return nil, err
+	}
+	csr, err := buildCSR(key, pkix.RDNSequence{{{Type: oidCommonName, Value: h.Device.ID}}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	jws, err := signJWK(key, claims)
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]string{"csr": base64.StdEncoding.EncodeToString(csr), "payload": jws}
+	if h.ActivationCode != nil {
+		code, err := h.ActivationCode(ctx, realm)
+		if err != nil {
+			return nil, err
+		}
+		if len(code) > maxActivationCodeLen {
+			return nil, fmt.Errorf("the activation code is over %d bytes", maxActivationCodeLen)
+		}
+		if code != "" {
+			body["activationCode"] = code
+		}
+	}
+	st.pending, st.last = key, answeredCSR
+	st.csrAttempts++
+	return &Answer{Body: body}, nil
+}
+
+// HandleStatus stores the certificate of a "provisioned" reply and answers with a payload
+// signed over the reply's fresh nonce.
+func (h *ProvisioningHandler) HandleStatus(_ context.Context, s *Status) (*Answer, error) {
+	if s.Status != "provisioned" {
+		return nil, unexpectedStatus(s)
+	}
+	st := h.states.get(s.Realm)
+	if st == nil || st.last != answeredCSR {
+		return nil, fmt.Errorf("%w %q before any CSR was sent", ErrUnexpectedStatus, s.Status)
+	}
+	cred, token, err := storeIssued(h.Keystore, st.entity, st.pending, s)
+	if err != nil {
+		return nil, err
+	}
+	st.pending = nil
+	jws, err := signX5C(cred, payloadClaims{Token: token, Device: h.Device, App: h.App})
+	if err != nil {
+		return nil, err
+	}
+	st.last = answeredFresh
+	return &Answer{Body: map[string]string{"payload": jws}}, nil
+}
+
+func (h *ProvisioningHandler) handleRefusal(_ context.Context, realm string, e *Error) error {
+	st := h.states.get(realm)
+	if st != nil && st.last == answeredStored && !st.dropped {
+		if err := dropCredential(h.Keystore, st.entity); err != nil {
+			return err
+		}
+		st.dropped, st.last = true, answeredNothing
+		return errNewSession
+	}
+	return fmt.Errorf("%w: %w", ErrProvisioningRefused, e)
+}
+
+// Attestation is evidence that the application is genuine, for wl_authenticityRealm.
+type Attestation struct {
+	// Format names the evidence: "android-key" (Android Key Attestation), or another format a
+	// verifier configured on the server handles.
+	Format string
+	// Chain is the attestation certificate chain, DER, leaf first.
+	Chain [][]byte
+}
+
+// AttestationProvider makes an attestation for the realm's challenge. For "android-key" the
+// leaf's attestation challenge is the challenge string's bytes (UTF-8): on a device, generate a
+// key in the Android Keystore with setAttestationChallenge(challenge) and return its chain.
+type AttestationProvider func(ctx context.Context, challenge string) (*Attestation, error)
+
+// AuthenticityHandler answers wl_authenticityRealm's {"token"} with
+// {"attestation": {"format", "chain"}} from Attest. A refused attestation ends the call with
+// ErrAuthenticityRefused: a new attestation of the same application would not fare better.
+type AuthenticityHandler struct {
+	Attest AttestationProvider
+}
+
+const (
+	maxAttestationCerts     = 10
+	maxAttestationCertBytes = 16 << 10
+)
+
+// HandleChallenge answers an authenticity challenge.
+func (h *AuthenticityHandler) HandleChallenge(ctx context.Context, ch *Challenge) (*Answer, error) {
+	if h.Attest == nil {
+		return nil, errors.New("the authenticity handler has no AttestationProvider")
+	}
+	token, err := parseTokenChallenge(ch.Payload)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Error != "" {
+		return nil, fmt.Errorf("%w: %s", ErrAuthenticityRefused, ch.Error)
+	}
+	a, err := h.Attest(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil || len(a.Format) > 64 || !validHeaderName(a.Format) {
+		return nil, errors.New("the attestation provider gave no format (a token such as \"android-key\")")
+	}
+	if len(a.Chain) == 0 || len(a.Chain) > maxAttestationCerts {
+		return nil, fmt.Errorf("the attestation provider gave %d certificates (1 to %d)", len(a.Chain), maxAttestationCerts)
+	}
+	chain := make([]string, len(a.Chain))
+	for i, der := range a.Chain {
+		if len(der) == 0 || len(der) > maxAttestationCertBytes {
+			return nil, fmt.Errorf("attestation certificate %d is empty or over %d bytes", i, maxAttestationCertBytes)
+		}
+		chain[i] = base64.StdEncoding.EncodeToString(der)
+	}
+	return &Answer{Body: map[string]any{"attestation": map[string]any{"format": a.Format, "chain": chain}}}, nil
+}
+
+// HandleStatus refuses: the realm has a single round.
+func (h *AuthenticityHandler) HandleStatus(_ context.Context, s *Status) (*Answer, error) {
+	return nil, unexpectedStatus(s)
+}
+
+func (h *AuthenticityHandler) handleRefusal(_ context.Context, _ string, e *Error) error {
+	return fmt.Errorf("%w: %w", ErrAuthenticityRefused, e)
+}
