@@ -193,6 +193,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		if out.userLogin {
 			s.rotate()
 		}
+		e.shareLogin(x, req.Realm, out.identity, r.expiration())
 		res.Status = StatusSuccess
 		res.Identity = out.identity
 		res.Extra = out.extra

@@ -117,6 +117,7 @@ type Engine struct {
 	rules     *rulesCache
 	procs     ProcedureRunner
 
+	sso                 map[string]string
 	provisioningCA      *pki.CA
 	attestationRoots    *x509.CertPool
 	attestationVerifier *AttestationVerifier
@@ -145,6 +146,7 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.rules = newRulesCache(e.store, e.cfg.RulesCacheTTL)
+	e.sso = ssoRealms(p)
 	realms, err := buildRealms(e, p)
 	if err != nil {
 		return nil, err
@@ -350,6 +352,11 @@ func (e *Engine) observe(x *exchange) ([]string, error) {
 	for name, rs := range x.s.st.Realms {
 		if rs.Passed && (rs.ExpiresAt.IsZero() || x.now.Before(rs.ExpiresAt)) {
 			passed[name] = true
+		}
+	}
+	for _, tr := range x.test.Realms {
+		if tr.Enforced && !passed[tr.Realm] && e.sharedLogin(x, tr.Realm) {
+			passed[tr.Realm] = true
 		}
 	}
 	for _, tr := range x.test.Realms {

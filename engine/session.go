@@ -111,7 +111,7 @@ func (l *locks) lock(id string) func() {
 // expired, or bound to another application: a session is bound to one app and environment, and
 // an id the server did not issue is never adopted.
 func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now time.Time) (*session, error) {
-	if id != "" && len(id) <= 128 {
+	if validSessionID(id) {
 		rec, err := e.store.GetSession(ctx, id, now)
 		switch {
 		case err == nil:
@@ -183,4 +183,19 @@ func (s *session) rotate() {
 	}
 	s.rec.ID = newID()
 	s.dirty = true
+}
+
+// validSessionID reports whether id has the shape of an id newID made (43 base64url characters),
+// so that no other record of the session store (device single sign-on) can be loaded as a session.
+func validSessionID(id string) bool {
+	if len(id) != 43 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,6 +21,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
+	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 )
@@ -528,4 +530,34 @@ func TestUserCertificateRealms(t *testing.T) {
 	if st, _ := s.req("POST", "/api/v1/adapters/Bridge/generateCertificate", `{"parameters":[]}`); st != 404 {
 		t.Errorf("a client called the bridge's generateCertificate: %d", st)
 	}
+}
+
+func TestDeviceSingleSignOn(t *testing.T) {
+	d := startDaemon(t, "testdata/ssoproject", "")
+	login := func(app, deviceID string, wantLogin bool) {
+		t.Helper()
+		c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: app, Environment: "android", AppVersion: "1.0",
+			Device: &client.DeviceInfo{ID: deviceID}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logins := 0
+		c.RegisterHandler("SuiteLogin", &client.LoginHandler{Ask: func(context.Context, client.LoginPrompt) (client.Credentials, error) {
+			logins++
+			return client.Credentials{Username: "sam", Password: "x"}, nil
+		}})
+		res, err := c.Init(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.User["userId"] != "sam" {
+			t.Errorf("%s on %s: user %v", app, deviceID, res.User)
+		}
+		if got := logins == 1; got != wantLogin {
+			t.Errorf("%s on %s: %d logins, want a login: %v", app, deviceID, logins, wantLogin)
+		}
+	}
+	login("Mail", "tablet-1", true)      // the first app of the device logs in
+	login("Calendar", "tablet-1", false) // the second reuses the login
+	login("Calendar", "tablet-2", true)  // another device does not
 }
