@@ -55,7 +55,7 @@ func init() {
 		{Name: "com.worklight.integration.auth.AdapterAuthenticator", Role: roleAuthenticator, Kind: "adapter",
 			Required: []string{"login-function"}, Known: []string{"logout-function"}},
 		{Name: wlExt + "UserCertificateAuthenticator", Role: roleAuthenticator, Kind: "userCertificate",
-			Status: Recognized, Required: []string{"dependent-user-auth-realm", "pki-bridge-class"},
+			Required: []string{"dependent-user-auth-realm", "pki-bridge-class"},
 			Known: []string{
 				"embedded-pki-bridge-ca-p12-file-path", "embedded-pki-bridge-ca-p12-password",
 				"embedded-pki-bridge-organization", "embedded-pki-bridge-add-cert-extensions",
@@ -66,7 +66,7 @@ func init() {
 				"adapter-pki-bridge-certificate-validation-procedure",
 			}},
 		{Name: wlExt + "DeviceAutoProvisioningAuthenticator", Role: roleAuthenticator, Kind: "deviceProvisioning",
-			Status: Recognized, Known: []string{"validate-csr-function"}},
+			Known: []string{"validate-csr-function"}},
 		{Name: wlExt + "TrusteerAuthenticator", Role: roleAuthenticator, Kind: "trusteer",
 			Status: Recognized, Known: []string{"rooted-device", "device-with-malware", "rooted-hiders",
 				"unsecured-wifi", "outdated-configuration"}},
@@ -83,9 +83,9 @@ func init() {
 			Required: []string{"ldapProviderUrl"},
 			Known: []string{"ldapTimeoutMs", "ldapSecurityAuthentication", "validationType",
 				"ldapSecurityPrincipalPattern", "ldapSearchFilterPattern", "ldapSearchBase", "ldapReferral"}},
-		{Name: wlExt + "UserCertificateLoginModule", Role: roleLoginModule, Kind: "userCertificate", Status: Recognized},
+		{Name: wlExt + "UserCertificateLoginModule", Role: roleLoginModule, Kind: "userCertificate"},
 		{Name: wlExt + "DeviceAutoProvisioningLoginModule", Role: roleLoginModule, Kind: "deviceProvisioning",
-			Status: Recognized, Known: []string{"validate-certificate-function"}},
+			Known: []string{"validate-certificate-function"}},
 		{Name: wlExt + "TrusteerLoginModule", Role: roleLoginModule, Kind: "trusteer", Status: Recognized},
 	} {
 		addClass(c)
@@ -135,8 +135,8 @@ var builtinRealms = map[string]builtinRealm{
 	RealmAnonymousUser:       {Status: Implemented, User: true},
 	RealmRemoteDisable:       {Status: Implemented},
 	RealmDeviceNoProvision:   {Status: Implemented, Device: true},
-	RealmDeviceAutoProvision: {Status: Recognized, Device: true},
-	RealmAuthenticity:        {Status: Recognized},
+	RealmDeviceAutoProvision: {Status: Implemented, Device: true},
+	RealmAuthenticity:        {Status: Implemented},
 	RealmDirectUpdate:        {Status: NotEnforced},
 }
 

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -405,10 +404,7 @@ func TestLoadWebAndMobileExpansionDiagnostics(t *testing.T) {
 			want: []string{
 				ac + `:5: warning: realm "form" is ignored: provisioningType "none" uses wl_deviceNoProvisioningRealm`,
 				ac + `:7: error: security test "autoWithoutAuthenticity" auto-provisions devices without the authenticity realm`,
-				ac + `:8: warning: security test "autoWithoutAuthenticity": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:11: warning: security test "autoWithRealm": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
 				ac + `:12: warning: realm "form" is ignored: provisioningType "auto" uses wl_deviceAutoProvisioningRealm`,
-				ac + `:12: warning: security test "autoWithRealm": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
 				ac + `:15: error: provisioningType="custom" needs a realm`,
 				ac + `:18: error: unknown provisioningType "sometimes"`,
 				ac + `:21: error: realm "form" does not provide a device identity but is marked isInternalDeviceID`,
@@ -432,7 +428,6 @@ func TestLoadWebAndMobileExpansionDiagnostics(t *testing.T) {
 	</securityTests>` + realmsBlock)},
 			want: []string{
 				ac + ":6: error: <testDeviceId> appears more than once",
-				ac + `:7: warning: security test "m": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
 				ac + ":8: error: <testAppAuthenticity> appears more than once",
 				ac + `:9: warning: security test "m": wl_directUpdateRealm is not a security control; it is accepted and not enforced`,
 				ac + ":10: error: <testDirectUpdate> appears more than once",
@@ -535,8 +530,6 @@ func TestLoadCustomTestDiagnostics(t *testing.T) {
 			want: []string{
 				ac + `:6: error: security test "c" marks 2 realms as the user identity (form and header)`,
 				ac + `:8: error: security test "c" marks 2 realms as the device identity (wl_deviceNoProvisioningRealm and wl_deviceAutoProvisioningRealm)`,
-				ac + `:8: warning: security test "c": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:9: warning: security test "c": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
 			},
 		},
 		{
@@ -560,12 +553,7 @@ func TestLoadCustomTestDiagnostics(t *testing.T) {
 	</securityTests>`)},
 			want: []string{
 				ac + `:4: error: security test "late" checks app authenticity after device provisioning`,
-				ac + `:6: warning: security test "late": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:7: warning: security test "late": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:11: warning: security test "same": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:12: warning: security test "same": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
 				ac + `:14: error: security test "missing" auto-provisions devices without the authenticity realm`,
-				ac + `:16: warning: security test "missing": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
 			},
 		},
 		{
@@ -583,10 +571,11 @@ func TestLoadCustomTestDiagnostics(t *testing.T) {
 			},
 		},
 		{
-			// A security realm is never passed silently: each use of a built-in realm this version
-			// recognizes but does not enforce is reported at its line, in custom and mobile tests
-			// alike; enforced built-in realms draw nothing.
-			name: "recognized built-in realms are accepted and reported as not enforced",
+			// A security realm is never passed silently: a class this version recognizes but does
+			// not enforce (LDAP, Trusteer) is reported where a used realm or login module names it,
+			// while the built-in authenticity and auto-provisioning realms, which are enforced, draw
+			// nothing in custom and mobile tests alike. The unused LDAP module draws nothing either.
+			name: "only recognized classes are reported as not enforced; enforced built-in realms draw nothing",
 			files: files{ac: authConfig(`
 	<securityTests>
 		<customSecurityTest name="c">
@@ -604,12 +593,36 @@ func TestLoadCustomTestDiagnostics(t *testing.T) {
 			<test realm="wl_anonymousUserRealm" isInternalUserID="true"/>
 			<test realm="wl_deviceNoProvisioningRealm" isInternalDeviceID="true" step="2"/>
 		</customSecurityTest>
-	</securityTests>`)},
+		<customSecurityTest name="recognized">
+			<test realm="wl_authenticityRealm" step="1"/>
+			<test realm="ldap" isInternalUserID="true" step="2"/>
+			<test realm="trusteer" step="2"/>
+		</customSecurityTest>
+	</securityTests>
+	<realms>
+		<realm name="ldap" loginModule="ldap">
+			<className>com.worklight.core.auth.ext.FormBasedAuthenticator</className>
+		</realm>
+		<realm name="trusteer" loginModule="trusteer">
+			<className>com.worklight.core.auth.ext.TrusteerAuthenticator</className>
+		</realm>
+	</realms>
+	<loginModules>
+		<loginModule name="ldap">
+			<className>com.worklight.core.auth.ext.LdapLoginModule</className>
+			<parameter name="ldapProviderUrl" value="ldap://127.0.0.1:389"/>
+		</loginModule>
+		<loginModule name="trusteer"><className>com.worklight.core.auth.ext.TrusteerLoginModule</className></loginModule>
+		<loginModule name="spareLdap">
+			<className>com.worklight.core.auth.ext.LdapLoginModule</className>
+			<parameter name="ldapProviderUrl" value="ldap://127.0.0.1:389"/>
+		</loginModule>
+	</loginModules>
+`)},
 			want: []string{
-				ac + `:6: warning: security test "c": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:7: warning: security test "c": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:10: warning: security test "m": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`,
-				ac + `:11: warning: security test "m": wl_deviceAutoProvisioningRealm is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:29: warning: realm "trusteer" (TrusteerAuthenticator) is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:34: warning: login module "ldap" (LdapLoginModule) is recognized but not enforced by this version: requests that need it are refused`,
+				ac + `:38: warning: login module "trusteer" (TrusteerLoginModule) is recognized but not enforced by this version: requests that need it are refused`,
 			},
 		},
 	})
@@ -898,7 +911,9 @@ func TestLoadRealmAndLoginModuleDiagnostics(t *testing.T) {
 
 // testsBlock defines a mobile test "m" (testUser form, no provisioning), a web test "w" (testUser
 // form), a custom test "noUser" without a user realm and a custom test "webAuthenticity" that
-// checks app authenticity without a device realm, then realmsBlock.
+// checks app authenticity without a device realm, then realmsBlock. On its own it draws no
+// diagnostic (the case "wasm backend pinned" relies on that), so every line a case lists comes
+// from the files the case adds.
 var testsBlock = authConfig(`
 	<securityTests>
 		<mobileSecurityTest name="m">
@@ -916,10 +931,6 @@ var testsBlock = authConfig(`
 			<test realm="form" isInternalUserID="true"/>
 		</customSecurityTest>
 	</securityTests>` + realmsBlock)
-
-// testsBlockWarning is the diagnostic testsBlock draws on its own, last in every list (files sort
-// before it): "webAuthenticity" uses wl_authenticityRealm, which is recognized but not enforced.
-const testsBlockWarning = ac + `:15: warning: security test "webAuthenticity": wl_authenticityRealm is recognized but not enforced by this version: requests that need it are refused`
 
 func TestLoadAppDiagnostics(t *testing.T) {
 	runLoadCases(t, []loadCase{
@@ -943,7 +954,6 @@ func TestLoadAppDiagnostics(t *testing.T) {
 				`apps/Bank/application-descriptor.xml:10: error: web environment mobilewebapp of application "Bank" uses security test "m", which needs a device realm`,
 				`apps/Bank/application-descriptor.xml:11: error: environment windowsphone8 of application "Bank" is protected by security test "noUser", which has no user realm: an application's test needs exactly one`,
 				`apps/Bank/application-descriptor.xml:12: error: web environment facebook of application "Bank" uses security test "webAuthenticity", which checks app authenticity`,
-				testsBlockWarning,
 			},
 		},
 		{
@@ -961,7 +971,6 @@ func TestLoadAppDiagnostics(t *testing.T) {
 				`apps/Copy/application-descriptor.xml:2: error: application "Bank" is also defined at apps/Bank/application-descriptor.xml:2`,
 				`apps/Copy/application-descriptor.xml:2: warning: application id "Bank" differs from its folder "Copy"; clients use "Bank"`,
 				`apps/Other/application-descriptor.xml:2: warning: application id "Renamed" differs from its folder "Other"; clients use "Renamed"`,
-				testsBlockWarning,
 			},
 		},
 		{
@@ -982,7 +991,6 @@ func TestLoadAppDiagnostics(t *testing.T) {
 				`apps/Odd/application-descriptor.xml:2: error: unknown application descriptor root <nativeSymbianApp>`,
 				`apps/Twice/application-descriptor.xml:4: error: environment "android" is declared twice (first at line 3)`,
 				`apps/Twice/application-descriptor.xml:5: warning: accessTokenExpiration "soon" is not a positive number; ignored`,
-				testsBlockWarning,
 			},
 		},
 		{
@@ -1001,7 +1009,6 @@ func TestLoadAppDiagnostics(t *testing.T) {
 			},
 			want: []string{
 				`apps/Droid/application-descriptor.xml:2: error: environment android of application "Droid" uses security test "nosuch", which is not defined`,
-				testsBlockWarning,
 			},
 		},
 	})
@@ -1068,7 +1075,6 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 				`adapters/Bank/Bank.xml:10: error: procedure Bank.typo uses security test "DoubleStepAuthAdapter-securityTest", which is not defined`,
 				`adapters/Bank/Bank.xml:11: error: procedure without a name`,
 				`adapters/Bank/Bank.xml:12: error: procedure "open" is declared twice`,
-				testsBlockWarning,
 			},
 		},
 		{
@@ -1089,7 +1095,6 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 				`adapters/Dup/Dup.xml:2: error: adapter "Renamed" is also defined at adapters/Bank/Bank.xml:2`,
 				`adapters/Dup/Dup.xml:2: warning: adapter name "Renamed" differs from its folder "Dup"; clients call "Renamed"`,
 				`adapters/Odd/Odd.xml:2: error: unknown adapter root <adapters>`,
-				testsBlockWarning,
 			},
 		},
 		{
@@ -1103,7 +1108,6 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 	</backend>
 `)},
 			opts: LoadOptions{AdapterKinds: []string{BackendWasm, BackendPlugin}},
-			want: []string{testsBlockWarning},
 		},
 		{
 			name: "wasm backend pin mismatch, unpinned, missing",
@@ -1122,7 +1126,6 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 				`adapters/Dev/Dev.xml:3: warning: module dev.wasm is not pinned by SHA-256`,
 				`adapters/Gone/Gone.xml:3: error: module $PROJECT/adapters/Gone/gone.wasm cannot be opened: open $PROJECT/adapters/Gone/gone.wasm: no such file or directory`,
 				`adapters/NoModule/NoModule.xml:3: error: a wasm backend needs a module`,
-				testsBlockWarning,
 			},
 		},
 		{
@@ -1140,7 +1143,6 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 			},
 			want: []string{
 				`adapters/NoCommand/NoCommand.xml:3: error: a plugin backend needs a command`,
-				testsBlockWarning,
 			},
 		},
 		{
@@ -1177,14 +1179,13 @@ func TestLoadAdapterDiagnostics(t *testing.T) {
 				`adapters/Bank/Bank.xml:7: warning: unknown element <environment> in <backend> ignored`,
 				`adapters/Bank/Bank.xml:9: error: adapter "Bank" declares more than one <backend>`,
 				`adapters/Bank/Bank.xml:17: error: bad port "80000"`,
-				testsBlockWarning,
 			},
 		},
 		{
 			name:  "unknown backend kind",
 			files: files{ac: testsBlock, adapterPath("Bank"): adapterXML("Bank", "\n\t<backend kind=\"jvm\" module=\"bank.jar\"/>\n")},
 			opts:  LoadOptions{AdapterKinds: []string{BackendWasm, BackendPlugin}},
-			want:  []string{`adapters/Bank/Bank.xml:3: error: unknown adapter kind "jvm"`, testsBlockWarning},
+			want:  []string{`adapters/Bank/Bank.xml:3: error: unknown adapter kind "jvm"`},
 		},
 	})
 }
@@ -1302,14 +1303,6 @@ func TestLoadUserCertificateRealm(t *testing.T) {
 	</loginModules>
 `)
 	}
-	// with returns the diagnostics of a project whose realm has params: the two warnings that
-	// the user-certificate classes are not enforced around the given lines.
-	with := func(params string, lines ...string) []string {
-		out := []string{ac + `:9: warning: realm "wl_userCertificateAuthRealm" (UserCertificateAuthenticator) is recognized but not enforced by this version: requests that need it are refused`}
-		out = append(out, lines...)
-		return append(out, fmt.Sprintf(`%s:%d: warning: login module "certs" (UserCertificateLoginModule) is recognized but not enforced by this version: requests that need it are refused`,
-			ac, lineOf(realm(params), `<loginModule name="certs">`)))
-	}
 	const (
 		embedded     = "\n\t\t\t<parameter name=\"dependent-user-auth-realm\" value=\"form\"/>\n\t\t\t<parameter name=\"pki-bridge-class\" value=\"com.worklight.core.auth.ext.UserCertificateEmbeddedPKI\"/>\n\t\t\t<parameter name=\"embedded-pki-bridge-ca-p12-file-path\" value=\"ca.p12\"/>"
 		embeddedNoCA = "\n\t\t\t<parameter name=\"dependent-user-auth-realm\" value=\"nosuch\"/>\n\t\t\t<parameter name=\"pki-bridge-class\" value=\"com.worklight.core.auth.ext.UserCertificateEmbeddedPKI\"/>"
@@ -1327,15 +1320,14 @@ func TestLoadUserCertificateRealm(t *testing.T) {
 		{
 			name:  "embedded PKI",
 			files: files{ac: realm(embedded)},
-			want:  with(embedded),
 		},
 		{
 			name:  "embedded PKI without a CA, unknown dependent realm",
 			files: files{ac: realm(embeddedNoCA)},
-			want: with(embeddedNoCA,
-				ac+`:9: error: realm "wl_userCertificateAuthRealm" depends on realm "nosuch", which is not defined`,
-				ac+`:9: error: realm "wl_userCertificateAuthRealm" uses the embedded PKI without a CA file`,
-			),
+			want: []string{
+				ac + `:9: error: realm "wl_userCertificateAuthRealm" depends on realm "nosuch", which is not defined`,
+				ac + `:9: error: realm "wl_userCertificateAuthRealm" uses the embedded PKI without a CA file`,
+			},
 		},
 		{
 			name: "adapter-based PKI",
@@ -1343,27 +1335,30 @@ func TestLoadUserCertificateRealm(t *testing.T) {
 				ac:                 realm(adapterPKI),
 				adapterPath("Pki"): adapterXML("Pki", "\n\t<procedure name=\"generate\" securityTest=\"wl_unprotected\"/>\n"),
 			},
-			want: append([]string{`adapters/Pki/Pki.xml:2: warning: adapter "Pki" has no backend: its procedures are protected but answer 501 not_implemented`},
-				with(adapterPKI,
-					ac+`:13: error: realm "wl_userCertificateAuthRealm" names procedure Pki.init, which adapter "Pki" does not declare`,
-					ac+`:15: error: realm "wl_userCertificateAuthRealm" names procedure "Pki", which is not Adapter.procedure`,
-					ac+`:16: error: realm "wl_userCertificateAuthRealm" names adapter "Other", which is not in the project`,
-				)...),
+			want: []string{
+				`adapters/Pki/Pki.xml:2: warning: adapter "Pki" has no backend: its procedures are protected but answer 501 not_implemented`,
+				ac + `:13: error: realm "wl_userCertificateAuthRealm" names procedure Pki.init, which adapter "Pki" does not declare`,
+				ac + `:15: error: realm "wl_userCertificateAuthRealm" names procedure "Pki", which is not Adapter.procedure`,
+				ac + `:16: error: realm "wl_userCertificateAuthRealm" names adapter "Other", which is not in the project`,
+			},
 		},
 		{
 			name:  "adapter-based PKI without a generation procedure",
 			files: files{ac: realm(adapterNoGen)},
-			want:  with(adapterNoGen, ac+`:9: error: realm "wl_userCertificateAuthRealm" uses the adapter-based PKI without a certificate-generation procedure`),
+			want:  []string{ac + `:9: error: realm "wl_userCertificateAuthRealm" uses the adapter-based PKI without a certificate-generation procedure`},
 		},
 		{
 			name:  "unknown bridge",
 			files: files{ac: realm(unknownBridge)},
-			want:  with(unknownBridge, ac+`:9: error: realm "wl_userCertificateAuthRealm" names PKI bridge class com.acme.MyPKI, which Realmgate does not implement`),
+			want:  []string{ac + `:9: error: realm "wl_userCertificateAuthRealm" names PKI bridge class com.acme.MyPKI, which Realmgate does not implement`},
 		},
 		{
 			name:  "no dependent realm",
 			files: files{ac: realm("")},
-			want:  with("", ac+`:9: error: realm "wl_userCertificateAuthRealm" (UserCertificateAuthenticator) needs parameter "dependent-user-auth-realm"`, ac+`:9: error: realm "wl_userCertificateAuthRealm" (UserCertificateAuthenticator) needs parameter "pki-bridge-class"`),
+			want: []string{
+				ac + `:9: error: realm "wl_userCertificateAuthRealm" (UserCertificateAuthenticator) needs parameter "dependent-user-auth-realm"`,
+				ac + `:9: error: realm "wl_userCertificateAuthRealm" (UserCertificateAuthenticator) needs parameter "pki-bridge-class"`,
+			},
 		},
 	})
 }
@@ -1382,15 +1377,6 @@ func TestLoadPoliciesFolder(t *testing.T) {
 		want:  []string{`policies/huge.rego:1: error: policy file is larger than 4194304 bytes`},
 		noFix: true,
 	}})
-}
-
-// lineOf returns the 1-based line of the first occurrence of substr in content.
-func lineOf(content, substr string) int {
-	i := strings.Index(content, substr)
-	if i < 0 {
-		panic("lineOf: " + substr + " not found")
-	}
-	return strings.Count(content[:i], "\n") + 1
 }
 
 // TestUnknownClassesSayWhatToUse: an unknown class is reported with what to use instead, used
