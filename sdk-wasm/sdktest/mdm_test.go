@@ -1,0 +1,573 @@
+package sdktest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/adapters/adaptertest"
+)
+
+// The MDM activation-code bridge (sdk-wasm/c/examples/mdmbridge) is a C module: these tests
+// build it from source with its build.sh and run it through the wasm host with one instance,
+// as its adapter XML configures it.
+
+// mdmBridgeDir is the MDM bridge's folder, from this package's folder.
+const mdmBridgeDir = "../c/examples/mdmbridge"
+
+// mdmModule builds the MDM bridge (cached by the content of the C SDK and the bridge) and
+// returns the module's path and bytes. It skips the test when the C toolchain is absent,
+// unless REALMGATE_REQUIRE_TOOLCHAINS is set.
+func mdmModule(t testing.TB) (string, []byte) {
+	t.Helper()
+	var c language
+	for _, l := range languages {
+		if l.Name == "c" {
+			c = l
+		}
+	}
+	if m := c.missing(); m != "" {
+		msg := fmt.Sprintf("C toolchain absent: %s is missing (install with .ci/install-wasm-sdks.sh)", m)
+		if os.Getenv(requireToolchains) != "" {
+			t.Fatalf("%s; %s is set, so this fails", msg, requireToolchains)
+		}
+		t.Skip(msg)
+	}
+	var inputs []string
+	for _, dir := range []string{sdkDir("c") + "/src", sdkDir("c") + "/include", mdmBridgeDir} {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && d.Name() == "build" {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && d.Name() != "README.md" {
+				inputs = append(inputs, path)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := adaptertest.CachedBuild(t, "mdmbridge.wasm", inputs, toolVersions("c"), func(out string) error {
+		cmd := exec.Command("bash", filepath.Join(mdmBridgeDir, "build.sh"), out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("mdmbridge build.sh: %w\n%s", err, b)
+		}
+		return nil
+	})
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, wasm
+}
+
+// mdmCode is one entry of the bridge's "codes" setting.
+type mdmCode struct {
+	Code      string `json:"code"`
+	DeviceID  string `json:"deviceId"`
+	ExpiresAt any    `json:"expiresAt"` // Unix seconds or an RFC 3339 UTC string
+}
+
+func codesSetting(t testing.TB, codes ...mdmCode) string {
+	t.Helper()
+	b, err := json.Marshal(codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// openMDM opens the MDM bridge through the wasm host with one instance, as its XML says.
+func openMDM(t *testing.T, module string, cfg adapters.Config) adapters.Adapter {
+	t.Helper()
+	cfg.Limits.Instances = 1
+	return openWasm(t, module, cfg)
+}
+
+// redeem calls validateIdentity for device with code (omitted when empty) and returns the verdict.
+func redeem(t *testing.T, a adapters.Adapter, code any, device string) (string, error) {
+	t.Helper()
+	in := map[string]any{"identity": map[string]any{"userName": "alice", "deviceId": device}}
+	if code != nil {
+		in["clientData"] = map[string]any{"activationCode": code}
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := a.Call(t.Context(), "validateIdentity", raw)
+	if err != nil {
+		return "", err
+	}
+	var v adapters.Valid
+	if err := adaptertest.DecodeStrict(out, &v); err != nil {
+		t.Fatalf("validateIdentity output %s: %v", out, err)
+	}
+	return v.Valid, nil
+}
+
+// TestMDMBridgeConformance runs the conformance suite against the MDM bridge, with one instance:
+// the concurrent calls of the suite queue for it.
+func TestMDMBridgeConformance(t *testing.T) {
+	module, _ := mdmModule(t)
+	adaptertest.Run(t, func(t *testing.T, cfg adapters.Config) adapters.Adapter {
+		return openMDM(t, module, cfg)
+	})
+}
+
+// TestMDMBridgePKI runs the PKI-bridge checks with a client that sends a valid code for its
+// device; another device presenting that code is refused.
+func TestMDMBridgePKI(t *testing.T) {
+	module, _ := mdmModule(t)
+	const code = "K7Q2-9XWD-4MZP"
+	a := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: map[string]string{
+		"codes": codesSetting(t, mdmCode{code, "device-1", time.Now().Add(time.Hour).Unix()}),
+	}})
+	adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{
+		ClientData: adapters.ClientData{"activationCode": code},
+		Rejected:   &adapters.UserCertificateIdentity{UserName: "mallory", DeviceID: "device-2"},
+	})
+	if got, err := redeem(t, a, code, "device-1"); err != nil || got != adapters.No {
+		t.Errorf("the fixture's code a second time: %q, %v; want NO", got, err)
+	}
+}
+
+// TestMDMBridgeCodes walks the code rules in order on one adapter: the steps share its state.
+func TestMDMBridgeCodes(t *testing.T) {
+	module, _ := mdmModule(t)
+	now := time.Now()
+	rfc := func(d time.Duration) string { return now.Add(d).UTC().Format("2006-01-02T15:04:05Z") }
+	a := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: map[string]string{
+		"codes": codesSetting(t,
+			mdmCode{"AAAA-1111", "d1", now.Add(time.Hour).Unix()},
+			mdmCode{"BBBB-2222", "d2", rfc(time.Hour)},
+			mdmCode{"CCCC-3333", "d1", now.Add(-time.Minute).Unix()},
+			mdmCode{"DDDD-4444", "d1", rfc(-time.Second)},
+			mdmCode{"EEEE-5555", "d3", rfc(24 * time.Hour)},
+			mdmCode{"ünï-cødé ☃", "d4", now.Add(time.Hour).Unix()},
+		),
+	}})
+	steps := []struct {
+		name   string
+		code   any // nil: no clientData
+		device string
+		want   string
+	}{
+		{"unknown code", "ZZZZ-9999", "d1", adapters.No},
+		{"another device's code", "AAAA-1111", "d2", adapters.No},
+		{"no device id", "AAAA-1111", "", adapters.No},
+		{"valid", "AAAA-1111", "d1", adapters.Yes},
+		{"reused", "AAAA-1111", "d1", adapters.No},
+		{"reused from another device", "AAAA-1111", "d2", adapters.No},
+		{"expired (Unix seconds)", "CCCC-3333", "d1", adapters.No},
+		{"expired (RFC 3339)", "DDDD-4444", "d1", adapters.No},
+		{"valid (RFC 3339)", "BBBB-2222", "d2", adapters.Yes},
+		{"a refusal does not use the code up: wrong device", "EEEE-5555", "d1", adapters.No},
+		{"prefix of a code", "EEEE-555", "d3", adapters.No},
+		{"code with more after it", "EEEE-55550", "d3", adapters.No},
+		{"code with a NUL after it", "EEEE-5555\x00", "d3", adapters.No},
+		{"code of another case", "eeee-5555", "d3", adapters.No},
+		{"device of another case", "EEEE-5555", "D3", adapters.No},
+		{"then the right device", "EEEE-5555", "d3", adapters.Yes},
+		{"unicode code", "ünï-cødé ☃", "d4", adapters.Yes},
+		{"no clientData", nil, "d1", adapters.No},
+		{"empty code", "", "d1", adapters.No},
+		{"code of the wrong type", 1111, "d1", adapters.No},
+		{"code an object", map[string]string{"code": "AAAA-1111"}, "d1", adapters.No},
+	}
+	for _, s := range steps {
+		got, err := redeem(t, a, s.code, s.device)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got != s.want {
+			t.Errorf("%s: validateIdentity(%v, %q) = %s, want %s", s.name, s.code, s.device, got, s.want)
+		}
+	}
+	// The other procedures; config keeps the codes to itself.
+	for _, tc := range []struct{ procedure, input, want string }{
+		{"config", `{}`, `{"adapter":"MDMBridge","codes":"<redacted>"}`},
+		{"getCSRRequirements", `{"identity":{"userName":"alice","deviceId":"d1"}}`, `{"commonName":"alice"}`},
+		{"validateCSR", `{"csr":{"cn":"alice"},"identity":{"userName":"alice"}}`, `{"valid":"YES"}`},
+		{"validateCSR", `{"csr":{"cn":"bob"},"identity":{"userName":"alice"}}`, `{"valid":"NO"}`},
+		{"init", `{"realm":"R","parameters":{}}`, `{}`},
+	} {
+		out, err := a.Call(t.Context(), tc.procedure, json.RawMessage(tc.input))
+		if err != nil {
+			t.Errorf("%s(%s): %v", tc.procedure, tc.input, err)
+			continue
+		}
+		if d := cmp.Diff(tc.want, string(out)); d != "" {
+			t.Errorf("%s(%s) (-want +got):\n%s", tc.procedure, tc.input, d)
+		}
+	}
+	procs := strings.Join(a.Procedures(), ",")
+	if !strings.Contains(procs, "validateIdentity") || strings.Contains(procs, "generateCertificate") {
+		t.Errorf("procedures %q: want validateIdentity and no generateCertificate", procs)
+	}
+}
+
+// TestMDMBridgeSettings checks that a wrong "codes" setting fails validateIdentity with a message
+// that says what is wrong, and never quotes a code.
+func TestMDMBridgeSettings(t *testing.T) {
+	module, _ := mdmModule(t)
+	exp := time.Now().Add(time.Hour).Unix()
+	many := make([]mdmCode, 10001)
+	for i := range many {
+		many[i] = mdmCode{fmt.Sprintf("code-%d", i), "d", exp}
+	}
+	for _, tc := range []struct {
+		name, codes, want string
+	}{
+		{"absent", "", `setting codes: required: a JSON array of {"code", "deviceId", "expiresAt"}`},
+		{"not JSON", "[{", "setting codes: not JSON: "},
+		{"not an array", `{"code":"x"}`, "setting codes: want a JSON array"},
+		{"element not an object", `["SECRET-1"]`, "setting codes: element 0: want an object"},
+		{"no code", fmt.Sprintf(`[{"deviceId":"d","expiresAt":%d}]`, exp), "setting codes: element 0: code: want a string"},
+		{"empty code", fmt.Sprintf(`[{"code":"","deviceId":"d","expiresAt":%d}]`, exp), "setting codes: element 0: code: want 1 to 256 bytes"},
+		{"long code", fmt.Sprintf(`[{"code":"%s","deviceId":"d","expiresAt":%d}]`, strings.Repeat("x", 257), exp), "setting codes: element 0: code: want 1 to 256 bytes"},
+		{"no device", fmt.Sprintf(`[{"code":"SECRET-1","expiresAt":%d}]`, exp), "setting codes: element 0: deviceId: want a string"},
+		{"no expiry", `[{"code":"SECRET-1","deviceId":"d"}]`, "setting codes: element 0: expiresAt: want Unix seconds or a UTC time such as 2025-12-31T23:59:59Z"},
+		{"fractional expiry", `[{"code":"SECRET-1","deviceId":"d","expiresAt":1.5}]`, "element 0: expiresAt: want Unix seconds"},
+		{"local time", `[{"code":"SECRET-1","deviceId":"d","expiresAt":"2030-01-02T03:04:05+01:00"}]`, "element 0: expiresAt: want Unix seconds"},
+		{"February 30th", `[{"code":"SECRET-1","deviceId":"d","expiresAt":"2030-02-30T03:04:05Z"}]`, "element 0: expiresAt: want Unix seconds"},
+		{"unknown member", fmt.Sprintf(`[{"code":"SECRET-1","deviceId":"d","expires":%d}]`, exp), "setting codes: element 0: unknown member (want code, deviceId, expiresAt)"},
+		{"second element wrong", fmt.Sprintf(`[{"code":"SECRET-1","deviceId":"d","expiresAt":%d},{"code":"SECRET-2","deviceId":7,"expiresAt":%d}]`, exp, exp), "setting codes: element 1: deviceId: want a string"},
+		{"repeated code", codesSetting(t, mdmCode{"SECRET-1", "d1", exp}, mdmCode{"SECRET-2", "d2", exp}, mdmCode{"SECRET-1", "d3", exp}), "setting codes: elements 0 and 2 have the same code"},
+		{"too many", codesSetting(t, many...), "setting codes: more than 10000 codes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: map[string]string{"codes": tc.codes}})
+			_, err := redeem(t, a, "SECRET-1", "d1")
+			if e := adaptertest.CheckError(t, err, adapters.CodeFailed, "MDMBridge", "validateIdentity"); e != nil {
+				if !strings.HasPrefix(e.Message, tc.want) && !strings.Contains(e.Message, tc.want) {
+					t.Errorf("message %q, want %q", e.Message, tc.want)
+				}
+				if strings.Contains(e.Message, "SECRET") {
+					t.Errorf("message %q quotes a code", e.Message)
+				}
+			}
+		})
+	}
+}
+
+// TestMDMBridgeSingleUse checks the design that makes codes single-use: one instance serves
+// every call, so of many concurrent redemptions of one code exactly one succeeds; and no input
+// makes the host discard that instance (which would forget the used codes): after a barrage of
+// hostile inputs the redeemed code is still refused, the codes were loaded once, and the host
+// discarded nothing.
+func TestMDMBridgeSingleUse(t *testing.T) {
+	module, _ := mdmModule(t)
+	exp := time.Now().Add(time.Hour).Unix()
+	var codes []mdmCode
+	for i := range 8 {
+		codes = append(codes, mdmCode{fmt.Sprintf("RACE-%d", i), "d1", exp})
+	}
+	rec := adaptertest.NewLogRecorder()
+	a := openMDM(t, module, adapters.Config{Name: "MDMBridge", Logger: rec.Logger(),
+		Settings: map[string]string{"codes": codesSetting(t, codes...)}})
+
+	for _, c := range codes {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		verdicts := map[string]int{}
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := redeem(t, a, c.Code, "d1")
+				if err != nil {
+					v = err.Error()
+				}
+				mu.Lock()
+				verdicts[v]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if d := cmp.Diff(map[string]int{adapters.Yes: 1, adapters.No: 15}, verdicts); d != "" {
+			t.Errorf("16 concurrent redemptions of %s (-want +got):\n%s", c.Code, d)
+		}
+	}
+
+	deep := strings.Repeat("[", 200) + strings.Repeat("]", 200)
+	hostile := []string{
+		`{"identity":{"deviceId":"d1"},"clientData":{"activationCode":"` + strings.Repeat("R", 400<<10) + `"}}`,
+		`{"identity":{"deviceId":"` + strings.Repeat("d", 400<<10) + `"},"clientData":{"activationCode":"RACE-0"}}`,
+		`{"identity":{"deviceId":"d1"},"clientData":{"activationCode":` + deep + `}}`,
+		`{"identity":{"deviceId":"d1"},"clientData":` + deep + `}`,
+		`{"identity":"d1","clientData":{"activationCode":"RACE-0"}}`,
+		`{"identity":{"deviceId":["d1"]},"clientData":{"activationCode":"RACE-0"}}`,
+		`{"identity":{"deviceId":"d1"},"clientData":"RACE-0"}`,
+		`{"identity":{"deviceId":"d1"},"clientData":{"activationCode":"RACE-0\u0000"}}`,
+		`{"identity":{"deviceId":"d1\ud800"},"clientData":{"activationCode":"RACE-0"}}`,
+		`[` + strings.Repeat(`{"a":1},`, 30000) + `{}]`,
+		`null`, `0`, `"x"`,
+	}
+	for _, in := range hostile {
+		// Failures are fine; a discarded instance is not.
+		_, _ = a.Call(t.Context(), "validateIdentity", json.RawMessage(in))
+	}
+	for _, c := range codes {
+		if got, err := redeem(t, a, c.Code, "d1"); err != nil || got != adapters.No {
+			t.Errorf("%s after the hostile inputs: %q, %v; want NO (still used)", c.Code, got, err)
+		}
+	}
+	if d := rec.Matching(func(e adaptertest.LogEntry) bool { return e.Message == "wasm instance discarded" }); len(d) != 0 {
+		t.Errorf("the host discarded the instance: %+v", d)
+	}
+	if n := len(rec.Matching(func(e adaptertest.LogEntry) bool { return strings.HasPrefix(e.Message, "activation codes loaded") })); n != 1 {
+		t.Errorf("the codes were loaded %d times, want once (one instance)", n)
+	}
+}
+
+// TestMDMBridgeStateIsPerInstance pins down the limit the README documents: the used codes live in
+// the instance, so a fresh instance (another pooled one, or the one after a restart or a discard)
+// accepts a code again until it expires. Two adapters stand for two instances.
+func TestMDMBridgeStateIsPerInstance(t *testing.T) {
+	module, _ := mdmModule(t)
+	settings := map[string]string{"codes": codesSetting(t, mdmCode{"ONCE-1", "d1", time.Now().Add(time.Hour).Unix()})}
+	first := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: settings})
+	second := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: settings})
+	for _, step := range []struct {
+		name string
+		a    adapters.Adapter
+		want string
+	}{
+		{"first instance", first, adapters.Yes},
+		{"first instance again", first, adapters.No},
+		{"a fresh instance", second, adapters.Yes},
+	} {
+		if got, err := redeem(t, step.a, "ONCE-1", "d1"); err != nil || got != step.want {
+			t.Errorf("%s: %q, %v; want %s", step.name, got, err, step.want)
+		}
+	}
+}
+
+// modelCode is the Go model of one parsed entry of the "codes" setting, for the fuzz target.
+type modelCode struct {
+	code, device string
+	expiresAt    int64
+}
+
+// parseCodesModel is the Go model of the bridge's parser of the "codes" setting: what it accepts
+// and the entries it reads.
+func parseCodesModel(setting string) ([]modelCode, error) {
+	if setting == "" {
+		return nil, errors.New("required")
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal([]byte(setting), &list); err != nil || list == nil {
+		return nil, errors.New("not an array")
+	}
+	if len(list) > 10000 {
+		return nil, errors.New("too many")
+	}
+	var out []modelCode
+	seen := map[string]bool{}
+	for _, raw := range list {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+			return nil, errors.New("not an object")
+		}
+		for k := range obj {
+			if k != "code" && k != "deviceId" && k != "expiresAt" {
+				return nil, errors.New("unknown member")
+			}
+		}
+		str := func(name string) (string, error) {
+			var s *string
+			if err := json.Unmarshal(obj[name], &s); err != nil || s == nil {
+				return "", errors.New(name + ": not a string")
+			}
+			if len(*s) == 0 || len(*s) > 256 {
+				return "", errors.New(name + ": length")
+			}
+			return *s, nil
+		}
+		c, err := str("code")
+		if err != nil {
+			return nil, err
+		}
+		d, err := str("deviceId")
+		if err != nil {
+			return nil, err
+		}
+		exp, err := modelExpiry(obj["expiresAt"])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, modelCode{c, d, exp})
+		if seen[c] {
+			return nil, errors.New("repeated")
+		}
+		seen[c] = true
+	}
+	return out, nil
+}
+
+func modelExpiry(raw json.RawMessage) (int64, error) {
+	var v any
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.UseNumber()
+	if raw == nil || d.Decode(&v) != nil {
+		return 0, errors.New("expiresAt: missing")
+	}
+	switch v := v.(type) {
+	case json.Number:
+		return strconv.ParseInt(v.String(), 10, 64)
+	case string:
+		return modelUTC(v)
+	}
+	return 0, errors.New("expiresAt: wrong type")
+}
+
+// modelUTC reads exactly YYYY-MM-DDTHH:MM:SSZ, years 1970 to 9999, no leap second.
+func modelUTC(s string) (int64, error) {
+	bad := errors.New("expiresAt: not YYYY-MM-DDTHH:MM:SSZ")
+	if len(s) != 20 {
+		return 0, bad
+	}
+	for i := range len(s) {
+		switch i {
+		case 4, 7:
+			if s[i] != '-' {
+				return 0, bad
+			}
+		case 10:
+			if s[i] != 'T' {
+				return 0, bad
+			}
+		case 13, 16:
+			if s[i] != ':' {
+				return 0, bad
+			}
+		case 19:
+			if s[i] != 'Z' {
+				return 0, bad
+			}
+		default:
+			if s[i] < '0' || s[i] > '9' {
+				return 0, bad
+			}
+		}
+	}
+	n := func(i, k int) int { v, _ := strconv.Atoi(s[i : i+k]); return v }
+	y, mo, d, h, mi, se := n(0, 4), n(5, 2), n(8, 2), n(11, 2), n(14, 2), n(17, 2)
+	if y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59 {
+		return 0, bad
+	}
+	if d > time.Date(y, time.Month(mo)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return 0, bad
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, se, 0, time.UTC).Unix(), nil
+}
+
+// FuzzMDMBridge holds the bridge's parser of the "codes" setting and its redemption rules to the
+// Go model above, through the bare host with a fresh instance per input: the bridge accepts
+// exactly the settings the model accepts, answers what the model answers, answers NO to the
+// same code the second time, and never traps.
+//
+//	go test ./sdk-wasm/sdktest -run '^$' -fuzz FuzzMDMBridge -fuzztime 60s
+func FuzzMDMBridge(f *testing.F) {
+	_, wasm := mdmModule(f)
+	settings := map[string]string{"adapter": "MDMBridge"}
+	h := newBareHost(f, wasm, settings)
+	now := time.Now()
+	future, past := now.Add(time.Hour).Unix(), now.Add(-time.Hour).Unix()
+	f.Add(fmt.Sprintf(`[{"code":"A","deviceId":"d","expiresAt":%d}]`, future), "A", "d")
+	f.Add(fmt.Sprintf(`[{"code":"A","deviceId":"d","expiresAt":%d}]`, past), "A", "d")
+	f.Add(`[{"code":"A","deviceId":"d","expiresAt":"2999-12-31T23:59:59Z"}]`, "A", "d")
+	f.Add(`[{"code":"A","deviceId":"d","expiresAt":"2024-02-29T00:00:00Z"},{"code":"B","deviceId":"d","expiresAt":"2100-02-28T23:59:59Z"}]`, "B", "d")
+	f.Add(`[{"code":"A","deviceId":"d","expiresAt":"2100-02-29T00:00:00Z"}]`, "A", "d")
+	f.Add(`[{"code":"\ud800","deviceId":"d","expiresAt":9223372036854775807}]`, "\ufffd", "d")
+	f.Add(`[{"code":"A","code":"B","deviceId":"d","expiresAt":-9223372036854775808}]`, "B", "d")
+	f.Add(`[{"code":"A","deviceId":"d","expiresAt":1e20}]`, "A", "d")
+	f.Add(`[{"code":"A","deviceId":"d","expiresAt":"1970-01-01T00:00:00Z"},{"code":"A","deviceId":"e","expiresAt":1}]`, "A", "e")
+	f.Add(`[]`, "", "")
+	f.Add(`null`, "A", "d")
+	f.Add(``, "A", "d")
+	f.Fuzz(func(t *testing.T, codes, code, device string) {
+		// The guest reads the setting as the host encodes it: Go's JSON, invalid UTF-8 replaced.
+		var seenCodes string
+		b, _ := json.Marshal(codes)
+		if err := json.Unmarshal(b, &seenCodes); err != nil {
+			t.Fatal(err)
+		}
+		model, merr := parseCodesModel(seenCodes)
+		// Keep clear of expiries about now: the guest reads its own clock.
+		for _, m := range model {
+			if d := m.expiresAt - time.Now().Unix(); d > -5 && d < 5 {
+				t.Skip("an expiry within seconds of now")
+			}
+		}
+		settings["codes"] = codes
+		in := h.instance(t)
+		defer in.mod.Close(context.Background())
+		raw, _ := json.Marshal(map[string]any{
+			"identity":   map[string]string{"userName": "u", "deviceId": device},
+			"clientData": map[string]string{"activationCode": code},
+		})
+		// What the guest sees of the strings, after Go's JSON encoding (invalid UTF-8 replaced).
+		var seen struct {
+			Identity   struct{ DeviceID string }
+			ClientData struct{ ActivationCode string }
+		}
+		if err := json.Unmarshal(raw, &seen); err != nil {
+			t.Fatal(err)
+		}
+		want := adapters.No
+		for _, m := range model {
+			if m.code == seen.ClientData.ActivationCode && m.device == seen.Identity.DeviceID &&
+				time.Now().Unix() < m.expiresAt {
+				want = adapters.Yes
+			}
+		}
+		for attempt := range 2 {
+			// A guard against a guest that loops, not a performance assertion.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			out, _, err := in.call(ctx, "validateIdentity", raw)
+			cancel()
+			var ge *guestError
+			if err != nil && !errors.As(err, &ge) {
+				t.Fatalf("codes %q: validateIdentity broke the ABI (the instance would be discarded): %v", codes, err)
+			}
+			if merr != nil {
+				if err == nil || !strings.HasPrefix(ge.msg, "setting codes: ") {
+					t.Fatalf("codes %q: the model refuses the setting (%v), the bridge answered %s, %v", codes, merr, out, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("codes %q: the model accepts the setting, the bridge failed: %v", codes, err)
+			}
+			var v adapters.Valid
+			if err := adaptertest.DecodeStrict(out, &v); err != nil {
+				t.Fatalf("output %s: %v", out, err)
+			}
+			if attempt == 1 {
+				want = adapters.No // used, or still refused
+			}
+			if v.Valid != want {
+				t.Fatalf("codes %q, code %q, device %q, attempt %d: %s, want %s", codes, code, device, attempt+1, v.Valid, want)
+			}
+		}
+	})
+}
