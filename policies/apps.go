@@ -2,6 +2,7 @@ package policies
 
 import (
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -122,11 +123,22 @@ func (l *loader) addEnv(rel string, app *App, n *node, env string, mobile bool) 
 			l.errorf(l.pos(rel, d), "give the hex SHA-256 of the app signing certificate", "signingCertificateDigest %q is not a SHA-256 digest", d.Text)
 			continue
 		}
+		if slices.Contains(e.SigningCertificateDigests, digest) {
+			l.warnf(l.pos(rel, d), "remove the repeated element", "signingCertificateDigest %s is given twice", digest)
+			continue
+		}
 		e.SigningCertificateDigests = append(e.SigningCertificateDigests, digest)
 	}
-	prov := sec.child("provisioning")
-	if prov == nil {
-		prov = n.child("provisioning")
+	provs := append(sec.children("provisioning"), n.children("provisioning")...)
+	if sec == n {
+		provs = n.children("provisioning")
+	}
+	var prov *node
+	if len(provs) > 0 {
+		prov = provs[0]
+		for _, extra := range provs[1:] {
+			l.warnf(l.pos(rel, extra), "keep one <provisioning> element", "a second <provisioning> element is ignored; the one at line %d applies", prov.Line)
+		}
 	}
 	if prov != nil {
 		entity, _ := prov.attr("entity")
@@ -137,9 +149,13 @@ func (l *loader) addEnv(rel string, app *App, n *node, env string, mobile bool) 
 			e.ProvisioningEntity = "device"
 		case "group":
 			group, _ := prov.attr("group")
-			if group == "" || len(group) > 128 {
+			switch {
+			case group == "":
 				l.errorf(l.pos(rel, prov), `add group="NAME" naming the group of applications`, "provisioning entity group without a group name")
-			} else {
+			case len(group) > 128:
+				l.errorf(l.pos(rel, prov), "use a group name of at most 128 characters", "provisioning group name is %d characters long", len(group))
+			case !l.checkName(rel, prov, "provisioning group", group):
+			default:
 				e.ProvisioningEntity = "group:" + group
 			}
 		default:

@@ -261,7 +261,7 @@ func TestEnvironmentDeviceSecurityModel(t *testing.T) {
 			env:        "android",
 		},
 		{
-			name: "digests in every accepted form, in file order",
+			name: "digests in every accepted form, in file order, a repeated one once",
 			descriptor: hybridApp("App", `
 	<android securityTest="auto">
 		<security>
@@ -275,7 +275,7 @@ func TestEnvironmentDeviceSecurityModel(t *testing.T) {
 	</android>
 `),
 			env:  "android",
-			want: envSecurity{PackageName: "com.app", Digests: []string{a, b, a}},
+			want: envSecurity{PackageName: "com.app", Digests: []string{a, b}},
 		},
 		{
 			name:       "native android: digest and provisioning under the root",

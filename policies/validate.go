@@ -281,9 +281,15 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 		l.warnf(m.Pos, "", "login module %q (%s) is recognized but not enforced by this version: requests that need it are refused", m.Name, shortClass(m.ClassName))
 	}
 	if m.SSODeviceLoginModule != "" {
-		if _, ok := ssoDeviceModules[m.SSODeviceLoginModule]; !ok {
+		switch ssoDeviceModules[m.SSODeviceLoginModule] {
+		case "":
 			l.report(used, m.Pos, "use WLDeviceNoProvisioningLoginModule or WLDeviceAutoProvisioningLoginModule",
 				"login module %q: unknown ssoDeviceLoginModule %q", m.Name, m.SSODeviceLoginModule)
+		case RealmDeviceNoProvision:
+			if used {
+				l.warnf(m.Pos, "use WLDeviceAutoProvisioningLoginModule: a provisioned device proves its identity with its key",
+					"login module %q shares logins by a device id the device only claims (no provisioning): whoever claims the id gets the login", m.Name)
+			}
 		}
 	}
 	switch m.Class.Kind {
