@@ -357,3 +357,27 @@ func BenchmarkCFSSLSign(b *testing.B) {
 	b.ReportMetric(float64(peer.Nanoseconds())/n, "direct-ns/op")
 	b.ReportMetric(float64(bridge)/float64(peer), "bridge/direct")
 }
+
+// TestCFSSLBridgeTamperedCSR shows that a CSR whose self-signature is broken gets no
+// certificate even though generateCertificate leaves that check to the host and to CFSSL: CFSSL
+// refuses to sign it.
+func TestCFSSLBridgeTamperedCSR(t *testing.T) {
+	srv := startCFSSL(t)
+	module := adaptertest.BuildGoWasm(t, cfsslBridgeDir)
+	a := openWasm(t, module, adapters.Config{Name: "CFSSLBridge", AllowHTTP: []adapters.HostPort{{Host: "127.0.0.1", Port: srv.Port}},
+		Settings: map[string]string{"cfssl-url": srv.URL, "profile": "client", "ca-cert": srv.CAPEM}})
+	_, csr := adaptertest.NewCSR(t, pkix.Name{CommonName: "alice"})
+	der := bytes.Clone(csr.Raw)
+	der[len(der)-3] ^= 0x01 // inside the signature's last integer
+	if _, err := x509.ParseCertificateRequest(der); err != nil {
+		t.Fatalf("the tampered CSR no longer parses: %v", err)
+	}
+	obj := adaptertest.CSRObject(csr)
+	obj.Base64 = base64.StdEncoding.EncodeToString(der)
+	in, _ := json.Marshal(adapters.CSRInput{CSR: obj, Identity: adapters.UserCertificateIdentity{UserName: "alice"}})
+	_, err := a.Call(t.Context(), "generateCertificate", in)
+	if e := adaptertest.CheckError(t, err, adapters.CodeFailed, "CFSSLBridge", "generateCertificate"); e != nil &&
+		(!strings.HasPrefix(e.Message, "CFSSL at "+srv.URL+"/api/v1/cfssl/sign: CFSSL refused the request") || !strings.Contains(e.Message, "verification")) {
+		t.Errorf("message %q, want CFSSL's refusal of the signature", e.Message)
+	}
+}

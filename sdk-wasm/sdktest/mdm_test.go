@@ -571,3 +571,59 @@ func FuzzMDMBridge(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkMDMValidateIdentity measures validateIdentity of the MDM bridge (a refusal: every
+// code is compared in constant time, so refusals cost the most) against echo of the same input
+// on the same adapter, which pays the same host and JSON costs without the scan, alternating
+// blocks of calls so that both see the same machine. It reports both per-call times and their
+// ratio (validate/echo) for a small and the largest code list.
+//
+//	go test ./sdk-wasm/sdktest -run '^$' -bench MDMValidateIdentity -benchtime 2000x
+func BenchmarkMDMValidateIdentity(b *testing.B) {
+	const block = 50
+	module, _ := mdmModule(b)
+	exp := time.Now().Add(time.Hour).Unix()
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("codes=%d", n), func(b *testing.B) {
+			codes := make([]mdmCode, n)
+			for i := range codes {
+				codes[i] = mdmCode{fmt.Sprintf("CODE-%08d-XXXX", i), fmt.Sprintf("device-%d", i), exp}
+			}
+			a, err := adapters.Open(context.Background(), adapters.Config{Kind: "wasm", Name: "MDMBridge", Module: module,
+				CacheDir: adaptertest.CompilationCacheDir(b), Limits: adapters.Limits{Instances: 1},
+				Settings: map[string]string{"codes": codesSetting(b, codes...)}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { a.Close(context.Background()) })
+			input := json.RawMessage(`{"identity":{"userName":"alice","deviceId":"device-1"},"clientData":{"activationCode":"CODE-99999999-XXXX"}}`)
+			ctx := context.Background()
+			if _, err := a.Call(ctx, "validateIdentity", input); err != nil { // loads the codes
+				b.Fatal(err)
+			}
+			var validate, echo time.Duration
+			b.ResetTimer()
+			for done := 0; done < b.N; done += block {
+				k := min(block, b.N-done)
+				t0 := time.Now()
+				for range k {
+					if _, err := a.Call(ctx, "validateIdentity", input); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t1 := time.Now()
+				for range k {
+					if _, err := a.Call(ctx, "echo", input); err != nil {
+						b.Fatal(err)
+					}
+				}
+				validate += t1.Sub(t0)
+				echo += time.Since(t1)
+			}
+			f := float64(b.N)
+			b.ReportMetric(float64(validate.Nanoseconds())/f, "validate-ns/call")
+			b.ReportMetric(float64(echo.Nanoseconds())/f, "echo-ns/call")
+			b.ReportMetric(float64(validate)/float64(echo), "validate/echo")
+		})
+	}
+}
