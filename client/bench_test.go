@@ -101,3 +101,37 @@ func BenchmarkTwoStepDance(b *testing.B) {
 	}
 	versus(b, "x-6-roundtrips", dance, six)
 }
+
+// BenchmarkProvisionedSignIn measures a fresh client whose keystore already holds the device's
+// certificate passing the provisioning test and calling the procedure: three round trips (the
+// challenge, the signed payload, the call). The peer is three plain net/http round trips
+// alternated in the same run, so x-3-roundtrips is the cost of loading the credential, signing
+// the payload and the dance relative to the bare round trips.
+func BenchmarkProvisionedSignIn(b *testing.B) {
+	cfg := fixture()
+	cfg.Tests["provTest"] = [][]string{{clienttest.RealmAntiXSRF, clienttest.RealmDeviceAutoProvisioning}}
+	cfg.Procedures["acct/prov"] = clienttest.Procedure{SecurityTest: "provTest", Run: echo}
+	cfg.Provisioning = map[string]clienttest.ProvisioningRealm{clienttest.RealmDeviceAutoProvisioning: {Entity: "device"}}
+	srv := clienttest.NewServer(b, cfg)
+	ks := client.DirKeystore(b.TempDir())
+	ctx := context.Background()
+	signIn := func() {
+		c := newClient(b, srv.URL, func(cfg *client.Config) { cfg.Keystore = ks })
+		if _, err := c.InvokeProcedure(ctx, "acct", "prov", 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	signIn() // provisions
+	before := len(srv.Requests())
+	signIn()
+	if n := len(srv.Requests()) - before; n != 3 {
+		b.Fatalf("a sign-in took %d requests, want 3", n)
+	}
+	raw := rawPoster(b, srv)
+	three := func() {
+		for range 3 {
+			raw()
+		}
+	}
+	versus(b, "x-3-roundtrips", signIn, three)
+}

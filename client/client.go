@@ -372,7 +372,7 @@ func (c *Client) lock(ctx context.Context) (context.Context, func(), error) {
 }
 
 // settle answers every realm of one challenge, anti-XSRF first (later answers must carry its
-// header), then remote disable, then the others by name.
+// header), then remote disable, then app authenticity, then the others by name.
 func (c *Client) settle(ctx context.Context, gen uint64, ch *challengeBody, rounds map[string]int) error {
 	ctx, release, err := c.lock(ctx)
 	if err != nil {
@@ -427,8 +427,10 @@ func orderRealms(challenges map[string]json.RawMessage) []string {
 			return 0
 		case RealmRemoteDisable:
 			return 1
+		case RealmAuthenticity:
+			return 2 // a device is provisioned only once the application is proven genuine
 		}
-		return 2
+		return 3
 	}
 	sort.Slice(realms, func(i, j int) bool {
 		if ri, rj := rank(realms[i]), rank(realms[j]); ri != rj {

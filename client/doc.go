@@ -23,11 +23,43 @@
 // # Handlers
 //
 // New registers handlers for the built-in realms: wl_antiXSRFRealm (the instance id),
-// wl_remoteDisableRealm (a notice acknowledged through Config.OnNotify) and, when Config.Device
-// is set, wl_deviceNoProvisioningRealm. LoginHandler answers realms backed by a login module
-// with the form, basic or header authenticator, from fixed Credentials or by asking a callback
-// on every attempt. Any other realm takes a ChallengeHandler of the application's own (a
-// HandlerFunc for single-round realms).
+// wl_remoteDisableRealm (a notice acknowledged through Config.OnNotify), when Config.Device is
+// set, wl_deviceNoProvisioningRealm, and the certificate realms below. LoginHandler answers
+// realms backed by a login module with the form, basic or header authenticator, from fixed
+// Credentials or by asking a callback on every attempt. Any other realm takes a
+// ChallengeHandler of the application's own (a HandlerFunc for single-round realms).
+//
+// A reply to an answer may challenge other realms first (a user-certificate realm challenges
+// its dependent login realm): the client answers them at once with their own handlers.
+//
+// # Certificates
+//
+// With Config.Keystore the client also does what Worklight clients did for the certificate
+// realms, without the application's help. A Keystore keeps one credential (a private key and
+// its certificate chain) per entity: DirKeystore writes <dir>/<entity>.json files (mode 0600,
+// replaced atomically), MemoryKeystore keeps them in memory. Keys are ECDSA P-256, made on the
+// device; no private key is ever sent or printed.
+//
+//   - Device provisioning (ProvisioningHandler, registered for wl_deviceAutoProvisioningRealm
+//     when Config.Device is set too): the first time, a CSR for CN=<device id> and a JWS over
+//     the nonce carrying the public key (plus an MDM activation code when Config gives one);
+//     the certificate the server replies with is stored, and every later session answers with
+//     a JWS over the nonce whose x5c header carries it. The entity is the challenge's:
+//     "application:<app>", "group:<name>" (shared by the applications of the group) or
+//     "device". A certificate the server no longer accepts is dropped and the device
+//     provisioned again. Custom provisioning realms take Client.ProvisioningHandler.
+//   - Application authenticity (AuthenticityHandler, registered for wl_authenticityRealm with
+//     Config.Attestation): the AttestationProvider attests a key over the nonce (Android Key
+//     Attestation on a device).
+//   - User certificates (UserCertificateHandler, registered for wl_userCertificateAuthRealm):
+//     with a certificate for "user:<realm>" the user signs in with it; without one the client
+//     asks to enroll, answers the dependent realm (a login) when the server challenges it,
+//     builds a CSR with exactly the subject the PKI bridge requires, stores the certificate and
+//     signs in with it. A realm answered "NO_USE_DEPENDENT_REALM_ONLY" settles with the login
+//     alone.
+//
+// Their refusals are typed: ErrProvisioningRefused, ErrEnrollmentRefused and
+// ErrAuthenticityRefused, wrapping the server's *Error when it refused.
 //
 // # Errors
 //

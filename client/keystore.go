@@ -56,8 +56,9 @@ func (c *Credential) Leaf() *x509.Certificate {
 	return c.Chain[0]
 }
 
-// String describes the leaf certificate; the key is never shown.
-func (c *Credential) String() string {
+// String describes the leaf certificate; the key is never shown. (Value receivers, so that a
+// Credential printed by value is redacted too.)
+func (c Credential) String() string {
 	leaf := c.Leaf()
 	if leaf == nil {
 		return "{no certificate, key [redacted]}"
@@ -67,7 +68,7 @@ func (c *Credential) String() string {
 }
 
 // GoString is String, for %#v.
-func (c *Credential) GoString() string { return "client.Credential" + c.String() }
+func (c Credential) GoString() string { return "client.Credential" + c.String() }
 
 // Sentinels of keystores.
 var (

@@ -280,9 +280,13 @@ func TestDirKeystoreDamaged(t *testing.T) {
 func TestCredentialPrintsNoKey(t *testing.T) {
 	t.Parallel()
 	c := testCredential(t, "alice", time.Hour)
-	d := c.Key.(*ecdsa.PrivateKey).D
+	raw, err := c.Key.(*ecdsa.PrivateKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := new(big.Int).SetBytes(raw)
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		out := fmt.Sprintf(verb, c)
+		out := fmt.Sprintf(verb, c) + fmt.Sprintf(verb, *c) + fmt.Sprintf(verb, []*Credential{c})
 		if strings.Contains(out, d.String()) || strings.Contains(out, d.Text(16)) || !strings.Contains(out, "redacted") ||
 			!strings.Contains(out, "CN=alice") {
 			t.Errorf("%s prints %q", verb, out)

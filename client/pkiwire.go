@@ -35,36 +35,47 @@ func parseTokenChallenge(payload []byte) (string, error) {
 	return p.Token, nil
 }
 
-// parseProvisioningChallenge reads {"token", "entity"} and names the keystore entity the realm
-// certifies: "application:<app>" for "application", "group:<name>", or "device".
-func parseProvisioningChallenge(payload []byte, app string) (token, entity string, err error) {
+// provisioningChallenge is a provisioning realm's challenge {"token", "entity"}, with
+// "enroll": true when the certificate sent was not accepted and the device should provision
+// again.
+type provisioningChallenge struct {
+	Token string
+	// Entity is the keystore entity the realm certifies: "application:<app>" for
+	// "application", "group:<name>", or "device".
+	Entity string
+	Enroll bool
+}
+
+func parseProvisioningChallenge(payload []byte, app string) (*provisioningChallenge, error) {
 	var p struct {
 		Token  string `json:"token"`
 		Entity string `json:"entity"`
+		Enroll bool   `json:"enroll"`
 	}
 	if err := json.Unmarshal(payload, &p); err != nil {
-		return "", "", malformed("provisioning challenge: %v", err)
+		return nil, malformed("provisioning challenge: %v", err)
 	}
 	if !validToken(p.Token) {
-		return "", "", malformed("the provisioning challenge has no usable token")
+		return nil, malformed("the provisioning challenge has no usable token")
 	}
+	out := &provisioningChallenge{Token: p.Token, Enroll: p.Enroll}
 	switch {
 	case p.Entity == "application":
-		entity = entityApplicationPrefix + app
+		out.Entity = entityApplicationPrefix + app
 	case p.Entity == EntityDevice:
-		entity = EntityDevice
+		out.Entity = EntityDevice
 	case strings.HasPrefix(p.Entity, entityGroupPrefix):
 		name := p.Entity[len(entityGroupPrefix):]
 		if name == "" || len(name) > maxGroupNameLen || !validUTF8NoControls(name) {
-			return "", "", malformed("the provisioning challenge names an invalid group")
+			return nil, malformed("the provisioning challenge names an invalid group")
 		}
-		entity = p.Entity
+		out.Entity = p.Entity
 	case p.Entity == "":
-		return "", "", malformed("the provisioning challenge names no entity")
+		return nil, malformed("the provisioning challenge names no entity")
 	default:
-		return "", "", fmt.Errorf("%w: provisioning entity %q", ErrUnsupportedChallenge, sanitize(p.Entity, 64))
+		return nil, fmt.Errorf("%w: provisioning entity %q", ErrUnsupportedChallenge, sanitize(p.Entity, 64))
 	}
-	return p.Token, entity, nil
+	return out, nil
 }
 
 // userCertChallenge is a challenge of the user-certificate realm: the sign-in challenge

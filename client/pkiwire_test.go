@@ -16,10 +16,13 @@ func TestParseProvisioningChallenge(t *testing.T) {
 	tests := []struct {
 		in         string
 		wantEntity string
+		wantEnroll bool
 		wantErr    error
 	}{
 		{in: `{"token":"n1","entity":"application"}`, wantEntity: "application:BankApp"},
 		{in: `{"token":"n1","entity":"device"}`, wantEntity: "device"},
+		{in: `{"token":"n1","entity":"device","enroll":true,"error":"revoked"}`, wantEntity: "device", wantEnroll: true},
+		{in: `{"token":"n1","entity":"device","enroll":1}`, wantErr: ErrMalformedResponse},
 		{in: `{"token":"n1","entity":"group:bank","error":"x","remainingAttempts":2}`, wantEntity: "group:bank"},
 		{in: `{"token":"n1","entity":"group:"}`, wantErr: ErrMalformedResponse},
 		{in: `{"token":"n1","entity":"group:a\nb"}`, wantErr: ErrMalformedResponse},
@@ -31,15 +34,16 @@ func TestParseProvisioningChallenge(t *testing.T) {
 		{in: `{"token":"` + strings.Repeat("n", 1025) + `","entity":"device"}`, wantErr: ErrMalformedResponse},
 	}
 	for _, tt := range tests {
-		tok, entity, err := parseProvisioningChallenge([]byte(tt.in), "BankApp")
+		got, err := parseProvisioningChallenge([]byte(tt.in), "BankApp")
 		if tt.wantErr != nil {
 			if !errors.Is(err, tt.wantErr) {
 				t.Errorf("%s: error %v, want %v", tt.in, err, tt.wantErr)
 			}
 			continue
 		}
-		if err != nil || tok != "n1" || entity != tt.wantEntity {
-			t.Errorf("%s: %q %q %v, want n1 %q", tt.in, tok, entity, err, tt.wantEntity)
+		want := &provisioningChallenge{Token: "n1", Entity: tt.wantEntity, Enroll: tt.wantEnroll}
+		if diff := cmp.Diff(want, got); err != nil || diff != "" {
+			t.Errorf("%s: %v (-want +got):\n%s", tt.in, err, diff)
 		}
 	}
 }
@@ -154,9 +158,9 @@ func FuzzPKIReplies(f *testing.F) {
 		} else {
 			typed(t, err)
 		}
-		if tok, entity, err := parseProvisioningChallenge(b, "app"); err == nil {
-			if !validToken(tok) || checkEntity(entity) != nil {
-				t.Fatalf("accepted token %q, entity %q", tok, entity)
+		if p, err := parseProvisioningChallenge(b, "app"); err == nil {
+			if !validToken(p.Token) || checkEntity(p.Entity) != nil {
+				t.Fatalf("accepted %+v", p)
 			}
 		} else {
 			typed(t, err)

@@ -31,6 +31,10 @@ var (
 	ErrAuthenticityRefused = errors.New("application authenticity refused")
 )
 
+// codeRealmRefused is the server's code of a realm's final refusal; the certificate handlers
+// take it, in reply to a stored certificate, as a refusal of that certificate.
+const codeRealmRefused = "realm_refused"
+
 // errNewSession asks the client to drop the session and re-issue the request: a realm refused
 // a stored certificate for the rest of the session, and the handler has dropped it so that a new
 // session obtains another.
@@ -147,9 +151,10 @@ func storeIssued(ks Keystore, entity string, key *ecdsa.PrivateKey, s *Status) (
 //     nonce carrying the public key as jwk, plus "activationCode" when ActivationCode gives one.
 //     The server replies "provisioned" with the certificate and a fresh nonce; the handler
 //     stores key and chain, and answers again with the x5c payload.
-//   - When the server refuses a stored certificate (revoked, unknown), the handler drops it and
-//     provisions again, once per call. A refusal that is final for the session (403) makes the
-//     client start a new session for that.
+//   - When the server does not accept a stored certificate (revoked, unknown, of another
+//     entity: a new challenge carrying "error" or "enroll": true), the handler drops it and
+//     provisions again. A refusal of it that is final for the session (403 realm_refused)
+//     makes the client start a new session for that, once per call.
 //
 // The payload claims are {"token", "device": Device, "app": App}. The entity is the
 // challenge's: "application" is stored as "application:<App.ID>", "group:<name>" under that
@@ -175,36 +180,37 @@ func (h *ProvisioningHandler) HandleChallenge(ctx context.Context, ch *Challenge
 	if h.Keystore == nil {
 		return nil, errors.New("the provisioning handler has no Keystore")
 	}
-	token, entity, err := parseProvisioningChallenge(ch.Payload, h.App.ID)
+	p, err := parseProvisioningChallenge(ch.Payload, h.App.ID)
 	if err != nil {
 		return nil, err
 	}
 	st := h.states.begin(ch.Realm, ch.Round)
-	if st.entity != "" && st.entity != entity {
+	if st.entity != "" && st.entity != p.Entity {
 		*st = certState{} // another entity: nothing carries over
 	}
-	st.entity = entity
-	claims := payloadClaims{Token: token, Device: h.Device, App: h.App}
+	st.entity = p.Entity
+	claims := payloadClaims{Token: p.Token, Device: h.Device, App: h.App}
 
-	if ch.Error != "" {
-		switch st.last {
-		case answeredStored:
-			// The stored certificate was refused but the realm may be answered again.
-			if err := dropCredential(h.Keystore, entity); err != nil {
-				return nil, err
-			}
-			st.dropped = true
-			return h.provision(ctx, ch.Realm, st, claims)
-		case answeredFresh:
+	if ch.Error != "" || p.Enroll {
+		switch {
+		case st.last == answeredFresh:
 			return nil, fmt.Errorf("%w: the new certificate was not accepted: %s", ErrProvisioningRefused, ch.Error)
-		case answeredCSR:
+		case st.last == answeredCSR:
 			if st.csrAttempts >= maxCSRAttempts {
 				return nil, fmt.Errorf("%w: %s", ErrProvisioningRefused, ch.Error)
 			}
 			return h.provision(ctx, ch.Realm, st, claims)
+		case st.last == answeredStored || p.Enroll:
+			// The stored certificate was not accepted (revoked, unknown, of another entity),
+			// but the realm may be answered again: provision anew.
+			if err := dropCredential(h.Keystore, p.Entity); err != nil {
+				return nil, err
+			}
+			st.dropped = true
+			return h.provision(ctx, ch.Realm, st, claims)
 		}
 	}
-	cred, err := loadUsable(h.Keystore, entity)
+	cred, err := loadUsable(h.Keystore, p.Entity)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +285,7 @@ func (h *ProvisioningHandler) HandleStatus(_ context.Context, s *Status) (*Answe
 
 func (h *ProvisioningHandler) handleRefusal(_ context.Context, realm string, e *Error) error {
 	st := h.states.get(realm)
-	if st != nil && st.last == answeredStored && !st.dropped {
+	if st != nil && st.last == answeredStored && !st.dropped && e.Code == codeRealmRefused {
 		if err := dropCredential(h.Keystore, st.entity); err != nil {
 			return err
 		}

@@ -142,7 +142,7 @@ func (h *UserCertificateHandler) HandleStatus(_ context.Context, s *Status) (*An
 
 func (h *UserCertificateHandler) handleRefusal(_ context.Context, realm string, e *Error) error {
 	st := h.states.get(realm)
-	if st != nil && st.last == answeredStored && !st.dropped {
+	if st != nil && st.last == answeredStored && !st.dropped && e.Code == codeRealmRefused {
 		if err := dropCredential(h.Keystore, st.entity); err != nil {
 			return err
 		}

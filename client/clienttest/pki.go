@@ -23,10 +23,14 @@ type ProvisioningRealm struct {
 	// ActivationCode, when set, must come as "activationCode" with every CSR, as an MDM's
 	// custom provisioning realm wants; a wrong or missing code is refused (403).
 	ActivationCode string
-	// RetryRefused answers a certificate it refuses (revoked, unknown, of another entity) with
-	// a 401 and a new challenge carrying "error", as a wrong answer; by default such a refusal
-	// is final for the session (403 realm_refused).
-	RetryRefused bool
+	// FinalRefusal answers a certificate it does not accept (revoked, unknown, of another
+	// entity) with a refusal that is final for the session (403 realm_refused), as a server
+	// may; by default the answer is wrong and may be retried, as the daemon answers it: 401
+	// with a new challenge carrying "error" and "enroll": true.
+	FinalRefusal bool
+	// AfterAuthenticity provisions only in sessions that passed wl_authenticityRealm (a
+	// security test holding both realms); a CSR before is refused (403).
+	AfterAuthenticity bool
 }
 
 // AuthenticityRealm configures wl_authenticityRealm: it accepts an "android-key" attestation
@@ -110,6 +114,11 @@ func (s *Server) validatePKI() error {
 	}
 	if a := s.cfg.Authenticity; a != nil && (a.Root == nil || a.PackageName == "") {
 		return errors.New("authenticity realm: Root and PackageName are required")
+	}
+	for name, p := range s.cfg.Provisioning {
+		if p.AfterAuthenticity && s.cfg.Authenticity == nil {
+			return fmt.Errorf("provisioning realm %s: AfterAuthenticity without an authenticity realm", name)
+		}
 	}
 	for name, u := range s.cfg.UserCertificate {
 		if _, ok := s.cfg.Login[u.DependentRealm]; !ok {
@@ -217,13 +226,17 @@ func (s *Server) answerProvisioning(c *call, realm string, p ProvisioningRealm, 
 		return
 	}
 	refuse := func(msg string) {
-		if p.RetryRefused {
-			s.wrongAnswer(c, realm, msg, nil)
+		if p.FinalRefusal {
+			s.refuse(c, realm, "realm_refused", msg)
 			return
 		}
-		s.refuse(c, realm, "realm_refused", msg)
+		s.wrongAnswer(c, realm, msg, map[string]any{"enroll": true})
 	}
 	if _, ok := body["csr"]; ok {
+		if _, passed := c.sess.passed[RealmAuthenticity]; p.AfterAuthenticity && !passed {
+			s.refuse(c, realm, "realm_refused", "the app's authenticity must be proven before a device is provisioned")
+			return
+		}
 		csr := decodeCSR(c, body["csr"])
 		if csr == nil {
 			return
@@ -295,7 +308,7 @@ func (s *Server) answerProvisioning(c *call, realm string, p ProvisioningRealm, 
 	}
 	s.succeed(c, realm, map[string]any{
 		"id": chain[0].Subject.CommonName, "os": payload.Device.OS, "model": payload.Device.Model,
-		"displayName": payload.Device.DisplayName, "entity": p.Entity,
+		"displayName": payload.Device.DisplayName, "entity": p.Entity, "certificateSerial": rec.Serial,
 	})
 }
 
@@ -378,7 +391,11 @@ func (s *Server) answerUserCertificate(c *call, realm string, u UserCertificateR
 			s.refuse(c, realm, "realm_refused", "the PKI bridge refused to enroll this user")
 			return
 		case adapters.NoUseDependentRealmOnly:
-			s.succeed(c, realm, dep)
+			id := map[string]any{"realm": realm, "dependentRealm": u.DependentRealm}
+			for k, v := range dep {
+				id[k] = v
+			}
+			s.succeed(c, realm, id)
 			return
 		}
 		req := u.Requirements
@@ -410,10 +427,11 @@ func (s *Server) answerUserCertificate(c *call, realm string, u UserCertificateR
 		s.wrongAnswer(c, realm, "wrong or expired token", nil)
 		return
 	}
-	if rec := s.lookup(chain[0]); rec == nil || rec.Revoked || rec.Entity != entity {
+	rec := s.lookup(chain[0])
+	if rec == nil || rec.Revoked || rec.Entity != entity {
 		s.wrongAnswer(c, realm, "the certificate is not valid", enroll)
 		return
 	}
 	cn := chain[0].Subject.CommonName
-	s.succeed(c, realm, map[string]any{"userId": cn, "displayName": cn})
+	s.succeed(c, realm, map[string]any{"userId": cn, "displayName": cn, "realm": realm, "certificateSerial": rec.Serial})
 }

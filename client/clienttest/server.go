@@ -601,7 +601,9 @@ func (s *Server) succeed(c *call, realm string, identity map[string]any) {
 	delete(c.sess.pending, realm)
 	delete(c.sess.lastError, realm)
 	c.sess.passed[realm] = identity
-	if _, login := s.cfg.Login[realm]; login {
+	_, login := s.cfg.Login[realm]
+	_, userCert := s.cfg.UserCertificate[realm]
+	if login || userCert {
 		// A user login rotates the session id: an id known before the login is worthless
 		// after it, and a request still carrying it gets a new, empty session.
 		delete(s.sessions, c.sess.id)

@@ -1,0 +1,347 @@
+package client_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/asn1"
+	"encoding/base64"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/client/clienttest"
+	"github.com/realmgate/realmgate/engine/pki"
+)
+
+const userCertRealm = client.RealmUserCertificate
+
+func withUserCert(edit func(*clienttest.UserCertificateRealm)) func(*clienttest.Config) {
+	return func(cfg *clienttest.Config) {
+		u := cfg.UserCertificate[userCertRealm]
+		edit(&u)
+		cfg.UserCertificate[userCertRealm] = u
+	}
+}
+
+// csrAttributes reads the string attributes of a DER CSR by OID.
+func csrAttributes(t *testing.T, der []byte) map[string]string {
+	t.Helper()
+	var req struct {
+		TBS struct {
+			Version    int
+			Subject    asn1.RawValue
+			PublicKey  asn1.RawValue
+			Attributes []struct {
+				Type   asn1.ObjectIdentifier
+				Values []string `asn1:"set,utf8"`
+			} `asn1:"optional,tag:0,set"`
+		}
+		Algorithm asn1.RawValue
+		Signature asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &req); err != nil {
+		t.Fatalf("CSR: %v", err)
+	}
+	out := map[string]string{}
+	for _, a := range req.TBS.Attributes {
+		out[a.Type.String()] = a.Values[0]
+	}
+	return out
+}
+
+func TestEnrollThenSignIn(t *testing.T) {
+	t.Parallel()
+	srv := newPKIServer(t, withUserCert(func(u *clienttest.UserCertificateRealm) {
+		u.Requirements = adapters.CSRRequirements{
+			CommonName:           "alice",
+			AdditionalSubject:    `OU=Mobile,O=Example\, Inc.`,
+			AdditionalAttributes: map[string]string{"challengePassword": "pw-1"},
+		}
+	}))
+	ks := client.DirKeystore(filepath.Join(t.TempDir(), "keys"))
+	ctx := context.Background()
+
+	c1 := pkiClient(t, srv, ks, "sample", nil)
+	c1.RegisterHandler(userLogin, login(alice))
+	if _, err := c1.InvokeProcedure(ctx, "acct", "user"); err != nil {
+		t.Fatalf("enrollment: %v", err)
+	}
+	wantSteps := []step{
+		{"POST", "/api/v1/adapters/acct/user", false},   // 401 anti-XSRF
+		{"POST", "/api/v1/adapters/acct/user", true},    // 401 user certificate
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // enroll: 401 dependent realm
+		{"POST", "/api/v1/auth/" + userLogin, true},     // the login
+		{"POST", "/api/v1/adapters/acct/user", true},    // 401 user certificate again
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // enroll: 401 csrRequirements
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // csr: 200 enrolled
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // x5c payload: 200 success
+		{"POST", "/api/v1/adapters/acct/user", true},
+	}
+	if diff := cmp.Diff(wantSteps, steps(srv.Requests())); diff != "" {
+		t.Fatalf("requests (-want +got):\n%s", diff)
+	}
+	bodies := answers(t, srv, userCertRealm, 0)
+	if diff := cmp.Diff([]string{"enroll", "enroll", "csr", "payload"}, kinds(bodies)); diff != "" {
+		t.Fatalf("answers (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"enroll": true}, bodies[0]); diff != "" {
+		t.Errorf("enroll answer (-want +got):\n%s", diff)
+	}
+	der, err := base64.StdEncoding.DecodeString(bodies[2]["csr"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := pki.ParseCSR(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pki.CSRObject(csr).DN, `CN=alice,OU=Mobile,O=Example\, Inc.`; got != want {
+		t.Errorf("CSR subject %q, want %q", got, want)
+	}
+	if diff := cmp.Diff(map[string]string{"1.2.840.113549.1.9.7": "pw-1"}, csrAttributes(t, der)); diff != "" {
+		t.Errorf("CSR attributes (-want +got):\n%s", diff)
+	}
+	certs := srv.Certificates()
+	if len(certs) != 1 || certs[0].Entity != "user:"+userCertRealm {
+		t.Fatalf("issued %+v", certs)
+	}
+	if _, _, err := pki.VerifyX5C(bodies[3]["payload"].(string), srv.CA().Roots(), time.Time{}); err != nil {
+		t.Errorf("sign-in payload: %v", err)
+	}
+	if got := leafSerial(t, ks, client.UserEntity(userCertRealm)); got != certs[0].Serial {
+		t.Errorf("stored %s, issued %s", got, certs[0].Serial)
+	}
+	wantID := client.Identity{"userId": "alice", "displayName": "alice", "realm": userCertRealm, "certificateSerial": certs[0].Serial}
+	if diff := cmp.Diff(wantID, c1.Identities()[userCertRealm]); diff != "" {
+		t.Errorf("identity (-want +got):\n%s", diff)
+	}
+
+	// Another client with the keystore and no login handler signs in with the certificate.
+	n := len(srv.Requests())
+	c2 := pkiClient(t, srv, ks, "sample", nil)
+	if _, err := c2.InvokeProcedure(ctx, "acct", "user"); err != nil {
+		t.Fatalf("sign-in: %v", err)
+	}
+	if diff := cmp.Diff([]string{"payload"}, kinds(answers(t, srv, userCertRealm, n))); diff != "" {
+		t.Errorf("sign-in answers (-want +got):\n%s", diff)
+	}
+	if srv.Count("POST", "/api/v1/auth/"+userLogin) != 1 || len(srv.Certificates()) != 1 {
+		t.Errorf("the sign-in logged in or enrolled again")
+	}
+	cred, err := ks.Load(client.UserEntity(userCertRealm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noKeyLeaves(t, srv, cred)
+}
+
+// A certificate the bridge no longer accepts is answered with "enroll": true; the client drops
+// it and enrolls again, logging in to the dependent realm on the way.
+func TestUserCertificateRevoked(t *testing.T) {
+	t.Parallel()
+	srv := newPKIServer(t, nil)
+	var ks client.MemoryKeystore
+	ctx := context.Background()
+	c1 := pkiClient(t, srv, &ks, "sample", nil)
+	c1.RegisterHandler(userLogin, login(alice))
+	if _, err := c1.InvokeProcedure(ctx, "acct", "user"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Revoke(srv.Certificates()[0].Serial)
+
+	n := len(srv.Requests())
+	c2 := pkiClient(t, srv, &ks, "sample", nil)
+	c2.RegisterHandler(userLogin, login(alice))
+	if _, err := c2.InvokeProcedure(ctx, "acct", "user"); err != nil {
+		t.Fatalf("after revocation: %v", err)
+	}
+	if diff := cmp.Diff([]string{"payload", "enroll", "enroll", "csr", "payload"}, kinds(answers(t, srv, userCertRealm, n))); diff != "" {
+		t.Errorf("answers (-want +got):\n%s", diff)
+	}
+	certs := srv.Certificates()
+	if len(certs) != 2 || certs[1].Subject != "CN=alice" {
+		t.Fatalf("certificates %+v", certs)
+	}
+	if got := leafSerial(t, &ks, client.UserEntity(userCertRealm)); got != certs[1].Serial {
+		t.Errorf("keystore holds %s, want %s", got, certs[1].Serial)
+	}
+}
+
+func TestUserCertificateVerdicts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		realm       func(*clienttest.UserCertificateRealm)
+		wantAnswers []string
+		wantIs      []error
+		wantCode    string
+	}{
+		{
+			name:        "dependent realm only",
+			realm:       func(u *clienttest.UserCertificateRealm) { u.Verdict = adapters.NoUseDependentRealmOnly },
+			wantAnswers: []string{"enroll", "enroll"},
+		},
+		{
+			name:        "no",
+			realm:       func(u *clienttest.UserCertificateRealm) { u.Verdict = adapters.No },
+			wantAnswers: []string{"enroll", "enroll"},
+			wantIs:      []error{client.ErrEnrollmentRefused, client.ErrRefused}, wantCode: "realm_refused",
+		},
+		{
+			name:        "csr rejected",
+			realm:       func(u *clienttest.UserCertificateRealm) { u.RejectCSR = true },
+			wantAnswers: []string{"enroll", "enroll", "csr"},
+			wantIs:      []error{client.ErrEnrollmentRefused, client.ErrRefused}, wantCode: "csr_rejected",
+		},
+		{
+			name: "requirements the client cannot read",
+			realm: func(u *clienttest.UserCertificateRealm) {
+				u.Requirements = adapters.CSRRequirements{CommonName: "alice", AdditionalSubject: "Colour=blue"}
+			},
+			wantAnswers: []string{"enroll", "enroll"},
+			wantIs:      []error{client.ErrMalformedResponse},
+		},
+		{
+			name: "an attribute the client does not know",
+			realm: func(u *clienttest.UserCertificateRealm) {
+				u.Requirements = adapters.CSRRequirements{CommonName: "alice", AdditionalAttributes: map[string]string{"colour": "blue"}}
+			},
+			wantAnswers: []string{"enroll", "enroll"},
+			wantIs:      []error{client.ErrUnsupportedChallenge},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newPKIServer(t, withUserCert(tt.realm))
+			var ks client.MemoryKeystore
+			c := pkiClient(t, srv, &ks, "sample", nil)
+			c.RegisterHandler(userLogin, login(alice))
+			_, err := c.InvokeProcedure(context.Background(), "acct", "user")
+			if diff := cmp.Diff(tt.wantAnswers, kinds(answers(t, srv, userCertRealm, 0))); diff != "" {
+				t.Errorf("answers (-want +got):\n%s", diff)
+			}
+			if len(ks.Entities()) != 0 || len(srv.Certificates()) != 0 {
+				t.Errorf("keystore %v, issued %v", ks.Entities(), srv.Certificates())
+			}
+			if tt.wantIs == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := client.Identity{"userId": "alice", "displayName": "alice", "realm": userCertRealm, "dependentRealm": userLogin}
+				if diff := cmp.Diff(want, c.Identities()[userCertRealm]); diff != "" {
+					t.Errorf("identity (-want +got):\n%s", diff)
+				}
+				return
+			}
+			for _, want := range tt.wantIs {
+				if !errors.Is(err, want) {
+					t.Errorf("error %v, want %v", err, want)
+				}
+			}
+			var re *client.RealmError
+			if !errors.As(err, &re) || re.Realm != userCertRealm {
+				t.Errorf("error %v does not name the realm", err)
+			}
+			var e *client.Error
+			if tt.wantCode != "" && (!errors.As(err, &e) || e.Code != tt.wantCode) {
+				t.Errorf("error %v, want the server's %s", err, tt.wantCode)
+			}
+		})
+	}
+}
+
+// The app proves itself genuine before a device is provisioned, even when the provisioning
+// realm's name sorts before wl_authenticityRealm.
+func TestAuthenticity(t *testing.T) {
+	t.Parallel()
+	root, err := pki.NewCA(pki.CAOptions{CommonName: "attestation root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("signing certificate"))
+	tests := []struct {
+		name    string
+		pkg     string
+		wantErr bool
+	}{
+		{name: "genuine", pkg: "com.example.bank"},
+		{name: "repackaged", pkg: "com.example.fake", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const early = "AProvisioning"
+			srv := newPKIServer(t, func(cfg *clienttest.Config) {
+				cfg.Authenticity = &clienttest.AuthenticityRealm{Root: root, PackageName: "com.example.bank", SignatureDigest: digest[:]}
+				cfg.Provisioning[early] = clienttest.ProvisioningRealm{Entity: "device", AfterAuthenticity: true}
+				cfg.Tests["authTest"] = [][]string{{clienttest.RealmAntiXSRF, early, clienttest.RealmAuthenticity}}
+				cfg.Procedures["acct/auth"] = clienttest.Procedure{SecurityTest: "authTest", Run: echo}
+			})
+			var challenges []string
+			var ks client.MemoryKeystore
+			c := pkiClient(t, srv, &ks, "sample", func(cfg *client.Config) {
+				cfg.Attestation = func(_ context.Context, challenge string) (*client.Attestation, error) {
+					challenges = append(challenges, challenge)
+					chain, _, err := pki.NewTestAttestation(root, []byte(challenge), tt.pkg, digest[:])
+					return &client.Attestation{Format: "android-key", Chain: chain}, err
+				}
+			})
+			c.RegisterHandler(early, c.ProvisioningHandler())
+			_, err := c.InvokeProcedure(context.Background(), "acct", "auth")
+			var paths []string
+			for _, r := range srv.Requests() {
+				paths = append(paths, r.Path)
+			}
+			if tt.wantErr {
+				if !errors.Is(err, client.ErrAuthenticityRefused) || !errors.Is(err, client.ErrRefused) {
+					t.Fatalf("error %v, want ErrAuthenticityRefused", err)
+				}
+				if diff := cmp.Diff([]string{"/api/v1/adapters/acct/auth", "/api/v1/auth/" + clienttest.RealmAuthenticity}, paths); diff != "" {
+					t.Errorf("requests (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{
+				"/api/v1/adapters/acct/auth",
+				"/api/v1/auth/" + clienttest.RealmAuthenticity,
+				"/api/v1/auth/" + early, "/api/v1/auth/" + early,
+				"/api/v1/adapters/acct/auth",
+			}
+			if diff := cmp.Diff(want, paths); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+			body := answers(t, srv, clienttest.RealmAuthenticity, 0)[0]
+			att, _ := body["attestation"].(map[string]any)
+			if att["format"] != "android-key" || len(att["chain"].([]any)) < 2 || len(challenges) != 1 || challenges[0] == "" {
+				t.Errorf("attestation answer %v for challenges %q", body, challenges)
+			}
+		})
+	}
+}
+
+func TestCertificateHandlersNeedConfig(t *testing.T) {
+	t.Parallel()
+	srv := newPKIServer(t, nil)
+	// Without a keystore no certificate realm has a handler.
+	c := newClient(t, srv.URL, nil)
+	for _, proc := range []string{"prov", "user"} {
+		if _, err := c.InvokeProcedure(context.Background(), "acct", proc); !errors.Is(err, client.ErrNoHandler) {
+			t.Errorf("%s without a keystore: %v, want ErrNoHandler", proc, err)
+		}
+	}
+	// Provisioning needs the device id for the CSR.
+	_, err := client.New(client.Config{BaseURL: srv.URL, AppID: "sample", Environment: "android", AppVersion: "1",
+		Keystore: &client.MemoryKeystore{}, Device: &client.DeviceInfo{OS: "android"}})
+	if err == nil {
+		t.Errorf("New accepted a keystore with a device without id")
+	}
+}
