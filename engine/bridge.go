@@ -39,7 +39,9 @@ type adapterBridge struct {
 	runner func() ProcedureRunner
 }
 
-func newAdapterBridge(e *Engine, r *policies.Realm) (*adapterBridge, error) {
+// newAdapterBridge reads the bridge procedures of a realm. A user-certificate realm needs the
+// certificate-generation procedure; a provisioning realm may leave signing to the built-in CA.
+func newAdapterBridge(e *Engine, r *policies.Realm, needGeneration bool) (*adapterBridge, error) {
 	b := &adapterBridge{realm: r.Name, params: r.Params.Map(), procs: map[string][2]string{}, runner: func() ProcedureRunner { return e.procs }}
 	for _, role := range adapters.PKIRoles {
 		ref, ok := r.Params.Get("adapter-pki-bridge-" + role + "-procedure")
@@ -52,10 +54,16 @@ func newAdapterBridge(e *Engine, r *policies.Realm) (*adapterBridge, error) {
 		}
 		b.procs[role] = [2]string{a, p}
 	}
-	if _, ok := b.procs[adapters.PKICertificateGeneration]; !ok {
+	if _, ok := b.procs[adapters.PKICertificateGeneration]; !ok && needGeneration {
 		return nil, fmt.Errorf("no adapter-pki-bridge-%s-procedure", adapters.PKICertificateGeneration)
 	}
 	return b, nil
+}
+
+// generates reports whether the bridge signs certificates itself.
+func (b *adapterBridge) generates() bool {
+	_, ok := b.procs[adapters.PKICertificateGeneration]
+	return ok
 }
 
 // call runs one role's procedure (after init); ok is false when the role is not configured.

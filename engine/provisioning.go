@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
@@ -51,12 +52,15 @@ func newProvisioningRealm(e *Engine, p *policies.Project, r *policies.Realm) (re
 			pr.exp = time.Duration(lm.ExpirationInSeconds) * time.Second
 		}
 	}
-	if _, ok := r.Params.Get("adapter-pki-bridge-" + adapters.PKICertificateGeneration + "-procedure"); ok {
-		b, err := newAdapterBridge(e, r)
-		if err != nil {
-			return nil, err
+	for _, prm := range r.Params {
+		if strings.HasPrefix(prm.Name, "adapter-pki-bridge-") {
+			b, err := newAdapterBridge(e, r, false)
+			if err != nil {
+				return nil, err
+			}
+			pr.bridge = b
+			break
 		}
-		pr.bridge = b
 	}
 	return pr, nil
 }
@@ -81,7 +85,7 @@ func entityOf(x *exchange) (wire, key string) {
 }
 
 func (p *provisioningRealm) challenge(x *exchange) (map[string]any, error) {
-	if x.e.provisioningCA == nil && p.bridge == nil {
+	if x.e.provisioningCA == nil && (p.bridge == nil || !p.bridge.generates()) {
 		return nil, &Error{Code: CodeNotImplemented, Message: "device provisioning has no CA: run hostd ca init --data DIR",
 			Details: map[string]any{"realm": p.name}}
 	}
@@ -211,7 +215,7 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws string, cd adapte
 // sign issues the device certificate: through the PKI bridge when the realm has one, else with
 // the built-in provisioning CA. The subject is CN=device id, O=the entity.
 func (p *provisioningRealm) sign(x *exchange, in adapters.CSRInput, csr *x509.CertificateRequest, deviceID, entity string) (*x509.Certificate, [][]byte, error) {
-	if p.bridge != nil {
+	if p.bridge != nil && p.bridge.generates() {
 		der, err := p.bridge.generate(x, in, csr)
 		if err != nil {
 			return nil, nil, err
@@ -258,7 +262,7 @@ func (p *provisioningRealm) callValid(x *exchange, ref [2]string, in any) (bool,
 // signIn checks a payload signed with a provisioned certificate.
 func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientData) (answerOutcome, error) {
 	var roots *x509.CertPool
-	if p.bridge == nil && x.e.provisioningCA != nil {
+	if (p.bridge == nil || !p.bridge.generates()) && x.e.provisioningCA != nil {
 		roots = x.e.provisioningCA.Roots()
 	}
 	payload, rec, leaf, err := x.e.verifyIssued(x, jws, roots)

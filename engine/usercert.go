@@ -45,7 +45,7 @@ func newUserCertRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm,
 		u.bridge = &embeddedBridge{ca: ca, organization: org}
 		u.roots = ca.Roots()
 	case BridgeAdapterBased:
-		b, err := newAdapterBridge(e, r)
+		b, err := newAdapterBridge(e, r, true)
 		if err != nil {
 			return nil, err
 		}

@@ -228,11 +228,16 @@ func provision(t *testing.T, s *session, d *device, token string) map[string]any
 // signIn answers the provisioning challenge with the device's certificate.
 func signIn(t *testing.T, s *session, d *device, token string, want int) map[string]any {
 	t.Helper()
+	return signInRealm(t, s, "wl_deviceAutoProvisioningRealm", d, token, want)
+}
+
+func signInRealm(t *testing.T, s *session, realm string, d *device, token string, want int) map[string]any {
+	t.Helper()
 	jws, err := pki.SignX5C(d.key, d.chain, d.payload(s.app, s.env, token))
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, body := s.answer("wl_deviceAutoProvisioningRealm", map[string]any{"payload": jws})
+	status, body := s.answer(realm, map[string]any{"payload": jws})
 	if status != want {
 		t.Fatalf("sign-in: %d %v, want %d", status, body, want)
 	}
@@ -560,4 +565,86 @@ func TestDeviceSingleSignOn(t *testing.T) {
 	login("Mail", "tablet-1", true)      // the first app of the device logs in
 	login("Calendar", "tablet-1", false) // the second reuses the login
 	login("Calendar", "tablet-2", true)  // another device does not
+}
+
+func TestCustomProvisioningWithActivationCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a wasm adapter")
+	}
+	l := &pkiLab{dir: t.TempDir()}
+	if err := os.CopyFS(l.dir, os.DirFS("testdata/customprovisioning")); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if l.attestRoot, err = pki.NewCA(pki.CAOptions{CommonName: "Test attestation root"}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("corp app signing certificate"))
+	l.digest = sum[:]
+	rootsFile := filepath.Join(l.dir, "attestation-roots.pem")
+	mustWrite(t, rootsFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: l.attestRoot.Cert.Raw})))
+	copyFile(t, adaptertest.BuildGoWasm(t, "testdata/provisioner"), filepath.Join(l.dir, "adapters/Provisioner/provisioner.wasm"))
+	l.render(t, "adapters/Provisioner/Provisioner.xml", map[string]string{"{{SHA256}}": fileSHA256(t, filepath.Join(l.dir, "adapters/Provisioner/provisioner.wasm"))})
+	l.render(t, "hostd.yaml", map[string]string{"{{ROOTS}}": rootsFile})
+	desc := filepath.Join(l.dir, "apps/Corp/application-descriptor.xml")
+	b, _ := os.ReadFile(desc)
+	mustWrite(t, desc, strings.ReplaceAll(string(b), "{{DIGEST}}", hex.EncodeToString(l.digest)))
+	d := l.start(t)
+
+	// ready opens a session that passed authenticity and returns the provisioning nonce.
+	ready := func() (*session, string) {
+		s := newSession(t, d, "Corp", "android")
+		st, body := s.init()
+		auth := challengeOf(t, st, body, "wl_authenticityRealm")
+		if st, body := l.attest(t, s, auth["token"].(string), "com.example.corp", l.digest); st != 200 {
+			t.Fatalf("authenticity: %d %v", st, body)
+		}
+		st, body = s.init()
+		ch := challengeOf(t, st, body, "CorpProvisioning")
+		if ch["entity"] != "device" {
+			t.Errorf("entity %v, want device", ch["entity"])
+		}
+		return s, ch["token"].(string)
+	}
+	provisionWith := func(s *session, d *device, token, code string) (int, map[string]any) {
+		jws, _ := pki.SignJWK(d.key, d.payload("Corp", "android", token))
+		return s.answer("CorpProvisioning", map[string]any{"csr": csrFor(t, d.key, pkix.Name{CommonName: d.id}), "payload": jws, "activationCode": code})
+	}
+	phone := newDevice(t, "corp-phone-1")
+	tests := []struct {
+		name string
+		dev  *device
+		code string
+		want int
+	}{
+		{"another device's code", newDevice(t, "corp-phone-3"), "ACT-2222", 403},
+		{"unknown code", phone, "ACT-9999", 403},
+		{"no code", phone, "", 403},
+		{"CSR the validate-csr-function refuses", newDevice(t, "home-phone"), "ACT-1111", 403},
+		{"its own code", phone, "ACT-1111", 200},
+		{"the same code again", newDevice(t, "corp-phone-1"), "ACT-1111", 403},
+	}
+	for _, tc := range tests {
+		s, token := ready()
+		st, body := provisionWith(s, tc.dev, token, tc.code)
+		if st != tc.want {
+			t.Fatalf("%s: %d %v, want %d", tc.name, st, body, tc.want)
+		}
+		if st == 200 {
+			for _, enc := range append([]any{body["certificate"]}, body["chain"].([]any)...) {
+				c, _ := x509.ParseCertificate(mustB64(enc.(string)))
+				tc.dev.chain = append(tc.dev.chain, c)
+			}
+			res := signInRealm(t, s, "CorpProvisioning", tc.dev, body["token"].(string), 200)
+			if res["identity"].(map[string]any)["id"] != "corp-phone-1" {
+				t.Errorf("identity %v", res)
+			}
+		}
+	}
+	// A later session signs in with the certificate; validate-certificate-function is consulted.
+	s, token := ready()
+	signInRealm(t, s, "CorpProvisioning", phone, token, 200)
+	if st, body := s.init(); st != 200 || body["device"].(map[string]any)["id"] != "corp-phone-1" {
+		t.Fatalf("init: %d %v", st, body)
+	}
 }

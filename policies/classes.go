@@ -42,6 +42,15 @@ const (
 
 var classes = map[string]*Class{}
 
+// pkiBridgeParams name the procedures of an adapter-based PKI bridge.
+var pkiBridgeParams = []string{
+	"adapter-pki-bridge-init-procedure", "adapter-pki-bridge-identity-validation-procedure",
+	"adapter-pki-bridge-csr-requirements-procedure", "adapter-pki-bridge-csr-validation-procedure",
+	"adapter-pki-bridge-certificate-generation-procedure",
+	"adapter-pki-bridge-identity-from-certificate-procedure",
+	"adapter-pki-bridge-certificate-validation-procedure",
+}
+
 func addClass(c *Class) { classes[c.Name] = c }
 
 func init() {
@@ -66,7 +75,7 @@ func init() {
 				"adapter-pki-bridge-certificate-validation-procedure",
 			}},
 		{Name: wlExt + "DeviceAutoProvisioningAuthenticator", Role: roleAuthenticator, Kind: "deviceProvisioning",
-			Known: []string{"validate-csr-function"}},
+			Known: append([]string{"validate-csr-function"}, pkiBridgeParams...)},
 		{Name: wlExt + "TrusteerAuthenticator", Role: roleAuthenticator, Kind: "trusteer",
 			Status: Recognized, Known: []string{"rooted-device", "device-with-malware", "rooted-hiders",
 				"unsecured-wifi", "outdated-configuration"}},
