@@ -67,7 +67,20 @@ type certState struct {
 	last        answerKind
 	pending     *ecdsa.PrivateKey // the key of the CSR sent, until its certificate arrives
 	csrAttempts int
-	dropped     bool // a refused credential was dropped in this call
+	// storedErrors counts the answers with the stored credential that drew an error without
+	// "enroll": true (a stale nonce, say): the first is answered again with the same credential.
+	storedErrors int
+	dropped      bool // a refused credential was dropped in this call
+}
+
+// dropStored reports whether a challenge that follows an answer with the stored credential says
+// that credential is of no use: "enroll": true at once, a plain error the second time.
+func (st *certState) dropStored(enroll bool) bool {
+	if enroll {
+		return true
+	}
+	st.storedErrors++
+	return st.storedErrors > 1
 }
 
 // certStates keeps a certState per realm, fresh for each call (round 1).
@@ -152,9 +165,9 @@ func storeIssued(ks Keystore, entity string, key *ecdsa.PrivateKey, s *Status) (
 //     The server replies "provisioned" with the certificate and a fresh nonce; the handler
 //     stores key and chain, and answers again with the x5c payload.
 //   - When the server does not accept a stored certificate (revoked, unknown, of another
-//     entity: a new challenge carrying "error" or "enroll": true), the handler drops it and
-//     provisions again. A refusal of it that is final for the session (403 realm_refused)
-//     makes the client start a new session for that, once per call.
+//     entity: a new challenge carrying "enroll": true, or "error" twice in a row), the handler
+//     drops it and provisions again. A refusal of it that is final for the session (403
+//     realm_refused) makes the client start a new session for that, once per call.
 //
 // The payload claims are {"token", "device": Device, "app": App}. The entity is the
 // challenge's: "application" is stored as "application:<App.ID>", "group:<name>" under that
@@ -200,7 +213,7 @@ func (h *ProvisioningHandler) HandleChallenge(ctx context.Context, ch *Challenge
 				return nil, fmt.Errorf("%w: %s", ErrProvisioningRefused, ch.Error)
 			}
 			return h.provision(ctx, ch.Realm, st, claims)
-		case st.last == answeredStored || p.Enroll:
+		case p.Enroll || st.last == answeredStored && st.dropStored(false):
 			// The stored certificate was not accepted (revoked, unknown, of another entity),
 			// but the realm may be answered again: provision anew.
 			if err := dropCredential(h.Keystore, p.Entity); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -566,3 +567,123 @@ func expiredCredential(t *testing.T) *client.Credential {
 	}
 	return &client.Credential{Key: ecKey, Chain: []*x509.Certificate{ca.Cert}}
 }
+
+// validCredential is a credential whose certificate is valid for an hour (its own CA).
+func validCredential(t *testing.T) *client.Credential {
+	t.Helper()
+	ca, err := pki.NewCA(pki.CAOptions{Validity: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &client.Credential{Key: ca.Key.(*ecdsa.PrivateKey), Chain: []*x509.Certificate{ca.Cert}}
+}
+
+// An answer with the stored certificate that draws a plain error (a stale nonce) is answered
+// again with the same certificate; only a second error, or "enroll": true, drops it.
+func TestStoredCertificateRetriedOnce(t *testing.T) {
+	t.Parallel()
+	type realmCase struct {
+		realm, entity, challenge string
+		wantNew                  string // the answer that asks for a new certificate
+	}
+	realms := []realmCase{
+		{client.RealmDeviceAutoProvisioning, "device", `{"token":"%s","entity":"device"%s}`, "csr+payload"},
+		{client.RealmUserCertificate, client.UserEntity(client.RealmUserCertificate), `{"token":"%s","dependentRealm":"Login"%s}`, "enroll"},
+	}
+	tests := []struct {
+		name    string
+		replies []string // extra members of the challenges answering the stored certificate
+		want    []string
+		kept    bool
+	}{
+		{name: "stale nonce", replies: []string{`,"error":"expired"`}, want: []string{"payload", "payload"}, kept: true},
+		{name: "twice", replies: []string{`,"error":"expired"`, `,"error":"expired"`}, want: []string{"payload", "payload", "new"}},
+		{name: "enroll", replies: []string{`,"error":"revoked","enroll":true`}, want: []string{"payload", "new"}},
+	}
+	for _, rc := range realms {
+		for _, tt := range tests {
+			t.Run(rc.realm+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				var mu sync.Mutex
+				x5c := 0
+				challenge := func(extra string) string {
+					return `{"challenges":{"` + rc.realm + `":` + strings.Replace(strings.Replace(rc.challenge, "%s", "n", 1), "%s", extra, 1) + `}}`
+				}
+				srv := newScripted(t, func(w http.ResponseWriter, r *http.Request, n int) {
+					if !strings.HasPrefix(r.URL.Path, "/api/v1/auth/") {
+						if n == 1 {
+							reply(w, http.StatusUnauthorized, challenge(""))
+						} else {
+							reply(w, http.StatusOK, `{"isSuccessful":true,"result":1}`)
+						}
+						return
+					}
+					var body map[string]any
+					json.NewDecoder(r.Body).Decode(&body)
+					if _, ok := body["payload"]; !ok || body["csr"] != nil {
+						reply(w, http.StatusForbidden, `{"error":"realm_refused"}`) // the new certificate is not the point
+						return
+					}
+					mu.Lock()
+					x5c++
+					i := x5c
+					mu.Unlock()
+					if i <= len(tt.replies) {
+						reply(w, http.StatusUnauthorized, challenge(tt.replies[i-1]))
+						return
+					}
+					reply(w, http.StatusOK, `{"realm":"`+rc.realm+`","status":"success","identity":{}}`)
+				})
+				var ks client.MemoryKeystore
+				if err := ks.Store(rc.entity, validCredential(t)); err != nil {
+					t.Fatal(err)
+				}
+				var bodies []map[string]any
+				c := newClient(t, srv.URL, func(cfg *client.Config) {
+					cfg.Keystore = &ks
+					cfg.HTTPClient = &http.Client{Transport: recordAnswers(&mu, &bodies)}
+				})
+				_, err := c.InvokeProcedure(context.Background(), "acct", "p")
+				if tt.kept && err != nil {
+					t.Fatal(err)
+				}
+				want := []string{}
+				for _, k := range tt.want {
+					if k == "new" {
+						k = rc.wantNew
+					}
+					want = append(want, k)
+				}
+				mu.Lock()
+				got := kinds(bodies)
+				mu.Unlock()
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("answers (-want +got):\n%s", diff)
+				}
+				if _, err := ks.Load(rc.entity); (err == nil) != tt.kept {
+					t.Errorf("stored credential kept: %v, want %v", err == nil, tt.kept)
+				}
+			})
+		}
+	}
+}
+
+// recordAnswers is a transport that keeps the bodies of the answers posted.
+func recordAnswers(mu *sync.Mutex, bodies *[]map[string]any) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if strings.HasPrefix(r.URL.Path, "/api/v1/auth/") && r.Body != nil {
+			b, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(strings.NewReader(string(b)))
+			var m map[string]any
+			json.Unmarshal(b, &m)
+			mu.Lock()
+			*bodies = append(*bodies, m)
+			mu.Unlock()
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -24,7 +24,9 @@ import (
 //     unstructuredName or dotted OIDs, string values). The server replies "enrolled" with the
 //     certificate and a fresh nonce; the handler stores key and chain and signs in with them.
 //   - A sign-in answered with a challenge carrying "enroll": true (the bridge no longer accepts
-//     the certificate) drops the stored certificate and enrolls again.
+//     the certificate) drops the stored certificate and enrolls again; one answered with an
+//     "error" alone (a stale nonce) signs in again, and drops the certificate only when that
+//     fails too.
 //
 // The payload claims are {"token", "device": Device, "app": App}. Client.UserCertificateHandler
 // returns one built from the client's Config.
@@ -61,7 +63,7 @@ func (h *UserCertificateHandler) HandleChallenge(_ context.Context, ch *Challeng
 	switch {
 	case refused && st.last == answeredFresh:
 		return nil, fmt.Errorf("%w: the new certificate was not accepted: %s", ErrEnrollmentRefused, ch.Error)
-	case refused && st.last == answeredStored:
+	case refused && st.last == answeredStored && st.dropStored(p.Enroll):
 		if err := dropCredential(h.Keystore, st.entity); err != nil {
 			return nil, err
 		}
