@@ -1,0 +1,265 @@
+// Command certload measures certificate issuance under load, with the same settings (workers,
+// duration, key type, pre-made CSRs) for every target, so the figures are comparable:
+//
+//   - hostd: a new device provisioned end to end over HTTP (the challenge, then the CSR with the
+//     payload signed by its key), signed by the built-in CA, a wasm PKI bridge or a go-plugin one;
+//   - hostd sign-in: a provisioned device signing in with its certificate in a new session;
+//   - cfssl: POST /api/v1/cfssl/sign of the same kind of CSR.
+//
+// bench/pki-load.sh starts the daemons and runs it.
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/realmgate/realmgate/engine/pki"
+)
+
+func main() {
+	hostd := flag.String("hostd", "http://127.0.0.1:18280", "hostd URL")
+	cfssl := flag.String("cfssl", "http://127.0.0.1:18281", "cfssl serve URL")
+	workers := flag.Int("c", 8, "concurrent workers")
+	dur := flag.Duration("d", 10*time.Second, "duration of each target")
+	flag.Parse()
+	if err := run(*hostd, *cfssl, *workers, *dur); err != nil {
+		fmt.Fprintln(os.Stderr, "certload:", err)
+		os.Exit(1)
+	}
+}
+
+// identity is a pre-made device key and CSR: key generation is the client's, not the server's.
+type identity struct {
+	id  string
+	key *ecdsa.PrivateKey
+	csr []byte
+}
+
+var counter atomic.Int64
+
+func newIdentity() identity {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	id := fmt.Sprintf("load-%d-%d", os.Getpid(), counter.Add(1))
+	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: id}}, key)
+	return identity{id: id, key: key, csr: csr}
+}
+
+// pool hands out pre-made identities round robin (a device provisioned again gets a new
+// certificate; CFSSL signs a CSR again).
+type pool struct {
+	ids  []identity
+	next atomic.Int64
+}
+
+func newPool(n int) *pool {
+	p := &pool{ids: make([]identity, n)}
+	for i := range p.ids {
+		p.ids[i] = newIdentity()
+	}
+	return p
+}
+
+func (p *pool) get() identity { return p.ids[int(p.next.Add(1))%len(p.ids)] }
+
+type target struct {
+	name string
+	op   func(c *http.Client, id identity) error
+}
+
+func run(hostd, cfssl string, workers int, dur time.Duration) error {
+	n := 2000
+	fmt.Fprintf(os.Stderr, "making %d P-256 keys and CSRs...\n", n)
+	ids := newPool(n)
+	app := func(name string) func(*http.Client, identity) error {
+		return func(c *http.Client, id identity) error { _, err := provision(c, hostd, name, id); return err }
+	}
+	// Devices provisioned once, for the sign-in target.
+	signers := make(chan *provisioned, workers*4)
+	for range workers * 4 {
+		jar, _ := cookiejar.New(nil)
+		p, err := provision(&http.Client{Jar: jar}, hostd, "BenchBuiltin", ids.get())
+		if err != nil {
+			return fmt.Errorf("preparing sign-ins: %w", err)
+		}
+		signers <- p
+	}
+	targets := []target{
+		{"cfssl serve /api/v1/cfssl/sign", func(c *http.Client, id identity) error { return cfsslSign(c, cfssl, id) }},
+		{"hostd provisioning, built-in CA", app("BenchBuiltin")},
+		{"hostd provisioning, wasm bridge", app("BenchWasm")},
+		{"hostd provisioning, plugin bridge", app("BenchPlugin")},
+		{"hostd sign-in with a certificate", func(c *http.Client, _ identity) error {
+			p := <-signers
+			defer func() { signers <- p }()
+			return signIn(c, hostd, p)
+		}},
+	}
+	results := map[string]float64{}
+	for _, t := range targets {
+		rate, errs := measure(t, ids, workers, dur)
+		results[t.name] = rate
+		fmt.Printf("%-36s %9.1f per second (%d errors)\n", t.name, rate, errs)
+	}
+	base := results["cfssl serve /api/v1/cfssl/sign"]
+	for _, name := range []string{"hostd provisioning, built-in CA", "hostd provisioning, wasm bridge", "hostd provisioning, plugin bridge"} {
+		fmt.Printf("%-36s %9.2fx cfssl\n", name, results[name]/base)
+	}
+	return nil
+}
+
+func measure(t target, ids *pool, workers int, dur time.Duration) (float64, int64) {
+	var done, errs atomic.Int64
+	stop := time.Now().Add(dur)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := &http.Transport{MaxIdleConnsPerHost: 4}
+			for time.Now().Before(stop) {
+				jar, _ := cookiejar.New(nil)
+				c := &http.Client{Jar: jar, Transport: tr, Timeout: 30 * time.Second}
+				if err := t.op(c, ids.get()); err != nil {
+					if errs.Add(1) == 1 {
+						fmt.Fprintf(os.Stderr, "%s: %v\n", t.name, err)
+					}
+					continue
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(done.Load()) / time.Since(start).Seconds(), errs.Load()
+}
+
+func cfsslSign(c *http.Client, base string, id identity) error {
+	body, _ := json.Marshal(map[string]string{"certificate_request": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: id.csr}))})
+	resp, err := c.Post(base+"/api/v1/cfssl/sign", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Success bool `json:"success"`
+		Result  struct {
+			Certificate string `json:"certificate"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || !out.Success || out.Result.Certificate == "" {
+		return fmt.Errorf("cfssl: status %d, %v", resp.StatusCode, err)
+	}
+	return nil
+}
+
+type provisioned struct {
+	app   string
+	id    identity
+	chain []*x509.Certificate
+}
+
+func post(c *http.Client, url, app string, body any) (int, map[string]any, error) {
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("WL-App-Id", app)
+	req.Header.Set("WL-App-Environment", "android")
+	req.Header.Set("WL-App-Version", "1.0")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	return resp.StatusCode, m, nil
+}
+
+// nonce opens a session of app and returns its provisioning realm and nonce.
+func nonce(c *http.Client, base, app string) (string, string, error) {
+	st, body, err := post(c, base+"/api/v1/apps/"+app+"/android/init", app, map[string]any{})
+	if err != nil {
+		return "", "", err
+	}
+	chs, _ := body["challenges"].(map[string]any)
+	for realm, ch := range chs {
+		if tok, ok := ch.(map[string]any)["token"].(string); ok && st == 401 {
+			return realm, tok, nil
+		}
+	}
+	return "", "", fmt.Errorf("init: status %d %v", st, body)
+}
+
+func payload(p identity, app, token string) pki.Payload {
+	return pki.Payload{Token: token, Device: pki.DeviceInfo{ID: p.id, OS: "load"}, App: pki.AppInfo{ID: app, Environment: "android", Version: "1.0"}}
+}
+
+func provision(c *http.Client, base, app string, id identity) (*provisioned, error) {
+	realm, tok, err := nonce(c, base, app)
+	if err != nil {
+		return nil, err
+	}
+	jws, err := pki.SignJWK(id.key, payload(id, app, tok))
+	if err != nil {
+		return nil, err
+	}
+	st, body, err := post(c, base+"/api/v1/auth/"+realm, app, map[string]any{"csr": base64.StdEncoding.EncodeToString(id.csr), "payload": jws})
+	if err != nil {
+		return nil, err
+	}
+	if st != 200 || body["status"] != "provisioned" {
+		return nil, fmt.Errorf("provisioning: status %d %v", st, body)
+	}
+	p := &provisioned{app: app, id: id}
+	certs := []any{body["certificate"]}
+	if chain, ok := body["chain"].([]any); ok {
+		certs = append(certs, chain...)
+	}
+	for _, enc := range certs {
+		der, _ := base64.StdEncoding.DecodeString(enc.(string))
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, errors.New("provisioning: the certificate does not parse")
+		}
+		p.chain = append(p.chain, cert)
+	}
+	return p, nil
+}
+
+func signIn(c *http.Client, base string, p *provisioned) error {
+	realm, tok, err := nonce(c, base, p.app)
+	if err != nil {
+		return err
+	}
+	jws, err := pki.SignX5C(p.id.key, p.chain, payload(p.id, p.app, tok))
+	if err != nil {
+		return err
+	}
+	st, body, err := post(c, base+"/api/v1/auth/"+realm, p.app, map[string]any{"payload": jws})
+	if err != nil {
+		return err
+	}
+	if st != 200 || body["status"] != "success" {
+		return fmt.Errorf("sign-in: status %d %v", st, body)
+	}
+	return nil
+}
