@@ -197,7 +197,9 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		res.Status = StatusSuccess
 		res.Identity = out.identity
 		res.Extra = out.extra
-		e.audit(ctx, "session:"+SessionRef(s.rec.ID), "realm.success", req.Realm, map[string]any{"app": req.App.App, "env": req.App.Env})
+		if e.audited[req.Realm] {
+			e.audit(ctx, "session:"+SessionRef(s.rec.ID), "login", req.Realm, map[string]any{"app": req.App.App, "env": req.App.Env, "user": out.identity["userId"]})
+		}
 	}
 	if err := e.saveSession(ctx, s); err != nil {
 		return nil, err

@@ -118,6 +118,7 @@ type Engine struct {
 	procs     ProcedureRunner
 
 	sso                 map[string]string
+	audited             map[string]bool
 	provisioningCA      *pki.CA
 	attestationRoots    *x509.CertPool
 	attestationVerifier *AttestationVerifier
@@ -147,6 +148,12 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 	}
 	e.rules = newRulesCache(e.store, e.cfg.RulesCacheTTL)
 	e.sso = ssoRealms(p)
+	e.audited = map[string]bool{}
+	for name, r := range p.Realms {
+		if lm := p.LoginModules[r.LoginModule]; lm != nil && lm.Audit {
+			e.audited[name] = true // <loginModule audit="true">, as Worklight's audit log
+		}
+	}
 	realms, err := buildRealms(e, p)
 	if err != nil {
 		return nil, err

@@ -134,15 +134,15 @@ func labAuthConfig(t testing.TB) string {
 		<loginModule name="AnyUser">
 			<className>com.worklight.core.auth.ext.NonValidatingLoginModule</className>
 		</loginModule>
-		<loginModule name="Users" expirationInSeconds="1800">
+		<loginModule name="Users" expirationInSeconds="1800" audit="true">
 			<className>realmgate.PasswordFileLoginModule</className>
 			<parameter name="file" value="users.htpasswd"/>
 		</loginModule>
-		<loginModule name="Pins" expirationInSeconds="300">
+		<loginModule name="Pins" expirationInSeconds="300" audit="true">
 			<className>realmgate.PasswordFileLoginModule</className>
 			<parameter name="file" value="pins.htpasswd"/>
 		</loginModule>
-		<loginModule name="Admin">
+		<loginModule name="Admin" audit="true">
 			<className>com.worklight.core.auth.ext.SingleIdentityLoginModule</className>
 			<parameter name="user-name" value="admin"/>
 			<parameter name="password-hash" value="` + hashOf(t, adminPassword) + `"/>
