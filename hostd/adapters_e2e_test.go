@@ -61,6 +61,9 @@ func adapterProject(t *testing.T) string {
 
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	in, err := os.Open(from)
 	if err != nil {
 		t.Fatal(err)
