@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests of engine/pki need: the openssl command, which makes PKCS#12 files with
-# OpenSSL 3's defaults for LoadPKCS12's tests (without it those cases are skipped). Idempotent and
-# non-interactive.
+# Installs the openssl command: engine/pki's tests make PKCS#12 files with OpenSSL 3's defaults for
+# LoadPKCS12, and client/'s check that the CSRs it builds with PKCS #9 attributes verify (without
+# it those cases are skipped). Idempotent and non-interactive.
 set -euo pipefail
 
 apt_get() {
