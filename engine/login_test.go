@@ -140,7 +140,7 @@ func TestHeaderLogin(t *testing.T) {
 	// Passive: a request that carries the header passes without a challenge.
 	c := l.client("android", "2.1.0")
 	c.headers[headerName] = "dave"
-	acc := c.mustAllow("header")
+	c.mustAllow("header")
 	want := map[string]any{"userId": "dave", "displayName": "dave", "realm": "HeaderRealm"}
 	// The header names the user of each request: another user in it logs that user in.
 	c.headers[headerName] = "frank"
@@ -148,7 +148,7 @@ func TestHeaderLogin(t *testing.T) {
 		t.Errorf("a request for frank in dave's session ran as %v", got)
 	}
 	c.headers[headerName] = "dave"
-	acc = c.mustAllow("header")
+	acc := c.mustAllow("header")
 	if diff := cmp.Diff(want, acc.User); diff != "" {
 		t.Fatalf("user (-want +got):\n%s", diff)
 	}

@@ -19,27 +19,20 @@ const StaticDir = "static"
 // matchPattern reports whether a URL path matches a Worklight urlPatterns entry, where '*'
 // matches any run of characters ("/apps/services/loguploader*").
 func matchPattern(pattern, p string) bool {
-	for {
-		star := strings.IndexByte(pattern, '*')
-		if star < 0 {
-			return pattern == p
-		}
-		if !strings.HasPrefix(p, pattern[:star]) {
-			return false
-		}
-		p = p[star:]
-		pattern = pattern[star+1:]
-		if pattern == "" {
-			return true
-		}
-		// Try every position for the rest of the pattern.
-		for i := 0; i <= len(p); i++ {
-			if matchPattern(pattern, p[i:]) {
-				return true
-			}
-		}
+	star := strings.IndexByte(pattern, '*')
+	if star < 0 {
+		return pattern == p
+	}
+	if !strings.HasPrefix(p, pattern[:star]) {
 		return false
 	}
+	rest := pattern[star+1:]
+	for i := star; i <= len(p); i++ {
+		if matchPattern(rest, p[i:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // staticResource returns the first static resource whose patterns match the path.
