@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
 // newKey makes the key pair of a new credential: ECDSA P-256, as PROTOCOL.md section 5 asks.
@@ -33,11 +35,14 @@ type csrRequirements struct {
 
 // subjectFor builds the subject the requirements ask for: the RDNs of AdditionalSubject and the
 // common name as the last RDN, so the subject reads "CN=<commonName>,<additionalSubject>".
+// oidCommonName is the attribute type of CN.
+var oidCommonName = asn1.ObjectIdentifier{2, 5, 4, 3}
+
 func subjectFor(req csrRequirements) (pkix.RDNSequence, error) {
 	if req.CommonName == "" {
 		return nil, fmt.Errorf("%w: the CSR requirements name no commonName", ErrMalformedResponse)
 	}
-	seq, err := parseDN(req.AdditionalSubject)
+	seq, err := rfc4514.ParseDN(req.AdditionalSubject)
 	if err != nil {
 		return nil, fmt.Errorf("%w: additionalSubject: %w", ErrMalformedResponse, err)
 	}
@@ -89,7 +94,7 @@ func csrAttributes(attrs map[string]string) ([]csrAttribute, error) {
 				return nil, fmt.Errorf("%w: CSR attribute %q; this client knows challengePassword, unstructuredName and dotted OIDs",
 					ErrUnsupportedChallenge, sanitize(name, 64))
 			}
-			if oid, err = parseOID(name); err != nil {
+			if oid, err = rfc4514.AttributeOID(name); err != nil {
 				return nil, fmt.Errorf("%w: CSR attribute: %w", ErrMalformedResponse, err)
 			}
 		}

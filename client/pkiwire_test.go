@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
 func TestParseProvisioningChallenge(t *testing.T) {
@@ -170,7 +172,7 @@ func FuzzPKIReplies(f *testing.F) {
 				t.Fatalf("token %q accepted", ch.Token)
 			}
 			if r := ch.Requirements; r != nil {
-				if r.CommonName == "" || len(r.AdditionalSubject) > maxDNLength || len(r.AdditionalAttributes) > maxCSRAttributes {
+				if r.CommonName == "" || len(r.AdditionalSubject) > rfc4514.MaxLength || len(r.AdditionalAttributes) > maxCSRAttributes {
 					t.Fatalf("requirements %+v accepted", r)
 				}
 				// Building the subject and attributes fails cleanly or gives a CSR.

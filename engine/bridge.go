@@ -9,6 +9,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/internal/rfc4514"
 	"github.com/realmgate/realmgate/policies"
 )
 
@@ -204,7 +205,7 @@ func (b *embeddedBridge) validateIdentity(*exchange, adapters.IdentityInput) (st
 func (b *embeddedBridge) csrRequirements(_ *exchange, in adapters.IdentityInput) (adapters.CSRRequirements, error) {
 	req := adapters.DefaultCSRRequirements(in.Identity)
 	if b.organization != "" {
-		req.AdditionalSubject = "O=" + escapeRDN(b.organization)
+		req.AdditionalSubject = "O=" + rfc4514.Escape(b.organization)
 	}
 	return req, nil
 }
@@ -227,19 +228,4 @@ func (b *embeddedBridge) identityFromCertificate(_ *exchange, in adapters.Certif
 
 func (b *embeddedBridge) validateCertificate(*exchange, adapters.CertificateInput) (string, error) {
 	return adapters.DefaultValidateCertificate().Valid, nil
-}
-
-// escapeRDN escapes an attribute value for an RFC 4514 string.
-func escapeRDN(v string) string {
-	var out []rune
-	for i, r := range v {
-		switch {
-		case r == ',' || r == '+' || r == '"' || r == '\\' || r == '<' || r == '>' || r == ';' || r == '=',
-			i == 0 && (r == ' ' || r == '#'), i == len(v)-1 && r == ' ':
-			out = append(out, '\\', r)
-		default:
-			out = append(out, r)
-		}
-	}
-	return string(out)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
 func TestParseCSR(t *testing.T) {
@@ -326,7 +327,7 @@ func TestParseDN(t *testing.T) {
 			t.Errorf("ParseDN(%q) (-want +got):\n%s", tt.in, d)
 		}
 	}
-	long := make([]byte, maxDNLength+1)
+	long := make([]byte, rfc4514.MaxLength+1)
 	for i := range long {
 		long[i] = 'a'
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
 // isPackageError reports whether err matches one of the sentinels a parser may return.
@@ -181,7 +182,7 @@ func FuzzParseDN(f *testing.F) {
 		if err != nil {
 			t.Fatalf("formatDN of ParseDN(%q): %v", s, err)
 		}
-		if len(formatted) > maxDNLength {
+		if len(formatted) > rfc4514.MaxLength {
 			return // hex forms are longer than the input
 		}
 		again, err := ParseDN(formatted)
