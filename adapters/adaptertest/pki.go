@@ -13,12 +13,12 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
 // The PKI-bridge procedure names, by role, as the conformance adapters export them.
@@ -267,36 +267,13 @@ func checkVerdict(t *testing.T, what, got, want string, allowed ...string) {
 	}
 }
 
-// CSRObject describes a parsed CSR as the host hands it to a PKI bridge (adapters.CSR).
-func CSRObject(csr *x509.CertificateRequest) adapters.CSR {
-	b64 := base64.StdEncoding.EncodeToString
-	return adapters.CSR{
-		Base64:    b64(csr.Raw),
-		DN:        csr.Subject.String(),
-		CN:        csr.Subject.CommonName,
-		PublicKey: adapters.KeyInfo{Base64: b64(csr.RawSubjectPublicKeyInfo), Algorithm: csr.PublicKeyAlgorithm.String()},
-		Signature: adapters.SigInfo{Base64: b64(csr.Signature), Algorithm: csr.SignatureAlgorithm.String()},
-		DNSNames:  csr.DNSNames,
-		Emails:    csr.EmailAddresses,
-	}
-}
+// CSRObject describes a parsed CSR as the host hands it to a PKI bridge (adapters.CSR): the
+// very object the daemon builds (engine/pki), so bridges are tested with what they will receive.
+func CSRObject(csr *x509.CertificateRequest) adapters.CSR { return pki.CSRObject(csr) }
 
 // CertificateObject describes a certificate as the host hands it to a PKI bridge
-// (adapters.Certificate).
-func CertificateObject(c *x509.Certificate) adapters.Certificate {
-	b64 := base64.StdEncoding.EncodeToString
-	return adapters.Certificate{
-		PublicKey:    adapters.KeyInfo{Base64: b64(c.RawSubjectPublicKeyInfo), Algorithm: c.PublicKeyAlgorithm.String()},
-		Signature:    adapters.SigInfo{Base64: b64(c.Signature), Algorithm: c.SignatureAlgorithm.String()},
-		Version:      c.Version,
-		Issuer:       adapters.Issuer{DN: c.Issuer.String(), CN: c.Issuer.CommonName},
-		DN:           c.Subject.String(),
-		CN:           c.Subject.CommonName,
-		Valid:        adapters.Validity{NotBefore: c.NotBefore.Unix(), NotAfter: c.NotAfter.Unix()},
-		SerialNumber: c.SerialNumber.Text(16),
-		Base64:       b64(c.Raw),
-	}
-}
+// (adapters.Certificate), as the daemon builds it.
+func CertificateObject(c *x509.Certificate) adapters.Certificate { return pki.CertificateObject(c) }
 
 // Subject is the subject a client puts into its CSR for req: the common name plus the RDNs of
 // AdditionalSubject.
@@ -309,88 +286,16 @@ func Subject(req adapters.CSRRequirements) (pkix.Name, error) {
 	return n, nil
 }
 
-// ParseRDNs parses a subject string such as "O=Example,OU=Mobile,C=DE" (the attribute types C,
-// O, OU, L, ST, STREET, POSTALCODE, SERIALNUMBER and CN, separated by ',' or '+'; a backslash
-// escapes the next character) into a pkix.Name. An empty string is an empty name.
+// ParseRDNs parses an RFC 4514 subject string such as "O=Example,OU=Mobile,C=DE" into a
+// pkix.Name, with the grammar the daemon checks CSR requirements with. An empty string is an empty
+// name.
 func ParseRDNs(s string) (pkix.Name, error) {
 	var n pkix.Name
-	if strings.TrimSpace(s) == "" {
-		return n, nil
-	}
-	if len(s) > 4096 {
-		return n, fmt.Errorf("subject longer than 4096 bytes")
-	}
-	if !utf8.ValidString(s) {
-		return n, fmt.Errorf("subject is not valid UTF-8")
-	}
-	type attr struct{ typ, val string }
-	var attrs []attr
-	var typ, cur strings.Builder
-	inValue := false
-	flush := func() error {
-		if !inValue {
-			return fmt.Errorf("%q is not TYPE=value", typ.String()+cur.String())
-		}
-		attrs = append(attrs, attr{strings.ToUpper(strings.TrimSpace(typ.String())), strings.TrimSpace(cur.String())})
-		typ.Reset()
-		cur.Reset()
-		inValue = false
-		return nil
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\':
-			if i+1 == len(s) {
-				return n, fmt.Errorf("dangling escape at the end")
-			}
-			i++
-			cur.WriteByte(s[i])
-		case c == '=' && !inValue:
-			typ.WriteString(cur.String())
-			cur.Reset()
-			inValue = true
-		case c == ',' || c == '+':
-			if err := flush(); err != nil {
-				return n, err
-			}
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	if err := flush(); err != nil {
+	seq, err := rfc4514.ParseDN(s)
+	if err != nil {
 		return n, err
 	}
-	for _, a := range attrs {
-		if a.typ == "" {
-			return n, fmt.Errorf("an attribute has no type")
-		}
-		if a.val == "" {
-			return n, fmt.Errorf("%s has an empty value", a.typ)
-		}
-		switch a.typ {
-		case "C":
-			n.Country = append(n.Country, a.val)
-		case "O":
-			n.Organization = append(n.Organization, a.val)
-		case "OU":
-			n.OrganizationalUnit = append(n.OrganizationalUnit, a.val)
-		case "L":
-			n.Locality = append(n.Locality, a.val)
-		case "ST":
-			n.Province = append(n.Province, a.val)
-		case "STREET":
-			n.StreetAddress = append(n.StreetAddress, a.val)
-		case "POSTALCODE":
-			n.PostalCode = append(n.PostalCode, a.val)
-		case "SERIALNUMBER":
-			n.SerialNumber = a.val
-		case "CN":
-			n.CommonName = a.val
-		default:
-			return n, fmt.Errorf("unsupported attribute type %q", a.typ)
-		}
-	}
+	n.FillFromRDNSequence(&seq)
 	return n, nil
 }
 
