@@ -80,14 +80,12 @@ func (s *Server) formOrJSON(r *http.Request) (url.Values, error) {
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
-	if rt == nil || s.opts.Tokens == nil {
+	if s.opts.Tokens == nil {
 		s.writeError(w, r, &engine.Error{Code: engine.CodeNotImplemented, Message: "access tokens are not configured"})
 		return
 	}
-	ac, env, err := s.appContext(r, rt)
-	if err != nil {
-		s.writeError(w, r, err)
+	rt, ac, env, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	params, err := s.formOrJSON(r)

@@ -199,6 +199,22 @@ func (s *Server) readBody(r *http.Request) (json.RawMessage, error) {
 	return json.RawMessage(body), nil
 }
 
+// begin starts an API request: the current runtime and the request's application context. It
+// writes the error and returns ok=false when either is missing.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*Runtime, engine.AppContext, *policies.Environment, bool) {
+	rt := s.rt.Load()
+	if rt == nil {
+		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		return nil, engine.AppContext{}, nil, false
+	}
+	ac, env, err := s.appContext(r, rt)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, ac, nil, false
+	}
+	return rt, ac, env, true
+}
+
 // appContext reads the WL-App-* headers and checks the application and environment exist.
 func (s *Server) appContext(r *http.Request, rt *Runtime) (engine.AppContext, *policies.Environment, error) {
 	ac := engine.AppContext{
@@ -288,14 +304,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *Runtime, 
 }
 
 func (s *Server) appInit(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
-	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
-		return
-	}
-	ac, env, err := s.appContext(r, rt)
-	if err != nil {
-		s.writeError(w, r, err)
+	rt, ac, env, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	if r.PathValue("app") != ac.App || strings.ToLower(r.PathValue("env")) != ac.Env {
@@ -319,14 +329,8 @@ func (s *Server) appInit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
-	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
-		return
-	}
-	ac, env, err := s.appContext(r, rt)
-	if err != nil {
-		s.writeError(w, r, err)
+	rt, ac, env, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	adapterName, procName := r.PathValue("adapter"), r.PathValue("procedure")
@@ -427,14 +431,8 @@ func (s *Server) procedureFailed(w http.ResponseWriter, r *http.Request, adapter
 }
 
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
-	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
-		return
-	}
-	ac, _, err := s.appContext(r, rt)
-	if err != nil {
-		s.writeError(w, r, err)
+	rt, ac, _, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	body, err := s.readBody(r)
@@ -480,14 +478,8 @@ func metricRealm(rt *Runtime, realm string) string {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
-	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
-		return
-	}
-	ac, _, err := s.appContext(r, rt)
-	if err != nil {
-		s.writeError(w, r, err)
+	rt, ac, _, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	realm := r.PathValue("realm")
@@ -499,14 +491,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) session(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
-	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
-		return
-	}
-	ac, _, err := s.appContext(r, rt)
-	if err != nil {
-		s.writeError(w, r, err)
+	rt, ac, _, ok := s.begin(w, r)
+	if !ok {
 		return
 	}
 	info, err := rt.Engine.Session(r.Context(), ac, sessionID(r), s.passive(r))
