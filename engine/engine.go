@@ -118,6 +118,7 @@ type Engine struct {
 	procs     ProcedureRunner
 
 	sso                 map[string]string
+	blocked             blockedCache
 	audited             map[string]bool
 	provisioningCA      *pki.CA
 	attestationRoots    *x509.CertPool
@@ -261,6 +262,10 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 	}
 	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive, test: test}
 	acc := &Access{Test: test.Name}
+	if err := e.deviceBlocked(x); err != nil {
+		e.finishRefused(x)
+		return nil, err
+	}
 	dec, err := e.decide(x, req)
 	if err != nil {
 		e.finishRefused(x)

@@ -691,3 +691,32 @@ func mustWrite(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestAdminBlocksADevice(t *testing.T) {
+	d := startDaemon(t, exampleDir, "")
+	c := newClient(t, d, "android", "2.1.0")
+	ctx := context.Background()
+	if _, err := c.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, body := admin(t, d, "PUT", "/admin/v1/devices/device-android/status", `{"status":"blocked"}`, adminToken); st != 200 {
+		t.Fatalf("block: %d %v", st, body)
+	}
+	// The blocked device is refused at once, in its existing session and in a new one.
+	var ce *client.Error
+	if _, err := c.Init(ctx); !errors.As(err, &ce) || ce.Status != 403 || ce.Code != "device_blocked" {
+		t.Fatalf("blocked device, same session: %v", err)
+	}
+	if _, err := newClient(t, d, "android", "2.1.0").Init(ctx); !errors.As(err, &ce) || ce.Code != "device_blocked" {
+		t.Fatalf("blocked device, new session: %v", err)
+	}
+	if st, _ := admin(t, d, "PUT", "/admin/v1/devices/device-android/status", `{"status":"active"}`, adminToken); st != 200 {
+		t.Fatal("unblock")
+	}
+	if _, err := newClient(t, d, "android", "2.1.0").Init(ctx); err != nil {
+		t.Fatalf("unblocked device: %v", err)
+	}
+	if st, _ := admin(t, d, "PUT", "/admin/v1/devices/nosuch/status", `{"status":"blocked"}`, adminToken); st != 404 {
+		t.Errorf("unknown device: %d, want 404", st)
+	}
+}

@@ -185,6 +185,7 @@ func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the device store is unavailable", Err: err})
 		return
 	}
+	s.rt.Load().Engine.DeviceStatusChanged(id)
 	s.audit(r, "device.status", id, map[string]any{"status": in.Status})
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": in.Status})
 }
