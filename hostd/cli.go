@@ -88,6 +88,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	listen := fs.String("listen", "", "address to listen on (default 127.0.0.1:10080, or hostd.yaml's listen)")
 	data := fs.String("data", "", "folder of the embedded store and generated keys (default ./data)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin API bearer token (or set HOSTD_ADMIN_TOKEN)")
+	adapterCache := fs.String("adapter-cache", "", "folder of compiled wasm modules (default DATA/adapter-cache)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	if err := fs.Parse(args); err != nil {
@@ -115,6 +116,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *tokenFile != "" {
 		settings.AdminTokenFile = *tokenFile
+	}
+	if *adapterCache != "" {
+		settings.AdapterCacheDir = *adapterCache
 	}
 	d, err := daemon.Start(ctx, daemon.Options{
 		ConfigDir:  *dir,

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 )
@@ -38,6 +39,9 @@ func startDaemon(t *testing.T, dir, data string) *daemon.Daemon {
 	}
 	s.Listen = "127.0.0.1:0"
 	s.Data = data
+	// Compiled wasm modules are shared by every daemon of the test run (compiling a Go guest
+	// takes seconds, more under the race detector).
+	s.AdapterCacheDir = adaptertest.CompilationCacheDir(t)
 	d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: dir, Settings: s, AdminToken: adminToken})
 	if err != nil {
 		t.Fatal(err)
@@ -444,7 +448,7 @@ func TestAdminAPIAuthAndListing(t *testing.T) {
 
 func TestAdminAPIOffWithoutToken(t *testing.T) {
 	s, _ := daemon.LoadSettings(exampleDir)
-	s.Listen, s.Data = "127.0.0.1:0", t.TempDir()
+	s.Listen, s.Data, s.AdapterCacheDir = "127.0.0.1:0", t.TempDir(), adaptertest.CompilationCacheDir(t)
 	d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: exampleDir, Settings: s})
 	if err != nil {
 		t.Fatal(err)

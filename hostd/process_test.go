@@ -75,7 +75,8 @@ type process struct {
 func startProcess(t *testing.T, data string) *process {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(hostdBinary(t), "serve", "--config", exampleDir, "--data", data, "--listen", addr, "--log-format", "text")
+	cmd := exec.Command(hostdBinary(t), "serve", "--config", exampleDir, "--data", data, "--listen", addr, "--log-format", "text",
+		"--adapter-cache", adaptertest.CompilationCacheDir(t))
 	cmd.Env = append(os.Environ(), "HOSTD_ADMIN_TOKEN="+adminToken)
 	logf, err := os.Create(filepath.Join(data, "hostd.log"))
 	if err != nil {

@@ -123,7 +123,7 @@ func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slo
 				CallTimeout: time.Duration(b.CallTimeoutMS) * time.Millisecond,
 				Instances:   b.Instances,
 			},
-			CacheDir: filepath.Join(s.Data, "adapter-cache"),
+			CacheDir: cacheDir(s),
 			Logger:   log.With("adapter", name),
 		}
 		for _, hp := range a.AllowHTTP {
@@ -154,4 +154,12 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
+}
+
+// cacheDir is where compiled wasm modules are kept.
+func cacheDir(s Settings) string {
+	if s.AdapterCacheDir != "" {
+		return s.AdapterCacheDir
+	}
+	return filepath.Join(s.Data, "adapter-cache")
 }

@@ -26,6 +26,9 @@ type Settings struct {
 	Data string `yaml:"data"`
 	// Development relaxes checks meant for production (unpinned adapters) and says so at start.
 	Development bool `yaml:"development"`
+	// AdapterCacheDir keeps compiled wasm modules between restarts; default DATA/adapter-cache.
+	// Daemons on one machine may share it.
+	AdapterCacheDir string `yaml:"adapterCacheDir"`
 	// AdminTokenFile holds the admin API's bearer token.
 	AdminTokenFile string `yaml:"adminTokenFile"`
 	// SecureCookies marks cookies Secure (set it when a TLS proxy fronts hostd).
