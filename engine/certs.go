@@ -86,10 +86,10 @@ func x5cLeaf(jws string) (*x509.Certificate, error) {
 func serialHex(c *x509.Certificate) string { return hex.EncodeToString(c.SerialNumber.Bytes()) }
 
 // verifyIssued verifies a signed payload made with a certificate this server issued: the leaf must
-// be the stored certificate of its serial, byte for byte, not revoked, and the JWS must verify
-// with it at now (signature, validity, clientAuth). An unknown or revoked certificate is a retry:
-// the client drops it and enrolls or provisions again.
-func (e *Engine) verifyIssued(x *exchange, jws string, extraRoots *x509.CertPool) (*pki.Payload, *store.CertificateRecord, *x509.Certificate, error) {
+// be the stored certificate of its serial, byte for byte, not revoked, and the JWS must verify at
+// now (signature, validity, clientAuth), up to caRoots when the realm's CA is known. An unknown
+// or revoked certificate is a retry: the client drops it and enrolls or provisions again.
+func (e *Engine) verifyIssued(x *exchange, jws string, caRoots *x509.CertPool) (*pki.Payload, *store.CertificateRecord, *x509.Certificate, error) {
 	leaf, err := x5cLeaf(jws)
 	if err != nil {
 		return nil, nil, nil, err
@@ -107,19 +107,20 @@ func (e *Engine) verifyIssued(x *exchange, jws string, extraRoots *x509.CertPool
 	if rec.RevokedAt != nil {
 		return nil, nil, nil, retryEnroll("this certificate was revoked: enroll again")
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(leaf)
+	// One verification: against the CA the realm signs with when it has one, else with the stored
+	// certificate itself as the root (a bridge's CA need not be configured: the record is the trust).
+	roots, untrusted := caRoots, "the certificate does not chain to this server's CA or is not valid now: enroll again"
+	if roots == nil {
+		roots = x509.NewCertPool()
+		roots.AddCert(leaf)
+		untrusted = "the certificate is not valid now: enroll again"
+	}
 	payload, _, err := pki.VerifyX5C(jws, roots, x.now)
 	if err != nil {
 		if errors.Is(err, pki.ErrUntrusted) {
-			return nil, nil, nil, retryEnroll("the certificate is not valid now: enroll again")
+			return nil, nil, nil, retryEnroll(untrusted)
 		}
 		return nil, nil, nil, pkiError("the signed payload", err)
-	}
-	if extraRoots != nil {
-		if _, _, err := pki.VerifyX5C(jws, extraRoots, x.now); err != nil {
-			return nil, nil, nil, retryEnroll("the certificate does not chain to this server's CA: enroll again")
-		}
 	}
 	return payload, &rec, leaf, nil
 }
