@@ -26,7 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/plugins/internal/jsonvalid"
+	"github.com/realmgate/realmgate/internal/jsonvalid"
 	"github.com/realmgate/realmgate/plugins/internal/pluginpb"
 	"github.com/realmgate/realmgate/plugins/internal/wire"
 )
@@ -60,27 +60,32 @@ const (
 // registered under Kind; adapters.Open is the usual way in.
 func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 	cfg.Limits = cfg.Limits.WithDefaults()
+	// Every load error is an *adapters.Error, as the wasm backend's are: the daemon reports both
+	// the same way. The sentinels above stay reachable through errors.Is.
+	loadErr := func(msg string, cause error) error {
+		return &adapters.Error{Code: adapters.CodeUnavailable, Adapter: cfg.Name, Message: msg, Err: cause}
+	}
 	if cfg.Name == "" {
-		return nil, errors.New("plugins: adapter has no name")
+		return nil, loadErr("the adapter has no name", nil)
 	}
 	if len(cfg.Command) == 0 || cfg.Command[0] == "" {
-		return nil, fmt.Errorf("plugins: adapter %q: no command", cfg.Name)
+		return nil, loadErr("no command: set the plugin's executable", nil)
 	}
 	var sum []byte
 	if cfg.SHA256 != "" {
 		var err error
 		sum, err = hex.DecodeString(cfg.SHA256)
 		if err != nil || len(sum) != sha256.Size {
-			return nil, fmt.Errorf("plugins: adapter %q: SHA256 %q is not 64 hex digits", cfg.Name, cfg.SHA256)
+			return nil, loadErr(fmt.Sprintf("SHA256 %q is not 64 hex digits", cfg.SHA256), nil)
 		}
 	}
 	// The settings and name cross the boundary as protobuf strings, which must be UTF-8.
 	if !utf8.ValidString(cfg.Name) {
-		return nil, fmt.Errorf("plugins: adapter name %q is not valid UTF-8", cfg.Name)
+		return nil, loadErr(fmt.Sprintf("adapter name %q is not valid UTF-8", cfg.Name), nil)
 	}
 	for k, v := range cfg.Settings {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return nil, fmt.Errorf("plugins: adapter %q: setting %q is not valid UTF-8", cfg.Name, strings.ToValidUTF8(k, "\uFFFD"))
+			return nil, loadErr(fmt.Sprintf("setting %q is not valid UTF-8", strings.ToValidUTF8(k, "\uFFFD")), nil)
 		}
 	}
 	log := cfg.Logger
@@ -95,7 +100,7 @@ func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 	}
 	in, err := a.launch(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("plugins: adapter %q: %w", cfg.Name, err)
+		return nil, loadErr("the plugin could not be started", err)
 	}
 	a.procs = in.procs
 	a.procSet = make(map[string]bool, len(in.procs))

@@ -373,6 +373,11 @@ func TestOpenErrors(t *testing.T) {
 				_ = a.Close(context.Background())
 				t.Fatal("Open succeeded")
 			}
+			// Both backends fail Open with an *adapters.Error the daemon reports the same way.
+			var ae *adapters.Error
+			if !errors.As(err, &ae) || ae.Code != adapters.CodeUnavailable || ae.Adapter != "test" {
+				t.Errorf("error %#v is not an *adapters.Error with code %s for adapter test", err, adapters.CodeUnavailable)
+			}
 			if tc.is != nil && !errors.Is(err, tc.is) {
 				t.Errorf("error %v is not %v", err, tc.is)
 			}

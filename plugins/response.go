@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/plugins/internal/jsonvalid"
+	"github.com/realmgate/realmgate/internal/jsonvalid"
 	"github.com/realmgate/realmgate/plugins/internal/pluginpb"
 	"github.com/realmgate/realmgate/plugins/internal/wire"
 )

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/realmgate/realmgate/internal/jsonvalid"
 )
 
 // This file holds the host side of the ABI that reads what a guest hands over: packed results,
@@ -66,7 +68,7 @@ func inRange(ptr, n, memSize uint32) bool {
 
 // checkOutput checks that a procedure's output is one JSON value.
 func checkOutput(out []byte) error {
-	if !validJSON(out) {
+	if !jsonvalid.Valid(out) {
 		return fmt.Errorf("the output is not valid JSON: %q", truncate(out, 64))
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/jsonvalid"
 )
 
 // adapter runs the procedures of one module. Each adapter has its own wazero runtime (the
@@ -60,7 +61,7 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 	if len(input) > a.limits.MaxInput {
 		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input of %d bytes exceeds the limit of %d bytes", len(input), a.limits.MaxInput)
 	}
-	if !validJSON(input) {
+	if !jsonvalid.Valid(input) {
 		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input is not valid JSON")
 	}
 

@@ -15,6 +15,20 @@ var cases = []string{
 	`0`, `-0`, `01`, `-`, `1.`, `.5`, `1.5e`, `1e+`, `1E-7`, `1e07`, `-1.25e+300`, `+1`, `0x1`, `123456789012345678901234567890`,
 	`true`, `tru`, `truee`, `false`, `null`, `nul`, `NaN`, `[true,false,null]`,
 	"{\n\t\"a\" :\r [ 1 , 2 ]\n}", `1 2`, `{} {}`, `{}x`, "[\v]", `[1]` + "\x00",
+	`""`, `truex`, `[,1]`, `{a:1}`, "\"nl\n\"", "\xff", `"unterminated`, `"\u12`, "\u00a0{}", "{}\u00a0",
+	`[-]`, `[--1]`, `[+1]`, `[1e5.5]`, `{"":""}`, `"ab\u0041cd\"ef\\gh"`, "\"0123456\x01\"", "\"01234567\x1f89\"",
+}
+
+func TestHasControl(t *testing.T) {
+	for i := range 24 {
+		for _, c := range []byte{0x00, 0x0a, 0x1f, 0x20, 0x7f, 0x80, 0x9f, 0xff} {
+			b := []byte(strings.Repeat("a", 24))
+			b[i] = c
+			if got, want := hasControl(b), c < 0x20; got != want {
+				t.Errorf("hasControl with %#x at %d = %v", c, i, got)
+			}
+		}
+	}
 }
 
 func TestValidMatchesEncodingJSON(t *testing.T) {
