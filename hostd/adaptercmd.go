@@ -13,10 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"testing"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/adapters/adaptertest"
+	"github.com/realmgate/realmgate/adapters/conformance"
 )
 
 // multiFlag collects a repeatable flag.
@@ -26,8 +25,8 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // cmdAdapterTest runs the adapter conformance suite and the PKI-bridge contract check against a
-// wasm module or a plugin, without a daemon. The suites are Go tests (package adaptertest), run
-// here through the testing package's own runner, which ends the process with its exit code.
+// wasm module or a plugin, without a daemon, with the conformance package's own runner (the
+// daemon's binary does not link the testing package). It exits 1 when a check fails.
 func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("hostd adapter test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -83,7 +82,7 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		cfg.Settings[k] = string(b)
 	}
-	var fx adaptertest.PKIFixture
+	var fx conformance.PKIFixture
 	if *issuer != "" {
 		b, err := os.ReadFile(*issuer)
 		if err != nil {
@@ -130,7 +129,13 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	fmt.Fprintf(stdout, "testing %s adapter %s (sha256 %s)\n", cfg.Kind, file, cfg.SHA256)
 
-	open := func(t *testing.T, base adapters.Config) adapters.Adapter {
+	cacheDir, err := os.MkdirTemp("", "hostd-adapter-test-")
+	if err != nil {
+		fmt.Fprintln(stderr, "hostd adapter test:", err)
+		return 1
+	}
+	defer os.RemoveAll(cacheDir)
+	open := func(t conformance.T, base adapters.Config) adapters.Adapter {
 		c := base
 		c.Kind, c.Module, c.Command, c.SHA256 = cfg.Kind, cfg.Module, cfg.Command, cfg.SHA256
 		for k, v := range cfg.Settings {
@@ -139,39 +144,39 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 			c.Settings[k] = v
 		}
-		c.CacheDir = t.TempDir()
+		c.CacheDir = cacheDir
 		a, err := adapters.Open(t.Context(), c)
 		if err != nil {
 			t.Fatalf("opening the adapter: %v", err)
 		}
 		return a
 	}
-	tests := []testing.InternalTest{
-		{Name: "Conformance", F: func(t *testing.T) {
-			probe := open(t, adaptertest.Config(adaptertest.NewLogRecorder()))
-			procs := probe.Procedures()
-			probe.Close(context.Background())
-			for _, p := range adaptertest.CoreProcedures {
-				if !slices.Contains(procs, p) {
-					t.Skipf("the adapter does not export the core conformance procedures (%s); it exports %s",
-						strings.Join(adaptertest.CoreProcedures, ", "), strings.Join(procs, ", "))
-				}
+	r := conformance.NewRunner(ctx, stdout, *verbose)
+	r.Run("Conformance", func(t conformance.T) {
+		probe := open(t, conformance.Config(conformance.NewLogRecorder()))
+		procs := probe.Procedures()
+		probe.Close(context.Background())
+		for _, p := range conformance.CoreProcedures {
+			if !slices.Contains(procs, p) {
+				t.Skipf("the adapter does not export the core conformance procedures (%s); it exports %s",
+					strings.Join(conformance.CoreProcedures, ", "), strings.Join(procs, ", "))
 			}
-			adaptertest.Run(t, open)
-		}},
-		{Name: "PKIBridge", F: func(t *testing.T) {
-			a := open(t, adaptertest.Config(adaptertest.NewLogRecorder()))
-			defer a.Close(context.Background())
-			adaptertest.PKIBridge(t, a, fx)
-		}},
+		}
+		conformance.Run(t, open)
+	})
+	r.Run("PKIBridge", func(t conformance.T) {
+		a := open(t, conformance.Config(conformance.NewLogRecorder()))
+		defer a.Close(context.Background())
+		conformance.PKIBridge(t, a, fx)
+	})
+	_, failed, _ := r.Counts()
+	verdict := "PASS"
+	if failed > 0 {
+		verdict = "FAIL"
 	}
-	testArgs := []string{os.Args[0]}
-	if *verbose {
-		testArgs = append(testArgs, "-test.v")
+	fmt.Fprintf(stdout, "%s: %s\n", verdict, r.Summary())
+	if failed > 0 {
+		return 1
 	}
-	os.Args = testArgs
-	testing.Init()
-	// testing.Main exits the process with the suites' result.
-	testing.Main(func(string, string) (bool, error) { return true, nil }, tests, nil, nil)
 	return 0
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -218,13 +219,13 @@ func TestAdapterTestCommand(t *testing.T) {
 		"--setting-file", "ca-key="+filepath.Join(dir, "ca-key.pem"),
 		"--issuer", filepath.Join(dir, "ca.pem"), bridge)
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "PASS") {
+	if err != nil || !regexp.MustCompile(`(?m)^PASS: [1-9][0-9]* passed, 0 failed, 0 skipped$`).Match(out) {
 		t.Errorf("example bridge: %v\n%s", err, out)
 	}
 	other := adaptertest.BuildGoWasm(t, "testdata/authadapter")
 	out, err = exec.Command(hostdBinary(t), "adapter", "test", other).CombinedOutput()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "FAIL") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !regexp.MustCompile(`(?m)^--- FAIL: PKIBridge .*\n(.|\n)*^FAIL: [0-9]+ passed, [1-9][0-9]* failed`).Match(out) {
 		t.Errorf("a module that is no PKI bridge: %v, want exit 1 with FAIL\n%s", err, out)
 	}
 }

@@ -1,4 +1,4 @@
-package adaptertest
+package conformance
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"testing"
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
@@ -79,7 +78,7 @@ func (fx PKIFixture) withDefaults() PKIFixture {
 // that adapters/pki.go does not define fails the check. It builds real CSRs (ECDSA P-256) with
 // crypto/x509. Like the engine, it calls init before every other procedure. Procedures the
 // adapter does not export are skipped, and the defaults of adapters/pki.go stand in for them.
-func PKIBridge(t *testing.T, a adapters.Adapter, fx PKIFixture) {
+func PKIBridge(t T, a adapters.Adapter, fx PKIFixture) {
 	t.Helper()
 	fx = fx.withDefaults()
 	p := &pkiRun{a: a, fx: fx, exported: map[string]bool{}}
@@ -94,10 +93,10 @@ func PKIBridge(t *testing.T, a adapters.Adapter, fx PKIFixture) {
 		t.Fatalf("the adapter exports none of the PKI-bridge procedures (it exports %q)", a.Procedures())
 	}
 
-	p.step(t, adapters.PKIInit, func(t *testing.T) {
+	p.step(t, adapters.PKIInit, func(t T) {
 		p.call(t, "init", p.initInput(), nil)
 	})
-	p.step(t, adapters.PKIIdentityValidation, func(t *testing.T) {
+	p.step(t, adapters.PKIIdentityValidation, func(t T) {
 		var v adapters.Valid
 		p.call(t, "validateIdentity", adapters.IdentityInput{Identity: fx.Identity, ClientData: fx.ClientData}, &v)
 		checkVerdict(t, "validateIdentity", v.Valid, adapters.Yes, adapters.Yes, adapters.No, adapters.NoUseDependentRealmOnly)
@@ -112,7 +111,7 @@ func PKIBridge(t *testing.T, a adapters.Adapter, fx PKIFixture) {
 	})
 
 	req := adapters.DefaultCSRRequirements(fx.Identity)
-	p.step(t, adapters.PKICSRRequirements, func(t *testing.T) {
+	p.step(t, adapters.PKICSRRequirements, func(t T) {
 		var got adapters.CSRRequirements
 		p.call(t, "getCSRRequirements", adapters.IdentityInput{Identity: fx.Identity, ClientData: fx.ClientData}, &got)
 		if got.CommonName == "" {
@@ -131,14 +130,14 @@ func PKIBridge(t *testing.T, a adapters.Adapter, fx PKIFixture) {
 	_, csr := NewCSR(t, subject)
 	csrInput := adapters.CSRInput{CSR: CSRObject(csr), Identity: fx.Identity, ClientData: fx.ClientData}
 
-	p.step(t, adapters.PKICSRValidation, func(t *testing.T) {
+	p.step(t, adapters.PKICSRValidation, func(t T) {
 		var v adapters.Valid
 		p.call(t, "validateCSR", csrInput, &v)
 		checkVerdict(t, "validateCSR", v.Valid, adapters.Yes, adapters.Yes, adapters.No)
 	})
 
 	var cert *x509.Certificate
-	p.step(t, adapters.PKICertificateGeneration, func(t *testing.T) {
+	p.step(t, adapters.PKICertificateGeneration, func(t T) {
 		var g adapters.GeneratedCertificate
 		p.call(t, "generateCertificate", csrInput, &g)
 		der, err := base64.StdEncoding.DecodeString(g.CertificateBase64)
@@ -170,14 +169,14 @@ func PKIBridge(t *testing.T, a adapters.Adapter, fx PKIFixture) {
 	}
 	certObject := CertificateObject(cert)
 
-	p.step(t, adapters.PKIIdentityFromCertificate, func(t *testing.T) {
+	p.step(t, adapters.PKIIdentityFromCertificate, func(t T) {
 		var id adapters.IdentityFromCertificate
 		p.call(t, "getIdentityFromCertificate", adapters.CertificateInput{Certificate: certObject, ClientData: fx.ClientData}, &id)
 		if id.UserName == "" {
 			t.Errorf("getIdentityFromCertificate returned no userName: %+v", id)
 		}
 	})
-	p.step(t, adapters.PKICertificateValidation, func(t *testing.T) {
+	p.step(t, adapters.PKICertificateValidation, func(t T) {
 		var v adapters.Valid
 		want := ""
 		if generated {
@@ -205,10 +204,10 @@ func (p *pkiRun) initInput() adapters.InitInput {
 }
 
 // step runs check as a subtest when the adapter exports the role's procedure.
-func (p *pkiRun) step(t *testing.T, role string, check func(t *testing.T)) {
+func (p *pkiRun) step(t T, role string, check func(t T)) {
 	t.Helper()
 	name := PKIProcedures[role]
-	t.Run(name, func(t *testing.T) {
+	t.Run(name, func(t T) {
 		if !p.exported[name] {
 			t.Skipf("the adapter does not export %s", name)
 		}
@@ -218,7 +217,7 @@ func (p *pkiRun) step(t *testing.T, role string, check func(t *testing.T)) {
 
 // call runs init (when exported) and then procedure with in, decoding the output strictly into
 // out; a nil out only checks that the output is JSON.
-func (p *pkiRun) call(t *testing.T, procedure string, in, out any) {
+func (p *pkiRun) call(t T, procedure string, in, out any) {
 	t.Helper()
 	if procedure != "init" && p.exported["init"] {
 		p.call(t, "init", p.initInput(), nil)
@@ -256,7 +255,7 @@ func DecodeStrict(data []byte, out any) error {
 	return nil
 }
 
-func checkVerdict(t *testing.T, what, got, want string, allowed ...string) {
+func checkVerdict(t T, what, got, want string, allowed ...string) {
 	t.Helper()
 	if !slices.Contains(allowed, got) {
 		t.Errorf("%s: verdict %q, want one of %q", what, got, allowed)
@@ -300,11 +299,11 @@ func ParseRDNs(s string) (pkix.Name, error) {
 }
 
 // NewCSR makes a fresh ECDSA P-256 key and a CSR for subject signed with it.
-func NewCSR(t testing.TB, subject pkix.Name) (*ecdsa.PrivateKey, *x509.CertificateRequest) {
+func NewCSR(t Reporter, subject pkix.Name) (*ecdsa.PrivateKey, *x509.CertificateRequest) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
 	if err != nil {
@@ -312,7 +311,7 @@ func NewCSR(t testing.TB, subject pkix.Name) (*ecdsa.PrivateKey, *x509.Certifica
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	return key, csr
 }
@@ -324,11 +323,11 @@ type CA struct {
 }
 
 // NewCA makes a fresh CA named cn, valid from an hour ago for a year.
-func NewCA(t testing.TB, cn string) *CA {
+func NewCA(t Reporter, cn string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          randomSerial(t),
@@ -341,17 +340,17 @@ func NewCA(t testing.TB, cn string) *CA {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	return &CA{Cert: cert, Key: key}
 }
 
 // IssueCertificate signs a client certificate for csr's subject and key, valid for a day.
-func IssueCertificate(t testing.TB, ca *CA, csr *x509.CertificateRequest) *x509.Certificate {
+func IssueCertificate(t Reporter, ca *CA, csr *x509.CertificateRequest) *x509.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: randomSerial(t),
@@ -363,20 +362,20 @@ func IssueCertificate(t testing.TB, ca *CA, csr *x509.CertificateRequest) *x509.
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, csr.PublicKey, ca.Key)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	return cert
 }
 
-func randomSerial(t testing.TB) *big.Int {
+func randomSerial(t Reporter) *big.Int {
 	t.Helper()
 	s, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	return s.Add(s, big.NewInt(1))
 }
