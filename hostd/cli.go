@@ -13,9 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/tester"
-
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
@@ -259,57 +256,27 @@ func cmdPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		printError(stderr, *dir, err)
 		return 1
 	}
-	mods, err := policies.CompileRego(p)
+	mods, err := policies.ProjectTestModules(p)
 	if err != nil {
 		fmt.Fprintln(stderr, "hostd policy test:", err)
 		return 1
 	}
-	parsed := map[string]*ast.Module{}
-	add := func(path, src string) error {
-		m, err := ast.ParseModuleWithOpts(path, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		if err != nil {
-			return err
-		}
-		parsed[path] = m
-		return nil
-	}
-	for _, m := range mods {
-		if err := add(m.Path, m.Source); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-	}
-	libTests, _ := policies.Library.ReadFile("rego/lib_test.rego")
-	if err := add("realmgate/lib_test.rego", string(libTests)); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	tests, _ := filepath.Glob(filepath.Join(*dir, "policies", "*_test.rego"))
-	for _, t := range tests {
-		src, err := os.ReadFile(t)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		if err := add(t, string(src)); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-	}
-	ch, err := tester.NewRunner().SetModules(parsed).RunTests(ctx, nil)
+	results, err := policies.RunTests(ctx, mods)
 	if err != nil {
 		fmt.Fprintln(stderr, "hostd policy test:", err)
 		return 1
 	}
 	var pass, fail int
-	for r := range ch {
+	for _, r := range results {
 		switch {
-		case r.Error != nil:
+		case r.Err != nil:
 			fail++
-			fmt.Fprintf(stdout, "ERROR %s.%s: %v\n", r.Package, r.Name, r.Error)
+			fmt.Fprintf(stdout, "ERROR %s.%s: %v\n", r.Package, r.Name, r.Err)
 		case r.Fail:
 			fail++
 			fmt.Fprintf(stdout, "FAIL  %s.%s (%s)\n", r.Package, r.Name, r.Location)
+		case r.Skip:
+			fmt.Fprintf(stdout, "SKIP  %s.%s (%s)\n", r.Package, r.Name, r.Location)
 		default:
 			pass++
 		}

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
-	"github.com/open-policy-agent/opa/v1/tester"
 )
 
 // exampleProjects are the projects under testdata/projects, by name.
@@ -138,29 +137,16 @@ func libraryFiles(t *testing.T) []string {
 // fails or errors. It returns the names of the tests that ran.
 func runRegoTests(t *testing.T, modules map[string]string) []string {
 	t.Helper()
-	parsed := map[string]*ast.Module{}
-	for p, src := range modules {
-		m, err := ast.ParseModuleWithOpts(p, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		parsed[p] = m
-	}
-	ctx := context.Background()
-	ch, err := tester.NewRunner().
-		SetDefaultRegoVersion(ast.RegoV1).
-		SetModules(parsed).
-		RaiseBuiltinErrors(true).
-		RunTests(ctx, nil)
+	results, err := RunTests(context.Background(), modules)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ran []string
-	for r := range ch {
+	for _, r := range results {
 		ran = append(ran, r.Package+"."+r.Name)
 		switch {
-		case r.Error != nil:
-			t.Errorf("%s: error: %v", r.Name, r.Error)
+		case r.Err != nil:
+			t.Errorf("%s: error: %v", r.Name, r.Err)
 		case r.Fail:
 			t.Errorf("%s (%s): FAIL", r.Name, r.Location)
 		case r.Skip:
@@ -195,27 +181,27 @@ func TestRegoLibrary(t *testing.T) {
 // TestRegoRunnerReportsFailures proves the runner above fails on a failing rule: a test suite
 // that cannot fail proves nothing.
 func TestRegoRunnerReportsFailures(t *testing.T) {
-	parsed, err := ast.ParseModuleWithOpts("x_test.rego", "package x_test\n\ntest_fails if 1 == 2\n\ntest_errors if 1 / 0\n",
-		ast.ParserOptions{RegoVersion: ast.RegoV1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := tester.NewRunner().SetModules(map[string]*ast.Module{"x_test.rego": parsed}).RaiseBuiltinErrors(true).RunTests(context.Background(), nil)
+	results, err := RunTests(context.Background(), map[string]string{
+		"x_test.rego": "package x_test\n\ntest_fails if 1 == 2\n\ntest_errors if 1 / 0\n\ntodo_test_later if true\n",
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	outcomes := map[string]string{}
-	for r := range ch {
+	for _, r := range results {
 		switch {
-		case r.Error != nil:
+		case r.Err != nil:
 			outcomes[r.Name] = "error"
 		case r.Fail:
 			outcomes[r.Name] = "fail"
+		case r.Skip:
+			outcomes[r.Name] = "skip"
 		default:
 			outcomes[r.Name] = "pass"
 		}
 	}
-	if diff := cmp.Diff(map[string]string{"test_fails": "fail", "test_errors": "error"}, outcomes); diff != "" {
+	want := map[string]string{"test_fails": "fail", "test_errors": "error", "todo_test_later": "skip"}
+	if diff := cmp.Diff(want, outcomes); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
 }
