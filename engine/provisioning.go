@@ -216,7 +216,7 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws string, cd adapte
 // the built-in provisioning CA. The subject is CN=device id, O=the entity.
 func (p *provisioningRealm) sign(x *exchange, in adapters.CSRInput, csr *x509.CertificateRequest, deviceID, entity string) (*x509.Certificate, [][]byte, error) {
 	if p.bridge != nil && p.bridge.generates() {
-		der, err := p.bridge.generate(x, in, csr)
+		der, err := p.bridge.generate(x, in, csr, adapters.CSRRequirements{})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -241,7 +241,7 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if v != adapters.Yes {
 		return answerOutcome{}, &Error{Code: CodeCSRRejected, Message: "the PKI bridge rejected the CSR"}
 	}
-	certDER, err := u.bridge.generate(x, in, csr)
+	certDER, err := u.bridge.generate(x, in, csr, req)
 	if err != nil {
 		return answerOutcome{}, err
 	}

@@ -401,7 +401,7 @@ func TestProvisioningBadInput(t *testing.T) {
 		}, 400},
 		{"certificate of another CA", func(s *session, token string) map[string]any {
 			csr, _ := x509.ParseCertificateRequest(mustB64(csrFor(t, phone.key, pkix.Name{CommonName: "phone-1"})))
-			cert, _ := foreignCA.Issue(csr, pki.IssueOptions{})
+			cert, _ := foreignCA.Issue(csr, pki.IssueOptions{Subject: csr.Subject})
 			jws, _ := pki.SignX5C(phone.key, []*x509.Certificate{cert, foreignCA.Cert}, phone.payload("Wallet", "android", token))
 			return map[string]any{"payload": jws}
 		}, 401},
