@@ -11,8 +11,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"io/fs"
+	"math/big"
 	"net/url"
 	"os"
 	"os/exec"
@@ -616,4 +618,44 @@ func newCSRFrom(t testing.TB, key crypto.Signer, tmpl *x509.CertificateRequest) 
 		t.Fatal(err)
 	}
 	return der
+}
+
+func TestKeyThumbprint(t *testing.T) {
+	t.Parallel()
+	// RFC 7638 section 3.1.
+	n, err := base64.RawURLEncoding.DecodeString("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rfc := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537}
+	p256, other := testKey(t, "p256").Public(), testKey(t, "p256b").Public()
+	tests := []struct {
+		name string
+		key  crypto.PublicKey
+		want string
+		err  []error
+	}{
+		{"RFC 7638 example", rfc, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", nil},
+		{"no key", nil, "", errs(ErrWeakKey)},
+		{"a private key", testKey(t, "p256"), "", errs(ErrWeakKey)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := KeyThumbprint(tt.key)
+			if tt.err != nil {
+				checkErr(t, err, tt.err, "")
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("KeyThumbprint = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	a, errA := KeyThumbprint(p256)
+	a2, _ := KeyThumbprint(p256)
+	b, errB := KeyThumbprint(other)
+	if errA != nil || errB != nil || a != a2 || a == b || len(a) != 43 {
+		t.Errorf("P-256 thumbprints %q %q %q (%v, %v): want stable, distinct, 43 characters", a, a2, b, errA, errB)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
 )
@@ -126,8 +127,11 @@ func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirement
 // the client no say in it. Errors match ErrBadRequirements: no common name, an additional
 // subject that does not parse or that holds a CN of its own.
 func RequiredSubject(req adapters.CSRRequirements) (pkix.RDNSequence, error) {
-	if req.CommonName == "" {
+	switch {
+	case req.CommonName == "":
 		return nil, errorf(ErrBadRequirements, "no commonName")
+	case !utf8.ValidString(req.CommonName):
+		return nil, errorf(ErrBadRequirements, "the commonName is not UTF-8")
 	}
 	extra, err := ParseDN(req.AdditionalSubject)
 	if err != nil {

@@ -272,6 +272,7 @@ func TestRequiredSubject(t *testing.T) {
 		{"additional attributes are not subject", adapters.CSRRequirements{CommonName: "carol", AdditionalAttributes: map[string]string{"challengePassword": "x"}}, "CN=carol", nil, ""},
 
 		{"no common name", adapters.CSRRequirements{AdditionalSubject: "O=Example"}, "", errs(ErrBadRequirements), "no commonName"},
+		{"a common name that is not UTF-8", adapters.CSRRequirements{CommonName: "\xeb"}, "", errs(ErrBadRequirements), "not UTF-8"},
 		{"a CN in the additional subject", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "CN=alice,O=Example"}, "", errs(ErrBadRequirements), "holds a CN"},
 		{"bad additional subject", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "O"}, "", errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
 	}
