@@ -148,8 +148,8 @@ func devsecLogin(t *testing.T, s *session, user, password string) {
 }
 
 // devsecVictim provisions phone in Mail and logs alice in there: the device then carries a
-// live certificate and a shared login.
-func devsecVictim(t *testing.T, l *pkiLab, d *daemon.Daemon, phone *device) {
+// live certificate and a shared login. It returns alice's session.
+func devsecVictim(t *testing.T, l *pkiLab, d *daemon.Daemon, phone *device) *session {
 	t.Helper()
 	s, token := devsecProvisioning(t, l, d, "Mail")
 	provision(t, s, phone, token)
@@ -157,6 +157,7 @@ func devsecVictim(t *testing.T, l *pkiLab, d *daemon.Daemon, phone *device) {
 	if st, body := s.init(); st != 200 || body["user"].(map[string]any)["userId"] != "alice" {
 		t.Fatalf("the victim's own session: %d %v", st, body)
 	}
+	return s
 }
 
 func serialOf(c *x509.Certificate) string { return hex.EncodeToString(c.SerialNumber.Bytes()) }
@@ -375,7 +376,7 @@ func TestAdminResetsDevice(t *testing.T) {
 	l := newDevsecLab(t, "")
 	d := l.start(t)
 	phone := newDevice(t, "lost-phone")
-	devsecVictim(t, l, d, phone)
+	thief := devsecVictim(t, l, d, phone) // the session on the lost phone
 	if st, body := admin(t, d, "POST", "/admin/v1/devices/lost-phone/reset", `{"reason":"phone replaced"}`, ""); st != 401 {
 		t.Errorf("reset without the admin token: %d %v", st, body)
 	}
@@ -391,6 +392,14 @@ func TestAdminResetsDevice(t *testing.T) {
 	}
 	if got := deviceSerial(t, d, "lost-phone", "group:suite"); got != "" {
 		t.Errorf("the reset device still holds certificate %s", got)
+	}
+	// The session that signed in with the reset certificate must prove the device again, and
+	// the certificate proves it no more.
+	st, body = thief.init()
+	ch := challengeOf(t, st, body, devsecRealm)
+	res := signIn(t, thief, phone, ch["token"].(string), 401)
+	if again := challenges(res)[devsecRealm].(map[string]any); again["enroll"] != true {
+		t.Errorf("the reset certificate: %v, want a new challenge with enroll", res)
 	}
 	// The replacement phone provisions without a proof, and the old login is not handed to it.
 	replacement := newDevice(t, "lost-phone")
