@@ -47,7 +47,10 @@
 //     a JWS over the nonce whose x5c header carries it. The entity is the challenge's:
 //     "application:<app>", "group:<name>" (shared by the applications of the group) or
 //     "device". A certificate the server no longer accepts is dropped and the device
-//     provisioned again. Custom provisioning realms take Client.ProvisioningHandler.
+//     provisioned again, with a proof signed by the dropped certificate's key while it is
+//     unexpired: a device id that holds a live certificate takes a new key only with that
+//     proof (else ErrDeviceProofRequired, until an administrator resets the device). Custom
+//     provisioning realms take Client.ProvisioningHandler.
 //   - Application authenticity (AuthenticityHandler, registered for wl_authenticityRealm with
 //     Config.Attestation): the AttestationProvider attests a key over the nonce (Android Key
 //     Attestation on a device).
@@ -65,7 +68,8 @@
 //
 // Refusals from the server are *Error values with the status, the server's code and message;
 // errors.Is matches ErrApplicationDisabled (remote disable blocked this version; see
-// DownloadLink), ErrTooManyAttempts (429) and ErrRefused (any 403). Failures found on the client
+// DownloadLink), ErrDeviceProofRequired (the device id belongs to another key), ErrTooManyAttempts
+// (429) and ErrRefused (any 403). Failures found on the client
 // side are *RealmError values naming the realm: ErrNoHandler, ErrTooManyRounds (a realm
 // challenged more than Config.MaxRounds times in one call, so a server that never settles cannot
 // make the client loop), ErrCredentialsRejected, or a handler's own error. Replies the client

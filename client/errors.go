@@ -21,6 +21,11 @@ var (
 	// ErrRefused matches every 403 reply: a realm refused for good (wrong device, rejected CSR,
 	// blocked application, ...). Retrying the same answer will not help.
 	ErrRefused = errors.New("refused")
+	// ErrDeviceProofRequired matches a 403 "device_proof_required" reply: the device id holds a
+	// live certificate whose key this client does not have, so it cannot take a new key (a
+	// reinstalled app that lost its keystore, or another device claiming the id). An
+	// administrator's reset of the device (POST /admin/v1/devices/{id}/reset) lets it provision.
+	ErrDeviceProofRequired = errors.New("device proof required")
 
 	// ErrNoHandler: the server challenged a realm for which no handler is registered.
 	ErrNoHandler = errors.New("no challenge handler registered for the realm")
@@ -89,7 +94,8 @@ func (e *Error) Error() string {
 }
 
 // Is lets errors.Is match the server sentinels: ErrRefused for any 403, ErrTooManyAttempts for a
-// 429 or the too_many_attempts code, ErrApplicationDisabled for the application_disabled code.
+// 429 or the too_many_attempts code, ErrApplicationDisabled for the application_disabled code,
+// ErrDeviceProofRequired for the device_proof_required code.
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrRefused:
@@ -98,6 +104,8 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusTooManyRequests || e.Code == "too_many_attempts"
 	case ErrApplicationDisabled:
 		return e.Code == "application_disabled"
+	case ErrDeviceProofRequired:
+		return e.Code == "device_proof_required"
 	}
 	return false
 }

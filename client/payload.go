@@ -23,6 +23,18 @@ type payloadClaims struct {
 	Token  string     `json:"token"`
 	Device DeviceInfo `json:"device"`
 	App    AppInfo    `json:"app"`
+	// NewKey, in a re-provisioning proof only, is the RFC 7638 thumbprint of the CSR's key.
+	NewKey string `json:"newKey,omitempty"`
+}
+
+// keyThumbprint is the RFC 7638 JWK thumbprint of a public key (SHA-256, base64url without
+// padding): how a proof names the key it hands the device over to.
+func keyThumbprint(pub crypto.PublicKey) (string, error) {
+	tp, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("realmgate: key thumbprint: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(tp), nil
 }
 
 // signX5C signs the claims with the credential's key as a compact JWS whose header carries the

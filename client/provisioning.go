@@ -168,6 +168,13 @@ func storeIssued(ks Keystore, entity string, key *ecdsa.PrivateKey, s *Status) (
 //     entity: a new challenge carrying "enroll": true, or "error" twice in a row), the handler
 //     drops it and provisions again. A refusal of it that is final for the session (403
 //     realm_refused) makes the client start a new session for that, once per call.
+//   - Whenever it provisions a new key while it holds an unexpired certificate for the entity
+//     (the stored one, or one it has just dropped), it adds "proof": a JWS signed by that
+//     certificate's key with its chain in x5c, over the same claims plus "newKey", the RFC 7638
+//     thumbprint of the new key. The server requires it while the device id holds a live
+//     certificate: the device keeps its id. Without it, a server that still deems the old
+//     certificate live refuses with 403 device_proof_required (ErrDeviceProofRequired), and only
+//     an administrator's reset of the device lets a new key have its id.
 //
 // The payload claims are {"token", "device": Device, "app": App}. The entity is the
 // challenge's: "application" is stored as "application:<App.ID>", "group:<name>" under that
@@ -184,6 +191,45 @@ type ProvisioningHandler struct {
 	ActivationCode func(ctx context.Context, realm string) (string, error)
 
 	states certStates
+	// retired keeps, per entity, a credential dropped in this handler's life until a new one is
+	// stored: the key that signs the proof of the next provisioning.
+	retiredMu sync.Mutex
+	retired   map[string]*Credential
+}
+
+// retire remembers the entity's stored credential, while it is unexpired, before it is dropped.
+func (h *ProvisioningHandler) retire(entity string) {
+	cred, err := loadUsable(h.Keystore, entity)
+	if err != nil || cred == nil {
+		return
+	}
+	h.retiredMu.Lock()
+	defer h.retiredMu.Unlock()
+	if h.retired == nil {
+		h.retired = map[string]*Credential{}
+	}
+	h.retired[entity] = cred
+}
+
+// proofCredential returns the credential that signs a provisioning's proof: the stored one when
+// it is usable, else the one retired last, while it is unexpired.
+func (h *ProvisioningHandler) proofCredential(entity string) (*Credential, error) {
+	cred, err := loadUsable(h.Keystore, entity)
+	if err != nil || cred != nil {
+		return cred, err
+	}
+	h.retiredMu.Lock()
+	defer h.retiredMu.Unlock()
+	if c := h.retired[entity]; c != nil && time.Now().Before(c.Leaf().NotAfter) {
+		return c, nil
+	}
+	return nil, nil
+}
+
+func (h *ProvisioningHandler) forgetRetired(entity string) {
+	h.retiredMu.Lock()
+	defer h.retiredMu.Unlock()
+	delete(h.retired, entity)
 }
 
 const maxActivationCodeLen = 4096
@@ -216,6 +262,7 @@ func (h *ProvisioningHandler) HandleChallenge(ctx context.Context, ch *Challenge
 		case p.Enroll || st.last == answeredStored && st.dropStored(false):
 			// The stored certificate was not accepted (revoked, unknown, of another entity),
 			// but the realm may be answered again: provision anew.
+			h.retire(p.Entity)
 			if err := dropCredential(h.Keystore, p.Entity); err != nil {
 				return nil, err
 			}
@@ -256,6 +303,20 @@ func (h *ProvisioningHandler) provision(ctx context.Context, realm string, st *c
 		return nil, err
 	}
 	body := map[string]string{"csr": base64.StdEncoding.EncodeToString(csr), "payload": jws}
+	old, err := h.proofCredential(st.entity)
+	if err != nil {
+		return nil, err
+	}
+	if old != nil {
+		// The device's current key hands its id over to the new key (PROTOCOL.md section 5).
+		proofClaims := claims
+		if proofClaims.NewKey, err = keyThumbprint(key.Public()); err != nil {
+			return nil, err
+		}
+		if body["proof"], err = signX5C(old, proofClaims); err != nil {
+			return nil, err
+		}
+	}
 	if h.ActivationCode != nil {
 		code, err := h.ActivationCode(ctx, realm)
 		if err != nil {
@@ -288,6 +349,7 @@ func (h *ProvisioningHandler) HandleStatus(_ context.Context, s *Status) (*Answe
 		return nil, err
 	}
 	st.pending = nil
+	h.forgetRetired(st.entity)
 	jws, err := signX5C(cred, payloadClaims{Token: token, Device: h.Device, App: h.App})
 	if err != nil {
 		return nil, err
@@ -299,6 +361,7 @@ func (h *ProvisioningHandler) HandleStatus(_ context.Context, s *Status) (*Answe
 func (h *ProvisioningHandler) handleRefusal(_ context.Context, realm string, e *Error) error {
 	st := h.states.get(realm)
 	if st != nil && st.last == answeredStored && !st.dropped && e.Code == codeRealmRefused {
+		h.retire(st.entity)
 		if err := dropCredential(h.Keystore, st.entity); err != nil {
 			return err
 		}

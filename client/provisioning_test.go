@@ -402,7 +402,7 @@ func provisioningServer(t *testing.T, refuseFresh func(w http.ResponseWriter)) (
 			reply(w, http.StatusBadRequest, `{"error":"bad_csr"}`)
 			return
 		}
-		cert, err := ca.Issue(csr, pki.IssueOptions{})
+		cert, err := ca.Issue(csr, pki.IssueOptions{Subject: csr.Subject})
 		if err != nil {
 			t.Error(err)
 		}

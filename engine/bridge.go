@@ -25,8 +25,9 @@ type bridge interface {
 	validateIdentity(x *exchange, in adapters.IdentityInput) (string, error)
 	csrRequirements(x *exchange, in adapters.IdentityInput) (adapters.CSRRequirements, error)
 	validateCSR(x *exchange, in adapters.CSRInput) (string, error)
-	// generate returns the DER certificate for the CSR.
-	generate(x *exchange, in adapters.CSRInput, csr *x509.CertificateRequest) ([]byte, error)
+	// generate returns the DER certificate for the CSR. req are the requirements the CSR was
+	// checked against (zero for device provisioning, whose subject the bridge decides).
+	generate(x *exchange, in adapters.CSRInput, csr *x509.CertificateRequest, req adapters.CSRRequirements) ([]byte, error)
 	identityFromCertificate(x *exchange, in adapters.CertificateInput) (adapters.IdentityFromCertificate, error)
 	validateCertificate(x *exchange, in adapters.CertificateInput) (string, error)
 }
@@ -149,7 +150,7 @@ func (b *adapterBridge) validateCSR(x *exchange, in adapters.CSRInput) (string, 
 	return verdict(out.Valid, "validateCSR", adapters.Yes, adapters.No)
 }
 
-func (b *adapterBridge) generate(x *exchange, in adapters.CSRInput, _ *x509.CertificateRequest) ([]byte, error) {
+func (b *adapterBridge) generate(x *exchange, in adapters.CSRInput, _ *x509.CertificateRequest, _ adapters.CSRRequirements) ([]byte, error) {
 	var out adapters.GeneratedCertificate
 	if _, err := b.call(x, adapters.PKICertificateGeneration, in, &out); err != nil {
 		return nil, err
@@ -214,8 +215,16 @@ func (b *embeddedBridge) validateCSR(*exchange, adapters.CSRInput) (string, erro
 	return adapters.DefaultValidateCSR().Valid, nil
 }
 
-func (b *embeddedBridge) generate(x *exchange, _ adapters.CSRInput, csr *x509.CertificateRequest) ([]byte, error) {
-	cert, err := b.ca.Issue(csr, pki.IssueOptions{Now: x.now})
+// generate signs the CSR's key for the subject the requirements name (pki.RequiredSubject): the
+// CSR was checked to carry at least that subject, and may carry more (OU=admins, UID=alice), but
+// what a certificate of this CA says is the CA's decision, never the client's. None of the
+// names or extensions the CSR requests are copied.
+func (b *embeddedBridge) generate(x *exchange, _ adapters.CSRInput, csr *x509.CertificateRequest, req adapters.CSRRequirements) ([]byte, error) {
+	subject, err := pki.RequiredSubject(req)
+	if err != nil {
+		return nil, pkiError("the CSR requirements", err)
+	}
+	cert, err := b.ca.Issue(csr, pki.IssueOptions{Now: x.now, SubjectRDNs: subject})
 	if err != nil {
 		return nil, &Error{Code: CodeUnavailable, Message: "the embedded PKI could not sign the certificate", Err: err}
 	}

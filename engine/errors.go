@@ -19,6 +19,7 @@ const (
 	CodeTooManyAttempts     Code = "too_many_attempts"     // attempt limit reached
 	CodeApplicationDisabled Code = "application_disabled"  // remote disable: block
 	CodeDeviceBlocked       Code = "device_blocked"        // the device was blocked by an administrator
+	CodeDeviceProofRequired Code = "device_proof_required" // a new key for a device id whose live certificate's key did not sign a proof
 	CodePolicyDenied        Code = "policy_denied"         // a policy denied the request
 	CodeNotImplemented      Code = "not_implemented"       // a realm this version recognizes but cannot enforce
 	CodeXSRF                Code = "xsrf_token_mismatch"   // an answer without the session's WL-Instance-Id

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"crypto"
+	"crypto/subtle"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -99,8 +101,10 @@ func (p *provisioningRealm) challenge(x *exchange) (map[string]any, error) {
 
 func (p *provisioningRealm) answer(x *exchange, a *AnswerRequest) (answerOutcome, error) {
 	var body struct {
-		CSR            string              `json:"csr"`
-		Payload        string              `json:"payload"`
+		CSR     string `json:"csr"`
+		Payload string `json:"payload"`
+		// Proof re-provisions a device that holds a live certificate (checkProof).
+		Proof          string              `json:"proof"`
 		ActivationCode string              `json:"activationCode"`
 		ClientData     adapters.ClientData `json:"clientData"`
 	}
@@ -121,13 +125,19 @@ func (p *provisioningRealm) answer(x *exchange, a *AnswerRequest) (answerOutcome
 		cd["activationCode"] = body.ActivationCode
 	}
 	if body.CSR != "" {
-		return p.provision(x, body.CSR, body.Payload, cd)
+		return p.provision(x, body.CSR, body.Payload, body.Proof, cd)
+	}
+	if body.Proof != "" {
+		return answerOutcome{}, errorf(CodeBadRequest, `"proof" goes with a "csr": it hands the device over to the CSR's key`)
 	}
 	return p.signIn(x, body.Payload, cd)
 }
 
-// provision issues a certificate for a new device key.
-func (p *provisioningRealm) provision(x *exchange, csrB64, jws string, cd adapters.ClientData) (answerOutcome, error) {
+// provision issues a certificate for a new device key. A device id belongs to the key of its live
+// certificate: while the device (id, entity) holds one, only a proof signed with that key (or an
+// administrator's reset, which revokes it) lets a new key have the id. Without that rule whoever
+// claims a device id would take the device over, with everything bound to it.
+func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd adapters.ClientData) (answerOutcome, error) {
 	// A provisioning test that also checks app authenticity provisions only an authentic app.
 	if t := x.e.challengingTest(x, p.name); t != nil && t.HasRealm(policies.RealmAuthenticity) {
 		if rs := x.s.peek(policies.RealmAuthenticity); rs == nil || !rs.Passed {
@@ -159,6 +169,15 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws string, cd adapte
 	_, entity := entityOf(x)
 	if err := x.e.deviceUsable(x, payload.Device.ID, entity); err != nil {
 		return answerOutcome{}, err
+	}
+	current, err := x.e.liveCertificate(x, payload.Device.ID, entity)
+	if err != nil {
+		return answerOutcome{}, err
+	}
+	if current != nil {
+		if err := p.checkProof(x, proof, current, payload, csr.PublicKey); err != nil {
+			return answerOutcome{}, err
+		}
 	}
 	who := adapters.UserCertificateIdentity{UserName: payload.Device.ID, DisplayName: payload.Device.DisplayName, AppID: x.app.App, DeviceID: payload.Device.ID}
 	cd = withDevice(cd, payload)
@@ -195,6 +214,15 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws string, cd adapte
 	if err := x.e.storeIssued(x, cert, entity, payload.Device.ID, p.name); err != nil {
 		return answerOutcome{}, err
 	}
+	if current != nil {
+		// The replaced certificate is revoked before the device names the new one: should that
+		// fail, the device keeps its old certificate and the new one signs nothing in.
+		if err := x.e.store.RevokeCertificate(x.ctx, current.Serial, "superseded: the device was provisioned with a new key", x.now); err != nil {
+			return answerOutcome{}, unavailable("the certificate store", err)
+		}
+		x.e.audit(x.ctx, "session:"+SessionRef(x.s.rec.ID), "device.rekey", payload.Device.ID,
+			map[string]any{"entity": entity, "realm": p.name, "revokedSerial": current.Serial, "serial": serialHex(cert)})
+	}
 	dev := store.Device{ID: payload.Device.ID, Entity: entity, App: x.app.App, OS: payload.Device.OS, Model: payload.Device.Model,
 		DisplayName: payload.Device.DisplayName, Status: store.DeviceActive, CreatedAt: x.now, LastSeen: x.now, CertificateSerial: serialHex(cert)}
 	if old, err := x.e.store.GetDevice(x.ctx, dev.ID, entity); err == nil {
@@ -216,7 +244,7 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws string, cd adapte
 // the built-in provisioning CA. The subject is CN=device id, O=the entity.
 func (p *provisioningRealm) sign(x *exchange, in adapters.CSRInput, csr *x509.CertificateRequest, deviceID, entity string) (*x509.Certificate, [][]byte, error) {
 	if p.bridge != nil && p.bridge.generates() {
-		der, err := p.bridge.generate(x, in, csr)
+		der, err := p.bridge.generate(x, in, csr, adapters.CSRRequirements{})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -282,8 +310,18 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 	if err := x.e.consumeNonce(x, payload.Token, p.name); err != nil {
 		return answerOutcome{}, err
 	}
-	if err := x.e.deviceUsable(x, payload.Device.ID, entity); err != nil {
-		return answerOutcome{}, err
+	// Only the certificate the device record names proves the device: one it replaced, or one
+	// issued while the record was reset, is not the device's any more.
+	dev, err := x.e.store.GetDevice(x.ctx, payload.Device.ID, entity)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return answerOutcome{}, retryEnroll("this device is not provisioned here: provision again")
+	case err != nil:
+		return answerOutcome{}, unavailable("the device store", err)
+	case dev.Status == store.DeviceBlocked:
+		return answerOutcome{}, &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
+	case subtle.ConstantTimeCompare([]byte(dev.CertificateSerial), []byte(rec.Serial)) != 1:
+		return answerOutcome{}, retryEnroll("this certificate is no longer the device's: provision again")
 	}
 	if p.validateCertFn[0] != "" {
 		in := adapters.CertificateInput{Certificate: pki.CertificateObject(leaf), ClientData: withDevice(cd, payload)}
@@ -295,11 +333,9 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 			return answerOutcome{}, retryEnroll("the provisioning adapter no longer accepts this certificate: provision again")
 		}
 	}
-	if dev, err := x.e.store.GetDevice(x.ctx, payload.Device.ID, entity); err == nil {
-		dev.LastSeen, dev.OS, dev.Model, dev.DisplayName = x.now, payload.Device.OS, payload.Device.Model, payload.Device.DisplayName
-		if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
-			return answerOutcome{}, unavailable("the device store", err)
-		}
+	dev.LastSeen, dev.OS, dev.Model, dev.DisplayName = x.now, payload.Device.OS, payload.Device.Model, payload.Device.DisplayName
+	if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
+		return answerOutcome{}, unavailable("the device store", err)
 	}
 	id := map[string]any{"id": payload.Device.ID, "entity": wire, "certificateSerial": rec.Serial}
 	for k, v := range map[string]string{"os": payload.Device.OS, "model": payload.Device.Model, "displayName": payload.Device.DisplayName} {
@@ -308,6 +344,74 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 		}
 	}
 	return answerOutcome{identity: id}, nil
+}
+
+// liveCertificate returns the certificate device (id, entity) holds when it is live (stored, not
+// revoked, not expired), or nil when the device has none: a device id with a live certificate
+// belongs to the holder of that certificate's key.
+func (e *Engine) liveCertificate(x *exchange, id, entity string) (*store.CertificateRecord, error) {
+	dev, err := e.store.GetDevice(x.ctx, id, entity)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, unavailable("the device store", err)
+	case dev.CertificateSerial == "":
+		return nil, nil
+	}
+	rec, err := e.store.GetCertificate(x.ctx, dev.CertificateSerial)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, unavailable("the certificate store", err)
+	case rec.RevokedAt != nil || !x.now.Before(rec.NotAfter):
+		return nil, nil
+	}
+	return &rec, nil
+}
+
+// checkProof verifies the proof that hands device payload.Device.ID over to a new key: a compact
+// JWS whose x5c leaf is the device's live certificate byte for byte, signed by that certificate's
+// key and valid now, whose claims name the answer's nonce and device and, in "newKey", the
+// KeyThumbprint of the CSR's key. The nonce makes it single-use and bound to this session; newKey
+// binds it to this CSR, so a proof cannot be moved to another key.
+func (p *provisioningRealm) checkProof(x *exchange, proof string, current *store.CertificateRecord, payload *pki.Payload, newKey crypto.PublicKey) error {
+	refuse := func(why string, cause error) error {
+		return &Error{Code: CodeDeviceProofRequired,
+			Message: fmt.Sprintf("device %q already holds a live certificate and %s: send a \"proof\" signed with that certificate's key, or ask an administrator to reset the device", payload.Device.ID, why),
+			Details: map[string]any{"realm": p.name}, Err: cause}
+	}
+	if proof == "" {
+		return refuse("the answer carries no proof", nil)
+	}
+	leaf, err := x5cLeaf(proof)
+	if err != nil {
+		return refuse("the proof carries no certificate", err)
+	}
+	if subtle.ConstantTimeCompare(leaf.Raw, current.DER) != 1 {
+		return refuse("the proof is not signed with it", nil)
+	}
+	// The stored certificate is the trust: the proof's leaf is that record, so it is its own root.
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	claims, _, err := pki.VerifyX5C(proof, roots, x.now)
+	if err != nil {
+		return refuse("the proof does not verify with it", err)
+	}
+	thumb, err := pki.KeyThumbprint(newKey)
+	if err != nil {
+		return pkiError("the CSR's key", err)
+	}
+	switch {
+	case subtle.ConstantTimeCompare([]byte(claims.Token), []byte(payload.Token)) != 1:
+		return refuse("the proof is not over this challenge's token", nil)
+	case claims.Device.ID != payload.Device.ID:
+		return refuse("the proof is for another device", nil)
+	case subtle.ConstantTimeCompare([]byte(claims.NewKey), []byte(thumb)) != 1:
+		return refuse("the proof's newKey is not the CSR's key", nil)
+	}
+	return nil
 }
 
 // deviceUsable refuses a device an administrator blocked (for any of its entities).

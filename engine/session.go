@@ -48,6 +48,14 @@ func (rs *realmState) live(now time.Time) bool {
 	return rs != nil && rs.Passed && (rs.ExpiresAt.IsZero() || now.Before(rs.ExpiresAt))
 }
 
+// identity returns the realm's identity; rs may be nil.
+func (rs *realmState) identity() map[string]any {
+	if rs == nil {
+		return nil
+	}
+	return rs.Identity
+}
+
 // session is a loaded session being worked on by one request.
 type session struct {
 	rec     store.Session

@@ -3,6 +3,8 @@ package engine
 import (
 	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
@@ -22,10 +24,12 @@ type userCertRealm struct {
 	roots *x509.CertPool
 }
 
-// Realm-state keys of an enrollment in progress.
+// Realm-state keys of an enrollment in progress: the requirements the bridge gave, the identity
+// the dependent realm proved, and the enrollment challenge's nonce, which the CSR spends.
 const (
 	dataRequirements = "csrRequirements"
 	dataEnrollee     = "enrollee"
+	dataEnrollNonce  = "enrollNonce"
 )
 
 func newUserCertRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
@@ -191,11 +195,11 @@ func (u *userCertRealm) enroll(x *exchange, clientData adapters.ClientData) (ans
 	}
 	reqJSON, _ := json.Marshal(req)
 	inJSON, _ := json.Marshal(in.Identity)
-	rs.Data[dataRequirements], rs.Data[dataEnrollee] = string(reqJSON), string(inJSON)
 	n, err := x.e.issueNonce(x, u.name)
 	if err != nil {
 		return answerOutcome{}, err
 	}
+	rs.Data[dataRequirements], rs.Data[dataEnrollee], rs.Data[dataEnrollNonce] = string(reqJSON), string(inJSON), n
 	return answerOutcome{challenge: map[string]any{"token": n, "csrRequirements": req}}, nil
 }
 
@@ -213,7 +217,10 @@ func deviceOf(x *exchange) string {
 	return ""
 }
 
-// enrollCSR signs the CSR of an enrollment the bridge accepted.
+// enrollCSR signs the CSR of an enrollment the bridge accepted. The enrollment is one CSR long and
+// lives only as long as both what started it: the dependent realm's login of the same user (a
+// logout, an expiry or another user's login ends it), and the enrollment challenge's nonce (single
+// use, expiring). The enrollment is forgotten whatever the outcome.
 func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapters.ClientData) (answerOutcome, error) {
 	rs := x.s.realm(u.name)
 	var req adapters.CSRRequirements
@@ -221,6 +228,22 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if rs.Data[dataRequirements] == "" || json.Unmarshal([]byte(rs.Data[dataRequirements]), &req) != nil ||
 		json.Unmarshal([]byte(rs.Data[dataEnrollee]), &who) != nil {
 		return answerOutcome{}, errorf(CodeNoChallenge, `send {"enroll": true} first: there is no enrollment in progress`)
+	}
+	nonce := rs.Data[dataEnrollNonce]
+	delete(rs.Data, dataRequirements)
+	delete(rs.Data, dataEnrollee)
+	delete(rs.Data, dataEnrollNonce)
+	x.s.dirty = true
+	dep := x.s.peek(u.dependent)
+	if userID, _ := dep.identity()["userId"].(string); !dep.live(x.now) || userID != who.UserName {
+		return answerOutcome{}, retryEnroll(fmt.Sprintf(`the %s login that started this enrollment is over: send {"enroll": true} again`, u.dependent))
+	}
+	if err := x.e.consumeNonce(x, nonce, u.name); err != nil {
+		var re *retryError
+		if errors.As(err, &re) {
+			return answerOutcome{}, retryEnroll(`the enrollment challenge expired or was used: send {"enroll": true} again`)
+		}
+		return answerOutcome{}, err
 	}
 	der, err := decodeB64("csr", csrB64, pki.MaxCSRSize)
 	if err != nil {
@@ -241,7 +264,7 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if v != adapters.Yes {
 		return answerOutcome{}, &Error{Code: CodeCSRRejected, Message: "the PKI bridge rejected the CSR"}
 	}
-	certDER, err := u.bridge.generate(x, in, csr)
+	certDER, err := u.bridge.generate(x, in, csr, req)
 	if err != nil {
 		return answerOutcome{}, err
 	}
@@ -252,8 +275,6 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if err := x.e.storeIssued(x, cert, u.entity(), who.UserName, u.name); err != nil {
 		return answerOutcome{}, err
 	}
-	delete(rs.Data, dataRequirements)
-	delete(rs.Data, dataEnrollee)
 	n, err := x.e.issueNonce(x, u.name)
 	if err != nil {
 		return answerOutcome{}, err

@@ -401,7 +401,7 @@ func TestProvisioningBadInput(t *testing.T) {
 		}, 400},
 		{"certificate of another CA", func(s *session, token string) map[string]any {
 			csr, _ := x509.ParseCertificateRequest(mustB64(csrFor(t, phone.key, pkix.Name{CommonName: "phone-1"})))
-			cert, _ := foreignCA.Issue(csr, pki.IssueOptions{})
+			cert, _ := foreignCA.Issue(csr, pki.IssueOptions{Subject: csr.Subject})
 			jws, _ := pki.SignX5C(phone.key, []*x509.Certificate{cert, foreignCA.Cert}, phone.payload("Wallet", "android", token))
 			return map[string]any{"payload": jws}
 		}, 401},
@@ -562,9 +562,12 @@ func TestDeviceSingleSignOn(t *testing.T) {
 			t.Errorf("%s on %s: %d logins, want a login: %v", app, deviceID, logins, wantLogin)
 		}
 	}
-	login("Mail", "tablet-1", true)      // the first app of the device logs in
-	login("Calendar", "tablet-1", false) // the second reuses the login
-	login("Calendar", "tablet-2", true)  // another device does not
+	// ssoDeviceLoginModule WLDeviceNoProvisioningLoginModule: a device id that is only claimed
+	// proves nothing, so no login is shared by it (whoever claimed tablet-1 would get the login).
+	// Logins shared by a provisioned device's certificate: security_device_test.go.
+	login("Mail", "tablet-1", true)     // the first app of the device logs in
+	login("Calendar", "tablet-1", true) // the second claims the same id: no login for it
+	login("Calendar", "tablet-2", true) // another device does not either
 }
 
 func TestCustomProvisioningWithActivationCode(t *testing.T) {

@@ -82,6 +82,7 @@ func (l *loader) validate() {
 	for _, name := range p.TestOrder {
 		l.validateTest(p.Tests[name])
 	}
+	l.validateDeviceSSO()
 	l.validateResources()
 	l.p.Internal = internalProcedures(p)
 }
@@ -260,8 +261,87 @@ var ssoDeviceModules = map[string]string{
 }
 
 // SSODeviceRealm returns the device realm whose identity a login module's logins are shared
-// across (ssoDeviceLoginModule), or "".
+// across (ssoDeviceLoginModule), or "". The engine shares logins only by the certificate a
+// provisioned device signed in with (wl_deviceAutoProvisioningRealm): a device id alone is a claim.
 func (m *LoginModule) SSODeviceRealm() string { return ssoDeviceModules[m.SSODeviceLoginModule] }
+
+// ssoFix is how device single sign-on is made to work: applications share a login when they prove
+// the same device certificate, that is when they share its key pair.
+const ssoFix = `use WLDeviceAutoProvisioningLoginModule and put the applications that share logins in one provisioning group: <provisioning entity="group" group="NAME"/> (or entity="device")`
+
+// validateDeviceSSO says where device single sign-on shares nothing. Logins are shared between the
+// applications that prove the same device certificate: the environments of one provisioning group
+// (or of entity "device") whose security test holds wl_deviceAutoProvisioningRealm. An application
+// with a certificate of its own (entity "application"), alone in its group, or whose test proves
+// no device, keeps its logins to itself.
+func (l *loader) validateDeviceSSO() {
+	p := l.p
+	for _, name := range sortedKeys(p.LoginModules) {
+		if p.LoginModules[name].SSODeviceRealm() != RealmDeviceAutoProvision {
+			continue
+		}
+		realms := map[string]bool{}
+		for rn, r := range p.Realms {
+			if !r.Builtin && r.LoginModule == name {
+				realms[rn] = true
+			}
+		}
+		type use struct {
+			app, env, entity string
+			e                *Environment
+			t                *SecurityTest
+		}
+		var uses []use
+		apps := map[string]bool{}
+		sharers := map[string]map[string]bool{} // provisioning entity -> applications
+		for _, appID := range sortedKeys(p.Apps) {
+			for _, envName := range sortedKeys(p.Apps[appID].Envs) {
+				env := p.Apps[appID].Envs[envName]
+				t := p.Tests[env.SecurityTest]
+				if t == nil {
+					continue
+				}
+				holds := false
+				for _, tr := range t.Realms {
+					holds = holds || realms[tr.Realm]
+				}
+				if !holds {
+					continue
+				}
+				ent := env.ProvisioningEntity
+				if ent == "" || ent == "application" {
+					ent = "application:" + appID
+				}
+				uses = append(uses, use{appID, envName, ent, env, t})
+				apps[appID] = true
+				if t.HasRealm(RealmDeviceAutoProvision) {
+					if sharers[ent] == nil {
+						sharers[ent] = map[string]bool{}
+					}
+					sharers[ent][appID] = true
+				}
+			}
+		}
+		for _, u := range uses {
+			switch {
+			case !u.t.HasRealm(RealmDeviceAutoProvision):
+				l.warnf(u.e.Pos, `add <testDeviceId provisioningType="auto"/> to the security test`,
+					"login module %q shares logins by the device certificate of %s, which security test %q of application %s (%s) does not hold, so its logins are not shared",
+					name, RealmDeviceAutoProvision, u.t.Name, u.app, u.env)
+			case len(apps) < 2:
+				// One application: there is nobody to share with, and nothing to say.
+			case strings.HasPrefix(u.entity, "application:"):
+				l.warnf(u.e.Pos, ssoFix,
+					"login module %q shares logins between applications that prove the same device certificate; application %s (%s) provisions its own certificate (entity application), so its logins are not shared",
+					name, u.app, u.env)
+			case len(sharers[u.entity]) < 2:
+				l.warnf(u.e.Pos, ssoFix,
+					"login module %q shares logins between applications that prove the same device certificate; application %s (%s) is the only one of them provisioned for %s, so its logins are not shared",
+					name, u.app, u.env, u.entity)
+			}
+		}
+	}
+}
 
 func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 	switch {
@@ -287,8 +367,8 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 				"login module %q: unknown ssoDeviceLoginModule %q", m.Name, m.SSODeviceLoginModule)
 		case RealmDeviceNoProvision:
 			if used {
-				l.warnf(m.Pos, "use WLDeviceAutoProvisioningLoginModule: a provisioned device proves its identity with its key",
-					"login module %q shares logins by a device id the device only claims (no provisioning): whoever claims the id gets the login", m.Name)
+				l.warnf(m.Pos, ssoFix,
+					"login module %q names ssoDeviceLoginModule WLDeviceNoProvisioningLoginModule: a device id that is only claimed proves nothing, so its logins are not shared", m.Name)
 			}
 		}
 	}

@@ -2,7 +2,10 @@
 // duration, key type, pre-made CSRs) for every target, so the figures are comparable:
 //
 //   - hostd: a new device provisioned end to end over HTTP (the challenge, then the CSR with the
-//     payload signed by its key), signed by the built-in CA, a wasm PKI bridge or a go-plugin one;
+//     payload signed by its key), signed by the built-in CA, a wasm PKI bridge or a go-plugin one.
+//     Every provisioning is of a device id never used before (a device id that holds a live
+//     certificate takes a new key only with that key's proof), so its CSR, which names the id, is
+//     made in the worker from a pre-made key: one ECDSA signature more than cfssl's share;
 //   - hostd sign-in: a provisioned device signing in with its certificate in a new session;
 //   - cfssl: POST /api/v1/cfssl/sign of the same kind of CSR.
 //
@@ -63,8 +66,18 @@ func newIdentity() identity {
 	return identity{id: id, key: key, csr: csr}
 }
 
-// pool hands out pre-made identities round robin (a device provisioned again gets a new
-// certificate; CFSSL signs a CSR again).
+// renamed is the identity's key under a device id never used before, with its CSR.
+func (id identity) renamed() (identity, error) {
+	name := fmt.Sprintf("load-%d-%d", os.Getpid(), counter.Add(1))
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: name}}, id.key)
+	if err != nil {
+		return identity{}, err
+	}
+	return identity{id: name, key: id.key, csr: csr}, nil
+}
+
+// pool hands out pre-made identities round robin (CFSSL signs a CSR again; hostd provisioning
+// renames them).
 type pool struct {
 	ids  []identity
 	next atomic.Int64
@@ -90,13 +103,20 @@ func run(hostd, cfssl string, workers int, dur time.Duration, only string) error
 	fmt.Fprintf(os.Stderr, "making %d P-256 keys and CSRs...\n", n)
 	ids := newPool(n)
 	app := func(name string) func(*http.Client, identity) error {
-		return func(c *http.Client, id identity) error { _, err := provision(c, hostd, name, id); return err }
+		return func(c *http.Client, id identity) error {
+			fresh, err := id.renamed()
+			if err != nil {
+				return err
+			}
+			_, err = provision(c, hostd, name, fresh)
+			return err
+		}
 	}
 	// Devices provisioned once, for the sign-in target.
 	signers := make(chan *provisioned, workers*4)
 	for range workers * 4 {
 		jar, _ := cookiejar.New(nil)
-		p, err := provision(&http.Client{Jar: jar}, hostd, "BenchBuiltin", ids.get())
+		p, err := provision(&http.Client{Jar: jar}, hostd, "BenchBuiltin", newIdentity())
 		if err != nil {
 			return fmt.Errorf("preparing sign-ins: %w", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -430,18 +431,23 @@ func (ca *CA) ChainDER() [][]byte {
 	return out
 }
 
-// IssueOptions configures Issue. The zero value issues for the CSR's own subject, valid from
-// now-Backdate for DefaultCertValidity.
+// IssueOptions configures Issue. Exactly one of Subject and SubjectRDNs names the subject: the
+// issuer decides it, never the CSR. The validity defaults to now-Backdate for
+// DefaultCertValidity.
 type IssueOptions struct {
-	// Subject of the certificate; zero: the CSR's subject, byte for byte.
+	// Subject of the certificate, as crypto/x509 encodes a pkix.Name.
 	Subject pkix.Name
+	// SubjectRDNs is the subject RDN for RDN, in DER order (least specific first), multi-valued
+	// RDNs kept: what RequiredSubject returns for a PKI bridge's requirements.
+	SubjectRDNs pkix.RDNSequence
 	// Now is the issuance time; zero: time.Now().
 	Now time.Time
 	// NotAfter ends the validity; zero: Now + Validity. Never past the CA's own NotAfter.
 	NotAfter time.Time
 	// Validity is used when NotAfter is zero; zero: DefaultCertValidity.
 	Validity time.Duration
-	// Subject alternative names. The CSR's own are not copied: the client chose them.
+	// Subject alternative names. The CSR's own are not copied: the client chose them. No other
+	// extension a CSR requests is copied either.
 	DNSNames       []string
 	EmailAddresses []string
 	URIs           []*url.URL
@@ -452,11 +458,16 @@ type IssueOptions struct {
 // Issue signs a client certificate for the CSR's public key: a positive serial of 128 random
 // bits, NotBefore now-Backdate (not before the CA's), NotAfter as opts say but never past the
 // CA's or its chain's, KeyUsage digitalSignature, ExtKeyUsage clientAuth, AuthorityKeyId and
-// SubjectKeyId. It enforces the key policy but does not check the CSR's signature again:
-// pass a CSR from ParseCSR.
+// SubjectKeyId, and the subject opts name. Nothing of the CSR but its public key reaches the
+// certificate: not its subject, not the names or extensions it requests. It enforces the key
+// policy but does not check the CSR's signature again: pass a CSR from ParseCSR.
 func (ca *CA) Issue(csr *x509.CertificateRequest, opts IssueOptions) (*x509.Certificate, error) {
 	if csr == nil {
 		return nil, errorf(ErrMalformed, "no CSR")
+	}
+	rawSubject, err := issuedSubject(opts)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkPublicKey(csr.PublicKey); err != nil {
 		return nil, err
@@ -502,6 +513,7 @@ func (ca *CA) Issue(csr *x509.CertificateRequest, opts IssueOptions) (*x509.Cert
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
+		RawSubject:            rawSubject,
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature,
@@ -514,11 +526,6 @@ func (ca *CA) Issue(csr *x509.CertificateRequest, opts IssueOptions) (*x509.Cert
 		URIs:                  opts.URIs,
 		ExtraExtensions:       opts.ExtraExtensions,
 	}
-	if len(opts.Subject.ToRDNSequence()) == 0 {
-		tmpl.RawSubject = csr.RawSubject
-	} else {
-		tmpl.Subject = opts.Subject
-	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, csr.PublicKey, ca.Key)
 	if err != nil {
 		return nil, fmt.Errorf("pki: issue: %w", err)
@@ -528,6 +535,29 @@ func (ca *CA) Issue(csr *x509.CertificateRequest, opts IssueOptions) (*x509.Cert
 		return nil, fmt.Errorf("pki: issue: %w", err)
 	}
 	return cert, nil
+}
+
+// issuedSubject encodes the subject opts name; exactly one of Subject and SubjectRDNs must.
+func issuedSubject(opts IssueOptions) ([]byte, error) {
+	name, rdns := opts.Subject.ToRDNSequence(), opts.SubjectRDNs
+	switch {
+	case len(name) > 0 && len(rdns) > 0:
+		return nil, errorf(ErrMalformed, "both Subject and SubjectRDNs are set; name the subject once")
+	case len(rdns) > 0:
+		name = rdns
+	case len(name) == 0:
+		return nil, errorf(ErrMalformed, "no subject: the issuer names it (IssueOptions.Subject or SubjectRDNs), never the CSR")
+	}
+	for _, rdn := range name {
+		if len(rdn) == 0 {
+			return nil, errorf(ErrMalformed, "the subject has an empty RDN")
+		}
+	}
+	der, err := asn1.Marshal(name)
+	if err != nil {
+		return nil, wrapf(ErrMalformed, err, "the subject cannot be encoded")
+	}
+	return der, nil
 }
 
 // randomSerial returns a positive serial number of 128 random bits (RFC 5280 allows 20 octets;

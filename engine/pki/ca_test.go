@@ -11,8 +11,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"io/fs"
+	"math/big"
 	"net/url"
 	"os"
 	"os/exec"
@@ -162,7 +164,7 @@ func newLeaf(t testing.TB, parent *CA) (*x509.Certificate, crypto.Signer) {
 	t.Helper()
 	key := testKey(t, "p256b")
 	csr := mustParseCSR(t, newCSR(t, key, pkix.Name{CommonName: "leaf"}))
-	cert, err := parent.Issue(csr, IssueOptions{})
+	cert, err := parent.Issue(csr, IssueOptions{Subject: pkix.Name{CommonName: "leaf"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,6 +430,23 @@ func TestIssue(t *testing.T) {
 		URIs           []string
 		ExtraExtension bool
 	}
+	ann := pkix.Name{CommonName: "ann", Organization: []string{"Example"}}
+	// The CSR asks for more than it may have: the issued certificate carries none of it.
+	greedyCSR := mustParseCSR(t, newCSRFrom(t, testKey(t, "p256"), &x509.CertificateRequest{
+		Subject:        pkix.Name{CommonName: "ann", Organization: []string{"Example"}, OrganizationalUnit: []string{"admins"}},
+		DNSNames:       []string{"admin.example.com"},
+		EmailAddresses: []string{"root@example.com"},
+		URIs:           []*url.URL{spiffe},
+		ExtraExtensions: []pkix.Extension{
+			{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: true, Value: []byte{0x30, 0x03, 0x01, 0x01, 0xff}}, // CA:TRUE
+			entityExt,
+		},
+	}))
+	oidUID := asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
+	multi := pkix.RDNSequence{
+		{{Type: asn1.ObjectIdentifier{2, 5, 4, 10}, Value: "Example Corp"}},
+		{{Type: oidCommonName, Value: "carol"}, {Type: oidUID, Value: "c42"}},
+	}
 	tests := []struct {
 		name string
 		ca   *CA
@@ -437,30 +456,37 @@ func TestIssue(t *testing.T) {
 		err  []error
 		msg  string
 	}{
-		{name: "defaults", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now},
+		{name: "defaults", ca: ca, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now},
 			want: result{Subject: "CN=ann,O=Example", NotBefore: now.Add(-Backdate), NotAfter: now.Add(DefaultCertValidity)}},
 		{name: "subject from options", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now, Subject: pkix.Name{CommonName: "device:42", OrganizationalUnit: []string{"group:sales"}}},
 			want: result{Subject: "CN=device:42,OU=group:sales", NotBefore: now.Add(-Backdate), NotAfter: now.Add(DefaultCertValidity)}},
-		{name: "not after", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now, NotAfter: now.Add(48 * time.Hour)},
+		{name: "not after", ca: ca, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now, NotAfter: now.Add(48 * time.Hour)},
 			want: result{Subject: "CN=ann,O=Example", NotBefore: now.Add(-Backdate), NotAfter: now.Add(48 * time.Hour)}},
-		{name: "validity", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now, Validity: 7 * 24 * time.Hour},
+		{name: "validity", ca: ca, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now, Validity: 7 * 24 * time.Hour},
 			want: result{Subject: "CN=ann,O=Example", NotBefore: now.Add(-Backdate), NotAfter: now.Add(7 * 24 * time.Hour)}},
-		{name: "never past the CA", ca: shortCA, csr: ecCSR, opts: IssueOptions{Now: now},
+		{name: "never past the CA", ca: shortCA, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now},
 			want: result{Subject: "CN=ann,O=Example", NotBefore: now.Add(-Backdate), NotAfter: shortCA.Cert.NotAfter}},
-		{name: "never past the chain", ca: sub, csr: ecCSR, opts: IssueOptions{Now: now},
+		{name: "never past the chain", ca: sub, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now},
 			want: result{Subject: "CN=ann,O=Example", NotBefore: now.Add(-Backdate), NotAfter: parentEnd}},
-		{name: "never before the CA", ca: youngCA, csr: ecCSR, opts: IssueOptions{Now: now},
+		{name: "never before the CA", ca: youngCA, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now},
 			want: result{Subject: "CN=ann,O=Example", NotBefore: youngCA.Cert.NotBefore, NotAfter: now.Add(DefaultCertValidity)}},
-		{name: "names and extensions", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now, DNSNames: []string{"d.example.com"}, URIs: []*url.URL{spiffe}, ExtraExtensions: []pkix.Extension{entityExt}},
+		{name: "names and extensions", ca: ca, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now, DNSNames: []string{"d.example.com"}, URIs: []*url.URL{spiffe}, ExtraExtensions: []pkix.Extension{entityExt}},
 			want: result{Subject: "CN=ann,O=Example", NotBefore: now.Add(-Backdate), NotAfter: now.Add(DefaultCertValidity), DNSNames: []string{"d.example.com"}, URIs: []string{spiffe.String()}, ExtraExtension: true}},
-		{name: "rsa key, rsa CA", ca: rsaCA, csr: rsaCSR, opts: IssueOptions{Now: now},
+		{name: "rsa key, rsa CA", ca: rsaCA, csr: rsaCSR, opts: IssueOptions{Subject: pkix.Name{CommonName: "rsa"}, Now: now},
 			want: result{Subject: "CN=rsa", NotBefore: now.Add(-Backdate), NotAfter: now.Add(DefaultCertValidity)}},
-		{name: "ed25519 key, ed25519 CA", ca: edCA, csr: edCSR, opts: IssueOptions{Now: now},
+		{name: "ed25519 key, ed25519 CA", ca: edCA, csr: edCSR, opts: IssueOptions{Subject: pkix.Name{CommonName: "ed"}, Now: now},
 			want: result{Subject: "CN=ed", NotBefore: now.Add(-Backdate), NotAfter: now.Add(DefaultCertValidity)}},
-		{name: "expired CA", ca: expiredCA, csr: ecCSR, opts: IssueOptions{Now: now}, msg: "expired"},
-		{name: "not after in the past", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now, NotAfter: now.Add(-time.Minute)}, msg: "not after now"},
-		{name: "weak key", ca: ca, csr: weakCSR, opts: IssueOptions{Now: now}, err: errs(ErrWeakKey), msg: "1024"},
-		{name: "no CSR", ca: ca, opts: IssueOptions{Now: now}, err: errs(ErrMalformed)},
+		{name: "expired CA", ca: expiredCA, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now}, msg: "expired"},
+		{name: "not after in the past", ca: ca, csr: ecCSR, opts: IssueOptions{Subject: ann, Now: now, NotAfter: now.Add(-time.Minute)}, msg: "not after now"},
+		{name: "weak key", ca: ca, csr: weakCSR, opts: IssueOptions{Subject: ann, Now: now}, err: errs(ErrWeakKey), msg: "1024"},
+		{name: "no CSR", ca: ca, opts: IssueOptions{Subject: ann, Now: now}, err: errs(ErrMalformed)},
+		{name: "subject RDNs, multi-valued", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now, SubjectRDNs: multi},
+			want: result{Subject: "CN=carol+UID=c42,O=Example Corp", NotBefore: now.Add(-Backdate), NotAfter: now.Add(DefaultCertValidity)}},
+		{name: "nothing the CSR asks for", ca: ca, csr: greedyCSR, opts: IssueOptions{Subject: ann, Now: now},
+			want: result{Subject: "CN=ann,O=Example", NotBefore: now.Add(-Backdate), NotAfter: now.Add(DefaultCertValidity)}},
+		{name: "no subject", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now}, err: errs(ErrMalformed), msg: "never the CSR"},
+		{name: "two subjects", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now, Subject: ann, SubjectRDNs: multi}, err: errs(ErrMalformed), msg: "once"},
+		{name: "an empty RDN", ca: ca, csr: ecCSR, opts: IssueOptions{Now: now, SubjectRDNs: pkix.RDNSequence{{}}}, err: errs(ErrMalformed), msg: "empty RDN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -494,8 +520,8 @@ func TestIssue(t *testing.T) {
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("certificate (-want +got):\n%s", d)
 			}
-			if len(tt.opts.Subject.ToRDNSequence()) == 0 && !bytes.Equal(cert.RawSubject, tt.csr.RawSubject) {
-				t.Error("the subject is not the CSR's, byte for byte")
+			if len(cert.EmailAddresses) != 0 || len(cert.IPAddresses) != 0 {
+				t.Errorf("names the CSR asked for were copied: %v %v", cert.EmailAddresses, cert.IPAddresses)
 			}
 			if !SamePublicKey(cert.PublicKey, tt.csr.PublicKey) {
 				t.Error("the certificate is not for the CSR's key")
@@ -522,7 +548,7 @@ func TestIssue(t *testing.T) {
 		t.Parallel()
 		seen := map[string]bool{}
 		for range 20 {
-			cert, err := ca.Issue(ecCSR, IssueOptions{})
+			cert, err := ca.Issue(ecCSR, IssueOptions{Subject: ann})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -543,7 +569,7 @@ func TestCAHelpers(t *testing.T) {
 		t.Errorf("ChainDER (-want +got):\n%s", d)
 	}
 	// Roots makes the CA certificate itself the anchor, intermediate or not.
-	cert, err := inter.Issue(mustParseCSR(t, newCSR(t, testKey(t, "p256"), pkix.Name{CommonName: "x"})), IssueOptions{})
+	cert, err := inter.Issue(mustParseCSR(t, newCSR(t, testKey(t, "p256"), pkix.Name{CommonName: "x"})), IssueOptions{Subject: pkix.Name{CommonName: "x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,5 +607,55 @@ func TestSamePublicKey(t *testing.T) {
 		if got := SamePublicKey(tt.a, tt.b); got != tt.want {
 			t.Errorf("%s: SamePublicKey = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// newCSRFrom makes a CSR of key from a template (names, extensions).
+func newCSRFrom(t testing.TB, key crypto.Signer, tmpl *x509.CertificateRequest) []byte {
+	t.Helper()
+	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func TestKeyThumbprint(t *testing.T) {
+	t.Parallel()
+	// RFC 7638 section 3.1.
+	n, err := base64.RawURLEncoding.DecodeString("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rfc := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537}
+	p256, other := testKey(t, "p256").Public(), testKey(t, "p256b").Public()
+	tests := []struct {
+		name string
+		key  crypto.PublicKey
+		want string
+		err  []error
+	}{
+		{"RFC 7638 example", rfc, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", nil},
+		{"no key", nil, "", errs(ErrWeakKey)},
+		{"a private key", testKey(t, "p256"), "", errs(ErrWeakKey)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := KeyThumbprint(tt.key)
+			if tt.err != nil {
+				checkErr(t, err, tt.err, "")
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("KeyThumbprint = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	a, errA := KeyThumbprint(p256)
+	a2, _ := KeyThumbprint(p256)
+	b, errB := KeyThumbprint(other)
+	if errA != nil || errB != nil || a != a2 || a == b || len(a) != 43 {
+		t.Errorf("P-256 thumbprints %q %q %q (%v, %v): want stable, distinct, 43 characters", a, a2, b, errA, errB)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
 )
@@ -117,6 +118,34 @@ func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirement
 		return errorf(ErrRequirements, "the subject %q lacks %s", subject.String(), strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// RequiredSubject is the subject of a certificate issued to a PKI bridge's requirements, in DER
+// order: the RDNs of req.AdditionalSubject, then CN=req.CommonName as the most specific RDN
+// ("CN=<commonName>,<additionalSubject>" as a string), and nothing else. A CSR that passed
+// CheckRequirements may hold more; an issuer that signs this subject instead of the CSR's gives
+// the client no say in it. Errors match ErrBadRequirements: no common name, an additional
+// subject that does not parse or that holds a CN of its own.
+func RequiredSubject(req adapters.CSRRequirements) (pkix.RDNSequence, error) {
+	switch {
+	case req.CommonName == "":
+		return nil, errorf(ErrBadRequirements, "no commonName")
+	case !utf8.ValidString(req.CommonName):
+		return nil, errorf(ErrBadRequirements, "the commonName is not UTF-8")
+	}
+	extra, err := ParseDN(req.AdditionalSubject)
+	if err != nil {
+		return nil, wrapf(ErrBadRequirements, err, "additionalSubject %q", req.AdditionalSubject)
+	}
+	for _, rdn := range extra {
+		for _, atv := range rdn {
+			if atv.Type.Equal(oidCommonName) {
+				return nil, errorf(ErrBadRequirements, "additionalSubject %q holds a CN; the common name is commonName alone", req.AdditionalSubject)
+			}
+		}
+	}
+	cn := pkix.RelativeDistinguishedNameSET{{Type: oidCommonName, Value: req.CommonName}}
+	return append(extra, cn), nil
 }
 
 // hasRDN reports whether some RDN of subject holds every attribute of want.

@@ -255,6 +255,57 @@ func TestCheckRequirements(t *testing.T) {
 	}
 }
 
+func TestRequiredSubject(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		req  adapters.CSRRequirements
+		want string // RFC 4514, most specific first
+		err  []error
+		msg  string
+	}{
+		{"common name only", adapters.CSRRequirements{CommonName: "carol"}, "CN=carol", nil, ""},
+		{"additional subject", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "O=Example Corp"}, "CN=carol,O=Example Corp", nil, ""},
+		{"order of the string kept", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "OU=Mobile,O=Example,C=FR"}, "CN=carol,OU=Mobile,O=Example,C=FR", nil, ""},
+		{"multi-valued RDN", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "OU=Mobile+O=Example"}, "CN=carol,OU=Mobile+O=Example", nil, ""},
+		{"escapes", adapters.CSRRequirements{CommonName: "carol, jr", AdditionalSubject: `O=Example\, Inc.`}, `CN=carol\, jr,O=Example\, Inc.`, nil, ""},
+		{"additional attributes are not subject", adapters.CSRRequirements{CommonName: "carol", AdditionalAttributes: map[string]string{"challengePassword": "x"}}, "CN=carol", nil, ""},
+
+		{"no common name", adapters.CSRRequirements{AdditionalSubject: "O=Example"}, "", errs(ErrBadRequirements), "no commonName"},
+		{"a common name that is not UTF-8", adapters.CSRRequirements{CommonName: "\xeb"}, "", errs(ErrBadRequirements), "not UTF-8"},
+		{"a CN in the additional subject", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "CN=alice,O=Example"}, "", errs(ErrBadRequirements), "holds a CN"},
+		{"bad additional subject", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "O"}, "", errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			seq, err := RequiredSubject(tt.req)
+			if tt.err != nil {
+				checkErr(t, err, tt.err, tt.msg)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, err := asn1.Marshal(seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := formatDN(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("subject (-want +got):\n%s", d)
+			}
+			// A CSR of exactly that subject meets the requirements.
+			if err := CheckRequirements(&x509.CertificateRequest{RawSubject: der}, tt.req); err != nil {
+				t.Errorf("the required subject does not meet the requirements: %v", err)
+			}
+		})
+	}
+}
+
 func TestParseDN(t *testing.T) {
 	t.Parallel()
 	var (

@@ -25,7 +25,7 @@
 //	csr, err := pki.ParseCSR(der)                 // self-signature and key policy
 //	payload, key, err := pki.VerifyJWK(jws)       // signed by the key in its header
 //	if !pki.SamePublicKey(csr.PublicKey, key) { ... }
-//	cert, err := ca.Issue(csr, pki.IssueOptions{})
+//	cert, err := ca.Issue(csr, pki.IssueOptions{Subject: pkix.Name{CommonName: payload.Device.ID}})
 //
 // and a provisioned device's later answer with
 //

@@ -199,6 +199,43 @@ func FuzzParseDN(f *testing.F) {
 	})
 }
 
+// FuzzRequiredSubject checks that a subject built from any requirements RequiredSubject accepts
+// has exactly one CN, the required one, and meets the requirements it was built from; refusals
+// match ErrBadRequirements.
+func FuzzRequiredSubject(f *testing.F) {
+	for _, s := range [][2]string{{"carol", "O=Example Corp"}, {"carol", ""}, {"", "O=x"}, {"a,b", `O=Example\, Inc.+OU=R\2BD`}, {"x", "CN=y"}, {"x", "cn=y+o=z"}, {"\x00", "O=#0c0161"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, cn, additional string) {
+		req := adapters.CSRRequirements{CommonName: cn, AdditionalSubject: additional}
+		seq, err := RequiredSubject(req)
+		if err != nil {
+			if !isPackageError(err, ErrBadRequirements) {
+				t.Fatalf("RequiredSubject(%q, %q): error without ErrBadRequirements: %v", cn, additional, err)
+			}
+			return
+		}
+		der, err := asn1.Marshal(seq)
+		if err != nil {
+			t.Fatalf("RequiredSubject(%q, %q) = %v, which does not marshal: %v", cn, additional, seq, err)
+		}
+		var cns []any
+		for _, rdn := range seq {
+			for _, atv := range rdn {
+				if atv.Type.Equal(oidCommonName) {
+					cns = append(cns, atv.Value)
+				}
+			}
+		}
+		if len(cns) != 1 || cns[0] != cn {
+			t.Fatalf("RequiredSubject(%q, %q) has CNs %q, want exactly %q", cn, additional, cns, cn)
+		}
+		if err := CheckRequirements(&x509.CertificateRequest{RawSubject: der}, req); err != nil {
+			t.Fatalf("RequiredSubject(%q, %q) does not meet its requirements: %v", cn, additional, err)
+		}
+	})
+}
+
 // FuzzFormatDN feeds formatDN and uniqueIDs, which read DER that crypto/x509 only skims.
 func FuzzFormatDN(f *testing.F) {
 	for _, name := range []string{"ecdsa-client.pem", "v2-unique-ids.pem", "android/blueline-sdk28-tee-ec.pem"} {

@@ -37,6 +37,9 @@ type Payload struct {
 	Token  string     `json:"token"`
 	Device DeviceInfo `json:"device"`
 	App    AppInfo    `json:"app"`
+	// NewKey, in the proof of a re-provisioning only, is the KeyThumbprint of the new key the
+	// device's current key hands the device over to.
+	NewKey string `json:"newKey,omitempty"`
 }
 
 // DeviceInfo describes the device that signs a payload.

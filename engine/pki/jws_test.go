@@ -87,7 +87,7 @@ func jwkJSON(t testing.TB, key any) json.RawMessage {
 func issueFor(t testing.TB, ca *CA, key crypto.Signer, now time.Time, change func(*x509.Certificate)) *x509.Certificate {
 	t.Helper()
 	if change == nil {
-		cert, err := ca.Issue(mustParseCSR(t, newCSR(t, key, pkix.Name{CommonName: "device"})), IssueOptions{Now: now})
+		cert, err := ca.Issue(mustParseCSR(t, newCSR(t, key, pkix.Name{CommonName: "device"})), IssueOptions{Subject: pkix.Name{CommonName: "device"}, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}

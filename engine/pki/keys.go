@@ -9,8 +9,11 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"fmt"
 	"math/big"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // Key policy bounds. MinRSABits follows NIST SP 800-131A; MaxRSABits bounds the work one
@@ -81,6 +84,22 @@ func SamePublicKey(a, b crypto.PublicKey) bool {
 	}
 	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && k.Equal(b)
+}
+
+// KeyThumbprint returns the RFC 7638 JWK thumbprint (SHA-256, base64url without padding) of an
+// ECDSA, RSA or Ed25519 public key: how a signed payload names a key it does not carry (the
+// "newKey" of a re-provisioning proof). Other keys give an error matching ErrWeakKey.
+func KeyThumbprint(pub crypto.PublicKey) (string, error) {
+	switch pub.(type) {
+	case *ecdsa.PublicKey, *rsa.PublicKey, ed25519.PublicKey:
+	default:
+		return "", errorf(ErrWeakKey, "a %T key has no JWK thumbprint", pub)
+	}
+	tp, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", wrapf(ErrWeakKey, err, "JWK thumbprint")
+	}
+	return base64.RawURLEncoding.EncodeToString(tp), nil
 }
 
 // subjectKeyID computes a key identifier as RFC 7093 section 2 method 1 does: the leftmost 160

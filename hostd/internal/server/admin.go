@@ -30,6 +30,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, handle func(pattern, route stri
 	admin("DELETE /admin/v1/apps/{app}/{env}/remote-disable", "remote_disable", s.deleteRules)
 	admin("GET /admin/v1/devices", "devices", s.listDevices)
 	admin("PUT /admin/v1/devices/{id}/status", "devices", s.setDeviceStatus)
+	admin("POST /admin/v1/devices/{id}/reset", "devices", s.resetDevice)
 	admin("GET /admin/v1/certificates", "certificates", s.listCertificates)
 	admin("POST /admin/v1/certificates/{serial}/revoke", "certificates", s.revokeCertificate)
 	admin("GET /admin/v1/security-tests", "security_tests", s.securityTests)
@@ -188,6 +189,40 @@ func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request) {
 	s.rt.Load().Engine.DeviceStatusChanged(id)
 	s.audit(r, "device.status", id, map[string]any{"status": in.Status})
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": in.Status})
+}
+
+// resetDevice revokes the certificate a device holds (for one entity, or all), so that a new key
+// may be provisioned for its id without the old key's proof: a lost or wiped device. The engine
+// audits it.
+func (s *Server) resetDevice(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var in struct {
+		Entity string `json:"entity"`
+		Reason string `json:"reason"`
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil || len(in.Reason) > 1024 || len(in.Entity) > 256 {
+			s.writeError(w, r, newError(codeBadRequest, `the body must be {"entity": "application:APP" | "group:NAME" | "device", "reason": "..."}, each optional, or empty`))
+			return
+		}
+	}
+	id := r.PathValue("id")
+	reset, err := s.rt.Load().Engine.ResetDevice(r.Context(), adminActor, id, in.Entity, in.Reason)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.writeError(w, r, newError(codeNotFound, "no provisioned device "+quote(id)))
+			return
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": "reset", "entities": reset})
 }
 
 type certificateJSON struct {

@@ -26,7 +26,8 @@ func statusOf(code string) int {
 	case codeUnauthorized:
 		return http.StatusUnauthorized
 	case string(engine.CodeRefused), string(engine.CodeApplicationDisabled), string(engine.CodeDeviceBlocked),
-		string(engine.CodePolicyDenied), string(engine.CodeXSRF), string(engine.CodeCSRRejected):
+		string(engine.CodePolicyDenied), string(engine.CodeXSRF), string(engine.CodeCSRRejected),
+		string(engine.CodeDeviceProofRequired):
 		return http.StatusForbidden
 	case string(engine.CodeUnknownApplication), string(engine.CodeUnknownRealm), codeNotFound:
 		return http.StatusNotFound

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/realmgate/realmgate/store"
+)
+
+// DeviceReset is what resetting one entity of a device did.
+type DeviceReset struct {
+	Entity string `json:"entity"`
+	// RevokedSerial is the certificate the device held, now revoked ("" when it held none).
+	RevokedSerial string `json:"revokedSerial,omitempty"`
+}
+
+// ResetDevice gives a device id back to whoever provisions it next: for each entity of the device
+// (or the one entity named), the certificate the device holds is revoked and the record names none,
+// so a new key is provisioned without the old key's proof (a phone lost or wiped). The logins
+// shared through that certificate end, and so does the device realm of sessions that signed in
+// with it. The reset is audited under actor. An unknown device (or entity) gives an error matching
+// store.ErrNotFound; a device blocked stays blocked.
+func (e *Engine) ResetDevice(ctx context.Context, actor, id, entity, reason string) ([]DeviceReset, error) {
+	var devs []store.Device
+	if entity != "" {
+		dev, err := e.store.GetDevice(ctx, id, entity)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("device %q has no entity %q: %w", id, entity, store.ErrNotFound)
+		case err != nil:
+			return nil, unavailable("the device store", err)
+		}
+		devs = append(devs, dev)
+	} else {
+		all, err := e.store.ListDevices(ctx)
+		if err != nil {
+			return nil, unavailable("the device store", err)
+		}
+		for _, d := range all {
+			if d.ID == id && d.Entity != "none" { // "none": unprovisioned devices hold no certificate
+				devs = append(devs, d)
+			}
+		}
+		if len(devs) == 0 {
+			return nil, fmt.Errorf("no provisioned device %q: %w", id, store.ErrNotFound)
+		}
+	}
+	if reason == "" {
+		reason = "device reset by an administrator"
+	}
+	now := e.now()
+	out := make([]DeviceReset, 0, len(devs))
+	for _, dev := range devs {
+		r := DeviceReset{Entity: dev.Entity, RevokedSerial: dev.CertificateSerial}
+		if serial := dev.CertificateSerial; serial != "" {
+			if err := e.store.RevokeCertificate(ctx, serial, reason, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return out, unavailable("the certificate store", err)
+			}
+			if err := e.endSharedLogins(ctx, serial); err != nil {
+				return out, err
+			}
+		}
+		dev.CertificateSerial = ""
+		if err := e.store.PutDevice(ctx, dev); err != nil {
+			return out, unavailable("the device store", err)
+		}
+		out = append(out, r)
+	}
+	e.DeviceStatusChanged(id)
+	e.audit(ctx, actor, "device.reset", id, map[string]any{"reason": reason, "entities": out})
+	return out, nil
+}
