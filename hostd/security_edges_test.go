@@ -223,3 +223,36 @@ func TestWrongMethodOnAPIRouteIs405(t *testing.T) {
 		}
 	}
 }
+
+// Item 4: a block rule must not be dodged by a pre-release or build suffix.
+func TestRemoteDisableBlocksPrereleases(t *testing.T) {
+	d := startDaemon(t, exampleDir, "")
+	for _, rs := range []struct {
+		versions string
+		blocked  map[string]bool
+	}{
+		{"<3.0.0", map[string]bool{
+			"2.1.0": true, "2.1.0-rc": true, "1.0.0-0": true, "2.9.9-beta+x": true, "2.9.9+build.7": true,
+			"v2.0": true, "not-a-version": true, "": true, "2.1.0-rc.1+" + strings.Repeat("9", 40): true,
+			"3.0.0": false, "3.0.0-rc.1": false, "3.0.0-0": false, "3.1.0-beta": false, "10.0.0": false,
+		}},
+		{">=2.1.0 <2.2.0", map[string]bool{
+			"2.1.0-rc": true, "2.1.5-beta": true, "2.1.0": true,
+			"2.0.9-rc": false, "2.2.0-rc": false, "2.2.0": false,
+		}},
+	} {
+		status, _ := admin(t, d, "PUT", "/admin/v1/apps/BankApp/android/remote-disable",
+			`{"rules":[{"versions":"`+rs.versions+`","action":"block","message":"Please update"}]}`, adminToken)
+		if status != 200 {
+			t.Fatalf("PUT rule %s: %d", rs.versions, status)
+		}
+		for version, want := range rs.blocked {
+			r := newRaw(t, d, "android", version)
+			status, body, _ := r.do("POST", "/api/v1/apps/BankApp/android/init", "{}")
+			blocked := status == 403 && body["error"] == "application_disabled"
+			if blocked != want || (!blocked && status != 401) {
+				t.Errorf("rule %q, version %q: %d %v, want blocked=%v", rs.versions, version, status, body, want)
+			}
+		}
+	}
+}
