@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 )
 
@@ -254,5 +255,79 @@ func TestRemoteDisableBlocksPrereleases(t *testing.T) {
 				t.Errorf("rule %q, version %q: %d %v, want blocked=%v", rs.versions, version, status, body, want)
 			}
 		}
+	}
+}
+
+// Item 7: the step-up policy reads input.request.parameters; the adapter must read the very
+// same members. A member spelled in another case, a repeated member or a Unicode look-alike
+// must not let a large payment through without the PIN.
+func TestStepUpCannotBeDodgedByParameterSpelling(t *testing.T) {
+	d := startDaemon(t, exampleDir, "")
+	ctx := context.Background()
+	pins := 0
+	c := newClient(t, d, "android", "2.1.0")
+	c.RegisterHandler("PinRealm", &client.LoginHandler{Ask: func(context.Context, client.LoginPrompt) (client.Credentials, error) {
+		pins++
+		return client.Credentials{Username: "alice", Password: "1234"}, nil
+	}})
+	if out, err := c.InvokeProcedure(ctx, "Accounts", "payBill", map[string]any{"amount": 50, "payee": "power"}); err != nil || !strings.Contains(string(out), `"paid":50`) {
+		t.Fatalf("small bill: %s %v", out, err)
+	}
+	for _, tc := range []struct {
+		name   string
+		body   string
+		status int
+		code   string
+	}{
+		// No other member of that name: a different key for the policy and for the adapter,
+		// which refuses a parameter member it does not know (a guest can only fail a call
+		// with adapter_failure).
+		{"capitalised", `{"parameters":[{"Amount":5000,"payee":"rent"}]}`, 500, "adapter_failure"},
+		{"upper case", `{"parameters":[{"AMOUNT":5000,"payee":"rent"}]}`, 500, "adapter_failure"},
+		{"escaped capital", `{"parameters":[{"\u0041mount":5000,"payee":"rent"}]}`, 500, "adapter_failure"},
+		{"full-width", `{"parameters":[{"ａｍｏｕｎｔ":5000,"payee":"rent"}]}`, 500, "adapter_failure"},
+		// Two members one decoder or another could take for the same: refused by the host.
+		{"case pair", `{"parameters":[{"amount":1,"Amount":5000,"payee":"rent"}]}`, 400, "bad_request"},
+		{"case pair reversed", `{"parameters":[{"Amount":5000,"amount":1,"payee":"rent"}]}`, 400, "bad_request"},
+		{"repeated", `{"parameters":[{"amount":5000,"amount":1,"payee":"rent"}]}`, 400, "bad_request"},
+		{"full-width pair", `{"parameters":[{"amount":1,"ａｍｏｕｎｔ":5000,"payee":"rent"}]}`, 400, "bad_request"},
+		{"long s pair", `{"parameters":[{"amount":1,"payee":"rent","pa\u017fs":1,"pass":2}]}`, 400, "bad_request"},
+		{"kelvin pair", `{"parameters":[{"amount":1,"payee":"rent","\u212Aey":1,"key":2}]}`, 400, "bad_request"},
+		{"composed pair", `{"parameters":[{"amount":1,"payee":"rent","caf\u00e9":1,"cafe\u0301":2}]}`, 400, "bad_request"},
+		{"invalid UTF-8", "{\"parameters\":[{\"amount\":1,\"amount\xff\":5000,\"payee\":\"rent\"}]}", 400, "bad_request"},
+		{"envelope case", `{"parameters":[{"amount":1,"payee":"rent"}],"Parameters":[{"amount":5000,"payee":"rent"}]}`, 400, "bad_request"},
+		{"envelope repeated", `{"parameters":[{"amount":1,"payee":"rent"}],"parameters":[{"amount":5000,"payee":"rent"}]}`, 400, "bad_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := pins
+			req, _ := http.NewRequestWithContext(ctx, "POST", "/api/v1/adapters/Accounts/payBill", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && strings.Contains(string(b), `"paid":5000`) && pins == before {
+				t.Fatalf("paid 5000 without the PIN: %s", b)
+			}
+			if resp.StatusCode != tc.status || errorCode(t, string(b)) != tc.code {
+				t.Errorf("%d %s, want %d %s", resp.StatusCode, b, tc.status, tc.code)
+			}
+			if tc.code == "adapter_failure" && !strings.Contains(string(b), "unknown member") {
+				t.Errorf("%s: the adapter should refuse the member it does not know", b)
+			}
+		})
+	}
+	// Spelled exactly, the large payment still asks for the PIN once and goes through.
+	before := pins
+	c = newClient(t, d, "android", "2.1.0")
+	c.RegisterHandler("PinRealm", &client.LoginHandler{Ask: func(context.Context, client.LoginPrompt) (client.Credentials, error) {
+		pins++
+		return client.Credentials{Username: "alice", Password: "1234"}, nil
+	}})
+	out, err := c.InvokeProcedure(ctx, "Accounts", "payBill", map[string]any{"amount": 5000, "payee": "rent"})
+	if err != nil || !strings.Contains(string(out), `"paid":5000`) || pins != before+1 {
+		t.Errorf("large bill: %s %v, PIN asked %d times, want once", out, err, pins-before)
 	}
 }

@@ -401,15 +401,11 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var call struct {
-		Parameters []any `json:"parameters"`
-	}
-	if err := json.Unmarshal(body, &call); err != nil {
-		s.writeError(w, r, newError(codeBadRequest, `the body must be {"parameters": [...]}`))
+	// One decoded value is both what the policy reads and what the adapter gets.
+	params, err := decodeProcedureCall(body)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
-	}
-	if call.Parameters == nil {
-		call.Parameters = []any{}
 	}
 	test := proc.SecurityTest
 	if test == "" {
@@ -420,7 +416,7 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		acc = s.authorize(w, r, rt, ac, engine.Resource{
 			Kind: engine.ResourceProcedure, Name: adapterName + "." + procName, Test: test,
 			Attributes: map[string]any{"adapter": adapterName, "procedure": procName},
-		}, map[string]any{"parameters": call.Parameters})
+		}, map[string]any{"parameters": params})
 		if acc == nil {
 			return
 		}
@@ -431,7 +427,7 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	input := map[string]any{
-		"parameters": call.Parameters,
+		"parameters": params,
 		"app":        map[string]any{"id": ac.App, "env": ac.Env, "version": ac.Version},
 		"identity":   map[string]any{},
 	}
