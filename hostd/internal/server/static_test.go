@@ -2,6 +2,7 @@ package server
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,11 +86,22 @@ func TestMatchPatternIsLinear(t *testing.T) {
 	}
 }
 
+// BenchmarkMatchPatternHostile: the paths of the attack at the daemon's path limit, and a
+// megabyte (which the limit refuses before matching).
 func BenchmarkMatchPatternHostile(b *testing.B) {
-	path := "/s/" + strings.Repeat("x", maxPathBytes)
-	b.SetBytes(int64(len(path)))
-	for b.Loop() {
-		matchPattern("/s/*x*y", path)
+	for _, n := range []int{maxPathBytes, 1 << 20} {
+		for _, tc := range []struct{ name, pattern, path string }{
+			{"apps", "/apps/*/api/*.json", "/apps/" + strings.Repeat("/api/", n/5) + "x.jso"},
+			{"s", "/s/*x*y", "/s/" + strings.Repeat("x", n) + "y"},
+			{"pieces", "*a*a*a*a*a*b*", strings.Repeat("a", n)},
+		} {
+			b.Run(tc.name+"/"+strconv.Itoa(len(tc.path)), func(b *testing.B) {
+				b.SetBytes(int64(len(tc.path)))
+				for b.Loop() {
+					matchPattern(tc.pattern, tc.path)
+				}
+			})
+		}
 	}
 }
 
