@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -36,7 +37,7 @@ func decodeProcedureCall(body []byte) ([]any, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	d := paramDecoder{dec: dec, fold: cases.Fold()}
+	d := paramDecoder{dec: dec}
 	v, err := d.value("", 0)
 	if err != nil {
 		return nil, err
@@ -64,7 +65,7 @@ func decodeProcedureCall(body []byte) ([]any, error) {
 
 type paramDecoder struct {
 	dec  *json.Decoder
-	fold cases.Caser
+	fold *cases.Caser // made for the first name that is not ASCII
 }
 
 // value reads one JSON value at path.
@@ -129,8 +130,11 @@ func (d *paramDecoder) value(path string, depth int) (any, error) {
 }
 
 // simpleFold is the key strings.EqualFold compares by (and encoding/json's field matching): each
-// rune becomes the smallest rune of its simple case-folding orbit.
+// rune becomes the smallest rune of its simple case-folding orbit (for ASCII, the upper case).
 func simpleFold(s string) string {
+	if isASCII(s) {
+		return strings.ToUpper(s)
+	}
 	out := make([]rune, 0, len(s))
 	for _, r := range s {
 		least := r
@@ -146,7 +150,23 @@ func simpleFold(s string) string {
 // composition, or in compatibility forms (full-width letters, ligatures, the Kelvin and ohm
 // signs) get one key.
 func (d *paramDecoder) fullFold(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s) // what folding and NFKC make of ASCII, without their cost
+	}
+	if d.fold == nil {
+		f := cases.Fold()
+		d.fold = &f
+	}
 	return norm.NFKC.String(d.fold.String(norm.NFKC.String(s)))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func syntaxError(err error) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -106,4 +107,46 @@ func FuzzDecodeProcedureCall(f *testing.F) {
 			t.Fatalf("%q: the adapter's copy differs from the policy's (-policy +adapter):\n%s", body, diff)
 		}
 	})
+}
+
+// BenchmarkDecodeProcedureCall: the cost the canonical form adds to a procedure call, next to
+// the plain decoding it replaced.
+func BenchmarkDecodeProcedureCall(b *testing.B) {
+	body := []byte(`{"parameters":[{"amount":50,"payee":"power","to":{"iban":"DE89370400440532013000","name":"Stadtwerke München"}},"memo",3]}`)
+	b.Run("canonical", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := decodeProcedureCall(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			var call struct {
+				Parameters []any `json:"parameters"`
+			}
+			if err := json.Unmarshal(body, &call); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestFoldASCIIShortcut: the ASCII shortcuts of the fold keys give what the Unicode paths give.
+func TestFoldASCIIShortcut(t *testing.T) {
+	var d paramDecoder
+	var all []byte
+	for c := 0; c < utf8.RuneSelf; c++ {
+		all = append(all, byte(c))
+	}
+	for _, s := range []string{string(all), "amount", "AmOuNt", "payee_ID-2", "key", "pass", ""} {
+		// The Unicode paths, forced by a non-ASCII rune that both leave alone.
+		const tail = "\u00b7"
+		if got, want := simpleFold(s)+tail, simpleFold(s+tail); got != want {
+			t.Errorf("simpleFold(%q) = %q, the Unicode path gives %q", s, got, want)
+		}
+		if got, want := d.fullFold(s)+tail, d.fullFold(s+tail); got != want {
+			t.Errorf("fullFold(%q) = %q, the Unicode path gives %q", s, got, want)
+		}
+	}
 }
