@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
 )
@@ -237,6 +239,40 @@ func (e *Engine) remoteDisableRule(x *exchange) (*store.Rule, error) {
 		}
 	}
 	return pending, nil
+}
+
+// matches reports whether a remote-disable rule applies to an app version (nil: the version
+// did not parse).
+//
+// A pre-release belongs to the release it prepares: X.Y.Z-anything falls under a rule exactly
+// when X.Y.Z does. So "<3.0.0" holds 2.1.0-rc, 1.0.0-0 and 2.9.9-beta+x (as it holds 2.1.0, 1.0.0
+// and 2.9.9) and not 3.0.0-rc or 3.0.0-0, which prepare 3.0.0: the constraint speaks of releases
+// and excludes everything from 3.0.0-0 upward. ">=2.1.0" holds 2.1.0-rc, "~2.1" 2.1.0-beta, and
+// "=2.1.0" every pre-release of 2.1.0. A constraint that names pre-releases itself ("<3.0.0-beta")
+// also compares them in semantic-version precedence, so it holds 3.0.0-alpha. Build metadata
+// (+x) never matters. The semver library alone leaves every pre-release out of a constraint
+// without one, which let a client dodge a block by adding "-rc" to its version.
+//
+// A version that does not parse falls under every rule: neither a block nor a notice can be
+// dodged by sending a malformed version.
+func (r *compiledRule) matches(v *semver.Version) bool {
+	if r.constraint == nil || v == nil || r.constraint.Check(v) {
+		return true
+	}
+	if v.Prerelease() == "" {
+		return false
+	}
+	release := semver.New(v.Major(), v.Minor(), v.Patch(), "", "")
+	return r.constraint.Check(release)
+}
+
+// parseVersion returns the app version, or nil when it does not parse.
+func parseVersion(s string) *semver.Version {
+	v, err := semver.NewVersion(s)
+	if err != nil {
+		return nil
+	}
+	return v
 }
 
 func (remoteDisable) challenge(x *exchange) (map[string]any, error) {

@@ -57,22 +57,6 @@ func compileRules(rules []store.Rule) []compiledRule {
 	return out
 }
 
-// matches reports whether the rule applies to an app version. A version that does not parse
-// (nil) matches every constraint, so that a block rule cannot be dodged by sending a malformed
-// version.
-func (r *compiledRule) matches(v *semver.Version) bool {
-	return r.constraint == nil || v == nil || r.constraint.Check(v)
-}
-
-// parseVersion returns the app version, or nil when it does not parse.
-func parseVersion(s string) *semver.Version {
-	v, err := semver.NewVersion(s)
-	if err != nil {
-		return nil
-	}
-	return v
-}
-
 // ValidateRule checks a remote-disable rule before it is stored.
 func ValidateRule(r store.Rule) error {
 	switch r.Action {

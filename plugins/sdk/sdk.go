@@ -6,7 +6,9 @@
 //			"echo": func(ctx context.Context, in json.RawMessage) (json.RawMessage, error) {
 //				return in, nil
 //			},
-//			"greet": sdk.JSON(func(ctx context.Context, in struct{ Name string }) (string, error) {
+//			"greet": sdk.JSON(func(ctx context.Context, in struct {
+//				Name string `json:"name"`
+//			}) (string, error) {
 //				if in.Name == "" {
 //					return "", sdk.Fail("name is required")
 //				}
@@ -39,6 +41,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/exactjson"
 	"github.com/realmgate/realmgate/plugins/internal/wire"
 )
 
@@ -94,10 +97,14 @@ func exitWhenOrphaned(parent int, every time.Duration) {
 
 // JSON turns a function of typed values into a Procedure: the input is decoded into In (a
 // mismatch fails the call with adapter_bad_input) and the result is encoded as JSON.
+//
+// Member names match field names exactly: encoding/json alone would also fill the field
+// "amount" from a member "Amount", which a policy reading input.request.parameters sees as
+// another member. Such a member is a mismatch; members that resemble no field are ignored.
 func JSON[In, Out any](f func(ctx context.Context, in In) (Out, error)) Procedure {
 	return func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
 		var in In
-		if err := json.Unmarshal(raw, &in); err != nil {
+		if err := exactjson.Unmarshal(raw, &in); err != nil {
 			return nil, &adapters.Error{Code: adapters.CodeBadInput, Message: fmt.Sprintf("input does not decode as %T: %v", in, err)}
 		}
 		out, err := f(ctx, in)

@@ -2,7 +2,9 @@
 package realmgate.user.transfers
 
 # Step-up: paying out more than 1000 from any procedure (payBill, for one) needs the PIN realm
-# as well.
+# as well. The member is read by its exact name, as the adapter reads it: the daemon refuses
+# parameters with look-alike members ("amount" beside "Amount" or "ａｍｏｕｎｔ"), and the
+# adapter (realmgate.Call) refuses a member it does not know, so {"Amount": 5000} is not paid.
 require contains "PinRealm" if {
 	input.resource.kind == "procedure"
 	some p in input.request.parameters

@@ -38,6 +38,9 @@ func (s *Server) adminRoutes(mux *http.ServeMux, handle func(pattern, route stri
 	admin("GET /admin/v1/audit", "audit", s.listAudit)
 	admin("POST /admin/v1/keys/rotate", "keys", s.rotateKeys)
 	admin("/admin/", "unknown", func(w http.ResponseWriter, r *http.Request) {
+		if s.methodNotAllowed(w, r) {
+			return
+		}
 		s.writeError(w, r, newError(codeNotFound, "no admin endpoint "+r.Method+" "+r.URL.Path))
 	})
 }

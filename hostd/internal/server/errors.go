@@ -16,6 +16,8 @@ const (
 	codeBadRequest        = string(engine.CodeBadRequest)
 	codeUnauthorized      = "unauthorized"
 	codeConflict          = "conflict"
+	codeURITooLong        = "uri_too_long"
+	codeMethodNotAllowed  = "method_not_allowed"
 )
 
 // statusOf is the one place that maps error codes to HTTP statuses.
@@ -35,6 +37,10 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case codeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case codeURITooLong:
+		return http.StatusRequestURITooLong
+	case codeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
 	case string(engine.CodeTooManyAttempts):
 		return http.StatusTooManyRequests
 	case string(engine.CodeNotImplemented):

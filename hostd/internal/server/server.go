@@ -11,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,6 +80,8 @@ type Server struct {
 	rt      atomic.Pointer[Runtime]
 	metrics *metrics
 	handler http.Handler
+	// methods answers 405 for the paths the API serves with other methods (methodTable).
+	methods *http.ServeMux
 }
 
 // New builds a server; it answers 503 on /readyz until Swap gives it a runtime.
@@ -128,14 +132,21 @@ func (s *Server) RecordDecision(d engine.DecisionRecord) {
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	register := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, h)
+		if method, p, ok := strings.Cut(pattern, " "); ok {
+			allowed[p] = append(allowed[p], method)
+		}
+	}
 	handle := func(pattern, route string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.metrics.instrument(route, h))
+		register(pattern, s.metrics.instrument(route, h))
 	}
 	handle("GET /healthz", "healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	handle("GET /readyz", "readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.handler())
+	register("GET /metrics", s.metrics.handler())
 
 	handle("POST /api/v1/apps/{app}/{env}/init", "init", s.appInit)
 	handle("POST /api/v1/adapters/{adapter}/{procedure}", "procedure", s.procedure)
@@ -143,17 +154,57 @@ func (s *Server) routes() http.Handler {
 	handle("POST /api/v1/logout/{realm}", "logout", s.logout)
 	handle("GET /api/v1/session", "session", s.session)
 	handle("/api/", "api_unknown", func(w http.ResponseWriter, r *http.Request) {
+		if s.methodNotAllowed(w, r) {
+			return
+		}
 		s.writeError(w, r, newError(codeNotFound, "no API endpoint "+r.Method+" "+r.URL.Path))
 	})
 	s.oauthRoutes(handle)
 	s.adminRoutes(mux, handle)
 	handle("/", "static", s.static)
+	s.methods = s.methodTable(allowed)
 	return s.limitBody(mux)
 }
 
-// limitBody bounds every request body.
+// methodTable maps each path the API serves, whatever the method, to a handler that answers
+// 405 with the path's methods in Allow. ServeMux itself only answers 405 when no pattern
+// matches the path; here "/" (static resources) and "/api/" match every path, so a wrong method
+// on an API path would fall through to them and be a 404.
+func (s *Server) methodTable(allowed map[string][]string) *http.ServeMux {
+	table := http.NewServeMux()
+	for p, methods := range allowed {
+		if slices.Contains(methods, http.MethodGet) && !slices.Contains(methods, http.MethodHead) {
+			methods = append(methods, http.MethodHead) // ServeMux serves HEAD with GET's handler
+		}
+		slices.Sort(methods)
+		allow := strings.Join(slices.Compact(methods), ", ")
+		table.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, newError(codeMethodNotAllowed, r.Method+" is not allowed here: use "+allow))
+		})
+	}
+	return table
+}
+
+// methodNotAllowed answers 405 and reports true when the API serves the request's path with
+// other methods. The catch-all handlers call it first.
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) bool {
+	h, pattern := s.methods.Handler(r)
+	if pattern == "" {
+		return false
+	}
+	h.ServeHTTP(w, r)
+	return true
+}
+
+// limitBody bounds every request body, and the URL path (maxPathBytes) before any handler
+// looks at it.
 func (s *Server) limitBody(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.Path) > maxPathBytes {
+			s.writeError(w, r, newError(codeURITooLong, "the URL path is longer than "+strconv.Itoa(maxPathBytes)+" bytes"))
+			return
+		}
 		if r.ContentLength > s.opts.MaxBodyBytes {
 			s.writeError(w, r, newError(codeTooLarge, "the request body is larger than the limit"))
 			return
@@ -350,15 +401,11 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var call struct {
-		Parameters []any `json:"parameters"`
-	}
-	if err := json.Unmarshal(body, &call); err != nil {
-		s.writeError(w, r, newError(codeBadRequest, `the body must be {"parameters": [...]}`))
+	// One decoded value is both what the policy reads and what the adapter gets.
+	params, err := decodeProcedureCall(body)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
-	}
-	if call.Parameters == nil {
-		call.Parameters = []any{}
 	}
 	test := proc.SecurityTest
 	if test == "" {
@@ -369,7 +416,7 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		acc = s.authorize(w, r, rt, ac, engine.Resource{
 			Kind: engine.ResourceProcedure, Name: adapterName + "." + procName, Test: test,
 			Attributes: map[string]any{"adapter": adapterName, "procedure": procName},
-		}, map[string]any{"parameters": call.Parameters})
+		}, map[string]any{"parameters": params})
 		if acc == nil {
 			return
 		}
@@ -380,7 +427,7 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	input := map[string]any{
-		"parameters": call.Parameters,
+		"parameters": params,
 		"app":        map[string]any{"id": ac.App, "env": ac.Env, "version": ac.Version},
 		"identity":   map[string]any{},
 	}

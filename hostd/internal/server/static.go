@@ -8,6 +8,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
@@ -16,23 +18,45 @@ import (
 // StaticDir is the project folder static resources are served from once their test passed.
 const StaticDir = "static"
 
+// maxPathBytes bounds the decoded URL path of a request (414 above it). Static resources are
+// matched and opened by path; no real resource needs more.
+const maxPathBytes = 4096
+
 // matchPattern reports whether a URL path matches a Worklight urlPatterns entry, where '*'
 // matches any run of characters ("/apps/services/loguploader*").
+//
+// It runs in time linear in the lengths of the pattern and the path, whatever the stars: the
+// literal before the first star must start the path, the one after the last star must end it,
+// and each literal between stars is found at its leftmost place after the previous one. Taking
+// the leftmost place is never wrong, since it leaves the longest rest of the path to the pieces
+// that follow; so there is nothing to backtrack over (a backtracking matcher spent seconds on a
+// 60 KB path against "/s/*x*y").
 func matchPattern(pattern, p string) bool {
-	star := strings.IndexByte(pattern, '*')
-	if star < 0 {
+	first := strings.IndexByte(pattern, '*')
+	if first < 0 {
 		return pattern == p
 	}
-	if !strings.HasPrefix(p, pattern[:star]) {
+	last := strings.LastIndexByte(pattern, '*')
+	prefix, suffix := pattern[:first], pattern[last+1:]
+	if len(p) < len(prefix)+len(suffix) || !strings.HasPrefix(p, prefix) || !strings.HasSuffix(p, suffix) {
 		return false
 	}
-	rest := pattern[star+1:]
-	for i := star; i <= len(p); i++ {
-		if matchPattern(rest, p[i:]) {
-			return true
+	rest := p[len(prefix) : len(p)-len(suffix)]
+	middle := pattern[first+1 : last+1] // each piece ends with its star
+	for middle != "" {
+		star := strings.IndexByte(middle, '*')
+		piece := middle[:star]
+		middle = middle[star+1:]
+		if piece == "" {
+			continue
 		}
+		i := strings.Index(rest, piece)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(piece):]
 	}
-	return false
+	return true
 }
 
 // staticResource returns the first static resource whose patterns match the path.
@@ -48,17 +72,31 @@ func staticResource(p *policies.Project, urlPath string) *policies.StaticResourc
 }
 
 // static serves URLs that match a <staticResources> pattern, after their security test, from the
-// project's static/ folder. Other URLs are 404.
+// project's static/ folder, to GET and HEAD only: a static resource is a file to read, and no
+// other method may return it. Other URLs are 404; a path the API serves with other methods is
+// 405.
 func (s *Server) static(w http.ResponseWriter, r *http.Request) {
+	if s.methodNotAllowed(w, r) {
+		return
+	}
 	rt := s.rt.Load()
 	if rt == nil {
 		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		return
+	}
+	if err := checkPathBytes(r.URL.Path); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	urlPath := path.Clean("/" + r.URL.Path)
 	sr := staticResource(rt.Project, urlPath)
 	if sr == nil {
 		s.writeError(w, r, newError(codeNotFound, "nothing is served at "+urlPath))
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", staticMethods)
+		s.writeError(w, r, newError(codeMethodNotAllowed, "static resources are only read: use "+staticMethods))
 		return
 	}
 	// Browsers fetching static resources may not send the application headers; the session is
@@ -85,6 +123,37 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	s.serveFile(w, r, rt, urlPath)
 }
 
+// staticMethods are the methods static resources answer.
+const staticMethods = "GET, HEAD"
+
+// checkPathBytes refuses a URL path that no file name can hold or that would be read differently
+// on the way to the file system: control characters (%00 ends a C string; the others have no
+// place in a URL) and bytes that are not UTF-8.
+func checkPathBytes(p string) error {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f {
+			return newError(codeBadRequest, "the URL path holds a control character")
+		}
+	}
+	if !utf8.ValidString(p) {
+		return newError(codeBadRequest, "the URL path is not UTF-8")
+	}
+	return nil
+}
+
+// notServed reports whether an error opening a static file means that nothing is served at the
+// path (404) rather than a fault of the server: a missing or unreadable file, a path that leaves
+// the folder, a name longer than the file system allows, a file used as a folder, a symbolic
+// link loop.
+func notServed(err error) bool {
+	for _, target := range []error{fs.ErrNotExist, fs.ErrPermission, syscall.ENAMETOOLONG, syscall.ENOTDIR, syscall.ELOOP, syscall.EINVAL} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return strings.Contains(err.Error(), "escapes")
+}
+
 // serveFile serves a file under the project's static folder through os.Root, so that no path
 // (.., symlinks) can leave the folder.
 func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rt *Runtime, urlPath string) {
@@ -97,7 +166,7 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, rt *Runtime, 
 	name := strings.TrimPrefix(urlPath, "/")
 	f, err := root.Open(name)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) || strings.Contains(err.Error(), "escapes") {
+		if notServed(err) {
 			s.writeError(w, r, newError(codeNotFound, "no content is deployed at "+urlPath))
 			return
 		}

@@ -13,7 +13,9 @@
 //
 //	//go:wasmexport realmgate_proc_greet
 //	func greet(ptr, size uint32) uint64 {
-//		return realmgate.Handle(ptr, size, func(in struct{ Name string }) (map[string]string, error) {
+//		return realmgate.Handle(ptr, size, func(in struct {
+//			Name string `json:"name"`
+//		}) (map[string]string, error) {
 //			if in.Name == "" {
 //				return nil, errors.New("name is required") // the call fails with this message
 //			}
@@ -21,7 +23,9 @@
 //		})
 //	}
 //
-// [Serve] works on raw JSON bytes, [Handle] on any JSON-decodable types, and [Init],
+// [Serve] works on raw JSON bytes, [Handle] on any JSON-decodable types (member names match
+// field names exactly; [Call] is the input of a client-called procedure, whose parameters must
+// hold no member the parameter type lacks), and [Init],
 // [ValidateIdentity], [GetCSRRequirements], [ValidateCSR], [GenerateCertificate],
 // [GetIdentityFromCertificate] and [ValidateCertificate] on the PKI-bridge types, which mirror
 // the host's adapters/pki.go field for field. Inside a procedure, [Config] reads the adapter's

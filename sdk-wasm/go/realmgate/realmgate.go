@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/realmgate/realmgate/internal/exactjson"
 )
 
 // ABIVersion is the version of sdk-wasm/ABI.md this SDK implements.
@@ -54,11 +56,16 @@ func run(h Handler, in []byte) (out []byte, err error) {
 // Handle runs f for the call whose input is at ptr/size: it decodes the input JSON into In,
 // and encodes f's Out as the output. An input that does not decode, or an error from f, fails
 // the call.
+//
+// Member names match field names exactly, as ABI.md says: encoding/json alone would also fill
+// the field "amount" from a member "Amount" (or "key" from "\u212Aey"), which a policy reading
+// input.request.parameters sees as another member. Such a member fails the call; members that
+// resemble no field are ignored (see [Call] for parameters that refuse them).
 func Handle[In, Out any](ptr, size uint32, f func(In) (Out, error)) uint64 {
 	return Serve(ptr, size, func(b []byte) ([]byte, error) {
-		var in In
-		if err := json.Unmarshal(b, &in); err != nil {
-			return nil, fmt.Errorf("invalid input: %v", err)
+		in, err := decodeInput[In](b)
+		if err != nil {
+			return nil, err
 		}
 		out, err := f(in)
 		if err != nil {
@@ -66,6 +73,76 @@ func Handle[In, Out any](ptr, size uint32, f func(In) (Out, error)) uint64 {
 		}
 		return json.Marshal(out)
 	})
+}
+
+// decodeInput decodes a procedure's input as Handle does.
+func decodeInput[In any](b []byte) (In, error) {
+	var in In
+	if err := exactjson.Unmarshal(b, &in); err != nil {
+		return in, fmt.Errorf("invalid input: %w", err)
+	}
+	return in, nil
+}
+
+// Call is the input of an adapter procedure that clients call (POST
+// /api/v1/adapters/{adapter}/{procedure}): the client's positional parameters, each decoded into
+// P, the identities the procedure's security test established, and the calling application.
+//
+// Parameters are decoded strictly: member names must be P's field names exactly, and a member
+// that is not a field of P fails the call ("unknown member"). The host hands the adapter the
+// parameters its policy read, member for member; a member the adapter ignored or read under
+// another name could carry what the policy never saw. The other members of the input are
+// decoded as Handle does, so that the host may add members.
+type Call[P any] struct {
+	Parameters []P      `json:"parameters"`
+	Identity   Identity `json:"identity"`
+	App        App      `json:"app"`
+}
+
+// Identity is who called: the user and device identities and every realm's identity, as the
+// procedure's security test established them (empty for unprotected procedures).
+type Identity struct {
+	User   map[string]any `json:"user"`
+	Device map[string]any `json:"device"`
+	Realms map[string]any `json:"realms"`
+}
+
+// App is the calling application: its id, environment and version.
+type App struct {
+	ID      string `json:"id"`
+	Env     string `json:"env"`
+	Version string `json:"version"`
+}
+
+// UserID is the calling user's id ("" when the security test has no user realm).
+func (c *Call[P]) UserID() string {
+	id, _ := c.Identity.User["userId"].(string)
+	return id
+}
+
+// UnmarshalJSON decodes the call, its parameters strictly.
+func (c *Call[P]) UnmarshalJSON(b []byte) error {
+	var env struct {
+		Parameters json.RawMessage `json:"parameters"`
+		Identity   Identity        `json:"identity"`
+		App        App             `json:"app"`
+	}
+	if err := exactjson.Unmarshal(b, &env); err != nil {
+		return err
+	}
+	var params []P
+	if len(env.Parameters) > 0 {
+		if err := (exactjson.Options{DisallowUnknown: true}).Unmarshal(env.Parameters, &params); err != nil {
+			var me *exactjson.MemberError
+			if errors.As(err, &me) {
+				me.Path = "parameters" + me.Path
+				return me
+			}
+			return fmt.Errorf("parameters: %w", err)
+		}
+	}
+	*c = Call[P]{Parameters: params, Identity: env.Identity, App: env.App}
+	return nil
 }
 
 // Fail records message as the failure of the current call: whatever the procedure returns

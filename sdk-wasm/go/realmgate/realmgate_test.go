@@ -91,3 +91,67 @@ func FuzzDecodeHTTPResponse(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeInputExactNames: a member reaches a field only under the field's exact name, as the
+// policy that checked the call read it; in a Call's parameters an unknown member fails the call.
+func TestDecodeInputExactNames(t *testing.T) {
+	type payment struct {
+		Payee  string  `json:"payee"`
+		Amount float64 `json:"amount"`
+	}
+	host := func(params string) string {
+		return `{"parameters":` + params + `,"identity":{"user":{"userId":"alice"},"device":null,"realms":{"BankLogin":{"userId":"alice"}}},"app":{"id":"BankApp","env":"android","version":"2.1.0"},"later":1}`
+	}
+	for _, tc := range []struct {
+		name, in string
+		want     Call[payment]
+		err      string
+	}{
+		{name: "exact", in: host(`[{"payee":"rent","amount":5000}]`), want: Call[payment]{
+			Parameters: []payment{{Payee: "rent", Amount: 5000}},
+			Identity:   Identity{User: map[string]any{"userId": "alice"}, Realms: map[string]any{"BankLogin": map[string]any{"userId": "alice"}}},
+			App:        App{ID: "BankApp", Env: "android", Version: "2.1.0"},
+		}},
+		{name: "capitalised", in: host(`[{"Amount":5000}]`),
+			err: `invalid input: parameters[0]: unknown member "Amount" (member names are case-sensitive: the field is "amount")`},
+		{name: "second parameter", in: host(`[{"payee":"x"},{"p\u0061yee":"y","AMOUNT":1}]`),
+			err: `invalid input: parameters[1]: unknown member "AMOUNT"`},
+		{name: "unknown parameter member", in: host(`[{"amount":1,"memo":"x"}]`),
+			err: `invalid input: parameters[0]: unknown member "memo"`},
+		{name: "full-width", in: host(`[{"ａｍｏｕｎｔ":5000}]`),
+			err: `invalid input: parameters[0]: unknown member "ａｍｏｕｎｔ"`},
+		{name: "envelope case", in: `{"Parameters":[{"amount":1}]}`,
+			err: `invalid input: unknown member "Parameters" (member names are case-sensitive: the field is "parameters")`},
+		{name: "wrong type", in: host(`[{"amount":"5000"}]`), err: "invalid input: parameters: json: cannot unmarshal"},
+		{name: "no parameters", in: `{}`, want: Call[payment]{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeInput[Call[payment]]([]byte(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if tc.name == "exact" && got.UserID() != "alice" {
+				t.Errorf("UserID() = %q", got.UserID())
+			}
+		})
+	}
+	// Handle's own inputs: exact names, other members ignored (the host may add some).
+	in, err := decodeInput[struct {
+		Realm string `json:"realm"`
+	}]([]byte(`{"realm":"R","parameters":[]}`))
+	if err != nil || in.Realm != "R" {
+		t.Errorf("plain input: %+v %v", in, err)
+	}
+	if _, err := decodeInput[InitInput]([]byte(`{"Realm":"R"}`)); err == nil || !strings.Contains(err.Error(), `unknown member "Realm"`) {
+		t.Errorf("PKI input with another case: %v", err)
+	}
+}

@@ -22,20 +22,13 @@ import (
 
 func main() {}
 
-// call is the input the daemon passes to a procedure.
-type call[P any] struct {
-	Parameters []P `json:"parameters"`
-	Identity   struct {
-		User map[string]any `json:"user"`
-	} `json:"identity"`
-}
+// call is the input the daemon passes to a procedure. realmgate.Call decodes the parameters
+// strictly: a member that is not exactly a field of P ("Amount" for "amount") fails the call, so
+// the procedure reads no member the project's policies (policies/transfers.rego) did not see.
+type call[P any] = realmgate.Call[P]
 
-func (c call[P]) user() string {
-	id, _ := c.Identity.User["userId"].(string)
-	return id
-}
-
-func (c call[P]) first() (P, error) {
+// first is the call's only parameter.
+func first[P any](c call[P]) (P, error) {
 	var zero P
 	if len(c.Parameters) != 1 {
 		return zero, errors.New("pass one parameter object")
@@ -52,7 +45,7 @@ type result = map[string]any
 //go:wasmexport realmgate_proc_getBalance
 func getBalance(ptr, size uint32) uint64 {
 	return realmgate.Handle(ptr, size, func(in call[none]) (result, error) {
-		return result{"user": in.user(), "balance": balances[in.user()], "currency": "EUR"}, nil
+		return result{"user": in.UserID(), "balance": balances[in.UserID()], "currency": "EUR"}, nil
 	})
 }
 
@@ -65,29 +58,29 @@ type payment struct {
 //go:wasmexport realmgate_proc_payBill
 func payBill(ptr, size uint32) uint64 {
 	return realmgate.Handle(ptr, size, func(in call[payment]) (result, error) {
-		p, err := in.first()
+		p, err := first(in)
 		if err != nil {
 			return nil, err
 		}
 		if p.Amount <= 0 {
 			return nil, fmt.Errorf("amount must be positive, not %v", p.Amount)
 		}
-		realmgate.Log(0, "bill paid", "user", in.user(), "amount", p.Amount)
-		return result{"paid": p.Amount, "payee": p.Payee, "by": in.user()}, nil
+		realmgate.Log(0, "bill paid", "user", in.UserID(), "amount", p.Amount)
+		return result{"paid": p.Amount, "payee": p.Payee, "by": in.UserID()}, nil
 	})
 }
 
 //go:wasmexport realmgate_proc_transfer
 func transfer(ptr, size uint32) uint64 {
 	return realmgate.Handle(ptr, size, func(in call[payment]) (result, error) {
-		p, err := in.first()
+		p, err := first(in)
 		if err != nil {
 			return nil, err
 		}
 		if p.Amount <= 0 || p.To == "" {
 			return nil, errors.New("a transfer needs a positive amount and a recipient (to)")
 		}
-		return result{"transferred": p.Amount, "to": p.To, "from": in.user()}, nil
+		return result{"transferred": p.Amount, "to": p.To, "from": in.UserID()}, nil
 	})
 }
 
@@ -101,6 +94,6 @@ func getRates(ptr, size uint32) uint64 {
 //go:wasmexport realmgate_proc_getOffers
 func getOffers(ptr, size uint32) uint64 {
 	return realmgate.Handle(ptr, size, func(in call[none]) (result, error) {
-		return result{"for": in.user(), "offers": []string{"Savings account at 3.1%", "No-fee travel card"}}, nil
+		return result{"for": in.UserID(), "offers": []string{"Savings account at 3.1%", "No-fee travel card"}}, nil
 	})
 }
