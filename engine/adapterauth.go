@@ -142,6 +142,11 @@ func (a *adapterRealm) answer(x *exchange, req *AnswerRequest) (answerOutcome, e
 	if body.Parameters == nil {
 		body.Parameters = []any{}
 	}
+	// The adapter decides what the parameters mean, so no account is known: only the client's
+	// failures count.
+	if err := x.e.beginLogin(x, a.name, "", ""); err != nil {
+		return answerOutcome{}, err
+	}
 	out, err := a.call(x, body.Procedure, map[string]any{"parameters": body.Parameters})
 	if err != nil {
 		return answerOutcome{}, err

@@ -32,6 +32,7 @@ type Store interface {
 	store.RemoteDisable
 	store.Nonces
 	store.Certificates
+	store.LoginFailures
 	store.Audit
 }
 
@@ -48,6 +49,17 @@ type Config struct {
 	// RulesCacheTTL bounds how long remote-disable rules are cached (rules changed through this
 	// engine apply at once; the TTL covers other daemons sharing the store).
 	RulesCacheTTL time.Duration
+	// BackoffAfter is the number of failed logins of one account (a user name of a login module),
+	// in any session, after which each further login of that account waits BackoffBase, doubled
+	// per failure up to BackoffMax. ClientBackoffAfter is the same for one client address, over
+	// every account it tries (higher: clients behind one NAT share it).
+	BackoffAfter       int
+	ClientBackoffAfter int
+	BackoffBase        time.Duration
+	BackoffMax         time.Duration
+	// FailureWindow forgets the failures of an account or client that has not failed for this
+	// long.
+	FailureWindow time.Duration
 }
 
 // DefaultConfig is the configuration PROTOCOL.md describes.
@@ -57,6 +69,11 @@ var DefaultConfig = Config{
 	MaxAttempts:         5,
 	PersistentCookieAge: 365 * 24 * time.Hour,
 	RulesCacheTTL:       5 * time.Second,
+	BackoffAfter:        5,
+	ClientBackoffAfter:  20,
+	BackoffBase:         time.Second,
+	BackoffMax:          15 * time.Minute,
+	FailureWindow:       time.Hour,
 }
 
 func (c Config) withDefaults() Config {
@@ -76,6 +93,24 @@ func (c Config) withDefaults() Config {
 	if c.RulesCacheTTL <= 0 {
 		c.RulesCacheTTL = d.RulesCacheTTL
 	}
+	if c.BackoffAfter <= 0 {
+		c.BackoffAfter = d.BackoffAfter
+	}
+	if c.ClientBackoffAfter <= 0 {
+		c.ClientBackoffAfter = d.ClientBackoffAfter
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = d.BackoffBase
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = d.BackoffMax
+	}
+	c.BackoffMax = max(c.BackoffMax, c.BackoffBase)
+	if c.FailureWindow <= 0 {
+		c.FailureWindow = d.FailureWindow
+	}
+	// A window shorter than the longest wait would forget a client that waits it out.
+	c.FailureWindow = max(c.FailureWindow, c.BackoffMax)
 	return c
 }
 

@@ -28,7 +28,9 @@ type loginRealm struct {
 	name   string
 	kind   string // authenticator kind: "form", "basic", "header"
 	module loginModule
-	exp    time.Duration
+	// moduleName names the login module: failed logins are counted per user name of a module.
+	moduleName string
+	exp        time.Duration
 	// header is the header the header authenticator reads.
 	header string
 	// basicRealm is the realm name offered to Basic clients.
@@ -56,7 +58,7 @@ func newLoginRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, er
 	if err != nil {
 		return nil, err
 	}
-	lr := &loginRealm{name: r.Name, kind: r.Class.Kind, module: mod, loginURL: r.OnLoginURL}
+	lr := &loginRealm{name: r.Name, kind: r.Class.Kind, module: mod, moduleName: lm.Name, loginURL: r.OnLoginURL}
 	if lm.ExpirationInSeconds > 0 {
 		lr.exp = time.Duration(lm.ExpirationInSeconds) * time.Second
 	}
@@ -163,6 +165,13 @@ func (l *loginRealm) answer(x *exchange, a *AnswerRequest) (answerOutcome, error
 	}
 	if c.username == "" && l.kind != "header" {
 		return answerOutcome{}, retry("a user name is required")
+	}
+	if l.kind != "header" {
+		// A password is a secret that can be guessed: the account and the client may have to
+		// wait, before any bcrypt is spent on the guess.
+		if err := x.e.beginLogin(x, l.name, l.moduleName, c.username); err != nil {
+			return answerOutcome{}, err
+		}
 	}
 	id, err := l.module.login(c)
 	if err != nil {

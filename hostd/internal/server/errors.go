@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/realmgate/realmgate/engine"
 )
@@ -34,7 +36,7 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case codeTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case string(engine.CodeTooManyAttempts):
+	case string(engine.CodeTooManyAttempts), string(engine.CodeBackoff):
 		return http.StatusTooManyRequests
 	case string(engine.CodeNotImplemented):
 		return http.StatusNotImplemented
@@ -74,6 +76,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			body[k] = v
 		}
 		body["error"], body["message"] = string(ee.Code), ee.Message
+		if ee.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((ee.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 		if ee.Code == engine.CodeUnavailable {
 			s.log.Error("request failed", "path", r.URL.Path, "err", err)
 		}

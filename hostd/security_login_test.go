@@ -1,0 +1,286 @@
+package main
+
+// Attacks on logins, each against a real daemon over HTTP on 127.0.0.1: a second factor of
+// another user, procedures run through an adapter-based realm, attempt limits dodged by logging
+// out or by opening new sessions, user names told apart by timing, and header logins that keep
+// the session id a client had before.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/adapters/adaptertest"
+	"github.com/realmgate/realmgate/hostd/internal/daemon"
+)
+
+// lockedBuffer collects a daemon's log lines; the daemon writes from many goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startDaemonLogged is startDaemon with the daemon's log (adapters' logs included) kept.
+func startDaemonLogged(t *testing.T, dir string) (*daemon.Daemon, *lockedBuffer) {
+	t.Helper()
+	s, err := daemon.LoadSettings(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Listen, s.Data, s.AdapterCacheDir = "127.0.0.1:0", t.TempDir(), adaptertest.CompilationCacheDir(t)
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: dir, Settings: s, AdminToken: adminToken, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Shutdown(context.Background()) })
+	return d, logs
+}
+
+// copyExample copies the banking example into a temporary project and applies edits to its
+// files: each edit replaces the first occurrence of old by new in the file.
+func copyExample(t *testing.T, edits map[string][][2]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(exampleDir)); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(dir, "data"))
+	// The copy is outside the module, where hostd cannot build the adapter from its source: it
+	// gets the module built here instead.
+	copyFile(t, adaptertest.BuildGoWasm(t, exampleDir+"/adapters/Accounts/src"), filepath.Join(dir, "adapters/Accounts/accounts.wasm"))
+	if edits == nil {
+		edits = map[string][][2]string{}
+	}
+	edits["adapters/Accounts/Accounts.xml"] = append(edits["adapters/Accounts/Accounts.xml"], [2]string{` source="src"`, ""})
+	for file, reps := range edits {
+		path := filepath.Join(dir, filepath.FromSlash(file))
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		for _, r := range reps {
+			if !strings.Contains(s, r[0]) {
+				t.Fatalf("%s does not contain %q", file, r[0])
+			}
+			s = strings.Replace(s, r[0], r[1], 1)
+		}
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// xsrf returns the anti-XSRF header pair of a challenge body.
+func xsrf(t *testing.T, body map[string]any) []string {
+	t.Helper()
+	c, _ := challenges(body)["wl_antiXSRFRealm"].(map[string]any)
+	tok, _ := c["WL-Instance-Id"].(string)
+	if tok == "" {
+		t.Fatalf("no anti-XSRF challenge in %v", body)
+	}
+	return []string{"WL-Instance-Id", tok}
+}
+
+// auditRecords returns the audit log through the admin API.
+func auditRecords(t *testing.T, d *daemon.Daemon) []map[string]any {
+	t.Helper()
+	status, body := admin(t, d, "GET", "/admin/v1/audit?limit=1000", "", adminToken)
+	if status != 200 {
+		t.Fatalf("audit log: %d %v", status, body)
+	}
+	var out []map[string]any
+	for _, r := range body["records"].([]any) {
+		out = append(out, r.(map[string]any))
+	}
+	return out
+}
+
+// auditOf returns the audit records with the action.
+func auditOf(recs []map[string]any, action string) []map[string]any {
+	var out []map[string]any
+	for _, r := range recs {
+		if r["action"] == action {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// webLoginChallenge opens a new session of the example's web environment and draws the
+// BankLogin challenge; it returns the session and its anti-XSRF header.
+func webLoginChallenge(t *testing.T, d *daemon.Daemon) (*raw, []string) {
+	t.Helper()
+	r := newRaw(t, d, "mobilewebapp", "2.1.0")
+	_, body, _ := r.do("POST", "/api/v1/apps/BankApp/mobilewebapp/init", "{}")
+	x := xsrf(t, body)
+	status, body, _ := r.do("POST", "/api/v1/apps/BankApp/mobilewebapp/init", "{}", x...)
+	if status != 401 || challenges(body)["BankLogin"] == nil {
+		t.Fatalf("init: %d %v, want the BankLogin challenge", status, body)
+	}
+	return r, x
+}
+
+// pinChallenge logs alice in and draws the PIN challenge of a transfer.
+func pinChallenge(t *testing.T, d *daemon.Daemon) (*raw, []string) {
+	t.Helper()
+	r := newRaw(t, d, "android", "2.1.0")
+	_, body, _ := r.do("POST", "/api/v1/adapters/Accounts/transfer", `{"parameters":[{"amount":10,"to":"bob"}]}`)
+	x := xsrf(t, body)
+	if status, body, _ := r.do("POST", "/api/v1/auth/BankLogin", `{"username":"alice","password":"alice-password"}`, x...); status != 200 {
+		t.Fatalf("alice's login: %d %v", status, body)
+	}
+	status, body, _ := r.do("POST", "/api/v1/adapters/Accounts/transfer", `{"parameters":[{"amount":10,"to":"bob"}]}`, x...)
+	if status != 401 || challenges(body)["PinRealm"] == nil {
+		t.Fatalf("transfer after login: %d %v, want the PIN challenge", status, body)
+	}
+	return r, x
+}
+
+// Item 2: alice logs in and answers the PIN realm with bob's user name and PIN. The PIN realm must
+// identify the user the session's user realm identified; another user is refused and audited.
+// adapterLoginProject is the example with an adapter-based realm whose login function is a
+// procedure of the Accounts adapter, protecting the /partners/ static resources.
+// Item 3: an answer to an adapter-based realm names the procedure to run. Only the procedures the
+// realm submits credentials to (and unprotected ones) may run that way; payBill, which a direct
+// call may not reach unauthenticated, must not run either.
+// Item 5: logging out of a realm forgets its login, not the failed attempts of the session.
+// Twenty wrong PINs, with a logout after every four, must not all be tried.
+func TestLogoutKeepsFailedAttempts(t *testing.T) {
+	d := startDaemon(t, exampleDir, "")
+	r, x := pinChallenge(t, d)
+	var got []string
+	for i := range 20 {
+		if i > 0 && i%4 == 0 {
+			if status, _, _ := r.do("POST", "/api/v1/logout/PinRealm", "{}", x...); status != 200 {
+				t.Fatalf("logout: %d", status)
+			}
+			status, body, _ := r.do("POST", "/api/v1/adapters/Accounts/transfer", `{"parameters":[{"amount":10,"to":"bob"}]}`, x...)
+			got = append(got, fmt.Sprint("transfer ", status, " ", body["error"]))
+		}
+		status, body, _ := r.do("POST", "/api/v1/auth/PinRealm", fmt.Sprintf(`{"username":"alice","password":"%04d"}`, 9000+i), x...)
+		got = append(got, fmt.Sprint("pin ", status, " ", body["error"]))
+	}
+	want := []string{"pin 401 <nil>", "pin 401 <nil>", "pin 401 <nil>", "pin 401 <nil>", "transfer 401 <nil>", "pin 429 too_many_attempts"}
+	for len(want) < len(got) {
+		if len(want)%5 == 4 {
+			want = append(want, "transfer 429 too_many_attempts")
+		} else {
+			want = append(want, "pin 429 too_many_attempts")
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wrong PINs with logouts (-want +got):\n%s", diff)
+	}
+	// Even the right PIN is refused in this session now.
+	if status, _, _ := r.do("POST", "/api/v1/auth/PinRealm", `{"username":"alice","password":"1234"}`, x...); status != 429 {
+		t.Errorf("right PIN after the limit: %d, want 429", status)
+	}
+}
+
+// Item 5: wrong passwords for one account from new sessions back off (429 with Retry-After),
+// the right password too while the backoff lasts; failed logins are audited without the
+// password.
+func TestFailedLoginsBackOffPerAccount(t *testing.T) {
+	d := startDaemon(t, exampleDir, "")
+	var statuses []int
+	var last http.Header
+	var lastBody map[string]any
+	for i := range 6 {
+		r, x := webLoginChallenge(t, d)
+		status, body, hdr := r.do("POST", "/api/v1/auth/BankLogin", fmt.Sprintf(`{"username":"bob","password":"guess-%d"}`, i), x...)
+		statuses = append(statuses, status)
+		last, lastBody = hdr, body
+	}
+	if diff := cmp.Diff([]int{401, 401, 401, 401, 401, 429}, statuses); diff != "" {
+		t.Fatalf("wrong passwords for bob from new sessions (-want +got):\n%s", diff)
+	}
+	secs, err := strconv.Atoi(last.Get("Retry-After"))
+	if lastBody["error"] != "login_backoff" || err != nil || secs < 1 || secs > 2 {
+		t.Errorf("backoff reply: Retry-After %q, body %v; want login_backoff and 1 or 2 seconds", last.Get("Retry-After"), lastBody)
+	}
+	r, x := webLoginChallenge(t, d)
+	if status, body, _ := r.do("POST", "/api/v1/auth/BankLogin", `{"username":"bob","password":"bob-password"}`, x...); status != 429 {
+		t.Errorf("right password during the backoff: %d %v, want 429", status, body)
+	}
+	// Another account is not held back by bob's.
+	if status, body, _ := r.do("POST", "/api/v1/auth/BankLogin", `{"username":"alice","password":"alice-password"}`, x...); status != 200 {
+		t.Errorf("alice during bob's backoff: %d %v, want 200", status, body)
+	}
+	time.Sleep(time.Duration(secs)*time.Second + 100*time.Millisecond)
+	r, x = webLoginChallenge(t, d)
+	if status, body, _ := r.do("POST", "/api/v1/auth/BankLogin", `{"username":"bob","password":"bob-password"}`, x...); status != 200 {
+		t.Errorf("right password after the backoff: %d %v, want 200", status, body)
+	}
+	// A login resets the account's count: the next wrong password is an ordinary one.
+	r, x = webLoginChallenge(t, d)
+	if status, body, _ := r.do("POST", "/api/v1/auth/BankLogin", `{"username":"bob","password":"guess-again"}`, x...); status != 401 {
+		t.Errorf("wrong password after a login: %d %v, want 401", status, body)
+	}
+
+	recs := auditRecords(t, d)
+	failures := auditOf(recs, "login.failure")
+	if len(failures) != 6 {
+		t.Errorf("%d login.failure audit records, want 6 (the evaluated wrong passwords)", len(failures))
+	}
+	for _, f := range failures {
+		detail, _ := f["detail"].(map[string]any)
+		if f["target"] != "BankLogin" || detail["user"] != "bob" || detail["client"] != "127.0.0.1" {
+			t.Errorf("audit record %v: want target BankLogin, user bob, client 127.0.0.1", f)
+		}
+	}
+	if b, _ := json.Marshal(recs); strings.Contains(string(b), "guess") || strings.Contains(string(b), "bob-password") {
+		t.Errorf("the audit log holds a password: %s", b)
+	}
+}
+
+// Item 5: one client trying many user names backs off too.
+func TestFailedLoginsBackOffPerClient(t *testing.T) {
+	d := startDaemon(t, exampleDir, "")
+	var statuses []int
+	for i := range 21 {
+		r, x := webLoginChallenge(t, d)
+		status, _, _ := r.do("POST", "/api/v1/auth/BankLogin", fmt.Sprintf(`{"username":"user%d","password":"guess"}`, i), x...)
+		statuses = append(statuses, status)
+	}
+	want := append(slices.Repeat([]int{401}, 20), 429)
+	if diff := cmp.Diff(want, statuses); diff != "" {
+		t.Errorf("wrong passwords for 21 user names from one client (-want +got):\n%s", diff)
+	}
+}
+
+// timingProject is the example with its users' hashes at bcrypt cost 5.
+// Item 6: with cost-5 hashes, an unknown user name must cost what a known one costs.
+// Items 6 and 13: hostd check warns about cheap hashes and about header logins nobody vouches
+// for.
+// headerProject is a project whose web app is protected by a header realm behind a proxy.
+// Item 13: a session that a header login authenticates gets a new id, so that an id known before
+// the login (planted by an attacker) is worthless after it.
