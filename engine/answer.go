@@ -189,6 +189,16 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		res.Extra = out.extra
 		s.dirty = true
 	default:
+		if err := e.bindUser(x, req.Realm, out.identity, isUserRealm(e.challengingTest(x, req.Realm), req.Realm)); err != nil {
+			// A final refusal: the session's user does not get another try at proving to
+			// be someone else.
+			rs.Refused, rs.Challenged = true, false
+			s.dirty = true
+			if serr := e.saveSession(ctx, s); serr != nil {
+				return nil, serr
+			}
+			return nil, err
+		}
 		e.loginSucceeded(x)
 		rs.Passed = true
 		rs.Challenged = false

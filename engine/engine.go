@@ -152,9 +152,11 @@ type Engine struct {
 	rules     *rulesCache
 	procs     ProcedureRunner
 
-	sso                 map[string]string
-	blocked             blockedCache
-	audited             map[string]bool
+	sso     map[string]string
+	blocked blockedCache
+	audited map[string]bool
+	// identifying holds the realms whose logins identify a user (see bindUser).
+	identifying         map[string]bool
 	provisioningCA      *pki.CA
 	attestationRoots    *x509.CertPool
 	attestationVerifier *AttestationVerifier
@@ -185,9 +187,13 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 	e.rules = newRulesCache(e.store, e.cfg.RulesCacheTTL)
 	e.sso = ssoRealms(p)
 	e.audited = map[string]bool{}
+	e.identifying = map[string]bool{}
 	for name, r := range p.Realms {
 		if lm := p.LoginModules[r.LoginModule]; lm != nil && lm.Audit {
 			e.audited[name] = true // <loginModule audit="true">, as Worklight's audit log
+		}
+		if r.IdentifiesUser() {
+			e.identifying[name] = true
 		}
 	}
 	realms, err := buildRealms(e, p)
@@ -403,9 +409,17 @@ func (e *Engine) observe(x *exchange) ([]string, error) {
 	}
 	for _, tr := range x.test.Realms {
 		if tr.Enforced && !passed[tr.Realm] && e.sharedLogin(x, tr.Realm) {
+			// A login shared by another app of the device is a login of this session too: it
+			// must name the session's user.
+			if err := e.bindUser(x, tr.Realm, x.s.peek(tr.Realm).Identity, isUserRealm(x.test, tr.Realm)); err != nil {
+				forgetLogin(x.s, tr.Realm)
+				x.s.dirty = true
+				continue
+			}
 			passed[tr.Realm] = true
 		}
 	}
+	observed := map[string]bool{}
 	for _, tr := range x.test.Realms {
 		if !tr.Enforced {
 			continue
@@ -423,10 +437,12 @@ func (e *Engine) observe(x *exchange) ([]string, error) {
 			return nil, err
 		}
 		passed[tr.Realm] = ok
+		observed[tr.Realm] = true
 	}
 	out := make([]string, 0, len(passed))
 	for name, ok := range passed {
-		if ok {
+		// A login this request forgot (the session's user changed) is not passed any more.
+		if ok && (observed[name] || x.s.peek(name).live(x.now)) {
 			out = append(out, name)
 		}
 	}

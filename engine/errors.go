@@ -27,6 +27,7 @@ const (
 	CodeNonce               Code = "invalid_token"         // a nonce that is unknown, used or expired
 	CodeUnknownSecurityTest Code = "unknown_security_test" // a resource names a test that does not exist
 	CodeBackoff             Code = "login_backoff"         // failed logins of this account or client: wait RetryAfter
+	CodeIdentityMismatch    Code = "identity_mismatch"     // a login of another user than the session's
 )
 
 // Error is the engine's one error type: a code, a message a person can act on, and details that

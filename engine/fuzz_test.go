@@ -29,6 +29,7 @@ var knownCodes = map[engine.Code]bool{
 	engine.CodeApplicationDisabled: true, engine.CodeDeviceBlocked: true, engine.CodePolicyDenied: true,
 	engine.CodeNotImplemented: true, engine.CodeXSRF: true, engine.CodeUnavailable: true,
 	engine.CodeNonce: true, engine.CodeUnknownSecurityTest: true, engine.CodeBackoff: true,
+	engine.CodeIdentityMismatch: true,
 }
 
 // fuzzLab is the lab with notices to acknowledge and a blocked device, and for each realm the
@@ -224,7 +225,7 @@ func checkAnswer(t *testing.T, l *lab, c *client, req engine.AnswerRequest) bool
 		wantFailures++
 	case e.Code == engine.CodeTooManyAttempts && b.Failures < fuzzMaxAttempts:
 		wantFailures, wantChallenged = b.Failures+1, false
-	case e.Code == engine.CodeRefused:
+	case e.Code == engine.CodeRefused, e.Code == engine.CodeIdentityMismatch:
 		wantChallenged, wantRefused = false, true
 	}
 	if a.Failures != wantFailures || a.Challenged != wantChallenged || a.Refused != wantRefused || a.Passed != b.Passed {
@@ -242,6 +243,9 @@ func checkAnswer(t *testing.T, l *lab, c *client, req engine.AnswerRequest) bool
 	got := writes.other()
 	if wantFailures > b.Failures {
 		got = slices.DeleteFunc(got, func(w string) bool { return w == "AddLoginFailure" || w == "AppendAudit login.failure" })
+	}
+	if e != nil && e.Code == engine.CodeIdentityMismatch {
+		got = slices.DeleteFunc(got, func(w string) bool { return w == "AppendAudit login.identity_mismatch" })
 	}
 	if len(got) > 0 {
 		t.Fatalf("Answer(%s) refused (%v) but wrote %v", realm, err, got)

@@ -119,8 +119,12 @@ func (l *loginRealm) observe(x *exchange) (bool, error) {
 	if err != nil {
 		return false, nil // the challenge and its answer report why
 	}
+	identity := l.identity(id)
+	if err := x.e.bindUser(x, l.name, identity, isUserRealm(x.test, l.name)); err != nil {
+		return false, nil // another user than the session's: not passed (audited)
+	}
 	rs = x.s.realm(l.name)
-	rs.Passed, rs.Identity, rs.LastUsed = true, l.identity(id), x.now
+	rs.Passed, rs.Identity, rs.LastUsed = true, identity, x.now
 	if l.exp > 0 {
 		rs.ExpiresAt = x.now.Add(l.exp)
 	}

@@ -167,6 +167,42 @@ func pinChallenge(t *testing.T, d *daemon.Daemon) (*raw, []string) {
 
 // Item 2: alice logs in and answers the PIN realm with bob's user name and PIN. The PIN realm must
 // identify the user the session's user realm identified; another user is refused and audited.
+func TestSecondFactorOfAnotherUserIsRefused(t *testing.T) {
+	d := startDaemon(t, exampleDir, "")
+	r, x := pinChallenge(t, d)
+	status, body, _ := r.do("POST", "/api/v1/auth/PinRealm", `{"username":"bob","password":"4321"}`, x...)
+	if status != 403 || body["error"] != "identity_mismatch" {
+		t.Errorf("bob's PIN in alice's session: %d %v, want 403 identity_mismatch", status, body)
+	}
+	status, body, _ = r.do("POST", "/api/v1/adapters/Accounts/transfer", `{"parameters":[{"amount":10,"to":"mallory"}]}`, x...)
+	if status == 200 {
+		t.Fatalf("the transfer ran with bob's PIN as alice: %v", body)
+	}
+	recs := auditOf(auditRecords(t, d), "login.identity_mismatch")
+	if len(recs) != 1 {
+		t.Fatalf("%d identity_mismatch audit records, want 1", len(recs))
+	}
+	detail, _ := recs[0]["detail"].(map[string]any)
+	want := map[string]any{"user": "bob", "sessionUser": "alice", "userRealm": "BankLogin"}
+	got := map[string]any{"user": detail["user"], "sessionUser": detail["sessionUser"], "userRealm": detail["userRealm"]}
+	if diff := cmp.Diff(want, got); diff != "" || recs[0]["target"] != "PinRealm" {
+		t.Errorf("audit record %v (-want +got):\n%s", recs[0], diff)
+	}
+	if b, _ := json.Marshal(recs); strings.Contains(string(b), "4321") {
+		t.Errorf("the audit log holds the PIN: %s", b)
+	}
+
+	// Alice's own PIN, in a new session, still passes.
+	r, x = pinChallenge(t, d)
+	if status, body, _ := r.do("POST", "/api/v1/auth/PinRealm", `{"username":"alice","password":"1234"}`, x...); status != 200 {
+		t.Fatalf("alice's PIN: %d %v", status, body)
+	}
+	status, body, _ = r.do("POST", "/api/v1/adapters/Accounts/transfer", `{"parameters":[{"amount":10,"to":"bob"}]}`, x...)
+	if res, _ := body["result"].(map[string]any); status != 200 || res["from"] != "alice" {
+		t.Errorf("transfer with alice's PIN: %d %v", status, body)
+	}
+}
+
 // adapterLoginProject is the example with an adapter-based realm whose login function is a
 // procedure of the Accounts adapter, protecting the /partners/ static resources.
 // Item 3: an answer to an adapter-based realm names the procedure to run. Only the procedures the

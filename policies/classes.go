@@ -56,13 +56,13 @@ func addClass(c *Class) { classes[c.Name] = c }
 func init() {
 	for _, c := range []*Class{
 		{Name: wlExt + "FormBasedAuthenticator", Role: roleAuthenticator, Kind: "form",
-			Known: []string{"login-page", "error-page"}},
+			Known: []string{"login-page", "error-page", ParamIdentifiesUser}},
 		{Name: wlExt + "BasicAuthenticator", Role: roleAuthenticator, Kind: "basic",
-			Known: []string{"basic-realm-name"}},
+			Known: []string{"basic-realm-name", ParamIdentifiesUser}},
 		{Name: wlExt + "HeaderAuthenticator", Role: roleAuthenticator, Kind: "header",
-			Known: []string{"user-name-header"}},
+			Known: []string{"user-name-header", ParamIdentifiesUser}},
 		{Name: "com.worklight.integration.auth.AdapterAuthenticator", Role: roleAuthenticator, Kind: "adapter",
-			Required: []string{"login-function"}, Known: []string{"logout-function"}},
+			Required: []string{"login-function"}, Known: []string{"logout-function", ParamIdentifiesUser}},
 		{Name: wlExt + "UserCertificateAuthenticator", Role: roleAuthenticator, Kind: "userCertificate",
 			Required: []string{"dependent-user-auth-realm", "pki-bridge-class"},
 			Known: []string{
@@ -147,6 +147,30 @@ var builtinRealms = map[string]builtinRealm{
 	RealmDeviceAutoProvision: {Status: Implemented, Device: true},
 	RealmAuthenticity:        {Status: Implemented},
 	RealmDirectUpdate:        {Status: NotEnforced},
+}
+
+// Realm parameters Realmgate adds to Worklight's.
+const (
+	// ParamIdentifiesUser set to "false" declares that a realm's login does not identify a user
+	// (it proves something else: a shared code, a branch, an acknowledgement), so it is exempt
+	// from the rule that the realms of a session identify one user.
+	ParamIdentifiesUser = "identifies-user"
+)
+
+// IdentifiesUser reports whether a login of the realm identifies a user. Every realm with a
+// login module or a user certificate does, unless its identifies-user parameter is "false";
+// built-in realms do not (the anonymous user is an app instance, not a person). Within one
+// session, the logins of realms that identify a user must all name the same user.
+func (r *Realm) IdentifiesUser() bool {
+	if r.Builtin || r.Class == nil {
+		return false
+	}
+	switch r.Class.Kind {
+	case "form", "basic", "header", "adapter", "userCertificate":
+		v, _ := r.Params.Get(ParamIdentifiesUser)
+		return v != "false"
+	}
+	return false
 }
 
 // RealmStatus says whether the realm is enforced by this build.

@@ -148,6 +148,10 @@ func (l *loader) validateRealm(r *Realm, used bool) {
 		l.report(used, r.Pos, "define it in <loginModules> or fix the name",
 			"realm %q uses login module %q, which is not defined", r.Name, r.LoginModule)
 	}
+	if v, ok := r.Params.Get(ParamIdentifiesUser); ok && v != "true" && v != "false" {
+		l.report(used, r.Pos, `write value="false" for a realm whose login does not say who the user is, or leave the parameter out`,
+			"realm %q: %s is %q, not true or false", r.Name, ParamIdentifiesUser, v)
+	}
 	if r.Class.Kind == "userCertificate" {
 		l.validateUserCertificateRealm(r, used)
 	}
@@ -358,6 +362,10 @@ func (l *loader) validateTest(t *SecurityTest) {
 		}
 		if tr.InternalUser && tr.Realm != RealmAnonymousUser && (r.Builtin || (r.Class != nil && r.Class.Kind == "deviceProvisioning")) {
 			l.errorf(tr.Pos, "mark the realm that identifies the user", "realm %q does not provide a user identity but is marked isInternalUserID", tr.Realm)
+		}
+		if v, _ := r.Params.Get(ParamIdentifiesUser); tr.InternalUser && v == "false" {
+			l.errorf(tr.Pos, "mark the realm that identifies the user isInternalUserID, or drop "+ParamIdentifiesUser+`="false"`,
+				"realm %q is declared %s=\"false\" but is marked isInternalUserID in security test %q", tr.Realm, ParamIdentifiesUser, t.Name)
 		}
 	}
 	// Device auto-provisioning trusts the app only after the authenticity realm proved it.

@@ -28,7 +28,8 @@ func statusOf(code string) int {
 	case codeUnauthorized:
 		return http.StatusUnauthorized
 	case string(engine.CodeRefused), string(engine.CodeApplicationDisabled), string(engine.CodeDeviceBlocked),
-		string(engine.CodePolicyDenied), string(engine.CodeXSRF), string(engine.CodeCSRRejected):
+		string(engine.CodePolicyDenied), string(engine.CodeXSRF), string(engine.CodeCSRRejected),
+		string(engine.CodeIdentityMismatch):
 		return http.StatusForbidden
 	case string(engine.CodeUnknownApplication), string(engine.CodeUnknownRealm), codeNotFound:
 		return http.StatusNotFound
