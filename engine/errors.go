@@ -28,6 +28,7 @@ const (
 	CodeUnknownSecurityTest Code = "unknown_security_test" // a resource names a test that does not exist
 	CodeBackoff             Code = "login_backoff"         // failed logins of this account or client: wait RetryAfter
 	CodeIdentityMismatch    Code = "identity_mismatch"     // a login of another user than the session's
+	CodeProcedureNotAllowed Code = "procedure_not_allowed" // an adapter-based answer naming a procedure that does not take credentials
 )
 
 // Error is the engine's one error type: a code, a message a person can act on, and details that

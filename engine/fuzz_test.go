@@ -29,7 +29,7 @@ var knownCodes = map[engine.Code]bool{
 	engine.CodeApplicationDisabled: true, engine.CodeDeviceBlocked: true, engine.CodePolicyDenied: true,
 	engine.CodeNotImplemented: true, engine.CodeXSRF: true, engine.CodeUnavailable: true,
 	engine.CodeNonce: true, engine.CodeUnknownSecurityTest: true, engine.CodeBackoff: true,
-	engine.CodeIdentityMismatch: true,
+	engine.CodeIdentityMismatch: true, engine.CodeProcedureNotAllowed: true,
 }
 
 // fuzzLab is the lab with notices to acknowledge and a blocked device, and for each realm the

@@ -205,9 +205,61 @@ func TestSecondFactorOfAnotherUserIsRefused(t *testing.T) {
 
 // adapterLoginProject is the example with an adapter-based realm whose login function is a
 // procedure of the Accounts adapter, protecting the /partners/ static resources.
+func adapterLoginProject(t *testing.T) string {
+	return copyExample(t, map[string][][2]string{
+		"server/conf/authenticationConfig.xml": {
+			{"<staticResources>", `<staticResources>
+		<resource id="partners" securityTest="adapterLoginTests">
+			<urlPatterns>/partners/*</urlPatterns>
+		</resource>`},
+			{"<securityTests>", `<securityTests>
+		<customSecurityTest name="adapterLoginTests">
+			<test realm="AdapterLogin" isInternalUserID="true"/>
+		</customSecurityTest>`},
+			{"<realms>", `<realms>
+		<realm name="AdapterLogin" loginModule="AdapterUsers">
+			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
+			<parameter name="login-function" value="Accounts.getRates"/>
+		</realm>`},
+			{"<loginModules>", `<loginModules>
+		<loginModule name="AdapterUsers">
+			<className>com.worklight.core.auth.ext.NonValidatingLoginModule</className>
+		</loginModule>`},
+		},
+	})
+}
+
 // Item 3: an answer to an adapter-based realm names the procedure to run. Only the procedures the
 // realm submits credentials to (and unprotected ones) may run that way; payBill, which a direct
 // call may not reach unauthenticated, must not run either.
+func TestAdapterLoginRealmRunsOnlySubmitProcedures(t *testing.T) {
+	d, logs := startDaemonLogged(t, adapterLoginProject(t))
+	r := newRaw(t, d, "mobilewebapp", "2.1.0")
+	status, body, _ := r.do("POST", "/api/v1/adapters/Accounts/payBill", `{"parameters":[{"payee":"mallory","amount":500}]}`)
+	if status != 401 {
+		t.Fatalf("direct payBill: %d %v, want 401", status, body)
+	}
+	x := xsrf(t, body)
+	status, body, _ = r.do("GET", "/partners/terms.txt", "", x...)
+	if c, _ := challenges(body)["AdapterLogin"].(map[string]any); status != 401 || c["authenticator"] != "adapter" {
+		t.Fatalf("partners page: %d %v, want the AdapterLogin challenge", status, body)
+	}
+	for _, proc := range []string{"payBill", "transfer", "getBalance"} {
+		status, body, _ := r.do("POST", "/api/v1/auth/AdapterLogin", `{"procedure":"`+proc+`","parameters":[{"payee":"mallory","to":"mallory","amount":500}]}`, x...)
+		if status != 403 || body["error"] != "procedure_not_allowed" {
+			t.Errorf("%s through the realm: %d %v, want 403 procedure_not_allowed", proc, status, body)
+		}
+	}
+	// A negative amount makes payBill fail with its own message: a sign that it ran.
+	status, body, _ = r.do("POST", "/api/v1/auth/AdapterLogin", `{"procedure":"payBill","parameters":[{"payee":"mallory","amount":-1}]}`, x...)
+	if msg, _ := body["message"].(string); status != 403 || strings.Contains(msg, "amount") {
+		t.Errorf("payBill with a bad amount through the realm: %d %v: the procedure ran", status, body)
+	}
+	if strings.Contains(logs.String(), "bill paid") {
+		t.Errorf("payBill ran through the login realm; daemon log:\n%s", logs.String())
+	}
+}
+
 // Item 5: logging out of a realm forgets its login, not the failed attempts of the session.
 // Twenty wrong PINs, with a logout after every four, must not all be tried.
 func TestLogoutKeepsFailedAttempts(t *testing.T) {

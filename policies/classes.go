@@ -62,7 +62,7 @@ func init() {
 		{Name: wlExt + "HeaderAuthenticator", Role: roleAuthenticator, Kind: "header",
 			Known: []string{"user-name-header", ParamIdentifiesUser}},
 		{Name: "com.worklight.integration.auth.AdapterAuthenticator", Role: roleAuthenticator, Kind: "adapter",
-			Required: []string{"login-function"}, Known: []string{"logout-function", ParamIdentifiesUser}},
+			Required: []string{"login-function"}, Known: []string{"logout-function", ParamSubmitProcedures, ParamIdentifiesUser}},
 		{Name: wlExt + "UserCertificateAuthenticator", Role: roleAuthenticator, Kind: "userCertificate",
 			Required: []string{"dependent-user-auth-realm", "pki-bridge-class"},
 			Known: []string{
@@ -155,7 +155,28 @@ const (
 	// (it proves something else: a shared code, a branch, an acknowledgement), so it is exempt
 	// from the rule that the realms of a session identify one user.
 	ParamIdentifiesUser = "identifies-user"
+	// ParamSubmitProcedures lists the procedures of an adapter-based realm's adapter that a
+	// client's answer may name to submit credentials (names, or Adapter.procedure, separated by
+	// commas or spaces); DefaultSubmitProcedure when the realm has none.
+	ParamSubmitProcedures = "submit-procedures"
 )
+
+// DefaultSubmitProcedure is the submit procedure of an adapter-based realm that names none: the
+// name Worklight's samples and most projects use.
+const DefaultSubmitProcedure = "submitAuthentication"
+
+// SubmitProcedures returns the procedures of its adapter that an adapter-based realm's answers
+// may name to submit credentials, as its submit-procedures parameter lists them (an
+// "Adapter.procedure" entry keeps its adapter prefix, for the loader to check), or
+// DefaultSubmitProcedure. The procedures of the adapter that are themselves unprotected may be
+// named as well; every other procedure keeps its own security test.
+func (r *Realm) SubmitProcedures() (procs []string, explicit bool) {
+	v, ok := r.Params.Get(ParamSubmitProcedures)
+	if !ok {
+		return []string{DefaultSubmitProcedure}, false
+	}
+	return strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' }), true
+}
 
 // IdentifiesUser reports whether a login of the realm identifies a user. Every realm with a
 // login module or a user certificate does, unless its identifies-user parameter is "false";

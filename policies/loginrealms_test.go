@@ -53,6 +53,55 @@ func TestLoginRealmParameters(t *testing.T) {
 			},
 			notWant: []string{`parameter "identifies-user" is not used`},
 		},
+		{
+			name: "submit-procedures",
+			files: files{ac: authConfig(`
+	<securityTests>
+		<customSecurityTest name="t">
+			<test realm="named" isInternalUserID="true"/>
+			<test realm="wrong"/>
+			<test realm="empty"/>
+			<test realm="none"/>
+		</customSecurityTest>
+	</securityTests>
+	<realms>
+		<realm name="named" loginModule="any">
+			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
+			<parameter name="login-function" value="Two.onAuthRequired"/>
+			<parameter name="submit-procedures" value="submitStep1,Two.submitStep2"/>
+		</realm>
+		<realm name="wrong" loginModule="any">
+			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
+			<parameter name="login-function" value="Two.onAuthRequired"/>
+			<parameter name="submit-procedures" value="missing Other.submitStep1"/>
+		</realm>
+		<realm name="empty" loginModule="any">
+			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
+			<parameter name="login-function" value="Two.onAuthRequired"/>
+			<parameter name="submit-procedures" value=" , "/>
+		</realm>
+		<realm name="none" loginModule="any">
+			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
+			<parameter name="login-function" value="Two.onAuthRequired"/>
+		</realm>
+	</realms>
+	<loginModules>
+		<loginModule name="any"><className>com.worklight.core.auth.ext.NonValidatingLoginModule</className></loginModule>
+	</loginModules>
+`), adapterPath("Two"): adapterXML("Two", `
+	<procedure name="submitStep1"/>
+	<procedure name="submitStep2"/>
+	<procedure name="getData" securityTest="t"/>
+`)},
+			want: []string{
+				ac + `:20: error: realm "wrong": submit procedure Two.missing is not declared by the adapter`,
+				ac + `:20: error: realm "wrong": submit procedure "Other.submitStep1" is not a procedure of adapter Two`,
+				ac + `:25: error: realm "empty": submit-procedures is empty`,
+				ac + `:25: warning: realm "empty": no procedure of adapter Two may receive credentials (neither submitAuthentication nor an unprotected one): nobody can log in`,
+				ac + `:27: warning: realm "none": no procedure of adapter Two may receive credentials (neither submitAuthentication nor an unprotected one): nobody can log in`,
+			},
+			notWant: []string{`realm "named"`, `parameter "submit-procedures" is not used`},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -182,6 +182,71 @@ func (l *loader) validateAdapterRealm(r *Realm, used bool) {
 			l.report(used, r.Pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q: %s names adapter %q, which is not in the project", r.Name, name, adapter)
 		}
 	}
+	l.validateSubmitProcedures(r, used)
+}
+
+// validateSubmitProcedures checks the procedures an adapter-based realm's answers may run: each
+// one named must be a declared procedure of the realm's adapter. A realm left with none (no
+// submit-procedures, no declared submitAuthentication, no unprotected procedure) can never log
+// anyone in.
+func (l *loader) validateSubmitProcedures(r *Realm, used bool) {
+	login, _ := r.Params.Get("login-function")
+	adapterName, _, ok := strings.Cut(login, ".")
+	a := l.p.Adapters[adapterName]
+	if !ok || a == nil {
+		return // reported above
+	}
+	pos := r.Pos
+	for _, prm := range r.Params {
+		if prm.Name == ParamSubmitProcedures {
+			pos = prm.Pos
+		}
+	}
+	procs, explicit := r.SubmitProcedures()
+	if explicit && len(procs) == 0 {
+		l.report(used, pos, "name the procedures clients submit credentials to, such as submitAuthentication, or remove the parameter",
+			"realm %q: %s is empty", r.Name, ParamSubmitProcedures)
+	}
+	usable := 0
+	for _, ref := range procs {
+		name := ref
+		if ad, proc, qualified := strings.Cut(ref, "."); qualified {
+			if ad != adapterName || proc == "" {
+				l.report(used, pos, "name procedures of adapter "+adapterName+", the adapter of the login-function",
+					"realm %q: submit procedure %q is not a procedure of adapter %s", r.Name, ref, adapterName)
+				continue
+			}
+			name = proc
+		}
+		if _, declared := a.Procedures[name]; !declared {
+			if explicit {
+				l.report(used, pos, `declare <procedure name="`+name+`"/> in adapters/`+adapterName+"/"+adapterName+".xml",
+					"realm %q: submit procedure %s.%s is not declared by the adapter", r.Name, adapterName, name)
+			}
+			continue
+		}
+		usable++
+	}
+	internal := internalProcedures(l.p)
+	for _, name := range a.ProcedureOrder {
+		if a.Procedures[name].SecurityTest == Unprotected && !internal[adapterName+"."+name] {
+			usable++
+		}
+	}
+	if usable == 0 && used {
+		fix := fmt.Sprintf(`declare the procedure clients submit credentials to in adapters/%s/%s.xml and name it: <parameter name="%s" value="..."/>`, adapterName, adapterName, ParamSubmitProcedures)
+		var submits []string
+		for _, name := range a.ProcedureOrder {
+			if strings.HasPrefix(strings.ToLower(name), "submit") {
+				submits = append(submits, name)
+			}
+		}
+		if len(submits) > 0 {
+			fix = fmt.Sprintf(`name the procedures that receive credentials: <parameter name="%s" value="%s"/>`, ParamSubmitProcedures, strings.Join(submits, ", "))
+		}
+		l.warnf(pos, fix,
+			"realm %q: no procedure of adapter %s may receive credentials (neither %s nor an unprotected one): nobody can log in", r.Name, adapterName, DefaultSubmitProcedure)
+	}
 }
 
 func (l *loader) validateUserCertificateRealm(r *Realm, used bool) {

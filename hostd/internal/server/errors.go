@@ -29,7 +29,7 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case string(engine.CodeRefused), string(engine.CodeApplicationDisabled), string(engine.CodeDeviceBlocked),
 		string(engine.CodePolicyDenied), string(engine.CodeXSRF), string(engine.CodeCSRRejected),
-		string(engine.CodeIdentityMismatch):
+		string(engine.CodeIdentityMismatch), string(engine.CodeProcedureNotAllowed):
 		return http.StatusForbidden
 	case string(engine.CodeUnknownApplication), string(engine.CodeUnknownRealm), codeNotFound:
 		return http.StatusNotFound

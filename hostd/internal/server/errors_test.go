@@ -22,6 +22,7 @@ func TestLoginErrorsStatusAndRetryAfter(t *testing.T) {
 		{&engine.Error{Code: engine.CodeBackoff, Message: "wait", RetryAfter: 1500 * time.Millisecond}, http.StatusTooManyRequests, "2"},
 		{&engine.Error{Code: engine.CodeTooManyAttempts, Message: "stop"}, http.StatusTooManyRequests, ""},
 		{&engine.Error{Code: engine.CodeIdentityMismatch, Message: "another user"}, http.StatusForbidden, ""},
+		{&engine.Error{Code: engine.CodeProcedureNotAllowed, Message: "not a submit procedure"}, http.StatusForbidden, ""},
 	}
 	for _, tc := range cases {
 		w := httptest.NewRecorder()
