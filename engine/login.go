@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"path/filepath"
 	"sync"
 	"time"
@@ -216,7 +218,7 @@ func newLoginModule(p *policies.Project, lm *policies.LoginModule) (loginModule,
 		if err != nil {
 			return nil, err
 		}
-		return &passwordFile{users: users}, nil
+		return newPasswordFile(users), nil
 	}
 	return unavailableModule{name: lm.Name}, nil
 }
@@ -278,19 +280,42 @@ func (s *singleIdentity) login(c credentials) (map[string]any, error) {
 // file.
 type passwordFile struct {
 	users map[string][]byte
+	// dummy is checked for a user name the file does not hold: it has the cost of the file's
+	// hashes, so that an unknown user answers as slowly as a known one and timing does not tell
+	// which user names exist.
+	dummy []byte
 }
 
-// dummyHash makes a login for an unknown user cost as much as one for a known user, so that
-// timing does not tell which user names exist.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("realmgate-timing-equaliser"), bcrypt.DefaultCost)
-	return h
-})
+func newPasswordFile(users map[string][]byte) *passwordFile {
+	return &passwordFile{users: users, dummy: dummyHash(policies.CommonCost(users))}
+}
+
+// dummyHashes holds one dummy hash per bcrypt cost, made once: a reload does not pay for it
+// again.
+var dummyHashes sync.Map
+
+// dummyHash returns a bcrypt hash of cost for a password nobody knows.
+func dummyHash(cost int) []byte {
+	if h, ok := dummyHashes.Load(cost); ok {
+		return h.([]byte)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic("engine: crypto/rand failed: " + err.Error())
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(base64.RawStdEncoding.EncodeToString(secret)), cost)
+	if err != nil {
+		// The cost came from a hash bcrypt read, so it is in range; never compare against nothing.
+		h, _ = bcrypt.GenerateFromPassword(secret, bcrypt.DefaultCost)
+	}
+	actual, _ := dummyHashes.LoadOrStore(cost, h)
+	return actual.([]byte)
+}
 
 func (p *passwordFile) login(c credentials) (map[string]any, error) {
 	hash, ok := p.users[c.username]
 	if !ok {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(c.password))
+		_ = bcrypt.CompareHashAndPassword(p.dummy, []byte(c.password))
 		return nil, errWrongCredentials
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(c.password)) != nil {

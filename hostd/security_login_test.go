@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
@@ -366,9 +367,111 @@ func TestFailedLoginsBackOffPerClient(t *testing.T) {
 }
 
 // timingProject is the example with its users' hashes at bcrypt cost 5.
+func timingProject(t *testing.T, users int) string {
+	dir := copyExample(t, nil)
+	var b strings.Builder
+	for i := range users {
+		h, err := bcrypt.GenerateFromPassword([]byte(fmt.Sprint("password-", i)), 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "user%d:%s\n", i, h)
+	}
+	mustWrite(t, filepath.Join(dir, "users.htpasswd"), b.String())
+	return dir
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
 // Item 6: with cost-5 hashes, an unknown user name must cost what a known one costs.
-// Items 6 and 13: hostd check warns about cheap hashes and about header logins nobody vouches
-// for.
+func TestUnknownUserNamesAnswerLikeKnownOnes(t *testing.T) {
+	const n = 7
+	d := startDaemon(t, timingProject(t, n), "")
+	answer := func(user string) time.Duration {
+		r, x := webLoginChallenge(t, d)
+		start := time.Now()
+		status, body, _ := r.do("POST", "/api/v1/auth/BankLogin", `{"username":"`+user+`","password":"wrong"}`, x...)
+		took := time.Since(start)
+		if status != 401 {
+			t.Fatalf("%s: %d %v, want 401", user, status, body)
+		}
+		return took
+	}
+	answer("warm-up")
+	var known, unknown []time.Duration
+	for i := range n {
+		known = append(known, answer(fmt.Sprint("user", i)))
+		unknown = append(unknown, answer(fmt.Sprint("nobody", i)))
+	}
+	k, u := median(known), median(unknown)
+	t.Logf("median answer: known user %v, unknown user %v", k, u)
+	if u > 2*k+10*time.Millisecond {
+		t.Errorf("unknown users answer in %v, known ones in %v: user names can be told apart by timing", u, k)
+	}
+}
+
+// Item 6: hostd check warns about bcrypt hashes cheaper than cost 10.
+func TestCheckWarnsAboutCheapHashes(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--config", timingProject(t, 2)}, &out, &errb); code != 0 {
+		t.Fatalf("check: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if want := `warning: login module "BankUsers": users.htpasswd has bcrypt hashes of cost 5, below 10`; !strings.Contains(out.String(), want) {
+		t.Errorf("check output lacks %q:\n%s", want, out.String())
+	}
+	// The example's own hashes are cost 10: nothing to say about them.
+	out.Reset()
+	run(context.Background(), []string{"check", "--config", exampleDir}, &out, &errb)
+	if strings.Contains(out.String(), "bcrypt") {
+		t.Errorf("check on the example warns about its hashes:\n%s", out.String())
+	}
+}
+
+// Item 13: hostd check warns about a header login nobody vouches for, unless the realm is marked
+// as behind a trusted proxy.
 // headerProject is a project whose web app is protected by a header realm behind a proxy.
+func headerProject(t *testing.T) string {
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, "server/conf/authenticationConfig.xml"), `<?xml version="1.0" encoding="UTF-8"?>
+<tns:loginConfiguration xmlns:tns="http://www.worklight.com/auth/config">
+	<securityTests>
+		<customSecurityTest name="proxyTests"><test realm="ProxyRealm" isInternalUserID="true"/></customSecurityTest>
+	</securityTests>
+	<realms>
+		<realm name="ProxyRealm" loginModule="ProxyUsers">
+			<className>com.worklight.core.auth.ext.HeaderAuthenticator</className>
+			<parameter name="behind-trusted-proxy" value="true"/>
+		</realm>
+	</realms>
+	<loginModules>
+		<loginModule name="ProxyUsers">
+			<className>com.worklight.core.auth.ext.HeaderLoginModule</className>
+			<parameter name="user-name-header" value="X-Proxy-User"/>
+		</loginModule>
+	</loginModules>
+</tns:loginConfiguration>
+`)
+	mustWrite(t, filepath.Join(dir, "apps/ProxyApp/application-descriptor.xml"), `<?xml version="1.0" encoding="UTF-8"?>
+<application xmlns="http://www.worklight.com/application-descriptor" id="ProxyApp">
+	<displayName>ProxyApp</displayName>
+	<mobileWebApp securityTest="proxyTests"/>
+</application>
+`)
+	return dir
+}
+
+func sessionCookie(h http.Header) string {
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == "WL_SESSION" {
+			return c.Value
+		}
+	}
+	return ""
+}
+
 // Item 13: a session that a header login authenticates gets a new id, so that an id known before
 // the login (planted by an attacker) is worthless after it.

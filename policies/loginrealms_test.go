@@ -1,11 +1,13 @@
 package policies
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // TestLoginRealmParameters checks the parameters Realmgate adds to login realms and the
@@ -103,6 +105,52 @@ func TestLoginRealmParameters(t *testing.T) {
 			notWant: []string{`realm "named"`, `parameter "submit-procedures" is not used`},
 		},
 	}
+	cases = append(cases, struct {
+		name    string
+		files   files
+		want    []string
+		notWant []string
+	}{
+		name: "bcrypt costs",
+		files: files{ac: authConfig(`
+	<securityTests>
+		<customSecurityTest name="t">
+			<test realm="mixed" isInternalUserID="true"/>
+			<test realm="single"/>
+			<test realm="strong"/>
+		</customSecurityTest>
+	</securityTests>
+	<realms>
+		<realm name="mixed" loginModule="mixed"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+		<realm name="single" loginModule="single"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+		<realm name="strong" loginModule="strong"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+	</realms>
+	<loginModules>
+		<loginModule name="mixed">
+			<className>realmgate.PasswordFileLoginModule</className>
+			<parameter name="file" value="mixed.htpasswd"/>
+		</loginModule>
+		<loginModule name="single">
+			<className>com.worklight.core.auth.ext.SingleIdentityLoginModule</className>
+			<parameter name="user-name" value="admin"/>
+			<parameter name="password-hash" value="` + costHash(t, 4) + `"/>
+		</loginModule>
+		<loginModule name="strong">
+			<className>realmgate.PasswordFileLoginModule</className>
+			<parameter name="file" value="strong.htpasswd"/>
+		</loginModule>
+	</loginModules>
+`),
+			"mixed.htpasswd":  "a:" + costHash(t, 5) + "\nb:" + costHash(t, 5) + "\nc:" + costHash(t, 4) + "\n",
+			"strong.htpasswd": "a:" + costHash(t, 10) + "\n",
+		},
+		want: []string{
+			ac + `:16: warning: login module "mixed": mixed.htpasswd has bcrypt hashes of cost 4, 5, below 10: each guess costs an attacker little`,
+			ac + `:16: warning: login module "mixed": mixed.htpasswd mixes bcrypt costs; a login of a user whose cost is not 5 (c) takes another time than one of an unknown user name, which tells that the user exists`,
+			ac + `:20: warning: login module "single": password-hash has bcrypt cost 4: each guess costs an attacker little`,
+		},
+		notWant: []string{`login module "strong"`},
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := diagLines(Check(writeProject(t, tc.files), LoadOptions{}))
@@ -123,6 +171,44 @@ func TestLoginRealmParameters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// costHash returns a bcrypt hash of cost, memoized (a cost-10 hash takes a while).
+func costHash(t *testing.T, cost int) string {
+	t.Helper()
+	if h, ok := costHashes[cost]; ok {
+		return h
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte("pw"), cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	costHashes[cost] = string(h)
+	return string(h)
+}
+
+var costHashes = map[int]string{}
+
+func TestCommonCost(t *testing.T) {
+	cases := []struct {
+		costs []int
+		want  int
+	}{
+		{nil, bcrypt.DefaultCost},
+		{[]int{5}, 5},
+		{[]int{5, 5, 4}, 5},
+		{[]int{4, 5}, 5}, // a tie goes to the dearer cost
+		{[]int{12, 4, 4}, 4},
+	}
+	for _, tc := range cases {
+		users := map[string][]byte{}
+		for i, c := range tc.costs {
+			users[fmt.Sprint("u", i)] = []byte(costHash(t, c))
+		}
+		if got := CommonCost(users); got != tc.want {
+			t.Errorf("CommonCost(%v) = %d, want %d", tc.costs, got, tc.want)
+		}
 	}
 }
 
