@@ -336,10 +336,18 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 }
 
 // finishRefused saves what a refused request changed in an existing session. A new session is
-// not stored: the refusal carries no cookie, so no client could ever use it.
+// not stored: the refusal carries no cookie, so no client could ever use it. For the same reason
+// the session keeps its id: a header login of this request, which rotated it, is undone, and the
+// next request that carries the header logs in (and rotates) again.
 func (e *Engine) finishRefused(x *exchange) {
 	if x.s.isNew {
 		return
+	}
+	if x.s.rotated != "" {
+		x.s.rec.ID, x.s.rotated = x.s.rotated, ""
+		for _, name := range x.headerLogins {
+			forgetLogin(x.s, name)
+		}
 	}
 	if err := e.saveSession(x.ctx, x.s); err != nil {
 		e.log.Warn("session not saved after a refusal", "err", err)

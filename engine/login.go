@@ -48,7 +48,7 @@ const (
 
 // DefaultUserHeader is the header the header authenticator reads when neither the realm nor the
 // login module names one (parameter user-name-header).
-const DefaultUserHeader = "X-Realmgate-User"
+const DefaultUserHeader = policies.DefaultUserHeader
 
 func newLoginRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
 	lm := p.LoginModules[r.LoginModule]
@@ -66,12 +66,7 @@ func newLoginRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, er
 	}
 	switch lr.kind {
 	case "header":
-		lr.header = DefaultUserHeader
-		if h, ok := r.Params.Get("user-name-header"); ok && h != "" {
-			lr.header = h
-		} else if h, ok := lm.Params.Get("user-name-header"); ok && h != "" {
-			lr.header = h
-		}
+		lr.header = r.UserHeader(p)
 	case "basic":
 		lr.basicRealm = r.Name
 		if v, ok := r.Params.Get("basic-realm-name"); ok && v != "" {
@@ -131,6 +126,10 @@ func (l *loginRealm) observe(x *exchange) (bool, error) {
 		rs.ExpiresAt = x.now.Add(l.exp)
 	}
 	x.s.dirty = true
+	// A login changes the session id, as an answer's does: an id a client held before (one an
+	// attacker planted: fixation) must not be logged in by the victim's proxy.
+	x.s.rotate()
+	x.headerLogins = append(x.headerLogins, l.name)
 	return true, nil
 }
 

@@ -33,6 +33,9 @@ type exchange struct {
 	clientIP, client string
 	// login is the credential check a realm's answer ran, if any (for backoff and audit).
 	login *loginAttempt
+	// headerLogins are the realms a header logged in during this request (the session id was
+	// rotated for them).
+	headerLogins []string
 }
 
 func (x *exchange) header(name string) string {

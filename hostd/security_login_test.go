@@ -433,6 +433,31 @@ func TestCheckWarnsAboutCheapHashes(t *testing.T) {
 
 // Item 13: hostd check warns about a header login nobody vouches for, unless the realm is marked
 // as behind a trusted proxy.
+func TestCheckWarnsAboutUntrustedHeaderLogins(t *testing.T) {
+	dir := headerProject(t)
+	conf := filepath.Join(dir, "server/conf/authenticationConfig.xml")
+	b, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted := `<parameter name="behind-trusted-proxy" value="true"/>`
+	if !strings.Contains(string(b), trusted) {
+		t.Fatal("the header project is not marked as behind a trusted proxy")
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"check", "--config", dir}, &out, &errb); code != 0 || strings.Contains(out.String(), "ProxyRealm") {
+		t.Errorf("check with behind-trusted-proxy: exit %d\n%s", code, out.String())
+	}
+	mustWrite(t, conf, strings.Replace(string(b), trusted, "", 1))
+	out.Reset()
+	if code := run(context.Background(), []string{"check", "--config", dir}, &out, &errb); code != 0 {
+		t.Fatalf("check: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if want := `:7: warning: realm "ProxyRealm" logs in whoever sends the X-Proxy-User header`; !strings.Contains(out.String(), want) {
+		t.Errorf("check output lacks %q:\n%s", want, out.String())
+	}
+}
+
 // headerProject is a project whose web app is protected by a header realm behind a proxy.
 func headerProject(t *testing.T) string {
 	dir := t.TempDir()
@@ -475,3 +500,33 @@ func sessionCookie(h http.Header) string {
 
 // Item 13: a session that a header login authenticates gets a new id, so that an id known before
 // the login (planted by an attacker) is worthless after it.
+func TestHeaderLoginRotatesTheSessionID(t *testing.T) {
+	d := startDaemon(t, headerProject(t), "")
+	r := newRaw(t, d, "mobilewebapp", "1.0")
+	r.headers["WL-App-Id"] = "ProxyApp"
+	status, body, hdr := r.do("POST", "/api/v1/apps/ProxyApp/mobilewebapp/init", "{}")
+	before := sessionCookie(hdr)
+	if status != 401 || before == "" {
+		t.Fatalf("first request: %d %v, session %q; want a challenge and a session", status, body, before)
+	}
+	status, body, hdr = r.do("POST", "/api/v1/apps/ProxyApp/mobilewebapp/init", "{}", "X-Proxy-User", "alice")
+	after := sessionCookie(hdr)
+	if user, _ := body["user"].(map[string]any); status != 200 || user["userId"] != "alice" {
+		t.Fatalf("request with the header: %d %v", status, body)
+	}
+	if after == "" || after == before {
+		t.Fatalf("session id after the header login: %q (before %q), want a new one", after, before)
+	}
+	// The id from before the login is not logged in.
+	planted := newRaw(t, d, "mobilewebapp", "1.0")
+	planted.headers["WL-App-Id"] = "ProxyApp"
+	status, body, _ = planted.do("GET", "/api/v1/session", "", "Cookie", "WL_SESSION="+before)
+	if realms, _ := body["realms"].(map[string]any); status != 200 || len(realms) != 0 {
+		t.Errorf("the id from before the login: %d %v, want a session with no login", status, body)
+	}
+	// The same user on the new id keeps it.
+	_, _, hdr = r.do("POST", "/api/v1/apps/ProxyApp/mobilewebapp/init", "{}", "X-Proxy-User", "alice")
+	if got := sessionCookie(hdr); got != "" {
+		t.Errorf("a later request of the same user got a new session id %q", got)
+	}
+}

@@ -60,7 +60,7 @@ func init() {
 		{Name: wlExt + "BasicAuthenticator", Role: roleAuthenticator, Kind: "basic",
 			Known: []string{"basic-realm-name", ParamIdentifiesUser}},
 		{Name: wlExt + "HeaderAuthenticator", Role: roleAuthenticator, Kind: "header",
-			Known: []string{"user-name-header", ParamIdentifiesUser}},
+			Known: []string{"user-name-header", ParamBehindTrustedProxy, ParamIdentifiesUser}},
 		{Name: "com.worklight.integration.auth.AdapterAuthenticator", Role: roleAuthenticator, Kind: "adapter",
 			Required: []string{"login-function"}, Known: []string{"logout-function", ParamSubmitProcedures, ParamIdentifiesUser}},
 		{Name: wlExt + "UserCertificateAuthenticator", Role: roleAuthenticator, Kind: "userCertificate",
@@ -159,7 +159,29 @@ const (
 	// client's answer may name to submit credentials (names, or Adapter.procedure, separated by
 	// commas or spaces); DefaultSubmitProcedure when the realm has none.
 	ParamSubmitProcedures = "submit-procedures"
+	// ParamBehindTrustedProxy set to "true" on a HeaderAuthenticator realm says that hostd is
+	// only reachable through a proxy that authenticates users, sets the user-name header and
+	// removes it from clients' requests. Without it hostd check warns: any client that can reach
+	// hostd can send the header and be logged in as anyone.
+	ParamBehindTrustedProxy = "behind-trusted-proxy"
 )
+
+// DefaultUserHeader is the header a HeaderAuthenticator realm reads when neither the realm nor
+// its login module names one (parameter user-name-header).
+const DefaultUserHeader = "X-Realmgate-User"
+
+// UserHeader returns the header a header-authenticated realm reads its user name from.
+func (r *Realm) UserHeader(p *Project) string {
+	if h, ok := r.Params.Get("user-name-header"); ok && h != "" {
+		return h
+	}
+	if lm := p.LoginModules[r.LoginModule]; lm != nil {
+		if h, ok := lm.Params.Get("user-name-header"); ok && h != "" {
+			return h
+		}
+	}
+	return DefaultUserHeader
+}
 
 // DefaultSubmitProcedure is the submit procedure of an adapter-based realm that names none: the
 // name Worklight's samples and most projects use.

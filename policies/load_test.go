@@ -810,6 +810,7 @@ func TestLoadRealmAndLoginModuleDiagnostics(t *testing.T) {
 				ac + `:12: error: realm "adapter": logout-function names adapter "Missing", which is not in the project`,
 				ac + `:15: warning: realm "adapter": parameter "greeting" is not used by AdapterAuthenticator`,
 				ac + `:16: error: parameter without a name`,
+				ac + `:18: warning: realm "header" logs in whoever sends the X-User header: any client that reaches hostd directly can be any user`,
 				ac + `:22: warning: realm "unused" (AdapterAuthenticator) needs parameter "login-function" (not used by any security test)`,
 				ac + `:30: error: realm "dotless": login-function "onAuthRequired" is not Adapter.function`,
 				ac + `:37: error: login module "headers" (HeaderLoginModule) needs parameter "user-name-header"`,

@@ -151,6 +151,52 @@ func TestLoginRealmParameters(t *testing.T) {
 		},
 		notWant: []string{`login module "strong"`},
 	})
+	cases = append(cases, struct {
+		name    string
+		files   files
+		want    []string
+		notWant []string
+	}{
+		name: "header trust",
+		files: files{ac: authConfig(`
+	<securityTests>
+		<customSecurityTest name="t">
+			<test realm="open" isInternalUserID="true"/>
+			<test realm="trusted"/>
+			<test realm="closed"/>
+			<test realm="typo"/>
+			<test realm="form"/>
+		</customSecurityTest>
+	</securityTests>
+	<realms>
+		<realm name="open" loginModule="headers"><className>com.worklight.core.auth.ext.HeaderAuthenticator</className></realm>
+		<realm name="trusted" loginModule="headers">
+			<className>com.worklight.core.auth.ext.HeaderAuthenticator</className>
+			<parameter name="behind-trusted-proxy" value="true"/>
+		</realm>
+		<realm name="closed" loginModule="nobody"><className>com.worklight.core.auth.ext.HeaderAuthenticator</className></realm>
+		<realm name="typo" loginModule="headers">
+			<className>com.worklight.core.auth.ext.HeaderAuthenticator</className>
+			<parameter name="behind-trusted-proxy" value="yes"/>
+		</realm>
+		<realm name="form" loginModule="headers"><className>com.worklight.core.auth.ext.FormBasedAuthenticator</className></realm>
+	</realms>
+	<loginModules>
+		<loginModule name="headers">
+			<className>com.worklight.core.auth.ext.HeaderLoginModule</className>
+			<parameter name="user-name-header" value="X-SSO-User"/>
+		</loginModule>
+		<loginModule name="nobody"><className>com.worklight.core.auth.ext.RejectingLoginModule</className></loginModule>
+	</loginModules>
+`)},
+		want: []string{
+			ac + `:13: warning: realm "open" logs in whoever sends the X-SSO-User header: any client that reaches hostd directly can be any user`,
+			ac + `:19: error: realm "typo": behind-trusted-proxy is "yes", not true or false`,
+			ac + `:19: warning: realm "typo" logs in whoever sends the X-SSO-User header: any client that reaches hostd directly can be any user`,
+			ac + `:23: warning: realm "form" uses HeaderLoginModule "headers" with FormBasedAuthenticator: any user name a client sends logs in, with no password`,
+		},
+		notWant: []string{`realm "trusted"`, `realm "closed"`},
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := diagLines(Check(writeProject(t, tc.files), LoadOptions{}))

@@ -152,6 +152,7 @@ func (l *loader) validateRealm(r *Realm, used bool) {
 		l.report(used, r.Pos, `write value="false" for a realm whose login does not say who the user is, or leave the parameter out`,
 			"realm %q: %s is %q, not true or false", r.Name, ParamIdentifiesUser, v)
 	}
+	l.validateHeaderTrust(r, used)
 	if r.Class.Kind == "userCertificate" {
 		l.validateUserCertificateRealm(r, used)
 	}
@@ -160,6 +161,38 @@ func (l *loader) validateRealm(r *Realm, used bool) {
 	}
 	if r.Class.Status == Recognized && used {
 		l.warnf(r.Pos, "", "realm %q (%s) is recognized but not enforced by this version: requests that need it are refused", r.Name, shortClass(r.ClassName))
+	}
+}
+
+// validateHeaderTrust warns about realms that log in whoever sends a user name: a
+// HeaderAuthenticator realm not marked as behind a trusted proxy, and HeaderLoginModule behind
+// any other authenticator (a form's user name then logs in with no password).
+func (l *loader) validateHeaderTrust(r *Realm, used bool) {
+	v, marked := r.Params.Get(ParamBehindTrustedProxy)
+	if marked && v != "true" && v != "false" {
+		l.report(used, r.Pos, `write value="true" once a proxy that authenticates users sets the header and strips it from clients`,
+			"realm %q: %s is %q, not true or false", r.Name, ParamBehindTrustedProxy, v)
+	}
+	if !used {
+		return
+	}
+	lm := l.p.LoginModules[r.LoginModule]
+	if lm == nil || lm.Class == nil {
+		return // reported elsewhere
+	}
+	// Behind HeaderAuthenticator, only these modules accept the header's value as it comes (a
+	// RejectingLoginModule, as Worklight's SubscribeServlet template has, accepts nobody; a
+	// password module finds no password in a header).
+	headerModule := lm.Class.Kind == "header"
+	acceptsAnyName := headerModule || lm.Class.Kind == "nonValidating"
+	switch {
+	case r.Class.Kind == "header" && acceptsAnyName && v != "true":
+		h := r.UserHeader(l.p)
+		l.warnf(r.Pos, fmt.Sprintf(`serve hostd only through a proxy that authenticates users, sets %s and removes it from clients' requests; then mark the realm <parameter name="%s" value="true"/>`, h, ParamBehindTrustedProxy),
+			"realm %q logs in whoever sends the %s header: any client that reaches hostd directly can be any user", r.Name, h)
+	case r.Class.Kind != "header" && headerModule:
+		l.warnf(r.Pos, "use HeaderLoginModule only with HeaderAuthenticator behind a trusted proxy, or a login module that checks a password",
+			"realm %q uses HeaderLoginModule %q with %s: any user name a client sends logs in, with no password", r.Name, lm.Name, shortClass(r.ClassName))
 	}
 }
 
