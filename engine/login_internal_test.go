@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"net/netip"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -27,4 +29,44 @@ func TestPasswordFileDummyHashHasTheFilesCost(t *testing.T) {
 			t.Errorf("unknown user: %v, want wrong credentials", err)
 		}
 	}
+}
+
+// FuzzClientKey checks the per-client counter key: one key per IPv4 address (mapped or not) and
+// per IPv6 /64, "" for what is not an address.
+func FuzzClientKey(f *testing.F) {
+	for _, seed := range []string{"192.0.2.1", "::ffff:192.0.2.1", "2001:db8::1", "fe80::1%eth0", "", "not an ip", "2001:db8:0:0:ffff::", "::ffff:0:0:0"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, ip string) {
+		k := clientKey(ip)
+		a, err := netip.ParseAddr(ip)
+		if err != nil {
+			if k != "" {
+				t.Fatalf("%q is no address but has key %q", ip, k)
+			}
+			return
+		}
+		if !strings.HasPrefix(k, "client:") || k != clientKey(ip) {
+			t.Fatalf("%q: key %q", ip, k)
+		}
+		a = a.Unmap().WithZone("")
+		if a.Is4() {
+			if k != "client:"+a.String() {
+				t.Fatalf("%q: key %q, want the IPv4 address", ip, k)
+			}
+			return
+		}
+		// Every address of the /64 shares the key.
+		b := a.As16()
+		for i := 8; i < 16; i++ {
+			b[i] ^= 0xff
+		}
+		other := netip.AddrFrom16(b)
+		if other.Is4In6() {
+			return // ::/64 holds the IPv4-mapped addresses, each its IPv4 client
+		}
+		if other := clientKey(other.String()); other != k {
+			t.Fatalf("%q and another address of its /64 have keys %q and %q", ip, k, other)
+		}
+	})
 }

@@ -284,3 +284,27 @@ func TestIdentifiesUser(t *testing.T) {
 		t.Errorf("IdentifiesUser (-want +got):\n%s", diff)
 	}
 }
+
+// FuzzSubmitProcedures checks the parsing of submit-procedures: no empty or separator-holding
+// names, and a list written back parses the same.
+func FuzzSubmitProcedures(f *testing.F) {
+	for _, seed := range []string{"submitAuthentication", "step1, Auth.step2", " , ", "a,,b\tc\nd", "", "Ünïcode,x"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		r := &Realm{Params: Params{{Name: ParamSubmitProcedures, Value: v}}}
+		procs, explicit := r.SubmitProcedures()
+		if !explicit {
+			t.Fatal("an explicit parameter read as the default")
+		}
+		for _, p := range procs {
+			if p == "" || strings.ContainsAny(p, ", \t\n\r") {
+				t.Fatalf("%q: name %q is empty or holds a separator", v, p)
+			}
+		}
+		again, _ := (&Realm{Params: Params{{Name: ParamSubmitProcedures, Value: strings.Join(procs, ",")}}}).SubmitProcedures()
+		if !slices.Equal(procs, again) {
+			t.Fatalf("%q: %q written back parses as %q", v, procs, again)
+		}
+	})
+}
