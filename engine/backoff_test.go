@@ -176,3 +176,26 @@ func TestLogoutKeepsAttemptsAndRefusal(t *testing.T) {
 		t.Errorf("challenge after a refusal and a logout: %v, want realm_refused", err)
 	}
 }
+
+// BenchmarkLoginAnswer measures a form login's answer (bcrypt at the lab's cost 4, about a
+// millisecond) with the failed-login counters: a right password reads the account's and the
+// client's counts; a wrong one also adds to both and audits.
+func BenchmarkLoginAnswer(b *testing.B) {
+	for _, tc := range []struct{ name, password string }{{"right", alicePassword}, {"wrong", "wrong"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			// Thresholds no run reaches: every answer is checked.
+			l := newLabWith(b, labOptions{config: engine.Config{BackoffAfter: 1 << 30, ClientBackoffAfter: 1 << 30}})
+			body := json.RawMessage(`{"username":"alice","password":"` + tc.password + `"}`)
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				c := l.client("mobilewebapp", "1.0")
+				c.mustChallenge("password")
+				b.StartTimer()
+				if _, err := c.answerWith(engine.AnswerRequest{Realm: "PasswordRealm", Body: body, Client: "192.0.2.10"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
