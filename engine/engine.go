@@ -152,14 +152,15 @@ type Engine struct {
 	rules     *rulesCache
 	procs     ProcedureRunner
 
-	sso     map[string]string
-	blocked blockedCache
-	audited map[string]bool
-	// identifying holds the realms whose logins identify a user (see bindUser).
-	identifying         map[string]bool
+	sso                 map[string]string
+	blocked             blockedCache
+	audited             map[string]bool
 	provisioningCA      *pki.CA
 	attestationRoots    *x509.CertPool
 	attestationVerifier *AttestationVerifier
+
+	// identifying holds the realms whose logins identify a user (see bindUser).
+	identifying map[string]bool
 }
 
 // New builds an engine for a loaded project.
