@@ -20,7 +20,7 @@ type ProcedureRunner interface {
 }
 
 // DefaultSubmitProcedure is the procedure an adapter-based answer calls when it names none.
-const DefaultSubmitProcedure = "submitAuthentication"
+const DefaultSubmitProcedure = policies.DefaultSubmitProcedure
 
 // adapterRealm is a realm with com.worklight.integration.auth.AdapterAuthenticator: the adapter
 // decides the login. Its login-function makes the challenge (Worklight's onAuthRequired), and the
@@ -28,11 +28,14 @@ const DefaultSubmitProcedure = "submitAuthentication"
 // user in (Worklight's WL.Server.setActiveUser), {"authRequired": true, "errorMessage": ...} asks
 // again.
 type adapterRealm struct {
-	name            string
-	adapter         string
-	loginFunction   string
-	logoutFunction  string
-	exp             time.Duration
+	name           string
+	adapter        string
+	loginFunction  string
+	logoutFunction string
+	exp            time.Duration
+	// allowedSubmits are the procedures an answer may name: the realm's submit procedures and
+	// the adapter's unprotected ones. Running any other procedure through the realm would run
+	// it without its own security test.
 	allowedSubmits  map[string]bool
 	procedureRunner func() ProcedureRunner
 }
@@ -62,8 +65,25 @@ func newAdapterRealm(e *Engine, p *policies.Project, r *policies.Realm, lm *poli
 		ar.logoutFunction = lp
 	}
 	if a := p.Adapters[adapter]; a != nil {
-		for name := range a.Procedures {
-			ar.allowedSubmits[name] = true
+		procs, _ := r.SubmitProcedures()
+		for _, ref := range procs {
+			name := ref
+			if ad, proc, qualified := strings.Cut(ref, "."); qualified {
+				if ad != adapter {
+					continue // the loader reports it
+				}
+				name = proc
+			}
+			if _, declared := a.Procedures[name]; declared {
+				ar.allowedSubmits[name] = true
+			}
+		}
+		for name, proc := range a.Procedures {
+			// An unprotected procedure may be called by anyone anyway; a procedure a realm calls
+			// (a PKI bridge's, a login function) stays out of clients' reach.
+			if proc.SecurityTest == policies.Unprotected && !p.Internal[adapter+"."+name] {
+				ar.allowedSubmits[name] = true
+			}
 		}
 	}
 	if lm != nil && lm.ExpirationInSeconds > 0 {
@@ -137,10 +157,18 @@ func (a *adapterRealm) answer(x *exchange, req *AnswerRequest) (answerOutcome, e
 		body.Procedure = DefaultSubmitProcedure
 	}
 	if !a.allowedSubmits[body.Procedure] {
-		return answerOutcome{}, errorf(CodeBadRequest, "procedure %q is not a procedure of adapter %s", body.Procedure, a.adapter)
+		return answerOutcome{}, &Error{Code: CodeProcedureNotAllowed,
+			Message: fmt.Sprintf("procedure %q of adapter %s does not receive the credentials of realm %s: name one of its submit procedures (parameter %s)",
+				truncate(body.Procedure, 128), a.adapter, a.name, policies.ParamSubmitProcedures),
+			Details: map[string]any{"realm": a.name}}
 	}
 	if body.Parameters == nil {
 		body.Parameters = []any{}
+	}
+	// The adapter decides what the parameters mean, so no account is known: only the client's
+	// failures count.
+	if err := x.e.beginLogin(x, a.name, "", ""); err != nil {
+		return answerOutcome{}, err
 	}
 	out, err := a.call(x, body.Procedure, map[string]any{"parameters": body.Parameters})
 	if err != nil {

@@ -26,6 +26,9 @@ type AnswerRequest struct {
 	Body    json.RawMessage
 	Basic   *BasicCredentials
 	Passive Passive
+	// Client is the client's IP address as the server saw it (the connection's peer): failed
+	// logins back off per client address as well as per account.
+	Client string
 }
 
 // Statuses of a successful answer.
@@ -110,7 +113,8 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		subtle.ConstantTimeCompare([]byte(req.Passive.InstanceID), []byte(s.st.InstanceID)) != 1 {
 		return nil, errorf(CodeXSRF, "the WL-Instance-Id header is missing or wrong")
 	}
-	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive}
+	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive,
+		clientIP: req.Client, client: clientKey(req.Client)}
 	rs := s.realm(req.Realm)
 	if rs.Refused {
 		return nil, refusedAgain(req.Realm)
@@ -135,6 +139,11 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		s.dirty = true
 		res.Retry = &Challenge{Challenges: map[string]map[string]any{req.Realm: payload}}
 	case re != nil:
+		if x.login != nil {
+			if err := e.loginFailed(x); err != nil {
+				return nil, err
+			}
+		}
 		rs.Failures++
 		s.dirty = true
 		if rs.Failures >= e.cfg.MaxAttempts {
@@ -180,6 +189,17 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		res.Extra = out.extra
 		s.dirty = true
 	default:
+		if err := e.bindUser(x, req.Realm, out.identity, isUserRealm(e.challengingTest(x, req.Realm), req.Realm)); err != nil {
+			// A final refusal: the session's user does not get another try at proving to
+			// be someone else.
+			rs.Refused, rs.Challenged = true, false
+			s.dirty = true
+			if serr := e.saveSession(ctx, s); serr != nil {
+				return nil, serr
+			}
+			return nil, err
+		}
+		e.loginSucceeded(x)
 		rs.Passed = true
 		rs.Challenged = false
 		rs.Failures = 0
@@ -211,7 +231,8 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 	return res, nil
 }
 
-// Logout forgets the realm's result in the session.
+// Logout forgets the realm's result in the session. The realm's failed attempts and a final
+// refusal stay: logging out must not be a way to try again.
 func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm string) error {
 	if _, ok := e.realms[realm]; !ok {
 		return errorf(CodeUnknownRealm, "realm %q is not defined", realm)
@@ -226,7 +247,7 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 		if ar, ok := e.realms[realm].(*adapterRealm); ok && rs.Passed {
 			ar.logout(&exchange{ctx: ctx, e: e, s: s, now: e.now(), app: app})
 		}
-		delete(s.st.Realms, realm)
+		forgetLogin(s, realm)
 		s.dirty = true
 	}
 	if realm == policies.RealmAntiXSRF && s.st.InstanceID != "" {
@@ -234,6 +255,20 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 		s.dirty = true
 	}
 	return e.saveSession(ctx, s)
+}
+
+// forgetLogin drops what realm passed or was doing in the session (its login, a pending
+// challenge, its progress), keeping only its failed attempts and a final refusal.
+func forgetLogin(s *session, realm string) {
+	rs := s.st.Realms[realm]
+	if rs == nil {
+		return
+	}
+	if rs.Failures == 0 && !rs.Refused {
+		delete(s.st.Realms, realm)
+		return
+	}
+	s.st.Realms[realm] = &realmState{Failures: rs.Failures, Refused: rs.Refused}
 }
 
 // SessionInfo describes a session for GET /api/v1/session.

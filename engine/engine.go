@@ -32,6 +32,7 @@ type Store interface {
 	store.RemoteDisable
 	store.Nonces
 	store.Certificates
+	store.LoginFailures
 	store.Audit
 }
 
@@ -48,6 +49,17 @@ type Config struct {
 	// RulesCacheTTL bounds how long remote-disable rules are cached (rules changed through this
 	// engine apply at once; the TTL covers other daemons sharing the store).
 	RulesCacheTTL time.Duration
+	// BackoffAfter is the number of failed logins of one account (a user name of a login module),
+	// in any session, after which each further login of that account waits BackoffBase, doubled
+	// per failure up to BackoffMax. ClientBackoffAfter is the same for one client address, over
+	// every account it tries (higher: clients behind one NAT share it).
+	BackoffAfter       int
+	ClientBackoffAfter int
+	BackoffBase        time.Duration
+	BackoffMax         time.Duration
+	// FailureWindow forgets the failures of an account or client that has not failed for this
+	// long.
+	FailureWindow time.Duration
 }
 
 // DefaultConfig is the configuration PROTOCOL.md describes.
@@ -57,6 +69,11 @@ var DefaultConfig = Config{
 	MaxAttempts:         5,
 	PersistentCookieAge: 365 * 24 * time.Hour,
 	RulesCacheTTL:       5 * time.Second,
+	BackoffAfter:        5,
+	ClientBackoffAfter:  20,
+	BackoffBase:         time.Second,
+	BackoffMax:          15 * time.Minute,
+	FailureWindow:       time.Hour,
 }
 
 func (c Config) withDefaults() Config {
@@ -76,6 +93,24 @@ func (c Config) withDefaults() Config {
 	if c.RulesCacheTTL <= 0 {
 		c.RulesCacheTTL = d.RulesCacheTTL
 	}
+	if c.BackoffAfter <= 0 {
+		c.BackoffAfter = d.BackoffAfter
+	}
+	if c.ClientBackoffAfter <= 0 {
+		c.ClientBackoffAfter = d.ClientBackoffAfter
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = d.BackoffBase
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = d.BackoffMax
+	}
+	c.BackoffMax = max(c.BackoffMax, c.BackoffBase)
+	if c.FailureWindow <= 0 {
+		c.FailureWindow = d.FailureWindow
+	}
+	// A window shorter than the longest wait would forget a client that waits it out.
+	c.FailureWindow = max(c.FailureWindow, c.BackoffMax)
 	return c
 }
 
@@ -123,6 +158,9 @@ type Engine struct {
 	provisioningCA      *pki.CA
 	attestationRoots    *x509.CertPool
 	attestationVerifier *AttestationVerifier
+
+	// identifying holds the realms whose logins identify a user (see bindUser).
+	identifying map[string]bool
 }
 
 // New builds an engine for a loaded project.
@@ -150,9 +188,13 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 	e.rules = newRulesCache(e.store, e.cfg.RulesCacheTTL)
 	e.sso = ssoRealms(p)
 	e.audited = map[string]bool{}
+	e.identifying = map[string]bool{}
 	for name, r := range p.Realms {
 		if lm := p.LoginModules[r.LoginModule]; lm != nil && lm.Audit {
 			e.audited[name] = true // <loginModule audit="true">, as Worklight's audit log
+		}
+		if r.IdentifiesUser() {
+			e.identifying[name] = true
 		}
 	}
 	realms, err := buildRealms(e, p)
@@ -295,10 +337,18 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 }
 
 // finishRefused saves what a refused request changed in an existing session. A new session is
-// not stored: the refusal carries no cookie, so no client could ever use it.
+// not stored: the refusal carries no cookie, so no client could ever use it. For the same reason
+// the session keeps its id: a header login of this request, which rotated it, is undone, and the
+// next request that carries the header logs in (and rotates) again.
 func (e *Engine) finishRefused(x *exchange) {
 	if x.s.isNew {
 		return
+	}
+	if x.s.rotated != "" {
+		x.s.rec.ID, x.s.rotated = x.s.rotated, ""
+		for _, name := range x.headerLogins {
+			forgetLogin(x.s, name)
+		}
 	}
 	if err := e.saveSession(x.ctx, x.s); err != nil {
 		e.log.Warn("session not saved after a refusal", "err", err)
@@ -368,9 +418,17 @@ func (e *Engine) observe(x *exchange) ([]string, error) {
 	}
 	for _, tr := range x.test.Realms {
 		if tr.Enforced && !passed[tr.Realm] && e.sharedLogin(x, tr.Realm) {
+			// A login shared by another app of the device is a login of this session too: it
+			// must name the session's user.
+			if err := e.bindUser(x, tr.Realm, x.s.peek(tr.Realm).Identity, isUserRealm(x.test, tr.Realm)); err != nil {
+				forgetLogin(x.s, tr.Realm)
+				x.s.dirty = true
+				continue
+			}
 			passed[tr.Realm] = true
 		}
 	}
+	observed := map[string]bool{}
 	for _, tr := range x.test.Realms {
 		if !tr.Enforced {
 			continue
@@ -388,10 +446,12 @@ func (e *Engine) observe(x *exchange) ([]string, error) {
 			return nil, err
 		}
 		passed[tr.Realm] = ok
+		observed[tr.Realm] = true
 	}
 	out := make([]string, 0, len(passed))
 	for name, ok := range passed {
-		if ok {
+		// A login this request forgot (the session's user changed) is not passed any more.
+		if ok && (observed[name] || x.s.peek(name).live(x.now)) {
 			out = append(out, name)
 		}
 	}

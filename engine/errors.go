@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a stable error code: it appears in API error bodies ("error") and decision logs. The
@@ -26,6 +27,9 @@ const (
 	CodeUnavailable         Code = "unavailable"           // the store or the policy engine failed
 	CodeNonce               Code = "invalid_token"         // a nonce that is unknown, used or expired
 	CodeUnknownSecurityTest Code = "unknown_security_test" // a resource names a test that does not exist
+	CodeBackoff             Code = "login_backoff"         // failed logins of this account or client: wait RetryAfter
+	CodeIdentityMismatch    Code = "identity_mismatch"     // a login of another user than the session's
+	CodeProcedureNotAllowed Code = "procedure_not_allowed" // an adapter-based answer naming a procedure that does not take credentials
 )
 
 // Error is the engine's one error type: a code, a message a person can act on, and details that
@@ -35,6 +39,9 @@ type Error struct {
 	Message string
 	// Details are extra members of the response body (downloadLink, realm, ...).
 	Details map[string]any
+	// RetryAfter, when positive, is how long the client must wait before asking again
+	// (CodeBackoff); the HTTP layer sends it as Retry-After.
+	RetryAfter time.Duration
 	// Err is the cause, for logs only.
 	Err error
 }

@@ -285,6 +285,8 @@ type labOptions struct {
 	files  map[string]string // replaces the lab project
 	// wrap wraps the store (to inject failures).
 	wrap func(engine.Store) engine.Store
+	// procs runs the procedures of adapter-based realms.
+	procs engine.ProcedureRunner
 }
 
 func newLab(t testing.TB) *lab { return newLabWith(t, labOptions{}) }
@@ -326,11 +328,12 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 		l.store = o.wrap(db)
 	}
 	l.eng, err = engine.New(p, engine.Options{
-		Config:    o.config,
-		Store:     l.store,
-		Evaluator: ev,
-		Now:       l.clock.Now,
-		Logger:    slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Config:     o.config,
+		Store:      l.store,
+		Evaluator:  ev,
+		Now:        l.clock.Now,
+		Procedures: o.procs,
+		Logger:     slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Decisions: func(d engine.DecisionRecord) {
 			if l.discard.Load() {
 				return

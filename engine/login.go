@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"path/filepath"
 	"sync"
 	"time"
@@ -28,7 +30,9 @@ type loginRealm struct {
 	name   string
 	kind   string // authenticator kind: "form", "basic", "header"
 	module loginModule
-	exp    time.Duration
+	// moduleName names the login module: failed logins are counted per user name of a module.
+	moduleName string
+	exp        time.Duration
 	// header is the header the header authenticator reads.
 	header string
 	// basicRealm is the realm name offered to Basic clients.
@@ -44,7 +48,7 @@ const (
 
 // DefaultUserHeader is the header the header authenticator reads when neither the realm nor the
 // login module names one (parameter user-name-header).
-const DefaultUserHeader = "X-Realmgate-User"
+const DefaultUserHeader = policies.DefaultUserHeader
 
 func newLoginRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
 	lm := p.LoginModules[r.LoginModule]
@@ -56,18 +60,13 @@ func newLoginRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, er
 	if err != nil {
 		return nil, err
 	}
-	lr := &loginRealm{name: r.Name, kind: r.Class.Kind, module: mod, loginURL: r.OnLoginURL}
+	lr := &loginRealm{name: r.Name, kind: r.Class.Kind, module: mod, moduleName: lm.Name, loginURL: r.OnLoginURL}
 	if lm.ExpirationInSeconds > 0 {
 		lr.exp = time.Duration(lm.ExpirationInSeconds) * time.Second
 	}
 	switch lr.kind {
 	case "header":
-		lr.header = DefaultUserHeader
-		if h, ok := r.Params.Get("user-name-header"); ok && h != "" {
-			lr.header = h
-		} else if h, ok := lm.Params.Get("user-name-header"); ok && h != "" {
-			lr.header = h
-		}
+		lr.header = r.UserHeader(p)
 	case "basic":
 		lr.basicRealm = r.Name
 		if v, ok := r.Params.Get("basic-realm-name"); ok && v != "" {
@@ -117,12 +116,20 @@ func (l *loginRealm) observe(x *exchange) (bool, error) {
 	if err != nil {
 		return false, nil // the challenge and its answer report why
 	}
+	identity := l.identity(id)
+	if err := x.e.bindUser(x, l.name, identity, isUserRealm(x.test, l.name)); err != nil {
+		return false, nil // another user than the session's: not passed (audited)
+	}
 	rs = x.s.realm(l.name)
-	rs.Passed, rs.Identity, rs.LastUsed = true, l.identity(id), x.now
+	rs.Passed, rs.Identity, rs.LastUsed = true, identity, x.now
 	if l.exp > 0 {
 		rs.ExpiresAt = x.now.Add(l.exp)
 	}
 	x.s.dirty = true
+	// A login changes the session id, as an answer's does: an id a client held before (one an
+	// attacker planted: fixation) must not be logged in by the victim's proxy.
+	x.s.rotate()
+	x.headerLogins = append(x.headerLogins, l.name)
 	return true, nil
 }
 
@@ -164,6 +171,13 @@ func (l *loginRealm) answer(x *exchange, a *AnswerRequest) (answerOutcome, error
 	if c.username == "" && l.kind != "header" {
 		return answerOutcome{}, retry("a user name is required")
 	}
+	if l.kind != "header" {
+		// A password is a secret that can be guessed: the account and the client may have to
+		// wait, before any bcrypt is spent on the guess.
+		if err := x.e.beginLogin(x, l.name, l.moduleName, c.username); err != nil {
+			return answerOutcome{}, err
+		}
+	}
 	id, err := l.module.login(c)
 	if err != nil {
 		return answerOutcome{}, err
@@ -203,7 +217,7 @@ func newLoginModule(p *policies.Project, lm *policies.LoginModule) (loginModule,
 		if err != nil {
 			return nil, err
 		}
-		return &passwordFile{users: users}, nil
+		return newPasswordFile(users), nil
 	}
 	return unavailableModule{name: lm.Name}, nil
 }
@@ -265,19 +279,42 @@ func (s *singleIdentity) login(c credentials) (map[string]any, error) {
 // file.
 type passwordFile struct {
 	users map[string][]byte
+	// dummy is checked for a user name the file does not hold: it has the cost of the file's
+	// hashes, so that an unknown user answers as slowly as a known one and timing does not tell
+	// which user names exist.
+	dummy []byte
 }
 
-// dummyHash makes a login for an unknown user cost as much as one for a known user, so that
-// timing does not tell which user names exist.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("realmgate-timing-equaliser"), bcrypt.DefaultCost)
-	return h
-})
+func newPasswordFile(users map[string][]byte) *passwordFile {
+	return &passwordFile{users: users, dummy: dummyHash(policies.CommonCost(users))}
+}
+
+// dummyHashes holds one dummy hash per bcrypt cost, made once: a reload does not pay for it
+// again.
+var dummyHashes sync.Map
+
+// dummyHash returns a bcrypt hash of cost for a password nobody knows.
+func dummyHash(cost int) []byte {
+	if h, ok := dummyHashes.Load(cost); ok {
+		return h.([]byte)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		panic("engine: crypto/rand failed: " + err.Error())
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(base64.RawStdEncoding.EncodeToString(secret)), cost)
+	if err != nil {
+		// The cost came from a hash bcrypt read, so it is in range; never compare against nothing.
+		h, _ = bcrypt.GenerateFromPassword(secret, bcrypt.DefaultCost)
+	}
+	actual, _ := dummyHashes.LoadOrStore(cost, h)
+	return actual.([]byte)
+}
 
 func (p *passwordFile) login(c credentials) (map[string]any, error) {
 	hash, ok := p.users[c.username]
 	if !ok {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(c.password))
+		_ = bcrypt.CompareHashAndPassword(p.dummy, []byte(c.password))
 		return nil, errWrongCredentials
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(c.password)) != nil {

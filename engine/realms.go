@@ -29,6 +29,15 @@ type exchange struct {
 
 	// setPersistentUser is set when the anonymous realm issued a new persistent cookie.
 	setPersistentUser string
+
+	// clientIP is the client's address as the server saw it ("" when unknown), and client its
+	// failed-login counter key.
+	clientIP, client string
+	// login is the credential check a realm's answer ran, if any (for backoff and audit).
+	login *loginAttempt
+	// headerLogins are the realms a header logged in during this request (the session id was
+	// rotated for them).
+	headerLogins []string
 }
 
 func (x *exchange) header(name string) string {

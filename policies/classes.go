@@ -56,13 +56,13 @@ func addClass(c *Class) { classes[c.Name] = c }
 func init() {
 	for _, c := range []*Class{
 		{Name: wlExt + "FormBasedAuthenticator", Role: roleAuthenticator, Kind: "form",
-			Known: []string{"login-page", "error-page"}},
+			Known: []string{"login-page", "error-page", ParamIdentifiesUser}},
 		{Name: wlExt + "BasicAuthenticator", Role: roleAuthenticator, Kind: "basic",
-			Known: []string{"basic-realm-name"}},
+			Known: []string{"basic-realm-name", ParamIdentifiesUser}},
 		{Name: wlExt + "HeaderAuthenticator", Role: roleAuthenticator, Kind: "header",
-			Known: []string{"user-name-header"}},
+			Known: []string{"user-name-header", ParamBehindTrustedProxy, ParamIdentifiesUser}},
 		{Name: "com.worklight.integration.auth.AdapterAuthenticator", Role: roleAuthenticator, Kind: "adapter",
-			Required: []string{"login-function"}, Known: []string{"logout-function"}},
+			Required: []string{"login-function"}, Known: []string{"logout-function", ParamSubmitProcedures, ParamIdentifiesUser}},
 		{Name: wlExt + "UserCertificateAuthenticator", Role: roleAuthenticator, Kind: "userCertificate",
 			Required: []string{"dependent-user-auth-realm", "pki-bridge-class"},
 			Known: []string{
@@ -147,6 +147,73 @@ var builtinRealms = map[string]builtinRealm{
 	RealmDeviceAutoProvision: {Status: Implemented, Device: true},
 	RealmAuthenticity:        {Status: Implemented},
 	RealmDirectUpdate:        {Status: NotEnforced},
+}
+
+// Realm parameters Realmgate adds to Worklight's.
+const (
+	// ParamIdentifiesUser set to "false" declares that a realm's login does not identify a user
+	// (it proves something else: a shared code, a branch, an acknowledgement), so it is exempt
+	// from the rule that the realms of a session identify one user.
+	ParamIdentifiesUser = "identifies-user"
+	// ParamSubmitProcedures lists the procedures of an adapter-based realm's adapter that a
+	// client's answer may name to submit credentials (names, or Adapter.procedure, separated by
+	// commas or spaces); DefaultSubmitProcedure when the realm has none.
+	ParamSubmitProcedures = "submit-procedures"
+	// ParamBehindTrustedProxy set to "true" on a HeaderAuthenticator realm says that hostd is
+	// only reachable through a proxy that authenticates users, sets the user-name header and
+	// removes it from clients' requests. Without it hostd check warns: any client that can reach
+	// hostd can send the header and be logged in as anyone.
+	ParamBehindTrustedProxy = "behind-trusted-proxy"
+)
+
+// DefaultUserHeader is the header a HeaderAuthenticator realm reads when neither the realm nor
+// its login module names one (parameter user-name-header).
+const DefaultUserHeader = "X-Realmgate-User"
+
+// UserHeader returns the header a header-authenticated realm reads its user name from.
+func (r *Realm) UserHeader(p *Project) string {
+	if h, ok := r.Params.Get("user-name-header"); ok && h != "" {
+		return h
+	}
+	if lm := p.LoginModules[r.LoginModule]; lm != nil {
+		if h, ok := lm.Params.Get("user-name-header"); ok && h != "" {
+			return h
+		}
+	}
+	return DefaultUserHeader
+}
+
+// DefaultSubmitProcedure is the submit procedure of an adapter-based realm that names none: the
+// name Worklight's samples and most projects use.
+const DefaultSubmitProcedure = "submitAuthentication"
+
+// SubmitProcedures returns the procedures of its adapter that an adapter-based realm's answers
+// may name to submit credentials, as its submit-procedures parameter lists them (an
+// "Adapter.procedure" entry keeps its adapter prefix, for the loader to check), or
+// DefaultSubmitProcedure. The procedures of the adapter that are themselves unprotected may be
+// named as well; every other procedure keeps its own security test.
+func (r *Realm) SubmitProcedures() (procs []string, explicit bool) {
+	v, ok := r.Params.Get(ParamSubmitProcedures)
+	if !ok {
+		return []string{DefaultSubmitProcedure}, false
+	}
+	return strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' }), true
+}
+
+// IdentifiesUser reports whether a login of the realm identifies a user. Every realm with a
+// login module or a user certificate does, unless its identifies-user parameter is "false";
+// built-in realms do not (the anonymous user is an app instance, not a person). Within one
+// session, the logins of realms that identify a user must all name the same user.
+func (r *Realm) IdentifiesUser() bool {
+	if r.Builtin || r.Class == nil {
+		return false
+	}
+	switch r.Class.Kind {
+	case "form", "basic", "header", "adapter", "userCertificate":
+		v, _ := r.Params.Get(ParamIdentifiesUser)
+		return v != "false"
+	}
+	return false
 }
 
 // RealmStatus says whether the realm is enforced by this build.

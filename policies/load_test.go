@@ -810,6 +810,7 @@ func TestLoadRealmAndLoginModuleDiagnostics(t *testing.T) {
 				ac + `:12: error: realm "adapter": logout-function names adapter "Missing", which is not in the project`,
 				ac + `:15: warning: realm "adapter": parameter "greeting" is not used by AdapterAuthenticator`,
 				ac + `:16: error: parameter without a name`,
+				ac + `:18: warning: realm "header" logs in whoever sends the X-User header: any client that reaches hostd directly can be any user`,
 				ac + `:22: warning: realm "unused" (AdapterAuthenticator) needs parameter "login-function" (not used by any security test)`,
 				ac + `:30: error: realm "dotless": login-function "onAuthRequired" is not Adapter.function`,
 				ac + `:37: error: login module "headers" (HeaderLoginModule) needs parameter "user-name-header"`,
@@ -1219,6 +1220,8 @@ func TestLoadPasswordFileLoginModule(t *testing.T) {
 				ac:                    config("conf/users.htpasswd"),
 				"conf/users.htpasswd": "# users\n\nalice:" + string(hash) + "\r\nbob:" + string(hash) + "\n",
 			},
+			// The test's hashes are cheap to make: hostd check says they are cheap to guess.
+			want: []string{ac + `:10: warning: login module "passwords": conf/users.htpasswd has bcrypt hashes of cost 4, below 10: each guess costs an attacker little`},
 		},
 		{
 			name:  "no file parameter",
@@ -1236,7 +1239,7 @@ func TestLoadPasswordFileLoginModule(t *testing.T) {
 				ac:                    config("conf/users.htpasswd"),
 				"conf/users.htpasswd": "alice:" + string(hash) + "\nbob:$apr1$x9P5B0Yb$Cz3b9ZIXuHqk0oZbJ0Mxv.\n",
 			},
-			want: []string{ac + `:10: error: login module "passwords": password file $PROJECT/conf/users.htpasswd:2: user "bob" does not have a bcrypt hash (create it with htpasswd -B)`},
+			want: []string{ac + `:10: error: login module "passwords": password file $PROJECT/conf/users.htpasswd:2: user "bob" does not have a bcrypt hash (create it with htpasswd -B -C 10)`},
 		},
 		{
 			name: "line without a hash",

@@ -382,6 +382,7 @@ func TestProjectModel(t *testing.T) {
 
 	if diff := cmp.Diff([]string{
 		`adapters/Accounts/Accounts.xml:18: warning: plugin accounts-plugin is not pinned by SHA-256`,
+		`server/conf/authenticationConfig.xml:16: warning: realm "form" uses HeaderLoginModule "users" with FormBasedAuthenticator: any user name a client sends logs in, with no password`,
 		`server/conf/authenticationConfig.xml:24: warning: login module "users" names ssoDeviceLoginModule WLDeviceNoProvisioningLoginModule: a device id that is only claimed proves nothing, so its logins are not shared`,
 	}, diagLines(p.Diagnostics)); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)

@@ -149,6 +149,11 @@ func (l *loader) validateRealm(r *Realm, used bool) {
 		l.report(used, r.Pos, "define it in <loginModules> or fix the name",
 			"realm %q uses login module %q, which is not defined", r.Name, r.LoginModule)
 	}
+	if v, ok := r.Params.Get(ParamIdentifiesUser); ok && v != "true" && v != "false" {
+		l.report(used, r.Pos, `write value="false" for a realm whose login does not say who the user is, or leave the parameter out`,
+			"realm %q: %s is %q, not true or false", r.Name, ParamIdentifiesUser, v)
+	}
+	l.validateHeaderTrust(r, used)
 	if r.Class.Kind == "userCertificate" {
 		l.validateUserCertificateRealm(r, used)
 	}
@@ -157,6 +162,38 @@ func (l *loader) validateRealm(r *Realm, used bool) {
 	}
 	if r.Class.Status == Recognized && used {
 		l.warnf(r.Pos, "", "realm %q (%s) is recognized but not enforced by this version: requests that need it are refused", r.Name, shortClass(r.ClassName))
+	}
+}
+
+// validateHeaderTrust warns about realms that log in whoever sends a user name: a
+// HeaderAuthenticator realm not marked as behind a trusted proxy, and HeaderLoginModule behind
+// any other authenticator (a form's user name then logs in with no password).
+func (l *loader) validateHeaderTrust(r *Realm, used bool) {
+	v, marked := r.Params.Get(ParamBehindTrustedProxy)
+	if marked && v != "true" && v != "false" {
+		l.report(used, r.Pos, `write value="true" once a proxy that authenticates users sets the header and strips it from clients`,
+			"realm %q: %s is %q, not true or false", r.Name, ParamBehindTrustedProxy, v)
+	}
+	if !used {
+		return
+	}
+	lm := l.p.LoginModules[r.LoginModule]
+	if lm == nil || lm.Class == nil {
+		return // reported elsewhere
+	}
+	// Behind HeaderAuthenticator, only these modules accept the header's value as it comes (a
+	// RejectingLoginModule, as Worklight's SubscribeServlet template has, accepts nobody; a
+	// password module finds no password in a header).
+	headerModule := lm.Class.Kind == "header"
+	acceptsAnyName := headerModule || lm.Class.Kind == "nonValidating"
+	switch {
+	case r.Class.Kind == "header" && acceptsAnyName && v != "true":
+		h := r.UserHeader(l.p)
+		l.warnf(r.Pos, fmt.Sprintf(`serve hostd only through a proxy that authenticates users, sets %s and removes it from clients' requests; then mark the realm <parameter name="%s" value="true"/>`, h, ParamBehindTrustedProxy),
+			"realm %q logs in whoever sends the %s header: any client that reaches hostd directly can be any user", r.Name, h)
+	case r.Class.Kind != "header" && headerModule:
+		l.warnf(r.Pos, "use HeaderLoginModule only with HeaderAuthenticator behind a trusted proxy, or a login module that checks a password",
+			"realm %q uses HeaderLoginModule %q with %s: any user name a client sends logs in, with no password", r.Name, lm.Name, shortClass(r.ClassName))
 	}
 }
 
@@ -178,6 +215,71 @@ func (l *loader) validateAdapterRealm(r *Realm, used bool) {
 		if _, exists := l.p.Adapters[adapter]; !exists {
 			l.report(used, r.Pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q: %s names adapter %q, which is not in the project", r.Name, name, adapter)
 		}
+	}
+	l.validateSubmitProcedures(r, used)
+}
+
+// validateSubmitProcedures checks the procedures an adapter-based realm's answers may run: each
+// one named must be a declared procedure of the realm's adapter. A realm left with none (no
+// submit-procedures, no declared submitAuthentication, no unprotected procedure) can never log
+// anyone in.
+func (l *loader) validateSubmitProcedures(r *Realm, used bool) {
+	login, _ := r.Params.Get("login-function")
+	adapterName, _, ok := strings.Cut(login, ".")
+	a := l.p.Adapters[adapterName]
+	if !ok || a == nil {
+		return // reported above
+	}
+	pos := r.Pos
+	for _, prm := range r.Params {
+		if prm.Name == ParamSubmitProcedures {
+			pos = prm.Pos
+		}
+	}
+	procs, explicit := r.SubmitProcedures()
+	if explicit && len(procs) == 0 {
+		l.report(used, pos, "name the procedures clients submit credentials to, such as submitAuthentication, or remove the parameter",
+			"realm %q: %s is empty", r.Name, ParamSubmitProcedures)
+	}
+	usable := 0
+	for _, ref := range procs {
+		name := ref
+		if ad, proc, qualified := strings.Cut(ref, "."); qualified {
+			if ad != adapterName || proc == "" {
+				l.report(used, pos, "name procedures of adapter "+adapterName+", the adapter of the login-function",
+					"realm %q: submit procedure %q is not a procedure of adapter %s", r.Name, ref, adapterName)
+				continue
+			}
+			name = proc
+		}
+		if _, declared := a.Procedures[name]; !declared {
+			if explicit {
+				l.report(used, pos, `declare <procedure name="`+name+`"/> in adapters/`+adapterName+"/"+adapterName+".xml",
+					"realm %q: submit procedure %s.%s is not declared by the adapter", r.Name, adapterName, name)
+			}
+			continue
+		}
+		usable++
+	}
+	internal := internalProcedures(l.p)
+	for _, name := range a.ProcedureOrder {
+		if a.Procedures[name].SecurityTest == Unprotected && !internal[adapterName+"."+name] {
+			usable++
+		}
+	}
+	if usable == 0 && used {
+		fix := fmt.Sprintf(`declare the procedure clients submit credentials to in adapters/%s/%s.xml and name it: <parameter name="%s" value="..."/>`, adapterName, adapterName, ParamSubmitProcedures)
+		var submits []string
+		for _, name := range a.ProcedureOrder {
+			if strings.HasPrefix(strings.ToLower(name), "submit") {
+				submits = append(submits, name)
+			}
+		}
+		if len(submits) > 0 {
+			fix = fmt.Sprintf(`name the procedures that receive credentials: <parameter name="%s" value="%s"/>`, ParamSubmitProcedures, strings.Join(submits, ", "))
+		}
+		l.warnf(pos, fix,
+			"realm %q: no procedure of adapter %s may receive credentials (neither %s nor an unprotected one): nobody can log in", r.Name, adapterName, DefaultSubmitProcedure)
 	}
 }
 
@@ -375,8 +477,11 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 	switch m.Class.Kind {
 	case "passwordFile":
 		if f, ok := m.Params.Get("file"); ok && used {
-			if _, err := ReadPasswordFile(filepath.Join(l.dir, filepath.FromSlash(f))); err != nil {
-				l.errorf(m.Pos, "create it with htpasswd -B (bcrypt)", "login module %q: %v", m.Name, err)
+			users, err := ReadPasswordFile(filepath.Join(l.dir, filepath.FromSlash(f)))
+			if err != nil {
+				l.errorf(m.Pos, "create it with htpasswd -B -C 10 (bcrypt)", "login module %q: %v", m.Name, err)
+			} else {
+				l.checkHashCosts(m, f, users)
 			}
 		}
 	case "nonValidating":
@@ -392,8 +497,11 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 				"login module %q (SingleIdentityLoginModule) has no identity configured: every login is refused", m.Name)
 		}
 		if h, ok := m.Params.Get("password-hash"); ok {
-			if _, err := bcrypt.Cost([]byte(h)); err != nil {
-				l.report(used, m.Pos, "give a bcrypt hash (htpasswd -nB user)", "login module %q: password-hash is not a bcrypt hash", m.Name)
+			if cost, err := bcrypt.Cost([]byte(h)); err != nil {
+				l.report(used, m.Pos, "give a bcrypt hash (htpasswd -nB -C 10 user)", "login module %q: password-hash is not a bcrypt hash", m.Name)
+			} else if cost < MinRecommendedCost && used {
+				l.warnf(m.Pos, fmt.Sprintf("hash it again at cost %d or more: htpasswd -nB -C %d user", MinRecommendedCost, MinRecommendedCost),
+					"login module %q: password-hash has bcrypt cost %d: each guess costs an attacker little", m.Name, cost)
 			}
 		}
 	}
@@ -438,6 +546,10 @@ func (l *loader) validateTest(t *SecurityTest) {
 		}
 		if tr.InternalUser && tr.Realm != RealmAnonymousUser && (r.Builtin || (r.Class != nil && r.Class.Kind == "deviceProvisioning")) {
 			l.errorf(tr.Pos, "mark the realm that identifies the user", "realm %q does not provide a user identity but is marked isInternalUserID", tr.Realm)
+		}
+		if v, _ := r.Params.Get(ParamIdentifiesUser); tr.InternalUser && v == "false" {
+			l.errorf(tr.Pos, "mark the realm that identifies the user isInternalUserID, or drop "+ParamIdentifiesUser+`="false"`,
+				"realm %q is declared %s=\"false\" but is marked isInternalUserID in security test %q", tr.Realm, ParamIdentifiesUser, t.Name)
 		}
 	}
 	// Device auto-provisioning trusts the app only after the authenticity realm proved it.
@@ -539,6 +651,76 @@ func (l *loader) validateResources() {
 	}
 }
 
+// MinRecommendedCost is the lowest bcrypt cost hostd check accepts without a warning (the
+// bcrypt package's default).
+const MinRecommendedCost = bcrypt.DefaultCost
+
+// checkHashCosts warns about a password file whose hashes are cheap to guess, or whose costs
+// differ: a login checks an unknown user name against a hash of the file's common cost, so the
+// users whose cost differs answer at another speed and can be told apart.
+func (l *loader) checkHashCosts(m *LoginModule, file string, users map[string][]byte) {
+	byCost := map[int][]string{}
+	for user, h := range users {
+		cost, _ := bcrypt.Cost(h) // ReadPasswordFile checked every hash
+		byCost[cost] = append(byCost[cost], user)
+	}
+	costs := sortedKeysInt(byCost)
+	var low []string
+	for _, c := range costs {
+		if c < MinRecommendedCost {
+			low = append(low, fmt.Sprint(c))
+		}
+	}
+	if len(low) > 0 {
+		l.warnf(m.Pos, fmt.Sprintf("hash the passwords again at cost %d or more: htpasswd -B -C %d %s USER", MinRecommendedCost, MinRecommendedCost, file),
+			"login module %q: %s has bcrypt hashes of cost %s, below %d: each guess costs an attacker little", m.Name, file, strings.Join(low, ", "), MinRecommendedCost)
+	}
+	if len(costs) > 1 {
+		common := CommonCost(users)
+		var odd []string
+		for _, c := range costs {
+			if c != common {
+				odd = append(odd, byCost[c]...)
+			}
+		}
+		sort.Strings(odd)
+		if len(odd) > 5 {
+			odd = append(odd[:5], "...")
+		}
+		l.warnf(m.Pos, fmt.Sprintf("hash every password of %s at one cost (htpasswd -B -C %d)", file, max(common, MinRecommendedCost)),
+			"login module %q: %s mixes bcrypt costs; a login of a user whose cost is not %d (%s) takes another time than one of an unknown user name, which tells that the user exists",
+			m.Name, file, common, strings.Join(odd, ", "))
+	}
+}
+
+// CommonCost returns the bcrypt cost most of the hashes have (the highest of equally common
+// ones), or bcrypt.DefaultCost when there are none. A password-file login checks an unknown user
+// name against a hash of this cost.
+func CommonCost(hashes map[string][]byte) int {
+	count := map[int]int{}
+	for _, h := range hashes {
+		if c, err := bcrypt.Cost(h); err == nil {
+			count[c]++
+		}
+	}
+	best, n := bcrypt.DefaultCost, 0
+	for c, k := range count {
+		if k > n || (k == n && c > best) {
+			best, n = c, k
+		}
+	}
+	return best
+}
+
+func sortedKeysInt[V any](m map[int]V) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
+}
+
 // ReadPasswordFile reads an htpasswd file of bcrypt hashes ("user:$2y$..." lines; # comments).
 // Other hash schemes are refused: they are not safe for passwords.
 func ReadPasswordFile(path string) (map[string][]byte, error) {
@@ -560,7 +742,7 @@ func ReadPasswordFile(path string) (map[string][]byte, error) {
 			return nil, fmt.Errorf("password file %s:%d: expected user:bcrypt-hash", path, i+1)
 		}
 		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
-			return nil, fmt.Errorf("password file %s:%d: user %q does not have a bcrypt hash (create it with htpasswd -B)", path, i+1, user)
+			return nil, fmt.Errorf("password file %s:%d: user %q does not have a bcrypt hash (create it with htpasswd -B -C 10)", path, i+1, user)
 		}
 		users[user] = []byte(hash)
 	}

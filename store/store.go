@@ -1,5 +1,6 @@
 // Package store is the contract for Realmgate's durable state: sessions, persistent (anonymous)
-// users, devices, remote-disable rules, single-use nonces, certificates and the audit log.
+// users, devices, remote-disable rules, single-use nonces, certificates, failed-login counters
+// and the audit log.
 //
 // Several implementations satisfy it (embedded SQLite in store/sqlite, PostgreSQL later) and all
 // pass the conformance suite in store/storetest. Implementations are safe for concurrent use and
@@ -39,6 +40,7 @@ type Store interface {
 	RemoteDisable
 	Nonces
 	Certificates
+	LoginFailures
 	Audit
 	// Ping reports whether the store can serve (for /readyz).
 	Ping(ctx context.Context) error
@@ -185,6 +187,36 @@ type Certificates interface {
 	// RevokeCertificate marks a certificate revoked at the given time; ErrNotFound when unknown.
 	// Revoking twice keeps the first time and reason and returns nil.
 	RevokeCertificate(ctx context.Context, serial, reason string, at time.Time) error
+}
+
+// LoginFailure counts the failed logins of one key: an account of a login module, or a client
+// address. The engine backs off logins by it; the store only counts.
+type LoginFailure struct {
+	Key string
+	// Count is the number of failures since the record was (re)started.
+	Count int
+	// Last is the time of the latest failure.
+	Last time.Time
+	// ExpiresAt forgets the record: a key without a failure for a whole window starts again.
+	ExpiresAt time.Time
+}
+
+// LoginFailures stores failed-login counters. They are shared by every daemon of the store, so a
+// client cannot escape a backoff by reaching another daemon or by opening a new session.
+type LoginFailures interface {
+	// AddLoginFailure counts one failure of key at now and returns the record as stored: a live
+	// record's Count grows by one, a missing or expired one (ExpiresAt <= now) starts again at
+	// one; Last becomes now and ExpiresAt expiresAt. Concurrent adds to one key all count.
+	// ErrInvalid for an empty key.
+	AddLoginFailure(ctx context.Context, key string, now, expiresAt time.Time) (LoginFailure, error)
+	// GetLoginFailure returns the record of key, or ErrNotFound when there is none or it has
+	// expired at now.
+	GetLoginFailure(ctx context.Context, key string, now time.Time) (LoginFailure, error)
+	// ResetLoginFailures forgets key; forgetting a key that has no record is not an error.
+	ResetLoginFailures(ctx context.Context, key string) error
+	// DeleteExpiredLoginFailures removes records that have expired at now (ExpiresAt <= now)
+	// and returns how many.
+	DeleteExpiredLoginFailures(ctx context.Context, now time.Time) (int, error)
 }
 
 // AuditRecord is one administrative change or security-relevant event.

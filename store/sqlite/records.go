@@ -373,6 +373,43 @@ func validDetail(d json.RawMessage) error {
 	return nil
 }
 
+// AddLoginFailure implements store.LoginFailures.
+func (s *Store) AddLoginFailure(ctx context.Context, key string, now, expiresAt time.Time) (store.LoginFailure, error) {
+	if key == "" {
+		return store.LoginFailure{}, invalid("login failure with an empty key")
+	}
+	out := store.LoginFailure{Key: key}
+	var last, exp int64
+	if err := s.st.addLoginFailure.QueryRowContext(ctx, key, micros(now), micros(expiresAt)).Scan(&out.Count, &last, &exp); err != nil {
+		return store.LoginFailure{}, wrap("add login failure", err)
+	}
+	out.Last, out.ExpiresAt = fromMicros(last), fromMicros(exp)
+	return out, nil
+}
+
+// GetLoginFailure implements store.LoginFailures.
+func (s *Store) GetLoginFailure(ctx context.Context, key string, now time.Time) (store.LoginFailure, error) {
+	out := store.LoginFailure{Key: key}
+	var last, exp int64
+	if err := s.st.getLoginFailure.QueryRowContext(ctx, key, micros(now)).Scan(&out.Count, &last, &exp); err != nil {
+		return store.LoginFailure{}, notFound("get login failure", err)
+	}
+	out.Last, out.ExpiresAt = fromMicros(last), fromMicros(exp)
+	return out, nil
+}
+
+// ResetLoginFailures implements store.LoginFailures.
+func (s *Store) ResetLoginFailures(ctx context.Context, key string) error {
+	_, err := exec(ctx, "reset login failures", s.st.resetLoginFailures, key)
+	return err
+}
+
+// DeleteExpiredLoginFailures implements store.LoginFailures.
+func (s *Store) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) (int, error) {
+	n, err := exec(ctx, "delete expired login failures", s.st.deleteExpiredLoginFailures, micros(now))
+	return int(n), err
+}
+
 // AppendAudit implements store.Audit.
 func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
 	if err := validDetail(r.Detail); err != nil {

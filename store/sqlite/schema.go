@@ -17,7 +17,7 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this bui
 var ErrNotRealmgate = errors.New("sqlite: not a Realmgate database")
 
 // SchemaVersion is the schema version this build creates and understands.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] takes the schema from version i to version i+1. A release only ever appends to
 // this list: a database records each version it went through in schema_version, and Open
@@ -104,6 +104,16 @@ CREATE TABLE audit (
 	target TEXT    NOT NULL,
 	detail TEXT    CHECK (detail IS NULL OR json_type(detail) = 'object')
 ) STRICT;
+`,
+	// 2: failed-login counters (per account and per client) for login backoff.
+	`
+CREATE TABLE login_failures (
+	key        TEXT    NOT NULL PRIMARY KEY CHECK (key <> ''),
+	count      INTEGER NOT NULL CHECK (count > 0),
+	last_at    INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX login_failures_expires_at ON login_failures (expires_at);
 `,
 }
 

@@ -19,6 +19,8 @@ type statements struct {
 	putNonce, consumeNonce, deleteExpiredNonces                  *sql.Stmt
 	putCertificate, getCertificate, listCertificates, revokeCert *sql.Stmt
 	appendAudit, listAudit                                       *sql.Stmt
+	addLoginFailure, getLoginFailure, resetLoginFailures         *sql.Stmt
+	deleteExpiredLoginFailures                                   *sql.Stmt
 }
 
 const (
@@ -85,6 +87,17 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 			SET revoked_at = coalesce(revoked_at, ?),
 				reason = CASE WHEN revoked_at IS NULL THEN ? ELSE reason END
 			WHERE serial = ?`},
+
+		// One statement counts, so concurrent failures of one key all count; an expired record
+		// starts again at one.
+		{&st.addLoginFailure, w, `INSERT INTO login_failures (key, count, last_at, expires_at) VALUES (?, 1, ?, ?)
+			ON CONFLICT (key) DO UPDATE SET
+				count = CASE WHEN login_failures.expires_at <= excluded.last_at THEN 1 ELSE login_failures.count + 1 END,
+				last_at = excluded.last_at, expires_at = excluded.expires_at
+			RETURNING count, last_at, expires_at`},
+		{&st.getLoginFailure, r, `SELECT count, last_at, expires_at FROM login_failures WHERE key = ? AND expires_at > ?`},
+		{&st.resetLoginFailures, w, `DELETE FROM login_failures WHERE key = ?`},
+		{&st.deleteExpiredLoginFailures, w, `DELETE FROM login_failures WHERE expires_at <= ?`},
 
 		{&st.appendAudit, w, `INSERT INTO audit (time, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`},
 		{&st.listAudit, r, `SELECT id, time, actor, action, target, detail FROM audit

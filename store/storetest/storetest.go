@@ -16,7 +16,7 @@
 // The suite checks the behaviour store/store.go documents, so that the engine can be written
 // against the contract and run on any backend: round trips of every record (times at
 // Precision, in UTC), replacement, ErrNotFound, ErrConflict and ErrInvalid, expiry boundaries,
-// single use of nonces under concurrent consumers, ordering and paging of lists, and
+// single use of nonces under concurrent consumers, failed-login counts under concurrent adds, ordering and paging of lists, and
 // cancelled contexts.
 package storetest
 
@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RemoteDisable", ruleTests},
 		{"Nonces", nonceTests},
 		{"Certificates", certificateTests},
+		{"LoginFailures", loginFailureTests},
 		{"Audit", auditTests},
 		{"Times", timeTests},
 		{"Lifecycle", lifecycleTests},

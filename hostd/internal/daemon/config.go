@@ -40,6 +40,12 @@ type Settings struct {
 		MaxBodyBytes int64    `yaml:"maxBodyBytes"`
 		MaxAttempts  int      `yaml:"maxAttempts"`
 		NonceTTL     Duration `yaml:"nonceTTL"`
+		// BackoffAfter failed logins of one account (ClientBackoffAfter from one client
+		// address) make each further login wait, one second doubled per failure up to
+		// BackoffMax.
+		BackoffAfter       int      `yaml:"backoffAfter"`
+		ClientBackoffAfter int      `yaml:"clientBackoffAfter"`
+		BackoffMax         Duration `yaml:"backoffMax"`
 	} `yaml:"limits"`
 	// ShutdownTimeout bounds how long SIGTERM waits for requests in flight.
 	ShutdownTimeout Duration `yaml:"shutdownTimeout"`

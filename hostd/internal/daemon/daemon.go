@@ -200,6 +200,10 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 		SessionIdle: time.Duration(d.settings.Session.IdleTimeout),
 		NonceTTL:    time.Duration(d.settings.Limits.NonceTTL),
 		MaxAttempts: d.settings.Limits.MaxAttempts,
+
+		BackoffAfter:       d.settings.Limits.BackoffAfter,
+		ClientBackoffAfter: d.settings.Limits.ClientBackoffAfter,
+		BackoffMax:         time.Duration(d.settings.Limits.BackoffMax),
 	}
 	prov, err := d.provisioningOptions()
 	if err != nil {
@@ -249,7 +253,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// janitor removes expired sessions and nonces every interval, so that the store does not grow with
+// janitor removes expired sessions, nonces and failed-login counts every interval, so that the store does not grow with
 // abandoned sessions. Expired records are already refused when read; this only reclaims space.
 func (d *Daemon) janitor(every time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -270,6 +274,9 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 				}
 				if _, err := d.store.DeleteExpiredNonces(ctx, now); err != nil {
 					d.log.Warn("sweeping expired nonces", "err", err)
+				}
+				if _, err := d.store.DeleteExpiredLoginFailures(ctx, now); err != nil {
+					d.log.Warn("sweeping expired failed-login counts", "err", err)
 				}
 				d.rotateIfDue(now)
 			}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/realmgate/realmgate/engine"
 )
@@ -29,7 +31,7 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case string(engine.CodeRefused), string(engine.CodeApplicationDisabled), string(engine.CodeDeviceBlocked),
 		string(engine.CodePolicyDenied), string(engine.CodeXSRF), string(engine.CodeCSRRejected),
-		string(engine.CodeDeviceProofRequired):
+		string(engine.CodeDeviceProofRequired), string(engine.CodeIdentityMismatch), string(engine.CodeProcedureNotAllowed):
 		return http.StatusForbidden
 	case string(engine.CodeUnknownApplication), string(engine.CodeUnknownRealm), codeNotFound:
 		return http.StatusNotFound
@@ -41,7 +43,7 @@ func statusOf(code string) int {
 		return http.StatusRequestURITooLong
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case string(engine.CodeTooManyAttempts):
+	case string(engine.CodeTooManyAttempts), string(engine.CodeBackoff):
 		return http.StatusTooManyRequests
 	case string(engine.CodeNotImplemented):
 		return http.StatusNotImplemented
@@ -81,6 +83,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			body[k] = v
 		}
 		body["error"], body["message"] = string(ee.Code), ee.Message
+		if ee.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((ee.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 		if ee.Code == engine.CodeUnavailable {
 			s.log.Error("request failed", "path", r.URL.Path, "err", err)
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -303,6 +304,16 @@ func (s *Server) passive(r *http.Request) engine.Passive {
 	return p
 }
 
+// clientIP is the address of the connection's peer. Headers a client can set (X-Forwarded-For)
+// are not read: failed logins back off per client, and a client must not choose its own key.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 func sessionID(r *http.Request) string {
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		return c.Value
@@ -488,7 +499,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	realm := r.PathValue("realm")
-	req := engine.AnswerRequest{App: ac, SessionID: sessionID(r), Realm: realm, Body: body, Passive: s.passive(r)}
+	req := engine.AnswerRequest{App: ac, SessionID: sessionID(r), Realm: realm, Body: body, Passive: s.passive(r), Client: clientIP(r)}
 	if u, p, ok := r.BasicAuth(); ok {
 		req.Basic = &engine.BasicCredentials{Username: u, Password: p}
 	}
