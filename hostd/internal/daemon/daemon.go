@@ -20,6 +20,7 @@ import (
 	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
 	"github.com/realmgate/realmgate/hostd/internal/server"
+	"github.com/realmgate/realmgate/internal/secretfile"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
 	"github.com/realmgate/realmgate/store/sqlite"
@@ -98,7 +99,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 
 	token := []byte(strings.TrimSpace(opts.AdminToken))
 	if len(token) == 0 && st.AdminTokenFile != "" {
-		b, err := os.ReadFile(st.AdminTokenFile)
+		b, err := secretfile.Read(st.AdminTokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("admin token file: %w", err)
 		}
@@ -109,8 +110,14 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("the admin token is shorter than 16 characters")
 	}
 
-	if err := os.MkdirAll(st.Data, 0o700); err != nil {
+	// The data folder receives the store (sessions, nonces) and generated keys: only the daemon's
+	// user may enter it.
+	tightened, err := secretfile.PrivateDir(st.Data)
+	if err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	if tightened {
+		log.Warn("the data folder was open to other users; it is now private (mode 0700)", "dir", st.Data)
 	}
 	db, err := sqlite.Open(ctx, filepath.Join(st.Data, "realmgate.db"))
 	if err != nil {
