@@ -19,6 +19,7 @@ type statements struct {
 	putNonce, consumeNonce, deleteExpiredNonces                  *sql.Stmt
 	putCertificate, getCertificate, listCertificates, revokeCert *sql.Stmt
 	appendAudit, listAudit                                       *sql.Stmt
+	revokeTokens, getTokenRevocation, deleteExpiredRevocations   *sql.Stmt
 }
 
 const (
@@ -85,6 +86,14 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 			SET revoked_at = coalesce(revoked_at, ?),
 				reason = CASE WHEN revoked_at IS NULL THEN ? ELSE reason END
 			WHERE serial = ?`},
+
+		// A second revocation of the same tokens keeps the later time and the later expiry.
+		{&st.revokeTokens, w, `INSERT INTO token_revocations (kind, key, revoked_at, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (kind, key) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at),
+				expires_at = max(expires_at, excluded.expires_at)`},
+		{&st.getTokenRevocation, r, `SELECT revoked_at, expires_at FROM token_revocations
+			WHERE kind = ? AND key = ? AND expires_at > ?`},
+		{&st.deleteExpiredRevocations, w, `DELETE FROM token_revocations WHERE expires_at <= ?`},
 
 		{&st.appendAudit, w, `INSERT INTO audit (time, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`},
 		{&st.listAudit, r, `SELECT id, time, actor, action, target, detail FROM audit

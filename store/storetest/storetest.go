@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Nonces", nonceTests},
 		{"Certificates", certificateTests},
 		{"Audit", auditTests},
+		{"TokenRevocations", tokenRevocationTests},
 		{"Times", timeTests},
 		{"Lifecycle", lifecycleTests},
 	}
