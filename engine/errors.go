@@ -25,6 +25,9 @@ const (
 	CodeUnavailable         Code = "unavailable"           // the store or the policy engine failed
 	CodeNonce               Code = "invalid_token"         // a nonce that is unknown, used or expired
 	CodeUnknownSecurityTest Code = "unknown_security_test" // a resource names a test that does not exist
+	CodeInputTooLarge       Code = "input_too_large"       // request facts too large for a caller who has not authenticated
+	CodePolicyTimeout       Code = "policy_timeout"        // the policy did not decide within the caller's deadline
+	CodeInvalidTarget       Code = "invalid_target"        // a token requested for an audience this server does not know (RFC 8707)
 )
 
 // Error is the engine's one error type: a code, a message a person can act on, and details that

@@ -138,7 +138,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if st.Tokens.KeysDir == "" && !st.Development {
 		log.Warn("access tokens are signed with a key hostd generated in its data folder; for production, provision keys in tokens.keysDir (shared by every daemon) and protect them", "dir", keysDir, "generated_now", generated)
 	}
-	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer}
+	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer, Audiences: st.Tokens.Audiences, Revocations: db}
 
 	d.server = server.New(server.Options{
 		Store:          db,
@@ -204,9 +204,13 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 		return nil, err
 	}
 	cfg := engine.Config{
-		SessionIdle: time.Duration(d.settings.Session.IdleTimeout),
-		NonceTTL:    time.Duration(d.settings.Limits.NonceTTL),
-		MaxAttempts: d.settings.Limits.MaxAttempts,
+		SessionIdle:                  time.Duration(d.settings.Session.IdleTimeout),
+		SessionMaxLifetime:           time.Duration(d.settings.Session.MaxLifetime),
+		NonceTTL:                     time.Duration(d.settings.Limits.NonceTTL),
+		MaxAttempts:                  d.settings.Limits.MaxAttempts,
+		UnauthenticatedPolicyTimeout: time.Duration(d.settings.Limits.UnauthenticatedPolicyTimeout),
+		UnauthenticatedInputBytes:    d.settings.Limits.UnauthenticatedInputBytes,
+		InputDepth:                   d.settings.Limits.InputDepth,
 	}
 	prov, err := d.provisioningOptions()
 	if err != nil {
@@ -256,7 +260,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// janitor removes expired sessions and nonces every interval, so that the store does not grow with
+// janitor removes expired sessions, nonces and token revocations every interval, so that the store does not grow with
 // abandoned sessions. Expired records are already refused when read; this only reclaims space.
 func (d *Daemon) janitor(every time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -277,6 +281,9 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 				}
 				if _, err := d.store.DeleteExpiredNonces(ctx, now); err != nil {
 					d.log.Warn("sweeping expired nonces", "err", err)
+				}
+				if _, err := d.store.DeleteExpiredTokenRevocations(ctx, now); err != nil {
+					d.log.Warn("sweeping expired token revocations", "err", err)
 				}
 				d.rotateIfDue(now)
 			}
