@@ -371,6 +371,15 @@ func TestTokenAudience(t *testing.T) {
 	}
 }
 
+// TestAudienceNamedLikeAnApplicationIsRefused: a resource server named like an application of
+// the project would let every application mint tokens that application's back end accepts.
+func TestAudienceNamedLikeAnApplicationIsRefused(t *testing.T) {
+	_, err := startDaemonWith(t, exampleDir, "", adminToken, func(s *daemon.Settings) { s.Tokens.Audiences = []string{"statements", app} })
+	if err == nil || !strings.Contains(err.Error(), `tokens.audiences: "BankApp" is an application`) {
+		t.Errorf("start with an application among the audiences: %v", err)
+	}
+}
+
 // TestLogoutRevokesTokens: after the user logs out, /oauth/validation answers inactive for the
 // tokens the session obtained; a token obtained after logging in again is active.
 func TestLogoutRevokesTokens(t *testing.T) {

@@ -199,6 +199,13 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, a := range d.settings.Tokens.Audiences {
+		// Every application may ask for a resource server's audience: one named like an
+		// application would let any app mint tokens that the named app's back end accepts.
+		if p.Apps[a] != nil {
+			return nil, fmt.Errorf("tokens.audiences: %q is an application of the project; a token is for its own application without naming it, so list resource servers only", a)
+		}
+	}
 	la, err := openAdapters(ctx, p, d.settings, d.log)
 	if err != nil {
 		return nil, err
