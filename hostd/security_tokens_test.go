@@ -613,3 +613,22 @@ func TestSessionMaxLifetimeSetting(t *testing.T) {
 		t.Errorf("settings %+v %+v", s.Session, s.Tokens)
 	}
 }
+
+// TestSettingsValidation: settings that have no safe reading are refused, from the file and
+// when given to Start.
+func TestSettingsValidation(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"tokens:\n  audiences: [\"two words\"]\n", "not a resource server name"},
+		{"tokens:\n  audiences: [\"\"]\n", "not a resource server name"},
+		{"limits:\n  inputDepth: -1\n", "cannot be negative"},
+	} {
+		dir := t.TempDir()
+		mustWrite(t, filepath.Join(dir, "hostd.yaml"), tc.yaml)
+		if _, err := daemon.LoadSettings(dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want an error saying %q", tc.yaml, err, tc.want)
+		}
+	}
+	if _, err := startDaemonWith(t, exampleDir, "", adminToken, func(s *daemon.Settings) { s.Tokens.Audiences = []string{"a b"} }); err == nil {
+		t.Error("Start accepted an audience with a space")
+	}
+}

@@ -95,6 +95,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	st := opts.Settings
+	if err := st.Validate(); err != nil {
+		return nil, err
+	}
 	d := &Daemon{settings: st, dir: opts.ConfigDir, log: log}
 
 	token := []byte(strings.TrimSpace(opts.AdminToken))
