@@ -254,6 +254,9 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 		s.st.InstanceID = ""
 		s.dirty = true
 	}
+	if err := e.revokeSessionTokens(ctx, s); err != nil { // the session's access tokens end with the login
+		return err
+	}
 	return e.saveSession(ctx, s)
 }
 

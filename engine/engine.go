@@ -15,6 +15,7 @@ package engine
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"sort"
 	"time"
@@ -34,12 +35,15 @@ type Store interface {
 	store.Certificates
 	store.LoginFailures
 	store.Audit
+	store.TokenRevocations
 }
 
 // Config holds the engine's settings. Zero values take the defaults of DefaultConfig.
 type Config struct {
 	// SessionIdle ends a session not used for this long.
 	SessionIdle time.Duration
+	// SessionMaxLifetime ends a session this long after it began, however active it is.
+	SessionMaxLifetime time.Duration
 	// NonceTTL is the life of a challenge nonce.
 	NonceTTL time.Duration
 	// MaxAttempts is the number of failed answers a realm accepts per session.
@@ -60,20 +64,35 @@ type Config struct {
 	// FailureWindow forgets the failures of an account or client that has not failed for this
 	// long.
 	FailureWindow time.Duration
+	// UnauthenticatedPolicyTimeout bounds the policy evaluation of a request from a caller who
+	// has passed no realm that needs a credential (anyone can send such requests, as many as
+	// they like): past it the request is refused with CodePolicyTimeout.
+	UnauthenticatedPolicyTimeout time.Duration
+	// UnauthenticatedInputBytes bounds the request facts (procedure parameters) that a policy
+	// evaluates for such a caller, measured as their JSON size: larger ones are withheld from
+	// the policy (see Engine.decide).
+	UnauthenticatedInputBytes int
+	// InputDepth bounds the nesting of request facts of any caller; deeper ones are refused
+	// with CodeBadRequest before the policy sees them.
+	InputDepth int
 }
 
 // DefaultConfig is the configuration PROTOCOL.md describes.
 var DefaultConfig = Config{
-	SessionIdle:         30 * time.Minute,
-	NonceTTL:            2 * time.Minute,
-	MaxAttempts:         5,
-	PersistentCookieAge: 365 * 24 * time.Hour,
-	RulesCacheTTL:       5 * time.Second,
-	BackoffAfter:        5,
-	ClientBackoffAfter:  20,
-	BackoffBase:         time.Second,
-	BackoffMax:          15 * time.Minute,
-	FailureWindow:       time.Hour,
+	SessionIdle:                  30 * time.Minute,
+	NonceTTL:                     2 * time.Minute,
+	MaxAttempts:                  5,
+	PersistentCookieAge:          365 * 24 * time.Hour,
+	RulesCacheTTL:                5 * time.Second,
+	BackoffAfter:                 5,
+	ClientBackoffAfter:           20,
+	BackoffBase:                  time.Second,
+	BackoffMax:                   15 * time.Minute,
+	FailureWindow:                time.Hour,
+	SessionMaxLifetime:           12 * time.Hour,
+	UnauthenticatedPolicyTimeout: 500 * time.Millisecond,
+	UnauthenticatedInputBytes:    64 << 10,
+	InputDepth:                   32,
 }
 
 func (c Config) withDefaults() Config {
@@ -111,6 +130,18 @@ func (c Config) withDefaults() Config {
 	}
 	// A window shorter than the longest wait would forget a client that waits it out.
 	c.FailureWindow = max(c.FailureWindow, c.BackoffMax)
+	if c.SessionMaxLifetime <= 0 {
+		c.SessionMaxLifetime = d.SessionMaxLifetime
+	}
+	if c.UnauthenticatedPolicyTimeout <= 0 {
+		c.UnauthenticatedPolicyTimeout = d.UnauthenticatedPolicyTimeout
+	}
+	if c.UnauthenticatedInputBytes <= 0 {
+		c.UnauthenticatedInputBytes = d.UnauthenticatedInputBytes
+	}
+	if c.InputDepth <= 0 {
+		c.InputDepth = d.InputDepth
+	}
 	return c
 }
 
@@ -278,6 +309,9 @@ type Access struct {
 	Identities map[string]map[string]any
 	// Test is the security test applied.
 	Test string
+	// TokenSession is the session's token lineage (a token's sid), for an allowed request of
+	// kind ResourceToken.
+	TokenSession string
 }
 
 // Challenge is a 401 challenge body.
@@ -317,6 +351,9 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 	case policies.Allow:
 		acc.Allowed = true
 		e.touch(x, test)
+		if req.Resource.Kind == ResourceToken {
+			acc.TokenSession = s.tokenSession()
+		}
 	case policies.Deny:
 		e.finishRefused(x)
 		return nil, &Error{Code: CodePolicyDenied, Message: joinReasons(dec.Reasons), Details: map[string]any{"reasons": dec.Reasons}}
@@ -390,6 +427,12 @@ func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, erro
 	if err != nil {
 		return policies.Decision{}, err
 	}
+	// A caller who has not authenticated gets a bounded evaluation (limits.go).
+	authn := e.authenticated(passed)
+	facts, withheld, err := e.boundFacts(req.Facts, authn)
+	if err != nil {
+		return policies.Decision{}, err
+	}
 	input := map[string]any{
 		"test":   x.test.Name,
 		"passed": passed,
@@ -397,11 +440,23 @@ func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, erro
 		"resource": map[string]any{
 			"kind": req.Resource.Kind, "name": req.Resource.Name, "attributes": req.Resource.Attributes,
 		},
-		"request": req.Facts,
+		"request": facts,
 	}
-	dec, err := e.eval.Decide(x.ctx, input)
+	dec, err := e.evaluate(x.ctx, input, authn)
 	if err != nil {
+		if CodeOf(err) == CodePolicyTimeout {
+			e.log.Warn("policy evaluation stopped at the deadline of an unauthenticated caller", "test", x.test.Name,
+				"resource", req.Resource.Name, "session", SessionRef(x.s.rec.ID))
+			return dec, err
+		}
 		return dec, unavailable("the policy engine", err)
+	}
+	if withheld && dec.Outcome == policies.Allow {
+		// The policy allowed a request it did not see whole: refuse it rather than evaluate it.
+		dec = policies.Decision{Outcome: policies.Deny, Reasons: []string{"request too large for a caller who has not authenticated"}}
+		e.logDecision(x, req, passed, dec)
+		return dec, &Error{Code: CodeInputTooLarge,
+			Message: fmt.Sprintf("the request's parameters are larger than %d bytes, which is refused before the caller signs in", e.cfg.UnauthenticatedInputBytes)}
 	}
 	e.logDecision(x, req, passed, dec)
 	return dec, nil

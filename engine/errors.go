@@ -30,6 +30,9 @@ const (
 	CodeBackoff             Code = "login_backoff"         // failed logins of this account or client: wait RetryAfter
 	CodeIdentityMismatch    Code = "identity_mismatch"     // a login of another user than the session's
 	CodeProcedureNotAllowed Code = "procedure_not_allowed" // an adapter-based answer naming a procedure that does not take credentials
+	CodeInputTooLarge       Code = "input_too_large"       // request facts too large for a caller who has not authenticated
+	CodePolicyTimeout       Code = "policy_timeout"        // the policy did not decide within the caller's deadline
+	CodeInvalidTarget       Code = "invalid_target"        // a token requested for an audience this server does not know (RFC 8707)
 )
 
 // Error is the engine's one error type: a code, a message a person can act on, and details that

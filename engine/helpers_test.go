@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -380,11 +382,18 @@ type storedRealm struct {
 	Data       map[string]string `json:"data"`
 }
 
+// sessionKey is the key the store holds the session with id under: the SHA-256 of the id, in
+// hex (never the id itself).
+func sessionKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
 // session returns the stored session with id and its decoded state; ok is false when the store
 // does not hold it (or it has expired).
 func (l *lab) session(id string) (store.Session, storedState, bool) {
 	l.t.Helper()
-	rec, err := l.db.GetSession(l.t.Context(), id, l.clock.Now())
+	rec, err := l.db.GetSession(l.t.Context(), sessionKey(id), l.clock.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return rec, storedState{}, false
 	}

@@ -25,6 +25,9 @@ type state struct {
 	InstanceID string `json:"instanceId,omitempty"`
 	// Realms holds what each realm knows about this session.
 	Realms map[string]*realmState `json:"realms,omitempty"`
+	// TokenSession is the session reference (sid) of the access tokens this session obtains, so
+	// that a logout can revoke them; a logout starts a new one. Empty until the first token.
+	TokenSession string `json:"tokenSession,omitempty"`
 }
 
 // realmState is one realm's memory of a session.
@@ -56,13 +59,23 @@ func (rs *realmState) identity() map[string]any {
 	return rs.Identity
 }
 
-// session is a loaded session being worked on by one request.
+// session is a loaded session being worked on by one request. rec.ID is the session id itself,
+// the client's cookie; the store knows the session only by storeKey(rec.ID).
 type session struct {
 	rec     store.Session
 	st      state
 	isNew   bool
 	dirty   bool
 	rotated string // the previous id, when the id was rotated in this request
+}
+
+// storeKey is the key a session is stored under: the SHA-256 of its id, in hex. A copy of the
+// store (a backup, a leaked file) then holds no id a client could present, and 64 hex digits
+// can never be taken for an id (43 base64url characters, validSessionID). Sessions stored by
+// versions that kept the id itself are unknown to this one: their users sign in again.
+func storeKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
 }
 
 func (s *session) realm(name string) *realmState {
@@ -115,15 +128,29 @@ func (l *locks) lock(id string) func() {
 	return m.Unlock
 }
 
+// sessionExpiry is when a session that began at created and is used at now ends unless used
+// again: after the idle timeout, but never later than the absolute lifetime, which no activity
+// extends (a stolen cookie is not good forever).
+func (e *Engine) sessionExpiry(created, now time.Time) time.Time {
+	idle, end := now.Add(e.cfg.SessionIdle), created.Add(e.cfg.SessionMaxLifetime)
+	if end.Before(idle) {
+		return end
+	}
+	return idle
+}
+
 // loadSession returns the session with id for app/env, or a new one when id is empty, unknown,
-// expired, or bound to another application: a session is bound to one app and environment, and
-// an id the server did not issue is never adopted.
+// expired (idle, or past its absolute lifetime), or bound to another application: a session is
+// bound to one app and environment, and an id the server did not issue is never adopted.
 func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now time.Time) (*session, error) {
 	if validSessionID(id) {
-		rec, err := e.store.GetSession(ctx, id, now)
+		rec, err := e.store.GetSession(ctx, storeKey(id), now)
 		switch {
 		case err == nil:
-			if rec.App == app.App && rec.Env == app.Env {
+			// The expiry stored is capped at the lifetime; the check covers a lifetime shortened
+			// by a new configuration.
+			if rec.App == app.App && rec.Env == app.Env && now.Before(rec.CreatedAt.Add(e.cfg.SessionMaxLifetime)) {
+				rec.ID = id
 				s := &session{rec: rec}
 				if len(rec.State) > 0 {
 					if err := json.Unmarshal(rec.State, &s.st); err != nil {
@@ -132,8 +159,8 @@ func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now
 				}
 				// Refresh the idle timeout, but write at most once a minute for it (a tenth of
 				// it when it is short: an idle timeout under a minute was never refreshed).
-				if rec.ExpiresAt.Sub(now) < e.cfg.SessionIdle-min(time.Minute, e.cfg.SessionIdle/10) {
-					s.rec.ExpiresAt = now.Add(e.cfg.SessionIdle)
+				if exp := e.sessionExpiry(rec.CreatedAt, now); exp.Sub(rec.ExpiresAt) > min(time.Minute, e.cfg.SessionIdle/10) {
+					s.rec.ExpiresAt = exp
 					s.dirty = true
 				}
 				return s, nil
@@ -149,7 +176,7 @@ func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now
 			App:       app.App,
 			Env:       app.Env,
 			CreatedAt: now,
-			ExpiresAt: now.Add(e.cfg.SessionIdle),
+			ExpiresAt: e.sessionExpiry(now, now),
 		},
 		st:    state{Lineage: newID(), Version: app.Version},
 		isNew: true,
@@ -168,11 +195,13 @@ func (e *Engine) saveSession(ctx context.Context, s *session) error {
 		return unavailable("the session", err)
 	}
 	s.rec.State = b
-	if err := e.store.PutSession(ctx, s.rec); err != nil {
+	rec := s.rec
+	rec.ID = storeKey(s.rec.ID)
+	if err := e.store.PutSession(ctx, rec); err != nil {
 		return unavailable("the session store", err)
 	}
 	if s.rotated != "" {
-		if err := e.store.DeleteSession(ctx, s.rotated); err != nil {
+		if err := e.store.DeleteSession(ctx, storeKey(s.rotated)); err != nil {
 			return unavailable("the session store", err)
 		}
 	}

@@ -24,7 +24,7 @@ func TestNewSessionIsCreatedAndStored(t *testing.T) {
 	if !ok {
 		t.Fatal("the new session is not in the store")
 	}
-	want := store.Session{ID: c.sid, App: labApp, Env: "android", CreatedAt: l.clock.Now(), ExpiresAt: l.clock.Now().Add(engine.DefaultConfig.SessionIdle)}
+	want := store.Session{ID: sessionKey(c.sid), App: labApp, Env: "android", CreatedAt: l.clock.Now(), ExpiresAt: l.clock.Now().Add(engine.DefaultConfig.SessionIdle)}
 	rec.State = nil
 	if diff := cmp.Diff(want, rec); diff != "" {
 		t.Errorf("stored session (-want +got):\n%s", diff)

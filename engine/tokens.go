@@ -5,12 +5,15 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/store"
 )
 
 // Token signing algorithms.
@@ -39,14 +42,22 @@ type TokenKeys interface {
 
 // TokenClaims are the claims of an access token (PROTOCOL.md section 6).
 type TokenClaims struct {
-	Issuer   string           `json:"iss"`
+	Issuer string `json:"iss"`
+	// Audience is who the token is for: a resource server of TokenIssuer.Audiences that the
+	// token request named, else the application (ClientID). A validator that names itself
+	// refuses tokens for others, so a token given to one resource server cannot be replayed
+	// to another.
+	Audience string           `json:"aud,omitempty"`
 	IssuedAt *jwt.NumericDate `json:"iat"`
 	Expiry   *jwt.NumericDate `json:"exp"`
 	ID       string           `json:"jti"`
 	Scope    string           `json:"scope"`
 	ClientID string           `json:"client_id"`
 	Subject  string           `json:"sub,omitempty"`
-	Data     TokenData        `json:"data"`
+	// SessionRef (sid) names the session's token lineage, so that logging out revokes every
+	// token the session obtained. It is a random reference, not the session id.
+	SessionRef string    `json:"sid,omitempty"`
+	Data       TokenData `json:"data"`
 }
 
 // TokenData is the data member of the claims.
@@ -68,7 +79,42 @@ type Token struct {
 type TokenIssuer struct {
 	Keys   TokenKeys
 	Issuer string
-	Now    func() time.Time
+	// Audiences are the resource servers, by name, that a client may ask a token for; a token
+	// asked for none is for the application.
+	Audiences []string
+	// Revocations, when set, lets Introspect refuse tokens revoked by a logout or a device
+	// block (online validation; offline validators see a token only until it expires).
+	Revocations store.TokenRevocations
+	Now         func() time.Time
+}
+
+// TokenRequest describes a token to mint.
+type TokenRequest struct {
+	// Test is the scope's security test.
+	Test *policies.SecurityTest
+	// App is the application (client_id).
+	App string
+	// Audience is aud; empty means App.
+	Audience string
+	// SessionRef is sid, the session's token lineage.
+	SessionRef string
+	// User and Device are the identities of the test's user and device realms.
+	User, Device map[string]any
+}
+
+// Audience returns the audience of a token that the application app requested for requested
+// (the token request's audience or resource parameter): the application itself when requested
+// is empty or names it, else a resource server of Audiences. Anything else is refused with
+// CodeInvalidTarget, so a client cannot mint tokens for audiences the operator did not declare.
+func (ti *TokenIssuer) Audience(requested, app string) (string, error) {
+	if requested == "" || requested == app {
+		return app, nil
+	}
+	if slices.Contains(ti.Audiences, requested) {
+		return requested, nil
+	}
+	return "", &Error{Code: CodeInvalidTarget,
+		Message: "audience " + strconv.Quote(requested) + " is not a resource server of this server; ask for one of tokens.audiences or for none (the application)"}
 }
 
 // Lifetime is the life of tokens for a test: its AccessTokenExpirationSec, else the default.
@@ -86,8 +132,19 @@ func (ti *TokenIssuer) now() time.Time {
 	return time.Now()
 }
 
-// Mint signs a token for the scope test, with the identities the test's realms gave.
+// Mint signs a token for the scope test, for the application app, with the identities the
+// test's realms gave.
 func (ti *TokenIssuer) Mint(test *policies.SecurityTest, app string, user, device map[string]any) (*Token, error) {
+	return ti.MintFor(TokenRequest{Test: test, App: app, User: user, Device: device})
+}
+
+// MintFor signs the token r describes.
+func (ti *TokenIssuer) MintFor(r TokenRequest) (*Token, error) {
+	test, app, user, device := r.Test, r.App, r.User, r.Device
+	aud := r.Audience
+	if aud == "" {
+		aud = app
+	}
 	k, err := ti.Keys.Active()
 	if err != nil {
 		return nil, unavailable("the token signing key", err)
@@ -101,13 +158,15 @@ func (ti *TokenIssuer) Mint(test *policies.SecurityTest, app string, user, devic
 	now := ti.now()
 	life := Lifetime(test)
 	c := TokenClaims{
-		Issuer:   ti.Issuer,
-		IssuedAt: jwt.NewNumericDate(now),
-		Expiry:   jwt.NewNumericDate(now.Add(life)),
-		ID:       newID(),
-		Scope:    test.Name,
-		ClientID: app,
-		Data:     TokenData{ApplicationID: app},
+		Issuer:     ti.Issuer,
+		Audience:   aud,
+		IssuedAt:   jwt.NewNumericDate(now),
+		Expiry:     jwt.NewNumericDate(now.Add(life)),
+		ID:         newID(),
+		Scope:      test.Name,
+		ClientID:   app,
+		SessionRef: r.SessionRef,
+		Data:       TokenData{ApplicationID: app},
 	}
 	if test.UserRealm != "" {
 		if id, _ := user["userId"].(string); id != "" {
@@ -131,6 +190,10 @@ var (
 	ErrTokenInvalid           = errors.New("invalid token")
 	ErrTokenExpired           = errors.New("token expired")
 	ErrTokenInsufficientScope = errors.New("insufficient scope")
+	// ErrTokenAudience: a token for another audience than the validator's.
+	ErrTokenAudience = errors.New("token for another audience")
+	// ErrTokenRevoked: a token whose session logged out, or whose device was blocked.
+	ErrTokenRevoked = errors.New("token revoked")
 )
 
 // tokenLeeway tolerates clock skew between the issuer and a validator.
@@ -183,15 +246,62 @@ func (ti *TokenIssuer) Validate(token, scope string) (*TokenClaims, error) {
 	return &c, nil
 }
 
-// IssueToken runs the scope's security test for the request and, when it passes, mints a token.
-// A request that has not passed every realm of the scope gets the test's challenge in Access.
-func (e *Engine) IssueToken(ctx context.Context, ti *TokenIssuer, req AccessRequest) (*Access, *Token, error) {
+// Introspect is online validation: Validate, then the audience (when audience is not empty),
+// then revocation: a token whose session logged out or whose device was blocked is refused with
+// ErrTokenRevoked. A store failure is an *Error with CodeUnavailable: the caller must not take
+// the token for valid.
+func (ti *TokenIssuer) Introspect(ctx context.Context, token, scope, audience string) (*TokenClaims, error) {
+	c, err := ti.Validate(token, scope)
+	if err != nil {
+		return nil, err
+	}
+	if audience != "" && c.Audience != audience {
+		return nil, fmt.Errorf("%w: token for %q, required %q", ErrTokenAudience, c.Audience, audience)
+	}
+	if ti.Revocations == nil {
+		return c, nil
+	}
+	now := ti.now()
+	if c.SessionRef != "" {
+		_, err := ti.Revocations.GetTokenRevocation(ctx, store.TokensOfSession, c.SessionRef, now)
+		switch {
+		case err == nil:
+			return nil, fmt.Errorf("%w: its session logged out", ErrTokenRevoked)
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, unavailable("the token revocation store", err)
+		}
+	}
+	if c.Data.DeviceID != "" {
+		r, err := ti.Revocations.GetTokenRevocation(ctx, store.TokensOfDevice, c.Data.DeviceID, now)
+		switch {
+		case err == nil:
+			// iat is in whole seconds: a token of the second of the block is revoked with it.
+			if c.IssuedAt == nil || c.IssuedAt.Time().Unix() <= r.RevokedAt.Unix() {
+				return nil, fmt.Errorf("%w: its device was blocked", ErrTokenRevoked)
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, unavailable("the token revocation store", err)
+		}
+	}
+	return c, nil
+}
+
+// IssueToken runs the scope's security test for the request and, when it passes, mints a token
+// for audience (see TokenIssuer.Audience), bound to the session's token lineage so that a logout
+// revokes it. A request that has not passed every realm of the scope gets the test's challenge in
+// Access.
+func (e *Engine) IssueToken(ctx context.Context, ti *TokenIssuer, req AccessRequest, audience string) (*Access, *Token, error) {
 	test := e.project.Tests[req.Resource.Test]
+	aud, err := ti.Audience(audience, req.App.App)
+	if err != nil {
+		return nil, nil, err
+	}
 	acc, err := e.Authorize(ctx, req)
 	if err != nil || !acc.Allowed {
 		return acc, nil, err
 	}
-	tok, err := ti.Mint(test, req.App.App, acc.User, acc.Device)
+	tok, err := ti.MintFor(TokenRequest{Test: test, App: req.App.App, Audience: aud, SessionRef: acc.TokenSession,
+		User: acc.User, Device: acc.Device})
 	if err != nil {
 		return acc, nil, err
 	}

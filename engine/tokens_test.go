@@ -70,9 +70,9 @@ func TestMintClaims(t *testing.T) {
 		want TokenClaims
 		life int
 	}{
-		{userAndDevice, TokenClaims{Issuer: "https://auth.example", Scope: "mobileTests", ClientID: "App", Subject: "alice",
+		{userAndDevice, TokenClaims{Issuer: "https://auth.example", Audience: "App", Scope: "mobileTests", ClientID: "App", Subject: "alice",
 			Data: TokenData{UserID: "alice", DeviceID: "phone-1", ApplicationID: "App"}}, 300},
-		{deviceOnly, TokenClaims{Issuer: "https://auth.example", Scope: "deviceTests", ClientID: "App",
+		{deviceOnly, TokenClaims{Issuer: "https://auth.example", Audience: "App", Scope: "deviceTests", ClientID: "App",
 			Data: TokenData{DeviceID: "phone-1", ApplicationID: "App"}}, 60},
 	}
 	for _, tc := range tests {

@@ -2,18 +2,29 @@
 // checked against the issuer's published keys (its JWKS), with no call to the issuer per request.
 //
 // A token is a JWS in compact form (PROTOCOL.md section 6): header {"alg": "ES256" or "EdDSA",
-// "typ": "at+jwt", "kid"}, claims iss, iat, exp, jti, scope, client_id, sub and data {user_id,
-// device_id, application_id}. A Validator checks, in this order:
+// "typ": "at+jwt", "kid"}, claims iss, aud, iat, exp, jti, scope, client_id, sub, sid and data
+// {user_id, device_id, application_id}. A Validator checks, in this order:
 //
 //  1. the signature: the token's form, an allowed alg (ES256 or EdDSA, never none, never HMAC),
-//     typ at+jwt, a kid naming a key of the issuer whose type fits the alg, the signature, and iss
-//     equal to the expected issuer; any failure is ErrInvalidToken;
+//     typ at+jwt, a kid naming a key of the issuer whose type fits the alg, the signature, iss
+//     equal to the expected issuer, and, when Config.Audience is set, an aud that holds it; any
+//     failure is ErrInvalidToken;
 //  2. the time: exp not passed (ErrExpired), iat and nbf not in the future (ErrNotYetValid), each
 //     with a leeway of at most 5 seconds for clock skew;
 //  3. the scope: the scope the caller requires is among the token's (ErrInsufficientScope).
 //
 // A token that fails two checks reports the first, so a forged token is never told apart from
 // an expired one by its answer.
+//
+// # Audience and revocation
+//
+// hostd mints a token for an audience: the application by default, or a resource server of its
+// tokens.audiences that the token request named. A resource server that sets Config.Audience to
+// its own name refuses tokens minted for others, so a token given to one service cannot be
+// replayed to another. hostd also revokes tokens early (a logout in the session that obtained
+// them, an administrator blocking their device), but only its online validation
+// (POST /oauth/validation) sees that: a Validator, checking offline, accepts a revoked token
+// until it expires, which is why tokens live a minute by default.
 //
 // # Keys
 //

@@ -195,8 +195,8 @@ func TestHostd(t *testing.T) {
 		want               *resource.Client
 		err                error
 	}{
-		{"mobile token", mobile.Value, "mobileTests", &resource.Client{ApplicationID: "BankApp", UserID: "alice", DeviceID: "device-android", Scope: "mobileTests", Subject: "alice"}, nil},
-		{"web token", web.Value, "webTests", &resource.Client{ApplicationID: "BankApp", UserID: "alice", Scope: "webTests", Subject: "alice"}, nil},
+		{"mobile token", mobile.Value, "mobileTests", &resource.Client{ApplicationID: "BankApp", UserID: "alice", DeviceID: "device-android", Scope: "mobileTests", Subject: "alice", Audience: "BankApp"}, nil},
+		{"web token", web.Value, "webTests", &resource.Client{ApplicationID: "BankApp", UserID: "alice", Scope: "webTests", Subject: "alice", Audience: "BankApp"}, nil},
 		{"web token for the mobile test", web.Value, "mobileTests", nil, resource.ErrInsufficientScope},
 		{"mobile token for the web test", mobile.Value, "webTests", nil, resource.ErrInsufficientScope},
 		{"tampered", tampered, "mobileTests", nil, resource.ErrInvalidToken},
@@ -224,6 +224,16 @@ func TestHostd(t *testing.T) {
 				t.Errorf("hostd says active=%v, this package %v", introspection.Active, err)
 			}
 		})
+	}
+
+	// hostd mints tokens for the application unless the request names a resource server: a
+	// validator that requires the application's audience accepts them, one that requires
+	// another refuses them.
+	if _, err := newValidator(t, resource.Config{JWKSURL: jwksURL, Issuer: base, Audience: "BankApp"}).Validate(ctx, mobile.Value, "mobileTests"); err != nil {
+		t.Errorf("audience BankApp: %v", err)
+	}
+	if _, err := newValidator(t, resource.Config{JWKSURL: jwksURL, Issuer: base, Audience: "statements"}).Validate(ctx, mobile.Value, "mobileTests"); !errors.Is(err, resource.ErrInvalidToken) {
+		t.Errorf("audience statements: %v, want ErrInvalidToken", err)
 	}
 
 	// The JWKS saved to a file serves as well.
@@ -334,7 +344,7 @@ func TestHostdExampleCallResource(t *testing.T) {
 		if resp.StatusCode != 200 || err != nil {
 			t.Fatalf("%s: %d %v", tc.path, resp.StatusCode, err)
 		}
-		want := resource.Client{ApplicationID: "BankApp", UserID: "alice", DeviceID: tc.device, Scope: tc.scope, Subject: "alice"}
+		want := resource.Client{ApplicationID: "BankApp", UserID: "alice", DeviceID: tc.device, Scope: tc.scope, Subject: "alice", Audience: "BankApp"}
 		if diff := cmp.Diff(want, body.Client, cmpopts.IgnoreFields(resource.Client{}, "TokenID", "IssuedAt", "ExpiresAt")); diff != "" {
 			t.Errorf("%s: client (-want +got):\n%s", tc.path, diff)
 		}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -138,15 +139,17 @@ type claims struct {
 	notBefore time.Time // the later of iat and nbf; zero when neither is given
 }
 
-// decodeClaims reads a verified payload and checks iss. Claims of the wrong JSON type, a missing
-// iss or exp, or client_id and data.application_id that disagree make the token invalid.
-func decodeClaims(payload, issuer string) (claims, error) {
+// decodeClaims reads a verified payload and checks iss, and aud when audience is not empty.
+// Claims of the wrong JSON type, a missing iss or exp, client_id and data.application_id that
+// disagree, or an aud that does not hold audience make the token invalid.
+func decodeClaims(payload, issuer, audience string) (claims, error) {
 	var c claims
 	pb, err := b64.DecodeString(payload)
 	if err != nil {
 		return c, fmt.Errorf("%w: payload is not base64url", ErrInvalidToken)
 	}
 	var iss, appID string
+	var auds []string
 	var hasExp bool
 	err = forEachMember(pb, func(name string, v []byte) error {
 		ok := true
@@ -172,6 +175,8 @@ func decodeClaims(payload, issuer string) (claims, error) {
 			c.client.ApplicationID, ok = jsonString(v)
 		case "sub":
 			c.client.Subject, ok = jsonString(v)
+		case "aud":
+			auds, ok = jsonStrings(v)
 		case "data":
 			return forEachMember(v, func(name string, v []byte) error {
 				ok := true
@@ -201,6 +206,14 @@ func decodeClaims(payload, issuer string) (claims, error) {
 		return c, fmt.Errorf("%w: issued by another issuer", ErrInvalidToken)
 	case !hasExp:
 		return c, fmt.Errorf("%w: no exp", ErrInvalidToken)
+	}
+	switch {
+	case audience != "" && !slices.Contains(auds, audience):
+		return c, fmt.Errorf("%w: issued for another audience", ErrInvalidToken)
+	case audience != "":
+		c.client.Audience = audience
+	case len(auds) > 0:
+		c.client.Audience = auds[0]
 	}
 	if c.client.ApplicationID == "" {
 		c.client.ApplicationID = appID
@@ -249,6 +262,26 @@ func jsonString(v []byte) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// jsonStrings reads a claim that RFC 7519 allows to be a string or an array of strings (aud).
+func jsonStrings(v []byte) ([]string, bool) {
+	if s, ok := jsonString(v); ok {
+		return []string{s}, true
+	}
+	var raw []json.RawMessage
+	if len(v) == 0 || v[0] != '[' || json.Unmarshal(v, &raw) != nil {
+		return nil, false
+	}
+	out := make([]string, 0, len(raw))
+	for _, r := range raw {
+		s, ok := jsonString(r)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
 }
 
 // forEachMember calls fn with each member of the JSON object data: its name and its value, as

@@ -3,6 +3,7 @@ package resource
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -60,4 +61,40 @@ func countMembers(data []byte) int {
 		n++
 	}
 	return n
+}
+
+// FuzzJSONStrings holds jsonStrings equal to encoding/json: it accepts exactly a JSON string or
+// an array of JSON strings (an aud claim), and gives the same strings.
+func FuzzJSONStrings(f *testing.F) {
+	for _, s := range []string{
+		`"BankApp"`, `["a","b"]`, `[]`, `["a",1]`, `[["a"]]`, `"\u00e9\"x"`, `5`, `null`, `{"a":"b"}`, `["a"`, `"a"x`, `[ "a" , "b" ]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// The claims reader hands jsonStrings one value that encoding/json accepted.
+		if !json.Valid(data) {
+			return
+		}
+		got, ok := jsonStrings(bytes.TrimSpace(data))
+		var v any
+		json.Unmarshal(data, &v)
+		var want []string
+		wantOK := true
+		switch v := v.(type) {
+		case string:
+			want = []string{v}
+		case []any:
+			for _, x := range v {
+				s, isString := x.(string)
+				wantOK = wantOK && isString
+				want = append(want, s)
+			}
+		default:
+			wantOK = false
+		}
+		if ok != wantOK || ok && !slices.Equal(got, want) {
+			t.Fatalf("jsonStrings(%s) = %q, %v; encoding/json reads %q, %v", data, got, ok, want, wantOK)
+		}
+	})
 }

@@ -25,10 +25,12 @@ import (
 
 // vectorFile is what tests/vectors.test.js reads.
 type vectorFile struct {
-	Issuer  string          `json:"issuer"`
-	JWKSURL string          `json:"jwksUrl"`
-	JWKS    json.RawMessage `json:"jwks"`
-	Cases   []vector        `json:"cases"`
+	Issuer string `json:"issuer"`
+	// Audience is the validator's required audience ("" for none).
+	Audience string          `json:"audience"`
+	JWKSURL  string          `json:"jwksUrl"`
+	JWKS     json.RawMessage `json:"jwks"`
+	Cases    []vector        `json:"cases"`
 }
 
 type vector struct {
@@ -49,6 +51,7 @@ type jsClient struct {
 	DeviceID      string `json:"deviceId"`
 	Scope         string `json:"scope"`
 	Subject       string `json:"subject"`
+	Audience      string `json:"audience"`
 	TokenID       string `json:"tokenId"`
 	IssuedAt      string `json:"issuedAt"`
 	ExpiresAt     string `json:"expiresAt"`
@@ -98,7 +101,7 @@ func vectorsFor(t *testing.T, v *resource.Validator, tokens []namedToken, header
 			c, err := v.Validate(context.Background(), *tok, scope)
 			vc.Want = nodeCode(err)
 			if err == nil {
-				vc.Client = &jsClient{c.ApplicationID, c.UserID, c.DeviceID, c.Scope, c.Subject, c.TokenID, isoTime(c.IssuedAt), isoTime(c.ExpiresAt)}
+				vc.Client = &jsClient{c.ApplicationID, c.UserID, c.DeviceID, c.Scope, c.Subject, c.Audience, c.TokenID, isoTime(c.IssuedAt), isoTime(c.ExpiresAt)}
 			}
 		}
 		r := httptest.NewRequest("GET", "/", nil)
@@ -261,5 +264,24 @@ func TestNode(t *testing.T) {
 		}
 		files = append(files, writeVectors(t, vectorFile{Issuer: is.URL, JWKSURL: is.JWKSURL, JWKS: is.JWKS(), Cases: vs}))
 	}
+	// A validator that requires an audience.
+	is := rt.NewIssuer(t, rt.ES256)
+	v := newValidator(t, resource.Config{JWKSURL: is.JWKSURL, Issuer: is.URL, Audience: "statements"})
+	var toks []namedToken
+	for _, tc := range []struct {
+		name   string
+		claims rt.Claims
+		breaks []rt.Break
+	}{
+		{"its audience", rt.Claims{Audience: "statements"}, nil},
+		{"its audience among others", rt.Claims{}, []rt.Break{rt.Claim("aud", []string{"payments", "statements"})}},
+		{"another audience", rt.Claims{Audience: "payments"}, nil},
+		{"no audience", rt.Claims{}, nil},
+		{"its audience and another scope", rt.Claims{Audience: "statements", Scope: "webTests"}, nil},
+	} {
+		toks = append(toks, namedToken{tc.name, is.Mint(tc.claims, tc.breaks...), "mobileTests", ""})
+	}
+	vs := vectorsFor(t, v, toks, nil)
+	files = append(files, writeVectors(t, vectorFile{Issuer: is.URL, Audience: "statements", JWKSURL: is.JWKSURL, JWKS: is.JWKS(), Cases: vs}))
 	runNode(t, node, files)
 }

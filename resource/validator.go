@@ -13,10 +13,11 @@ import (
 )
 
 // Sentinels for errors.Is. Validate wraps exactly one of them, naming the first check the token
-// failed (signature, then time, then scope).
+// failed (signature, then time, then scope). A token for another audience than Config.Audience
+// fails the first check: it is not a token for this resource server.
 var (
 	// ErrInvalidToken: the token is not one of the issuer's: malformed, a disallowed alg or typ,
-	// an unknown kid, a bad signature, a wrong issuer or malformed claims. Asking the issuer for a
+	// an unknown kid, a bad signature, a wrong issuer or audience, or malformed claims. Asking the issuer for a
 	// new token is the only remedy.
 	ErrInvalidToken = errors.New("invalid access token")
 	// ErrExpired: a genuine token whose exp has passed.
@@ -63,6 +64,10 @@ type Config struct {
 	Keys []byte
 	// Issuer is the iss every token must carry, compared exactly (hostd: its base URL).
 	Issuer string
+	// Audience, when set, is the aud every token must carry, compared exactly: this resource
+	// server's name in hostd's tokens.audiences (or the application id, the audience of a token
+	// requested for none). Without it a token for any audience of the issuer is accepted.
+	Audience string
 
 	// HTTPClient fetches JWKSURL (default: a client with FetchTimeout as its timeout).
 	HTTPClient *http.Client
@@ -100,6 +105,9 @@ type Client struct {
 	Scope string `json:"scope"`
 	// Subject is the token's sub claim (the user id, when there is one).
 	Subject string `json:"sub,omitempty"`
+	// Audience is the token's aud: the resource server it was issued for, or the application.
+	// With several, the one Config.Audience requires, else the first.
+	Audience string `json:"aud,omitempty"`
 	// TokenID is the token's jti, unique per token: what a resource logs to tell tokens apart
 	// without logging the token.
 	TokenID string `json:"jti,omitempty"`
@@ -112,6 +120,7 @@ type Client struct {
 // Validator validates access tokens offline. It is safe for concurrent use.
 type Validator struct {
 	issuer        string
+	audience      string
 	src           keySource
 	timeout       time.Duration
 	minRefresh    time.Duration
@@ -135,6 +144,7 @@ type Validator struct {
 func New(cfg Config) (*Validator, error) {
 	v := &Validator{
 		issuer:        cfg.Issuer,
+		audience:      cfg.Audience,
 		timeout:       orDefault(cfg.FetchTimeout, DefaultFetchTimeout),
 		minRefresh:    orDefault(cfg.MinRefreshInterval, DefaultMinRefreshInterval),
 		refresh:       orDefault(cfg.RefreshInterval, DefaultRefreshInterval),
@@ -237,7 +247,7 @@ func (v *Validator) Validate(ctx context.Context, token, scope string) (*Client,
 	if err := key.verify(tok); err != nil {
 		return nil, err
 	}
-	c, err := decodeClaims(tok.payload, v.issuer)
+	c, err := decodeClaims(tok.payload, v.issuer, v.audience)
 	if err != nil {
 		return nil, err
 	}

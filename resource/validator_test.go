@@ -81,7 +81,10 @@ var tokenCases = []tokenCase{
 	{name: "typ in capitals", breaks: []rt.Break{rt.Header("typ", "AT+JWT")}, want: "ok"},
 	{name: "expired within the leeway", iatOffset: -62 * time.Second, edge: true, want: "ok"},
 	{name: "issued within the leeway ahead", iatOffset: 2 * time.Second, edge: true, want: "ok"},
-	{name: "unknown claims are ignored", breaks: []rt.Break{rt.Claim("aud", "elsewhere"), rt.Claim("x", []int{1})}, want: "ok"},
+	{name: "unknown claims are ignored", breaks: []rt.Break{rt.Claim("x", []int{1}), rt.Claim("sid", "s-1")}, want: "ok"},
+	{name: "any audience when none is required", claims: rt.Claims{Audience: "elsewhere"}, want: "ok"},
+	{name: "aud not a string", breaks: []rt.Break{rt.Claim("aud", 7)}, want: "invalid"},
+	{name: "aud holding a number", breaks: []rt.Break{rt.Claim("aud", []any{"a", 7})}, want: "invalid"},
 
 	{name: "tampered signature", breaks: []rt.Break{rt.TamperedSignature}, want: "invalid"},
 	{name: "tampered payload", breaks: []rt.Break{rt.TamperedPayload}, want: "invalid"},
@@ -172,7 +175,7 @@ func TestValidate(t *testing.T) {
 						}
 						want := &resource.Client{
 							ApplicationID: "BankApp", UserID: c.UserID, DeviceID: c.DeviceID, Scope: c.Scope,
-							Subject: c.UserID, IssuedAt: c.IssuedAt, ExpiresAt: c.IssuedAt.Add(60 * time.Second),
+							Subject: c.UserID, Audience: c.Audience, IssuedAt: c.IssuedAt, ExpiresAt: c.IssuedAt.Add(60 * time.Second),
 						}
 						if got.TokenID == "" {
 							t.Error("no TokenID")
@@ -185,6 +188,47 @@ func TestValidate(t *testing.T) {
 				})
 			}
 		})
+	}
+}
+
+// TestValidateAudience: a validator with Config.Audience accepts only tokens whose aud holds it,
+// and refuses the others as invalid (before any time or scope check); the cache of verified
+// tokens changes no answer.
+func TestValidateAudience(t *testing.T) {
+	is := rt.NewIssuer(t, rt.ES256)
+	tests := []struct {
+		name   string
+		claims rt.Claims
+		breaks []rt.Break
+		want   string
+		aud    string // Client.Audience
+	}{
+		{name: "its audience", claims: rt.Claims{Audience: "statements"}, want: "ok", aud: "statements"},
+		{name: "its audience among others", breaks: []rt.Break{rt.Claim("aud", []string{"payments", "statements"})}, want: "ok", aud: "statements"},
+		{name: "another audience", claims: rt.Claims{Audience: "payments"}, want: "invalid"},
+		{name: "the application", claims: rt.Claims{Audience: "BankApp"}, want: "invalid"},
+		{name: "no audience", want: "invalid"},
+		{name: "an empty list", breaks: []rt.Break{rt.Claim("aud", []string{})}, want: "invalid"},
+		{name: "a prefix of it", claims: rt.Claims{Audience: "statement"}, want: "invalid"},
+		{name: "in another case", claims: rt.Claims{Audience: "Statements"}, want: "invalid"},
+		{name: "another audience and expired", claims: rt.Claims{Audience: "payments"}, breaks: []rt.Break{rt.Expired}, want: "invalid"},
+		{name: "its audience and expired", claims: rt.Claims{Audience: "statements"}, breaks: []rt.Break{rt.Expired}, want: "expired"},
+		{name: "its audience and another scope", claims: rt.Claims{Audience: "statements", Scope: "webTests"}, want: "insufficient-scope"},
+	}
+	for _, cacheSize := range []int{-1, 100} {
+		v := newValidator(t, resource.Config{JWKSURL: is.JWKSURL, Issuer: is.URL, Audience: "statements", CacheSize: cacheSize})
+		for _, tc := range tests {
+			tok := is.Mint(tc.claims, tc.breaks...)
+			for i := range 2 {
+				c, err := v.Validate(context.Background(), tok, "mobileTests")
+				if got := kindOf(err); got != tc.want {
+					t.Errorf("cache %d, %s, validation %d: %s, want %s", cacheSize, tc.name, i, got, tc.want)
+				}
+				if err == nil && c.Audience != tc.aud {
+					t.Errorf("cache %d, %s: Audience %q, want %q", cacheSize, tc.name, c.Audience, tc.aud)
+				}
+			}
+		}
 	}
 }
 

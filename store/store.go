@@ -1,6 +1,6 @@
 // Package store is the contract for Realmgate's durable state: sessions, persistent (anonymous)
-// users, devices, remote-disable rules, single-use nonces, certificates, failed-login counters
-// and the audit log.
+// users, devices, remote-disable rules, single-use nonces, certificates, failed-login counters,
+// access-token revocations and the audit log.
 //
 // Several implementations satisfy it (embedded SQLite in store/sqlite, PostgreSQL later) and all
 // pass the conformance suite in store/storetest. Implementations are safe for concurrent use and
@@ -42,6 +42,7 @@ type Store interface {
 	Certificates
 	LoginFailures
 	Audit
+	TokenRevocations
 	// Ping reports whether the store can serve (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store.
@@ -237,4 +238,34 @@ type Audit interface {
 	// ListAudit returns records with ID > after, oldest first, at most limit of them (none when
 	// limit <= 0).
 	ListAudit(ctx context.Context, after int64, limit int) ([]AuditRecord, error)
+}
+
+// TokenRevocation says that access tokens are no longer valid: every token of one session (Kind
+// TokensOfSession, Key the tokens' session reference), or every token of one device issued at
+// or before RevokedAt (Kind TokensOfDevice, Key the device id). A record is kept until
+// ExpiresAt, by which time every token it can revoke has expired.
+type TokenRevocation struct {
+	Kind      string
+	Key       string
+	RevokedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Kinds of token revocation.
+const (
+	TokensOfSession = "session"
+	TokensOfDevice  = "device"
+)
+
+// TokenRevocations stores access-token revocations, which online validation consults.
+type TokenRevocations interface {
+	// RevokeTokens stores r. When a record of r.Kind and r.Key exists, the later RevokedAt and
+	// the later ExpiresAt of the two are kept. An unknown Kind or an empty Key is ErrInvalid.
+	RevokeTokens(ctx context.Context, r TokenRevocation) error
+	// GetTokenRevocation returns the record of kind and key that is live at now, or
+	// ErrNotFound.
+	GetTokenRevocation(ctx context.Context, kind, key string, now time.Time) (TokenRevocation, error)
+	// DeleteExpiredTokenRevocations removes the records that have expired at now (ExpiresAt <=
+	// now) and returns how many.
+	DeleteExpiredTokenRevocations(ctx context.Context, now time.Time) (int, error)
 }

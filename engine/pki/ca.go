@@ -20,10 +20,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/realmgate/realmgate/internal/secretfile"
 )
 
 // File names of a CA directory.
@@ -208,18 +209,14 @@ func LoadCA(dir string) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := readBounded(keyPath)
-	if err != nil {
-		return nil, err
-	}
-	if runtime.GOOS != "windows" {
-		fi, err := os.Stat(keyPath)
-		if err != nil {
-			return nil, fmt.Errorf("pki: CA key: %w", err)
-		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			return nil, fmt.Errorf("pki: %w: %s has mode %#o; run chmod 600 on it", ErrInsecureKeyFile, keyPath, perm)
-		}
+	// The key is read through the one reader of secret files, which refuses a file that other
+	// users may read and checks the mode of the very file it reads.
+	keyPEM, err := secretfile.Read(keyPath)
+	switch {
+	case errors.Is(err, secretfile.ErrNotPrivate):
+		return nil, fmt.Errorf("pki: %w: %w", ErrInsecureKeyFile, err)
+	case err != nil:
+		return nil, fmt.Errorf("pki: CA key: %w", err)
 	}
 	certs, err := parseCertificatesPEM(certPEM)
 	if err != nil {

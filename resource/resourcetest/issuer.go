@@ -233,6 +233,7 @@ type Claims struct {
 	ApplicationID string
 	UserID        string
 	DeviceID      string
+	Audience      string // aud, left out when empty
 	IssuedAt      time.Time
 	Lifetime      time.Duration
 }
@@ -277,6 +278,9 @@ func (is *Issuer) claims(c Claims) map[string]any {
 	}
 	if c.DeviceID != "" {
 		data["device_id"] = c.DeviceID
+	}
+	if c.Audience != "" {
+		cl["aud"] = c.Audience
 	}
 	return cl
 }

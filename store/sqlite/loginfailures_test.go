@@ -10,13 +10,14 @@ import (
 )
 
 // TestUpgradeFromVersion1 opens a database written by a build that knew only the first schema
-// version: Open adds the login-failure counters and keeps what was stored.
+// version: Open adds the login-failure counters and the token revocations and keeps what was
+// stored.
 func TestUpgradeFromVersion1(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "realmgate.db")
 	old := open(t, path)
-	if _, err := old.w.ExecContext(ctx, `DROP TABLE login_failures; DELETE FROM schema_version WHERE version > 1`); err != nil {
+	if _, err := old.w.ExecContext(ctx, `DROP TABLE login_failures; DROP TABLE token_revocations; DELETE FROM schema_version WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.PutUser(ctx, store.User{ID: "u1", CreatedAt: time.Unix(100, 0)}); err != nil {

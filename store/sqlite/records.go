@@ -459,3 +459,30 @@ func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.
 	}
 	return out, nil
 }
+
+// RevokeTokens implements store.TokenRevocations.
+func (s *Store) RevokeTokens(ctx context.Context, r store.TokenRevocation) error {
+	if r.Kind != store.TokensOfSession && r.Kind != store.TokensOfDevice {
+		return invalid("token revocation kind %q", r.Kind)
+	}
+	if r.Key == "" {
+		return invalid("token revocation with an empty key")
+	}
+	_, err := exec(ctx, "revoke tokens", s.st.revokeTokens, r.Kind, r.Key, micros(r.RevokedAt), micros(r.ExpiresAt))
+	return err
+}
+
+// GetTokenRevocation implements store.TokenRevocations.
+func (s *Store) GetTokenRevocation(ctx context.Context, kind, key string, now time.Time) (store.TokenRevocation, error) {
+	var at, exp int64
+	if err := s.st.getTokenRevocation.QueryRowContext(ctx, kind, key, micros(now)).Scan(&at, &exp); err != nil {
+		return store.TokenRevocation{}, notFound("get token revocation", err)
+	}
+	return store.TokenRevocation{Kind: kind, Key: key, RevokedAt: fromMicros(at), ExpiresAt: fromMicros(exp)}, nil
+}
+
+// DeleteExpiredTokenRevocations implements store.TokenRevocations.
+func (s *Store) DeleteExpiredTokenRevocations(ctx context.Context, now time.Time) (int, error) {
+	n, err := exec(ctx, "delete expired token revocations", s.st.deleteExpiredRevocations, micros(now))
+	return int(n), err
+}

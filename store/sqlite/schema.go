@@ -17,7 +17,7 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this bui
 var ErrNotRealmgate = errors.New("sqlite: not a Realmgate database")
 
 // SchemaVersion is the schema version this build creates and understands.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] takes the schema from version i to version i+1. A release only ever appends to
 // this list: a database records each version it went through in schema_version, and Open
@@ -114,6 +114,22 @@ CREATE TABLE login_failures (
 	expires_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX login_failures_expires_at ON login_failures (expires_at);
+`,
+	// 3: access-token revocations; session ids are no longer stored.
+	`
+CREATE TABLE token_revocations (
+	kind       TEXT    NOT NULL CHECK (kind IN ('session', 'device')),
+	key        TEXT    NOT NULL CHECK (key <> ''),
+	revoked_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	PRIMARY KEY (kind, key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX token_revocations_expires_at ON token_revocations (expires_at);
+
+-- From this version on the engine keys a session by the SHA-256 of its id (64 hex digits), so
+-- that a copy of the database holds no usable session id. The sessions stored before, keyed by
+-- the id itself (43 base64url characters), are deleted: their users sign in again.
+DELETE FROM sessions WHERE length(id) = 43 AND id NOT GLOB '*[^A-Za-z0-9_-]*';
 `,
 }
 

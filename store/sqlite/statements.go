@@ -21,6 +21,7 @@ type statements struct {
 	appendAudit, listAudit                                       *sql.Stmt
 	addLoginFailure, getLoginFailure, resetLoginFailures         *sql.Stmt
 	deleteExpiredLoginFailures                                   *sql.Stmt
+	revokeTokens, getTokenRevocation, deleteExpiredRevocations   *sql.Stmt
 }
 
 const (
@@ -98,6 +99,13 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{&st.getLoginFailure, r, `SELECT count, last_at, expires_at FROM login_failures WHERE key = ? AND expires_at > ?`},
 		{&st.resetLoginFailures, w, `DELETE FROM login_failures WHERE key = ?`},
 		{&st.deleteExpiredLoginFailures, w, `DELETE FROM login_failures WHERE expires_at <= ?`},
+		// A second revocation of the same tokens keeps the later time and the later expiry.
+		{&st.revokeTokens, w, `INSERT INTO token_revocations (kind, key, revoked_at, expires_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (kind, key) DO UPDATE SET revoked_at = max(revoked_at, excluded.revoked_at),
+				expires_at = max(expires_at, excluded.expires_at)`},
+		{&st.getTokenRevocation, r, `SELECT revoked_at, expires_at FROM token_revocations
+			WHERE kind = ? AND key = ? AND expires_at > ?`},
+		{&st.deleteExpiredRevocations, w, `DELETE FROM token_revocations WHERE expires_at <= ?`},
 
 		{&st.appendAudit, w, `INSERT INTO audit (time, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`},
 		{&st.listAudit, r, `SELECT id, time, actor, action, target, detail FROM audit

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Certificates", certificateTests},
 		{"LoginFailures", loginFailureTests},
 		{"Audit", auditTests},
+		{"TokenRevocations", tokenRevocationTests},
 		{"Times", timeTests},
 		{"Lifecycle", lifecycleTests},
 	}

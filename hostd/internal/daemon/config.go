@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -34,7 +35,11 @@ type Settings struct {
 	// SecureCookies marks cookies Secure (set it when a TLS proxy fronts hostd).
 	SecureCookies bool `yaml:"secureCookies"`
 	Session       struct {
+		// IdleTimeout ends a session not used for this long (default 30m).
 		IdleTimeout Duration `yaml:"idleTimeout"`
+		// MaxLifetime ends a session this long after it began, however active it is (default
+		// 12h): a stolen session cookie is not good forever.
+		MaxLifetime Duration `yaml:"maxLifetime"`
 	} `yaml:"session"`
 	Limits struct {
 		MaxBodyBytes int64    `yaml:"maxBodyBytes"`
@@ -46,6 +51,15 @@ type Settings struct {
 		BackoffAfter       int      `yaml:"backoffAfter"`
 		ClientBackoffAfter int      `yaml:"clientBackoffAfter"`
 		BackoffMax         Duration `yaml:"backoffMax"`
+		// UnauthenticatedPolicyTimeout bounds the policy evaluation of a request from a caller
+		// who has passed no realm that needs a credential (default 500ms; 503 past it).
+		UnauthenticatedPolicyTimeout Duration `yaml:"unauthenticatedPolicyTimeout"`
+		// UnauthenticatedInputBytes bounds the procedure parameters, as JSON, that the policy
+		// evaluates for such a caller (default 65536): larger ones are withheld from it.
+		UnauthenticatedInputBytes int `yaml:"unauthenticatedInputBytes"`
+		// InputDepth bounds the nesting of request facts for every caller (default 32); deeper
+		// parameters are refused (400).
+		InputDepth int `yaml:"inputDepth"`
 	} `yaml:"limits"`
 	// ShutdownTimeout bounds how long SIGTERM waits for requests in flight.
 	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
@@ -59,6 +73,9 @@ type Settings struct {
 		KeysDir string `yaml:"keysDir"`
 		// RotateEvery rotates the signing key on a schedule (default 24h; 0 in the file keeps it).
 		RotateEvery Duration `yaml:"rotateEvery"`
+		// Audiences are the resource servers a client may ask a token for (the token request's
+		// audience or resource parameter); a token asked for none is for the application.
+		Audiences []string `yaml:"audiences"`
 	} `yaml:"tokens"`
 	Provisioning struct {
 		// CADir holds the provisioning CA (ca.pem, ca-key.pem) made by hostd ca init; default
@@ -80,6 +97,7 @@ func DefaultSettings() Settings {
 	s.Listen = "127.0.0.1:10080"
 	s.Data = "./data"
 	s.Limits.MaxBodyBytes = 1 << 20
+	s.Session.MaxLifetime = Duration(12 * time.Hour)
 	s.ShutdownTimeout = Duration(15 * time.Second)
 	s.Tokens.Algorithm = "ES256"
 	s.Tokens.RotateEvery = Duration(24 * time.Hour)
@@ -119,5 +137,21 @@ func LoadSettings(dir string) (Settings, error) {
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
 		return s, fmt.Errorf("%s: %w", SettingsFile, err)
 	}
+	if err := s.Validate(); err != nil {
+		return s, fmt.Errorf("%s: %w", SettingsFile, err)
+	}
 	return s, nil
+}
+
+// Validate checks the settings that have no safe reading when wrong.
+func (s Settings) Validate() error {
+	for _, a := range s.Tokens.Audiences {
+		if a == "" || len(a) > 256 || strings.ContainsAny(a, " \t\r\n") {
+			return fmt.Errorf("tokens.audiences: %q is not a resource server name (non-empty, at most 256 characters, no spaces)", a)
+		}
+	}
+	if s.Limits.UnauthenticatedInputBytes < 0 || s.Limits.InputDepth < 0 {
+		return errors.New("limits: sizes and depths cannot be negative")
+	}
+	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
 	"github.com/realmgate/realmgate/hostd/internal/server"
+	"github.com/realmgate/realmgate/internal/secretfile"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
 	"github.com/realmgate/realmgate/store/sqlite"
@@ -94,11 +95,14 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	st := opts.Settings
+	if err := st.Validate(); err != nil {
+		return nil, err
+	}
 	d := &Daemon{settings: st, dir: opts.ConfigDir, log: log}
 
 	token := []byte(strings.TrimSpace(opts.AdminToken))
 	if len(token) == 0 && st.AdminTokenFile != "" {
-		b, err := os.ReadFile(st.AdminTokenFile)
+		b, err := secretfile.Read(st.AdminTokenFile)
 		if err != nil {
 			return nil, fmt.Errorf("admin token file: %w", err)
 		}
@@ -109,8 +113,14 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("the admin token is shorter than 16 characters")
 	}
 
-	if err := os.MkdirAll(st.Data, 0o700); err != nil {
+	// The data folder receives the store (sessions, nonces) and generated keys: only the daemon's
+	// user may enter it.
+	tightened, err := secretfile.PrivateDir(st.Data)
+	if err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	if tightened {
+		log.Warn("the data folder was open to other users; it is now private (mode 0700)", "dir", st.Data)
 	}
 	db, err := sqlite.Open(ctx, filepath.Join(st.Data, "realmgate.db"))
 	if err != nil {
@@ -131,7 +141,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if st.Tokens.KeysDir == "" && !st.Development {
 		log.Warn("access tokens are signed with a key hostd generated in its data folder; for production, provision keys in tokens.keysDir (shared by every daemon) and protect them", "dir", keysDir, "generated_now", generated)
 	}
-	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer}
+	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer, Audiences: st.Tokens.Audiences, Revocations: db}
 
 	d.server = server.New(server.Options{
 		Store:          db,
@@ -192,14 +202,25 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, a := range d.settings.Tokens.Audiences {
+		// Every application may ask for a resource server's audience: one named like an
+		// application would let any app mint tokens that the named app's back end accepts.
+		if p.Apps[a] != nil {
+			return nil, fmt.Errorf("tokens.audiences: %q is an application of the project; a token is for its own application without naming it, so list resource servers only", a)
+		}
+	}
 	la, err := openAdapters(ctx, p, d.settings, d.log)
 	if err != nil {
 		return nil, err
 	}
 	cfg := engine.Config{
-		SessionIdle: time.Duration(d.settings.Session.IdleTimeout),
-		NonceTTL:    time.Duration(d.settings.Limits.NonceTTL),
-		MaxAttempts: d.settings.Limits.MaxAttempts,
+		SessionIdle:                  time.Duration(d.settings.Session.IdleTimeout),
+		SessionMaxLifetime:           time.Duration(d.settings.Session.MaxLifetime),
+		NonceTTL:                     time.Duration(d.settings.Limits.NonceTTL),
+		MaxAttempts:                  d.settings.Limits.MaxAttempts,
+		UnauthenticatedPolicyTimeout: time.Duration(d.settings.Limits.UnauthenticatedPolicyTimeout),
+		UnauthenticatedInputBytes:    d.settings.Limits.UnauthenticatedInputBytes,
+		InputDepth:                   d.settings.Limits.InputDepth,
 
 		BackoffAfter:       d.settings.Limits.BackoffAfter,
 		ClientBackoffAfter: d.settings.Limits.ClientBackoffAfter,
@@ -253,8 +274,8 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// janitor removes expired sessions, nonces and failed-login counts every interval, so that the store does not grow with
-// abandoned sessions. Expired records are already refused when read; this only reclaims space.
+// janitor removes expired sessions, nonces, failed-login counts and token revocations every
+// interval, so that the store does not grow with abandoned sessions. Expired records are already refused when read; this only reclaims space.
 func (d *Daemon) janitor(every time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -277,6 +298,9 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 				}
 				if _, err := d.store.DeleteExpiredLoginFailures(ctx, now); err != nil {
 					d.log.Warn("sweeping expired failed-login counts", "err", err)
+				}
+				if _, err := d.store.DeleteExpiredTokenRevocations(ctx, now); err != nil {
+					d.log.Warn("sweeping expired token revocations", "err", err)
 				}
 				d.rotateIfDue(now)
 			}

@@ -4,7 +4,8 @@
 // until every token they signed has expired.
 //
 // The key file is written atomically (temporary file, fsync, rename) with mode 0600, so a crash
-// during a rotation leaves the old set or the new one, never a torn file.
+// during a rotation leaves the old set or the new one, never a torn file. A key file that other
+// users may read (a mode other than 0600 or 0400) is refused when the set is opened.
 package keys
 
 import (
@@ -24,6 +25,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/realmgate/realmgate/internal/secretfile"
 )
 
 // FileName is the key file in the keys folder.
@@ -57,7 +60,8 @@ func Open(dir, alg string) (s *Set, created bool, err error) {
 		return nil, false, fmt.Errorf("token algorithm %q: use ES256 or EdDSA", alg)
 	}
 	s = &Set{path: filepath.Join(dir, FileName), alg: alg}
-	b, err := os.ReadFile(s.path)
+	// The private keys sign every token: a file that other users may read is refused.
+	b, err := secretfile.Read(s.path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -75,7 +79,7 @@ func Open(dir, alg string) (s *Set, created bool, err error) {
 		s.keys = []*key{active, next}
 		return s, true, s.save()
 	case err != nil:
-		return nil, false, err
+		return nil, false, fmt.Errorf("token key file: %w", err)
 	}
 	if err := json.Unmarshal(b, &s.keys); err != nil || len(s.keys) == 0 {
 		return nil, false, fmt.Errorf("token key file %s is damaged: %v", s.path, err)

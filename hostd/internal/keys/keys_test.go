@@ -3,10 +3,14 @@ package keys
 import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/realmgate/realmgate/internal/secretfile"
 )
 
 func TestOpenCreatesAndReloads(t *testing.T) {
@@ -123,5 +127,28 @@ func TestChangingAlgorithmRotates(t *testing.T) {
 	}
 	if _, _, ok := s2.Verifier(es, time.Now()); !ok {
 		t.Error("the ES256 key stopped verifying at once")
+	}
+}
+
+func TestOpenRefusesAKeyFileOthersMayRead(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := Open(dir, "ES256"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, FileName)
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := Open(dir, "ES256")
+		if !errors.Is(err, secretfile.ErrNotPrivate) || !strings.Contains(err.Error(), "chmod 600 "+path) {
+			t.Errorf("mode %#o: %v, want ErrNotPrivate naming the chmod", mode, err)
+		}
+	}
+	if err := os.Chmod(path, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Open(dir, "ES256"); err != nil {
+		t.Errorf("mode 0400: %v", err)
 	}
 }

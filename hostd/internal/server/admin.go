@@ -189,7 +189,16 @@ func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the device store is unavailable", Err: err})
 		return
 	}
-	s.rt.Load().Engine.DeviceStatusChanged(id)
+	eng := s.rt.Load().Engine
+	eng.DeviceStatusChanged(id)
+	if in.Status == store.DeviceBlocked {
+		// Its access tokens end with the block (for online validation; offline validators keep
+		// accepting them until they expire).
+		if err := eng.RevokeDeviceTokens(r.Context(), id); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	s.audit(r, "device.status", id, map[string]any{"status": in.Status})
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": in.Status})
 }

@@ -25,7 +25,8 @@ const (
 // statusOf is the one place that maps error codes to HTTP statuses.
 func statusOf(code string) int {
 	switch code {
-	case codeBadRequest, codeMissingAppContext, string(engine.CodeNonce), "invalid_request", "invalid_scope":
+	case codeBadRequest, codeMissingAppContext, string(engine.CodeNonce), "invalid_request", "invalid_scope",
+		string(engine.CodeInvalidTarget):
 		return http.StatusBadRequest
 	case codeUnauthorized:
 		return http.StatusUnauthorized
@@ -37,7 +38,7 @@ func statusOf(code string) int {
 		return http.StatusNotFound
 	case string(engine.CodeNoChallenge), codeConflict:
 		return http.StatusConflict
-	case codeTooLarge:
+	case codeTooLarge, string(engine.CodeInputTooLarge):
 		return http.StatusRequestEntityTooLarge
 	case codeURITooLong:
 		return http.StatusRequestURITooLong
@@ -47,7 +48,7 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case string(engine.CodeNotImplemented):
 		return http.StatusNotImplemented
-	case string(engine.CodeUnavailable):
+	case string(engine.CodeUnavailable), string(engine.CodePolicyTimeout):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

@@ -105,13 +105,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{Code: "invalid_scope", Message: "scope " + quote(scope) + " is not a security test of this server"})
 		return
 	}
+	audience, err := audienceParam(params)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	acc, tok, err := rt.Engine.IssueToken(r.Context(), s.opts.Tokens, engine.AccessRequest{
 		App:       ac,
 		SessionID: sessionID(r),
 		Resource:  engine.Resource{Kind: engine.ResourceToken, Name: scope, Test: scope, Attributes: map[string]any{"scope": scope}},
 		Passive:   s.passive(r),
 		Facts:     map[string]any{"method": r.Method, "path": r.URL.Path},
-	})
+	}, audience)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -126,8 +131,29 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// validation is RFC 7662-style introspection: anything invalid is {"active": false}; why is
-// logged, not answered.
+// audienceParam reads the audience a token request or a validation names: the audience
+// parameter, or RFC 8707's resource; both may be given if they agree. Empty when neither is.
+func audienceParam(params url.Values) (string, error) {
+	var aud string
+	for _, name := range []string{"audience", "resource"} {
+		vs := params[name]
+		if len(vs) > 1 {
+			return "", &apiError{Code: string(engine.CodeInvalidTarget), Message: "give one " + name + " parameter"}
+		}
+		if len(vs) == 0 || vs[0] == "" {
+			continue
+		}
+		if aud != "" && vs[0] != aud {
+			return "", &apiError{Code: string(engine.CodeInvalidTarget), Message: "audience and resource name different resource servers"}
+		}
+		aud = vs[0]
+	}
+	return aud, nil
+}
+
+// validation is RFC 7662-style introspection: anything invalid, for another audience than the
+// one named, or revoked (its session logged out, its device was blocked) is {"active": false};
+// why is logged, not answered. A revocation store that does not answer is 503, never active.
 func (s *Server) validation(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Tokens == nil {
 		s.writeError(w, r, &engine.Error{Code: engine.CodeNotImplemented, Message: "access tokens are not configured"})
@@ -143,8 +169,18 @@ func (s *Server) validation(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{Code: "invalid_request", Message: "send token=..."})
 		return
 	}
-	c, err := s.opts.Tokens.Validate(token, params.Get("scope"))
+	audience, err := audienceParam(params)
 	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.opts.Tokens.Introspect(r.Context(), token, params.Get("scope"), audience)
+	if err != nil {
+		var ee *engine.Error
+		if errors.As(err, &ee) && ee.Code == engine.CodeUnavailable {
+			s.writeError(w, r, err)
+			return
+		}
 		s.log.Info("token validation failed", "reason", err.Error())
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
@@ -156,6 +192,12 @@ func (s *Server) validation(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.Subject != "" {
 		out["sub"] = c.Subject
+	}
+	if c.Audience != "" {
+		out["aud"] = c.Audience
+	}
+	if c.SessionRef != "" {
+		out["sid"] = c.SessionRef
 	}
 	writeJSON(w, http.StatusOK, out)
 }

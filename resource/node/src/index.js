@@ -6,6 +6,8 @@
 //      naming a published key whose type fits the alg, the signature, iss equal to the issuer;
 //   2. time: exp not passed, iat and nbf not in the future (leeway at most 5 s);
 //   3. scope: the required scope is one of the token's.
+// With the audience option, a token whose aud does not hold it fails the first check: it is not
+// a token for this resource server.
 
 import { compactVerify, importJWK, calculateJwkThumbprint } from 'jose'
 import { createHash, createPublicKey } from 'node:crypto'
@@ -55,7 +57,10 @@ const PRIVATE_MEMBERS = ['d', 'k', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'priv']
  *              minRefreshIntervalSec;
  *   jwks       a JWKS document (object or JSON text);
  *   publicKey  PEM public keys (P-256 or Ed25519; their kid is the RFC 7638 thumbprint).
- * issuer is required. Options and defaults: leewaySec 5 (at most 5), cacheSize 10000 (0 turns
+ * issuer is required. audience, when given, is the aud every token must hold (this resource
+ * server's name in hostd's tokens.audiences, or the application id, the audience of a token
+ * requested for none); without it a token for any audience of the issuer is accepted.
+ * Options and defaults: leewaySec 5 (at most 5), cacheSize 10000 (0 turns
  * the verified-token cache off), minRefreshIntervalSec 10, refreshIntervalSec 300,
  * fetchTimeoutMs 5000, maxKeySetBytes 262144, maxTokenBytes 8192, now () => Date.now(), fetch.
  */
@@ -65,6 +70,7 @@ export function createValidator (options) {
 
 class Validator {
   #issuer
+  #audience
   #source
   #static
   #leewayMs
@@ -83,12 +89,13 @@ class Validator {
 
   constructor (options = {}) {
     const {
-      jwksUrl, jwks, publicKey, issuer,
+      jwksUrl, jwks, publicKey, issuer, audience = '',
       leewaySec = MAX_LEEWAY_SEC, cacheSize = 10000, minRefreshIntervalSec = 10, refreshIntervalSec = 300,
       fetchTimeoutMs = 5000, maxKeySetBytes = 256 * 1024, maxTokenBytes = 8192,
       now = () => Date.now(), fetch = globalThis.fetch
     } = options
     if (typeof issuer !== 'string' || issuer === '') throw new TypeError('createValidator: issuer is required')
+    if (typeof audience !== 'string') throw new TypeError('createValidator: audience must be a string')
     if ([jwksUrl, jwks, publicKey].filter(s => s !== undefined && s !== null).length !== 1) {
       throw new TypeError('createValidator: give exactly one of jwksUrl, jwks and publicKey')
     }
@@ -97,6 +104,7 @@ class Validator {
       if (typeof v !== 'number' || !(v >= 0)) throw new RangeError(`createValidator: ${name} must be a number >= 0`)
     }
     this.#issuer = issuer
+    this.#audience = audience
     this.#leewayMs = leewaySec * 1000
     this.#minRefreshMs = minRefreshIntervalSec * 1000
     this.#refreshMs = refreshIntervalSec * 1000
@@ -123,7 +131,8 @@ class Validator {
 
   /**
    * validate checks token, and that it carries scope when one is given, and returns its client
-   * { applicationId, userId, deviceId, scope, subject, tokenId, issuedAt, expiresAt }. It
+   * { applicationId, userId, deviceId, scope, subject, audience, tokenId, issuedAt, expiresAt }
+   * (audience: the token's aud; with several, the one required, else the first). It
    * throws an InvalidTokenError, ExpiredError, NotYetValidError, InsufficientScopeError or
    * KeysUnavailableError, naming the first check the token failed.
    */
@@ -149,7 +158,7 @@ class Validator {
     } catch {
       throw new InvalidTokenError('bad signature')
     }
-    const c = decodeClaims(t.payload, this.#issuer)
+    const c = decodeClaims(t.payload, this.#issuer, this.#audience)
     this.#checkTime(now, c.exp, c.notBefore)
     if (this.#cache && this.#keys?.keys.get(key.kid) === key) {
       this.#cache.put(now, sum, { client: c.client, key, exp: c.exp, notBefore: c.notBefore })
@@ -418,9 +427,15 @@ function str (v) {
   return v
 }
 
-function decodeClaims (payload, issuer) {
-  const client = { applicationId: '', userId: '', deviceId: '', scope: '', subject: '', tokenId: '', issuedAt: null, expiresAt: null }
-  let iss = ''; let appId = ''; let exp = null; let notBefore = null
+// strs reads an array of strings (an aud claim may be one, RFC 7519).
+function strs (v) {
+  if (!Array.isArray(v) || v.some(x => typeof x !== 'string')) throw new Error('aud is neither a string nor an array of strings')
+  return v
+}
+
+function decodeClaims (payload, issuer, audience) {
+  const client = { applicationId: '', userId: '', deviceId: '', scope: '', subject: '', audience: '', tokenId: '', issuedAt: null, expiresAt: null }
+  let iss = ''; let appId = ''; let exp = null; let notBefore = null; let auds = []
   try {
     forEachMember(b64(payload).toString('utf8'), (name, v) => {
       switch (name) {
@@ -437,6 +452,7 @@ function decodeClaims (payload, issuer) {
         case 'scope': client.scope = str(v); break
         case 'client_id': client.applicationId = str(v); break
         case 'sub': client.subject = str(v); break
+        case 'aud': auds = typeof v === 'string' ? [v] : strs(v); break
         case 'data':
           if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('data is not an object')
           break
@@ -457,6 +473,8 @@ function decodeClaims (payload, issuer) {
   }
   if (iss !== issuer) throw new InvalidTokenError('issued by another issuer')
   if (exp === null) throw new InvalidTokenError('no exp')
+  if (audience !== '' && !auds.includes(audience)) throw new InvalidTokenError('issued for another audience')
+  client.audience = audience !== '' ? audience : (auds[0] ?? '')
   if (client.applicationId === '') client.applicationId = appId
   else if (appId !== '' && appId !== client.applicationId) throw new InvalidTokenError('client_id and data.application_id differ')
   if (client.applicationId === '') throw new InvalidTokenError('no client_id')

@@ -52,7 +52,7 @@ export class Issuer {
 
   retire (kid) { this.published = this.published.filter(k => k.kid !== kid) }
 
-  // mint returns a token; claims: { scope, applicationId, userId, deviceId, iat (s), lifetime (s) }.
+  // mint returns a token; claims: { scope, applicationId, userId, deviceId, audience, iat (s), lifetime (s) }.
   async mint (c = {}, ...breaks) {
     const iat = c.iat ?? Math.floor(Date.now() / 1000)
     const app = c.applicationId ?? 'BankApp'
@@ -68,6 +68,7 @@ export class Issuer {
     }
     if (c.userId) { claims.sub = c.userId; data.user_id = c.userId }
     if (c.deviceId) data.device_id = c.deviceId
+    if (c.audience) claims.aud = c.audience
     const m = { typ: 'at+jwt', alg: '', key: this.current, claims, header: {}, after: [] }
     for (const b of breaks) await b(m)
     return sign(m)

@@ -67,7 +67,7 @@ test('requireScope and protect answer as RFC 6750 says', async () => {
   const good = await is.mint({ userId: 'alice', deviceId: 'd-1', iat })
   const jti = JSON.parse(Buffer.from(good.split('.')[1], 'base64url')).jti
   const alice = {
-    applicationId: 'BankApp', userId: 'alice', deviceId: 'd-1', scope: 'mobileTests', subject: 'alice', tokenId: jti,
+    applicationId: 'BankApp', userId: 'alice', deviceId: 'd-1', scope: 'mobileTests', subject: 'alice', audience: '', tokenId: jti,
     issuedAt: new Date(iat * 1000).toISOString(), expiresAt: new Date((iat + 60) * 1000).toISOString()
   }
   const noToken = 'Bearer scope="mobileTests"'

@@ -28,7 +28,10 @@ const cases = [
   { name: 'typ in capitals', breaks: [b.header('typ', 'AT+JWT')], want: 'ok' },
   { name: 'expired within the leeway', iatOffset: -62, want: 'ok' },
   { name: 'issued within the leeway ahead', iatOffset: 2, want: 'ok' },
-  { name: 'unknown claims are ignored', breaks: [b.claim('aud', 'elsewhere'), b.claim('x', [1])], want: 'ok' },
+  { name: 'unknown claims are ignored', breaks: [b.claim('x', [1]), b.claim('sid', 's-1')], want: 'ok' },
+  { name: 'any audience when none is required', claims: { audience: 'elsewhere' }, want: 'ok' },
+  { name: 'aud not a string', breaks: [b.claim('aud', 7)], want: 'invalid_token' },
+  { name: 'aud holding a number', breaks: [b.claim('aud', ['a', 7])], want: 'invalid_token' },
 
   { name: 'tampered signature', breaks: [b.tamperedSignature], want: 'invalid_token' },
   { name: 'tampered payload', breaks: [b.tamperedPayload], want: 'invalid_token' },
@@ -86,6 +89,7 @@ for (const alg of ['ES256', 'EdDSA']) {
             deviceId: claims.deviceId,
             scope: claims.scope ?? 'mobileTests',
             subject: claims.userId,
+            audience: claims.audience ?? '',
             tokenId: '',
             issuedAt: new Date(iat * 1000),
             expiresAt: new Date((iat + 60) * 1000)
@@ -95,6 +99,36 @@ for (const alg of ['ES256', 'EdDSA']) {
     }
   })
 }
+
+// The same cases as the Go package's TestValidateAudience.
+test('a required audience', async () => {
+  const is = await Issuer.start()
+  after(() => is.close())
+  const cases = [
+    { name: 'its audience', claims: { audience: 'statements' }, want: 'ok', aud: 'statements' },
+    { name: 'its audience among others', breaks: [b.claim('aud', ['payments', 'statements'])], want: 'ok', aud: 'statements' },
+    { name: 'another audience', claims: { audience: 'payments' }, want: 'invalid_token' },
+    { name: 'the application', claims: { audience: 'BankApp' }, want: 'invalid_token' },
+    { name: 'no audience', want: 'invalid_token' },
+    { name: 'an empty list', breaks: [b.claim('aud', [])], want: 'invalid_token' },
+    { name: 'a prefix of it', claims: { audience: 'statement' }, want: 'invalid_token' },
+    { name: 'in another case', claims: { audience: 'Statements' }, want: 'invalid_token' },
+    { name: 'another audience and expired', claims: { audience: 'payments' }, breaks: [b.expired], want: 'invalid_token' },
+    { name: 'its audience and expired', claims: { audience: 'statements' }, breaks: [b.expired], want: 'expired' },
+    { name: 'its audience and another scope', claims: { audience: 'statements', scope: 'webTests' }, want: 'insufficient_scope' }
+  ]
+  for (const cacheSize of [0, 100]) {
+    const v = createValidator({ jwksUrl: is.jwksUrl, issuer: is.url, audience: 'statements', cacheSize })
+    for (const tc of cases) {
+      const tok = await is.mint({ userId: 'alice', ...tc.claims }, ...(tc.breaks ?? []))
+      for (let i = 0; i < 2; i++) {
+        assert.equal(await kind(v.validate(tok, { scope: 'mobileTests' })), tc.want, `cache ${cacheSize}, ${tc.name}, validation ${i}`)
+        if (tc.want === 'ok') assert.equal((await v.validate(tok, { scope: 'mobileTests' })).audience, tc.aud, tc.name)
+      }
+    }
+  }
+  assert.throws(() => createValidator({ jwksUrl: is.jwksUrl, issuer: is.url, audience: 7 }), TypeError)
+})
 
 test('strings that are no tokens', async () => {
   const is = await Issuer.start()

@@ -44,7 +44,7 @@ for (const file of files) {
   const vf = JSON.parse(readFileSync(file, 'utf8'))
   for (const [source, opts] of Object.entries({ jwksUrl: { jwksUrl: vf.jwksUrl }, jwks: { jwks: vf.jwks } })) {
     describe(`${path.basename(file)} (${source})`, async () => {
-      const v = createValidator({ ...opts, issuer: vf.issuer })
+      const v = createValidator({ ...opts, issuer: vf.issuer, audience: vf.audience ?? '' })
       const base = await listen((req, res) => {
         const scope = new URL(req.url, 'http://x').searchParams.get('scope') ?? ''
         v.protect(scope, (req, res, c) => {
