@@ -551,7 +551,7 @@ func TestUnauthenticatedParametersAreBounded(t *testing.T) {
 	}
 	// A signed-in user's large parameters reach the policy and the adapter.
 	c := newClient(t, bank, "mobilewebapp", "2.1.0")
-	if _, err := c.InvokeProcedure(context.Background(), "Accounts", "getBalance", map[string]any{"memo": strings.Repeat("x", 200<<10)}); err != nil {
+	if _, err := c.InvokeProcedure(context.Background(), "Accounts", "payBill", map[string]any{"payee": strings.Repeat("x", 200<<10), "amount": 12}); err != nil {
 		t.Errorf("signed-in user, 200 KiB parameter: %v", err)
 	}
 }
