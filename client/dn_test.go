@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
 var fuzzKey = sync.OnceValue(func() *ecdsa.PrivateKey {

@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // TestReprovisioningSignsProof: a client that provisions a new key while it holds an unexpired

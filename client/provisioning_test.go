@@ -22,7 +22,7 @@ import (
 
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/client/clienttest"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
 const (

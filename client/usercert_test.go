@@ -15,7 +15,7 @@ import (
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/client/clienttest"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
 const userCertRealm = client.RealmUserCertificate

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/internal/rfc4514"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
 )
 

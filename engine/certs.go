@@ -10,7 +10,7 @@ import (
 
 	"strings"
 
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -39,7 +39,7 @@ func decodeB64(field, s string, max int) ([]byte, error) {
 	return b, nil
 }
 
-// pkiError maps an engine/pki error to the engine's: malformed input is a bad request, every other
+// pkiError maps an pki error to the engine's: malformed input is a bad request, every other
 // refusal of a proof (signature, key, trust, requirements) too, with pki's message.
 func pkiError(what string, err error) error {
 	switch {

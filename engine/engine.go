@@ -20,7 +20,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
 )

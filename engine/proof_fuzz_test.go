@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // FuzzX5CLeaf feeds x5cLeaf, which reads the certificate of a sign-in payload and of a

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
 )

@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
 )
 

@@ -21,7 +21,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // requireTool returns the path of a tool the test needs; it skips the test when the tool is

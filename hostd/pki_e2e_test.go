@@ -22,8 +22,8 @@ import (
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // pkiLab is the PKI test project with its generated material.

@@ -32,8 +32,8 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // The device-security project: Mail and Calendar share the provisioning group "suite" (one key

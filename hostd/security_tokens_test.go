@@ -24,8 +24,8 @@ import (
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/resource"
 )
 

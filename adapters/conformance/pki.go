@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/internal/rfc4514"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // The PKI-bridge procedure names, by role, as the conformance adapters export them.
@@ -267,7 +267,7 @@ func checkVerdict(t T, what, got, want string, allowed ...string) {
 }
 
 // CSRObject describes a parsed CSR as the host hands it to a PKI bridge (adapters.CSR): the
-// very object the daemon builds (engine/pki), so bridges are tested with what they will receive.
+// very object the daemon builds (pki), so bridges are tested with what they will receive.
 func CSRObject(csr *x509.CertificateRequest) adapters.CSR { return pki.CSRObject(csr) }
 
 // CertificateObject describes a certificate as the host hands it to a PKI bridge

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // ProvisioningRealm is a device-provisioning realm (PROTOCOL.md section 5). It certifies CSRs

@@ -13,10 +13,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
-// These tests drive the certificate realms with raw HTTP and engine/pki's own signing, so the
+// These tests drive the certificate realms with raw HTTP and pki's own signing, so the
 // fake server is checked against the protocol without package client.
 
 func pkiConfig() Config {

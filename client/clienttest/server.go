@@ -30,7 +30,7 @@ import (
 	"testing"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/engine/pki"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // Built-in realm names.

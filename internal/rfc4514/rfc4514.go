@@ -1,5 +1,5 @@
 // Package rfc4514 reads and writes the string form of X.509 distinguished names (RFC 4514), the
-// one grammar the server (engine/pki) and the Go client share, so that a subject the client builds
+// one grammar the server (pki) and the Go client share, so that a subject the client builds
 // from a CSR requirement is the subject the server checks.
 package rfc4514
 

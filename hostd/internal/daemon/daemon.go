@@ -17,10 +17,10 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/engine/pki"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
 	"github.com/realmgate/realmgate/hostd/internal/server"
 	"github.com/realmgate/realmgate/internal/secretfile"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
 	"github.com/realmgate/realmgate/store/sqlite"
