@@ -181,7 +181,8 @@ func TestUnauthenticatedFactsAreBounded(t *testing.T) {
 // TestUnauthenticatedPolicyDeadline: the evaluation for a caller who has not authenticated stops
 // at its deadline; an authenticated caller's is not cut.
 func TestUnauthenticatedPolicyDeadline(t *testing.T) {
-	l := boundsLab(t, engine.Config{UnauthenticatedPolicyTimeout: time.Millisecond})
+	// 25 ms: far above an ordinary decision even under the race detector, far below the slow one.
+	l := boundsLab(t, engine.Config{UnauthenticatedPolicyTimeout: 25 * time.Millisecond})
 	slow := engine.Resource{Kind: engine.ResourceApp, Name: "slow", Test: "password"}
 	c := l.client("android", "2.1.0")
 	start := time.Now()
