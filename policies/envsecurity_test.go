@@ -1,14 +1,12 @@
 package policies
 
 import (
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -18,8 +16,9 @@ import (
 
 // deviceTestsBlock defines mobile tests, all with user realm "form": "auto" (authenticity and
 // automatic provisioning), "custom" (authenticity and the custom provisioning realm "enroll"),
-// "authenticity" (authenticity, no provisioning) and "plain" (neither). On its own it draws no
-// diagnostic, so every line a case lists comes from the descriptors the case adds.
+// "authenticity" (authenticity, no provisioning) and "plain" (neither). The diagnostics archives
+// device-security-*.txtar under testdata/diagnostics hold the same configuration, which on its own
+// draws no diagnostic.
 var deviceTestsBlock = authConfig(`
 	<securityTests>
 		<mobileSecurityTest name="auto">
@@ -70,171 +69,6 @@ func keytoolForm(digest string) string {
 		parts = append(parts, strings.ToUpper(digest[i:i+2]))
 	}
 	return strings.Join(parts, ":")
-}
-
-func TestLoadEnvironmentDeviceSecurity(t *testing.T) {
-	lower, colons, upper := certDigest("lower"), certDigest("colons"), certDigest("upper")
-	sha1Sum := sha1.Sum([]byte("signing certificate sha1"))
-	sha1Digest := keytoolForm(hex.EncodeToString(sha1Sum[:]))
-	nonHex := certDigest("nonhex")[:63] + "g"
-	tooLong := certDigest("long") + "00"
-	at := func(app string, line int, rest string) string {
-		return appPath(app) + ":" + strconv.Itoa(line) + ": " + rest
-	}
-	androidWarning := func(app string, line int) string {
-		return at(app, line, `warning: environment android of application "`+app+`" checks app authenticity without the package name and signing-certificate digest to check against: every Android key attestation will be refused`)
-	}
-	cannotRun := func(app string, line int, env, test, realm string) string {
-		return at(app, line, `error: environment `+env+` of application "`+app+`" uses security test "`+test+`", whose realm `+realm+` this environment cannot run`)
-	}
-	runLoadCases(t, []loadCase{
-		{
-			name:  "the device tests alone draw nothing",
-			files: files{ac: deviceTestsBlock},
-		},
-		{
-			// Lower case, keytool's colon-separated upper case and plain upper case are one
-			// format; anything that is not 32 bytes of hex is refused where it is written. An
-			// environment whose only digest is refused has none, which the authenticity check
-			// reports as well.
-			name: "signing-certificate digests",
-			files: files{
-				ac: deviceTestsBlock,
-				appPath("Bank"): hybridApp("Bank", `
-	<android securityTest="authenticity">
-		<security>
-			<packageName>com.bank</packageName>
-			<signingCertificateDigest>`+lower+`</signingCertificateDigest>
-			<signingCertificateDigest>`+keytoolForm(colons)+`</signingCertificateDigest>
-			<signingCertificateDigest>`+strings.ToUpper(upper)+`</signingCertificateDigest>
-			<signingCertificateDigest>`+sha1Digest+`</signingCertificateDigest>
-			<signingCertificateDigest>`+nonHex+`</signingCertificateDigest>
-			<signingCertificateDigest>`+tooLong+`</signingCertificateDigest>
-			<signingCertificateDigest/>
-		</security>
-	</android>
-`),
-				appPath("Droid"): `<nativeAndroidApp id="Droid" securityTest="authenticity" version="1.0">
-	<packageName>com.droid</packageName>
-	<signingCertificateDigest>sha256:` + lower + `</signingCertificateDigest>
-</nativeAndroidApp>
-`,
-			},
-			want: []string{
-				at("Bank", 9, `error: signingCertificateDigest "`+sha1Digest+`" is not a SHA-256 digest`),
-				at("Bank", 10, `error: signingCertificateDigest "`+nonHex+`" is not a SHA-256 digest`),
-				at("Bank", 11, `error: signingCertificateDigest "`+tooLong+`" is not a SHA-256 digest`),
-				at("Bank", 12, `error: signingCertificateDigest "" is not a SHA-256 digest`),
-				androidWarning("Droid", 1),
-				at("Droid", 3, `error: signingCertificateDigest "sha256:`+lower+`" is not a SHA-256 digest`),
-			},
-		},
-		{
-			// Every entity, under <security> and directly on the environment element; a native
-			// descriptor has no <security>, its root is the environment.
-			name: "provisioning entities",
-			files: files{
-				ac: deviceTestsBlock,
-				appPath("Ent"): hybridApp("Ent", `
-	<android securityTest="auto">
-		<security>
-			<packageName>com.ent</packageName>
-			<signingCertificateDigest>`+lower+`</signingCertificateDigest>
-			<provisioning entity="application"/>
-		</security>
-	</android>
-	<iphone securityTest="auto">
-		<provisioning entity="group" group="Tellers"/>
-	</iphone>
-	<ipad securityTest="custom">
-		<security>
-			<provisioning entity="device"/>
-		</security>
-	</ipad>
-`),
-				appPath("Native"): `<nativeiOSApp id="Native" securityTest="auto" bundleId="com.native" version="1.0">
-	<provisioning/>
-</nativeiOSApp>
-`,
-			},
-		},
-		{
-			name: "provisioning entities that are refused",
-			files: files{
-				ac: deviceTestsBlock,
-				appPath("Bad"): hybridApp("Bad", `
-	<android securityTest="plain">
-		<security><provisioning entity="group"/></security>
-	</android>
-	<iphone securityTest="plain">
-		<provisioning entity="group" group=""/>
-	</iphone>
-	<ipad securityTest="plain">
-		<security><provisioning entity="user"/></security>
-	</ipad>
-	<windows8 securityTest="plain">
-		<provisioning entity="Device"/>
-	</windows8>
-`),
-			},
-			want: []string{
-				at("Bad", 4, `error: provisioning entity group without a group name`),
-				at("Bad", 7, `error: provisioning entity group without a group name`),
-				at("Bad", 10, `error: unknown provisioning entity "user"`),
-				at("Bad", 13, `error: unknown provisioning entity "Device"`),
-			},
-		},
-		{
-			// Provisioning (automatic or through a custom realm) and app authenticity run on
-			// android, iphone and ipad only: every such realm of the test is reported on any
-			// other device environment, and a test without them is fine anywhere.
-			name: "device security on environments that cannot run it",
-			files: files{
-				ac: deviceTestsBlock,
-				appPath("Win"): hybridApp("Win", `
-	<windows8 securityTest="auto"/>
-	<windowsphone8 securityTest="custom"/>
-	<blackberry10 securityTest="authenticity"/>
-	<windowsphoneuniversal securityTest="plain"/>
-	<iphone securityTest="auto"/>
-	<ipad securityTest="custom"/>
-`),
-				appPath("Native"): `<nativeWindows8App id="Native" securityTest="auto" version="1.0"/>
-`,
-			},
-			want: []string{
-				cannotRun("Native", 1, "windows8", "auto", RealmAuthenticity),
-				cannotRun("Native", 1, "windows8", "auto", RealmDeviceAutoProvision),
-				cannotRun("Win", 3, "windows8", "auto", RealmAuthenticity),
-				cannotRun("Win", 3, "windows8", "auto", RealmDeviceAutoProvision),
-				cannotRun("Win", 4, "windowsphone8", "custom", "enroll"),
-				cannotRun("Win", 4, "windowsphone8", "custom", RealmAuthenticity),
-				cannotRun("Win", 5, "blackberry10", "authenticity", RealmAuthenticity),
-			},
-		},
-		{
-			// Android key attestation is checked against the package name and the signing
-			// certificate; without both, every attestation is refused, which the loader says.
-			name: "android authenticity without package name or digest",
-			files: files{
-				ac:           deviceTestsBlock,
-				appPath("A"): hybridApp("A", "\n\t<android securityTest=\"auto\"/>\n"),
-				appPath("B"): hybridApp("B", "\n\t<android securityTest=\"authenticity\">\n\t\t<security><packageName>com.b</packageName></security>\n\t</android>\n"),
-				appPath("C"): hybridApp("C", "\n\t<android securityTest=\"custom\">\n\t\t<security><signingCertificateDigest>"+lower+"</signingCertificateDigest></security>\n\t</android>\n"),
-				appPath("D"): hybridApp("D", "\n\t<android securityTest=\"auto\">\n\t\t<security><packageName>com.d</packageName><signingCertificateDigest>"+lower+"</signingCertificateDigest></security>\n\t</android>\n"),
-				appPath("E"): hybridApp("E", "\n\t<android securityTest=\"plain\"/>\n"),
-				appPath("F"): hybridApp("F", "\n\t<iphone securityTest=\"auto\"/>\n"),
-				appPath("G"): "<nativeAndroidApp id=\"G\" securityTest=\"custom\">\n\t<packageName>com.g</packageName>\n\t<signingCertificateDigest>" + keytoolForm(lower) + "</signingCertificateDigest>\n</nativeAndroidApp>\n",
-				appPath("H"): "<nativeAndroidApp id=\"H\" securityTest=\"auto\"/>\n",
-			},
-			want: []string{
-				androidWarning("A", 3),
-				androidWarning("B", 3),
-				androidWarning("C", 3),
-				androidWarning("H", 1),
-			},
-		},
-	})
 }
 
 // envSecurity is what the loader reads from an environment for device security.

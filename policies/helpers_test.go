@@ -75,14 +75,6 @@ func diagLines(ds Diagnostics) []string {
 	return out
 }
 
-// emptyNil makes nil and empty slices compare equal in cmp.Diff.
-var emptyNil = cmp.Transformer("emptyNil", func(s []string) []string {
-	if len(s) == 0 {
-		return nil
-	}
-	return s
-})
-
 // checkGolden compares got with the golden file at path, or rewrites it under -update.
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
