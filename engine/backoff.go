@@ -126,12 +126,15 @@ func (e *Engine) backoff(rec store.LoginFailure, free int, now time.Time) time.D
 // it (user name and client, never what was tried).
 func (e *Engine) loginFailed(x *exchange) error {
 	at := x.login
-	exp := x.now.Add(e.cfg.FailureWindow)
+	// The wait runs from when the failure was decided, not from when the request came in: a slow
+	// credential check (bcrypt) would otherwise eat into it.
+	now := e.now()
+	exp := now.Add(e.cfg.FailureWindow)
 	for _, key := range []string{at.account, x.client} {
 		if key == "" {
 			continue
 		}
-		if _, err := e.store.AddLoginFailure(x.ctx, key, x.now, exp); err != nil {
+		if _, err := e.store.AddLoginFailure(x.ctx, key, now, exp); err != nil {
 			return unavailable("the login-failure store", err)
 		}
 	}

@@ -300,11 +300,23 @@ func TestLogoutKeepsFailedAttempts(t *testing.T) {
 // password.
 func TestFailedLoginsBackOffPerAccount(t *testing.T) {
 	d := startDaemon(t, exampleDir, "")
+	// The sessions are opened first, so that the answers follow each other closely: the backoff
+	// is measured from the last failure, and a bcrypt check under the race detector on a busy
+	// machine can take as long as the first wait (1 s).
+	type challenged struct {
+		r *raw
+		x []string
+	}
+	sessions := make([]challenged, 7)
+	for i := range sessions {
+		r, x := webLoginChallenge(t, d)
+		sessions[i] = challenged{r, x}
+	}
 	var statuses []int
 	var last http.Header
 	var lastBody map[string]any
 	for i := range 6 {
-		r, x := webLoginChallenge(t, d)
+		r, x := sessions[i].r, sessions[i].x
 		status, body, hdr := r.do("POST", "/api/v1/auth/BankLogin", fmt.Sprintf(`{"username":"bob","password":"guess-%d"}`, i), x...)
 		statuses = append(statuses, status)
 		last, lastBody = hdr, body
@@ -316,7 +328,7 @@ func TestFailedLoginsBackOffPerAccount(t *testing.T) {
 	if lastBody["error"] != "login_backoff" || err != nil || secs < 1 || secs > 2 {
 		t.Errorf("backoff reply: Retry-After %q, body %v; want login_backoff and 1 or 2 seconds", last.Get("Retry-After"), lastBody)
 	}
-	r, x := webLoginChallenge(t, d)
+	r, x := sessions[6].r, sessions[6].x
 	if status, body, _ := r.do("POST", "/api/v1/auth/BankLogin", `{"username":"bob","password":"bob-password"}`, x...); status != 429 {
 		t.Errorf("right password during the backoff: %d %v, want 429", status, body)
 	}
@@ -354,10 +366,15 @@ func TestFailedLoginsBackOffPerAccount(t *testing.T) {
 // Item 5: one client trying many user names backs off too.
 func TestFailedLoginsBackOffPerClient(t *testing.T) {
 	d := startDaemon(t, exampleDir, "")
+	// Sessions first, answers back to back (see TestFailedLoginsBackOffPerAccount).
+	rs := make([]*raw, 21)
+	xs := make([][]string, 21)
+	for i := range rs {
+		rs[i], xs[i] = webLoginChallenge(t, d)
+	}
 	var statuses []int
 	for i := range 21 {
-		r, x := webLoginChallenge(t, d)
-		status, _, _ := r.do("POST", "/api/v1/auth/BankLogin", fmt.Sprintf(`{"username":"user%d","password":"guess"}`, i), x...)
+		status, _, _ := rs[i].do("POST", "/api/v1/auth/BankLogin", fmt.Sprintf(`{"username":"user%d","password":"guess"}`, i), xs[i]...)
 		statuses = append(statuses, status)
 	}
 	want := append(slices.Repeat([]int{401}, 20), 429)
