@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
 // MaxCSRSize bounds the DER of a CSR: an RSA 8192 request with a long subject and a few
@@ -58,10 +59,10 @@ func CSRObject(csr *x509.CertificateRequest) adapters.CSR {
 	}
 }
 
-// dnString renders a DER Name as an RFC 4514 string (formatDN), falling back to the parsed
-// name when raw does not parse.
+// dnString renders a DER Name as an RFC 4514 string (rfc4514.Format), falling back to the
+// parsed name when raw does not parse.
 func dnString(raw []byte, parsed pkix.Name) string {
-	if s, err := formatDN(raw); err == nil {
+	if s, err := rfc4514.Format(raw); err == nil {
 		return s
 	}
 	return parsed.String()

@@ -291,7 +291,7 @@ func TestRequiredSubject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := formatDN(der)
+			got, err := rfc4514.Format(der)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -161,7 +161,7 @@ func FuzzAndroidKeyDescription(f *testing.F) {
 	})
 }
 
-// FuzzParseDN checks that ParseDN reads back what formatDN writes for whatever it accepts.
+// FuzzParseDN checks that ParseDN reads back what rfc4514.Format writes for whatever it accepts.
 func FuzzParseDN(f *testing.F) {
 	for _, s := range []string{"", "CN=ann,O=Example", `O=Example\, Inc.+OU=R\2BD`, "CN=#0c0161", "2.5.4.3=x ; c=FR", `CN=\ a\ `, "E=a@b,T=x"} {
 		f.Add(s)
@@ -178,9 +178,9 @@ func FuzzParseDN(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseDN(%q) = %v, which does not marshal: %v", s, seq, err)
 		}
-		formatted, err := formatDN(der)
+		formatted, err := rfc4514.Format(der)
 		if err != nil {
-			t.Fatalf("formatDN of ParseDN(%q): %v", s, err)
+			t.Fatalf("rfc4514.Format of ParseDN(%q): %v", s, err)
 		}
 		if len(formatted) > rfc4514.MaxLength {
 			return // hex forms are longer than the input
@@ -236,7 +236,7 @@ func FuzzRequiredSubject(f *testing.F) {
 	})
 }
 
-// FuzzFormatDN feeds formatDN and uniqueIDs, which read DER that crypto/x509 only skims.
+// FuzzFormatDN feeds rfc4514.Format and uniqueIDs, which read DER that crypto/x509 only skims.
 func FuzzFormatDN(f *testing.F) {
 	for _, name := range []string{"ecdsa-client.pem", "v2-unique-ids.pem", "android/blueline-sdk28-tee-ec.pem"} {
 		c := readCerts(f, name)[0]
@@ -245,7 +245,7 @@ func FuzzFormatDN(f *testing.F) {
 		f.Add(c.RawTBSCertificate)
 	}
 	f.Fuzz(func(t *testing.T, der []byte) {
-		formatDN(der)
+		rfc4514.Format(der)
 		uniqueIDs(der)
 	})
 }
