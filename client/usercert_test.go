@@ -100,7 +100,7 @@ func TestEnrollThenSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := pki.CSRObject(csr).DN, `CN=alice,OU=Mobile,O=Example\, Inc.`; got != want {
+	if got, want := adapters.CSRObject(csr).DN, `CN=alice,OU=Mobile,O=Example\, Inc.`; got != want {
 		t.Errorf("CSR subject %q, want %q", got, want)
 	}
 	if diff := cmp.Diff(map[string]string{"1.2.840.113549.1.9.7": "pw-1"}, csrAttributes(t, der)); diff != "" {

@@ -4,12 +4,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/base64"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
 // MaxCSRSize bounds the DER of a CSR: an RSA 8192 request with a long subject and a few
@@ -37,35 +35,6 @@ func ParseCSR(der []byte) (*x509.CertificateRequest, error) {
 		return nil, wrapf(ErrBadSignature, err, "the CSR is not signed by the private key of the public key it carries")
 	}
 	return csr, nil
-}
-
-// CSRObject describes a CSR for a PKI bridge (adapters.CSR): its DER in base64, its subject as
-// an RFC 4514 string and CN, its key and signature, and the names it asks for.
-func CSRObject(csr *x509.CertificateRequest) adapters.CSR {
-	return adapters.CSR{
-		Base64: base64.StdEncoding.EncodeToString(csr.Raw),
-		DN:     dnString(csr.RawSubject, csr.Subject),
-		CN:     csr.Subject.CommonName,
-		PublicKey: adapters.KeyInfo{
-			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
-			Algorithm: csr.PublicKeyAlgorithm.String(),
-		},
-		Signature: adapters.SigInfo{
-			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
-			Algorithm: csr.SignatureAlgorithm.String(),
-		},
-		DNSNames: csr.DNSNames,
-		Emails:   csr.EmailAddresses,
-	}
-}
-
-// dnString renders a DER Name as an RFC 4514 string (rfc4514.Format), falling back to the
-// parsed name when raw does not parse.
-func dnString(raw []byte, parsed pkix.Name) string {
-	if s, err := rfc4514.Format(raw); err == nil {
-		return s
-	}
-	return parsed.String()
 }
 
 // CheckRequirements checks a CSR's subject against what a PKI bridge's getCSRRequirements asked

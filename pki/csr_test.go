@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/base64"
 	"math/big"
 	"testing"
 
@@ -140,41 +139,6 @@ func mustECDH(t *testing.T) any {
 		t.Fatal(err)
 	}
 	return k.PublicKey()
-}
-
-func TestCSRObject(t *testing.T) {
-	t.Parallel()
-	der := readFile(t, "openssl-rsa2048.csr")
-	csr := mustParseCSR(t, der)
-	want := adapters.CSR{
-		Base64: base64.StdEncoding.EncodeToString(der),
-		DN:     "CN=bob,OU=Mobile,O=Example",
-		CN:     "bob",
-		PublicKey: adapters.KeyInfo{
-			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
-			Algorithm: "RSA",
-		},
-		Signature: adapters.SigInfo{
-			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
-			Algorithm: "SHA256-RSA",
-		},
-		DNSNames: []string{"bob.example.com"},
-		Emails:   []string{"bob@example.com"},
-	}
-	if d := cmp.Diff(want, CSRObject(csr)); d != "" {
-		t.Errorf("CSRObject (-want +got):\n%s", d)
-	}
-	// A multi-valued RDN and an escaped comma survive.
-	tests := []struct{ file, dn, keyAlg, sigAlg string }{
-		{"openssl-ed25519.csr", "OU=Mobile+O=Example,CN=ed", "Ed25519", "Ed25519"}, // DER sorts the SET,
-		{"openssl-p256.csr", `CN=ann@example.com,OU=Mobile,O=Example\, Inc.,C=FR`, "ECDSA", "ECDSA-SHA256"},
-	}
-	for _, tt := range tests {
-		o := CSRObject(mustParseCSR(t, readFile(t, tt.file)))
-		if o.DN != tt.dn || o.PublicKey.Algorithm != tt.keyAlg || o.Signature.Algorithm != tt.sigAlg {
-			t.Errorf("%s: DN %q, key %s, signature %s; want %q, %s, %s", tt.file, o.DN, o.PublicKey.Algorithm, o.Signature.Algorithm, tt.dn, tt.keyAlg, tt.sigAlg)
-		}
-	}
 }
 
 func TestCheckRequirements(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -152,3 +154,12 @@ func checkErr(t testing.TB, err error, want []error, msg ...string) {
 }
 
 func errs(e ...error) []error { return e }
+
+// dnString renders a DER name as the PKI-bridge objects do (adapters.CSRObject): RFC 4514 as
+// rfc4514.Format writes it, or the parsed name when the DER does not parse.
+func dnString(raw []byte, parsed pkix.Name) string {
+	if s, err := rfc4514.Format(raw); err == nil {
+		return s
+	}
+	return parsed.String()
+}

@@ -199,7 +199,7 @@ func (s *Server) issue(realm, entity string, csr *x509.CertificateRequest) (*x50
 	}
 	s.issued = append(s.issued, &IssuedCertificate{
 		Serial: fmt.Sprintf("%x", cert.SerialNumber), Realm: realm, Entity: entity,
-		Subject: pki.CSRObject(csr).DN,
+		Subject: adapters.CSRObject(csr).DN,
 	})
 	return cert, nil
 }

@@ -1,9 +1,12 @@
-package pki
+package adapters
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,10 +14,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// fixtures holds the certificate and CSR samples this package shares with pki.
+const fixtures = "../pki/testdata"
+
 // TestCertificateObjectGolden renders the certificate object of every fixture certificate and
-// compares it with testdata/<name>.json (-update rewrites them).
+// compares it with testdata/certobj/<name>.json (-update rewrites them).
 func TestCertificateObjectGolden(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"ecdsa-ca.pem", "ecdsa-client.pem", "ed25519-ca.pem", "openssl-rsa-root.pem", "v2-unique-ids.pem", "android/blueline-sdk28-tee-ec.pem"} {
@@ -26,7 +36,7 @@ func TestCertificateObjectGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := filepath.Join("testdata", strings.TrimSuffix(name, ".pem")+".json")
+			golden := filepath.Join("testdata", "certobj", strings.TrimSuffix(name, ".pem")+".json")
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
 					t.Fatal(err)
@@ -130,4 +140,119 @@ func decode(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestCSRObject(t *testing.T) {
+	t.Parallel()
+	der := readFile(t, "openssl-rsa2048.csr")
+	csr := parseCSR(t, der)
+	want := CSR{
+		Base64: base64.StdEncoding.EncodeToString(der),
+		DN:     "CN=bob,OU=Mobile,O=Example",
+		CN:     "bob",
+		PublicKey: KeyInfo{
+			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
+			Algorithm: "RSA",
+		},
+		Signature: SigInfo{
+			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
+			Algorithm: "SHA256-RSA",
+		},
+		DNSNames: []string{"bob.example.com"},
+		Emails:   []string{"bob@example.com"},
+	}
+	if d := cmp.Diff(want, CSRObject(csr)); d != "" {
+		t.Errorf("CSRObject (-want +got):\n%s", d)
+	}
+	// A multi-valued RDN and an escaped comma survive.
+	tests := []struct{ file, dn, keyAlg, sigAlg string }{
+		{"openssl-ed25519.csr", "OU=Mobile+O=Example,CN=ed", "Ed25519", "Ed25519"}, // DER sorts the SET,
+		{"openssl-p256.csr", `CN=ann@example.com,OU=Mobile,O=Example\, Inc.,C=FR`, "ECDSA", "ECDSA-SHA256"},
+	}
+	for _, tt := range tests {
+		o := CSRObject(parseCSR(t, readFile(t, tt.file)))
+		if o.DN != tt.dn || o.PublicKey.Algorithm != tt.keyAlg || o.Signature.Algorithm != tt.sigAlg {
+			t.Errorf("%s: DN %q, key %s, signature %s; want %q, %s, %s", tt.file, o.DN, o.PublicKey.Algorithm, o.Signature.Algorithm, tt.dn, tt.keyAlg, tt.sigAlg)
+		}
+	}
+}
+
+// FuzzFormatDN feeds rfc4514.Format and uniqueIDs, which read DER that crypto/x509 only skims.
+func FuzzFormatDN(f *testing.F) {
+	for _, name := range []string{"ecdsa-client.pem", "v2-unique-ids.pem", "android/blueline-sdk28-tee-ec.pem"} {
+		c := readCerts(f, name)[0]
+		f.Add(c.RawSubject)
+		f.Add(c.RawIssuer)
+		f.Add(c.RawTBSCertificate)
+	}
+	f.Fuzz(func(t *testing.T, der []byte) {
+		rfc4514.Format(der)
+		uniqueIDs(der)
+	})
+}
+
+// FuzzCSRObject checks that the object of any CSR crypto/x509 parses carries its DER and the
+// algorithm of its key.
+func FuzzCSRObject(f *testing.F) {
+	names, _ := filepath.Glob(filepath.Join(fixtures, "*.csr"))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, der []byte) {
+		csr, err := x509.ParseCertificateRequest(der)
+		if err != nil {
+			return
+		}
+		o := CSRObject(csr)
+		if o.Base64 == "" || o.PublicKey.Algorithm == "" {
+			t.Fatalf("incomplete CSR object %+v", o)
+		}
+	})
+}
+
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// readCerts reads the certificates of a PEM file of the shared fixtures.
+func readCerts(t testing.TB, name string) []*x509.Certificate {
+	t.Helper()
+	var certs []*x509.Certificate
+	for rest := readFile(t, name); ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			t.Fatalf("%s holds a %s block", name, block.Type)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		t.Fatalf("no certificate in %s", name)
+	}
+	return certs
+}
+
+func parseCSR(t testing.TB, der []byte) *x509.CertificateRequest {
+	t.Helper()
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return csr
 }
