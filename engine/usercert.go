@@ -253,7 +253,7 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if err != nil {
 		return answerOutcome{}, pkiError("the CSR", err)
 	}
-	if err := pki.CheckRequirements(csr, req); err != nil {
+	if err := pki.CheckRequirements(csr, pkiRequirements(req)); err != nil {
 		return answerOutcome{}, pkiError("the CSR", err)
 	}
 	in := adapters.CSRInput{CSR: adapters.CSRObject(csr), Identity: who, ClientData: clientData}

@@ -6,8 +6,6 @@ import (
 	"encoding/asn1"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/realmgate/realmgate/adapters"
 )
 
 // MaxCSRSize bounds the DER of a CSR: an RSA 8192 request with a long subject and a few
@@ -37,16 +35,27 @@ func ParseCSR(der []byte) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
+// Requirements are what a CSR's subject must hold, as a PKI bridge's getCSRRequirements names
+// them (adapters.CSRRequirements, whose additionalAttributes are advisory and have no
+// counterpart here). The package declares its own type so that it needs nothing of the adapter
+// contract; the caller copies the two fields.
+type Requirements struct {
+	// CommonName is the one CN the subject must have.
+	CommonName string
+	// AdditionalSubject is an RFC 4514 string of further RDNs, such as "O=Example,OU=Mobile".
+	AdditionalSubject string
+}
+
 // CheckRequirements checks a CSR's subject against what a PKI bridge's getCSRRequirements asked
 // for: exactly one CN, equal to req.CommonName, and every attribute of req.AdditionalSubject
 // (an RFC 4514 string such as "O=Example,OU=Mobile"). A multi-valued RDN ("O=A+OU=B") must appear
 // as one RDN of the subject holding at least those attributes. Attribute types compare without
 // regard to case ("o" is "O"), values exactly. The order of RDNs, and further attributes in the
-// subject, do not matter; req.AdditionalAttributes are advisory and not checked.
+// subject, do not matter.
 //
 // An error matching ErrRequirements names what is missing; one matching ErrBadRequirements
 // means the requirements themselves cannot be checked.
-func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirements) error {
+func CheckRequirements(csr *x509.CertificateRequest, req Requirements) error {
 	if csr == nil {
 		return errorf(ErrMalformed, "no CSR")
 	}
@@ -96,7 +105,7 @@ func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirement
 // CheckRequirements may hold more; an issuer that signs this subject instead of the CSR's gives
 // the client no say in it. Errors match ErrBadRequirements: no common name, an additional
 // subject that does not parse or that holds a CN of its own.
-func RequiredSubject(req adapters.CSRRequirements) (pkix.RDNSequence, error) {
+func RequiredSubject(req Requirements) (pkix.RDNSequence, error) {
 	switch {
 	case req.CommonName == "":
 		return nil, errorf(ErrBadRequirements, "no commonName")

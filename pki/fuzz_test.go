@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
@@ -56,7 +55,7 @@ func FuzzParseCSR(f *testing.F) {
 		if err := checkPublicKey(csr.PublicKey); err != nil {
 			t.Fatalf("accepted a key the policy refuses: %v", err)
 		}
-		err = CheckRequirements(csr, adapters.CSRRequirements{CommonName: csr.Subject.CommonName, AdditionalSubject: dnString(csr.RawSubject, csr.Subject)})
+		err = CheckRequirements(csr, Requirements{CommonName: csr.Subject.CommonName, AdditionalSubject: dnString(csr.RawSubject, csr.Subject)})
 		if err != nil && !isPackageError(err, ErrRequirements, ErrBadRequirements, ErrMalformed) {
 			t.Fatalf("error without a sentinel: %v", err)
 		}
@@ -203,7 +202,7 @@ func FuzzRequiredSubject(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, cn, additional string) {
-		req := adapters.CSRRequirements{CommonName: cn, AdditionalSubject: additional}
+		req := Requirements{CommonName: cn, AdditionalSubject: additional}
 		seq, err := RequiredSubject(req)
 		if err != nil {
 			if !isPackageError(err, ErrBadRequirements) {

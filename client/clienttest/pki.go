@@ -367,7 +367,8 @@ func (s *Server) answerUserCertificate(c *call, realm string, u UserCertificateR
 		if csr == nil {
 			return
 		}
-		if err := pki.CheckRequirements(csr, c.sess.requirements[realm]); err != nil {
+		req := c.sess.requirements[realm]
+		if err := pki.CheckRequirements(csr, pki.Requirements{CommonName: req.CommonName, AdditionalSubject: req.AdditionalSubject}); err != nil {
 			s.refuse(c, realm, "csr_rejected", err.Error())
 			return
 		}
