@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"flag"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,15 +21,21 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
-// fixtures holds the certificate and CSR samples this package shares with pki.
-const fixtures = "../pki/testdata"
+// The samples the converters are tested with: certificates of this package's testdata, and the
+// CSR samples and the Android attestation chain it shares with pki in the repository's testdata
+// (see the READMEs there).
+const (
+	certsDir     = "testdata/certs/"
+	csrDir       = "../testdata/csr/"
+	androidChain = "../testdata/android/blueline-sdk28-tee-ec.pem"
+)
 
 // TestCertificateObjectGolden renders the certificate object of every fixture certificate and
 // compares it with testdata/certobj/<name>.json (-update rewrites them).
 func TestCertificateObjectGolden(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"ecdsa-ca.pem", "ecdsa-client.pem", "ed25519-ca.pem", "openssl-rsa-root.pem", "v2-unique-ids.pem", "android/blueline-sdk28-tee-ec.pem"} {
-		t.Run(name, func(t *testing.T) {
+	for _, name := range []string{certsDir + "ecdsa-ca.pem", certsDir + "ecdsa-client.pem", certsDir + "ed25519-ca.pem", certsDir + "openssl-rsa-root.pem", certsDir + "v2-unique-ids.pem", androidChain} {
+		t.Run(path.Base(name), func(t *testing.T) {
 			t.Parallel()
 			cert := readCerts(t, name)[0]
 			got, err := json.MarshalIndent(CertificateObject(cert), "", "  ")
@@ -36,7 +43,7 @@ func TestCertificateObjectGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			golden := filepath.Join("testdata", "certobj", strings.TrimSuffix(name, ".pem")+".json")
+			golden := filepath.Join("testdata", "certobj", strings.TrimSuffix(path.Base(name), ".pem")+".json")
 			if *update {
 				if err := os.WriteFile(golden, got, 0o644); err != nil {
 					t.Fatal(err)
@@ -70,26 +77,26 @@ func TestCertificateObject(t *testing.T) {
 		file string
 		want facts
 	}{
-		{"openssl-rsa-root.pem", facts{KeyAlg: "RSA", SigAlg: "SHA256-RSA", Version: 3,
+		{certsDir + "openssl-rsa-root.pem", facts{KeyAlg: "RSA", SigAlg: "SHA256-RSA", Version: 3,
 			DN: "CN=Example RSA Root,OU=PKI,O=Example Corp,ST=CA,C=US", CN: "Example RSA Root",
 			IssuerDN: "CN=Example RSA Root,OU=PKI,O=Example Corp,ST=CA,C=US", IssuerCN: "Example RSA Root", Serial: "c0ffee"}},
-		{"v2-unique-ids.pem", facts{KeyAlg: "ECDSA", SigAlg: "ECDSA-SHA256", Version: 2,
+		{certsDir + "v2-unique-ids.pem", facts{KeyAlg: "ECDSA", SigAlg: "ECDSA-SHA256", Version: 2,
 			DN: "CN=v2 subject,O=Legacy", CN: "v2 subject", IssuerDN: "CN=Realmgate Test CA,O=Example", IssuerCN: "Realmgate Test CA",
 			IssuerUID: "cafe", SubjectUID: "0102030405", Serial: "1234",
 			NotBefore: 1795680000, NotAfter: 1795680000 + 365*24*3600}},
-		{"ed25519-ca.pem", facts{KeyAlg: "Ed25519", SigAlg: "Ed25519", Version: 3,
+		{certsDir + "ed25519-ca.pem", facts{KeyAlg: "Ed25519", SigAlg: "Ed25519", Version: 3,
 			DN: "CN=Ed25519 Test CA", CN: "Ed25519 Test CA", IssuerDN: "CN=Ed25519 Test CA", IssuerCN: "Ed25519 Test CA"}},
-		{"ecdsa-client.pem", facts{KeyAlg: "ECDSA", SigAlg: "ECDSA-SHA256", Version: 3,
+		{certsDir + "ecdsa-client.pem", facts{KeyAlg: "ECDSA", SigAlg: "ECDSA-SHA256", Version: 3,
 			DN: `CN=Ann\+Bob \<ann@example.com\>,L=Paris+OU=Mobile,O=Example\, Inc.,C=FR`, CN: "Ann+Bob <ann@example.com>",
 			IssuerDN: "CN=Realmgate Test CA,O=Example", IssuerCN: "Realmgate Test CA",
 			NotBefore: 1795680000 - 300, NotAfter: 1795680000 + 365*24*3600}},
 		// A genuine Android Keystore leaf: serial 1, valid from 1970 to 2106-02-07T06:28:15Z.
-		{"android/blueline-sdk28-tee-ec.pem", facts{KeyAlg: "ECDSA", SigAlg: "ECDSA-SHA256", Version: 3,
+		{androidChain, facts{KeyAlg: "ECDSA", SigAlg: "ECDSA-SHA256", Version: 3,
 			DN: "CN=Android Keystore Key", CN: "Android Keystore Key", IssuerDN: "2.5.4.12=#0c03544545,SERIALNUMBER=a0b63a35743673b7",
 			Serial: "1", NotBefore: 0, NotAfter: 4294967295}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.file, func(t *testing.T) {
+		t.Run(path.Base(tt.file), func(t *testing.T) {
 			t.Parallel()
 			cert := readCerts(t, tt.file)[0]
 			o := CertificateObject(cert)
@@ -102,7 +109,7 @@ func TestCertificateObject(t *testing.T) {
 					t.Errorf("serial %q is not lower-case hex of a random serial", got.Serial)
 				}
 			}
-			if want.NotAfter == 0 && tt.file != "android/blueline-sdk28-tee-ec.pem" {
+			if want.NotAfter == 0 && tt.file != androidChain {
 				want.NotBefore, want.NotAfter = cert.NotBefore.Unix(), cert.NotAfter.Unix()
 			}
 			if d := cmp.Diff(want, got); d != "" {
@@ -120,7 +127,7 @@ func TestCertificateObject(t *testing.T) {
 		})
 	}
 	// The JSON member names are PROTOCOL.md section 7's.
-	b, _ := json.Marshal(CertificateObject(readCerts(t, "v2-unique-ids.pem")[0]))
+	b, _ := json.Marshal(CertificateObject(readCerts(t, certsDir+"v2-unique-ids.pem")[0]))
 	var m map[string]any
 	json.Unmarshal(b, &m)
 	var names []string
@@ -144,7 +151,7 @@ func decode(t *testing.T, s string) []byte {
 
 func TestCSRObject(t *testing.T) {
 	t.Parallel()
-	der := readFile(t, "openssl-rsa2048.csr")
+	der := readFile(t, csrDir+"openssl-rsa2048.csr")
 	csr := parseCSR(t, der)
 	want := CSR{
 		Base64: base64.StdEncoding.EncodeToString(der),
@@ -166,8 +173,8 @@ func TestCSRObject(t *testing.T) {
 	}
 	// A multi-valued RDN and an escaped comma survive.
 	tests := []struct{ file, dn, keyAlg, sigAlg string }{
-		{"openssl-ed25519.csr", "OU=Mobile+O=Example,CN=ed", "Ed25519", "Ed25519"}, // DER sorts the SET,
-		{"openssl-p256.csr", `CN=ann@example.com,OU=Mobile,O=Example\, Inc.,C=FR`, "ECDSA", "ECDSA-SHA256"},
+		{csrDir + "openssl-ed25519.csr", "OU=Mobile+O=Example,CN=ed", "Ed25519", "Ed25519"}, // DER sorts the SET,
+		{csrDir + "openssl-p256.csr", `CN=ann@example.com,OU=Mobile,O=Example\, Inc.,C=FR`, "ECDSA", "ECDSA-SHA256"},
 	}
 	for _, tt := range tests {
 		o := CSRObject(parseCSR(t, readFile(t, tt.file)))
@@ -179,7 +186,7 @@ func TestCSRObject(t *testing.T) {
 
 // FuzzFormatDN feeds rfc4514.Format and uniqueIDs, which read DER that crypto/x509 only skims.
 func FuzzFormatDN(f *testing.F) {
-	for _, name := range []string{"ecdsa-client.pem", "v2-unique-ids.pem", "android/blueline-sdk28-tee-ec.pem"} {
+	for _, name := range []string{certsDir + "ecdsa-client.pem", certsDir + "v2-unique-ids.pem", androidChain} {
 		c := readCerts(f, name)[0]
 		f.Add(c.RawSubject)
 		f.Add(c.RawIssuer)
@@ -194,7 +201,7 @@ func FuzzFormatDN(f *testing.F) {
 // FuzzCSRObject checks that the object of any CSR crypto/x509 parses carries its DER and the
 // algorithm of its key.
 func FuzzCSRObject(f *testing.F) {
-	names, _ := filepath.Glob(filepath.Join(fixtures, "*.csr"))
+	names, _ := filepath.Glob(filepath.FromSlash(csrDir + "*.csr"))
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil {
@@ -217,14 +224,14 @@ func FuzzCSRObject(f *testing.F) {
 
 func readFile(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
+	b, err := os.ReadFile(filepath.FromSlash(name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-// readCerts reads the certificates of a PEM file of the shared fixtures.
+// readCerts reads the certificates of a PEM file.
 func readCerts(t testing.TB, name string) []*x509.Certificate {
 	t.Helper()
 	var certs []*x509.Certificate

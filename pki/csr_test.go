@@ -35,16 +35,16 @@ func TestParseCSR(t *testing.T) {
 		{name: "go p384", der: newCSR(t, testKey(t, "p384"), pkix.Name{CommonName: "p384"}), wantAlg: x509.ECDSA, wantCN: "p384"},
 		{name: "go rsa 2048", der: newCSR(t, testKey(t, "rsa2048"), pkix.Name{CommonName: "rsa"}), wantAlg: x509.RSA, wantCN: "rsa"},
 		{name: "go ed25519", der: newCSR(t, testKey(t, "ed25519"), pkix.Name{CommonName: "ed"}), wantAlg: x509.Ed25519, wantCN: "ed"},
-		{name: "openssl p256", der: readFile(t, "openssl-p256.csr"), wantAlg: x509.ECDSA, wantCN: "ann@example.com"},
-		{name: "openssl rsa 2048", der: readFile(t, "openssl-rsa2048.csr"), wantAlg: x509.RSA, wantCN: "bob"},
-		{name: "openssl ed25519", der: readFile(t, "openssl-ed25519.csr"), wantAlg: x509.Ed25519, wantCN: "ed"},
+		{name: "openssl p256", der: readFile(t, "csr/openssl-p256.csr"), wantAlg: x509.ECDSA, wantCN: "ann@example.com"},
+		{name: "openssl rsa 2048", der: readFile(t, "csr/openssl-rsa2048.csr"), wantAlg: x509.RSA, wantCN: "bob"},
+		{name: "openssl ed25519", der: readFile(t, "csr/openssl-ed25519.csr"), wantAlg: x509.Ed25519, wantCN: "ed"},
 		{name: "go rsa 1024", der: newCSR(t, testKey(t, "rsa1024"), pkix.Name{CommonName: "weak"}), want: errs(ErrWeakKey), msg: "RSA key of 1024 bits"},
-		{name: "openssl rsa 1024", der: readFile(t, "openssl-rsa1024.csr"), want: errs(ErrWeakKey), msg: "at least 2048"},
+		{name: "openssl rsa 1024", der: readFile(t, "csr/openssl-rsa1024.csr"), want: errs(ErrWeakKey), msg: "at least 2048"},
 		{name: "go p224", der: newCSR(t, testKey(t, "p224"), pkix.Name{CommonName: "p224"}), want: errs(ErrWeakKey), msg: "P-224"},
 		{name: "go p521", der: newCSR(t, testKey(t, "p521"), pkix.Name{CommonName: "p521"}), want: errs(ErrWeakKey), msg: "P-521"},
-		{name: "openssl p521", der: readFile(t, "openssl-p521.csr"), want: errs(ErrWeakKey), msg: "P-256 or P-384"},
-		{name: "openssl secp256k1", der: readFile(t, "openssl-secp256k1.csr"), want: errs(ErrMalformed)}, // crypto/x509 does not know the curve
-		{name: "openssl dsa", der: readFile(t, "openssl-dsa.csr"), want: errs(ErrWeakKey)},
+		{name: "openssl p521", der: readFile(t, "csr/openssl-p521.csr"), want: errs(ErrWeakKey), msg: "P-256 or P-384"},
+		{name: "openssl secp256k1", der: readFile(t, "csr/openssl-secp256k1.csr"), want: errs(ErrMalformed)}, // crypto/x509 does not know the curve
+		{name: "openssl dsa", der: readFile(t, "csr/openssl-dsa.csr"), want: errs(ErrWeakKey)},
 		{name: "bad signature", der: badSig, want: errs(ErrBadSignature), msg: "not signed by the private key"},
 		{name: "key swapped", der: swapped, want: errs(ErrBadSignature)},
 		{name: "empty", der: nil, want: errs(ErrMalformed), msg: "empty CSR"},
@@ -172,7 +172,7 @@ func TestCheckRequirements(t *testing.T) {
 	noCN := rawSubject(set(atv(o, "Example")))
 	dcs := rawSubject(set(atv(dc, "com")), set(atv(dc, "example")), set(atv(cn, "ann")))
 	unicode := rawSubject(set(atv(o, "Société Générale")), set(atv(cn, "ann")))
-	openssl := mustParseCSR(t, readFile(t, "openssl-p256.csr"))
+	openssl := mustParseCSR(t, readFile(t, "csr/openssl-p256.csr"))
 
 	tests := []struct {
 		name string

@@ -27,7 +27,7 @@ func isPackageError(err error, sentinels ...error) bool {
 }
 
 func addFiles(f *testing.F, pattern string) {
-	names, _ := filepath.Glob(filepath.Join("testdata", pattern))
+	names, _ := filepath.Glob(filepath.Join(sharedTestdata, pattern))
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil {
@@ -38,7 +38,7 @@ func addFiles(f *testing.F, pattern string) {
 }
 
 func FuzzParseCSR(f *testing.F) {
-	addFiles(f, "*.csr")
+	addFiles(f, "csr/*.csr")
 	f.Add(newCSR(f, testKey(f, "p256"), pkix.Name{CommonName: "fuzz"}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, der []byte) {

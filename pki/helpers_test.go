@@ -92,9 +92,14 @@ func mustParseCSR(t testing.TB, der []byte) *x509.CertificateRequest {
 	return csr
 }
 
+// sharedTestdata holds the fixtures pki shares with other packages (CSR samples, attestation
+// chains); see its README.
+var sharedTestdata = filepath.Join("..", "testdata")
+
+// readFile reads a file of the shared fixtures ("csr/openssl-p256.csr").
 func readFile(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join(sharedTestdata, name))
 	if err != nil {
 		t.Fatal(err)
 	}
