@@ -16,6 +16,7 @@ import (
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/client/clienttest"
 	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/pki/pkitest"
 )
 
 const userCertRealm = client.RealmUserCertificate
@@ -288,7 +289,7 @@ func TestAuthenticity(t *testing.T) {
 			c := pkiClient(t, srv, &ks, "sample", func(cfg *client.Config) {
 				cfg.Attestation = func(_ context.Context, challenge string) (*client.Attestation, error) {
 					challenges = append(challenges, challenge)
-					chain, _, err := pki.NewTestAttestation(root, []byte(challenge), tt.pkg, digest[:])
+					chain, _, err := pkitest.NewAttestation(root, []byte(challenge), tt.pkg, digest[:])
 					return &client.Attestation{Format: "android-key", Chain: chain}, err
 				}
 			})

@@ -129,33 +129,6 @@ func FuzzVerifyJWK(f *testing.F) {
 	})
 }
 
-func FuzzAndroidKeyDescription(f *testing.F) {
-	genuine := readCerts(f, "android/blueline-sdk28-tee-ec.pem")[0]
-	ext, err := keyDescriptionExtension(genuine)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(ext)
-	kd, err := testKeyDescription([]byte("challenge"), "com.example", []byte{1, 2, 3}, time.Unix(0, 0))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(kd)
-	f.Add([]byte{0x30, 0x00})
-	f.Fuzz(func(t *testing.T, der []byte) {
-		att, err := ParseAndroidKeyDescription(der)
-		if err != nil {
-			if !isPackageError(err, ErrMalformed) {
-				t.Fatalf("error without ErrMalformed: %v", err)
-			}
-			return
-		}
-		if len(att.PackageNames) != len(att.PackageVersions) {
-			t.Fatalf("%d package names, %d versions", len(att.PackageNames), len(att.PackageVersions))
-		}
-	})
-}
-
 // FuzzParseDN checks that ParseDN reads back what rfc4514.Format writes for whatever it accepts.
 func FuzzParseDN(f *testing.F) {
 	for _, s := range []string{"", "CN=ann,O=Example", `O=Example\, Inc.+OU=R\2BD`, "CN=#0c0161", "2.5.4.3=x ; c=FR", `CN=\ a\ `, "E=a@b,T=x"} {

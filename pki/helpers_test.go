@@ -11,7 +11,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +19,6 @@ import (
 
 	"github.com/realmgate/realmgate/internal/rfc4514"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // Keys are slow to generate (RSA): make each kind once per test binary.
 var (

@@ -38,7 +38,7 @@ type ProvisioningRealm struct {
 // AuthenticityRealm configures wl_authenticityRealm: it accepts an "android-key" attestation
 // whose chain leads to Root and whose attestation challenge is the nonce.
 type AuthenticityRealm struct {
-	// Root is the attestation root (the CA given to pki.NewTestAttestation).
+	// Root is the attestation root (the CA given to pkitest.NewAttestation).
 	Root *pki.CA
 	// PackageName and, when set, SignatureDigest must appear in the attestation's application id.
 	PackageName     string
