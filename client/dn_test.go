@@ -50,7 +50,7 @@ func FuzzSubjectMeetsRequirements(f *testing.F) {
 		if err != nil {
 			t.Fatalf("the server refuses the CSR for %q: %v", subject, err)
 		}
-		err = pki.CheckRequirements(csr, adapters.CSRRequirements{CommonName: cn, AdditionalSubject: subject})
+		err = pki.CheckRequirements(csr, pki.Requirements{CommonName: cn, AdditionalSubject: subject})
 		if err != nil && !errors.Is(err, pki.ErrBadRequirements) {
 			t.Fatalf("a CSR built for CN=%q and %q does not meet them: %v", cn, subject, err)
 		}
@@ -93,10 +93,10 @@ func TestSubjectFor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := pki.CSRObject(csr).DN; got != tt.want {
+		if got := adapters.CSRObject(csr).DN; got != tt.want {
 			t.Errorf("%+v: subject %q, want %q", tt.req, got, tt.want)
 		}
-		if err := pki.CheckRequirements(csr, adapters.CSRRequirements{CommonName: tt.req.CommonName, AdditionalSubject: tt.req.AdditionalSubject}); err != nil {
+		if err := pki.CheckRequirements(csr, pki.Requirements{CommonName: tt.req.CommonName, AdditionalSubject: tt.req.AdditionalSubject}); err != nil {
 			t.Errorf("%+v: %v", tt.req, err)
 		}
 	}
@@ -149,7 +149,7 @@ func TestBuildCSRWithAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := pki.CSRObject(csr).DN; got != "CN=alice,O=Example" {
+	if got := adapters.CSRObject(csr).DN; got != "CN=alice,O=Example" {
 		t.Errorf("subject %q", got)
 	}
 	want := map[string]string{"1.2.840.113549.1.9.7": "s3cret", "1.2.840.113549.1.9.2": "phone 7", "1.3.6.1.4.1.99999.1": "x"}

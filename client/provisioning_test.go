@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/client/clienttest"
 	"github.com/realmgate/realmgate/pki"
@@ -184,7 +185,7 @@ func TestProvisionThenSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := pki.CSRObject(csr).DN; got != "CN=dev-1" {
+	if got := adapters.CSRObject(csr).DN; got != "CN=dev-1" {
 		t.Errorf("CSR subject %q, want CN=dev-1", got)
 	}
 	claims, key, err := pki.VerifyJWK(bodies[0]["payload"].(string))

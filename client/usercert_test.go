@@ -16,6 +16,7 @@ import (
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/client/clienttest"
 	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/pki/pkitest"
 )
 
 const userCertRealm = client.RealmUserCertificate
@@ -100,7 +101,7 @@ func TestEnrollThenSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := pki.CSRObject(csr).DN, `CN=alice,OU=Mobile,O=Example\, Inc.`; got != want {
+	if got, want := adapters.CSRObject(csr).DN, `CN=alice,OU=Mobile,O=Example\, Inc.`; got != want {
 		t.Errorf("CSR subject %q, want %q", got, want)
 	}
 	if diff := cmp.Diff(map[string]string{"1.2.840.113549.1.9.7": "pw-1"}, csrAttributes(t, der)); diff != "" {
@@ -288,7 +289,7 @@ func TestAuthenticity(t *testing.T) {
 			c := pkiClient(t, srv, &ks, "sample", func(cfg *client.Config) {
 				cfg.Attestation = func(_ context.Context, challenge string) (*client.Attestation, error) {
 					challenges = append(challenges, challenge)
-					chain, _, err := pki.NewTestAttestation(root, []byte(challenge), tt.pkg, digest[:])
+					chain, _, err := pkitest.NewAttestation(root, []byte(challenge), tt.pkg, digest[:])
 					return &client.Attestation{Format: "android-key", Chain: chain}, err
 				}
 			})

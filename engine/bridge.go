@@ -220,7 +220,7 @@ func (b *embeddedBridge) validateCSR(*exchange, adapters.CSRInput) (string, erro
 // what a certificate of this CA says is the CA's decision, never the client's. None of the
 // names or extensions the CSR requests are copied.
 func (b *embeddedBridge) generate(x *exchange, _ adapters.CSRInput, csr *x509.CertificateRequest, req adapters.CSRRequirements) ([]byte, error) {
-	subject, err := pki.RequiredSubject(req)
+	subject, err := pki.RequiredSubject(pkiRequirements(req))
 	if err != nil {
 		return nil, pkiError("the CSR requirements", err)
 	}
@@ -237,4 +237,12 @@ func (b *embeddedBridge) identityFromCertificate(_ *exchange, in adapters.Certif
 
 func (b *embeddedBridge) validateCertificate(*exchange, adapters.CertificateInput) (string, error) {
 	return adapters.DefaultValidateCertificate().Valid, nil
+}
+
+// pkiRequirements are the parts of a bridge's CSR requirements that the host checks a CSR
+// against and that the embedded CA signs: the common name and the additional subject.
+// additionalAttributes are advisory (attributes the client is asked to add to its request):
+// neither checked nor copied into a certificate.
+func pkiRequirements(req adapters.CSRRequirements) pki.Requirements {
+	return pki.Requirements{CommonName: req.CommonName, AdditionalSubject: req.AdditionalSubject}
 }

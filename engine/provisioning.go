@@ -190,7 +190,7 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd
 			return answerOutcome{}, &Error{Code: CodeRefused, Message: "the provisioning bridge does not accept this device", Details: map[string]any{"realm": p.name}}
 		}
 	}
-	in := adapters.CSRInput{CSR: pki.CSRObject(csr), Identity: who, ClientData: cd}
+	in := adapters.CSRInput{CSR: adapters.CSRObject(csr), Identity: who, ClientData: cd}
 	if p.validateCSRFn[0] != "" {
 		if ok, err := p.callValid(x, p.validateCSRFn, in); err != nil {
 			return answerOutcome{}, err
@@ -324,7 +324,7 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 		return answerOutcome{}, retryEnroll("this certificate is no longer the device's: provision again")
 	}
 	if p.validateCertFn[0] != "" {
-		in := adapters.CertificateInput{Certificate: pki.CertificateObject(leaf), ClientData: withDevice(cd, payload)}
+		in := adapters.CertificateInput{Certificate: adapters.CertificateObject(leaf), ClientData: withDevice(cd, payload)}
 		ok, err := p.callValid(x, p.validateCertFn, in)
 		if err != nil {
 			return answerOutcome{}, err

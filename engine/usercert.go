@@ -105,7 +105,7 @@ func (u *userCertRealm) signIn(x *exchange, jws string, clientData adapters.Clie
 	if err := x.e.consumeNonce(x, payload.Token, u.name); err != nil {
 		return answerOutcome{}, err
 	}
-	in := adapters.CertificateInput{Certificate: pki.CertificateObject(leaf), ClientData: withDevice(clientData, payload)}
+	in := adapters.CertificateInput{Certificate: adapters.CertificateObject(leaf), ClientData: withDevice(clientData, payload)}
 	v, err := u.bridge.validateCertificate(x, in)
 	if err != nil {
 		return answerOutcome{}, err
@@ -253,10 +253,10 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if err != nil {
 		return answerOutcome{}, pkiError("the CSR", err)
 	}
-	if err := pki.CheckRequirements(csr, req); err != nil {
+	if err := pki.CheckRequirements(csr, pkiRequirements(req)); err != nil {
 		return answerOutcome{}, pkiError("the CSR", err)
 	}
-	in := adapters.CSRInput{CSR: pki.CSRObject(csr), Identity: who, ClientData: clientData}
+	in := adapters.CSRInput{CSR: adapters.CSRObject(csr), Identity: who, ClientData: clientData}
 	v, err := u.bridge.validateCSR(x, in)
 	if err != nil {
 		return answerOutcome{}, err

@@ -22,6 +22,7 @@ import (
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/pki/pkitest"
 )
 
 // requireTool returns the path of a tool the test needs; it skips the test when the tool is
@@ -344,7 +345,7 @@ func TestClientProvisioningWithAuthenticity(t *testing.T) {
 			Device: &client.DeviceInfo{ID: "phone-42", OS: "android", Model: "test"}, Keystore: ks,
 			Attestation: func(_ context.Context, challenge string) (*client.Attestation, error) {
 				attestations++
-				chain, _, err := pki.NewTestAttestation(l.attestRoot, []byte(challenge), "com.example.wallet", digest)
+				chain, _, err := pkitest.NewAttestation(l.attestRoot, []byte(challenge), "com.example.wallet", digest)
 				return &client.Attestation{Format: "android-key", Chain: chain}, err
 			}})
 		if err != nil {

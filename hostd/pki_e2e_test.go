@@ -24,6 +24,7 @@ import (
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/pki/pkitest"
 )
 
 // pkiLab is the PKI test project with its generated material.
@@ -189,7 +190,7 @@ func (s *session) answer(realm string, v map[string]any) (int, map[string]any) {
 // attest answers the authenticity challenge with an attestation made under the lab's root.
 func (l *pkiLab) attest(t *testing.T, s *session, token, pkg string, digest []byte) (int, map[string]any) {
 	t.Helper()
-	chain, _, err := pki.NewTestAttestation(l.attestRoot, []byte(token), pkg, digest)
+	chain, _, err := pkitest.NewAttestation(l.attestRoot, []byte(token), pkg, digest)
 	if err != nil {
 		t.Fatal(err)
 	}

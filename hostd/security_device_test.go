@@ -34,6 +34,7 @@ import (
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/pki/pkitest"
 )
 
 // The device-security project: Mail and Calendar share the provisioning group "suite" (one key
@@ -435,7 +436,7 @@ func TestClientSSOAcrossGroupApps(t *testing.T) {
 		c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: app, Environment: "android", AppVersion: "1.0",
 			Device: &client.DeviceInfo{ID: "tablet-1", OS: "android", Model: "test"}, Keystore: ks,
 			Attestation: func(_ context.Context, challenge string) (*client.Attestation, error) {
-				chain, _, err := pki.NewTestAttestation(l.attestRoot, []byte(challenge), devsecPackage, l.digest)
+				chain, _, err := pkitest.NewAttestation(l.attestRoot, []byte(challenge), devsecPackage, l.digest)
 				return &client.Attestation{Format: "android-key", Chain: chain}, err
 			}})
 		if err != nil {

@@ -1,7 +1,6 @@
 package pki
 
 import (
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
@@ -122,92 +121,6 @@ func TestAndroidGenuineChain(t *testing.T) {
 			if att != nil {
 				t.Error("a refusal returned an attestation")
 			}
-		})
-	}
-}
-
-func TestNewTestAttestation(t *testing.T) {
-	t.Parallel()
-	root := testCA(t)
-	challenge := []byte("nonce-42")
-	digest := sha256.Sum256([]byte("app signing certificate"))
-	chain, leafKey, err := NewTestAttestation(root, challenge, "com.example.app", digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(chain) != 3 {
-		t.Fatalf("chain of %d certificates, want leaf, intermediate, root", len(chain))
-	}
-	att, err := VerifyAndroidKeyAttestation(chain, root.Roots(), challenge, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	type summary struct {
-		AttestationVersion, AttestationSecurityLevel, KeymasterVersion, KeymasterSecurityLevel int
-		Challenge                                                                              string
-		PackageNames                                                                           []string
-		PackageVersions                                                                        []int64
-		SignatureDigests                                                                       [][]byte
-		DeviceLocked                                                                           bool
-		VerifiedBootState                                                                      int
-		SoftwareTags, TeeTags                                                                  []int
-	}
-	want := summary{200, SecurityLevelTrustedEnvironment, 200, SecurityLevelTrustedEnvironment, "nonce-42",
-		[]string{"com.example.app"}, []int64{1}, [][]byte{digest[:]}, true, 0,
-		[]int{701, 709}, []int{1, 2, 3, 5, 10, 503, 702, 704, 705, 706, 718, 719}}
-	got := summary{att.AttestationVersion, att.AttestationSecurityLevel, att.KeymasterVersion, att.KeymasterSecurityLevel,
-		string(att.Challenge), att.PackageNames, att.PackageVersions, att.SignatureDigests,
-		att.RootOfTrust.DeviceLocked, att.RootOfTrust.VerifiedBootState, tags(att.SoftwareEnforced), tags(att.TeeEnforced)}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("attestation (-want +got):\n%s", d)
-	}
-	if !SamePublicKey(att.Leaf.PublicKey, leafKey.Public()) {
-		t.Error("the leaf certificate is not for the returned key")
-	}
-	if _, _, err := NewTestAttestation(nil, challenge, "x", nil); err == nil {
-		t.Error("NewTestAttestation without a root did not fail")
-	}
-}
-
-func TestVerifyAndroidKeyAttestationRefusals(t *testing.T) {
-	t.Parallel()
-	root := testCA(t)
-	challenge := []byte("nonce")
-	build := func(o testAttestationOptions) [][]byte {
-		t.Helper()
-		if o.challenge == nil {
-			o.challenge = challenge
-		}
-		chain, _, err := newTestAttestation(root, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return chain
-	}
-	good := build(testAttestationOptions{packageName: "com.example"})
-	garbage := append([][]byte{[]byte("not a certificate")}, good[1:]...)
-	tooMany := append(append([][]byte{}, good...), good[1], good[1], good[1], good[1], good[1], good[1])
-	tests := []struct {
-		name  string
-		chain [][]byte
-		want  []error
-		msg   string
-	}{
-		{"good", good, nil, ""},
-		{"another challenge", build(testAttestationOptions{challenge: []byte("other")}), errs(ErrChallenge), ""},
-		{"no key description", build(testAttestationOptions{noExtension: true}), errs(ErrMalformed), "no Android key description"},
-		{"key description above the leaf", build(testAttestationOptions{extensionInIntermediate: true}), errs(ErrUntrusted), "above the leaf"},
-		{"damaged key description", build(testAttestationOptions{keyDescription: []byte{0x30, 0x03, 0x02, 0x01}}), errs(ErrMalformed), "key description"},
-		{"empty chain", nil, errs(ErrMalformed), "empty"},
-		{"not a certificate", garbage, errs(ErrMalformed), "certificate 0"},
-		{"too many certificates", tooMany, errs(ErrTooLarge), "9 certificates"},
-		{"certificate too large", [][]byte{make([]byte, MaxCertSize+1)}, errs(ErrTooLarge), ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := VerifyAndroidKeyAttestation(tt.chain, root.Roots(), challenge, time.Now())
-			checkErr(t, err, tt.want, tt.msg)
 		})
 	}
 }

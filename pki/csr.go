@@ -4,11 +4,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/base64"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/realmgate/realmgate/adapters"
 )
 
 // MaxCSRSize bounds the DER of a CSR: an RSA 8192 request with a long subject and a few
@@ -38,33 +35,15 @@ func ParseCSR(der []byte) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
-// CSRObject describes a CSR for a PKI bridge (adapters.CSR): its DER in base64, its subject as
-// an RFC 4514 string and CN, its key and signature, and the names it asks for.
-func CSRObject(csr *x509.CertificateRequest) adapters.CSR {
-	return adapters.CSR{
-		Base64: base64.StdEncoding.EncodeToString(csr.Raw),
-		DN:     dnString(csr.RawSubject, csr.Subject),
-		CN:     csr.Subject.CommonName,
-		PublicKey: adapters.KeyInfo{
-			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
-			Algorithm: csr.PublicKeyAlgorithm.String(),
-		},
-		Signature: adapters.SigInfo{
-			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
-			Algorithm: csr.SignatureAlgorithm.String(),
-		},
-		DNSNames: csr.DNSNames,
-		Emails:   csr.EmailAddresses,
-	}
-}
-
-// dnString renders a DER Name as an RFC 4514 string (formatDN), falling back to the parsed
-// name when raw does not parse.
-func dnString(raw []byte, parsed pkix.Name) string {
-	if s, err := formatDN(raw); err == nil {
-		return s
-	}
-	return parsed.String()
+// Requirements are what a CSR's subject must hold, as a PKI bridge's getCSRRequirements names
+// them (adapters.CSRRequirements, whose additionalAttributes are advisory and have no
+// counterpart here). The package declares its own type so that it needs nothing of the adapter
+// contract; the caller copies the two fields.
+type Requirements struct {
+	// CommonName is the one CN the subject must have.
+	CommonName string
+	// AdditionalSubject is an RFC 4514 string of further RDNs, such as "O=Example,OU=Mobile".
+	AdditionalSubject string
 }
 
 // CheckRequirements checks a CSR's subject against what a PKI bridge's getCSRRequirements asked
@@ -72,11 +51,11 @@ func dnString(raw []byte, parsed pkix.Name) string {
 // (an RFC 4514 string such as "O=Example,OU=Mobile"). A multi-valued RDN ("O=A+OU=B") must appear
 // as one RDN of the subject holding at least those attributes. Attribute types compare without
 // regard to case ("o" is "O"), values exactly. The order of RDNs, and further attributes in the
-// subject, do not matter; req.AdditionalAttributes are advisory and not checked.
+// subject, do not matter.
 //
 // An error matching ErrRequirements names what is missing; one matching ErrBadRequirements
 // means the requirements themselves cannot be checked.
-func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirements) error {
+func CheckRequirements(csr *x509.CertificateRequest, req Requirements) error {
 	if csr == nil {
 		return errorf(ErrMalformed, "no CSR")
 	}
@@ -126,7 +105,7 @@ func CheckRequirements(csr *x509.CertificateRequest, req adapters.CSRRequirement
 // CheckRequirements may hold more; an issuer that signs this subject instead of the CSR's gives
 // the client no say in it. Errors match ErrBadRequirements: no common name, an additional
 // subject that does not parse or that holds a CN of its own.
-func RequiredSubject(req adapters.CSRRequirements) (pkix.RDNSequence, error) {
+func RequiredSubject(req Requirements) (pkix.RDNSequence, error) {
 	switch {
 	case req.CommonName == "":
 		return nil, errorf(ErrBadRequirements, "no commonName")

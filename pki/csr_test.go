@@ -7,13 +7,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
-	"encoding/base64"
 	"math/big"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
@@ -37,16 +35,16 @@ func TestParseCSR(t *testing.T) {
 		{name: "go p384", der: newCSR(t, testKey(t, "p384"), pkix.Name{CommonName: "p384"}), wantAlg: x509.ECDSA, wantCN: "p384"},
 		{name: "go rsa 2048", der: newCSR(t, testKey(t, "rsa2048"), pkix.Name{CommonName: "rsa"}), wantAlg: x509.RSA, wantCN: "rsa"},
 		{name: "go ed25519", der: newCSR(t, testKey(t, "ed25519"), pkix.Name{CommonName: "ed"}), wantAlg: x509.Ed25519, wantCN: "ed"},
-		{name: "openssl p256", der: readFile(t, "openssl-p256.csr"), wantAlg: x509.ECDSA, wantCN: "ann@example.com"},
-		{name: "openssl rsa 2048", der: readFile(t, "openssl-rsa2048.csr"), wantAlg: x509.RSA, wantCN: "bob"},
-		{name: "openssl ed25519", der: readFile(t, "openssl-ed25519.csr"), wantAlg: x509.Ed25519, wantCN: "ed"},
+		{name: "openssl p256", der: readFile(t, "csr/openssl-p256.csr"), wantAlg: x509.ECDSA, wantCN: "ann@example.com"},
+		{name: "openssl rsa 2048", der: readFile(t, "csr/openssl-rsa2048.csr"), wantAlg: x509.RSA, wantCN: "bob"},
+		{name: "openssl ed25519", der: readFile(t, "csr/openssl-ed25519.csr"), wantAlg: x509.Ed25519, wantCN: "ed"},
 		{name: "go rsa 1024", der: newCSR(t, testKey(t, "rsa1024"), pkix.Name{CommonName: "weak"}), want: errs(ErrWeakKey), msg: "RSA key of 1024 bits"},
-		{name: "openssl rsa 1024", der: readFile(t, "openssl-rsa1024.csr"), want: errs(ErrWeakKey), msg: "at least 2048"},
+		{name: "openssl rsa 1024", der: readFile(t, "csr/openssl-rsa1024.csr"), want: errs(ErrWeakKey), msg: "at least 2048"},
 		{name: "go p224", der: newCSR(t, testKey(t, "p224"), pkix.Name{CommonName: "p224"}), want: errs(ErrWeakKey), msg: "P-224"},
 		{name: "go p521", der: newCSR(t, testKey(t, "p521"), pkix.Name{CommonName: "p521"}), want: errs(ErrWeakKey), msg: "P-521"},
-		{name: "openssl p521", der: readFile(t, "openssl-p521.csr"), want: errs(ErrWeakKey), msg: "P-256 or P-384"},
-		{name: "openssl secp256k1", der: readFile(t, "openssl-secp256k1.csr"), want: errs(ErrMalformed)}, // crypto/x509 does not know the curve
-		{name: "openssl dsa", der: readFile(t, "openssl-dsa.csr"), want: errs(ErrWeakKey)},
+		{name: "openssl p521", der: readFile(t, "csr/openssl-p521.csr"), want: errs(ErrWeakKey), msg: "P-256 or P-384"},
+		{name: "openssl secp256k1", der: readFile(t, "csr/openssl-secp256k1.csr"), want: errs(ErrMalformed)}, // crypto/x509 does not know the curve
+		{name: "openssl dsa", der: readFile(t, "csr/openssl-dsa.csr"), want: errs(ErrWeakKey)},
 		{name: "bad signature", der: badSig, want: errs(ErrBadSignature), msg: "not signed by the private key"},
 		{name: "key swapped", der: swapped, want: errs(ErrBadSignature)},
 		{name: "empty", der: nil, want: errs(ErrMalformed), msg: "empty CSR"},
@@ -142,41 +140,6 @@ func mustECDH(t *testing.T) any {
 	return k.PublicKey()
 }
 
-func TestCSRObject(t *testing.T) {
-	t.Parallel()
-	der := readFile(t, "openssl-rsa2048.csr")
-	csr := mustParseCSR(t, der)
-	want := adapters.CSR{
-		Base64: base64.StdEncoding.EncodeToString(der),
-		DN:     "CN=bob,OU=Mobile,O=Example",
-		CN:     "bob",
-		PublicKey: adapters.KeyInfo{
-			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
-			Algorithm: "RSA",
-		},
-		Signature: adapters.SigInfo{
-			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
-			Algorithm: "SHA256-RSA",
-		},
-		DNSNames: []string{"bob.example.com"},
-		Emails:   []string{"bob@example.com"},
-	}
-	if d := cmp.Diff(want, CSRObject(csr)); d != "" {
-		t.Errorf("CSRObject (-want +got):\n%s", d)
-	}
-	// A multi-valued RDN and an escaped comma survive.
-	tests := []struct{ file, dn, keyAlg, sigAlg string }{
-		{"openssl-ed25519.csr", "OU=Mobile+O=Example,CN=ed", "Ed25519", "Ed25519"}, // DER sorts the SET,
-		{"openssl-p256.csr", `CN=ann@example.com,OU=Mobile,O=Example\, Inc.,C=FR`, "ECDSA", "ECDSA-SHA256"},
-	}
-	for _, tt := range tests {
-		o := CSRObject(mustParseCSR(t, readFile(t, tt.file)))
-		if o.DN != tt.dn || o.PublicKey.Algorithm != tt.keyAlg || o.Signature.Algorithm != tt.sigAlg {
-			t.Errorf("%s: DN %q, key %s, signature %s; want %q, %s, %s", tt.file, o.DN, o.PublicKey.Algorithm, o.Signature.Algorithm, tt.dn, tt.keyAlg, tt.sigAlg)
-		}
-	}
-}
-
 func TestCheckRequirements(t *testing.T) {
 	t.Parallel()
 	key := testKey(t, "p256")
@@ -209,43 +172,42 @@ func TestCheckRequirements(t *testing.T) {
 	noCN := rawSubject(set(atv(o, "Example")))
 	dcs := rawSubject(set(atv(dc, "com")), set(atv(dc, "example")), set(atv(cn, "ann")))
 	unicode := rawSubject(set(atv(o, "Société Générale")), set(atv(cn, "ann")))
-	openssl := mustParseCSR(t, readFile(t, "openssl-p256.csr"))
+	openssl := mustParseCSR(t, readFile(t, "csr/openssl-p256.csr"))
 
 	tests := []struct {
 		name string
 		csr  *x509.CertificateRequest
-		req  adapters.CSRRequirements
+		req  Requirements
 		want []error
 		msg  string
 	}{
-		{"cn only", plain, adapters.CSRRequirements{CommonName: "ann"}, nil, ""},
-		{"cn and subject", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Mobile"}, nil, ""},
-		{"any order, spaces, lower-case types", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: " ou = Mobile , c=FR ; o=Example "}, nil, ""},
-		{"additional attributes are advisory", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalAttributes: map[string]string{"challengePassword": "x"}}, nil, ""},
-		{"escapes", escaped, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.,OU=R\+D`}, nil, ""},
-		{"hex escapes", escaped, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Example\2C Inc.`}, nil, ""},
-		{"hex string value", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=#0c074578616d706c65"}, nil, ""},
-		{"dotted oid", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "2.5.4.10=Example"}, nil, ""},
-		{"utf-8 escapes", unicode, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Soci\C3\A9t\C3\A9 G\C3\A9n\C3\A9rale`}, nil, ""},
-		{"utf-8 plain", unicode, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Société Générale"}, nil, ""},
-		{"repeated type", dcs, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "DC=example,DC=com"}, nil, ""},
-		{"multi-valued required and present", multi, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "OU=Mobile+O=Example"}, nil, ""},
-		{"single required, multi-valued present", multi, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example"}, nil, ""},
-		{"openssl subject", openssl, adapters.CSRRequirements{CommonName: "ann@example.com", AdditionalSubject: `O=Example\, Inc.,C=FR`}, nil, ""},
+		{"cn only", plain, Requirements{CommonName: "ann"}, nil, ""},
+		{"cn and subject", plain, Requirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Mobile"}, nil, ""},
+		{"any order, spaces, lower-case types", plain, Requirements{CommonName: "ann", AdditionalSubject: " ou = Mobile , c=FR ; o=Example "}, nil, ""},
+		{"escapes", escaped, Requirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.,OU=R\+D`}, nil, ""},
+		{"hex escapes", escaped, Requirements{CommonName: "ann", AdditionalSubject: `O=Example\2C Inc.`}, nil, ""},
+		{"hex string value", plain, Requirements{CommonName: "ann", AdditionalSubject: "O=#0c074578616d706c65"}, nil, ""},
+		{"dotted oid", plain, Requirements{CommonName: "ann", AdditionalSubject: "2.5.4.10=Example"}, nil, ""},
+		{"utf-8 escapes", unicode, Requirements{CommonName: "ann", AdditionalSubject: `O=Soci\C3\A9t\C3\A9 G\C3\A9n\C3\A9rale`}, nil, ""},
+		{"utf-8 plain", unicode, Requirements{CommonName: "ann", AdditionalSubject: "O=Société Générale"}, nil, ""},
+		{"repeated type", dcs, Requirements{CommonName: "ann", AdditionalSubject: "DC=example,DC=com"}, nil, ""},
+		{"multi-valued required and present", multi, Requirements{CommonName: "ann", AdditionalSubject: "OU=Mobile+O=Example"}, nil, ""},
+		{"single required, multi-valued present", multi, Requirements{CommonName: "ann", AdditionalSubject: "O=Example"}, nil, ""},
+		{"openssl subject", openssl, Requirements{CommonName: "ann@example.com", AdditionalSubject: `O=Example\, Inc.,C=FR`}, nil, ""},
 
-		{"multi-valued required, split present", split, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example+OU=Mobile"}, errs(ErrRequirements), "lacks O=Example+OU=Mobile"},
-		{"wrong cn", plain, adapters.CSRRequirements{CommonName: "bob"}, errs(ErrRequirements), `the subject's CN is "ann"; it must be "bob"`},
-		{"cn differs in case", plain, adapters.CSRRequirements{CommonName: "Ann"}, errs(ErrRequirements), "must be"},
-		{"no cn", noCN, adapters.CSRRequirements{CommonName: "ann"}, errs(ErrRequirements), "put CN=ann"},
-		{"two cns", twoCN, adapters.CSRRequirements{CommonName: "ann"}, errs(ErrRequirements), "2 CNs"},
-		{"missing attribute", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Desktop,L=Paris"}, errs(ErrRequirements), "lacks OU=Desktop, L=Paris"},
-		{"value differs in case", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=example"}, errs(ErrRequirements), "lacks O=example"},
-		{"escaped value not escaped in csr", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.`}, errs(ErrRequirements), `O=Example\, Inc.`},
+		{"multi-valued required, split present", split, Requirements{CommonName: "ann", AdditionalSubject: "O=Example+OU=Mobile"}, errs(ErrRequirements), "lacks O=Example+OU=Mobile"},
+		{"wrong cn", plain, Requirements{CommonName: "bob"}, errs(ErrRequirements), `the subject's CN is "ann"; it must be "bob"`},
+		{"cn differs in case", plain, Requirements{CommonName: "Ann"}, errs(ErrRequirements), "must be"},
+		{"no cn", noCN, Requirements{CommonName: "ann"}, errs(ErrRequirements), "put CN=ann"},
+		{"two cns", twoCN, Requirements{CommonName: "ann"}, errs(ErrRequirements), "2 CNs"},
+		{"missing attribute", plain, Requirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Desktop,L=Paris"}, errs(ErrRequirements), "lacks OU=Desktop, L=Paris"},
+		{"value differs in case", plain, Requirements{CommonName: "ann", AdditionalSubject: "O=example"}, errs(ErrRequirements), "lacks O=example"},
+		{"escaped value not escaped in csr", plain, Requirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.`}, errs(ErrRequirements), `O=Example\, Inc.`},
 
-		{"no CSR", nil, adapters.CSRRequirements{CommonName: "ann"}, errs(ErrMalformed), "no CSR"},
-		{"no common name required", plain, adapters.CSRRequirements{}, errs(ErrBadRequirements), "no commonName"},
-		{"bad additional subject", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O"}, errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
-		{"unknown type", plain, adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "FOO=bar"}, errs(ErrBadRequirements), `unknown attribute type "FOO"`},
+		{"no CSR", nil, Requirements{CommonName: "ann"}, errs(ErrMalformed), "no CSR"},
+		{"no common name required", plain, Requirements{}, errs(ErrBadRequirements), "no commonName"},
+		{"bad additional subject", plain, Requirements{CommonName: "ann", AdditionalSubject: "O"}, errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
+		{"unknown type", plain, Requirements{CommonName: "ann", AdditionalSubject: "FOO=bar"}, errs(ErrBadRequirements), `unknown attribute type "FOO"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,22 +221,21 @@ func TestRequiredSubject(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		req  adapters.CSRRequirements
+		req  Requirements
 		want string // RFC 4514, most specific first
 		err  []error
 		msg  string
 	}{
-		{"common name only", adapters.CSRRequirements{CommonName: "carol"}, "CN=carol", nil, ""},
-		{"additional subject", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "O=Example Corp"}, "CN=carol,O=Example Corp", nil, ""},
-		{"order of the string kept", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "OU=Mobile,O=Example,C=FR"}, "CN=carol,OU=Mobile,O=Example,C=FR", nil, ""},
-		{"multi-valued RDN", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "OU=Mobile+O=Example"}, "CN=carol,OU=Mobile+O=Example", nil, ""},
-		{"escapes", adapters.CSRRequirements{CommonName: "carol, jr", AdditionalSubject: `O=Example\, Inc.`}, `CN=carol\, jr,O=Example\, Inc.`, nil, ""},
-		{"additional attributes are not subject", adapters.CSRRequirements{CommonName: "carol", AdditionalAttributes: map[string]string{"challengePassword": "x"}}, "CN=carol", nil, ""},
+		{"common name only", Requirements{CommonName: "carol"}, "CN=carol", nil, ""},
+		{"additional subject", Requirements{CommonName: "carol", AdditionalSubject: "O=Example Corp"}, "CN=carol,O=Example Corp", nil, ""},
+		{"order of the string kept", Requirements{CommonName: "carol", AdditionalSubject: "OU=Mobile,O=Example,C=FR"}, "CN=carol,OU=Mobile,O=Example,C=FR", nil, ""},
+		{"multi-valued RDN", Requirements{CommonName: "carol", AdditionalSubject: "OU=Mobile+O=Example"}, "CN=carol,OU=Mobile+O=Example", nil, ""},
+		{"escapes", Requirements{CommonName: "carol, jr", AdditionalSubject: `O=Example\, Inc.`}, `CN=carol\, jr,O=Example\, Inc.`, nil, ""},
 
-		{"no common name", adapters.CSRRequirements{AdditionalSubject: "O=Example"}, "", errs(ErrBadRequirements), "no commonName"},
-		{"a common name that is not UTF-8", adapters.CSRRequirements{CommonName: "\xeb"}, "", errs(ErrBadRequirements), "not UTF-8"},
-		{"a CN in the additional subject", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "CN=alice,O=Example"}, "", errs(ErrBadRequirements), "holds a CN"},
-		{"bad additional subject", adapters.CSRRequirements{CommonName: "carol", AdditionalSubject: "O"}, "", errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
+		{"no common name", Requirements{AdditionalSubject: "O=Example"}, "", errs(ErrBadRequirements), "no commonName"},
+		{"a common name that is not UTF-8", Requirements{CommonName: "\xeb"}, "", errs(ErrBadRequirements), "not UTF-8"},
+		{"a CN in the additional subject", Requirements{CommonName: "carol", AdditionalSubject: "CN=alice,O=Example"}, "", errs(ErrBadRequirements), "holds a CN"},
+		{"bad additional subject", Requirements{CommonName: "carol", AdditionalSubject: "O"}, "", errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,7 +252,7 @@ func TestRequiredSubject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := formatDN(der)
+			got, err := rfc4514.Format(der)
 			if err != nil {
 				t.Fatal(err)
 			}

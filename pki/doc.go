@@ -1,6 +1,8 @@
 // Package pki is the certificate work behind Realmgate's provisioning and user-certificate realms:
-// a certificate authority that signs CSRs, CSR parsing and subject checks, Worklight's certificate
-// object, the signed payloads (JWS) that devices answer with, and Android Key Attestation.
+// a certificate authority that signs CSRs, CSR parsing and subject checks, the signed payloads
+// (JWS) that devices answer with, and Android Key Attestation. The objects a PKI bridge is
+// handed for a CSR or a certificate are built beside the bridge types, in package adapters
+// (CSRObject, CertificateObject); the attestation chains tests need are built by pki/pkitest.
 //
 // It is pure crypto: no HTTP, no store. Callers pass the time ("now"; zero means the current
 // time) so that a decision can be replayed and tested, and they check nonces and revocation

@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
@@ -28,7 +27,7 @@ func isPackageError(err error, sentinels ...error) bool {
 }
 
 func addFiles(f *testing.F, pattern string) {
-	names, _ := filepath.Glob(filepath.Join("testdata", pattern))
+	names, _ := filepath.Glob(filepath.Join(sharedTestdata, pattern))
 	for _, n := range names {
 		b, err := os.ReadFile(n)
 		if err != nil {
@@ -39,7 +38,7 @@ func addFiles(f *testing.F, pattern string) {
 }
 
 func FuzzParseCSR(f *testing.F) {
-	addFiles(f, "*.csr")
+	addFiles(f, "csr/*.csr")
 	f.Add(newCSR(f, testKey(f, "p256"), pkix.Name{CommonName: "fuzz"}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, der []byte) {
@@ -56,11 +55,7 @@ func FuzzParseCSR(f *testing.F) {
 		if err := checkPublicKey(csr.PublicKey); err != nil {
 			t.Fatalf("accepted a key the policy refuses: %v", err)
 		}
-		o := CSRObject(csr)
-		if o.Base64 == "" || o.PublicKey.Algorithm == "" {
-			t.Fatalf("incomplete CSR object %+v", o)
-		}
-		err = CheckRequirements(csr, adapters.CSRRequirements{CommonName: csr.Subject.CommonName, AdditionalSubject: o.DN})
+		err = CheckRequirements(csr, Requirements{CommonName: csr.Subject.CommonName, AdditionalSubject: dnString(csr.RawSubject, csr.Subject)})
 		if err != nil && !isPackageError(err, ErrRequirements, ErrBadRequirements, ErrMalformed) {
 			t.Fatalf("error without a sentinel: %v", err)
 		}
@@ -134,34 +129,7 @@ func FuzzVerifyJWK(f *testing.F) {
 	})
 }
 
-func FuzzAndroidKeyDescription(f *testing.F) {
-	genuine := readCerts(f, "android/blueline-sdk28-tee-ec.pem")[0]
-	ext, err := keyDescriptionExtension(genuine)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(ext)
-	kd, err := testKeyDescription([]byte("challenge"), "com.example", []byte{1, 2, 3}, time.Unix(0, 0))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(kd)
-	f.Add([]byte{0x30, 0x00})
-	f.Fuzz(func(t *testing.T, der []byte) {
-		att, err := ParseAndroidKeyDescription(der)
-		if err != nil {
-			if !isPackageError(err, ErrMalformed) {
-				t.Fatalf("error without ErrMalformed: %v", err)
-			}
-			return
-		}
-		if len(att.PackageNames) != len(att.PackageVersions) {
-			t.Fatalf("%d package names, %d versions", len(att.PackageNames), len(att.PackageVersions))
-		}
-	})
-}
-
-// FuzzParseDN checks that ParseDN reads back what formatDN writes for whatever it accepts.
+// FuzzParseDN checks that ParseDN reads back what rfc4514.Format writes for whatever it accepts.
 func FuzzParseDN(f *testing.F) {
 	for _, s := range []string{"", "CN=ann,O=Example", `O=Example\, Inc.+OU=R\2BD`, "CN=#0c0161", "2.5.4.3=x ; c=FR", `CN=\ a\ `, "E=a@b,T=x"} {
 		f.Add(s)
@@ -178,9 +146,9 @@ func FuzzParseDN(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ParseDN(%q) = %v, which does not marshal: %v", s, seq, err)
 		}
-		formatted, err := formatDN(der)
+		formatted, err := rfc4514.Format(der)
 		if err != nil {
-			t.Fatalf("formatDN of ParseDN(%q): %v", s, err)
+			t.Fatalf("rfc4514.Format of ParseDN(%q): %v", s, err)
 		}
 		if len(formatted) > rfc4514.MaxLength {
 			return // hex forms are longer than the input
@@ -207,7 +175,7 @@ func FuzzRequiredSubject(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, cn, additional string) {
-		req := adapters.CSRRequirements{CommonName: cn, AdditionalSubject: additional}
+		req := Requirements{CommonName: cn, AdditionalSubject: additional}
 		seq, err := RequiredSubject(req)
 		if err != nil {
 			if !isPackageError(err, ErrBadRequirements) {
@@ -233,19 +201,5 @@ func FuzzRequiredSubject(f *testing.F) {
 		if err := CheckRequirements(&x509.CertificateRequest{RawSubject: der}, req); err != nil {
 			t.Fatalf("RequiredSubject(%q, %q) does not meet its requirements: %v", cn, additional, err)
 		}
-	})
-}
-
-// FuzzFormatDN feeds formatDN and uniqueIDs, which read DER that crypto/x509 only skims.
-func FuzzFormatDN(f *testing.F) {
-	for _, name := range []string{"ecdsa-client.pem", "v2-unique-ids.pem", "android/blueline-sdk28-tee-ec.pem"} {
-		c := readCerts(f, name)[0]
-		f.Add(c.RawSubject)
-		f.Add(c.RawIssuer)
-		f.Add(c.RawTBSCertificate)
-	}
-	f.Fuzz(func(t *testing.T, der []byte) {
-		formatDN(der)
-		uniqueIDs(der)
 	})
 }

@@ -11,15 +11,14 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
+	"github.com/realmgate/realmgate/internal/rfc4514"
+)
 
 // Keys are slow to generate (RSA): make each kind once per test binary.
 var (
@@ -90,9 +89,14 @@ func mustParseCSR(t testing.TB, der []byte) *x509.CertificateRequest {
 	return csr
 }
 
+// sharedTestdata holds the fixtures pki shares with other packages (CSR samples, attestation
+// chains); see its README.
+var sharedTestdata = filepath.Join("..", "testdata")
+
+// readFile reads a file of the shared fixtures ("csr/openssl-p256.csr").
 func readFile(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join(sharedTestdata, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,3 +156,12 @@ func checkErr(t testing.TB, err error, want []error, msg ...string) {
 }
 
 func errs(e ...error) []error { return e }
+
+// dnString renders a DER name as the PKI-bridge objects do (adapters.CSRObject): RFC 4514 as
+// rfc4514.Format writes it, or the parsed name when the DER does not parse.
+func dnString(raw []byte, parsed pkix.Name) string {
+	if s, err := rfc4514.Format(raw); err == nil {
+		return s
+	}
+	return parsed.String()
+}

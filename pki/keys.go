@@ -11,7 +11,6 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"fmt"
-	"math/big"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -119,5 +118,3 @@ func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	sum := sha256.Sum256(info.PublicKey.Bytes)
 	return sum[:20], nil
 }
-
-func bigOne() *big.Int { return big.NewInt(1) }

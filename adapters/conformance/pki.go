@@ -17,7 +17,6 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/internal/rfc4514"
-	"github.com/realmgate/realmgate/pki"
 )
 
 // The PKI-bridge procedure names, by role, as the conformance adapters export them.
@@ -267,12 +266,15 @@ func checkVerdict(t T, what, got, want string, allowed ...string) {
 }
 
 // CSRObject describes a parsed CSR as the host hands it to a PKI bridge (adapters.CSR): the
-// very object the daemon builds (pki), so bridges are tested with what they will receive.
-func CSRObject(csr *x509.CertificateRequest) adapters.CSR { return pki.CSRObject(csr) }
+// very object the daemon builds (adapters.CSRObject), so bridges are tested with what they will
+// receive.
+func CSRObject(csr *x509.CertificateRequest) adapters.CSR { return adapters.CSRObject(csr) }
 
 // CertificateObject describes a certificate as the host hands it to a PKI bridge
-// (adapters.Certificate), as the daemon builds it.
-func CertificateObject(c *x509.Certificate) adapters.Certificate { return pki.CertificateObject(c) }
+// (adapters.Certificate), as the daemon builds it (adapters.CertificateObject).
+func CertificateObject(c *x509.Certificate) adapters.Certificate {
+	return adapters.CertificateObject(c)
+}
 
 // Subject is the subject a client puts into its CSR for req: the common name plus the RDNs of
 // AdditionalSubject.

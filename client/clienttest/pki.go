@@ -38,7 +38,7 @@ type ProvisioningRealm struct {
 // AuthenticityRealm configures wl_authenticityRealm: it accepts an "android-key" attestation
 // whose chain leads to Root and whose attestation challenge is the nonce.
 type AuthenticityRealm struct {
-	// Root is the attestation root (the CA given to pki.NewTestAttestation).
+	// Root is the attestation root (the CA given to pkitest.NewAttestation).
 	Root *pki.CA
 	// PackageName and, when set, SignatureDigest must appear in the attestation's application id.
 	PackageName     string
@@ -199,7 +199,7 @@ func (s *Server) issue(realm, entity string, csr *x509.CertificateRequest) (*x50
 	}
 	s.issued = append(s.issued, &IssuedCertificate{
 		Serial: fmt.Sprintf("%x", cert.SerialNumber), Realm: realm, Entity: entity,
-		Subject: pki.CSRObject(csr).DN,
+		Subject: adapters.CSRObject(csr).DN,
 	})
 	return cert, nil
 }
@@ -367,7 +367,8 @@ func (s *Server) answerUserCertificate(c *call, realm string, u UserCertificateR
 		if csr == nil {
 			return
 		}
-		if err := pki.CheckRequirements(csr, c.sess.requirements[realm]); err != nil {
+		req := c.sess.requirements[realm]
+		if err := pki.CheckRequirements(csr, pki.Requirements{CommonName: req.CommonName, AdditionalSubject: req.AdditionalSubject}); err != nil {
 			s.refuse(c, realm, "csr_rejected", err.Error())
 			return
 		}

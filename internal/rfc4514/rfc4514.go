@@ -1,6 +1,7 @@
 // Package rfc4514 reads and writes the string form of X.509 distinguished names (RFC 4514), the
-// one grammar the server (pki) and the Go client share, so that a subject the client builds
-// from a CSR requirement is the subject the server checks.
+// one grammar the server (pki, and the PKI-bridge objects of adapters) and the Go client share,
+// so that a subject the client builds from a CSR requirement is the subject the server checks,
+// and the subject a bridge is shown is written the way both read it.
 package rfc4514
 
 import (
@@ -244,6 +245,71 @@ func isTypeChar(c byte) bool {
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// keywords are the attribute types Format writes by name: RFC 4514's, and SERIALNUMBER, which
+// crypto/x509 also writes by name. Others are written as dotted OIDs.
+var keywords = map[string]string{
+	"2.5.4.3":                    "CN",
+	"2.5.4.5":                    "SERIALNUMBER",
+	"2.5.4.6":                    "C",
+	"2.5.4.7":                    "L",
+	"2.5.4.8":                    "ST",
+	"2.5.4.9":                    "STREET",
+	"2.5.4.10":                   "O",
+	"2.5.4.11":                   "OU",
+	"0.9.2342.19200300.100.1.25": "DC",
+	"0.9.2342.19200300.100.1.1":  "UID",
+}
+
+type rawATV struct {
+	Type  asn1.ObjectIdentifier
+	Value asn1.RawValue
+}
+
+// rawRDNSET is a SET OF (encoding/asn1 reads slice types named *SET as SET OF).
+type rawRDNSET []rawATV
+
+// Format renders the DER of an X.509 Name as RFC 4514 says (section 2): most specific RDN
+// first, "+" between the attributes of a multi-valued RDN, keywords (CN, O, OU, ..., and
+// SERIALNUMBER) for the types that have one, with their string values escaped, and "OID=#hex"
+// of the original DER for everything else, so that no encoding is lost. It reads the DER
+// rather than a parsed pkix.Name so that the string keeps the order and grouping of the RDNs
+// as the certificate or CSR holds them, which is what a PKI bridge compares.
+func Format(der []byte) (string, error) {
+	var seq []rawRDNSET
+	rest, err := asn1.Unmarshal(der, &seq)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) != 0 {
+		return "", fmt.Errorf("data after the name")
+	}
+	var b strings.Builder
+	for i := len(seq) - 1; i >= 0; i-- {
+		if i != len(seq)-1 {
+			b.WriteByte(',')
+		}
+		for j, atv := range seq[i] {
+			if j > 0 {
+				b.WriteByte('+')
+			}
+			oid := atv.Type.String()
+			var s string
+			if kw, ok := keywords[oid]; ok {
+				if r, err := asn1.Unmarshal(atv.Value.FullBytes, &s); err == nil && len(r) == 0 {
+					b.WriteString(kw)
+					b.WriteByte('=')
+					b.WriteString(Escape(s))
+					continue
+				}
+			}
+			b.WriteString(oid)
+			b.WriteString("=#")
+			b.WriteString(hex.EncodeToString(atv.Value.FullBytes))
+		}
+	}
+	return b.String(), nil
 }
 
 // Escape escapes an attribute value as RFC 4514 section 2.4 asks.

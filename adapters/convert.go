@@ -1,15 +1,41 @@
-package pki
+package adapters
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/hex"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
-	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/rfc4514"
 )
+
+// The converters below build the objects a PKI bridge is handed (CSR, Certificate) from the
+// parsed X.509 values. They sit beside the bridge types so that the engine, which calls bridges,
+// and the conformance suite, which tests them, hand a bridge the very same object. They check
+// nothing: the caller has parsed and verified the CSR or certificate first.
+
+// CSRObject describes a CSR for a PKI bridge (CSR): its DER in base64, its subject as an
+// RFC 4514 string and CN, its key and signature, and the names it asks for.
+func CSRObject(csr *x509.CertificateRequest) CSR {
+	return CSR{
+		Base64: base64.StdEncoding.EncodeToString(csr.Raw),
+		DN:     dnString(csr.RawSubject, csr.Subject),
+		CN:     csr.Subject.CommonName,
+		PublicKey: KeyInfo{
+			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
+			Algorithm: csr.PublicKeyAlgorithm.String(),
+		},
+		Signature: SigInfo{
+			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
+			Algorithm: csr.SignatureAlgorithm.String(),
+		},
+		DNSNames: csr.DNSNames,
+		Emails:   csr.EmailAddresses,
+	}
+}
 
 // CertificateObject builds Worklight's certificate object (PROTOCOL.md section 7) from a
 // certificate: its key (base64 SubjectPublicKeyInfo, "ECDSA"/"RSA"/"Ed25519"), its signature
@@ -17,34 +43,43 @@ import (
 // version (1 to 3), issuer and subject as RFC 4514 strings with their CNs, validity in Unix
 // seconds, serial number in lower-case hex ("-" first if negative), the DER in base64, and the
 // X.509 v2 unique identifiers in lower-case hex when the certificate has them.
-func CertificateObject(cert *x509.Certificate) adapters.Certificate {
+func CertificateObject(cert *x509.Certificate) Certificate {
 	issuerUID, subjectUID := uniqueIDs(cert.RawTBSCertificate)
 	serial := ""
 	if cert.SerialNumber != nil {
 		serial = cert.SerialNumber.Text(16)
 	}
-	return adapters.Certificate{
-		PublicKey: adapters.KeyInfo{
+	return Certificate{
+		PublicKey: KeyInfo{
 			Base64:    base64.StdEncoding.EncodeToString(cert.RawSubjectPublicKeyInfo),
 			Algorithm: cert.PublicKeyAlgorithm.String(),
 		},
-		Signature: adapters.SigInfo{
+		Signature: SigInfo{
 			Base64:    base64.StdEncoding.EncodeToString(cert.Signature),
 			Algorithm: cert.SignatureAlgorithm.String(),
 		},
 		SubjectUniqueID: subjectUID,
 		Version:         cert.Version,
-		Issuer: adapters.Issuer{
+		Issuer: Issuer{
 			DN:       dnString(cert.RawIssuer, cert.Issuer),
 			CN:       cert.Issuer.CommonName,
 			UniqueID: issuerUID,
 		},
 		DN:           dnString(cert.RawSubject, cert.Subject),
 		CN:           cert.Subject.CommonName,
-		Valid:        adapters.Validity{NotBefore: cert.NotBefore.Unix(), NotAfter: cert.NotAfter.Unix()},
+		Valid:        Validity{NotBefore: cert.NotBefore.Unix(), NotAfter: cert.NotAfter.Unix()},
 		SerialNumber: serial,
 		Base64:       base64.StdEncoding.EncodeToString(cert.Raw),
 	}
+}
+
+// dnString renders a DER Name as an RFC 4514 string (rfc4514.Format), falling back to the
+// parsed name when raw does not parse.
+func dnString(raw []byte, parsed pkix.Name) string {
+	if s, err := rfc4514.Format(raw); err == nil {
+		return s
+	}
+	return parsed.String()
 }
 
 // uniqueIDs returns the hex of the issuerUniqueID and subjectUniqueID bit strings of a

@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/rfc4514"
+	"github.com/realmgate/realmgate/pki"
+)
+
+// TestPKIRequirements checks that a bridge's CSR requirements reach pki as they are, and that
+// their additionalAttributes are advisory: a CSR is not checked for them, and the subject the
+// embedded CA signs does not hold them.
+func TestPKIRequirements(t *testing.T) {
+	t.Parallel()
+	attrs := map[string]string{"challengePassword": "x"}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{
+		CommonName: "ann", Organization: []string{"Example"}, OrganizationalUnit: []string{"Mobile"}, Country: []string{"FR"},
+	}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := pki.ParseCSR(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name    string
+		req     adapters.CSRRequirements
+		csr     *x509.CertificateRequest
+		subject string // what RequiredSubject gives, RFC 4514
+	}{
+		{"cn and subject", adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Mobile"}, plain, "CN=ann,O=Example,OU=Mobile"},
+		{"additional attributes are advisory", adapters.CSRRequirements{CommonName: "ann", AdditionalAttributes: attrs}, plain, "CN=ann"},
+		{"additional attributes are not subject", adapters.CSRRequirements{CommonName: "carol", AdditionalAttributes: attrs}, nil, "CN=carol"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := pkiRequirements(tt.req)
+			want := pki.Requirements{CommonName: tt.req.CommonName, AdditionalSubject: tt.req.AdditionalSubject}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("requirements (-want +got):\n%s", d)
+			}
+			if tt.csr != nil {
+				if err := pki.CheckRequirements(tt.csr, got); err != nil {
+					t.Errorf("CheckRequirements: %v", err)
+				}
+			}
+			seq, err := pki.RequiredSubject(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			subject, err := asn1.Marshal(seq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := rfc4514.Format(subject)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.subject, s); d != "" {
+				t.Errorf("required subject (-want +got):\n%s", d)
+			}
+		})
+	}
+}
