@@ -79,12 +79,10 @@ func newPKIServer(t testing.TB) *pkiServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	module := testAdapter(t)
 	d := hostdtest.Start(t, "testdata/certificates", hostdtest.Options{
 		Files: map[string][]byte{
-			"adapters/acct/client.wasm":   module,
-			"adapters/Bridge/client.wasm": module,
-			"users-ca.p12":                p12,
+			"adapters/acct/client.wasm": testAdapter(t),
+			"users-ca.p12":              p12,
 		},
 		AndroidRoots: []*x509.Certificate{root.Cert},
 	})
