@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/client/clienttest"
+	"github.com/realmgate/realmgate/hostd/hostdtest"
 )
 
 // rawPost is the peer the client is measured against: one plain net/http POST with the same
 // headers and cookies, reading the whole reply.
-func rawPoster(b *testing.B, srv *clienttest.Server) func() {
+func rawPoster(b *testing.B, srv *hostdtest.Daemon) func() {
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar}
 	return func() {
@@ -62,7 +62,7 @@ func versus(b *testing.B, unit string, own, peer func()) {
 // of the same procedure, alternated in the same run; x-net/http is the client's time relative to
 // the peer's (ns/op and allocations cover both, own-ns/op the client alone).
 func BenchmarkInvokeProcedure(b *testing.B) {
-	srv := clienttest.NewServer(b, fixture())
+	srv := newServer(b, nil)
 	c := newClient(b, srv.URL, nil)
 	ctx := context.Background()
 	call := func() {
@@ -78,8 +78,7 @@ func BenchmarkInvokeProcedure(b *testing.B) {
 // six plain net/http round trips alternated in the same run, so x-6-roundtrips is the dance's
 // cost relative to the bare round trips it needs.
 func BenchmarkTwoStepDance(b *testing.B) {
-	srv := clienttest.NewServer(b, fixture())
-	srv.SetRemoteDisable(&clienttest.Rule{Action: "notify", Message: "hi", MessageID: "m"})
+	srv := newServer(b, &rule{Action: "notify", Message: "hi", MessageID: "m"})
 	ctx := context.Background()
 	dance := func() {
 		c := newClient(b, srv.URL, nil)
@@ -106,18 +105,16 @@ func BenchmarkTwoStepDance(b *testing.B) {
 // certificate passing the provisioning test and calling the procedure: three round trips (the
 // challenge, the signed payload, the call). The peer is three plain net/http round trips
 // alternated in the same run, so x-3-roundtrips is the cost of loading the credential, signing
-// the payload and the dance relative to the bare round trips.
+// the payload and the dance relative to the bare round trips. (The group provisioning realm of
+// testdata/certificates: the built-in realm would add an attestation to every sign-in.)
 func BenchmarkProvisionedSignIn(b *testing.B) {
-	cfg := fixture()
-	cfg.Tests["provTest"] = [][]string{{clienttest.RealmAntiXSRF, clienttest.RealmDeviceAutoProvisioning}}
-	cfg.Procedures["acct/prov"] = clienttest.Procedure{SecurityTest: "provTest", Run: echo}
-	cfg.Provisioning = map[string]clienttest.ProvisioningRealm{clienttest.RealmDeviceAutoProvisioning: {Entity: "device"}}
-	srv := clienttest.NewServer(b, cfg)
+	srv := newPKIServer(b)
 	ks := client.DirKeystore(b.TempDir())
 	ctx := context.Background()
 	signIn := func() {
-		c := newClient(b, srv.URL, func(cfg *client.Config) { cfg.Keystore = ks })
-		if _, err := c.InvokeProcedure(ctx, "acct", "prov", 1); err != nil {
+		c := newClient(b, srv.URL, func(cfg *client.Config) { cfg.Environment, cfg.Keystore = "iphone", ks })
+		c.RegisterHandler(groupRealm, c.ProvisioningHandler())
+		if _, err := c.InvokeProcedure(ctx, "acct", "group", 1); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -127,7 +124,7 @@ func BenchmarkProvisionedSignIn(b *testing.B) {
 	if n := len(srv.Requests()) - before; n != 3 {
 		b.Fatalf("a sign-in took %d requests, want 3", n)
 	}
-	raw := rawPoster(b, srv)
+	raw := rawPoster(b, srv.Daemon)
 	three := func() {
 		for range 3 {
 			raw()

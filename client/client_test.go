@@ -2,7 +2,6 @@ package client_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/client/clienttest"
+	"github.com/realmgate/realmgate/hostd/hostdtest"
 )
 
 const (
@@ -24,50 +23,6 @@ const (
 )
 
 var testDevice = &client.DeviceInfo{ID: "dev-1", OS: "android", Model: "Pixel 9", DisplayName: "Test phone"}
-
-func echo(params []json.RawMessage) (any, error) { return params, nil }
-
-// fixture is the server most tests share: a web test for init, a two-step mobile test for the
-// procedures and one test per login authenticator.
-func fixture() clienttest.Config {
-	users := map[string]string{"alice": "secret", "bob": "hunter2"}
-	return clienttest.Config{
-		App:          "sample",
-		Environments: []string{"android", "iphone"},
-		Tests: map[string][][]string{
-			"webTest":    {{clienttest.RealmAntiXSRF, clienttest.RealmAnonymousUser}},
-			"twoStep":    {{clienttest.RealmAntiXSRF, clienttest.RealmRemoteDisable, clienttest.RealmDeviceNoProvisioning}, {formRealm}},
-			"basicTest":  {{clienttest.RealmAntiXSRF}, {basicRealm}},
-			"headerTest": {{clienttest.RealmAntiXSRF}, {headerRealm}},
-		},
-		InitTest: "webTest",
-		Procedures: map[string]clienttest.Procedure{
-			"acct/echo":   {SecurityTest: "twoStep", Run: echo},
-			"acct/fail":   {SecurityTest: "twoStep", Run: func([]json.RawMessage) (any, error) { return nil, errors.New("account locked") }},
-			"acct/later":  {SecurityTest: "twoStep"},
-			"acct/basic":  {SecurityTest: "basicTest", Run: echo},
-			"acct/header": {SecurityTest: "headerTest", Run: echo},
-			"acct/open":   {SecurityTest: clienttest.Unprotected, Run: echo},
-		},
-		Static: map[string]clienttest.Static{
-			"/static/page.html": {SecurityTest: "twoStep", ContentType: "text/html", Body: "<p>hello</p>"},
-		},
-		Login: map[string]clienttest.LoginRealm{
-			formRealm:   {Authenticator: "form", Users: users},
-			basicRealm:  {Authenticator: "basic", Users: users},
-			headerRealm: {Authenticator: "header", Header: "X-Remote-User", Users: users},
-		},
-	}
-}
-
-func newServer(t *testing.T, edit func(*clienttest.Config)) *clienttest.Server {
-	t.Helper()
-	cfg := fixture()
-	if edit != nil {
-		edit(&cfg)
-	}
-	return clienttest.NewServer(t, cfg)
-}
 
 func newClient(t testing.TB, baseURL string, edit func(*client.Config)) *client.Client {
 	t.Helper()
@@ -94,7 +49,7 @@ type step struct {
 	InstanceID   bool
 }
 
-func steps(reqs []clienttest.Request) []step {
+func steps(reqs []hostdtest.Request) []step {
 	out := make([]step, len(reqs))
 	for i, r := range reqs {
 		out[i] = step{r.Method, r.Path, r.Header.Get(client.HeaderInstanceID) != ""}
@@ -113,7 +68,7 @@ func TestInitSettlesAntiXSRF(t *testing.T) {
 		t.Fatalf("Init: %v", err)
 	}
 	want := &client.InitResult{App: "sample", Env: "android", SecurityTest: "webTest",
-		User: client.Identity{"userId": c.PersistentCookie()}}
+		User: client.Identity{"userId": c.PersistentCookie(), "displayName": c.PersistentCookie(), "realm": client.RealmAnonymousUser}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Init result (-want +got):\n%s", diff)
 	}
@@ -143,11 +98,13 @@ func TestInitSettlesAntiXSRF(t *testing.T) {
 
 func TestTwoStepProcedure(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, func(cfg *clienttest.Config) {
-		cfg.RemoteDisable = &clienttest.Rule{Action: "notify", Message: "Version 2 is out", MessageID: "m-7"}
-	})
+	// The iphone environment's own test is twoStep: the session's user and device are that
+	// test's.
+	srv := newServer(t, nil)
+	setRules(t, srv, "sample", "iphone", rule{Action: "notify", Message: "Version 2 is out", MessageID: "m-7"})
 	var notices []client.Notice
 	c := newClient(t, srv.URL, func(cfg *client.Config) {
+		cfg.Environment = "iphone"
 		cfg.OnNotify = func(_ context.Context, n client.Notice) error {
 			notices = append(notices, n)
 			return nil
@@ -193,7 +150,7 @@ func TestTwoStepProcedure(t *testing.T) {
 	}
 
 	device := client.Identity{"id": "dev-1", "os": "android", "model": "Pixel 9", "displayName": "Test phone"}
-	aliceID := client.Identity{"userId": "alice", "displayName": "alice"}
+	aliceID := client.Identity{"userId": "alice", "displayName": "alice", "realm": formRealm}
 	wantIDs := map[string]client.Identity{
 		client.RealmRemoteDisable:        nil,
 		client.RealmDeviceNoProvisioning: device,
@@ -206,8 +163,9 @@ func TestTwoStepProcedure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Session: %v", err)
 	}
-	wantSess := &client.SessionInfo{App: "sample", Env: "android", User: aliceID, Device: device,
+	wantSess := &client.SessionInfo{App: "sample", Env: "iphone", User: aliceID, Device: device,
 		Realms: map[string]client.RealmState{
+			client.RealmAntiXSRF:             {},
 			client.RealmRemoteDisable:        {},
 			client.RealmDeviceNoProvisioning: {Identity: device},
 			formRealm:                        {Identity: aliceID},
@@ -215,6 +173,8 @@ func TestTwoStepProcedure(t *testing.T) {
 	if diff := cmp.Diff(wantSess, sess); diff != "" {
 		t.Errorf("Session (-want +got):\n%s", diff)
 	}
+	// The session also names the anti-XSRF realm, which passed without an answer.
+	wantIDs[client.RealmAntiXSRF] = nil
 	if diff := cmp.Diff(wantIDs, c.Identities()); diff != "" {
 		t.Errorf("Identities after Session (-want +got):\n%s", diff)
 	}
@@ -248,7 +208,7 @@ func TestAuthenticators(t *testing.T) {
 			if _, err := c.InvokeProcedure(context.Background(), "acct", tt.procedure); err != nil {
 				t.Fatalf("InvokeProcedure: %v", err)
 			}
-			var answers []clienttest.Request
+			var answers []hostdtest.Request
 			for _, r := range srv.Requests() {
 				if r.Path == "/api/v1/auth/"+tt.realm {
 					answers = append(answers, r)
@@ -261,7 +221,7 @@ func TestAuthenticators(t *testing.T) {
 			if diff := cmp.Diff([2]string{tt.wantValue, "{}"}, got); diff != "" {
 				t.Errorf("answer header and body (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(client.Identity{"userId": "alice", "displayName": "alice"}, c.Identities()[tt.realm]); diff != "" {
+			if diff := cmp.Diff(client.Identity{"userId": "alice", "displayName": "alice", "realm": tt.realm}, c.Identities()[tt.realm]); diff != "" {
 				t.Errorf("identity (-want +got):\n%s", diff)
 			}
 		})
@@ -316,7 +276,7 @@ func TestLoginFailures(t *testing.T) {
 			wantIs:      []error{client.ErrTooManyAttempts},
 			wantAnswers: 5,
 			wantErr: &client.Error{Status: 429, Code: "too_many_attempts", Realm: formRealm,
-				Message: "too many wrong answers for formRealm in this session"},
+				Message: "wrong user name or password; too many failed attempts for realm formRealm"},
 		},
 		{
 			name: "ask fails on the retry",
@@ -373,11 +333,11 @@ func TestLoginFailures(t *testing.T) {
 
 func TestRemoteDisable(t *testing.T) {
 	t.Parallel()
-	block := &clienttest.Rule{Action: "block", Versions: []string{"1.0"}, Message: "Please update", DownloadLink: "https://apps.example.com/sample"}
+	block := &rule{Action: "block", Versions: "<2.0.0", Message: "Please update", DownloadLink: "https://apps.example.com/sample"}
 	errDeclined := errors.New("user declined")
 	tests := []struct {
 		name     string
-		rule     *clienttest.Rule
+		rule     *rule
 		version  string
 		onNotify func(context.Context, client.Notice) error
 		wantIs   []error
@@ -393,7 +353,7 @@ func TestRemoteDisable(t *testing.T) {
 		{name: "block for another version", rule: block, version: "2.0"},
 		{
 			name:     "notify declined",
-			rule:     &clienttest.Rule{Action: "notify", Message: "Maintenance tonight", MessageID: "m1"},
+			rule:     &rule{Action: "notify", Message: "Maintenance tonight", MessageID: "m1"},
 			version:  "1.0",
 			onNotify: func(context.Context, client.Notice) error { return errDeclined },
 			wantIs:   []error{errDeclined},
@@ -403,7 +363,7 @@ func TestRemoteDisable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, func(cfg *clienttest.Config) { cfg.RemoteDisable = tt.rule })
+			srv := newServer(t, tt.rule)
 			c := newClient(t, srv.URL, func(cfg *client.Config) {
 				cfg.AppVersion = tt.version
 				cfg.OnNotify = tt.onNotify
@@ -451,9 +411,7 @@ func TestNoHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t, func(cfg *clienttest.Config) {
-				cfg.RemoteDisable = &clienttest.Rule{Action: "notify", Message: "hi", MessageID: "m"}
-			})
+			srv := newServer(t, &rule{Action: "notify", Message: "hi", MessageID: "m"})
 			c := newClient(t, srv.URL, func(cfg *client.Config) { cfg.Device = tt.device })
 			if tt.unregister != "" {
 				c.RegisterHandler(tt.unregister, nil)
@@ -477,17 +435,17 @@ func TestProcedureOutcomes(t *testing.T) {
 	c.RegisterHandler(formRealm, login(alice))
 	ctx := context.Background()
 	tests := []struct {
-		procedure string
-		want      string
-		wantErr   *client.Error
+		adapter, procedure string
+		want               string
+		wantErr            *client.Error
 	}{
-		{procedure: "open", want: `[]`},
-		{procedure: "fail", wantErr: &client.Error{Status: 500, Code: client.CodeProcedureFailed, Message: "account locked"}},
-		{procedure: "later", wantErr: &client.Error{Status: 501, Code: "not_implemented", Message: "adapter procedures are not available yet"}},
-		{procedure: "missing", wantErr: &client.Error{Status: 404, Code: "unknown_procedure", Message: "no procedure acct/missing"}},
+		{adapter: "acct", procedure: "open", want: `[]`},
+		{adapter: "acct", procedure: "fail", wantErr: &client.Error{Status: 500, Code: "adapter_failure", Message: "account locked"}},
+		{adapter: "later", procedure: "later", wantErr: &client.Error{Status: 501, Code: "not_implemented", Message: `adapter "later" has no backend in this deployment: add a <backend> (wasm or plugin) to its XML`}},
+		{adapter: "acct", procedure: "missing", wantErr: &client.Error{Status: 404, Code: "not_found", Message: `adapter "acct" has no procedure "missing"`}},
 	}
 	for _, tt := range tests {
-		got, err := c.InvokeProcedure(ctx, "acct", tt.procedure)
+		got, err := c.InvokeProcedure(ctx, tt.adapter, tt.procedure)
 		if tt.wantErr != nil {
 			var e *client.Error
 			if !errors.As(err, &e) {
@@ -504,6 +462,24 @@ func TestProcedureOutcomes(t *testing.T) {
 		if diff := cmp.Diff(tt.want, string(got)); diff != "" {
 			t.Errorf("%s: result (-want +got):\n%s", tt.procedure, diff)
 		}
+	}
+}
+
+// A failed procedure whose reply carries no error code (as Worklight servers answer) is an
+// *Error with CodeProcedureFailed. The daemon always sends a code, so a scripted server plays
+// the reply.
+func TestProcedureFailureWithoutCode(t *testing.T) {
+	t.Parallel()
+	srv := newScripted(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		reply(w, http.StatusInternalServerError, `{"isSuccessful":false,"errors":["account locked"]}`)
+	})
+	_, err := newClient(t, srv.URL, nil).InvokeProcedure(context.Background(), "acct", "fail")
+	var e *client.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not an *Error", err)
+	}
+	if diff := cmp.Diff(&client.Error{Status: 500, Code: client.CodeProcedureFailed, Message: "account locked"}, e); diff != "" {
+		t.Errorf("*Error (-want +got):\n%s", diff)
 	}
 }
 
@@ -549,7 +525,7 @@ func TestStaticResource(t *testing.T) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	got := [3]string{resp.Status, resp.Header.Get("Content-Type"), string(b)}
-	if diff := cmp.Diff([3]string{"200 OK", "text/html", "<p>hello</p>"}, got); diff != "" {
+	if diff := cmp.Diff([3]string{"200 OK", "text/html; charset=utf-8", "<p>hello</p>"}, got); diff != "" {
 		t.Errorf("response (-want +got):\n%s", diff)
 	}
 	if _, err := c.Get(context.Background(), "http://elsewhere.example/x"); err == nil {
@@ -731,7 +707,8 @@ func TestLockedRealmStaysLocked(t *testing.T) {
 	if _, err := c.InvokeProcedure(ctx, "acct", "echo"); !errors.Is(err, client.ErrTooManyAttempts) {
 		t.Fatalf("second call: %v, want ErrTooManyAttempts", err)
 	}
-	if n := srv.Count("POST", "/api/v1/auth/"+formRealm); n != 6 {
-		t.Errorf("%d answers, want 6 (five wrong, one refused)", n)
+	// The daemon refuses the second call itself: the locked realm is not challenged again.
+	if n := srv.Count("POST", "/api/v1/auth/"+formRealm); n != 5 {
+		t.Errorf("%d answers, want 5 (five wrong, none after)", n)
 	}
 }

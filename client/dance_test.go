@@ -18,7 +18,7 @@ import (
 )
 
 // scripted is a server whose replies a test writes by hand, to play a server that misbehaves or
-// a realm the fake server does not have. It counts requests by path.
+// a reply the daemon never gives. It counts requests by path.
 type scripted struct {
 	*httptest.Server
 	mu     sync.Mutex

@@ -112,6 +112,7 @@
 //		return offerUpdate(e.Message, e.DownloadLink)
 //	}
 //
-// Package clienttest runs an in-process server speaking the same protocol, for tests of code
-// built on this package.
+// Tests of code built on this package run against the real daemon: package hostdtest (module
+// path github.com/realmgate/realmgate/hostd/hostdtest) starts it on 127.0.0.1 for a project
+// directory, with a temporary store.
 package client

@@ -2,32 +2,19 @@ package client_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/client/clienttest"
+	"github.com/realmgate/realmgate/hostd/hostdtest"
 )
 
-// A two-step security test: anti-XSRF and the device first, then a form login. The login
-// callback is asked once per attempt and sees why the previous one failed.
+// The example project's mobile test (examples/banking, served by a real daemon): anti-XSRF and
+// remote disable, then the device, then a form login. The login callback is asked once per
+// attempt and sees why the previous one failed.
 func Example() {
-	srv, err := clienttest.Start(clienttest.Config{
-		App: "BankApp",
-		Tests: map[string][][]string{
-			"mobileTest": {{client.RealmAntiXSRF, client.RealmDeviceNoProvisioning}, {"AccountsRealm"}},
-		},
-		Procedures: map[string]clienttest.Procedure{
-			"Accounts/getBalance": {SecurityTest: "mobileTest", Run: func(params []json.RawMessage) (any, error) {
-				return map[string]any{"account": params[0], "balance": 42}, nil
-			}},
-		},
-		Login: map[string]clienttest.LoginRealm{
-			"AccountsRealm": {Authenticator: "form", Users: map[string]string{"alice": "s3cret"}},
-		},
-	})
+	srv, err := hostdtest.Launch("../examples/banking", hostdtest.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -40,25 +27,25 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	passwords := []string{"guess", "s3cret"}
-	c.RegisterHandler("AccountsRealm", &client.LoginHandler{
+	passwords := []string{"guess", "alice-password"}
+	c.RegisterHandler("BankLogin", &client.LoginHandler{
 		Ask: func(_ context.Context, p client.LoginPrompt) (client.Credentials, error) {
 			fmt.Printf("login %d for %s %q\n", p.Attempt, p.Realm, p.Error)
 			return client.Credentials{Username: "alice", Password: passwords[p.Attempt-1]}, nil
 		},
 	})
 
-	balance, err := c.InvokeProcedure(context.Background(), "Accounts", "getBalance", "ACC-1")
+	balance, err := c.InvokeProcedure(context.Background(), "Accounts", "getBalance")
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(string(balance))
-	fmt.Println("user:", c.Identities()["AccountsRealm"]["userId"])
+	fmt.Println("user:", c.Identities()["BankLogin"]["userId"])
 	fmt.Println("device:", c.Identities()[client.RealmDeviceNoProvisioning]["displayName"])
 	// Output:
-	// login 1 for AccountsRealm ""
-	// login 2 for AccountsRealm "wrong user name or password"
-	// {"account":"ACC-1","balance":42}
+	// login 1 for BankLogin ""
+	// login 2 for BankLogin "wrong user name or password"
+	// {"balance":1180.4,"currency":"EUR","user":"alice"}
 	// user: alice
 	// device: Alice's phone
 }
@@ -66,24 +53,27 @@ func Example() {
 // A version blocked by remote disable fails every call with ErrApplicationDisabled; the error
 // carries the administrator's message and where to get an update.
 func ExampleError() {
-	srv, err := clienttest.Start(clienttest.Config{
-		RemoteDisable: &clienttest.Rule{Action: "block", Versions: []string{"1.0"},
-			Message: "This version is retired.", DownloadLink: "https://apps.example.com/sample"},
-	})
+	srv, err := hostdtest.Launch("../examples/banking", hostdtest.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer srv.Close()
-	c, err := client.New(client.Config{BaseURL: srv.URL, AppID: "sample", Environment: "android", AppVersion: "1.0"})
+	// The administrator blocks the versions before 2.0.0 (PUT .../remote-disable).
+	rules := map[string]any{"rules": []map[string]string{{"versions": "<2.0.0", "action": "block",
+		"message": "This version is retired.", "downloadLink": "https://apps.example.com/bank"}}}
+	if status, err := srv.Admin("PUT", "/admin/v1/apps/BankApp/android/remote-disable", rules, nil); err != nil || status != 200 {
+		log.Fatal(status, err)
+	}
+	c, err := client.New(client.Config{BaseURL: srv.URL, AppID: "BankApp", Environment: "android", AppVersion: "1.0"})
 	if err != nil {
 		log.Fatal(err)
 	}
 
-	_, err = c.Session(context.Background())
+	_, err = c.Init(context.Background())
 	var e *client.Error
 	if errors.Is(err, client.ErrApplicationDisabled) && errors.As(err, &e) {
 		fmt.Println(e.Message, e.DownloadLink)
 	}
 	// Output:
-	// This version is retired. https://apps.example.com/sample
+	// This version is retired. https://apps.example.com/bank
 }

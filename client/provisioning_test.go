@@ -3,27 +3,32 @@ package client_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/client/clienttest"
+	"github.com/realmgate/realmgate/hostd/hostdtest"
 	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/pki/pkitest"
 )
 
 const (
@@ -32,53 +37,98 @@ const (
 	mdmRealm   = "MDMRealm"
 )
 
-// pkiFixture is a server with the certificate realms: provisioning per application, per group
-// and per device (with an MDM activation code), and a user-certificate realm whose dependent
-// realm is a form login.
-func pkiFixture() clienttest.Config {
-	return clienttest.Config{
-		App:          "sample",
-		Apps:         []string{"other"},
-		Environments: []string{"android"},
-		Tests: map[string][][]string{
-			"provTest":  {{clienttest.RealmAntiXSRF, clienttest.RealmDeviceAutoProvisioning}},
-			"groupTest": {{clienttest.RealmAntiXSRF, groupRealm}},
-			"mdmTest":   {{clienttest.RealmAntiXSRF, mdmRealm}},
-			"userTest":  {{clienttest.RealmAntiXSRF}, {clienttest.RealmUserCertificate}},
-		},
-		Procedures: map[string]clienttest.Procedure{
-			"acct/prov":  {SecurityTest: "provTest", Run: echo},
-			"acct/group": {SecurityTest: "groupTest", Run: echo},
-			"acct/mdm":   {SecurityTest: "mdmTest", Run: echo},
-			"acct/user":  {SecurityTest: "userTest", Run: echo},
-		},
-		Login: map[string]clienttest.LoginRealm{userLogin: {Authenticator: "form", Users: map[string]string{"alice": "secret"}}},
-		Provisioning: map[string]clienttest.ProvisioningRealm{
-			clienttest.RealmDeviceAutoProvisioning: {Entity: "application"},
-			groupRealm:                             {Entity: "group:bank"},
-			mdmRealm:                               {Entity: "device", ActivationCode: "A-1"},
-		},
-		UserCertificate: map[string]clienttest.UserCertificateRealm{
-			clienttest.RealmUserCertificate: {DependentRealm: userLogin},
-		},
+// pkiServer is the daemon on testdata/certificates: provisioning per application (after app
+// authenticity, android), per group (iphone) and per device with an MDM activation code (ipad),
+// user certificates through an adapter bridge (wl_userCertificateAuthRealm) and through the
+// embedded PKI (EmbeddedCertRealm), whose dependent realm is a form login.
+type pkiServer struct {
+	*hostdtest.Daemon
+	// usersCA is the embedded PKI's CA.
+	usersCA *pki.CA
+}
+
+// attestationRoot is the root of the test attestations; attest makes one that a genuine build of
+// pkg would make.
+var (
+	attestationRoot = sync.OnceValues(func() (*pki.CA, error) {
+		return pki.NewCA(pki.CAOptions{CommonName: "attestation root"})
+	})
+	signingDigest = sha256.Sum256([]byte("signing certificate"))
+)
+
+func attest(t testing.TB, pkg string) client.AttestationProvider {
+	root, err := attestationRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(_ context.Context, challenge string) (*client.Attestation, error) {
+		chain, _, err := pkitest.NewAttestation(root, []byte(challenge), pkg, signingDigest[:])
+		return &client.Attestation{Format: "android-key", Chain: chain}, err
 	}
 }
 
-func newPKIServer(t *testing.T, edit func(*clienttest.Config)) *clienttest.Server {
+func newPKIServer(t testing.TB) *pkiServer {
 	t.Helper()
-	cfg := pkiFixture()
-	if edit != nil {
-		edit(&cfg)
+	root, err := attestationRoot()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return clienttest.NewServer(t, cfg)
+	usersCA, err := pki.NewCA(pki.CAOptions{CommonName: "Users CA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, err := pkcs12.Modern.Encode(usersCA.Key, usersCA.Cert, nil, "test-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := hostdtest.Start(t, "testdata/certificates", hostdtest.Options{
+		Files: map[string][]byte{
+			"adapters/acct/client.wasm": testAdapter(t),
+			"users-ca.p12":              p12,
+		},
+		AndroidRoots: []*x509.Certificate{root.Cert},
+	})
+	return &pkiServer{Daemon: d, usersCA: usersCA}
 }
 
-// pkiClient is a client of app with the keystore, whose provisioning handler also answers the
-// custom provisioning realms of pkiFixture.
-func pkiClient(t *testing.T, srv *clienttest.Server, ks client.Keystore, app string, edit func(*client.Config)) *client.Client {
+// issued is a certificate the daemon issued, as its admin API lists it.
+type issued struct {
+	Serial    string     `json:"serial"`
+	Entity    string     `json:"entity"`
+	Owner     string     `json:"owner"`
+	Realm     string     `json:"realm"`
+	IssuedAt  time.Time  `json:"issuedAt"`
+	RevokedAt *time.Time `json:"revokedAt"`
+}
+
+func (c issued) Revoked() bool { return c.RevokedAt != nil }
+
+// Certificates returns the certificates the daemon issued, oldest first.
+func (s *pkiServer) Certificates(t testing.TB) []issued {
+	t.Helper()
+	var out struct{ Certificates []issued }
+	if status, err := s.Admin("GET", "/admin/v1/certificates", nil, &out); err != nil || status != 200 {
+		t.Fatalf("GET certificates: %d %v", status, err)
+	}
+	sort.SliceStable(out.Certificates, func(i, j int) bool { return out.Certificates[i].IssuedAt.Before(out.Certificates[j].IssuedAt) })
+	return out.Certificates
+}
+
+// Revoke revokes the certificate with that serial.
+func (s *pkiServer) Revoke(t testing.TB, serial string) {
+	t.Helper()
+	if status, err := s.Admin("POST", "/admin/v1/certificates/"+serial+"/revoke", `{"reason":"test"}`, nil); err != nil || status != 200 {
+		t.Fatalf("revoke %s: %d %v", serial, status, err)
+	}
+}
+
+// pkiClient is a client of app on env with the keystore, whose provisioning handler also answers
+// the custom provisioning realms of the project and whose attestations are a genuine build's.
+func pkiClient(t *testing.T, srv *pkiServer, ks client.Keystore, app, env string, edit func(*client.Config)) *client.Client {
 	t.Helper()
 	c := newClient(t, srv.URL, func(cfg *client.Config) {
-		cfg.AppID, cfg.Keystore = app, ks
+		cfg.AppID, cfg.Environment, cfg.Keystore = app, env, ks
+		cfg.Attestation = attest(t, packageOf(app))
 		if edit != nil {
 			edit(cfg)
 		}
@@ -88,8 +138,16 @@ func pkiClient(t *testing.T, srv *clienttest.Server, ks client.Keystore, app str
 	return c
 }
 
+// packageOf is the Android package name of a test application.
+func packageOf(app string) string {
+	if app == "sample" {
+		return "com.example.bank"
+	}
+	return "com.example." + app
+}
+
 // answers decodes the bodies of the answers posted to realm from the i-th request on.
-func answers(t *testing.T, srv *clienttest.Server, realm string, from int) []map[string]any {
+func answers(t *testing.T, srv *pkiServer, realm string, from int) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, r := range srv.Requests()[from:] {
@@ -126,11 +184,14 @@ func leafSerial(t *testing.T, ks client.Keystore, entity string) string {
 	if err != nil {
 		t.Fatalf("Load(%s): %v", entity, err)
 	}
-	return cred.Leaf().SerialNumber.Text(16)
+	return serialOf(cred.Leaf())
 }
 
+// serialOf is a certificate's serial as the daemon writes it: the hex of its bytes.
+func serialOf(c *x509.Certificate) string { return hex.EncodeToString(c.SerialNumber.Bytes()) }
+
 // noKeyLeaves fails when any request carried the private key of cred, in any usual encoding.
-func noKeyLeaves(t *testing.T, srv *clienttest.Server, cred *client.Credential) {
+func noKeyLeaves(t *testing.T, srv *pkiServer, cred *client.Credential) {
 	t.Helper()
 	raw, err := cred.Key.(*ecdsa.PrivateKey).Bytes()
 	if err != nil {
@@ -152,20 +213,21 @@ func noKeyLeaves(t *testing.T, srv *clienttest.Server, cred *client.Credential) 
 
 func TestProvisionThenSignIn(t *testing.T) {
 	t.Parallel()
-	srv := newPKIServer(t, nil)
+	srv := newPKIServer(t)
 	dir := filepath.Join(t.TempDir(), "keys")
 	ks := client.DirKeystore(dir)
 	ctx := context.Background()
 
-	c1 := pkiClient(t, srv, ks, "sample", nil)
+	c1 := pkiClient(t, srv, ks, "sample", "android", nil)
 	if _, err := c1.InvokeProcedure(ctx, "acct", "prov"); err != nil {
 		t.Fatalf("first call: %v", err)
 	}
 	realm := client.RealmDeviceAutoProvisioning
 	wantSteps := []step{
 		{"POST", "/api/v1/adapters/acct/prov", false},
-		{"POST", "/api/v1/auth/" + realm, true}, // csr + jwk payload: 200 provisioned
-		{"POST", "/api/v1/auth/" + realm, true}, // x5c payload: 200 success
+		{"POST", "/api/v1/auth/" + client.RealmAuthenticity, true}, // the app first proves itself
+		{"POST", "/api/v1/auth/" + realm, true},                    // csr + jwk payload: 200 provisioned
+		{"POST", "/api/v1/auth/" + realm, true},                    // x5c payload: 200 success
 		{"POST", "/api/v1/adapters/acct/prov", true},
 	}
 	if diff := cmp.Diff(wantSteps, steps(srv.Requests())); diff != "" {
@@ -204,7 +266,7 @@ func TestProvisionThenSignIn(t *testing.T) {
 		t.Errorf("claims (-want +got):\n%s", diff)
 	}
 	// The second: the fresh token signed with the certificate, chain in x5c.
-	claims2, chain, err := pki.VerifyX5C(bodies[1]["payload"].(string), srv.CA().Roots(), time.Time{})
+	claims2, chain, err := pki.VerifyX5C(bodies[1]["payload"].(string), srv.ProvisioningRoots(), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,9 +275,9 @@ func TestProvisionThenSignIn(t *testing.T) {
 	}
 
 	// The keystore file: mode 0600, the certificate the server issued.
-	certs := srv.Certificates()
-	if len(certs) != 1 || certs[0].Entity != "application:sample" || certs[0].Subject != "CN=dev-1" {
-		t.Fatalf("issued %+v", certs)
+	certs := srv.Certificates(t)
+	if len(certs) != 1 || certs[0].Entity != "application:sample" || chain[0].Subject.String() != "CN=dev-1,O=application:sample" {
+		t.Fatalf("issued %+v for %s", certs, chain[0].Subject)
 	}
 	st, err := os.Stat(filepath.Join(dir, "application%3Asample.json"))
 	if err != nil {
@@ -224,7 +286,7 @@ func TestProvisionThenSignIn(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("keystore file mode %v", st.Mode().Perm())
 	}
-	if got := leafSerial(t, ks, "application:sample"); got != certs[0].Serial || chain[0].SerialNumber.Text(16) != got {
+	if got := leafSerial(t, ks, "application:sample"); got != certs[0].Serial || serialOf(chain[0]) != got {
 		t.Errorf("stored serial %s, issued %s, signed with %x", got, certs[0].Serial, chain[0].SerialNumber)
 	}
 	wantID := client.Identity{"id": "dev-1", "os": "android", "model": "Pixel 9", "displayName": "Test phone",
@@ -235,14 +297,14 @@ func TestProvisionThenSignIn(t *testing.T) {
 
 	// A new client with the same keystore signs in with the certificate: no CSR.
 	n := len(srv.Requests())
-	c2 := pkiClient(t, srv, ks, "sample", nil)
+	c2 := pkiClient(t, srv, ks, "sample", "android", nil)
 	if _, err := c2.InvokeProcedure(ctx, "acct", "prov"); err != nil {
 		t.Fatalf("second client: %v", err)
 	}
 	if diff := cmp.Diff([]string{"payload"}, kinds(answers(t, srv, realm, n))); diff != "" {
 		t.Errorf("second client's answers (-want +got):\n%s", diff)
 	}
-	if got := len(srv.Certificates()); got != 1 {
+	if got := len(srv.Certificates(t)); got != 1 {
 		t.Errorf("%d certificates issued, want 1", got)
 	}
 	cred, err := ks.Load("application:sample")
@@ -252,40 +314,41 @@ func TestProvisionThenSignIn(t *testing.T) {
 	noKeyLeaves(t, srv, cred)
 }
 
-// The applications of a group share one certificate; "application" provisions each one.
+// The applications of a group share one certificate; "application" provisions each one. (The
+// environment says which: iphone's entity is the group, android's the application.)
 func TestProvisioningEntities(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name, procedure string
-		wantCerts       int
-		wantEntities    []string
-		wantSecond      []string // the second application's answers
+		name, env, procedure string
+		wantCerts            int
+		wantEntities         []string
+		wantSecond           []string // the second application's answers
 	}{
-		{"group", "group", 1, []string{"group:bank"}, []string{"payload"}},
-		{"application", "prov", 2, []string{"application:other", "application:sample"}, []string{"csr+payload", "payload"}},
+		{"group", "iphone", "group", 1, []string{"group:bank"}, []string{"payload"}},
+		{"application", "android", "prov", 2, []string{"application:other", "application:sample"}, []string{"csr+payload", "payload"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newPKIServer(t, nil)
+			srv := newPKIServer(t)
 			var ks client.MemoryKeystore
 			ctx := context.Background()
-			if _, err := pkiClient(t, srv, &ks, "sample", nil).InvokeProcedure(ctx, "acct", tt.procedure); err != nil {
+			if _, err := pkiClient(t, srv, &ks, "sample", tt.env, nil).InvokeProcedure(ctx, "acct", tt.procedure); err != nil {
 				t.Fatalf("sample: %v", err)
 			}
 			n := len(srv.Requests())
-			other := pkiClient(t, srv, &ks, "other", nil)
+			other := pkiClient(t, srv, &ks, "other", tt.env, nil)
 			if _, err := other.InvokeProcedure(ctx, "acct", tt.procedure); err != nil {
 				t.Fatalf("other: %v", err)
 			}
-			realm := clienttest.RealmDeviceAutoProvisioning
+			realm := client.RealmDeviceAutoProvisioning
 			if tt.procedure == "group" {
 				realm = groupRealm
 			}
 			if diff := cmp.Diff(tt.wantSecond, kinds(answers(t, srv, realm, n))); diff != "" {
 				t.Errorf("second application's answers (-want +got):\n%s", diff)
 			}
-			if got := len(srv.Certificates()); got != tt.wantCerts {
+			if got := len(srv.Certificates(t)); got != tt.wantCerts {
 				t.Errorf("%d certificates, want %d", got, tt.wantCerts)
 			}
 			if diff := cmp.Diff(tt.wantEntities, ks.Entities()); diff != "" {
@@ -297,80 +360,187 @@ func TestProvisioningEntities(t *testing.T) {
 
 // A revoked certificate is dropped and the device provisioned again, whether the server lets
 // the realm be answered again (the daemon: 401 with "enroll": true) or refuses it for the
-// session (403: the client starts a new session).
+// session (403, which the daemon never answers here and a scripted server plays: the client
+// starts a new session).
 func TestRevokedCertificateReprovisioned(t *testing.T) {
 	t.Parallel()
-	realm := clienttest.RealmDeviceAutoProvisioning
-	tests := []struct {
-		name         string
-		final        bool
-		wantSteps    []step
-		wantSessions int // opened by the second client
-	}{
-		{
-			name: "retry",
-			wantSteps: []step{
-				{"POST", "/api/v1/adapters/acct/prov", false},
-				{"POST", "/api/v1/auth/" + realm, true}, // x5c: 401 enroll
-				{"POST", "/api/v1/auth/" + realm, true}, // csr: provisioned
-				{"POST", "/api/v1/auth/" + realm, true}, // x5c: success
-				{"POST", "/api/v1/adapters/acct/prov", true},
-			},
-			wantSessions: 1,
-		},
-		{
-			name: "final refusal", final: true,
-			wantSteps: []step{
-				{"POST", "/api/v1/adapters/acct/prov", false},
-				{"POST", "/api/v1/auth/" + realm, true},       // x5c: 403
-				{"POST", "/api/v1/adapters/acct/prov", false}, // a new session
-				{"POST", "/api/v1/auth/" + realm, true},       // csr: provisioned
-				{"POST", "/api/v1/auth/" + realm, true},       // x5c: success
-				{"POST", "/api/v1/adapters/acct/prov", true},
-			},
-			wantSessions: 2,
-		},
+	realm := client.RealmDeviceAutoProvisioning
+	t.Run("retry", func(t *testing.T) {
+		t.Parallel()
+		srv := newPKIServer(t)
+		var ks client.MemoryKeystore
+		ctx := context.Background()
+		if _, err := pkiClient(t, srv, &ks, "sample", "android", nil).InvokeProcedure(ctx, "acct", "prov"); err != nil {
+			t.Fatal(err)
+		}
+		srv.Revoke(t, srv.Certificates(t)[0].Serial)
+		n, sessions := len(srv.Requests()), srv.Sessions()
+		c2 := pkiClient(t, srv, &ks, "sample", "android", nil)
+		if _, err := c2.InvokeProcedure(ctx, "acct", "prov"); err != nil {
+			t.Fatalf("after revocation: %v", err)
+		}
+		wantSteps := []step{
+			{"POST", "/api/v1/adapters/acct/prov", false},
+			{"POST", "/api/v1/auth/" + client.RealmAuthenticity, true},
+			{"POST", "/api/v1/auth/" + realm, true}, // x5c: 401 enroll
+			{"POST", "/api/v1/auth/" + realm, true}, // csr: provisioned
+			{"POST", "/api/v1/auth/" + realm, true}, // x5c: success
+			{"POST", "/api/v1/adapters/acct/prov", true},
+		}
+		if diff := cmp.Diff(wantSteps, steps(srv.Requests()[n:])); diff != "" {
+			t.Errorf("requests (-want +got):\n%s", diff)
+		}
+		if got := srv.Sessions() - sessions; got != 1 {
+			t.Errorf("%d sessions opened, want 1", got)
+		}
+		certs := srv.Certificates(t)
+		if len(certs) != 2 || !certs[0].Revoked() || certs[1].Revoked() {
+			t.Fatalf("certificates %+v", certs)
+		}
+		if got := leafSerial(t, &ks, "application:sample"); got != certs[1].Serial {
+			t.Errorf("keystore holds %s, want the new %s", got, certs[1].Serial)
+		}
+		if got := c2.Identities()[realm]["certificateSerial"]; got != certs[1].Serial {
+			t.Errorf("identity's certificate %v, want %s", got, certs[1].Serial)
+		}
+	})
+	t.Run("final refusal", func(t *testing.T) {
+		t.Parallel()
+		srv := newRefusingServer(t)
+		var ks client.MemoryKeystore
+		if err := ks.Store("device", validCredential(t)); err != nil {
+			t.Fatal(err)
+		}
+		c2 := newClient(t, srv.URL, func(cfg *client.Config) { cfg.Keystore = &ks })
+		if _, err := c2.InvokeProcedure(context.Background(), "acct", "prov"); err != nil {
+			t.Fatalf("after revocation: %v", err)
+		}
+		wantSteps := []step{
+			{"POST", "/api/v1/adapters/acct/prov", false},
+			{"POST", "/api/v1/auth/" + realm, true},       // x5c: 403
+			{"POST", "/api/v1/adapters/acct/prov", false}, // a new session
+			{"POST", "/api/v1/auth/" + realm, true},       // csr: provisioned
+			{"POST", "/api/v1/auth/" + realm, true},       // x5c: success
+			{"POST", "/api/v1/adapters/acct/prov", true},
+		}
+		if diff := cmp.Diff(wantSteps, steps(srv.requests())); diff != "" {
+			t.Errorf("requests (-want +got):\n%s", diff)
+		}
+		issued := srv.issued()
+		if diff := cmp.Diff([2]int{2, 1}, [2]int{srv.sessions(), len(issued)}); diff != "" {
+			t.Errorf("sessions opened, certificates issued (-want +got):\n%s", diff)
+		}
+		if got := leafSerial(t, &ks, "device"); len(issued) == 0 || got != issued[0] {
+			t.Errorf("keystore holds %s, want the new %v", got, issued)
+		}
+		if got := c2.Identities()[realm]["certificateSerial"]; len(issued) == 0 || got != issued[0] {
+			t.Errorf("identity's certificate %v, want %v", got, issued)
+		}
+	})
+}
+
+// refusingServer plays a server whose provisioning realm (entity device, with anti-XSRF) refuses
+// for the session a certificate it did not issue (403 realm_refused) and provisions a device in a
+// new session. It records the requests, counts the sessions it opens and lists the serials it
+// issues.
+type refusingServer struct {
+	*httptest.Server
+	ca *pki.CA
+
+	mu     sync.Mutex
+	log    []hostdtest.Request
+	opened int
+	serial []string
+	state  map[string]*scriptedSession
+}
+
+type scriptedSession struct {
+	xsrf   string
+	passed bool
+}
+
+func newRefusingServer(t *testing.T) *refusingServer {
+	t.Helper()
+	ca, err := pki.NewCA(pki.CAOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			srv := newPKIServer(t, func(cfg *clienttest.Config) {
-				p := cfg.Provisioning[realm]
-				p.FinalRefusal = tt.final
-				cfg.Provisioning[realm] = p
-			})
-			var ks client.MemoryKeystore
-			ctx := context.Background()
-			if _, err := pkiClient(t, srv, &ks, "sample", nil).InvokeProcedure(ctx, "acct", "prov"); err != nil {
-				t.Fatal(err)
-			}
-			first := srv.Certificates()[0].Serial
-			if !srv.Revoke(first) {
-				t.Fatal("Revoke found no certificate")
-			}
-			n, sessions := len(srv.Requests()), srv.Sessions()
-			c2 := pkiClient(t, srv, &ks, "sample", nil)
-			if _, err := c2.InvokeProcedure(ctx, "acct", "prov"); err != nil {
-				t.Fatalf("after revocation: %v", err)
-			}
-			if diff := cmp.Diff(tt.wantSteps, steps(srv.Requests()[n:])); diff != "" {
-				t.Errorf("requests (-want +got):\n%s", diff)
-			}
-			if got := srv.Sessions() - sessions; got != tt.wantSessions {
-				t.Errorf("%d sessions opened, want %d", got, tt.wantSessions)
-			}
-			certs := srv.Certificates()
-			if len(certs) != 2 || !certs[0].Revoked || certs[1].Revoked {
-				t.Fatalf("certificates %+v", certs)
-			}
-			if got := leafSerial(t, &ks, "application:sample"); got != certs[1].Serial {
-				t.Errorf("keystore holds %s, want the new %s", got, certs[1].Serial)
-			}
-			if got := c2.Identities()[realm]["certificateSerial"]; got != certs[1].Serial {
-				t.Errorf("identity's certificate %v, want %s", got, certs[1].Serial)
-			}
-		})
+	s := &refusingServer{ca: ca, state: map[string]*scriptedSession{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *refusingServer) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, hostdtest.Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: string(body)})
+	var sess *scriptedSession
+	if c, err := r.Cookie("WL_SESSION"); err == nil {
+		sess = s.state[c.Value]
 	}
+	if sess == nil {
+		s.opened++
+		id := fmt.Sprintf("s%d", s.opened)
+		sess = &scriptedSession{xsrf: "x" + id}
+		s.state[id] = sess
+		http.SetCookie(w, &http.Cookie{Name: "WL_SESSION", Value: id, Path: "/"})
+	}
+	realm := client.RealmDeviceAutoProvisioning
+	if !strings.HasPrefix(r.URL.Path, "/api/v1/auth/") {
+		if sess.passed && r.Header.Get(client.HeaderInstanceID) == sess.xsrf {
+			reply(w, http.StatusOK, `{"isSuccessful":true,"result":[]}`)
+			return
+		}
+		reply(w, http.StatusUnauthorized, `{"challenges":{"wl_antiXSRFRealm":{"WL-Instance-Id":"`+sess.xsrf+`"},"`+realm+`":{"token":"t1","entity":"device"}}}`)
+		return
+	}
+	var answer struct{ CSR, Payload string }
+	json.Unmarshal(body, &answer)
+	if answer.CSR != "" {
+		der, _ := base64.StdEncoding.DecodeString(answer.CSR)
+		csr, err := pki.ParseCSR(der)
+		if err != nil {
+			reply(w, http.StatusBadRequest, `{"error":"bad_csr","message":"bad CSR"}`)
+			return
+		}
+		cert, err := s.ca.Issue(csr, pki.IssueOptions{Subject: csr.Subject})
+		if err != nil {
+			reply(w, http.StatusServiceUnavailable, `{"error":"unavailable","message":"no CA"}`)
+			return
+		}
+		s.serial = append(s.serial, serialOf(cert))
+		b, _ := json.Marshal(map[string]any{"realm": realm, "status": "provisioned", "certificate": base64.StdEncoding.EncodeToString(cert.Raw), "token": "t2"})
+		reply(w, http.StatusOK, string(b))
+		return
+	}
+	_, chain, err := pki.VerifyX5C(answer.Payload, s.ca.Roots(), time.Time{})
+	if err != nil {
+		reply(w, http.StatusForbidden, `{"error":"realm_refused","message":"this certificate is not accepted any more"}`)
+		return
+	}
+	sess.passed = true
+	b, _ := json.Marshal(map[string]any{"realm": realm, "status": "success", "identity": map[string]any{"certificateSerial": serialOf(chain[0])}})
+	reply(w, http.StatusOK, string(b))
+}
+
+func (s *refusingServer) requests() []hostdtest.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]hostdtest.Request(nil), s.log...)
+}
+
+func (s *refusingServer) sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opened
+}
+
+func (s *refusingServer) issued() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.serial...)
 }
 
 // provisioningServer plays a server whose provisioning realm issues certificates and then
@@ -483,10 +653,11 @@ func TestActivationCode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newPKIServer(t, nil)
+			srv := newPKIServer(t)
 			var ks client.MemoryKeystore
 			var asked []string
-			c := pkiClient(t, srv, &ks, "sample", func(cfg *client.Config) { tt.config(cfg, &asked) })
+			// ipad's certificates are the device's, provisioned by the MDM realm.
+			c := pkiClient(t, srv, &ks, "sample", "ipad", func(cfg *client.Config) { tt.config(cfg, &asked) })
 			c.RegisterHandler(mdmRealm, c.ProvisioningHandler())
 			_, err := c.InvokeProcedure(context.Background(), "acct", "mdm")
 			bodies := answers(t, srv, mdmRealm, 0)
@@ -538,17 +709,17 @@ func TestUnusableCredentialReplaced(t *testing.T) {
 	for name, setup := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := newPKIServer(t, nil)
+			srv := newPKIServer(t)
 			dir := t.TempDir()
 			setup(t, dir)
 			ks := client.DirKeystore(dir)
-			if _, err := pkiClient(t, srv, ks, "sample", nil).InvokeProcedure(context.Background(), "acct", "prov"); err != nil {
+			if _, err := pkiClient(t, srv, ks, "sample", "android", nil).InvokeProcedure(context.Background(), "acct", "prov"); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([]string{"csr+payload", "payload"}, kinds(answers(t, srv, clienttest.RealmDeviceAutoProvisioning, 0))); diff != "" {
+			if diff := cmp.Diff([]string{"csr+payload", "payload"}, kinds(answers(t, srv, client.RealmDeviceAutoProvisioning, 0))); diff != "" {
 				t.Errorf("answers (-want +got):\n%s", diff)
 			}
-			if got := leafSerial(t, ks, "application:sample"); got != srv.Certificates()[0].Serial {
+			if got := leafSerial(t, ks, "application:sample"); got != srv.Certificates(t)[0].Serial {
 				t.Errorf("keystore holds %s", got)
 			}
 		})

@@ -2,7 +2,7 @@ package client_test
 
 import (
 	"context"
-	"crypto/sha256"
+	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
 	"errors"
@@ -14,19 +14,20 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/client"
-	"github.com/realmgate/realmgate/client/clienttest"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/pki/pkitest"
 )
 
-const userCertRealm = client.RealmUserCertificate
+// The user-certificate realms of testdata/certificates: userCertRealm enrolls through the test
+// adapter's bridge, which answers each user in its own way; embeddedRealm through the embedded
+// PKI.
+const (
+	userCertRealm = client.RealmUserCertificate
+	embeddedRealm = "EmbeddedCertRealm"
+)
 
-func withUserCert(edit func(*clienttest.UserCertificateRealm)) func(*clienttest.Config) {
-	return func(cfg *clienttest.Config) {
-		u := cfg.UserCertificate[userCertRealm]
-		edit(&u)
-		cfg.UserCertificate[userCertRealm] = u
-	}
+func loginAs(user string) *client.LoginHandler {
+	return login(client.Credentials{Username: user, Password: "secret"})
 }
 
 // csrAttributes reads the string attributes of a DER CSR by OID.
@@ -57,18 +58,13 @@ func csrAttributes(t *testing.T, der []byte) map[string]string {
 
 func TestEnrollThenSignIn(t *testing.T) {
 	t.Parallel()
-	srv := newPKIServer(t, withUserCert(func(u *clienttest.UserCertificateRealm) {
-		u.Requirements = adapters.CSRRequirements{
-			CommonName:           "alice",
-			AdditionalSubject:    `OU=Mobile,O=Example\, Inc.`,
-			AdditionalAttributes: map[string]string{"challengePassword": "pw-1"},
-		}
-	}))
+	// The bridge asks alice for OU=Mobile,O=Example\, Inc. and the challenge password pw-1.
+	srv := newPKIServer(t)
 	ks := client.DirKeystore(filepath.Join(t.TempDir(), "keys"))
 	ctx := context.Background()
 
-	c1 := pkiClient(t, srv, ks, "sample", nil)
-	c1.RegisterHandler(userLogin, login(alice))
+	c1 := pkiClient(t, srv, ks, "sample", "android", nil)
+	c1.RegisterHandler(userLogin, loginAs("alice"))
 	if _, err := c1.InvokeProcedure(ctx, "acct", "user"); err != nil {
 		t.Fatalf("enrollment: %v", err)
 	}
@@ -107,11 +103,18 @@ func TestEnrollThenSignIn(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{"1.2.840.113549.1.9.7": "pw-1"}, csrAttributes(t, der)); diff != "" {
 		t.Errorf("CSR attributes (-want +got):\n%s", diff)
 	}
-	certs := srv.Certificates()
-	if len(certs) != 1 || certs[0].Entity != "user:"+userCertRealm {
+	certs := srv.Certificates(t)
+	if len(certs) != 1 || certs[0].Entity != "user:"+userCertRealm || certs[0].Owner != "alice" {
 		t.Fatalf("issued %+v", certs)
 	}
-	if _, _, err := pki.VerifyX5C(bodies[3]["payload"].(string), srv.CA().Roots(), time.Time{}); err != nil {
+	// The daemon trusts the certificate it stored for a bridge's CA it does not know.
+	stored, err := ks.Load(client.UserEntity(userCertRealm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(stored.Leaf())
+	if _, _, err := pki.VerifyX5C(bodies[3]["payload"].(string), roots, time.Time{}); err != nil {
 		t.Errorf("sign-in payload: %v", err)
 	}
 	if got := leafSerial(t, ks, client.UserEntity(userCertRealm)); got != certs[0].Serial {
@@ -124,14 +127,14 @@ func TestEnrollThenSignIn(t *testing.T) {
 
 	// Another client with the keystore and no login handler signs in with the certificate.
 	n := len(srv.Requests())
-	c2 := pkiClient(t, srv, ks, "sample", nil)
+	c2 := pkiClient(t, srv, ks, "sample", "android", nil)
 	if _, err := c2.InvokeProcedure(ctx, "acct", "user"); err != nil {
 		t.Fatalf("sign-in: %v", err)
 	}
 	if diff := cmp.Diff([]string{"payload"}, kinds(answers(t, srv, userCertRealm, n))); diff != "" {
 		t.Errorf("sign-in answers (-want +got):\n%s", diff)
 	}
-	if srv.Count("POST", "/api/v1/auth/"+userLogin) != 1 || len(srv.Certificates()) != 1 {
+	if srv.Count("POST", "/api/v1/auth/"+userLogin) != 1 || len(srv.Certificates(t)) != 1 {
 		t.Errorf("the sign-in logged in or enrolled again")
 	}
 	cred, err := ks.Load(client.UserEntity(userCertRealm))
@@ -141,77 +144,88 @@ func TestEnrollThenSignIn(t *testing.T) {
 	noKeyLeaves(t, srv, cred)
 }
 
-// A certificate the bridge no longer accepts is answered with "enroll": true; the client drops
-// it and enrolls again, logging in to the dependent realm on the way.
+// A certificate the server no longer accepts (revoked) is answered with "enroll": true; the
+// client drops it and enrolls again, logging in to the dependent realm on the way. The realm
+// signs with the embedded PKI.
 func TestUserCertificateRevoked(t *testing.T) {
 	t.Parallel()
-	srv := newPKIServer(t, nil)
+	srv := newPKIServer(t)
 	var ks client.MemoryKeystore
 	ctx := context.Background()
-	c1 := pkiClient(t, srv, &ks, "sample", nil)
-	c1.RegisterHandler(userLogin, login(alice))
-	if _, err := c1.InvokeProcedure(ctx, "acct", "user"); err != nil {
+	embeddedClient := func() *client.Client {
+		c := pkiClient(t, srv, &ks, "sample", "android", nil)
+		c.RegisterHandler(embeddedRealm, c.UserCertificateHandler())
+		c.RegisterHandler(userLogin, loginAs("alice"))
+		return c
+	}
+	if _, err := embeddedClient().InvokeProcedure(ctx, "acct", "embedded"); err != nil {
 		t.Fatal(err)
 	}
-	srv.Revoke(srv.Certificates()[0].Serial)
+	srv.Revoke(t, srv.Certificates(t)[0].Serial)
 
 	n := len(srv.Requests())
-	c2 := pkiClient(t, srv, &ks, "sample", nil)
-	c2.RegisterHandler(userLogin, login(alice))
-	if _, err := c2.InvokeProcedure(ctx, "acct", "user"); err != nil {
+	if _, err := embeddedClient().InvokeProcedure(ctx, "acct", "embedded"); err != nil {
 		t.Fatalf("after revocation: %v", err)
 	}
-	if diff := cmp.Diff([]string{"payload", "enroll", "enroll", "csr", "payload"}, kinds(answers(t, srv, userCertRealm, n))); diff != "" {
+	if diff := cmp.Diff([]string{"payload", "enroll", "enroll", "csr", "payload"}, kinds(answers(t, srv, embeddedRealm, n))); diff != "" {
 		t.Errorf("answers (-want +got):\n%s", diff)
 	}
-	certs := srv.Certificates()
-	if len(certs) != 2 || certs[1].Subject != "CN=alice" {
+	certs := srv.Certificates(t)
+	if len(certs) != 2 || !certs[0].Revoked() || certs[1].Revoked() || certs[1].Entity != client.UserEntity(embeddedRealm) {
 		t.Fatalf("certificates %+v", certs)
 	}
-	if got := leafSerial(t, &ks, client.UserEntity(userCertRealm)); got != certs[1].Serial {
+	cred, err := ks.Load(client.UserEntity(embeddedRealm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := serialOf(cred.Leaf()); got != certs[1].Serial {
 		t.Errorf("keystore holds %s, want %s", got, certs[1].Serial)
+	}
+	// The embedded PKI's CA signed it, for the subject the realm requires and nothing else.
+	if _, err := cred.Leaf().Verify(x509.VerifyOptions{Roots: srv.usersCA.Roots(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Errorf("the certificate does not chain to the embedded PKI's CA: %v", err)
+	}
+	if got := cred.Leaf().Subject.String(); got != "CN=alice" {
+		t.Errorf("subject %q, want CN=alice", got)
 	}
 }
 
+// The bridge of testdata/certificates answers each user in one of the ways a PKI bridge may.
 func TestUserCertificateVerdicts(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name        string
-		realm       func(*clienttest.UserCertificateRealm)
+		user        string
 		wantAnswers []string
 		wantIs      []error
 		wantCode    string
 	}{
 		{
 			name:        "dependent realm only",
-			realm:       func(u *clienttest.UserCertificateRealm) { u.Verdict = adapters.NoUseDependentRealmOnly },
+			user:        "dora", // validateIdentity: NO_USE_DEPENDENT_REALM_ONLY
 			wantAnswers: []string{"enroll", "enroll"},
 		},
 		{
 			name:        "no",
-			realm:       func(u *clienttest.UserCertificateRealm) { u.Verdict = adapters.No },
+			user:        "mallory", // validateIdentity: NO
 			wantAnswers: []string{"enroll", "enroll"},
 			wantIs:      []error{client.ErrEnrollmentRefused, client.ErrRefused}, wantCode: "realm_refused",
 		},
 		{
 			name:        "csr rejected",
-			realm:       func(u *clienttest.UserCertificateRealm) { u.RejectCSR = true },
+			user:        "rita", // validateCSR: NO
 			wantAnswers: []string{"enroll", "enroll", "csr"},
 			wantIs:      []error{client.ErrEnrollmentRefused, client.ErrRefused}, wantCode: "csr_rejected",
 		},
 		{
-			name: "requirements the client cannot read",
-			realm: func(u *clienttest.UserCertificateRealm) {
-				u.Requirements = adapters.CSRRequirements{CommonName: "alice", AdditionalSubject: "Colour=blue"}
-			},
+			name:        "requirements the client cannot read",
+			user:        "colin", // getCSRRequirements: additionalSubject Colour=blue
 			wantAnswers: []string{"enroll", "enroll"},
 			wantIs:      []error{client.ErrMalformedResponse},
 		},
 		{
-			name: "an attribute the client does not know",
-			realm: func(u *clienttest.UserCertificateRealm) {
-				u.Requirements = adapters.CSRRequirements{CommonName: "alice", AdditionalAttributes: map[string]string{"colour": "blue"}}
-			},
+			name:        "an attribute the client does not know",
+			user:        "attila", // getCSRRequirements: additionalAttributes colour
 			wantAnswers: []string{"enroll", "enroll"},
 			wantIs:      []error{client.ErrUnsupportedChallenge},
 		},
@@ -219,22 +233,22 @@ func TestUserCertificateVerdicts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newPKIServer(t, withUserCert(tt.realm))
+			srv := newPKIServer(t)
 			var ks client.MemoryKeystore
-			c := pkiClient(t, srv, &ks, "sample", nil)
-			c.RegisterHandler(userLogin, login(alice))
+			c := pkiClient(t, srv, &ks, "sample", "android", nil)
+			c.RegisterHandler(userLogin, loginAs(tt.user))
 			_, err := c.InvokeProcedure(context.Background(), "acct", "user")
 			if diff := cmp.Diff(tt.wantAnswers, kinds(answers(t, srv, userCertRealm, 0))); diff != "" {
 				t.Errorf("answers (-want +got):\n%s", diff)
 			}
-			if len(ks.Entities()) != 0 || len(srv.Certificates()) != 0 {
-				t.Errorf("keystore %v, issued %v", ks.Entities(), srv.Certificates())
+			if issued := srv.Certificates(t); len(ks.Entities()) != 0 || len(issued) != 0 {
+				t.Errorf("keystore %v, issued %v", ks.Entities(), issued)
 			}
 			if tt.wantIs == nil {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := client.Identity{"userId": "alice", "displayName": "alice", "realm": userCertRealm, "dependentRealm": userLogin}
+				want := client.Identity{"userId": tt.user, "displayName": tt.user, "realm": userCertRealm, "dependentRealm": userLogin}
 				if diff := cmp.Diff(want, c.Identities()[userCertRealm]); diff != "" {
 					t.Errorf("identity (-want +got):\n%s", diff)
 				}
@@ -258,14 +272,14 @@ func TestUserCertificateVerdicts(t *testing.T) {
 }
 
 // The app proves itself genuine before a device is provisioned, even when the provisioning
-// realm's name sorts before wl_authenticityRealm.
+// realm's name sorts before wl_authenticityRealm (authTest of testdata/certificates: anti-XSRF,
+// AProvisioning and wl_authenticityRealm in one step).
 func TestAuthenticity(t *testing.T) {
 	t.Parallel()
-	root, err := pki.NewCA(pki.CAOptions{CommonName: "attestation root"})
+	root, err := attestationRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest := sha256.Sum256([]byte("signing certificate"))
 	tests := []struct {
 		name    string
 		pkg     string
@@ -278,18 +292,13 @@ func TestAuthenticity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			const early = "AProvisioning"
-			srv := newPKIServer(t, func(cfg *clienttest.Config) {
-				cfg.Authenticity = &clienttest.AuthenticityRealm{Root: root, PackageName: "com.example.bank", SignatureDigest: digest[:]}
-				cfg.Provisioning[early] = clienttest.ProvisioningRealm{Entity: "device", AfterAuthenticity: true}
-				cfg.Tests["authTest"] = [][]string{{clienttest.RealmAntiXSRF, early, clienttest.RealmAuthenticity}}
-				cfg.Procedures["acct/auth"] = clienttest.Procedure{SecurityTest: "authTest", Run: echo}
-			})
+			srv := newPKIServer(t)
 			var challenges []string
 			var ks client.MemoryKeystore
-			c := pkiClient(t, srv, &ks, "sample", func(cfg *client.Config) {
+			c := pkiClient(t, srv, &ks, "sample", "android", func(cfg *client.Config) {
 				cfg.Attestation = func(_ context.Context, challenge string) (*client.Attestation, error) {
 					challenges = append(challenges, challenge)
-					chain, _, err := pkitest.NewAttestation(root, []byte(challenge), tt.pkg, digest[:])
+					chain, _, err := pkitest.NewAttestation(root, []byte(challenge), tt.pkg, signingDigest[:])
 					return &client.Attestation{Format: "android-key", Chain: chain}, err
 				}
 			})
@@ -303,7 +312,7 @@ func TestAuthenticity(t *testing.T) {
 				if !errors.Is(err, client.ErrAuthenticityRefused) || !errors.Is(err, client.ErrRefused) {
 					t.Fatalf("error %v, want ErrAuthenticityRefused", err)
 				}
-				if diff := cmp.Diff([]string{"/api/v1/adapters/acct/auth", "/api/v1/auth/" + clienttest.RealmAuthenticity}, paths); diff != "" {
+				if diff := cmp.Diff([]string{"/api/v1/adapters/acct/auth", "/api/v1/auth/" + client.RealmAuthenticity}, paths); diff != "" {
 					t.Errorf("requests (-want +got):\n%s", diff)
 				}
 				return
@@ -313,14 +322,14 @@ func TestAuthenticity(t *testing.T) {
 			}
 			want := []string{
 				"/api/v1/adapters/acct/auth",
-				"/api/v1/auth/" + clienttest.RealmAuthenticity,
+				"/api/v1/auth/" + client.RealmAuthenticity,
 				"/api/v1/auth/" + early, "/api/v1/auth/" + early,
 				"/api/v1/adapters/acct/auth",
 			}
 			if diff := cmp.Diff(want, paths); diff != "" {
 				t.Errorf("requests (-want +got):\n%s", diff)
 			}
-			body := answers(t, srv, clienttest.RealmAuthenticity, 0)[0]
+			body := answers(t, srv, client.RealmAuthenticity, 0)[0]
 			att, _ := body["attestation"].(map[string]any)
 			if att["format"] != "android-key" || len(att["chain"].([]any)) < 2 || len(challenges) != 1 || challenges[0] == "" {
 				t.Errorf("attestation answer %v for challenges %q", body, challenges)
@@ -331,8 +340,8 @@ func TestAuthenticity(t *testing.T) {
 
 func TestCertificateHandlersNeedConfig(t *testing.T) {
 	t.Parallel()
-	srv := newPKIServer(t, nil)
-	// Without a keystore no certificate realm has a handler.
+	srv := newPKIServer(t)
+	// Without a keystore (and without attestations) no certificate realm has a handler.
 	c := newClient(t, srv.URL, nil)
 	for _, proc := range []string{"prov", "user"} {
 		if _, err := c.InvokeProcedure(context.Background(), "acct", proc); !errors.Is(err, client.ErrNoHandler) {

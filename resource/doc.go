@@ -65,6 +65,8 @@
 //		fmt.Fprintf(w, "accounts of %s on %s\n", c.UserID, c.DeviceID)
 //	})))
 //
-// Package resourcetest runs an issuer (a JWKS server and a token minter) for tests of code built
-// on this package; resource/node is the same validator for Node.js.
+// Tests of code built on this package get real tokens from the daemon itself (package
+// hostd/hostdtest starts it, the client SDK obtains tokens); package resourcetest runs an issuer
+// that mints tokens shaped as the daemon's and spoils them on demand, for the cases a daemon never
+// produces. resource/node is the same validator for Node.js.
 package resource

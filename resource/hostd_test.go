@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,13 +19,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/hostd/hostdtest"
 	"github.com/realmgate/realmgate/resource"
 )
 
-// These tests validate tokens minted by a real hostd, built from source and run as a process on
-// the banking example, obtained by the Go client SDK walking the challenges over HTTP.
-
-const hostdAdminToken = "resource-test-admin-token-0123456789"
+// These tests validate tokens minted by the real daemon (hostdtest) on the banking example,
+// obtained by the Go client SDK walking the challenges over HTTP.
 
 var (
 	buildMu  sync.Mutex
@@ -56,84 +53,17 @@ func buildBinary(t *testing.T, pkg string) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if hostdStop != nil {
-		hostdStop()
-	}
 	for _, bin := range binaries {
 		os.RemoveAll(filepath.Dir(bin))
 	}
 	os.Exit(code)
 }
 
-var (
-	hostdOnce sync.Once
-	hostdBase string
-	hostdErr  error
-	hostdStop func()
-)
-
-// startHostd runs hostd on the banking example, once for the test run, and returns its base URL
-// (also the tokens' issuer).
-func startHostd(t *testing.T) string {
+// startHostd starts the daemon on the banking example for the test; its base URL is also the
+// tokens' issuer.
+func startHostd(t *testing.T) *hostdtest.Daemon {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and starts hostd")
-	}
-	bin := buildBinary(t, "../hostd")
-	hostdOnce.Do(func() { hostdBase, hostdStop, hostdErr = runHostd(bin) })
-	if hostdErr != nil {
-		t.Fatal(hostdErr)
-	}
-	return hostdBase
-}
-
-func runHostd(bin string) (base string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	data, err := os.MkdirTemp("", "resource-test-hostd")
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(bin, "serve", "--config", "../examples/banking", "--listen", addr, "--data", data, "--log-format", "text")
-	cmd.Env = append(os.Environ(), "HOSTD_ADMIN_TOKEN="+hostdAdminToken)
-	logf, err := os.Create(filepath.Join(data, "hostd.log"))
-	if err != nil {
-		return "", nil, err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return "", nil, err
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); logf.Close() }()
-	stop = func() {
-		cmd.Process.Kill()
-		<-exited
-		os.RemoveAll(data)
-	}
-	base = "http://" + addr
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base, stop, nil
-			}
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			b, _ := os.ReadFile(filepath.Join(data, "hostd.log"))
-			stop()
-			return "", nil, fmt.Errorf("hostd exited: %v\n%s", err, b)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	stop()
-	return "", nil, errors.New("hostd did not become ready in two minutes")
+	return hostdtest.Start(t, "../examples/banking", hostdtest.Options{})
 }
 
 // bankClient is the example's BankApp on env, logged in as alice when challenged.
@@ -150,18 +80,10 @@ func bankClient(t *testing.T, base, env string) *client.Client {
 	return c
 }
 
-func rotateKeys(t *testing.T, base string) {
+func rotateKeys(t *testing.T, d *hostdtest.Daemon) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/admin/v1/keys/rotate", nil)
-	req.Header.Set("Authorization", "Bearer "+hostdAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("rotate: %d %s", resp.StatusCode, b)
+	if status, err := d.Admin("POST", "/admin/v1/keys/rotate", nil, nil); err != nil || status/100 != 2 {
+		t.Fatalf("rotate: %d %v", status, err)
 	}
 }
 
@@ -173,7 +95,8 @@ func kidOf(t *testing.T, tok string) string {
 }
 
 func TestHostd(t *testing.T) {
-	base := startHostd(t)
+	d := startHostd(t)
+	base := d.URL
 	ctx := context.Background()
 	c := bankClient(t, base, "android")
 	mobile, err := c.ObtainAccessToken(ctx, "mobileTests")
@@ -187,8 +110,8 @@ func TestHostd(t *testing.T) {
 	i := len(mobile.Value) / 2 // a character of the payload
 	tampered := mobile.Value[:i] + map[bool]string{true: "A", false: "B"}[mobile.Value[i] != 'A'] + mobile.Value[i+1:]
 
-	jwksURL := base + "/oauth/jwks"
-	v := newValidator(t, resource.Config{JWKSURL: jwksURL, Issuer: base})
+	jwksURL := d.JWKSURL
+	v := newValidator(t, resource.Config{JWKSURL: jwksURL, Issuer: d.Issuer})
 	ignoreTimes := cmpopts.IgnoreFields(resource.Client{}, "TokenID", "IssuedAt", "ExpiresAt")
 	for _, tc := range []struct {
 		name, token, scope string
@@ -256,7 +179,7 @@ func TestHostd(t *testing.T) {
 	if _, err := rv.Validate(ctx, mobile.Value, "mobileTests"); err != nil {
 		t.Fatal(err)
 	}
-	rotateKeys(t, base)
+	rotateKeys(t, d)
 	rotated, err := c.ObtainAccessToken(ctx, "mobileTests")
 	if err != nil {
 		t.Fatal(err)
@@ -300,7 +223,10 @@ func TestHostd(t *testing.T) {
 // CallResource reads its WWW-Authenticate answers, obtains a token of the scope each endpoint
 // names (walking that scope's challenges) and gets the resource.
 func TestHostdExampleCallResource(t *testing.T) {
-	base := startHostd(t)
+	if testing.Short() {
+		t.Skip("builds the example resource server")
+	}
+	base := startHostd(t).URL
 	bin := buildBinary(t, "./example")
 	cmd := exec.Command(bin, "--jwks", base+"/oauth/jwks", "--issuer", base, "--listen", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()

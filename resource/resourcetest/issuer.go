@@ -1,6 +1,12 @@
 // Package resourcetest runs a token issuer for tests of resource servers: a JWKS server on
 // 127.0.0.1 and a minter of access tokens shaped exactly as hostd mints them (PROTOCOL.md
 // section 6), with Breaks that spoil a token in one known way each.
+//
+// It is for what the daemon never does: tokens that are forged, expired, signed with an unknown
+// or retired key, issued for a given instant or lifetime; keys rotated and retired on command; a
+// JWKS endpoint that is down, uncached or counted. Tests of valid tokens can use the daemon
+// itself (package hostd/hostdtest). A test of this package compares its tokens and key sets with
+// the daemon's, so that the two cannot drift apart.
 package resourcetest
 
 import (
@@ -101,7 +107,7 @@ type Issuer struct {
 }
 
 // NewIssuer starts an issuer with one key of alg (ES256 or EdDSA) and a JWKS that says
-// Cache-Control: max-age=60, as hostd's does. The server stops when the test ends.
+// Cache-Control: public, max-age=60, as hostd's does. The server stops when the test ends.
 func NewIssuer(tb testing.TB, alg string) *Issuer {
 	tb.Helper()
 	is, err := Start(alg)
@@ -143,7 +149,7 @@ func (is *Issuer) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	if maxAge >= 0 {
-		w.Header().Set("Cache-Control", fmt.Sprintf("max-age=%d", maxAge))
+		w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", maxAge))
 	}
 	w.Write(body)
 }
@@ -233,7 +239,8 @@ type Claims struct {
 	ApplicationID string
 	UserID        string
 	DeviceID      string
-	Audience      string // aud, left out when empty
+	Audience      string // aud, left out when empty (hostd always names one: the app by default)
+	Session       string // sid, left out when empty (hostd always names the session lineage)
 	IssuedAt      time.Time
 	Lifetime      time.Duration
 }
@@ -281,6 +288,9 @@ func (is *Issuer) claims(c Claims) map[string]any {
 	}
 	if c.Audience != "" {
 		cl["aud"] = c.Audience
+	}
+	if c.Session != "" {
+		cl["sid"] = c.Session
 	}
 	return cl
 }

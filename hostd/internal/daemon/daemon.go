@@ -85,6 +85,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// AdminToken overrides the token file (HOSTD_ADMIN_TOKEN).
 	AdminToken string
+	// Wrap, when set, wraps the HTTP handler the daemon serves: an embedding program's own
+	// middleware, or a test's record of the requests the daemon received (hostd/hostdtest).
+	Wrap func(http.Handler) http.Handler
 }
 
 // Start opens the store, loads the project and starts serving. It fails, and serves nothing,
@@ -176,8 +179,12 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	if d.tokens.Issuer == "" {
 		d.tokens.Issuer = "http://" + ln.Addr().String()
 	}
+	handler := d.server.Handler()
+	if opts.Wrap != nil {
+		handler = opts.Wrap(handler)
+	}
 	d.httpSrv = &http.Server{
-		Handler:           d.server.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
