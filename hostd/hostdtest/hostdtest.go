@@ -33,8 +33,8 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
-	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
+	"github.com/realmgate/realmgate/pki"
 )
 
 // Options change how Start runs the daemon. The zero value serves the project as it is, with a
