@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -394,4 +395,29 @@ func TestLastName(t *testing.T) {
 			t.Errorf("%s: no member checked", in)
 		}
 	}
+}
+
+// TestConcurrentDecode: plugins decode calls concurrently; the caches of field names are shared.
+func TestConcurrentDecode(t *testing.T) {
+	type fresh struct { // a type no other test decodes: its caches start empty
+		Amount float64 `json:"amount"`
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			in := `{"x":1,"amount":2}`
+			if i%2 == 1 {
+				in = `{"x":1,"Amount":2}`
+			}
+			got, err := Decode[fresh]([]byte(in))
+			var me *MemberError
+			switch {
+			case i%2 == 0 && (err != nil || got.Amount != 2):
+				t.Errorf("%s: %+v %v", in, got, err)
+			case i%2 == 1 && !errors.As(err, &me):
+				t.Errorf("%s: %v, want a *MemberError", in, err)
+			}
+		})
+	}
+	wg.Wait()
 }
