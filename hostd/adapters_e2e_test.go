@@ -32,7 +32,7 @@ func adapterProject(t *testing.T) string {
 	wasm := adaptertest.BuildGoWasm(t, "testdata/authadapter")
 	copyFile(t, wasm, filepath.Join(dir, "adapters/AuthAdapter/auth.wasm"))
 	var inputs []string
-	for _, pattern := range []string{"../plugins/*.go", "../plugins/*/*.go", "../plugins/*/*/*.go", "../plugins/*/*/*/*.go", "../adapters/*.go"} {
+	for _, pattern := range []string{"../plugins/*.go", "../plugins/*/*.go", "../plugins/*/*/*.go", "../plugins/*/*/*/*.go", "../adapters/*.go", "../internal/*/*.go", "../go.mod", "../go.sum"} {
 		files, _ := filepath.Glob(pattern)
 		inputs = append(inputs, files...)
 	}

@@ -133,7 +133,7 @@ func TestClientEnrollsWithEveryBridge(t *testing.T) {
 	goWasm := adaptertest.BuildGoWasm(t, "../sdk-wasm/go/examples/pkibridge")
 	cfsslWasm := adaptertest.BuildGoWasm(t, "../sdk-wasm/go/examples/cfsslbridge")
 	var inputs []string
-	for _, pattern := range []string{"../plugins/*.go", "../plugins/*/*.go", "../plugins/*/*/*.go", "../plugins/*/*/*/*.go", "../adapters/*.go"} {
+	for _, pattern := range []string{"../plugins/*.go", "../plugins/*/*.go", "../plugins/*/*/*.go", "../plugins/*/*/*/*.go", "../adapters/*.go", "../internal/*/*.go", "../go.mod", "../go.sum"} {
 		files, _ := filepath.Glob(pattern)
 		inputs = append(inputs, files...)
 	}

@@ -41,7 +41,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/internal/exactjson"
+	"github.com/realmgate/realmgate/internal/adapterjson"
 	"github.com/realmgate/realmgate/plugins/internal/wire"
 )
 
@@ -98,13 +98,16 @@ func exitWhenOrphaned(parent int, every time.Duration) {
 // JSON turns a function of typed values into a Procedure: the input is decoded into In (a
 // mismatch fails the call with adapter_bad_input) and the result is encoded as JSON.
 //
-// Member names match field names exactly: encoding/json alone would also fill the field
-// "amount" from a member "Amount", which a policy reading input.request.parameters sees as
-// another member. Such a member is a mismatch; members that resemble no field are ignored.
+// The input is decoded with JSON v2 (github.com/go-json-experiment/json), whose member names
+// match field names exactly: encoding/json would also fill the field "amount" from a member
+// "Amount", which a policy reading input.request.parameters sees as another member. A member
+// that differs from a field's name only in case is a mismatch, and so are a repeated member
+// and invalid UTF-8; members that resemble no field are ignored. The output is encoded with
+// encoding/json.
 func JSON[In, Out any](f func(ctx context.Context, in In) (Out, error)) Procedure {
 	return func(ctx context.Context, raw json.RawMessage) (json.RawMessage, error) {
-		var in In
-		if err := exactjson.Unmarshal(raw, &in); err != nil {
+		in, err := adapterjson.Decode[In](raw)
+		if err != nil {
 			return nil, &adapters.Error{Code: adapters.CodeBadInput, Message: fmt.Sprintf("input does not decode as %T: %v", in, err)}
 		}
 		out, err := f(ctx, in)

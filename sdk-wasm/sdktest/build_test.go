@@ -104,6 +104,12 @@ func sources(t testing.TB, lang string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if lang == "go" {
+		// The Go SDK also builds from the module's internal/adapterjson and the versions of
+		// go.mod and go.sum (its JSON library).
+		more, _ := filepath.Glob(filepath.Join("..", "..", "internal", "adapterjson", "*.go"))
+		files = append(files, append(more, filepath.Join("..", "..", "go.mod"), filepath.Join("..", "..", "go.sum"))...)
+	}
 	return files
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -20,12 +21,25 @@ func TestDevBuildHashesTheGuestSDK(t *testing.T) {
 	for _, want := range []string{
 		"sdk-wasm/go/realmgate/realmgate.go",
 		"sdk-wasm/go/realmgate/host_wasip1.go",
-		"internal/exactjson/exactjson.go",
+		"internal/adapterjson/adapterjson.go",
 		"go.mod",
 	} {
 		if !slices.Contains(files, filepath.Join(root, want)) {
 			t.Errorf("the build hash misses %s (files: %v)", want, files)
 		}
+	}
+	// The JSON library the SDK decodes with, from the module cache: its sources and its go.mod.
+	var library, libraryMod bool
+	for _, f := range files {
+		if strings.Contains(filepath.ToSlash(f), "github.com/go-json-experiment/json@") && filepath.Base(f) == "arshal.go" {
+			library = true
+		}
+		if strings.Contains(filepath.ToSlash(f), "github.com/go-json-experiment/json/@v/") && strings.HasSuffix(f, ".mod") {
+			libraryMod = true
+		}
+	}
+	if !library || !libraryMod {
+		t.Errorf("the build hash misses the JSON library (sources %v, go.mod %v; files: %v)", library, libraryMod, files)
 	}
 	for _, f := range files {
 		if filepath.Base(f) == "host_other.go" {

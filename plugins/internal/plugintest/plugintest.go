@@ -98,13 +98,13 @@ func moduleRoot() (string, error) {
 }
 
 // sourceHash hashes what a plugin binary is built from: the Go version, go.mod, go.sum and the
-// non-test Go files of the module's plugins and adapters trees (a plugin imports nothing else of
-// the module).
+// non-test Go files of the module's plugins, adapters and internal trees (a plugin imports
+// nothing else of the module; the plugin SDK decodes inputs with internal/adapterjson).
 func sourceHash(root, pkg string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", runtime.Version(), pkg)
 	files := []string{"go.mod", "go.sum"}
-	for _, tree := range []string{"plugins", "adapters"} {
+	for _, tree := range []string{"plugins", "adapters", "internal"} {
 		err := filepath.WalkDir(filepath.Join(root, tree), func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err

@@ -23,9 +23,10 @@
 //		})
 //	}
 //
-// [Serve] works on raw JSON bytes, [Handle] on any JSON-decodable types (member names match
-// field names exactly; [Call] is the input of a client-called procedure, whose parameters must
-// hold no member the parameter type lacks), and [Init],
+// [Serve] works on raw JSON bytes, [Handle] on any JSON-decodable types (decoded with JSON v2,
+// github.com/go-json-experiment/json: member names match field names exactly; [Call] is the
+// input of a client-called procedure, whose parameters must hold no member the parameter type
+// lacks), and [Init],
 // [ValidateIdentity], [GetCSRRequirements], [ValidateCSR], [GenerateCertificate],
 // [GetIdentityFromCertificate] and [ValidateCertificate] on the PKI-bridge types, which mirror
 // the host's adapters/pki.go field for field. Inside a procedure, [Config] reads the adapter's

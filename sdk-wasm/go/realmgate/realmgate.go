@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/realmgate/realmgate/internal/exactjson"
+	"github.com/realmgate/realmgate/internal/adapterjson"
 )
 
 // ABIVersion is the version of sdk-wasm/ABI.md this SDK implements.
@@ -57,10 +57,13 @@ func run(h Handler, in []byte) (out []byte, err error) {
 // and encodes f's Out as the output. An input that does not decode, or an error from f, fails
 // the call.
 //
-// Member names match field names exactly, as ABI.md says: encoding/json alone would also fill
-// the field "amount" from a member "Amount" (or "key" from "\u212Aey"), which a policy reading
-// input.request.parameters sees as another member. Such a member fails the call; members that
-// resemble no field are ignored (see [Call] for parameters that refuse them).
+// The input is decoded with JSON v2 (github.com/go-json-experiment/json), whose member names
+// match field names exactly, as ABI.md says: encoding/json would also fill the field "amount"
+// from a member "Amount" (or "key" from "\u212Aey"), which a policy reading
+// input.request.parameters sees as another member. A member that differs from a field's name
+// only in case fails the call with a [*MemberError]; members that resemble no field are ignored
+// (see [Call] for parameters that refuse them); a repeated member or invalid UTF-8 fails the
+// call. The output is encoded with encoding/json.
 func Handle[In, Out any](ptr, size uint32, f func(In) (Out, error)) uint64 {
 	return Serve(ptr, size, func(b []byte) ([]byte, error) {
 		in, err := decodeInput[In](b)
@@ -77,12 +80,18 @@ func Handle[In, Out any](ptr, size uint32, f func(In) (Out, error)) uint64 {
 
 // decodeInput decodes a procedure's input as Handle does.
 func decodeInput[In any](b []byte) (In, error) {
-	var in In
-	if err := exactjson.Unmarshal(b, &in); err != nil {
+	in, err := adapterjson.Decode[In](b)
+	if err != nil {
 		return in, fmt.Errorf("invalid input: %w", err)
 	}
 	return in, nil
 }
+
+// MemberError is the error, wrapped in the one [Handle] fails a call with or returned by
+// [Call.UnmarshalJSON], for a member that does not reach a field: one whose name differs from a
+// field's only in case or Unicode case folding (Field names the field), or, in a [Call]'s
+// parameters, one that matches no field at all (Field is empty).
+type MemberError = adapterjson.MemberError
 
 // Call is the input of an adapter procedure that clients call (POST
 // /api/v1/adapters/{adapter}/{procedure}): the client's positional parameters, each decoded into
@@ -120,20 +129,22 @@ func (c *Call[P]) UserID() string {
 	return id
 }
 
-// UnmarshalJSON decodes the call, its parameters strictly.
+// UnmarshalJSON decodes the call as [Handle] decodes its input, and its parameters strictly
+// (json.RejectUnknownMembers): a member that is not a field of P is a [*MemberError].
 func (c *Call[P]) UnmarshalJSON(b []byte) error {
-	var env struct {
+	env, err := adapterjson.Decode[struct {
 		Parameters json.RawMessage `json:"parameters"`
 		Identity   Identity        `json:"identity"`
 		App        App             `json:"app"`
-	}
-	if err := exactjson.Unmarshal(b, &env); err != nil {
+	}](b)
+	if err != nil {
 		return err
 	}
 	var params []P
 	if len(env.Parameters) > 0 {
-		if err := (exactjson.Options{DisallowUnknown: true}).Unmarshal(env.Parameters, &params); err != nil {
-			var me *exactjson.MemberError
+		params, err = adapterjson.DecodeStrict[[]P](env.Parameters)
+		if err != nil {
+			var me *MemberError
 			if errors.As(err, &me) {
 				me.Path = "parameters" + me.Path
 				return me

@@ -2,11 +2,13 @@ package realmgate
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -122,7 +124,12 @@ func TestDecodeInputExactNames(t *testing.T) {
 			err: `invalid input: parameters[0]: unknown member "ａｍｏｕｎｔ"`},
 		{name: "envelope case", in: `{"Parameters":[{"amount":1}]}`,
 			err: `invalid input: unknown member "Parameters" (member names are case-sensitive: the field is "parameters")`},
-		{name: "wrong type", in: host(`[{"amount":"5000"}]`), err: "invalid input: parameters: json: cannot unmarshal"},
+		// The library words this message "cannot unmarshal" or "unable to unmarshal", chosen
+		// at random once per process so that nobody depends on its text.
+		{name: "wrong type", in: host(`[{"amount":"5000"}]`), err: "invalid input: parameters: json: "},
+		{name: "repeated parameter member", in: host(`[{"amount":1,"amount":5000}]`), err: "invalid input: jsontext: duplicate object member name \"amount\" within \"/parameters/0\""},
+		{name: "repeated envelope member", in: `{"parameters":[{"amount":1}],"parameters":[{"amount":5000}]}`, err: "invalid input: jsontext: duplicate object member name"},
+		{name: "invalid UTF-8", in: host("[{\"payee\":\"\xff\"}]"), err: "invalid input: jsontext: invalid UTF-8"},
 		{name: "no parameters", in: `{}`, want: Call[payment]{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,5 +160,35 @@ func TestDecodeInputExactNames(t *testing.T) {
 	}
 	if _, err := decodeInput[InitInput]([]byte(`{"Realm":"R"}`)); err == nil || !strings.Contains(err.Error(), `unknown member "Realm"`) {
 		t.Errorf("PKI input with another case: %v", err)
+	}
+}
+
+// TestMemberErrorIsTyped: a caller can branch on the member that was refused, whichever JSON
+// package decodes a Call.
+func TestMemberErrorIsTyped(t *testing.T) {
+	type payment struct {
+		Amount float64 `json:"amount"`
+	}
+	in := []byte(`{"parameters":[{"Amount":5000}]}`)
+	want := &MemberError{Path: "parameters[0]", Member: "Amount", Field: "amount"}
+	var v1 Call[payment]
+	_, err := decodeInput[Call[payment]](in)
+	for name, err := range map[string]error{
+		"Handle":        err,
+		"encoding/json": json.Unmarshal(in, &v1),
+		"json v2":       jsonv2.Unmarshal(in, new(Call[payment])),
+	} {
+		var me *MemberError
+		if !errors.As(err, &me) {
+			t.Errorf("%s: %v, want a *MemberError", name, err)
+			continue
+		}
+		if diff := cmp.Diff(want, me); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+	var serr *jsonv2.SemanticError
+	if _, err := decodeInput[Call[payment]]([]byte(`{"parameters":[{"amount":"5000"}]}`)); !errors.As(err, &serr) {
+		t.Errorf("wrong type: %v, want a *json.SemanticError", err)
 	}
 }
