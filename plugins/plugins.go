@@ -293,6 +293,22 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 		}
 		return nil, fail(adapters.CodeUnavailable, "plugin is not running and could not be launched", err)
 	}
+	return a.call(ctx, in, procedure, input)
+}
+
+// call runs one procedure in the process in, within the adapter's call timeout.
+func (a *adapter) call(ctx context.Context, in *instance, procedure string, input json.RawMessage) (_ json.RawMessage, err error) {
+	fail := func(code adapters.Code, msg string, err error) error {
+		return &adapters.Error{Code: code, Adapter: a.cfg.Name, Procedure: procedure, Message: msg, Err: err}
+	}
+	start := time.Now()
+	defer func() {
+		var code adapters.Code
+		if err != nil {
+			code = adapters.CodeOf(err)
+		}
+		adapters.LogGuestCall(ctx, a.log, procedure, time.Since(start), code)
+	}()
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.Limits.CallTimeout)
 	defer cancel()
 	resp, err := in.rpc.Call(cctx, &pluginpb.CallRequest{Procedure: procedure, Input: input}, grpc.MaxCallRecvMsgSize(a.maxRecv))

@@ -137,13 +137,14 @@ func (inst *instance) close() {
 
 // call runs one procedure: alloc and write the input, call realmgate_proc_<procedure>, check
 // and copy the result, free both buffers.
-func (inst *instance) call(parent context.Context, deadline time.Time, procedure string, input []byte) ([]byte, *adapters.Error) {
+func (inst *instance) call(parent context.Context, deadline time.Time, procedure string, input []byte) (_ []byte, cerr *adapters.Error) {
 	a := inst.a
 	st := &inst.state
 	st.reset(procedure)
 	inst.mem.refused = false
 	inst.output.startCall()
 	ctx := inst.cctx
+	start := time.Now()
 	disarm := ctx.arm(parent, deadline, st)
 	defer func() {
 		if disarm() {
@@ -155,6 +156,11 @@ func (inst *instance) call(parent context.Context, deadline time.Time, procedure
 		if st.dropped > 0 {
 			a.logger.Warn("adapter log records dropped", "procedure", procedure, "dropped", st.dropped, "limit", maxLogRecords)
 		}
+		var code adapters.Code
+		if cerr != nil {
+			code = cerr.Code
+		}
+		adapters.LogGuestCall(parent, a.logger, procedure, time.Since(start), code)
 	}()
 
 	n := uint32(len(input))
