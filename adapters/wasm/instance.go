@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,16 @@ type instance struct {
 	cctx *callContext
 	// broken is set when a call left the instance in doubt; it is then closed, not pooled.
 	broken bool
+	// The last init the instance ran (adapters.Init): its procedure, and its digest once it
+	// succeeded.
+	initProc   string
+	initDigest [sha256.Size]byte
+	initDone   bool
+}
+
+// initialised reports whether the instance ran the init of this digest and no other since.
+func (inst *instance) initialised(digest [sha256.Size]byte) bool {
+	return inst.initDone && inst.initDigest == digest
 }
 
 // callState is what the host functions of one call share. It lives in the call's context so
