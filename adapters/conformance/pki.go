@@ -227,9 +227,9 @@ func (p *pkiRun) call(t T, procedure string, in, out any) {
 	}
 	var output json.RawMessage
 	if procedure != "init" && p.exported["init"] {
-		init, err := json.Marshal(p.initInput())
-		if err != nil {
-			t.Fatalf("init: encoding the input: %v", err)
+		init, merr := json.Marshal(p.initInput())
+		if merr != nil {
+			t.Fatalf("init: encoding the input: %v", merr)
 		}
 		output, err = adapters.CallInit(t.Context(), p.a, adapters.Init{Procedure: "init", Input: init}, procedure, input)
 	} else {
