@@ -19,6 +19,15 @@ type ProcedureRunner interface {
 	Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error)
 }
 
+// InitRunner is a ProcedureRunner whose adapters remember their init (adapters.Initializer):
+// CallInit runs procedure of adapter on an instance that ran init, running init first only on an
+// instance that has not. The daemon's runner is one; with a runner that is not, a PKI bridge's
+// init runs before each of its procedures.
+type InitRunner interface {
+	ProcedureRunner
+	CallInit(ctx context.Context, adapter string, init adapters.Init, procedure string, input json.RawMessage) (json.RawMessage, error)
+}
+
 // DefaultSubmitProcedure is the procedure an adapter-based answer calls when it names none.
 const DefaultSubmitProcedure = policies.DefaultSubmitProcedure
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
 
 	// The backends hostd runs, registered by kind.
@@ -20,8 +21,10 @@ import (
 )
 
 // loadedAdapters are the open adapters of one runtime, by name. It implements
-// engine.ProcedureRunner and server's procedure runner.
+// engine.InitRunner and server's procedure runner.
 type loadedAdapters map[string]adapters.Adapter
+
+var _ engine.InitRunner = loadedAdapters(nil)
 
 // Call runs adapter.procedure.
 func (la loadedAdapters) Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error) {
@@ -31,6 +34,16 @@ func (la loadedAdapters) Call(ctx context.Context, adapter, procedure string, in
 			Message: "adapter " + adapter + " has no backend in this deployment"}
 	}
 	return a.Call(ctx, procedure, input)
+}
+
+// CallInit runs adapter.procedure on an instance that ran init (engine.InitRunner).
+func (la loadedAdapters) CallInit(ctx context.Context, adapter string, init adapters.Init, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	a, ok := la[adapter]
+	if !ok {
+		return nil, &adapters.Error{Code: adapters.CodeUnavailable, Adapter: adapter, Procedure: procedure,
+			Message: "adapter " + adapter + " has no backend in this deployment"}
+	}
+	return adapters.CallInit(ctx, a, init, procedure, input)
 }
 
 // Has reports whether the adapter has a running backend.
