@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
@@ -72,9 +71,9 @@ func requiredFunctions(p *policies.Project) map[string][]string {
 			continue
 		}
 		for _, prm := range []string{"login-function", "logout-function"} {
-			if ref, ok := r.Params.Get(prm); ok {
-				if a, fn, ok := strings.Cut(ref, "."); ok {
-					out[a] = append(out[a], fn)
+			if v, ok := r.Params.Get(prm); ok {
+				if ref, ok := adapters.ParseProcRef(v); ok {
+					out[ref.Adapter] = append(out[ref.Adapter], ref.Procedure)
 				}
 			}
 		}
