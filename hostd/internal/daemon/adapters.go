@@ -35,11 +35,12 @@ func (la loadedAdapters) Call(ctx context.Context, adapter, procedure string, in
 	return a.Call(ctx, procedure, input)
 }
 
-// CallInit runs adapter.procedure on an instance that ran init (engine.InitRunner).
+// CallInit runs adapter.procedure on an instance that ran init (engine.InitRunner). Without a
+// backend, the call fails at init, which would have run first.
 func (la loadedAdapters) CallInit(ctx context.Context, adapter string, init adapters.Init, procedure string, input json.RawMessage) (json.RawMessage, error) {
 	a, ok := la[adapter]
 	if !ok {
-		return nil, &adapters.Error{Code: adapters.CodeUnavailable, Adapter: adapter, Procedure: procedure,
+		return nil, &adapters.Error{Code: adapters.CodeUnavailable, Adapter: adapter, Procedure: init.Procedure,
 			Message: "adapter " + adapter + " has no backend in this deployment"}
 	}
 	return adapters.CallInit(ctx, a, init, procedure, input)
