@@ -34,8 +34,10 @@ const (
 	NoUseDependentRealmOnly = "NO_USE_DEPENDENT_REALM_ONLY"
 )
 
-// InitInput is the input of init: the realm's parameters (and the adapter's name). init runs
-// before every other procedure call so that a stateless guest instance can configure itself.
+// InitInput is the input of init: the realm's name and parameters. Worklight ran init before
+// every other procedure; Realmgate runs it once per guest instance and realm parameters, before
+// the instance's first other bridge procedure (see [Init]), so that a guest configures itself
+// once and keeps that configuration for the instance's life.
 type InitInput struct {
 	Realm      string            `json:"realm"`
 	Parameters map[string]string `json:"parameters"`

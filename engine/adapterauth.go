@@ -19,6 +19,15 @@ type ProcedureRunner interface {
 	Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error)
 }
 
+// InitRunner is a ProcedureRunner whose adapters remember their init (adapters.Initializer):
+// CallInit runs procedure of adapter on an instance that ran init, running init first only on an
+// instance that has not. The daemon's runner is one; with a runner that is not, a PKI bridge's
+// init runs before each of its procedures.
+type InitRunner interface {
+	ProcedureRunner
+	CallInit(ctx context.Context, adapter string, init adapters.Init, procedure string, input json.RawMessage) (json.RawMessage, error)
+}
+
 // DefaultSubmitProcedure is the procedure an adapter-based answer calls when it names none.
 const DefaultSubmitProcedure = policies.DefaultSubmitProcedure
 
@@ -36,33 +45,28 @@ type adapterRealm struct {
 	// allowedSubmits are the procedures an answer may name: the realm's submit procedures and
 	// the adapter's unprotected ones. Running any other procedure through the realm would run
 	// it without its own security test.
-	allowedSubmits  map[string]bool
-	procedureRunner func() ProcedureRunner
-}
-
-// splitRef splits "Adapter.procedure".
-func splitRef(ref string) (adapter, procedure string, ok bool) {
-	adapter, procedure, ok = strings.Cut(ref, ".")
-	return adapter, procedure, ok && adapter != "" && procedure != ""
+	allowedSubmits map[string]bool
+	runner         ProcedureRunner // nil: no adapter is loaded
 }
 
 func newAdapterRealm(e *Engine, p *policies.Project, r *policies.Realm, lm *policies.LoginModule) (realm, error) {
 	login, _ := r.Params.Get("login-function")
-	adapter, loginProc, ok := splitRef(login)
+	loginRef, ok := adapters.ParseProcRef(login)
 	if !ok {
 		return nil, fmt.Errorf("login-function %q is not Adapter.function", login)
 	}
+	adapter := loginRef.Adapter
 	ar := &adapterRealm{
-		name: r.Name, adapter: adapter, loginFunction: loginProc,
-		procedureRunner: func() ProcedureRunner { return e.procs },
-		allowedSubmits:  map[string]bool{},
+		name: r.Name, adapter: adapter, loginFunction: loginRef.Procedure,
+		runner:         e.procs,
+		allowedSubmits: map[string]bool{},
 	}
 	if logout, ok := r.Params.Get("logout-function"); ok && logout != "" {
-		la, lp, ok := splitRef(logout)
-		if !ok || la != adapter {
+		ref, ok := adapters.ParseProcRef(logout)
+		if !ok || ref.Adapter != adapter {
 			return nil, fmt.Errorf("logout-function %q must be a function of adapter %s", logout, adapter)
 		}
-		ar.logoutFunction = lp
+		ar.logoutFunction = ref.Procedure
 	}
 	if a := p.Adapters[adapter]; a != nil {
 		procs, _ := r.SubmitProcedures()
@@ -95,8 +99,7 @@ func newAdapterRealm(e *Engine, p *policies.Project, r *policies.Realm, lm *poli
 func (a *adapterRealm) expiration() time.Duration { return a.exp }
 
 func (a *adapterRealm) call(x *exchange, procedure string, input map[string]any) (map[string]any, error) {
-	runner := a.procedureRunner()
-	if runner == nil {
+	if a.runner == nil {
 		return nil, &Error{Code: CodeNotImplemented, Message: "adapter " + a.adapter + " is not loaded: realm " + a.name + " cannot authenticate",
 			Details: map[string]any{"realm": a.name}}
 	}
@@ -106,7 +109,7 @@ func (a *adapterRealm) call(x *exchange, procedure string, input map[string]any)
 	if err != nil {
 		return nil, errorf(CodeBadRequest, "the answer cannot be passed to the adapter: %v", err)
 	}
-	out, err := runner.Call(x.ctx, a.adapter, procedure, in)
+	out, err := a.runner.Call(x.ctx, a.adapter, procedure, in)
 	if err != nil {
 		return nil, adapterError(a.adapter, procedure, err)
 	}

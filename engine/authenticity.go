@@ -15,9 +15,7 @@ import (
 // AttestationVerifier checks attestation formats other than Android Key Attestation (Apple App
 // Attest, vendor SDKs): an adapter procedure that receives {"format", "attestation", "challenge",
 // "app": {"id", "env", "packageName", "bundleId"}} and answers {"valid": "YES" | "NO"}.
-type AttestationVerifier struct {
-	Adapter, Procedure string
-}
+type AttestationVerifier = adapters.ProcRef
 
 // authenticity is wl_authenticityRealm: the app proves it is the genuine app with a hardware
 // attestation made over the realm's nonce.
@@ -131,7 +129,7 @@ func adapterAttestation(x *exchange, env *policies.Environment, format string, r
 	})
 	out, err := x.e.procs.Call(x.ctx, v.Adapter, v.Procedure, in)
 	if err != nil {
-		return answerOutcome{}, bridgeError([2]string{v.Adapter, v.Procedure}, err)
+		return answerOutcome{}, bridgeError(*v, err)
 	}
 	var valid adapters.Valid
 	if err := json.Unmarshal(out, &valid); err != nil {

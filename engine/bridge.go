@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -32,29 +33,33 @@ type bridge interface {
 	validateCertificate(x *exchange, in adapters.CertificateInput) (string, error)
 }
 
-// adapterBridge calls the procedures the realm's adapter-pki-bridge-*-procedure parameters name;
-// init runs before each call with the realm's parameters, as Worklight did.
+// adapterBridge calls the procedures the realm's adapter-pki-bridge-*-procedure parameters name.
+// Every procedure runs on a guest instance that ran the realm's init with the realm's parameters:
+// once per instance with an InitRunner, before each procedure otherwise (as Worklight did).
 type adapterBridge struct {
-	realm  string
-	params map[string]string
-	procs  map[string][2]string // role -> adapter, procedure
-	runner func() ProcedureRunner
+	initInput json.RawMessage             // adapters.InitInput: the realm's name and parameters
+	procs     map[string]adapters.ProcRef // by role
+	runner    ProcedureRunner             // nil: no adapter is loaded
 }
 
 // newAdapterBridge reads the bridge procedures of a realm. A user-certificate realm needs the
 // certificate-generation procedure; a provisioning realm may leave signing to the built-in CA.
 func newAdapterBridge(e *Engine, r *policies.Realm, needGeneration bool) (*adapterBridge, error) {
-	b := &adapterBridge{realm: r.Name, params: r.Params.Map(), procs: map[string][2]string{}, runner: func() ProcedureRunner { return e.procs }}
+	initInput, err := json.Marshal(adapters.InitInput{Realm: r.Name, Parameters: r.Params.Map()})
+	if err != nil {
+		return nil, fmt.Errorf("the parameters of realm %s: %w", r.Name, err)
+	}
+	b := &adapterBridge{initInput: initInput, procs: map[string]adapters.ProcRef{}, runner: e.procs}
 	for _, role := range adapters.PKIRoles {
-		ref, ok := r.Params.Get("adapter-pki-bridge-" + role + "-procedure")
-		if !ok || ref == "" {
+		v, ok := r.Params.Get("adapter-pki-bridge-" + role + "-procedure")
+		if !ok || v == "" {
 			continue
 		}
-		a, p, ok := splitRef(ref)
+		ref, ok := adapters.ParseProcRef(v)
 		if !ok {
-			return nil, fmt.Errorf("adapter-pki-bridge-%s-procedure %q is not Adapter.procedure", role, ref)
+			return nil, fmt.Errorf("adapter-pki-bridge-%s-procedure %q is not Adapter.procedure", role, v)
 		}
-		b.procs[role] = [2]string{a, p}
+		b.procs[role] = ref
 	}
 	if _, ok := b.procs[adapters.PKICertificateGeneration]; !ok && needGeneration {
 		return nil, fmt.Errorf("no adapter-pki-bridge-%s-procedure", adapters.PKICertificateGeneration)
@@ -74,37 +79,61 @@ func (b *adapterBridge) call(x *exchange, role string, in, out any) (bool, error
 	if !ok {
 		return false, nil
 	}
-	runner := b.runner()
-	if runner == nil {
+	if b.runner == nil {
 		return true, &Error{Code: CodeNotImplemented, Message: "the PKI bridge's adapter is not loaded"}
-	}
-	if init, ok := b.procs[adapters.PKIInit]; ok && role != adapters.PKIInit {
-		raw, _ := json.Marshal(adapters.InitInput{Realm: b.realm, Parameters: b.params})
-		if _, err := runner.Call(x.ctx, init[0], init[1], raw); err != nil {
-			return true, bridgeError(init, err)
-		}
 	}
 	raw, err := json.Marshal(in)
 	if err != nil {
 		return true, unavailable("the PKI bridge", err)
 	}
-	res, err := runner.Call(x.ctx, ref[0], ref[1], raw)
+	var res json.RawMessage
+	if init, ok := b.procs[adapters.PKIInit]; ok && role != adapters.PKIInit {
+		res, err = b.callAfterInit(x, init, ref, raw)
+	} else if res, err = b.runner.Call(x.ctx, ref.Adapter, ref.Procedure, raw); err != nil {
+		err = bridgeError(ref, err)
+	}
 	if err != nil {
-		return true, bridgeError(ref, err)
+		return true, err
 	}
 	if err := json.Unmarshal(res, out); err != nil {
-		return true, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("the PKI bridge's %s.%s returned an unexpected answer", ref[0], ref[1]), Err: err}
+		return true, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("the PKI bridge's %s returned an unexpected answer", ref), Err: err}
 	}
 	return true, nil
 }
 
+// callAfterInit runs ref on an instance that ran init with the realm's parameters. An
+// InitRunner runs init once per instance when init is a procedure of ref's adapter; otherwise
+// init runs before ref. A failed init is reported as init's failure.
+func (b *adapterBridge) callAfterInit(x *exchange, init, ref adapters.ProcRef, raw json.RawMessage) (json.RawMessage, error) {
+	ir, ok := b.runner.(InitRunner)
+	if !ok || init.Adapter != ref.Adapter {
+		if _, err := b.runner.Call(x.ctx, init.Adapter, init.Procedure, b.initInput); err != nil {
+			return nil, bridgeError(init, err)
+		}
+		res, err := b.runner.Call(x.ctx, ref.Adapter, ref.Procedure, raw)
+		if err != nil {
+			return nil, bridgeError(ref, err)
+		}
+		return res, nil
+	}
+	res, err := ir.CallInit(x.ctx, ref.Adapter, adapters.Init{Procedure: init.Procedure, Input: b.initInput}, ref.Procedure, raw)
+	if err != nil {
+		var ae *adapters.Error
+		if errors.As(err, &ae) && ae.Procedure == init.Procedure && ref.Procedure != init.Procedure {
+			return nil, bridgeError(init, err)
+		}
+		return nil, bridgeError(ref, err)
+	}
+	return res, nil
+}
+
 // bridgeError reports a failed bridge procedure: the bridge's own failure message refuses the
 // request; anything else is the bridge being unavailable.
-func bridgeError(ref [2]string, err error) error {
+func bridgeError(ref adapters.ProcRef, err error) error {
 	if adapters.CodeOf(err) == adapters.CodeFailed {
 		return &Error{Code: CodeRefused, Message: "the PKI bridge refused: " + adapterMessage(err), Err: err}
 	}
-	return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("the PKI bridge (%s.%s) is unavailable", ref[0], ref[1]), Err: err}
+	return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("the PKI bridge (%s) is unavailable", ref), Err: err}
 }
 
 func adapterMessage(err error) string {

@@ -24,8 +24,8 @@ import (
 // identity checks (an MDM activation code) and signing to a PKI bridge.
 type provisioningRealm struct {
 	name string
-	// custom realms: adapter procedures, "Adapter.procedure" split.
-	validateCSRFn, validateCertFn [2]string
+	// custom realms: the adapter procedures that validate CSRs and certificates (zero: none).
+	validateCSRFn, validateCertFn adapters.ProcRef
 	bridge                        *adapterBridge // optional PKI bridge (custom realms)
 	exp                           time.Duration
 }
@@ -35,20 +35,20 @@ func newProvisioningRealm(e *Engine, p *policies.Project, r *policies.Realm) (re
 	if r.Builtin {
 		return pr, nil
 	}
-	if ref, ok := r.Params.Get("validate-csr-function"); ok && ref != "" {
-		a, proc, ok := splitRef(ref)
+	if v, ok := r.Params.Get("validate-csr-function"); ok && v != "" {
+		ref, ok := adapters.ParseProcRef(v)
 		if !ok {
-			return nil, fmt.Errorf("validate-csr-function %q is not Adapter.procedure", ref)
+			return nil, fmt.Errorf("validate-csr-function %q is not Adapter.procedure", v)
 		}
-		pr.validateCSRFn = [2]string{a, proc}
+		pr.validateCSRFn = ref
 	}
 	if lm := p.LoginModules[r.LoginModule]; lm != nil {
-		if ref, ok := lm.Params.Get("validate-certificate-function"); ok && ref != "" {
-			a, proc, ok := splitRef(ref)
+		if v, ok := lm.Params.Get("validate-certificate-function"); ok && v != "" {
+			ref, ok := adapters.ParseProcRef(v)
 			if !ok {
-				return nil, fmt.Errorf("validate-certificate-function %q is not Adapter.procedure", ref)
+				return nil, fmt.Errorf("validate-certificate-function %q is not Adapter.procedure", v)
 			}
-			pr.validateCertFn = [2]string{a, proc}
+			pr.validateCertFn = ref
 		}
 		if lm.ExpirationInSeconds > 0 {
 			pr.exp = time.Duration(lm.ExpirationInSeconds) * time.Second
@@ -191,7 +191,7 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd
 		}
 	}
 	in := adapters.CSRInput{CSR: adapters.CSRObject(csr), Identity: who, ClientData: cd}
-	if p.validateCSRFn[0] != "" {
+	if !p.validateCSRFn.IsZero() {
 		if ok, err := p.callValid(x, p.validateCSRFn, in); err != nil {
 			return answerOutcome{}, err
 		} else if !ok {
@@ -267,12 +267,12 @@ func (p *provisioningRealm) sign(x *exchange, in adapters.CSRInput, csr *x509.Ce
 
 // callValid runs a Worklight-style validation function: it answers {"valid": "YES"|"NO"} (or
 // true/false, as Worklight's JavaScript functions did).
-func (p *provisioningRealm) callValid(x *exchange, ref [2]string, in any) (bool, error) {
+func (p *provisioningRealm) callValid(x *exchange, ref adapters.ProcRef, in any) (bool, error) {
 	if x.e.procs == nil {
-		return false, &Error{Code: CodeNotImplemented, Message: "adapter " + ref[0] + " is not loaded"}
+		return false, &Error{Code: CodeNotImplemented, Message: "adapter " + ref.Adapter + " is not loaded"}
 	}
 	raw, _ := json.Marshal(in)
-	out, err := x.e.procs.Call(x.ctx, ref[0], ref[1], raw)
+	out, err := x.e.procs.Call(x.ctx, ref.Adapter, ref.Procedure, raw)
 	if err != nil {
 		return false, bridgeError(ref, err)
 	}
@@ -282,7 +282,7 @@ func (p *provisioningRealm) callValid(x *exchange, ref [2]string, in any) (bool,
 	}
 	var v adapters.Valid
 	if err := json.Unmarshal(out, &v); err != nil || (v.Valid != adapters.Yes && v.Valid != adapters.No) {
-		return false, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s.%s must answer {\"valid\": \"YES\" | \"NO\"}", ref[0], ref[1])}
+		return false, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s must answer {\"valid\": \"YES\" | \"NO\"}", ref)}
 	}
 	return v.Valid == adapters.Yes, nil
 }
@@ -323,7 +323,7 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 	case subtle.ConstantTimeCompare([]byte(dev.CertificateSerial), []byte(rec.Serial)) != 1:
 		return answerOutcome{}, retryEnroll("this certificate is no longer the device's: provision again")
 	}
-	if p.validateCertFn[0] != "" {
+	if !p.validateCertFn.IsZero() {
 		in := adapters.CertificateInput{Certificate: adapters.CertificateObject(leaf), ClientData: withDevice(cd, payload)}
 		ok, err := p.callValid(x, p.validateCertFn, in)
 		if err != nil {

@@ -31,20 +31,7 @@ func adapterProject(t *testing.T) string {
 	}
 	wasm := adaptertest.BuildGoWasm(t, "testdata/authadapter")
 	copyFile(t, wasm, filepath.Join(dir, "adapters/AuthAdapter/auth.wasm"))
-	var inputs []string
-	for _, pattern := range []string{"../plugins/*.go", "../plugins/*/*.go", "../plugins/*/*/*.go", "../plugins/*/*/*/*.go", "../adapters/*.go", "../internal/*/*.go", "../go.mod", "../go.sum"} {
-		files, _ := filepath.Glob(pattern)
-		inputs = append(inputs, files...)
-	}
-	plugin := adaptertest.CachedBuild(t, "pkibridge-plugin", inputs, "", func(out string) error {
-		cmd := exec.Command("go", "build", "-o", out, "../plugins/examples/pkibridge")
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			return errors.New(string(b))
-		}
-		return nil
-	})
-	copyFile(t, plugin, filepath.Join(dir, "adapters/Bridge/pkibridge"))
+	copyFile(t, buildPluginBridge(t), filepath.Join(dir, "adapters/Bridge/pkibridge"))
 	os.Chmod(filepath.Join(dir, "adapters/Bridge/pkibridge"), 0o755)
 	for _, a := range []struct{ name, file string }{{"AuthAdapter", "auth.wasm"}, {"Bridge", "pkibridge"}} {
 		tmpl := filepath.Join(dir, "adapters", a.name, a.name+".xml.tmpl")
@@ -57,6 +44,25 @@ func adapterProject(t *testing.T) string {
 		os.Remove(tmpl)
 	}
 	return dir
+}
+
+// buildPluginBridge builds the example go-plugin PKI bridge (plugins/examples/pkibridge), once
+// per content of the plugin sources, and returns the binary's path.
+func buildPluginBridge(t *testing.T) string {
+	t.Helper()
+	var inputs []string
+	for _, pattern := range []string{"../plugins/*.go", "../plugins/*/*.go", "../plugins/*/*/*.go", "../plugins/*/*/*/*.go", "../adapters/*.go", "../internal/*/*.go", "../go.mod", "../go.sum"} {
+		files, _ := filepath.Glob(pattern)
+		inputs = append(inputs, files...)
+	}
+	return adaptertest.CachedBuild(t, "pkibridge-plugin", inputs, "", func(out string) error {
+		cmd := exec.Command("go", "build", "-o", out, "../plugins/examples/pkibridge")
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			return errors.New(string(b))
+		}
+		return nil
+	})
 }
 
 func copyFile(t *testing.T, from, to string) {

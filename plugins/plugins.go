@@ -130,7 +130,10 @@ type adapter struct {
 	stopped sync.WaitGroup // processes being stopped
 }
 
-var _ adapters.Adapter = (*adapter)(nil)
+var (
+	_ adapters.Adapter     = (*adapter)(nil)
+	_ adapters.Initializer = (*adapter)(nil)
+)
 
 // instance is one plugin process.
 type instance struct {
@@ -140,6 +143,21 @@ type instance struct {
 	pid    int
 	procs  []string
 	broken atomic.Bool // the connection failed: stop the process and launch another
+
+	// initMu orders inits (adapters.Init) against the calls that rely on them: such a call holds
+	// it for reading, an init (or a direct call of the init procedure) for writing. It guards
+	// the fields below: the procedure of the process's last init, and its digest once it
+	// succeeded.
+	initMu     sync.RWMutex
+	initProc   string
+	initDigest [sha256.Size]byte
+	initDone   bool
+}
+
+// initialised reports whether the process ran the init of this digest and no other since. The
+// caller holds initMu.
+func (in *instance) initialised(digest [sha256.Size]byte) bool {
+	return in.initDone && in.initDigest == digest
 }
 
 // exited reports whether the instance can no longer take calls.
@@ -271,28 +289,113 @@ var errClosed = errors.New("adapter is closed")
 
 // Call runs one procedure in the plugin process.
 func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	if err := a.checkCall(procedure, input); err != nil {
+		return nil, err
+	}
+	in, err := a.running(ctx, procedure)
+	if err != nil {
+		return nil, err
+	}
+	in.initMu.RLock()
+	if procedure != in.initProc {
+		defer in.initMu.RUnlock()
+		return a.call(ctx, in, procedure, input)
+	}
+	in.initMu.RUnlock()
+	// Whoever calls init directly may configure the process otherwise: the next CallInit runs
+	// its init again. The calls that rely on the process's init are not running meanwhile.
+	in.initMu.Lock()
+	defer in.initMu.Unlock()
+	in.initDone = false
+	return a.call(ctx, in, procedure, input)
+}
+
+// CallInit runs procedure in a plugin process that ran init, running init first (within a call
+// timeout of its own) when the process is new, was relaunched, ran another init since or its
+// last init failed. Calls that rely on the same init run concurrently; an init waits for the
+// calls that rely on another one to end, and the process runs nothing else that relies on an init
+// while it runs.
+func (a *adapter) CallInit(ctx context.Context, init adapters.Init, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	if err := a.checkCall(procedure, input); err != nil {
+		return nil, err
+	}
+	if err := a.checkCall(init.Procedure, init.Input); err != nil {
+		return nil, err
+	}
+	digest := init.Digest()
+	in, err := a.running(ctx, procedure)
+	if err != nil {
+		return nil, err
+	}
+	in.initMu.RLock()
+	if in.initialised(digest) && procedure != in.initProc {
+		defer in.initMu.RUnlock()
+		return a.call(ctx, in, procedure, input)
+	}
+	in.initMu.RUnlock()
+	in.initMu.Lock()
+	defer in.initMu.Unlock()
+	if !in.initialised(digest) {
+		// Until init succeeds the process holds no init: a failed or partial one is redone.
+		in.initProc, in.initDone = init.Procedure, false
+		if _, err := a.call(ctx, in, init.Procedure, init.Input); err != nil {
+			return nil, err
+		}
+		in.initDigest, in.initDone = digest, true
+	}
+	if procedure == in.initProc {
+		in.initDone = false
+	}
+	return a.call(ctx, in, procedure, input)
+}
+
+// checkCall checks a call before it reaches the process: the adapter is open, the procedure
+// exists, the input is within the limit and is JSON.
+func (a *adapter) checkCall(procedure string, input json.RawMessage) error {
+	fail := func(code adapters.Code, msg string) error {
+		return &adapters.Error{Code: code, Adapter: a.cfg.Name, Procedure: procedure, Message: msg}
+	}
+	if a.closed.Load() {
+		return fail(adapters.CodeUnavailable, "adapter is closed")
+	}
+	if !a.procSet[procedure] {
+		return fail(adapters.CodeUnknownProcedure, fmt.Sprintf("no procedure %q", procedure))
+	}
+	if len(input) > a.cfg.Limits.MaxInput {
+		return fail(adapters.CodeBadInput, fmt.Sprintf("input is %d bytes; the limit is %d", len(input), a.cfg.Limits.MaxInput))
+	}
+	if !jsonvalid.Valid(input) {
+		return fail(adapters.CodeBadInput, "input is not valid JSON")
+	}
+	return nil
+}
+
+// running returns the running process for a call of procedure, launching one if needed.
+func (a *adapter) running(ctx context.Context, procedure string) (*instance, error) {
+	in, err := a.instance(ctx)
+	if err == nil {
+		return in, nil
+	}
+	e := &adapters.Error{Code: adapters.CodeUnavailable, Adapter: a.cfg.Name, Procedure: procedure, Message: "plugin is not running and could not be launched", Err: err}
+	if errors.Is(err, errClosed) {
+		e.Message, e.Err = "adapter is closed", nil
+	}
+	return nil, e
+}
+
+// call runs one procedure in the process in, within the adapter's call timeout.
+func (a *adapter) call(ctx context.Context, in *instance, procedure string, input json.RawMessage) (_ json.RawMessage, err error) {
 	fail := func(code adapters.Code, msg string, err error) error {
 		return &adapters.Error{Code: code, Adapter: a.cfg.Name, Procedure: procedure, Message: msg, Err: err}
 	}
-	if a.closed.Load() {
-		return nil, fail(adapters.CodeUnavailable, "adapter is closed", nil)
-	}
-	if !a.procSet[procedure] {
-		return nil, fail(adapters.CodeUnknownProcedure, fmt.Sprintf("no procedure %q", procedure), nil)
-	}
-	if len(input) > a.cfg.Limits.MaxInput {
-		return nil, fail(adapters.CodeBadInput, fmt.Sprintf("input is %d bytes; the limit is %d", len(input), a.cfg.Limits.MaxInput), nil)
-	}
-	if !jsonvalid.Valid(input) {
-		return nil, fail(adapters.CodeBadInput, "input is not valid JSON", nil)
-	}
-	in, err := a.instance(ctx)
-	if err != nil {
-		if errors.Is(err, errClosed) {
-			return nil, fail(adapters.CodeUnavailable, "adapter is closed", nil)
+	start := time.Now()
+	defer func() {
+		var code adapters.Code
+		if err != nil {
+			code = adapters.CodeOf(err)
 		}
-		return nil, fail(adapters.CodeUnavailable, "plugin is not running and could not be launched", err)
-	}
+		adapters.LogGuestCall(ctx, a.log, procedure, time.Since(start), code)
+	}()
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.Limits.CallTimeout)
 	defer cancel()
 	resp, err := in.rpc.Call(cctx, &pluginpb.CallRequest{Procedure: procedure, Input: input}, grpc.MaxCallRecvMsgSize(a.maxRecv))

@@ -84,7 +84,7 @@ func TestCall(t *testing.T) {
 			}
 		})
 	}
-	if diff := cmp.Diff([]string{"badjson", "big", "config", "echo", "env", "exit", "fail", "log", "panic", "pid", "sleep", "spam", "stderr"}, a.Procedures()); diff != "" {
+	if diff := cmp.Diff([]string{"badjson", "big", "config", "echo", "env", "exit", "fail", "log", "panic", "pid", "setup", "setupState", "sleep", "spam", "stderr"}, a.Procedures()); diff != "" {
 		t.Errorf("Procedures (-want +got):\n%s", diff)
 	}
 }

@@ -75,8 +75,10 @@ func (fx PKIFixture) withDefaults() PKIFixture {
 // certificate whose public key is the CSR's, getIdentityFromCertificate returns a userName,
 // validateCertificate accepts the generated certificate. Outputs are decoded strictly: a member
 // that adapters/pki.go does not define fails the check. It builds real CSRs (ECDSA P-256) with
-// crypto/x509. Like the engine, it calls init before every other procedure. Procedures the
-// adapter does not export are skipped, and the defaults of adapters/pki.go stand in for them.
+// crypto/x509. Like the engine, it runs every other procedure after init with adapters.CallInit:
+// once per guest instance when the adapter is an adapters.Initializer (both backends are),
+// before every procedure otherwise. Procedures the adapter does not export are skipped, and the
+// defaults of adapters/pki.go stand in for them.
 func PKIBridge(t T, a adapters.Adapter, fx PKIFixture) {
 	t.Helper()
 	fx = fx.withDefaults()
@@ -218,14 +220,20 @@ func (p *pkiRun) step(t T, role string, check func(t T)) {
 // out; a nil out only checks that the output is JSON.
 func (p *pkiRun) call(t T, procedure string, in, out any) {
 	t.Helper()
-	if procedure != "init" && p.exported["init"] {
-		p.call(t, "init", p.initInput(), nil)
-	}
 	input, err := json.Marshal(in)
 	if err != nil {
 		t.Fatalf("%s: encoding the input: %v", procedure, err)
 	}
-	output, err := p.a.Call(t.Context(), procedure, input)
+	var output json.RawMessage
+	if procedure != "init" && p.exported["init"] {
+		init, merr := json.Marshal(p.initInput())
+		if merr != nil {
+			t.Fatalf("init: encoding the input: %v", merr)
+		}
+		output, err = adapters.CallInit(t.Context(), p.a, adapters.Init{Procedure: "init", Input: init}, procedure, input)
+	} else {
+		output, err = p.a.Call(t.Context(), procedure, input)
+	}
 	if err != nil {
 		t.Fatalf("%s(%s): %v", procedure, input, err)
 	}

@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,7 +42,10 @@ type adapter struct {
 	closed bool
 }
 
-var _ adapters.Adapter = (*adapter)(nil)
+var (
+	_ adapters.Adapter     = (*adapter)(nil)
+	_ adapters.Initializer = (*adapter)(nil)
+)
 
 // Procedures lists the module's procedures, sorted.
 func (a *adapter) Procedures() []string { return slices.Clone(a.procedures) }
@@ -52,23 +56,31 @@ func (a *adapter) errorf(code adapters.Code, procedure string, cause error, form
 
 // Call runs procedure with input on a pooled instance, within Limits.CallTimeout and ctx.
 func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	return a.call(ctx, nil, procedure, input)
+}
+
+// CallInit runs procedure like Call, on a pooled instance that ran init (running init on it
+// first, within a call timeout of its own, unless it already ran this init and no other since).
+func (a *adapter) CallInit(ctx context.Context, init adapters.Init, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	return a.call(ctx, &init, procedure, input)
+}
+
+func (a *adapter) call(ctx context.Context, init *adapters.Init, procedure string, input json.RawMessage) (json.RawMessage, error) {
 	if a.isClosed() {
 		return nil, a.errorf(adapters.CodeUnavailable, procedure, nil, "the adapter is closed")
 	}
-	if _, ok := slices.BinarySearch(a.procedures, procedure); !ok {
-		return nil, a.errorf(adapters.CodeUnknownProcedure, procedure, nil, "the adapter has no procedure %q", procedure)
+	if err := a.checkCall(procedure, input); err != nil {
+		return nil, err
 	}
-	if len(input) > a.limits.MaxInput {
-		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input of %d bytes exceeds the limit of %d bytes", len(input), a.limits.MaxInput)
-	}
-	if !jsonvalid.Valid(input) {
-		return nil, a.errorf(adapters.CodeBadInput, procedure, nil, "the input is not valid JSON")
+	var digest [sha256.Size]byte
+	if init != nil {
+		if err := a.checkCall(init.Procedure, init.Input); err != nil {
+			return nil, err
+		}
+		digest = init.Digest()
 	}
 
-	deadline := time.Now().Add(a.limits.CallTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
+	deadline := a.deadline(ctx)
 	if err := a.acquire(ctx, deadline, procedure); err != nil {
 		return nil, err
 	}
@@ -81,21 +93,65 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 			return nil, err
 		}
 	}
+	if init != nil && !inst.initialised(digest) {
+		// Until init succeeds the instance holds no init: a failed or partial one is redone.
+		inst.initProc, inst.initDone = init.Procedure, false
+		if _, err := inst.call(ctx, deadline, init.Procedure, init.Input); err != nil {
+			return nil, a.putBack(inst, init.Procedure, err)
+		}
+		inst.initDigest, inst.initDone = digest, true
+		deadline = a.deadline(ctx) // the procedure gets a call timeout of its own
+	}
+	if procedure == inst.initProc {
+		// Whoever calls init directly may configure the instance otherwise: the next CallInit
+		// runs its init again.
+		inst.initDone = false
+	}
 	out, err := inst.call(ctx, deadline, procedure, input)
 	if err != nil {
-		if a.isClosed() {
-			err = a.errorf(adapters.CodeUnavailable, procedure, err, "the adapter was closed during the call")
-		}
-		if inst.broken {
-			inst.close()
-			a.logger.Warn("wasm instance discarded", "procedure", procedure, "code", err.Code, "err", err)
-		} else {
-			a.putIdle(inst)
-		}
-		return nil, err
+		return nil, a.putBack(inst, procedure, err)
 	}
 	a.putIdle(inst)
 	return out, nil
+}
+
+// checkCall checks a call before it takes an instance: the procedure exists, the input is
+// within the limit and is JSON.
+func (a *adapter) checkCall(procedure string, input json.RawMessage) *adapters.Error {
+	if _, ok := slices.BinarySearch(a.procedures, procedure); !ok {
+		return a.errorf(adapters.CodeUnknownProcedure, procedure, nil, "the adapter has no procedure %q", procedure)
+	}
+	if len(input) > a.limits.MaxInput {
+		return a.errorf(adapters.CodeBadInput, procedure, nil, "the input of %d bytes exceeds the limit of %d bytes", len(input), a.limits.MaxInput)
+	}
+	if !jsonvalid.Valid(input) {
+		return a.errorf(adapters.CodeBadInput, procedure, nil, "the input is not valid JSON")
+	}
+	return nil
+}
+
+// deadline is the deadline of a call starting now: Limits.CallTimeout, or ctx's if earlier.
+func (a *adapter) deadline(ctx context.Context) time.Time {
+	deadline := time.Now().Add(a.limits.CallTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	return deadline
+}
+
+// putBack ends a failed call of procedure on inst: the instance goes back to the pool unless
+// the call left it in doubt. It returns the call's error.
+func (a *adapter) putBack(inst *instance, procedure string, err *adapters.Error) *adapters.Error {
+	if a.isClosed() {
+		err = a.errorf(adapters.CodeUnavailable, procedure, err, "the adapter was closed during the call")
+	}
+	if inst.broken {
+		inst.close()
+		a.logger.Warn("wasm instance discarded", "procedure", procedure, "code", err.Code, "err", err)
+	} else {
+		a.putIdle(inst)
+	}
+	return err
 }
 
 // acquire takes an instance slot, waiting until deadline, the end of ctx or Close.

@@ -264,3 +264,44 @@ func BenchmarkColdStart(b *testing.B) {
 		peer{"cold", func() { open("") }},
 	)
 }
+
+// BenchmarkBridgeInit: a PKI-bridge procedure (validateIdentity) with the realm's init run once
+// per instance (CallInit, as the engine calls a bridge) against init run before every call (as
+// Worklight did, and the engine did before CallInit).
+//
+//	go test -run '^$' -bench BridgeInit -benchtime 3000x ./adapters/wasm/
+func BenchmarkBridgeInit(b *testing.B) {
+	ca := adaptertest.NewCA(b, "Bench CA")
+	settings := caSettings(b, ca)
+	module := adaptertest.BuildGoWasm(b, exampleDir)
+	ctx := context.Background()
+	a, err := adapters.Open(ctx, adapters.Config{Name: "bench", Kind: "wasm", Module: module, Settings: settings,
+		CacheDir: adaptertest.CompilationCacheDir(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close(ctx) })
+	params := map[string]string{"dependent-user-auth-realm": "Login",
+		"pki-bridge-class": "com.worklight.core.auth.ext.UserCertificateAdapterBasedPKI"}
+	for _, role := range adapters.PKIRoles {
+		params["adapter-pki-bridge-"+role+"-procedure"] = "Bridge." + adaptertest.PKIProcedures[role]
+	}
+	initInput, _ := json.Marshal(adapters.InitInput{Realm: "BridgeCertRealm", Parameters: params})
+	init := adapters.Init{Procedure: "init", Input: initInput}
+	input, _ := json.Marshal(adapters.IdentityInput{Identity: adapters.UserCertificateIdentity{UserName: "alice", DeviceID: "d1"}})
+	compare(b, 200,
+		peer{"once", func() {
+			if _, err := adapters.CallInit(ctx, a, init, "validateIdentity", input); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		peer{"every", func() {
+			if _, err := a.Call(ctx, "init", initInput); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := a.Call(ctx, "validateIdentity", input); err != nil {
+				b.Fatal(err)
+			}
+		}},
+	)
+}

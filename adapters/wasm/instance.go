@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,16 @@ type instance struct {
 	cctx *callContext
 	// broken is set when a call left the instance in doubt; it is then closed, not pooled.
 	broken bool
+	// The last init the instance ran (adapters.Init): its procedure, and its digest once it
+	// succeeded.
+	initProc   string
+	initDigest [sha256.Size]byte
+	initDone   bool
+}
+
+// initialised reports whether the instance ran the init of this digest and no other since.
+func (inst *instance) initialised(digest [sha256.Size]byte) bool {
+	return inst.initDone && inst.initDigest == digest
 }
 
 // callState is what the host functions of one call share. It lives in the call's context so
@@ -137,13 +148,14 @@ func (inst *instance) close() {
 
 // call runs one procedure: alloc and write the input, call realmgate_proc_<procedure>, check
 // and copy the result, free both buffers.
-func (inst *instance) call(parent context.Context, deadline time.Time, procedure string, input []byte) ([]byte, *adapters.Error) {
+func (inst *instance) call(parent context.Context, deadline time.Time, procedure string, input []byte) (_ []byte, cerr *adapters.Error) {
 	a := inst.a
 	st := &inst.state
 	st.reset(procedure)
 	inst.mem.refused = false
 	inst.output.startCall()
 	ctx := inst.cctx
+	start := time.Now()
 	disarm := ctx.arm(parent, deadline, st)
 	defer func() {
 		if disarm() {
@@ -155,6 +167,11 @@ func (inst *instance) call(parent context.Context, deadline time.Time, procedure
 		if st.dropped > 0 {
 			a.logger.Warn("adapter log records dropped", "procedure", procedure, "dropped", st.dropped, "limit", maxLogRecords)
 		}
+		var code adapters.Code
+		if cerr != nil {
+			code = cerr.Code
+		}
+		adapters.LogGuestCall(parent, a.logger, procedure, time.Since(start), code)
 	}()
 
 	n := uint32(len(input))

@@ -25,7 +25,9 @@ const (
 // defaults of package adapters (adapters.DefaultValidateIdentity and the like), so a nil field
 // leaves that procedure out and a bridge implements only what it decides differently.
 type PKIBridge struct {
-	// Init receives the realm's parameters before every other bridge call; its output is {}.
+	// Init receives the realm's parameters once per process and parameter set, before the
+	// realm's first other bridge call in that process (again in a relaunched process, or after
+	// another realm's init); its output is {}.
 	Init                       func(context.Context, adapters.InitInput) error
 	ValidateIdentity           func(context.Context, adapters.IdentityInput) (adapters.Valid, error)
 	GetCSRRequirements         func(context.Context, adapters.IdentityInput) (adapters.CSRRequirements, error)

@@ -24,6 +24,10 @@
 // adapter_failure with the error's text. Records written to [Logger] during a call travel back
 // with the call's response and are written by the daemon's logger before the call returns.
 //
+// Package sdk/conformance serves the four procedures of the host's conformance suite (echo,
+// fail, config, log), so that `hostd adapter test` can check a plugin; [PKIBridge] serves a PKI
+// bridge's.
+//
 // The binary is meant to be run only by the daemon: run by hand, it says so and exits.
 package sdk
 

@@ -6,6 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/build/example.wasm}
 mkdir -p "$(dirname "$out")"
 "${CC:-clang}" --target=wasm32-wasi -mexec-model=reactor -mbulk-memory -O2 -std=c11 \
-	-Wall -Wextra -Werror -I"$here/include" \
-	"$here/src/realmgate.c" "$here/src/json.c" "$here/src/pki.c" "$here/example/example.c" \
+	-Wall -Wextra -Werror -I"$here/include" -I"$here/conformance" \
+	"$here/src/realmgate.c" "$here/src/json.c" "$here/src/pki.c" \
+	"$here/conformance/realmgate_conformance.c" "$here/example/example.c" \
 	-Wl,--strip-debug -Wl,-z,stack-size=262144 -o "$out"

@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
 
 	// The backends hostd runs, registered by kind.
@@ -20,8 +20,10 @@ import (
 )
 
 // loadedAdapters are the open adapters of one runtime, by name. It implements
-// engine.ProcedureRunner and server's procedure runner.
+// engine.InitRunner and server's procedure runner.
 type loadedAdapters map[string]adapters.Adapter
+
+var _ engine.InitRunner = loadedAdapters(nil)
 
 // Call runs adapter.procedure.
 func (la loadedAdapters) Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error) {
@@ -31,6 +33,17 @@ func (la loadedAdapters) Call(ctx context.Context, adapter, procedure string, in
 			Message: "adapter " + adapter + " has no backend in this deployment"}
 	}
 	return a.Call(ctx, procedure, input)
+}
+
+// CallInit runs adapter.procedure on an instance that ran init (engine.InitRunner). Without a
+// backend, the call fails at init, which would have run first.
+func (la loadedAdapters) CallInit(ctx context.Context, adapter string, init adapters.Init, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	a, ok := la[adapter]
+	if !ok {
+		return nil, &adapters.Error{Code: adapters.CodeUnavailable, Adapter: adapter, Procedure: init.Procedure,
+			Message: "adapter " + adapter + " has no backend in this deployment"}
+	}
+	return adapters.CallInit(ctx, a, init, procedure, input)
 }
 
 // Has reports whether the adapter has a running backend.
@@ -59,9 +72,9 @@ func requiredFunctions(p *policies.Project) map[string][]string {
 			continue
 		}
 		for _, prm := range []string{"login-function", "logout-function"} {
-			if ref, ok := r.Params.Get(prm); ok {
-				if a, fn, ok := strings.Cut(ref, "."); ok {
-					out[a] = append(out[a], fn)
+			if v, ok := r.Params.Get(prm); ok {
+				if ref, ok := adapters.ParseProcRef(v); ok {
+					out[ref.Adapter] = append(out[ref.Adapter], ref.Procedure)
 				}
 			}
 		}

@@ -378,12 +378,12 @@ func (d *Daemon) provisioningOptions() (provisioning, error) {
 			}
 		}
 	}
-	if ref := d.settings.Authenticity.Adapter; ref != "" {
-		a, p, ok := strings.Cut(ref, ".")
-		if !ok || a == "" || p == "" {
-			return out, fmt.Errorf("authenticity.adapter %q is not Adapter.procedure", ref)
+	if v := d.settings.Authenticity.Adapter; v != "" {
+		ref, ok := adapters.ParseProcRef(v)
+		if !ok {
+			return out, fmt.Errorf("authenticity.adapter %q is not Adapter.procedure", v)
 		}
-		out.verifier = &engine.AttestationVerifier{Adapter: a, Procedure: p}
+		out.verifier = &ref
 	}
 	return out, nil
 }

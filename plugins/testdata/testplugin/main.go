@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/realmgate/realmgate/plugins/sdk"
@@ -16,6 +17,14 @@ import (
 
 // hostileStderr is a line go-plugin's own stderr parser panics on.
 const hostileStderr = `{"@message": 1, "@level": 5, "@timestamp": 7}`
+
+// The init of this process, for the tests of CallInit: how many times setup ran, and the input
+// of the last one.
+var (
+	initMu   sync.Mutex
+	inits    int
+	initWith json.RawMessage
+)
 
 func main() {
 	for _, arg := range os.Args[1:] {
@@ -87,6 +96,32 @@ func main() {
 				sdk.Logger(ctx).Info("spam", "i", i)
 			}
 			return n, nil
+		}),
+		// setup is an init procedure (adapters.Init) that records its input. It fails when the
+		// input has a member "fail" and exits when it has a member "exit".
+		"setup": sdk.JSON(func(_ context.Context, in json.RawMessage) (struct{}, error) {
+			var opts struct {
+				Fail string `json:"fail"`
+				Exit bool   `json:"exit"`
+			}
+			_ = json.Unmarshal(in, &opts)
+			initMu.Lock()
+			defer initMu.Unlock()
+			inits++
+			initWith = append(json.RawMessage(nil), in...)
+			if opts.Exit {
+				os.Exit(5)
+			}
+			if opts.Fail != "" {
+				return struct{}{}, sdk.Fail(opts.Fail)
+			}
+			return struct{}{}, nil
+		}),
+		// setupState returns what setup recorded.
+		"setupState": sdk.JSON(func(context.Context, json.RawMessage) (map[string]any, error) {
+			initMu.Lock()
+			defer initMu.Unlock()
+			return map[string]any{"inits": inits, "input": initWith}, nil
 		}),
 		// stderr writes a line to the process's stderr and to os.Stdout.
 		"stderr": sdk.JSON(func(ctx context.Context, line string) (bool, error) {

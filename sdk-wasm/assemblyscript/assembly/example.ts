@@ -1,7 +1,7 @@
-// example.ts: an example Realmgate adapter written with the AssemblyScript SDK. It implements
-// the core conformance procedures (echo, fail, config, log), a PKI bridge that does not sign
-// (init, validateIdentity, getCSRRequirements, validateCSR, getIdentityFromCertificate,
-// validateCertificate) and roundtrip, which decodes and re-encodes one PKI-bridge type so that
+// example.ts: an example Realmgate adapter written with the AssemblyScript SDK. It exports the
+// core conformance procedures (echo, fail, config, log) from realmgate/conformance, and
+// implements a PKI bridge that does not sign (init, validateIdentity, getCSRRequirements,
+// validateCSR, getIdentityFromCertificate, validateCertificate) and roundtrip, which decodes and re-encodes one PKI-bridge type so that
 // tests can check the SDK's JSON names against adapters/pki.go.
 
 import * as rg from "./realmgate";
@@ -9,16 +9,8 @@ import * as pki from "./realmgate/pki";
 import { Value, Writer } from "./realmgate";
 
 export * from "./realmgate/exports";
-
-// echo returns its input byte for byte (whitespace and number spelling included), so it
-// copies the raw input rather than a parsed value.
-function echo(ptr: usize, len: usize, out: Writer): bool {
-  out.raw(ptr, len);
-  return true;
-}
-export function realmgate_proc_echo(ptr: usize, len: usize): u64 {
-  return rg.handleRaw(ptr, len, echo);
-}
+// echo, fail, config and log: the core conformance procedures, from the SDK.
+export * from "./realmgate/conformance";
 
 // reencode returns its input parsed and written again, compact: it exercises the SDK's JSON
 // reader and writer (the fuzz target FuzzASJSON drives it).
@@ -27,47 +19,6 @@ function reencode(input: Value): Value | null {
 }
 export function realmgate_proc_reencode(ptr: usize, len: usize): u64 {
   return rg.handle(ptr, len, reencode);
-}
-
-// fail fails with the input's message.
-function failProc(input: Value): Value | null {
-  const m = input.get("message");
-  if (m === null || m.kind != rg.Kind.String) {
-    rg.fail('fail: want {"message": string}');
-    return null;
-  }
-  rg.fail(m.text);
-  return null;
-}
-export function realmgate_proc_fail(ptr: usize, len: usize): u64 {
-  return rg.handle(ptr, len, failProc);
-}
-
-// config returns the adapter's configuration.
-function configProc(input: Value): Value | null {
-  return rg.config();
-}
-export function realmgate_proc_config(ptr: usize, len: usize): u64 {
-  return rg.handle(ptr, len, configProc);
-}
-
-// log writes one record at the input's level.
-function logProc(input: Value): Value | null {
-  const level = input.getString("level");
-  let l: rg.Level;
-  if (level == "debug") l = rg.Level.Debug;
-  else if (level == "info" || level == "") l = rg.Level.Info;
-  else if (level == "warn") l = rg.Level.Warn;
-  else if (level == "error") l = rg.Level.Error;
-  else {
-    rg.fail("log: level must be debug, info, warn or error");
-    return null;
-  }
-  rg.log(l, input.getString("msg"));
-  return Value.newObject().set("logged", Value.newBool(true));
-}
-export function realmgate_proc_log(ptr: usize, len: usize): u64 {
-  return rg.handle(ptr, len, logProc);
 }
 
 // fetch makes one outbound request through the host: input {"url", "method", "body"}, output

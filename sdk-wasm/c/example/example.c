@@ -1,20 +1,12 @@
 /*
- * example.c: an example Realmgate adapter written with the C SDK. It implements the core
- * conformance procedures (echo, fail, config, log), a PKI bridge that does not sign (init,
+ * example.c: an example Realmgate adapter written with the C SDK. It exports the core
+ * conformance procedures (echo, fail, config, log) by linking
+ * conformance/realmgate_conformance.c, and implements a PKI bridge that does not sign (init,
  * validateIdentity, getCSRRequirements, validateCSR, getIdentityFromCertificate,
  * validateCertificate) and roundtrip, which decodes and re-encodes one PKI-bridge type so that
  * tests can check the SDK's JSON names against adapters/pki.go.
  */
 #include <realmgate.h>
-
-/* echo returns its input byte for byte (whitespace included), so it writes the raw input
- * rather than the parsed value. */
-static int echo(rg_call *c, const rg_json *in) {
-	(void)in;
-	rg_w_raw(rg_out(c), rg_input(c));
-	return 0;
-}
-REALMGATE_PROCEDURE(echo, echo)
 
 /* reencode returns its input parsed and written again, compact: it exercises the SDK's JSON
  * reader and writer (the fuzz target FuzzCJSON drives it). */
@@ -23,43 +15,6 @@ static int reencode(rg_call *c, const rg_json *in) {
 	return 0;
 }
 REALMGATE_PROCEDURE(reencode, reencode)
-
-/* fail fails with the input's message. */
-static int fail(rg_call *c, const rg_json *in) {
-	const rg_json *m = rg_json_get(in, "message");
-	if (!m || m->type != RG_JSON_STRING) return rg_fail(c, "fail: want {\"message\": string}");
-	return rg_fail_str(c, m->s);
-}
-REALMGATE_PROCEDURE(fail, fail)
-
-/* config returns the adapter's configuration. */
-static int config(rg_call *c, const rg_json *in) {
-	(void)in;
-	const rg_json *cfg = rg_config(c);
-	if (!cfg) return -1;
-	rg_w_value(rg_out(c), cfg);
-	return 0;
-}
-REALMGATE_PROCEDURE(config, config)
-
-/* log writes one record at the input's level. */
-static int log_(rg_call *c, const rg_json *in) {
-	rg_str level = rg_json_get_str(in, "level");
-	int l;
-	if (rg_str_eq_c(level, "debug")) l = RG_DEBUG;
-	else if (rg_str_eq_c(level, "info") || level.n == 0) l = RG_INFO;
-	else if (rg_str_eq_c(level, "warn")) l = RG_WARN;
-	else if (rg_str_eq_c(level, "error")) l = RG_ERROR;
-	else return rg_fail(c, "log: level must be debug, info, warn or error");
-	rg_log_str(l, rg_json_get_str(in, "msg"));
-	rg_buf *w = rg_out(c);
-	rg_w_obj_begin(w);
-	rg_w_key(w, "logged");
-	rg_w_bool(w, true);
-	rg_w_obj_end(w);
-	return 0;
-}
-REALMGATE_PROCEDURE(log, log_)
 
 /* fetch makes one outbound request through the host: input {"url", "method", "body"}, output
  * {"status", "body", "echo"} (echo: the response's X-Echo header). The host allows only the

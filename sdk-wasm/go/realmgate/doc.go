@@ -34,8 +34,10 @@
 // outbound request to a host on the adapter's allow-list.
 //
 // A guest instance serves one call at a time and may be reused for later calls, or discarded
-// and replaced; keep no state between calls that a fresh instance could not rebuild (init
-// runs before every PKI-bridge procedure for that reason).
+// and replaced; keep no state between calls that a fresh instance could not rebuild. The host
+// runs a PKI bridge's init on every instance, with the realm's parameters, before that
+// instance's first other bridge procedure (and again if the parameters change), so what init
+// sets up lasts for the instance's life (ABI.md).
 //
 // Outside a wasm module (GOOS other than wasip1) the package compiles, so that the types and
 // the pure logic of an adapter can be tested natively, but the functions that reach the host

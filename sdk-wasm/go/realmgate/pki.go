@@ -11,8 +11,9 @@ const (
 	NoUseDependentRealmOnly = "NO_USE_DEPENDENT_REALM_ONLY"
 )
 
-// InitInput is the input of init: the realm's parameters (and the adapter's name). init runs
-// before every other procedure call so that a stateless guest instance can configure itself.
+// InitInput is the input of init: the realm's name and parameters. init runs on an instance
+// before its first other bridge procedure (and again when the parameters change), so that the
+// instance can configure itself once.
 type InitInput struct {
 	Realm      string            `json:"realm"`
 	Parameters map[string]string `json:"parameters"`
@@ -150,8 +151,8 @@ func Verdict(ok bool) Valid {
 //		return realmgate.GenerateCertificate(ptr, size, bridge.generate)
 //	}
 
-// Init serves init: the realm's parameters, before every other PKI-bridge procedure. Its
-// output is an empty object.
+// Init serves init: the realm's parameters, once per instance and parameter set, before the
+// instance's first other PKI-bridge procedure. Its output is an empty object.
 func Init(ptr, size uint32, f func(InitInput) error) uint64 {
 	return Handle(ptr, size, func(in InitInput) (struct{}, error) { return struct{}{}, f(in) })
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"time"
 	"unsafe"
@@ -179,5 +180,44 @@ func escape(ptr, size uint32) uint64 {
 			"unix":   time.Now().Unix(),
 			"random": hex.EncodeToString(random),
 		})
+	})
+}
+
+// The init of this instance, for the tests of CallInit: how many times init ran, and the input
+// of the last one.
+var (
+	inits    int
+	initWith json.RawMessage
+)
+
+// init is an init procedure (adapters.Init) that records its input. It fails when the input
+// has a member "fail", and traps when it has a member "trap".
+//
+//go:wasmexport realmgate_proc_init
+func initProc(ptr, size uint32) uint64 {
+	return realmgate.Serve(ptr, size, func(in []byte) ([]byte, error) {
+		inits++
+		initWith = append(json.RawMessage(nil), in...)
+		var opts struct {
+			Fail string `json:"fail"`
+			Trap bool   `json:"trap"`
+		}
+		_ = json.Unmarshal(in, &opts)
+		if opts.Trap {
+			anchor = trap(ptr, size) // kept: the load must happen
+		}
+		if opts.Fail != "" {
+			return nil, errors.New(opts.Fail)
+		}
+		return []byte(`{}`), nil
+	})
+}
+
+// initState returns what init recorded.
+//
+//go:wasmexport realmgate_proc_initState
+func initState(ptr, size uint32) uint64 {
+	return realmgate.Serve(ptr, size, func([]byte) ([]byte, error) {
+		return json.Marshal(map[string]any{"inits": inits, "input": initWith})
 	})
 }

@@ -9,7 +9,8 @@ sdk=$(cd "$here/../.." && pwd)
 out=${1:-$here/build/mdmbridge.wasm}
 mkdir -p "$(dirname "$out")"
 "${CC:-clang}" --target=wasm32-wasi -mexec-model=reactor -mbulk-memory -O2 -std=c11 \
-	-Wall -Wextra -Werror -I"$sdk/include" \
-	"$sdk/src/realmgate.c" "$sdk/src/json.c" "$sdk/src/pki.c" "$here/mdmbridge.c" \
+	-Wall -Wextra -Werror -I"$sdk/include" -I"$sdk/conformance" \
+	"$sdk/src/realmgate.c" "$sdk/src/json.c" "$sdk/src/pki.c" \
+	"$sdk/conformance/realmgate_conformance.c" "$here/mdmbridge.c" \
 	-Wl,--strip-debug -Wl,-z,stack-size=262144 -o "$out"
 sha256sum "$out"

@@ -19,6 +19,7 @@
  * generateCertificate (for example the CFSSL bridge's).
  */
 #include <realmgate.h>
+#include <realmgate_conformance.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,58 +33,9 @@
 
 /* ---- core conformance procedures --------------------------------------------------------- */
 
-/* echo returns its input byte for byte. */
-static int echo(rg_call *c, const rg_json *in) {
-	(void)in;
-	rg_w_raw(rg_out(c), rg_input(c));
-	return 0;
-}
-REALMGATE_PROCEDURE(echo, echo)
-
-/* fail fails with the input's message. */
-static int fail(rg_call *c, const rg_json *in) {
-	const rg_json *m = rg_json_get(in, "message");
-	if (!m || m->type != RG_JSON_STRING) return rg_fail(c, "fail: want {\"message\": string}");
-	return rg_fail_str(c, m->s);
-}
-REALMGATE_PROCEDURE(fail, fail)
-
-/* config returns the adapter's configuration, with the activation codes (secrets) replaced by
- * "<redacted>". */
-static int config(rg_call *c, const rg_json *in) {
-	(void)in;
-	const rg_json *cfg = rg_config(c);
-	if (!cfg) return -1;
-	rg_buf *w = rg_out(c);
-	rg_w_obj_begin(w);
-	for (const rg_json *m = cfg->child; m; m = m->next) {
-		rg_w_key_str(w, m->key);
-		if (rg_str_eq_c(m->key, "codes")) rg_w_cstr(w, "<redacted>");
-		else rg_w_value(w, m);
-	}
-	rg_w_obj_end(w);
-	return 0;
-}
-REALMGATE_PROCEDURE(config, config)
-
-/* log writes one record at the input's level. */
-static int log_(rg_call *c, const rg_json *in) {
-	rg_str level = rg_json_get_str(in, "level");
-	int l;
-	if (rg_str_eq_c(level, "debug")) l = RG_DEBUG;
-	else if (rg_str_eq_c(level, "info") || level.n == 0) l = RG_INFO;
-	else if (rg_str_eq_c(level, "warn")) l = RG_WARN;
-	else if (rg_str_eq_c(level, "error")) l = RG_ERROR;
-	else return rg_fail(c, "log: level must be debug, info, warn or error");
-	rg_log_str(l, rg_json_get_str(in, "msg"));
-	rg_buf *w = rg_out(c);
-	rg_w_obj_begin(w);
-	rg_w_key(w, "logged");
-	rg_w_bool(w, true);
-	rg_w_obj_end(w);
-	return 0;
-}
-REALMGATE_PROCEDURE(log, log_)
+/* echo, fail, config and log come from conformance/realmgate_conformance.c; config answers the
+ * activation codes (secrets) as "<redacted>". */
+const char *rg_conformance_redacted[] = {"codes", NULL};
 
 /* ---- the activation codes ---------------------------------------------------------------- */
 

@@ -1,7 +1,8 @@
 //go:build wasip1
 
 // Command cfsslbridge is an example Realmgate wasm adapter written with the Go SDK: the core
-// conformance procedures (echo, fail, config, log) and a PKI bridge whose generateCertificate
+// conformance procedures (echo, fail, config, log, from package realmgate/conformance) and a
+// PKI bridge whose generateCertificate
 // has a CFSSL server sign the CSR over its REST API, reached through the host's outbound HTTP
 // (see package bridge for the settings).
 //
@@ -13,57 +14,13 @@ package main
 //lint:file-ignore U1000 the functions exported with go:wasmexport are called by the host
 
 import (
-	"encoding/json"
-	"errors"
-	"log/slog"
-	"strings"
-
 	"github.com/realmgate/realmgate/sdk-wasm/go/examples/cfsslbridge/bridge"
 	"github.com/realmgate/realmgate/sdk-wasm/go/realmgate"
+	_ "github.com/realmgate/realmgate/sdk-wasm/go/realmgate/conformance" // echo, fail, config, log
 )
 
 // main is not run: the host calls the exported functions of the module (a WASI reactor).
 func main() {}
-
-//go:wasmexport realmgate_proc_echo
-func echo(ptr, size uint32) uint64 {
-	return realmgate.Serve(ptr, size, func(in []byte) ([]byte, error) { return in, nil })
-}
-
-//go:wasmexport realmgate_proc_fail
-func fail(ptr, size uint32) uint64 {
-	return realmgate.Handle(ptr, size, func(in struct {
-		Message string `json:"message"`
-	}) (struct{}, error) {
-		return struct{}{}, errors.New(in.Message)
-	})
-}
-
-//go:wasmexport realmgate_proc_config
-func config(ptr, size uint32) uint64 {
-	return realmgate.Serve(ptr, size, func([]byte) ([]byte, error) {
-		c, err := realmgate.Config()
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(c)
-	})
-}
-
-//go:wasmexport realmgate_proc_log
-func log(ptr, size uint32) uint64 {
-	return realmgate.Handle(ptr, size, func(in struct {
-		Msg   string `json:"msg"`
-		Level string `json:"level"`
-	}) (map[string]bool, error) {
-		var level slog.Level
-		if err := level.UnmarshalText([]byte(strings.ToUpper(in.Level))); err != nil {
-			return nil, err
-		}
-		realmgate.Log(level, in.Msg)
-		return map[string]bool{"logged": true}, nil
-	})
-}
 
 // pkiBridge is the bridge of this instance, made from the settings on first use, so that the
 // core procedures work even when the CFSSL settings are missing or wrong.

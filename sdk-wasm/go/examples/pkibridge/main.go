@@ -1,7 +1,8 @@
 //go:build wasip1
 
 // Command pkibridge is an example Realmgate wasm adapter written with the Go SDK: the core
-// conformance procedures (echo, fail, config, log) and a full PKI bridge that signs CSRs with
+// conformance procedures (echo, fail, config, log, from package realmgate/conformance) and a
+// full PKI bridge that signs CSRs with
 // the CA certificate and key of its settings "ca-cert" and "ca-key" (see package bridge).
 //
 // Build it with sdk-wasm/go/build.sh, or:
@@ -12,57 +13,13 @@ package main
 //lint:file-ignore U1000 the functions exported with go:wasmexport are called by the host
 
 import (
-	"encoding/json"
-	"errors"
-	"log/slog"
-	"strings"
-
 	"github.com/realmgate/realmgate/sdk-wasm/go/examples/pkibridge/bridge"
 	"github.com/realmgate/realmgate/sdk-wasm/go/realmgate"
+	_ "github.com/realmgate/realmgate/sdk-wasm/go/realmgate/conformance" // echo, fail, config, log
 )
 
 // main is not run: the host calls the exported functions of the module (a WASI reactor).
 func main() {}
-
-//go:wasmexport realmgate_proc_echo
-func echo(ptr, size uint32) uint64 {
-	return realmgate.Serve(ptr, size, func(in []byte) ([]byte, error) { return in, nil })
-}
-
-//go:wasmexport realmgate_proc_fail
-func fail(ptr, size uint32) uint64 {
-	return realmgate.Handle(ptr, size, func(in struct {
-		Message string `json:"message"`
-	}) (struct{}, error) {
-		return struct{}{}, errors.New(in.Message)
-	})
-}
-
-//go:wasmexport realmgate_proc_config
-func config(ptr, size uint32) uint64 {
-	return realmgate.Serve(ptr, size, func([]byte) ([]byte, error) {
-		c, err := realmgate.Config()
-		if err != nil {
-			return nil, err
-		}
-		return json.Marshal(c)
-	})
-}
-
-//go:wasmexport realmgate_proc_log
-func log(ptr, size uint32) uint64 {
-	return realmgate.Handle(ptr, size, func(in struct {
-		Msg   string `json:"msg"`
-		Level string `json:"level"`
-	}) (map[string]bool, error) {
-		var level slog.Level
-		if err := level.UnmarshalText([]byte(strings.ToUpper(in.Level))); err != nil {
-			return nil, err
-		}
-		realmgate.Log(level, in.Msg)
-		return map[string]bool{"logged": true}, nil
-	})
-}
 
 // ca is the bridge of this instance, made from the settings on first use.
 var ca *bridge.Bridge

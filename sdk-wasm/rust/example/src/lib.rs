@@ -1,64 +1,21 @@
 //! An example Realmgate adapter written with the Rust SDK: the core conformance procedures
-//! (echo, fail, config, log), a PKI bridge that does not sign (init, validateIdentity,
-//! getCSRRequirements, validateCSR, getIdentityFromCertificate, validateCertificate) and
-//! roundtrip, which decodes and re-encodes one PKI-bridge type so that tests can check the
-//! SDK's JSON names against adapters/pki.go.
+//! (echo, fail, config, log, from `realmgate::conformance`), a PKI bridge that does not sign
+//! (init, validateIdentity, getCSRRequirements, validateCSR, getIdentityFromCertificate,
+//! validateCertificate) and roundtrip, which decodes and re-encodes one PKI-bridge type so that
+//! tests can check the SDK's JSON names against adapters/pki.go.
 
 use realmgate::pki::{self, Valid};
 use realmgate::{fail, procedure, Level, Result, Value};
 use serde::Deserialize;
 
-/// echo returns its input byte for byte (whitespace and number spelling included), so it
-/// works on the raw JSON rather than a decoded value.
-fn echo(input: &[u8]) -> Result<Vec<u8>> {
-    Ok(input.to_vec())
-}
-realmgate::procedure_raw!(echo => echo);
+// echo, fail, config and log: the core conformance procedures, from the SDK.
+realmgate::conformance_procedures!();
 
 /// reencode returns its input decoded into a serde_json Value and encoded again.
 fn reencode(input: Value) -> Result<Value> {
     Ok(input)
 }
 procedure!(reencode => reencode);
-
-#[derive(Deserialize)]
-struct FailInput {
-    message: String,
-}
-
-/// fail fails with the input's message.
-fn fail_(input: FailInput) -> Result<Value> {
-    Err(realmgate::Error::new(input.message))
-}
-procedure!(fail => fail_);
-
-/// config returns the adapter's configuration.
-fn config(_: Value) -> Result<realmgate::Config> {
-    realmgate::config()
-}
-procedure!(config => config);
-
-#[derive(Deserialize)]
-struct LogInput {
-    #[serde(default)]
-    msg: String,
-    #[serde(default)]
-    level: String,
-}
-
-/// log writes one record at the input's level.
-fn log(input: LogInput) -> Result<Value> {
-    let level = match input.level.as_str() {
-        "debug" => Level::Debug,
-        "info" | "" => Level::Info,
-        "warn" => Level::Warn,
-        "error" => Level::Error,
-        other => fail!("log: level {:?} is not debug, info, warn or error", other),
-    };
-    realmgate::log(level, &input.msg);
-    Ok(serde_json::json!({ "logged": true }))
-}
-procedure!(log => log);
 
 #[derive(Deserialize)]
 struct FetchInput {

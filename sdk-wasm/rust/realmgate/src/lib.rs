@@ -4,8 +4,9 @@
 //! functions from a deserializable input to a serializable output and exports each with
 //! [`procedure!`] (or a typed PKI-bridge macro such as [`pki_validate_csr!`]); this crate
 //! provides the ABI exports (`realmgate_abi_version`, `realmgate_alloc`, `realmgate_free`,
-//! `_initialize`), the host functions ([`log`], [`config`], [`http`]) and the PKI-bridge types
-//! of `adapters/pki.go` ([`pki`]).
+//! `_initialize`), the host functions ([`log`], [`config`], [`http`]), the PKI-bridge types
+//! of `adapters/pki.go` ([`pki`]) and the four procedures of the host's conformance suite
+//! ([`conformance`], exported with [`conformance_procedures!`]).
 //!
 //! ```ignore
 //! use realmgate::{procedure, pki, Result};
@@ -24,6 +25,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub mod base64;
+pub mod conformance;
 pub mod pki;
 
 pub use serde;
