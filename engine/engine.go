@@ -156,7 +156,7 @@ type Options struct {
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
 	// Decisions receives one record per security-test decision; nil discards them.
-	Decisions func(DecisionRecord)
+	Decisions DecisionSink
 	// Procedures runs adapter procedures for adapter-based realms; nil leaves those realms
 	// unable to authenticate (their challenges are refused with CodeNotImplemented).
 	Procedures ProcedureRunner
@@ -177,7 +177,7 @@ type Engine struct {
 	store     Store
 	now       func() time.Time
 	log       *slog.Logger
-	decisions func(DecisionRecord)
+	decisions DecisionSink
 	realms    map[string]realm
 	locks     locks
 	rules     *rulesCache

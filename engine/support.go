@@ -168,11 +168,24 @@ type DecisionRecord struct {
 	Revision string   `json:"revision"`
 }
 
+// DecisionSink receives one record per security-test decision: the decision log. The engine
+// declares it and the daemon supplies it (a log and a metric), so that decisions flow out of the
+// engine without the engine knowing where they go.
+type DecisionSink interface {
+	Record(DecisionRecord)
+}
+
+// DecisionFunc adapts a function to a DecisionSink.
+type DecisionFunc func(DecisionRecord)
+
+// Record calls f(d).
+func (f DecisionFunc) Record(d DecisionRecord) { f(d) }
+
 func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, dec decisionView) {
 	if e.decisions == nil {
 		return
 	}
-	e.decisions(DecisionRecord{
+	e.decisions.Record(DecisionRecord{
 		Time:       x.now,
 		DecisionID: newUUID(),
 		Session:    SessionRef(x.s.rec.ID),

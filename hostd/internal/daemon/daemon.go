@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
@@ -64,6 +66,7 @@ type Daemon struct {
 	stopJanitor func()
 	keys        *keys.Set
 	tokens      *engine.TokenIssuer
+	decisions   *decisionLog
 }
 
 // tokenKeys adapts the key set to engine.TokenKeys.
@@ -143,16 +146,18 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer, Audiences: st.Tokens.Audiences, Revocations: db}
 
+	reg := prometheus.NewRegistry()
+	d.decisions = newDecisionLog(log.With("log", "decision"), reg)
 	d.server = server.New(server.Options{
-		Store:          db,
-		Logger:         log,
-		DecisionLogger: log.With("log", "decision"),
-		MaxBodyBytes:   st.Limits.MaxBodyBytes,
-		AdminToken:     token,
-		SecureCookies:  st.SecureCookies,
-		Reload:         d.loadRuntime,
-		Tokens:         d.tokens,
-		TokenKeys:      keySet,
+		Store:         db,
+		Logger:        log,
+		Metrics:       reg,
+		MaxBodyBytes:  st.Limits.MaxBodyBytes,
+		AdminToken:    token,
+		SecureCookies: st.SecureCookies,
+		Reload:        d.loadRuntime,
+		Tokens:        d.tokens,
+		TokenKeys:     keySet,
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
@@ -236,7 +241,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 		Store:               d.store,
 		Evaluator:           ev,
 		Logger:              d.log,
-		Decisions:           d.server.RecordDecision,
+		Decisions:           d.decisions,
 		Procedures:          la,
 		ProvisioningCA:      prov.ca,
 		AttestationRoots:    prov.roots,

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
@@ -55,8 +57,9 @@ type Adapters interface {
 type Options struct {
 	Store  store.Store
 	Logger *slog.Logger
-	// DecisionLogger receives the decision log; nil uses Logger.
-	DecisionLogger *slog.Logger
+	// Metrics is the registry /metrics serves, where the server adds its HTTP metrics; nil
+	// makes one.
+	Metrics *prometheus.Registry
 	// MaxBodyBytes bounds request bodies (default 1 MiB); larger bodies get 413.
 	MaxBodyBytes int64
 	// AdminToken enables the admin API; empty leaves it off.
@@ -77,7 +80,6 @@ type Options struct {
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	declog  *slog.Logger
 	rt      atomic.Pointer[Runtime]
 	metrics *metrics
 	handler http.Handler
@@ -93,12 +95,9 @@ func New(opts Options) *Server {
 	if opts.PersistentCookieAge <= 0 {
 		opts.PersistentCookieAge = engine.DefaultConfig.PersistentCookieAge
 	}
-	s := &Server{opts: opts, log: opts.Logger, declog: opts.DecisionLogger, metrics: newMetrics()}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.declog == nil {
-		s.declog = s.log
 	}
 	s.handler = s.routes()
 	return s
@@ -112,24 +111,6 @@ func (s *Server) Runtime() *Runtime { return s.rt.Load() }
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// RecordDecision is the engine's decision callback: one log record and one metric per decision.
-func (s *Server) RecordDecision(d engine.DecisionRecord) {
-	s.metrics.decisions.WithLabelValues(d.Test, d.Outcome).Inc()
-	s.declog.LogAttrs(context.Background(), slog.LevelInfo, "decision",
-		slog.String("decision_id", d.DecisionID),
-		slog.String("session", d.Session),
-		slog.String("app", d.App), slog.String("env", d.Env), slog.String("version", d.Version),
-		slog.String("resource_kind", d.Kind), slog.String("resource", d.Resource),
-		slog.String("security_test", d.Test),
-		slog.Any("realms_passed", d.Passed),
-		slog.String("outcome", d.Outcome),
-		slog.Int("step", d.Step),
-		slog.Any("realms_challenged", d.Realms),
-		slog.Any("reasons", d.Reasons),
-		slog.String("revision", d.Revision),
-	)
-}
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
