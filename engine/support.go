@@ -127,9 +127,16 @@ func (c *rulesCache) invalidate(app, env string) {
 	c.mu.Unlock()
 }
 
-// SetRules validates and stores the remote-disable rules of an application environment, audits
-// the change, and applies it at once.
+// SetRules validates and stores the remote-disable rules of an application environment (at
+// most MaxRulesPerEnvironment; none clears them), audits the change under actor, and applies it
+// at once.
 func (e *Engine) SetRules(ctx context.Context, actor, app, env string, rules []store.Rule) error {
+	if err := e.CheckEnvironment(app, env); err != nil {
+		return err
+	}
+	if len(rules) > MaxRulesPerEnvironment {
+		return errorf(CodeBadRequest, "at most %d rules per environment", MaxRulesPerEnvironment)
+	}
 	for _, r := range rules {
 		if err := ValidateRule(r); err != nil {
 			return err

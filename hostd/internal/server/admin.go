@@ -68,11 +68,12 @@ func (s *Server) adminAuth(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// adminEnv reads the application environment of a remote-disable path; an unknown one is
+// answered before the body is read.
 func (s *Server) adminEnv(w http.ResponseWriter, r *http.Request) (app, env string, ok bool) {
 	app, env = r.PathValue("app"), strings.ToLower(r.PathValue("env"))
-	a := s.rt.Load().Project.Apps[app]
-	if a == nil || a.Envs[env] == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnknownApplication, Message: "no application environment " + app + "/" + env})
+	if err := s.rt.Load().Engine.CheckEnvironment(app, env); err != nil {
+		s.writeError(w, r, err)
 		return "", "", false
 	}
 	return app, env, true
@@ -87,13 +88,10 @@ func (s *Server) getRules(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rules, err := s.opts.Store.GetRules(r.Context(), app, env)
+	rules, err := s.rt.Load().Engine.Rules(r.Context(), app, env)
 	if err != nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the rule store is unavailable", Err: err})
+		s.writeError(w, r, err)
 		return
-	}
-	if rules == nil {
-		rules = []store.Rule{}
 	}
 	writeJSON(w, http.StatusOK, rulesBody{Rules: rules})
 }
@@ -117,10 +115,6 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.Rules == nil {
 		in.Rules = []store.Rule{}
-	}
-	if len(in.Rules) > 100 {
-		s.writeError(w, r, newError(codeBadRequest, "at most 100 rules per environment"))
-		return
 	}
 	if err := s.rt.Load().Engine.SetRules(r.Context(), adminActor, app, env, in.Rules); err != nil {
 		s.writeError(w, r, err)
@@ -155,9 +149,9 @@ type deviceJSON struct {
 }
 
 func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
-	devs, err := s.opts.Store.ListDevices(r.Context())
+	devs, err := s.rt.Load().Engine.Devices(r.Context())
 	if err != nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the device store is unavailable", Err: err})
+		s.writeError(w, r, err)
 		return
 	}
 	out := make([]deviceJSON, 0, len(devs))
@@ -176,30 +170,15 @@ func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Status string `json:"status"`
 	}
-	if err := json.Unmarshal(body, &in); err != nil || (in.Status != store.DeviceActive && in.Status != store.DeviceBlocked) {
+	if err := json.Unmarshal(body, &in); err != nil {
 		s.writeError(w, r, newError(codeBadRequest, `the body must be {"status": "active" | "blocked"}`))
 		return
 	}
 	id := r.PathValue("id")
-	if err := s.opts.Store.SetDeviceStatus(r.Context(), id, in.Status); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			s.writeError(w, r, newError(codeNotFound, "no device "+quote(id)))
-			return
-		}
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the device store is unavailable", Err: err})
+	if err := s.rt.Load().Engine.SetDeviceStatus(r.Context(), adminActor, id, in.Status); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	eng := s.rt.Load().Engine
-	eng.DeviceStatusChanged(id)
-	if in.Status == store.DeviceBlocked {
-		// Its access tokens end with the block (for online validation; offline validators keep
-		// accepting them until they expire).
-		if err := eng.RevokeDeviceTokens(r.Context(), id); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	s.audit(r, "device.status", id, map[string]any{"status": in.Status})
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "status": in.Status})
 }
 
@@ -227,10 +206,6 @@ func (s *Server) resetDevice(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	reset, err := s.rt.Load().Engine.ResetDevice(r.Context(), adminActor, id, in.Entity, in.Reason)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			s.writeError(w, r, newError(codeNotFound, "no provisioned device "+quote(id)))
-			return
-		}
 		s.writeError(w, r, err)
 		return
 	}
@@ -251,9 +226,9 @@ type certificateJSON struct {
 }
 
 func (s *Server) listCertificates(w http.ResponseWriter, r *http.Request) {
-	certs, err := s.opts.Store.ListCertificates(r.Context())
+	certs, err := s.rt.Load().Engine.Certificates(r.Context())
 	if err != nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the certificate store is unavailable", Err: err})
+		s.writeError(w, r, err)
 		return
 	}
 	out := make([]certificateJSON, 0, len(certs))
@@ -276,86 +251,17 @@ func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newError(codeBadRequest, `the body must be {"reason": "..."} or empty`))
 		return
 	}
-	serial := strings.ToLower(r.PathValue("serial"))
-	if err := s.opts.Store.RevokeCertificate(r.Context(), serial, in.Reason, time.Now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			s.writeError(w, r, newError(codeNotFound, "no certificate with serial "+serial))
-			return
-		}
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the certificate store is unavailable", Err: err})
+	serial, err := s.rt.Load().Engine.RevokeCertificate(r.Context(), adminActor, r.PathValue("serial"), in.Reason)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	s.audit(r, "certificate.revoke", serial, map[string]any{"reason": in.Reason})
 	writeJSON(w, http.StatusOK, map[string]any{"serial": serial, "status": "revoked"})
-}
-
-// TestView is how the admin API shows a security test: its effective realms and steps.
-type TestView struct {
-	Name        string     `json:"name"`
-	Kind        string     `json:"kind"`
-	Predefined  bool       `json:"predefined,omitempty"`
-	Source      string     `json:"source,omitempty"`
-	Steps       [][]string `json:"steps"`
-	UserRealm   string     `json:"userRealm,omitempty"`
-	DeviceRealm string     `json:"deviceRealm,omitempty"`
-	NotEnforced []string   `json:"notEnforced,omitempty"`
-	Expansion   string     `json:"expansion,omitempty"`
-	ProtectedBy []string   `json:"protects,omitempty"`
-}
-
-// TestViews describes every security test of a project and what each protects.
-func TestViews(p *policies.Project) []TestView {
-	protects := map[string][]string{}
-	for _, id := range sortedKeys(p.Apps) {
-		app := p.Apps[id]
-		for _, env := range sortedKeys(app.Envs) {
-			t := app.Envs[env].SecurityTest
-			protects[t] = append(protects[t], "app "+id+"/"+env)
-		}
-	}
-	for _, name := range sortedKeys(p.Adapters) {
-		a := p.Adapters[name]
-		for _, pn := range a.ProcedureOrder {
-			if t := a.Procedures[pn].SecurityTest; t != "" {
-				protects[t] = append(protects[t], "procedure "+name+"."+pn)
-			}
-		}
-	}
-	for _, sr := range p.StaticResources {
-		protects[sr.SecurityTest] = append(protects[sr.SecurityTest], "static "+sr.ID+" "+strings.Join(sr.URLPatterns, ";"))
-	}
-	out := make([]TestView, 0, len(p.TestOrder))
-	for _, name := range p.TestOrder {
-		t := p.Tests[name]
-		v := TestView{
-			Name: t.Name, Kind: t.Kind, Predefined: t.Predefined, Steps: t.Steps,
-			UserRealm: t.UserRealm, DeviceRealm: t.DeviceRealm, NotEnforced: t.NotEnforced,
-			Expansion: t.Expansion, ProtectedBy: protects[name],
-		}
-		if !t.Predefined {
-			v.Source = t.Pos.String()
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 func (s *Server) securityTests(w http.ResponseWriter, r *http.Request) {
 	rt := s.rt.Load()
-	writeJSON(w, http.StatusOK, map[string]any{"revision": rt.Engine.Revision(), "securityTests": TestViews(rt.Project)})
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rt.Engine.Revision(), "securityTests": rt.Engine.SecurityTests()})
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
@@ -399,13 +305,10 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
-	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
-	if err != nil || limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	recs, err := s.opts.Store.ListAudit(r.Context(), after, limit)
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit")) // 0, the default page, when absent or not a number
+	recs, err := s.rt.Load().Engine.AuditRecords(r.Context(), after, limit)
 	if err != nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the audit log is unavailable", Err: err})
+		s.writeError(w, r, err)
 		return
 	}
 	type rec struct {

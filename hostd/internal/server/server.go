@@ -204,7 +204,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.opts.Store.Ping(ctx); err != nil {
+	if err := rt.Engine.Ready(ctx); err != nil {
 		s.log.Warn("store not ready", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
 		return
