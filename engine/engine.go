@@ -167,6 +167,12 @@ type Options struct {
 	AttestationRoots *x509.CertPool
 	// AttestationVerifier checks other attestation formats; nil refuses them.
 	AttestationVerifier *AttestationVerifier
+	// Tokens mints and validates access tokens; nil leaves GrantToken and IntrospectToken off
+	// (CodeNotImplemented).
+	Tokens *TokenIssuer
+	// KeyRotator publishes and rotates the token keys; nil leaves TokenKeySet and
+	// RotateTokenKeys off.
+	KeyRotator KeyRotator
 }
 
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
@@ -192,6 +198,9 @@ type Engine struct {
 
 	// identifying holds the realms whose logins identify a user (see bindUser).
 	identifying map[string]bool
+
+	tokens     *TokenIssuer
+	keyRotator KeyRotator
 }
 
 // New builds an engine for a loaded project.
@@ -209,6 +218,9 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 		provisioningCA:      opts.ProvisioningCA,
 		attestationRoots:    opts.AttestationRoots,
 		attestationVerifier: opts.AttestationVerifier,
+
+		tokens:     opts.Tokens,
+		keyRotator: opts.KeyRotator,
 	}
 	if e.now == nil {
 		e.now = time.Now

@@ -156,8 +156,6 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		AdminToken:    token,
 		SecureCookies: st.SecureCookies,
 		Reload:        d.loadRuntime,
-		Tokens:        d.tokens,
-		TokenKeys:     keySet,
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
@@ -246,6 +244,8 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 		ProvisioningCA:      prov.ca,
 		AttestationRoots:    prov.roots,
 		AttestationVerifier: prov.verifier,
+		Tokens:              d.tokens,
+		KeyRotator:          d.keys,
 	})
 	if err != nil {
 		la.Close(ctx)
@@ -320,7 +320,7 @@ func (d *Daemon) rotateIfDue(now time.Time) {
 	every := time.Duration(d.settings.Tokens.RotateEvery)
 	if every > 0 && now.Sub(d.keys.ActiveSince()) >= every {
 		if rt := d.server.Runtime(); rt != nil {
-			if err := d.keys.Rotate(now, server.RetainKeys(rt.Project)); err != nil {
+			if err := d.keys.Rotate(now, rt.Engine.KeyRetention()); err != nil {
 				d.log.Error("scheduled key rotation failed", "err", err)
 			} else {
 				id, _, _ := d.keys.Active()

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
 )
@@ -61,7 +60,7 @@ func (s *Server) adminAuth(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if s.rt.Load() == nil {
-			s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+			s.writeError(w, r, notLoaded())
 			return
 		}
 		h(w, r)

@@ -98,6 +98,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, statusOf(code), body)
 }
 
+// writeChallenge answers a challenge: the realms the client must answer before it asks again.
+func (s *Server) writeChallenge(w http.ResponseWriter, ch *engine.Challenge) {
+	writeJSON(w, http.StatusUnauthorized, ch)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

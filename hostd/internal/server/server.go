@@ -70,10 +70,6 @@ type Options struct {
 	SecureCookies bool
 	// PersistentCookieAge is the Max-Age of WL_PERSISTENT_COOKIE.
 	PersistentCookieAge time.Duration
-	// Tokens mints and validates access tokens; TokenKeys publishes and rotates their keys. Nil
-	// leaves the OAuth endpoints off (501).
-	Tokens    *engine.TokenIssuer
-	TokenKeys TokenKeys
 }
 
 // Server serves the API. Build it with New, give it a runtime with Swap, serve Handler.
@@ -237,7 +233,7 @@ func (s *Server) readBody(r *http.Request) (json.RawMessage, error) {
 func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*Runtime, engine.AppContext, *policies.Environment, bool) {
 	rt := s.rt.Load()
 	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		s.writeError(w, r, notLoaded())
 		return nil, engine.AppContext{}, nil, false
 	}
 	ac, env, err := s.appContext(r, rt)
@@ -273,6 +269,11 @@ func (s *Server) appContext(r *http.Request, rt *Runtime) (engine.AppContext, *p
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
+
+// notLoaded is the error of a request that comes before the first configuration is loaded.
+func notLoaded() error {
+	return &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"}
+}
 
 func (s *Server) passive(r *http.Request) engine.Passive {
 	p := engine.Passive{
@@ -340,7 +341,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *Runtime, 
 	}
 	s.setCookies(w, r, acc.Cookies)
 	if acc.Challenge != nil {
-		writeJSON(w, http.StatusUnauthorized, acc.Challenge)
+		s.writeChallenge(w, acc.Challenge)
 		return nil
 	}
 	return acc

@@ -81,7 +81,7 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	}
 	rt := s.rt.Load()
 	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		s.writeError(w, r, notLoaded())
 		return
 	}
 	if err := checkPathBytes(r.URL.Path); err != nil {
