@@ -277,7 +277,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 			for _, d := range le.Diagnostics {
 				lines = append(lines, d.String())
 			}
-			s.writeError(w, r, &apiError{Code: "invalid_configuration", Message: "the configuration has errors; the running one is kept",
+			s.writeError(w, r, &apiError{Code: codeInvalidConfiguration, Message: "the configuration has errors; the running one is kept",
 				Details: map[string]any{"diagnostics": lines}})
 			return
 		}

@@ -96,7 +96,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	s.setCookies(w, r, acc.Cookies)
 	if acc.Challenge != nil {
-		s.writeChallenge(w, acc.Challenge)
+		writeChallenge(w, acc.Challenge)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -20,7 +20,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/store"
@@ -195,14 +194,14 @@ func (s *Server) limitBody(h http.Handler) http.Handler {
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	rt := s.rt.Load()
 	if rt == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "configuration not loaded"})
+		writeJSON(w, statusOf(string(engine.CodeUnavailable)), map[string]string{"status": "configuration not loaded"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := rt.Engine.Ready(ctx); err != nil {
 		s.log.Warn("store not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+		writeJSON(w, statusOf(string(engine.CodeUnavailable)), map[string]string{"status": "store unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "revision": rt.Engine.Revision()})
@@ -341,7 +340,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *Runtime, 
 	}
 	s.setCookies(w, r, acc.Cookies)
 	if acc.Challenge != nil {
-		s.writeChallenge(w, acc.Challenge)
+		writeChallenge(w, acc.Challenge)
 		return nil
 	}
 	return acc
@@ -434,40 +433,10 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := rt.Adapters.Call(r.Context(), adapterName, procName, in)
 	if err != nil {
-		s.procedureFailed(w, r, adapterName, procName, err)
+		s.procedureFailed(w, adapterName, procName, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"isSuccessful": true, "result": json.RawMessage(out)})
-}
-
-// procedureFailed answers {"isSuccessful": false, "errors": [...]} with the status of the failure.
-func (s *Server) procedureFailed(w http.ResponseWriter, r *http.Request, adapter, procedure string, err error) {
-	var ae *adapters.Error
-	code, msg := adapters.CodeFailed, "the procedure failed"
-	if errors.As(err, &ae) {
-		code = ae.Code
-		msg = ae.Message
-	}
-	status := http.StatusInternalServerError
-	switch code {
-	case adapters.CodeFailed, adapters.CodeOutOfMemory:
-		status = http.StatusInternalServerError
-	case adapters.CodeTimeout:
-		status = http.StatusGatewayTimeout
-	case adapters.CodeBadOutput:
-		status = http.StatusBadGateway
-	case adapters.CodeBadInput:
-		status = http.StatusBadRequest
-	case adapters.CodeUnavailable:
-		status = http.StatusServiceUnavailable
-	case adapters.CodeUnknownProcedure:
-		status = http.StatusNotImplemented
-	}
-	if msg == "" {
-		msg = string(code)
-	}
-	s.log.Warn("procedure failed", "adapter", adapter, "procedure", procedure, "code", code, "err", err)
-	writeJSON(w, status, map[string]any{"isSuccessful": false, "errors": []string{msg}, "error": string(code), "message": msg})
 }
 
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
@@ -494,7 +463,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	s.setCookies(w, r, res.Cookies)
 	if res.Retry != nil {
 		s.metrics.answers.WithLabelValues(realm, "retry").Inc()
-		writeJSON(w, http.StatusUnauthorized, res.Retry)
+		writeChallenge(w, res.Retry)
 		return
 	}
 	s.metrics.answers.WithLabelValues(realm, res.Status).Inc()
