@@ -138,3 +138,8 @@ func (e *Engine) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// AuditReload records that actor made this engine's configuration the running one.
+func (e *Engine) AuditReload(ctx context.Context, actor string) {
+	e.audit(ctx, actor, "config.reload", e.project.Dir, map[string]any{"revision": e.Revision()})
+}

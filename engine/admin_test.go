@@ -150,3 +150,21 @@ func TestAuditRecordsPage(t *testing.T) {
 		t.Errorf("after the first record: %d records, want 2", len(rest))
 	}
 }
+
+// TestAuditReload: a reload is audited with the configuration's folder and policy revision.
+func TestAuditReload(t *testing.T) {
+	l := newLab(t)
+	l.eng.AuditReload(t.Context(), "admin")
+	recs, err := l.eng.AuditRecords(t.Context(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{}
+	for _, r := range recs {
+		got = append(got, r.Actor+" "+r.Action+" "+r.Target+" "+string(r.Detail))
+	}
+	want := []string{"admin config.reload " + l.project.Dir + ` {"revision":"` + l.eng.Revision() + `"}`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit (-want +got):\n%s", diff)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +68,9 @@ type Daemon struct {
 	keys        *keys.Set
 	tokens      *engine.TokenIssuer
 	decisions   *decisionLog
+	// runtimes holds the current runtime; reloadMu makes reloads one at a time.
+	runtimes runtimes
+	reloadMu sync.Mutex
 }
 
 // tokenKeys adapts the key set to engine.TokenKeys.
@@ -149,20 +153,20 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	reg := prometheus.NewRegistry()
 	d.decisions = newDecisionLog(log.With("log", "decision"), reg)
 	d.server = server.New(server.Options{
-		Store:         db,
+		Runtimes:      &d.runtimes,
+		Reloader:      d,
 		Logger:        log,
 		Metrics:       reg,
 		MaxBodyBytes:  st.Limits.MaxBodyBytes,
 		AdminToken:    token,
 		SecureCookies: st.SecureCookies,
-		Reload:        d.loadRuntime,
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	d.server.Swap(rt)
+	d.runtimes.Swap(rt)
 	for _, w := range rt.Project.Diagnostics {
 		log.Warn("configuration", "diagnostic", w.String())
 	}
@@ -199,8 +203,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	return d, nil
 }
 
-// loadRuntime builds an engine for the current configuration (start and reload).
-func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
+// loadRuntime loads the configuration, opens its adapters and builds its engine (start and
+// reload). On an error, whatever it opened is closed.
+func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 	p, ev, err := LoadProject(ctx, d.dir)
 	if err != nil {
 		return nil, err
@@ -251,7 +256,28 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 		la.Close(ctx)
 		return nil, err
 	}
-	return &server.Runtime{Project: p, Engine: eng, Adapters: la, LoadedAt: time.Now()}, nil
+	return newRuntime(server.Runtime{Project: p, Engine: eng}, la), nil
+}
+
+// Reload loads the configuration again and makes it the current runtime. Requests in flight
+// finish on the runtime they started with, whose adapters close after the last of them. A
+// configuration with errors (a *policies.LoadError) leaves the running one in place. The reload
+// is audited under actor. Reloads run one at a time.
+func (d *Daemon) Reload(ctx context.Context, actor string) (server.Reloaded, error) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	next, err := d.loadRuntime(ctx)
+	if err != nil {
+		return server.Reloaded{}, err
+	}
+	d.runtimes.Swap(next)
+	next.Engine.AuditReload(ctx, actor)
+	res := server.Reloaded{Revision: next.Engine.Revision(), Warnings: make([]string, 0, len(next.Project.Diagnostics))}
+	for _, w := range next.Project.Diagnostics {
+		res.Warnings = append(res.Warnings, w.String())
+	}
+	d.log.Info("configuration reloaded", "revision", res.Revision)
+	return res, nil
 }
 
 // Addr is the address the daemon listens on.
@@ -267,16 +293,30 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	defer cancel()
 	err := d.httpSrv.Shutdown(ctx)
 	d.stopJanitor()
-	if rt := d.server.Runtime(); rt != nil && rt.Adapters != nil {
-		if cerr := rt.Adapters.Close(ctx); err == nil {
-			err = cerr
-		}
+	if cerr := d.retireRuntime(ctx); err == nil {
+		err = cerr
 	}
 	if cerr := d.store.Close(); err == nil {
 		err = cerr
 	}
 	d.log.Info("hostd stopped")
 	return err
+}
+
+// retireRuntime drops the current runtime and waits for its adapters to close after its last
+// request, until ctx is done: then it closes them under the requests still running.
+func (d *Daemon) retireRuntime(ctx context.Context) error {
+	old := d.runtimes.Swap(nil)
+	if old == nil {
+		return nil
+	}
+	select {
+	case <-old.closed:
+	case <-ctx.Done():
+		d.log.Warn("closing the adapters under requests still running at shutdown")
+		old.close()
+	}
+	return old.closeErr
 }
 
 // janitor removes expired sessions, nonces, failed-login counts and token revocations every
@@ -319,13 +359,14 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 func (d *Daemon) rotateIfDue(now time.Time) {
 	every := time.Duration(d.settings.Tokens.RotateEvery)
 	if every > 0 && now.Sub(d.keys.ActiveSince()) >= every {
-		if rt := d.server.Runtime(); rt != nil {
+		if rt := d.runtimes.acquire(); rt != nil {
 			if err := d.keys.Rotate(now, rt.Engine.KeyRetention()); err != nil {
 				d.log.Error("scheduled key rotation failed", "err", err)
 			} else {
 				id, _, _ := d.keys.Active()
 				d.log.Info("token signing key rotated", "kid", id)
 			}
+			rt.Release()
 		}
 	}
 	if err := d.keys.Prune(now); err != nil {

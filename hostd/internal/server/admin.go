@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -14,14 +13,14 @@ import (
 	"github.com/realmgate/realmgate/store"
 )
 
+// adminActor is who the admin API's changes are audited under: the holder of the admin token.
 const adminActor = "admin"
 
-// reloadGrace is how long the adapters of a replaced configuration stay open for requests in
-// flight.
-const reloadGrace = 30 * time.Second
+// adminHandler serves an admin request with the runtime it holds.
+type adminHandler func(w http.ResponseWriter, r *http.Request, rt *Runtime)
 
-func (s *Server) adminRoutes(mux *http.ServeMux, handle func(pattern, route string, h http.HandlerFunc)) {
-	admin := func(pattern, route string, h http.HandlerFunc) {
+func (s *Server) adminRoutes(handle func(pattern, route string, h http.HandlerFunc)) {
+	admin := func(pattern, route string, h adminHandler) {
 		handle(pattern, "admin_"+route, s.adminAuth(h))
 	}
 	admin("GET /admin/v1/apps/{app}/{env}/remote-disable", "remote_disable", s.getRules)
@@ -36,7 +35,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, handle func(pattern, route stri
 	admin("POST /admin/v1/reload", "reload", s.reload)
 	admin("GET /admin/v1/audit", "audit", s.listAudit)
 	admin("POST /admin/v1/keys/rotate", "keys", s.rotateKeys)
-	admin("/admin/", "unknown", func(w http.ResponseWriter, r *http.Request) {
+	admin("/admin/", "unknown", func(w http.ResponseWriter, r *http.Request, _ *Runtime) {
 		if s.methodNotAllowed(w, r) {
 			return
 		}
@@ -44,9 +43,10 @@ func (s *Server) adminRoutes(mux *http.ServeMux, handle func(pattern, route stri
 	})
 }
 
-// adminAuth requires the admin bearer token. Without a configured token the admin API does not
-// exist (404), so that an unconfigured daemon exposes nothing.
-func (s *Server) adminAuth(h http.HandlerFunc) http.HandlerFunc {
+// adminAuth requires the admin bearer token, then holds the runtime for the handler. Without a
+// configured token the admin API does not exist (404), so that an unconfigured daemon exposes
+// nothing.
+func (s *Server) adminAuth(h adminHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if len(s.opts.AdminToken) == 0 {
 			s.writeError(w, r, newError(codeNotFound, "the admin API is off: start hostd with --admin-token-file or HOSTD_ADMIN_TOKEN"))
@@ -59,19 +59,21 @@ func (s *Server) adminAuth(h http.HandlerFunc) http.HandlerFunc {
 			s.writeError(w, r, newError(codeUnauthorized, "send Authorization: Bearer <admin token>"))
 			return
 		}
-		if s.rt.Load() == nil {
+		rt, release := s.acquire()
+		defer release()
+		if rt == nil {
 			s.writeError(w, r, notLoaded())
 			return
 		}
-		h(w, r)
+		h(w, r, rt)
 	}
 }
 
 // adminEnv reads the application environment of a remote-disable path; an unknown one is
 // answered before the body is read.
-func (s *Server) adminEnv(w http.ResponseWriter, r *http.Request) (app, env string, ok bool) {
+func (s *Server) adminEnv(w http.ResponseWriter, r *http.Request, rt *Runtime) (app, env string, ok bool) {
 	app, env = r.PathValue("app"), strings.ToLower(r.PathValue("env"))
-	if err := s.rt.Load().Engine.CheckEnvironment(app, env); err != nil {
+	if err := rt.Engine.CheckEnvironment(app, env); err != nil {
 		s.writeError(w, r, err)
 		return "", "", false
 	}
@@ -82,12 +84,12 @@ type rulesBody struct {
 	Rules []store.Rule `json:"rules"`
 }
 
-func (s *Server) getRules(w http.ResponseWriter, r *http.Request) {
-	app, env, ok := s.adminEnv(w, r)
+func (s *Server) getRules(w http.ResponseWriter, r *http.Request, rt *Runtime) {
+	app, env, ok := s.adminEnv(w, r, rt)
 	if !ok {
 		return
 	}
-	rules, err := s.rt.Load().Engine.Rules(r.Context(), app, env)
+	rules, err := rt.Engine.Rules(r.Context(), app, env)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -95,8 +97,8 @@ func (s *Server) getRules(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rulesBody{Rules: rules})
 }
 
-func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
-	app, env, ok := s.adminEnv(w, r)
+func (s *Server) putRules(w http.ResponseWriter, r *http.Request, rt *Runtime) {
+	app, env, ok := s.adminEnv(w, r, rt)
 	if !ok {
 		return
 	}
@@ -115,19 +117,19 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request) {
 	if in.Rules == nil {
 		in.Rules = []store.Rule{}
 	}
-	if err := s.rt.Load().Engine.SetRules(r.Context(), adminActor, app, env, in.Rules); err != nil {
+	if err := rt.Engine.SetRules(r.Context(), adminActor, app, env, in.Rules); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, in)
 }
 
-func (s *Server) deleteRules(w http.ResponseWriter, r *http.Request) {
-	app, env, ok := s.adminEnv(w, r)
+func (s *Server) deleteRules(w http.ResponseWriter, r *http.Request, rt *Runtime) {
+	app, env, ok := s.adminEnv(w, r, rt)
 	if !ok {
 		return
 	}
-	if err := s.rt.Load().Engine.SetRules(r.Context(), adminActor, app, env, []store.Rule{}); err != nil {
+	if err := rt.Engine.SetRules(r.Context(), adminActor, app, env, []store.Rule{}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -147,8 +149,8 @@ type deviceJSON struct {
 	CertificateSerial string    `json:"certificateSerial,omitempty"`
 }
 
-func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
-	devs, err := s.rt.Load().Engine.Devices(r.Context())
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, rt *Runtime) {
+	devs, err := rt.Engine.Devices(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -160,7 +162,7 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
 }
 
-func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request, rt *Runtime) {
 	body, err := s.readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -174,7 +176,7 @@ func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if err := s.rt.Load().Engine.SetDeviceStatus(r.Context(), adminActor, id, in.Status); err != nil {
+	if err := rt.Engine.SetDeviceStatus(r.Context(), adminActor, id, in.Status); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -184,7 +186,7 @@ func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request) {
 // resetDevice revokes the certificate a device holds (for one entity, or all), so that a new key
 // may be provisioned for its id without the old key's proof: a lost or wiped device. The engine
 // audits it.
-func (s *Server) resetDevice(w http.ResponseWriter, r *http.Request) {
+func (s *Server) resetDevice(w http.ResponseWriter, r *http.Request, rt *Runtime) {
 	body, err := s.readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -203,7 +205,7 @@ func (s *Server) resetDevice(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	id := r.PathValue("id")
-	reset, err := s.rt.Load().Engine.ResetDevice(r.Context(), adminActor, id, in.Entity, in.Reason)
+	reset, err := rt.Engine.ResetDevice(r.Context(), adminActor, id, in.Entity, in.Reason)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -224,8 +226,8 @@ type certificateJSON struct {
 	Reason    string     `json:"reason,omitempty"`
 }
 
-func (s *Server) listCertificates(w http.ResponseWriter, r *http.Request) {
-	certs, err := s.rt.Load().Engine.Certificates(r.Context())
+func (s *Server) listCertificates(w http.ResponseWriter, r *http.Request, rt *Runtime) {
+	certs, err := rt.Engine.Certificates(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -237,7 +239,7 @@ func (s *Server) listCertificates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"certificates": out})
 }
 
-func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request) {
+func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request, rt *Runtime) {
 	body, err := s.readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -250,7 +252,7 @@ func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newError(codeBadRequest, `the body must be {"reason": "..."} or empty`))
 		return
 	}
-	serial, err := s.rt.Load().Engine.RevokeCertificate(r.Context(), adminActor, r.PathValue("serial"), in.Reason)
+	serial, err := rt.Engine.RevokeCertificate(r.Context(), adminActor, r.PathValue("serial"), in.Reason)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -258,17 +260,18 @@ func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"serial": serial, "status": "revoked"})
 }
 
-func (s *Server) securityTests(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
+func (s *Server) securityTests(w http.ResponseWriter, r *http.Request, rt *Runtime) {
 	writeJSON(w, http.StatusOK, map[string]any{"revision": rt.Engine.Revision(), "securityTests": rt.Engine.SecurityTests()})
 }
 
-func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Reload == nil {
+// reload loads the configuration again through the Reloader. The runtime this request holds is
+// the one being replaced: its adapters close once this and every other request on it is done.
+func (s *Server) reload(w http.ResponseWriter, r *http.Request, _ *Runtime) {
+	if s.opts.Reloader == nil {
 		s.writeError(w, r, newError(codeConflict, "this server cannot reload its configuration"))
 		return
 	}
-	rt, err := s.opts.Reload(r.Context())
+	res, err := s.opts.Reloader.Reload(r.Context(), adminActor)
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("failed").Inc()
 		var le *policies.LoadError
@@ -284,28 +287,18 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if old := s.rt.Swap(rt); old != nil && old.Adapters != nil {
-		// Requests in flight may still call the old adapters: close them after a grace period.
-		go func() {
-			time.Sleep(reloadGrace)
-			if err := old.Adapters.Close(context.Background()); err != nil {
-				s.log.Warn("closing the adapters of the previous configuration", "err", err)
-			}
-		}()
-	}
 	s.metrics.reloads.WithLabelValues("ok").Inc()
-	s.audit(r, "config.reload", rt.Project.Dir, map[string]any{"revision": rt.Engine.Revision()})
-	warnings := make([]string, 0, len(rt.Project.Diagnostics))
-	for _, d := range rt.Project.Diagnostics {
-		warnings = append(warnings, d.String())
+	warnings := res.Warnings
+	if warnings == nil {
+		warnings = []string{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "revision": rt.Engine.Revision(), "warnings": warnings})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "revision": res.Revision, "warnings": warnings})
 }
 
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, rt *Runtime) {
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit")) // 0, the default page, when absent or not a number
-	recs, err := s.rt.Load().Engine.AuditRecords(r.Context(), after, limit)
+	recs, err := rt.Engine.AuditRecords(r.Context(), after, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -323,14 +316,4 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		out = append(out, rec{a.ID, a.Time, a.Actor, a.Action, a.Target, a.Detail})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"records": out})
-}
-
-// audit records an admin change; a failure to audit is logged.
-func (s *Server) audit(r *http.Request, action, target string, detail map[string]any) {
-	raw, _ := json.Marshal(detail)
-	if _, err := s.opts.Store.AppendAudit(r.Context(), store.AuditRecord{
-		Time: time.Now(), Actor: adminActor, Action: action, Target: target, Detail: raw,
-	}); err != nil {
-		s.log.Error("audit record not written", "action", action, "err", err)
-	}
 }

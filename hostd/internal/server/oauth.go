@@ -22,7 +22,8 @@ func (s *Server) oauthRoutes(handle func(pattern, route string, h http.HandlerFu
 }
 
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
+	rt, release := s.acquire()
+	defer release()
 	if rt == nil {
 		s.writeError(w, r, notLoaded())
 		return
@@ -72,7 +73,8 @@ func (s *Server) formOrJSON(r *http.Request) (url.Values, error) {
 
 // token is POST /oauth/token: the engine grants a token for the scope (or challenges).
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	rt, ac, _, ok := s.begin(w, r)
+	rt, release, ac, _, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -107,7 +109,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 // validation is RFC 7662-style introspection: a token the engine does not find active is
 // {"active": false}; why is logged, not answered.
 func (s *Server) validation(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
+	rt, release := s.acquire()
+	defer release()
 	if rt == nil {
 		s.writeError(w, r, notLoaded())
 		return
@@ -154,8 +157,8 @@ func (s *Server) validation(w http.ResponseWriter, r *http.Request) {
 
 // rotateKeys makes a new signing key active; the engine keeps the old one published until its
 // last token expired.
-func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
-	rot, err := s.rt.Load().Engine.RotateTokenKeys(r.Context(), adminActor)
+func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request, rt *Runtime) {
+	rot, err := rt.Engine.RotateTokenKeys(r.Context(), adminActor)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -15,14 +15,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
-	"github.com/realmgate/realmgate/store"
 )
 
 // Cookie and header names of the protocol.
@@ -35,27 +33,51 @@ const (
 	HeaderInstanceID = "WL-Instance-Id"
 )
 
-// Runtime is one loaded configuration: the project and the engine that enforces it. A reload
-// builds a new Runtime and swaps it in atomically; requests in flight finish on the old one.
+// Runtime is one loaded configuration as the HTTP layer sees it: the project, to map requests to
+// resources and their security tests; the engine, which decides them; the adapters, which serve
+// procedures once a request is allowed.
 type Runtime struct {
 	Project *policies.Project
 	Engine  *engine.Engine
 	// Adapters runs the procedures of adapters with a backend.
 	Adapters Adapters
-	LoadedAt time.Time
 }
 
 // Adapters is what the server needs of the loaded adapters.
 type Adapters interface {
 	Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error)
 	Has(adapter string) bool
-	Close(ctx context.Context) error
+}
+
+// Runtimes gives each request the runtime it is served with. Acquire returns the current
+// runtime with a reference held and the func that releases it, which the server calls once the
+// request is done: a reload does not close what a request in flight still uses. Before the first
+// load it returns nil (and a func to call all the same).
+type Runtimes interface {
+	Acquire() (rt *Runtime, release func())
+}
+
+// Reloader loads the configuration again and makes it the current runtime
+// (POST /admin/v1/reload). actor is who asked, for the audit log. A configuration with errors is
+// a *policies.LoadError, and the running one is kept.
+type Reloader interface {
+	Reload(ctx context.Context, actor string) (Reloaded, error)
+}
+
+// Reloaded is what a reload made current.
+type Reloaded struct {
+	Revision string
+	// Warnings are the configuration's diagnostics that are not errors.
+	Warnings []string
 }
 
 // Options configure a Server.
 type Options struct {
-	Store  store.Store
-	Logger *slog.Logger
+	// Runtimes gives requests their runtime; nil serves none (503).
+	Runtimes Runtimes
+	// Reloader serves POST /admin/v1/reload; nil answers 409.
+	Reloader Reloader
+	Logger   *slog.Logger
 	// Metrics is the registry /metrics serves, where the server adds its HTTP metrics; nil
 	// makes one.
 	Metrics *prometheus.Registry
@@ -63,26 +85,24 @@ type Options struct {
 	MaxBodyBytes int64
 	// AdminToken enables the admin API; empty leaves it off.
 	AdminToken []byte
-	// Reload builds a new runtime from the configuration (POST /admin/v1/reload).
-	Reload func(ctx context.Context) (*Runtime, error)
 	// SecureCookies marks cookies Secure (the daemon serves TLS or sits behind a TLS proxy).
 	SecureCookies bool
 	// PersistentCookieAge is the Max-Age of WL_PERSISTENT_COOKIE.
 	PersistentCookieAge time.Duration
 }
 
-// Server serves the API. Build it with New, give it a runtime with Swap, serve Handler.
+// Server serves the API. Build it with New and serve Handler; each request takes its runtime
+// from Options.Runtimes.
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	rt      atomic.Pointer[Runtime]
 	metrics *metrics
 	handler http.Handler
 	// methods answers 405 for the paths the API serves with other methods (methodTable).
 	methods *http.ServeMux
 }
 
-// New builds a server; it answers 503 on /readyz until Swap gives it a runtime.
+// New builds a server; it answers 503 on /readyz until Options.Runtimes has a runtime.
 func New(opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
@@ -98,11 +118,14 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Swap installs a runtime.
-func (s *Server) Swap(rt *Runtime) { s.rt.Store(rt) }
-
-// Runtime returns the current runtime (nil before the first Swap).
-func (s *Server) Runtime() *Runtime { return s.rt.Load() }
+// acquire returns the runtime a request is served with and the func that releases it (deferred
+// by the handler); nil before the first load.
+func (s *Server) acquire() (*Runtime, func()) {
+	if s.opts.Runtimes == nil {
+		return nil, func() {}
+	}
+	return s.opts.Runtimes.Acquire()
+}
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -137,7 +160,7 @@ func (s *Server) routes() http.Handler {
 		s.writeError(w, r, newError(codeNotFound, "no API endpoint "+r.Method+" "+r.URL.Path))
 	})
 	s.oauthRoutes(handle)
-	s.adminRoutes(mux, handle)
+	s.adminRoutes(handle)
 	handle("/", "static", s.static)
 	s.methods = s.methodTable(allowed)
 	return s.limitBody(mux)
@@ -192,7 +215,8 @@ func (s *Server) limitBody(h http.Handler) http.Handler {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
+	rt, release := s.acquire()
+	defer release()
 	if rt == nil {
 		writeJSON(w, statusOf(string(engine.CodeUnavailable)), map[string]string{"status": "configuration not loaded"})
 		return
@@ -227,20 +251,22 @@ func (s *Server) readBody(r *http.Request) (json.RawMessage, error) {
 	return json.RawMessage(body), nil
 }
 
-// begin starts an API request: the current runtime and the request's application context. It
-// writes the error and returns ok=false when either is missing.
-func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*Runtime, engine.AppContext, *policies.Environment, bool) {
-	rt := s.rt.Load()
+// begin starts an API request: its runtime, held until the handler calls release, and the
+// request's application context. It writes the error and returns ok=false (release then does
+// nothing) when either is missing.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) (rt *Runtime, release func(), ac engine.AppContext, env *policies.Environment, ok bool) {
+	rt, release = s.acquire()
 	if rt == nil {
 		s.writeError(w, r, notLoaded())
-		return nil, engine.AppContext{}, nil, false
+		return nil, release, ac, nil, false
 	}
 	ac, env, err := s.appContext(r, rt)
 	if err != nil {
+		release()
 		s.writeError(w, r, err)
-		return nil, ac, nil, false
+		return nil, func() {}, ac, nil, false
 	}
-	return rt, ac, env, true
+	return rt, release, ac, env, true
 }
 
 // appContext reads the WL-App-* headers and checks the application and environment exist.
@@ -347,7 +373,8 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *Runtime, 
 }
 
 func (s *Server) appInit(w http.ResponseWriter, r *http.Request) {
-	rt, ac, env, ok := s.begin(w, r)
+	rt, release, ac, env, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -372,7 +399,8 @@ func (s *Server) appInit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
-	rt, ac, env, ok := s.begin(w, r)
+	rt, release, ac, env, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -440,7 +468,8 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
-	rt, ac, _, ok := s.begin(w, r)
+	rt, release, ac, _, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -487,7 +516,8 @@ func metricRealm(rt *Runtime, realm string) string {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	rt, ac, _, ok := s.begin(w, r)
+	rt, release, ac, _, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -500,7 +530,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) session(w http.ResponseWriter, r *http.Request) {
-	rt, ac, _, ok := s.begin(w, r)
+	rt, release, ac, _, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}

@@ -79,7 +79,8 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	if s.methodNotAllowed(w, r) {
 		return
 	}
-	rt := s.rt.Load()
+	rt, release := s.acquire()
+	defer release()
 	if rt == nil {
 		s.writeError(w, r, notLoaded())
 		return
