@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -196,4 +199,54 @@ func TestReloadRetiresTheOldRuntimeAfterItsLastRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitGone(t, third)
+}
+
+// pluginPIDs returns the process ids the daemon's log says plugins were started as (go-plugin
+// and the plugin backend both log a start).
+func pluginPIDs(log string) []int {
+	var pids []int
+	for _, line := range strings.Split(log, "\n") {
+		var rec struct {
+			Msg string `json:"msg"`
+			PID int    `json:"pid"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "plugin started" && rec.PID > 0 && !slices.Contains(pids, rec.PID) {
+			pids = append(pids, rec.PID)
+		}
+	}
+	return pids
+}
+
+// TestFailedStartClosesAdapters: a daemon that cannot listen (the address is in use) fails to
+// start and closes what it opened: no plugin process is left.
+func TestFailedStartClosesAdapters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and launches a plugin")
+	}
+	dir := reloadProject(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	s, err := daemon.LoadSettings(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Listen, s.Data = busy.Addr().String(), t.TempDir()
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: dir, Settings: s, Logger: log})
+	if err == nil {
+		d.Shutdown(context.Background())
+		t.Fatal("the daemon started on an address in use")
+	}
+	if !strings.Contains(err.Error(), "listen on") {
+		t.Fatalf("start on an address in use: %v, want a listen error", err)
+	}
+	pids := pluginPIDs(logs.String())
+	if len(pids) != 1 {
+		t.Fatalf("the log names plugin processes %v, want one:\n%s", pids, logs)
+	}
+	waitGone(t, pids[0])
 }

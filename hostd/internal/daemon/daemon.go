@@ -95,8 +95,9 @@ type Options struct {
 }
 
 // Start opens the store, loads the project and starts serving. It fails, and serves nothing,
-// when the configuration has an error.
-func Start(ctx context.Context, opts Options) (*Daemon, error) {
+// when the configuration has an error; whatever it opened by then (the store, the adapters and
+// their plugin processes, the listener) is closed again.
+func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -120,6 +121,16 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("the admin token is shorter than 16 characters")
 	}
 
+	// undo closes, last first, what Start opened when it fails.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+
 	// The data folder receives the store (sessions, nonces) and generated keys: only the daemon's
 	// user may enter it.
 	tightened, err := secretfile.PrivateDir(st.Data)
@@ -134,6 +145,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	d.store = db
+	undo = append(undo, func() { db.Close() })
 
 	keysDir := st.Tokens.KeysDir
 	if keysDir == "" {
@@ -141,7 +153,6 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	keySet, generated, err := keys.Open(keysDir, st.Tokens.Algorithm)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("token signing keys: %w", err)
 	}
 	d.keys = keySet
@@ -163,10 +174,14 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
 	d.runtimes.Swap(rt)
+	undo = append(undo, func() {
+		if err := d.retireRuntime(context.Background()); err != nil {
+			log.Warn("closing the adapters after a failed start", "err", err)
+		}
+	})
 	for _, w := range rt.Project.Diagnostics {
 		log.Warn("configuration", "diagnostic", w.String())
 	}
@@ -176,10 +191,10 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 
 	ln, err := net.Listen("tcp", st.Listen)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", st.Listen, err)
 	}
 	d.listener = ln
+	undo = append(undo, func() { ln.Close() })
 	if d.tokens.Issuer == "" {
 		d.tokens.Issuer = "http://" + ln.Addr().String()
 	}
