@@ -10,6 +10,12 @@
 // builds the policy input (the test, the realms passed, the resource, request facts), and asks the
 // prepared policy query for a decision. A challenge becomes realm payloads; the client answers
 // each realm with [Engine.Answer] and then repeats its request.
+//
+// The engine is hostd's only brain: access tokens ([Engine.GrantToken], [Engine.IntrospectToken],
+// key rotation and retention), device, certificate and remote-disable administration
+// ([Engine.SetDeviceStatus], [Engine.ResetDevice], [Engine.RevokeCertificate],
+// [Engine.SetRules]) and the audit of every change are its methods too. It declares what it
+// consumes: a [Store], a [ProcedureRunner] for adapters, a [DecisionSink] for the decision log.
 package engine
 
 import (

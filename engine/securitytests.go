@@ -24,10 +24,10 @@ type TestView struct {
 
 // SecurityTests describes every security test of the engine's project, in the order of the
 // configuration.
-func (e *Engine) SecurityTests() []TestView { return TestViews(e.project) }
+func (e *Engine) SecurityTests() []TestView { return testViews(e.project) }
 
-// TestViews describes every security test of a project and what each protects.
-func TestViews(p *policies.Project) []TestView {
+// testViews describes every security test of a project and what each protects.
+func testViews(p *policies.Project) []TestView {
 	protects := map[string][]string{}
 	for _, id := range sortedKeys(p.Apps) {
 		app := p.Apps[id]

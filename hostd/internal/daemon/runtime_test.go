@@ -134,3 +134,36 @@ func TestRuntimeSwapUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRuntimeAcquire measures what holding the runtime costs a request (Acquire and
+// release), beside its peer in the same run: the plain atomic load of the current runtime that
+// requests made before runtimes were counted.
+func BenchmarkRuntimeAcquire(b *testing.B) {
+	var h runtimes
+	rt, _ := testRuntime("A")
+	h.Swap(rt)
+	b.Run("acquire-release", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				rt, release := h.Acquire()
+				if rt == nil {
+					b.Fatal("no runtime")
+				}
+				release()
+			}
+		})
+	})
+	b.Run("peer-atomic-load", func(b *testing.B) {
+		var cur atomic.Pointer[server.Runtime]
+		cur.Store(&rt.Runtime)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if cur.Load() == nil {
+					b.Fatal("no runtime")
+				}
+			}
+		})
+	})
+}

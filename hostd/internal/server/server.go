@@ -1,7 +1,11 @@
 // Package server is hostd's HTTP layer: the client API of PROTOCOL.md (protected resources,
-// challenge answers, sessions), the admin API, health, readiness and metrics. It maps requests to
-// resources and their security tests, hands them to the engine, and maps the engine's results and
-// error codes to responses; statuses are chosen in one place (errors.go).
+// challenge answers, sessions), the OAuth endpoints, the admin API, health, readiness and
+// metrics. It holds no business rules: it decodes requests (bounded bodies, the WL-App-* headers,
+// cookies), maps them to resources and their security tests and to engine calls, and maps the
+// engine's results to responses. Statuses come from one table of error codes (errors.go).
+//
+// Each request holds the runtime it started on (Runtimes) until it is done, so a reload, which
+// the daemon performs (Reloader), never closes an adapter under it.
 package server
 
 import (
