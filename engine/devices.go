@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/realmgate/realmgate/store"
 )
@@ -19,15 +20,16 @@ type DeviceReset struct {
 // (or the one entity named), the certificate the device holds is revoked and the record names none,
 // so a new key is provisioned without the old key's proof (a phone lost or wiped). The logins
 // shared through that certificate end, and so does the device realm of sessions that signed in
-// with it. The reset is audited under actor. An unknown device (or entity) gives an error matching
-// store.ErrNotFound; a device blocked stays blocked.
+// with it. The reset is audited under actor. An unknown device (or entity) is an *Error with
+// CodeNotFound that matches store.ErrNotFound; a device blocked stays blocked.
 func (e *Engine) ResetDevice(ctx context.Context, actor, id, entity, reason string) ([]DeviceReset, error) {
 	var devs []store.Device
 	if entity != "" {
 		dev, err := e.store.GetDevice(ctx, id, entity)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			return nil, fmt.Errorf("device %q has no entity %q: %w", id, entity, store.ErrNotFound)
+			return nil, &Error{Code: CodeNotFound, Message: "no provisioned device " + strconv.Quote(id),
+				Err: fmt.Errorf("device %q has no entity %q: %w", id, entity, store.ErrNotFound)}
 		case err != nil:
 			return nil, unavailable("the device store", err)
 		}
@@ -43,7 +45,7 @@ func (e *Engine) ResetDevice(ctx context.Context, actor, id, entity, reason stri
 			}
 		}
 		if len(devs) == 0 {
-			return nil, fmt.Errorf("no provisioned device %q: %w", id, store.ErrNotFound)
+			return nil, &Error{Code: CodeNotFound, Message: "no provisioned device " + strconv.Quote(id), Err: store.ErrNotFound}
 		}
 	}
 	if reason == "" {

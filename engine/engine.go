@@ -10,6 +10,12 @@
 // builds the policy input (the test, the realms passed, the resource, request facts), and asks the
 // prepared policy query for a decision. A challenge becomes realm payloads; the client answers
 // each realm with [Engine.Answer] and then repeats its request.
+//
+// The engine is hostd's only brain: access tokens ([Engine.GrantToken], [Engine.IntrospectToken],
+// key rotation and retention), device, certificate and remote-disable administration
+// ([Engine.SetDeviceStatus], [Engine.ResetDevice], [Engine.RevokeCertificate],
+// [Engine.SetRules]) and the audit of every change are its methods too. It declares what it
+// consumes: a [Store], a [ProcedureRunner] for adapters, a [DecisionSink] for the decision log.
 package engine
 
 import (
@@ -156,7 +162,7 @@ type Options struct {
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
 	// Decisions receives one record per security-test decision; nil discards them.
-	Decisions func(DecisionRecord)
+	Decisions DecisionSink
 	// Procedures runs adapter procedures for adapter-based realms; nil leaves those realms
 	// unable to authenticate (their challenges are refused with CodeNotImplemented).
 	Procedures ProcedureRunner
@@ -167,6 +173,12 @@ type Options struct {
 	AttestationRoots *x509.CertPool
 	// AttestationVerifier checks other attestation formats; nil refuses them.
 	AttestationVerifier *AttestationVerifier
+	// Tokens mints and validates access tokens; nil leaves GrantToken and IntrospectToken off
+	// (CodeNotImplemented).
+	Tokens *TokenIssuer
+	// KeyRotator publishes and rotates the token keys; nil leaves TokenKeySet and
+	// RotateTokenKeys off.
+	KeyRotator KeyRotator
 }
 
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
@@ -177,7 +189,7 @@ type Engine struct {
 	store     Store
 	now       func() time.Time
 	log       *slog.Logger
-	decisions func(DecisionRecord)
+	decisions DecisionSink
 	realms    map[string]realm
 	locks     locks
 	rules     *rulesCache
@@ -192,6 +204,9 @@ type Engine struct {
 
 	// identifying holds the realms whose logins identify a user (see bindUser).
 	identifying map[string]bool
+
+	tokens     *TokenIssuer
+	keyRotator KeyRotator
 }
 
 // New builds an engine for a loaded project.
@@ -209,6 +224,9 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 		provisioningCA:      opts.ProvisioningCA,
 		attestationRoots:    opts.AttestationRoots,
 		attestationVerifier: opts.AttestationVerifier,
+
+		tokens:     opts.Tokens,
+		keyRotator: opts.KeyRotator,
 	}
 	if e.now == nil {
 		e.now = time.Now

@@ -33,6 +33,8 @@ const (
 	CodeInputTooLarge       Code = "input_too_large"       // request facts too large for a caller who has not authenticated
 	CodePolicyTimeout       Code = "policy_timeout"        // the policy did not decide within the caller's deadline
 	CodeInvalidTarget       Code = "invalid_target"        // a token requested for an audience this server does not know (RFC 8707)
+	CodeNotFound            Code = "not_found"             // an administered object (device, certificate) that does not exist
+	CodeInvalidScope        Code = "invalid_scope"         // a token requested for a scope that is not one security test of the project
 )
 
 // Error is the engine's one error type: a code, a message a person can act on, and details that

@@ -336,14 +336,14 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 		Now:        l.clock.Now,
 		Procedures: o.procs,
 		Logger:     slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Decisions: func(d engine.DecisionRecord) {
+		Decisions: engine.DecisionFunc(func(d engine.DecisionRecord) {
 			if l.discard.Load() {
 				return
 			}
 			l.mu.Lock()
 			l.decisions = append(l.decisions, d)
 			l.mu.Unlock()
-		},
+		}),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -127,9 +127,16 @@ func (c *rulesCache) invalidate(app, env string) {
 	c.mu.Unlock()
 }
 
-// SetRules validates and stores the remote-disable rules of an application environment, audits
-// the change, and applies it at once.
+// SetRules validates and stores the remote-disable rules of an application environment (at
+// most MaxRulesPerEnvironment; none clears them), audits the change under actor, and applies it
+// at once.
 func (e *Engine) SetRules(ctx context.Context, actor, app, env string, rules []store.Rule) error {
+	if err := e.CheckEnvironment(app, env); err != nil {
+		return err
+	}
+	if len(rules) > MaxRulesPerEnvironment {
+		return errorf(CodeBadRequest, "at most %d rules per environment", MaxRulesPerEnvironment)
+	}
 	for _, r := range rules {
 		if err := ValidateRule(r); err != nil {
 			return err
@@ -168,11 +175,24 @@ type DecisionRecord struct {
 	Revision string   `json:"revision"`
 }
 
+// DecisionSink receives one record per security-test decision: the decision log. The engine
+// declares it and the daemon supplies it (a log and a metric), so that decisions flow out of the
+// engine without the engine knowing where they go.
+type DecisionSink interface {
+	Record(DecisionRecord)
+}
+
+// DecisionFunc adapts a function to a DecisionSink.
+type DecisionFunc func(DecisionRecord)
+
+// Record calls f(d).
+func (f DecisionFunc) Record(d DecisionRecord) { f(d) }
+
 func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, dec decisionView) {
 	if e.decisions == nil {
 		return
 	}
-	e.decisions(DecisionRecord{
+	e.decisions.Record(DecisionRecord{
 		Time:       x.now,
 		DecisionID: newUUID(),
 		Session:    SessionRef(x.s.rec.ID),

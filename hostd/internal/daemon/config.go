@@ -1,5 +1,7 @@
 // Package daemon wires hostd together: server settings (hostd.yaml and flags), the store, the
-// loaded project and its engine, the HTTP server, and a graceful shutdown.
+// token keys, the HTTP server, the decision log, and a graceful shutdown. It owns the runtime (the
+// loaded project, its engine and its adapters), reference-counted so that a reload swaps it
+// atomically and the old one closes after its last request (runtime.go).
 package daemon
 
 import (

@@ -13,7 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
@@ -64,6 +67,10 @@ type Daemon struct {
 	stopJanitor func()
 	keys        *keys.Set
 	tokens      *engine.TokenIssuer
+	decisions   *decisionLog
+	// runtimes holds the current runtime; reloadMu makes reloads one at a time.
+	runtimes runtimes
+	reloadMu sync.Mutex
 }
 
 // tokenKeys adapts the key set to engine.TokenKeys.
@@ -91,8 +98,9 @@ type Options struct {
 }
 
 // Start opens the store, loads the project and starts serving. It fails, and serves nothing,
-// when the configuration has an error.
-func Start(ctx context.Context, opts Options) (*Daemon, error) {
+// when the configuration has an error; whatever it opened by then (the store, the adapters and
+// their plugin processes, the listener) is closed again.
+func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -116,6 +124,16 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("the admin token is shorter than 16 characters")
 	}
 
+	// undo closes, last first, what Start opened when it fails.
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+
 	// The data folder receives the store (sessions, nonces) and generated keys: only the daemon's
 	// user may enter it.
 	tightened, err := secretfile.PrivateDir(st.Data)
@@ -130,6 +148,7 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	d.store = db
+	undo = append(undo, func() { db.Close() })
 
 	keysDir := st.Tokens.KeysDir
 	if keysDir == "" {
@@ -137,7 +156,6 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	keySet, generated, err := keys.Open(keysDir, st.Tokens.Algorithm)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("token signing keys: %w", err)
 	}
 	d.keys = keySet
@@ -146,23 +164,27 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer, Audiences: st.Tokens.Audiences, Revocations: db}
 
+	reg := prometheus.NewRegistry()
+	d.decisions = newDecisionLog(log.With("log", "decision"), reg)
 	d.server = server.New(server.Options{
-		Store:          db,
-		Logger:         log,
-		DecisionLogger: log.With("log", "decision"),
-		MaxBodyBytes:   st.Limits.MaxBodyBytes,
-		AdminToken:     token,
-		SecureCookies:  st.SecureCookies,
-		Reload:         d.loadRuntime,
-		Tokens:         d.tokens,
-		TokenKeys:      keySet,
+		Runtimes:      &d.runtimes,
+		Reloader:      d,
+		Logger:        log,
+		Metrics:       reg,
+		MaxBodyBytes:  st.Limits.MaxBodyBytes,
+		AdminToken:    token,
+		SecureCookies: st.SecureCookies,
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	d.server.Swap(rt)
+	d.runtimes.Swap(rt)
+	undo = append(undo, func() {
+		if err := d.retireRuntime(context.Background()); err != nil {
+			log.Warn("closing the adapters after a failed start", "err", err)
+		}
+	})
 	for _, w := range rt.Project.Diagnostics {
 		log.Warn("configuration", "diagnostic", w.String())
 	}
@@ -172,10 +194,10 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 
 	ln, err := net.Listen("tcp", st.Listen)
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", st.Listen, err)
 	}
 	d.listener = ln
+	undo = append(undo, func() { ln.Close() })
 	if d.tokens.Issuer == "" {
 		d.tokens.Issuer = "http://" + ln.Addr().String()
 	}
@@ -203,8 +225,9 @@ func Start(ctx context.Context, opts Options) (*Daemon, error) {
 	return d, nil
 }
 
-// loadRuntime builds an engine for the current configuration (start and reload).
-func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
+// loadRuntime loads the configuration, opens its adapters and builds its engine (start and
+// reload). On an error, whatever it opened is closed.
+func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 	p, ev, err := LoadProject(ctx, d.dir)
 	if err != nil {
 		return nil, err
@@ -243,17 +266,40 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*server.Runtime, error) {
 		Store:               d.store,
 		Evaluator:           ev,
 		Logger:              d.log,
-		Decisions:           d.server.RecordDecision,
+		Decisions:           d.decisions,
 		Procedures:          la,
 		ProvisioningCA:      prov.ca,
 		AttestationRoots:    prov.roots,
 		AttestationVerifier: prov.verifier,
+		Tokens:              d.tokens,
+		KeyRotator:          d.keys,
 	})
 	if err != nil {
 		la.Close(ctx)
 		return nil, err
 	}
-	return &server.Runtime{Project: p, Engine: eng, Adapters: la, LoadedAt: time.Now()}, nil
+	return newRuntime(server.Runtime{Project: p, Engine: eng}, la), nil
+}
+
+// Reload loads the configuration again and makes it the current runtime. Requests in flight
+// finish on the runtime they started with, whose adapters close after the last of them. A
+// configuration with errors (a *policies.LoadError) leaves the running one in place. The reload
+// is audited under actor. Reloads run one at a time.
+func (d *Daemon) Reload(ctx context.Context, actor string) (server.Reloaded, error) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	next, err := d.loadRuntime(ctx)
+	if err != nil {
+		return server.Reloaded{}, err
+	}
+	d.runtimes.Swap(next)
+	next.Engine.AuditReload(ctx, actor)
+	res := server.Reloaded{Revision: next.Engine.Revision(), Warnings: make([]string, 0, len(next.Project.Diagnostics))}
+	for _, w := range next.Project.Diagnostics {
+		res.Warnings = append(res.Warnings, w.String())
+	}
+	d.log.Info("configuration reloaded", "revision", res.Revision)
+	return res, nil
 }
 
 // Addr is the address the daemon listens on.
@@ -269,16 +315,30 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	defer cancel()
 	err := d.httpSrv.Shutdown(ctx)
 	d.stopJanitor()
-	if rt := d.server.Runtime(); rt != nil && rt.Adapters != nil {
-		if cerr := rt.Adapters.Close(ctx); err == nil {
-			err = cerr
-		}
+	if cerr := d.retireRuntime(ctx); err == nil {
+		err = cerr
 	}
 	if cerr := d.store.Close(); err == nil {
 		err = cerr
 	}
 	d.log.Info("hostd stopped")
 	return err
+}
+
+// retireRuntime drops the current runtime and waits for its adapters to close after its last
+// request, until ctx is done: then it closes them under the requests still running.
+func (d *Daemon) retireRuntime(ctx context.Context) error {
+	old := d.runtimes.Swap(nil)
+	if old == nil {
+		return nil
+	}
+	select {
+	case <-old.closed:
+	case <-ctx.Done():
+		d.log.Warn("closing the adapters under requests still running at shutdown")
+		old.close()
+	}
+	return old.closeErr
 }
 
 // janitor removes expired sessions, nonces, failed-login counts and token revocations every
@@ -321,13 +381,14 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 func (d *Daemon) rotateIfDue(now time.Time) {
 	every := time.Duration(d.settings.Tokens.RotateEvery)
 	if every > 0 && now.Sub(d.keys.ActiveSince()) >= every {
-		if rt := d.server.Runtime(); rt != nil {
-			if err := d.keys.Rotate(now, server.RetainKeys(rt.Project)); err != nil {
+		if rt := d.runtimes.acquire(); rt != nil {
+			if err := d.keys.Rotate(now, rt.Engine.KeyRetention()); err != nil {
 				d.log.Error("scheduled key rotation failed", "err", err)
 			} else {
 				id, _, _ := d.keys.Active()
 				d.log.Info("token signing key rotated", "kid", id)
 			}
+			rt.Release()
 		}
 	}
 	if err := d.keys.Prune(now); err != nil {

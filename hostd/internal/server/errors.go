@@ -7,49 +7,78 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
 )
 
-// Codes the HTTP layer adds to the engine's.
+// Codes the HTTP layer adds to the engine's and the adapters'.
 const (
 	codeMissingAppContext = "missing_app_context"
-	codeNotFound          = "not_found"
+	codeNotFound          = string(engine.CodeNotFound)
 	codeTooLarge          = "payload_too_large"
 	codeBadRequest        = string(engine.CodeBadRequest)
 	codeUnauthorized      = "unauthorized"
 	codeConflict          = "conflict"
 	codeURITooLong        = "uri_too_long"
 	codeMethodNotAllowed  = "method_not_allowed"
+	codeInternal          = "internal_error"
+	// codeInvalidConfiguration: a reload found errors in the configuration (the running one is
+	// kept); the diagnostics are in the body.
+	codeInvalidConfiguration = "invalid_configuration"
+	// codeChallenged is no error: the body is a challenge the client answers before asking again.
+	codeChallenged = "challenged"
 )
 
-// statusOf is the one place that maps error codes to HTTP statuses.
+// statuses is the one table from codes (the engine's, the adapters', this layer's) to HTTP
+// statuses; a code that is not in it is a 500.
+var statuses = map[string]int{
+	codeBadRequest:                         http.StatusBadRequest,
+	codeMissingAppContext:                  http.StatusBadRequest,
+	codeInvalidRequest:                     http.StatusBadRequest,
+	string(engine.CodeNonce):               http.StatusBadRequest,
+	string(engine.CodeInvalidScope):        http.StatusBadRequest,
+	string(engine.CodeInvalidTarget):       http.StatusBadRequest,
+	string(adapters.CodeBadInput):          http.StatusBadRequest,
+	codeUnauthorized:                       http.StatusUnauthorized,
+	codeChallenged:                         http.StatusUnauthorized,
+	string(engine.CodeRefused):             http.StatusForbidden,
+	string(engine.CodeApplicationDisabled): http.StatusForbidden,
+	string(engine.CodeDeviceBlocked):       http.StatusForbidden,
+	string(engine.CodePolicyDenied):        http.StatusForbidden,
+	string(engine.CodeXSRF):                http.StatusForbidden,
+	string(engine.CodeCSRRejected):         http.StatusForbidden,
+	string(engine.CodeDeviceProofRequired): http.StatusForbidden,
+	string(engine.CodeIdentityMismatch):    http.StatusForbidden,
+	string(engine.CodeProcedureNotAllowed): http.StatusForbidden,
+	string(engine.CodeUnknownApplication):  http.StatusNotFound,
+	string(engine.CodeUnknownRealm):        http.StatusNotFound,
+	codeNotFound:                           http.StatusNotFound,
+	codeMethodNotAllowed:                   http.StatusMethodNotAllowed,
+	string(engine.CodeNoChallenge):         http.StatusConflict,
+	codeConflict:                           http.StatusConflict,
+	codeTooLarge:                           http.StatusRequestEntityTooLarge,
+	string(engine.CodeInputTooLarge):       http.StatusRequestEntityTooLarge,
+	codeURITooLong:                         http.StatusRequestURITooLong,
+	string(engine.CodeTooManyAttempts):     http.StatusTooManyRequests,
+	string(engine.CodeBackoff):             http.StatusTooManyRequests,
+	codeInternal:                           http.StatusInternalServerError,
+	codeInvalidConfiguration:               http.StatusInternalServerError,
+	string(engine.CodeUnknownSecurityTest): http.StatusInternalServerError,
+	string(adapters.CodeFailed):            http.StatusInternalServerError,
+	string(adapters.CodeOutOfMemory):       http.StatusInternalServerError,
+	string(engine.CodeNotImplemented):      http.StatusNotImplemented,
+	string(adapters.CodeUnknownProcedure):  http.StatusNotImplemented,
+	string(adapters.CodeBadOutput):         http.StatusBadGateway,
+	string(engine.CodeUnavailable):         http.StatusServiceUnavailable,
+	string(engine.CodePolicyTimeout):       http.StatusServiceUnavailable,
+	string(adapters.CodeUnavailable):       http.StatusServiceUnavailable,
+	string(adapters.CodeTimeout):           http.StatusGatewayTimeout,
+}
+
+// statusOf is the status of a code (statuses).
 func statusOf(code string) int {
-	switch code {
-	case codeBadRequest, codeMissingAppContext, string(engine.CodeNonce), "invalid_request", "invalid_scope",
-		string(engine.CodeInvalidTarget):
-		return http.StatusBadRequest
-	case codeUnauthorized:
-		return http.StatusUnauthorized
-	case string(engine.CodeRefused), string(engine.CodeApplicationDisabled), string(engine.CodeDeviceBlocked),
-		string(engine.CodePolicyDenied), string(engine.CodeXSRF), string(engine.CodeCSRRejected),
-		string(engine.CodeDeviceProofRequired), string(engine.CodeIdentityMismatch), string(engine.CodeProcedureNotAllowed):
-		return http.StatusForbidden
-	case string(engine.CodeUnknownApplication), string(engine.CodeUnknownRealm), codeNotFound:
-		return http.StatusNotFound
-	case string(engine.CodeNoChallenge), codeConflict:
-		return http.StatusConflict
-	case codeTooLarge, string(engine.CodeInputTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case codeURITooLong:
-		return http.StatusRequestURITooLong
-	case codeMethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	case string(engine.CodeTooManyAttempts), string(engine.CodeBackoff):
-		return http.StatusTooManyRequests
-	case string(engine.CodeNotImplemented):
-		return http.StatusNotImplemented
-	case string(engine.CodeUnavailable), string(engine.CodePolicyTimeout):
-		return http.StatusServiceUnavailable
+	if status, ok := statuses[code]; ok {
+		return status
 	}
 	return http.StatusInternalServerError
 }
@@ -92,10 +121,32 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	default:
 		s.log.Error("internal error", "path", r.URL.Path, "err", err)
-		body["error"], body["message"] = "internal_error", "the server could not handle the request"
+		body["error"], body["message"] = codeInternal, "the server could not handle the request"
 	}
 	code, _ := body["error"].(string)
 	writeJSON(w, statusOf(code), body)
+}
+
+// writeChallenge answers with a challenge: the realms the client must answer before it asks
+// again (a security test's, or a realm's new one after a wrong answer).
+func writeChallenge(w http.ResponseWriter, ch *engine.Challenge) {
+	writeJSON(w, statusOf(codeChallenged), ch)
+}
+
+// procedureFailed answers a failed adapter call {"isSuccessful": false, "errors": [...]} (the
+// Worklight shape) with the status of the adapter's error code.
+func (s *Server) procedureFailed(w http.ResponseWriter, adapter, procedure string, err error) {
+	var ae *adapters.Error
+	code, msg := adapters.CodeFailed, "the procedure failed"
+	if errors.As(err, &ae) {
+		code = ae.Code
+		msg = ae.Message
+	}
+	if msg == "" {
+		msg = string(code)
+	}
+	s.log.Warn("procedure failed", "adapter", adapter, "procedure", procedure, "code", code, "err", err)
+	writeJSON(w, statusOf(string(code)), map[string]any{"isSuccessful": false, "errors": []string{msg}, "error": string(code), "message": msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -10,20 +10,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the daemon's Prometheus metrics, on a registry of its own so that several servers
-// (tests) can run in one process.
+// metrics are the HTTP layer's Prometheus metrics, on the daemon's registry (Options.Metrics) or
+// one of their own, so that several servers (tests) can run in one process.
 type metrics struct {
-	reg       *prometheus.Registry
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	decisions *prometheus.CounterVec
-	answers   *prometheus.CounterVec
-	reloads   *prometheus.CounterVec
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	answers  *prometheus.CounterVec
+	reloads  *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(reg *prometheus.Registry) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "realmgate_http_requests_total", Help: "HTTP requests by route and status.",
 		}, []string{"route", "status"}),
@@ -31,9 +33,6 @@ func newMetrics() *metrics {
 			Name: "realmgate_http_request_duration_seconds", Help: "HTTP request latency by route.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
 		}, []string{"route"}),
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "realmgate_decisions_total", Help: "Security-test decisions by test and outcome.",
-		}, []string{"security_test", "outcome"}),
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "realmgate_challenge_answers_total", Help: "Challenge answers by realm and result.",
 		}, []string{"realm", "result"}),
@@ -41,7 +40,7 @@ func newMetrics() *metrics {
 			Name: "realmgate_config_reloads_total", Help: "Configuration reloads by result.",
 		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.answers, m.reloads,
+	m.reg.MustRegister(m.requests, m.latency, m.answers, m.reloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -1,7 +1,11 @@
 // Package server is hostd's HTTP layer: the client API of PROTOCOL.md (protected resources,
-// challenge answers, sessions), the admin API, health, readiness and metrics. It maps requests to
-// resources and their security tests, hands them to the engine, and maps the engine's results and
-// error codes to responses; statuses are chosen in one place (errors.go).
+// challenge answers, sessions), the OAuth endpoints, the admin API, health, readiness and
+// metrics. It holds no business rules: it decodes requests (bounded bodies, the WL-App-* headers,
+// cookies), maps them to resources and their security tests and to engine calls, and maps the
+// engine's results to responses. Statuses come from one table of error codes (errors.go).
+//
+// Each request holds the runtime it started on (Runtimes) until it is done, so a reload, which
+// the daemon performs (Reloader), never closes an adapter under it.
 package server
 
 import (
@@ -15,13 +19,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
-	"github.com/realmgate/realmgate/adapters"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
-	"github.com/realmgate/realmgate/store"
 )
 
 // Cookie and header names of the protocol.
@@ -34,58 +37,76 @@ const (
 	HeaderInstanceID = "WL-Instance-Id"
 )
 
-// Runtime is one loaded configuration: the project and the engine that enforces it. A reload
-// builds a new Runtime and swaps it in atomically; requests in flight finish on the old one.
+// Runtime is one loaded configuration as the HTTP layer sees it: the project, to map requests to
+// resources and their security tests; the engine, which decides them; the adapters, which serve
+// procedures once a request is allowed.
 type Runtime struct {
 	Project *policies.Project
 	Engine  *engine.Engine
 	// Adapters runs the procedures of adapters with a backend.
 	Adapters Adapters
-	LoadedAt time.Time
 }
 
 // Adapters is what the server needs of the loaded adapters.
 type Adapters interface {
 	Call(ctx context.Context, adapter, procedure string, input json.RawMessage) (json.RawMessage, error)
 	Has(adapter string) bool
-	Close(ctx context.Context) error
+}
+
+// Runtimes gives each request the runtime it is served with. Acquire returns the current
+// runtime with a reference held and the func that releases it, which the server calls once the
+// request is done: a reload does not close what a request in flight still uses. Before the first
+// load it returns nil (and a func to call all the same).
+type Runtimes interface {
+	Acquire() (rt *Runtime, release func())
+}
+
+// Reloader loads the configuration again and makes it the current runtime
+// (POST /admin/v1/reload). actor is who asked, for the audit log. A configuration with errors is
+// a *policies.LoadError, and the running one is kept.
+type Reloader interface {
+	Reload(ctx context.Context, actor string) (Reloaded, error)
+}
+
+// Reloaded is what a reload made current.
+type Reloaded struct {
+	Revision string
+	// Warnings are the configuration's diagnostics that are not errors.
+	Warnings []string
 }
 
 // Options configure a Server.
 type Options struct {
-	Store  store.Store
-	Logger *slog.Logger
-	// DecisionLogger receives the decision log; nil uses Logger.
-	DecisionLogger *slog.Logger
+	// Runtimes gives requests their runtime; nil serves none (503).
+	Runtimes Runtimes
+	// Reloader serves POST /admin/v1/reload; nil answers 409.
+	Reloader Reloader
+	Logger   *slog.Logger
+	// Metrics is the registry /metrics serves, where the server adds its HTTP metrics; nil
+	// makes one.
+	Metrics *prometheus.Registry
 	// MaxBodyBytes bounds request bodies (default 1 MiB); larger bodies get 413.
 	MaxBodyBytes int64
 	// AdminToken enables the admin API; empty leaves it off.
 	AdminToken []byte
-	// Reload builds a new runtime from the configuration (POST /admin/v1/reload).
-	Reload func(ctx context.Context) (*Runtime, error)
 	// SecureCookies marks cookies Secure (the daemon serves TLS or sits behind a TLS proxy).
 	SecureCookies bool
 	// PersistentCookieAge is the Max-Age of WL_PERSISTENT_COOKIE.
 	PersistentCookieAge time.Duration
-	// Tokens mints and validates access tokens; TokenKeys publishes and rotates their keys. Nil
-	// leaves the OAuth endpoints off (501).
-	Tokens    *engine.TokenIssuer
-	TokenKeys TokenKeys
 }
 
-// Server serves the API. Build it with New, give it a runtime with Swap, serve Handler.
+// Server serves the API. Build it with New and serve Handler; each request takes its runtime
+// from Options.Runtimes.
 type Server struct {
 	opts    Options
 	log     *slog.Logger
-	declog  *slog.Logger
-	rt      atomic.Pointer[Runtime]
 	metrics *metrics
 	handler http.Handler
 	// methods answers 405 for the paths the API serves with other methods (methodTable).
 	methods *http.ServeMux
 }
 
-// New builds a server; it answers 503 on /readyz until Swap gives it a runtime.
+// New builds a server; it answers 503 on /readyz until Options.Runtimes has a runtime.
 func New(opts Options) *Server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
@@ -93,43 +114,25 @@ func New(opts Options) *Server {
 	if opts.PersistentCookieAge <= 0 {
 		opts.PersistentCookieAge = engine.DefaultConfig.PersistentCookieAge
 	}
-	s := &Server{opts: opts, log: opts.Logger, declog: opts.DecisionLogger, metrics: newMetrics()}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.declog == nil {
-		s.declog = s.log
 	}
 	s.handler = s.routes()
 	return s
 }
 
-// Swap installs a runtime.
-func (s *Server) Swap(rt *Runtime) { s.rt.Store(rt) }
-
-// Runtime returns the current runtime (nil before the first Swap).
-func (s *Server) Runtime() *Runtime { return s.rt.Load() }
+// acquire returns the runtime a request is served with and the func that releases it (deferred
+// by the handler); nil before the first load.
+func (s *Server) acquire() (*Runtime, func()) {
+	if s.opts.Runtimes == nil {
+		return nil, func() {}
+	}
+	return s.opts.Runtimes.Acquire()
+}
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
-
-// RecordDecision is the engine's decision callback: one log record and one metric per decision.
-func (s *Server) RecordDecision(d engine.DecisionRecord) {
-	s.metrics.decisions.WithLabelValues(d.Test, d.Outcome).Inc()
-	s.declog.LogAttrs(context.Background(), slog.LevelInfo, "decision",
-		slog.String("decision_id", d.DecisionID),
-		slog.String("session", d.Session),
-		slog.String("app", d.App), slog.String("env", d.Env), slog.String("version", d.Version),
-		slog.String("resource_kind", d.Kind), slog.String("resource", d.Resource),
-		slog.String("security_test", d.Test),
-		slog.Any("realms_passed", d.Passed),
-		slog.String("outcome", d.Outcome),
-		slog.Int("step", d.Step),
-		slog.Any("realms_challenged", d.Realms),
-		slog.Any("reasons", d.Reasons),
-		slog.String("revision", d.Revision),
-	)
-}
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -161,7 +164,7 @@ func (s *Server) routes() http.Handler {
 		s.writeError(w, r, newError(codeNotFound, "no API endpoint "+r.Method+" "+r.URL.Path))
 	})
 	s.oauthRoutes(handle)
-	s.adminRoutes(mux, handle)
+	s.adminRoutes(handle)
 	handle("/", "static", s.static)
 	s.methods = s.methodTable(allowed)
 	return s.limitBody(mux)
@@ -216,16 +219,17 @@ func (s *Server) limitBody(h http.Handler) http.Handler {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	rt := s.rt.Load()
+	rt, release := s.acquire()
+	defer release()
 	if rt == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "configuration not loaded"})
+		writeJSON(w, statusOf(string(engine.CodeUnavailable)), map[string]string{"status": "configuration not loaded"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.opts.Store.Ping(ctx); err != nil {
+	if err := rt.Engine.Ready(ctx); err != nil {
 		s.log.Warn("store not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+		writeJSON(w, statusOf(string(engine.CodeUnavailable)), map[string]string{"status": "store unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "revision": rt.Engine.Revision()})
@@ -251,20 +255,22 @@ func (s *Server) readBody(r *http.Request) (json.RawMessage, error) {
 	return json.RawMessage(body), nil
 }
 
-// begin starts an API request: the current runtime and the request's application context. It
-// writes the error and returns ok=false when either is missing.
-func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*Runtime, engine.AppContext, *policies.Environment, bool) {
-	rt := s.rt.Load()
+// begin starts an API request: its runtime, held until the handler calls release, and the
+// request's application context. It writes the error and returns ok=false (release then does
+// nothing) when either is missing.
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) (rt *Runtime, release func(), ac engine.AppContext, env *policies.Environment, ok bool) {
+	rt, release = s.acquire()
 	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
-		return nil, engine.AppContext{}, nil, false
+		s.writeError(w, r, notLoaded())
+		return nil, release, ac, nil, false
 	}
 	ac, env, err := s.appContext(r, rt)
 	if err != nil {
+		release()
 		s.writeError(w, r, err)
-		return nil, ac, nil, false
+		return nil, func() {}, ac, nil, false
 	}
-	return rt, ac, env, true
+	return rt, release, ac, env, true
 }
 
 // appContext reads the WL-App-* headers and checks the application and environment exist.
@@ -292,6 +298,11 @@ func (s *Server) appContext(r *http.Request, rt *Runtime) (engine.AppContext, *p
 }
 
 func quote(s string) string { return "\"" + s + "\"" }
+
+// notLoaded is the error of a request that comes before the first configuration is loaded.
+func notLoaded() error {
+	return &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"}
+}
 
 func (s *Server) passive(r *http.Request) engine.Passive {
 	p := engine.Passive{
@@ -359,14 +370,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *Runtime, 
 	}
 	s.setCookies(w, r, acc.Cookies)
 	if acc.Challenge != nil {
-		writeJSON(w, http.StatusUnauthorized, acc.Challenge)
+		writeChallenge(w, acc.Challenge)
 		return nil
 	}
 	return acc
 }
 
 func (s *Server) appInit(w http.ResponseWriter, r *http.Request) {
-	rt, ac, env, ok := s.begin(w, r)
+	rt, release, ac, env, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -391,7 +403,8 @@ func (s *Server) appInit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
-	rt, ac, env, ok := s.begin(w, r)
+	rt, release, ac, env, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -452,44 +465,15 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := rt.Adapters.Call(r.Context(), adapterName, procName, in)
 	if err != nil {
-		s.procedureFailed(w, r, adapterName, procName, err)
+		s.procedureFailed(w, adapterName, procName, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"isSuccessful": true, "result": json.RawMessage(out)})
 }
 
-// procedureFailed answers {"isSuccessful": false, "errors": [...]} with the status of the failure.
-func (s *Server) procedureFailed(w http.ResponseWriter, r *http.Request, adapter, procedure string, err error) {
-	var ae *adapters.Error
-	code, msg := adapters.CodeFailed, "the procedure failed"
-	if errors.As(err, &ae) {
-		code = ae.Code
-		msg = ae.Message
-	}
-	status := http.StatusInternalServerError
-	switch code {
-	case adapters.CodeFailed, adapters.CodeOutOfMemory:
-		status = http.StatusInternalServerError
-	case adapters.CodeTimeout:
-		status = http.StatusGatewayTimeout
-	case adapters.CodeBadOutput:
-		status = http.StatusBadGateway
-	case adapters.CodeBadInput:
-		status = http.StatusBadRequest
-	case adapters.CodeUnavailable:
-		status = http.StatusServiceUnavailable
-	case adapters.CodeUnknownProcedure:
-		status = http.StatusNotImplemented
-	}
-	if msg == "" {
-		msg = string(code)
-	}
-	s.log.Warn("procedure failed", "adapter", adapter, "procedure", procedure, "code", code, "err", err)
-	writeJSON(w, status, map[string]any{"isSuccessful": false, "errors": []string{msg}, "error": string(code), "message": msg})
-}
-
 func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
-	rt, ac, _, ok := s.begin(w, r)
+	rt, release, ac, _, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -512,7 +496,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	s.setCookies(w, r, res.Cookies)
 	if res.Retry != nil {
 		s.metrics.answers.WithLabelValues(realm, "retry").Inc()
-		writeJSON(w, http.StatusUnauthorized, res.Retry)
+		writeChallenge(w, res.Retry)
 		return
 	}
 	s.metrics.answers.WithLabelValues(realm, res.Status).Inc()
@@ -536,7 +520,8 @@ func metricRealm(rt *Runtime, realm string) string {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	rt, ac, _, ok := s.begin(w, r)
+	rt, release, ac, _, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}
@@ -549,7 +534,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) session(w http.ResponseWriter, r *http.Request) {
-	rt, ac, _, ok := s.begin(w, r)
+	rt, release, ac, _, ok := s.begin(w, r)
+	defer release()
 	if !ok {
 		return
 	}

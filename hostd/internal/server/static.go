@@ -79,9 +79,10 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 	if s.methodNotAllowed(w, r) {
 		return
 	}
-	rt := s.rt.Load()
+	rt, release := s.acquire()
+	defer release()
 	if rt == nil {
-		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
+		s.writeError(w, r, notLoaded())
 		return
 	}
 	if err := checkPathBytes(r.URL.Path); err != nil {
