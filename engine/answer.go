@@ -287,11 +287,27 @@ type SessionInfo struct {
 // without a session gets an empty description (no session is created).
 func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, passive Passive) (*SessionInfo, error) {
 	info := &SessionInfo{App: app.App, Env: app.Env, Realms: map[string]map[string]any{}}
-	s, err := e.loadSession(ctx, sessionID, app, e.now())
-	if err != nil || s.isNew {
-		return info, err
-	}
 	now := e.now()
+	var test *policies.SecurityTest
+	if a := e.project.Apps[app.App]; a != nil {
+		if env := a.Envs[app.Env]; env != nil {
+			test = e.project.Tests[env.SecurityTest]
+		}
+	}
+	s, err := e.loadSession(ctx, sessionID, app, now)
+	if err != nil {
+		return nil, err
+	}
+	// A blocked application version is refused on every request (PROTOCOL.md section 10), this
+	// one too: it would otherwise tell a disabled app what its session holds.
+	if test != nil && test.HasRealm(policies.RealmRemoteDisable) {
+		if _, err := e.remoteDisableRule(&exchange{ctx: ctx, e: e, s: s, now: now, app: app}); err != nil {
+			return nil, err
+		}
+	}
+	if s.isNew {
+		return info, nil
+	}
 	names := make([]string, 0, len(s.st.Realms))
 	for name := range s.st.Realms {
 		names = append(names, name)
@@ -306,12 +322,8 @@ func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, 
 	if ok, _ := (antiXSRF{}).observe(&exchange{s: s, passive: passive}); ok {
 		info.Realms[policies.RealmAntiXSRF] = map[string]any{"identity": nil}
 	}
-	if a := e.project.Apps[app.App]; a != nil {
-		if env := a.Envs[app.Env]; env != nil {
-			if t := e.project.Tests[env.SecurityTest]; t != nil {
-				info.User, info.Device = e.identities(s, t, now)
-			}
-		}
+	if test != nil {
+		info.User, info.Device = e.identities(s, test, now)
 	}
 	return info, nil
 }

@@ -656,3 +656,37 @@ func TestRemoteDisableUnparsableConstraint(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoteDisableBlocksSessionInfo: a blocked version is refused on every request, the
+// session description included, with or without a session; other versions read theirs.
+func TestRemoteDisableBlocksSessionInfo(t *testing.T) {
+	l := newLab(t)
+	ctx := t.Context()
+	ok := l.client("android", "2.1.0")
+	ok.mustChallenge("mobile") // a session exists
+	if err := l.eng.SetRules(ctx, "admin", labApp, "android", []store.Rule{{Versions: "<2.0.0", Action: "block", Message: "Update the app"}}); err != nil {
+		t.Fatal(err)
+	}
+	old := l.client("android", "1.9.0")
+	old.mustChallenge("xsrf") // a session that a test without remote disable let in
+	for _, tc := range []struct {
+		name string
+		c    *client
+		sid  string
+		want engine.Code
+	}{
+		{"blocked version, its session", old, old.sid, engine.CodeApplicationDisabled},
+		{"blocked version, no session", old, "", engine.CodeApplicationDisabled},
+		{"other version", ok, ok.sid, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			info, err := l.eng.Session(ctx, tc.c.app, tc.sid, tc.c.passive())
+			if got := codeOf(err); got != tc.want {
+				t.Fatalf("Session: %+v %v, want code %q", info, err, tc.want)
+			}
+			if tc.want == "" && info == nil {
+				t.Fatal("no session description")
+			}
+		})
+	}
+}
