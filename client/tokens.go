@@ -25,15 +25,20 @@ func (t *AccessToken) expired(now time.Time) bool {
 // tokenSkew renews a token shortly before it expires, so it does not expire in flight.
 const tokenSkew = 2 * time.Second
 
-// tokens caches the last token per scope.
+// tokens caches the last token per scope, and which of them was obtained last.
 type tokens struct {
 	mu     sync.Mutex
 	byName map[string]*AccessToken
+	last   *AccessToken
 }
 
+// get returns the last token of scope; the empty scope names the last token of any scope.
 func (t *tokens) get(scope string) *AccessToken {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if scope == "" {
+		return t.last
+	}
 	return t.byName[scope]
 }
 
@@ -44,12 +49,16 @@ func (t *tokens) put(tok *AccessToken) {
 		t.byName = map[string]*AccessToken{}
 	}
 	t.byName[tok.Scope] = tok
+	t.last = tok
 }
 
 func (t *tokens) drop(scope string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.byName, scope)
+	if t.last != nil && t.last.Scope == scope {
+		t.last = nil
+	}
 }
 
 // ObtainAccessToken gets a new access token for scope (a security test name; empty for the
@@ -82,8 +91,10 @@ func (c *Client) ObtainAccessToken(ctx context.Context, scope string) (*AccessTo
 	return tok, nil
 }
 
-// LastAccessToken returns the last token obtained for scope, or nil when there is none or it has
-// expired.
+// LastAccessToken returns the last token obtained for scope or, when scope is empty, the last
+// token obtained for any scope (as Worklight's getLastAccessToken() without a scope); nil when
+// there is none or it has expired. A token a resource server refused (see CallResource) is no
+// longer the last one.
 func (c *Client) LastAccessToken(scope string) *AccessToken {
 	tok := c.tokens.get(scope)
 	if tok.expired(time.Now()) {
@@ -167,9 +178,10 @@ func parseBearerChallenge(h string) (map[string]string, bool) {
 }
 
 // CallResource sends a request to an external resource server with the access token it needs.
-// It sends the last token of scopeHint (if any and not expired); when the server answers 401 or
-// 403 with a Bearer challenge naming a scope, it obtains a token for that scope (answering the
-// scope's challenges) and retries once. The request body must be replayable (GetBody, or nil).
+// It sends the last token of scopeHint (if any and not expired; an empty hint sends no token,
+// never the last token of another scope: a token goes only to a server that asked for its
+// scope); when the server answers 401 or 403 with a Bearer challenge naming a scope, it obtains a
+// token for that scope (answering the scope's challenges) and retries once. The request body must be replayable (GetBody, or nil).
 // The resource server gets no cookies or application headers: only the bearer token.
 func (c *Client) CallResource(ctx context.Context, req *http.Request, scopeHint string) (*http.Response, error) {
 	getBody, err := replayable(req)
@@ -191,7 +203,11 @@ func (c *Client) CallResource(ctx context.Context, req *http.Request, scopeHint 
 		}
 		return c.resourceClient().Do(r)
 	}
-	resp, err := send(c.LastAccessToken(scopeHint))
+	var hinted *AccessToken
+	if scopeHint != "" {
+		hinted = c.LastAccessToken(scopeHint)
+	}
+	resp, err := send(hinted)
 	if err != nil {
 		return nil, err
 	}
