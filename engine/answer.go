@@ -127,7 +127,30 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		return nil, errorf(CodeNoChallenge, "realm %q has no pending challenge in this session", req.Realm)
 	}
 	out, err := r.answer(x, &req)
-	res := &AnswerResult{Realm: req.Realm}
+	res, err := e.settle(x, req.Realm, r, e.challengingTest(x, req.Realm), out, err, func() error { return e.saveSession(ctx, s) })
+	if err != nil {
+		return nil, err
+	}
+	if err := e.saveSession(ctx, s); err != nil {
+		return nil, err
+	}
+	if s.rotated != "" {
+		res.Cookies.SessionID = s.rec.ID
+	}
+	res.Cookies.PersistentUser = x.setPersistentUser
+	return res, nil
+}
+
+// settle applies to the session what realm name's answer decided (out, err): a success logs the
+// realm in (the user it names must be the session's, test says whose user realm may change it),
+// a wrong answer counts against the realm's attempts and, for a login, against its account and
+// client, a final refusal ends the realm for the session. An answer to POST /api/v1/auth/{realm}
+// and a Basic realm answered by a request's Authorization header (basic.go) are settled alike.
+// persist saves the session before a refusal is returned, where the caller would not (an
+// answer's session; Authorize saves a refused request's session itself).
+func (e *Engine) settle(x *exchange, name string, r realm, test *policies.SecurityTest, out answerOutcome, err error, persist func() error) (*AnswerResult, error) {
+	rs := x.s.realm(name)
+	res := &AnswerResult{Realm: name}
 	var re *retryError
 	switch {
 	case errors.As(err, &re) && re.next:
@@ -136,8 +159,8 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		if cerr != nil {
 			return nil, cerr
 		}
-		s.dirty = true
-		res.Retry = &Challenge{Challenges: map[string]map[string]any{req.Realm: payload}}
+		x.s.dirty = true
+		res.Retry = &Challenge{Challenges: map[string]map[string]any{name: payload}}
 	case re != nil:
 		if x.login != nil {
 			if err := e.loginFailed(x); err != nil {
@@ -145,14 +168,14 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 			}
 		}
 		rs.Failures++
-		s.dirty = true
+		x.s.dirty = true
 		if rs.Failures >= e.cfg.MaxAttempts {
 			rs.Challenged = false
-			if serr := e.saveSession(ctx, s); serr != nil {
+			if serr := persist(); serr != nil {
 				return nil, serr
 			}
-			return nil, &Error{Code: CodeTooManyAttempts, Message: re.msg + "; too many failed attempts for realm " + req.Realm,
-				Details: map[string]any{"realm": req.Realm}}
+			return nil, &Error{Code: CodeTooManyAttempts, Message: re.msg + "; too many failed attempts for realm " + name,
+				Details: map[string]any{"realm": name}}
 		}
 		payload, cerr := r.challenge(x)
 		if cerr != nil {
@@ -163,38 +186,38 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		if re.enroll {
 			payload["enroll"] = true
 		}
-		res.Retry = &Challenge{Challenges: map[string]map[string]any{req.Realm: payload}}
+		res.Retry = &Challenge{Challenges: map[string]map[string]any{name: payload}}
 	case err != nil:
 		var ee *Error
 		if errors.As(err, &ee) && ee.Code == CodeRefused {
 			rs.Refused = true // a final refusal ends this realm for the session
 			rs.Challenged = false
-			s.dirty = true
-			if serr := e.saveSession(ctx, s); serr != nil {
+			x.s.dirty = true
+			if serr := persist(); serr != nil {
 				return nil, serr
 			}
 		}
 		return nil, err
 	case out.challenge != nil || out.challenges != nil:
-		s.dirty = true
+		x.s.dirty = true
 		res.Retry = &Challenge{Challenges: map[string]map[string]any{}}
-		for name, p := range out.challenges {
-			res.Retry.Challenges[name] = p
+		for other, p := range out.challenges {
+			res.Retry.Challenges[other] = p
 		}
 		if out.challenge != nil {
-			res.Retry.Challenges[req.Realm] = out.challenge
+			res.Retry.Challenges[name] = out.challenge
 		}
 	case out.status != "":
 		res.Status = out.status
 		res.Extra = out.extra
-		s.dirty = true
+		x.s.dirty = true
 	default:
-		if err := e.bindUser(x, req.Realm, out.identity, isUserRealm(e.challengingTest(x, req.Realm), req.Realm)); err != nil {
+		if err := e.bindUser(x, name, out.identity, isUserRealm(test, name)); err != nil {
 			// A final refusal: the session's user does not get another try at proving to
 			// be someone else.
 			rs.Refused, rs.Challenged = true, false
-			s.dirty = true
-			if serr := e.saveSession(ctx, s); serr != nil {
+			x.s.dirty = true
+			if serr := persist(); serr != nil {
 				return nil, serr
 			}
 			return nil, err
@@ -204,30 +227,23 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		rs.Challenged = false
 		rs.Failures = 0
 		rs.Identity = out.identity
-		rs.LastUsed = now
+		rs.LastUsed = x.now
 		rs.ExpiresAt = time.Time{}
 		if exp := r.expiration(); exp > 0 {
-			rs.ExpiresAt = now.Add(exp)
+			rs.ExpiresAt = x.now.Add(exp)
 		}
-		s.dirty = true
+		x.s.dirty = true
 		if out.userLogin {
-			s.rotate()
+			x.s.rotate()
 		}
-		e.shareLogin(x, req.Realm, out.identity, r.expiration())
+		e.shareLogin(x, name, out.identity, r.expiration())
 		res.Status = StatusSuccess
 		res.Identity = out.identity
 		res.Extra = out.extra
-		if e.audited[req.Realm] {
-			e.audit(ctx, "session:"+SessionRef(s.rec.ID), "login", req.Realm, map[string]any{"app": req.App.App, "env": req.App.Env, "user": out.identity["userId"]})
+		if e.audited[name] {
+			e.audit(x.ctx, "session:"+SessionRef(x.s.rec.ID), "login", name, map[string]any{"app": x.app.App, "env": x.app.Env, "user": out.identity["userId"]})
 		}
 	}
-	if err := e.saveSession(ctx, s); err != nil {
-		return nil, err
-	}
-	if s.rotated != "" {
-		res.Cookies.SessionID = s.rec.ID
-	}
-	res.Cookies.PersistentUser = x.setPersistentUser
 	return res, nil
 }
 
