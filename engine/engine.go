@@ -304,6 +304,15 @@ type AccessRequest struct {
 	Passive   Passive
 	// Facts are request facts for policies (input.request): method, path, procedure parameters.
 	Facts map[string]any
+	// BasicAnswers lets the request's Authorization: Basic header (Basic, nil when it sent none)
+	// answer the test's Basic realms, and asks for the Basic realms of a challenge that the
+	// header could answer (Access.BasicRealms). The HTTP layer sets it for static resources,
+	// which browsers fetch; on the API a Basic realm is answered through Answer alone (basic.go).
+	BasicAnswers bool
+	Basic        *BasicCredentials
+	// Client is the client's address as the server saw it, as in AnswerRequest: a login by a
+	// header backs off per client too.
+	Client string
 }
 
 // Cookies says what the response must set.
@@ -330,6 +339,11 @@ type Access struct {
 	// TokenSession is the session's token lineage (a token's sid), for an allowed request of
 	// kind ResourceToken.
 	TokenSession string
+	// BasicRealms are the basic-realm-names of the Basic realms the challenge names, when the
+	// request's Authorization header may answer them (AccessRequest.BasicAnswers and the
+	// anti-XSRF rule): what a WWW-Authenticate: Basic offers, so that a browser prompts. None
+	// where the header could not answer them, so that a browser is not prompted in vain.
+	BasicRealms []string
 }
 
 // Challenge is a 401 challenge body.
@@ -354,8 +368,11 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 	if err != nil {
 		return nil, err
 	}
-	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive, test: test}
+	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive, test: test,
+		clientIP: req.Client, client: clientKey(req.Client)}
 	acc := &Access{Test: test.Name}
+	// Whether the header may answer is decided before a challenge issues an anti-XSRF token.
+	basicAnswers := req.BasicAnswers && basicHeaderAnswers(x)
 	if err := e.deviceBlocked(x); err != nil {
 		e.finishRefused(x)
 		return nil, err
@@ -382,6 +399,9 @@ func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, err
 			return nil, err
 		}
 		acc.Challenge = ch
+		if basicAnswers {
+			acc.BasicRealms = e.basicRealmNames(ch)
+		}
 	}
 	acc.User, acc.Device = e.identities(s, test, now)
 	acc.Identities = identitiesOf(s, now)
@@ -443,6 +463,9 @@ func joinReasons(rs []string) string {
 func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, error) {
 	passed, err := e.observe(x)
 	if err != nil {
+		return policies.Decision{}, err
+	}
+	if passed, err = e.basicLogins(x, req, passed); err != nil {
 		return policies.Decision{}, err
 	}
 	// A caller who has not authenticated gets a bounded evaluation (limits.go).
@@ -551,6 +574,9 @@ func (e *Engine) challenge(x *exchange, test *policies.SecurityTest, dec policie
 		payload, err := r.challenge(x)
 		if err != nil {
 			return nil, err
+		}
+		for k, v := range x.retried[name] { // a wrong password in this request's header
+			payload[k] = v
 		}
 		rs.Challenged = true
 		if rs.Data == nil {

@@ -38,6 +38,9 @@ type exchange struct {
 	// headerLogins are the realms a header logged in during this request (the session id was
 	// rotated for them).
 	headerLogins []string
+	// retried holds what a wrong password in the request's Authorization header adds to its
+	// Basic realm's challenge ("error", "remainingAttempts"), by realm.
+	retried map[string]map[string]any
 }
 
 func (x *exchange) header(name string) string {

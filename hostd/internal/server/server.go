@@ -352,24 +352,31 @@ func (s *Server) setCookies(w http.ResponseWriter, r *http.Request, c engine.Coo
 // authorize runs the security test of a resource. It writes the challenge or error response and
 // returns nil when the request may not proceed.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, rt *Runtime, ac engine.AppContext, res engine.Resource, facts map[string]any) *engine.Access {
-	if facts == nil {
-		facts = map[string]any{}
+	return s.authorizeRequest(w, r, rt, engine.AccessRequest{App: ac, Resource: res, Facts: facts})
+}
+
+// authorizeRequest is authorize for a request that says more than its resource (a static
+// resource's Authorization header): it fills in what every request carries (session, passive
+// realms, client address, method and path).
+func (s *Server) authorizeRequest(w http.ResponseWriter, r *http.Request, rt *Runtime, req engine.AccessRequest) *engine.Access {
+	if req.Facts == nil {
+		req.Facts = map[string]any{}
 	}
-	facts["method"] = r.Method
-	facts["path"] = r.URL.Path
-	acc, err := rt.Engine.Authorize(r.Context(), engine.AccessRequest{
-		App:       ac,
-		SessionID: sessionID(r),
-		Resource:  res,
-		Passive:   s.passive(r),
-		Facts:     facts,
-	})
+	req.Facts["method"] = r.Method
+	req.Facts["path"] = r.URL.Path
+	req.SessionID = sessionID(r)
+	req.Passive = s.passive(r)
+	req.Client = clientIP(r)
+	acc, err := rt.Engine.Authorize(r.Context(), req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return nil
 	}
 	s.setCookies(w, r, acc.Cookies)
 	if acc.Challenge != nil {
+		for _, realm := range acc.BasicRealms {
+			w.Header().Add("WWW-Authenticate", basicChallenge(realm))
+		}
 		writeChallenge(w, acc.Challenge)
 		return nil
 	}

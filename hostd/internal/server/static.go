@@ -114,10 +114,16 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	acc := s.authorize(w, r, rt, ac, engine.Resource{
+	// A browser (or curl -u) answers a Basic realm with the Authorization header of the request
+	// itself, after the WWW-Authenticate prompt of its 401 (PROTOCOL.md section 10).
+	req := engine.AccessRequest{App: ac, Resource: engine.Resource{
 		Kind: engine.ResourceStatic, Name: sr.ID, Test: sr.SecurityTest,
 		Attributes: map[string]any{"path": urlPath, "resource": sr.ID},
-	}, nil)
+	}, BasicAnswers: true}
+	if user, pass, ok := r.BasicAuth(); ok {
+		req.Basic = &engine.BasicCredentials{Username: user, Password: pass}
+	}
+	acc := s.authorizeRequest(w, r, rt, req)
 	if acc == nil {
 		return
 	}
@@ -126,6 +132,29 @@ func (s *Server) static(w http.ResponseWriter, r *http.Request) {
 
 // staticMethods are the methods static resources answer.
 const staticMethods = "GET, HEAD"
+
+// basicChallenge is the WWW-Authenticate value that asks for the credentials of a Basic realm
+// (RFC 7617): the realm's basic-realm-name as an RFC 9110 quoted-string, '"' and '\' escaped
+// and control characters (which no header value may hold) made spaces, and charset="UTF-8",
+// so that a browser sends a password that is not ASCII as UTF-8, as the login module reads it.
+func basicChallenge(realm string) string {
+	var b strings.Builder
+	b.Grow(len(realm) + 32)
+	b.WriteString(`Basic realm="`)
+	for i := 0; i < len(realm); i++ {
+		switch c := realm[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString(`", charset="UTF-8"`)
+	return b.String()
+}
 
 // checkPathBytes refuses a URL path that no file name can hold or that would be read differently
 // on the way to the file system: control characters (%00 ends a C string; the others have no

@@ -123,3 +123,76 @@ func FuzzMatchPattern(f *testing.F) {
 		}
 	})
 }
+
+func TestBasicChallenge(t *testing.T) {
+	tests := []struct{ realm, want string }{
+		{"Worklight Console", `Basic realm="Worklight Console", charset="UTF-8"`},
+		{`say "hi"`, `Basic realm="say \"hi\"", charset="UTF-8"`},
+		{`C:\admin\`, `Basic realm="C:\\admin\\", charset="UTF-8"`},
+		{"two\r\nlines\x00\x7f", `Basic realm="two  lines  ", charset="UTF-8"`},
+		{"Konsole für Ops", `Basic realm="Konsole für Ops", charset="UTF-8"`},
+		{"", `Basic realm="", charset="UTF-8"`},
+	}
+	for _, tc := range tests {
+		if got := basicChallenge(tc.realm); got != tc.want {
+			t.Errorf("basicChallenge(%q) = %s, want %s", tc.realm, got, tc.want)
+		}
+	}
+}
+
+// unquote reads the RFC 9110 quoted-string at the start of s and returns its value and the rest.
+func unquote(s string) (string, string, bool) {
+	if !strings.HasPrefix(s, `"`) {
+		return "", "", false
+	}
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			return b.String(), s[i+1:], true
+		case '\\':
+			if i+1 == len(s) {
+				return "", "", false
+			}
+			i++
+			b.WriteByte(s[i])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return "", "", false
+}
+
+// FuzzBasicChallenge: whatever the basic-realm-name (it comes from the project's XML), the
+// WWW-Authenticate value holds no control character, and a client reading its realm parameter as
+// a quoted-string gets the name back (control characters as spaces), nothing more.
+func FuzzBasicChallenge(f *testing.F) {
+	for _, s := range []string{"Worklight Console", `a"b\c`, "x\r\nSet-Cookie: y=z", `\"`, `"`, "\\", "ü\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, realm string) {
+		got := basicChallenge(realm)
+		for i := 0; i < len(got); i++ {
+			if c := got[i]; c < 0x20 || c == 0x7f {
+				t.Fatalf("basicChallenge(%q) = %q holds control byte %#x", realm, got, c)
+			}
+		}
+		rest, ok := strings.CutPrefix(got, "Basic realm=")
+		if !ok {
+			t.Fatalf("basicChallenge(%q) = %q", realm, got)
+		}
+		value, rest, ok := unquote(rest)
+		if !ok || rest != `, charset="UTF-8"` {
+			t.Fatalf("basicChallenge(%q) = %q: realm does not read as one quoted-string", realm, got)
+		}
+		want := []byte(realm) // byte by byte: no byte of a multi-byte UTF-8 sequence is below 0x80
+		for i, c := range want {
+			if c < 0x20 || c == 0x7f {
+				want[i] = ' '
+			}
+		}
+		if value != string(want) {
+			t.Fatalf("basicChallenge(%q): realm reads %q, want %q", realm, value, want)
+		}
+	})
+}
