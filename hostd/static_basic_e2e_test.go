@@ -5,17 +5,22 @@ package main
 // Each test drives a real daemon over HTTP on 127.0.0.1 with the requests a browser sends.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 )
@@ -328,4 +333,70 @@ func basicToken(user, pass string) string {
 	req, _ := http.NewRequest("GET", "/", nil)
 	req.SetBasicAuth(user, pass)
 	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
+}
+
+// BenchmarkStaticBasic measures a static request of the Basic realm through the HTTP handler, with
+// the password file at bcrypt cost 10 (what `hostd check` asks for): a browser's request (its
+// header and the session cookie: the session holds the header's user, so no password is checked),
+// the same session's cookie alone, and curl's (the header without a cookie: a login, bcrypt and
+// all, per request).
+func BenchmarkStaticBasic(b *testing.B) {
+	dir := b.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(staticBasicDir)); err != nil {
+		b.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.htpasswd"), []byte("alice:"+string(hash)+"\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	s, err := daemon.LoadSettings(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Listen, s.Data = "127.0.0.1:0", b.TempDir()
+	d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: dir, Settings: s})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+	h := d.Handler()
+	serve := func(b *testing.B, cookie string, basic bool) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/console/index.html", nil)
+		r.RemoteAddr = "127.0.0.1:40000"
+		if basic {
+			r.SetBasicAuth("alice", "secret")
+		}
+		if cookie != "" {
+			r.AddCookie(&http.Cookie{Name: "WL_SESSION", Value: cookie})
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != 200 {
+			b.Fatalf("status %d %s", rec.Code, rec.Body)
+		}
+		return rec
+	}
+	cookie := sessionCookie(serve(b, "", true).Header())
+	if cookie == "" {
+		b.Fatal("no session cookie")
+	}
+	for _, bc := range []struct {
+		name   string
+		cookie string
+		basic  bool
+	}{
+		{"browser", cookie, true},
+		{"cookie", cookie, false},
+		{"curl", "", true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				serve(b, bc.cookie, bc.basic)
+			}
+		})
+	}
 }
