@@ -144,6 +144,21 @@ func withDevice(cd adapters.ClientData, p *pki.Payload) adapters.ClientData {
 	return out
 }
 
+// pendingDependent reports whether realm is the dependent realm of a user-certificate realm whose
+// challenge is pending in the session. Its challenge names that realm ("dependentRealm"), so a
+// client may answer it before sending {"enroll": true} (PROTOCOL.md section 7, step 3), as well
+// as after enroll challenged it.
+func (e *Engine) pendingDependent(s *session, realm string) bool {
+	for name, r := range e.realms {
+		if u, ok := r.(*userCertRealm); ok && u.dependent == realm {
+			if us := s.st.Realms[name]; us != nil && us.Challenged && !us.Refused {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // enroll starts an enrollment: the dependent realm identifies the user, the bridge decides.
 func (u *userCertRealm) enroll(x *exchange, clientData adapters.ClientData) (answerOutcome, error) {
 	dep := x.s.peek(u.dependent)
