@@ -18,7 +18,8 @@ import (
 // nothing: the caller has parsed and verified the CSR or certificate first.
 
 // CSRObject describes a CSR for a PKI bridge (CSR): its DER in base64, its subject as an
-// RFC 4514 string and CN, its key and signature, and the names it asks for.
+// RFC 4514 string and CN, its key and signature (algorithms named as in CertificateObject), and
+// the names it asks for.
 func CSRObject(csr *x509.CertificateRequest) CSR {
 	return CSR{
 		Base64: base64.StdEncoding.EncodeToString(csr.Raw),
@@ -26,11 +27,11 @@ func CSRObject(csr *x509.CertificateRequest) CSR {
 		CN:     csr.Subject.CommonName,
 		PublicKey: KeyInfo{
 			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
-			Algorithm: csr.PublicKeyAlgorithm.String(),
+			Algorithm: javaKeyName(csr.PublicKeyAlgorithm, csr.RawSubjectPublicKeyInfo),
 		},
 		Signature: SigInfo{
 			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
-			Algorithm: csr.SignatureAlgorithm.String(),
+			Algorithm: javaSignatureName(csr.SignatureAlgorithm, csr.Raw),
 		},
 		DNSNames: csr.DNSNames,
 		Emails:   csr.EmailAddresses,
@@ -38,8 +39,8 @@ func CSRObject(csr *x509.CertificateRequest) CSR {
 }
 
 // CertificateObject builds Worklight's certificate object (PROTOCOL.md section 7) from a
-// certificate: its key (base64 SubjectPublicKeyInfo, "ECDSA"/"RSA"/"Ed25519"), its signature
-// (base64, "ECDSA-SHA256", "SHA256-RSA", ... as x509.SignatureAlgorithm.String names them),
+// certificate: its key (base64 SubjectPublicKeyInfo, "EC"/"RSA"/"Ed25519"), its signature
+// (base64, "SHA256withECDSA", "SHA256withRSA", ... as java.security names them),
 // version (1 to 3), issuer and subject as RFC 4514 strings with their CNs, validity in Unix
 // seconds, serial number in lower-case hex ("-" first if negative), the DER in base64, and the
 // X.509 v2 unique identifiers in lower-case hex when the certificate has them.
@@ -52,11 +53,11 @@ func CertificateObject(cert *x509.Certificate) Certificate {
 	return Certificate{
 		PublicKey: KeyInfo{
 			Base64:    base64.StdEncoding.EncodeToString(cert.RawSubjectPublicKeyInfo),
-			Algorithm: cert.PublicKeyAlgorithm.String(),
+			Algorithm: javaKeyName(cert.PublicKeyAlgorithm, cert.RawSubjectPublicKeyInfo),
 		},
 		Signature: SigInfo{
 			Base64:    base64.StdEncoding.EncodeToString(cert.Signature),
-			Algorithm: cert.SignatureAlgorithm.String(),
+			Algorithm: javaSignatureName(cert.SignatureAlgorithm, cert.Raw),
 		},
 		SubjectUniqueID: subjectUID,
 		Version:         cert.Version,

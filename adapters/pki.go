@@ -104,13 +104,14 @@ type GeneratedCertificate struct {
 }
 
 // KeyInfo describes a public key: base64 of its DER SubjectPublicKeyInfo and its algorithm
-// ("ECDSA", "RSA", "Ed25519").
+// as java.security names it ("EC", "RSA", "Ed25519").
 type KeyInfo struct {
 	Base64    string `json:"base64"`
 	Algorithm string `json:"algorithm"`
 }
 
-// SigInfo describes a signature: base64 of its bytes and its algorithm ("ECDSA-SHA256", ...).
+// SigInfo describes a signature: base64 of its bytes and its algorithm as java.security names it
+// ("SHA256withECDSA", "SHA256withRSA", "Ed25519", ...).
 type SigInfo struct {
 	Base64    string `json:"base64,omitempty"`
 	Algorithm string `json:"algorithm"`

@@ -21,7 +21,7 @@ func BenchmarkWarmCall(b *testing.B) {
 	inputs := []struct{ proc, input string }{
 		{"echo", `{"userName":"alice","deviceId":"device-1"}`},
 		{"validateCSR", `{"csr":{"base64":"MIIB","dn":"CN=alice,O=Realmgate Example","cn":"alice",` +
-			`"publicKey":{"base64":"MFkw","algorithm":"ECDSA"},"signature":{"base64":"MEUC","algorithm":"ECDSA-SHA256"}},` +
+			`"publicKey":{"base64":"MFkw","algorithm":"EC"},"signature":{"base64":"MEUC","algorithm":"SHA256withECDSA"}},` +
 			`"identity":{"userName":"alice","displayName":"Alice","appID":"com.example.app","deviceId":"device-1",` +
 			`"attributes":{"department":"engineering"}},"clientData":{"activationCode":"1234-5678"}}`},
 	}
