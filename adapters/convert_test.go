@@ -155,10 +155,9 @@ func TestCSRObject(t *testing.T) {
 	t.Parallel()
 	der := readFile(t, csrDir+"openssl-rsa2048.csr")
 	csr := parseCSR(t, der)
-	want := CSR{
-		Base64: base64.StdEncoding.EncodeToString(der),
-		DN:     "CN=bob,OU=Mobile,O=Example",
-		CN:     "bob",
+	want := CSRInfo{
+		DN: "CN=bob,OU=Mobile,O=Example",
+		CN: "bob",
 		PublicKey: KeyInfo{
 			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
 			Algorithm: "RSA",
@@ -269,8 +268,8 @@ func FuzzFormatDN(f *testing.F) {
 	})
 }
 
-// FuzzCSRObject checks that the object of any CSR crypto/x509 parses carries its DER and the
-// algorithm of its key.
+// FuzzCSRObject checks that the input of validateCSR for any CSR crypto/x509 parses carries its
+// DER and the algorithm of its key.
 func FuzzCSRObject(f *testing.F) {
 	names, _ := filepath.Glob(filepath.FromSlash(csrDir + "*.csr"))
 	for _, n := range names {
@@ -286,9 +285,9 @@ func FuzzCSRObject(f *testing.F) {
 		if err != nil {
 			return
 		}
-		o := CSRObject(csr)
-		if o.Base64 == "" || o.PublicKey.Algorithm == "" {
-			t.Fatalf("incomplete CSR object %+v", o)
+		in := NewCSRInput(IdentityInput{}, csr)
+		if in.CSR != base64.StdEncoding.EncodeToString(der[:len(csr.Raw)]) || in.CSRInfo.PublicKey.Algorithm == "" {
+			t.Fatalf("incomplete CSR input %+v", in)
 		}
 	})
 }

@@ -105,7 +105,7 @@ func (u *userCertRealm) signIn(x *exchange, jws string, clientData adapters.Clie
 	if err := x.e.consumeNonce(x, payload.Token, u.name); err != nil {
 		return answerOutcome{}, err
 	}
-	in := adapters.CertificateInput{Certificate: adapters.CertificateObject(leaf), ClientData: withDevice(clientData, payload)}
+	in := adapters.NewCertificateInput(leaf, withDevice(clientData, payload))
 	v, err := u.bridge.validateCertificate(x, in)
 	if err != nil {
 		return answerOutcome{}, err
@@ -181,8 +181,10 @@ func (u *userCertRealm) enroll(x *exchange, clientData adapters.ClientData) (ans
 	display, _ := dep.Identity["displayName"].(string)
 	attrs, _ := dep.Identity["attributes"].(map[string]any)
 	in := adapters.IdentityInput{
-		Identity:   adapters.UserCertificateIdentity{UserName: userName, DisplayName: display, Attributes: attrs, AppID: x.app.App, DeviceID: deviceOf(x)},
-		ClientData: clientData,
+		DeviceID:     deviceOf(x),
+		UserIdentity: adapters.UserIdentity{UserName: userName, DisplayName: display, Attributes: attrs},
+		AppID:        x.app.App,
+		ClientData:   clientData,
 	}
 	v, err := u.bridge.validateIdentity(x, in)
 	if err != nil {
@@ -209,7 +211,9 @@ func (u *userCertRealm) enroll(x *exchange, clientData adapters.ClientData) (ans
 		rs.Data = map[string]string{}
 	}
 	reqJSON, _ := json.Marshal(req)
-	inJSON, _ := json.Marshal(in.Identity)
+	enrollee := in
+	enrollee.ClientData = nil // the CSR's answer brings its own
+	inJSON, _ := json.Marshal(enrollee)
 	n, err := x.e.issueNonce(x, u.name)
 	if err != nil {
 		return answerOutcome{}, err
@@ -239,7 +243,7 @@ func deviceOf(x *exchange) string {
 func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapters.ClientData) (answerOutcome, error) {
 	rs := x.s.realm(u.name)
 	var req adapters.CSRRequirements
-	var who adapters.UserCertificateIdentity
+	var who adapters.IdentityInput
 	if rs.Data[dataRequirements] == "" || json.Unmarshal([]byte(rs.Data[dataRequirements]), &req) != nil ||
 		json.Unmarshal([]byte(rs.Data[dataEnrollee]), &who) != nil {
 		return answerOutcome{}, errorf(CodeNoChallenge, `send {"enroll": true} first: there is no enrollment in progress`)
@@ -250,7 +254,7 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	delete(rs.Data, dataEnrollNonce)
 	x.s.dirty = true
 	dep := x.s.peek(u.dependent)
-	if userID, _ := dep.identity()["userId"].(string); !dep.live(x.now) || userID != who.UserName {
+	if userID, _ := dep.identity()["userId"].(string); !dep.live(x.now) || userID != who.UserIdentity.UserName {
 		return answerOutcome{}, retryEnroll(fmt.Sprintf(`the %s login that started this enrollment is over: send {"enroll": true} again`, u.dependent))
 	}
 	if err := x.e.consumeNonce(x, nonce, u.name); err != nil {
@@ -271,7 +275,8 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if err := pki.CheckRequirements(csr, pkiRequirements(req)); err != nil {
 		return answerOutcome{}, pkiError("the CSR", err)
 	}
-	in := adapters.CSRInput{CSR: adapters.CSRObject(csr), Identity: who, ClientData: clientData}
+	who.ClientData = clientData
+	in := adapters.NewCSRInput(who, csr)
 	v, err := u.bridge.validateCSR(x, in)
 	if err != nil {
 		return answerOutcome{}, err
@@ -287,7 +292,7 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if err != nil || !pki.SamePublicKey(cert.PublicKey, csr.PublicKey) {
 		return answerOutcome{}, &Error{Code: CodeUnavailable, Message: "the PKI bridge returned a certificate that is not for the CSR's key", Err: err}
 	}
-	if err := x.e.storeIssued(x, cert, u.entity(), who.UserName, u.name); err != nil {
+	if err := x.e.storeIssued(x, cert, u.entity(), who.UserIdentity.UserName, u.name); err != nil {
 		return answerOutcome{}, err
 	}
 	n, err := x.e.issueNonce(x, u.name)

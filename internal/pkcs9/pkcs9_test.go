@@ -22,8 +22,8 @@ func TestAttributeOID(t *testing.T) {
 		{"2.999.5", asn1.ObjectIdentifier{2, 999, 5}, ""},
 
 		{"", nil, "empty attribute name"},
-		{"favouriteColour", nil, `CSR attribute "favouriteColour"`},
-		{"O", nil, `CSR attribute "O"`},
+		{"favouriteColour", nil, `unsupported CSR attribute: "favouriteColour"`},
+		{"O", nil, `unsupported CSR attribute: "O"`},
 		{"1.02", nil, "bad OID"},
 		{"extensionRequest", nil, "extensionRequest"},
 		{"1.2.840.113549.1.9.14", nil, "extensionRequest"},
