@@ -43,11 +43,12 @@ const (
 // so that a guest configures itself once and keeps that configuration for the instance's life.
 type InitInput map[string]string
 
-// UserIdentity is Worklight's standard user identity, as the dependent realm proved it.
+// UserIdentity is Worklight's standard user identity, as the dependent realm proved it. The host
+// always sends its three members (attributes {} when there are none), as Worklight did.
 type UserIdentity struct {
 	UserName    string         `json:"userName"`
-	DisplayName string         `json:"displayName,omitempty"`
-	Attributes  map[string]any `json:"attributes,omitempty"`
+	DisplayName string         `json:"displayName"`
+	Attributes  map[string]any `json:"attributes"`
 }
 
 // ClientData is what the client sent with its answer beyond the protocol's own fields, for

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/subtle"
 	"crypto/x509"
@@ -181,7 +182,7 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd
 	}
 	who := adapters.IdentityInput{
 		DeviceID:     payload.Device.ID,
-		UserIdentity: adapters.UserIdentity{UserName: payload.Device.ID, DisplayName: payload.Device.DisplayName},
+		UserIdentity: adapters.UserIdentity{UserName: payload.Device.ID, DisplayName: cmp.Or(payload.Device.DisplayName, payload.Device.ID), Attributes: map[string]any{}},
 		AppID:        x.app.App,
 		ClientData:   withDevice(cd, payload),
 	}

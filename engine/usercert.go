@@ -180,6 +180,12 @@ func (u *userCertRealm) enroll(x *exchange, clientData adapters.ClientData) (ans
 	userName, _ := dep.Identity["userId"].(string)
 	display, _ := dep.Identity["displayName"].(string)
 	attrs, _ := dep.Identity["attributes"].(map[string]any)
+	if display == "" {
+		display = userName
+	}
+	if attrs == nil {
+		attrs = map[string]any{} // Worklight's identity always had attributes
+	}
 	in := adapters.IdentityInput{
 		DeviceID:     deviceOf(x),
 		UserIdentity: adapters.UserIdentity{UserName: userName, DisplayName: display, Attributes: attrs},

@@ -85,13 +85,25 @@ func (fx PKIFixture) withDefaults() PKIFixture {
 			AppID: "com.example.app",
 		}
 	}
-	fx.Identity.ClientData = fx.ClientData
+	fx.Identity = documented(fx.Identity, fx.ClientData)
 	if fx.Rejected != nil {
-		r := *fx.Rejected
-		r.ClientData = fx.ClientData
+		r := documented(*fx.Rejected, fx.ClientData)
 		fx.Rejected = &r
 	}
 	return fx
+}
+
+// documented completes an identity as the daemon sends it: every documented member present
+// (the display name defaults to the user name, attributes to {}), and the client's data.
+func documented(id adapters.IdentityInput, cd adapters.ClientData) adapters.IdentityInput {
+	if id.UserIdentity.DisplayName == "" {
+		id.UserIdentity.DisplayName = id.UserIdentity.UserName
+	}
+	if id.UserIdentity.Attributes == nil {
+		id.UserIdentity.Attributes = map[string]any{}
+	}
+	id.ClientData = cd
+	return id
 }
 
 // PKIBridge checks the PKI-bridge procedures the adapter exports (init, validateIdentity,

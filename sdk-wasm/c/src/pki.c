@@ -41,8 +41,8 @@ DESC(rg_t_init_input, "InitInput", rg_init_input, f_init_input);
 
 static const field f_user_identity[] = {
     FIELD(rg_user_identity, user_name, "userName", F_STR, false),
-    FIELD(rg_user_identity, display_name, "displayName", F_STR, true),
-    FIELD(rg_user_identity, attributes, "attributes", F_ANYMAP, true),
+    FIELD(rg_user_identity, display_name, "displayName", F_STR, false),
+    FIELD(rg_user_identity, attributes, "attributes", F_ANYMAP, false),
 };
 DESC(rg_t_user_identity, "UserIdentity", rg_user_identity, f_user_identity);
 

@@ -25,8 +25,8 @@ type InitInput map[string]string
 // UserIdentity is Worklight's standard user identity, as the dependent realm proved it.
 type UserIdentity struct {
 	UserName    string         `json:"userName"`
-	DisplayName string         `json:"displayName,omitempty"`
-	Attributes  map[string]any `json:"attributes,omitempty"`
+	DisplayName string         `json:"displayName"`
+	Attributes  map[string]any `json:"attributes"`
 }
 
 // ClientData is what the client sent with its answer beyond the protocol's own fields, for

@@ -178,14 +178,10 @@ export class UserIdentity {
     w.objBegin();
     w.key("userName");
     w.str(this.userName);
-    if (this.displayName.length > 0) {
-      w.key("displayName");
-      w.str(this.displayName);
-    }
-    if (!anyEmpty(this.attributes)) {
-      w.key("attributes");
-      w.value(this.attributes);
-    }
+    w.key("displayName");
+    w.str(this.displayName);
+    w.key("attributes");
+    w.value(this.attributes);
     w.objEnd();
   }
 }

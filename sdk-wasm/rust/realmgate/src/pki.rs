@@ -62,9 +62,9 @@ impl<'de> Deserialize<'de> for InitInput {
 pub struct UserIdentity {
     #[serde(rename = "userName", default, deserialize_with = "nullable")]
     pub user_name: String,
-    #[serde(rename = "displayName", default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
+    #[serde(rename = "displayName", default, deserialize_with = "nullable")]
     pub display_name: String,
-    #[serde(rename = "attributes", default, deserialize_with = "nullable", skip_serializing_if = "Map::is_empty")]
+    #[serde(rename = "attributes", default, deserialize_with = "nullable")]
     pub attributes: Map<String, Value>,
 }
 
