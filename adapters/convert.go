@@ -17,29 +17,49 @@ import (
 // and the conformance suite, which tests them, hand a bridge the very same object. They check
 // nothing: the caller has parsed and verified the CSR or certificate first.
 
-// CSRObject describes a CSR for a PKI bridge (CSR): its DER in base64, its subject as an
-// RFC 4514 string and CN, its key and signature, and the names it asks for.
-func CSRObject(csr *x509.CertificateRequest) CSR {
-	return CSR{
-		Base64: base64.StdEncoding.EncodeToString(csr.Raw),
-		DN:     dnString(csr.RawSubject, csr.Subject),
-		CN:     csr.Subject.CommonName,
+// CSRObject describes what the host parsed from a CSR for a PKI bridge (CSRInfo): its subject
+// as an RFC 4514 string and CN, its key and signature (algorithms named as in
+// CertificateObject), and the names it asks for.
+func CSRObject(csr *x509.CertificateRequest) CSRInfo {
+	return CSRInfo{
+		DN: dnString(csr.RawSubject, csr.Subject),
+		CN: csr.Subject.CommonName,
 		PublicKey: KeyInfo{
 			Base64:    base64.StdEncoding.EncodeToString(csr.RawSubjectPublicKeyInfo),
-			Algorithm: csr.PublicKeyAlgorithm.String(),
+			Algorithm: javaKeyName(csr.PublicKeyAlgorithm, csr.RawSubjectPublicKeyInfo),
 		},
 		Signature: SigInfo{
 			Base64:    base64.StdEncoding.EncodeToString(csr.Signature),
-			Algorithm: csr.SignatureAlgorithm.String(),
+			Algorithm: javaSignatureName(csr.SignatureAlgorithm, csr.Raw),
 		},
 		DNSNames: csr.DNSNames,
 		Emails:   csr.EmailAddresses,
 	}
 }
 
+// NewCSRInput is the input of validateCSR and generateCertificate for a CSR of the identity id:
+// the documented members (the CSR's DER in base64, the identity's device, user and application)
+// and the host's own (what it parsed from the CSR, the client's data).
+func NewCSRInput(id IdentityInput, csr *x509.CertificateRequest) CSRInput {
+	return CSRInput{
+		DeviceID:     id.DeviceID,
+		CSR:          base64.StdEncoding.EncodeToString(csr.Raw),
+		UserIdentity: id.UserIdentity,
+		AppID:        id.AppID,
+		CSRInfo:      CSRObject(csr),
+		ClientData:   id.ClientData,
+	}
+}
+
+// NewCertificateInput is the input of getIdentityFromCertificate and validateCertificate: the
+// certificate object and the client's data.
+func NewCertificateInput(cert *x509.Certificate, cd ClientData) CertificateInput {
+	return CertificateInput{Certificate: CertificateObject(cert), ClientData: cd}
+}
+
 // CertificateObject builds Worklight's certificate object (PROTOCOL.md section 7) from a
-// certificate: its key (base64 SubjectPublicKeyInfo, "ECDSA"/"RSA"/"Ed25519"), its signature
-// (base64, "ECDSA-SHA256", "SHA256-RSA", ... as x509.SignatureAlgorithm.String names them),
+// certificate: its key (base64 SubjectPublicKeyInfo, "EC"/"RSA"/"Ed25519"), its signature
+// (base64, "SHA256withECDSA", "SHA256withRSA", ... as java.security names them),
 // version (1 to 3), issuer and subject as RFC 4514 strings with their CNs, validity in Unix
 // seconds, serial number in lower-case hex ("-" first if negative), the DER in base64, and the
 // X.509 v2 unique identifiers in lower-case hex when the certificate has them.
@@ -52,11 +72,11 @@ func CertificateObject(cert *x509.Certificate) Certificate {
 	return Certificate{
 		PublicKey: KeyInfo{
 			Base64:    base64.StdEncoding.EncodeToString(cert.RawSubjectPublicKeyInfo),
-			Algorithm: cert.PublicKeyAlgorithm.String(),
+			Algorithm: javaKeyName(cert.PublicKeyAlgorithm, cert.RawSubjectPublicKeyInfo),
 		},
 		Signature: SigInfo{
 			Base64:    base64.StdEncoding.EncodeToString(cert.Signature),
-			Algorithm: cert.SignatureAlgorithm.String(),
+			Algorithm: javaSignatureName(cert.SignatureAlgorithm, cert.Raw),
 		},
 		SubjectUniqueID: subjectUID,
 		Version:         cert.Version,

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -29,14 +30,18 @@ var fuzzKey = sync.OnceValue(func() *ecdsa.PrivateKey {
 })
 
 // FuzzSubjectMeetsRequirements checks that a CSR built to requirements the server can check
-// always meets them.
+// always meets them. The additional subject comes as the JSON object the server sends.
 func FuzzSubjectMeetsRequirements(f *testing.F) {
-	for _, s := range []string{"", "O=Example", "O=Example,OU=Mobile", `O=Example\, Inc.,OU=R\26D`, "OU=A+OU=B,O=Example", "O=#0c074578616d706c65", "X=unknown"} {
+	for _, s := range []string{`{}`, `{"O":"Example"}`, `{"O":"Example","OU":"Mobile"}`, `{"O":"Example, Inc.","ou":"R&D"}`, `{"2.5.4.10":"x","DC":"a"}`, `{"X":"unknown"}`, `{"O":"a","o":"b"}`} {
 		f.Add(s, "alice")
 	}
-	f.Add("O=Example", `Ann \, Smith`)
+	f.Add(`{"O":"Example"}`, `Ann \, Smith`)
 	f.Fuzz(func(t *testing.T, subject, cn string) {
-		req := csrRequirements{CommonName: cn, AdditionalSubject: subject}
+		var additional map[string]string
+		if json.Unmarshal([]byte(subject), &additional) != nil {
+			return
+		}
+		req := csrRequirements{CommonName: cn, AdditionalSubject: additional}
 		seq, err := subjectFor(req)
 		if err != nil {
 			return
@@ -50,7 +55,7 @@ func FuzzSubjectMeetsRequirements(f *testing.F) {
 		if err != nil {
 			t.Fatalf("the server refuses the CSR for %q: %v", subject, err)
 		}
-		err = pki.CheckRequirements(csr, pki.Requirements{CommonName: cn, AdditionalSubject: subject})
+		err = pki.CheckRequirements(csr, pki.Requirements{CommonName: cn, AdditionalSubject: additional})
 		if err != nil && !errors.Is(err, pki.ErrBadRequirements) {
 			t.Fatalf("a CSR built for CN=%q and %q does not meet them: %v", cn, subject, err)
 		}
@@ -59,19 +64,20 @@ func FuzzSubjectMeetsRequirements(f *testing.F) {
 
 func TestSubjectFor(t *testing.T) {
 	t.Parallel()
+	type subj = map[string]string
 	tests := []struct {
 		req     csrRequirements
 		want    string // RFC 4514 as the server writes it, in DER order reversed
 		wantErr error
 	}{
 		{req: csrRequirements{CommonName: "alice"}, want: "CN=alice"},
-		{req: csrRequirements{CommonName: "alice", AdditionalSubject: "OU=Mobile,O=Example"}, want: "CN=alice,OU=Mobile,O=Example"},
-		{req: csrRequirements{CommonName: "Ann, Smith", AdditionalSubject: `O=Example\, Inc.`}, want: `CN=Ann\, Smith,O=Example\, Inc.`},
-		{req: csrRequirements{CommonName: "alice", AdditionalSubject: "OU=A+OU=B"}, want: "CN=alice,OU=A+OU=B"},
-		{req: csrRequirements{CommonName: "alice", AdditionalSubject: "CN=alice,O=Example"}, want: "CN=alice,O=Example"},
-		{req: csrRequirements{CommonName: "alice", AdditionalSubject: "CN=bob"}, wantErr: ErrMalformedResponse},
-		{req: csrRequirements{CommonName: "alice", AdditionalSubject: "X=1"}, wantErr: ErrMalformedResponse},
-		{req: csrRequirements{AdditionalSubject: "O=Example"}, wantErr: ErrMalformedResponse},
+		{req: csrRequirements{CommonName: "alice", AdditionalSubject: subj{"OU": "Mobile", "O": "Example"}}, want: "CN=alice,OU=Mobile,O=Example"},
+		{req: csrRequirements{CommonName: "alice", AdditionalSubject: subj{"o": "IBM", "c": "US", "ou": "Mobile"}}, want: "CN=alice,OU=Mobile,O=IBM,C=US"},
+		{req: csrRequirements{CommonName: "Ann, Smith", AdditionalSubject: subj{"O": "Example, Inc."}}, want: `CN=Ann\, Smith,O=Example\, Inc.`},
+		{req: csrRequirements{CommonName: "alice", AdditionalSubject: subj{"CN": "alice", "O": "Example"}}, wantErr: ErrMalformedResponse},
+		{req: csrRequirements{CommonName: "alice", AdditionalSubject: subj{"X": "1"}}, wantErr: ErrMalformedResponse},
+		{req: csrRequirements{CommonName: "alice", AdditionalSubject: subj{"O": "a", "o": "b"}}, wantErr: ErrMalformedResponse},
+		{req: csrRequirements{AdditionalSubject: subj{"O": "Example"}}, wantErr: ErrMalformedResponse},
 	}
 	for _, tt := range tests {
 		seq, err := subjectFor(tt.req)
@@ -137,7 +143,7 @@ func TestBuildCSRWithAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seq, err := subjectFor(csrRequirements{CommonName: "alice", AdditionalSubject: "O=Example"})
+	seq, err := subjectFor(csrRequirements{CommonName: "alice", AdditionalSubject: map[string]string{"O": "Example"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func BenchmarkSignX5C(b *testing.B) {
 // client) against crypto/x509's CSR of the same subject without them.
 func BenchmarkBuildCSR(b *testing.B) {
 	key := fuzzKey()
-	seq, err := subjectFor(csrRequirements{CommonName: "alice", AdditionalSubject: "OU=Mobile,O=Example"})
+	seq, err := subjectFor(csrRequirements{CommonName: "alice", AdditionalSubject: map[string]string{"OU": "Mobile", "O": "Example"}})
 	if err != nil {
 		b.Fatal(err)
 	}

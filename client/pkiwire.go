@@ -112,8 +112,8 @@ func parseUserCertChallenge(payload []byte) (*userCertChallenge, error) {
 		if r.CommonName == "" || len(r.CommonName) > 256 || !validUTF8NoControls(r.CommonName) {
 			return nil, malformed("csrRequirements.commonName must be 1 to 256 bytes of text")
 		}
-		if len(r.AdditionalSubject) > rfc4514.MaxLength {
-			return nil, malformed("csrRequirements.additionalSubject is over %d bytes", rfc4514.MaxLength)
+		if len(r.AdditionalSubject) > rfc4514.MaxAttributes {
+			return nil, malformed("csrRequirements.additionalSubject has over %d attributes", rfc4514.MaxAttributes)
 		}
 		if len(r.AdditionalAttributes) > maxCSRAttributes {
 			return nil, malformed("csrRequirements has over %d additionalAttributes", maxCSRAttributes)

@@ -60,11 +60,13 @@ func TestParseUserCertChallenge(t *testing.T) {
 		{in: `{"token":"n","dependentRealm":"LoginRealm"}`, want: &userCertChallenge{Token: "n", DependentRealm: "LoginRealm"}},
 		{in: `{"token":"n","dependentRealm":"LoginRealm","enroll":true,"error":"revoked"}`, want: &userCertChallenge{Token: "n", DependentRealm: "LoginRealm", Enroll: true}},
 		{
-			in: `{"token":"n","csrRequirements":{"commonName":"alice","additionalSubject":"O=Example","additionalAttributes":{"challengePassword":"p"}}}`,
-			want: &userCertChallenge{Token: "n", Requirements: &csrRequirements{CommonName: "alice", AdditionalSubject: "O=Example",
+			in: `{"token":"n","csrRequirements":{"commonName":"alice","additionalSubject":{"O":"IBM","OU":"Mobile"},"additionalAttributes":{"challengePassword":"p"}}}`,
+			want: &userCertChallenge{Token: "n", Requirements: &csrRequirements{CommonName: "alice", AdditionalSubject: map[string]string{"O": "IBM", "OU": "Mobile"},
 				AdditionalAttributes: map[string]string{"challengePassword": "p"}}},
 		},
-		{in: `{"token":"n","csrRequirements":{"additionalSubject":"O=Example"}}`, wantErr: ErrMalformedResponse},
+		{in: `{"token":"n","csrRequirements":{"additionalSubject":{"O":"Example"}}}`, wantErr: ErrMalformedResponse},
+		{in: `{"token":"n","csrRequirements":{"commonName":"a","additionalSubject":"O=Example"}}`, wantErr: ErrMalformedResponse},
+		{in: `{"token":"n","csrRequirements":{"commonName":"a","additionalSubject":{"O":1}}}`, wantErr: ErrMalformedResponse},
 		{in: `{"token":"n","csrRequirements":{"commonName":"a\u0000"}}`, wantErr: ErrMalformedResponse},
 		{in: `{"token":"n","csrRequirements":{"commonName":"a","additionalAttributes":{"x":1}}}`, wantErr: ErrMalformedResponse},
 		{in: `{"token":"n","csrRequirements":"CN=a"}`, wantErr: ErrMalformedResponse},
@@ -140,7 +142,7 @@ func FuzzPKIReplies(f *testing.F) {
 		`{"token":"n1","entity":"application"}`,
 		`{"token":"n1","entity":"group:bank"}`,
 		`{"token":"n","dependentRealm":"LoginRealm","enroll":true}`,
-		`{"token":"n","csrRequirements":{"commonName":"alice","additionalSubject":"O=Example,OU=Mobile","additionalAttributes":{"challengePassword":"p"}}}`,
+		`{"token":"n","csrRequirements":{"commonName":"alice","additionalSubject":{"O":"Example","OU":"Mobile"},"additionalAttributes":{"challengePassword":"p"}}}`,
 		`{"realm":"r","status":"provisioned","certificate":"` + cert + `","chain":["` + cert + `"],"token":"t"}`,
 		`{"status":"enrolled","certificate":"` + cert + `","token":"t"}`,
 		string(stored),
@@ -172,7 +174,7 @@ func FuzzPKIReplies(f *testing.F) {
 				t.Fatalf("token %q accepted", ch.Token)
 			}
 			if r := ch.Requirements; r != nil {
-				if r.CommonName == "" || len(r.AdditionalSubject) > rfc4514.MaxLength || len(r.AdditionalAttributes) > maxCSRAttributes {
+				if r.CommonName == "" || len(r.AdditionalSubject) > rfc4514.MaxAttributes || len(r.AdditionalAttributes) > maxCSRAttributes {
 					t.Fatalf("requirements %+v accepted", r)
 				}
 				// Building the subject and attributes fails cleanly or gives a CSR.

@@ -19,9 +19,10 @@ import (
 //     decides: NO ends the call with ErrEnrollmentRefused; NO_USE_DEPENDENT_REALM_ONLY settles
 //     the realm with the dependent realm's identity and no certificate; YES sends the enrollment
 //     challenge {"token", "csrRequirements"}, which the handler answers with {"csr"}: a new
-//     ECDSA P-256 key pair's CSR whose subject is exactly "CN=<commonName>,<additionalSubject>"
-//     and which carries additionalAttributes as PKCS #9 attributes (challengePassword,
-//     unstructuredName or dotted OIDs, string values). The server replies "enrolled" with the
+//     ECDSA P-256 key pair's CSR whose subject is exactly CN=<commonName> and the attributes of
+//     the additionalSubject object ({"O": "IBM"}: one RDN each, the most general first), and
+//     which carries additionalAttributes as PKCS #9 attributes (challengePassword,
+//     unstructuredName, unstructuredAddress or dotted OIDs, string values). The server replies "enrolled" with the
 //     certificate and a fresh nonce; the handler stores key and chain and signs in with them.
 //   - A sign-in answered with a challenge carrying "enroll": true (the bridge no longer accepts
 //     the certificate) drops the stored certificate and enrolls again; one answered with an

@@ -123,7 +123,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 		return nil, &Error{Code: CodeTooManyAttempts, Message: "too many failed attempts for realm " + req.Realm + " in this session; start a new session",
 			Details: map[string]any{"realm": req.Realm}}
 	}
-	if !rs.Challenged {
+	if !rs.Challenged && !e.pendingDependent(s, req.Realm) {
 		return nil, errorf(CodeNoChallenge, "realm %q has no pending challenge in this session", req.Realm)
 	}
 	out, err := r.answer(x, &req)

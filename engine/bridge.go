@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/internal/rfc4514"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
 )
@@ -37,7 +37,7 @@ type bridge interface {
 // Every procedure runs on a guest instance that ran the realm's init with the realm's parameters:
 // once per instance with an InitRunner, before each procedure otherwise (as Worklight did).
 type adapterBridge struct {
-	initInput json.RawMessage             // adapters.InitInput: the realm's name and parameters
+	initInput json.RawMessage             // adapters.InitInput: the realm's parameters
 	procs     map[string]adapters.ProcRef // by role
 	runner    ProcedureRunner             // nil: no adapter is loaded
 }
@@ -45,7 +45,7 @@ type adapterBridge struct {
 // newAdapterBridge reads the bridge procedures of a realm. A user-certificate realm needs the
 // certificate-generation procedure; a provisioning realm may leave signing to the built-in CA.
 func newAdapterBridge(e *Engine, r *policies.Realm, needGeneration bool) (*adapterBridge, error) {
-	initInput, err := json.Marshal(adapters.InitInput{Realm: r.Name, Parameters: r.Params.Map()})
+	initInput, err := json.Marshal(adapters.InitInput(r.Params.Map()))
 	if err != nil {
 		return nil, fmt.Errorf("the parameters of realm %s: %w", r.Name, err)
 	}
@@ -161,12 +161,18 @@ func (b *adapterBridge) validateIdentity(x *exchange, in adapters.IdentityInput)
 }
 
 func (b *adapterBridge) csrRequirements(x *exchange, in adapters.IdentityInput) (adapters.CSRRequirements, error) {
-	out := adapters.DefaultCSRRequirements(in.Identity)
+	out := adapters.DefaultCSRRequirements(in)
 	if _, err := b.call(x, adapters.PKICSRRequirements, in, &out); err != nil {
 		return out, err
 	}
 	if out.CommonName == "" {
 		return out, &Error{Code: CodeUnavailable, Message: "the PKI bridge's getCSRRequirements gave no commonName"}
+	}
+	// Requirements the host cannot enforce are the bridge's fault: the client is not asked to
+	// build a CSR that no answer could satisfy.
+	if err := pki.ValidateRequirements(pkiRequirements(out)); err != nil {
+		return out, &Error{Code: CodeUnavailable, Message: "the PKI bridge's getCSRRequirements gave requirements that cannot be enforced: " +
+			strings.TrimPrefix(err.Error(), "pki: "), Err: err}
 	}
 	return out, nil
 }
@@ -233,9 +239,9 @@ func (b *embeddedBridge) validateIdentity(*exchange, adapters.IdentityInput) (st
 }
 
 func (b *embeddedBridge) csrRequirements(_ *exchange, in adapters.IdentityInput) (adapters.CSRRequirements, error) {
-	req := adapters.DefaultCSRRequirements(in.Identity)
+	req := adapters.DefaultCSRRequirements(in)
 	if b.organization != "" {
-		req.AdditionalSubject = "O=" + rfc4514.Escape(b.organization)
+		req.AdditionalSubject = map[string]string{"O": b.organization}
 	}
 	return req, nil
 }
@@ -268,10 +274,9 @@ func (b *embeddedBridge) validateCertificate(*exchange, adapters.CertificateInpu
 	return adapters.DefaultValidateCertificate().Valid, nil
 }
 
-// pkiRequirements are the parts of a bridge's CSR requirements that the host checks a CSR
-// against and that the embedded CA signs: the common name and the additional subject.
-// additionalAttributes are advisory (attributes the client is asked to add to its request):
-// neither checked nor copied into a certificate.
+// pkiRequirements are a bridge's CSR requirements as pki checks a CSR against them: the common
+// name, the additional subject and the additional attributes. The embedded CA signs the first
+// two (pki.RequiredSubject); attributes are the request's, never copied into a certificate.
 func pkiRequirements(req adapters.CSRRequirements) pki.Requirements {
-	return pki.Requirements{CommonName: req.CommonName, AdditionalSubject: req.AdditionalSubject}
+	return pki.Requirements{CommonName: req.CommonName, AdditionalSubject: req.AdditionalSubject, AdditionalAttributes: req.AdditionalAttributes}
 }

@@ -30,9 +30,10 @@ func (r *bridgeRunner) Call(_ context.Context, adapter, procedure string, _ json
 type bridgeInitRunner struct{ bridgeRunner }
 
 func (r *bridgeInitRunner) CallInit(_ context.Context, adapter string, init adapters.Init, procedure string, _ json.RawMessage) (json.RawMessage, error) {
-	var in adapters.InitInput
-	if err := json.Unmarshal(init.Input, &in); err != nil || in.Realm != "CertRealm" || in.Parameters["pki-bridge-class"] != BridgeAdapterBased {
-		return nil, errors.New("init without the realm's parameters")
+	// init's input is the realm's parameters as one flat object, as Worklight documented it.
+	var in map[string]string
+	if err := json.Unmarshal(init.Input, &in); err != nil || in["pki-bridge-class"] != BridgeAdapterBased || in["dependent-user-auth-realm"] != "Login" {
+		return nil, errors.New("init without the realm's parameters as one flat object")
 	}
 	r.calls = append(r.calls, adapter+"."+init.Procedure+" once, then "+adapter+"."+procedure)
 	if err := r.fail[adapter+"."+init.Procedure]; err != nil {
@@ -85,6 +86,7 @@ func TestAdapterBridgeInit(t *testing.T) {
 				runner = rec
 			}
 			r := &policies.Realm{Name: "CertRealm", Params: policies.Params{
+				{Name: "dependent-user-auth-realm", Value: "Login"},
 				{Name: "pki-bridge-class", Value: BridgeAdapterBased},
 				{Name: "adapter-pki-bridge-init-procedure", Value: tc.initRef},
 				{Name: "adapter-pki-bridge-csr-validation-procedure", Value: "Bridge.validateCSR"},

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -16,9 +17,9 @@ import (
 	"github.com/realmgate/realmgate/pki"
 )
 
-// TestPKIRequirements checks that a bridge's CSR requirements reach pki as they are, and that
-// their additionalAttributes are advisory: a CSR is not checked for them, and the subject the
-// embedded CA signs does not hold them.
+// TestPKIRequirements checks that a bridge's CSR requirements reach pki as they are: the
+// additional subject object and the additional attributes are checked on the CSR, and the
+// subject the embedded CA signs holds the subject requirements alone, never the attributes.
 func TestPKIRequirements(t *testing.T) {
 	t.Parallel()
 	attrs := map[string]string{"challengePassword": "x"}
@@ -27,7 +28,7 @@ func TestPKIRequirements(t *testing.T) {
 		t.Fatal(err)
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{
-		CommonName: "ann", Organization: []string{"Example"}, OrganizationalUnit: []string{"Mobile"}, Country: []string{"FR"},
+		CommonName: "ann", Organization: []string{"IBM"}, OrganizationalUnit: []string{"Mobile"}, Country: []string{"FR"},
 	}}, key)
 	if err != nil {
 		t.Fatal(err)
@@ -41,23 +42,24 @@ func TestPKIRequirements(t *testing.T) {
 		name    string
 		req     adapters.CSRRequirements
 		csr     *x509.CertificateRequest
+		csrErr  error  // what CheckRequirements says of csr
 		subject string // what RequiredSubject gives, RFC 4514
 	}{
-		{"cn and subject", adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Mobile"}, plain, "CN=ann,O=Example,OU=Mobile"},
-		{"additional attributes are advisory", adapters.CSRRequirements{CommonName: "ann", AdditionalAttributes: attrs}, plain, "CN=ann"},
-		{"additional attributes are not subject", adapters.CSRRequirements{CommonName: "carol", AdditionalAttributes: attrs}, nil, "CN=carol"},
+		{"cn and subject", adapters.CSRRequirements{CommonName: "ann", AdditionalSubject: map[string]string{"O": "IBM", "OU": "Mobile"}}, plain, nil, "CN=ann,OU=Mobile,O=IBM"},
+		{"additional attributes are enforced", adapters.CSRRequirements{CommonName: "ann", AdditionalAttributes: attrs}, plain, pki.ErrRequirements, "CN=ann"},
+		{"additional attributes are not subject", adapters.CSRRequirements{CommonName: "carol", AdditionalAttributes: attrs}, nil, nil, "CN=carol"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := pkiRequirements(tt.req)
-			want := pki.Requirements{CommonName: tt.req.CommonName, AdditionalSubject: tt.req.AdditionalSubject}
+			want := pki.Requirements{CommonName: tt.req.CommonName, AdditionalSubject: tt.req.AdditionalSubject, AdditionalAttributes: tt.req.AdditionalAttributes}
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("requirements (-want +got):\n%s", d)
 			}
 			if tt.csr != nil {
-				if err := pki.CheckRequirements(tt.csr, got); err != nil {
-					t.Errorf("CheckRequirements: %v", err)
+				if err := pki.CheckRequirements(tt.csr, got); !errors.Is(err, tt.csrErr) {
+					t.Errorf("CheckRequirements: %v, want %v", err, tt.csrErr)
 				}
 			}
 			seq, err := pki.RequiredSubject(got)

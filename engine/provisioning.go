@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/subtle"
 	"crypto/x509"
@@ -179,10 +180,14 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd
 			return answerOutcome{}, err
 		}
 	}
-	who := adapters.UserCertificateIdentity{UserName: payload.Device.ID, DisplayName: payload.Device.DisplayName, AppID: x.app.App, DeviceID: payload.Device.ID}
-	cd = withDevice(cd, payload)
+	who := adapters.IdentityInput{
+		DeviceID:     payload.Device.ID,
+		UserIdentity: adapters.UserIdentity{UserName: payload.Device.ID, DisplayName: cmp.Or(payload.Device.DisplayName, payload.Device.ID), Attributes: map[string]any{}},
+		AppID:        x.app.App,
+		ClientData:   withDevice(cd, payload),
+	}
 	if p.bridge != nil {
-		v, err := p.bridge.validateIdentity(x, adapters.IdentityInput{Identity: who, ClientData: cd})
+		v, err := p.bridge.validateIdentity(x, who)
 		if err != nil {
 			return answerOutcome{}, err
 		}
@@ -190,7 +195,7 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd
 			return answerOutcome{}, &Error{Code: CodeRefused, Message: "the provisioning bridge does not accept this device", Details: map[string]any{"realm": p.name}}
 		}
 	}
-	in := adapters.CSRInput{CSR: adapters.CSRObject(csr), Identity: who, ClientData: cd}
+	in := adapters.NewCSRInput(who, csr)
 	if !p.validateCSRFn.IsZero() {
 		if ok, err := p.callValid(x, p.validateCSRFn, in); err != nil {
 			return answerOutcome{}, err
@@ -324,7 +329,7 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 		return answerOutcome{}, retryEnroll("this certificate is no longer the device's: provision again")
 	}
 	if !p.validateCertFn.IsZero() {
-		in := adapters.CertificateInput{Certificate: adapters.CertificateObject(leaf), ClientData: withDevice(cd, payload)}
+		in := adapters.NewCertificateInput(leaf, withDevice(cd, payload))
 		ok, err := p.callValid(x, p.validateCertFn, in)
 		if err != nil {
 			return answerOutcome{}, err

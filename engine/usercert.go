@@ -105,7 +105,7 @@ func (u *userCertRealm) signIn(x *exchange, jws string, clientData adapters.Clie
 	if err := x.e.consumeNonce(x, payload.Token, u.name); err != nil {
 		return answerOutcome{}, err
 	}
-	in := adapters.CertificateInput{Certificate: adapters.CertificateObject(leaf), ClientData: withDevice(clientData, payload)}
+	in := adapters.NewCertificateInput(leaf, withDevice(clientData, payload))
 	v, err := u.bridge.validateCertificate(x, in)
 	if err != nil {
 		return answerOutcome{}, err
@@ -144,6 +144,21 @@ func withDevice(cd adapters.ClientData, p *pki.Payload) adapters.ClientData {
 	return out
 }
 
+// pendingDependent reports whether realm is the dependent realm of a user-certificate realm whose
+// challenge is pending in the session. Its challenge names that realm ("dependentRealm"), so a
+// client may answer it before sending {"enroll": true} (PROTOCOL.md section 7, step 3), as well
+// as after enroll challenged it.
+func (e *Engine) pendingDependent(s *session, realm string) bool {
+	for name, r := range e.realms {
+		if u, ok := r.(*userCertRealm); ok && u.dependent == realm {
+			if us := s.st.Realms[name]; us != nil && us.Challenged && !us.Refused {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // enroll starts an enrollment: the dependent realm identifies the user, the bridge decides.
 func (u *userCertRealm) enroll(x *exchange, clientData adapters.ClientData) (answerOutcome, error) {
 	dep := x.s.peek(u.dependent)
@@ -165,9 +180,17 @@ func (u *userCertRealm) enroll(x *exchange, clientData adapters.ClientData) (ans
 	userName, _ := dep.Identity["userId"].(string)
 	display, _ := dep.Identity["displayName"].(string)
 	attrs, _ := dep.Identity["attributes"].(map[string]any)
+	if display == "" {
+		display = userName
+	}
+	if attrs == nil {
+		attrs = map[string]any{} // Worklight's identity always had attributes
+	}
 	in := adapters.IdentityInput{
-		Identity:   adapters.UserCertificateIdentity{UserName: userName, DisplayName: display, Attributes: attrs, AppID: x.app.App, DeviceID: deviceOf(x)},
-		ClientData: clientData,
+		DeviceID:     deviceOf(x),
+		UserIdentity: adapters.UserIdentity{UserName: userName, DisplayName: display, Attributes: attrs},
+		AppID:        x.app.App,
+		ClientData:   clientData,
 	}
 	v, err := u.bridge.validateIdentity(x, in)
 	if err != nil {
@@ -194,7 +217,9 @@ func (u *userCertRealm) enroll(x *exchange, clientData adapters.ClientData) (ans
 		rs.Data = map[string]string{}
 	}
 	reqJSON, _ := json.Marshal(req)
-	inJSON, _ := json.Marshal(in.Identity)
+	enrollee := in
+	enrollee.ClientData = nil // the CSR's answer brings its own
+	inJSON, _ := json.Marshal(enrollee)
 	n, err := x.e.issueNonce(x, u.name)
 	if err != nil {
 		return answerOutcome{}, err
@@ -224,7 +249,7 @@ func deviceOf(x *exchange) string {
 func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapters.ClientData) (answerOutcome, error) {
 	rs := x.s.realm(u.name)
 	var req adapters.CSRRequirements
-	var who adapters.UserCertificateIdentity
+	var who adapters.IdentityInput
 	if rs.Data[dataRequirements] == "" || json.Unmarshal([]byte(rs.Data[dataRequirements]), &req) != nil ||
 		json.Unmarshal([]byte(rs.Data[dataEnrollee]), &who) != nil {
 		return answerOutcome{}, errorf(CodeNoChallenge, `send {"enroll": true} first: there is no enrollment in progress`)
@@ -235,7 +260,7 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	delete(rs.Data, dataEnrollNonce)
 	x.s.dirty = true
 	dep := x.s.peek(u.dependent)
-	if userID, _ := dep.identity()["userId"].(string); !dep.live(x.now) || userID != who.UserName {
+	if userID, _ := dep.identity()["userId"].(string); !dep.live(x.now) || userID != who.UserIdentity.UserName {
 		return answerOutcome{}, retryEnroll(fmt.Sprintf(`the %s login that started this enrollment is over: send {"enroll": true} again`, u.dependent))
 	}
 	if err := x.e.consumeNonce(x, nonce, u.name); err != nil {
@@ -256,7 +281,8 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if err := pki.CheckRequirements(csr, pkiRequirements(req)); err != nil {
 		return answerOutcome{}, pkiError("the CSR", err)
 	}
-	in := adapters.CSRInput{CSR: adapters.CSRObject(csr), Identity: who, ClientData: clientData}
+	who.ClientData = clientData
+	in := adapters.NewCSRInput(who, csr)
 	v, err := u.bridge.validateCSR(x, in)
 	if err != nil {
 		return answerOutcome{}, err
@@ -272,7 +298,7 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if err != nil || !pki.SamePublicKey(cert.PublicKey, csr.PublicKey) {
 		return answerOutcome{}, &Error{Code: CodeUnavailable, Message: "the PKI bridge returned a certificate that is not for the CSR's key", Err: err}
 	}
-	if err := x.e.storeIssued(x, cert, u.entity(), who.UserName, u.name); err != nil {
+	if err := x.e.storeIssued(x, cert, u.entity(), who.UserIdentity.UserName, u.name); err != nil {
 		return answerOutcome{}, err
 	}
 	n, err := x.e.issueNonce(x, u.name)

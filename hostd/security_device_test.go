@@ -574,8 +574,8 @@ func devsecEnrollFor(t *testing.T, s *session, user string) {
 	}
 	st, body = s.answer(devsecCert, map[string]any{"enroll": true})
 	req, _ := challengeOf(t, st, body, devsecCert)["csrRequirements"].(map[string]any)
-	if req["commonName"] != user || req["additionalSubject"] != "O=Example Corp" {
-		t.Fatalf("requirements %v", req)
+	if d := cmp.Diff(map[string]any{"commonName": user, "additionalSubject": map[string]any{"O": "Example Corp"}}, req); d != "" {
+		t.Fatalf("requirements (-want +got):\n%s", d)
 	}
 }
 

@@ -3,11 +3,15 @@ package pki
 import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -174,6 +178,7 @@ func TestCheckRequirements(t *testing.T) {
 	unicode := rawSubject(set(atv(o, "Société Générale")), set(atv(cn, "ann")))
 	openssl := mustParseCSR(t, readFile(t, "csr/openssl-p256.csr"))
 
+	type subj = map[string]string
 	tests := []struct {
 		name string
 		csr  *x509.CertificateRequest
@@ -182,37 +187,75 @@ func TestCheckRequirements(t *testing.T) {
 		msg  string
 	}{
 		{"cn only", plain, Requirements{CommonName: "ann"}, nil, ""},
-		{"cn and subject", plain, Requirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Mobile"}, nil, ""},
-		{"any order, spaces, lower-case types", plain, Requirements{CommonName: "ann", AdditionalSubject: " ou = Mobile , c=FR ; o=Example "}, nil, ""},
-		{"escapes", escaped, Requirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.,OU=R\+D`}, nil, ""},
-		{"hex escapes", escaped, Requirements{CommonName: "ann", AdditionalSubject: `O=Example\2C Inc.`}, nil, ""},
-		{"hex string value", plain, Requirements{CommonName: "ann", AdditionalSubject: "O=#0c074578616d706c65"}, nil, ""},
-		{"dotted oid", plain, Requirements{CommonName: "ann", AdditionalSubject: "2.5.4.10=Example"}, nil, ""},
-		{"utf-8 escapes", unicode, Requirements{CommonName: "ann", AdditionalSubject: `O=Soci\C3\A9t\C3\A9 G\C3\A9n\C3\A9rale`}, nil, ""},
-		{"utf-8 plain", unicode, Requirements{CommonName: "ann", AdditionalSubject: "O=Société Générale"}, nil, ""},
-		{"repeated type", dcs, Requirements{CommonName: "ann", AdditionalSubject: "DC=example,DC=com"}, nil, ""},
-		{"multi-valued required and present", multi, Requirements{CommonName: "ann", AdditionalSubject: "OU=Mobile+O=Example"}, nil, ""},
-		{"single required, multi-valued present", multi, Requirements{CommonName: "ann", AdditionalSubject: "O=Example"}, nil, ""},
-		{"openssl subject", openssl, Requirements{CommonName: "ann@example.com", AdditionalSubject: `O=Example\, Inc.,C=FR`}, nil, ""},
+		{"cn and subject", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "Example", "OU": "Mobile"}}, nil, ""},
+		{"lower-case types", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"ou": "Mobile", "c": "FR", "o": "Example"}}, nil, ""},
+		{"values with RFC 4514 specials", escaped, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "Example, Inc.", "OU": "R+D"}}, nil, ""},
+		{"dotted oid", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"2.5.4.10": "Example"}}, nil, ""},
+		{"utf-8", unicode, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "Société Générale"}}, nil, ""},
+		{"one of a repeated type", dcs, Requirements{CommonName: "ann", AdditionalSubject: subj{"DC": "example"}}, nil, ""},
+		{"both attributes of a multi-valued RDN", multi, Requirements{CommonName: "ann", AdditionalSubject: subj{"OU": "Mobile", "O": "Example"}}, nil, ""},
+		{"one attribute of a multi-valued RDN", multi, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "Example"}}, nil, ""},
+		{"attributes in separate RDNs", split, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "Example", "OU": "Mobile"}}, nil, ""},
+		{"openssl subject", openssl, Requirements{CommonName: "ann@example.com", AdditionalSubject: subj{"O": "Example, Inc.", "C": "FR"}}, nil, ""},
 
-		{"multi-valued required, split present", split, Requirements{CommonName: "ann", AdditionalSubject: "O=Example+OU=Mobile"}, errs(ErrRequirements), "lacks O=Example+OU=Mobile"},
 		{"wrong cn", plain, Requirements{CommonName: "bob"}, errs(ErrRequirements), `the subject's CN is "ann"; it must be "bob"`},
 		{"cn differs in case", plain, Requirements{CommonName: "Ann"}, errs(ErrRequirements), "must be"},
 		{"no cn", noCN, Requirements{CommonName: "ann"}, errs(ErrRequirements), "put CN=ann"},
 		{"two cns", twoCN, Requirements{CommonName: "ann"}, errs(ErrRequirements), "2 CNs"},
-		{"missing attribute", plain, Requirements{CommonName: "ann", AdditionalSubject: "O=Example,OU=Desktop,L=Paris"}, errs(ErrRequirements), "lacks OU=Desktop, L=Paris"},
-		{"value differs in case", plain, Requirements{CommonName: "ann", AdditionalSubject: "O=example"}, errs(ErrRequirements), "lacks O=example"},
-		{"escaped value not escaped in csr", plain, Requirements{CommonName: "ann", AdditionalSubject: `O=Example\, Inc.`}, errs(ErrRequirements), `O=Example\, Inc.`},
+		{"missing attributes", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "Example", "OU": "Desktop", "L": "Paris"}}, errs(ErrRequirements), "lacks OU=Desktop, L=Paris"},
+		{"value differs in case", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "example"}}, errs(ErrRequirements), "lacks O=example"},
+		{"value with specials", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "Example, Inc."}}, errs(ErrRequirements), `lacks O=Example\, Inc.`},
 
 		{"no CSR", nil, Requirements{CommonName: "ann"}, errs(ErrMalformed), "no CSR"},
 		{"no common name required", plain, Requirements{}, errs(ErrBadRequirements), "no commonName"},
-		{"bad additional subject", plain, Requirements{CommonName: "ann", AdditionalSubject: "O"}, errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
-		{"unknown type", plain, Requirements{CommonName: "ann", AdditionalSubject: "FOO=bar"}, errs(ErrBadRequirements), `unknown attribute type "FOO"`},
+		{"unknown type", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"FOO": "bar"}}, errs(ErrBadRequirements), `unknown attribute type "FOO"`},
+		{"empty type", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"": "bar"}}, errs(ErrBadRequirements), "empty attribute type"},
+		{"empty value", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": ""}}, errs(ErrBadRequirements), "the value of O is empty"},
+		{"a type twice", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"O": "Example", "o": "Other"}}, errs(ErrBadRequirements), "names O twice"},
+		{"a CN in the additional subject", plain, Requirements{CommonName: "ann", AdditionalSubject: subj{"CN": "ann"}}, errs(ErrBadRequirements), "holds a CN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			checkErr(t, CheckRequirements(tt.csr, tt.req), tt.want, tt.msg)
+		})
+	}
+}
+
+func TestValidateRequirements(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		req  Requirements
+		msg  string // "" when valid
+	}{
+		{"documented form", Requirements{CommonName: "ann", AdditionalSubject: map[string]string{"O": "IBM", "OU": "Mobile"},
+			AdditionalAttributes: map[string]string{"challengePassword": "pw", "unstructuredName": "phone"}}, ""},
+		{"common name only", Requirements{CommonName: "ann"}, ""},
+		{"no common name", Requirements{AdditionalSubject: map[string]string{"O": "IBM"}}, "no commonName"},
+		{"unknown subject type", Requirements{CommonName: "ann", AdditionalSubject: map[string]string{"Colour": "blue"}}, `unknown attribute type "Colour"`},
+		{"CN in the subject", Requirements{CommonName: "ann", AdditionalSubject: map[string]string{"cn": "ann"}}, "holds a CN"},
+		{"unknown attribute", Requirements{CommonName: "ann", AdditionalAttributes: map[string]string{"colour": "blue"}}, `"colour"`},
+		{"empty attribute value", Requirements{CommonName: "ann", AdditionalAttributes: map[string]string{"challengePassword": ""}}, "empty"},
+		{"too many attributes", Requirements{CommonName: "ann", AdditionalAttributes: func() map[string]string {
+			m := map[string]string{}
+			for i := range 17 {
+				m[fmt.Sprintf("1.3.6.1.4.1.99999.%d", i)] = "x"
+			}
+			return m
+		}()}, "at most 16"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := ValidateRequirements(tt.req)
+			if tt.msg == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			checkErr(t, err, errs(ErrBadRequirements), tt.msg)
 		})
 	}
 }
@@ -227,15 +270,15 @@ func TestRequiredSubject(t *testing.T) {
 		msg  string
 	}{
 		{"common name only", Requirements{CommonName: "carol"}, "CN=carol", nil, ""},
-		{"additional subject", Requirements{CommonName: "carol", AdditionalSubject: "O=Example Corp"}, "CN=carol,O=Example Corp", nil, ""},
-		{"order of the string kept", Requirements{CommonName: "carol", AdditionalSubject: "OU=Mobile,O=Example,C=FR"}, "CN=carol,OU=Mobile,O=Example,C=FR", nil, ""},
-		{"multi-valued RDN", Requirements{CommonName: "carol", AdditionalSubject: "OU=Mobile+O=Example"}, "CN=carol,OU=Mobile+O=Example", nil, ""},
-		{"escapes", Requirements{CommonName: "carol, jr", AdditionalSubject: `O=Example\, Inc.`}, `CN=carol\, jr,O=Example\, Inc.`, nil, ""},
+		{"additional subject", Requirements{CommonName: "carol", AdditionalSubject: map[string]string{"O": "Example Corp"}}, "CN=carol,O=Example Corp", nil, ""},
+		{"most general last", Requirements{CommonName: "carol", AdditionalSubject: map[string]string{"C": "FR", "OU": "Mobile", "O": "Example"}}, "CN=carol,OU=Mobile,O=Example,C=FR", nil, ""},
+		{"escapes", Requirements{CommonName: "carol, jr", AdditionalSubject: map[string]string{"O": "Example, Inc."}}, `CN=carol\, jr,O=Example\, Inc.`, nil, ""},
+		{"attributes are not the subject's", Requirements{CommonName: "carol", AdditionalAttributes: map[string]string{"challengePassword": "x"}}, "CN=carol", nil, ""},
 
-		{"no common name", Requirements{AdditionalSubject: "O=Example"}, "", errs(ErrBadRequirements), "no commonName"},
+		{"no common name", Requirements{AdditionalSubject: map[string]string{"O": "Example"}}, "", errs(ErrBadRequirements), "no commonName"},
 		{"a common name that is not UTF-8", Requirements{CommonName: "\xeb"}, "", errs(ErrBadRequirements), "not UTF-8"},
-		{"a CN in the additional subject", Requirements{CommonName: "carol", AdditionalSubject: "CN=alice,O=Example"}, "", errs(ErrBadRequirements), "holds a CN"},
-		{"bad additional subject", Requirements{CommonName: "carol", AdditionalSubject: "O"}, "", errs(ErrBadRequirements, ErrMalformed), "'=' expected"},
+		{"a CN in the additional subject", Requirements{CommonName: "carol", AdditionalSubject: map[string]string{"CN": "alice", "O": "Example"}}, "", errs(ErrBadRequirements), "holds a CN"},
+		{"bad additional subject", Requirements{CommonName: "carol", AdditionalSubject: map[string]string{"X": "y"}}, "", errs(ErrBadRequirements), `unknown attribute type "X"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,7 +302,8 @@ func TestRequiredSubject(t *testing.T) {
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("subject (-want +got):\n%s", d)
 			}
-			// A CSR of exactly that subject meets the requirements.
+			// A CSR of exactly that subject meets the subject requirements.
+			tt.req.AdditionalAttributes = nil
 			if err := CheckRequirements(&x509.CertificateRequest{RawSubject: der}, tt.req); err != nil {
 				t.Errorf("the required subject does not meet the requirements: %v", err)
 			}
@@ -368,5 +412,134 @@ func TestParseDNRoundTrip(t *testing.T) {
 	}
 	if got := escapeValue(" a\x00#"); got != `\ a\00#` {
 		t.Errorf("escapeValue = %q", got)
+	}
+}
+
+// csrWithAttributes makes a CSR for subject carrying attrs as they are (PKCS #10 attributes,
+// each the DER of a SEQUENCE {type, SET OF values}), signed ECDSA with SHA-256 by key: what
+// crypto/x509 cannot write.
+func csrWithAttributes(t testing.TB, key *ecdsa.PrivateKey, subject pkix.Name, attrs ...[]byte) *x509.CertificateRequest {
+	t.Helper()
+	rawSubject, err := asn1.Marshal(subject.ToRDNSequence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set []byte
+	for _, a := range attrs {
+		set = append(set, a...)
+	}
+	tbs, err := asn1.Marshal(struct {
+		Version    int
+		Subject    asn1.RawValue
+		PublicKey  asn1.RawValue
+		Attributes asn1.RawValue
+	}{0, asn1.RawValue{FullBytes: rawSubject}, asn1.RawValue{FullBytes: spki},
+		asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: set}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256(tbs)
+	sig, err := ecdsa.SignASN1(rand.Reader, key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := asn1.Marshal(struct {
+		TBS       asn1.RawValue
+		Algorithm pkix.AlgorithmIdentifier
+		Signature asn1.BitString
+	}{asn1.RawValue{FullBytes: tbs}, pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}},
+		asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := ParseCSR(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return csr
+}
+
+// attribute is the DER of a PKCS #10 attribute of type oid with the given values (each
+// marshalled with encoding/asn1: a Go string becomes a PrintableString or UTF8String).
+func attribute(t testing.TB, oid asn1.ObjectIdentifier, values ...any) []byte {
+	t.Helper()
+	raws := make([]asn1.RawValue, len(values))
+	for i, v := range values {
+		der, err := asn1.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws[i] = asn1.RawValue{FullBytes: der}
+	}
+	der, err := asn1.Marshal(struct {
+		Type   asn1.ObjectIdentifier
+		Values []asn1.RawValue `asn1:"set"`
+	}{oid, raws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// TestCheckRequirementsAttributes checks that the additionalAttributes of a PKI bridge's CSR
+// requirements are enforced on the CSR's PKCS #9 attributes: each named attribute present, with
+// exactly the one string value asked for. Messages never repeat the value (a challengePassword
+// is a secret).
+func TestCheckRequirementsAttributes(t *testing.T) {
+	t.Parallel()
+	var (
+		challengePassword = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 7}
+		private           = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}
+	)
+	key := testKey(t, "p256").(*ecdsa.PrivateKey)
+	ann := pkix.Name{CommonName: "ann", Organization: []string{"Example"}}
+	openssl := mustParseCSR(t, readFile(t, "csr/openssl-p256-attributes.csr")) // challengePassword s3cret-2026, unstructuredName ann-phone-1
+	plain := mustParseCSR(t, newCSR(t, key, ann))
+	bmp := asn1.RawValue{Tag: asn1.TagBMPString, Bytes: []byte{0, 's', 0, '3', 0, 'c'}}
+	type attrs = map[string]string
+	tests := []struct {
+		name string
+		csr  *x509.CertificateRequest
+		want attrs
+		errs []error
+		msg  string
+	}{
+		{"openssl request", openssl, attrs{"challengePassword": "s3cret-2026", "unstructuredName": "ann-phone-1"}, nil, ""},
+		{"one of two", openssl, attrs{"challengePassword": "s3cret-2026"}, nil, ""},
+		{"names in any case", openssl, attrs{"CHALLENGEPASSWORD": "s3cret-2026", "unstructuredname": "ann-phone-1"}, nil, ""},
+		{"dotted OID", openssl, attrs{"1.2.840.113549.1.9.7": "s3cret-2026"}, nil, ""},
+		{"PrintableString", csrWithAttributes(t, key, ann, attribute(t, challengePassword, "s3c")), attrs{"challengePassword": "s3c"}, nil, ""},
+		{"BMPString", csrWithAttributes(t, key, ann, attribute(t, challengePassword, bmp)), attrs{"challengePassword": "s3c"}, nil, ""},
+		{"private OID", csrWithAttributes(t, key, ann, attribute(t, private, "blue")), attrs{"1.3.6.1.4.1.99999.1": "blue"}, nil, ""},
+		{"none asked, any present", openssl, nil, nil, ""},
+
+		{"missing", plain, attrs{"challengePassword": "s3cret-2026"}, errs(ErrRequirements), "lacks the attribute challengePassword"},
+		{"missing one of two", csrWithAttributes(t, key, ann, attribute(t, challengePassword, "s3cret-2026")), attrs{"challengePassword": "s3cret-2026", "unstructuredName": "x"}, errs(ErrRequirements), "lacks the attribute unstructuredName"},
+		{"another value", openssl, attrs{"challengePassword": "guess"}, errs(ErrRequirements), "the CSR's challengePassword is not the value"},
+		{"value differs in case", openssl, attrs{"unstructuredName": "ANN-PHONE-1"}, errs(ErrRequirements), "the CSR's unstructuredName is not the value"},
+		{"two values", csrWithAttributes(t, key, ann, attribute(t, challengePassword, "a", "b")), attrs{"challengePassword": "a"}, errs(ErrRequirements), "holds 2 values"},
+		{"twice", csrWithAttributes(t, key, ann, attribute(t, challengePassword, "a"), attribute(t, challengePassword, "a")), attrs{"challengePassword": "a"}, errs(ErrRequirements), "more than once"},
+		{"not a string", csrWithAttributes(t, key, ann, attribute(t, challengePassword, 42)), attrs{"challengePassword": "42"}, errs(ErrRequirements), "is not a string"},
+
+		{"unknown name", openssl, attrs{"favouriteColour": "blue"}, errs(ErrBadRequirements), `"favouriteColour"`},
+		{"extensionRequest", openssl, attrs{"1.2.840.113549.1.9.14": "x"}, errs(ErrBadRequirements), "extensionRequest"},
+		{"empty value", openssl, attrs{"challengePassword": ""}, errs(ErrBadRequirements), "empty"},
+		{"a name twice", openssl, attrs{"challengePassword": "s3cret-2026", "1.2.840.113549.1.9.7": "s3cret-2026"}, errs(ErrBadRequirements), "twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := CheckRequirements(tt.csr, Requirements{CommonName: tt.csr.Subject.CommonName, AdditionalAttributes: tt.want})
+			checkErr(t, err, tt.errs, tt.msg)
+			for _, v := range tt.want {
+				if err != nil && len(v) > 2 && strings.Contains(err.Error(), v) {
+					t.Errorf("the error %q repeats the value asked for", err)
+				}
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/realmgate/realmgate/internal/pkcs9"
 	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
@@ -55,7 +57,14 @@ func FuzzParseCSR(f *testing.F) {
 		if err := checkPublicKey(csr.PublicKey); err != nil {
 			t.Fatalf("accepted a key the policy refuses: %v", err)
 		}
-		err = CheckRequirements(csr, Requirements{CommonName: csr.Subject.CommonName, AdditionalSubject: dnString(csr.RawSubject, csr.Subject)})
+		subject := map[string]string{}
+		for _, atv := range csr.Subject.Names {
+			if s, ok := atv.Value.(string); ok && !atv.Type.Equal(oidCommonName) {
+				subject[atv.Type.String()] = s
+			}
+		}
+		err = CheckRequirements(csr, Requirements{CommonName: csr.Subject.CommonName, AdditionalSubject: subject,
+			AdditionalAttributes: map[string]string{"challengePassword": "x", "unstructuredName": "y"}})
 		if err != nil && !isPackageError(err, ErrRequirements, ErrBadRequirements, ErrMalformed) {
 			t.Fatalf("error without a sentinel: %v", err)
 		}
@@ -169,13 +178,18 @@ func FuzzParseDN(f *testing.F) {
 
 // FuzzRequiredSubject checks that a subject built from any requirements RequiredSubject accepts
 // has exactly one CN, the required one, and meets the requirements it was built from; refusals
-// match ErrBadRequirements.
+// match ErrBadRequirements. The additional subject comes as the JSON object a bridge answers.
 func FuzzRequiredSubject(f *testing.F) {
-	for _, s := range [][2]string{{"carol", "O=Example Corp"}, {"carol", ""}, {"", "O=x"}, {"a,b", `O=Example\, Inc.+OU=R\2BD`}, {"x", "CN=y"}, {"x", "cn=y+o=z"}, {"\x00", "O=#0c0161"}} {
+	for _, s := range [][2]string{{"carol", `{"O":"Example Corp"}`}, {"carol", `{}`}, {"", `{"O":"x"}`}, {"a,b", `{"O":"Example, Inc.","ou":"R+D"}`},
+		{"x", `{"CN":"y"}`}, {"x", `{"cn":"y","o":"z"}`}, {"\x00", `{"2.5.4.10":"a"}`}, {"x", `{"O":"a","o":"b"}`}} {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, cn, additional string) {
-		req := Requirements{CommonName: cn, AdditionalSubject: additional}
+		var subject map[string]string
+		if json.Unmarshal([]byte(additional), &subject) != nil {
+			return
+		}
+		req := Requirements{CommonName: cn, AdditionalSubject: subject}
 		seq, err := RequiredSubject(req)
 		if err != nil {
 			if !isPackageError(err, ErrBadRequirements) {
@@ -200,6 +214,57 @@ func FuzzRequiredSubject(f *testing.F) {
 		}
 		if err := CheckRequirements(&x509.CertificateRequest{RawSubject: der}, req); err != nil {
 			t.Fatalf("RequiredSubject(%q, %q) does not meet its requirements: %v", cn, additional, err)
+		}
+	})
+}
+
+// FuzzCSRAttributes feeds the PKCS #10 attribute reader the TBS part of requests with and
+// without attributes: it never panics, and what it reads from a request that parses is what
+// CheckRequirements then accepts.
+func FuzzCSRAttributes(f *testing.F) {
+	addTBS := func(der []byte) {
+		if csr, err := x509.ParseCertificateRequest(der); err == nil {
+			f.Add(csr.RawTBSCertificateRequest)
+		}
+	}
+	names, _ := filepath.Glob(filepath.Join(sharedTestdata, "csr/*.csr"))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		addTBS(b)
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, tbs []byte) {
+		attrs, err := csrAttributes(tbs)
+		if err != nil {
+			if !isPackageError(err, ErrMalformed) {
+				t.Fatalf("error without ErrMalformed: %v", err)
+			}
+			return
+		}
+		for _, a := range attrs {
+			if len(a.values) != 1 {
+				continue
+			}
+			s, ok := attributeString(a.values[0])
+			if !ok || s == "" {
+				continue
+			}
+			if _, err := pkcs9.AttributeOID(a.oid.String()); err != nil {
+				continue // extensionRequest
+			}
+			n := 0
+			for _, b := range attrs {
+				if b.oid.Equal(a.oid) {
+					n++
+				}
+			}
+			err := checkAttributes(attrs, map[string]string{a.oid.String(): s})
+			if n == 1 && err != nil || err != nil && !isPackageError(err, ErrRequirements) {
+				t.Fatalf("attribute %v = %q read from the request (%d times), then: %v", a.oid, s, n, err)
+			}
 		}
 	})
 }

@@ -134,6 +134,11 @@ func (n *native) Call(ctx context.Context, procedure string, input json.RawMessa
 func (n *native) pki(procedure string, input json.RawMessage) (json.RawMessage, error) {
 	switch procedure {
 	case "init":
+		// The realm's parameters, one flat object of strings.
+		var in map[string]string
+		if err := json.Unmarshal(input, &in); err != nil || in["pki-bridge-class"] == "" {
+			return nil, n.fail(adapters.CodeFailed, procedure, "init wants the realm's parameters as one flat object")
+		}
 		return json.RawMessage(`{}`), nil
 	case "validateIdentity":
 		var in adapters.IdentityInput
@@ -141,7 +146,15 @@ func (n *native) pki(procedure string, input json.RawMessage) (json.RawMessage, 
 			return nil, err
 		}
 		v := adapters.Valid{Valid: adapters.Yes}
-		if in.Identity.UserName == "mallory" {
+		user := in.UserIdentity.UserName
+		if n.broken == "identity read from another shape" {
+			var old struct {
+				Identity struct{ UserName string } `json:"identity"`
+			}
+			_ = json.Unmarshal(input, &old)
+			user = old.Identity.UserName
+		}
+		if user == "mallory" || user == "" {
 			v.Valid = adapters.No
 		}
 		if n.broken == "verdict lower case" {
@@ -153,17 +166,23 @@ func (n *native) pki(procedure string, input json.RawMessage) (json.RawMessage, 
 		if err := json.Unmarshal(input, &in); err != nil {
 			return nil, err
 		}
-		if n.broken == "requirements misnamed" {
-			return json.Marshal(map[string]string{"cn": in.Identity.UserName})
+		switch n.broken {
+		case "requirements misnamed":
+			return json.Marshal(map[string]string{"cn": in.UserIdentity.UserName})
+		case "subject as a string":
+			return json.Marshal(map[string]string{"commonName": in.UserIdentity.UserName, "additionalSubject": "O=Example,OU=Mobile"})
+		case "attribute nobody knows":
+			return json.Marshal(adapters.CSRRequirements{CommonName: in.UserIdentity.UserName, AdditionalAttributes: map[string]string{"colour": "blue"}})
 		}
-		return json.Marshal(adapters.CSRRequirements{CommonName: in.Identity.UserName, AdditionalSubject: "O=Example,OU=Mobile"})
+		return json.Marshal(adapters.CSRRequirements{CommonName: in.UserIdentity.UserName, AdditionalSubject: map[string]string{"O": "Example", "OU": "Mobile"},
+			AdditionalAttributes: map[string]string{"challengePassword": "pw-" + in.DeviceID}})
 	case "validateCSR":
 		var in adapters.CSRInput
 		if err := json.Unmarshal(input, &in); err != nil {
 			return nil, err
 		}
 		v := adapters.Valid{Valid: adapters.No}
-		if in.CSR.CN == in.Identity.UserName && in.CSR.DN == "CN="+in.Identity.UserName+",OU=Mobile,O=Example" {
+		if in.CSRInfo.CN == in.UserIdentity.UserName && in.CSRInfo.DN == "CN="+in.UserIdentity.UserName+",OU=Mobile,O=Example" {
 			v.Valid = adapters.Yes
 		}
 		return json.Marshal(v)
@@ -172,7 +191,7 @@ func (n *native) pki(procedure string, input json.RawMessage) (json.RawMessage, 
 		if err := json.Unmarshal(input, &in); err != nil {
 			return nil, err
 		}
-		der, err := base64.StdEncoding.DecodeString(in.CSR.Base64)
+		der, err := base64.StdEncoding.DecodeString(in.CSR)
 		if err != nil {
 			return nil, err
 		}
@@ -203,7 +222,7 @@ func (n *native) pki(procedure string, input json.RawMessage) (json.RawMessage, 
 		if err := json.Unmarshal(input, &in); err != nil {
 			return nil, err
 		}
-		der, err := base64.StdEncoding.DecodeString(in.Certificate.Base64)
+		der, err := base64.StdEncoding.DecodeString(in.Base64)
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +255,7 @@ func TestPKIBridgePassesNativeAdapter(t *testing.T) {
 	ca := adaptertest.NewCA(t, "Native test CA")
 	broken := os.Getenv("ADAPTERTEST_BROKEN")
 	a := &native{cfg: adaptertest.Config(adaptertest.NewLogRecorder()), ca: ca, broken: broken}
-	rejected := adapters.UserCertificateIdentity{UserName: "mallory"}
+	rejected := adapters.IdentityInput{DeviceID: "device-2", UserIdentity: adapters.UserIdentity{UserName: "mallory"}}
 	adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{Issuer: ca.Cert, Rejected: &rejected})
 }
 
@@ -264,6 +283,9 @@ func TestSuiteCatchesBrokenAdapters(t *testing.T) {
 		{"works after close", "TestRunPassesNativeAdapter", "want adapter_unavailable"},
 		{"verdict lower case", "TestPKIBridgePassesNativeAdapter", `verdict "yes"`},
 		{"requirements misnamed", "TestPKIBridgePassesNativeAdapter", `unknown field "cn"`},
+		{"subject as a string", "TestPKIBridgePassesNativeAdapter", `additionalSubject`},
+		{"attribute nobody knows", "TestPKIBridgePassesNativeAdapter", `"colour"`},
+		{"identity read from another shape", "TestPKIBridgePassesNativeAdapter", `validateIdentity: verdict "NO", want "YES"`},
 		{"certificate for another key", "TestPKIBridgePassesNativeAdapter", "public key is not the CSR's"},
 		{"accepts foreign certificates", "TestPKIBridgePassesNativeAdapter", "certificate from another CA"},
 	} {

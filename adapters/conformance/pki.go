@@ -8,14 +8,18 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/pkcs10"
+	"github.com/realmgate/realmgate/internal/pkcs9"
 	"github.com/realmgate/realmgate/internal/rfc4514"
 )
 
@@ -30,55 +34,95 @@ var PKIProcedures = map[string]string{
 	adapters.PKICertificateValidation:   "validateCertificate",
 }
 
+// DocumentedParameters are the realm parameters of the adapter-based PKI bridge's documented
+// realm definition (PKIAdapter's seven procedures): init's input, with a fixture's own
+// parameters added.
+var DocumentedParameters = map[string]string{
+	"dependent-user-auth-realm":                              "WASLTPARealm",
+	"pki-bridge-class":                                       "com.worklight.core.auth.ext.UserCertificateAdapterBasedPKI",
+	"adapter-pki-bridge-init-procedure":                      "PKIAdapter.init",
+	"adapter-pki-bridge-identity-validation-procedure":       "PKIAdapter.validateIdentity",
+	"adapter-pki-bridge-csr-requirements-procedure":          "PKIAdapter.getCSRRequirements",
+	"adapter-pki-bridge-csr-validation-procedure":            "PKIAdapter.validateCSR",
+	"adapter-pki-bridge-certificate-generation-procedure":    "PKIAdapter.generateCertificate",
+	"adapter-pki-bridge-identity-from-certificate-procedure": "PKIAdapter.getIdentityFromCertificate",
+	"adapter-pki-bridge-certificate-validation-procedure":    "PKIAdapter.validateCertificate",
+}
+
 // PKIFixture is what PKIBridge needs to know about the bridge under test. The zero value works
 // for a bridge that accepts the default identity.
 type PKIFixture struct {
-	// Realm and Parameters are init's input. Realm defaults to "PKIBridgeRealm".
-	Realm      string
+	// Parameters are realm parameters of the bridge's own, added to DocumentedParameters in
+	// init's input.
 	Parameters map[string]string
-	// Identity is the user who enrolls; the bridge must accept it (validateIdentity answers YES,
-	// validateCSR answers YES for a CSR built to its requirements). Default: userName "alice",
-	// deviceId "device-1", appID "com.example.app".
-	Identity   adapters.UserCertificateIdentity
+	// Identity is the user certificate identity that enrolls; the bridge must accept it
+	// (validateIdentity answers YES, validateCSR answers YES for a CSR built to its
+	// requirements). Default: device "device-1", user "alice" (display name "Alice Example",
+	// attribute department "engineering"), application "com.example.app".
+	Identity adapters.IdentityInput
+	// ClientData is what the client sent beside its answers (an MDM activation code); it rides
+	// along in every input, as the host's own member clientData.
 	ClientData adapters.ClientData
 	// Rejected, when set, is an identity validateIdentity must not answer YES for.
-	Rejected *adapters.UserCertificateIdentity
+	Rejected *adapters.IdentityInput
 	// Issuer, when set, is the CA certificate the bridge signs with: a generated certificate must
 	// verify against it, and validateCertificate must answer NO for a certificate of another CA.
 	Issuer *x509.Certificate
 }
 
 func (fx PKIFixture) withDefaults() PKIFixture {
-	if fx.Realm == "" {
-		fx.Realm = "PKIBridgeRealm"
-	}
-	if fx.Parameters == nil {
-		fx.Parameters = map[string]string{}
-	}
-	if fx.Identity.UserName == "" {
-		fx.Identity = adapters.UserCertificateIdentity{
-			UserName:    "alice",
-			DisplayName: "Alice Example",
-			AppID:       "com.example.app",
-			DeviceID:    "device-1",
-			Attributes:  map[string]any{"department": "engineering"},
+	params := maps.Clone(DocumentedParameters)
+	maps.Copy(params, fx.Parameters)
+	fx.Parameters = params
+	if fx.Identity.UserIdentity.UserName == "" {
+		fx.Identity = adapters.IdentityInput{
+			DeviceID: "device-1",
+			UserIdentity: adapters.UserIdentity{
+				UserName:    "alice",
+				DisplayName: "Alice Example",
+				Attributes:  map[string]any{"department": "engineering"},
+			},
+			AppID: "com.example.app",
 		}
+	}
+	fx.Identity = documented(fx.Identity, fx.ClientData)
+	if fx.Rejected != nil {
+		r := documented(*fx.Rejected, fx.ClientData)
+		fx.Rejected = &r
 	}
 	return fx
 }
 
+// documented completes an identity as the daemon sends it: every documented member present
+// (the display name defaults to the user name, attributes to {}), and the client's data.
+func documented(id adapters.IdentityInput, cd adapters.ClientData) adapters.IdentityInput {
+	if id.UserIdentity.DisplayName == "" {
+		id.UserIdentity.DisplayName = id.UserIdentity.UserName
+	}
+	if id.UserIdentity.Attributes == nil {
+		id.UserIdentity.Attributes = map[string]any{}
+	}
+	id.ClientData = cd
+	return id
+}
+
 // PKIBridge checks the PKI-bridge procedures the adapter exports (init, validateIdentity,
 // getCSRRequirements, validateCSR, generateCertificate, getIdentityFromCertificate,
-// validateCertificate) against the JSON shapes in adapters/pki.go, walking one enrollment:
-// verdicts are one of the allowed strings, getCSRRequirements names a commonName,
-// validateCSR accepts a CSR built to those requirements, generateCertificate returns a DER
-// certificate whose public key is the CSR's, getIdentityFromCertificate returns a userName,
-// validateCertificate accepts the generated certificate. Outputs are decoded strictly: a member
-// that adapters/pki.go does not define fails the check. It builds real CSRs (ECDSA P-256) with
-// crypto/x509. Like the engine, it runs every other procedure after init with adapters.CallInit:
-// once per guest instance when the adapter is an adapters.Initializer (both backends are),
-// before every procedure otherwise. Procedures the adapter does not export are skipped, and the
-// defaults of adapters/pki.go stand in for them.
+// validateCertificate) against the JSON shapes in adapters/pki.go, walking one enrollment with
+// the inputs the daemon builds, Worklight's documented objects: init the realm's parameters as
+// one flat object; validateIdentity and getCSRRequirements {"deviceId", "userIdentity",
+// "appId"}; validateCSR and generateCertificate {"deviceId", "csr", "userIdentity", "appId"}
+// (and the host's csrInfo); the certificate procedures the certificate object. Verdicts are one
+// of the allowed strings, getCSRRequirements names a commonName and an additionalSubject and
+// additionalAttributes the daemon can enforce, validateCSR accepts a CSR built to those
+// requirements (attributes included), generateCertificate returns a DER certificate whose
+// public key is the CSR's, getIdentityFromCertificate returns a userName, validateCertificate
+// accepts the generated certificate. Outputs are decoded strictly: a member that adapters/pki.go
+// does not define fails the check. It builds real CSRs (ECDSA P-256). Like the engine, it runs
+// every other procedure after init with adapters.CallInit: once per guest instance when the
+// adapter is an adapters.Initializer (both backends are), before every procedure otherwise.
+// Procedures the adapter does not export are skipped, and the defaults of adapters/pki.go stand
+// in for them.
 func PKIBridge(t T, a adapters.Adapter, fx PKIFixture) {
 	t.Helper()
 	fx = fx.withDefaults()
@@ -99,11 +143,11 @@ func PKIBridge(t T, a adapters.Adapter, fx PKIFixture) {
 	})
 	p.step(t, adapters.PKIIdentityValidation, func(t T) {
 		var v adapters.Valid
-		p.call(t, "validateIdentity", adapters.IdentityInput{Identity: fx.Identity, ClientData: fx.ClientData}, &v)
+		p.call(t, "validateIdentity", fx.Identity, &v)
 		checkVerdict(t, "validateIdentity", v.Valid, adapters.Yes, adapters.Yes, adapters.No, adapters.NoUseDependentRealmOnly)
 		if fx.Rejected != nil {
 			var r adapters.Valid
-			p.call(t, "validateIdentity", adapters.IdentityInput{Identity: *fx.Rejected, ClientData: fx.ClientData}, &r)
+			p.call(t, "validateIdentity", *fx.Rejected, &r)
 			checkVerdict(t, "validateIdentity of the rejected identity", r.Valid, "", adapters.Yes, adapters.No, adapters.NoUseDependentRealmOnly)
 			if r.Valid == adapters.Yes {
 				t.Errorf("validateIdentity(%+v) = YES, want a refusal", *fx.Rejected)
@@ -114,22 +158,21 @@ func PKIBridge(t T, a adapters.Adapter, fx PKIFixture) {
 	req := adapters.DefaultCSRRequirements(fx.Identity)
 	p.step(t, adapters.PKICSRRequirements, func(t T) {
 		var got adapters.CSRRequirements
-		p.call(t, "getCSRRequirements", adapters.IdentityInput{Identity: fx.Identity, ClientData: fx.ClientData}, &got)
+		p.call(t, "getCSRRequirements", fx.Identity, &got)
 		if got.CommonName == "" {
 			t.Fatalf("getCSRRequirements named no commonName: %+v", got)
 		}
 		if _, err := Subject(got); err != nil {
 			t.Fatalf("getCSRRequirements: %v", err)
 		}
+		if _, err := Attributes(got); err != nil {
+			t.Fatalf("getCSRRequirements: %v", err)
+		}
 		req = got
 	})
 
-	subject, err := Subject(req)
-	if err != nil {
-		t.Fatalf("CSR requirements %+v: %v", req, err)
-	}
-	_, csr := NewCSR(t, subject)
-	csrInput := adapters.CSRInput{CSR: CSRObject(csr), Identity: fx.Identity, ClientData: fx.ClientData}
+	_, csr := NewCSRFor(t, req)
+	csrInput := adapters.NewCSRInput(fx.Identity, csr)
 
 	p.step(t, adapters.PKICSRValidation, func(t T) {
 		var v adapters.Valid
@@ -168,11 +211,11 @@ func PKIBridge(t T, a adapters.Adapter, fx PKIFixture) {
 		// certificate procedures still get a real certificate.
 		cert = IssueCertificate(t, NewCA(t, "Conformance stand-in CA"), csr)
 	}
-	certObject := CertificateObject(cert)
+	certInput := adapters.NewCertificateInput(cert, fx.ClientData)
 
 	p.step(t, adapters.PKIIdentityFromCertificate, func(t T) {
 		var id adapters.IdentityFromCertificate
-		p.call(t, "getIdentityFromCertificate", adapters.CertificateInput{Certificate: certObject, ClientData: fx.ClientData}, &id)
+		p.call(t, "getIdentityFromCertificate", certInput, &id)
 		if id.UserName == "" {
 			t.Errorf("getIdentityFromCertificate returned no userName: %+v", id)
 		}
@@ -183,12 +226,12 @@ func PKIBridge(t T, a adapters.Adapter, fx PKIFixture) {
 		if generated {
 			want = adapters.Yes
 		}
-		p.call(t, "validateCertificate", adapters.CertificateInput{Certificate: certObject, ClientData: fx.ClientData}, &v)
+		p.call(t, "validateCertificate", certInput, &v)
 		checkVerdict(t, "validateCertificate of the generated certificate", v.Valid, want, adapters.Yes, adapters.No)
 		if fx.Issuer != nil {
 			foreign := IssueCertificate(t, NewCA(t, fx.Issuer.Subject.CommonName), csr)
 			var f adapters.Valid
-			p.call(t, "validateCertificate", adapters.CertificateInput{Certificate: CertificateObject(foreign), ClientData: fx.ClientData}, &f)
+			p.call(t, "validateCertificate", adapters.NewCertificateInput(foreign, fx.ClientData), &f)
 			checkVerdict(t, "validateCertificate of a certificate from another CA", f.Valid, adapters.No, adapters.Yes, adapters.No)
 		}
 	})
@@ -200,9 +243,7 @@ type pkiRun struct {
 	exported map[string]bool
 }
 
-func (p *pkiRun) initInput() adapters.InitInput {
-	return adapters.InitInput{Realm: p.fx.Realm, Parameters: p.fx.Parameters}
-}
+func (p *pkiRun) initInput() adapters.InitInput { return adapters.InitInput(p.fx.Parameters) }
 
 // step runs check as a subtest when the adapter exports the role's procedure.
 func (p *pkiRun) step(t T, role string, check func(t T)) {
@@ -273,10 +314,10 @@ func checkVerdict(t T, what, got, want string, allowed ...string) {
 	}
 }
 
-// CSRObject describes a parsed CSR as the host hands it to a PKI bridge (adapters.CSR): the
+// CSRObject describes what the host parsed from a CSR for a PKI bridge (adapters.CSRInfo): the
 // very object the daemon builds (adapters.CSRObject), so bridges are tested with what they will
 // receive.
-func CSRObject(csr *x509.CertificateRequest) adapters.CSR { return adapters.CSRObject(csr) }
+func CSRObject(csr *x509.CertificateRequest) adapters.CSRInfo { return adapters.CSRObject(csr) }
 
 // CertificateObject describes a certificate as the host hands it to a PKI bridge
 // (adapters.Certificate), as the daemon builds it (adapters.CertificateObject).
@@ -284,20 +325,42 @@ func CertificateObject(c *x509.Certificate) adapters.Certificate {
 	return adapters.CertificateObject(c)
 }
 
-// Subject is the subject a client puts into its CSR for req: the common name plus the RDNs of
-// AdditionalSubject.
-func Subject(req adapters.CSRRequirements) (pkix.Name, error) {
-	n, err := ParseRDNs(req.AdditionalSubject)
+// Subject is the subject a client puts into its CSR for req, as the daemon checks it: the
+// attributes of AdditionalSubject, one RDN each, the most general first, and CN=CommonName last.
+func Subject(req adapters.CSRRequirements) (pkix.RDNSequence, error) {
+	seq, err := rfc4514.RDNs(req.AdditionalSubject)
 	if err != nil {
-		return pkix.Name{}, fmt.Errorf("additionalSubject %q: %w", req.AdditionalSubject, err)
+		return nil, fmt.Errorf("additionalSubject %q: %w", req.AdditionalSubject, err)
 	}
-	n.CommonName = req.CommonName
-	return n, nil
+	for _, rdn := range seq {
+		if rdn[0].Type.Equal(asn1.ObjectIdentifier{2, 5, 4, 3}) {
+			return nil, fmt.Errorf("additionalSubject %q holds a CN; the common name is commonName alone", req.AdditionalSubject)
+		}
+	}
+	return append(seq, pkix.RelativeDistinguishedNameSET{{Type: asn1.ObjectIdentifier{2, 5, 4, 3}, Value: req.CommonName}}), nil
+}
+
+// Attributes are the request attributes a client puts into its CSR for req's
+// additionalAttributes, as the daemon checks them: PKCS #9 names or dotted OIDs, each with its
+// one string value, in the order of their names.
+func Attributes(req adapters.CSRRequirements) ([]pkcs10.Attribute, error) {
+	out := make([]pkcs10.Attribute, 0, len(req.AdditionalAttributes))
+	for _, name := range slices.Sorted(maps.Keys(req.AdditionalAttributes)) {
+		oid, err := pkcs9.AttributeOID(name)
+		if err != nil {
+			return nil, fmt.Errorf("additionalAttributes: %w", err)
+		}
+		v := req.AdditionalAttributes[name]
+		if v == "" {
+			return nil, fmt.Errorf("additionalAttributes: the value of %s is empty", name)
+		}
+		out = append(out, pkcs10.Attribute{Type: oid, Value: v})
+	}
+	return out, nil
 }
 
 // ParseRDNs parses an RFC 4514 subject string such as "O=Example,OU=Mobile,C=DE" into a
-// pkix.Name, with the grammar the daemon checks CSR requirements with. An empty string is an empty
-// name.
+// pkix.Name, with the grammar the daemon writes subjects with. An empty string is an empty name.
 func ParseRDNs(s string) (pkix.Name, error) {
 	var n pkix.Name
 	seq, err := rfc4514.ParseDN(s)
@@ -318,6 +381,33 @@ func NewCSR(t Reporter, subject pkix.Name) (*ecdsa.PrivateKey, *x509.Certificate
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
 	if err != nil {
 		t.Fatalf("creating a CSR for %q: %v", subject, err)
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return key, csr
+}
+
+// NewCSRFor makes a fresh ECDSA P-256 key and a CSR built to req, as the Go client builds it:
+// the subject of Subject and the attributes of Attributes.
+func NewCSRFor(t Reporter, req adapters.CSRRequirements) (*ecdsa.PrivateKey, *x509.CertificateRequest) {
+	t.Helper()
+	subject, err := Subject(req)
+	if err != nil {
+		t.Fatalf("CSR requirements %+v: %v", req, err)
+	}
+	attrs, err := Attributes(req)
+	if err != nil {
+		t.Fatalf("CSR requirements %+v: %v", req, err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	der, err := pkcs10.New(key, subject, attrs)
+	if err != nil {
+		t.Fatalf("creating a CSR for %+v: %v", req, err)
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {

@@ -227,7 +227,7 @@ func BenchmarkValidateCSR(b *testing.B) {
 	settings := caSettings(b, ca)
 	subject, _ := adaptertest.ParseRDNs("CN=alice,O=Example")
 	_, csr := adaptertest.NewCSR(b, subject)
-	input, _ := json.Marshal(adapters.CSRInput{CSR: adaptertest.CSRObject(csr), Identity: adapters.UserCertificateIdentity{UserName: "alice"}})
+	input, _ := json.Marshal(adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: "alice"}}, csr))
 	br, err := bridge.New(settings)
 	if err != nil {
 		b.Fatal(err)
@@ -286,9 +286,9 @@ func BenchmarkBridgeInit(b *testing.B) {
 	for _, role := range adapters.PKIRoles {
 		params["adapter-pki-bridge-"+role+"-procedure"] = "Bridge." + adaptertest.PKIProcedures[role]
 	}
-	initInput, _ := json.Marshal(adapters.InitInput{Realm: "BridgeCertRealm", Parameters: params})
+	initInput, _ := json.Marshal(adapters.InitInput(params))
 	init := adapters.Init{Procedure: "init", Input: initInput}
-	input, _ := json.Marshal(adapters.IdentityInput{Identity: adapters.UserCertificateIdentity{UserName: "alice", DeviceID: "d1"}})
+	input, _ := json.Marshal(adapters.IdentityInput{DeviceID: "d1", UserIdentity: adapters.UserIdentity{UserName: "alice"}})
 	compare(b, 200,
 		peer{"once", func() {
 			if _, err := adapters.CallInit(ctx, a, init, "validateIdentity", input); err != nil {

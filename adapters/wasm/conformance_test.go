@@ -57,6 +57,6 @@ func TestPKIBridgeGoExample(t *testing.T) {
 	cfg.Name = "pkibridge"
 	cfg.Settings = caSettings(t, ca)
 	a := openWasm(adaptertest.BuildGoWasm(t, exampleDir))(t, cfg)
-	rejected := adapters.UserCertificateIdentity{UserName: "mallory"}
+	rejected := adapters.IdentityInput{DeviceID: "device-2", UserIdentity: adapters.UserIdentity{UserName: "mallory"}}
 	adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{Issuer: ca.Cert, Rejected: &rejected})
 }

@@ -48,12 +48,12 @@ func TestSDKTypesMirrorHost(t *testing.T) {
 	t.Parallel()
 	pairs := []struct{ host, sdk any }{
 		{adapters.InitInput{}, realmgate.InitInput{}},
-		{adapters.UserCertificateIdentity{}, realmgate.UserCertificateIdentity{}},
+		{adapters.UserIdentity{}, realmgate.UserIdentity{}},
 		{adapters.ClientData{}, realmgate.ClientData{}},
 		{adapters.IdentityInput{}, realmgate.IdentityInput{}},
 		{adapters.Valid{}, realmgate.Valid{}},
 		{adapters.CSRRequirements{}, realmgate.CSRRequirements{}},
-		{adapters.CSR{}, realmgate.CSR{}},
+		{adapters.CSRInfo{}, realmgate.CSRInfo{}},
 		{adapters.CSRInput{}, realmgate.CSRInput{}},
 		{adapters.GeneratedCertificate{}, realmgate.GeneratedCertificate{}},
 		{adapters.KeyInfo{}, realmgate.KeyInfo{}},

@@ -147,6 +147,9 @@ func (p *dnParser) attribute() (pkix.AttributeTypeAndValue, error) {
 
 // AttributeOID resolves an attribute type name (CN, O, ...) or a dotted OID.
 func AttributeOID(name string) (asn1.ObjectIdentifier, error) {
+	if name == "" {
+		return nil, fmt.Errorf("empty attribute type")
+	}
 	if c := name[0]; c < '0' || c > '9' {
 		if oid, ok := AttributeTypes[strings.ToUpper(name)]; ok {
 			return oid, nil

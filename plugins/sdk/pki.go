@@ -25,9 +25,9 @@ const (
 // defaults of package adapters (adapters.DefaultValidateIdentity and the like), so a nil field
 // leaves that procedure out and a bridge implements only what it decides differently.
 type PKIBridge struct {
-	// Init receives the realm's parameters once per process and parameter set, before the
-	// realm's first other bridge call in that process (again in a relaunched process, or after
-	// another realm's init); its output is {}.
+	// Init receives the realm's parameters (one flat object, parameter name to value) once per
+	// process and parameter set, before the realm's first other bridge call in that process
+	// (again in a relaunched process, or after another realm's init); its output is {}.
 	Init                       func(context.Context, adapters.InitInput) error
 	ValidateIdentity           func(context.Context, adapters.IdentityInput) (adapters.Valid, error)
 	GetCSRRequirements         func(context.Context, adapters.IdentityInput) (adapters.CSRRequirements, error)
@@ -110,13 +110,13 @@ func verdict[In any](f func(context.Context, In) (adapters.Valid, error), allowe
 	})
 }
 
-// ParseCSR returns the certificate request a bridge procedure received. The daemon has already
-// checked its self-signature; ParseCSR checks it again, so a bridge never signs a key its holder
-// did not prove.
-func ParseCSR(c adapters.CSR) (*x509.CertificateRequest, error) {
-	der, err := base64.StdEncoding.DecodeString(c.Base64)
+// ParseCSR returns the certificate request a bridge procedure received, the base64 DER of its
+// input's "csr" (adapters.CSRInput.CSR). The daemon has already checked its self-signature;
+// ParseCSR checks it again, so a bridge never signs a key its holder did not prove.
+func ParseCSR(csr string) (*x509.CertificateRequest, error) {
+	der, err := base64.StdEncoding.DecodeString(csr)
 	if err != nil {
-		return nil, BadInput(fmt.Sprintf("csr.base64 is not base64: %v", err))
+		return nil, BadInput(fmt.Sprintf("csr is not base64: %v", err))
 	}
 	req, err := x509.ParseCertificateRequest(der)
 	if err != nil {

@@ -271,6 +271,52 @@ func TestPKIBridge(t *testing.T) {
 	}
 }
 
+// TestPKIBridgeDocumentedInputs: each procedure decodes the object Worklight's documentation
+// gives it into the adapters type it is written against.
+func TestPKIBridgeDocumentedInputs(t *testing.T) {
+	var got []any
+	b := PKIBridge{
+		Init: func(_ context.Context, in adapters.InitInput) error { got = append(got, in); return nil },
+		ValidateIdentity: func(_ context.Context, in adapters.IdentityInput) (adapters.Valid, error) {
+			got = append(got, in)
+			return adapters.Valid{Valid: adapters.Yes}, nil
+		},
+		GenerateCertificate: func(_ context.Context, in adapters.CSRInput) (adapters.GeneratedCertificate, error) {
+			got = append(got, in)
+			return Certificate(selfSigned(t)), nil
+		},
+		ValidateCertificate: func(_ context.Context, in adapters.CertificateInput) (adapters.Valid, error) {
+			got = append(got, in)
+			return adapters.Valid{Valid: adapters.Yes}, nil
+		},
+	}
+	user := adapters.UserIdentity{UserName: "alice", DisplayName: "Alice", Attributes: map[string]any{"level": 3.0}}
+	calls := []struct {
+		proc, input string
+		want        any
+	}{
+		{ProcInit, `{"dependent-user-auth-realm":"WASLTPARealm","pki-bridge-class":"com.worklight.core.auth.ext.UserCertificateAdapterBasedPKI"}`,
+			adapters.InitInput{"dependent-user-auth-realm": "WASLTPARealm", "pki-bridge-class": "com.worklight.core.auth.ext.UserCertificateAdapterBasedPKI"}},
+		{ProcValidateIdentity, `{"deviceId":"d-1","userIdentity":{"userName":"alice","displayName":"Alice","attributes":{"level":3}},"appId":"com.example"}`,
+			adapters.IdentityInput{DeviceID: "d-1", UserIdentity: user, AppID: "com.example"}},
+		{ProcGenerateCertificate, `{"deviceId":"d-1","csr":"MIIB","userIdentity":{"userName":"alice","displayName":"Alice","attributes":{"level":3}},"appId":"com.example"}`,
+			adapters.CSRInput{DeviceID: "d-1", CSR: "MIIB", UserIdentity: user, AppID: "com.example"}},
+		{ProcValidateCertificate, `{"cn":"carol","dn":"CN=carol","serialNumber":"1f","version":3,"valid":{"notBefore":1,"notAfter":2}}`,
+			adapters.CertificateInput{Certificate: adapters.Certificate{CN: "carol", DN: "CN=carol", SerialNumber: "1f", Version: 3, Valid: adapters.Validity{NotBefore: 1, NotAfter: 2}}}},
+	}
+	procs := b.Procedures()
+	var want []any
+	for _, c := range calls {
+		if _, err := procs[c.proc](t.Context(), json.RawMessage(c.input)); err != nil {
+			t.Fatalf("%s(%s): %v", c.proc, c.input, err)
+		}
+		want = append(want, c.want)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("inputs (-want +got):\n%s", d)
+	}
+}
+
 func TestParseCSR(t *testing.T) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -280,7 +326,7 @@ func TestParseCSR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := ParseCSR(adapters.CSR{Base64: base64.StdEncoding.EncodeToString(der)})
+	req, err := ParseCSR(base64.StdEncoding.EncodeToString(der))
 	if err != nil || req.Subject.CommonName != "alice" {
 		t.Fatalf("ParseCSR = %v, %v", req, err)
 	}
@@ -291,7 +337,7 @@ func TestParseCSR(t *testing.T) {
 		"not DER":    "AAAA",
 		"tampered":   base64.StdEncoding.EncodeToString(tampered),
 	} {
-		_, err := ParseCSR(adapters.CSR{Base64: b64})
+		_, err := ParseCSR(b64)
 		if code, _ := errorOf(err); err == nil || code != adapters.CodeBadInput {
 			t.Errorf("%s: ParseCSR error %v, want adapter_bad_input", name, err)
 		}

@@ -20,10 +20,10 @@ func BenchmarkWarmCall(b *testing.B) {
 	const block = 50
 	inputs := []struct{ proc, input string }{
 		{"echo", `{"userName":"alice","deviceId":"device-1"}`},
-		{"validateCSR", `{"csr":{"base64":"MIIB","dn":"CN=alice,O=Realmgate Example","cn":"alice",` +
-			`"publicKey":{"base64":"MFkw","algorithm":"ECDSA"},"signature":{"base64":"MEUC","algorithm":"ECDSA-SHA256"}},` +
-			`"identity":{"userName":"alice","displayName":"Alice","appID":"com.example.app","deviceId":"device-1",` +
-			`"attributes":{"department":"engineering"}},"clientData":{"activationCode":"1234-5678"}}`},
+		{"validateCSR", `{"deviceId":"device-1","csr":"MIIB","userIdentity":{"userName":"alice","displayName":"Alice",` +
+			`"attributes":{"department":"engineering"}},"appId":"com.example.app","csrInfo":{"dn":"CN=alice,O=Realmgate Example","cn":"alice",` +
+			`"publicKey":{"base64":"MFkw","algorithm":"EC"},"signature":{"base64":"MEUC","algorithm":"SHA256withECDSA"}},` +
+			`"clientData":{"activationCode":"1234-5678"}}`},
 	}
 	for _, lang := range languages {
 		b.Run(lang.Name, func(b *testing.B) {

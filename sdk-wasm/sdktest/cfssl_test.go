@@ -182,7 +182,7 @@ func TestCFSSLBridgePKI(t *testing.T) {
 			a := openWasm(t, module, adapters.Config{Name: "CFSSLBridge", Settings: tc.settings, AllowHTTP: allow})
 			adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{
 				Issuer:   srv.CA,
-				Rejected: &adapters.UserCertificateIdentity{DeviceID: "device-2"},
+				Rejected: &adapters.IdentityInput{DeviceID: "device-2"},
 			})
 		})
 	}
@@ -192,7 +192,7 @@ func TestCFSSLBridgePKI(t *testing.T) {
 func generate(t *testing.T, a adapters.Adapter, subject pkix.Name) (*x509.Certificate, *x509.CertificateRequest, error) {
 	t.Helper()
 	_, csr := adaptertest.NewCSR(t, subject)
-	in, err := json.Marshal(adapters.CSRInput{CSR: adaptertest.CSRObject(csr), Identity: adapters.UserCertificateIdentity{UserName: subject.CommonName}})
+	in, err := json.Marshal(adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: subject.CommonName}}, csr))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func BenchmarkCFSSLSign(b *testing.B) {
 	}
 	b.Cleanup(func() { a.Close(context.Background()) })
 	_, csr := adaptertest.NewCSR(b, pkix.Name{CommonName: "alice"})
-	input, _ := json.Marshal(adapters.CSRInput{CSR: adaptertest.CSRObject(csr), Identity: adapters.UserCertificateIdentity{UserName: "alice"}})
+	input, _ := json.Marshal(adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: "alice"}}, csr))
 	direct, _ := json.Marshal(map[string]string{
 		"certificate_request": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})),
 		"profile":             "client",
@@ -372,9 +372,9 @@ func TestCFSSLBridgeTamperedCSR(t *testing.T) {
 	if _, err := x509.ParseCertificateRequest(der); err != nil {
 		t.Fatalf("the tampered CSR no longer parses: %v", err)
 	}
-	obj := adaptertest.CSRObject(csr)
-	obj.Base64 = base64.StdEncoding.EncodeToString(der)
-	in, _ := json.Marshal(adapters.CSRInput{CSR: obj, Identity: adapters.UserCertificateIdentity{UserName: "alice"}})
+	ci := adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: "alice"}}, csr)
+	ci.CSR = base64.StdEncoding.EncodeToString(der)
+	in, _ := json.Marshal(ci)
 	_, err := a.Call(t.Context(), "generateCertificate", in)
 	if e := adaptertest.CheckError(t, err, adapters.CodeFailed, "CFSSLBridge", "generateCertificate"); e != nil &&
 		(!strings.HasPrefix(e.Message, "CFSSL at "+srv.URL+"/api/v1/cfssl/sign: CFSSL refused the request") || !strings.Contains(e.Message, "verification")) {

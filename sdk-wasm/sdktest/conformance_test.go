@@ -52,7 +52,7 @@ func TestPKIBridge(t *testing.T) {
 			adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{
 				Parameters: map[string]string{"mode": "test"},
 				ClientData: adapters.ClientData{"activationCode": "1234-5678"},
-				Rejected:   &adapters.UserCertificateIdentity{UserName: "mallory", DeviceID: "device-2"},
+				Rejected:   &adapters.IdentityInput{DeviceID: "device-2", UserIdentity: adapters.UserIdentity{UserName: "mallory"}},
 			})
 		})
 	}
@@ -60,11 +60,12 @@ func TestPKIBridge(t *testing.T) {
 
 // pathMessages are the failure messages of the typed decoders that name a field's path.
 var pathMessages = map[string]string{
-	"CN of the wrong type":             "csr.cn: want a string",
-	"csr of the wrong type":            "csr: want an object",
+	"CN of the wrong type":             "csrInfo.cn: want a string",
+	"csrInfo of the wrong type":        "csrInfo: want an object",
+	"csr of the wrong type":            "csr: want a string",
 	"input an array":                   "input: want an object",
-	"fractional time":                  "certificate.valid.notBefore: want an integer",
-	"init with a non-string parameter": "parameters: want an object of strings",
+	"fractional time":                  "valid.notBefore: want an integer",
+	"init with a non-string parameter": "input: want an object of strings",
 }
 
 // TestExampleBridge checks the examples' own PKI-bridge decisions, the same in every language,
@@ -74,31 +75,32 @@ func TestExampleBridge(t *testing.T) {
 		name, procedure, input string
 		want                   string // output; empty when the call must fail
 	}{
-		{"known user with device", "validateIdentity", `{"identity":{"userName":"alice","deviceId":"d1"}}`, `{"valid":"YES"}`},
-		{"no device", "validateIdentity", `{"identity":{"userName":"alice"}}`, `{"valid":"NO_USE_DEPENDENT_REALM_ONLY"}`},
-		{"blocked user", "validateIdentity", `{"identity":{"userName":"mallory","deviceId":"d1"}}`, `{"valid":"NO"}`},
-		{"no user", "validateIdentity", `{"identity":{"deviceId":"d1"}}`, `{"valid":"NO"}`},
-		{"requirements", "getCSRRequirements", `{"identity":{"userName":"bob"}}`, `{"commonName":"bob","additionalSubject":"O=Realmgate Example"}`},
-		{"requirements without a user", "getCSRRequirements", `{"identity":{}}`, ``},
-		{"CN matches", "validateCSR", `{"csr":{"cn":"bob"},"identity":{"userName":"bob"}}`, `{"valid":"YES"}`},
-		{"CN differs", "validateCSR", `{"csr":{"cn":"eve"},"identity":{"userName":"bob"}}`, `{"valid":"NO"}`},
-		{"CN with a NUL", "validateCSR", `{"csr":{"cn":"bob\u0000x"},"identity":{"userName":"bob"}}`, `{"valid":"NO"}`},
-		{"CN of another case", "validateCSR", `{"csr":{"cn":"Bob"},"identity":{"userName":"bob"}}`, `{"valid":"NO"}`},
-		{"CN with unicode", "validateCSR", `{"csr":{"cn":"jürgen 😀"},"identity":{"userName":"j\u00fcrgen \ud83d\ude00"}}`, `{"valid":"YES"}`},
-		{"no user, no CN", "validateCSR", `{"csr":{},"identity":{}}`, `{"valid":"NO"}`},
-		{"CN of the wrong type", "validateCSR", `{"csr":{"cn":5},"identity":{"userName":"bob"}}`, ``},
-		{"csr of the wrong type", "validateCSR", `{"csr":[],"identity":{"userName":"bob"}}`, ``},
+		{"known user with device", "validateIdentity", `{"deviceId":"d1","userIdentity":{"userName":"alice"},"appId":"a"}`, `{"valid":"YES"}`},
+		{"no device", "validateIdentity", `{"userIdentity":{"userName":"alice"}}`, `{"valid":"NO_USE_DEPENDENT_REALM_ONLY"}`},
+		{"blocked user", "validateIdentity", `{"deviceId":"d1","userIdentity":{"userName":"mallory"}}`, `{"valid":"NO"}`},
+		{"no user", "validateIdentity", `{"deviceId":"d1","userIdentity":{}}`, `{"valid":"NO"}`},
+		{"requirements", "getCSRRequirements", `{"userIdentity":{"userName":"bob"}}`, `{"commonName":"bob","additionalSubject":{"O":"Realmgate Example"}}`},
+		{"requirements without a user", "getCSRRequirements", `{"userIdentity":{}}`, ``},
+		{"CN matches", "validateCSR", `{"csrInfo":{"cn":"bob"},"userIdentity":{"userName":"bob"}}`, `{"valid":"YES"}`},
+		{"CN differs", "validateCSR", `{"csrInfo":{"cn":"eve"},"userIdentity":{"userName":"bob"}}`, `{"valid":"NO"}`},
+		{"CN with a NUL", "validateCSR", `{"csrInfo":{"cn":"bob\u0000x"},"userIdentity":{"userName":"bob"}}`, `{"valid":"NO"}`},
+		{"CN of another case", "validateCSR", `{"csrInfo":{"cn":"Bob"},"userIdentity":{"userName":"bob"}}`, `{"valid":"NO"}`},
+		{"CN with unicode", "validateCSR", `{"csrInfo":{"cn":"jürgen 😀"},"userIdentity":{"userName":"j\u00fcrgen \ud83d\ude00"}}`, `{"valid":"YES"}`},
+		{"no user, no CN", "validateCSR", `{"csrInfo":{},"userIdentity":{}}`, `{"valid":"NO"}`},
+		{"CN of the wrong type", "validateCSR", `{"csrInfo":{"cn":5},"userIdentity":{"userName":"bob"}}`, ``},
+		{"csrInfo of the wrong type", "validateCSR", `{"csrInfo":[],"userIdentity":{"userName":"bob"}}`, ``},
+		{"csr of the wrong type", "validateCSR", `{"csr":{},"userIdentity":{"userName":"bob"}}`, ``},
 		{"input of the wrong type", "validateCSR", `"csr"`, ``},
 		{"input an array", "validateCSR", `[{"cn":"bob"}]`, ``},
-		{"identity an array", "validateIdentity", `{"identity":["bob","","",""]}`, ``},
-		{"nulls are zero values", "validateCSR", `{"csr":{"cn":null,"dnsNames":null},"identity":null,"clientData":null}`, `{"valid":"NO"}`},
-		{"identity from certificate", "getIdentityFromCertificate", `{"certificate":{"cn":"carol"}}`, `{"userName":"carol","displayName":"carol"}`},
-		{"certificate without CN", "getIdentityFromCertificate", `{"certificate":{"cn":""}}`, ``},
-		{"valid certificate", "validateCertificate", `{"certificate":{"cn":"carol","valid":{"notBefore":1,"notAfter":2}}}`, `{"valid":"YES"}`},
-		{"backwards validity", "validateCertificate", `{"certificate":{"cn":"carol","valid":{"notBefore":2,"notAfter":1}}}`, `{"valid":"NO"}`},
-		{"fractional time", "validateCertificate", `{"certificate":{"cn":"carol","valid":{"notBefore":1.5,"notAfter":2}}}`, ``},
-		{"init", "init", `{"realm":"R","parameters":{"a":"b"}}`, `{}`},
-		{"init with a non-string parameter", "init", `{"realm":"R","parameters":{"a":1}}`, ``},
+		{"identity an array", "validateIdentity", `{"userIdentity":["bob","","",""]}`, ``},
+		{"nulls are zero values", "validateCSR", `{"csr":null,"csrInfo":{"cn":null,"dnsNames":null},"userIdentity":null,"clientData":null}`, `{"valid":"NO"}`},
+		{"identity from certificate", "getIdentityFromCertificate", `{"cn":"carol","serialNumber":"1f"}`, `{"userName":"carol","displayName":"carol"}`},
+		{"certificate without CN", "getIdentityFromCertificate", `{"cn":""}`, ``},
+		{"valid certificate", "validateCertificate", `{"cn":"carol","valid":{"notBefore":1,"notAfter":2}}`, `{"valid":"YES"}`},
+		{"backwards validity", "validateCertificate", `{"cn":"carol","valid":{"notBefore":2,"notAfter":1}}`, `{"valid":"NO"}`},
+		{"fractional time", "validateCertificate", `{"cn":"carol","valid":{"notBefore":1.5,"notAfter":2}}`, ``},
+		{"init", "init", `{"dependent-user-auth-realm":"Login","pki-bridge-class":"com.worklight.core.auth.ext.UserCertificateAdapterBasedPKI"}`, `{}`},
+		{"init with a non-string parameter", "init", `{"a":1}`, ``},
 	}
 	for _, lang := range languages {
 		t.Run(lang.Name, func(t *testing.T) {

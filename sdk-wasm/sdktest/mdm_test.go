@@ -104,7 +104,7 @@ func openMDM(t *testing.T, module string, cfg adapters.Config) adapters.Adapter 
 // redeem calls validateIdentity for device with code (omitted when empty) and returns the verdict.
 func redeem(t *testing.T, a adapters.Adapter, code any, device string) (string, error) {
 	t.Helper()
-	in := map[string]any{"identity": map[string]any{"userName": "alice", "deviceId": device}}
+	in := map[string]any{"deviceId": device, "userIdentity": map[string]any{"userName": "alice"}, "appId": "com.example.app"}
 	if code != nil {
 		in["clientData"] = map[string]any{"activationCode": code}
 	}
@@ -142,7 +142,7 @@ func TestMDMBridgePKI(t *testing.T) {
 	}})
 	adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{
 		ClientData: adapters.ClientData{"activationCode": code},
-		Rejected:   &adapters.UserCertificateIdentity{UserName: "mallory", DeviceID: "device-2"},
+		Rejected:   &adapters.IdentityInput{DeviceID: "device-2", UserIdentity: adapters.UserIdentity{UserName: "mallory"}},
 	})
 	if got, err := redeem(t, a, code, "device-1"); err != nil || got != adapters.No {
 		t.Errorf("the fixture's code a second time: %q, %v; want NO", got, err)
@@ -204,10 +204,10 @@ func TestMDMBridgeCodes(t *testing.T) {
 	// The other procedures; config keeps the codes to itself.
 	for _, tc := range []struct{ procedure, input, want string }{
 		{"config", `{}`, `{"adapter":"MDMBridge","codes":"<redacted>"}`},
-		{"getCSRRequirements", `{"identity":{"userName":"alice","deviceId":"d1"}}`, `{"commonName":"alice"}`},
-		{"validateCSR", `{"csr":{"cn":"alice"},"identity":{"userName":"alice"}}`, `{"valid":"YES"}`},
-		{"validateCSR", `{"csr":{"cn":"bob"},"identity":{"userName":"alice"}}`, `{"valid":"NO"}`},
-		{"init", `{"realm":"R","parameters":{}}`, `{}`},
+		{"getCSRRequirements", `{"deviceId":"d1","userIdentity":{"userName":"alice"}}`, `{"commonName":"alice"}`},
+		{"validateCSR", `{"csrInfo":{"cn":"alice"},"userIdentity":{"userName":"alice"}}`, `{"valid":"YES"}`},
+		{"validateCSR", `{"csrInfo":{"cn":"bob"},"userIdentity":{"userName":"alice"}}`, `{"valid":"NO"}`},
+		{"init", `{"dependent-user-auth-realm":"Login"}`, `{}`},
 	} {
 		out, err := a.Call(t.Context(), tc.procedure, json.RawMessage(tc.input))
 		if err != nil {
@@ -309,15 +309,15 @@ func TestMDMBridgeSingleUse(t *testing.T) {
 
 	deep := strings.Repeat("[", 200) + strings.Repeat("]", 200)
 	hostile := []string{
-		`{"identity":{"deviceId":"d1"},"clientData":{"activationCode":"` + strings.Repeat("R", 400<<10) + `"}}`,
-		`{"identity":{"deviceId":"` + strings.Repeat("d", 400<<10) + `"},"clientData":{"activationCode":"RACE-0"}}`,
-		`{"identity":{"deviceId":"d1"},"clientData":{"activationCode":` + deep + `}}`,
-		`{"identity":{"deviceId":"d1"},"clientData":` + deep + `}`,
-		`{"identity":"d1","clientData":{"activationCode":"RACE-0"}}`,
-		`{"identity":{"deviceId":["d1"]},"clientData":{"activationCode":"RACE-0"}}`,
-		`{"identity":{"deviceId":"d1"},"clientData":"RACE-0"}`,
-		`{"identity":{"deviceId":"d1"},"clientData":{"activationCode":"RACE-0\u0000"}}`,
-		`{"identity":{"deviceId":"d1\ud800"},"clientData":{"activationCode":"RACE-0"}}`,
+		`{"deviceId":"d1","clientData":{"activationCode":"` + strings.Repeat("R", 400<<10) + `"}}`,
+		`{"deviceId":"` + strings.Repeat("d", 400<<10) + `","clientData":{"activationCode":"RACE-0"}}`,
+		`{"deviceId":"d1","clientData":{"activationCode":` + deep + `}}`,
+		`{"deviceId":"d1","clientData":` + deep + `}`,
+		`{"deviceId":{"id":"d1"},"clientData":{"activationCode":"RACE-0"}}`,
+		`{"deviceId":["d1"],"clientData":{"activationCode":"RACE-0"}}`,
+		`{"deviceId":"d1","clientData":"RACE-0"}`,
+		`{"deviceId":"d1","clientData":{"activationCode":"RACE-0\u0000"}}`,
+		`{"deviceId":"d1\ud800","clientData":{"activationCode":"RACE-0"}}`,
 		`[` + strings.Repeat(`{"a":1},`, 30000) + `{}]`,
 		`null`, `0`, `"x"`,
 	}
@@ -522,12 +522,13 @@ func FuzzMDMBridge(f *testing.F) {
 		in := h.instance(t)
 		defer in.mod.Close(context.Background())
 		raw, _ := json.Marshal(map[string]any{
-			"identity":   map[string]string{"userName": "u", "deviceId": device},
-			"clientData": map[string]string{"activationCode": code},
+			"deviceId":     device,
+			"userIdentity": map[string]string{"userName": "u"},
+			"clientData":   map[string]string{"activationCode": code},
 		})
 		// What the guest sees of the strings, after Go's JSON encoding (invalid UTF-8 replaced).
 		var seen struct {
-			Identity   struct{ DeviceID string }
+			DeviceID   string `json:"deviceId"`
 			ClientData struct{ ActivationCode string }
 		}
 		if err := json.Unmarshal(raw, &seen); err != nil {
@@ -535,7 +536,7 @@ func FuzzMDMBridge(f *testing.F) {
 		}
 		want := adapters.No
 		for _, m := range model {
-			if m.code == seen.ClientData.ActivationCode && m.device == seen.Identity.DeviceID &&
+			if m.code == seen.ClientData.ActivationCode && m.device == seen.DeviceID &&
 				time.Now().Unix() < m.expiresAt {
 				want = adapters.Yes
 			}
@@ -596,7 +597,7 @@ func BenchmarkMDMValidateIdentity(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { a.Close(context.Background()) })
-			input := json.RawMessage(`{"identity":{"userName":"alice","deviceId":"device-1"},"clientData":{"activationCode":"CODE-99999999-XXXX"}}`)
+			input := json.RawMessage(`{"deviceId":"device-1","userIdentity":{"userName":"alice"},"clientData":{"activationCode":"CODE-99999999-XXXX"}}`)
 			ctx := context.Background()
 			if _, err := a.Call(ctx, "validateIdentity", input); err != nil { // loads the codes
 				b.Fatal(err)

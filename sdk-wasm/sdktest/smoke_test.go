@@ -23,8 +23,8 @@ func TestBareSmoke(t *testing.T) {
 				{"echo", `{"a":[1,2.5e10,"\u00e9\ud83d\ude00",null,true,false,{}],"b":-0.0}`, `{"a":[1,2.5e10,"é😀",null,true,false,{}],"b":-0.0}`},
 				{"config", `{}`, `{"adapter":"ex","greeting":"hello"}`},
 				{"log", `{"msg":"hi","level":"warn"}`, `{"logged":true}`},
-				{"validateCSR", `{"csr":{"cn":"alice"},"identity":{"userName":"alice"}}`, `{"valid":"YES"}`},
-				{"validateCSR", `{"csr":{"cn":"alice\u0000x"},"identity":{"userName":"alice"}}`, `{"valid":"NO"}`},
+				{"validateCSR", `{"csr":"MIIB","csrInfo":{"cn":"alice"},"userIdentity":{"userName":"alice"}}`, `{"valid":"YES"}`},
+				{"validateCSR", `{"csr":"MIIB","csrInfo":{"cn":"alice\u0000x"},"userIdentity":{"userName":"alice"}}`, `{"valid":"NO"}`},
 			}
 			for _, tt := range tests {
 				out, _, err := in.call(ctx, tt.proc, []byte(tt.input))

@@ -12,9 +12,9 @@
 //   - the user-certificate bridge (validateUser, getCSRRequirements, validateCSR,
 //     generateCertificate) decides by user name, so that one daemon plays every answer a PKI
 //     bridge may give: dora is let in on her dependent login alone, mallory is refused, rita's
-//     CSR is rejected, alice must ask for OU=Mobile,O=Example\, Inc. and a challenge password,
-//     colin is asked for a subject attribute no client knows (Colour), attila for a request
-//     attribute no client knows (colour); anyone else gets the defaults. Certificates are signed
+//     CSR is rejected, alice must ask for {"OU": "Mobile", "O": "Example, Inc."} and a challenge
+//     password, colin is asked for a subject attribute nobody knows (Colour), attila for a
+//     request attribute nobody knows (colour); anyone else gets the defaults. Certificates are signed
 //     by a CA the instance makes when it first signs (the adapter runs with instances="1"); the
 //     daemon trusts the certificates it stored, not the CA.
 package main
@@ -101,7 +101,7 @@ func validateActivationCode(ptr, size uint32) uint64 {
 //go:wasmexport realmgate_proc_validateUser
 func validateUser(ptr, size uint32) uint64 {
 	return realmgate.ValidateIdentity(ptr, size, func(in realmgate.IdentityInput) (realmgate.Valid, error) {
-		switch in.Identity.UserName {
+		switch in.UserIdentity.UserName {
 		case "dora":
 			return realmgate.Valid{Valid: realmgate.NoUseDependentRealmOnly}, nil
 		case "mallory":
@@ -114,14 +114,14 @@ func validateUser(ptr, size uint32) uint64 {
 //go:wasmexport realmgate_proc_getCSRRequirements
 func getCSRRequirements(ptr, size uint32) uint64 {
 	return realmgate.GetCSRRequirements(ptr, size, func(in realmgate.IdentityInput) (realmgate.CSRRequirements, error) {
-		u := in.Identity.UserName
+		u := in.UserIdentity.UserName
 		req := realmgate.CSRRequirements{CommonName: u}
 		switch u {
 		case "alice":
-			req.AdditionalSubject = `OU=Mobile,O=Example\, Inc.`
+			req.AdditionalSubject = map[string]string{"OU": "Mobile", "O": "Example, Inc."}
 			req.AdditionalAttributes = map[string]string{"challengePassword": "pw-1"}
 		case "colin":
-			req.AdditionalSubject = "Colour=blue"
+			req.AdditionalSubject = map[string]string{"Colour": "blue"}
 		case "attila":
 			req.AdditionalAttributes = map[string]string{"colour": "blue"}
 		}
@@ -132,7 +132,7 @@ func getCSRRequirements(ptr, size uint32) uint64 {
 //go:wasmexport realmgate_proc_validateCSR
 func validateCSR(ptr, size uint32) uint64 {
 	return realmgate.ValidateCSR(ptr, size, func(in realmgate.CSRInput) (realmgate.Valid, error) {
-		return realmgate.Verdict(in.Identity.UserName != "rita"), nil
+		return realmgate.Verdict(in.UserIdentity.UserName != "rita"), nil
 	})
 }
 
@@ -172,7 +172,7 @@ func generateCertificate(ptr, size uint32) uint64 {
 		if err := ca(); err != nil {
 			return realmgate.GeneratedCertificate{}, err
 		}
-		der, err := base64.StdEncoding.DecodeString(in.CSR.Base64)
+		der, err := base64.StdEncoding.DecodeString(in.CSR)
 		if err != nil {
 			return realmgate.GeneratedCertificate{}, err
 		}

@@ -23,7 +23,7 @@ var used = map[string]bool{}
 //go:wasmexport realmgate_proc_validateCSR
 func validateCSR(ptr, size uint32) uint64 {
 	return realmgate.ValidateCSR(ptr, size, func(in realmgate.CSRInput) (realmgate.Valid, error) {
-		return realmgate.Verdict(strings.HasPrefix(in.CSR.CN, "corp-")), nil
+		return realmgate.Verdict(strings.HasPrefix(in.CSRInfo.CN, "corp-")), nil
 	})
 }
 
@@ -40,7 +40,7 @@ func validateIdentity(ptr, size uint32) uint64 {
 		code, _ := in.ClientData["activationCode"].(string)
 		for _, entry := range strings.Split(realmgate.Setting("codes"), ",") {
 			c, device, _ := strings.Cut(strings.TrimSpace(entry), ":")
-			if code != "" && c == code && device == in.Identity.DeviceID && !used[code] {
+			if code != "" && c == code && device == in.DeviceID && !used[code] {
 				used[code] = true
 				return realmgate.Verdict(true), nil
 			}

@@ -23,27 +23,27 @@ const defaultValidityDays = 365
 func bridge() sdk.PKIBridge {
 	return sdk.PKIBridge{
 		Init: func(ctx context.Context, in adapters.InitInput) error {
-			sdk.Logger(ctx).Debug("pki bridge init", "realm", in.Realm, "parameters", len(in.Parameters))
+			sdk.Logger(ctx).Debug("pki bridge init", "dependentRealm", in["dependent-user-auth-realm"], "parameters", len(in))
 			return nil
 		},
 		ValidateIdentity: func(_ context.Context, in adapters.IdentityInput) (adapters.Valid, error) {
-			if in.Identity.UserName == "" {
+			if in.UserIdentity.UserName == "" {
 				return adapters.Valid{Valid: adapters.No}, nil
 			}
 			return adapters.Valid{Valid: adapters.Yes}, nil
 		},
 		GetCSRRequirements: func(_ context.Context, in adapters.IdentityInput) (adapters.CSRRequirements, error) {
-			if in.Identity.UserName == "" {
-				return adapters.CSRRequirements{}, sdk.Fail("identity has no userName")
+			if in.UserIdentity.UserName == "" {
+				return adapters.CSRRequirements{}, sdk.Fail("userIdentity has no userName")
 			}
-			return adapters.DefaultCSRRequirements(in.Identity), nil
+			return adapters.DefaultCSRRequirements(in), nil
 		},
 		ValidateCSR: func(_ context.Context, in adapters.CSRInput) (adapters.Valid, error) {
 			req, err := sdk.ParseCSR(in.CSR)
 			if err != nil || req.Subject.CommonName == "" {
 				return adapters.Valid{Valid: adapters.No}, nil
 			}
-			if in.Identity.UserName != "" && req.Subject.CommonName != in.Identity.UserName {
+			if in.UserIdentity.UserName != "" && req.Subject.CommonName != in.UserIdentity.UserName {
 				return adapters.Valid{Valid: adapters.No}, nil
 			}
 			return adapters.Valid{Valid: adapters.Yes}, nil

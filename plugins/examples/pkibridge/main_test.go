@@ -60,7 +60,7 @@ func TestPKIBridge(t *testing.T) {
 	})
 	adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{
 		Issuer:   ca.Cert,
-		Rejected: &adapters.UserCertificateIdentity{DeviceID: "device-without-user"},
+		Rejected: &adapters.IdentityInput{DeviceID: "device-without-user"},
 	})
 }
 
@@ -86,7 +86,7 @@ func TestGenerateCertificateErrors(t *testing.T) {
 	_, good := caSettings(t)
 	_, other := caSettings(t)
 	_, csr := adaptertest.NewCSR(t, pkix.Name{CommonName: "alice"})
-	input, err := json.Marshal(adapters.CSRInput{CSR: adaptertest.CSRObject(csr), Identity: adapters.UserCertificateIdentity{UserName: "alice"}})
+	input, err := json.Marshal(adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: "alice"}}, csr))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,8 @@ export function realmgate_proc_fetch(ptr: usize, len: usize): u64 {
 // ---- PKI bridge ----------------------------------------------------------------------------
 
 function init(input: pki.InitInput): pki.Empty | null {
-  rg.log(rg.Level.Debug, "pki bridge init", ["realm", input.realm]);
+  const dependent = input.parameters.has("dependent-user-auth-realm") ? input.parameters.get("dependent-user-auth-realm") : "";
+  rg.log(rg.Level.Debug, "pki bridge init", ["dependentRealm", dependent]);
   return new pki.Empty();
 }
 export function realmgate_proc_init(ptr: usize, len: usize): u64 {
@@ -56,10 +57,10 @@ export function realmgate_proc_init(ptr: usize, len: usize): u64 {
 // validateIdentity refuses an identity without a user name or whose user the "blockedUser"
 // setting names, and sends one without a device to the dependent realm only.
 function validateIdentity(input: pki.IdentityInput): pki.Valid | null {
-  const id = input.identity;
+  const id = input.userIdentity;
   const blocked = rg.configGet("blockedUser");
   if (id.userName.length == 0 || (blocked.length > 0 && id.userName == blocked)) return pki.verdictOf(pki.NO);
-  if (id.deviceId.length == 0) return pki.verdictOf(pki.NO_USE_DEPENDENT_REALM_ONLY);
+  if (input.deviceId.length == 0) return pki.verdictOf(pki.NO_USE_DEPENDENT_REALM_ONLY);
   return pki.verdictOf(pki.YES);
 }
 export function realmgate_proc_validateIdentity(ptr: usize, len: usize): u64 {
@@ -67,16 +68,16 @@ export function realmgate_proc_validateIdentity(ptr: usize, len: usize): u64 {
 }
 
 // getCSRRequirements asks for the user name as common name, and for the organization setting
-// (when the adapter has one) in the subject.
+// (when the adapter has one) in the subject: {"O": organization}.
 function getCSRRequirements(input: pki.IdentityInput): pki.CSRRequirements | null {
-  if (input.identity.userName.length == 0) {
-    rg.fail("getCSRRequirements: identity has no userName");
+  if (input.userIdentity.userName.length == 0) {
+    rg.fail("getCSRRequirements: userIdentity has no userName");
     return null;
   }
   const r = new pki.CSRRequirements();
-  r.commonName = input.identity.userName;
+  r.commonName = input.userIdentity.userName;
   const org = rg.configGet("organization");
-  if (org.length > 0) r.additionalSubject = "O=" + org;
+  if (org.length > 0) r.additionalSubject.set("O", org);
   return r;
 }
 export function realmgate_proc_getCSRRequirements(ptr: usize, len: usize): u64 {
@@ -85,8 +86,8 @@ export function realmgate_proc_getCSRRequirements(ptr: usize, len: usize): u64 {
 
 // validateCSR accepts a CSR whose common name is the one getCSRRequirements asked for.
 function validateCSR(input: pki.CSRInput): pki.Valid | null {
-  const name = input.identity.userName;
-  return pki.verdict(name.length > 0 && input.csr.cn == name);
+  const name = input.userIdentity.userName;
+  return pki.verdict(name.length > 0 && input.csrInfo.cn == name);
 }
 export function realmgate_proc_validateCSR(ptr: usize, len: usize): u64 {
   return pki.validateCSR(ptr, len, validateCSR);
@@ -124,13 +125,13 @@ function roundtrip(input: Value, w: Writer): bool {
   const v = input.get("value");
   const path = "value";
   if (t == "InitInput") pki.InitInput.decode(v, path).encode(w);
-  else if (t == "UserCertificateIdentity") pki.UserCertificateIdentity.decode(v, path).encode(w);
+  else if (t == "UserIdentity") pki.UserIdentity.decode(v, path).encode(w);
   else if (t == "IdentityInput") pki.IdentityInput.decode(v, path).encode(w);
   else if (t == "Valid") pki.Valid.decode(v, path).encode(w);
   else if (t == "CSRRequirements") pki.CSRRequirements.decode(v, path).encode(w);
   else if (t == "KeyInfo") pki.KeyInfo.decode(v, path).encode(w);
   else if (t == "SigInfo") pki.SigInfo.decode(v, path).encode(w);
-  else if (t == "CSR") pki.CSR.decode(v, path).encode(w);
+  else if (t == "CSRInfo") pki.CSRInfo.decode(v, path).encode(w);
   else if (t == "CSRInput") pki.CSRInput.decode(v, path).encode(w);
   else if (t == "GeneratedCertificate") pki.GeneratedCertificate.decode(v, path).encode(w);
   else if (t == "Issuer") pki.Issuer.decode(v, path).encode(w);

@@ -46,9 +46,11 @@ REALMGATE_PROCEDURE(fetch, fetch)
 
 /* ---- PKI bridge -------------------------------------------------------------------------- */
 
+/* init receives the realm's parameters; this bridge only logs the dependent realm. */
 static int init(rg_call *c, const rg_init_input *in) {
 	(void)c;
-	rg_log_attrs(RG_DEBUG, "pki bridge init", "realm", in->realm.p, NULL);
+	rg_str dep = rg_json_get_str(in->parameters, "dependent-user-auth-realm");
+	rg_log_attrs(RG_DEBUG, "pki bridge init", "dependentRealm", dep.n ? dep.p : "", NULL);
 	return 0;
 }
 REALMGATE_PKI_INIT(init, init)
@@ -56,11 +58,11 @@ REALMGATE_PKI_INIT(init, init)
 /* validate_identity refuses an identity without a user name or whose user the "blockedUser"
  * setting names, and sends one without a device to the dependent realm only. */
 static int validate_identity(rg_call *c, const rg_identity_input *in, rg_valid *out) {
-	const rg_identity *id = &in->identity;
+	rg_str user = in->user_identity.user_name;
 	rg_str blocked = rg_config_get(c, "blockedUser");
-	if (id->user_name.n == 0 || (blocked.n && rg_str_eq(id->user_name, blocked)))
+	if (user.n == 0 || (blocked.n && rg_str_eq(user, blocked)))
 		out->valid = RG_STR(RG_NO);
-	else if (id->device_id.n == 0)
+	else if (in->device_id.n == 0)
 		out->valid = RG_STR(RG_NO_USE_DEPENDENT_REALM_ONLY);
 	else
 		out->valid = RG_STR(RG_YES);
@@ -69,18 +71,18 @@ static int validate_identity(rg_call *c, const rg_identity_input *in, rg_valid *
 REALMGATE_PKI_VALIDATE_IDENTITY(validateIdentity, validate_identity)
 
 /* csr_requirements asks for the user name as common name, and for the organization setting
- * (when the adapter has one) in the subject. */
+ * (when the adapter has one) in the subject: {"O": organization}. */
 static int csr_requirements(rg_call *c, const rg_identity_input *in, rg_csr_requirements *out) {
-	if (in->identity.user_name.n == 0) return rg_fail(c, "getCSRRequirements: identity has no userName");
-	out->common_name = in->identity.user_name;
+	if (in->user_identity.user_name.n == 0)
+		return rg_fail(c, "getCSRRequirements: userIdentity has no userName");
+	out->common_name = in->user_identity.user_name;
 	rg_str org = rg_config_get(c, "organization");
 	if (org.n) {
-		char *s = rg_alloc(c, org.n + 3);
-		if (!s) return rg_fail(c, "out of memory");
-		s[0] = 'O';
-		s[1] = '=';
-		for (size_t i = 0; i < org.n; i++) s[2 + i] = org.p[i];
-		out->additional_subject = (rg_str){s, org.n + 2};
+		rg_json *subject = rg_json_new(c, RG_JSON_OBJECT);
+		rg_json *value = rg_json_new_str(c, org);
+		if (!subject || !value || rg_json_add(c, subject, "O", value) != 0)
+			return rg_fail(c, "out of memory");
+		out->additional_subject = subject;
 	}
 	return 0;
 }
@@ -89,7 +91,8 @@ REALMGATE_PKI_CSR_REQUIREMENTS(getCSRRequirements, csr_requirements)
 /* validate_csr accepts a CSR whose common name is the one getCSRRequirements asked for. */
 static int validate_csr(rg_call *c, const rg_csr_input *in, rg_valid *out) {
 	(void)c;
-	bool ok = in->identity.user_name.n && rg_str_eq(in->csr.cn, in->identity.user_name);
+	rg_str user = in->user_identity.user_name;
+	bool ok = user.n && rg_str_eq(in->csr_info.cn, user);
 	out->valid = ok ? RG_STR(RG_YES) : RG_STR(RG_NO);
 	return 0;
 }

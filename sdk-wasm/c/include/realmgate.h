@@ -202,23 +202,24 @@ bool rg_base64_decode(rg_call *c, rg_str in, rg_str *out);
 #define RG_NO "NO"
 #define RG_NO_USE_DEPENDENT_REALM_ONLY "NO_USE_DEPENDENT_REALM_ONLY"
 
-/* Maps and lists keep their JSON form: parameters and additionalAttributes are objects of
- * strings, attributes and clientData objects of anything, dnsNames and emails arrays of
- * strings (the decoder checks those element types). NULL means absent. */
+/* Maps and lists keep their JSON form: the init input, additionalSubject and
+ * additionalAttributes are objects of strings, attributes and clientData objects of anything,
+ * dnsNames and emails arrays of strings (the decoder checks those element types). NULL means
+ * absent. Build an object to answer with rg_json_new and rg_json_add. */
 
-typedef struct rg_init_input { /* InitInput */
-	rg_str realm;
+typedef struct rg_init_input { /* InitInput: the realm's parameters, one flat object */
 	const rg_json *parameters;
 } rg_init_input;
 
-typedef struct rg_identity { /* UserCertificateIdentity */
+typedef struct rg_user_identity { /* UserIdentity */
 	rg_str user_name, display_name;
 	const rg_json *attributes;
-	rg_str app_id, device_id;
-} rg_identity;
+} rg_user_identity;
 
 typedef struct rg_identity_input { /* IdentityInput */
-	rg_identity identity;
+	rg_str device_id;
+	rg_user_identity user_identity;
+	rg_str app_id;
 	const rg_json *client_data;
 } rg_identity_input;
 
@@ -227,8 +228,8 @@ typedef struct rg_valid { /* Valid */
 } rg_valid;
 
 typedef struct rg_csr_requirements { /* CSRRequirements */
-	rg_str common_name, additional_subject;
-	const rg_json *additional_attributes;
+	rg_str common_name;
+	const rg_json *additional_subject, *additional_attributes;
 } rg_csr_requirements;
 
 typedef struct rg_key_info { /* KeyInfo */
@@ -239,16 +240,19 @@ typedef struct rg_sig_info { /* SigInfo */
 	rg_str base64, algorithm;
 } rg_sig_info;
 
-typedef struct rg_csr { /* CSR */
-	rg_str base64, dn, cn;
+typedef struct rg_csr_info { /* CSRInfo: what the host parsed from the CSR */
+	rg_str dn, cn;
 	rg_key_info public_key;
 	rg_sig_info signature;
 	const rg_json *dns_names, *emails;
-} rg_csr;
+} rg_csr_info;
 
 typedef struct rg_csr_input { /* CSRInput */
-	rg_csr csr;
-	rg_identity identity;
+	rg_str device_id;
+	rg_str csr; /* base64 DER */
+	rg_user_identity user_identity;
+	rg_str app_id;
+	rg_csr_info csr_info;
 	const rg_json *client_data;
 } rg_csr_input;
 
@@ -275,17 +279,21 @@ typedef struct rg_certificate { /* Certificate */
 	rg_str serial_number, base64;
 } rg_certificate;
 
-typedef struct rg_certificate_input { /* CertificateInput */
-	rg_certificate certificate;
+typedef struct rg_certificate_input { /* CertificateInput: the certificate object's members */
+	rg_certificate certificate;       /* inline: they are the input's own members */
 	const rg_json *client_data;
 } rg_certificate_input;
 
-typedef rg_identity rg_identity_from_certificate; /* IdentityFromCertificate: same fields */
+typedef struct rg_identity_from_certificate { /* IdentityFromCertificate */
+	rg_str user_name, display_name;
+	const rg_json *attributes;
+	rg_str app_id, device_id;
+} rg_identity_from_certificate;
 
 /* A type descriptor drives decoding and encoding of one of the structs above. */
 typedef struct rg_type_desc rg_type_desc;
-extern const rg_type_desc rg_t_init_input, rg_t_identity, rg_t_identity_input, rg_t_valid,
-    rg_t_csr_requirements, rg_t_key_info, rg_t_sig_info, rg_t_csr, rg_t_csr_input,
+extern const rg_type_desc rg_t_init_input, rg_t_user_identity, rg_t_identity_input, rg_t_valid,
+    rg_t_csr_requirements, rg_t_key_info, rg_t_sig_info, rg_t_csr_info, rg_t_csr_input,
     rg_t_generated_certificate, rg_t_issuer, rg_t_validity, rg_t_certificate,
     rg_t_certificate_input, rg_t_identity_from_certificate;
 
@@ -294,7 +302,7 @@ const rg_type_desc *rg_type_by_name(rg_str name);
 /* rg_type_size is the size of the struct t describes. */
 size_t rg_type_size(const rg_type_desc *t);
 /* rg_decode fills out (a struct of type t) from v; on a type mismatch it fails the call with
- * the field's path ("csr.publicKey.algorithm: want a string") and returns -1. */
+ * the field's path ("csrInfo.publicKey.algorithm: want a string") and returns -1. */
 int rg_decode(rg_call *c, const rg_type_desc *t, const rg_json *v, void *out);
 /* rg_encode writes the struct at v as JSON, leaving out empty omitempty fields as Go does. */
 void rg_encode(rg_buf *w, const rg_type_desc *t, const void *v);

@@ -8,8 +8,11 @@
 
 #include "internal.h"
 
-typedef enum fkind { F_STR, F_INT, F_STRMAP, F_ANYMAP, F_STRLIST, F_STRUCT } fkind;
+typedef enum fkind { F_STR, F_INT, F_STRMAP, F_ANYMAP, F_STRLIST, F_STRUCT, F_INLINE } fkind;
 
+/* A field whose name is NULL is the whole JSON object (InitInput: the realm's parameters); an
+ * F_INLINE field is a struct whose members are the enclosing object's own (CertificateInput:
+ * the certificate object's members). */
 typedef struct field {
 	const char *name;
 	fkind kind;
@@ -27,27 +30,26 @@ struct rg_type_desc {
 
 #define FIELD(T, member, json, kind, omit) {json, kind, omit, offsetof(T, member), NULL}
 #define STRUCT(T, member, json, desc) {json, F_STRUCT, false, offsetof(T, member), &(desc)}
+#define INLINE(T, member, desc) {NULL, F_INLINE, false, offsetof(T, member), &(desc)}
 #define DESC(var, goname, T, table)                                                              \
 	const rg_type_desc var = {goname, sizeof(T), table, sizeof(table) / sizeof(table[0])}
 
 static const field f_init_input[] = {
-    FIELD(rg_init_input, realm, "realm", F_STR, false),
-    FIELD(rg_init_input, parameters, "parameters", F_STRMAP, false),
+    FIELD(rg_init_input, parameters, NULL, F_STRMAP, false),
 };
 DESC(rg_t_init_input, "InitInput", rg_init_input, f_init_input);
 
-static const field f_identity[] = {
-    FIELD(rg_identity, user_name, "userName", F_STR, false),
-    FIELD(rg_identity, display_name, "displayName", F_STR, true),
-    FIELD(rg_identity, attributes, "attributes", F_ANYMAP, true),
-    FIELD(rg_identity, app_id, "appID", F_STR, true),
-    FIELD(rg_identity, device_id, "deviceId", F_STR, true),
+static const field f_user_identity[] = {
+    FIELD(rg_user_identity, user_name, "userName", F_STR, false),
+    FIELD(rg_user_identity, display_name, "displayName", F_STR, false),
+    FIELD(rg_user_identity, attributes, "attributes", F_ANYMAP, false),
 };
-DESC(rg_t_identity, "UserCertificateIdentity", rg_identity, f_identity);
-DESC(rg_t_identity_from_certificate, "IdentityFromCertificate", rg_identity, f_identity);
+DESC(rg_t_user_identity, "UserIdentity", rg_user_identity, f_user_identity);
 
 static const field f_identity_input[] = {
-    STRUCT(rg_identity_input, identity, "identity", rg_t_identity),
+    FIELD(rg_identity_input, device_id, "deviceId", F_STR, false),
+    STRUCT(rg_identity_input, user_identity, "userIdentity", rg_t_user_identity),
+    FIELD(rg_identity_input, app_id, "appId", F_STR, false),
     FIELD(rg_identity_input, client_data, "clientData", F_ANYMAP, true),
 };
 DESC(rg_t_identity_input, "IdentityInput", rg_identity_input, f_identity_input);
@@ -59,7 +61,7 @@ DESC(rg_t_valid, "Valid", rg_valid, f_valid);
 
 static const field f_csr_requirements[] = {
     FIELD(rg_csr_requirements, common_name, "commonName", F_STR, false),
-    FIELD(rg_csr_requirements, additional_subject, "additionalSubject", F_STR, true),
+    FIELD(rg_csr_requirements, additional_subject, "additionalSubject", F_STRMAP, true),
     FIELD(rg_csr_requirements, additional_attributes, "additionalAttributes", F_STRMAP, true),
 };
 DESC(rg_t_csr_requirements, "CSRRequirements", rg_csr_requirements, f_csr_requirements);
@@ -76,20 +78,22 @@ static const field f_sig_info[] = {
 };
 DESC(rg_t_sig_info, "SigInfo", rg_sig_info, f_sig_info);
 
-static const field f_csr[] = {
-    FIELD(rg_csr, base64, "base64", F_STR, false),
-    FIELD(rg_csr, dn, "dn", F_STR, false),
-    FIELD(rg_csr, cn, "cn", F_STR, false),
-    STRUCT(rg_csr, public_key, "publicKey", rg_t_key_info),
-    STRUCT(rg_csr, signature, "signature", rg_t_sig_info),
-    FIELD(rg_csr, dns_names, "dnsNames", F_STRLIST, true),
-    FIELD(rg_csr, emails, "emails", F_STRLIST, true),
+static const field f_csr_info[] = {
+    FIELD(rg_csr_info, dn, "dn", F_STR, false),
+    FIELD(rg_csr_info, cn, "cn", F_STR, false),
+    STRUCT(rg_csr_info, public_key, "publicKey", rg_t_key_info),
+    STRUCT(rg_csr_info, signature, "signature", rg_t_sig_info),
+    FIELD(rg_csr_info, dns_names, "dnsNames", F_STRLIST, true),
+    FIELD(rg_csr_info, emails, "emails", F_STRLIST, true),
 };
-DESC(rg_t_csr, "CSR", rg_csr, f_csr);
+DESC(rg_t_csr_info, "CSRInfo", rg_csr_info, f_csr_info);
 
 static const field f_csr_input[] = {
-    STRUCT(rg_csr_input, csr, "csr", rg_t_csr),
-    STRUCT(rg_csr_input, identity, "identity", rg_t_identity),
+    FIELD(rg_csr_input, device_id, "deviceId", F_STR, false),
+    FIELD(rg_csr_input, csr, "csr", F_STR, false),
+    STRUCT(rg_csr_input, user_identity, "userIdentity", rg_t_user_identity),
+    FIELD(rg_csr_input, app_id, "appId", F_STR, false),
+    STRUCT(rg_csr_input, csr_info, "csrInfo", rg_t_csr_info),
     FIELD(rg_csr_input, client_data, "clientData", F_ANYMAP, true),
 };
 DESC(rg_t_csr_input, "CSRInput", rg_csr_input, f_csr_input);
@@ -128,15 +132,25 @@ static const field f_certificate[] = {
 DESC(rg_t_certificate, "Certificate", rg_certificate, f_certificate);
 
 static const field f_certificate_input[] = {
-    STRUCT(rg_certificate_input, certificate, "certificate", rg_t_certificate),
+    INLINE(rg_certificate_input, certificate, rg_t_certificate),
     FIELD(rg_certificate_input, client_data, "clientData", F_ANYMAP, true),
 };
 DESC(rg_t_certificate_input, "CertificateInput", rg_certificate_input, f_certificate_input);
 
+static const field f_identity_from_certificate[] = {
+    FIELD(rg_identity_from_certificate, user_name, "userName", F_STR, false),
+    FIELD(rg_identity_from_certificate, display_name, "displayName", F_STR, true),
+    FIELD(rg_identity_from_certificate, attributes, "attributes", F_ANYMAP, true),
+    FIELD(rg_identity_from_certificate, app_id, "appID", F_STR, true),
+    FIELD(rg_identity_from_certificate, device_id, "deviceId", F_STR, true),
+};
+DESC(rg_t_identity_from_certificate, "IdentityFromCertificate", rg_identity_from_certificate,
+     f_identity_from_certificate);
+
 static const rg_type_desc *const all_types[] = {
-    &rg_t_init_input,   &rg_t_identity,    &rg_t_identity_input,
+    &rg_t_init_input,   &rg_t_user_identity, &rg_t_identity_input,
     &rg_t_valid,        &rg_t_csr_requirements, &rg_t_key_info,
-    &rg_t_sig_info,     &rg_t_csr,         &rg_t_csr_input,
+    &rg_t_sig_info,     &rg_t_csr_info,    &rg_t_csr_input,
     &rg_t_generated_certificate, &rg_t_issuer, &rg_t_validity,
     &rg_t_certificate,  &rg_t_certificate_input, &rg_t_identity_from_certificate,
 };
@@ -190,7 +204,7 @@ static void zero(const rg_type_desc *t, void *out) {
 		char *at = (char *)out + f->offset;
 		if (f->kind == F_STR)
 			*(rg_str *)at = (rg_str){"", 0};
-		else if (f->kind == F_STRUCT)
+		else if (f->kind == F_STRUCT || f->kind == F_INLINE)
 			zero(f->sub, at);
 	}
 }
@@ -201,49 +215,73 @@ static bool all_strings(const rg_json *v) {
 	return true;
 }
 
+/* find looks key up among t's fields, and the fields of its inline structs; *at is where the
+ * field lives in the struct at base. */
+static const field *find(const rg_type_desc *t, rg_str key, char *base, char **at) {
+	const field *found = NULL;
+	for (size_t i = 0; i < t->nfields; i++) {
+		const field *f = &t->fields[i];
+		if (f->kind == F_INLINE) {
+			char *sub_at;
+			const field *g = find(f->sub, key, base + f->offset, &sub_at);
+			if (g) found = g, *at = sub_at;
+		} else if (f->name && rg_str_eq_c(key, f->name)) {
+			found = f, *at = base + f->offset;
+		}
+	}
+	return found;
+}
+
+static int decode_value(rg_call *c, const field *f, const rg_json *m, char *at, path *p);
+
 static int decode(rg_call *c, const rg_type_desc *t, const rg_json *v, void *out, path *p) {
 	if (!v || v->type == RG_JSON_NULL) return 0; /* as Go: null leaves the zero value */
+	if (t->nfields == 1 && !t->fields[0].name) /* the whole object */
+		return decode_value(c, &t->fields[0], v, (char *)out + t->fields[0].offset, p);
 	if (v->type != RG_JSON_OBJECT) return type_error(c, p, "an object");
 	for (const rg_json *m = v->child; m; m = m->next) {
-		const field *f = NULL;
-		for (size_t i = 0; i < t->nfields; i++)
-			if (rg_str_eq_c(m->key, t->fields[i].name)) f = &t->fields[i];
+		char *at;
+		const field *f = find(t, m->key, out, &at);
 		if (!f) continue; /* unknown members are ignored, as Go does */
-		char *at = (char *)out + f->offset;
 		size_t mark = path_push(p, f->name);
-		int rc = 0;
-		if (m->type == RG_JSON_NULL) {
-			if (f->kind != F_STR && f->kind != F_INT && f->kind != F_STRUCT)
-				*(const rg_json **)at = NULL;
-		} else {
-			switch (f->kind) {
-			case F_STR:
-				if (m->type != RG_JSON_STRING) rc = type_error(c, p, "a string");
-				else *(rg_str *)at = m->s;
-				break;
-			case F_INT:
-				if (!rg_json_int64(m, (int64_t *)at)) rc = type_error(c, p, "an integer");
-				break;
-			case F_STRMAP:
-				if (m->type != RG_JSON_OBJECT || !all_strings(m))
-					rc = type_error(c, p, "an object of strings");
-				else *(const rg_json **)at = m;
-				break;
-			case F_ANYMAP:
-				if (m->type != RG_JSON_OBJECT) rc = type_error(c, p, "an object");
-				else *(const rg_json **)at = m;
-				break;
-			case F_STRLIST:
-				if (m->type != RG_JSON_ARRAY || !all_strings(m))
-					rc = type_error(c, p, "an array of strings");
-				else *(const rg_json **)at = m;
-				break;
-			case F_STRUCT: rc = decode(c, f->sub, m, at, p); break;
-			}
-		}
+		int rc = decode_value(c, f, m, at, p);
 		p->n = mark;
 		p->buf[mark] = 0;
 		if (rc) return rc;
+	}
+	return 0;
+}
+
+static int decode_value(rg_call *c, const field *f, const rg_json *m, char *at, path *p) {
+	if (m->type == RG_JSON_NULL) {
+		if (f->kind != F_STR && f->kind != F_INT && f->kind != F_STRUCT)
+			*(const rg_json **)at = NULL;
+		return 0;
+	}
+	switch (f->kind) {
+	case F_STR:
+		if (m->type != RG_JSON_STRING) return type_error(c, p, "a string");
+		*(rg_str *)at = m->s;
+		return 0;
+	case F_INT:
+		if (!rg_json_int64(m, (int64_t *)at)) return type_error(c, p, "an integer");
+		return 0;
+	case F_STRMAP:
+		if (m->type != RG_JSON_OBJECT || !all_strings(m))
+			return type_error(c, p, "an object of strings");
+		*(const rg_json **)at = m;
+		return 0;
+	case F_ANYMAP:
+		if (m->type != RG_JSON_OBJECT) return type_error(c, p, "an object");
+		*(const rg_json **)at = m;
+		return 0;
+	case F_STRLIST:
+		if (m->type != RG_JSON_ARRAY || !all_strings(m))
+			return type_error(c, p, "an array of strings");
+		*(const rg_json **)at = m;
+		return 0;
+	case F_STRUCT: return decode(c, f->sub, m, at, p);
+	case F_INLINE: return 0; /* never looked up by name */
 	}
 	return 0;
 }
@@ -256,8 +294,25 @@ int rg_decode(rg_call *c, const rg_type_desc *t, const rg_json *v, void *out) {
 
 /* ---- encoding ---------------------------------------------------------------------------- */
 
+static void encode_fields(rg_buf *w, const rg_type_desc *t, const void *v);
+
 void rg_encode(rg_buf *w, const rg_type_desc *t, const void *v) {
+	if (t->nfields == 1 && !t->fields[0].name) { /* the whole object */
+		const rg_json *j = *(const rg_json *const *)((const char *)v + t->fields[0].offset);
+		if (j && j->type != RG_JSON_NULL) {
+			rg_w_value(w, j);
+		} else {
+			rg_w_obj_begin(w);
+			rg_w_obj_end(w);
+		}
+		return;
+	}
 	rg_w_obj_begin(w);
+	encode_fields(w, t, v);
+	rg_w_obj_end(w);
+}
+
+static void encode_fields(rg_buf *w, const rg_type_desc *t, const void *v) {
 	for (size_t i = 0; i < t->nfields; i++) {
 		const field *f = &t->fields[i];
 		const char *at = (const char *)v + f->offset;
@@ -291,7 +346,9 @@ void rg_encode(rg_buf *w, const rg_type_desc *t, const void *v) {
 			rg_w_key(w, f->name);
 			rg_encode(w, f->sub, at);
 			break;
+		case F_INLINE:
+			encode_fields(w, f->sub, at);
+			break;
 		}
 	}
-	rg_w_obj_end(w);
 }

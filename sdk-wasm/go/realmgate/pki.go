@@ -1,5 +1,10 @@
 package realmgate
 
+import (
+	"fmt"
+	"strings"
+)
+
 // The PKI-bridge types: the JSON inputs and outputs of the seven procedures the PKI bridge
 // calls (Worklight's adapter-based PKI bridge). They mirror the host's adapters/pki.go field for
 // field; a host-side test compares the two so that they cannot drift.
@@ -11,32 +16,31 @@ const (
 	NoUseDependentRealmOnly = "NO_USE_DEPENDENT_REALM_ONLY"
 )
 
-// InitInput is the input of init: the realm's name and parameters. init runs on an instance
+// InitInput is the input of init: the realm definition's parameters as one flat object,
+// parameter name to value, as Worklight's documentation gives it. init runs on an instance
 // before its first other bridge procedure (and again when the parameters change), so that the
 // instance can configure itself once.
-type InitInput struct {
-	Realm      string            `json:"realm"`
-	Parameters map[string]string `json:"parameters"`
-}
+type InitInput map[string]string
 
-// UserCertificateIdentity is Worklight's user certificate identity: the standard user identity of
-// the dependent realm plus the device and application it enrolls from.
-type UserCertificateIdentity struct {
+// UserIdentity is Worklight's standard user identity, as the dependent realm proved it.
+type UserIdentity struct {
 	UserName    string         `json:"userName"`
-	DisplayName string         `json:"displayName,omitempty"`
-	Attributes  map[string]any `json:"attributes,omitempty"`
-	AppID       string         `json:"appID,omitempty"`
-	DeviceID    string         `json:"deviceId,omitempty"`
+	DisplayName string         `json:"displayName"`
+	Attributes  map[string]any `json:"attributes"`
 }
 
 // ClientData is what the client sent with its answer beyond the protocol's own fields, for
-// example the MDM activation code ("activationCode").
+// example the MDM activation code ("activationCode"): a member the host adds to the documented
+// inputs.
 type ClientData map[string]any
 
-// IdentityInput is the input of validateIdentity and getCSRRequirements.
+// IdentityInput is the input of validateIdentity and getCSRRequirements: Worklight's user
+// certificate identity {"deviceId", "userIdentity", "appId"}, plus the host's clientData.
 type IdentityInput struct {
-	Identity   UserCertificateIdentity `json:"identity"`
-	ClientData ClientData              `json:"clientData,omitempty"`
+	DeviceID     string       `json:"deviceId"`
+	UserIdentity UserIdentity `json:"userIdentity"`
+	AppID        string       `json:"appId"`
+	ClientData   ClientData   `json:"clientData,omitempty"`
 }
 
 // Valid is the output of validateIdentity ("YES", "NO", "NO_USE_DEPENDENT_REALM_ONLY"),
@@ -45,20 +49,19 @@ type Valid struct {
 	Valid string `json:"valid"`
 }
 
-// CSRRequirements is the output of getCSRRequirements: the subject the client must put into its
-// CSR. AdditionalSubject is a string of RDNs such as "O=Example,OU=Mobile"; AdditionalAttributes
-// are extra request attributes the client should add.
+// CSRRequirements is the output of getCSRRequirements: what the client must put into its CSR.
+// AdditionalSubject maps RDN types to values ({"O": "IBM", "OU": "Mobile"}); AdditionalAttributes
+// maps PKCS #9 attribute names (challengePassword, unstructuredName, unstructuredAddress) or
+// dotted OIDs to the value the CSR must carry. The host enforces all of them on the CSR.
 type CSRRequirements struct {
 	CommonName           string            `json:"commonName"`
-	AdditionalSubject    string            `json:"additionalSubject,omitempty"`
+	AdditionalSubject    map[string]string `json:"additionalSubject,omitempty"`
 	AdditionalAttributes map[string]string `json:"additionalAttributes,omitempty"`
 }
 
-// CSR is a certificate signing request as the host hands it to a bridge: the DER bytes and what
-// the host parsed from them, so that a guest need not parse PKCS#10 itself. The host has already
-// checked the CSR's self-signature.
-type CSR struct {
-	Base64    string   `json:"base64"`
+// CSRInfo is what the host parsed from a CSR, so that a guest need not parse PKCS#10 itself.
+// The host has already checked the CSR's self-signature and the requirements.
+type CSRInfo struct {
 	DN        string   `json:"dn"`
 	CN        string   `json:"cn"`
 	PublicKey KeyInfo  `json:"publicKey"`
@@ -67,11 +70,15 @@ type CSR struct {
 	Emails    []string `json:"emails,omitempty"`
 }
 
-// CSRInput is the input of validateCSR and generateCertificate.
+// CSRInput is the input of validateCSR and generateCertificate: the documented members (CSR is
+// the base64 of the request's DER) and the host's own, csrInfo and clientData.
 type CSRInput struct {
-	CSR        CSR                     `json:"csr"`
-	Identity   UserCertificateIdentity `json:"identity"`
-	ClientData ClientData              `json:"clientData,omitempty"`
+	DeviceID     string       `json:"deviceId"`
+	CSR          string       `json:"csr"`
+	UserIdentity UserIdentity `json:"userIdentity"`
+	AppID        string       `json:"appId"`
+	CSRInfo      CSRInfo      `json:"csrInfo"`
+	ClientData   ClientData   `json:"clientData,omitempty"`
 }
 
 // GeneratedCertificate is the output of generateCertificate: the DER certificate, base64.
@@ -80,13 +87,14 @@ type GeneratedCertificate struct {
 }
 
 // KeyInfo describes a public key: base64 of its DER SubjectPublicKeyInfo and its algorithm
-// ("ECDSA", "RSA", "Ed25519").
+// as java.security names it ("EC", "RSA", "Ed25519").
 type KeyInfo struct {
 	Base64    string `json:"base64"`
 	Algorithm string `json:"algorithm"`
 }
 
-// SigInfo describes a signature: base64 of its bytes and its algorithm ("ECDSA-SHA256", ...).
+// SigInfo describes a signature: base64 of its bytes and its algorithm as java.security names it
+// ("SHA256withECDSA", "SHA256withRSA", "Ed25519", ...).
 type SigInfo struct {
 	Base64    string `json:"base64,omitempty"`
 	Algorithm string `json:"algorithm"`
@@ -120,10 +128,11 @@ type Certificate struct {
 	Base64          string   `json:"base64"`
 }
 
-// CertificateInput is the input of getIdentityFromCertificate and validateCertificate.
+// CertificateInput is the input of getIdentityFromCertificate and validateCertificate: the
+// certificate object itself, as documented, and the host's clientData.
 type CertificateInput struct {
-	Certificate Certificate `json:"certificate"`
-	ClientData  ClientData  `json:"clientData,omitempty"`
+	Certificate
+	ClientData ClientData `json:"clientData,omitempty"`
 }
 
 // IdentityFromCertificate is the output of getIdentityFromCertificate.
@@ -133,6 +142,29 @@ type IdentityFromCertificate struct {
 	Attributes  map[string]any `json:"attributes,omitempty"`
 	AppID       string         `json:"appID,omitempty"`
 	DeviceID    string         `json:"deviceId,omitempty"`
+}
+
+// ParseSubject reads a subject setting of the form "O=Example,OU=Mobile" into the object
+// getCSRRequirements answers as additionalSubject ({"O": "Example", "OU": "Mobile"}): TYPE=VALUE
+// pairs separated by commas, spaces around them ignored. A value cannot hold a comma; an empty
+// string is no attributes (nil).
+func ParseSubject(s string) (map[string]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("subject %q: %q is not TYPE=VALUE", s, strings.TrimSpace(part))
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("subject %q names %s twice", s, k)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // Verdict returns Valid{Yes} when ok, else Valid{No}.
@@ -151,8 +183,8 @@ func Verdict(ok bool) Valid {
 //		return realmgate.GenerateCertificate(ptr, size, bridge.generate)
 //	}
 
-// Init serves init: the realm's parameters, once per instance and parameter set, before the
-// instance's first other PKI-bridge procedure. Its output is an empty object.
+// Init serves init: the realm's parameters (one flat object), once per instance and parameter
+// set, before the instance's first other PKI-bridge procedure. Its output is an empty object.
 func Init(ptr, size uint32, f func(InitInput) error) uint64 {
 	return Handle(ptr, size, func(in InitInput) (struct{}, error) { return struct{}{}, f(in) })
 }

@@ -158,7 +158,7 @@ func TestDecodeInputExactNames(t *testing.T) {
 	if err != nil || in.Realm != "R" {
 		t.Errorf("plain input: %+v %v", in, err)
 	}
-	if _, err := decodeInput[InitInput]([]byte(`{"Realm":"R"}`)); err == nil || !strings.Contains(err.Error(), `unknown member "Realm"`) {
+	if _, err := decodeInput[IdentityInput]([]byte(`{"DeviceId":"d"}`)); err == nil || !strings.Contains(err.Error(), `unknown member "DeviceId"`) {
 		t.Errorf("PKI input with another case: %v", err)
 	}
 }
@@ -190,5 +190,39 @@ func TestMemberErrorIsTyped(t *testing.T) {
 	var serr *jsonv2.SemanticError
 	if _, err := decodeInput[Call[payment]]([]byte(`{"parameters":[{"amount":"5000"}]}`)); !errors.As(err, &serr) {
 		t.Errorf("wrong type: %v, want a *json.SemanticError", err)
+	}
+}
+
+func TestParseSubject(t *testing.T) {
+	tests := []struct {
+		in   string
+		want map[string]string
+		err  string
+	}{
+		{"", nil, ""},
+		{"  ", nil, ""},
+		{"O=Example", map[string]string{"O": "Example"}, ""},
+		{" O = Example Bank , OU=Mobile ", map[string]string{"O": "Example Bank", "OU": "Mobile"}, ""},
+		{"O=a=b", map[string]string{"O": "a=b"}, ""},
+		{"O", nil, `"O" is not TYPE=VALUE`},
+		{"O=,OU=x", nil, `"O=" is not TYPE=VALUE`},
+		{"O=a,,OU=b", nil, `"" is not TYPE=VALUE`},
+		{"O=a,O=b", nil, "names O twice"},
+	}
+	for _, tt := range tests {
+		got, err := ParseSubject(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("ParseSubject(%q): error %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("ParseSubject(%q): %v", tt.in, err)
+			continue
+		}
+		if d := cmp.Diff(tt.want, got); d != "" {
+			t.Errorf("ParseSubject(%q) (-want +got):\n%s", tt.in, d)
+		}
 	}
 }

@@ -72,6 +72,21 @@ function decodeStrMap(o: Value, key: string, path: string): Map<string, string> 
   return m;
 }
 
+/** decodeStrMapOf reads the object o itself (at path) as an object of strings. */
+function decodeStrMapOf(o: Value, path: string): Map<string, string> {
+  const m = new Map<string, string>();
+  const keys = o.keys!;
+  const items = o.items!;
+  for (let i = 0; i < keys.length; i++) {
+    if (items[i].kind != Kind.String) {
+      typeError(path, "an object of strings");
+      return m;
+    }
+    m.set(keys[i], items[i].text);
+  }
+  return m;
+}
+
 function decodeStrList(o: Value, key: string, path: string): Array<string> {
   const a = new Array<string>();
   const v = member(o, key);
@@ -122,9 +137,8 @@ function anyEmpty(v: Value | null): bool {
   return v === null || v.kind == Kind.Null || v.length == 0;
 }
 
-/** InitInput: Input of init. */
+/** InitInput: Input of init: the realm's parameters as one flat object, name to value. */
 export class InitInput {
-  realm: string = "";
   parameters: Map<string, string> = new Map<string, string>();
 
   /** decode reads v (at path, for error messages); null gives the zero value. */
@@ -132,40 +146,30 @@ export class InitInput {
     const r = new InitInput();
     const o = object(v, path);
     if (o === null) return r;
-    r.realm = decodeStr(o, "realm", path);
-    r.parameters = decodeStrMap(o, "parameters", path);
+    r.parameters = decodeStrMapOf(o, path.length == 0 ? "input" : path);
     return r;
   }
 
   /** encode writes the value as JSON. */
   encode(w: Writer): void {
-    w.objBegin();
-    w.key("realm");
-    w.str(this.realm);
-    w.key("parameters");
     writeStrMap(w, this.parameters);
-    w.objEnd();
   }
 }
 
-/** UserCertificateIdentity: The user certificate identity: the dependent realm's user plus device and application. */
-export class UserCertificateIdentity {
+/** UserIdentity: Worklight's standard user identity, as the dependent realm proved it. */
+export class UserIdentity {
   userName: string = "";
   displayName: string = "";
   attributes: Value | null = null;
-  appID: string = "";
-  deviceId: string = "";
 
   /** decode reads v (at path, for error messages); null gives the zero value. */
-  static decode(v: Value | null, path: string = ""): UserCertificateIdentity {
-    const r = new UserCertificateIdentity();
+  static decode(v: Value | null, path: string = ""): UserIdentity {
+    const r = new UserIdentity();
     const o = object(v, path);
     if (o === null) return r;
     r.userName = decodeStr(o, "userName", path);
     r.displayName = decodeStr(o, "displayName", path);
     r.attributes = decodeAny(o, "attributes", path);
-    r.appID = decodeStr(o, "appID", path);
-    r.deviceId = decodeStr(o, "deviceId", path);
     return r;
   }
 
@@ -174,29 +178,19 @@ export class UserCertificateIdentity {
     w.objBegin();
     w.key("userName");
     w.str(this.userName);
-    if (this.displayName.length > 0) {
-      w.key("displayName");
-      w.str(this.displayName);
-    }
-    if (!anyEmpty(this.attributes)) {
-      w.key("attributes");
-      w.value(this.attributes);
-    }
-    if (this.appID.length > 0) {
-      w.key("appID");
-      w.str(this.appID);
-    }
-    if (this.deviceId.length > 0) {
-      w.key("deviceId");
-      w.str(this.deviceId);
-    }
+    w.key("displayName");
+    w.str(this.displayName);
+    w.key("attributes");
+    w.value(this.attributes);
     w.objEnd();
   }
 }
 
-/** IdentityInput: Input of validateIdentity and getCSRRequirements. */
+/** IdentityInput: Input of validateIdentity and getCSRRequirements: Worklight's user certificate identity, and the host's clientData. */
 export class IdentityInput {
-  identity: UserCertificateIdentity = new UserCertificateIdentity();
+  deviceId: string = "";
+  userIdentity: UserIdentity = new UserIdentity();
+  appId: string = "";
   clientData: Value | null = null;
 
   /** decode reads v (at path, for error messages); null gives the zero value. */
@@ -204,7 +198,9 @@ export class IdentityInput {
     const r = new IdentityInput();
     const o = object(v, path);
     if (o === null) return r;
-    r.identity = UserCertificateIdentity.decode(o.get("identity"), join(path, "identity"));
+    r.deviceId = decodeStr(o, "deviceId", path);
+    r.userIdentity = UserIdentity.decode(o.get("userIdentity"), join(path, "userIdentity"));
+    r.appId = decodeStr(o, "appId", path);
     r.clientData = decodeAny(o, "clientData", path);
     return r;
   }
@@ -212,8 +208,12 @@ export class IdentityInput {
   /** encode writes the value as JSON. */
   encode(w: Writer): void {
     w.objBegin();
-    w.key("identity");
-    this.identity.encode(w);
+    w.key("deviceId");
+    w.str(this.deviceId);
+    w.key("userIdentity");
+    this.userIdentity.encode(w);
+    w.key("appId");
+    w.str(this.appId);
     if (!anyEmpty(this.clientData)) {
       w.key("clientData");
       w.value(this.clientData);
@@ -244,10 +244,10 @@ export class Valid {
   }
 }
 
-/** CSRRequirements: Output of getCSRRequirements. */
+/** CSRRequirements: Output of getCSRRequirements: additionalSubject maps RDN types to values ({"O": "IBM"}), additionalAttributes PKCS #9 attribute names to values. */
 export class CSRRequirements {
   commonName: string = "";
-  additionalSubject: string = "";
+  additionalSubject: Map<string, string> = new Map<string, string>();
   additionalAttributes: Map<string, string> = new Map<string, string>();
 
   /** decode reads v (at path, for error messages); null gives the zero value. */
@@ -256,7 +256,7 @@ export class CSRRequirements {
     const o = object(v, path);
     if (o === null) return r;
     r.commonName = decodeStr(o, "commonName", path);
-    r.additionalSubject = decodeStr(o, "additionalSubject", path);
+    r.additionalSubject = decodeStrMap(o, "additionalSubject", path);
     r.additionalAttributes = decodeStrMap(o, "additionalAttributes", path);
     return r;
   }
@@ -266,9 +266,9 @@ export class CSRRequirements {
     w.objBegin();
     w.key("commonName");
     w.str(this.commonName);
-    if (this.additionalSubject.length > 0) {
+    if (this.additionalSubject.size > 0) {
       w.key("additionalSubject");
-      w.str(this.additionalSubject);
+      writeStrMap(w, this.additionalSubject);
     }
     if (this.additionalAttributes.size > 0) {
       w.key("additionalAttributes");
@@ -332,9 +332,8 @@ export class SigInfo {
   }
 }
 
-/** CSR: A certificate signing request as the host parsed it (its self-signature already checked). */
-export class CSR {
-  base64: string = "";
+/** CSRInfo: What the host parsed from a certificate signing request (its self-signature and the requirements already checked). */
+export class CSRInfo {
   dn: string = "";
   cn: string = "";
   publicKey: KeyInfo = new KeyInfo();
@@ -343,11 +342,10 @@ export class CSR {
   emails: Array<string> = new Array<string>();
 
   /** decode reads v (at path, for error messages); null gives the zero value. */
-  static decode(v: Value | null, path: string = ""): CSR {
-    const r = new CSR();
+  static decode(v: Value | null, path: string = ""): CSRInfo {
+    const r = new CSRInfo();
     const o = object(v, path);
     if (o === null) return r;
-    r.base64 = decodeStr(o, "base64", path);
     r.dn = decodeStr(o, "dn", path);
     r.cn = decodeStr(o, "cn", path);
     r.publicKey = KeyInfo.decode(o.get("publicKey"), join(path, "publicKey"));
@@ -360,8 +358,6 @@ export class CSR {
   /** encode writes the value as JSON. */
   encode(w: Writer): void {
     w.objBegin();
-    w.key("base64");
-    w.str(this.base64);
     w.key("dn");
     w.str(this.dn);
     w.key("cn");
@@ -382,10 +378,13 @@ export class CSR {
   }
 }
 
-/** CSRInput: Input of validateCSR and generateCertificate. */
+/** CSRInput: Input of validateCSR and generateCertificate: csr is the base64 of the request's DER; csrInfo and clientData are the host's own. */
 export class CSRInput {
-  csr: CSR = new CSR();
-  identity: UserCertificateIdentity = new UserCertificateIdentity();
+  deviceId: string = "";
+  csr: string = "";
+  userIdentity: UserIdentity = new UserIdentity();
+  appId: string = "";
+  csrInfo: CSRInfo = new CSRInfo();
   clientData: Value | null = null;
 
   /** decode reads v (at path, for error messages); null gives the zero value. */
@@ -393,8 +392,11 @@ export class CSRInput {
     const r = new CSRInput();
     const o = object(v, path);
     if (o === null) return r;
-    r.csr = CSR.decode(o.get("csr"), join(path, "csr"));
-    r.identity = UserCertificateIdentity.decode(o.get("identity"), join(path, "identity"));
+    r.deviceId = decodeStr(o, "deviceId", path);
+    r.csr = decodeStr(o, "csr", path);
+    r.userIdentity = UserIdentity.decode(o.get("userIdentity"), join(path, "userIdentity"));
+    r.appId = decodeStr(o, "appId", path);
+    r.csrInfo = CSRInfo.decode(o.get("csrInfo"), join(path, "csrInfo"));
     r.clientData = decodeAny(o, "clientData", path);
     return r;
   }
@@ -402,10 +404,16 @@ export class CSRInput {
   /** encode writes the value as JSON. */
   encode(w: Writer): void {
     w.objBegin();
+    w.key("deviceId");
+    w.str(this.deviceId);
     w.key("csr");
-    this.csr.encode(w);
-    w.key("identity");
-    this.identity.encode(w);
+    w.str(this.csr);
+    w.key("userIdentity");
+    this.userIdentity.encode(w);
+    w.key("appId");
+    w.str(this.appId);
+    w.key("csrInfo");
+    this.csrInfo.encode(w);
     if (!anyEmpty(this.clientData)) {
       w.key("clientData");
       w.value(this.clientData);
@@ -528,6 +536,12 @@ export class Certificate {
   /** encode writes the value as JSON. */
   encode(w: Writer): void {
     w.objBegin();
+    this.encodeMembers(w);
+    w.objEnd();
+  }
+
+  /** encodeMembers writes the members alone, for objects that hold them inline. */
+  encodeMembers(w: Writer): void {
     w.key("publicKey");
     this.publicKey.encode(w);
     w.key("signature");
@@ -550,11 +564,10 @@ export class Certificate {
     w.str(this.serialNumber);
     w.key("base64");
     w.str(this.base64);
-    w.objEnd();
   }
 }
 
-/** CertificateInput: Input of getIdentityFromCertificate and validateCertificate. */
+/** CertificateInput: Input of getIdentityFromCertificate and validateCertificate: the certificate object's own members, and the host's clientData. */
 export class CertificateInput {
   certificate: Certificate = new Certificate();
   clientData: Value | null = null;
@@ -564,7 +577,7 @@ export class CertificateInput {
     const r = new CertificateInput();
     const o = object(v, path);
     if (o === null) return r;
-    r.certificate = Certificate.decode(o.get("certificate"), join(path, "certificate"));
+    r.certificate = Certificate.decode(o, path);
     r.clientData = decodeAny(o, "clientData", path);
     return r;
   }
@@ -572,8 +585,7 @@ export class CertificateInput {
   /** encode writes the value as JSON. */
   encode(w: Writer): void {
     w.objBegin();
-    w.key("certificate");
-    this.certificate.encode(w);
+    this.certificate.encodeMembers(w);
     if (!anyEmpty(this.clientData)) {
       w.key("clientData");
       w.value(this.clientData);

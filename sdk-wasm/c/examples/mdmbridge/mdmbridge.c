@@ -254,7 +254,7 @@ REALMGATE_PKI_INIT(init, init)
  * anyone burn another device's code. */
 static int validate_identity(rg_call *c, const rg_identity_input *in, rg_valid *out) {
 	if (load_codes(c) != 0) return -1;
-	rg_str device = in->identity.device_id;
+	rg_str device = in->device_id;
 	const rg_json *ac = rg_json_get(in->client_data, "activationCode");
 	if (!ac || ac->type != RG_JSON_STRING || ac->s.n == 0) return refuse(out, "no activation code", device);
 	if (device.n == 0) return refuse(out, "no device id", device);
@@ -267,7 +267,7 @@ static int validate_identity(rg_call *c, const rg_identity_input *in, rg_valid *
 	if (now >= k->expires_at) return refuse(out, "expired", device);
 	if (k->used) return refuse(out, "already used", device);
 	k->used = true;
-	rg_log_attrs(RG_INFO, "activation code redeemed", "deviceId", device.p, "userName", in->identity.user_name.p, NULL);
+	rg_log_attrs(RG_INFO, "activation code redeemed", "deviceId", device.p, "userName", in->user_identity.user_name.p, NULL);
 	out->valid = RG_STR(RG_YES);
 	return 0;
 }
@@ -275,8 +275,8 @@ REALMGATE_PKI_VALIDATE_IDENTITY(validateIdentity, validate_identity)
 
 /* csr_requirements asks for the user name as common name. */
 static int csr_requirements(rg_call *c, const rg_identity_input *in, rg_csr_requirements *out) {
-	if (in->identity.user_name.n == 0) return rg_fail(c, "getCSRRequirements: the identity has no userName");
-	out->common_name = in->identity.user_name;
+	if (in->user_identity.user_name.n == 0) return rg_fail(c, "getCSRRequirements: userIdentity has no userName");
+	out->common_name = in->user_identity.user_name;
 	return 0;
 }
 REALMGATE_PKI_CSR_REQUIREMENTS(getCSRRequirements, csr_requirements)
@@ -285,7 +285,7 @@ REALMGATE_PKI_CSR_REQUIREMENTS(getCSRRequirements, csr_requirements)
  * signature already). */
 static int validate_csr(rg_call *c, const rg_csr_input *in, rg_valid *out) {
 	(void)c;
-	bool ok = in->identity.user_name.n && rg_str_eq(in->csr.cn, in->identity.user_name);
+	bool ok = in->user_identity.user_name.n && rg_str_eq(in->csr_info.cn, in->user_identity.user_name);
 	out->valid = ok ? RG_STR(RG_YES) : RG_STR(RG_NO);
 	return 0;
 }

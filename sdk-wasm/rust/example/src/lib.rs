@@ -47,7 +47,8 @@ procedure!(fetch => fetch);
 // ---- PKI bridge ----------------------------------------------------------------------------
 
 fn init(input: pki::InitInput) -> Result<pki::Empty> {
-    realmgate::log_attrs(Level::Debug, "pki bridge init", &[("realm", &input.realm)]);
+    let dependent = input.parameters.get("dependent-user-auth-realm").cloned().unwrap_or_default();
+    realmgate::log_attrs(Level::Debug, "pki bridge init", &[("dependentRealm", &dependent)]);
     Ok(pki::Empty {})
 }
 realmgate::pki_init!(init => init);
@@ -55,11 +56,11 @@ realmgate::pki_init!(init => init);
 /// validate_identity refuses an identity without a user name or whose user the "blockedUser"
 /// setting names, and sends one without a device to the dependent realm only.
 fn validate_identity(input: pki::IdentityInput) -> Result<Valid> {
-    let id = &input.identity;
+    let id = &input.user_identity;
     let blocked = realmgate::config()?.remove("blockedUser").unwrap_or_default();
     Ok(if id.user_name.is_empty() || (!blocked.is_empty() && id.user_name == blocked) {
         Valid::no()
-    } else if id.device_id.is_empty() {
+    } else if input.device_id.is_empty() {
         Valid::use_dependent_realm_only()
     } else {
         Valid::yes()
@@ -68,24 +69,24 @@ fn validate_identity(input: pki::IdentityInput) -> Result<Valid> {
 realmgate::pki_validate_identity!(validateIdentity => validate_identity);
 
 /// csr_requirements asks for the user name as common name, and for the organization setting
-/// (when the adapter has one) in the subject.
+/// (when the adapter has one) in the subject: {"O": organization}.
 fn csr_requirements(input: pki::IdentityInput) -> Result<pki::CsrRequirements> {
-    if input.identity.user_name.is_empty() {
-        fail!("getCSRRequirements: identity has no userName");
+    if input.user_identity.user_name.is_empty() {
+        fail!("getCSRRequirements: userIdentity has no userName");
     }
     let org = realmgate::config()?.remove("organization").unwrap_or_default();
-    Ok(pki::CsrRequirements {
-        common_name: input.identity.user_name,
-        additional_subject: if org.is_empty() { String::new() } else { format!("O={}", org) },
-        ..Default::default()
-    })
+    let mut additional_subject = std::collections::BTreeMap::new();
+    if !org.is_empty() {
+        additional_subject.insert("O".to_string(), org);
+    }
+    Ok(pki::CsrRequirements { common_name: input.user_identity.user_name, additional_subject, ..Default::default() })
 }
 realmgate::pki_csr_requirements!(getCSRRequirements => csr_requirements);
 
 /// validate_csr accepts a CSR whose common name is the one getCSRRequirements asked for.
 fn validate_csr(input: pki::CsrInput) -> Result<Valid> {
-    let name = &input.identity.user_name;
-    Ok(Valid::from_bool(!name.is_empty() && &input.csr.cn == name))
+    let name = &input.user_identity.user_name;
+    Ok(Valid::from_bool(!name.is_empty() && &input.csr_info.cn == name))
 }
 realmgate::pki_validate_csr!(validateCSR => validate_csr);
 
@@ -124,13 +125,13 @@ fn roundtrip(input: RoundtripInput) -> Result<Value> {
     let v = input.value;
     match input.type_name.as_str() {
         "InitInput" => again::<pki::InitInput>(v),
-        "UserCertificateIdentity" => again::<pki::UserCertificateIdentity>(v),
+        "UserIdentity" => again::<pki::UserIdentity>(v),
         "IdentityInput" => again::<pki::IdentityInput>(v),
         "Valid" => again::<pki::Valid>(v),
         "CSRRequirements" => again::<pki::CsrRequirements>(v),
         "KeyInfo" => again::<pki::KeyInfo>(v),
         "SigInfo" => again::<pki::SigInfo>(v),
-        "CSR" => again::<pki::Csr>(v),
+        "CSRInfo" => again::<pki::CsrInfo>(v),
         "CSRInput" => again::<pki::CsrInput>(v),
         "GeneratedCertificate" => again::<pki::GeneratedCertificate>(v),
         "Issuer" => again::<pki::Issuer>(v),

@@ -12,7 +12,7 @@
 //! use realmgate::{procedure, pki, Result};
 //!
 //! fn validate_csr(input: pki::CsrInput) -> Result<pki::Valid> {
-//!     Ok(pki::Valid::from_bool(input.csr.cn == input.identity.user_name))
+//!     Ok(pki::Valid::from_bool(input.csr_info.cn == input.user_identity.user_name))
 //! }
 //! realmgate::pki_validate_csr!(validateCSR => validate_csr);
 //! ```

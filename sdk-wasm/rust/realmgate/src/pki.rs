@@ -43,35 +43,41 @@ pub type ClientData = Map<String, Value>;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Empty {}
 
-/// Input of init (`InitInput`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// Input of init (`InitInput`): the realm's parameters as one flat object, parameter name to
+/// value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
 pub struct InitInput {
-    #[serde(rename = "realm", default, deserialize_with = "nullable")]
-    pub realm: String,
-    #[serde(rename = "parameters", default, deserialize_with = "nullable")]
     pub parameters: BTreeMap<String, String>,
 }
 
-/// `UserCertificateIdentity`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UserCertificateIdentity {
-    #[serde(rename = "userName", default, deserialize_with = "nullable")]
-    pub user_name: String,
-    #[serde(rename = "displayName", default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
-    pub display_name: String,
-    #[serde(rename = "attributes", default, deserialize_with = "nullable", skip_serializing_if = "Map::is_empty")]
-    pub attributes: Map<String, Value>,
-    #[serde(rename = "appID", default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
-    pub app_id: String,
-    #[serde(rename = "deviceId", default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
-    pub device_id: String,
+impl<'de> Deserialize<'de> for InitInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(InitInput { parameters: nullable(d)? })
+    }
 }
 
-/// Input of validateIdentity and getCSRRequirements (`IdentityInput`).
+/// Worklight's standard user identity (`UserIdentity`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserIdentity {
+    #[serde(rename = "userName", default, deserialize_with = "nullable")]
+    pub user_name: String,
+    #[serde(rename = "displayName", default, deserialize_with = "nullable")]
+    pub display_name: String,
+    #[serde(rename = "attributes", default, deserialize_with = "nullable")]
+    pub attributes: Map<String, Value>,
+}
+
+/// Input of validateIdentity and getCSRRequirements (`IdentityInput`): Worklight's user
+/// certificate identity, and the host's `clientData`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IdentityInput {
-    #[serde(rename = "identity", default, deserialize_with = "object")]
-    pub identity: UserCertificateIdentity,
+    #[serde(rename = "deviceId", default, deserialize_with = "nullable")]
+    pub device_id: String,
+    #[serde(rename = "userIdentity", default, deserialize_with = "object")]
+    pub user_identity: UserIdentity,
+    #[serde(rename = "appId", default, deserialize_with = "nullable")]
+    pub app_id: String,
     #[serde(rename = "clientData", default, deserialize_with = "nullable", skip_serializing_if = "Map::is_empty")]
     pub client_data: ClientData,
 }
@@ -103,13 +109,14 @@ impl Valid {
     }
 }
 
-/// Output of getCSRRequirements (`CSRRequirements`).
+/// Output of getCSRRequirements (`CSRRequirements`): `additional_subject` maps RDN types to
+/// values (`{"O": "IBM"}`), `additional_attributes` PKCS #9 attribute names to values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CsrRequirements {
     #[serde(rename = "commonName", default, deserialize_with = "nullable")]
     pub common_name: String,
-    #[serde(rename = "additionalSubject", default, deserialize_with = "nullable", skip_serializing_if = "String::is_empty")]
-    pub additional_subject: String,
+    #[serde(rename = "additionalSubject", default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    pub additional_subject: BTreeMap<String, String>,
     #[serde(rename = "additionalAttributes", default, deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
     pub additional_attributes: BTreeMap<String, String>,
 }
@@ -132,11 +139,9 @@ pub struct SigInfo {
     pub algorithm: String,
 }
 
-/// A certificate signing request as the host parsed it (`CSR`).
+/// What the host parsed from a certificate signing request (`CSRInfo`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Csr {
-    #[serde(rename = "base64", default, deserialize_with = "nullable")]
-    pub base64: String,
+pub struct CsrInfo {
     #[serde(rename = "dn", default, deserialize_with = "nullable")]
     pub dn: String,
     #[serde(rename = "cn", default, deserialize_with = "nullable")]
@@ -151,13 +156,20 @@ pub struct Csr {
     pub emails: Vec<String>,
 }
 
-/// Input of validateCSR and generateCertificate (`CSRInput`).
+/// Input of validateCSR and generateCertificate (`CSRInput`): `csr` is the base64 of the
+/// request's DER; `csr_info` and `client_data` are the host's own members.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CsrInput {
-    #[serde(rename = "csr", default, deserialize_with = "object")]
-    pub csr: Csr,
-    #[serde(rename = "identity", default, deserialize_with = "object")]
-    pub identity: UserCertificateIdentity,
+    #[serde(rename = "deviceId", default, deserialize_with = "nullable")]
+    pub device_id: String,
+    #[serde(rename = "csr", default, deserialize_with = "nullable")]
+    pub csr: String,
+    #[serde(rename = "userIdentity", default, deserialize_with = "object")]
+    pub user_identity: UserIdentity,
+    #[serde(rename = "appId", default, deserialize_with = "nullable")]
+    pub app_id: String,
+    #[serde(rename = "csrInfo", default, deserialize_with = "object")]
+    pub csr_info: CsrInfo,
     #[serde(rename = "clientData", default, deserialize_with = "nullable", skip_serializing_if = "Map::is_empty")]
     pub client_data: ClientData,
 }
@@ -214,10 +226,11 @@ pub struct Certificate {
     pub base64: String,
 }
 
-/// Input of getIdentityFromCertificate and validateCertificate (`CertificateInput`).
+/// Input of getIdentityFromCertificate and validateCertificate (`CertificateInput`): the
+/// certificate object's own members, and the host's `clientData`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CertificateInput {
-    #[serde(rename = "certificate", default, deserialize_with = "object")]
+    #[serde(flatten)]
     pub certificate: Certificate,
     #[serde(rename = "clientData", default, deserialize_with = "nullable", skip_serializing_if = "Map::is_empty")]
     pub client_data: ClientData,

@@ -36,7 +36,8 @@ const (
 	// SettingCACert is the PEM certificate of the CA CFSSL signs with. validateCertificate checks
 	// certificates against it; without it the bridge asks CFSSL's /api/v1/cfssl/info once.
 	SettingCACert = "ca-cert"
-	// SettingSubject is RDNs every CSR subject must carry besides the CN, e.g. "O=Example".
+	// SettingSubject is the attributes every CSR subject must carry besides the CN, e.g.
+	// "O=Example,OU=Mobile" (realmgate.ParseSubject).
 	SettingSubject = "subject"
 )
 
@@ -53,7 +54,7 @@ type Doer func(realmgate.HTTPRequest) (*realmgate.HTTPResponse, error)
 type Bridge struct {
 	base    string // SettingURL without a trailing slash
 	profile string
-	subject string
+	subject map[string]string
 	ca      *x509.Certificate // from SettingCACert, or from CFSSL's info endpoint on first use
 	do      Doer
 	now     func() time.Time
@@ -65,7 +66,11 @@ func New(settings map[string]string, do Doer) (*Bridge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("setting %s: %w", SettingURL, err)
 	}
-	b := &Bridge{base: base, profile: settings[SettingProfile], subject: settings[SettingSubject], do: do, now: time.Now}
+	subject, err := realmgate.ParseSubject(settings[SettingSubject])
+	if err != nil {
+		return nil, fmt.Errorf("setting %s: %w", SettingSubject, err)
+	}
+	b := &Bridge{base: base, profile: settings[SettingProfile], subject: subject, do: do, now: time.Now}
 	if p := settings[SettingCACert]; p != "" {
 		if b.ca, err = parseCACert([]byte(p)); err != nil {
 			return nil, fmt.Errorf("setting %s: %w", SettingCACert, err)
@@ -118,15 +123,15 @@ func (b *Bridge) Init(realmgate.InitInput) error { return nil }
 // ValidateIdentity accepts every identity with a user name: who may enroll is the dependent
 // realm's decision, what gets signed is CFSSL's policy.
 func (b *Bridge) ValidateIdentity(in realmgate.IdentityInput) (realmgate.Valid, error) {
-	return realmgate.Verdict(in.Identity.UserName != ""), nil
+	return realmgate.Verdict(in.UserIdentity.UserName != ""), nil
 }
 
 // CSRRequirements asks for the user name as common name, under the configured subject.
 func (b *Bridge) CSRRequirements(in realmgate.IdentityInput) (realmgate.CSRRequirements, error) {
-	if in.Identity.UserName == "" {
+	if in.UserIdentity.UserName == "" {
 		return realmgate.CSRRequirements{}, errors.New("the identity has no user name")
 	}
-	return realmgate.CSRRequirements{CommonName: in.Identity.UserName, AdditionalSubject: b.subject}, nil
+	return realmgate.CSRRequirements{CommonName: in.UserIdentity.UserName, AdditionalSubject: b.subject}, nil
 }
 
 // ValidateCSR accepts a correctly self-signed CSR whose common name is the user's name, with an
@@ -136,7 +141,7 @@ func (b *Bridge) ValidateCSR(in realmgate.CSRInput) (realmgate.Valid, error) {
 	if err != nil {
 		return realmgate.Verdict(false), nil
 	}
-	u := in.Identity.UserName
+	u := in.UserIdentity.UserName
 	return realmgate.Verdict(u != "" && csr.Subject.CommonName == u && acceptableKey(csr.PublicKey)), nil
 }
 
@@ -150,8 +155,9 @@ func acceptableKey(k crypto.PublicKey) bool {
 	return false
 }
 
-func parseCSR(c realmgate.CSR) (*x509.CertificateRequest, error) {
-	der, err := base64.StdEncoding.DecodeString(c.Base64)
+// parseCSR parses the base64 DER of a CSR (the input's "csr").
+func parseCSR(b64 string) (*x509.CertificateRequest, error) {
+	der, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return nil, fmt.Errorf("the CSR is not base64: %w", err)
 	}
@@ -177,7 +183,7 @@ type signRequest struct {
 func (b *Bridge) GenerateCertificate(in realmgate.CSRInput) (realmgate.GeneratedCertificate, error) {
 	// The CSR's self-signature is not checked again here: the host has checked it and CFSSL
 	// checks it before signing, and one ECDSA verification costs milliseconds in wasm.
-	der, err := base64.StdEncoding.DecodeString(in.CSR.Base64)
+	der, err := base64.StdEncoding.DecodeString(in.CSR)
 	if err != nil {
 		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is not base64: %w", err)
 	}
@@ -185,8 +191,8 @@ func (b *Bridge) GenerateCertificate(in realmgate.CSRInput) (realmgate.Generated
 	if err != nil {
 		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is not valid: %w", err)
 	}
-	if csr.Subject.CommonName != in.Identity.UserName || in.Identity.UserName == "" {
-		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is for %q, not for the user %q", csr.Subject.CommonName, in.Identity.UserName)
+	if csr.Subject.CommonName != in.UserIdentity.UserName || in.UserIdentity.UserName == "" {
+		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is for %q, not for the user %q", csr.Subject.CommonName, in.UserIdentity.UserName)
 	}
 	body, err := json.Marshal(signRequest{
 		CertificateRequest: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})),
@@ -328,10 +334,10 @@ func printable(s string) string {
 
 // IdentityFromCertificate names the user by the certificate's common name.
 func (b *Bridge) IdentityFromCertificate(in realmgate.CertificateInput) (realmgate.IdentityFromCertificate, error) {
-	if in.Certificate.CN == "" {
+	if in.CN == "" {
 		return realmgate.IdentityFromCertificate{}, errors.New("the certificate has no common name")
 	}
-	return realmgate.IdentityFromCertificate{UserName: in.Certificate.CN, DisplayName: in.Certificate.CN}, nil
+	return realmgate.IdentityFromCertificate{UserName: in.CN, DisplayName: in.CN}, nil
 }
 
 // ValidateCertificate accepts a certificate that the CFSSL CA signed and that is valid now. It
@@ -342,7 +348,7 @@ func (b *Bridge) ValidateCertificate(in realmgate.CertificateInput) (realmgate.V
 	if err != nil {
 		return realmgate.Valid{}, err
 	}
-	der, err := base64.StdEncoding.DecodeString(in.Certificate.Base64)
+	der, err := base64.StdEncoding.DecodeString(in.Base64)
 	if err != nil {
 		return realmgate.Verdict(false), nil
 	}

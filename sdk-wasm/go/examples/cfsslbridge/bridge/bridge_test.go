@@ -105,7 +105,7 @@ func (f *fakeCFSSL) do(req realmgate.HTTPRequest) (*realmgate.HTTPResponse, erro
 	return f.answer(req)
 }
 
-func csrFor(t *testing.T, subject pkix.Name) (realmgate.CSR, *x509.CertificateRequest) {
+func csrFor(t *testing.T, subject pkix.Name) (string, *x509.CertificateRequest) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: subject}, key)
@@ -113,12 +113,12 @@ func csrFor(t *testing.T, subject pkix.Name) (realmgate.CSR, *x509.CertificateRe
 		t.Fatal(err)
 	}
 	csr, _ := x509.ParseCertificateRequest(der)
-	return realmgate.CSR{Base64: base64.StdEncoding.EncodeToString(der), CN: subject.CommonName}, csr
+	return base64.StdEncoding.EncodeToString(der), csr
 }
 
 func TestGenerateCertificate(t *testing.T) {
 	issuer, other := newCA(t, "CFSSL CA", true), newCA(t, "CFSSL CA", true)
-	alice := realmgate.UserCertificateIdentity{UserName: "alice"}
+	alice := realmgate.UserIdentity{UserName: "alice"}
 	csrObj, csr := csrFor(t, pkix.Name{CommonName: "alice", Organization: []string{"Example"}})
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 
@@ -184,7 +184,7 @@ func TestGenerateCertificate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			g, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrObj, Identity: alice})
+			g, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrObj, UserIdentity: alice})
 			var urls []string
 			for _, r := range f.requests {
 				urls = append(urls, r.URL)
@@ -235,7 +235,7 @@ func TestGenerateCertificate(t *testing.T) {
 		}}
 		b, _ := bridge.New(map[string]string{"cfssl-url": "http://cfssl.test:8888"}, f.do)
 		bob, _ := csrFor(t, pkix.Name{CommonName: "bob"})
-		if _, err := b.GenerateCertificate(realmgate.CSRInput{CSR: bob, Identity: alice}); err == nil || !strings.Contains(err.Error(), `not for the user "alice"`) {
+		if _, err := b.GenerateCertificate(realmgate.CSRInput{CSR: bob, UserIdentity: alice}); err == nil || !strings.Contains(err.Error(), `not for the user "alice"`) {
 			t.Errorf("GenerateCertificate: %v, want a refusal naming the user", err)
 		}
 		if len(f.requests) != 0 {
@@ -278,16 +278,16 @@ func TestValidateCSR(t *testing.T) {
 	good, _ := csrFor(t, pkix.Name{CommonName: "alice"})
 	for _, tc := range []struct {
 		name string
-		csr  realmgate.CSR
+		csr  string
 		user string
 		want string
 	}{
 		{"matching CN", good, "alice", realmgate.Yes},
 		{"other user", good, "bob", realmgate.No},
 		{"no user", good, "", realmgate.No},
-		{"garbage", realmgate.CSR{Base64: "AAAA", CN: "alice"}, "alice", realmgate.No},
+		{"garbage", "AAAA", "alice", realmgate.No},
 	} {
-		v, _ := b.ValidateCSR(realmgate.CSRInput{CSR: tc.csr, Identity: realmgate.UserCertificateIdentity{UserName: tc.user}})
+		v, _ := b.ValidateCSR(realmgate.CSRInput{CSR: tc.csr, UserIdentity: realmgate.UserIdentity{UserName: tc.user}})
 		if v.Valid != tc.want {
 			t.Errorf("ValidateCSR(%s) = %s, want %s", tc.name, v.Valid, tc.want)
 		}

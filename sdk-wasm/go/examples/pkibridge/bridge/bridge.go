@@ -28,7 +28,7 @@ import (
 const (
 	SettingCACert       = "ca-cert"       // PEM CA certificate (required)
 	SettingCAKey        = "ca-key"        // PEM CA private key: PKCS#8, EC or PKCS#1 RSA (required)
-	SettingSubject      = "subject"       // RDNs every certificate subject carries, e.g. "O=Example,OU=Mobile"
+	SettingSubject      = "subject"       // attributes every certificate subject carries, e.g. "O=Example,OU=Mobile" (realmgate.ParseSubject)
 	SettingValidityDays = "validity-days" // lifetime of issued certificates (default 365)
 	SettingDeniedUsers  = "denied-users"  // comma-separated user names validateIdentity refuses
 	// SettingDependentOnlyUsers lists users validateIdentity lets in with the dependent realm's
@@ -40,7 +40,7 @@ const (
 type Bridge struct {
 	caCert   *x509.Certificate
 	caKey    crypto.Signer
-	subject  string
+	subject  map[string]string
 	validity time.Duration
 	denied   []string
 	depOnly  []string
@@ -49,7 +49,11 @@ type Bridge struct {
 
 // New reads the bridge's settings.
 func New(settings map[string]string) (*Bridge, error) {
-	b := &Bridge{subject: settings[SettingSubject], validity: 365 * 24 * time.Hour, now: time.Now}
+	subject, err := realmgate.ParseSubject(settings[SettingSubject])
+	if err != nil {
+		return nil, fmt.Errorf("setting %s: %w", SettingSubject, err)
+	}
+	b := &Bridge{subject: subject, validity: 365 * 24 * time.Hour, now: time.Now}
 	block, _ := pem.Decode([]byte(settings[SettingCACert]))
 	if block == nil || block.Type != "CERTIFICATE" {
 		return nil, fmt.Errorf("setting %s: no PEM CERTIFICATE block", SettingCACert)
@@ -126,7 +130,7 @@ func (b *Bridge) Init(realmgate.InitInput) error { return nil }
 // ValidateIdentity accepts every named user but the denied ones, and lets the dependent-only ones
 // in without a certificate.
 func (b *Bridge) ValidateIdentity(in realmgate.IdentityInput) (realmgate.Valid, error) {
-	u := in.Identity.UserName
+	u := in.UserIdentity.UserName
 	if u != "" && slices.Contains(b.depOnly, u) {
 		return realmgate.Valid{Valid: realmgate.NoUseDependentRealmOnly}, nil
 	}
@@ -135,10 +139,10 @@ func (b *Bridge) ValidateIdentity(in realmgate.IdentityInput) (realmgate.Valid, 
 
 // CSRRequirements asks for the user name as common name, under the configured subject.
 func (b *Bridge) CSRRequirements(in realmgate.IdentityInput) (realmgate.CSRRequirements, error) {
-	if in.Identity.UserName == "" {
+	if in.UserIdentity.UserName == "" {
 		return realmgate.CSRRequirements{}, errors.New("the identity has no user name")
 	}
-	return realmgate.CSRRequirements{CommonName: in.Identity.UserName, AdditionalSubject: b.subject}, nil
+	return realmgate.CSRRequirements{CommonName: in.UserIdentity.UserName, AdditionalSubject: b.subject}, nil
 }
 
 // ValidateCSR accepts a correctly self-signed CSR for the user's name with an ECDSA, Ed25519 or
@@ -148,7 +152,7 @@ func (b *Bridge) ValidateCSR(in realmgate.CSRInput) (realmgate.Valid, error) {
 	if err != nil {
 		return realmgate.Verdict(false), nil
 	}
-	return realmgate.Verdict(csr.Subject.CommonName == in.Identity.UserName && acceptableKey(csr.PublicKey)), nil
+	return realmgate.Verdict(csr.Subject.CommonName == in.UserIdentity.UserName && acceptableKey(csr.PublicKey)), nil
 }
 
 func acceptableKey(k crypto.PublicKey) bool {
@@ -161,8 +165,9 @@ func acceptableKey(k crypto.PublicKey) bool {
 	return false
 }
 
-func parseCSR(c realmgate.CSR) (*x509.CertificateRequest, error) {
-	der, err := base64.StdEncoding.DecodeString(c.Base64)
+// parseCSR parses the base64 DER of a CSR (the input's "csr").
+func parseCSR(b64 string) (*x509.CertificateRequest, error) {
+	der, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return nil, fmt.Errorf("the CSR is not base64: %w", err)
 	}
@@ -182,8 +187,8 @@ func (b *Bridge) GenerateCertificate(in realmgate.CSRInput) (realmgate.Generated
 	if err != nil {
 		return realmgate.GeneratedCertificate{}, err
 	}
-	if csr.Subject.CommonName != in.Identity.UserName {
-		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is for %q, not for the user %q", csr.Subject.CommonName, in.Identity.UserName)
+	if csr.Subject.CommonName != in.UserIdentity.UserName {
+		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is for %q, not for the user %q", csr.Subject.CommonName, in.UserIdentity.UserName)
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
@@ -207,15 +212,15 @@ func (b *Bridge) GenerateCertificate(in realmgate.CSRInput) (realmgate.Generated
 
 // IdentityFromCertificate names the user by the certificate's common name.
 func (b *Bridge) IdentityFromCertificate(in realmgate.CertificateInput) (realmgate.IdentityFromCertificate, error) {
-	if in.Certificate.CN == "" {
+	if in.CN == "" {
 		return realmgate.IdentityFromCertificate{}, errors.New("the certificate has no common name")
 	}
-	return realmgate.IdentityFromCertificate{UserName: in.Certificate.CN, DisplayName: in.Certificate.CN}, nil
+	return realmgate.IdentityFromCertificate{UserName: in.CN, DisplayName: in.CN}, nil
 }
 
 // ValidateCertificate accepts a certificate this bridge's CA signed that is valid now.
 func (b *Bridge) ValidateCertificate(in realmgate.CertificateInput) (realmgate.Valid, error) {
-	der, err := base64.StdEncoding.DecodeString(in.Certificate.Base64)
+	der, err := base64.StdEncoding.DecodeString(in.Base64)
 	if err != nil {
 		return realmgate.Verdict(false), nil
 	}

@@ -66,13 +66,13 @@ func TestNewRefusesBadSettings(t *testing.T) {
 	}
 }
 
-func csrFor(t *testing.T, cn string, key any) realmgate.CSR {
+func csrFor(t *testing.T, cn string, key any) string {
 	t.Helper()
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return realmgate.CSR{Base64: base64.StdEncoding.EncodeToString(der), CN: cn}
+	return base64.StdEncoding.EncodeToString(der)
 }
 
 func TestEnrollment(t *testing.T) {
@@ -81,12 +81,12 @@ func TestEnrollment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice := realmgate.UserCertificateIdentity{UserName: "alice"}
+	alice := realmgate.UserIdentity{UserName: "alice"}
 	for _, tc := range []struct {
 		user string
 		want string
 	}{{"alice", realmgate.Yes}, {"eve", realmgate.No}, {"", realmgate.No}} {
-		v, _ := b.ValidateIdentity(realmgate.IdentityInput{Identity: realmgate.UserCertificateIdentity{UserName: tc.user}})
+		v, _ := b.ValidateIdentity(realmgate.IdentityInput{UserIdentity: realmgate.UserIdentity{UserName: tc.user}})
 		if v.Valid != tc.want {
 			t.Errorf("ValidateIdentity(%q) = %s, want %s", tc.user, v.Valid, tc.want)
 		}
@@ -95,20 +95,20 @@ func TestEnrollment(t *testing.T) {
 	smallRSA, _ := rsa.GenerateKey(rand.Reader, 1024)
 	for _, tc := range []struct {
 		name string
-		csr  realmgate.CSR
+		csr  string
 		want string
 	}{
 		{"good", csrFor(t, "alice", ecKey), realmgate.Yes},
 		{"other user", csrFor(t, "bob", ecKey), realmgate.No},
 		{"weak RSA key", csrFor(t, "alice", smallRSA), realmgate.No},
-		{"garbage", realmgate.CSR{Base64: "AAAA"}, realmgate.No},
+		{"garbage", "AAAA", realmgate.No},
 	} {
-		v, _ := b.ValidateCSR(realmgate.CSRInput{CSR: tc.csr, Identity: alice})
+		v, _ := b.ValidateCSR(realmgate.CSRInput{CSR: tc.csr, UserIdentity: alice})
 		if v.Valid != tc.want {
 			t.Errorf("ValidateCSR(%s) = %s, want %s", tc.name, v.Valid, tc.want)
 		}
 	}
-	g, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrFor(t, "alice", ecKey), Identity: alice})
+	g, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrFor(t, "alice", ecKey), UserIdentity: alice})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestEnrollment(t *testing.T) {
 	if life := cert.NotAfter.Sub(cert.NotBefore); life < 30*24*time.Hour || life > 31*24*time.Hour {
 		t.Errorf("certificate lifetime %v, want 30 days", life)
 	}
-	if _, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrFor(t, "bob", ecKey), Identity: alice}); err == nil {
+	if _, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrFor(t, "bob", ecKey), UserIdentity: alice}); err == nil {
 		t.Error("GenerateCertificate signed a CSR for another user")
 	}
 	v, _ := b.ValidateCertificate(realmgate.CertificateInput{Certificate: realmgate.Certificate{Base64: g.CertificateBase64}})
