@@ -9,7 +9,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // BasicCredentials are the user name and password of an Authorization: Basic header.
@@ -109,7 +109,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 	}
 	// Once a session has an anti-XSRF token, every answer must carry it: a page on another origin
 	// cannot log a victim's session in.
-	if s.st.InstanceID != "" && req.Realm != policies.RealmAntiXSRF &&
+	if s.st.InstanceID != "" && req.Realm != project.RealmAntiXSRF &&
 		subtle.ConstantTimeCompare([]byte(req.Passive.InstanceID), []byte(s.st.InstanceID)) != 1 {
 		return nil, errorf(CodeXSRF, "the WL-Instance-Id header is missing or wrong")
 	}
@@ -250,7 +250,7 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 		forgetLogin(s, realm)
 		s.dirty = true
 	}
-	if realm == policies.RealmAntiXSRF && s.st.InstanceID != "" {
+	if realm == project.RealmAntiXSRF && s.st.InstanceID != "" {
 		s.st.InstanceID = ""
 		s.dirty = true
 	}
@@ -304,7 +304,7 @@ func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, 
 		}
 	}
 	if ok, _ := (antiXSRF{}).observe(&exchange{s: s, passive: passive}); ok {
-		info.Realms[policies.RealmAntiXSRF] = map[string]any{"identity": nil}
+		info.Realms[project.RealmAntiXSRF] = map[string]any{"identity": nil}
 	}
 	if a := e.project.Apps[app.App]; a != nil {
 		if env := a.Envs[app.Env]; env != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -40,8 +41,8 @@ func BenchmarkAuthorize(b *testing.B) {
 			}
 			c.mustChallenge("mobile")
 			ch := c.mustChallenge("mobile")
-			n := ch.Challenges[policies.RealmDeviceNoProvision]["token"].(string)
-			c.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"bench-device","os":"android"}}`)
+			n := ch.Challenges[project.RealmDeviceNoProvision]["token"].(string)
+			c.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"bench-device","os":"android"}}`)
 		}},
 	} {
 		l := newLab(b)

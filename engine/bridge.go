@@ -10,7 +10,7 @@ import (
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/internal/rfc4514"
 	"github.com/realmgate/realmgate/pki"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // PKI-bridge classes a user-certificate realm names in pki-bridge-class.
@@ -43,7 +43,7 @@ type adapterBridge struct {
 
 // newAdapterBridge reads the bridge procedures of a realm. A user-certificate realm needs the
 // certificate-generation procedure; a provisioning realm may leave signing to the built-in CA.
-func newAdapterBridge(e *Engine, r *policies.Realm, needGeneration bool) (*adapterBridge, error) {
+func newAdapterBridge(e *Engine, r *project.Realm, needGeneration bool) (*adapterBridge, error) {
 	b := &adapterBridge{realm: r.Name, params: r.Params.Map(), procs: map[string][2]string{}, runner: func() ProcedureRunner { return e.procs }}
 	for _, role := range adapters.PKIRoles {
 		ref, ok := r.Params.Get("adapter-pki-bridge-" + role + "-procedure")
@@ -190,7 +190,7 @@ type embeddedBridge struct {
 
 // LoadEmbeddedPKI opens the PKCS#12 file of a realm with the embedded PKI bridge (path relative
 // to the project directory when not absolute).
-func LoadEmbeddedPKI(p *policies.Project, r *policies.Realm) (*pki.CA, error) {
+func LoadEmbeddedPKI(p *project.Project, r *project.Realm) (*pki.CA, error) {
 	path, _ := r.Params.Get("embedded-pki-bridge-ca-p12-file-path")
 	password, _ := r.Params.Get("embedded-pki-bridge-ca-p12-password")
 	if !filepath.IsAbs(path) {

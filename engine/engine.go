@@ -22,6 +22,7 @@ import (
 
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -172,7 +173,7 @@ type Options struct {
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
 type Engine struct {
 	cfg       Config
-	project   *policies.Project
+	project   *project.Project
 	eval      *policies.Evaluator
 	store     Store
 	now       func() time.Time
@@ -195,7 +196,7 @@ type Engine struct {
 }
 
 // New builds an engine for a loaded project.
-func New(p *policies.Project, opts Options) (*Engine, error) {
+func New(p *project.Project, opts Options) (*Engine, error) {
 	e := &Engine{
 		cfg:       opts.Config.withDefaults(),
 		project:   p,
@@ -237,7 +238,7 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 }
 
 // Project returns the project the engine enforces.
-func (e *Engine) Project() *policies.Project { return e.project }
+func (e *Engine) Project() *project.Project { return e.project }
 
 // Revision is the policy revision decisions are made with.
 func (e *Engine) Revision() string { return e.eval.Revision() }
@@ -515,7 +516,7 @@ func (e *Engine) observe(x *exchange) ([]string, error) {
 }
 
 // challenge builds the challenge payloads of the realms the decision names.
-func (e *Engine) challenge(x *exchange, test *policies.SecurityTest, dec policies.Decision) (*Challenge, error) {
+func (e *Engine) challenge(x *exchange, test *project.SecurityTest, dec policies.Decision) (*Challenge, error) {
 	ch := &Challenge{SecurityTest: test.Name, Step: dec.Step, Challenges: map[string]map[string]any{}}
 	for _, name := range dec.Realms {
 		r, ok := e.realms[name]
@@ -549,7 +550,7 @@ func (e *Engine) challenge(x *exchange, test *policies.SecurityTest, dec policie
 const dataTest = "test"
 
 // challengingTest returns the security test that last challenged realm in this session.
-func (e *Engine) challengingTest(x *exchange, realm string) *policies.SecurityTest {
+func (e *Engine) challengingTest(x *exchange, realm string) *project.SecurityTest {
 	if rs := x.s.peek(realm); rs != nil {
 		return e.project.Tests[rs.Data[dataTest]]
 	}
@@ -557,7 +558,7 @@ func (e *Engine) challengingTest(x *exchange, realm string) *policies.SecurityTe
 }
 
 // touch extends the logins the test used (idle expiration), writing at most once a minute each.
-func (e *Engine) touch(x *exchange, t *policies.SecurityTest) {
+func (e *Engine) touch(x *exchange, t *project.SecurityTest) {
 	for _, step := range t.Steps {
 		for _, name := range step {
 			rs := x.s.peek(name)
@@ -577,7 +578,7 @@ func (e *Engine) touch(x *exchange, t *policies.SecurityTest) {
 
 // identities returns the identities of the test's user and device realms; a login that expired
 // is nobody's identity any more.
-func (e *Engine) identities(s *session, t *policies.SecurityTest, now time.Time) (user, device map[string]any) {
+func (e *Engine) identities(s *session, t *project.SecurityTest, now time.Time) (user, device map[string]any) {
 	if rs := s.peek(t.UserRealm); rs.live(now) {
 		user = rs.Identity
 	}

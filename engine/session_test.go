@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -32,7 +32,7 @@ func TestNewSessionIsCreatedAndStored(t *testing.T) {
 	if st.Lineage == "" || st.Lineage == c.sid || st.Version != "2.1.0" {
 		t.Errorf("state %+v: want a lineage of its own and the app version", st)
 	}
-	if tok := ch.Challenges[policies.RealmAntiXSRF]["WL-Instance-Id"]; tok != st.InstanceID || st.InstanceID == "" {
+	if tok := ch.Challenges[project.RealmAntiXSRF]["WL-Instance-Id"]; tok != st.InstanceID || st.InstanceID == "" {
 		t.Errorf("challenge token %v, stored %q", tok, st.InstanceID)
 	}
 	// The next request of the session is not given a new cookie.
@@ -165,10 +165,10 @@ func TestSessionRotatedAtLogin(t *testing.T) {
 	l := newLab(t)
 	c := l.client("android", "2.1.0")
 	ch := c.mustChallenge("deviceAndLogin")
-	if diff := cmp.Diff([]string{"PasswordRealm", policies.RealmDeviceNoProvision}, realmsOf(ch)); diff != "" {
+	if diff := cmp.Diff([]string{"PasswordRealm", project.RealmDeviceNoProvision}, realmsOf(ch)); diff != "" {
 		t.Fatalf("challenged (-want +got):\n%s", diff)
 	}
-	nonce := ch.Challenges[policies.RealmDeviceNoProvision]["token"].(string)
+	nonce := ch.Challenges[project.RealmDeviceNoProvision]["token"].(string)
 	before := c.sid
 	_, stBefore, _ := l.session(before)
 
@@ -185,7 +185,7 @@ func TestSessionRotatedAtLogin(t *testing.T) {
 	}
 
 	// The nonce issued before the rotation answers the device realm of the rotated session.
-	res = c.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+nonce+`","device":{"id":"dev-1","os":"android"}}`)
+	res = c.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+nonce+`","device":{"id":"dev-1","os":"android"}}`)
 	if res.Cookies.SessionID != "" {
 		t.Errorf("a device answer rotated the session: %+v", res.Cookies)
 	}
@@ -248,11 +248,11 @@ func TestSessionInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anon := map[string]any{"userId": user, "displayName": user, "realm": policies.RealmAnonymousUser}
+	anon := map[string]any{"userId": user, "displayName": user, "realm": project.RealmAnonymousUser}
 	want := &engine.SessionInfo{App: labApp, Env: "mobilewebapp",
 		Realms: map[string]map[string]any{
-			policies.RealmAntiXSRF:      {"identity": nil},
-			policies.RealmAnonymousUser: {"identity": anon},
+			project.RealmAntiXSRF:      {"identity": nil},
+			project.RealmAnonymousUser: {"identity": anon},
 		},
 		User: anon,
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 const usage = `hostd: the Realmgate daemon
@@ -152,7 +153,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 // printError prints a load error as one "FILE:LINE: ..." line per diagnostic.
 func printError(w io.Writer, dir string, err error) {
-	var le *policies.LoadError
+	var le *project.LoadError
 	if errors.As(err, &le) {
 		printDiagnostics(w, dir, le.Diagnostics)
 		return
@@ -160,7 +161,7 @@ func printError(w io.Writer, dir string, err error) {
 	fmt.Fprintln(w, "hostd:", err)
 }
 
-func printDiagnostics(w io.Writer, dir string, ds policies.Diagnostics) {
+func printDiagnostics(w io.Writer, dir string, ds project.Diagnostics) {
 	for _, d := range ds {
 		if d.Pos.File != "" && !filepath.IsAbs(d.Pos.File) && !strings.HasPrefix(d.Pos.File, "(") {
 			d.Pos.File = filepath.Join(dir, d.Pos.File)
@@ -179,11 +180,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "hostd check: --config DIR is required")
 		return 2
 	}
-	diags := policies.Check(*dir, policies.LoadOptions{AdapterKinds: adapters.Kinds()})
+	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds()})
 	if !diags.HasErrors() {
 		// The XML is sound: compile the Rego too, so policy errors are found now.
 		if _, _, err := daemon.LoadProject(ctx, *dir); err != nil {
-			var le *policies.LoadError
+			var le *project.LoadError
 			if !errors.As(err, &le) {
 				fmt.Fprintln(stderr, "hostd check:", err)
 				return 1
@@ -211,7 +212,7 @@ func cmdPolicyCompile(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "hostd policy compile: --config DIR and --out DIR are required")
 		return 2
 	}
-	p, err := policies.Load(*dir, policies.LoadOptions{})
+	p, err := project.Load(*dir, project.LoadOptions{})
 	if err != nil {
 		printError(stderr, *dir, err)
 		return 1
@@ -251,7 +252,7 @@ func cmdPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "hostd policy test: --config DIR is required")
 		return 2
 	}
-	p, err := policies.Load(*dir, policies.LoadOptions{})
+	p, err := project.Load(*dir, project.LoadOptions{})
 	if err != nil {
 		printError(stderr, *dir, err)
 		return 1

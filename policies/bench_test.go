@@ -2,7 +2,6 @@ package policies
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 // (a transfer with the first two steps passed: the decision is a challenge of step 3).
 func benchSetup(b *testing.B) (*Evaluator, []Module, map[string]any) {
 	b.Helper()
-	p := mustLoad(b, filepath.Join("testdata", "projects", "bank"))
+	p := mustLoad(b, exampleProject("bank"))
 	mods, err := CompileRego(p)
 	if err != nil {
 		b.Fatal(err)

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
-	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -140,7 +141,7 @@ func anySlice(s []string) []any {
 // repeatedly so that most answers come from the memo) must answer exactly what a plain Eval of the
 // same input answers.
 func TestDecideMatchesEval(t *testing.T) {
-	p := mustLoad(t, filepath.Join("testdata", "projects", "bank"))
+	p := mustLoad(t, exampleProject("bank"))
 	mods, err := CompileRego(p)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +154,7 @@ func TestDecideMatchesEval(t *testing.T) {
 	if memo, _ := ev.Memoized(); !memo {
 		t.Fatal("the bank project is not memoized: the test would compare Eval with itself")
 	}
-	g := &inputGen{r: rand.New(rand.NewPCG(1, 2)), tests: p.TestOrder, realms: append(sortedKeys(p.Realms), "unknownRealm")}
+	g := &inputGen{r: rand.New(rand.NewPCG(1, 2)), tests: p.TestOrder, realms: append(slices.Sorted(maps.Keys(p.Realms)), "unknownRealm")}
 	for _, name := range p.TestOrder {
 		g.steps = append(g.steps, append(append([][]string{}, p.Tests[name].Steps...), []string{"BankOTP", "BankManager"}))
 	}

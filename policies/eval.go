@@ -12,6 +12,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // Outcomes of a decision.
@@ -60,7 +62,7 @@ const memoLimit = 1 << 16
 // user's policies come back as diagnostics with file and line.
 func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
 	parsed := map[string]*ast.Module{}
-	var diags Diagnostics
+	var diags project.Diagnostics
 	for _, m := range mods {
 		pm, err := ast.ParseModuleWithOpts(m.Path, m.Source, ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
@@ -81,14 +83,14 @@ func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
 	}
 	if len(diags) > 0 {
 		diags.Sort()
-		return nil, &LoadError{Diagnostics: diags}
+		return nil, &project.LoadError{Diagnostics: diags}
 	}
 	compiler := ast.NewCompiler().WithStrict(false)
 	compiler.Compile(parsed)
 	if compiler.Failed() {
 		diags = astDiagnostics("", compiler.Errors)
 		diags.Sort()
-		return nil, &LoadError{Diagnostics: diags}
+		return nil, &project.LoadError{Diagnostics: diags}
 	}
 	pq, err := rego.New(
 		rego.Query(Query),
@@ -108,18 +110,18 @@ func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
 }
 
 // astDiagnostics turns OPA errors into diagnostics.
-func astDiagnostics(file string, err error) Diagnostics {
+func astDiagnostics(file string, err error) project.Diagnostics {
 	var errs ast.Errors
 	if !errors.As(err, &errs) {
-		return Diagnostics{{Pos: Pos{File: file}, Severity: Error, Message: err.Error()}}
+		return project.Diagnostics{{Pos: project.Pos{File: file}, Severity: project.Error, Message: err.Error()}}
 	}
-	var out Diagnostics
+	var out project.Diagnostics
 	for _, e := range errs {
-		pos := Pos{File: file}
+		pos := project.Pos{File: file}
 		if e.Location != nil {
-			pos = Pos{File: e.Location.File, Line: e.Location.Row}
+			pos = project.Pos{File: e.Location.File, Line: e.Location.Row}
 		}
-		out = append(out, Diagnostic{Pos: pos, Severity: Error, Message: e.Message})
+		out = append(out, project.Diagnostic{Pos: pos, Severity: project.Error, Message: e.Message})
 	}
 	return out
 }

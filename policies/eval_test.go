@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // evalConfig is a project configuration for evaluator tests: a custom test "steps" of three
@@ -56,7 +57,7 @@ func mustEvaluator(t testing.TB, policies map[string]string) *Evaluator {
 	t.Helper()
 	ev, _, err := newEvaluator(t, policies)
 	if err != nil {
-		var le *LoadError
+		var le *project.LoadError
 		if errors.As(err, &le) {
 			t.Fatalf("NewEvaluator: %v\n%s", err, strings.Join(diagLines(le.Diagnostics), "\n"))
 		}
@@ -302,7 +303,7 @@ func TestUserPolicyRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, _, err := newEvaluator(t, map[string]string{tc.file: tc.source})
-			var le *LoadError
+			var le *project.LoadError
 			if !errors.As(err, &le) {
 				t.Fatalf("NewEvaluator error = %v, want a *LoadError", err)
 			}
@@ -459,7 +460,7 @@ func TestDecideConcurrent(t *testing.T) {
 }
 
 func TestExampleProjectEvaluates(t *testing.T) {
-	p := mustLoad(t, filepath.Join("testdata", "projects", "bank"))
+	p := mustLoad(t, exampleProject("bank"))
 	mods, err := CompileRego(p)
 	if err != nil {
 		t.Fatal(err)

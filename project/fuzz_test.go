@@ -1,4 +1,4 @@
-package policies
+package project
 
 import (
 	"bytes"
@@ -79,7 +79,7 @@ func xmlSeeds() [][]byte {
 	}
 	// The example projects and, when present, the real projects beside the repository.
 	for _, pattern := range []string{
-		filepath.Join("testdata", "projects", "*", "server", "conf", "authenticationConfig.xml"),
+		filepath.Join("..", "testdata", "projects", "*", "server", "conf", "authenticationConfig.xml"),
 		filepath.Join(corpusDir, "*", "server", "conf", "authenticationConfig.xml"),
 	} {
 		paths, _ := filepath.Glob(pattern)
@@ -138,7 +138,7 @@ func FuzzParseXML(f *testing.F) {
 
 // FuzzLoadAuthConfig writes the input as a project's authenticationConfig.xml and checks the
 // project: never a panic, every diagnostic names a file, one in the configuration names a line;
-// and a project that loads compiles to Rego.
+// and Load accepts what Check finds no error in. (policies.FuzzCompileRego compiles what loads.)
 func FuzzLoadAuthConfig(f *testing.F) {
 	for _, s := range xmlSeeds() {
 		f.Add(s)
@@ -167,16 +167,8 @@ func FuzzLoadAuthConfig(f *testing.F) {
 		if diags.HasErrors() {
 			return
 		}
-		p, err := Load(dir, LoadOptions{})
-		if err != nil {
+		if _, err := Load(dir, LoadOptions{}); err != nil {
 			t.Fatalf("Check found no error but Load failed: %v", err)
-		}
-		mods, err := CompileRego(p)
-		if err != nil {
-			t.Fatalf("a project that loads does not compile: %v", err)
-		}
-		if len(mods) < 3+len(p.TestOrder) {
-			t.Fatalf("%d modules for %d tests", len(mods), len(p.TestOrder))
 		}
 	})
 }

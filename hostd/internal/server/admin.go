@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -304,7 +304,7 @@ type TestView struct {
 }
 
 // TestViews describes every security test of a project and what each protects.
-func TestViews(p *policies.Project) []TestView {
+func TestViews(p *project.Project) []TestView {
 	protects := map[string][]string{}
 	for _, id := range sortedKeys(p.Apps) {
 		app := p.Apps[id]
@@ -366,7 +366,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 	rt, err := s.opts.Reload(r.Context())
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("failed").Inc()
-		var le *policies.LoadError
+		var le *project.LoadError
 		if errors.As(err, &le) {
 			lines := make([]string, 0, len(le.Diagnostics))
 			for _, d := range le.Diagnostics {

@@ -12,7 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // TokenKeys is what the OAuth endpoints need of the signing keys beyond signing.
@@ -101,7 +101,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &apiError{Code: "invalid_scope", Message: "scope is one security test name"})
 		return
 	}
-	if _, ok := rt.Project.Tests[scope]; !ok || scope == policies.Unprotected {
+	if _, ok := rt.Project.Tests[scope]; !ok || scope == project.Unprotected {
 		s.writeError(w, r, &apiError{Code: "invalid_scope", Message: "scope " + quote(scope) + " is not a security test of this server"})
 		return
 	}
@@ -221,7 +221,7 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 
 // RetainKeys is how long a rotated-out key must stay published for a project: the longest token
 // lifetime of its tests plus the JWKS cache time and clock leeway.
-func RetainKeys(p *policies.Project) time.Duration {
+func RetainKeys(p *project.Project) time.Duration {
 	longest := engine.DefaultTokenLifetime
 	for _, t := range p.Tests {
 		longest = max(longest, engine.Lifetime(t))

@@ -20,7 +20,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -37,7 +37,7 @@ const (
 // Runtime is one loaded configuration: the project and the engine that enforces it. A reload
 // builds a new Runtime and swaps it in atomically; requests in flight finish on the old one.
 type Runtime struct {
-	Project *policies.Project
+	Project *project.Project
 	Engine  *engine.Engine
 	// Adapters runs the procedures of adapters with a backend.
 	Adapters Adapters
@@ -253,7 +253,7 @@ func (s *Server) readBody(r *http.Request) (json.RawMessage, error) {
 
 // begin starts an API request: the current runtime and the request's application context. It
 // writes the error and returns ok=false when either is missing.
-func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*Runtime, engine.AppContext, *policies.Environment, bool) {
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*Runtime, engine.AppContext, *project.Environment, bool) {
 	rt := s.rt.Load()
 	if rt == nil {
 		s.writeError(w, r, &engine.Error{Code: engine.CodeUnavailable, Message: "the configuration is not loaded"})
@@ -268,7 +268,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (*Runtime, engine
 }
 
 // appContext reads the WL-App-* headers and checks the application and environment exist.
-func (s *Server) appContext(r *http.Request, rt *Runtime) (engine.AppContext, *policies.Environment, error) {
+func (s *Server) appContext(r *http.Request, rt *Runtime) (engine.AppContext, *project.Environment, error) {
 	ac := engine.AppContext{
 		App:     r.Header.Get(HeaderAppID),
 		Env:     strings.ToLower(r.Header.Get(HeaderAppEnv)),
@@ -423,7 +423,7 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		test = env.SecurityTest
 	}
 	var acc *engine.Access
-	if test != policies.Unprotected {
+	if test != project.Unprotected {
 		acc = s.authorize(w, r, rt, ac, engine.Resource{
 			Kind: engine.ResourceProcedure, Name: adapterName + "." + procName, Test: test,
 			Attributes: map[string]any{"adapter": adapterName, "procedure": procName},
