@@ -54,14 +54,11 @@ func BenchmarkAuthorize(b *testing.B) {
 		recs := l.records()
 		last := recs[len(recs)-1]
 		// The input the engine gave the policy for the allowed request.
-		input := map[string]any{
-			"test":   tc.test,
-			"passed": last.Passed,
-			"app":    map[string]any{"id": c.app.App, "env": c.app.Env, "version": c.app.Version},
-			"resource": map[string]any{
-				"kind": engine.ResourceApp, "name": c.app.App + "/" + c.app.Env, "attributes": map[string]any(nil),
-			},
-			"request": map[string]any(nil),
+		input := policies.Input{
+			Test:     tc.test,
+			Passed:   last.Passed,
+			App:      policies.App{ID: c.app.App, Env: c.app.Env, Version: c.app.Version},
+			Resource: policies.Resource{Kind: engine.ResourceApp, Name: c.app.App + "/" + c.app.Env},
 		}
 		if d, err := l.eval.Eval(b.Context(), input); err != nil || d.Outcome != policies.Allow {
 			b.Fatalf("Eval of the recorded input: %+v %v", d, err)

@@ -434,14 +434,12 @@ func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, erro
 	if err != nil {
 		return policies.Decision{}, err
 	}
-	input := map[string]any{
-		"test":   x.test.Name,
-		"passed": passed,
-		"app":    map[string]any{"id": req.App.App, "env": req.App.Env, "version": req.App.Version},
-		"resource": map[string]any{
-			"kind": req.Resource.Kind, "name": req.Resource.Name, "attributes": req.Resource.Attributes,
-		},
-		"request": facts,
+	input := policies.Input{
+		Test:     x.test.Name,
+		Passed:   passed,
+		App:      policies.App{ID: req.App.App, Env: req.App.Env, Version: req.App.Version},
+		Resource: policies.Resource{Kind: req.Resource.Kind, Name: req.Resource.Name, Attributes: req.Resource.Attributes},
+		Request:  facts,
 	}
 	dec, err := e.evaluate(x.ctx, input, authn)
 	if err != nil {

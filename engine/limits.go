@@ -123,7 +123,7 @@ func (e *Engine) boundFacts(facts map[string]any, authenticated bool) (map[strin
 }
 
 // evaluate asks the policy for a decision, within the deadline of an unauthenticated caller.
-func (e *Engine) evaluate(ctx context.Context, input map[string]any, authenticated bool) (policies.Decision, error) {
+func (e *Engine) evaluate(ctx context.Context, input policies.Input, authenticated bool) (policies.Decision, error) {
 	if authenticated {
 		return e.eval.Decide(ctx, input)
 	}

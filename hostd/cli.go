@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -316,27 +317,27 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "hostd policy explain: no security test %q (have: %s)\n", *test, strings.Join(names, ", "))
 		return 1
 	}
-	input := map[string]any{}
+	var input policies.Input
 	if *inputFile != "" {
 		b, err := os.ReadFile(*inputFile)
 		if err != nil {
 			fmt.Fprintln(stderr, "hostd policy explain:", err)
 			return 1
 		}
-		if err := json.Unmarshal(b, &input); err != nil {
+		if err := decodeInput(b, &input); err != nil {
 			fmt.Fprintln(stderr, "hostd policy explain: --input:", err)
 			return 1
 		}
 	}
-	var realms []string
+	realms := []string{}
 	for _, r := range strings.Split(*passed, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			realms = append(realms, r)
 		}
 	}
 	sort.Strings(realms)
-	input["test"] = t.Name
-	input["passed"] = realms
+	input.Test = t.Name
+	input.Passed = realms
 	dec, err := ev.Eval(ctx, input)
 	if err != nil {
 		fmt.Fprintln(stderr, "hostd policy explain:", err)
@@ -360,6 +361,22 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "policy revision %s\n", ev.Revision())
 	return 0
+}
+
+// decodeInput decodes a policy input from JSON, as the daemon would build it: a member the input
+// does not have is an error (no policy could ever read it in the daemon), and numbers keep their
+// text, as a client's JSON parameters do.
+func decodeInput(b []byte, in *policies.Input) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	d.UseNumber()
+	if err := d.Decode(in); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("more than one JSON value")
+	}
+	return nil
 }
 
 // cmdCAInit creates the provisioning CA in the data folder.

@@ -11,7 +11,7 @@ import (
 // TestPolicyExplainCommand: hostd policy explain shows the test's steps and the decision of the
 // banking example's policies for the realms passed and the input file's resource, request and
 // application; a flag's test and realms win over the file's, and a file that does not decode
-// into a policy input is refused.
+// into a policy input (not JSON, a member the input does not have, two values) is refused.
 func TestPolicyExplainCommand(t *testing.T) {
 	dir := t.TempDir()
 	input := func(name, content string) string {
@@ -24,6 +24,8 @@ func TestPolicyExplainCommand(t *testing.T) {
 		"request": {"method": "POST", "parameters": [{"amount": 5000}]}}`)
 	oldApp := input("old.json", `{"resource": {"kind": "procedure", "name": "Accounts.transfer"}, "app": {"id": "BankApp", "env": "android", "version": "1.9"}}`)
 	notJSON := input("bad.json", `{"request": `)
+	unknown := input("unknown.json", `{"request": {"method": "GET"}, "session": {"id": "x"}}`)
+	twoValues := input("two.json", `{} {}`)
 	cases := []struct {
 		name string
 		args []string
@@ -55,7 +57,14 @@ func TestPolicyExplainCommand(t *testing.T) {
 			`hostd policy explain: no security test "nosuch" (have: mobileTests, offersTests, transferTests, webTests, wl_defaultMobileSecurityTest, wl_defaultWebSecurityTest)`,
 		}},
 		{"input that is not JSON", []string{"--test", "webTests", "--input", notJSON}, 1, []string{
-			"hostd policy explain: --input: unexpected end of JSON input",
+			"hostd policy explain: --input: unexpected EOF",
+		}},
+		// The daemon's input has no such member: no policy could read it there.
+		{"a member the input does not have", []string{"--test", "webTests", "--input", unknown}, 1, []string{
+			`hostd policy explain: --input: json: unknown field "session"`,
+		}},
+		{"two inputs", []string{"--test", "webTests", "--input", twoValues}, 1, []string{
+			"hostd policy explain: --input: more than one JSON value",
 		}},
 	}
 	for _, tc := range cases {

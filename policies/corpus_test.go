@@ -57,7 +57,7 @@ func TestCorpusCompiles(t *testing.T) {
 			}
 			for _, test := range p.TestOrder {
 				tt := p.Tests[test]
-				d, err := ev.Decide(ctx, map[string]any{"test": test, "passed": []string{}})
+				d, err := ev.Decide(ctx, Input{Test: test, Passed: []string{}})
 				if err != nil {
 					t.Fatalf("test %s: %v", test, err)
 				}
@@ -76,7 +76,7 @@ func TestCorpusCompiles(t *testing.T) {
 				for _, s := range tt.Steps {
 					all = append(all, s...)
 				}
-				d, err = ev.Decide(ctx, map[string]any{"test": test, "passed": sortedCopy(all)})
+				d, err = ev.Decide(ctx, Input{Test: test, Passed: sortedCopy(all)})
 				if err != nil || d.Outcome != Allow {
 					t.Errorf("test %s with every realm passed: %+v, %v", test, d, err)
 				}

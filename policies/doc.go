@@ -10,9 +10,9 @@
 //
 // [NewEvaluator] parses and compiles those modules once and prepares the one query [Query]; a
 // problem in the user's Rego comes back as project diagnostics with file and line. Each request
-// is then one [Evaluator.Decide] of its input (the test, the realms passed, the application, the
-// resource, request facts), answered as a [Decision]: allow, challenge the realms of the lowest
-// unfinished step, or deny with reasons.
+// is then one [Evaluator.Decide] of a typed [Input] (the test, the realms passed, the application,
+// the resource, request facts), converted to OPA's value once, and answered as a typed
+// [Decision]: allow, challenge the realms of the lowest unfinished step, or deny with reasons.
 // Decide memoizes decisions on exactly the input the compiled policies read, and evaluates every
 // time when a policy reads the whole input or calls a built-in whose result is not a function of
 // it (the clock, randomness, the network).
