@@ -127,6 +127,9 @@ func (e *Engine) evaluate(ctx context.Context, input policies.Input, authenticat
 	if authenticated {
 		return e.eval.Decide(ctx, input)
 	}
+	if dec, ok := e.eval.Memo(input); ok {
+		return dec, nil // decided before: nothing is evaluated, so there is nothing to bound
+	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.UnauthenticatedPolicyTimeout)
 	defer cancel()
 	dec, err := e.eval.Decide(ctx, input)

@@ -136,6 +136,21 @@ func (e *Evaluator) Memoized() (bool, []string) {
 	return e.memoize, paths
 }
 
+// Memo returns the memoized decision of in, if there is one: what Decide would answer without
+// evaluating anything. A caller that bounds evaluations (a deadline) need not set one up for it.
+func (e *Evaluator) Memo(in Input) (Decision, bool) {
+	if !e.memoize {
+		return Decision{}, false
+	}
+	buf := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(buf)
+	key, ok := e.key(buf, &in)
+	if !ok {
+		return Decision{}, false
+	}
+	return e.lookup(key)
+}
+
 // Decide decides the input: from the memo when the policies read nothing but the input, and
 // an equal input (equal in every part the policies read) was decided before; by evaluating the
 // prepared query otherwise. A failed evaluation is never memoized.
@@ -145,16 +160,12 @@ func (e *Evaluator) Decide(ctx context.Context, in Input) (Decision, error) {
 	}
 	buf := keyBuffers.Get().(*[]byte)
 	defer keyBuffers.Put(buf)
-	key, ok := e.appendKey((*buf)[:0], &in)
-	*buf = key[:0]
+	key, ok := e.key(buf, &in)
 	if !ok {
 		return e.Eval(ctx, in)
 	}
-	e.mu.RLock()
-	d, ok := e.memo[string(key)]
-	e.mu.RUnlock()
-	if ok {
-		return d.clone(), nil
+	if d, ok := e.lookup(key); ok {
+		return d, nil
 	}
 	dec, err := e.Eval(ctx, in)
 	if err != nil {
@@ -168,6 +179,24 @@ func (e *Evaluator) Decide(ctx context.Context, in Input) (Decision, error) {
 	e.memo[string(key)] = &stored
 	e.mu.Unlock()
 	return dec, nil
+}
+
+// key builds in's memo key in buf, a buffer of keyBuffers, and reports whether it could.
+func (e *Evaluator) key(buf *[]byte, in *Input) ([]byte, bool) {
+	key, ok := e.appendKey((*buf)[:0], in)
+	*buf = key[:0] // keep what the buffer grew to
+	return key, ok
+}
+
+// lookup returns a copy of the decision memoized under key.
+func (e *Evaluator) lookup(key []byte) (Decision, bool) {
+	e.mu.RLock()
+	d, ok := e.memo[string(key)]
+	e.mu.RUnlock()
+	if !ok {
+		return Decision{}, false
+	}
+	return d.clone(), true
 }
 
 // clone copies the decision's lists, so a caller that changes a decision it got cannot change

@@ -621,3 +621,49 @@ func TestDecisionIsACopy(t *testing.T) {
 		}
 	}
 }
+
+// TestMemo: Memo answers what Decide memoized, and nothing before Decide decided an input, after
+// a failed evaluation, or when decisions are not memoized.
+func TestMemo(t *testing.T) {
+	ctx := context.Background()
+	ev := mustEvaluator(t, stepUpAndDeny)
+	input := in("steps", map[string]any{"hour": 12, "amount": 5000}, "wl_antiXSRFRealm", "wl_remoteDisableRealm")
+	if d, ok := ev.Memo(input); ok {
+		t.Fatalf("Memo before any decision = %+v", d)
+	}
+	want, err := ev.Decide(ctx, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := ev.Memo(input)
+	if !ok || !decisionEqual(want, got) {
+		t.Fatalf("Memo after Decide = %+v, %v; want %+v", got, ok, want)
+	}
+	// A fact the policies read makes another input; one they do not read does not.
+	if _, ok := ev.Memo(in("steps", map[string]any{"hour": 12, "amount": 50000}, "wl_antiXSRFRealm", "wl_remoteDisableRealm")); ok {
+		t.Error("Memo answers for another amount")
+	}
+	noisy := in("steps", map[string]any{"hour": 12, "amount": 5000, "userAgent": "x"}, "wl_antiXSRFRealm", "wl_remoteDisableRealm")
+	if got, ok := ev.Memo(noisy); !ok || !decisionEqual(want, got) {
+		t.Errorf("Memo with a fact no policy reads = %+v, %v; want %+v", got, ok, want)
+	}
+	got.Realms[0] = "changed"
+	if again, _ := ev.Memo(input); !decisionEqual(want, again) {
+		t.Errorf("after changing what Memo returned, Memo = %+v", again)
+	}
+
+	if _, err := ev.Decide(ctx, in("nosuch", nil)); err == nil {
+		t.Fatal("Decide of an unknown test succeeded")
+	}
+	if d, ok := ev.Memo(in("nosuch", nil)); ok {
+		t.Errorf("Memo after a failed evaluation = %+v", d)
+	}
+
+	clock := mustEvaluator(t, map[string]string{"p.rego": "package realmgate.user.p\n\ndeny contains \"late\" if time.now_ns() < 0\n"})
+	if _, err := clock.Decide(ctx, in("web", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := clock.Memo(in("web", nil)); ok {
+		t.Errorf("Memo of an evaluator that does not memoize = %+v", d)
+	}
+}
