@@ -181,6 +181,7 @@ type Engine struct {
 	decisions func(DecisionRecord)
 	realms    map[string]realm
 	locks     locks
+	states    stateCache
 	rules     *rulesCache
 	procs     ProcedureRunner
 

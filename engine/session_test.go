@@ -260,3 +260,40 @@ func TestSessionInfo(t *testing.T) {
 		t.Errorf("session (-want +got):\n%s", diff)
 	}
 }
+
+// TestSessionChangedByAnotherEngine: two engines on one store, as two daemons share one. What
+// one of them changes in a session (a login, a logout) the other sees at its next request, though
+// it read the session before.
+func TestSessionChangedByAnotherEngine(t *testing.T) {
+	l := newLab(t)
+	other, err := engine.New(l.project, engine.Options{Store: l.store, Evaluator: l.eval, Now: l.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := l.client("android", "2.1.0")
+	c.mustChallenge("password")
+	c.mustSucceed("PasswordRealm", `{"username":"alice","password":"`+alicePassword+`"}`)
+	c.mustAllow("password")
+	c.mustAllow("password") // this engine has read the session as it is now
+	if err := other.Logout(t.Context(), c.app, c.sid, "PasswordRealm"); err != nil {
+		t.Fatal(err)
+	}
+	if ch := c.mustChallenge("password"); ch.Challenges["PasswordRealm"] == nil {
+		t.Fatalf("after a logout through the other engine: challenge %+v, want PasswordRealm", ch)
+	}
+	// And the other way round: a login through the other engine.
+	acc, err := other.Authorize(t.Context(), engine.AccessRequest{App: c.app, SessionID: c.sid, Resource: c.resource("password"), Passive: c.passive()})
+	if err != nil || acc.Challenge == nil {
+		t.Fatalf("other engine: %+v, %v; want a challenge", acc, err)
+	}
+	c.take(acc.Cookies)
+	res, err := other.Answer(t.Context(), engine.AnswerRequest{App: c.app, SessionID: c.sid, Realm: "PasswordRealm",
+		Body: []byte(`{"username":"alice","password":"` + alicePassword + `"}`), Passive: c.passive()})
+	if err != nil {
+		t.Fatalf("login through the other engine: %v", err)
+	}
+	c.take(res.Cookies)
+	if acc := c.mustAllow("password"); acc.User["userId"] != "alice" {
+		t.Errorf("after a login through the other engine: user %v, want alice", acc.User)
+	}
+}
