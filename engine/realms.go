@@ -229,10 +229,9 @@ func (e *Engine) remoteDisableRule(x *exchange) (*store.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := parseVersion(x.app.Version)
 	var pending *store.Rule
 	for i := range rules {
-		if !rules[i].matches(v) {
+		if !rules[i].appliesTo(x.app.Version) {
 			continue
 		}
 		r := &rules[i].Rule

@@ -54,12 +54,15 @@ type compiledRule struct {
 	// constraint is nil when Versions is empty, or does not parse (refused when the rule was
 	// stored; fail closed if one slipped through): the rule then applies to every version.
 	constraint *semver.Constraints
+	// versions memoizes matches by the version as sent (see appliesTo).
+	versions *versionMemo
 }
 
 func compileRules(rules []store.Rule) []compiledRule {
 	out := make([]compiledRule, len(rules))
 	for i, r := range rules {
 		out[i].Rule = r
+		out[i].versions = &versionMemo{}
 		if r.Versions != "" {
 			out[i].constraint, _ = semver.NewConstraint(r.Versions)
 		}
