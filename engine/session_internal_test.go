@@ -95,14 +95,19 @@ func TestDecodeStateRefuses(t *testing.T) {
 }
 
 // FuzzDecodeState: for any state encoding/json decodes, decodeState decodes what saveSession
-// would write of it exactly as encoding/json does, and decodeState never panics.
+// would write of it exactly as encoding/json does; decodeState never panics, and what it decodes
+// clones to an equal state.
 func FuzzDecodeState(f *testing.F) {
 	for _, s := range stateSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st state
-		_ = decodeState(data, &st)
+		if decodeState(data, &st) == nil {
+			if diff := cmp.Diff(st, st.clone()); diff != "" {
+				t.Fatalf("clone differs (-state +clone):\n%s", diff)
+			}
+		}
 		var v1 state
 		if err := json.Unmarshal(data, &v1); err != nil {
 			return

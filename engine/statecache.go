@@ -51,11 +51,10 @@ func (c *stateCache) decode(key string, raw []byte, st *state) error {
 func (s *state) clone() state {
 	c := *s
 	if s.Realms != nil {
-		c.Realms = make(map[string]*realmState, len(s.Realms))
+		c.Realms = maps.Clone(s.Realms)
 		copies := make([]realmState, 0, len(s.Realms)) // one allocation for them all
-		for name, rs := range s.Realms {
+		for name, rs := range c.Realms {
 			if rs == nil {
-				c.Realms[name] = nil
 				continue
 			}
 			copies = append(copies, *rs)
@@ -73,9 +72,12 @@ func cloneJSON(m map[string]any) map[string]any {
 	if m == nil {
 		return nil
 	}
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = cloneJSONValue(v)
+	out := maps.Clone(m)
+	for k, v := range out {
+		switch v.(type) {
+		case map[string]any, []any:
+			out[k] = cloneJSONValue(v)
+		}
 	}
 	return out
 }
