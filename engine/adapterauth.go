@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // ProcedureRunner runs adapter procedures; the daemon passes its loaded adapters. The engine
@@ -29,7 +29,7 @@ type InitRunner interface {
 }
 
 // DefaultSubmitProcedure is the procedure an adapter-based answer calls when it names none.
-const DefaultSubmitProcedure = policies.DefaultSubmitProcedure
+const DefaultSubmitProcedure = project.DefaultSubmitProcedure
 
 // adapterRealm is a realm with com.worklight.integration.auth.AdapterAuthenticator: the adapter
 // decides the login. Its login-function makes the challenge (Worklight's onAuthRequired), and the
@@ -49,7 +49,7 @@ type adapterRealm struct {
 	runner         ProcedureRunner // nil: no adapter is loaded
 }
 
-func newAdapterRealm(e *Engine, p *policies.Project, r *policies.Realm, lm *policies.LoginModule) (realm, error) {
+func newAdapterRealm(e *Engine, p *project.Project, r *project.Realm, lm *project.LoginModule) (realm, error) {
 	login, _ := r.Params.Get("login-function")
 	loginRef, ok := adapters.ParseProcRef(login)
 	if !ok {
@@ -85,7 +85,7 @@ func newAdapterRealm(e *Engine, p *policies.Project, r *policies.Realm, lm *poli
 		for name, proc := range a.Procedures {
 			// An unprotected procedure may be called by anyone anyway; a procedure a realm calls
 			// (a PKI bridge's, a login function) stays out of clients' reach.
-			if proc.SecurityTest == policies.Unprotected && !p.Internal[adapter+"."+name] {
+			if proc.SecurityTest == project.Unprotected && !p.Internal[adapter+"."+name] {
 				ar.allowedSubmits[name] = true
 			}
 		}
@@ -162,7 +162,7 @@ func (a *adapterRealm) answer(x *exchange, req *AnswerRequest) (answerOutcome, e
 	if !a.allowedSubmits[body.Procedure] {
 		return answerOutcome{}, &Error{Code: CodeProcedureNotAllowed,
 			Message: fmt.Sprintf("procedure %q of adapter %s does not receive the credentials of realm %s: name one of its submit procedures (parameter %s)",
-				truncate(body.Procedure, 128), a.adapter, a.name, policies.ParamSubmitProcedures),
+				truncate(body.Procedure, 128), a.adapter, a.name, project.ParamSubmitProcedures),
 			Details: map[string]any{"realm": a.name}}
 	}
 	if body.Parameters == nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // fakeAdapter runs the Auth adapter of adapterLab: every submit logs in "carol", the login
@@ -45,7 +45,7 @@ func (f *fakeAdapter) ran() []string {
 // submitAuthentication, StepsRealm to step1 and step2.
 func adapterLab(t *testing.T, f *fakeAdapter) *lab {
 	files := labFiles(t)
-	conf := files[policies.AuthConfigPath]
+	conf := files[project.AuthConfigPath]
 	conf = strings.Replace(conf, "<securityTests>", `<securityTests>
 		<customSecurityTest name="adapterDefault"><test realm="DefaultRealm" isInternalUserID="true"/></customSecurityTest>
 		<customSecurityTest name="adapterSteps"><test realm="StepsRealm" isInternalUserID="true"/></customSecurityTest>`, 1)
@@ -59,7 +59,7 @@ func adapterLab(t *testing.T, f *fakeAdapter) *lab {
 			<parameter name="login-function" value="Auth.onAuthRequired"/>
 			<parameter name="submit-procedures" value="step1, Auth.step2"/>
 		</realm>`, 1)
-	files[policies.AuthConfigPath] = conf
+	files[project.AuthConfigPath] = conf
 	files["adapters/Auth/Auth.xml"] = `<?xml version="1.0" encoding="UTF-8"?>
 <wl:adapter name="Auth" xmlns:wl="http://www.ibm.com/mfp/integration">
 	<procedure name="submitAuthentication"/>

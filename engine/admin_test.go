@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -60,8 +60,8 @@ func TestSetDeviceStatus(t *testing.T) {
 	ctx := t.Context()
 	ti := l.issuer(t)
 	d := l.client("android", "2.1.0")
-	n, _ := d.mustChallenge("device").Challenges[policies.RealmDeviceNoProvision]["token"].(string)
-	d.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"phone-1"}}`)
+	n, _ := d.mustChallenge("device").Challenges[project.RealmDeviceNoProvision]["token"].(string)
+	d.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"phone-1"}}`)
 	d.mustAllow("device")
 	tok, err := d.token(ti, "device", "")
 	if err != nil {
@@ -81,8 +81,8 @@ func TestSetDeviceStatus(t *testing.T) {
 	if err := l.eng.SetDeviceStatus(ctx, "admin", "phone-1", store.DeviceActive); err != nil {
 		t.Fatal(err)
 	}
-	n, _ = d.mustChallenge("device").Challenges[policies.RealmDeviceNoProvision]["token"].(string)
-	d.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"phone-1"}}`)
+	n, _ = d.mustChallenge("device").Challenges[project.RealmDeviceNoProvision]["token"].(string)
+	d.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"phone-1"}}`)
 	d.mustAllow("device")
 
 	recs, err := l.eng.AuditRecords(ctx, 0, 0)

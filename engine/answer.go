@@ -9,7 +9,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // BasicCredentials are the user name and password of an Authorization: Basic header.
@@ -109,7 +109,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 	}
 	// Once a session has an anti-XSRF token, every answer must carry it: a page on another origin
 	// cannot log a victim's session in.
-	if s.st.InstanceID != "" && req.Realm != policies.RealmAntiXSRF &&
+	if s.st.InstanceID != "" && req.Realm != project.RealmAntiXSRF &&
 		subtle.ConstantTimeCompare([]byte(req.Passive.InstanceID), []byte(s.st.InstanceID)) != 1 {
 		return nil, errorf(CodeXSRF, "the WL-Instance-Id header is missing or wrong")
 	}
@@ -148,7 +148,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, 
 // and a Basic realm answered by a request's Authorization header (basic.go) are settled alike.
 // persist saves the session before a refusal is returned, where the caller would not (an
 // answer's session; Authorize saves a refused request's session itself).
-func (e *Engine) settle(x *exchange, name string, r realm, test *policies.SecurityTest, out answerOutcome, err error, persist func() error) (*AnswerResult, error) {
+func (e *Engine) settle(x *exchange, name string, r realm, test *project.SecurityTest, out answerOutcome, err error, persist func() error) (*AnswerResult, error) {
 	rs := x.s.realm(name)
 	res := &AnswerResult{Realm: name}
 	var re *retryError
@@ -266,7 +266,7 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 		forgetLogin(s, realm)
 		s.dirty = true
 	}
-	if realm == policies.RealmAntiXSRF && s.st.InstanceID != "" {
+	if realm == project.RealmAntiXSRF && s.st.InstanceID != "" {
 		s.st.InstanceID = ""
 		s.dirty = true
 	}
@@ -304,7 +304,7 @@ type SessionInfo struct {
 func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, passive Passive) (*SessionInfo, error) {
 	info := &SessionInfo{App: app.App, Env: app.Env, Realms: map[string]map[string]any{}}
 	now := e.now()
-	var test *policies.SecurityTest
+	var test *project.SecurityTest
 	if a := e.project.Apps[app.App]; a != nil {
 		if env := a.Envs[app.Env]; env != nil {
 			test = e.project.Tests[env.SecurityTest]
@@ -316,7 +316,7 @@ func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, 
 	}
 	// A blocked application version is refused on every request (PROTOCOL.md section 10), this
 	// one too: it would otherwise tell a disabled app what its session holds.
-	if test != nil && test.HasRealm(policies.RealmRemoteDisable) {
+	if test != nil && test.HasRealm(project.RealmRemoteDisable) {
 		if _, err := e.remoteDisableRule(&exchange{ctx: ctx, e: e, s: s, now: now, app: app}); err != nil {
 			return nil, err
 		}
@@ -336,7 +336,7 @@ func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, 
 		}
 	}
 	if ok, _ := (antiXSRF{}).observe(&exchange{s: s, passive: passive}); ok {
-		info.Realms[policies.RealmAntiXSRF] = map[string]any{"identity": nil}
+		info.Realms[project.RealmAntiXSRF] = map[string]any{"identity": nil}
 	}
 	if test != nil {
 		info.User, info.Device = e.identities(s, test, now)

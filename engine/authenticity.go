@@ -9,7 +9,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/pki"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // AttestationVerifier checks attestation formats other than Android Key Attestation (Apple App
@@ -22,7 +22,7 @@ type AttestationVerifier = adapters.ProcRef
 type authenticity struct{ sessionLife }
 
 func (authenticity) challenge(x *exchange) (map[string]any, error) {
-	n, err := x.e.issueNonce(x, policies.RealmAuthenticity)
+	n, err := x.e.issueNonce(x, project.RealmAuthenticity)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (authenticity) answer(x *exchange, a *AnswerRequest) (answerOutcome, error)
 	return adapterAttestation(x, env, body.Attestation.Format, a.Body, body.Token)
 }
 
-func androidKey(x *exchange, env *policies.Environment, chainB64 []string) (answerOutcome, error) {
+func androidKey(x *exchange, env *project.Environment, chainB64 []string) (answerOutcome, error) {
 	if len(chainB64) == 0 || len(chainB64) > pki.MaxAttestationChain {
 		return answerOutcome{}, errorf(CodeBadRequest, "the attestation chain must hold 1 to %d certificates", pki.MaxAttestationChain)
 	}
@@ -89,7 +89,7 @@ func androidKey(x *exchange, env *policies.Environment, chainB64 []string) (answ
 	if challenge == nil {
 		return answerOutcome{}, errorf(CodeBadRequest, "the attestation leaf has no key description")
 	}
-	if err := x.e.consumeNonce(x, string(challenge), policies.RealmAuthenticity); err != nil {
+	if err := x.e.consumeNonce(x, string(challenge), project.RealmAuthenticity); err != nil {
 		return answerOutcome{}, err
 	}
 	att, err := pki.VerifyAndroidKeyAttestation(chain, x.e.attestationRoots, challenge, x.now)
@@ -113,12 +113,12 @@ func androidKey(x *exchange, env *policies.Environment, chainB64 []string) (answ
 	return answerOutcome{identity: map[string]any{"format": FormatAndroidKey, "packageName": env.PackageName}}, nil
 }
 
-func adapterAttestation(x *exchange, env *policies.Environment, format string, raw []byte, token string) (answerOutcome, error) {
+func adapterAttestation(x *exchange, env *project.Environment, format string, raw []byte, token string) (answerOutcome, error) {
 	v := x.e.attestationVerifier
 	if v == nil || x.e.procs == nil {
 		return answerOutcome{}, errorf(CodeBadRequest, "attestation format %q is not supported (android-key is; configure authenticity.adapter for others)", format)
 	}
-	if err := x.e.consumeNonce(x, token, policies.RealmAuthenticity); err != nil {
+	if err := x.e.consumeNonce(x, token, project.RealmAuthenticity); err != nil {
 		return answerOutcome{}, err
 	}
 	var answer map[string]any
@@ -142,7 +142,7 @@ func adapterAttestation(x *exchange, env *policies.Environment, format string, r
 }
 
 // environment is the request's application environment.
-func (x *exchange) environment() *policies.Environment {
+func (x *exchange) environment() *project.Environment {
 	if a := x.e.project.Apps[x.app.App]; a != nil {
 		return a.Envs[x.app.Env]
 	}

@@ -3,7 +3,7 @@ package engine
 import (
 	"slices"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // A BasicAuthenticator realm is answered on the API by POST /api/v1/auth/{realm} with an
@@ -20,7 +20,7 @@ import (
 // under the anti-XSRF rule: a page on another origin must not log a session in, by an answer or
 // by a header.
 func basicHeaderAnswers(x *exchange) bool {
-	if x.test.HasRealm(policies.RealmAntiXSRF) || x.s.st.InstanceID != "" {
+	if x.test.HasRealm(project.RealmAntiXSRF) || x.s.st.InstanceID != "" {
 		ok, _ := antiXSRF{}.observe(x)
 		return ok
 	}

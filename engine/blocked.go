@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -27,7 +27,7 @@ type blockedEntry struct {
 
 // deviceKey is the store entity of a device identity of realm.
 func deviceEntity(x *exchange, realm string, identity map[string]any) string {
-	if realm == policies.RealmDeviceNoProvision {
+	if realm == project.RealmDeviceNoProvision {
 		return "none"
 	}
 	wire, _ := identity["entity"].(string)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/pki"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // PKI-bridge classes a user-certificate realm names in pki-bridge-class.
@@ -44,7 +44,7 @@ type adapterBridge struct {
 
 // newAdapterBridge reads the bridge procedures of a realm. A user-certificate realm needs the
 // certificate-generation procedure; a provisioning realm may leave signing to the built-in CA.
-func newAdapterBridge(e *Engine, r *policies.Realm, needGeneration bool) (*adapterBridge, error) {
+func newAdapterBridge(e *Engine, r *project.Realm, needGeneration bool) (*adapterBridge, error) {
 	initInput, err := json.Marshal(adapters.InitInput(r.Params.Map()))
 	if err != nil {
 		return nil, fmt.Errorf("the parameters of realm %s: %w", r.Name, err)
@@ -225,7 +225,7 @@ type embeddedBridge struct {
 
 // LoadEmbeddedPKI opens the PKCS#12 file of a realm with the embedded PKI bridge (path relative
 // to the project directory when not absolute).
-func LoadEmbeddedPKI(p *policies.Project, r *policies.Realm) (*pki.CA, error) {
+func LoadEmbeddedPKI(p *project.Project, r *project.Realm) (*pki.CA, error) {
 	path, _ := r.Params.Get("embedded-pki-bridge-ca-p12-file-path")
 	password, _ := r.Params.Get("embedded-pki-bridge-ca-p12-password")
 	if !filepath.IsAbs(path) {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // bridgeRunner records the calls a PKI bridge makes and fails the procedures of fail.
@@ -85,7 +85,7 @@ func TestAdapterBridgeInit(t *testing.T) {
 			if tc.withInit {
 				runner = rec
 			}
-			r := &policies.Realm{Name: "CertRealm", Params: policies.Params{
+			r := &project.Realm{Name: "CertRealm", Params: project.Params{
 				{Name: "dependent-user-auth-realm", Value: "Login"},
 				{Name: "pki-bridge-class", Value: BridgeAdapterBased},
 				{Name: "adapter-pki-bridge-init-procedure", Value: tc.initRef},

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -62,7 +62,7 @@ func TestAntiXSRFHeaderChecked(t *testing.T) {
 			if acc.Allowed != tc.pass {
 				t.Fatalf("allowed %v, want %v", acc.Allowed, tc.pass)
 			}
-			if !tc.pass && acc.Challenge.Challenges[policies.RealmAntiXSRF]["WL-Instance-Id"] != token {
+			if !tc.pass && acc.Challenge.Challenges[project.RealmAntiXSRF]["WL-Instance-Id"] != token {
 				t.Fatalf("challenge %v: want the session's token again", acc.Challenge)
 			}
 		})
@@ -111,15 +111,15 @@ func TestAntiXSRFAnswers(t *testing.T) {
 	d.mustChallenge("xsrf")
 	token = d.instanceID
 	d.instanceID = "wrong"
-	res, err := d.answer(policies.RealmAntiXSRF, `{}`)
+	res, err := d.answer(project.RealmAntiXSRF, `{}`)
 	if err != nil || res.Retry == nil {
 		t.Fatalf("anti-XSRF answer without the token: %+v %v, want a retry", res, err)
 	}
-	if got := res.Retry.Challenges[policies.RealmAntiXSRF]; got["WL-Instance-Id"] != token || got["remainingAttempts"] != engine.DefaultConfig.MaxAttempts-1 {
+	if got := res.Retry.Challenges[project.RealmAntiXSRF]; got["WL-Instance-Id"] != token || got["remainingAttempts"] != engine.DefaultConfig.MaxAttempts-1 {
 		t.Fatalf("retry payload %v", got)
 	}
 	d.instanceID = token
-	d.mustSucceed(policies.RealmAntiXSRF, `{}`)
+	d.mustSucceed(project.RealmAntiXSRF, `{}`)
 }
 
 func TestAntiXSRFLogoutIssuesNewToken(t *testing.T) {
@@ -127,7 +127,7 @@ func TestAntiXSRFLogoutIssuesNewToken(t *testing.T) {
 	c := l.client("android", "2.1.0")
 	c.mustChallenge("xsrf")
 	c.mustAllow("xsrf")
-	if err := l.eng.Logout(t.Context(), c.app, c.sid, policies.RealmAntiXSRF); err != nil {
+	if err := l.eng.Logout(t.Context(), c.app, c.sid, project.RealmAntiXSRF); err != nil {
 		t.Fatal(err)
 	}
 	acc, err := c.authorize("xsrf")
@@ -275,7 +275,7 @@ func TestRemoteDisableBlock(t *testing.T) {
 	if err := l.eng.SetRules(t.Context(), "admin", labApp, "android", append(notify, rules...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.answer(policies.RealmRemoteDisable, `{"acknowledged":true,"messageId":"m1"}`); codeOf(err) != engine.CodeApplicationDisabled {
+	if _, err := c.answer(project.RealmRemoteDisable, `{"acknowledged":true,"messageId":"m1"}`); codeOf(err) != engine.CodeApplicationDisabled {
 		t.Fatalf("acknowledging while blocked: %v", err)
 	}
 }
@@ -293,37 +293,37 @@ func TestRemoteDisableNotify(t *testing.T) {
 	}
 	c := l.client("android", "2.1.0")
 	ch := c.mustChallenge("remote")
-	first := ch.Challenges[policies.RealmRemoteDisable]
+	first := ch.Challenges[project.RealmRemoteDisable]
 	if diff := cmp.Diff(map[string]any{"action": "notify", "message": "Maintenance on Sunday", "messageId": "maint-1"}, first); diff != "" {
 		t.Fatalf("first notice (-want +got):\n%s", diff)
 	}
 	// A wrong acknowledgement is a failed attempt and shows the same notice again.
 	for _, body := range []string{`{"acknowledged":false,"messageId":"maint-1"}`, `{"acknowledged":true,"messageId":"other"}`, `{"acknowledged":true}`} {
-		res, err := c.answer(policies.RealmRemoteDisable, body)
-		if err != nil || res.Retry == nil || res.Retry.Challenges[policies.RealmRemoteDisable]["messageId"] != "maint-1" {
+		res, err := c.answer(project.RealmRemoteDisable, body)
+		if err != nil || res.Retry == nil || res.Retry.Challenges[project.RealmRemoteDisable]["messageId"] != "maint-1" {
 			t.Fatalf("answer %s: %+v %v, want the notice again", body, res, err)
 		}
 	}
 	// Acknowledging the first shows the second, which is not a failed attempt.
-	res, err := c.answer(policies.RealmRemoteDisable, `{"acknowledged":true,"messageId":"maint-1"}`)
+	res, err := c.answer(project.RealmRemoteDisable, `{"acknowledged":true,"messageId":"maint-1"}`)
 	if err != nil || res.Retry == nil {
 		t.Fatalf("ack 1: %+v %v, want the next notice", res, err)
 	}
-	second := res.Retry.Challenges[policies.RealmRemoteDisable]
+	second := res.Retry.Challenges[project.RealmRemoteDisable]
 	id2, _ := second["messageId"].(string)
 	if second["message"] != "New features!" || len(id2) != 16 || second["error"] != nil || second["remainingAttempts"] != nil {
 		t.Fatalf("second notice %v: want the next message, without an error", second)
 	}
 	_, st, _ := l.session(c.sid)
-	if f := st.Realms[policies.RealmRemoteDisable].Failures; f != 3 {
+	if f := st.Realms[project.RealmRemoteDisable].Failures; f != 3 {
 		t.Fatalf("failures %d after 3 wrong acknowledgements and one right one, want 3", f)
 	}
-	c.mustSucceed(policies.RealmRemoteDisable, `{"acknowledged":true,"messageId":"`+id2+`"}`)
+	c.mustSucceed(project.RealmRemoteDisable, `{"acknowledged":true,"messageId":"`+id2+`"}`)
 	c.mustAllow("remote")
 
 	// Acknowledgements belong to the session: another session sees the notices again.
 	d := l.client("android", "2.1.0")
-	if got := d.mustChallenge("remote").Challenges[policies.RealmRemoteDisable]["messageId"]; got != "maint-1" {
+	if got := d.mustChallenge("remote").Challenges[project.RealmRemoteDisable]["messageId"]; got != "maint-1" {
 		t.Fatalf("new session: notice %v", got)
 	}
 	// An edited message (no id) must be acknowledged again; the acknowledged one stays quiet.
@@ -332,7 +332,7 @@ func TestRemoteDisableNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch = c.mustChallenge("remote")
-	if got := ch.Challenges[policies.RealmRemoteDisable]["message"]; got != "New features, revised!" {
+	if got := ch.Challenges[project.RealmRemoteDisable]["message"]; got != "New features, revised!" {
 		t.Fatalf("after the edit: %v", ch.Challenges)
 	}
 	// A version no notify rule matches passes.
@@ -352,19 +352,19 @@ func TestRemoteDisableManyNotices(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := l.client("android", "2.1.0")
-	payload := c.mustChallenge("remote").Challenges[policies.RealmRemoteDisable]
+	payload := c.mustChallenge("remote").Challenges[project.RealmRemoteDisable]
 	var seen []string
 	for range 10 {
 		id := payload["messageId"].(string)
 		seen = append(seen, id)
-		res, err := c.answer(policies.RealmRemoteDisable, `{"acknowledged":true,"messageId":"`+id+`"}`)
+		res, err := c.answer(project.RealmRemoteDisable, `{"acknowledged":true,"messageId":"`+id+`"}`)
 		if err != nil {
 			t.Fatalf("acknowledging %s: %v", id, err)
 		}
 		if res.Status == engine.StatusSuccess {
 			break
 		}
-		payload = res.Retry.Challenges[policies.RealmRemoteDisable]
+		payload = res.Retry.Challenges[project.RealmRemoteDisable]
 	}
 	if diff := cmp.Diff([]string{"n0", "n1", "n2", "n3", "n4"}, seen); diff != "" {
 		t.Fatalf("notices acknowledged (-want +got):\n%s", diff)
@@ -457,7 +457,7 @@ func TestDeviceNoProvisioning(t *testing.T) {
 	ctx := t.Context()
 	c := l.client("android", "2.1.0")
 	nonce := deviceNonce(t, c)
-	res := c.mustSucceed(policies.RealmDeviceNoProvision,
+	res := c.mustSucceed(project.RealmDeviceNoProvision,
 		`{"token":"`+nonce+`","device":{"id":"dev-42","os":"android","model":"Pixel","displayName":"Alice's phone"}}`)
 	wantID := map[string]any{"id": "dev-42", "os": "android", "model": "Pixel", "displayName": "Alice's phone"}
 	if diff := cmp.Diff(wantID, res.Identity); diff != "" {
@@ -482,7 +482,7 @@ func TestDeviceNoProvisioning(t *testing.T) {
 func deviceNonce(t *testing.T, c *client) string {
 	t.Helper()
 	ch := c.mustChallenge("device")
-	n, _ := ch.Challenges[policies.RealmDeviceNoProvision]["token"].(string)
+	n, _ := ch.Challenges[project.RealmDeviceNoProvision]["token"].(string)
 	if len(n) != 43 {
 		t.Fatalf("device challenge %v: want a 256-bit token", ch.Challenges)
 	}
@@ -500,8 +500,8 @@ func TestDeviceNonceRefused(t *testing.T) {
 	}{
 		{"replayed", func(t *testing.T, c *client) string {
 			n := deviceNonce(t, c)
-			c.mustSucceed(policies.RealmDeviceNoProvision, body(n))
-			if err := l.eng.Logout(ctx, c.app, c.sid, policies.RealmDeviceNoProvision); err != nil {
+			c.mustSucceed(project.RealmDeviceNoProvision, body(n))
+			if err := l.eng.Logout(ctx, c.app, c.sid, project.RealmDeviceNoProvision); err != nil {
 				t.Fatal(err)
 			}
 			deviceNonce(t, c)
@@ -542,16 +542,16 @@ func TestDeviceNonceRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := l.client("android", "2.1.0")
 			n := tc.nonce(t, c)
-			res, err := c.answer(policies.RealmDeviceNoProvision, body(n))
+			res, err := c.answer(project.RealmDeviceNoProvision, body(n))
 			if err != nil || res.Retry == nil {
 				t.Fatalf("answer: %+v %v, want a retry", res, err)
 			}
-			p := res.Retry.Challenges[policies.RealmDeviceNoProvision]
+			p := res.Retry.Challenges[project.RealmDeviceNoProvision]
 			if fresh, _ := p["token"].(string); len(fresh) != 43 || fresh == n || p["error"] == nil {
 				t.Fatalf("retry payload %v: want a fresh token and an error", p)
 			}
 			_, st, _ := l.session(c.sid)
-			if rs := st.Realms[policies.RealmDeviceNoProvision]; rs.Passed || rs.Failures != 1 {
+			if rs := st.Realms[project.RealmDeviceNoProvision]; rs.Passed || rs.Failures != 1 {
 				t.Fatalf("realm state %+v", rs)
 			}
 		})
@@ -567,7 +567,7 @@ func TestDeviceNonceSingleUseUnderRace(t *testing.T) {
 	results := make(chan error, 8)
 	for range 8 {
 		go func() {
-			_, err := l.eng.Answer(t.Context(), engine.AnswerRequest{App: c.app, SessionID: c.sid, Realm: policies.RealmDeviceNoProvision,
+			_, err := l.eng.Answer(t.Context(), engine.AnswerRequest{App: c.app, SessionID: c.sid, Realm: project.RealmDeviceNoProvision,
 				Body: []byte(`{"token":"` + n + `","device":{"id":"dev-1"}}`), Passive: c.passive()})
 			results <- err
 		}()
@@ -592,13 +592,13 @@ func TestDeviceBlocked(t *testing.T) {
 	ctx := t.Context()
 	c := l.client("android", "2.1.0")
 	n := deviceNonce(t, c)
-	c.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"dev-9","os":"android"}}`)
+	c.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"dev-9","os":"android"}}`)
 	if err := l.db.SetDeviceStatus(ctx, "dev-9", store.DeviceBlocked); err != nil {
 		t.Fatal(err)
 	}
 	d := l.client("android", "2.1.0")
 	n = deviceNonce(t, d)
-	_, err := d.answer(policies.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"dev-9","os":"evil"}}`)
+	_, err := d.answer(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"dev-9","os":"evil"}}`)
 	if codeOf(err) != engine.CodeDeviceBlocked {
 		t.Fatalf("blocked device: %v, want %s", err, engine.CodeDeviceBlocked)
 	}
@@ -607,13 +607,13 @@ func TestDeviceBlocked(t *testing.T) {
 		t.Fatalf("blocked device changed: %+v", dev)
 	}
 	_, st, _ := l.session(d.sid)
-	if rs := st.Realms[policies.RealmDeviceNoProvision]; rs.Passed {
+	if rs := st.Realms[project.RealmDeviceNoProvision]; rs.Passed {
 		t.Fatal("blocked device passed")
 	}
 	// Another device is fine.
 	e := l.client("android", "2.1.0")
 	n = deviceNonce(t, e)
-	e.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"dev-10"}}`)
+	e.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"dev-10"}}`)
 }
 
 func TestDeviceAnswerMalformed(t *testing.T) {
@@ -634,11 +634,11 @@ func TestDeviceAnswerMalformed(t *testing.T) {
 			if strings.Contains(body, "%s") {
 				body = fmt.Sprintf(body, n)
 			}
-			if _, err := c.answer(policies.RealmDeviceNoProvision, body); codeOf(err) != engine.CodeBadRequest {
+			if _, err := c.answer(project.RealmDeviceNoProvision, body); codeOf(err) != engine.CodeBadRequest {
 				t.Fatalf("answer %.60q: %v, want %s", body, err, engine.CodeBadRequest)
 			}
 			// The nonce was not spent: the corrected answer succeeds.
-			c.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"d"}}`)
+			c.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"d"}}`)
 		})
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // parallel runs f(i) for i in [0, n) on n goroutines started together.
@@ -105,7 +105,7 @@ func TestConcurrentRequests(t *testing.T) {
 		t.Fatalf("users seen and cookies issued: %v, want one user", all)
 	}
 	_, st, _ := l.session(c.sid)
-	if rs := st.Realms[policies.RealmAnonymousUser]; rs == nil || !rs.Passed || !all[rs.Identity["userId"].(string)] {
+	if rs := st.Realms[project.RealmAnonymousUser]; rs == nil || !rs.Passed || !all[rs.Identity["userId"].(string)] {
 		t.Fatalf("stored anonymous realm %+v", rs)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -31,12 +32,12 @@ func TestStepOrder(t *testing.T) {
 	}
 	var sessions []string // the session id each decision was made in
 	steps := []step{
-		{nil, policies.Challenge, 1, []string{policies.RealmAntiXSRF}, []string{}},
-		{nil, policies.Challenge, 2, []string{"PasswordRealm"}, []string{policies.RealmAntiXSRF}},
+		{nil, policies.Challenge, 1, []string{project.RealmAntiXSRF}, []string{}},
+		{nil, policies.Challenge, 2, []string{"PasswordRealm"}, []string{project.RealmAntiXSRF}},
 		{func() { c.mustSucceed("PasswordRealm", `{"username":"alice","password":"`+alicePassword+`"}`) },
-			policies.Challenge, 3, []string{"PinRealm"}, []string{"PasswordRealm", policies.RealmAntiXSRF}},
+			policies.Challenge, 3, []string{"PinRealm"}, []string{"PasswordRealm", project.RealmAntiXSRF}},
 		{func() { c.mustSucceed("PinRealm", `{"username":"alice","password":"`+alicePIN+`"}`) },
-			policies.Allow, 0, nil, []string{"PasswordRealm", "PinRealm", policies.RealmAntiXSRF}},
+			policies.Allow, 0, nil, []string{"PasswordRealm", "PinRealm", project.RealmAntiXSRF}},
 	}
 	var want []engine.DecisionRecord
 	for i, s := range steps {
@@ -225,7 +226,7 @@ func TestNoSecretsInRecordsOrLogs(t *testing.T) {
 			nonce := deviceNonce(t, d)
 			keep("session id", d.sid)
 			keep("nonce", nonce)
-			d.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+nonce+`","device":{"id":"dev-1"}}`)
+			d.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+nonce+`","device":{"id":"dev-1"}}`)
 			b := l.client("android", "2.1.0")
 			b.mustChallenge("basic")
 			if _, err := b.answerWith(engine.AnswerRequest{Realm: "BasicRealm", Basic: &engine.BasicCredentials{Username: "admin", Password: adminPassword}}); err != nil {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -184,7 +185,7 @@ type Options struct {
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
 type Engine struct {
 	cfg       Config
-	project   *policies.Project
+	project   *project.Project
 	eval      *policies.Evaluator
 	store     Store
 	now       func() time.Time
@@ -192,6 +193,7 @@ type Engine struct {
 	decisions DecisionSink
 	realms    map[string]realm
 	locks     locks
+	states    stateCache
 	rules     *rulesCache
 	procs     ProcedureRunner
 
@@ -210,7 +212,7 @@ type Engine struct {
 }
 
 // New builds an engine for a loaded project.
-func New(p *policies.Project, opts Options) (*Engine, error) {
+func New(p *project.Project, opts Options) (*Engine, error) {
 	e := &Engine{
 		cfg:       opts.Config.withDefaults(),
 		project:   p,
@@ -255,7 +257,7 @@ func New(p *policies.Project, opts Options) (*Engine, error) {
 }
 
 // Project returns the project the engine enforces.
-func (e *Engine) Project() *policies.Project { return e.project }
+func (e *Engine) Project() *project.Project { return e.project }
 
 // Revision is the policy revision decisions are made with.
 func (e *Engine) Revision() string { return e.eval.Revision() }
@@ -474,14 +476,12 @@ func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, erro
 	if err != nil {
 		return policies.Decision{}, err
 	}
-	input := map[string]any{
-		"test":   x.test.Name,
-		"passed": passed,
-		"app":    map[string]any{"id": req.App.App, "env": req.App.Env, "version": req.App.Version},
-		"resource": map[string]any{
-			"kind": req.Resource.Kind, "name": req.Resource.Name, "attributes": req.Resource.Attributes,
-		},
-		"request": facts,
+	input := policies.Input{
+		Test:     x.test.Name,
+		Passed:   passed,
+		App:      policies.App{ID: req.App.App, Env: req.App.Env, Version: req.App.Version},
+		Resource: policies.Resource{Kind: req.Resource.Kind, Name: req.Resource.Name, Attributes: req.Resource.Attributes},
+		Request:  facts,
 	}
 	dec, err := e.evaluate(x.ctx, input, authn)
 	if err != nil {
@@ -556,7 +556,7 @@ func (e *Engine) observe(x *exchange) ([]string, error) {
 }
 
 // challenge builds the challenge payloads of the realms the decision names.
-func (e *Engine) challenge(x *exchange, test *policies.SecurityTest, dec policies.Decision) (*Challenge, error) {
+func (e *Engine) challenge(x *exchange, test *project.SecurityTest, dec policies.Decision) (*Challenge, error) {
 	ch := &Challenge{SecurityTest: test.Name, Step: dec.Step, Challenges: map[string]map[string]any{}}
 	for _, name := range dec.Realms {
 		r, ok := e.realms[name]
@@ -593,7 +593,7 @@ func (e *Engine) challenge(x *exchange, test *policies.SecurityTest, dec policie
 const dataTest = "test"
 
 // challengingTest returns the security test that last challenged realm in this session.
-func (e *Engine) challengingTest(x *exchange, realm string) *policies.SecurityTest {
+func (e *Engine) challengingTest(x *exchange, realm string) *project.SecurityTest {
 	if rs := x.s.peek(realm); rs != nil {
 		return e.project.Tests[rs.Data[dataTest]]
 	}
@@ -601,7 +601,7 @@ func (e *Engine) challengingTest(x *exchange, realm string) *policies.SecurityTe
 }
 
 // touch extends the logins the test used (idle expiration), writing at most once a minute each.
-func (e *Engine) touch(x *exchange, t *policies.SecurityTest) {
+func (e *Engine) touch(x *exchange, t *project.SecurityTest) {
 	for _, step := range t.Steps {
 		for _, name := range step {
 			rs := x.s.peek(name)
@@ -621,7 +621,7 @@ func (e *Engine) touch(x *exchange, t *policies.SecurityTest) {
 
 // identities returns the identities of the test's user and device realms; a login that expired
 // is nobody's identity any more.
-func (e *Engine) identities(s *session, t *policies.SecurityTest, now time.Time) (user, device map[string]any) {
+func (e *Engine) identities(s *session, t *project.SecurityTest, now time.Time) (user, device map[string]any) {
 	if rs := s.peek(t.UserRealm); rs.live(now) {
 		user = rs.Identity
 	}

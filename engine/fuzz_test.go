@@ -14,7 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -126,18 +126,18 @@ func FuzzAnswer(f *testing.F) {
 		{"UnconfiguredRealm", 1, `{"username":"admin","password":"` + adminPassword + `"}`, false, "", "", "", "", true},
 		{"LdapRealm", 0, `{"username":"alice","password":"` + alicePIN + `"}`, true, "", "", "", "", true},
 		{"PinRealm", 0, `{"username":"alice","password":"` + alicePIN + `"}`, false, "", "", "", "", true},
-		{policies.RealmRemoteDisable, 1, `{"acknowledged":true,"messageId":"n1"}`, false, "", "", "", "", true},
-		{policies.RealmRemoteDisable, 2, `{"acknowledged":"yes"}`, false, "", "", "", "", true},
-		{policies.RealmDeviceNoProvision, 0, `{"token":"$NONCE","device":{"id":"blocked-device"}}`, false, "", "", "", "", true},
-		{policies.RealmDeviceNoProvision, 2, `{"token":"$NONCE","device":{"id":"dev-1","os":"android"}}`, false, "", "", "", "", true},
-		{policies.RealmDeviceNoProvision, 2, `{"token":"$NONCE$NONCE","device":{"id":"dev-2"}}`, false, "", "", "", "", true},
-		{policies.RealmDeviceNoProvision, 0, `[]`, false, "", "", "", "", true},
-		{policies.RealmDeviceNoProvision, 0, `{"token":"$NONCE","device":{"id":"` + strings.Repeat("d", 300) + `"}}`, false, "", "", "", "", true},
-		{policies.RealmAntiXSRF, 0, ``, false, "", "", "", "", true},
-		{policies.RealmAntiXSRF, 2, `{}`, false, "", "", "", "forged", false},
-		{policies.RealmAnonymousUser, 0, `{}`, false, "", "", "", "", true},
-		{policies.RealmAuthenticity, 0, `{}`, false, "", "", "", "", true},
-		{policies.RealmDeviceAutoProvision, 0, `{"csr":"x"}`, false, "", "", "", "", true},
+		{project.RealmRemoteDisable, 1, `{"acknowledged":true,"messageId":"n1"}`, false, "", "", "", "", true},
+		{project.RealmRemoteDisable, 2, `{"acknowledged":"yes"}`, false, "", "", "", "", true},
+		{project.RealmDeviceNoProvision, 0, `{"token":"$NONCE","device":{"id":"blocked-device"}}`, false, "", "", "", "", true},
+		{project.RealmDeviceNoProvision, 2, `{"token":"$NONCE","device":{"id":"dev-1","os":"android"}}`, false, "", "", "", "", true},
+		{project.RealmDeviceNoProvision, 2, `{"token":"$NONCE$NONCE","device":{"id":"dev-2"}}`, false, "", "", "", "", true},
+		{project.RealmDeviceNoProvision, 0, `[]`, false, "", "", "", "", true},
+		{project.RealmDeviceNoProvision, 0, `{"token":"$NONCE","device":{"id":"` + strings.Repeat("d", 300) + `"}}`, false, "", "", "", "", true},
+		{project.RealmAntiXSRF, 0, ``, false, "", "", "", "", true},
+		{project.RealmAntiXSRF, 2, `{}`, false, "", "", "", "forged", false},
+		{project.RealmAnonymousUser, 0, `{}`, false, "", "", "", "", true},
+		{project.RealmAuthenticity, 0, `{}`, false, "", "", "", "", true},
+		{project.RealmDeviceAutoProvision, 0, `{"csr":"x"}`, false, "", "", "", "", true},
 	} {
 		i := slices.Index(realms, s.realm)
 		if i < 0 {
@@ -154,7 +154,7 @@ func FuzzAnswer(f *testing.F) {
 			t.Fatalf("Authorize(%s): %v", first[realm], err)
 		}
 		if acc != nil && acc.Challenge != nil {
-			if n, ok := acc.Challenge.Challenges[policies.RealmDeviceNoProvision]["token"].(string); ok {
+			if n, ok := acc.Challenge.Challenges[project.RealmDeviceNoProvision]["token"].(string); ok {
 				body = bytes.ReplaceAll(body, []byte("$NONCE"), []byte(n))
 			}
 		}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 	"github.com/realmgate/realmgate/store/sqlite"
 )
@@ -199,7 +200,7 @@ require contains "PinRealm" if {
 // labFiles returns the files of the lab project.
 func labFiles(t testing.TB) map[string]string {
 	return map[string]string{
-		policies.AuthConfigPath:                  labAuthConfig(t),
+		project.AuthConfigPath:                   labAuthConfig(t),
 		"apps/LabApp/application-descriptor.xml": labDescriptor,
 		"policies/lab.rego":                      labPolicy,
 		"users.htpasswd":                         "# users\nalice:" + hashOf(t, alicePassword) + "\nbob:" + hashOf(t, bobPassword) + "\n",
@@ -267,7 +268,7 @@ func (b *syncBuffer) String() string {
 // decisions and logs.
 type lab struct {
 	t       testing.TB
-	project *policies.Project
+	project *project.Project
 	eval    *policies.Evaluator
 	store   engine.Store
 	db      *sqlite.Store
@@ -300,9 +301,9 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 		files = labFiles(t)
 	}
 	dir := writeProject(t, files)
-	p, err := policies.Load(dir, policies.LoadOptions{})
+	p, err := project.Load(dir, project.LoadOptions{})
 	if err != nil {
-		var le *policies.LoadError
+		var le *project.LoadError
 		if errors.As(err, &le) {
 			var lines []string
 			for _, d := range le.Diagnostics {
@@ -447,7 +448,7 @@ func (c *client) adoptToken(ch *engine.Challenge) {
 	if ch == nil {
 		return
 	}
-	if p, ok := ch.Challenges[policies.RealmAntiXSRF]; ok {
+	if p, ok := ch.Challenges[project.RealmAntiXSRF]; ok {
 		tok, _ := p["WL-Instance-Id"].(string)
 		c.tokens = append(c.tokens, tok)
 		c.instanceID = tok

@@ -3,14 +3,14 @@ package engine
 import (
 	"slices"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // One session, one user. A realm's login is evidence about the user of the session: a second
 // factor (a PIN realm after the user realm) proves something only about the user it identified.
 // If a realm could pass for whoever it identified, a client holding alice's password and bob's
 // PIN would pass a test that asks for both factors of one user. So every realm whose login
-// identifies a user (policies.Realm.IdentifiesUser: the realms with a login module or a user
+// identifies a user (project.Realm.IdentifiesUser: the realms with a login module or a user
 // certificate, unless declared identifies-user="false") must name the same user as the other
 // live logins of such realms in the session.
 //
@@ -68,6 +68,6 @@ func (e *Engine) forgetForUserChange(x *exchange, realm string) {
 }
 
 // isUserRealm reports whether realm is the user realm of test.
-func isUserRealm(t *policies.SecurityTest, realm string) bool {
+func isUserRealm(t *project.SecurityTest, realm string) bool {
 	return t != nil && t.UserRealm == realm
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 const bobPIN = "8080"
@@ -18,7 +18,7 @@ const bobPIN = "8080"
 func identityLab(t *testing.T) *lab {
 	files := labFiles(t)
 	files["pins.htpasswd"] += "bob:" + hashOf(t, bobPIN) + "\n"
-	conf := files[policies.AuthConfigPath]
+	conf := files[project.AuthConfigPath]
 	conf = strings.Replace(conf, "<securityTests>", `<securityTests>
 		<customSecurityTest name="branch">
 			<test realm="PasswordRealm" isInternalUserID="true" step="1"/>
@@ -32,7 +32,7 @@ func identityLab(t *testing.T) *lab {
 			<className>com.worklight.core.auth.ext.FormBasedAuthenticator</className>
 			<parameter name="identifies-user" value="false"/>
 		</realm>`, 1)
-	files[policies.AuthConfigPath] = conf
+	files[project.AuthConfigPath] = conf
 	return newLabWith(t, labOptions{files: files})
 }
 
@@ -147,7 +147,7 @@ func TestRealmDeclaredNotIdentifyingAUser(t *testing.T) {
 // not passed.
 func TestHeaderLoginOfAnotherUserThanTheSessions(t *testing.T) {
 	files := labFiles(t)
-	files[policies.AuthConfigPath] = strings.Replace(files[policies.AuthConfigPath], "<securityTests>", `<securityTests>
+	files[project.AuthConfigPath] = strings.Replace(files[project.AuthConfigPath], "<securityTests>", `<securityTests>
 		<customSecurityTest name="headerThenPassword">
 			<test realm="PasswordRealm" isInternalUserID="true" step="1"/>
 			<test realm="HeaderRealm" step="2"/>

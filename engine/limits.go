@@ -123,9 +123,12 @@ func (e *Engine) boundFacts(facts map[string]any, authenticated bool) (map[strin
 }
 
 // evaluate asks the policy for a decision, within the deadline of an unauthenticated caller.
-func (e *Engine) evaluate(ctx context.Context, input map[string]any, authenticated bool) (policies.Decision, error) {
+func (e *Engine) evaluate(ctx context.Context, input policies.Input, authenticated bool) (policies.Decision, error) {
 	if authenticated {
 		return e.eval.Decide(ctx, input)
+	}
+	if dec, ok := e.eval.Memo(input); ok {
+		return dec, nil // decided before: nothing is evaluated, so there is nothing to bound
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.UnauthenticatedPolicyTimeout)
 	defer cancel()

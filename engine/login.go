@@ -10,7 +10,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/htpasswd"
+	"github.com/realmgate/realmgate/project"
 )
 
 // Credentials are what an authenticator collected for its login module.
@@ -48,9 +49,9 @@ const (
 
 // DefaultUserHeader is the header the header authenticator reads when neither the realm nor the
 // login module names one (parameter user-name-header).
-const DefaultUserHeader = policies.DefaultUserHeader
+const DefaultUserHeader = project.DefaultUserHeader
 
-func newLoginRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
+func newLoginRealm(e *Engine, p *project.Project, r *project.Realm) (realm, error) {
 	lm := p.LoginModules[r.LoginModule]
 	if lm == nil || lm.Class == nil || r.Class == nil {
 		// The loader refuses this for realms a test uses; unused realms are never challenged.
@@ -197,7 +198,7 @@ func deref(a, b *string) string {
 
 var errWrongCredentials = &retryError{msg: "wrong user name or password"}
 
-func newLoginModule(p *policies.Project, lm *policies.LoginModule) (loginModule, error) {
+func newLoginModule(p *project.Project, lm *project.LoginModule) (loginModule, error) {
 	switch lm.Class.Kind {
 	case "nonValidating":
 		return nonValidating{}, nil
@@ -213,7 +214,7 @@ func newLoginModule(p *policies.Project, lm *policies.LoginModule) (loginModule,
 		return headerModule{displayHeader: display}, nil
 	case "passwordFile":
 		f, _ := lm.Params.Get("file")
-		users, err := policies.ReadPasswordFile(filepath.Join(p.Dir, filepath.FromSlash(f)))
+		users, err := htpasswd.ReadFile(filepath.Join(p.Dir, filepath.FromSlash(f)))
 		if err != nil {
 			return nil, err
 		}
@@ -286,7 +287,7 @@ type passwordFile struct {
 }
 
 func newPasswordFile(users map[string][]byte) *passwordFile {
-	return &passwordFile{users: users, dummy: dummyHash(policies.CommonCost(users))}
+	return &passwordFile{users: users, dummy: dummyHash(htpasswd.CommonCost(users))}
 }
 
 // dummyHashes holds one dummy hash per bcrypt cost, made once: a reload does not pay for it

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 func TestLoginChallengePayloads(t *testing.T) {
@@ -338,7 +338,7 @@ func TestLogout(t *testing.T) {
 			t.Fatalf("logout with %q: %v", id, err)
 		}
 	}
-	if err := l.eng.Logout(ctx, c.app, c.sid, policies.RealmAnonymousUser); err != nil {
+	if err := l.eng.Logout(ctx, c.app, c.sid, project.RealmAnonymousUser); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // The OAuth side of the engine: granting access tokens for a scope, validating them online,
@@ -95,7 +94,7 @@ func (e *Engine) GrantToken(ctx context.Context, g TokenGrant) (*Access, *Token,
 	if strings.ContainsAny(scope, " \t") {
 		return nil, nil, &Error{Code: CodeInvalidScope, Message: "scope is one security test name"}
 	}
-	if _, ok := e.project.Tests[scope]; !ok || scope == policies.Unprotected {
+	if _, ok := e.project.Tests[scope]; !ok || scope == project.Unprotected {
 		return nil, nil, &Error{Code: CodeInvalidScope, Message: "scope " + strconv.Quote(scope) + " is not a security test of this server"}
 	}
 	audience, err := namedAudience(g.Audience, g.Resource)

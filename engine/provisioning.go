@@ -14,7 +14,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/pki"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -31,7 +31,7 @@ type provisioningRealm struct {
 	exp                           time.Duration
 }
 
-func newProvisioningRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
+func newProvisioningRealm(e *Engine, p *project.Project, r *project.Realm) (realm, error) {
 	pr := &provisioningRealm{name: r.Name}
 	if r.Builtin {
 		return pr, nil
@@ -140,8 +140,8 @@ func (p *provisioningRealm) answer(x *exchange, a *AnswerRequest) (answerOutcome
 // claims a device id would take the device over, with everything bound to it.
 func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd adapters.ClientData) (answerOutcome, error) {
 	// A provisioning test that also checks app authenticity provisions only an authentic app.
-	if t := x.e.challengingTest(x, p.name); t != nil && t.HasRealm(policies.RealmAuthenticity) {
-		if rs := x.s.peek(policies.RealmAuthenticity); rs == nil || !rs.Passed {
+	if t := x.e.challengingTest(x, p.name); t != nil && t.HasRealm(project.RealmAuthenticity) {
+		if rs := x.s.peek(project.RealmAuthenticity); rs == nil || !rs.Passed {
 			return answerOutcome{}, &Error{Code: CodeRefused, Message: "the app's authenticity must be proven before a device is provisioned",
 				Details: map[string]any{"realm": p.name}}
 		}

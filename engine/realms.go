@@ -12,7 +12,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -25,7 +25,7 @@ type exchange struct {
 	now     time.Time
 	app     AppContext
 	passive Passive
-	test    *policies.SecurityTest
+	test    *project.SecurityTest
 
 	// setPersistentUser is set when the anonymous realm issued a new persistent cookie.
 	setPersistentUser string
@@ -73,7 +73,7 @@ type sessionLife struct{}
 func (sessionLife) expiration() time.Duration { return 0 }
 
 // buildRealms creates the implementation of every realm of the project.
-func buildRealms(e *Engine, p *policies.Project) (map[string]realm, error) {
+func buildRealms(e *Engine, p *project.Project) (map[string]realm, error) {
 	out := map[string]realm{}
 	for name, r := range p.Realms {
 		impl, err := newRealm(e, p, r)
@@ -85,20 +85,20 @@ func buildRealms(e *Engine, p *policies.Project) (map[string]realm, error) {
 	return out, nil
 }
 
-func newRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
+func newRealm(e *Engine, p *project.Project, r *project.Realm) (realm, error) {
 	if r.Builtin {
 		switch r.Name {
-		case policies.RealmAntiXSRF:
+		case project.RealmAntiXSRF:
 			return antiXSRF{}, nil
-		case policies.RealmAnonymousUser:
+		case project.RealmAnonymousUser:
 			return anonymousUser{}, nil
-		case policies.RealmRemoteDisable:
+		case project.RealmRemoteDisable:
 			return remoteDisable{}, nil
-		case policies.RealmDeviceNoProvision:
+		case project.RealmDeviceNoProvision:
 			return deviceNoProvisioning{}, nil
-		case policies.RealmDeviceAutoProvision:
+		case project.RealmDeviceAutoProvision:
 			return newProvisioningRealm(e, p, r)
-		case policies.RealmAuthenticity:
+		case project.RealmAuthenticity:
 			return authenticity{}, nil
 		}
 		return unavailableRealm{name: r.Name, what: "built-in realm " + r.Name}, nil
@@ -113,7 +113,7 @@ func newRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) 
 			return newProvisioningRealm(e, p, r)
 		}
 	}
-	if r.Status(p) != policies.Implemented {
+	if r.Status(p) != project.Implemented {
 		return unavailableRealm{name: r.Name, what: fmt.Sprintf("realm %s (%s)", r.Name, r.ClassName)}, nil
 	}
 	return newLoginRealm(e, p, r)
@@ -167,7 +167,7 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 
 func (anonymousUser) observe(x *exchange) (bool, error) {
 	cookie := x.passive.PersistentUser
-	rs := x.s.realm(policies.RealmAnonymousUser)
+	rs := x.s.realm(project.RealmAnonymousUser)
 	if rs.Passed {
 		if id, _ := rs.Identity["userId"].(string); id == cookie {
 			return true, nil
@@ -203,7 +203,7 @@ func (anonymousUser) observe(x *exchange) (bool, error) {
 		x.setPersistentUser = id
 	}
 	rs.Passed = true
-	rs.Identity = map[string]any{"userId": id, "displayName": id, "realm": policies.RealmAnonymousUser}
+	rs.Identity = map[string]any{"userId": id, "displayName": id, "realm": project.RealmAnonymousUser}
 	x.s.dirty = true
 	return true, nil
 }
@@ -232,10 +232,9 @@ func (e *Engine) remoteDisableRule(x *exchange) (*store.Rule, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := parseVersion(x.app.Version)
 	var pending *store.Rule
 	for i := range rules {
-		if !rules[i].matches(v) {
+		if !rules[i].appliesTo(x.app.Version) {
 			continue
 		}
 		r := &rules[i].Rule
@@ -244,7 +243,7 @@ func (e *Engine) remoteDisableRule(x *exchange) (*store.Rule, error) {
 			return nil, &Error{Code: CodeApplicationDisabled, Message: r.Message,
 				Details: map[string]any{"downloadLink": r.DownloadLink}}
 		case "notify":
-			rs := x.s.peek(policies.RealmRemoteDisable)
+			rs := x.s.peek(project.RealmRemoteDisable)
 			if pending == nil && (rs == nil || rs.Data["ack:"+messageID(r)] == "") {
 				pending = r
 			}
@@ -316,7 +315,7 @@ func (remoteDisable) answer(x *exchange, a *AnswerRequest) (answerOutcome, error
 	if !body.Acknowledged || body.MessageID != messageID(r) {
 		return answerOutcome{}, retry("acknowledge message %q", messageID(r))
 	}
-	rs := x.s.realm(policies.RealmRemoteDisable)
+	rs := x.s.realm(project.RealmRemoteDisable)
 	if rs.Data == nil {
 		rs.Data = map[string]string{}
 	}
@@ -333,7 +332,7 @@ func (remoteDisable) answer(x *exchange, a *AnswerRequest) (answerOutcome, error
 type deviceNoProvisioning struct{ sessionLife }
 
 func (deviceNoProvisioning) challenge(x *exchange) (map[string]any, error) {
-	n, err := x.e.issueNonce(x, policies.RealmDeviceNoProvision)
+	n, err := x.e.issueNonce(x, project.RealmDeviceNoProvision)
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +368,7 @@ func (deviceNoProvisioning) answer(x *exchange, a *AnswerRequest) (answerOutcome
 	if err := body.Device.validate(); err != nil {
 		return answerOutcome{}, err
 	}
-	if err := x.e.consumeNonce(x, body.Token, policies.RealmDeviceNoProvision); err != nil {
+	if err := x.e.consumeNonce(x, body.Token, project.RealmDeviceNoProvision); err != nil {
 		return answerOutcome{}, err
 	}
 	dev, err := x.e.store.GetDevice(x.ctx, body.Device.ID, "none")

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
@@ -71,6 +72,14 @@ func TestRemoteDisableVersionMatching(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("rule %q (-want +got):\n%s", tc.versions, diff)
 		}
+		// appliesTo, memoized by the version as sent, answers the same, the first time and after.
+		for range 2 {
+			for v, w := range want {
+				if applies := r.appliesTo(v); applies != w {
+					t.Errorf("rule %q: appliesTo(%q) = %v, want %v", tc.versions, v, applies, w)
+				}
+			}
+		}
 	}
 }
 
@@ -91,6 +100,11 @@ func FuzzRemoteDisableVersion(f *testing.F) {
 		v := parseVersion(s)
 		for i, r := range rules {
 			got := r.matches(v)
+			for range 2 { // computed, then from the memo
+				if r.appliesTo(s) != got {
+					t.Fatalf("%q vs %q: appliesTo differs from matches (%v)", s, constraints[i], got)
+				}
+			}
 			switch {
 			case v == nil:
 				if !got {
@@ -111,4 +125,19 @@ func FuzzRemoteDisableVersion(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestVersionMemoBounded: a client sending ever new versions does not grow a rule's memo past its
+// bound, and every answer stays right.
+func TestVersionMemoBounded(t *testing.T) {
+	r := ruleFor(t, "<3.0.0")
+	for i := range 3 * versionMemoLimit {
+		v := fmt.Sprintf("%d.0.%d", i%5, i)
+		if got, want := r.appliesTo(v), i%5 < 3; got != want {
+			t.Fatalf("appliesTo(%q) = %v, want %v", v, got, want)
+		}
+		if n := len(r.versions.m); n > versionMemoLimit {
+			t.Fatalf("the memo holds %d versions, more than %d", n, versionMemoLimit)
+		}
+	}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -26,7 +26,7 @@ const minRevocationRetention = time.Hour
 
 // revocationRetention is how long a revocation made now must be kept: the longest token
 // lifetime of the project (at least minRevocationRetention), plus the validators' leeway.
-func revocationRetention(p *policies.Project) time.Duration {
+func revocationRetention(p *project.Project) time.Duration {
 	longest := minRevocationRetention
 	for _, t := range p.Tests {
 		longest = max(longest, Lifetime(t))

@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -309,8 +309,8 @@ func TestTokenRevocation(t *testing.T) {
 
 	// Device: tokens up to the block (iat in whole seconds), not those after.
 	d := l.client("android", "2.1.0")
-	n, _ := d.mustChallenge("device").Challenges[policies.RealmDeviceNoProvision]["token"].(string)
-	d.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"phone-1"}}`)
+	n, _ := d.mustChallenge("device").Challenges[project.RealmDeviceNoProvision]["token"].(string)
+	d.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"phone-1"}}`)
 	devTok, err := d.token(ti, "device", "")
 	if err != nil || devTok.Claims.Data.DeviceID != "phone-1" {
 		t.Fatalf("device token: %+v %v", devTok, err)

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // TestView is how the admin API shows a security test: its effective realms and steps, and what
@@ -27,7 +27,7 @@ type TestView struct {
 func (e *Engine) SecurityTests() []TestView { return testViews(e.project) }
 
 // testViews describes every security test of a project and what each protects.
-func testViews(p *policies.Project) []TestView {
+func testViews(p *project.Project) []TestView {
 	protects := map[string][]string{}
 	for _, id := range sortedKeys(p.Apps) {
 		app := p.Apps[id]

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -67,6 +69,24 @@ type session struct {
 	isNew   bool
 	dirty   bool
 	rotated string // the previous id, when the id was rotated in this request
+	// key is storeKey(keyOf), kept so that a request hashes its session id once.
+	keyOf, key string
+}
+
+// storeKey returns the key the session is stored under, storeKey(rec.ID).
+func (s *session) storeKey() string {
+	if s.key == "" || s.keyOf != s.rec.ID {
+		s.keyOf, s.key = s.rec.ID, storeKey(s.rec.ID)
+	}
+	return s.key
+}
+
+// ref returns SessionRef(rec.ID): the first 12 hex digits of the store key, which hash the same.
+func (s *session) ref() string {
+	if s.rec.ID == "" {
+		return ""
+	}
+	return s.storeKey()[:12]
 }
 
 // storeKey is the key a session is stored under: the SHA-256 of its id, in hex. A copy of the
@@ -75,7 +95,9 @@ type session struct {
 // versions that kept the id itself are unknown to this one: their users sign in again.
 func storeKey(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:])
+	var key [2 * sha256.Size]byte
+	hex.Encode(key[:], sum[:])
+	return string(key[:])
 }
 
 func (s *session) realm(name string) *realmState {
@@ -144,16 +166,17 @@ func (e *Engine) sessionExpiry(created, now time.Time) time.Time {
 // bound to one app and environment, and an id the server did not issue is never adopted.
 func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now time.Time) (*session, error) {
 	if validSessionID(id) {
-		rec, err := e.store.GetSession(ctx, storeKey(id), now)
+		key := storeKey(id)
+		rec, err := e.store.GetSession(ctx, key, now)
 		switch {
 		case err == nil:
 			// The expiry stored is capped at the lifetime; the check covers a lifetime shortened
 			// by a new configuration.
 			if rec.App == app.App && rec.Env == app.Env && now.Before(rec.CreatedAt.Add(e.cfg.SessionMaxLifetime)) {
 				rec.ID = id
-				s := &session{rec: rec}
+				s := &session{rec: rec, keyOf: id, key: key}
 				if len(rec.State) > 0 {
-					if err := json.Unmarshal(rec.State, &s.st); err != nil {
+					if err := e.states.decode(key, rec.State, &s.st); err != nil {
 						return nil, unavailable("the session", err)
 					}
 				}
@@ -185,6 +208,13 @@ func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now
 	return s, nil
 }
 
+// decodeState decodes a session's stored state with JSON v2 (github.com/go-json-experiment/json):
+// every request decodes its session (unless stateCache has it), and v2 does it several times
+// faster than encoding/json. It is stricter too (member names match exactly, none twice, valid
+// UTF-8), as every state saveSession writes with encoding/json is; a state that is not fails the
+// request, and is never read as something else.
+func decodeState(b []byte, st *state) error { return jsonv2.Unmarshal(b, st) }
+
 // saveSession writes the session when it changed.
 func (e *Engine) saveSession(ctx context.Context, s *session) error {
 	if !s.dirty {
@@ -196,7 +226,7 @@ func (e *Engine) saveSession(ctx context.Context, s *session) error {
 	}
 	s.rec.State = b
 	rec := s.rec
-	rec.ID = storeKey(s.rec.ID)
+	rec.ID = s.storeKey()
 	if err := e.store.PutSession(ctx, rec); err != nil {
 		return unavailable("the session store", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -32,7 +32,7 @@ func TestNewSessionIsCreatedAndStored(t *testing.T) {
 	if st.Lineage == "" || st.Lineage == c.sid || st.Version != "2.1.0" {
 		t.Errorf("state %+v: want a lineage of its own and the app version", st)
 	}
-	if tok := ch.Challenges[policies.RealmAntiXSRF]["WL-Instance-Id"]; tok != st.InstanceID || st.InstanceID == "" {
+	if tok := ch.Challenges[project.RealmAntiXSRF]["WL-Instance-Id"]; tok != st.InstanceID || st.InstanceID == "" {
 		t.Errorf("challenge token %v, stored %q", tok, st.InstanceID)
 	}
 	// The next request of the session is not given a new cookie.
@@ -165,10 +165,10 @@ func TestSessionRotatedAtLogin(t *testing.T) {
 	l := newLab(t)
 	c := l.client("android", "2.1.0")
 	ch := c.mustChallenge("deviceAndLogin")
-	if diff := cmp.Diff([]string{"PasswordRealm", policies.RealmDeviceNoProvision}, realmsOf(ch)); diff != "" {
+	if diff := cmp.Diff([]string{"PasswordRealm", project.RealmDeviceNoProvision}, realmsOf(ch)); diff != "" {
 		t.Fatalf("challenged (-want +got):\n%s", diff)
 	}
-	nonce := ch.Challenges[policies.RealmDeviceNoProvision]["token"].(string)
+	nonce := ch.Challenges[project.RealmDeviceNoProvision]["token"].(string)
 	before := c.sid
 	_, stBefore, _ := l.session(before)
 
@@ -185,7 +185,7 @@ func TestSessionRotatedAtLogin(t *testing.T) {
 	}
 
 	// The nonce issued before the rotation answers the device realm of the rotated session.
-	res = c.mustSucceed(policies.RealmDeviceNoProvision, `{"token":"`+nonce+`","device":{"id":"dev-1","os":"android"}}`)
+	res = c.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+nonce+`","device":{"id":"dev-1","os":"android"}}`)
 	if res.Cookies.SessionID != "" {
 		t.Errorf("a device answer rotated the session: %+v", res.Cookies)
 	}
@@ -248,15 +248,52 @@ func TestSessionInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anon := map[string]any{"userId": user, "displayName": user, "realm": policies.RealmAnonymousUser}
+	anon := map[string]any{"userId": user, "displayName": user, "realm": project.RealmAnonymousUser}
 	want := &engine.SessionInfo{App: labApp, Env: "mobilewebapp",
 		Realms: map[string]map[string]any{
-			policies.RealmAntiXSRF:      {"identity": nil},
-			policies.RealmAnonymousUser: {"identity": anon},
+			project.RealmAntiXSRF:      {"identity": nil},
+			project.RealmAnonymousUser: {"identity": anon},
 		},
 		User: anon,
 	}
 	if diff := cmp.Diff(want, info); diff != "" {
 		t.Errorf("session (-want +got):\n%s", diff)
+	}
+}
+
+// TestSessionChangedByAnotherEngine: two engines on one store, as two daemons share one. What
+// one of them changes in a session (a login, a logout) the other sees at its next request, though
+// it read the session before.
+func TestSessionChangedByAnotherEngine(t *testing.T) {
+	l := newLab(t)
+	other, err := engine.New(l.project, engine.Options{Store: l.store, Evaluator: l.eval, Now: l.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := l.client("android", "2.1.0")
+	c.mustChallenge("password")
+	c.mustSucceed("PasswordRealm", `{"username":"alice","password":"`+alicePassword+`"}`)
+	c.mustAllow("password")
+	c.mustAllow("password") // this engine has read the session as it is now
+	if err := other.Logout(t.Context(), c.app, c.sid, "PasswordRealm"); err != nil {
+		t.Fatal(err)
+	}
+	if ch := c.mustChallenge("password"); ch.Challenges["PasswordRealm"] == nil {
+		t.Fatalf("after a logout through the other engine: challenge %+v, want PasswordRealm", ch)
+	}
+	// And the other way round: a login through the other engine.
+	acc, err := other.Authorize(t.Context(), engine.AccessRequest{App: c.app, SessionID: c.sid, Resource: c.resource("password"), Passive: c.passive()})
+	if err != nil || acc.Challenge == nil {
+		t.Fatalf("other engine: %+v, %v; want a challenge", acc, err)
+	}
+	c.take(acc.Cookies)
+	res, err := other.Answer(t.Context(), engine.AnswerRequest{App: c.app, SessionID: c.sid, Realm: "PasswordRealm",
+		Body: []byte(`{"username":"alice","password":"` + alicePassword + `"}`), Passive: c.passive()})
+	if err != nil {
+		t.Fatalf("login through the other engine: %v", err)
+	}
+	c.take(res.Cookies)
+	if acc := c.mustAllow("password"); acc.User["userId"] != "alice" {
+		t.Errorf("after a login through the other engine: user %v, want alice", acc.User)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -24,11 +24,11 @@ import (
 
 // ssoRealms maps each realm whose login module shares logins to the device realm whose
 // certificate proves the device. Realms whose device realm proves nothing are left out.
-func ssoRealms(p *policies.Project) map[string]string {
+func ssoRealms(p *project.Project) map[string]string {
 	out := map[string]string{}
 	for name, r := range p.Realms {
 		if lm := p.LoginModules[r.LoginModule]; lm != nil {
-			if dev := lm.SSODeviceRealm(); dev == policies.RealmDeviceAutoProvision {
+			if dev := lm.SSODeviceRealm(); dev == project.RealmDeviceAutoProvision {
 				out[name] = dev
 			}
 		}

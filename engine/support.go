@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"sync"
 	"time"
 
@@ -24,7 +23,18 @@ func newUUID() string {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	// 8-4-4-4-12 hex digits, written in place: every decision gets one.
+	var u [36]byte
+	hex.Encode(u[0:8], b[0:4])
+	u[8] = '-'
+	hex.Encode(u[9:13], b[4:6])
+	u[13] = '-'
+	hex.Encode(u[14:18], b[6:8])
+	u[18] = '-'
+	hex.Encode(u[19:23], b[8:10])
+	u[23] = '-'
+	hex.Encode(u[24:36], b[10:16])
+	return string(u[:])
 }
 
 // messageID is a notify rule's id: the one the administrator gave, or one derived from the
@@ -44,12 +54,15 @@ type compiledRule struct {
 	// constraint is nil when Versions is empty, or does not parse (refused when the rule was
 	// stored; fail closed if one slipped through): the rule then applies to every version.
 	constraint *semver.Constraints
+	// versions memoizes matches by the version as sent (see appliesTo).
+	versions *versionMemo
 }
 
 func compileRules(rules []store.Rule) []compiledRule {
 	out := make([]compiledRule, len(rules))
 	for i, r := range rules {
 		out[i].Rule = r
+		out[i].versions = &versionMemo{}
 		if r.Versions != "" {
 			out[i].constraint, _ = semver.NewConstraint(r.Versions)
 		}
@@ -195,7 +208,7 @@ func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, de
 	e.decisions.Record(DecisionRecord{
 		Time:       x.now,
 		DecisionID: newUUID(),
-		Session:    SessionRef(x.s.rec.ID),
+		Session:    x.s.ref(),
 		App:        req.App.App,
 		Env:        req.App.Env,
 		Version:    req.App.Version,

@@ -12,7 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -91,7 +91,7 @@ type TokenIssuer struct {
 // TokenRequest describes a token to mint.
 type TokenRequest struct {
 	// Test is the scope's security test.
-	Test *policies.SecurityTest
+	Test *project.SecurityTest
 	// App is the application (client_id).
 	App string
 	// Audience is aud; empty means App.
@@ -118,7 +118,7 @@ func (ti *TokenIssuer) Audience(requested, app string) (string, error) {
 }
 
 // Lifetime is the life of tokens for a test: its AccessTokenExpirationSec, else the default.
-func Lifetime(t *policies.SecurityTest) time.Duration {
+func Lifetime(t *project.SecurityTest) time.Duration {
 	if t != nil && t.AccessTokenExpirationSec > 0 {
 		return time.Duration(t.AccessTokenExpirationSec) * time.Second
 	}
@@ -134,7 +134,7 @@ func (ti *TokenIssuer) now() time.Time {
 
 // Mint signs a token for the scope test, for the application app, with the identities the
 // test's realms gave.
-func (ti *TokenIssuer) Mint(test *policies.SecurityTest, app string, user, device map[string]any) (*Token, error) {
+func (ti *TokenIssuer) Mint(test *project.SecurityTest, app string, user, device map[string]any) (*Token, error) {
 	return ti.MintFor(TokenRequest{Test: test, App: app, User: user, Device: device})
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // staticKeys is a TokenKeys over fixed keys.
@@ -56,8 +56,8 @@ func newSigningKey(t testing.TB, alg, id string) SigningKey {
 }
 
 var (
-	userAndDevice = &policies.SecurityTest{Name: "mobileTests", UserRealm: "login", DeviceRealm: "dev", AccessTokenExpirationSec: 300}
-	deviceOnly    = &policies.SecurityTest{Name: "deviceTests", DeviceRealm: "dev"}
+	userAndDevice = &project.SecurityTest{Name: "mobileTests", UserRealm: "login", DeviceRealm: "dev", AccessTokenExpirationSec: 300}
+	deviceOnly    = &project.SecurityTest{Name: "deviceTests", DeviceRealm: "dev"}
 )
 
 func TestMintClaims(t *testing.T) {
@@ -66,7 +66,7 @@ func TestMintClaims(t *testing.T) {
 	user := map[string]any{"userId": "alice"}
 	device := map[string]any{"id": "phone-1"}
 	tests := []struct {
-		test *policies.SecurityTest
+		test *project.SecurityTest
 		want TokenClaims
 		life int
 	}{

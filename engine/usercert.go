@@ -9,7 +9,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/pki"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // userCertRealm is wl_userCertificateAuthRealm (UserCertificateAuthenticator): a user proves
@@ -32,7 +32,7 @@ const (
 	dataEnrollNonce  = "enrollNonce"
 )
 
-func newUserCertRealm(e *Engine, p *policies.Project, r *policies.Realm) (realm, error) {
+func newUserCertRealm(e *Engine, p *project.Project, r *project.Realm) (realm, error) {
 	u := &userCertRealm{name: r.Name}
 	u.dependent, _ = r.Params.Get("dependent-user-auth-realm")
 	if lm := p.LoginModules[r.LoginModule]; lm != nil && lm.ExpirationInSeconds > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
+	"github.com/realmgate/realmgate/policies"
 )
 
 // BenchmarkProtectedRequest measures one full protected request through the HTTP handler (session
@@ -59,11 +60,11 @@ func BenchmarkProtectedRequest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	input := map[string]any{
-		"test": "webTests", "passed": []string{"BankLogin", "wl_antiXSRFRealm"},
-		"app":      map[string]any{"id": app, "env": "mobilewebapp", "version": "2.1.0"},
-		"resource": map[string]any{"kind": "app", "name": "BankApp/mobilewebapp", "attributes": map[string]any{"app": app, "env": "mobilewebapp"}},
-		"request":  map[string]any{"method": "POST", "path": "/api/v1/apps/BankApp/mobilewebapp/init"},
+	input := policies.Input{
+		Test: "webTests", Passed: []string{"BankLogin", "wl_antiXSRFRealm"},
+		App:      policies.App{ID: app, Env: "mobilewebapp", Version: "2.1.0"},
+		Resource: policies.Resource{Kind: "app", Name: "BankApp/mobilewebapp", Attributes: map[string]any{"app": app, "env": "mobilewebapp"}},
+		Request:  map[string]any{"method": "POST", "path": "/api/v1/apps/BankApp/mobilewebapp/init"},
 	}
 	ctx := context.Background()
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 const usage = `hostd: the Realmgate daemon
@@ -152,7 +154,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 // printError prints a load error as one "FILE:LINE: ..." line per diagnostic.
 func printError(w io.Writer, dir string, err error) {
-	var le *policies.LoadError
+	var le *project.LoadError
 	if errors.As(err, &le) {
 		printDiagnostics(w, dir, le.Diagnostics)
 		return
@@ -160,7 +162,7 @@ func printError(w io.Writer, dir string, err error) {
 	fmt.Fprintln(w, "hostd:", err)
 }
 
-func printDiagnostics(w io.Writer, dir string, ds policies.Diagnostics) {
+func printDiagnostics(w io.Writer, dir string, ds project.Diagnostics) {
 	for _, d := range ds {
 		if d.Pos.File != "" && !filepath.IsAbs(d.Pos.File) && !strings.HasPrefix(d.Pos.File, "(") {
 			d.Pos.File = filepath.Join(dir, d.Pos.File)
@@ -179,11 +181,11 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "hostd check: --config DIR is required")
 		return 2
 	}
-	diags := policies.Check(*dir, policies.LoadOptions{AdapterKinds: adapters.Kinds()})
+	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds()})
 	if !diags.HasErrors() {
 		// The XML is sound: compile the Rego too, so policy errors are found now.
 		if _, _, err := daemon.LoadProject(ctx, *dir); err != nil {
-			var le *policies.LoadError
+			var le *project.LoadError
 			if !errors.As(err, &le) {
 				fmt.Fprintln(stderr, "hostd check:", err)
 				return 1
@@ -211,7 +213,7 @@ func cmdPolicyCompile(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "hostd policy compile: --config DIR and --out DIR are required")
 		return 2
 	}
-	p, err := policies.Load(*dir, policies.LoadOptions{})
+	p, err := project.Load(*dir, project.LoadOptions{})
 	if err != nil {
 		printError(stderr, *dir, err)
 		return 1
@@ -251,7 +253,7 @@ func cmdPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "hostd policy test: --config DIR is required")
 		return 2
 	}
-	p, err := policies.Load(*dir, policies.LoadOptions{})
+	p, err := project.Load(*dir, project.LoadOptions{})
 	if err != nil {
 		printError(stderr, *dir, err)
 		return 1
@@ -315,27 +317,27 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "hostd policy explain: no security test %q (have: %s)\n", *test, strings.Join(names, ", "))
 		return 1
 	}
-	input := map[string]any{}
+	var input policies.Input
 	if *inputFile != "" {
 		b, err := os.ReadFile(*inputFile)
 		if err != nil {
 			fmt.Fprintln(stderr, "hostd policy explain:", err)
 			return 1
 		}
-		if err := json.Unmarshal(b, &input); err != nil {
+		if err := decodeInput(b, &input); err != nil {
 			fmt.Fprintln(stderr, "hostd policy explain: --input:", err)
 			return 1
 		}
 	}
-	var realms []string
+	realms := []string{}
 	for _, r := range strings.Split(*passed, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			realms = append(realms, r)
 		}
 	}
 	sort.Strings(realms)
-	input["test"] = t.Name
-	input["passed"] = realms
+	input.Test = t.Name
+	input.Passed = realms
 	dec, err := ev.Eval(ctx, input)
 	if err != nil {
 		fmt.Fprintln(stderr, "hostd policy explain:", err)
@@ -359,6 +361,22 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "policy revision %s\n", ev.Revision())
 	return 0
+}
+
+// decodeInput decodes a policy input from JSON, as the daemon would build it: a member the input
+// does not have is an error (no policy could ever read it in the daemon), and numbers keep their
+// text, as a client's JSON parameters do.
+func decodeInput(b []byte, in *policies.Input) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	d.UseNumber()
+	if err := d.Decode(in); err != nil {
+		return err
+	}
+	if d.More() {
+		return errors.New("more than one JSON value")
+	}
+	return nil
 }
 
 // cmdCAInit creates the provisioning CA in the data folder.

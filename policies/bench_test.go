@@ -2,7 +2,6 @@ package policies
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,9 +11,9 @@ import (
 
 // benchSetup prepares the bank example's evaluator and an input that its user policies read
 // (a transfer with the first two steps passed: the decision is a challenge of step 3).
-func benchSetup(b *testing.B) (*Evaluator, []Module, map[string]any) {
+func benchSetup(b *testing.B) (*Evaluator, []Module, Input) {
 	b.Helper()
-	p := mustLoad(b, filepath.Join("testdata", "projects", "bank"))
+	p := mustLoad(b, exampleProject("bank"))
 	mods, err := CompileRego(p)
 	if err != nil {
 		b.Fatal(err)
@@ -23,10 +22,12 @@ func benchSetup(b *testing.B) (*Evaluator, []Module, map[string]any) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	input := map[string]any{
-		"test":   "Transfers",
-		"passed": []string{"BankForm", "wl_antiXSRFRealm", "wl_deviceNoProvisioningRealm", "wl_remoteDisableRealm"},
-		"request": map[string]any{
+	input := Input{
+		Test:     "Transfers",
+		Passed:   []string{"BankForm", "wl_antiXSRFRealm", "wl_deviceNoProvisioningRealm", "wl_remoteDisableRealm"},
+		App:      App{ID: "BankAndroid", Env: "android", Version: "2.0"},
+		Resource: Resource{Kind: "procedure", Name: "Accounts.transfer", Attributes: map[string]any{"adapter": "Accounts", "procedure": "transfer"}},
+		Request: map[string]any{
 			"channel": "app", "procedure": "Accounts.transfer", "hour": 14, "country": "FR",
 			"params":    map[string]any{"amount": 250, "to": "FR7630006000011234567890189"},
 			"userAgent": "BankAndroid/2.0",
@@ -84,6 +85,7 @@ func rawOPAQuery(b *testing.B, mods []Module) rego.PreparedEvalQuery {
 func BenchmarkDecideVsEval(b *testing.B) {
 	ev, mods, input := benchSetup(b)
 	raw := rawOPAQuery(b, mods)
+	rawIn := rawInput(input)
 	ctx := context.Background()
 	decide := func() {
 		if _, err := ev.Decide(ctx, input); err != nil {
@@ -96,7 +98,7 @@ func BenchmarkDecideVsEval(b *testing.B) {
 		}
 	}
 	opa := func() {
-		rs, err := raw.Eval(ctx, rego.EvalInput(input))
+		rs, err := raw.Eval(ctx, rego.EvalInput(rawIn))
 		if err != nil || len(rs) != 1 {
 			b.Fatal(rs, err)
 		}

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +17,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/format"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // Library is the embedded Rego library of built-in rules (lib.rego) and its tests.
@@ -38,7 +42,7 @@ const UserPackagePrefix = "realmgate.user."
 // CompileRego turns the project's security tests into Rego modules, one package per test, plus the
 // router, the configuration data, the library and the user's policies. The generated source is
 // formatted with OPA's formatter, so `opa fmt` leaves it unchanged.
-func CompileRego(p *Project) ([]Module, error) {
+func CompileRego(p *project.Project) ([]Module, error) {
 	var mods []Module
 	lib, err := fs.ReadFile(Library, "rego/lib.rego")
 	if err != nil {
@@ -72,18 +76,18 @@ decision := data.realmgate.tests[input.test].decision
 
 // configModule publishes the realms the project defines, so rules can tell a known realm from a
 // typo.
-func configModule(p *Project) (Module, error) {
+func configModule(p *project.Project) (Module, error) {
 	var b strings.Builder
 	b.WriteString("# Package realmgate.config is the part of the project's configuration that policies read.\n")
-	b.WriteString("# Generated from " + AuthConfigPath + "; do not edit.\n")
+	b.WriteString("# Generated from " + project.AuthConfigPath + "; do not edit.\n")
 	b.WriteString("package realmgate.config\n\n")
 	b.WriteString("# Realms the project defines, built-in ones included.\n")
 	b.WriteString("realms := {\n")
-	for _, name := range sortedKeys(p.Realms) {
+	for _, name := range slices.Sorted(maps.Keys(p.Realms)) {
 		r := p.Realms[name]
 		kind := "builtin"
 		if !r.Builtin {
-			kind = shortClass(r.ClassName)
+			kind = r.ClassName[strings.LastIndexByte(r.ClassName, '.')+1:] // the short class name
 		}
 		fmt.Fprintf(&b, "\t%s: {\"class\": %s},\n", regoString(name), regoString(kind))
 	}
@@ -92,7 +96,7 @@ func configModule(p *Project) (Module, error) {
 }
 
 // testModule writes the package of one security test.
-func testModule(t *SecurityTest) (Module, error) {
+func testModule(t *project.SecurityTest) (Module, error) {
 	var b strings.Builder
 	where := t.Pos.String()
 	if t.Predefined {
@@ -174,16 +178,16 @@ func Revision(mods []Module) string {
 
 // checkUserModule refuses user policies outside realmgate.user: a user module in another package
 // could redefine a test's decision.
-func checkUserModule(m Module, parsed *ast.Module) *Diagnostic {
+func checkUserModule(m Module, parsed *ast.Module) *project.Diagnostic {
 	pkg := strings.TrimPrefix(parsed.Package.Path.String(), "data.")
 	if !strings.HasPrefix(pkg+".", UserPackagePrefix) || pkg+"." == UserPackagePrefix {
 		line := 1
 		if parsed.Package.Location != nil {
 			line = parsed.Package.Location.Row
 		}
-		return &Diagnostic{
-			Pos:      Pos{File: m.Path, Line: line},
-			Severity: Error,
+		return &project.Diagnostic{
+			Pos:      project.Pos{File: m.Path, Line: line},
+			Severity: project.Error,
 			Message:  fmt.Sprintf("policy package %s is outside %s*", pkg, UserPackagePrefix),
 			Fix:      "write package " + UserPackagePrefix + strings.TrimSuffix(path.Base(m.Path), ".rego"),
 		}
@@ -201,8 +205,8 @@ var userSets = map[string]string{
 }
 
 // checkUserRules refuses deny and require rules that are not sets.
-func checkUserRules(m Module, parsed *ast.Module) Diagnostics {
-	var out Diagnostics
+func checkUserRules(m Module, parsed *ast.Module) project.Diagnostics {
+	var out project.Diagnostics
 	for _, r := range parsed.Rules {
 		ref := r.Head.Ref()
 		if len(ref) == 0 {
@@ -220,9 +224,9 @@ func checkUserRules(m Module, parsed *ast.Module) Diagnostics {
 		if r.Location != nil {
 			line = r.Location.Row
 		}
-		out = append(out, Diagnostic{
-			Pos:      Pos{File: m.Path, Line: line},
-			Severity: Error,
+		out = append(out, project.Diagnostic{
+			Pos:      project.Pos{File: m.Path, Line: line},
+			Severity: project.Error,
 			Message:  fmt.Sprintf("rule %s is not a set: the library reads %s as %s", name, name, what),
 			Fix:      fmt.Sprintf(`write %s contains "..." if { ... }`, name),
 		})

@@ -17,7 +17,7 @@ import (
 // exampleProjects are the projects under testdata/projects, by name.
 func exampleProjects(t *testing.T) []string {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join("testdata", "projects"))
+	entries, err := os.ReadDir(exampleProject(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func exampleProjects(t *testing.T) []string {
 
 func compileExample(t *testing.T, name string) []Module {
 	t.Helper()
-	p := mustLoad(t, filepath.Join("testdata", "projects", name))
+	p := mustLoad(t, exampleProject(name))
 	mods, err := CompileRego(p)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestRegoIsFormatted(t *testing.T) {
 			var generated []Module
 			for _, m := range compileExample(t, name) {
 				// The user's files are theirs; everything else Realmgate ships or writes.
-				if !strings.HasPrefix(m.Path, policiesDir+"/") {
+				if !strings.HasPrefix(m.Path, "policies/") {
 					generated = append(generated, m)
 				}
 			}

@@ -2,11 +2,11 @@ package policies
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // corpusDir holds real Worklight projects, outside the repository (they are data with their own
@@ -34,41 +34,6 @@ func corpusProjects(t *testing.T) []string {
 	return names
 }
 
-// TestCorpus loads every real project. Each one either loads, or is refused with errors that all
-// name a file and a line. What the loader accepts is recorded in testdata/corpus.golden, so a
-// change in it shows in review; regenerate with -update.
-func TestCorpus(t *testing.T) {
-	names := corpusProjects(t)
-	var golden strings.Builder
-	loaded, refused := 0, 0
-	for _, name := range names {
-		dir := filepath.Join(corpusDir, name)
-		diags := Check(dir, LoadOptions{AdapterKinds: []string{BackendWasm, BackendPlugin}})
-		for _, d := range diags {
-			if d.Pos.File == "" || d.Pos.Line <= 0 {
-				t.Errorf("%s: diagnostic without file and line: %s", name, d)
-			}
-			if strings.HasPrefix(d.Pos.File, "/") || strings.Contains(d.Pos.File, "..") {
-				t.Errorf("%s: diagnostic names a path outside the project: %s", name, d)
-			}
-		}
-		warnings := len(diags) - len(diags.Errors())
-		if !diags.HasErrors() {
-			loaded++
-			fmt.Fprintf(&golden, "loaded   %s (%d warnings)\n", name, warnings)
-			continue
-		}
-		refused++
-		fmt.Fprintf(&golden, "refused  %s (%d warnings)\n", name, warnings)
-		for _, d := range diags.Errors() {
-			fmt.Fprintf(&golden, "\t%s: %s: %s\n", d.Pos, d.Severity, d.Message)
-		}
-	}
-	fmt.Fprintf(&golden, "\n%d projects: %d loaded, %d refused\n", len(names), loaded, refused)
-	t.Logf("corpus: %d projects, %d loaded, %d refused with file and line", len(names), loaded, refused)
-	checkGolden(t, filepath.Join("testdata", "corpus.golden"), []byte(golden.String()))
-}
-
 // TestCorpusCompiles compiles every project the loader accepts and asks each application
 // environment's security test for a decision with nothing passed: it must challenge step 1, since
 // every test starts with a realm a new session has not passed.
@@ -76,7 +41,7 @@ func TestCorpusCompiles(t *testing.T) {
 	names := corpusProjects(t)
 	ctx := context.Background()
 	for _, name := range names {
-		p, err := Load(filepath.Join(corpusDir, name), LoadOptions{})
+		p, err := project.Load(filepath.Join(corpusDir, name), project.LoadOptions{})
 		if err != nil {
 			continue
 		}
@@ -92,7 +57,7 @@ func TestCorpusCompiles(t *testing.T) {
 			}
 			for _, test := range p.TestOrder {
 				tt := p.Tests[test]
-				d, err := ev.Decide(ctx, map[string]any{"test": test, "passed": []string{}})
+				d, err := ev.Decide(ctx, Input{Test: test, Passed: []string{}})
 				if err != nil {
 					t.Fatalf("test %s: %v", test, err)
 				}
@@ -111,7 +76,7 @@ func TestCorpusCompiles(t *testing.T) {
 				for _, s := range tt.Steps {
 					all = append(all, s...)
 				}
-				d, err = ev.Decide(ctx, map[string]any{"test": test, "passed": sortedCopy(all)})
+				d, err = ev.Decide(ctx, Input{Test: test, Passed: sortedCopy(all)})
 				if err != nil || d.Outcome != Allow {
 					t.Errorf("test %s with every realm passed: %+v, %v", test, d, err)
 				}

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // Outcomes of a decision.
@@ -60,7 +60,7 @@ const memoLimit = 1 << 16
 // user's policies come back as diagnostics with file and line.
 func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
 	parsed := map[string]*ast.Module{}
-	var diags Diagnostics
+	var diags project.Diagnostics
 	for _, m := range mods {
 		pm, err := ast.ParseModuleWithOpts(m.Path, m.Source, ast.ParserOptions{RegoVersion: ast.RegoV1})
 		if err != nil {
@@ -81,14 +81,14 @@ func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
 	}
 	if len(diags) > 0 {
 		diags.Sort()
-		return nil, &LoadError{Diagnostics: diags}
+		return nil, &project.LoadError{Diagnostics: diags}
 	}
 	compiler := ast.NewCompiler().WithStrict(false)
 	compiler.Compile(parsed)
 	if compiler.Failed() {
 		diags = astDiagnostics("", compiler.Errors)
 		diags.Sort()
-		return nil, &LoadError{Diagnostics: diags}
+		return nil, &project.LoadError{Diagnostics: diags}
 	}
 	pq, err := rego.New(
 		rego.Query(Query),
@@ -108,18 +108,18 @@ func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
 }
 
 // astDiagnostics turns OPA errors into diagnostics.
-func astDiagnostics(file string, err error) Diagnostics {
+func astDiagnostics(file string, err error) project.Diagnostics {
 	var errs ast.Errors
 	if !errors.As(err, &errs) {
-		return Diagnostics{{Pos: Pos{File: file}, Severity: Error, Message: err.Error()}}
+		return project.Diagnostics{{Pos: project.Pos{File: file}, Severity: project.Error, Message: err.Error()}}
 	}
-	var out Diagnostics
+	var out project.Diagnostics
 	for _, e := range errs {
-		pos := Pos{File: file}
+		pos := project.Pos{File: file}
 		if e.Location != nil {
-			pos = Pos{File: e.Location.File, Line: e.Location.Row}
+			pos = project.Pos{File: e.Location.File, Line: e.Location.Row}
 		}
-		out = append(out, Diagnostic{Pos: pos, Severity: Error, Message: e.Message})
+		out = append(out, project.Diagnostic{Pos: pos, Severity: project.Error, Message: e.Message})
 	}
 	return out
 }
@@ -136,23 +136,38 @@ func (e *Evaluator) Memoized() (bool, []string) {
 	return e.memoize, paths
 }
 
-// Decide evaluates the decision for input, which must be JSON-shaped (maps, slices, strings,
-// numbers, booleans, nil) and hold at least "test" and "passed" (sorted).
-func (e *Evaluator) Decide(ctx context.Context, input map[string]any) (Decision, error) {
+// Memo returns the memoized decision of in, if there is one: what Decide would answer without
+// evaluating anything. A caller that bounds evaluations (a deadline) need not set one up for it.
+func (e *Evaluator) Memo(in Input) (Decision, bool) {
 	if !e.memoize {
-		return e.Eval(ctx, input)
+		return Decision{}, false
 	}
-	key, ok := e.key(input)
+	buf := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(buf)
+	key, ok := e.key(buf, &in)
 	if !ok {
-		return e.Eval(ctx, input)
+		return Decision{}, false
 	}
-	e.mu.RLock()
-	d, ok := e.memo[key]
-	e.mu.RUnlock()
-	if ok {
-		return d.clone(), nil
+	return e.lookup(key)
+}
+
+// Decide decides the input: from the memo when the policies read nothing but the input, and
+// an equal input (equal in every part the policies read) was decided before; by evaluating the
+// prepared query otherwise. A failed evaluation is never memoized.
+func (e *Evaluator) Decide(ctx context.Context, in Input) (Decision, error) {
+	if !e.memoize {
+		return e.Eval(ctx, in)
 	}
-	dec, err := e.Eval(ctx, input)
+	buf := keyBuffers.Get().(*[]byte)
+	defer keyBuffers.Put(buf)
+	key, ok := e.key(buf, &in)
+	if !ok {
+		return e.Eval(ctx, in)
+	}
+	if d, ok := e.lookup(key); ok {
+		return d, nil
+	}
+	dec, err := e.Eval(ctx, in)
 	if err != nil {
 		return dec, err
 	}
@@ -161,9 +176,27 @@ func (e *Evaluator) Decide(ctx context.Context, input map[string]any) (Decision,
 	if len(e.memo) >= memoLimit {
 		e.memo = map[string]*Decision{}
 	}
-	e.memo[key] = &stored
+	e.memo[string(key)] = &stored
 	e.mu.Unlock()
 	return dec, nil
+}
+
+// key builds in's memo key in buf, a buffer of keyBuffers, and reports whether it could.
+func (e *Evaluator) key(buf *[]byte, in *Input) ([]byte, bool) {
+	key, ok := e.appendKey((*buf)[:0], in)
+	*buf = key[:0] // keep what the buffer grew to
+	return key, ok
+}
+
+// lookup returns a copy of the decision memoized under key.
+func (e *Evaluator) lookup(key []byte) (Decision, bool) {
+	e.mu.RLock()
+	d, ok := e.memo[string(key)]
+	e.mu.RUnlock()
+	if !ok {
+		return Decision{}, false
+	}
+	return d.clone(), true
 }
 
 // clone copies the decision's lists, so a caller that changes a decision it got cannot change
@@ -178,14 +211,19 @@ func (d *Decision) clone() Decision {
 // ErrNoDecision is returned when the policies give no decision (an unknown test).
 var ErrNoDecision = errors.New("policies: no decision")
 
-// Eval evaluates the prepared query without the memo.
-func (e *Evaluator) Eval(ctx context.Context, input map[string]any) (Decision, error) {
-	rs, err := e.query.Eval(ctx, rego.EvalInput(input))
+// Eval evaluates the prepared query without the memo: the input converted to OPA's value, then
+// one evaluation.
+func (e *Evaluator) Eval(ctx context.Context, in Input) (Decision, error) {
+	v, err := in.value()
+	if err != nil {
+		return Decision{}, err
+	}
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(v))
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluating %s: %w", Query, err)
 	}
 	if len(rs) == 0 || len(rs[0].Expressions) == 0 {
-		return Decision{}, fmt.Errorf("%w for test %v", ErrNoDecision, input["test"])
+		return Decision{}, fmt.Errorf("%w for test %v", ErrNoDecision, in.Test)
 	}
 	return decisionFrom(rs[0].Expressions[0].Value)
 }
@@ -238,198 +276,4 @@ func stringsOf(v any) []string {
 		}
 	}
 	return out
-}
-
-// key encodes the values of the dependency paths of input, and reports false when a value cannot
-// be encoded (the decision is then evaluated, not memoized). Two inputs get the same key only if
-// OPA sees the same values at every path:
-//   - a path that leads nowhere ("u") differs from one that leads to null ("n"): Rego tells them
-//     apart (`not input.request.flag` holds when flag is missing, not when it is null);
-//   - a path that stops at a value other than a map[string]any (a map[string]string of headers, a
-//     struct) encodes that whole value with the depth it stopped at, since OPA converts such
-//     values through JSON and may find the rest of the path inside.
-func (e *Evaluator) key(input map[string]any) (string, bool) {
-	var b strings.Builder
-	for _, p := range e.deps {
-		var v any = input
-		depth, present := 0, true
-		for ; depth < len(p); depth++ {
-			m, ok := v.(map[string]any)
-			if !ok {
-				break
-			}
-			if v, present = m[p[depth]]; !present {
-				break
-			}
-		}
-		switch {
-		case !present:
-			b.WriteByte('u')
-		case depth < len(p):
-			b.WriteByte('w')
-			b.WriteString(strconv.Itoa(depth))
-			fallthrough
-		default:
-			if !encodeValue(&b, v) {
-				return "", false
-			}
-		}
-		b.WriteByte(0)
-	}
-	return b.String(), true
-}
-
-// encodeValue appends a self-delimiting encoding of v. It walks the types OPA reads natively
-// (nil, booleans, strings byte for byte, json.Number, map[string]any, []any) and []string, and
-// encodes any other value as the JSON that OPA converts it through; nil maps and slices are null,
-// as OPA sees them. It reports false for values JSON cannot encode.
-func encodeValue(b *strings.Builder, v any) bool {
-	switch x := v.(type) {
-	case nil:
-		b.WriteByte('n')
-	case bool:
-		if x {
-			b.WriteByte('t')
-		} else {
-			b.WriteByte('f')
-		}
-	case string:
-		writeLenPrefixed(b, 's', x)
-	case json.Number:
-		writeLenPrefixed(b, 'd', string(x))
-	case []string:
-		if x == nil {
-			b.WriteByte('n')
-			return true
-		}
-		b.WriteByte('a')
-		b.WriteString(strconv.Itoa(len(x)))
-		for _, s := range x {
-			writeLenPrefixed(b, ':', s)
-		}
-	case []any:
-		if x == nil {
-			b.WriteByte('n')
-			return true
-		}
-		b.WriteByte('[')
-		b.WriteString(strconv.Itoa(len(x)))
-		for _, e := range x {
-			if !encodeValue(b, e) {
-				return false
-			}
-		}
-	case map[string]any:
-		if x == nil {
-			b.WriteByte('n')
-			return true
-		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		b.WriteString(strconv.Itoa(len(x)))
-		for _, k := range keys {
-			writeLenPrefixed(b, ':', k)
-			if !encodeValue(b, x[k]) {
-				return false
-			}
-		}
-	default:
-		j, err := json.Marshal(x)
-		if err != nil {
-			return false
-		}
-		writeLenPrefixed(b, 'j', string(j))
-	}
-	return true
-}
-
-func writeLenPrefixed(b *strings.Builder, kind byte, s string) {
-	b.WriteByte(kind)
-	b.WriteString(strconv.Itoa(len(s)))
-	b.WriteByte(':')
-	b.WriteString(s)
-}
-
-// nondeterministic lists built-ins whose result is not a function of the input, beyond those OPA
-// marks Nondeterministic. Certificate verification checks validity against the wall clock (unless
-// given a time), so a memoized "valid" would outlive the certificate.
-var nondeterministic = map[string]bool{
-	"time.now_ns": true, "rand.intn": true, "uuid.rfc4122": true, "opa.runtime": true,
-	"http.send": true, "net.lookup_ip_addr": true,
-	"crypto.x509.parse_and_verify_certificates":              true,
-	"crypto.x509.parse_and_verify_certificates_with_options": true,
-}
-
-// inputDependencies walks every module and returns the input paths they read (the longest
-// constant prefix of each input reference), with paths covered by a shorter one removed. It
-// returns memoize=false when a rule reads input as a whole or calls a non-deterministic built-in.
-func inputDependencies(c *ast.Compiler) ([][]string, bool) {
-	memoize := true
-	var paths [][]string
-	var visit func(x any) bool
-	visit = func(x any) bool {
-		switch t := x.(type) {
-		case ast.Ref:
-			if !t[0].Equal(ast.InputRootDocument) {
-				return false
-			}
-			var p []string
-			for _, term := range t[1:] {
-				s, ok := term.Value.(ast.String)
-				if !ok {
-					break
-				}
-				p = append(p, string(s))
-			}
-			if len(p) == 0 {
-				memoize = false
-			}
-			paths = append(paths, p)
-			for _, term := range t[1:] {
-				ast.NewGenericVisitor(visit).Walk(term)
-			}
-			return true
-		case ast.Var:
-			if t.Equal(ast.InputRootDocument.Value) {
-				memoize = false // a bare input term reads everything
-			}
-		case *ast.Expr:
-			if t.IsCall() {
-				name := t.Operator().String()
-				if nondeterministic[name] {
-					memoize = false
-				} else if bi, ok := ast.BuiltinMap[name]; ok && bi.Nondeterministic {
-					memoize = false
-				}
-			}
-		}
-		return false
-	}
-	for _, m := range c.Modules {
-		ast.NewGenericVisitor(visit).Walk(m)
-	}
-	if !memoize {
-		return nil, false
-	}
-	sort.Slice(paths, func(i, j int) bool {
-		return len(paths[i]) < len(paths[j]) || (len(paths[i]) == len(paths[j]) && strings.Join(paths[i], ".") < strings.Join(paths[j], "."))
-	})
-	var out [][]string
-	for _, p := range paths {
-		covered := false
-		for _, q := range out {
-			if len(q) <= len(p) && strings.Join(q, "\x00") == strings.Join(p[:len(q)], "\x00") {
-				covered = true
-				break
-			}
-		}
-		if !covered {
-			out = append(out, p)
-		}
-	}
-	return out, true
 }

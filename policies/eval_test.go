@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // evalConfig is a project configuration for evaluator tests: a custom test "steps" of three
@@ -56,7 +57,7 @@ func mustEvaluator(t testing.TB, policies map[string]string) *Evaluator {
 	t.Helper()
 	ev, _, err := newEvaluator(t, policies)
 	if err != nil {
-		var le *LoadError
+		var le *project.LoadError
 		if errors.As(err, &le) {
 			t.Fatalf("NewEvaluator: %v\n%s", err, strings.Join(diagLines(le.Diagnostics), "\n"))
 		}
@@ -83,12 +84,9 @@ deny contains sprintf("country %s is blocked", [input.request.country]) if input
 `,
 }
 
-func in(test string, request map[string]any, passed ...string) map[string]any {
-	m := map[string]any{"test": test, "passed": sortedCopy(passed)}
-	if request != nil {
-		m["request"] = request
-	}
-	return m
+// in is the input of test with the given request facts and realms passed.
+func in(test string, request map[string]any, passed ...string) Input {
+	return Input{Test: test, Passed: sortedCopy(passed), Request: request}
 }
 
 func TestDecide(t *testing.T) {
@@ -98,7 +96,7 @@ func TestDecide(t *testing.T) {
 	day := map[string]any{"hour": 12}
 	cases := []struct {
 		name  string
-		input map[string]any
+		input Input
 		want  Decision
 	}{
 		{"nothing passed: step 1", in("steps", day),
@@ -138,7 +136,7 @@ func TestDecide(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, f := range []struct {
 				name string
-				eval func(context.Context, map[string]any) (Decision, error)
+				eval func(context.Context, Input) (Decision, error)
 			}{{"Eval", ev.Eval}, {"Decide", ev.Decide}, {"Decide again", ev.Decide}} {
 				got, err := f.eval(ctx, tc.input)
 				if err != nil {
@@ -154,15 +152,11 @@ func TestDecide(t *testing.T) {
 
 func TestDecideUnknownTest(t *testing.T) {
 	ev := mustEvaluator(t, nil)
-	for _, input := range []map[string]any{
-		in("nosuch", nil),
-		{"passed": []string{}},
-		{"test": 7, "passed": []string{}},
-	} {
+	for _, input := range []Input{in("nosuch", nil), {Passed: []string{}}, {}} {
 		for i := 0; i < 2; i++ { // a second call must not come from a memo
 			_, err := ev.Decide(context.Background(), input)
 			if !errors.Is(err, ErrNoDecision) {
-				t.Errorf("Decide(%v) error = %v, want ErrNoDecision", input, err)
+				t.Errorf("Decide(%+v) error = %v, want ErrNoDecision", input, err)
 			}
 		}
 	}
@@ -302,7 +296,7 @@ func TestUserPolicyRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, _, err := newEvaluator(t, map[string]string{tc.file: tc.source})
-			var le *LoadError
+			var le *project.LoadError
 			if !errors.As(err, &le) {
 				t.Fatalf("NewEvaluator error = %v, want a *LoadError", err)
 			}
@@ -459,7 +453,7 @@ func TestDecideConcurrent(t *testing.T) {
 }
 
 func TestExampleProjectEvaluates(t *testing.T) {
-	p := mustLoad(t, filepath.Join("testdata", "projects", "bank"))
+	p := mustLoad(t, exampleProject("bank"))
 	mods, err := CompileRego(p)
 	if err != nil {
 		t.Fatal(err)
@@ -480,7 +474,8 @@ func TestExampleProjectEvaluates(t *testing.T) {
 }
 
 // TestMemoKeyTellsApart decides pairs of inputs that share every fact a naive key would encode
-// alike, one after the other: the second must not get the first one's memoized decision.
+// alike, one after the other: the second must not get the first one's memoized decision, and
+// each must get what a plain Eval of it gets.
 func TestMemoKeyTellsApart(t *testing.T) {
 	ev := mustEvaluator(t, map[string]string{"p.rego": `package realmgate.user.p
 
@@ -491,36 +486,70 @@ deny contains "admin" if input.request.headers.role == "admin"
 deny contains "null headers" if input.request.headers == null
 
 deny contains "null tags" if input.request.tags == null
+
+deny contains "null passed" if input.passed == null
+
+deny contains "null request" if input.request == null
+
+deny contains "null attributes" if input.resource.attributes == null
+
+deny contains "old app" if input.app.version == "1.0"
+
+deny contains "kind in the name" if input.resource.name == "procedure"
+
+deny contains "no path" if not input.resource.attributes.path
 `})
+	flag := map[string]any{"flag": true}
+	attrs := map[string]any{"path": "/x"}
 	pairs := []struct {
 		name string
-		a, b any // input.request
+		a, b Input
 	}{
 		{"missing and null",
-			map[string]any{"flag": nil},
-			map[string]any{}},
+			Input{Request: map[string]any{"flag": nil}},
+			Input{Request: map[string]any{}}},
 		{"headers as map[string]string",
-			map[string]any{"flag": true, "headers": map[string]string{"role": "user"}},
-			map[string]any{"flag": true, "headers": map[string]string{"role": "admin"}}},
-		{"request as map[string]string",
-			map[string]string{"flag": "x"},
-			map[string]string{"other": "x"}},
-		{"request as map[string]string and as map[string]any at another depth",
-			map[string]any{"flag": true, "headers": map[string]string{"role": "admin"}},
-			map[string]any{"flag": true, "headers": map[string]any{"role": map[string]string{"role": "admin"}}}},
+			Input{Request: map[string]any{"flag": true, "headers": map[string]string{"role": "user"}}},
+			Input{Request: map[string]any{"flag": true, "headers": map[string]string{"role": "admin"}}}},
+		{"map[string]string at one depth and at another",
+			Input{Request: map[string]any{"flag": true, "headers": map[string]string{"role": "admin"}}},
+			Input{Request: map[string]any{"flag": true, "headers": map[string]any{"role": map[string]string{"role": "admin"}}}}},
 		{"nil and empty []string",
-			map[string]any{"flag": true, "tags": []string{}},
-			map[string]any{"flag": true, "tags": []string(nil)}},
+			Input{Request: map[string]any{"flag": true, "tags": []string{}}},
+			Input{Request: map[string]any{"flag": true, "tags": []string(nil)}}},
 		{"nil and empty map",
-			map[string]any{"flag": true, "headers": map[string]any{}},
-			map[string]any{"flag": true, "headers": map[string]any(nil)}},
+			Input{Request: map[string]any{"flag": true, "headers": map[string]any{}}},
+			Input{Request: map[string]any{"flag": true, "headers": map[string]any(nil)}}},
+		{"no request facts and an empty request",
+			Input{Request: map[string]any{}},
+			Input{Request: nil}},
+		{"nil and empty realms passed",
+			Input{Passed: []string{}, Request: flag},
+			Input{Passed: nil, Request: flag}},
+		{"nil and empty resource attributes",
+			Input{Resource: Resource{Attributes: map[string]any{}}, Request: flag},
+			Input{Resource: Resource{Attributes: nil}, Request: flag}},
+		{"the application's version",
+			Input{App: App{ID: "1.0", Env: "1.0", Version: "2.0"}, Request: flag},
+			Input{App: App{ID: "2.0", Env: "2.0", Version: "1.0"}, Request: flag}},
+		{"a resource's kind and name",
+			Input{Resource: Resource{Kind: "procedure", Name: "app", Attributes: attrs}, Request: flag},
+			Input{Resource: Resource{Kind: "app", Name: "procedure", Attributes: attrs}, Request: flag}},
+		{"a resource attribute and a request fact of the same name",
+			Input{Resource: Resource{Attributes: attrs}, Request: flag},
+			Input{Resource: Resource{Attributes: map[string]any{}}, Request: map[string]any{"flag": true, "path": "/x"}}},
 	}
 	ctx := context.Background()
 	for _, tc := range pairs {
 		t.Run(tc.name, func(t *testing.T) {
-			a := map[string]any{"test": "web", "passed": []string{}, "request": tc.a}
-			b := map[string]any{"test": "web", "passed": []string{}, "request": tc.b}
-			for _, input := range []map[string]any{a, b, a, b} {
+			a, b := tc.a, tc.b
+			for _, in := range []*Input{&a, &b} {
+				in.Test = "web"
+				if in.Passed == nil && !strings.Contains(tc.name, "passed") {
+					in.Passed = []string{}
+				}
+			}
+			for _, input := range []Input{a, b, a, b} {
 				want, err := ev.Eval(ctx, input)
 				if err != nil {
 					t.Fatal(err)
@@ -545,11 +574,11 @@ deny contains "null tags" if input.request.tags == null
 // TestMemoKeyDepth: a path that stops early at a Go map of strings must not share a key with one
 // that stops later at an equal map.
 func TestMemoKeyDepth(t *testing.T) {
-	ev := mustEvaluator(t, map[string]string{"p.rego": "package realmgate.user.p\n\ndeny contains \"five\" if input.request.params.amount == \"5\"\n"})
+	ev := mustEvaluator(t, map[string]string{"p.rego": "package realmgate.user.p\n\ndeny contains \"five\" if input.request.a.params.amount == \"5\"\n"})
 	ctx := context.Background()
-	shallow := map[string]any{"test": "web", "passed": []string{}, "request": map[string]string{"amount": "5"}}
-	deep := map[string]any{"test": "web", "passed": []string{}, "request": map[string]any{"params": map[string]string{"amount": "5"}}}
-	for _, input := range []map[string]any{shallow, deep, shallow, deep} {
+	shallow := Input{Test: "web", Passed: []string{}, Request: map[string]any{"a": map[string]string{"amount": "5"}}}
+	deep := Input{Test: "web", Passed: []string{}, Request: map[string]any{"a": map[string]any{"params": map[string]string{"amount": "5"}}}}
+	for _, input := range []Input{shallow, deep, shallow, deep} {
 		want, _ := ev.Eval(ctx, input)
 		got, err := ev.Decide(ctx, input)
 		if err != nil || !decisionEqual(want, got) {
@@ -559,13 +588,16 @@ func TestMemoKeyDepth(t *testing.T) {
 	if d, _ := ev.Eval(ctx, deep); d.Outcome != Deny {
 		t.Errorf("deep input: %+v, want deny", d)
 	}
+	if d, _ := ev.Eval(ctx, shallow); d.Outcome == Deny {
+		t.Errorf("shallow input: %+v, want no denial", d)
+	}
 }
 
 // TestDecisionIsACopy: changing a decision's lists does not change what the memo answers next.
 func TestDecisionIsACopy(t *testing.T) {
 	ev := mustEvaluator(t, stepUpAndDeny)
 	ctx := context.Background()
-	for _, input := range []map[string]any{in("steps", map[string]any{"hour": 1}), in("steps", map[string]any{"hour": 12})} {
+	for _, input := range []Input{in("steps", map[string]any{"hour": 1}), in("steps", map[string]any{"hour": 12})} {
 		first, err := ev.Decide(ctx, input)
 		if err != nil {
 			t.Fatal(err)
@@ -587,5 +619,51 @@ func TestDecisionIsACopy(t *testing.T) {
 			}
 			got.Realms = append(got.Realms[:0], "changed")
 		}
+	}
+}
+
+// TestMemo: Memo answers what Decide memoized, and nothing before Decide decided an input, after
+// a failed evaluation, or when decisions are not memoized.
+func TestMemo(t *testing.T) {
+	ctx := context.Background()
+	ev := mustEvaluator(t, stepUpAndDeny)
+	input := in("steps", map[string]any{"hour": 12, "amount": 5000}, "wl_antiXSRFRealm", "wl_remoteDisableRealm")
+	if d, ok := ev.Memo(input); ok {
+		t.Fatalf("Memo before any decision = %+v", d)
+	}
+	want, err := ev.Decide(ctx, input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := ev.Memo(input)
+	if !ok || !decisionEqual(want, got) {
+		t.Fatalf("Memo after Decide = %+v, %v; want %+v", got, ok, want)
+	}
+	// A fact the policies read makes another input; one they do not read does not.
+	if _, ok := ev.Memo(in("steps", map[string]any{"hour": 12, "amount": 50000}, "wl_antiXSRFRealm", "wl_remoteDisableRealm")); ok {
+		t.Error("Memo answers for another amount")
+	}
+	noisy := in("steps", map[string]any{"hour": 12, "amount": 5000, "userAgent": "x"}, "wl_antiXSRFRealm", "wl_remoteDisableRealm")
+	if got, ok := ev.Memo(noisy); !ok || !decisionEqual(want, got) {
+		t.Errorf("Memo with a fact no policy reads = %+v, %v; want %+v", got, ok, want)
+	}
+	got.Realms[0] = "changed"
+	if again, _ := ev.Memo(input); !decisionEqual(want, again) {
+		t.Errorf("after changing what Memo returned, Memo = %+v", again)
+	}
+
+	if _, err := ev.Decide(ctx, in("nosuch", nil)); err == nil {
+		t.Fatal("Decide of an unknown test succeeded")
+	}
+	if d, ok := ev.Memo(in("nosuch", nil)); ok {
+		t.Errorf("Memo after a failed evaluation = %+v", d)
+	}
+
+	clock := mustEvaluator(t, map[string]string{"p.rego": "package realmgate.user.p\n\ndeny contains \"late\" if time.now_ns() < 0\n"})
+	if _, err := clock.Decide(ctx, in("web", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := clock.Memo(in("web", nil)); ok {
+		t.Errorf("Memo of an evaluator that does not memoize = %+v", d)
 	}
 }

@@ -11,13 +11,15 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // update rewrites golden files instead of comparing against them: go test ./policies -update
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // ac is the path of the authentication configuration inside a project, as diagnostics name it.
-const ac = AuthConfigPath
+const ac = project.AuthConfigPath
 
 // files is a project directory to build: relative path to content.
 type files map[string]string
@@ -46,34 +48,18 @@ func authConfig(body string) string {
 		body + "</tns:loginConfiguration>\n"
 }
 
-// hybridApp is an application-descriptor.xml of a hybrid application; body starts on line 3.
-func hybridApp(id, body string) string {
-	return `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
-<application xmlns="http://www.worklight.com/application-descriptor" id="` + id + `" platformVersion="7.1.0.00">` +
-		body + "</application>\n"
-}
-
-// adapterXML is an adapter declaration named name; body starts on line 3.
-func adapterXML(name, body string) string {
-	return `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
-<wl:adapter xmlns:wl="http://www.ibm.com/mfp/integration" xmlns:http="http://www.ibm.com/mfp/integration/http" name="` + name + `">` +
-		body + "</wl:adapter>\n"
-}
-
-// appPath and adapterPath are where a project keeps an application's descriptor and an adapter's
-// declaration.
-func appPath(id string) string       { return "apps/" + id + "/application-descriptor.xml" }
-func adapterPath(name string) string { return "adapters/" + name + "/" + name + ".xml" }
-
 // diagLines formats diagnostics as "FILE:LINE: severity: message", without the fix, so tables
 // state positions and messages exactly and fixes are checked on their own.
-func diagLines(ds Diagnostics) []string {
+func diagLines(ds project.Diagnostics) []string {
 	out := make([]string, 0, len(ds))
 	for _, d := range ds {
 		out = append(out, d.Pos.String()+": "+d.Severity.String()+": "+d.Message)
 	}
 	return out
 }
+
+// exampleProject is the path of an example project of the repository's testdata.
+func exampleProject(name string) string { return filepath.Join("..", "testdata", "projects", name) }
 
 // checkGolden compares got with the golden file at path, or rewrites it under -update.
 func checkGolden(t *testing.T, path string, got []byte) {
@@ -97,11 +83,11 @@ func checkGolden(t *testing.T, path string, got []byte) {
 }
 
 // mustLoad loads dir and fails the test on any error, printing every diagnostic.
-func mustLoad(t testing.TB, dir string) *Project {
+func mustLoad(t testing.TB, dir string) *project.Project {
 	t.Helper()
-	p, err := Load(dir, LoadOptions{})
+	p, err := project.Load(dir, project.LoadOptions{})
 	if err != nil {
-		var le *LoadError
+		var le *project.LoadError
 		if errors.As(err, &le) {
 			t.Fatalf("Load: %v\n%s", err, strings.Join(diagLines(le.Diagnostics), "\n"))
 		}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/tester"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // TestResult is the outcome of one Rego test rule (a rule named test_*).
@@ -32,7 +34,7 @@ func (r TestResult) Passed() bool { return r.Err == nil && !r.Fail }
 // ProjectTestModules returns the Rego modules that `hostd policy test` runs: the project's
 // compiled policy set (security tests, router, configuration, library, the user's policies),
 // the library's own tests, and the project's policies/*_test.rego files.
-func ProjectTestModules(p *Project) (map[string]string, error) {
+func ProjectTestModules(p *project.Project) (map[string]string, error) {
 	mods, err := CompileRego(p)
 	if err != nil {
 		return nil, err

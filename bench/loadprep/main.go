@@ -13,6 +13,7 @@ import (
 	"os"
 
 	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/policies"
 )
 
 func main() {
@@ -52,11 +53,12 @@ func run(base string) error {
 	if err != nil {
 		return err
 	}
-	input, _ := json.Marshal(map[string]any{"input": map[string]any{
-		"test": "webTests", "passed": []string{"BankLogin", "wl_antiXSRFRealm"},
-		"app":      map[string]any{"id": "BankApp", "env": "mobilewebapp", "version": "2.1.0"},
-		"resource": map[string]any{"kind": "app", "name": "BankApp/mobilewebapp", "attributes": map[string]any{"app": "BankApp", "env": "mobilewebapp"}},
-		"request":  map[string]any{"method": "POST", "path": "/api/v1/apps/BankApp/mobilewebapp/init"},
+	// The input the daemon gives the policy for that request, in the JSON form OPA's server reads.
+	input, _ := json.Marshal(map[string]any{"input": policies.Input{
+		Test: "webTests", Passed: []string{"BankLogin", "wl_antiXSRFRealm"},
+		App:      policies.App{ID: "BankApp", Env: "mobilewebapp", Version: "2.1.0"},
+		Resource: policies.Resource{Kind: "app", Name: "BankApp/mobilewebapp", Attributes: map[string]any{"app": "BankApp", "env": "mobilewebapp"}},
+		Request:  map[string]any{"method": "POST", "path": "/api/v1/apps/BankApp/mobilewebapp/init"},
 	}})
 	fmt.Printf("COOKIE='%s'\nXSRF='%s'\nTOKEN='%s'\nOPA_INPUT='%s'\n", cookie, xsrf, tok.Value, input)
 	return nil

@@ -12,7 +12,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 
 	// The backends hostd runs, registered by kind.
 	_ "github.com/realmgate/realmgate/adapters/wasm"
@@ -65,7 +65,7 @@ func (la loadedAdapters) Close(ctx context.Context) error {
 
 // requiredFunctions lists, per adapter, the functions realms call beyond its declared procedures
 // (login and logout functions of adapter-based realms).
-func requiredFunctions(p *policies.Project) map[string][]string {
+func requiredFunctions(p *project.Project) map[string][]string {
 	out := map[string][]string{}
 	for _, r := range p.Realms {
 		if r.Class == nil || r.Class.Kind != "adapter" {
@@ -85,7 +85,7 @@ func requiredFunctions(p *policies.Project) map[string][]string {
 // openAdapters opens the backend of every adapter that declares one. An adapter that cannot be
 // opened (module missing or not matching its pin, missing procedures, a plugin that does not start)
 // fails the load with the adapter file's line.
-func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slog.Logger) (loadedAdapters, error) {
+func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog.Logger) (loadedAdapters, error) {
 	la := loadedAdapters{}
 	extra := requiredFunctions(p)
 	names := make([]string, 0, len(p.Adapters))
@@ -93,7 +93,7 @@ func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slo
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	var diags policies.Diagnostics
+	var diags project.Diagnostics
 	for _, name := range names {
 		a := p.Adapters[name]
 		b := a.Backend
@@ -104,19 +104,19 @@ func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slo
 		if b.Source != "" && s.Development {
 			built, err := buildFromSource(ctx, name, b.Source)
 			if err != nil {
-				diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error, Message: err.Error()})
+				diags = append(diags, project.Diagnostic{Pos: b.Pos, Severity: project.Error, Message: err.Error()})
 				continue
 			}
 			module, pin = built, ""
 			log.Info("adapter built from source (development mode)", "adapter", name, "source", b.Source, "module", built)
 		} else if b.Source != "" && !fileExists(b.Module) {
-			diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error,
+			diags = append(diags, project.Diagnostic{Pos: b.Pos, Severity: project.Error,
 				Message: fmt.Sprintf("adapter %s: module %s is not built", name, b.Module),
 				Fix:     "build it from " + b.Source + " and pin it with sha256, or set development: true in hostd.yaml"})
 			continue
 		}
 		if pin == "" && !s.Development {
-			diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error,
+			diags = append(diags, project.Diagnostic{Pos: b.Pos, Severity: project.Error,
 				Message: fmt.Sprintf("adapter %s is not pinned by SHA-256", name),
 				Fix:     `add sha256="..." to <backend> (hostd check prints it), or set development: true in hostd.yaml`})
 			continue
@@ -144,7 +144,7 @@ func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slo
 		}
 		ad, err := adapters.Open(ctx, cfg)
 		if err != nil {
-			diags = append(diags, policies.Diagnostic{Pos: b.Pos, Severity: policies.Error,
+			diags = append(diags, project.Diagnostic{Pos: b.Pos, Severity: project.Error,
 				Message: fmt.Sprintf("adapter %s cannot be loaded: %v", name, err)})
 			continue
 		}
@@ -152,7 +152,7 @@ func openAdapters(ctx context.Context, p *policies.Project, s Settings, log *slo
 	}
 	if len(diags) > 0 {
 		la.Close(context.Background())
-		return nil, &policies.LoadError{Diagnostics: diags}
+		return nil, &project.LoadError{Diagnostics: diags}
 	}
 	return la, nil
 }

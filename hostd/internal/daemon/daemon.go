@@ -25,23 +25,24 @@ import (
 	"github.com/realmgate/realmgate/internal/secretfile"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 	"github.com/realmgate/realmgate/store/sqlite"
 )
 
 // LoadProject loads and validates a project, compiles its Rego and prepares the evaluator. Every
-// problem, in the XML or in the user's policies, comes back in a *policies.LoadError.
-func LoadProject(ctx context.Context, dir string) (*policies.Project, *policies.Evaluator, error) {
-	opts := policies.LoadOptions{}
+// problem, in the XML or in the user's policies, comes back in a *project.LoadError.
+func LoadProject(ctx context.Context, dir string) (*project.Project, *policies.Evaluator, error) {
+	opts := project.LoadOptions{}
 	if kinds := adapters.Kinds(); len(kinds) > 0 {
 		opts.AdapterKinds = kinds
 	}
-	p, err := policies.Load(dir, opts)
+	p, err := project.Load(dir, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	if diags := checkEmbeddedPKI(p); len(diags) > 0 {
-		return nil, nil, &policies.LoadError{Diagnostics: diags}
+		return nil, nil, &project.LoadError{Diagnostics: diags}
 	}
 	mods, err := policies.CompileRego(p)
 	if err != nil {
@@ -283,7 +284,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 
 // Reload loads the configuration again and makes it the current runtime. Requests in flight
 // finish on the runtime they started with, whose adapters close after the last of them. A
-// configuration with errors (a *policies.LoadError) leaves the running one in place. The reload
+// configuration with errors (a *project.LoadError) leaves the running one in place. The reload
 // is audited under actor. Reloads run one at a time.
 func (d *Daemon) Reload(ctx context.Context, actor string) (server.Reloaded, error) {
 	d.reloadMu.Lock()
@@ -451,14 +452,14 @@ func (d *Daemon) provisioningOptions() (provisioning, error) {
 
 // checkEmbeddedPKI opens the PKCS#12 file of every user-certificate realm with the embedded PKI
 // that a security test uses, so a file that does not open is a load error with its line.
-func checkEmbeddedPKI(p *policies.Project) policies.Diagnostics {
+func checkEmbeddedPKI(p *project.Project) project.Diagnostics {
 	used := map[string]bool{}
 	for _, t := range p.Tests {
 		for _, r := range t.Realms {
 			used[r.Realm] = true
 		}
 	}
-	var diags policies.Diagnostics
+	var diags project.Diagnostics
 	for name, r := range p.Realms {
 		if !used[name] || r.Class == nil || r.Class.Kind != "userCertificate" {
 			continue
@@ -473,7 +474,7 @@ func checkEmbeddedPKI(p *policies.Project) policies.Diagnostics {
 					pos = prm.Pos
 				}
 			}
-			diags = append(diags, policies.Diagnostic{Pos: pos, Severity: policies.Error,
+			diags = append(diags, project.Diagnostic{Pos: pos, Severity: project.Error,
 				Message: fmt.Sprintf("realm %q: the embedded PKI's PKCS#12 file does not open: %v", name, err),
 				Fix:     "give the path of a PKCS#12 file holding the CA certificate and key, and its password"})
 		}

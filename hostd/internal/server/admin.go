@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 )
 
@@ -274,7 +274,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request, _ *Runtime) {
 	res, err := s.opts.Reloader.Reload(r.Context(), adminActor)
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("failed").Inc()
-		var le *policies.LoadError
+		var le *project.LoadError
 		if errors.As(err, &le) {
 			lines := make([]string, 0, len(le.Diagnostics))
 			for _, d := range le.Diagnostics {

@@ -24,7 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // Cookie and header names of the protocol.
@@ -41,7 +41,7 @@ const (
 // resources and their security tests; the engine, which decides them; the adapters, which serve
 // procedures once a request is allowed.
 type Runtime struct {
-	Project *policies.Project
+	Project *project.Project
 	Engine  *engine.Engine
 	// Adapters runs the procedures of adapters with a backend.
 	Adapters Adapters
@@ -63,7 +63,7 @@ type Runtimes interface {
 
 // Reloader loads the configuration again and makes it the current runtime
 // (POST /admin/v1/reload). actor is who asked, for the audit log. A configuration with errors is
-// a *policies.LoadError, and the running one is kept.
+// a *project.LoadError, and the running one is kept.
 type Reloader interface {
 	Reload(ctx context.Context, actor string) (Reloaded, error)
 }
@@ -258,7 +258,7 @@ func (s *Server) readBody(r *http.Request) (json.RawMessage, error) {
 // begin starts an API request: its runtime, held until the handler calls release, and the
 // request's application context. It writes the error and returns ok=false (release then does
 // nothing) when either is missing.
-func (s *Server) begin(w http.ResponseWriter, r *http.Request) (rt *Runtime, release func(), ac engine.AppContext, env *policies.Environment, ok bool) {
+func (s *Server) begin(w http.ResponseWriter, r *http.Request) (rt *Runtime, release func(), ac engine.AppContext, env *project.Environment, ok bool) {
 	rt, release = s.acquire()
 	if rt == nil {
 		s.writeError(w, r, notLoaded())
@@ -274,7 +274,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request) (rt *Runtime, rel
 }
 
 // appContext reads the WL-App-* headers and checks the application and environment exist.
-func (s *Server) appContext(r *http.Request, rt *Runtime) (engine.AppContext, *policies.Environment, error) {
+func (s *Server) appContext(r *http.Request, rt *Runtime) (engine.AppContext, *project.Environment, error) {
 	ac := engine.AppContext{
 		App:     r.Header.Get(HeaderAppID),
 		Env:     strings.ToLower(r.Header.Get(HeaderAppEnv)),
@@ -443,7 +443,7 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		test = env.SecurityTest
 	}
 	var acc *engine.Access
-	if test != policies.Unprotected {
+	if test != project.Unprotected {
 		acc = s.authorize(w, r, rt, ac, engine.Resource{
 			Kind: engine.ResourceProcedure, Name: adapterName + "." + procName, Test: test,
 			Attributes: map[string]any{"adapter": adapterName, "procedure": procName},

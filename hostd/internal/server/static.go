@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/realmgate/realmgate/engine"
-	"github.com/realmgate/realmgate/policies"
+	"github.com/realmgate/realmgate/project"
 )
 
 // StaticDir is the project folder static resources are served from once their test passed.
@@ -60,7 +60,7 @@ func matchPattern(pattern, p string) bool {
 }
 
 // staticResource returns the first static resource whose patterns match the path.
-func staticResource(p *policies.Project, urlPath string) *policies.StaticResource {
+func staticResource(p *project.Project, urlPath string) *project.StaticResource {
 	for _, sr := range p.StaticResources {
 		for _, pat := range sr.URLPatterns {
 			if matchPattern(pat, urlPath) {

@@ -1,13 +1,12 @@
-package policies
+package project
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/realmgate/realmgate/htpasswd"
 )
 
 // addDefaults adds the built-in realms and the default web and mobile tests that protect
@@ -477,7 +476,7 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 	switch m.Class.Kind {
 	case "passwordFile":
 		if f, ok := m.Params.Get("file"); ok && used {
-			users, err := ReadPasswordFile(filepath.Join(l.dir, filepath.FromSlash(f)))
+			users, err := htpasswd.ReadFile(filepath.Join(l.dir, filepath.FromSlash(f)))
 			if err != nil {
 				l.errorf(m.Pos, "create it with htpasswd -B -C 10 (bcrypt)", "login module %q: %v", m.Name, err)
 			} else {
@@ -497,10 +496,10 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 				"login module %q (SingleIdentityLoginModule) has no identity configured: every login is refused", m.Name)
 		}
 		if h, ok := m.Params.Get("password-hash"); ok {
-			if cost, err := bcrypt.Cost([]byte(h)); err != nil {
+			if cost, err := htpasswd.Cost([]byte(h)); err != nil {
 				l.report(used, m.Pos, "give a bcrypt hash (htpasswd -nB -C 10 user)", "login module %q: password-hash is not a bcrypt hash", m.Name)
-			} else if cost < MinRecommendedCost && used {
-				l.warnf(m.Pos, fmt.Sprintf("hash it again at cost %d or more: htpasswd -nB -C %d user", MinRecommendedCost, MinRecommendedCost),
+			} else if cost < htpasswd.MinRecommendedCost && used {
+				l.warnf(m.Pos, fmt.Sprintf("hash it again at cost %d or more: htpasswd -nB -C %d user", htpasswd.MinRecommendedCost, htpasswd.MinRecommendedCost),
 					"login module %q: password-hash has bcrypt cost %d: each guess costs an attacker little", m.Name, cost)
 			}
 		}
@@ -651,32 +650,28 @@ func (l *loader) validateResources() {
 	}
 }
 
-// MinRecommendedCost is the lowest bcrypt cost hostd check accepts without a warning (the
-// bcrypt package's default).
-const MinRecommendedCost = bcrypt.DefaultCost
-
 // checkHashCosts warns about a password file whose hashes are cheap to guess, or whose costs
 // differ: a login checks an unknown user name against a hash of the file's common cost, so the
 // users whose cost differs answer at another speed and can be told apart.
 func (l *loader) checkHashCosts(m *LoginModule, file string, users map[string][]byte) {
 	byCost := map[int][]string{}
 	for user, h := range users {
-		cost, _ := bcrypt.Cost(h) // ReadPasswordFile checked every hash
+		cost, _ := htpasswd.Cost(h) // ReadFile checked every hash
 		byCost[cost] = append(byCost[cost], user)
 	}
 	costs := sortedKeysInt(byCost)
 	var low []string
 	for _, c := range costs {
-		if c < MinRecommendedCost {
+		if c < htpasswd.MinRecommendedCost {
 			low = append(low, fmt.Sprint(c))
 		}
 	}
 	if len(low) > 0 {
-		l.warnf(m.Pos, fmt.Sprintf("hash the passwords again at cost %d or more: htpasswd -B -C %d %s USER", MinRecommendedCost, MinRecommendedCost, file),
-			"login module %q: %s has bcrypt hashes of cost %s, below %d: each guess costs an attacker little", m.Name, file, strings.Join(low, ", "), MinRecommendedCost)
+		l.warnf(m.Pos, fmt.Sprintf("hash the passwords again at cost %d or more: htpasswd -B -C %d %s USER", htpasswd.MinRecommendedCost, htpasswd.MinRecommendedCost, file),
+			"login module %q: %s has bcrypt hashes of cost %s, below %d: each guess costs an attacker little", m.Name, file, strings.Join(low, ", "), htpasswd.MinRecommendedCost)
 	}
 	if len(costs) > 1 {
-		common := CommonCost(users)
+		common := htpasswd.CommonCost(users)
 		var odd []string
 		for _, c := range costs {
 			if c != common {
@@ -687,29 +682,10 @@ func (l *loader) checkHashCosts(m *LoginModule, file string, users map[string][]
 		if len(odd) > 5 {
 			odd = append(odd[:5], "...")
 		}
-		l.warnf(m.Pos, fmt.Sprintf("hash every password of %s at one cost (htpasswd -B -C %d)", file, max(common, MinRecommendedCost)),
+		l.warnf(m.Pos, fmt.Sprintf("hash every password of %s at one cost (htpasswd -B -C %d)", file, max(common, htpasswd.MinRecommendedCost)),
 			"login module %q: %s mixes bcrypt costs; a login of a user whose cost is not %d (%s) takes another time than one of an unknown user name, which tells that the user exists",
 			m.Name, file, common, strings.Join(odd, ", "))
 	}
-}
-
-// CommonCost returns the bcrypt cost most of the hashes have (the highest of equally common
-// ones), or bcrypt.DefaultCost when there are none. A password-file login checks an unknown user
-// name against a hash of this cost.
-func CommonCost(hashes map[string][]byte) int {
-	count := map[int]int{}
-	for _, h := range hashes {
-		if c, err := bcrypt.Cost(h); err == nil {
-			count[c]++
-		}
-	}
-	best, n := bcrypt.DefaultCost, 0
-	for c, k := range count {
-		if k > n || (k == n && c > best) {
-			best, n = c, k
-		}
-	}
-	return best
 }
 
 func sortedKeysInt[V any](m map[int]V) []int {
@@ -719,32 +695,4 @@ func sortedKeysInt[V any](m map[int]V) []int {
 	}
 	sort.Ints(keys)
 	return keys
-}
-
-// ReadPasswordFile reads an htpasswd file of bcrypt hashes ("user:$2y$..." lines; # comments).
-// Other hash schemes are refused: they are not safe for passwords.
-func ReadPasswordFile(path string) (map[string][]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("password file: %w", err)
-	}
-	if len(data) > maxDocumentBytes {
-		return nil, fmt.Errorf("password file %s is larger than %d bytes", path, maxDocumentBytes)
-	}
-	users := map[string][]byte{}
-	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		user, hash, ok := strings.Cut(line, ":")
-		if !ok || user == "" {
-			return nil, fmt.Errorf("password file %s:%d: expected user:bcrypt-hash", path, i+1)
-		}
-		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
-			return nil, fmt.Errorf("password file %s:%d: user %q does not have a bcrypt hash (create it with htpasswd -B -C 10)", path, i+1, user)
-		}
-		users[user] = []byte(hash)
-	}
-	return users, nil
 }

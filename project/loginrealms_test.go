@@ -1,7 +1,6 @@
-package policies
+package project
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -235,28 +234,6 @@ func costHash(t *testing.T, cost int) string {
 }
 
 var costHashes = map[int]string{}
-
-func TestCommonCost(t *testing.T) {
-	cases := []struct {
-		costs []int
-		want  int
-	}{
-		{nil, bcrypt.DefaultCost},
-		{[]int{5}, 5},
-		{[]int{5, 5, 4}, 5},
-		{[]int{4, 5}, 5}, // a tie goes to the dearer cost
-		{[]int{12, 4, 4}, 4},
-	}
-	for _, tc := range cases {
-		users := map[string][]byte{}
-		for i, c := range tc.costs {
-			users[fmt.Sprint("u", i)] = []byte(costHash(t, c))
-		}
-		if got := CommonCost(users); got != tc.want {
-			t.Errorf("CommonCost(%v) = %d, want %d", tc.costs, got, tc.want)
-		}
-	}
-}
 
 func TestIdentifiesUser(t *testing.T) {
 	p := mustLoad(t, writeProject(t, files{ac: authConfig(`

@@ -1,4 +1,4 @@
-package policies
+package project
 
 import (
 	"crypto/sha256"
@@ -115,7 +115,7 @@ func (l *loader) loadConnectionPolicy(rel string, a *Adapter, n *node) {
 		}
 		port = p
 	}
-	a.AllowHTTP = append(a.AllowHTTP, HostPort{Host: strings.ToLower(domain), Port: port})
+	a.AllowHTTP = append(a.AllowHTTP, Endpoint{Host: strings.ToLower(domain), Port: port, Pos: l.pos(rel, n)})
 }
 
 // Backend kinds this package knows the configuration of.
@@ -171,7 +171,7 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 				l.errorf(l.pos(rel, c), `write <allow host="127.0.0.1" port="8888"/>`, "an allow entry needs a host and a port")
 				continue
 			}
-			a.AllowHTTP = append(a.AllowHTTP, HostPort{Host: strings.ToLower(host), Port: port})
+			a.AllowHTTP = append(a.AllowHTTP, Endpoint{Host: strings.ToLower(host), Port: port, Pos: l.pos(rel, c)})
 		case "setting", "parameter":
 			name, _ := c.attr("name")
 			value, ok := c.attr("value")

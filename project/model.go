@@ -1,4 +1,4 @@
-package policies
+package project
 
 // Project is a loaded, validated Worklight-shaped project directory: its authentication
 // configuration, applications, adapters and user policies. It is immutable after Load.
@@ -210,14 +210,19 @@ type Adapter struct {
 	// Backend says how Realmgate runs the adapter; nil when the file declares none (a Worklight
 	// JavaScript or Java adapter, whose procedures then answer 501).
 	Backend *Backend
-	// AllowHTTP lists host:port pairs from connectivity and the backend's allow entries.
-	AllowHTTP []HostPort
+	// AllowHTTP lists the endpoints of the adapter's connectivity and of its backend's allow
+	// entries, in file order: all the adapter may reach over HTTP.
+	AllowHTTP []Endpoint
 }
 
-// HostPort is an outbound HTTP allow-list entry.
-type HostPort struct {
-	Host string
+// Endpoint is an outbound HTTP endpoint an adapter may reach, and the element of the adapter's
+// XML that allows it. The daemon turns it into the adapter runtime's allow-list entry
+// (adapters.HostPort); the model keeps its own, with its place in the file, because it imports
+// only the standard library.
+type Endpoint struct {
+	Host string // lower case
 	Port int
+	Pos  Pos
 }
 
 // Procedure is one adapter procedure.
@@ -229,7 +234,10 @@ type Procedure struct {
 	Pos          Pos
 }
 
-// Backend is the <backend> element of an adapter: which runtime implements it.
+// Backend is the <backend> element of an adapter, as the file declares it: which runtime runs the
+// adapter, from which file, with which settings and limits. It is not the runtime's configuration
+// (adapters.Config), which the daemon builds from it: it keeps the place in the file, the source
+// folder of a development build, and the limits in the units the XML writes them in.
 type Backend struct {
 	Kind   string // "wasm" or "plugin"
 	Module string // absolute path of the .wasm file

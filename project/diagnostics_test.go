@@ -1,4 +1,4 @@
-package policies
+package project
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 // apps/<App>/application-descriptor.xml, adapters/<Adapter>/<Adapter>.xml, ...), written as they
 // are into a new directory, and a last section named "diagnostics": what Check reports for that
 // directory, one Diagnostic.String() a line ("FILE:LINE: severity: message; fix: ..."), the
-// directory's path written as $PROJECT. go test ./policies -run TestDiagnostics -update rewrites
+// directory's path written as $PROJECT. go test ./project -run TestDiagnostics -update rewrites
 // that section from what the loader says; review the change before committing it.
 //
 // In the archive's comment (the text before the first section), a line starting with # is prose
@@ -193,11 +193,11 @@ func formatDiagnostics(ds Diagnostics, dir string) string {
 // compare returns what differs between the archive's diagnostics section and got, or "".
 func (c *diagCase) compare(got string) string {
 	if !c.hasWant {
-		return fmt.Sprintf("%s has no %q section; run go test ./policies -run TestDiagnostics -update", c.path, diagnosticsSection)
+		return fmt.Sprintf("%s has no %q section; run go test ./project -run TestDiagnostics -update", c.path, diagnosticsSection)
 	}
 	// Lines, not one string, so a difference reads as the diagnostics that differ.
 	if diff := cmp.Diff(strings.SplitAfter(c.want, "\n"), strings.SplitAfter(got, "\n")); diff != "" {
-		return fmt.Sprintf("%s: diagnostics differ (-archive +got); after review, run go test ./policies -run TestDiagnostics -update:\n%s", c.path, diff)
+		return fmt.Sprintf("%s: diagnostics differ (-archive +got); after review, run go test ./project -run TestDiagnostics -update:\n%s", c.path, diff)
 	}
 	return ""
 }

@@ -1,4 +1,4 @@
-package policies
+package project
 
 import (
 	"crypto/sha256"
@@ -211,7 +211,7 @@ func descriptorSeeds() [][]byte {
 		[]byte("<nativeAndroidApp id=\"App\" securityTest=\"auto\"><signingCertificateDigest>::" + d + "</signingCertificateDigest><provisioning entity=\"x\"/></nativeAndroidApp>"),
 	}
 	for _, pattern := range []string{
-		filepath.Join("testdata", "projects", "*", "apps", "*", descriptorName),
+		filepath.Join("..", "testdata", "projects", "*", "apps", "*", descriptorName),
 		filepath.Join(corpusDir, "*", "apps", "*", descriptorName),
 	} {
 		paths, _ := filepath.Glob(pattern)
