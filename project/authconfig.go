@@ -266,32 +266,34 @@ func (l *loader) checkChildren(rel string, n *node, allowed ...string) {
 	}
 }
 
-// expandWeb expands a webSecurityTest as Worklight documents it: anti-XSRF protection, then the
-// user realm of testUser, or the anonymous user realm when there is none.
+// expandWeb expands a webSecurityTest as Worklight documents its equivalent custom test: anti-XSRF
+// protection and the user realm of testUser (the anonymous user realm when there is none), with no
+// step attributes, so one step.
 func (l *loader) expandWeb(rel string, n *node, t *SecurityTest) {
 	l.checkChildren(rel, n, "testUser")
 	user := l.onlyChild(rel, n, "testUser")
-	add := func(realm string, step int, userID bool, pos Pos) {
-		t.Realms = append(t.Realms, TestRealm{Realm: realm, Step: step, InternalUser: userID, Enforced: true, Pos: pos})
+	add := func(realm string, userID bool, pos Pos) {
+		t.Realms = append(t.Realms, TestRealm{Realm: realm, Step: 1, InternalUser: userID, Enforced: true, Pos: pos})
 	}
-	add(RealmAntiXSRF, 1, false, t.Pos)
+	add(RealmAntiXSRF, false, t.Pos)
 	if user != nil {
 		realm, _ := user.attr("realm")
 		if realm == "" {
 			l.errorf(l.pos(rel, user), `add realm="..."`, "<testUser> without a realm")
 			return
 		}
-		add(realm, 2, true, l.pos(rel, user))
-		t.Expansion = "webSecurityTest: step 1 anti-XSRF; step 2 the testUser realm " + realm
+		add(realm, true, l.pos(rel, user))
+		t.Expansion = "webSecurityTest: one step: anti-XSRF and the testUser realm " + realm
 	} else {
-		add(RealmAnonymousUser, 1, true, t.Pos)
-		t.Expansion = "webSecurityTest: step 1 anti-XSRF and the anonymous user realm (no testUser)"
+		add(RealmAnonymousUser, true, t.Pos)
+		t.Expansion = "webSecurityTest: one step: anti-XSRF and the anonymous user realm (no testUser)"
 	}
 }
 
-// expandMobile expands a mobileSecurityTest: step 1 anti-XSRF, app authenticity (when
-// testAppAuthenticity), remote disable, direct update (not enforced) and the anonymous user when
-// there is no testUser; step 2 the device realm testDeviceId selects; step 3 the testUser realm.
+// expandMobile expands a mobileSecurityTest as Worklight documents its equivalent custom test, one
+// step: anti-XSRF, app authenticity (when testAppAuthenticity), remote disable, direct update (not
+// enforced), the testUser realm (the anonymous user realm when there is none) and the device realm
+// testDeviceId selects.
 func (l *loader) expandMobile(rel string, n *node, t *SecurityTest) {
 	l.checkChildren(rel, n, "testUser", "testDeviceId", "testAppAuthenticity", "testDirectUpdate")
 	user := l.onlyChild(rel, n, "testUser")
@@ -299,23 +301,31 @@ func (l *loader) expandMobile(rel string, n *node, t *SecurityTest) {
 	authenticity := l.onlyChild(rel, n, "testAppAuthenticity")
 	direct := l.onlyChild(rel, n, "testDirectUpdate")
 	var parts []string
-	add := func(tr TestRealm) { t.Realms = append(t.Realms, tr) }
-	add(TestRealm{Realm: RealmAntiXSRF, Step: 1, Enforced: true, Pos: t.Pos})
-	parts = append(parts, "step 1 anti-XSRF")
+	add := func(tr TestRealm) { tr.Step = 1; t.Realms = append(t.Realms, tr) }
+	add(TestRealm{Realm: RealmAntiXSRF, Enforced: true, Pos: t.Pos})
+	parts = append(parts, "anti-XSRF")
 	if authenticity != nil {
-		add(TestRealm{Realm: RealmAuthenticity, Step: 1, Enforced: true, Pos: l.pos(rel, authenticity)})
+		add(TestRealm{Realm: RealmAuthenticity, Enforced: true, Pos: l.pos(rel, authenticity)})
 		parts = append(parts, "app authenticity")
 	}
-	add(TestRealm{Realm: RealmRemoteDisable, Step: 1, Enforced: true, Pos: t.Pos})
+	add(TestRealm{Realm: RealmRemoteDisable, Enforced: true, Pos: t.Pos})
 	parts = append(parts, "remote disable")
 	if direct != nil {
 		mode, _ := direct.attr("mode")
-		add(TestRealm{Realm: RealmDirectUpdate, Step: 1, Mode: mode, Pos: l.pos(rel, direct)})
+		add(TestRealm{Realm: RealmDirectUpdate, Mode: mode, Pos: l.pos(rel, direct)})
 		parts = append(parts, "direct update (not enforced)")
 	}
 	if user == nil {
-		add(TestRealm{Realm: RealmAnonymousUser, Step: 1, InternalUser: true, Enforced: true, Pos: t.Pos})
+		add(TestRealm{Realm: RealmAnonymousUser, InternalUser: true, Enforced: true, Pos: t.Pos})
 		parts = append(parts, "anonymous user")
+	} else {
+		realm, _ := user.attr("realm")
+		if realm == "" {
+			l.errorf(l.pos(rel, user), `add realm="..."`, "<testUser> without a realm")
+		} else {
+			add(TestRealm{Realm: realm, InternalUser: true, Enforced: true, Pos: l.pos(rel, user)})
+			parts = append(parts, "the testUser realm "+realm)
+		}
 	}
 	if device == nil {
 		l.errorf(t.Pos, `add <testDeviceId provisioningType="none"/> (or "auto" with <testAppAuthenticity/>)`,
@@ -347,20 +357,11 @@ func (l *loader) expandMobile(rel string, n *node, t *SecurityTest) {
 			l.errorf(dpos, `use "none", "auto" or "custom"`, "unknown provisioningType %q", ptype)
 		}
 		if realm != "" {
-			add(TestRealm{Realm: realm, Step: 2, InternalDevice: true, Enforced: true, Pos: dpos})
-			parts = append(parts, "step 2 device realm "+realm)
+			add(TestRealm{Realm: realm, InternalDevice: true, Enforced: true, Pos: dpos})
+			parts = append(parts, "device realm "+realm)
 		}
 	}
-	if user != nil {
-		realm, _ := user.attr("realm")
-		if realm == "" {
-			l.errorf(l.pos(rel, user), `add realm="..."`, "<testUser> without a realm")
-		} else {
-			add(TestRealm{Realm: realm, Step: 3, InternalUser: true, Enforced: true, Pos: l.pos(rel, user)})
-			parts = append(parts, "step 3 the testUser realm "+realm)
-		}
-	}
-	t.Expansion = "mobileSecurityTest: " + strings.Join(parts, ", ")
+	t.Expansion = "mobileSecurityTest: one step: " + strings.Join(parts, ", ")
 }
 
 func (l *loader) expandCustom(rel string, n *node, t *SecurityTest) {

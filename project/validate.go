@@ -24,7 +24,7 @@ func (l *loader) addDefaults() {
 				{Realm: RealmAntiXSRF, Step: 1, Enforced: true},
 				{Realm: RealmRemoteDisable, Step: 1, Enforced: true},
 				{Realm: RealmAnonymousUser, Step: 1, InternalUser: true, Enforced: true},
-				{Realm: RealmDeviceNoProvision, Step: 2, InternalDevice: true, Enforced: true},
+				{Realm: RealmDeviceNoProvision, Step: 1, InternalDevice: true, Enforced: true},
 			},
 			Expansion: "default for mobile environments without a securityTest: the mobileSecurityTest with no testUser and provisioningType none",
 		},
