@@ -771,3 +771,33 @@ func TestAdminBlocksADevice(t *testing.T) {
 		t.Errorf("unknown device: %d, want 404", st)
 	}
 }
+
+// TestUnprotectedEnvironment: wl_unprotected as an environment's securityTest loads (with a
+// warning) and serves the environment without a challenge, as Worklight did.
+func TestUnprotectedEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(exampleDir)); err != nil {
+		t.Fatal(err)
+	}
+	// The wasm adapter is built from source inside the module; init needs no adapter.
+	if err := os.RemoveAll(filepath.Join(dir, "adapters", "Accounts")); err != nil {
+		t.Fatal(err)
+	}
+	desc := filepath.Join(dir, "apps", "BankApp", "application-descriptor.xml")
+	b, err := os.ReadFile(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, desc, strings.Replace(string(b), `<mobileWebApp securityTest="webTests"/>`, `<mobileWebApp securityTest="wl_unprotected"/>`, 1))
+	d := startDaemon(t, dir, "")
+	r := newRaw(t, d, "mobilewebapp", "2.1.0")
+	status, body, _ := r.do("POST", "/api/v1/apps/BankApp/mobilewebapp/init", "{}")
+	if status != 200 || body["securityTest"] != "wl_unprotected" {
+		t.Fatalf("init: status %d body %v, want 200 from the unprotected environment", status, body)
+	}
+	// The other environments keep their tests.
+	r = newRaw(t, d, "android", "2.1.0")
+	if status, body, _ := r.do("POST", "/api/v1/apps/BankApp/android/init", "{}"); status != 401 {
+		t.Fatalf("android init: status %d body %v, want 401", status, body)
+	}
+}

@@ -293,7 +293,7 @@ func (l *loader) expandWeb(rel string, n *node, t *SecurityTest) {
 // expandMobile expands a mobileSecurityTest as Worklight documents its equivalent custom test, one
 // step: anti-XSRF, app authenticity (when testAppAuthenticity), remote disable, direct update (not
 // enforced), the testUser realm (the anonymous user realm when there is none) and the device realm
-// testDeviceId selects.
+// testDeviceId selects (the no-provisioning device realm when there is none).
 func (l *loader) expandMobile(rel string, n *node, t *SecurityTest) {
 	l.checkChildren(rel, n, "testUser", "testDeviceId", "testAppAuthenticity", "testDirectUpdate")
 	user := l.onlyChild(rel, n, "testUser")
@@ -328,8 +328,10 @@ func (l *loader) expandMobile(rel string, n *node, t *SecurityTest) {
 		}
 	}
 	if device == nil {
-		l.errorf(t.Pos, `add <testDeviceId provisioningType="none"/> (or "auto" with <testAppAuthenticity/>)`,
-			"mobileSecurityTest %q has no <testDeviceId>: a mobile test needs exactly one device realm", t.Name)
+		// The documentation's own example is an empty mobileSecurityTest: its device realm is
+		// the one that provisions nothing.
+		add(TestRealm{Realm: RealmDeviceNoProvision, InternalDevice: true, Enforced: true, Pos: t.Pos})
+		parts = append(parts, "device realm "+RealmDeviceNoProvision+" (no testDeviceId)")
 	} else {
 		dpos := l.pos(rel, device)
 		ptype, _ := device.attr("provisioningType")

@@ -50,7 +50,7 @@ func ExampleCheck() {
 	xml := `<tns:loginConfiguration xmlns:tns="http://www.worklight.com/auth/config">
 	<securityTests>
 		<mobileSecurityTest name="mobile">
-			<testUser realm="wl_anonymousUserRealm"/>
+			<testDeviceId provisioningType="custom"/>
 		</mobileSecurityTest>
 	</securityTests>
 </tns:loginConfiguration>
@@ -63,5 +63,5 @@ func ExampleCheck() {
 		fmt.Println(d)
 	}
 	// Output:
-	// server/conf/authenticationConfig.xml:3: error: mobileSecurityTest "mobile" has no <testDeviceId>: a mobile test needs exactly one device realm; fix: add <testDeviceId provisioningType="none"/> (or "auto" with <testAppAuthenticity/>)
+	// server/conf/authenticationConfig.xml:4: error: provisioningType="custom" needs a realm; fix: add realm="..." naming the custom provisioning realm
 }

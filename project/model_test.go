@@ -55,6 +55,13 @@ func TestExpansions(t *testing.T) {
 			want: testShape{Kind: KindWeb, Steps: [][]string{{RealmAntiXSRF, "form"}}, UserRealm: "form"},
 		},
 		{
+			name: "mobile, empty: anonymous user and the no-provisioning device realm",
+			test: `<mobileSecurityTest name="x"/>`,
+			want: testShape{Kind: KindMobile,
+				Steps:     [][]string{{RealmAntiXSRF, RealmRemoteDisable, RealmAnonymousUser, RealmDeviceNoProvision}},
+				UserRealm: RealmAnonymousUser, DeviceRealm: RealmDeviceNoProvision},
+		},
+		{
 			name: "mobile, no provisioning, no testUser",
 			test: `<mobileSecurityTest name="x"><testDeviceId provisioningType="none"/></mobileSecurityTest>`,
 			want: testShape{Kind: KindMobile,

@@ -599,6 +599,11 @@ func (l *loader) validateResources() {
 		app := p.Apps[id]
 		for _, envName := range sortedKeys(app.Envs) {
 			env := app.Envs[envName]
+			if env.SecurityTest == Unprotected {
+				l.warnf(env.Pos, "name a security test to protect it",
+					"environment %s of application %q is unprotected (securityTest=%q): every client reaches it without a security check", envName, id, Unprotected)
+				continue
+			}
 			t, ok := p.Tests[env.SecurityTest]
 			if !ok {
 				l.errorf(env.Pos, "define it in server/conf/authenticationConfig.xml or fix the name",
