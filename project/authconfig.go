@@ -27,6 +27,16 @@ func (l *loader) loadAuthConfig() {
 		return
 	}
 	var tests []rawTest
+	hasTests, hasAuth := false, false
+	for _, c := range root.Children {
+		switch c.Name {
+		case "securityTests":
+			hasTests = true
+		case "realms", "loginModules":
+			hasAuth = hasAuth || len(c.Children) > 0
+		}
+	}
+	l.preUpgrade = hasAuth && !hasTests
 	for _, c := range root.Children {
 		switch c.Name {
 		case "staticResources":
@@ -186,6 +196,17 @@ func (l *loader) loadLoginModule(rel string, n *node) {
 		} else {
 			m.ExpirationInSeconds = sec
 		}
+	}
+	// Attributes of the model before Worklight 5.0.0.3: they carried protection that the upgraded
+	// model states in security tests, so a module that still sets them is refused, never run
+	// without it.
+	if l.trueAttr(n, "canBeResourceLogin") {
+		l.errorf(m.Pos, `remove canBeResourceLogin and name the module's realm in a security test: <test realm="..." isInternalUserID="true"/> (the Worklight 5.0.0.3 upgrade)`,
+			"login module %q sets canBeResourceLogin, from the authentication model before Worklight 5.0.0.3, which Realmgate does not enforce", name)
+	}
+	if l.trueAttr(n, "isIdentityAssociationKey") {
+		l.errorf(m.Pos, `remove isIdentityAssociationKey and mark the module's realm isInternalUserID="true" in the security tests that name it (the Worklight 5.0.0.3 upgrade)`,
+			"login module %q sets isIdentityAssociationKey, from the authentication model before Worklight 5.0.0.3, which Realmgate does not enforce", name)
 	}
 	m.SSODeviceLoginModule, _ = n.attr("ssoDeviceLoginModule")
 	m.Audit = l.boolAttr(rel, n, "audit")
@@ -460,4 +481,10 @@ func (l *loader) finishTest(t *SecurityTest) {
 	} else if len(devices) == 1 {
 		t.DeviceRealm = devices[0].Realm
 	}
+}
+
+// trueAttr reports whether n has attribute name set to true (any letter case).
+func (l *loader) trueAttr(n *node, name string) bool {
+	v, ok := n.attr(name)
+	return ok && strings.EqualFold(strings.TrimSpace(v), "true")
 }
