@@ -484,8 +484,10 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 			}
 		}
 	case "nonValidating":
-		if used {
-			l.warnf(m.Pos, "use realmgate.PasswordFileLoginModule or LdapLoginModule in production",
+		// Behind an AdapterAuthenticator the adapter decides the login (IBM's documented
+		// pairing); the module decides only behind the other authenticators.
+		if used && l.moduleDecides(m.Name) {
+			l.warnf(m.Pos, "use realmgate.PasswordFileLoginModule in production, or an AdapterAuthenticator realm whose adapter validates",
 				"login module %q (NonValidatingLoginModule) accepts any user name and password", m.Name)
 		}
 	case "singleIdentity":
@@ -700,4 +702,16 @@ func sortedKeysInt[V any](m map[int]V) []int {
 	}
 	sort.Ints(keys)
 	return keys
+}
+
+// moduleDecides reports whether a realm that some security test uses hands its credentials to the
+// login module named name to decide: any authenticator but AdapterAuthenticator, whose adapter
+// decides.
+func (l *loader) moduleDecides(name string) bool {
+	for _, r := range l.p.Realms {
+		if r.LoginModule == name && l.usedRealms[r.Name] && (r.Class == nil || r.Class.Kind != "adapter") {
+			return true
+		}
+	}
+	return false
 }
