@@ -202,17 +202,20 @@ func (l *loader) validateHeaderTrust(r *Realm, used bool) {
 // its module exports them.
 func (l *loader) validateAdapterRealm(r *Realm, used bool) {
 	for _, name := range []string{"login-function", "logout-function"} {
-		prm, ok := r.Params.Get(name)
-		if !ok {
-			continue
-		}
-		adapter, fn, ok := strings.Cut(prm, ".")
-		if !ok || adapter == "" || fn == "" {
-			l.report(used, r.Pos, "write Adapter.function", "realm %q: %s %q is not Adapter.function", r.Name, name, prm)
-			continue
-		}
-		if _, exists := l.p.Adapters[adapter]; !exists {
-			l.report(used, r.Pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q: %s names adapter %q, which is not in the project", r.Name, name, adapter)
+		for _, param := range r.Params {
+			if param.Name != name {
+				continue
+			}
+			prm, pos := param.Value, param.Pos
+			adapter, fn, ok := strings.Cut(prm, ".")
+			if !ok || adapter == "" || fn == "" {
+				l.report(used, pos, "write Adapter.function", "realm %q: %s %q is not Adapter.function", r.Name, name, prm)
+				break
+			}
+			if _, exists := l.p.Adapters[adapter]; !exists {
+				l.report(used, pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q: %s names adapter %q, which is not in the project", r.Name, name, adapter)
+			}
+			break // the first, as Params.Get reads it
 		}
 	}
 	l.validateSubmitProcedures(r, used)
