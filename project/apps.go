@@ -83,6 +83,12 @@ func (l *loader) loadApps() {
 			app.Kind = "native"
 			env := nativeRoots[lname]
 			l.addEnv(rel, app, root, env, environments[env])
+		case lname == "nativejavameapp":
+			// Worklight applied no security checks to Java ME; serving it unprotected would
+			// fail open, so this application alone is left out.
+			l.warnf(l.pos(rel, root), "serve Java ME clients from Worklight, or remove "+path.Join(appsDir, dir),
+				"application %q is a Java ME application, which Realmgate does not support: it is not loaded, and its clients are refused as an application that is not deployed", id)
+			continue
 		default:
 			l.errorf(l.pos(rel, root), "the root must be <application> or a native descriptor such as <nativeAndroidApp>",
 				"unknown application descriptor root <%s>", root.Name)
