@@ -57,6 +57,9 @@ func (l *loader) loadAdapters() {
 					continue
 				}
 				a.Backend = l.loadBackend(rel, a, c)
+			case "jaxrsapplicationclass":
+				l.warnf(l.pos(rel, c), "serve it from Worklight, or rewrite its resources as procedures of a wasm or plugin adapter",
+					"adapter %q is a Java (JAX-RS) adapter (%s): Realmgate does not run it, so its resources are not served and their @OAuthSecurity scopes are not read", name, c.Text)
 			}
 		}
 		if a.Backend == nil && len(a.Procedures) > 0 {
