@@ -372,7 +372,8 @@ func (c *Client) lock(ctx context.Context) (context.Context, func(), error) {
 }
 
 // settle answers every realm of one challenge, anti-XSRF first (later answers must carry its
-// header), then remote disable, then app authenticity, then the others by name.
+// header), then remote disable, then app authenticity, then the device realm, then the others by
+// name; once the device realm is settled the request is re-issued before the others.
 func (c *Client) settle(ctx context.Context, gen uint64, ch *challengeBody, rounds map[string]int) error {
 	ctx, release, err := c.lock(ctx)
 	if err != nil {
@@ -390,7 +391,8 @@ func (c *Client) settle(ctx context.Context, gen uint64, ch *challengeBody, roun
 		c.gen++
 		c.mu.Unlock()
 	}()
-	for _, realm := range orderRealms(ch.Challenges) {
+	realms := orderRealms(ch.Challenges)
+	for i, realm := range realms {
 		if err := c.settleRealm(ctx, ch, realm, rounds, 0); err != nil {
 			if errors.Is(err, errNewSession) {
 				c.resetSession()
@@ -398,8 +400,18 @@ func (c *Client) settle(ctx context.Context, gen uint64, ch *challengeBody, roun
 			}
 			return err
 		}
+		if i+1 < len(realms) && isDeviceRealm(ch.Challenges, realm) {
+			// The device is proven: re-issue before the realms after it, whose login the device
+			// may already share (device SSO), so that nobody is asked for it again.
+			return nil
+		}
 	}
 	return nil
+}
+
+// isDeviceRealm reports whether realm of a challenge is a device realm.
+func isDeviceRealm(challenges map[string]json.RawMessage, realm string) bool {
+	return realm == RealmDeviceNoProvisioning || realm == RealmDeviceAutoProvisioning || isProvisioningChallenge(challenges[realm])
 }
 
 // resetSession forgets the session (its cookie, instance id and identities) so that the next
@@ -416,6 +428,10 @@ func (c *Client) resetSession() {
 // (a user-certificate realm's dependent realm is one level).
 const maxNesting = 4
 
+// orderRealms orders the realms of one challenge: anti-XSRF, remote disable, app authenticity,
+// the device realm, then the others by name. A predefined mobile test challenges all of them in
+// one step; the device is proven before the user logs in, so that a login the device already
+// shares (device SSO) is not asked for again.
 func orderRealms(challenges map[string]json.RawMessage) []string {
 	realms := make([]string, 0, len(challenges))
 	for r := range challenges {
@@ -430,7 +446,10 @@ func orderRealms(challenges map[string]json.RawMessage) []string {
 		case RealmAuthenticity:
 			return 2 // a device is provisioned only once the application is proven genuine
 		}
-		return 3
+		if isDeviceRealm(challenges, r) {
+			return 3
+		}
+		return 4
 	}
 	sort.Slice(realms, func(i, j int) bool {
 		if ri, rj := rank(realms[i]), rank(realms[j]); ri != rj {
@@ -439,6 +458,15 @@ func orderRealms(challenges map[string]json.RawMessage) []string {
 		return realms[i] < realms[j]
 	})
 	return realms
+}
+
+// isProvisioningChallenge reports whether a challenge payload is a provisioning realm's: it names
+// the entity a certificate is issued to.
+func isProvisioningChallenge(payload json.RawMessage) bool {
+	var p struct {
+		Entity string `json:"entity"`
+	}
+	return json.Unmarshal(payload, &p) == nil && p.Entity != ""
 }
 
 // settleRealm runs one realm's rounds until the server says "success", the handler settles it

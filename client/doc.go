@@ -11,7 +11,10 @@
 //
 // and the client answers every realm of that step with POST /api/v1/auth/{realm}, using the
 // realm's ChallengeHandler, then re-issues the original request (its body is replayed), step
-// after step until the resource is served. A wrong answer draws a new challenge for the realm
+// after step until the resource is served. Realms are answered anti-XSRF first, then remote
+// disable, app authenticity and the device realm (a predefined mobile test challenges them all in
+// one step); once the device realm is settled the request is re-issued before the others, so a
+// login the device already shares is not asked for again. A wrong answer draws a new challenge for the realm
 // carrying "error" and "remainingAttempts", which the handler sees in Challenge. Multi-round
 // realms (device provisioning, user-certificate enrollment) get a 200 reply whose status is not
 // "success"; the handler's HandleStatus gives the next answer.

@@ -195,7 +195,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	printDiagnostics(stdout, *dir, diags)
 	nerr := len(diags.Errors())
-	fmt.Fprintf(stdout, "%s: %d errors, %d warnings\n", *dir, nerr, len(diags)-nerr)
+	fmt.Fprintf(stdout, "%s: %s\n", *dir, checkSummary(nerr, len(diags)-nerr))
 	if nerr > 0 {
 		return 1
 	}
@@ -400,4 +400,16 @@ func cmdCAInit(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "created %s: %s, valid until %s\n", *dir, ca.Cert.Subject, ca.Cert.NotAfter.Format("2006-01-02"))
 	return 0
+}
+
+// checkSummary counts errors and warnings in English: "1 error, 2 warnings".
+func checkSummary(errors, warnings int) string {
+	return counted(errors, "error") + ", " + counted(warnings, "warning")
+}
+
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

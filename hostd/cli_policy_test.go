@@ -34,11 +34,10 @@ func TestPolicyExplainCommand(t *testing.T) {
 	}{
 		{"nothing passed", []string{"--test", "webTests"}, 0, []string{
 			"security test webTests (web)",
-			"  expanded from webSecurityTest: step 1 anti-XSRF; step 2 the testUser realm BankLogin",
-			"  step 1: wl_antiXSRFRealm",
-			"  step 2: BankLogin",
+			"  expanded from webSecurityTest: one step: anti-XSRF and the testUser realm BankLogin",
+			"  step 1: wl_antiXSRFRealm, BankLogin",
 			"passed: ",
-			"decision: challenge step 1 of 2: wl_antiXSRFRealm",
+			"decision: challenge step 1 of 1: BankLogin, wl_antiXSRFRealm",
 		}},
 		{"every realm passed", []string{"--test", "webTests", "--passed", "BankLogin, wl_antiXSRFRealm"}, 0, []string{
 			"passed: BankLogin, wl_antiXSRFRealm",
@@ -46,7 +45,7 @@ func TestPolicyExplainCommand(t *testing.T) {
 		}},
 		{"step-up by a request parameter", []string{"--test", "webTests", "--passed", "wl_antiXSRFRealm,BankLogin", "--input", stepUp}, 0, []string{
 			"passed: BankLogin, wl_antiXSRFRealm",
-			"decision: challenge step 3 of 3: PinRealm",
+			"decision: challenge step 2 of 2: PinRealm",
 		}},
 		{"deny by the app version", []string{"--test", "transferTests", "--passed", "wl_antiXSRFRealm,BankLogin,PinRealm", "--input", oldApp}, 0, []string{
 			"  step 1: wl_antiXSRFRealm, BankLogin",

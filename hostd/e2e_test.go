@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -145,7 +146,7 @@ func TestAntiXSRFDance(t *testing.T) {
 			t.Fatalf("request with header %v: status %d body %v, want the anti-XSRF challenge again", hdr, status, body)
 		}
 	}
-	// With it, the anti-XSRF realm is passed and the next step (the user realm) is challenged.
+	// With it, the anti-XSRF realm is passed and the user realm of the same step is still challenged.
 	status, body, _ = r.do("POST", "/api/v1/apps/BankApp/mobilewebapp/init", "{}", "WL-Instance-Id", token)
 	if status != 401 {
 		t.Fatalf("status %d, want 401 for the login step", status)
@@ -157,6 +158,52 @@ func TestAntiXSRFDance(t *testing.T) {
 	status, body, _ = r.do("POST", "/api/v1/auth/BankLogin", `{"username":"alice","password":"alice-password"}`)
 	if status != 403 || body["error"] != "xsrf_token_mismatch" {
 		t.Fatalf("answer without WL-Instance-Id: status %d body %v", status, body)
+	}
+}
+
+// TestPredefinedTestsAreOneStep: Worklight documents a webSecurityTest and a mobileSecurityTest as
+// custom tests without step attributes, so one step. A client that answers every realm of the first
+// challenge, as the protocol shows it, is never told "no pending challenge".
+func TestPredefinedTestsAreOneStep(t *testing.T) {
+	cases := []struct {
+		env    string
+		realms []string // challenged together in step 1 of 1
+	}{
+		{"mobilewebapp", []string{"BankLogin", "wl_antiXSRFRealm"}},
+		{"android", []string{"BankLogin", "wl_antiXSRFRealm", "wl_deviceNoProvisioningRealm"}},
+	}
+	d := startDaemon(t, exampleDir, "")
+	for _, tc := range cases {
+		t.Run(tc.env, func(t *testing.T) {
+			r := newRaw(t, d, tc.env, "2.1.0")
+			initPath := "/api/v1/apps/BankApp/" + tc.env + "/init"
+			status, body, _ := r.do("POST", initPath, "{}")
+			if status != 401 || body["step"] != 1.0 {
+				t.Fatalf("first request: status %d body %v, want 401 step 1", status, body)
+			}
+			if diff := cmp.Diff(tc.realms, keys(challenges(body))); diff != "" {
+				t.Errorf("first challenge's realms (-want +got):\n%s", diff)
+			}
+			token := challenges(body)["wl_antiXSRFRealm"].(map[string]any)["WL-Instance-Id"].(string)
+			x := []string{"WL-Instance-Id", token}
+			answers := map[string]string{"BankLogin": `{"username":"alice","password":"alice-password"}`}
+			if c, ok := challenges(body)["wl_deviceNoProvisioningRealm"].(map[string]any); ok {
+				answers["wl_deviceNoProvisioningRealm"] = fmt.Sprintf(`{"token":%q,"device":{"id":"d1","os":"android","model":"test","displayName":"d1"}}`, c["token"])
+			}
+			for _, realm := range tc.realms {
+				if realm == "wl_antiXSRFRealm" {
+					continue // answered by the header
+				}
+				status, body, _ := r.do("POST", "/api/v1/auth/"+realm, answers[realm], x...)
+				if status != 200 || body["status"] != "success" {
+					t.Fatalf("answer %s: status %d body %v, want 200 success", realm, status, body)
+				}
+			}
+			status, body, _ = r.do("POST", initPath, "{}", x...)
+			if status != 200 {
+				t.Fatalf("init after answering the first challenge: status %d body %v", status, body)
+			}
+		})
 	}
 }
 
@@ -428,11 +475,11 @@ func TestAdminAPIAuthAndListing(t *testing.T) {
 		got[m["name"].(string)] = m["steps"]
 	}
 	want := map[string]any{
-		"mobileTests":                  []any{[]any{"wl_antiXSRFRealm", "wl_remoteDisableRealm"}, []any{"wl_deviceNoProvisioningRealm"}, []any{"BankLogin"}},
-		"webTests":                     []any{[]any{"wl_antiXSRFRealm"}, []any{"BankLogin"}},
+		"mobileTests":                  []any{[]any{"wl_antiXSRFRealm", "wl_remoteDisableRealm", "BankLogin", "wl_deviceNoProvisioningRealm"}},
+		"webTests":                     []any{[]any{"wl_antiXSRFRealm", "BankLogin"}},
 		"offersTests":                  []any{[]any{"wl_antiXSRFRealm", "wl_anonymousUserRealm"}},
 		"transferTests":                []any{[]any{"wl_antiXSRFRealm", "BankLogin"}, []any{"PinRealm"}},
-		"wl_defaultMobileSecurityTest": []any{[]any{"wl_antiXSRFRealm", "wl_remoteDisableRealm", "wl_anonymousUserRealm"}, []any{"wl_deviceNoProvisioningRealm"}},
+		"wl_defaultMobileSecurityTest": []any{[]any{"wl_antiXSRFRealm", "wl_remoteDisableRealm", "wl_anonymousUserRealm", "wl_deviceNoProvisioningRealm"}},
 		"wl_defaultWebSecurityTest":    []any{[]any{"wl_antiXSRFRealm", "wl_anonymousUserRealm"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -722,5 +769,35 @@ func TestAdminBlocksADevice(t *testing.T) {
 	}
 	if st, _ := admin(t, d, "PUT", "/admin/v1/devices/nosuch/status", `{"status":"blocked"}`, adminToken); st != 404 {
 		t.Errorf("unknown device: %d, want 404", st)
+	}
+}
+
+// TestUnprotectedEnvironment: wl_unprotected as an environment's securityTest loads (with a
+// warning) and serves the environment without a challenge, as Worklight did.
+func TestUnprotectedEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(exampleDir)); err != nil {
+		t.Fatal(err)
+	}
+	// The wasm adapter is built from source inside the module; init needs no adapter.
+	if err := os.RemoveAll(filepath.Join(dir, "adapters", "Accounts")); err != nil {
+		t.Fatal(err)
+	}
+	desc := filepath.Join(dir, "apps", "BankApp", "application-descriptor.xml")
+	b, err := os.ReadFile(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, desc, strings.Replace(string(b), `<mobileWebApp securityTest="webTests"/>`, `<mobileWebApp securityTest="wl_unprotected"/>`, 1))
+	d := startDaemon(t, dir, "")
+	r := newRaw(t, d, "mobilewebapp", "2.1.0")
+	status, body, _ := r.do("POST", "/api/v1/apps/BankApp/mobilewebapp/init", "{}")
+	if status != 200 || body["securityTest"] != "wl_unprotected" {
+		t.Fatalf("init: status %d body %v, want 200 from the unprotected environment", status, body)
+	}
+	// The other environments keep their tests.
+	r = newRaw(t, d, "android", "2.1.0")
+	if status, body, _ := r.do("POST", "/api/v1/apps/BankApp/android/init", "{}"); status != 401 {
+		t.Fatalf("android init: status %d body %v, want 401", status, body)
 	}
 }

@@ -111,7 +111,7 @@ func TestDecide(t *testing.T) {
 			Decision{Outcome: Challenge, Step: 3, Steps: 3, Realms: []string{"wl_deviceNoProvisioningRealm"}}},
 		{"all passed", in("steps", day, all...), Decision{Outcome: Allow}},
 		{"no request facts", in("steps", nil, all...), Decision{Outcome: Allow}},
-		{"web: anti-XSRF first", in("web", day), Decision{Outcome: Challenge, Step: 1, Steps: 2, Realms: []string{"wl_antiXSRFRealm"}}},
+		{"web: anti-XSRF and the user realm in one step", in("web", day), Decision{Outcome: Challenge, Step: 1, Steps: 1, Realms: []string{"form", "wl_antiXSRFRealm"}}},
 		{"step-up after the test's steps", in("steps", map[string]any{"hour": 12, "amount": 5000}, all...),
 			Decision{Outcome: Challenge, Step: 4, Steps: 4, Realms: []string{"otp"}}},
 		{"step-up waits for the test's steps", in("steps", map[string]any{"hour": 12, "amount": 5000}, step1...),

@@ -33,6 +33,10 @@ func (l *loader) loadAdapters() {
 			l.errorf(l.pos(rel, root), "give each adapter its own name", "adapter %q is also defined at %s", name, prev.Pos)
 			continue
 		}
+		if l.trueAttr(root, "requiresAuthentication") {
+			l.errorf(l.pos(rel, root), `remove it and give each procedure securityTest="..." (or securityTest="wl_unprotected"; the Worklight 5.0.0.3 upgrade)`,
+				"adapter %q sets requiresAuthentication on the adapter, from the authentication model before Worklight 5.0.0.3, which Realmgate does not enforce", name)
+		}
 		a := &Adapter{
 			Name:       name,
 			Pos:        l.pos(rel, root),
@@ -53,6 +57,9 @@ func (l *loader) loadAdapters() {
 					continue
 				}
 				a.Backend = l.loadBackend(rel, a, c)
+			case "jaxrsapplicationclass":
+				l.warnf(l.pos(rel, c), "serve it from Worklight, or rewrite its resources as procedures of a wasm or plugin adapter",
+					"adapter %q is a Java (JAX-RS) adapter (%s): Realmgate does not run it, so its resources are not served and their @OAuthSecurity scopes are not read", name, c.Text)
 			}
 		}
 		if a.Backend == nil && len(a.Procedures) > 0 {
@@ -76,6 +83,10 @@ func (l *loader) loadProcedure(rel string, a *Adapter, n *node) {
 	}
 	p := &Procedure{Name: name, Pos: pos}
 	test, hasTest := n.attr("securityTest")
+	if realm, ok := n.attr("authenticationRealm"); ok && realm != "" && test == "" {
+		l.errorf(pos, fmt.Sprintf(`name a security test that holds realm %q in securityTest="..." (a <customSecurityTest> with <test realm=%q isInternalUserID="true"/>; the Worklight 5.0.0.3 upgrade)`, realm, realm),
+			"procedure %q is protected by authenticationRealm=%q, from the authentication model before Worklight 5.0.0.3, which Realmgate does not enforce", name, realm)
+	}
 	legacy, hasLegacy := n.attrAny("requiresAuthentication", "authenticationRequired")
 	switch {
 	case hasTest && test != "":
@@ -89,6 +100,10 @@ func (l *loader) loadProcedure(rel string, a *Adapter, n *node) {
 			p.SecurityTest = Unprotected
 		case "true":
 			p.SecurityTest = "" // the calling environment's test
+			if l.preUpgrade {
+				l.errorf(pos, `add <securityTests> to server/conf/authenticationConfig.xml and name one in securityTest="..." (the Worklight 5.0.0.3 upgrade)`,
+					"procedure %q requires authentication, but the project has realms and no <securityTests> (the authentication model before Worklight 5.0.0.3): it would run under the default test, which lets the anonymous user in", name)
+			}
 		default:
 			l.errorf(pos, `write "true" or "false"`, "requiresAuthentication=%q is not a boolean", legacy)
 		}

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"fmt"
 	"path"
 	"slices"
 	"strconv"
@@ -57,6 +58,7 @@ func (l *loader) loadApps() {
 			}
 		}
 		app.UserIdentityRealms = append(app.UserIdentityRealms, strings.FieldsFunc(root.childText("userIdentityRealms"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' })...)
+		l.checkUsage(rel, id, root)
 		lname := strings.ToLower(root.Name)
 		switch {
 		case lname == "application":
@@ -81,6 +83,12 @@ func (l *loader) loadApps() {
 			app.Kind = "native"
 			env := nativeRoots[lname]
 			l.addEnv(rel, app, root, env, environments[env])
+		case lname == "nativejavameapp":
+			// Worklight applied no security checks to Java ME; serving it unprotected would
+			// fail open, so this application alone is left out.
+			l.warnf(l.pos(rel, root), "serve Java ME clients from Worklight, or remove "+path.Join(appsDir, dir),
+				"application %q is a Java ME application, which Realmgate does not support: it is not loaded, and its clients are refused as an application that is not deployed", id)
+			continue
 		default:
 			l.errorf(l.pos(rel, root), "the root must be <application> or a native descriptor such as <nativeAndroidApp>",
 				"unknown application descriptor root <%s>", root.Name)
@@ -163,4 +171,31 @@ func (l *loader) addEnv(rel string, app *App, n *node, env string, mobile bool) 
 		}
 	}
 	app.Envs[env] = e
+}
+
+// checkUsage refuses <usage requireAuthentication="onStartup">, the application protection of the
+// authentication model before Worklight 5.0.0.3, wherever it is in the descriptor: loaded as it is,
+// the application would be served to the anonymous user.
+func (l *loader) checkUsage(rel, app string, n *node) {
+	for _, c := range n.Children {
+		if strings.EqualFold(c.Name, "usage") {
+			mode, _ := c.attr("requireAuthentication")
+			if strings.EqualFold(strings.TrimSpace(mode), "onStartup") {
+				var realms []string
+				for _, r := range c.children("realm") {
+					if name, _ := r.attr("name"); name != "" {
+						realms = append(realms, name)
+					}
+				}
+				user := "..."
+				if len(realms) > 0 {
+					user = realms[0]
+				}
+				l.errorf(l.pos(rel, c), fmt.Sprintf(`define a <mobileSecurityTest> or <webSecurityTest> with <testUser realm=%q/> in server/conf/authenticationConfig.xml and name it in each environment's securityTest="..." (the Worklight 5.0.0.3 upgrade)`, user),
+					"application %q requires authentication on startup (realms %s) with <usage>, from the authentication model before Worklight 5.0.0.3, which Realmgate does not enforce", app, strings.Join(realms, ", "))
+			}
+			continue
+		}
+		l.checkUsage(rel, app, c)
+	}
 }

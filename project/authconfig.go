@@ -27,6 +27,16 @@ func (l *loader) loadAuthConfig() {
 		return
 	}
 	var tests []rawTest
+	hasTests, hasAuth := false, false
+	for _, c := range root.Children {
+		switch c.Name {
+		case "securityTests":
+			hasTests = true
+		case "realms", "loginModules":
+			hasAuth = hasAuth || len(c.Children) > 0
+		}
+	}
+	l.preUpgrade = hasAuth && !hasTests
 	for _, c := range root.Children {
 		switch c.Name {
 		case "staticResources":
@@ -187,6 +197,17 @@ func (l *loader) loadLoginModule(rel string, n *node) {
 			m.ExpirationInSeconds = sec
 		}
 	}
+	// Attributes of the model before Worklight 5.0.0.3: they carried protection that the upgraded
+	// model states in security tests, so a module that still sets them is refused, never run
+	// without it.
+	if l.trueAttr(n, "canBeResourceLogin") {
+		l.errorf(m.Pos, `remove canBeResourceLogin and name the module's realm in a security test: <test realm="..." isInternalUserID="true"/> (the Worklight 5.0.0.3 upgrade)`,
+			"login module %q sets canBeResourceLogin, from the authentication model before Worklight 5.0.0.3, which Realmgate does not enforce", name)
+	}
+	if l.trueAttr(n, "isIdentityAssociationKey") {
+		l.errorf(m.Pos, `remove isIdentityAssociationKey and mark the module's realm isInternalUserID="true" in the security tests that name it (the Worklight 5.0.0.3 upgrade)`,
+			"login module %q sets isIdentityAssociationKey, from the authentication model before Worklight 5.0.0.3, which Realmgate does not enforce", name)
+	}
 	m.SSODeviceLoginModule, _ = n.attr("ssoDeviceLoginModule")
 	m.Audit = l.boolAttr(rel, n, "audit")
 	m.Class = LookupClass(m.ClassName)
@@ -266,32 +287,34 @@ func (l *loader) checkChildren(rel string, n *node, allowed ...string) {
 	}
 }
 
-// expandWeb expands a webSecurityTest as Worklight documents it: anti-XSRF protection, then the
-// user realm of testUser, or the anonymous user realm when there is none.
+// expandWeb expands a webSecurityTest as Worklight documents its equivalent custom test: anti-XSRF
+// protection and the user realm of testUser (the anonymous user realm when there is none), with no
+// step attributes, so one step.
 func (l *loader) expandWeb(rel string, n *node, t *SecurityTest) {
 	l.checkChildren(rel, n, "testUser")
 	user := l.onlyChild(rel, n, "testUser")
-	add := func(realm string, step int, userID bool, pos Pos) {
-		t.Realms = append(t.Realms, TestRealm{Realm: realm, Step: step, InternalUser: userID, Enforced: true, Pos: pos})
+	add := func(realm string, userID bool, pos Pos) {
+		t.Realms = append(t.Realms, TestRealm{Realm: realm, Step: 1, InternalUser: userID, Enforced: true, Pos: pos})
 	}
-	add(RealmAntiXSRF, 1, false, t.Pos)
+	add(RealmAntiXSRF, false, t.Pos)
 	if user != nil {
 		realm, _ := user.attr("realm")
 		if realm == "" {
 			l.errorf(l.pos(rel, user), `add realm="..."`, "<testUser> without a realm")
 			return
 		}
-		add(realm, 2, true, l.pos(rel, user))
-		t.Expansion = "webSecurityTest: step 1 anti-XSRF; step 2 the testUser realm " + realm
+		add(realm, true, l.pos(rel, user))
+		t.Expansion = "webSecurityTest: one step: anti-XSRF and the testUser realm " + realm
 	} else {
-		add(RealmAnonymousUser, 1, true, t.Pos)
-		t.Expansion = "webSecurityTest: step 1 anti-XSRF and the anonymous user realm (no testUser)"
+		add(RealmAnonymousUser, true, t.Pos)
+		t.Expansion = "webSecurityTest: one step: anti-XSRF and the anonymous user realm (no testUser)"
 	}
 }
 
-// expandMobile expands a mobileSecurityTest: step 1 anti-XSRF, app authenticity (when
-// testAppAuthenticity), remote disable, direct update (not enforced) and the anonymous user when
-// there is no testUser; step 2 the device realm testDeviceId selects; step 3 the testUser realm.
+// expandMobile expands a mobileSecurityTest as Worklight documents its equivalent custom test, one
+// step: anti-XSRF, app authenticity (when testAppAuthenticity), remote disable, direct update (not
+// enforced), the testUser realm (the anonymous user realm when there is none) and the device realm
+// testDeviceId selects (the no-provisioning device realm when there is none).
 func (l *loader) expandMobile(rel string, n *node, t *SecurityTest) {
 	l.checkChildren(rel, n, "testUser", "testDeviceId", "testAppAuthenticity", "testDirectUpdate")
 	user := l.onlyChild(rel, n, "testUser")
@@ -299,27 +322,37 @@ func (l *loader) expandMobile(rel string, n *node, t *SecurityTest) {
 	authenticity := l.onlyChild(rel, n, "testAppAuthenticity")
 	direct := l.onlyChild(rel, n, "testDirectUpdate")
 	var parts []string
-	add := func(tr TestRealm) { t.Realms = append(t.Realms, tr) }
-	add(TestRealm{Realm: RealmAntiXSRF, Step: 1, Enforced: true, Pos: t.Pos})
-	parts = append(parts, "step 1 anti-XSRF")
+	add := func(tr TestRealm) { tr.Step = 1; t.Realms = append(t.Realms, tr) }
+	add(TestRealm{Realm: RealmAntiXSRF, Enforced: true, Pos: t.Pos})
+	parts = append(parts, "anti-XSRF")
 	if authenticity != nil {
-		add(TestRealm{Realm: RealmAuthenticity, Step: 1, Enforced: true, Pos: l.pos(rel, authenticity)})
+		add(TestRealm{Realm: RealmAuthenticity, Enforced: true, Pos: l.pos(rel, authenticity)})
 		parts = append(parts, "app authenticity")
 	}
-	add(TestRealm{Realm: RealmRemoteDisable, Step: 1, Enforced: true, Pos: t.Pos})
+	add(TestRealm{Realm: RealmRemoteDisable, Enforced: true, Pos: t.Pos})
 	parts = append(parts, "remote disable")
 	if direct != nil {
 		mode, _ := direct.attr("mode")
-		add(TestRealm{Realm: RealmDirectUpdate, Step: 1, Mode: mode, Pos: l.pos(rel, direct)})
+		add(TestRealm{Realm: RealmDirectUpdate, Mode: mode, Pos: l.pos(rel, direct)})
 		parts = append(parts, "direct update (not enforced)")
 	}
 	if user == nil {
-		add(TestRealm{Realm: RealmAnonymousUser, Step: 1, InternalUser: true, Enforced: true, Pos: t.Pos})
+		add(TestRealm{Realm: RealmAnonymousUser, InternalUser: true, Enforced: true, Pos: t.Pos})
 		parts = append(parts, "anonymous user")
+	} else {
+		realm, _ := user.attr("realm")
+		if realm == "" {
+			l.errorf(l.pos(rel, user), `add realm="..."`, "<testUser> without a realm")
+		} else {
+			add(TestRealm{Realm: realm, InternalUser: true, Enforced: true, Pos: l.pos(rel, user)})
+			parts = append(parts, "the testUser realm "+realm)
+		}
 	}
 	if device == nil {
-		l.errorf(t.Pos, `add <testDeviceId provisioningType="none"/> (or "auto" with <testAppAuthenticity/>)`,
-			"mobileSecurityTest %q has no <testDeviceId>: a mobile test needs exactly one device realm", t.Name)
+		// The documentation's own example is an empty mobileSecurityTest: its device realm is
+		// the one that provisions nothing.
+		add(TestRealm{Realm: RealmDeviceNoProvision, InternalDevice: true, Enforced: true, Pos: t.Pos})
+		parts = append(parts, "device realm "+RealmDeviceNoProvision+" (no testDeviceId)")
 	} else {
 		dpos := l.pos(rel, device)
 		ptype, _ := device.attr("provisioningType")
@@ -347,20 +380,11 @@ func (l *loader) expandMobile(rel string, n *node, t *SecurityTest) {
 			l.errorf(dpos, `use "none", "auto" or "custom"`, "unknown provisioningType %q", ptype)
 		}
 		if realm != "" {
-			add(TestRealm{Realm: realm, Step: 2, InternalDevice: true, Enforced: true, Pos: dpos})
-			parts = append(parts, "step 2 device realm "+realm)
+			add(TestRealm{Realm: realm, InternalDevice: true, Enforced: true, Pos: dpos})
+			parts = append(parts, "device realm "+realm)
 		}
 	}
-	if user != nil {
-		realm, _ := user.attr("realm")
-		if realm == "" {
-			l.errorf(l.pos(rel, user), `add realm="..."`, "<testUser> without a realm")
-		} else {
-			add(TestRealm{Realm: realm, Step: 3, InternalUser: true, Enforced: true, Pos: l.pos(rel, user)})
-			parts = append(parts, "step 3 the testUser realm "+realm)
-		}
-	}
-	t.Expansion = "mobileSecurityTest: " + strings.Join(parts, ", ")
+	t.Expansion = "mobileSecurityTest: one step: " + strings.Join(parts, ", ")
 }
 
 func (l *loader) expandCustom(rel string, n *node, t *SecurityTest) {
@@ -457,4 +481,10 @@ func (l *loader) finishTest(t *SecurityTest) {
 	} else if len(devices) == 1 {
 		t.DeviceRealm = devices[0].Realm
 	}
+}
+
+// trueAttr reports whether n has attribute name set to true (any letter case).
+func (l *loader) trueAttr(n *node, name string) bool {
+	v, ok := n.attr(name)
+	return ok && strings.EqualFold(strings.TrimSpace(v), "true")
 }

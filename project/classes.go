@@ -110,13 +110,13 @@ func replacementFor(name, role string) string {
 	switch {
 	case strings.Contains(low, "websphere") || strings.Contains(low, "ltpa"):
 		if role == roleAuthenticator {
-			return "use com.worklight.core.auth.ext.FormBasedAuthenticator with realmgate.PasswordFileLoginModule or LdapLoginModule"
+			return "use com.worklight.core.auth.ext.FormBasedAuthenticator with realmgate.PasswordFileLoginModule"
 		}
-		return "use realmgate.PasswordFileLoginModule or com.worklight.core.auth.ext.LdapLoginModule"
+		return "use realmgate.PasswordFileLoginModule"
 	case role == roleAuthenticator:
 		return "Realmgate does not run Java classes: use com.worklight.integration.auth.AdapterAuthenticator with a wasm or plugin adapter, or FormBasedAuthenticator/BasicAuthenticator/HeaderAuthenticator"
 	default:
-		return "Realmgate does not run Java classes: use realmgate.PasswordFileLoginModule, com.worklight.core.auth.ext.LdapLoginModule, or an adapter-based realm (AdapterAuthenticator) that validates in a wasm or plugin adapter"
+		return "Realmgate does not run Java classes: use realmgate.PasswordFileLoginModule, or an adapter-based realm (AdapterAuthenticator) that validates in a wasm or plugin adapter"
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/realmgate/realmgate/project"
 )
 
-// The bank example: a mobile test expanded into steps, and the adapter procedures that each
+// The bank example: a mobile test expanded into its one step, and the adapter procedures that each
 // name their test.
 func Example() {
 	p, err := project.Load(filepath.Join("..", "testdata", "projects", "bank"), project.LoadOptions{})
@@ -26,10 +26,8 @@ func Example() {
 		fmt.Printf("%s.%s: %q\n", a.Name, name, a.Procedures[name].SecurityTest)
 	}
 	// Output:
-	// mobileSecurityTest: step 1 anti-XSRF, app authenticity, remote disable, direct update (not enforced), step 2 device realm wl_deviceAutoProvisioningRealm, step 3 the testUser realm BankForm
-	// step 1: [wl_antiXSRFRealm wl_authenticityRealm wl_remoteDisableRealm]
-	// step 2: [wl_deviceAutoProvisioningRealm]
-	// step 3: [BankForm]
+	// mobileSecurityTest: one step: anti-XSRF, app authenticity, remote disable, direct update (not enforced), the testUser realm BankForm, device realm wl_deviceAutoProvisioningRealm
+	// step 1: [wl_antiXSRFRealm wl_authenticityRealm wl_remoteDisableRealm BankForm wl_deviceAutoProvisioningRealm]
 	// Accounts.rates: "wl_unprotected"
 	// Accounts.list: ""
 	// Accounts.transfer: "Transfers"
@@ -52,7 +50,7 @@ func ExampleCheck() {
 	xml := `<tns:loginConfiguration xmlns:tns="http://www.worklight.com/auth/config">
 	<securityTests>
 		<mobileSecurityTest name="mobile">
-			<testUser realm="wl_anonymousUserRealm"/>
+			<testDeviceId provisioningType="custom"/>
 		</mobileSecurityTest>
 	</securityTests>
 </tns:loginConfiguration>
@@ -65,5 +63,5 @@ func ExampleCheck() {
 		fmt.Println(d)
 	}
 	// Output:
-	// server/conf/authenticationConfig.xml:3: error: mobileSecurityTest "mobile" has no <testDeviceId>: a mobile test needs exactly one device realm; fix: add <testDeviceId provisioningType="none"/> (or "auto" with <testAppAuthenticity/>)
+	// server/conf/authenticationConfig.xml:4: error: provisioningType="custom" needs a realm; fix: add realm="..." naming the custom provisioning realm
 }

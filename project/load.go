@@ -82,6 +82,10 @@ type loader struct {
 	// usedRealms are the realms that some security test names; usedModules the login modules
 	// of those realms. Problems in unused definitions are warnings, in used ones errors.
 	usedRealms map[string]bool
+
+	// preUpgrade is true for a project in the authentication model before Worklight 5.0.0.3:
+	// realms or login modules, no <securityTests>.
+	preUpgrade bool
 }
 
 func (l *loader) errorf(pos Pos, fix, format string, args ...any) {

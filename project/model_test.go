@@ -52,20 +52,27 @@ func TestExpansions(t *testing.T) {
 		{
 			name: "web with testUser",
 			test: `<webSecurityTest name="x"><testUser realm="form"/></webSecurityTest>`,
-			want: testShape{Kind: KindWeb, Steps: [][]string{{RealmAntiXSRF}, {"form"}}, UserRealm: "form"},
+			want: testShape{Kind: KindWeb, Steps: [][]string{{RealmAntiXSRF, "form"}}, UserRealm: "form"},
+		},
+		{
+			name: "mobile, empty: anonymous user and the no-provisioning device realm",
+			test: `<mobileSecurityTest name="x"/>`,
+			want: testShape{Kind: KindMobile,
+				Steps:     [][]string{{RealmAntiXSRF, RealmRemoteDisable, RealmAnonymousUser, RealmDeviceNoProvision}},
+				UserRealm: RealmAnonymousUser, DeviceRealm: RealmDeviceNoProvision},
 		},
 		{
 			name: "mobile, no provisioning, no testUser",
 			test: `<mobileSecurityTest name="x"><testDeviceId provisioningType="none"/></mobileSecurityTest>`,
 			want: testShape{Kind: KindMobile,
-				Steps:     [][]string{{RealmAntiXSRF, RealmRemoteDisable, RealmAnonymousUser}, {RealmDeviceNoProvision}},
+				Steps:     [][]string{{RealmAntiXSRF, RealmRemoteDisable, RealmAnonymousUser, RealmDeviceNoProvision}},
 				UserRealm: RealmAnonymousUser, DeviceRealm: RealmDeviceNoProvision},
 		},
 		{
 			name: "mobile, provisioningType omitted",
 			test: `<mobileSecurityTest name="x"><testUser realm="form"/><testDeviceId/></mobileSecurityTest>`,
 			want: testShape{Kind: KindMobile,
-				Steps:     [][]string{{RealmAntiXSRF, RealmRemoteDisable}, {RealmDeviceNoProvision}, {"form"}},
+				Steps:     [][]string{{RealmAntiXSRF, RealmRemoteDisable, "form", RealmDeviceNoProvision}},
 				UserRealm: "form", DeviceRealm: RealmDeviceNoProvision},
 		},
 		{
@@ -77,7 +84,7 @@ func TestExpansions(t *testing.T) {
 				<testDirectUpdate mode="perSession" />
 			</mobileSecurityTest>`,
 			want: testShape{Kind: KindMobile,
-				Steps:       [][]string{{RealmAntiXSRF, RealmAuthenticity, RealmRemoteDisable}, {RealmDeviceNoProvision}, {"form"}},
+				Steps:       [][]string{{RealmAntiXSRF, RealmAuthenticity, RealmRemoteDisable, "form", RealmDeviceNoProvision}},
 				UserRealm:   "form",
 				DeviceRealm: RealmDeviceNoProvision,
 				NotEnforced: []string{RealmDirectUpdate}},
@@ -89,7 +96,7 @@ func TestExpansions(t *testing.T) {
 				<testAppAuthenticity/>
 			</mobileSecurityTest>`,
 			want: testShape{Kind: KindMobile,
-				Steps:     [][]string{{RealmAntiXSRF, RealmAuthenticity, RealmRemoteDisable, RealmAnonymousUser}, {RealmDeviceAutoProvision}},
+				Steps:     [][]string{{RealmAntiXSRF, RealmAuthenticity, RealmRemoteDisable, RealmAnonymousUser, RealmDeviceAutoProvision}},
 				UserRealm: RealmAnonymousUser, DeviceRealm: RealmDeviceAutoProvision, TokenSec: 600},
 		},
 		{
@@ -100,7 +107,7 @@ func TestExpansions(t *testing.T) {
 				<testUser realm="header"/>
 			</mobileSecurityTest>`,
 			want: testShape{Kind: KindMobile,
-				Steps:     [][]string{{RealmAntiXSRF, RealmAuthenticity, RealmRemoteDisable}, {"enroll"}, {"header"}},
+				Steps:     [][]string{{RealmAntiXSRF, RealmAuthenticity, RealmRemoteDisable, "header", "enroll"}},
 				UserRealm: "header", DeviceRealm: "enroll"},
 		},
 		{
@@ -185,7 +192,7 @@ func TestDefaultTests(t *testing.T) {
 	}
 	want := map[string]testShape{
 		DefaultMobileTest: {Kind: KindMobile,
-			Steps:     [][]string{{RealmAntiXSRF, RealmRemoteDisable, RealmAnonymousUser}, {RealmDeviceNoProvision}},
+			Steps:     [][]string{{RealmAntiXSRF, RealmRemoteDisable, RealmAnonymousUser, RealmDeviceNoProvision}},
 			UserRealm: RealmAnonymousUser, DeviceRealm: RealmDeviceNoProvision},
 		DefaultWebTest: {Kind: KindWeb, Steps: [][]string{{RealmAntiXSRF, RealmAnonymousUser}}, UserRealm: RealmAnonymousUser},
 	}

@@ -24,7 +24,7 @@ func (l *loader) addDefaults() {
 				{Realm: RealmAntiXSRF, Step: 1, Enforced: true},
 				{Realm: RealmRemoteDisable, Step: 1, Enforced: true},
 				{Realm: RealmAnonymousUser, Step: 1, InternalUser: true, Enforced: true},
-				{Realm: RealmDeviceNoProvision, Step: 2, InternalDevice: true, Enforced: true},
+				{Realm: RealmDeviceNoProvision, Step: 1, InternalDevice: true, Enforced: true},
 			},
 			Expansion: "default for mobile environments without a securityTest: the mobileSecurityTest with no testUser and provisioningType none",
 		},
@@ -202,17 +202,20 @@ func (l *loader) validateHeaderTrust(r *Realm, used bool) {
 // its module exports them.
 func (l *loader) validateAdapterRealm(r *Realm, used bool) {
 	for _, name := range []string{"login-function", "logout-function"} {
-		prm, ok := r.Params.Get(name)
-		if !ok {
-			continue
-		}
-		adapter, fn, ok := strings.Cut(prm, ".")
-		if !ok || adapter == "" || fn == "" {
-			l.report(used, r.Pos, "write Adapter.function", "realm %q: %s %q is not Adapter.function", r.Name, name, prm)
-			continue
-		}
-		if _, exists := l.p.Adapters[adapter]; !exists {
-			l.report(used, r.Pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q: %s names adapter %q, which is not in the project", r.Name, name, adapter)
+		for _, param := range r.Params {
+			if param.Name != name {
+				continue
+			}
+			prm, pos := param.Value, param.Pos
+			adapter, fn, ok := strings.Cut(prm, ".")
+			if !ok || adapter == "" || fn == "" {
+				l.report(used, pos, "write Adapter.function", "realm %q: %s %q is not Adapter.function", r.Name, name, prm)
+				break
+			}
+			if _, exists := l.p.Adapters[adapter]; !exists {
+				l.report(used, pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q: %s names adapter %q, which is not in the project", r.Name, name, adapter)
+			}
+			break // the first, as Params.Get reads it
 		}
 	}
 	l.validateSubmitProcedures(r, used)
@@ -484,8 +487,10 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 			}
 		}
 	case "nonValidating":
-		if used {
-			l.warnf(m.Pos, "use realmgate.PasswordFileLoginModule or LdapLoginModule in production",
+		// Behind an AdapterAuthenticator the adapter decides the login (IBM's documented
+		// pairing); the module decides only behind the other authenticators.
+		if used && l.moduleDecides(m.Name) {
+			l.warnf(m.Pos, "use realmgate.PasswordFileLoginModule in production, or an AdapterAuthenticator realm whose adapter validates",
 				"login module %q (NonValidatingLoginModule) accepts any user name and password", m.Name)
 		}
 	case "singleIdentity":
@@ -599,6 +604,11 @@ func (l *loader) validateResources() {
 		app := p.Apps[id]
 		for _, envName := range sortedKeys(app.Envs) {
 			env := app.Envs[envName]
+			if env.SecurityTest == Unprotected {
+				l.warnf(env.Pos, "name a security test to protect it",
+					"environment %s of application %q is unprotected (securityTest=%q): every client reaches it without a security check", envName, id, Unprotected)
+				continue
+			}
 			t, ok := p.Tests[env.SecurityTest]
 			if !ok {
 				l.errorf(env.Pos, "define it in server/conf/authenticationConfig.xml or fix the name",
@@ -695,4 +705,16 @@ func sortedKeysInt[V any](m map[int]V) []int {
 	}
 	sort.Ints(keys)
 	return keys
+}
+
+// moduleDecides reports whether a realm that some security test uses hands its credentials to the
+// login module named name to decide: any authenticator but AdapterAuthenticator, whose adapter
+// decides.
+func (l *loader) moduleDecides(name string) bool {
+	for _, r := range l.p.Realms {
+		if r.LoginModule == name && l.usedRealms[r.Name] && (r.Class == nil || r.Class.Kind != "adapter") {
+			return true
+		}
+	}
+	return false
 }

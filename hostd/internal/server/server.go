@@ -397,6 +397,14 @@ func (s *Server) appInit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if env.SecurityTest == project.Unprotected {
+		// An environment declared unprotected (the loader warned): no security check, so no
+		// identities.
+		writeJSON(w, http.StatusOK, map[string]any{
+			"app": ac.App, "env": ac.Env, "securityTest": project.Unprotected, "user": nil, "device": nil,
+		})
+		return
+	}
 	acc := s.authorize(w, r, rt, ac, engine.Resource{
 		Kind: engine.ResourceApp, Name: ac.App + "/" + ac.Env, Test: env.SecurityTest,
 		Attributes: map[string]any{"app": ac.App, "env": ac.Env},

@@ -3,31 +3,31 @@ package realmgate.bank_test
 
 import data.realmgate
 
-mobile_step_one := ["wl_antiXSRFRealm", "wl_authenticityRealm", "wl_remoteDisableRealm"]
+mobile_step_one := ["BankForm", "wl_antiXSRFRealm", "wl_authenticityRealm", "wl_deviceAutoProvisioningRealm", "wl_remoteDisableRealm"]
 
 transfers_all := ["BankForm", "BankOTP", "wl_antiXSRFRealm", "wl_deviceNoProvisioningRealm", "wl_remoteDisableRealm"]
 
-test_mobile_challenges_step_one_first if {
-	realmgate.decision == {"outcome": "challenge", "step": 1, "steps": 3, "realms": mobile_step_one} with input as {
+# A predefined test is one step, as Worklight documents its equivalent custom test.
+test_mobile_challenges_one_step if {
+	realmgate.decision == {"outcome": "challenge", "step": 1, "steps": 1, "realms": mobile_step_one} with input as {
 		"test": "BankMobile",
 		"passed": [],
 		"request": {"channel": "app"},
 	}
 }
 
-test_mobile_device_after_step_one if {
-	d := realmgate.decision with input as {"test": "BankMobile", "passed": mobile_step_one, "request": {"channel": "app"}}
-	d.step == 2
-	d.realms == ["wl_deviceAutoProvisioningRealm"]
+test_mobile_the_realms_not_yet_passed if {
+	d := realmgate.decision with input as {"test": "BankMobile", "passed": ["wl_antiXSRFRealm", "wl_authenticityRealm", "wl_remoteDisableRealm"], "request": {"channel": "app"}}
+	d.step == 1
+	d.realms == ["BankForm", "wl_deviceAutoProvisioningRealm"]
 }
 
 test_mobile_direct_update_is_not_challenged if {
-	passed := array.concat(mobile_step_one, ["wl_deviceAutoProvisioningRealm", "BankForm"])
-	realmgate.decision == {"outcome": "allow"} with input as {"test": "BankMobile", "passed": passed, "request": {"channel": "app"}}
+	realmgate.decision == {"outcome": "allow"} with input as {"test": "BankMobile", "passed": mobile_step_one, "request": {"channel": "app"}}
 }
 
 test_web_expansion if {
-	realmgate.decision.realms == ["wl_antiXSRFRealm"] with input as {"test": "BankWeb", "passed": [], "request": {"channel": "web"}}
+	realmgate.decision.realms == ["BankForm", "wl_antiXSRFRealm"] with input as {"test": "BankWeb", "passed": [], "request": {"channel": "web"}}
 	realmgate.decision.realms == ["BankForm"] with input as {"test": "BankWeb", "passed": ["wl_antiXSRFRealm"], "request": {"channel": "web"}}
 }
 
@@ -48,10 +48,9 @@ test_large_transfer_steps_up_to_a_manager if {
 }
 
 test_otp_step_up_on_the_mobile_test if {
-	passed := array.concat(mobile_step_one, ["wl_deviceAutoProvisioningRealm", "BankForm"])
-	realmgate.decision == {"outcome": "challenge", "step": 4, "steps": 4, "realms": ["BankOTP"]} with input as {
+	realmgate.decision == {"outcome": "challenge", "step": 2, "steps": 2, "realms": ["BankOTP"]} with input as {
 		"test": "BankMobile",
-		"passed": passed,
+		"passed": mobile_step_one,
 		"request": {"channel": "app", "procedure": "Accounts.transfer", "hour": 12, "params": {"amount": 5000}},
 	}
 }

@@ -1,5 +1,5 @@
 # Security test "PortalPublic" (web, server/conf/authenticationConfig.xml:15).
-# Expanded from a webSecurityTest: step 1 anti-XSRF and the anonymous user realm (no testUser)
+# Expanded from a webSecurityTest: one step: anti-XSRF and the anonymous user realm (no testUser)
 # Generated from the configuration; do not edit: add rules in the project's policies/ folder.
 package realmgate.tests.PortalPublic
 

@@ -1,5 +1,5 @@
 # Security test "PortalWeb" (web, server/conf/authenticationConfig.xml:12).
-# Expanded from a webSecurityTest: step 1 anti-XSRF; step 2 the testUser realm PortalLogin
+# Expanded from a webSecurityTest: one step: anti-XSRF and the testUser realm PortalLogin
 # Generated from the configuration; do not edit: add rules in the project's policies/ folder.
 package realmgate.tests.PortalWeb
 
@@ -8,8 +8,7 @@ import data.realmgate.lib
 # Realms a client must pass, step by step; the realms of a step are challenged together,
 # and a step only after every realm of the steps before it succeeded.
 steps := [
-	["wl_antiXSRFRealm"],
-	["PortalLogin"],
+	["wl_antiXSRFRealm", "PortalLogin"],
 ]
 
 # The realm whose identity is the user's (isInternalUserID), and the device's.

@@ -8,8 +8,7 @@ import data.realmgate.lib
 # Realms a client must pass, step by step; the realms of a step are challenged together,
 # and a step only after every realm of the steps before it succeeded.
 steps := [
-	["wl_antiXSRFRealm", "wl_remoteDisableRealm", "wl_anonymousUserRealm"],
-	["wl_deviceNoProvisioningRealm"],
+	["wl_antiXSRFRealm", "wl_remoteDisableRealm", "wl_anonymousUserRealm", "wl_deviceNoProvisioningRealm"],
 ]
 
 # The realm whose identity is the user's (isInternalUserID), and the device's.
