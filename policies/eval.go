@@ -184,7 +184,9 @@ func (e *Evaluator) Decide(ctx context.Context, in Input) (Decision, error) {
 // key builds in's memo key in buf, a buffer of keyBuffers, and reports whether it could.
 func (e *Evaluator) key(buf *[]byte, in *Input) ([]byte, bool) {
 	key, ok := e.appendKey((*buf)[:0], in)
-	*buf = key[:0] // keep what the buffer grew to
+	if cap(key) <= maxPooledKey {
+		*buf = key[:0] // keep what the buffer grew to
+	}
 	return key, ok
 }
 

@@ -14,6 +14,10 @@ import (
 // memo allocates nothing for its key.
 var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
+// maxPooledKey bounds the buffers kept for keys: one grown by a request with large facts that the
+// policies read whole is left to the garbage collector.
+const maxPooledKey = 64 << 10
+
 // appendKey appends to b the memo key of in: the values of the input paths the policies read
 // (Evaluator.deps), each ended by a zero byte, and reports false when a value cannot be encoded
 // (the decision is then evaluated, not memoized). Two inputs get the same key only if OPA sees the

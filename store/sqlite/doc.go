@@ -13,7 +13,9 @@
 //     (see Durability for the trade);
 //   - busy_timeout, for another process on the same file; foreign keys on; STRICT tables;
 //   - statements prepared once, every value a parameter; the caller's context cancels a wait
-//     for the writer and interrupts a running statement;
+//     for the writer and interrupts a running statement (except GetSession's read of one row,
+//     which every request makes: it checks the context before it reads, and does not pay for
+//     watching it during a read of microseconds);
 //   - a schema_version table and forward migrations applied at Open in one transaction; a
 //     database from a newer build is refused with ErrSchemaTooNew and left untouched.
 //
