@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
@@ -50,6 +51,9 @@ type Bridge struct {
 // New reads the bridge's settings.
 func New(settings map[string]string) (*Bridge, error) {
 	subject, err := realmgate.ParseSubject(settings[SettingSubject])
+	if err == nil {
+		_, err = issuedSubject("", subject) // every type the setting names can be issued
+	}
 	if err != nil {
 		return nil, fmt.Errorf("setting %s: %w", SettingSubject, err)
 	}
@@ -181,7 +185,10 @@ func parseCSR(b64 string) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
-// GenerateCertificate signs a client certificate for the CSR's subject and key.
+// GenerateCertificate signs a client certificate for the CSR's key. The subject is the one the
+// bridge requires (the user as CN, plus the subject setting), never the CSR's: a CSR may carry
+// more attributes than the requirements ask for, and a user must not choose what a certificate
+// says about them (OU=admins, UID=someone-else).
 func (b *Bridge) GenerateCertificate(in realmgate.CSRInput) (realmgate.GeneratedCertificate, error) {
 	csr, err := parseCSR(in.CSR)
 	if err != nil {
@@ -194,10 +201,14 @@ func (b *Bridge) GenerateCertificate(in realmgate.CSRInput) (realmgate.Generated
 	if err != nil {
 		return realmgate.GeneratedCertificate{}, err
 	}
+	subject, err := issuedSubject(in.UserIdentity.UserName, b.subject)
+	if err != nil {
+		return realmgate.GeneratedCertificate{}, err
+	}
 	now := b.now()
 	tmpl := &x509.Certificate{
 		SerialNumber: serial.Add(serial, big.NewInt(1)),
-		Subject:      csr.Subject,
+		Subject:      subject,
 		NotBefore:    now.Add(-5 * time.Minute),
 		NotAfter:     now.Add(b.validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -231,4 +242,31 @@ func (b *Bridge) ValidateCertificate(in realmgate.CertificateInput) (realmgate.V
 	now := b.now()
 	ok := cert.CheckSignatureFrom(b.caCert) == nil && !now.Before(cert.NotBefore) && !now.After(cert.NotAfter)
 	return realmgate.Verdict(ok), nil
+}
+
+// issuedSubject is the subject of a certificate for user: CN=user plus the attributes of the
+// subject setting. An attribute type the bridge cannot write is an error.
+func issuedSubject(user string, extra map[string]string) (pkix.Name, error) {
+	n := pkix.Name{CommonName: user}
+	for k, v := range extra {
+		switch strings.ToUpper(k) {
+		case "O":
+			n.Organization = []string{v}
+		case "OU":
+			n.OrganizationalUnit = []string{v}
+		case "C":
+			n.Country = []string{v}
+		case "L":
+			n.Locality = []string{v}
+		case "ST":
+			n.Province = []string{v}
+		case "STREET":
+			n.StreetAddress = []string{v}
+		case "POSTALCODE":
+			n.PostalCode = []string{v}
+		default:
+			return pkix.Name{}, fmt.Errorf("subject attribute %s is not one this bridge issues (O, OU, C, L, ST, STREET, POSTALCODE)", k)
+		}
+	}
+	return n, nil
 }

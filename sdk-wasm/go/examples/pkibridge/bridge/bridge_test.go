@@ -136,3 +136,35 @@ func TestEnrollment(t *testing.T) {
 		t.Errorf("ValidateCertificate(foreign) = %s, want NO", v.Valid)
 	}
 }
+
+// TestIssuedSubjectIsTheRequiredOne: a CSR that asks for more than its requirements (another
+// OU, another user's UID) gets a certificate with the required subject only.
+func TestIssuedSubjectIsTheRequiredOne(t *testing.T) {
+	c := newCA(t, true)
+	b, err := bridge.New(map[string]string{"ca-cert": c.certPEM, "ca-key": c.keyPEM, "subject": "O=Example Corp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	greedy := pkix.Name{CommonName: "carol", Organization: []string{"Example Corp"}, OrganizationalUnit: []string{"admins"},
+		ExtraNames: []pkix.AttributeTypeAndValue{{Type: []int{0, 9, 2342, 19200300, 100, 1, 1}, Value: "alice"}}}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: greedy}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := b.GenerateCertificate(realmgate.CSRInput{CSR: base64.StdEncoding.EncodeToString(der), UserIdentity: realmgate.UserIdentity{UserName: "carol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(g.CertificateBase64)
+	cert, err := x509.ParseCertificate(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cert.Subject.String(), "CN=carol,O=Example Corp"; got != want {
+		t.Errorf("issued subject %q, want %q", got, want)
+	}
+	if _, err := bridge.New(map[string]string{"ca-cert": c.certPEM, "ca-key": c.keyPEM, "subject": "UID=x"}); err == nil {
+		t.Error("a subject setting with a type the bridge cannot issue was accepted")
+	}
+}
