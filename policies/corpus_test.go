@@ -2,37 +2,17 @@ package policies
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/realmgate/realmgate/internal/corpustest"
 	"github.com/realmgate/realmgate/project"
 )
 
-// corpusDir holds real Worklight projects, outside the repository (they are data with their own
-// licenses): ../shared/testdata/worklight-corpus beside the checkout.
-var corpusDir = filepath.Join("..", "..", "shared", "testdata", "worklight-corpus")
+// corpusDir and corpusProjects: the corpus of real Worklight projects (package corpustest).
+var corpusDir = corpustest.Dir
 
-func corpusProjects(t *testing.T) []string {
-	t.Helper()
-	entries, err := os.ReadDir(corpusDir)
-	if os.IsNotExist(err) {
-		t.Skipf("no Worklight corpus at %s (it lives beside the repository, in ../shared/testdata/worklight-corpus)", corpusDir)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		t.Skipf("the Worklight corpus at %s holds no projects", corpusDir)
-	}
-	return names
-}
+func corpusProjects(t *testing.T) []string { return corpustest.Projects(t) }
 
 // TestCorpusCompiles compiles every project the loader accepts and asks each application
 // environment's security test for a decision with nothing passed: it must challenge step 1, since

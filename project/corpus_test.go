@@ -2,36 +2,17 @@ package project
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/realmgate/realmgate/internal/corpustest"
 )
 
-// corpusDir holds real Worklight projects, outside the repository (they are data with their own
-// licenses): ../shared/testdata/worklight-corpus beside the checkout.
-var corpusDir = filepath.Join("..", "..", "shared", "testdata", "worklight-corpus")
+// corpusDir and corpusProjects: the corpus of real Worklight projects (package corpustest).
+var corpusDir = corpustest.Dir
 
-func corpusProjects(t *testing.T) []string {
-	t.Helper()
-	entries, err := os.ReadDir(corpusDir)
-	if os.IsNotExist(err) {
-		t.Skipf("no Worklight corpus at %s (it lives beside the repository, in ../shared/testdata/worklight-corpus)", corpusDir)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		t.Skipf("the Worklight corpus at %s holds no projects", corpusDir)
-	}
-	return names
-}
+func corpusProjects(t *testing.T) []string { return corpustest.Projects(t) }
 
 // TestCorpus loads every real project. Each one either loads, or is refused with errors that all
 // name a file and a line. What the loader accepts is recorded in testdata/corpus.golden, so a
