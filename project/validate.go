@@ -598,6 +598,17 @@ func stepOf(t *SecurityTest, realm string) int {
 	return 0
 }
 
+// deviceRealmFix says how a test without a device realm gets one: mark the device realm it
+// already holds, or add the one that provisions nothing (what an empty mobileSecurityTest uses).
+func (l *loader) deviceRealmFix(t *SecurityTest) string {
+	for _, tr := range t.Realms {
+		if l.realmGivesDevice(tr.Realm) {
+			return fmt.Sprintf(`mark the device realm of %q: <test realm=%q isInternalDeviceID="true"/>`, t.Name, tr.Realm)
+		}
+	}
+	return fmt.Sprintf(`add <test realm=%q isInternalDeviceID="true"/> to %q (or a provisioning device realm), or use a test without a device realm only on web environments`, RealmDeviceNoProvision, t.Name)
+}
+
 func (l *loader) validateResources() {
 	p := l.p
 	for _, id := range sortedKeys(p.Apps) {
@@ -618,6 +629,10 @@ func (l *loader) validateResources() {
 			if t.UserRealm == "" {
 				l.errorf(env.Pos, fmt.Sprintf("mark one realm of %q isInternalUserID=\"true\" (or add <test realm=\"wl_anonymousUserRealm\" isInternalUserID=\"true\"/>)", t.Name),
 					"environment %s of application %q is protected by security test %q, which has no user realm: an application's test needs exactly one", envName, id, t.Name)
+			}
+			if env.Mobile && t.DeviceRealm == "" {
+				l.errorf(env.TestPos, l.deviceRealmFix(t),
+					"mobile environment %s of application %q uses security test %q, which has no device realm: a mobile environment's test needs exactly one realm marked isInternalDeviceID", envName, id, t.Name)
 			}
 			if !env.Mobile && t.DeviceRealm != "" {
 				l.errorf(env.Pos, "use a web or custom test without a device realm for web environments",
