@@ -308,11 +308,54 @@ func (l *loader) validateUserCertificateRealm(r *Realm, used bool) {
 				l.checkProcedureRef(prm.Pos, prm.Value, used, r.Name)
 			}
 		}
-		_ = v
+		if used {
+			l.checkDocumentedBridgeProcedures(r, v)
+		}
 	case "":
 	default:
 		l.report(used, r.Pos, "use com.worklight.core.auth.ext.UserCertificateEmbeddedPKI or UserCertificateAdapterBasedPKI",
 			"realm %q names PKI bridge class %s, which Realmgate does not implement", r.Name, bridge)
+	}
+}
+
+// documentedBridgeProcedures are the procedures Worklight documents as required of an
+// adapter-based PKI bridge, by the realm parameter that names each, with what Realmgate does
+// without it.
+var documentedBridgeProcedures = []struct{ param, procedure, without string }{
+	{"adapter-pki-bridge-init-procedure", "init",
+		"the bridge is never given the realm's parameters"},
+	{"adapter-pki-bridge-identity-from-certificate-procedure", "getIdentityFromCertificate",
+		"the user of a certificate is its subject's common name, whatever the bridge would say"},
+}
+
+// checkDocumentedBridgeProcedures warns about an adapter-based PKI realm that does not name the
+// procedures Worklight documents as required of the bridge (init, getIdentityFromCertificate).
+// It is a warning, not an error: Realmgate has a default for each (no init; the certificate's
+// common name), so the realm works without them, and bridges that leave them out are common
+// (the repository's own MDM and CFSSL examples do). A name that the adapter does not declare is
+// an error of its own (checkProcedureRef). generation is the realm's certificate-generation
+// procedure, whose adapter is taken as the bridge's.
+func (l *loader) checkDocumentedBridgeProcedures(r *Realm, generation string) {
+	bridge, _, _ := strings.Cut(generation, ".")
+	a := l.p.Adapters[bridge]
+	for _, dp := range documentedBridgeProcedures {
+		if _, named := r.Params.Get(dp.param); named {
+			continue
+		}
+		if a != nil {
+			if _, declared := a.Procedures[dp.procedure]; declared {
+				l.warnf(r.Pos, fmt.Sprintf(`name it: <parameter name=%q value="%s.%s"/>`, dp.param, bridge, dp.procedure),
+					"realm %q does not name adapter %s's %s procedure in %s, so it is never called: %s", r.Name, bridge, dp.procedure, dp.param, dp.without)
+				continue
+			}
+		}
+		fix := fmt.Sprintf(`implement %s in the bridge, declare <procedure name=%q/> and name it: <parameter name=%q value="ADAPTER.%s"/>`, dp.procedure, dp.procedure, dp.param, dp.procedure)
+		if a != nil {
+			fix = fmt.Sprintf(`implement %s in adapter %s, declare <procedure name=%q/> in adapters/%s/%s.xml and name it: <parameter name=%q value="%s.%s"/>`,
+				dp.procedure, bridge, dp.procedure, bridge, bridge, dp.param, bridge, dp.procedure)
+		}
+		l.warnf(r.Pos, fix,
+			"realm %q names no %s procedure (%s), which Worklight documents as required of a PKI bridge: %s", r.Name, dp.procedure, dp.param, dp.without)
 	}
 }
 
