@@ -3,7 +3,9 @@ package project
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/realmgate/realmgate/htpasswd"
@@ -711,11 +713,51 @@ func (l *loader) validateResources() {
 		}
 	}
 	for _, sr := range p.StaticResources {
-		if _, ok := p.Tests[sr.SecurityTest]; !ok {
+		t, ok := p.Tests[sr.SecurityTest]
+		if !ok {
 			l.errorf(sr.Pos, "define it in <securityTests> or fix the name",
 				"static resource %q uses security test %q, which is not defined", sr.ID, sr.SecurityTest)
+			continue
+		}
+		l.checkStaticBasicWithAntiXSRF(sr, t)
+	}
+}
+
+// checkStaticBasicWithAntiXSRF warns about a static resource whose test holds both the anti-XSRF
+// realm and a Basic realm: a browser logs in to a Basic realm by sending the Authorization header
+// on the request itself, and a plain navigation cannot carry the WL-Instance-Id header the
+// anti-XSRF realm needs, so a browser can never pass the test (only a client that speaks the JSON
+// protocol can). A webSecurityTest always holds the anti-XSRF realm.
+func (l *loader) checkStaticBasicWithAntiXSRF(sr *StaticResource, t *SecurityTest) {
+	if !t.HasRealm(RealmAntiXSRF) {
+		return
+	}
+	var basic []string
+	for _, tr := range t.Realms {
+		if r := l.p.Realms[tr.Realm]; r != nil && r.Class != nil && r.Class.Kind == "basic" && !slices.Contains(basic, tr.Realm) {
+			basic = append(basic, tr.Realm)
 		}
 	}
+	if len(basic) == 0 {
+		return
+	}
+	fix := fmt.Sprintf(`protect the resource with a customSecurityTest without %s, such as <customSecurityTest name="%sBasic"><test realm=%q isInternalUserID="true"/></customSecurityTest>`,
+		RealmAntiXSRF, sr.ID, basic[0])
+	if t.Kind == KindWeb {
+		fix += " (a webSecurityTest always adds " + RealmAntiXSRF + ")"
+	}
+	l.warnf(sr.Pos, fix,
+		"static resource %q uses security test %q, which holds both %s and BasicAuthenticator realm %s: a browser sends its Basic credentials on a plain request, which cannot carry the WL-Instance-Id header %s needs, so a browser never passes",
+		sr.ID, t.Name, RealmAntiXSRF, quoteAll(basic), RealmAntiXSRF)
+}
+
+// quoteAll writes names as Go-quoted strings separated by commas.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // checkHashCosts warns about a password file whose hashes are cheap to guess, or whose costs
