@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/hostd/internal/metrics"
 )
@@ -344,4 +346,64 @@ func collectExprs(v any) []string {
 		}
 	}
 	return out
+}
+
+// TestAdapterMetrics: procedure calls from a client to a wasm and a plugin adapter, a login
+// function, a wrong password and a guest that traps, each counted by adapter, procedure,
+// backend and outcome.
+func TestAdapterMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a wasm adapter and a plugin")
+	}
+	d := startDaemon(t, adapterProject(t), "")
+	c := shopClient(t, d)
+	login := &adapterLogin{user: "carol"} // wrong password first, then the right one
+	c.RegisterHandler("AuthRealm", client.HandlerFunc(func(ctx context.Context, ch *client.Challenge) (*client.Answer, error) {
+		if len(login.seen) == 1 {
+			login.password = "carol-password"
+		}
+		return login.handler()(ctx, ch)
+	}))
+	ctx := context.Background()
+	if _, err := c.InvokeProcedure(ctx, "AuthAdapter", "getSecret", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.InvokeProcedure(ctx, "Bridge", "echo", "hi"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.InvokeProcedure(ctx, "AuthAdapter", "explode"); err == nil {
+		t.Fatal("explode succeeded")
+	}
+	s := scrapeMetrics(t, d)
+	want := map[string]float64{
+		`realmgate_adapter_calls_total{adapter="AuthAdapter",backend="wasm",outcome="ok",procedure="getSecret"}`:  1,
+		`realmgate_adapter_calls_total{adapter="AuthAdapter",backend="wasm",outcome="error",procedure="explode"}`: 1,
+		`realmgate_adapter_calls_total{adapter="Bridge",backend="plugin",outcome="ok",procedure="echo"}`:          1,
+		`realmgate_adapter_call_duration_seconds_count{adapter="Bridge",backend="plugin",procedure="echo"}`:       1,
+		`realmgate_adapter_busy_instances{adapter="Bridge",backend="plugin"}`:                                     0,
+		`realmgate_adapter_busy_instances{adapter="AuthAdapter",backend="wasm"}`:                                  0,
+		`realmgate_answers_failed_total{code="wrong_answer",realm="AuthRealm"}`:                                   1,
+		`realmgate_decisions_total{outcome="allow",security_test="AuthTest"}`:                                     1,
+		// A procedure's failure is the adapter's, not an error of the engine or the API.
+		`realmgate_failures_total{code="adapter_failure"}`:              -1,
+		`realmgate_http_requests_total{route="procedure",status="500"}`: 1,
+	}
+	got := map[string]float64{}
+	for k := range want {
+		v, ok := s.samples[k]
+		if !ok {
+			v = -1
+		}
+		got[k] = v
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got, -1: absent):\n%s", diff)
+	}
+	// The login function and the credentials' procedure ran as calls too.
+	for _, proc := range []string{"onAuthRequired", "submitAuthentication"} {
+		k := `realmgate_adapter_calls_total{adapter="AuthAdapter",backend="wasm",outcome="ok",procedure="` + proc + `"}`
+		if s.samples[k] < 1 {
+			t.Errorf("%s = %v, want at least 1", k, s.samples[k])
+		}
+	}
 }
