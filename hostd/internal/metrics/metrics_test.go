@@ -301,3 +301,11 @@ func TestNoPoolsNoSeries(t *testing.T) {
 		t.Errorf("%d pool series for a store without pools", n)
 	}
 }
+
+func openBenchSQLite(b *testing.B) (*sqlite.Store, error) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "realmgate.db"))
+	if err == nil {
+		b.Cleanup(func() { s.Close() })
+	}
+	return s, err
+}
