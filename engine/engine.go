@@ -359,9 +359,9 @@ type Challenge struct {
 	Challenges   map[string]map[string]any `json:"challenges"`
 }
 
-// authorize decides a request for a protected resource (Authorize). It returns an *Error when the request is
-// refused (application disabled, denied by policy, a realm this version cannot enforce) or the
-// engine cannot decide (store or policy failure).
+// authorize decides a request for a protected resource (Authorize). It returns an *Error when
+// the request is refused (application disabled, denied by policy, a realm this version cannot
+// enforce) or the engine cannot decide (store or policy failure).
 func (e *Engine) authorize(ctx context.Context, req AccessRequest) (*Access, error) {
 	now := e.now()
 	test, ok := e.project.Tests[req.Resource.Test]
