@@ -23,7 +23,7 @@ type Observer interface {
 	// code, or CodeWrongAnswer for a wrong answer the client may try again.
 	AnswerFailed(realm string, code Code)
 	// CertificateIssued is a certificate recorded after issuance; bridge is BridgeBuiltinCA,
-	// the embedded PKI (BridgeEmbedded) or the name of the adapter that signed it.
+	// BridgeEmbeddedPKI or the name of the adapter that signed it.
 	CertificateIssued(realm, bridge string)
 	// CertificateRefused is an issuing realm's refusal of a certificate request (the CSR or
 	// the identity rejected by the host's checks or the bridge).
@@ -48,8 +48,12 @@ const (
 // password): it is not an error the API returns, the client gets the realm's challenge again.
 const CodeWrongAnswer Code = "wrong_answer"
 
-// BridgeBuiltinCA names the built-in provisioning CA as the bridge of a certificate.
-const BridgeBuiltinCA = "builtin"
+// Bridge labels of certificates that no adapter signs: the built-in provisioning CA and an
+// embedded PKCS#12 PKI (a realm's pki-bridge-class BridgeEmbedded).
+const (
+	BridgeBuiltinCA   = "builtin"
+	BridgeEmbeddedPKI = "embedded"
+)
 
 // unknownLabel stands for a name the project does not define (a realm in a URL), so that a
 // client cannot grow the observer's label sets.
@@ -143,7 +147,7 @@ func (e *Engine) bridgeOf(realm string) string {
 	case *userCertRealm:
 		switch b := r.bridge.(type) {
 		case *embeddedBridge:
-			return BridgeEmbedded
+			return BridgeEmbeddedPKI
 		case *adapterBridge:
 			if ref, ok := b.procs[adapters.PKICertificateGeneration]; ok {
 				return ref.Adapter

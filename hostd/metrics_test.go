@@ -172,6 +172,12 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatalf("CSR missing the requirements: %d %v", st, body)
 	}
 
+	// A user certificate from the embedded PKCS#12 PKI.
+	e := newSession(t, l.d, "Plain", "android")
+	st, body = e.init()
+	challengeOf(t, st, body, "wl_userCertificateAuthRealm")
+	enroll(t, e, "wl_userCertificateAuthRealm", "erin", pkix.Name{CommonName: "erin"})
+
 	// A reload (the adapters are opened again; their counts go on).
 	loadedAt := scrapeMetrics(t, l.d).samples[`realmgate_config_last_reload_success_timestamp_seconds{}`]
 	if st, body := admin(t, l.d, "POST", "/admin/v1/reload", "", adminToken); st != 200 {
@@ -181,14 +187,15 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	first := scrapeMetrics(t, l.d)
 	// What the clients saw: the walk's Wallet session was challenged four times (the anti-XSRF
 	// realm first, then authenticity, provisioning and Login, each challenge naming the realms
-	// still to pass, Login every time), the repackaged app's twice; the Plain sessions twice
-	// each (anti-XSRF, then BridgeCertRealm). Challenges in answers (the dependent Login of an
+	// still to pass, Login every time), the repackaged app's twice; the Plain sessions of the
+	// PKI bridge twice each (anti-XSRF, then BridgeCertRealm); every session's first request
+	// met the anti-XSRF realm. Challenges in answers (the dependent Login of an
 	// enrollment, its CSR round) are not decisions.
 	want := map[string]float64{
 		`realmgate_decisions_total{outcome="allow",security_test="walletTests"}`:                       2, // init, token
 		`realmgate_decisions_total{outcome="challenge",security_test="walletTests"}`:                   4 + 2,
 		`realmgate_decisions_total{outcome="challenge",security_test="bridgeTests"}`:                   2 + 2,
-		`realmgate_challenges_total{realm="wl_antiXSRFRealm"}`:                                         1 + 1 + 1 + 1,
+		`realmgate_challenges_total{realm="wl_antiXSRFRealm"}`:                                         1 + 1 + 1 + 1 + 1,
 		`realmgate_challenges_total{realm="wl_authenticityRealm"}`:                                     2 + 2,
 		`realmgate_challenges_total{realm="wl_deviceAutoProvisioningRealm"}`:                           3 + 2,
 		`realmgate_challenges_total{realm="Login"}`:                                                    4 + 2,
@@ -198,6 +205,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		`realmgate_answers_failed_total{code="csr_rejected",realm="BridgeCertRealm"}`:                  1,
 		`realmgate_certificates_issued_total{bridge="builtin",realm="wl_deviceAutoProvisioningRealm"}`: 1,
 		`realmgate_certificates_issued_total{bridge="Bridge",realm="BridgeCertRealm"}`:                 1,
+		`realmgate_certificates_issued_total{bridge="embedded",realm="wl_userCertificateAuthRealm"}`:   1,
 		`realmgate_certificates_refused_total{bridge="Bridge",realm="BridgeCertRealm"}`:                1,
 		`realmgate_tokens_minted_total{scope="walletTests"}`:                                           1,
 		`realmgate_tokens_validated_total{outcome="active"}`:                                           1,
@@ -214,7 +222,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		`realmgate_adapter_calls_total{adapter="Bridge",backend="wasm",outcome="error",procedure="generateCertificate"}`: 0,
 		`realmgate_adapter_call_duration_seconds_count{adapter="Bridge",backend="wasm",procedure="generateCertificate"}`: 1,
 		`realmgate_adapter_busy_instances{adapter="Bridge",backend="wasm"}`:                                              0,
-		`realmgate_store_operation_duration_seconds_count{operation="put_certificate"}`:                                  2,
+		`realmgate_store_operation_duration_seconds_count{operation="put_certificate"}`:                                  3,
 	}
 	got := map[string]float64{}
 	for k := range want {
