@@ -2,7 +2,7 @@
 # Certificate issuance under load: hostd provisioning devices end to end (built-in CA, wasm PKI
 # bridge, go-plugin PKI bridge) and signing them in, against cfssl serve signing the same kind of
 # CSRs with the same CA key type, workers and duration (bench/certload). Needs cfssl (Debian
-# golang-cfssl: .ci/install-cfssl.sh).
+# golang-cfssl: .ci/install-cfssl.sh) and openssl (bench/prepare-project.sh).
 # Usage: bench/pki-load.sh [duration, default 10s] [workers, default 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,26 +13,9 @@ trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 
 go build -o "$work/hostd" ./hostd
 go build -o "$work/certload" ./bench/certload
-cp -r bench/pki-project "$work/project"
-go build -o "$work/project/adapters/PluginBridge/pkibridge" ./plugins/examples/pkibridge
-sdk-wasm/go/build.sh sdk-wasm/go/examples/pkibridge "$work/project/adapters/GoBridge/pkibridge.wasm" >/dev/null
-
 # One ECDSA P-256 CA for cfssl and the bridges; the built-in CA is P-256 too.
 (cd "$work" && echo '{"CN":"Load CA","key":{"algo":"ecdsa","size":256}}' | cfssl gencert -initca - 2>/dev/null | cfssljson -bare ca)
-openssl pkcs8 -topk8 -nocrypt -in "$work/ca-key.pem" -out "$work/ca-key8.pem"
-esc() { sed ':a;N;$!ba;s/\n/\&#10;/g' "$1"; }
-for a in GoBridge:pkibridge.wasm PluginBridge:pkibridge; do
-	name=${a%%:*}; file=${a##*:}
-	sum=$(sha256sum "$work/project/adapters/$name/$file" | cut -d' ' -f1)
-	cacert=$(esc "$work/ca.pem"); cakey=$(esc "$work/ca-key8.pem")
-	python3 - "$work/project/adapters/$name/$name.xml.tmpl" "$sum" "$cacert" "$cakey" <<'PY'
-import sys
-p, sha, cert, key = sys.argv[1:]
-s = open(p).read().replace("{{SHA256}}", sha).replace("{{CACERT}}", cert).replace("{{CAKEY}}", key)
-open(p[:-5], "w").write(s)
-PY
-	rm "$work/project/adapters/$name/$name.xml.tmpl"
-done
+bench/prepare-project.sh "$work" >/dev/null
 "$work/hostd" ca init --data "$work/data" >/dev/null
 
 cfssl serve -address 127.0.0.1 -port 18281 -ca "$work/ca.pem" -ca-key "$work/ca-key.pem" >"$work/cfssl.log" 2>&1 &
