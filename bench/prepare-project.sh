@@ -5,7 +5,7 @@
 #                 users-ca.p12, the embedded PKI's CA of user certificates;
 #   OUT/ca.pem, OUT/ca-key.pem   the bridge CA (ECDSA P-256). A CA already there is used (bench/
 #                 pki-load.sh makes it with cfssl, which signs with it too); else openssl makes one.
-# Needs go and openssl (.ci/install-pki.sh). The daemon's own provisioning CA is `hostd ca init`'s.
+# Needs go, openssl (.ci/install-pki.sh), sed and awk. The daemon's own provisioning CA is `hostd ca init`'s.
 # Usage: bench/prepare-project.sh OUT
 set -euo pipefail
 if [[ $# -ne 1 ]]; then
@@ -37,18 +37,18 @@ openssl pkcs12 -export -inkey "$out/users-ca-key.pem" -in "$out/users-ca.pem" -p
 rm "$out/users-ca-key.pem"
 
 # Templates: {{SHA256}} is the module's or plugin's digest, {{CACERT}} and {{CAKEY}} the bridge
-# CA as XML attribute text (newlines as &#10;).
+# CA as XML attribute text (newlines as &#10;). The replacement is literal (awk index/substr).
+esc() { sed ':a;N;$!ba;s/\n/\&#10;/g' "$1"; }
 render() { # NAME FILE
-	local name=$1 file=$2
-	python3 - "$project/adapters/$name/$name.xml.tmpl" "$(sha256sum "$project/adapters/$name/$file" | cut -d' ' -f1)" \
-		"$out/ca.pem" "$out/ca-key8.pem" <<'PY'
-import sys
-p, sha, cert, key = sys.argv[1:]
-esc = lambda f: open(f).read().rstrip("\n").replace("\n", "&#10;")
-s = open(p).read().replace("{{SHA256}}", sha).replace("{{CACERT}}", esc(cert)).replace("{{CAKEY}}", esc(key))
-open(p[:-len(".tmpl")], "w").write(s)
-PY
-	rm "$project/adapters/$name/$name.xml.tmpl"
+	local name=$1 file=$2 tmpl=$project/adapters/$1/$1.xml.tmpl
+	awk -v sha="$(sha256sum "$project/adapters/$name/$file" | cut -d' ' -f1)" -v cert="$(esc "$out/ca.pem")" -v key="$(esc "$out/ca-key8.pem")" '
+		function rep(s, from, to,   i, r) {
+			r = ""
+			while ((i = index(s, from)) > 0) { r = r substr(s, 1, i - 1) to; s = substr(s, i + length(from)) }
+			return r s
+		}
+		{ print rep(rep(rep($0, "{{SHA256}}", sha), "{{CACERT}}", cert), "{{CAKEY}}", key) }' "$tmpl" >"${tmpl%.tmpl}"
+	rm "$tmpl"
 }
 render GoBridge pkibridge.wasm
 render PluginBridge pkibridge
