@@ -12,7 +12,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# Stops the servers and waits for them before removing their folder, so a daemon still writing
+# its store does not make the removal (and the script) fail.
+cleanup() {
+	local pids
+	pids=$(jobs -p)
+	[[ -z $pids ]] || kill $pids 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work" || true
+}
+trap cleanup EXIT
 
 go build -o "$work/hostdload" ./bench/hostdload
 for arg in "$@"; do

@@ -9,7 +9,16 @@ cd "$(dirname "$0")/.."
 dur=${1:-10s}
 workers=${2:-8}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+# Stops the servers and waits for them before removing their folder, so a daemon still writing
+# its store does not make the removal (and the script) fail.
+cleanup() {
+	local pids
+	pids=$(jobs -p)
+	[[ -z $pids ]] || kill $pids 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work" || true
+}
+trap cleanup EXIT
 
 go build -o "$work/hostd" ./hostd
 go build -o "$work/certload" ./bench/certload
@@ -24,4 +33,9 @@ for _ in $(seq 1 120); do
 	curl -sf 127.0.0.1:18280/readyz >/dev/null && curl -sf -o /dev/null -X POST -d '{}' 127.0.0.1:18281/api/v1/cfssl/info && break
 	sleep 0.5
 done
+if ! curl -sf 127.0.0.1:18280/readyz >/dev/null; then
+	echo "pki-load.sh: hostd did not become ready:" >&2
+	tail -20 "$work/hostd.log" >&2
+	exit 1
+fi
 "$work/certload" -hostd http://127.0.0.1:18280 -cfssl http://127.0.0.1:18281 -c "$workers" -d "$dur"
