@@ -75,6 +75,22 @@ func provisioning(name, app, realm, bridge string) flow {
 
 // flows are every flow, in the order reports list them.
 var flows = []flow{
+	{name: "healthz", doc: "GET /healthz: the floor of a request to the daemon, the peer of the other flows' figures", run: func(ctx context.Context, w *worker) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.cfg.url+"/healthz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := w.cfg.hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		if resp.StatusCode != http.StatusOK {
+			return &statusError{status: resp.StatusCode, route: "healthz"}
+		}
+		return nil
+	}},
 	{name: "init", doc: "a new app instance connects (" + webApp + "): init, the anti-XSRF challenge, the login challenge answered with a password", run: func(ctx context.Context, w *worker) error {
 		c, err := w.webClient()
 		if err != nil {

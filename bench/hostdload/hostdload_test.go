@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,6 +91,7 @@ func TestEveryFlowAgainstADaemon(t *testing.T) {
 
 	// Each flow ran twice, with the steps it is made of.
 	wantSteps := map[string][]string{
+		"healthz":          {"GET /healthz"},
 		"init":             {"answer BenchLogin", "init BenchWeb/mobilewebapp"},
 		"login":            {"answer BenchLogin", "init BenchWeb/mobilewebapp", "logout BenchLogin"},
 		"adapter":          {"adapter Accounts.getBalance"},
@@ -234,6 +236,36 @@ func TestFailuresAreCountedByKind(t *testing.T) {
 				t.Errorf("report: %d runs, %d errors; want 2 and 2", r.Runs, r.Errors)
 			}
 		})
+	}
+}
+
+// TestEachFlowAlone: -each runs the selected flows one after the other, each to its own bound.
+func TestEachFlowAlone(t *testing.T) {
+	d := hostdtest.Start(t, project(t), hostdtest.Options{})
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-url", d.URL, "-each", "-flows", "healthz,adapter", "-c", "2", "-n", "3",
+		"-json", "-progress", "0"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\n%s", code, stderr.String())
+	}
+	var reports []Report
+	if err := json.Unmarshal(stdout.Bytes(), &reports); err != nil {
+		t.Fatalf("report: %v\n%s", err, stdout.String())
+	}
+	var got []string
+	for _, r := range reports {
+		for _, f := range r.Flows {
+			got = append(got, fmt.Sprintf("%s %d runs, %d errors", f.Name, f.Count, f.Errors))
+			checkStats(t, f.Name, f.Stats)
+		}
+	}
+	want := []string{"healthz 3 runs, 0 errors", "adapter 3 runs, 0 errors"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("reports (-want +got):\n%s", diff)
+	}
+	if d.Count("GET", "/healthz") != 3 || d.Count("POST", "/api/v1/adapters/Accounts/getBalance") != 3 {
+		t.Errorf("the daemon received %d healthz and %d adapter requests, want 3 each",
+			d.Count("GET", "/healthz"), d.Count("POST", "/api/v1/adapters/Accounts/getBalance"))
 	}
 }
 

@@ -61,6 +61,7 @@ type options struct {
 	timeout     time.Duration
 	users       []client.Credentials
 	progress    time.Duration
+	each        bool
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -79,6 +80,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "bound of one HTTP request")
 	users := fs.String("users", "alice:alice-password,bob:bob-password", "USER:PASSWORD,... of the project's password file; worker i signs in as user i mod n")
 	fs.DurationVar(&o.progress, "progress", time.Second, "interval of the progress line on stderr (0: none)")
+	fs.BoolVar(&o.each, "each", false, "run each selected flow alone, one after the other, each bounded by -d and -n, and compare their throughput with the healthz flow's")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: hostdload [flags]\n\nFlows:\n")
 		for _, f := range flows {
@@ -192,26 +194,90 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hostdload:", err)
 		return 2
 	}
+	if o.each {
+		return runEach(ctx, o, stdout, stderr)
+	}
 	r, err := load(ctx, o, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "hostdload:", err)
 		return 1
 	}
 	if o.json {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := writeJSON(stdout, r); err != nil {
 			fmt.Fprintln(stderr, "hostdload:", err)
 			return 1
 		}
 	} else {
 		writeText(stdout, r)
 	}
-	if r.Errors > o.maxErrors {
-		fmt.Fprintf(stderr, "hostdload: %d flow runs failed, more than -max-errors %d\n", r.Errors, o.maxErrors)
+	return exitStatus(r.Errors, o.maxErrors, stderr)
+}
+
+func exitStatus(errs, bound int64, stderr io.Writer) int {
+	if errs > bound {
+		fmt.Fprintf(stderr, "hostdload: %d flow runs failed, more than -max-errors %d\n", errs, bound)
 		return 1
 	}
 	return 0
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// runEach runs the selected flows one at a time, so each figure is that flow's own throughput
+// on the deployment, and prints them beside the healthz flow's, the floor of a request measured
+// in the same run.
+func runEach(ctx context.Context, o *options, stdout, stderr io.Writer) int {
+	var reports []Report
+	var errs int64
+	for _, name := range o.selected {
+		one := *o
+		one.selected, one.schedule = []string{name}, []string{name}
+		r, err := load(ctx, &one, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "hostdload:", err)
+			return 1
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		reports = append(reports, r)
+		errs += r.Errors
+	}
+	if o.json {
+		if err := writeJSON(stdout, reports); err != nil {
+			fmt.Fprintln(stderr, "hostdload:", err)
+			return 1
+		}
+	} else {
+		writeEach(stdout, reports)
+	}
+	return exitStatus(errs, o.maxErrors, stderr)
+}
+
+// writeEach prints one line per flow run alone, with its throughput as a ratio of the healthz
+// flow's when that ran.
+func writeEach(w io.Writer, reports []Report) {
+	var floor float64
+	for _, r := range reports {
+		if len(r.Flows) == 1 && r.Flows[0].Name == "healthz" {
+			floor = r.Flows[0].PerSecond
+		}
+	}
+	fmt.Fprintf(w, "%-17s %7s %9s %9s %9s %9s %9s %7s %9s\n", "flow (alone)", "workers", "runs/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "x healthz")
+	for _, r := range reports {
+		for _, f := range r.Flows {
+			ratio := "-"
+			if floor > 0 {
+				ratio = fmt.Sprintf("%.3f", f.PerSecond/floor)
+			}
+			fmt.Fprintf(w, "%-17s %7d %9.1f %9.2f %9.2f %9.2f %9.2f %7d %9s\n", f.Name, r.Workers, f.PerSecond,
+				f.Latency.P50, f.Latency.P95, f.Latency.P99, f.Latency.Max, f.Errors, ratio)
+		}
+	}
 }
 
 // load runs the workers until a bound is reached and merges what they measured.
