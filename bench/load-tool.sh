@@ -37,12 +37,17 @@ addr=127.0.0.1:18380
 go build -o "$work/hostd" ./hostd
 bench/prepare-project.sh "$work" >/dev/null
 "$work/hostd" ca init --data "$work/data" >/dev/null
+if curl -s -o /dev/null "$addr/readyz"; then
+	echo "load-tool.sh: $addr is taken by another server; stop it first" >&2
+	exit 1
+fi
 "$work/hostd" serve --config "$work/project" --data "$work/data" --listen "$addr" --log-level warn >"$work/hostd.log" 2>&1 &
+hostd=$!
 for _ in $(seq 1 120); do
 	curl -sf "$addr/readyz" >/dev/null && break
 	sleep 0.5
 done
-if ! curl -sf "$addr/readyz" >/dev/null; then
+if ! kill -0 "$hostd" 2>/dev/null || ! curl -sf "$addr/readyz" >/dev/null; then
 	echo "load-tool.sh: hostd did not become ready:" >&2
 	tail -20 "$work/hostd.log" >&2
 	exit 1

@@ -29,6 +29,12 @@ GOBIN=$work go install "github.com/open-policy-agent/opa@$(go list -m -f '{{.Ver
 go run ./hostd policy compile --config examples/banking --out "$work/rego" >/dev/null
 cp examples/banking/policies/*.rego "$work/rego/"
 
+for port in 18180 18181; do
+	if curl -s -o /dev/null 127.0.0.1:$port; then
+		echo "load.sh: 127.0.0.1:$port is taken by another server; stop it first" >&2
+		exit 1
+	fi
+done
 "$work/hostd" serve --config examples/banking --data "$work/data" --listen 127.0.0.1:18180 --log-level warn >"$work/hostd.log" 2>&1 &
 "$work/opa" run --server --addr 127.0.0.1:18181 --log-level error "$work/rego" >"$work/opa.log" 2>&1 &
 for _ in $(seq 1 120); do curl -sf 127.0.0.1:18180/readyz >/dev/null && curl -sf 127.0.0.1:18181/health >/dev/null && break; sleep 0.5; done

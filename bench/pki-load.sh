@@ -27,6 +27,12 @@ go build -o "$work/certload" ./bench/certload
 bench/prepare-project.sh "$work" >/dev/null
 "$work/hostd" ca init --data "$work/data" >/dev/null
 
+for port in 18280 18281; do
+	if curl -s -o /dev/null 127.0.0.1:$port; then
+		echo "pki-load.sh: 127.0.0.1:$port is taken by another server; stop it first" >&2
+		exit 1
+	fi
+done
 cfssl serve -address 127.0.0.1 -port 18281 -ca "$work/ca.pem" -ca-key "$work/ca-key.pem" >"$work/cfssl.log" 2>&1 &
 "$work/hostd" serve --config "$work/project" --data "$work/data" --listen 127.0.0.1:18280 --log-level warn >"$work/hostd.log" 2>&1 &
 for _ in $(seq 1 120); do

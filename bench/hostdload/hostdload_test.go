@@ -239,12 +239,13 @@ func TestFailuresAreCountedByKind(t *testing.T) {
 	}
 }
 
-// TestEachFlowAlone: -each runs the selected flows one after the other, each to its own bound.
+// TestEachFlowAlone: -each runs the selected flows one after the other, each to its own bound
+// (offline validation here without the validator's cache: every token's signature verified).
 func TestEachFlowAlone(t *testing.T) {
 	d := hostdtest.Start(t, project(t), hostdtest.Options{})
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-url", d.URL, "-each", "-flows", "healthz,adapter", "-c", "2", "-n", "3",
-		"-json", "-progress", "0"}, &stdout, &stderr)
+	code := run(context.Background(), []string{"-url", d.URL, "-each", "-flows", "healthz,adapter,offline", "-c", "2", "-n", "3",
+		"-offline-cache=false", "-json", "-progress", "0"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit status %d\n%s", code, stderr.String())
 	}
@@ -259,7 +260,7 @@ func TestEachFlowAlone(t *testing.T) {
 			checkStats(t, f.Name, f.Stats)
 		}
 	}
-	want := []string{"healthz 3 runs, 0 errors", "adapter 3 runs, 0 errors"}
+	want := []string{"healthz 3 runs, 0 errors", "adapter 3 runs, 0 errors", "offline 3 runs, 0 errors"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("reports (-want +got):\n%s", diff)
 	}

@@ -62,6 +62,9 @@ type options struct {
 	users       []client.Credentials
 	progress    time.Duration
 	each        bool
+	// offlineCache keeps the resource validator's cache of verified tokens (its default);
+	// without it every offline validation verifies the token's signature.
+	offlineCache bool
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -80,6 +83,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "bound of one HTTP request")
 	users := fs.String("users", "alice:alice-password,bob:bob-password", "USER:PASSWORD,... of the project's password file; worker i signs in as user i mod n")
 	fs.DurationVar(&o.progress, "progress", time.Second, "interval of the progress line on stderr (0: none)")
+	fs.BoolVar(&o.offlineCache, "offline-cache", true, "let the offline validator cache verified tokens, as resource servers do by default (false: verify the signature every time)")
 	fs.BoolVar(&o.each, "each", false, "run each selected flow alone, one after the other, each bounded by -d and -n, and compare their throughput with the healthz flow's")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: hostdload [flags]\n\nFlows:\n")
@@ -278,6 +282,20 @@ func writeEach(w io.Writer, reports []Report) {
 				f.Latency.P50, f.Latency.P95, f.Latency.P99, f.Latency.Max, f.Errors, ratio)
 		}
 	}
+	for _, r := range reports {
+		for _, f := range r.Flows {
+			for _, kind := range sortedKeys(f.ErrorsByKind) {
+				fmt.Fprintf(w, "error %s %s: %d, e.g. %s\n", f.Name, kind, f.ErrorsByKind[kind], f.ErrorExamples[kind])
+			}
+		}
+	}
+}
+
+func cacheSize(on bool) int {
+	if on {
+		return 0 // the default
+	}
+	return -1
 }
 
 // load runs the workers until a bound is reached and merges what they measured.
@@ -295,7 +313,7 @@ func load(ctx context.Context, o *options, progress io.Writer) (Report, error) {
 		hc: &http.Client{Transport: &recordingTransport{base: base, requests: &live}, Timeout: o.timeout},
 	}
 	validator, err := resource.New(resource.Config{
-		JWKSURL: cfg.url + "/oauth/jwks", Issuer: o.issuer,
+		JWKSURL: cfg.url + "/oauth/jwks", Issuer: o.issuer, CacheSize: cacheSize(o.offlineCache),
 		HTTPClient: &http.Client{Transport: base, Timeout: o.timeout},
 	})
 	if err != nil {
