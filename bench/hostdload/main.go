@@ -276,7 +276,7 @@ func writeEach(w io.Writer, reports []Report) {
 		for _, f := range r.Flows {
 			ratio := "-"
 			if floor > 0 {
-				ratio = fmt.Sprintf("%.3f", f.PerSecond/floor)
+				ratio = fmt.Sprintf("%.4f", f.PerSecond/floor)
 			}
 			fmt.Fprintf(w, "%-17s %7d %9.1f %9.2f %9.2f %9.2f %9.2f %7d %9s\n", f.Name, r.Workers, f.PerSecond,
 				f.Latency.P50, f.Latency.P95, f.Latency.P99, f.Latency.Max, f.Errors, ratio)
