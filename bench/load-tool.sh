@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the load tool (bench/hostdload) against a daemon serving the load-test project: it
-# prepares the project (bench/prepare-project.sh), starts hostd on 127.0.0.1:18380 with a new
-# data folder and its own provisioning CA, runs the tool with the arguments given, and stops the
-# daemon. The tool's exit status is the script's.
+# prepares the project (bench/prepare-project.sh), starts hostd on 127.0.0.1:18480 (or
+# $LOAD_TOOL_ADDR) with a new data folder and its own provisioning CA, runs the tool with the
+# arguments given, and stops the daemon. The tool's exit status is the script's.
 #
 # Given -url, no daemon is started: the tool runs against that URL, a daemon or a load balancer
 # in front of several, each serving a project this script's preparation made (bench/README.md):
@@ -33,7 +33,7 @@ for arg in "$@"; do
 	esac
 done
 
-addr=127.0.0.1:18380
+addr=${LOAD_TOOL_ADDR:-127.0.0.1:18480}
 go build -o "$work/hostd" ./hostd
 bench/prepare-project.sh "$work" >/dev/null
 "$work/hostd" ca init --data "$work/data" >/dev/null

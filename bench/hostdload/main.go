@@ -17,7 +17,7 @@
 // so a count of runs covers every flow in proportion. While it runs, a progress line goes to
 // stderr once a second. The exit status is 1 when more runs failed than -max-errors allows.
 //
-//	hostdload -url http://127.0.0.1:18380 -c 8 -d 30s -mix adapter=10,token=3,validation=3
+//	hostdload -url http://127.0.0.1:18480 -c 8 -d 30s -mix adapter=10,token=3,validation=3
 package main
 
 import (
