@@ -16,8 +16,10 @@
 // The suite checks the behaviour store/store.go documents, so that the engine can be written
 // against the contract and run on any backend: round trips of every record (times at
 // Precision, in UTC), replacement, ErrNotFound, ErrConflict and ErrInvalid, expiry boundaries,
-// single use of nonces under concurrent consumers, failed-login counts under concurrent adds, ordering and paging of lists, and
-// cancelled contexts.
+// single use of nonces under concurrent consumers, failed-login counts under concurrent adds,
+// ordering and paging of lists, cancelled contexts, and units of work (Update): the writes of one
+// unit commit together or not at all (a failing fn, a duplicate serial, a nonce consumed twice, a
+// cancelled context), a unit reads its own writes, and concurrent units lose none of theirs.
 package storetest
 
 import (
@@ -58,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TokenRevocations", tokenRevocationTests},
 		{"Times", timeTests},
 		{"Lifecycle", lifecycleTests},
+		{"Update", updateTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
