@@ -145,3 +145,39 @@ func cancelled(t *testing.T) context.Context {
 	cancel()
 	return ctx
 }
+
+// RunNonces runs the nonce part of the suite against a store.Nonces that is kept apart from the
+// rest of the state (an in-memory one, store/memnonce). open must return an empty one.
+func RunNonces(t *testing.T, open func(t *testing.T) store.Nonces) {
+	t.Helper()
+	tests := append([]test{{"CancelledContext", func(t *testing.T, s store.Store) {
+		ctx := cancelled(t)
+		wantErr(t, "PutNonce with a cancelled context", s.PutNonce(ctx, nonce("n1", base.Add(time.Minute))), context.Canceled)
+		wantErr(t, "ConsumeNonce with a cancelled context", s.ConsumeNonce(ctx, "n1", "sess-1", "wl_deviceNoProvisioningRealm", base), context.Canceled)
+		_, err := s.DeleteExpiredNonces(ctx, base)
+		wantErr(t, "DeleteExpiredNonces with a cancelled context", err, context.Canceled)
+		wantErr(t, "ConsumeNonce of a nonce put with a cancelled context",
+			s.ConsumeNonce(t.Context(), "n1", "sess-1", "wl_deviceNoProvisioningRealm", base), store.ErrNotFound)
+	}}}, nonceTests...)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, noncesOnly{n: open(t)})
+		})
+	}
+}
+
+// noncesOnly is a store.Store of which only the nonce methods work; the nonce tests call no
+// other.
+type noncesOnly struct {
+	store.Store // nil: any other method panics
+	n           store.Nonces
+}
+
+func (s noncesOnly) PutNonce(ctx context.Context, v store.Nonce) error { return s.n.PutNonce(ctx, v) }
+func (s noncesOnly) ConsumeNonce(ctx context.Context, value, sessionID, realm string, now time.Time) error {
+	return s.n.ConsumeNonce(ctx, value, sessionID, realm, now)
+}
+func (s noncesOnly) DeleteExpiredNonces(ctx context.Context, now time.Time) (int, error) {
+	return s.n.DeleteExpiredNonces(ctx, now)
+}
