@@ -290,6 +290,8 @@ type labOptions struct {
 	wrap func(engine.Store) engine.Store
 	// procs runs the procedures of adapter-based realms.
 	procs engine.ProcedureRunner
+	// nonces keeps the challenge nonces apart from the store (engine.Options.Nonces).
+	nonces store.Nonces
 }
 
 func newLab(t testing.TB) *lab { return newLabWith(t, labOptions{}) }
@@ -333,6 +335,7 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 	l.eng, err = engine.New(p, engine.Options{
 		Config:     o.config,
 		Store:      l.store,
+		Nonces:     o.nonces,
 		Evaluator:  ev,
 		Now:        l.clock.Now,
 		Procedures: o.procs,
