@@ -169,9 +169,6 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd
 		return answerOutcome{}, err
 	}
 	_, entity := entityOf(x)
-	if err := x.e.deviceUsable(x, payload.Device.ID, entity); err != nil {
-		return answerOutcome{}, err
-	}
 	current, err := x.e.liveCertificate(x, payload.Device.ID, entity)
 	if err != nil {
 		return answerOutcome{}, err
@@ -393,7 +390,8 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 
 // liveCertificate returns the certificate device (id, entity) holds when it is live (stored, not
 // revoked, not expired), or nil when the device has none: a device id with a live certificate
-// belongs to the holder of that certificate's key.
+// belongs to the holder of that certificate's key. A device an administrator blocked is refused
+// (CodeDeviceBlocked).
 func (e *Engine) liveCertificate(x *exchange, id, entity string) (*store.CertificateRecord, error) {
 	dev, err := e.store.GetDevice(x.ctx, id, entity)
 	switch {
@@ -401,6 +399,8 @@ func (e *Engine) liveCertificate(x *exchange, id, entity string) (*store.Certifi
 		return nil, nil
 	case err != nil:
 		return nil, unavailable("the device store", err)
+	case dev.Status == store.DeviceBlocked:
+		return nil, &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
 	case dev.CertificateSerial == "":
 		return nil, nil
 	}
@@ -470,18 +470,4 @@ func liveIn(ctx context.Context, tx store.Tx, serial string, now time.Time) (boo
 		return false, err
 	}
 	return rec.RevokedAt == nil && now.Before(rec.NotAfter), nil
-}
-
-// deviceUsable refuses a device an administrator blocked (for any of its entities).
-func (e *Engine) deviceUsable(x *exchange, id, entity string) error {
-	dev, err := e.store.GetDevice(x.ctx, id, entity)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return nil
-	case err != nil:
-		return unavailable("the device store", err)
-	case dev.Status == store.DeviceBlocked:
-		return &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
-	}
-	return nil
 }

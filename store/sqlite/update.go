@@ -158,8 +158,26 @@ func (s *Store) runBatch(batch []*unit) {
 		return
 	}
 	a := &access{st: &s.wst, w: s.w, tx: tx}
+	// A batch of one unit needs no savepoint: should the unit fail, the transaction is rolled
+	// back whole (the common case when requests do not queue).
+	alone := len(batch) == 1
+	if alone && taken[0] {
+		u := batch[0]
+		err := u.ctx.Err()
+		if err != nil {
+			err = wrap("update", err)
+		} else if err = run(a, u); err == nil && u.ctx.Err() != nil {
+			err = wrap("update", u.ctx.Err())
+		}
+		if err != nil {
+			_ = tx.Rollback()
+			results[0] = err
+			answer()
+			return
+		}
+	}
 	for i, u := range batch {
-		if !taken[i] {
+		if alone || !taken[i] {
 			continue
 		}
 		if err := u.ctx.Err(); err != nil {
