@@ -137,9 +137,12 @@ func (e *Engine) storeIssued(x *exchange, cert *x509.Certificate, entity, owner,
 		DER: cert.Raw, IssuedAt: x.now,
 	}
 	x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutCertificate(ctx, rec) })
-	// The certificate record is the durable trace of the issuance; the log says it too.
-	e.log.Info("certificate issued", "serial", rec.Serial, "entity", entity, "owner", owner, "realm", realm,
-		"session", SessionRef(x.s.rec.ID), "not_after", cert.NotAfter)
+	// The certificate record is the durable trace of the issuance; the log says it too, once
+	// the record has committed.
+	x.s.onCommit(func() {
+		e.log.Info("certificate issued", "serial", rec.Serial, "entity", entity, "owner", owner, "realm", realm,
+			"session", SessionRef(x.s.rec.ID), "not_after", cert.NotAfter)
+	})
 	return nil
 }
 

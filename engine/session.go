@@ -74,6 +74,9 @@ type session struct {
 	// writes are the request's other writes (a device, a certificate, an attempt counter, an
 	// audit record, ...), made with the session in one unit of work when it is saved.
 	writes []write
+	// committed runs once the writes have committed (a log line or a count of what they
+	// recorded), never for writes that were not kept.
+	committed []func()
 }
 
 // write is one write of a request's unit of work. It runs inside store.Updater.Update, after
@@ -84,6 +87,10 @@ type write func(ctx context.Context, tx store.Tx) error
 
 // later adds w to the request's unit of work, which commits when the session is saved.
 func (s *session) later(w write) { s.writes = append(s.writes, w) }
+
+// onCommit runs f after the request's unit of work has committed: what reports a write (a log
+// line, a metric) reports it once it is durable, and not at all when the unit fails.
+func (s *session) onCommit(f func()) { s.committed = append(s.committed, f) }
 
 // storeKey returns the key the session is stored under, storeKey(rec.ID).
 func (s *session) storeKey() string {
@@ -239,6 +246,7 @@ func (e *Engine) saveSession(ctx context.Context, s *session) error {
 func (e *Engine) commit(ctx context.Context, s *session, withSession bool) error {
 	withSession = withSession && s.dirty
 	if !withSession && len(s.writes) == 0 {
+		s.runCommitted()
 		return nil
 	}
 	var rec store.Session
@@ -279,7 +287,15 @@ func (e *Engine) commit(ctx context.Context, s *session, withSession bool) error
 	if withSession {
 		s.dirty = false
 	}
+	s.runCommitted()
 	return nil
+}
+
+func (s *session) runCommitted() {
+	for _, f := range s.committed {
+		f()
+	}
+	s.committed = nil
 }
 
 // rotate gives the session a new id after a user authenticated, so that an id known before the
