@@ -81,7 +81,10 @@ type Updater interface {
 	// A ctx that is done before the unit runs writes nothing and returns ctx's error, wrapped.
 	// Units are isolated from each other: concurrent units see each other's writes whole or not
 	// at all, and lose none of them (concurrent AddLoginFailure in units all count). Methods of
-	// tx take a context too; the unit's own ctx governs it.
+	// tx take a context too; the unit's own ctx governs it. A method of tx that answers
+	// ErrNotFound, ErrConflict or ErrInvalid has written nothing and leaves the unit usable (fn
+	// may go on, as after a PutNonce of a value that exists); after any other error fn should
+	// return it.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 }
 
