@@ -68,19 +68,25 @@ func (e *Engine) SetDeviceStatus(ctx context.Context, actor, id, status string) 
 	if status != store.DeviceActive && status != store.DeviceBlocked {
 		return errorf(CodeBadRequest, "a device's status is %q or %q, not %q", store.DeviceActive, store.DeviceBlocked, status)
 	}
-	if err := e.store.SetDeviceStatus(ctx, id, status); err != nil {
+	// The status, the revocation of the device's tokens and the audit record commit together.
+	err := e.update(ctx, func(tx store.Tx) error {
+		if err := tx.SetDeviceStatus(ctx, id, status); err != nil {
+			return err
+		}
+		if status == store.DeviceBlocked {
+			if err := e.revokeDeviceTokens(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return e.auditIn(ctx, tx, actor, "device.status", id, map[string]any{"status": status})
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return &Error{Code: CodeNotFound, Message: "no device " + strconv.Quote(id), Err: err}
 		}
 		return &Error{Code: CodeUnavailable, Message: "the device store is unavailable", Err: err}
 	}
 	e.DeviceStatusChanged(id)
-	if status == store.DeviceBlocked {
-		if err := e.RevokeDeviceTokens(ctx, id); err != nil {
-			return err
-		}
-	}
-	e.audit(ctx, actor, "device.status", id, map[string]any{"status": status})
 	return nil
 }
 
@@ -98,13 +104,18 @@ func (e *Engine) Certificates(ctx context.Context) ([]store.CertificateRecord, e
 // unknown serial is CodeNotFound. The revocation is audited under actor.
 func (e *Engine) RevokeCertificate(ctx context.Context, actor, serial, reason string) (string, error) {
 	serial = strings.ToLower(serial)
-	if err := e.store.RevokeCertificate(ctx, serial, reason, e.now()); err != nil {
+	err := e.update(ctx, func(tx store.Tx) error {
+		if err := tx.RevokeCertificate(ctx, serial, reason, e.now()); err != nil {
+			return err
+		}
+		return e.auditIn(ctx, tx, actor, "certificate.revoke", serial, map[string]any{"reason": reason})
+	})
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return serial, &Error{Code: CodeNotFound, Message: "no certificate with serial " + serial, Err: err}
 		}
 		return serial, &Error{Code: CodeUnavailable, Message: "the certificate store is unavailable", Err: err}
 	}
-	e.audit(ctx, actor, "certificate.revoke", serial, map[string]any{"reason": reason})
 	return serial, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/project"
+	"github.com/realmgate/realmgate/store"
 )
 
 // BasicCredentials are the user name and password of an Authorization: Basic header.
@@ -241,7 +242,7 @@ func (e *Engine) settle(x *exchange, name string, r realm, test *project.Securit
 		res.Identity = out.identity
 		res.Extra = out.extra
 		if e.audited[name] {
-			e.audit(x.ctx, "session:"+SessionRef(x.s.rec.ID), "login", name, map[string]any{"app": x.app.App, "env": x.app.Env, "user": out.identity["userId"]})
+			e.auditLater(x, "session:"+SessionRef(x.s.rec.ID), "login", name, map[string]any{"app": x.app.App, "env": x.app.Env, "user": out.identity["userId"]})
 		}
 	}
 	return res, nil
@@ -344,15 +345,74 @@ func (e *Engine) Session(ctx context.Context, app AppContext, sessionID string, 
 	return info, nil
 }
 
-// audit appends an audit record; failures are logged, never fatal to the request.
+// audit appends an audit record in a unit of its own (an event with no other write, such as a
+// reload); failures are logged, never fatal to the request.
 func (e *Engine) audit(ctx context.Context, actor, action, target string, detail map[string]any) {
+	r := e.auditOf(actor, action, target, detail)
+	if err := e.store.Update(ctx, func(tx store.Tx) error { _, err := tx.AppendAudit(ctx, r); return err }); err != nil {
+		e.log.Warn("audit record not written", "action", action, "err", err)
+	}
+}
+
+// update runs fn in one unit of work. The audit records fn appends commit with the change they
+// record; should one of them fail to be written, the unit runs again without its audit records
+// and the failure is logged: a failing audit log does not stop logins or administration.
+func (e *Engine) update(ctx context.Context, fn func(tx store.Tx) error) error {
+	err := e.store.Update(ctx, func(tx store.Tx) error { return fn(auditing{tx}) })
+	var af *auditFailed
+	if errors.As(err, &af) {
+		e.log.Warn("audit record not written", "action", af.action, "err", af.err)
+		err = e.store.Update(ctx, func(tx store.Tx) error { return fn(withoutAudit{tx}) })
+	}
+	return err
+}
+
+// auditFailed is an audit record that a unit of work could not append.
+type auditFailed struct {
+	action string
+	err    error
+}
+
+func (a *auditFailed) Error() string {
+	return "audit record " + a.action + " not written: " + a.err.Error()
+}
+func (a *auditFailed) Unwrap() error { return a.err }
+
+// auditing marks the failures of AppendAudit in a unit of work, for update.
+type auditing struct{ store.Tx }
+
+func (a auditing) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
+	id, err := a.Tx.AppendAudit(ctx, r)
+	if err != nil {
+		return 0, &auditFailed{action: r.Action, err: err}
+	}
+	return id, nil
+}
+
+// withoutAudit drops the audit records of a unit of work whose audit log failed.
+type withoutAudit struct{ store.Tx }
+
+func (withoutAudit) AppendAudit(context.Context, store.AuditRecord) (int64, error) { return 0, nil }
+
+// auditLater appends an audit record in the request's unit of work: it commits with the
+// writes it records, or not at all.
+func (e *Engine) auditLater(x *exchange, actor, action, target string, detail map[string]any) {
+	r := e.auditOf(actor, action, target, detail)
+	x.s.later(func(ctx context.Context, tx store.Tx) error { _, err := tx.AppendAudit(ctx, r); return err })
+}
+
+// auditIn appends an audit record in the unit of work tx.
+func (e *Engine) auditIn(ctx context.Context, tx store.Tx, actor, action, target string, detail map[string]any) error {
+	_, err := tx.AppendAudit(ctx, e.auditOf(actor, action, target, detail))
+	return err
+}
+
+func (e *Engine) auditOf(actor, action, target string, detail map[string]any) store.AuditRecord {
 	var raw json.RawMessage
 	if detail != nil {
 		raw, _ = json.Marshal(detail)
 	}
-	if _, err := e.store.AppendAudit(ctx, auditRecord(e.now(), actor, action, target, raw)); err != nil {
-		e.log.Warn("audit record not written", "action", action, "err", err)
-	}
+	return auditRecord(e.now(), actor, action, target, raw)
 }
 
 // refusedAgain is the answer for a realm that already refused this session finally.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -134,9 +135,10 @@ func (e *Engine) loginFailed(x *exchange) error {
 		if key == "" {
 			continue
 		}
-		if _, err := e.store.AddLoginFailure(x.ctx, key, now, exp); err != nil {
-			return unavailable("the login-failure store", err)
-		}
+		x.s.later(func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.AddLoginFailure(ctx, key, now, exp)
+			return err
+		})
 	}
 	detail := map[string]any{"app": x.app.App, "env": x.app.Env}
 	if at.user != "" {
@@ -145,15 +147,14 @@ func (e *Engine) loginFailed(x *exchange) error {
 	if x.clientIP != "" {
 		detail["client"] = x.clientIP
 	}
-	e.audit(x.ctx, "session:"+SessionRef(x.s.rec.ID), "login.failure", at.realm, detail)
+	e.auditLater(x, "session:"+SessionRef(x.s.rec.ID), "login.failure", at.realm, detail)
 	return nil
 }
 
 // loginSucceeded resets the failures of the account the login x ran proved.
 func (e *Engine) loginSucceeded(x *exchange) {
 	if at := x.login; at != nil && at.accountSeen {
-		if err := e.store.ResetLoginFailures(x.ctx, at.account); err != nil {
-			e.log.Warn("failed-login count not reset", "realm", at.realm, "err", err)
-		}
+		account := at.account
+		x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.ResetLoginFailures(ctx, account) })
 	}
 }

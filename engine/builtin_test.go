@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
+	"github.com/realmgate/realmgate/store/memnonce"
 )
 
 func TestAntiXSRFTokenIssuedOncePerSession(t *testing.T) {
@@ -489,9 +491,28 @@ func deviceNonce(t *testing.T, c *client) string {
 	return n
 }
 
+// TestDeviceNonceRefused runs with the nonces in the store (daemons sharing it) and in memory
+// (a daemon owning the embedded store): a nonce is refused alike.
 func TestDeviceNonceRefused(t *testing.T) {
-	l := newLabWith(t, labOptions{config: engine.Config{NonceTTL: time.Minute}})
+	mem := memnonce.New()
+	for _, mode := range []struct {
+		name   string
+		nonces store.Nonces
+		put    func(ctx context.Context, n store.Nonce) error
+	}{
+		{"in the store", nil, nil},
+		{"in memory", mem, mem.PutNonce},
+	} {
+		t.Run(mode.name, func(t *testing.T) { testDeviceNonceRefused(t, mode.nonces, mode.put) })
+	}
+}
+
+func testDeviceNonceRefused(t *testing.T, nonces store.Nonces, put func(context.Context, store.Nonce) error) {
+	l := newLabWith(t, labOptions{config: engine.Config{NonceTTL: time.Minute}, nonces: nonces})
 	ctx := t.Context()
+	if put == nil {
+		put = l.db.PutNonce
+	}
 	body := func(n string) string { return `{"token":"` + n + `","device":{"id":"dev-1"}}` }
 	tests := []struct {
 		name string
@@ -520,7 +541,7 @@ func TestDeviceNonceRefused(t *testing.T) {
 			deviceNonce(t, c)
 			_, st, _ := l.session(c.sid)
 			n := "nonce-of-another-realm-0123456789"
-			if err := l.db.PutNonce(ctx, store.Nonce{Value: n, SessionID: st.Lineage, Realm: "FormRealm", ExpiresAt: l.clock.Now().Add(time.Minute)}); err != nil {
+			if err := put(ctx, store.Nonce{Value: n, SessionID: st.Lineage, Realm: "FormRealm", ExpiresAt: l.clock.Now().Add(time.Minute)}); err != nil {
 				t.Fatal(err)
 			}
 			return n

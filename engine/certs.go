@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -128,20 +129,21 @@ func (e *Engine) verifyIssued(x *exchange, jws string, caRoots *x509.CertPool) (
 // retryEnroll is a wrong answer after which the client should get a new certificate.
 func retryEnroll(msg string) error { return &retryError{msg: msg, enroll: true} }
 
-// storeIssued records an issued certificate.
+// storeIssued records an issued certificate in the request's unit of work.
 func (e *Engine) storeIssued(x *exchange, cert *x509.Certificate, entity, owner, realm string) error {
 	rec := store.CertificateRecord{
 		Serial: serialHex(cert), Entity: entity, Owner: owner, Realm: realm,
 		Issuer: cert.Issuer.String(), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter,
 		DER: cert.Raw, IssuedAt: x.now,
 	}
-	if err := e.store.PutCertificate(x.ctx, rec); err != nil {
-		return unavailable("the certificate store", err)
-	}
-	e.obs.CertificateIssued(realm, e.bridgeOf(realm))
-	// The certificate record is the durable trace of the issuance; the log says it too.
-	e.log.Info("certificate issued", "serial", rec.Serial, "entity", entity, "owner", owner, "realm", realm,
-		"session", SessionRef(x.s.rec.ID), "not_after", cert.NotAfter)
+	x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutCertificate(ctx, rec) })
+	// The certificate record is the durable trace of the issuance; the log says it too, once
+	// the record has committed.
+	x.s.onCommit(func() {
+		e.obs.CertificateIssued(realm, e.bridgeOf(realm))
+		e.log.Info("certificate issued", "serial", rec.Serial, "entity", entity, "owner", owner, "realm", realm,
+			"session", SessionRef(x.s.rec.ID), "not_after", cert.NotAfter)
+	})
 	return nil
 }
 

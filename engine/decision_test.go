@@ -177,7 +177,13 @@ func TestStepUp(t *testing.T) {
 // log.
 type failingAudit struct{ engine.Store }
 
-func (failingAudit) AppendAudit(context.Context, store.AuditRecord) (int64, error) {
+func (f failingAudit) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return f.Store.Update(ctx, func(tx store.Tx) error { return fn(failingAuditTx{tx}) })
+}
+
+type failingAuditTx struct{ store.Tx }
+
+func (failingAuditTx) AppendAudit(context.Context, store.AuditRecord) (int64, error) {
 	return 0, errors.New("audit log unavailable")
 }
 
@@ -300,11 +306,12 @@ func (f *flakyStore) GetSession(ctx context.Context, id string, now time.Time) (
 	return f.Store.GetSession(ctx, id, now)
 }
 
-func (f *flakyStore) PutSession(ctx context.Context, s store.Session) error {
+// Update fails every unit of work while fail is set: none of a request's writes commits.
+func (f *flakyStore) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	return f.Store.PutSession(ctx, s)
+	return f.Store.Update(ctx, fn)
 }
 
 func (f *flakyStore) GetUser(ctx context.Context, id string) (store.User, error) {
@@ -312,13 +319,6 @@ func (f *flakyStore) GetUser(ctx context.Context, id string) (store.User, error)
 		return store.User{}, err
 	}
 	return f.Store.GetUser(ctx, id)
-}
-
-func (f *flakyStore) PutUser(ctx context.Context, u store.User) error {
-	if err := f.err(); err != nil {
-		return err
-	}
-	return f.Store.PutUser(ctx, u)
 }
 
 func (f *flakyStore) GetRules(ctx context.Context, app, env string) ([]store.Rule, error) {

@@ -52,24 +52,39 @@ func (e *Engine) ResetDevice(ctx context.Context, actor, id, entity, reason stri
 		reason = "device reset by an administrator"
 	}
 	now := e.now()
-	out := make([]DeviceReset, 0, len(devs))
-	for _, dev := range devs {
-		r := DeviceReset{Entity: dev.Entity, RevokedSerial: dev.CertificateSerial}
-		if serial := dev.CertificateSerial; serial != "" {
-			if err := e.store.RevokeCertificate(ctx, serial, reason, now); err != nil && !errors.Is(err, store.ErrNotFound) {
-				return out, unavailable("the certificate store", err)
+	var out []DeviceReset
+	// Every entity's reset and the audit record commit together. Each device is read again in
+	// the unit: a provisioning that committed since the read above is what gets reset.
+	err := e.update(ctx, func(tx store.Tx) error {
+		out = make([]DeviceReset, 0, len(devs))
+		for _, d := range devs {
+			dev, err := tx.GetDevice(ctx, d.ID, d.Entity)
+			if err != nil {
+				return err
 			}
-			if err := e.endSharedLogins(ctx, serial); err != nil {
-				return out, err
+			r := DeviceReset{Entity: dev.Entity, RevokedSerial: dev.CertificateSerial}
+			if serial := dev.CertificateSerial; serial != "" {
+				if err := tx.RevokeCertificate(ctx, serial, reason, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				if err := e.endSharedLogins(ctx, tx, serial); err != nil {
+					return err
+				}
 			}
+			dev.CertificateSerial = ""
+			if err := tx.PutDevice(ctx, dev); err != nil {
+				return err
+			}
+			out = append(out, r)
 		}
-		dev.CertificateSerial = ""
-		if err := e.store.PutDevice(ctx, dev); err != nil {
-			return out, unavailable("the device store", err)
+		return e.auditIn(ctx, tx, actor, "device.reset", id, map[string]any{"reason": reason, "entities": out})
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &Error{Code: CodeNotFound, Message: "no provisioned device " + strconv.Quote(id), Err: err}
 		}
-		out = append(out, r)
+		return nil, unavailable("the device store", err)
 	}
 	e.DeviceStatusChanged(id)
-	e.audit(ctx, actor, "device.reset", id, map[string]any{"reason": reason, "entities": out})
 	return out, nil
 }

@@ -32,19 +32,6 @@ import (
 	"github.com/realmgate/realmgate/store"
 )
 
-// Store is the durable state the engine uses.
-type Store interface {
-	store.Sessions
-	store.Users
-	store.Devices
-	store.RemoteDisable
-	store.Nonces
-	store.Certificates
-	store.LoginFailures
-	store.Audit
-	store.TokenRevocations
-}
-
 // Config holds the engine's settings. Zero values take the defaults of DefaultConfig.
 type Config struct {
 	// SessionIdle ends a session not used for this long.
@@ -156,6 +143,12 @@ func (c Config) withDefaults() Config {
 type Options struct {
 	Config Config
 	Store  Store
+	// Nonces keeps the challenge nonces apart from Store: in this process's memory
+	// (store/memnonce) when one daemon owns the state, so a challenge and its answer write no
+	// nonce to disk. Nil keeps them in Store, which daemons sharing a store need: a nonce is
+	// then written in the unit of work of the request that issues it, and consumed in a unit
+	// of its own before the answer's slow work (single use is decided first).
+	Nonces store.Nonces
 	// Evaluator answers the security tests' decisions.
 	Evaluator *policies.Evaluator
 	// Now is the clock; nil uses time.Now.
@@ -190,6 +183,7 @@ type Engine struct {
 	project   *project.Project
 	eval      *policies.Evaluator
 	store     Store
+	nonces    store.Nonces
 	now       func() time.Time
 	log       *slog.Logger
 	decisions DecisionSink
@@ -221,6 +215,7 @@ func New(p *project.Project, opts Options) (*Engine, error) {
 		project:   p,
 		eval:      opts.Evaluator,
 		store:     opts.Store,
+		nonces:    opts.Nonces,
 		now:       opts.Now,
 		log:       opts.Logger,
 		decisions: opts.Decisions,
@@ -421,8 +416,14 @@ func (e *Engine) authorize(ctx context.Context, req AccessRequest) (*Access, err
 // not stored: the refusal carries no cookie, so no client could ever use it. For the same reason
 // the session keeps its id: a header login of this request, which rotated it, is undone, and the
 // next request that carries the header logs in (and rotates) again.
+//
+// The request's other writes (a failed login counted, a persistent user) are committed all the
+// same, without the new session.
 func (e *Engine) finishRefused(x *exchange) {
 	if x.s.isNew {
+		if err := e.commit(x.ctx, x.s, false); err != nil {
+			e.log.Warn("writes not saved after a refusal", "err", err)
+		}
 		return
 	}
 	if x.s.rotated != "" {
@@ -439,7 +440,7 @@ func (e *Engine) finishRefused(x *exchange) {
 // finish saves the session and fills the cookies to set.
 func (e *Engine) finish(x *exchange, acc *Access) error {
 	if x.s.isNew && !x.s.dirty {
-		return nil
+		return e.commit(x.ctx, x.s, false)
 	}
 	if err := e.saveSession(x.ctx, x.s); err != nil {
 		return err

@@ -278,42 +278,80 @@ func (w *writeCounter) other() []string {
 	return append([]string(nil), w.writes...)
 }
 
-func (w *writeCounter) DeleteSession(ctx context.Context, id string) error {
-	w.note("DeleteSession")
-	return w.Store.DeleteSession(ctx, id)
+// Update counts the writes of a unit of work once it has committed.
+func (w *writeCounter) Update(ctx context.Context, fn func(store.Tx) error) error {
+	var notes []string
+	err := w.Store.Update(ctx, func(tx store.Tx) error {
+		notes = notes[:0]
+		return fn(&countingTx{Tx: tx, notes: &notes})
+	})
+	if err == nil {
+		for _, n := range notes {
+			w.note(n)
+		}
+	}
+	return err
 }
 
-func (w *writeCounter) PutUser(ctx context.Context, u store.User) error {
-	w.note("PutUser")
-	return w.Store.PutUser(ctx, u)
+// countingTx notes the writes made through it, other than sessions and nonces.
+type countingTx struct {
+	store.Tx
+	notes *[]string
 }
 
-func (w *writeCounter) PutDevice(ctx context.Context, d store.Device) error {
-	w.note("PutDevice")
-	return w.Store.PutDevice(ctx, d)
+func (c *countingTx) note(what string) { *c.notes = append(*c.notes, what) }
+
+func (c *countingTx) DeleteSession(ctx context.Context, id string) error {
+	c.note("DeleteSession")
+	return c.Tx.DeleteSession(ctx, id)
 }
 
-func (w *writeCounter) SetDeviceStatus(ctx context.Context, id, status string) error {
-	w.note("SetDeviceStatus")
-	return w.Store.SetDeviceStatus(ctx, id, status)
+func (c *countingTx) PutUser(ctx context.Context, u store.User) error {
+	c.note("PutUser")
+	return c.Tx.PutUser(ctx, u)
 }
 
-func (w *writeCounter) PutRules(ctx context.Context, app, env string, rules []store.Rule) error {
-	w.note("PutRules")
-	return w.Store.PutRules(ctx, app, env, rules)
+func (c *countingTx) PutDevice(ctx context.Context, d store.Device) error {
+	c.note("PutDevice")
+	return c.Tx.PutDevice(ctx, d)
 }
 
-func (w *writeCounter) AddLoginFailure(ctx context.Context, key string, now, expiresAt time.Time) (store.LoginFailure, error) {
-	w.note("AddLoginFailure")
-	return w.Store.AddLoginFailure(ctx, key, now, expiresAt)
+func (c *countingTx) SetDeviceStatus(ctx context.Context, id, status string) error {
+	c.note("SetDeviceStatus")
+	return c.Tx.SetDeviceStatus(ctx, id, status)
 }
 
-func (w *writeCounter) ResetLoginFailures(ctx context.Context, key string) error {
-	w.note("ResetLoginFailures")
-	return w.Store.ResetLoginFailures(ctx, key)
+func (c *countingTx) PutRules(ctx context.Context, app, env string, rules []store.Rule) error {
+	c.note("PutRules")
+	return c.Tx.PutRules(ctx, app, env, rules)
 }
 
-func (w *writeCounter) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
-	w.note("AppendAudit " + r.Action)
-	return w.Store.AppendAudit(ctx, r)
+func (c *countingTx) AddLoginFailure(ctx context.Context, key string, now, expiresAt time.Time) (store.LoginFailure, error) {
+	c.note("AddLoginFailure")
+	return c.Tx.AddLoginFailure(ctx, key, now, expiresAt)
+}
+
+func (c *countingTx) ResetLoginFailures(ctx context.Context, key string) error {
+	c.note("ResetLoginFailures")
+	return c.Tx.ResetLoginFailures(ctx, key)
+}
+
+func (c *countingTx) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
+	c.note("AppendAudit " + r.Action)
+	return c.Tx.AppendAudit(ctx, r)
+}
+
+func (c *countingTx) PutCertificate(ctx context.Context, r store.CertificateRecord) error {
+	c.note("PutCertificate")
+	return c.Tx.PutCertificate(ctx, r)
+}
+
+func (c *countingTx) RevokeCertificate(ctx context.Context, serial, reason string, at time.Time) error {
+	c.note("RevokeCertificate")
+	return c.Tx.RevokeCertificate(ctx, serial, reason, at)
+}
+
+func (c *countingTx) RevokeTokens(ctx context.Context, r store.TokenRevocation) error {
+	c.note("RevokeTokens")
+	return c.Tx.RevokeTokens(ctx, r)
 }

@@ -292,6 +292,8 @@ type labOptions struct {
 	procs engine.ProcedureRunner
 	// observer is told of the engine's events.
 	observer engine.Observer
+	// nonces keeps the challenge nonces apart from the store (engine.Options.Nonces).
+	nonces store.Nonces
 }
 
 func newLab(t testing.TB) *lab { return newLabWith(t, labOptions{}) }
@@ -335,6 +337,7 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 	l.eng, err = engine.New(p, engine.Options{
 		Config:     o.config,
 		Store:      l.store,
+		Nonces:     o.nonces,
 		Evaluator:  ev,
 		Now:        l.clock.Now,
 		Procedures: o.procs,

@@ -48,7 +48,7 @@ func (e *Engine) bindUser(x *exchange, realm string, identity map[string]any, us
 		if x.clientIP != "" {
 			detail["client"] = x.clientIP
 		}
-		e.audit(x.ctx, "session:"+SessionRef(x.s.rec.ID), "login.identity_mismatch", realm, detail)
+		e.auditLater(x, "session:"+SessionRef(x.s.rec.ID), "login.identity_mismatch", realm, detail)
 		return &Error{Code: CodeIdentityMismatch,
 			Message: "realm " + realm + " identified another user than realm " + name + " did in this session; start a new session to log in as another user",
 			Details: map[string]any{"realm": realm}}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"cmp"
+	"context"
 	"crypto"
 	"crypto/subtle"
 	"crypto/x509"
@@ -168,9 +169,6 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd
 		return answerOutcome{}, err
 	}
 	_, entity := entityOf(x)
-	if err := x.e.deviceUsable(x, payload.Device.ID, entity); err != nil {
-		return answerOutcome{}, err
-	}
 	current, err := x.e.liveCertificate(x, payload.Device.ID, entity)
 	if err != nil {
 		return answerOutcome{}, err
@@ -219,23 +217,48 @@ func (p *provisioningRealm) provision(x *exchange, csrB64, jws, proof string, cd
 	if err := x.e.storeIssued(x, cert, entity, payload.Device.ID, p.name); err != nil {
 		return answerOutcome{}, err
 	}
-	if current != nil {
-		// The replaced certificate is revoked before the device names the new one: should that
-		// fail, the device keeps its old certificate and the new one signs nothing in.
-		if err := x.e.store.RevokeCertificate(x.ctx, current.Serial, "superseded: the device was provisioned with a new key", x.now); err != nil {
-			return answerOutcome{}, unavailable("the certificate store", err)
-		}
-		x.e.audit(x.ctx, "session:"+SessionRef(x.s.rec.ID), "device.rekey", payload.Device.ID,
-			map[string]any{"entity": entity, "realm": p.name, "revokedSerial": current.Serial, "serial": serialHex(cert)})
-	}
 	dev := store.Device{ID: payload.Device.ID, Entity: entity, App: x.app.App, OS: payload.Device.OS, Model: payload.Device.Model,
 		DisplayName: payload.Device.DisplayName, Status: store.DeviceActive, CreatedAt: x.now, LastSeen: x.now, CertificateSerial: serialHex(cert)}
-	if old, err := x.e.store.GetDevice(x.ctx, dev.ID, entity); err == nil {
-		dev.CreatedAt = old.CreatedAt
-	}
-	if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
-		return answerOutcome{}, unavailable("the device store", err)
-	}
+	actor, now := "session:"+SessionRef(x.s.rec.ID), x.now
+	// The certificate record (storeIssued), the revocation of the one it replaces, the device
+	// record and the session commit together: no certificate is kept without its device, and
+	// no device names a certificate that was not kept.
+	x.s.later(func(ctx context.Context, tx store.Tx) error {
+		d := dev
+		// The device is read again in the unit: its status and certificate must still be what
+		// the checks above saw, or two provisionings of one id running at once would both
+		// pass as its first, and the later would take the device from the earlier.
+		old, err := tx.GetDevice(ctx, d.ID, entity)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case old.Status == store.DeviceBlocked:
+			return &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
+		default:
+			d.CreatedAt = old.CreatedAt
+		}
+		if held := old.CertificateSerial; held != "" && (current == nil || held != current.Serial) {
+			live, err := liveIn(ctx, tx, held, now)
+			if err != nil {
+				return err
+			}
+			if live {
+				return &Error{Code: CodeDeviceProofRequired, Details: map[string]any{"realm": p.name},
+					Message: fmt.Sprintf("device %q was provisioned with another key while this answer was checked: send a \"proof\" signed with that certificate's key, or ask an administrator to reset the device", d.ID)}
+			}
+		}
+		if current != nil {
+			if err := tx.RevokeCertificate(ctx, current.Serial, "superseded: the device was provisioned with a new key", now); err != nil {
+				return err
+			}
+			if err := x.e.auditIn(ctx, tx, actor, "device.rekey", d.ID,
+				map[string]any{"entity": entity, "realm": p.name, "revokedSerial": current.Serial, "serial": d.CertificateSerial}); err != nil {
+				return err
+			}
+		}
+		return tx.PutDevice(ctx, d)
+	})
 	n, err := x.e.issueNonce(x, p.name)
 	if err != nil {
 		return answerOutcome{}, err
@@ -338,10 +361,24 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 			return answerOutcome{}, retryEnroll("the provisioning adapter no longer accepts this certificate: provision again")
 		}
 	}
-	dev.LastSeen, dev.OS, dev.Model, dev.DisplayName = x.now, payload.Device.OS, payload.Device.Model, payload.Device.DisplayName
-	if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
-		return answerOutcome{}, unavailable("the device store", err)
-	}
+	now, serial := x.now, rec.Serial
+	x.s.later(func(ctx context.Context, tx store.Tx) error {
+		// The device record the proof was checked against is read again in the unit: a block
+		// or a reset that committed since is not undone by this sign-in.
+		d, err := tx.GetDevice(ctx, payload.Device.ID, entity)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return &Error{Code: CodeRefused, Message: "this device was reset while it signed in: provision again", Details: map[string]any{"realm": p.name}}
+		case err != nil:
+			return err
+		case d.Status == store.DeviceBlocked:
+			return &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
+		case subtle.ConstantTimeCompare([]byte(d.CertificateSerial), []byte(serial)) != 1:
+			return &Error{Code: CodeRefused, Message: "this certificate stopped being the device's while it signed in: provision again", Details: map[string]any{"realm": p.name}}
+		}
+		d.LastSeen, d.OS, d.Model, d.DisplayName = now, payload.Device.OS, payload.Device.Model, payload.Device.DisplayName
+		return tx.PutDevice(ctx, d)
+	})
 	id := map[string]any{"id": payload.Device.ID, "entity": wire, "certificateSerial": rec.Serial}
 	for k, v := range map[string]string{"os": payload.Device.OS, "model": payload.Device.Model, "displayName": payload.Device.DisplayName} {
 		if v != "" {
@@ -353,7 +390,8 @@ func (p *provisioningRealm) signIn(x *exchange, jws string, cd adapters.ClientDa
 
 // liveCertificate returns the certificate device (id, entity) holds when it is live (stored, not
 // revoked, not expired), or nil when the device has none: a device id with a live certificate
-// belongs to the holder of that certificate's key.
+// belongs to the holder of that certificate's key. A device an administrator blocked is refused
+// (CodeDeviceBlocked).
 func (e *Engine) liveCertificate(x *exchange, id, entity string) (*store.CertificateRecord, error) {
 	dev, err := e.store.GetDevice(x.ctx, id, entity)
 	switch {
@@ -361,6 +399,8 @@ func (e *Engine) liveCertificate(x *exchange, id, entity string) (*store.Certifi
 		return nil, nil
 	case err != nil:
 		return nil, unavailable("the device store", err)
+	case dev.Status == store.DeviceBlocked:
+		return nil, &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
 	case dev.CertificateSerial == "":
 		return nil, nil
 	}
@@ -419,16 +459,15 @@ func (p *provisioningRealm) checkProof(x *exchange, proof string, current *store
 	return nil
 }
 
-// deviceUsable refuses a device an administrator blocked (for any of its entities).
-func (e *Engine) deviceUsable(x *exchange, id, entity string) error {
-	dev, err := e.store.GetDevice(x.ctx, id, entity)
+// liveIn reports whether the certificate with serial is live at now (stored, not revoked, not
+// expired), read in the unit of work tx.
+func liveIn(ctx context.Context, tx store.Tx, serial string, now time.Time) (bool, error) {
+	rec, err := tx.GetCertificate(ctx, serial)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil
+		return false, nil
 	case err != nil:
-		return unavailable("the device store", err)
-	case dev.Status == store.DeviceBlocked:
-		return &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
+		return false, err
 	}
-	return nil
+	return rec.RevokedAt == nil && now.Before(rec.NotAfter), nil
 }

@@ -185,9 +185,7 @@ func (anonymousUser) observe(x *exchange) (bool, error) {
 			id = u.ID
 			if x.now.Sub(u.LastSeen) > time.Hour {
 				u.LastSeen = x.now
-				if err := x.e.store.PutUser(x.ctx, u); err != nil {
-					return false, unavailable("the user store", err)
-				}
+				x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutUser(ctx, u) })
 			}
 		case errors.Is(err, store.ErrNotFound):
 			// A value the server did not issue is not adopted: a new one is issued.
@@ -197,9 +195,8 @@ func (anonymousUser) observe(x *exchange) (bool, error) {
 	}
 	if id == "" {
 		id = newUUID()
-		if err := x.e.store.PutUser(x.ctx, store.User{ID: id, CreatedAt: x.now, LastSeen: x.now}); err != nil {
-			return false, unavailable("the user store", err)
-		}
+		u := store.User{ID: id, CreatedAt: x.now, LastSeen: x.now}
+		x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutUser(ctx, u) })
 		x.setPersistentUser = id
 	}
 	rs.Passed = true
@@ -383,9 +380,20 @@ func (deviceNoProvisioning) answer(x *exchange, a *AnswerRequest) (answerOutcome
 		return answerOutcome{}, unavailable("the device store", err)
 	}
 	dev.App, dev.OS, dev.Model, dev.DisplayName, dev.LastSeen = x.app.App, body.Device.OS, body.Device.Model, body.Device.DisplayName, x.now
-	if err := x.e.store.PutDevice(x.ctx, dev); err != nil {
-		return answerOutcome{}, unavailable("the device store", err)
-	}
+	x.s.later(func(ctx context.Context, tx store.Tx) error {
+		// Read again in the unit, so that a block that committed since is kept.
+		d := dev
+		switch old, err := tx.GetDevice(ctx, d.ID, d.Entity); {
+		case err == nil:
+			if old.Status == store.DeviceBlocked {
+				return &Error{Code: CodeDeviceBlocked, Message: "this device is blocked; contact your administrator"}
+			}
+			d.CreatedAt = old.CreatedAt
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		return tx.PutDevice(ctx, d)
+	})
 	id := map[string]any{"id": body.Device.ID}
 	for k, v := range map[string]string{"os": body.Device.OS, "model": body.Device.Model, "displayName": body.Device.DisplayName} {
 		if v != "" {
@@ -395,14 +403,19 @@ func (deviceNoProvisioning) answer(x *exchange, a *AnswerRequest) (answerOutcome
 	return answerOutcome{identity: id}, nil
 }
 
-// issueNonce creates a single-use nonce bound to the session's lineage and the realm.
+// issueNonce creates a single-use nonce bound to the session's lineage and the realm: in the
+// nonce store of this process when the engine has one (Options.Nonces), else in the request's
+// unit of work, which commits before the client sees the nonce.
 func (e *Engine) issueNonce(x *exchange, realm string) (string, error) {
-	n := newID()
-	err := e.store.PutNonce(x.ctx, store.Nonce{Value: n, SessionID: x.s.st.Lineage, Realm: realm, ExpiresAt: x.now.Add(e.cfg.NonceTTL)})
-	if err != nil {
+	n := store.Nonce{Value: newID(), SessionID: x.s.st.Lineage, Realm: realm, ExpiresAt: x.now.Add(e.cfg.NonceTTL)}
+	if e.nonces == nil {
+		x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutNonce(ctx, n) })
+		return n.Value, nil
+	}
+	if err := e.nonces.PutNonce(x.ctx, n); err != nil {
 		return "", unavailable("the nonce store", err)
 	}
-	return n, nil
+	return n.Value, nil
 }
 
 // consumeNonce accepts a nonce once: an unknown, used, expired or foreign nonce is a wrong answer.
@@ -410,7 +423,15 @@ func (e *Engine) consumeNonce(x *exchange, value, realm string) error {
 	if value == "" || len(value) > 128 {
 		return retry("the answer must carry the challenge's token")
 	}
-	err := e.store.ConsumeNonce(x.ctx, value, x.s.st.Lineage, realm, x.now)
+	var err error
+	if e.nonces != nil {
+		err = e.nonces.ConsumeNonce(x.ctx, value, x.s.st.Lineage, realm, x.now)
+	} else {
+		// A unit of its own, before the answer's slow work: whether the nonce was still unused
+		// is decided first, so a replayed answer costs no signing and no adapter call.
+		lineage, now := x.s.st.Lineage, x.now
+		err = e.update(x.ctx, func(tx store.Tx) error { return tx.ConsumeNonce(x.ctx, value, lineage, realm, now) })
+	}
 	switch {
 	case err == nil:
 		return nil

@@ -51,10 +51,8 @@ func (e *Engine) revokeSessionTokens(ctx context.Context, s *session) error {
 		return nil
 	}
 	now := e.now()
-	if err := e.store.RevokeTokens(ctx, store.TokenRevocation{Kind: store.TokensOfSession, Key: sid,
-		RevokedAt: now, ExpiresAt: now.Add(revocationRetention(e.project))}); err != nil {
-		return unavailable("the token revocation store", err)
-	}
+	r := store.TokenRevocation{Kind: store.TokensOfSession, Key: sid, RevokedAt: now, ExpiresAt: now.Add(revocationRetention(e.project))}
+	s.later(func(ctx context.Context, tx store.Tx) error { return tx.RevokeTokens(ctx, r) })
 	s.st.TokenSession = ""
 	s.dirty = true
 	return nil
@@ -63,10 +61,15 @@ func (e *Engine) revokeSessionTokens(ctx context.Context, s *session) error {
 // RevokeDeviceTokens revokes the access tokens of device id issued up to now: an administrator
 // blocked it. Tokens issued after the device is unblocked are not affected.
 func (e *Engine) RevokeDeviceTokens(ctx context.Context, id string) error {
-	now := e.now()
-	if err := e.store.RevokeTokens(ctx, store.TokenRevocation{Kind: store.TokensOfDevice, Key: id,
-		RevokedAt: now, ExpiresAt: now.Add(revocationRetention(e.project))}); err != nil {
+	if err := e.update(ctx, func(tx store.Tx) error { return e.revokeDeviceTokens(ctx, tx, id) }); err != nil {
 		return unavailable("the token revocation store", err)
 	}
 	return nil
+}
+
+// revokeDeviceTokens revokes the access tokens of device id issued up to now, in the unit tx.
+func (e *Engine) revokeDeviceTokens(ctx context.Context, tx store.Tx, id string) error {
+	now := e.now()
+	return tx.RevokeTokens(ctx, store.TokenRevocation{Kind: store.TokensOfDevice, Key: id,
+		RevokedAt: now, ExpiresAt: now.Add(revocationRetention(e.project))})
 }

@@ -71,7 +71,26 @@ type session struct {
 	rotated string // the previous id, when the id was rotated in this request
 	// key is storeKey(keyOf), kept so that a request hashes its session id once.
 	keyOf, key string
+	// writes are the request's other writes (a device, a certificate, an attempt counter, an
+	// audit record, ...), made with the session in one unit of work when it is saved.
+	writes []write
+	// committed runs once the writes have committed (a log line or a count of what they
+	// recorded), never for writes that were not kept.
+	committed []func()
 }
+
+// write is one write of a request's unit of work. It runs inside store.Updater.Update, after
+// the request's slow work (adapter calls, signing, policy evaluation) is done: it must only read
+// and write through tx, and may run more than once. An *Error it returns is the request's
+// answer (a record that changed since the request read it).
+type write func(ctx context.Context, tx store.Tx) error
+
+// later adds w to the request's unit of work, which commits when the session is saved.
+func (s *session) later(w write) { s.writes = append(s.writes, w) }
+
+// onCommit runs f after the request's unit of work has committed: what reports a write (a log
+// line, a metric) reports it once it is durable, and not at all when the unit fails.
+func (s *session) onCommit(f func()) { s.committed = append(s.committed, f) }
 
 // storeKey returns the key the session is stored under, storeKey(rec.ID).
 func (s *session) storeKey() string {
@@ -215,28 +234,68 @@ func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now
 // request, and is never read as something else.
 func decodeState(b []byte, st *state) error { return jsonv2.Unmarshal(b, st) }
 
-// saveSession writes the session when it changed.
+// saveSession commits the request's unit of work: its writes (session.later) and the session
+// when it changed, in one commit, or none of them. A request commits at most once: the writes
+// are cleared once committed.
 func (e *Engine) saveSession(ctx context.Context, s *session) error {
-	if !s.dirty {
+	return e.commit(ctx, s, true)
+}
+
+// commit runs the request's writes in one unit of work, with the session when withSession is
+// set and the session changed.
+func (e *Engine) commit(ctx context.Context, s *session, withSession bool) error {
+	withSession = withSession && s.dirty
+	if !withSession && len(s.writes) == 0 {
+		s.runCommitted()
 		return nil
 	}
-	b, err := json.Marshal(&s.st)
-	if err != nil {
-		return unavailable("the session", err)
-	}
-	s.rec.State = b
-	rec := s.rec
-	rec.ID = s.storeKey()
-	if err := e.store.PutSession(ctx, rec); err != nil {
-		return unavailable("the session store", err)
-	}
-	if s.rotated != "" {
-		if err := e.store.DeleteSession(ctx, storeKey(s.rotated)); err != nil {
-			return unavailable("the session store", err)
+	var rec store.Session
+	if withSession {
+		b, err := json.Marshal(&s.st)
+		if err != nil {
+			return unavailable("the session", err)
 		}
+		s.rec.State = b
+		rec = s.rec
+		rec.ID = s.storeKey()
 	}
-	s.dirty = false
+	err := e.update(ctx, func(tx store.Tx) error {
+		for _, w := range s.writes {
+			if err := w(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if !withSession {
+			return nil
+		}
+		if err := tx.PutSession(ctx, rec); err != nil {
+			return err
+		}
+		if s.rotated != "" {
+			return tx.DeleteSession(ctx, storeKey(s.rotated))
+		}
+		return nil
+	})
+	if err != nil {
+		var ee *Error
+		if errors.As(err, &ee) {
+			return ee
+		}
+		return unavailable("the store", err)
+	}
+	s.writes = nil
+	if withSession {
+		s.dirty = false
+	}
+	s.runCommitted()
 	return nil
+}
+
+func (s *session) runCommitted() {
+	for _, f := range s.committed {
+		f()
+	}
+	s.committed = nil
 }
 
 // rotate gives the session a new id after a user authenticated, so that an id known before the

@@ -66,9 +66,7 @@ func (e *Engine) shareLogin(x *exchange, realm string, identity map[string]any, 
 	}
 	b, _ := json.Marshal(identity)
 	rec := store.Session{ID: ssoKey(realm, serial), CreatedAt: x.now, ExpiresAt: x.now.Add(exp), State: b}
-	if err := e.store.PutSession(x.ctx, rec); err != nil {
-		e.log.Warn("device single sign-on not recorded", "realm", realm, "err", err)
-	}
+	x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutSession(ctx, rec) })
 }
 
 // sharedLogin passes realm from a login another application made with the certificate that proved
@@ -108,11 +106,11 @@ func (e *Engine) sharedLogin(x *exchange, realm string) bool {
 }
 
 // endSharedLogins deletes the logins shared through certificate serial (an administrator reset the
-// device that holds it).
-func (e *Engine) endSharedLogins(ctx context.Context, serial string) error {
+// device that holds it), in the unit of work tx.
+func (e *Engine) endSharedLogins(ctx context.Context, tx store.Tx, serial string) error {
 	for realm := range e.sso {
-		if err := e.store.DeleteSession(ctx, ssoKey(realm, serial)); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return unavailable("the session store", err)
+		if err := tx.DeleteSession(ctx, ssoKey(realm, serial)); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 	}
 	return nil

@@ -155,11 +155,16 @@ func (e *Engine) SetRules(ctx context.Context, actor, app, env string, rules []s
 			return err
 		}
 	}
-	if err := e.store.PutRules(ctx, app, env, rules); err != nil {
+	err := e.update(ctx, func(tx store.Tx) error {
+		if err := tx.PutRules(ctx, app, env, rules); err != nil {
+			return err
+		}
+		return e.auditIn(ctx, tx, actor, "remote_disable.put", app+"/"+env, map[string]any{"rules": rules})
+	})
+	if err != nil {
 		return unavailable("the rule store", err)
 	}
 	e.rules.invalidate(app, env)
-	e.audit(ctx, actor, "remote_disable.put", app+"/"+env, map[string]any{"rules": rules})
 	return nil
 }
 

@@ -43,10 +43,49 @@ type Store interface {
 	LoginFailures
 	Audit
 	TokenRevocations
+	Updater
 	// Ping reports whether the store can serve (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error
+}
+
+// Tx is the state a unit of work reads and writes.
+type Tx interface {
+	Sessions
+	Users
+	Devices
+	RemoteDisable
+	Nonces
+	Certificates
+	LoginFailures
+	Audit
+	TokenRevocations
+}
+
+// Updater runs units of work.
+//
+// A request's writes (its session, the attempt counter of a realm, a device record and the
+// certificate issued for it, an audit record) belong together: a client must never find a
+// certificate recorded without its device, or a device naming a certificate that was not kept.
+// A unit of work is how they commit together, and it is also what makes a request cost one
+// commit rather than one per record.
+type Updater interface {
+	// Update runs fn in one unit of work: the writes fn makes through tx commit together when
+	// fn returns nil, and none of them when fn or the commit fails (the error is returned,
+	// wrapped). Reads through tx see the unit's own writes. fn may run more than once (a
+	// store may retry a serialization failure), so it must have no other side effect; it must
+	// not do slow work (adapter calls, signing, network): do that before and write after.
+	// tx is valid only while fn runs.
+	//
+	// A ctx that is done before the unit runs writes nothing and returns ctx's error, wrapped.
+	// Units are isolated from each other: concurrent units see each other's writes whole or not
+	// at all, and lose none of them (concurrent AddLoginFailure in units all count). Methods of
+	// tx take a context too; the unit's own ctx governs it. A method of tx that answers
+	// ErrNotFound, ErrConflict or ErrInvalid has written nothing and leaves the unit usable (fn
+	// may go on, as after a PutNonce of a value that exists); after any other error fn should
+	// return it.
+	Update(ctx context.Context, fn func(tx Tx) error) error
 }
 
 // Session is one client session. State is the engine's own encoding of what the session has

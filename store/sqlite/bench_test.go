@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,4 +174,63 @@ func BenchmarkAppendAudit(b *testing.B) {
 				micros(r.Time), r.Actor, r.Action, r.Target, string(r.Detail))
 			check(b, err)
 		})
+}
+
+// provisioningWrites makes the writes of one device provisioning (certificate, device, session,
+// audit) through w, for the i-th device.
+func provisioningWrites(b *testing.B, w store.Tx, id string) error {
+	ctx := b.Context()
+	if err := w.PutCertificate(ctx, store.CertificateRecord{Serial: "c" + id, Entity: "device", Owner: id, IssuedAt: benchNow, DER: make([]byte, 500)}); err != nil {
+		return err
+	}
+	if err := w.PutDevice(ctx, store.Device{ID: id, Entity: "device", Status: store.DeviceActive, CreatedAt: benchNow, CertificateSerial: "c" + id}); err != nil {
+		return err
+	}
+	if err := w.PutSession(ctx, benchSession("s"+id)); err != nil {
+		return err
+	}
+	_, err := w.AppendAudit(ctx, store.AuditRecord{Time: benchNow, Actor: "system", Action: "device.provision", Target: id})
+	return err
+}
+
+// BenchmarkUpdate measures a provisioning's four writes made by concurrent requests (8 per
+// core) as one unit of work each, against the same writes made one commit each (the store
+// before units of work) in the same run: x-units is the unit's time over the peer's.
+func BenchmarkUpdate(b *testing.B) {
+	s := benchStore(b)
+	var seq atomic.Int64
+	parallel := func(op func(id string) error) func(n int) time.Duration {
+		return func(n int) time.Duration {
+			var next atomic.Int64
+			start := time.Now()
+			var wg sync.WaitGroup
+			for range 8 * runtime.GOMAXPROCS(0) {
+				wg.Go(func() {
+					for next.Add(1) <= int64(n) {
+						check(b, op(fmt.Sprint(seq.Add(1))))
+					}
+				})
+			}
+			wg.Wait()
+			return time.Since(start)
+		}
+	}
+	unit := parallel(func(id string) error {
+		return s.Update(b.Context(), func(tx store.Tx) error { return provisioningWrites(b, tx, id) })
+	})
+	separate := parallel(func(id string) error { return provisioningWrites(b, s, id) })
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.StopTimer()
+	var unitTime, peerTime time.Duration
+	const blocks = 4
+	for k := range blocks {
+		n := b.N*(k+1)/blocks - b.N*k/blocks
+		peerTime += separate(n)
+		b.StartTimer()
+		unitTime += unit(n)
+		b.StopTimer()
+	}
+	b.ReportMetric(float64(peerTime.Nanoseconds())/float64(b.N), "peer-ns/op")
+	b.ReportMetric(float64(unitTime)/float64(peerTime), "x-units")
 }

@@ -113,12 +113,54 @@ func TestCrashChild(t *testing.T) {
 			report("rules %s", gen)
 		}
 	})
+	// Units of work from several writers at once, so that the kill also lands in the middle
+	// of a batch of them (group commit). Every fifth unit fails after its writes on purpose.
+	for k := range 4 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline); i++ {
+				id := fmt.Sprintf("r%s-u%d-%d", round, k, i)
+				err := s.Update(ctx, func(tx store.Tx) error { return unitWrites(ctx, tx, id, i%5 == 4) })
+				switch {
+				case err == nil:
+					report("unit %s", id)
+				case errors.Is(err, errDeliberate):
+					report("failed %s", id)
+				default:
+					fail(err)
+				}
+			}
+		})
+	}
 	wg.Wait()
 	os.Exit(0)
 }
 
+var errDeliberate = errors.New("the unit fails on purpose")
+
+// unitWrites writes one provisioning's records (certificate, device, session, audit) for id,
+// and fails after them when fail is set.
+func unitWrites(ctx context.Context, tx store.Tx, id string, fail bool) error {
+	if err := tx.PutCertificate(ctx, store.CertificateRecord{Serial: "u" + id, Entity: "device", Owner: id, IssuedAt: crashTime, DER: make([]byte, 500)}); err != nil {
+		return err
+	}
+	if err := tx.PutDevice(ctx, store.Device{ID: id, Entity: "device", Status: store.DeviceActive, CreatedAt: crashTime, CertificateSerial: "u" + id}); err != nil {
+		return err
+	}
+	if err := tx.PutSession(ctx, store.Session{ID: "us-" + id, App: "bank", Env: "android", CreatedAt: crashTime, ExpiresAt: crashTime.Add(time.Hour)}); err != nil {
+		return err
+	}
+	if _, err := tx.AppendAudit(ctx, store.AuditRecord{Time: crashTime, Actor: "system", Action: "crash.unit", Target: id}); err != nil {
+		return err
+	}
+	if fail {
+		return errDeliberate
+	}
+	return nil
+}
+
 type reported struct {
 	sessions, revoked []string
+	units, failed     []string
 	audit             map[int64]string
 	lastRules         string
 	lines             int
@@ -153,6 +195,10 @@ func runAndKill(t *testing.T, path string, round, kill int) reported {
 			rep.sessions = append(rep.sessions, f[1])
 		case len(f) == 2 && f[0] == "revoked":
 			rep.revoked = append(rep.revoked, f[1])
+		case len(f) == 2 && f[0] == "unit":
+			rep.units = append(rep.units, f[1])
+		case len(f) == 2 && f[0] == "failed":
+			rep.failed = append(rep.failed, f[1])
 		case len(f) == 2 && f[0] == "rules":
 			rep.lastRules = f[1]
 		case len(f) == 3 && f[0] == "audit":
@@ -194,15 +240,17 @@ func TestCrashKill9(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "realmgate.db")
 	const rounds = 4
-	var allSessions, allRevoked []string
+	var allSessions, allRevoked, allUnits, allFailed []string
 	allAudit := map[int64]string{}
 	for round := range rounds {
 		// Kill at a different point in each round; the later rounds also recover from the
 		// earlier crashes before writing.
 		rep := runAndKill(t, path, round, 400+round*350)
-		t.Logf("round %d: killed after %d reported writes", round, rep.lines)
+		t.Logf("round %d: killed after %d reported writes (%d units of work, %d failed on purpose)", round, rep.lines, len(rep.units), len(rep.failed))
 		allSessions = append(allSessions, rep.sessions...)
 		allRevoked = append(allRevoked, rep.revoked...)
+		allUnits = append(allUnits, rep.units...)
+		allFailed = append(allFailed, rep.failed...)
 		for id, target := range rep.audit {
 			allAudit[id] = target
 		}
@@ -212,6 +260,7 @@ func TestCrashKill9(t *testing.T) {
 			t.Fatalf("round %d: reopen after kill -9: %v", round, err)
 		}
 		checkCrashState(t, s, path, allSessions, allRevoked, allAudit, rep.lastRules)
+		checkCrashUnits(t, s, allUnits, allFailed)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -272,6 +321,61 @@ func checkCrashState(t *testing.T, s *sqlite.Store, path string, sessions, revok
 	var check string
 	if err := rawQueryRow(t, path, "PRAGMA integrity_check", &check); err != nil || check != "ok" {
 		t.Errorf("integrity_check: %q, %v", check, err)
+	}
+}
+
+// checkCrashUnits checks the units of work after a crash: every unit reported committed is there
+// whole, every unit that failed left nothing, and no unit, reported or cut off by the kill, is
+// there in part.
+func checkCrashUnits(t *testing.T, s *sqlite.Store, units, failed []string) {
+	t.Helper()
+	ctx := t.Context()
+	if len(units) == 0 {
+		t.Errorf("no unit of work was reported before the kill")
+	}
+	whole := func(id string) (found int) {
+		if _, err := s.GetCertificate(ctx, "u"+id); err == nil {
+			found++
+		}
+		if d, err := s.GetDevice(ctx, id, "device"); err == nil && d.CertificateSerial == "u"+id {
+			found++
+		}
+		if _, err := s.GetSession(ctx, "us-"+id, crashTime); err == nil {
+			found++
+		}
+		return found
+	}
+	for _, id := range units {
+		if n := whole(id); n != 3 {
+			t.Errorf("unit %s reported committed: %d of its 3 records found", id, n)
+		}
+	}
+	for _, id := range failed {
+		if n := whole(id); n != 0 {
+			t.Errorf("unit %s failed: %d of its records found, want none", id, n)
+		}
+	}
+	devs, err := s.ListDevices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := s.ListCertificates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, d := range devs {
+		ids[d.ID] = true
+	}
+	for _, c := range certs {
+		if strings.HasPrefix(c.Serial, "ur") {
+			ids[c.Owner] = true
+		}
+	}
+	for id := range ids {
+		if n := whole(id); n != 3 {
+			t.Errorf("unit %s is in the store in part: %d of its 3 records", id, n)
+		}
 	}
 }
 

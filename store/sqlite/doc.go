@@ -12,6 +12,12 @@
 //     but not necessarily across a power cut; WithDurability(PowerLoss) keeps it across both
 //     (see Durability for the trade);
 //   - busy_timeout, for another process on the same file; foreign keys on; STRICT tables;
+//   - units of work (Update) committed in groups: a committer goroutine runs the units waiting
+//     when it is free, each inside its own SAVEPOINT of one transaction, and commits once, so
+//     under load one commit carries many requests; a unit that fails is rolled back to its
+//     savepoint alone. A unit that returned nil survives a kill -9 as any commit does (and, at
+//     the default durability, may be lost with the last commits on a power cut or an OS crash,
+//     never in part);
 //   - statements prepared once, every value a parameter; the caller's context cancels a wait
 //     for the writer and interrupts a running statement (except GetSession's read of one row,
 //     which every request makes: it checks the context before it reads, and does not pay for

@@ -67,14 +67,14 @@ func exec(ctx context.Context, op string, st *sql.Stmt, args ...any) (int64, err
 // read itself, which is one row by its key, on a reader that never waits for the writer (WAL),
 // done in microseconds. A context already cancelled or past its deadline is refused as by every
 // other method.
-func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
+func (a *access) GetSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Session{}, wrap("get session", err)
 	}
 	out := store.Session{ID: id}
 	var created, expires int64
 	var state []byte
-	err := s.st.getSession.QueryRowContext(context.WithoutCancel(ctx), id, micros(now)).Scan(&out.App, &out.Env, &created, &expires, &state)
+	err := a.q(a.st.getSession).QueryRowContext(context.WithoutCancel(a.c(ctx)), id, micros(now)).Scan(&out.App, &out.Env, &created, &expires, &state)
 	if err != nil {
 		return store.Session{}, notFound("get session", err)
 	}
@@ -86,42 +86,42 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store
 }
 
 // PutSession implements store.Sessions.
-func (s *Store) PutSession(ctx context.Context, v store.Session) error {
+func (a *access) PutSession(ctx context.Context, v store.Session) error {
 	if v.ID == "" {
 		return invalid("session with an empty ID")
 	}
-	_, err := exec(ctx, "put session", s.st.putSession,
+	_, err := exec(a.c(ctx), "put session", a.q(a.st.putSession),
 		v.ID, v.App, v.Env, micros(v.CreatedAt), micros(v.ExpiresAt), blob(v.State))
 	return err
 }
 
 // DeleteSession implements store.Sessions.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	_, err := exec(ctx, "delete session", s.st.deleteSession, id)
+func (a *access) DeleteSession(ctx context.Context, id string) error {
+	_, err := exec(a.c(ctx), "delete session", a.q(a.st.deleteSession), id)
 	return err
 }
 
 // DeleteExpiredSessions implements store.Sessions.
-func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
-	n, err := exec(ctx, "delete expired sessions", s.st.deleteExpiredSessions, micros(now))
+func (a *access) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	n, err := exec(a.c(ctx), "delete expired sessions", a.q(a.st.deleteExpiredSessions), micros(now))
 	return int(n), err
 }
 
 // GetUser implements store.Users.
-func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
+func (a *access) GetUser(ctx context.Context, id string) (store.User, error) {
 	var created, seen int64
-	if err := s.st.getUser.QueryRowContext(ctx, id).Scan(&created, &seen); err != nil {
+	if err := a.q(a.st.getUser).QueryRowContext(a.c(ctx), id).Scan(&created, &seen); err != nil {
 		return store.User{}, notFound("get user", err)
 	}
 	return store.User{ID: id, CreatedAt: fromMicros(created), LastSeen: fromMicros(seen)}, nil
 }
 
 // PutUser implements store.Users.
-func (s *Store) PutUser(ctx context.Context, u store.User) error {
+func (a *access) PutUser(ctx context.Context, u store.User) error {
 	if u.ID == "" {
 		return invalid("user with an empty ID")
 	}
-	_, err := exec(ctx, "put user", s.st.putUser, u.ID, micros(u.CreatedAt), micros(u.LastSeen))
+	_, err := exec(a.c(ctx), "put user", a.q(a.st.putUser), u.ID, micros(u.CreatedAt), micros(u.LastSeen))
 	return err
 }
 
@@ -133,10 +133,10 @@ func validStatus(status string) error {
 }
 
 // GetDevice implements store.Devices.
-func (s *Store) GetDevice(ctx context.Context, id, entity string) (store.Device, error) {
+func (a *access) GetDevice(ctx context.Context, id, entity string) (store.Device, error) {
 	d := store.Device{ID: id, Entity: entity}
 	var created, seen int64
-	err := s.st.getDevice.QueryRowContext(ctx, id, entity).Scan(
+	err := a.q(a.st.getDevice).QueryRowContext(a.c(ctx), id, entity).Scan(
 		&d.App, &d.OS, &d.Model, &d.DisplayName, &d.Status, &created, &seen, &d.CertificateSerial)
 	if err != nil {
 		return store.Device{}, notFound("get device", err)
@@ -146,21 +146,21 @@ func (s *Store) GetDevice(ctx context.Context, id, entity string) (store.Device,
 }
 
 // PutDevice implements store.Devices.
-func (s *Store) PutDevice(ctx context.Context, d store.Device) error {
+func (a *access) PutDevice(ctx context.Context, d store.Device) error {
 	if d.ID == "" || d.Entity == "" {
 		return invalid("device with an empty ID or Entity")
 	}
 	if err := validStatus(d.Status); err != nil {
 		return err
 	}
-	_, err := exec(ctx, "put device", s.st.putDevice, d.ID, d.Entity, d.App, d.OS, d.Model,
+	_, err := exec(a.c(ctx), "put device", a.q(a.st.putDevice), d.ID, d.Entity, d.App, d.OS, d.Model,
 		d.DisplayName, d.Status, micros(d.CreatedAt), micros(d.LastSeen), d.CertificateSerial)
 	return err
 }
 
 // ListDevices implements store.Devices.
-func (s *Store) ListDevices(ctx context.Context) ([]store.Device, error) {
-	rows, err := s.st.listDevices.QueryContext(ctx)
+func (a *access) ListDevices(ctx context.Context) ([]store.Device, error) {
+	rows, err := a.q(a.st.listDevices).QueryContext(a.c(ctx))
 	if err != nil {
 		return nil, wrap("list devices", err)
 	}
@@ -183,11 +183,11 @@ func (s *Store) ListDevices(ctx context.Context) ([]store.Device, error) {
 }
 
 // SetDeviceStatus implements store.Devices.
-func (s *Store) SetDeviceStatus(ctx context.Context, id, status string) error {
+func (a *access) SetDeviceStatus(ctx context.Context, id, status string) error {
 	if err := validStatus(status); err != nil {
 		return err
 	}
-	n, err := exec(ctx, "set device status", s.st.setDeviceStatus, status, id)
+	n, err := exec(a.c(ctx), "set device status", a.q(a.st.setDeviceStatus), status, id)
 	if err != nil {
 		return err
 	}
@@ -198,8 +198,8 @@ func (s *Store) SetDeviceStatus(ctx context.Context, id, status string) error {
 }
 
 // GetRules implements store.RemoteDisable.
-func (s *Store) GetRules(ctx context.Context, app, env string) ([]store.Rule, error) {
-	rows, err := s.st.getRules.QueryContext(ctx, app, env)
+func (a *access) GetRules(ctx context.Context, app, env string) ([]store.Rule, error) {
+	rows, err := a.q(a.st.getRules).QueryContext(a.c(ctx), app, env)
 	if err != nil {
 		return nil, wrap("get rules", err)
 	}
@@ -219,44 +219,44 @@ func (s *Store) GetRules(ctx context.Context, app, env string) ([]store.Rule, er
 }
 
 // PutRules implements store.RemoteDisable. The old rules go and the new ones come in one
-// transaction: a reader sees one list or the other, never a mix.
-func (s *Store) PutRules(ctx context.Context, app, env string, rules []store.Rule) (err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+// transaction (the unit's, inside a unit of work): a reader sees one list or the other, never a
+// mix.
+func (a *access) PutRules(ctx context.Context, app, env string, rules []store.Rule) error {
+	if a.tx != nil {
+		return putRules(a.c(ctx), a.tx, app, env, rules)
+	}
+	tx, err := a.w.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("put rules", err)
 	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if _, err = tx.ExecContext(ctx, sqlDeleteRules, app, env); err != nil {
-		return wrap("put rules", err)
+	if err := putRules(ctx, tx, app, env, rules); err != nil {
+		_ = tx.Rollback()
+		return err
 	}
-	if len(rules) > 0 {
-		var ins *sql.Stmt
-		if ins, err = tx.PrepareContext(ctx, sqlInsertRule); err != nil {
-			return wrap("put rules", err)
-		}
-		defer ins.Close()
-		for i, r := range rules {
-			if _, err = ins.ExecContext(ctx, app, env, i, r.Versions, r.Action, r.Message, r.DownloadLink, r.MessageID); err != nil {
-				return wrap("put rules", err)
-			}
-		}
-	}
-	if err = tx.Commit(); err != nil {
+	if err := tx.Commit(); err != nil {
 		return wrap("put rules", err)
 	}
 	return nil
 }
 
+func putRules(ctx context.Context, tx *sql.Tx, app, env string, rules []store.Rule) error {
+	if _, err := tx.ExecContext(ctx, sqlDeleteRules, app, env); err != nil {
+		return wrap("put rules", err)
+	}
+	for i, r := range rules {
+		if _, err := tx.ExecContext(ctx, sqlInsertRule, app, env, i, r.Versions, r.Action, r.Message, r.DownloadLink, r.MessageID); err != nil {
+			return wrap("put rules", err)
+		}
+	}
+	return nil
+}
+
 // PutNonce implements store.Nonces.
-func (s *Store) PutNonce(ctx context.Context, n store.Nonce) error {
+func (a *access) PutNonce(ctx context.Context, n store.Nonce) error {
 	if n.Value == "" {
 		return invalid("nonce with an empty value")
 	}
-	added, err := exec(ctx, "put nonce", s.st.putNonce, n.Value, n.SessionID, n.Realm, micros(n.ExpiresAt))
+	added, err := exec(a.c(ctx), "put nonce", a.q(a.st.putNonce), n.Value, n.SessionID, n.Realm, micros(n.ExpiresAt))
 	if err != nil {
 		return err
 	}
@@ -267,8 +267,8 @@ func (s *Store) PutNonce(ctx context.Context, n store.Nonce) error {
 }
 
 // ConsumeNonce implements store.Nonces.
-func (s *Store) ConsumeNonce(ctx context.Context, value, sessionID, realm string, now time.Time) error {
-	n, err := exec(ctx, "consume nonce", s.st.consumeNonce, value, sessionID, realm, micros(now))
+func (a *access) ConsumeNonce(ctx context.Context, value, sessionID, realm string, now time.Time) error {
+	n, err := exec(a.c(ctx), "consume nonce", a.q(a.st.consumeNonce), value, sessionID, realm, micros(now))
 	if err != nil {
 		return err
 	}
@@ -279,13 +279,13 @@ func (s *Store) ConsumeNonce(ctx context.Context, value, sessionID, realm string
 }
 
 // DeleteExpiredNonces implements store.Nonces.
-func (s *Store) DeleteExpiredNonces(ctx context.Context, now time.Time) (int, error) {
-	n, err := exec(ctx, "delete expired nonces", s.st.deleteExpiredNonces, micros(now))
+func (a *access) DeleteExpiredNonces(ctx context.Context, now time.Time) (int, error) {
+	n, err := exec(a.c(ctx), "delete expired nonces", a.q(a.st.deleteExpiredNonces), micros(now))
 	return int(n), err
 }
 
 // PutCertificate implements store.Certificates.
-func (s *Store) PutCertificate(ctx context.Context, c store.CertificateRecord) error {
+func (a *access) PutCertificate(ctx context.Context, c store.CertificateRecord) error {
 	if c.Serial == "" {
 		return invalid("certificate with an empty serial")
 	}
@@ -293,7 +293,7 @@ func (s *Store) PutCertificate(ctx context.Context, c store.CertificateRecord) e
 	if c.RevokedAt != nil {
 		revoked = micros(*c.RevokedAt)
 	}
-	added, err := exec(ctx, "put certificate", s.st.putCertificate, c.Serial, c.Entity, c.Owner, c.Realm,
+	added, err := exec(a.c(ctx), "put certificate", a.q(a.st.putCertificate), c.Serial, c.Entity, c.Owner, c.Realm,
 		c.Issuer, micros(c.NotBefore), micros(c.NotAfter), blob(c.DER), micros(c.IssuedAt), revoked, c.Reason)
 	if err != nil {
 		return err
@@ -330,17 +330,17 @@ func scanCertificate(sc scanner, c *store.CertificateRecord, serial bool) error 
 }
 
 // GetCertificate implements store.Certificates.
-func (s *Store) GetCertificate(ctx context.Context, serial string) (store.CertificateRecord, error) {
+func (a *access) GetCertificate(ctx context.Context, serial string) (store.CertificateRecord, error) {
 	c := store.CertificateRecord{Serial: serial}
-	if err := scanCertificate(s.st.getCertificate.QueryRowContext(ctx, serial), &c, false); err != nil {
+	if err := scanCertificate(a.q(a.st.getCertificate).QueryRowContext(a.c(ctx), serial), &c, false); err != nil {
 		return store.CertificateRecord{}, notFound("get certificate", err)
 	}
 	return c, nil
 }
 
 // ListCertificates implements store.Certificates.
-func (s *Store) ListCertificates(ctx context.Context) ([]store.CertificateRecord, error) {
-	rows, err := s.st.listCertificates.QueryContext(ctx)
+func (a *access) ListCertificates(ctx context.Context) ([]store.CertificateRecord, error) {
+	rows, err := a.q(a.st.listCertificates).QueryContext(a.c(ctx))
 	if err != nil {
 		return nil, wrap("list certificates", err)
 	}
@@ -360,8 +360,8 @@ func (s *Store) ListCertificates(ctx context.Context) ([]store.CertificateRecord
 }
 
 // RevokeCertificate implements store.Certificates.
-func (s *Store) RevokeCertificate(ctx context.Context, serial, reason string, at time.Time) error {
-	n, err := exec(ctx, "revoke certificate", s.st.revokeCert, micros(at), reason, serial)
+func (a *access) RevokeCertificate(ctx context.Context, serial, reason string, at time.Time) error {
+	n, err := exec(a.c(ctx), "revoke certificate", a.q(a.st.revokeCert), micros(at), reason, serial)
 	if err != nil {
 		return err
 	}
@@ -383,13 +383,13 @@ func validDetail(d json.RawMessage) error {
 }
 
 // AddLoginFailure implements store.LoginFailures.
-func (s *Store) AddLoginFailure(ctx context.Context, key string, now, expiresAt time.Time) (store.LoginFailure, error) {
+func (a *access) AddLoginFailure(ctx context.Context, key string, now, expiresAt time.Time) (store.LoginFailure, error) {
 	if key == "" {
 		return store.LoginFailure{}, invalid("login failure with an empty key")
 	}
 	out := store.LoginFailure{Key: key}
 	var last, exp int64
-	if err := s.st.addLoginFailure.QueryRowContext(ctx, key, micros(now), micros(expiresAt)).Scan(&out.Count, &last, &exp); err != nil {
+	if err := a.q(a.st.addLoginFailure).QueryRowContext(a.c(ctx), key, micros(now), micros(expiresAt)).Scan(&out.Count, &last, &exp); err != nil {
 		return store.LoginFailure{}, wrap("add login failure", err)
 	}
 	out.Last, out.ExpiresAt = fromMicros(last), fromMicros(exp)
@@ -397,10 +397,10 @@ func (s *Store) AddLoginFailure(ctx context.Context, key string, now, expiresAt 
 }
 
 // GetLoginFailure implements store.LoginFailures.
-func (s *Store) GetLoginFailure(ctx context.Context, key string, now time.Time) (store.LoginFailure, error) {
+func (a *access) GetLoginFailure(ctx context.Context, key string, now time.Time) (store.LoginFailure, error) {
 	out := store.LoginFailure{Key: key}
 	var last, exp int64
-	if err := s.st.getLoginFailure.QueryRowContext(ctx, key, micros(now)).Scan(&out.Count, &last, &exp); err != nil {
+	if err := a.q(a.st.getLoginFailure).QueryRowContext(a.c(ctx), key, micros(now)).Scan(&out.Count, &last, &exp); err != nil {
 		return store.LoginFailure{}, notFound("get login failure", err)
 	}
 	out.Last, out.ExpiresAt = fromMicros(last), fromMicros(exp)
@@ -408,23 +408,23 @@ func (s *Store) GetLoginFailure(ctx context.Context, key string, now time.Time) 
 }
 
 // ResetLoginFailures implements store.LoginFailures.
-func (s *Store) ResetLoginFailures(ctx context.Context, key string) error {
-	_, err := exec(ctx, "reset login failures", s.st.resetLoginFailures, key)
+func (a *access) ResetLoginFailures(ctx context.Context, key string) error {
+	_, err := exec(a.c(ctx), "reset login failures", a.q(a.st.resetLoginFailures), key)
 	return err
 }
 
 // DeleteExpiredLoginFailures implements store.LoginFailures.
-func (s *Store) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) (int, error) {
-	n, err := exec(ctx, "delete expired login failures", s.st.deleteExpiredLoginFailures, micros(now))
+func (a *access) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) (int, error) {
+	n, err := exec(a.c(ctx), "delete expired login failures", a.q(a.st.deleteExpiredLoginFailures), micros(now))
 	return int(n), err
 }
 
 // AppendAudit implements store.Audit.
-func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
+func (a *access) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
 	if err := validDetail(r.Detail); err != nil {
 		return 0, err
 	}
-	res, err := s.st.appendAudit.ExecContext(ctx, micros(r.Time), r.Actor, r.Action, r.Target, text(r.Detail))
+	res, err := a.q(a.st.appendAudit).ExecContext(a.c(ctx), micros(r.Time), r.Actor, r.Action, r.Target, text(r.Detail))
 	if err != nil {
 		return 0, wrap("append audit", err)
 	}
@@ -436,7 +436,7 @@ func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, er
 }
 
 // ListAudit implements store.Audit.
-func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.AuditRecord, error) {
+func (a *access) ListAudit(ctx context.Context, after int64, limit int) ([]store.AuditRecord, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("list audit", err)
 	}
@@ -445,7 +445,7 @@ func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.
 		// SQLite reads a negative LIMIT as "no limit"; the contract says none.
 		return out, nil
 	}
-	rows, err := s.st.listAudit.QueryContext(ctx, after, limit)
+	rows, err := a.q(a.st.listAudit).QueryContext(a.c(ctx), after, limit)
 	if err != nil {
 		return nil, wrap("list audit", err)
 	}
@@ -470,28 +470,28 @@ func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.
 }
 
 // RevokeTokens implements store.TokenRevocations.
-func (s *Store) RevokeTokens(ctx context.Context, r store.TokenRevocation) error {
+func (a *access) RevokeTokens(ctx context.Context, r store.TokenRevocation) error {
 	if r.Kind != store.TokensOfSession && r.Kind != store.TokensOfDevice {
 		return invalid("token revocation kind %q", r.Kind)
 	}
 	if r.Key == "" {
 		return invalid("token revocation with an empty key")
 	}
-	_, err := exec(ctx, "revoke tokens", s.st.revokeTokens, r.Kind, r.Key, micros(r.RevokedAt), micros(r.ExpiresAt))
+	_, err := exec(a.c(ctx), "revoke tokens", a.q(a.st.revokeTokens), r.Kind, r.Key, micros(r.RevokedAt), micros(r.ExpiresAt))
 	return err
 }
 
 // GetTokenRevocation implements store.TokenRevocations.
-func (s *Store) GetTokenRevocation(ctx context.Context, kind, key string, now time.Time) (store.TokenRevocation, error) {
+func (a *access) GetTokenRevocation(ctx context.Context, kind, key string, now time.Time) (store.TokenRevocation, error) {
 	var at, exp int64
-	if err := s.st.getTokenRevocation.QueryRowContext(ctx, kind, key, micros(now)).Scan(&at, &exp); err != nil {
+	if err := a.q(a.st.getTokenRevocation).QueryRowContext(a.c(ctx), kind, key, micros(now)).Scan(&at, &exp); err != nil {
 		return store.TokenRevocation{}, notFound("get token revocation", err)
 	}
 	return store.TokenRevocation{Kind: kind, Key: key, RevokedAt: fromMicros(at), ExpiresAt: fromMicros(exp)}, nil
 }
 
 // DeleteExpiredTokenRevocations implements store.TokenRevocations.
-func (s *Store) DeleteExpiredTokenRevocations(ctx context.Context, now time.Time) (int, error) {
-	n, err := exec(ctx, "delete expired token revocations", s.st.deleteExpiredRevocations, micros(now))
+func (a *access) DeleteExpiredTokenRevocations(ctx context.Context, now time.Time) (int, error) {
+	n, err := exec(a.c(ctx), "delete expired token revocations", a.q(a.st.deleteExpiredRevocations), micros(now))
 	return int(n), err
 }

@@ -80,8 +80,18 @@ func WithReaders(n int) Option { return func(c *config) { c.readers = n } }
 // SQLite's write lock, and a small pool of query-only reader connections that read the last
 // committed state without waiting for the writer (WAL mode).
 type Store struct {
+	// access runs the record methods on the pools, with st.
+	access
 	w, r *sql.DB
-	st   statements
+	// st has the reads prepared on the readers; wst has every statement prepared on the
+	// writer, for units of work.
+	st, wst statements
+
+	// units hands units of work to the committer (commitLoop); it is unbuffered, so the
+	// units waiting are the senders blocked on it, and the committer takes them all at once.
+	units    chan *unit
+	closing  chan struct{}
+	loopDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -182,6 +192,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.st.prepare(ctx, s.w, s.r); err != nil {
 		return fail(err)
 	}
+	if err := s.wst.prepare(ctx, s.w, s.w); err != nil {
+		return fail(err)
+	}
+	s.access = access{st: &s.st, w: s.w}
+	s.units = make(chan *unit)
+	s.closing = make(chan struct{})
+	s.loopDone = make(chan struct{})
+	go s.commitLoop()
 	return s, nil
 }
 
@@ -230,13 +248,19 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the connections; the writer goes last, so that SQLite checkpoints the WAL into
 // the database file and removes it. A second Close returns the first one's result.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.closeDBs() })
+	s.closeOnce.Do(func() {
+		if s.closing != nil {
+			close(s.closing)
+			<-s.loopDone
+		}
+		s.closeErr = s.closeDBs()
+	})
 	return s.closeErr
 }
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	errs = append(errs, s.st.close())
+	errs = append(errs, s.st.close(), s.wst.close())
 	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())
 	}

@@ -16,8 +16,10 @@
 // The suite checks the behaviour store/store.go documents, so that the engine can be written
 // against the contract and run on any backend: round trips of every record (times at
 // Precision, in UTC), replacement, ErrNotFound, ErrConflict and ErrInvalid, expiry boundaries,
-// single use of nonces under concurrent consumers, failed-login counts under concurrent adds, ordering and paging of lists, and
-// cancelled contexts.
+// single use of nonces under concurrent consumers, failed-login counts under concurrent adds,
+// ordering and paging of lists, cancelled contexts, and units of work (Update): the writes of one
+// unit commit together or not at all (a failing fn, a duplicate serial, a nonce consumed twice, a
+// cancelled context), a unit reads its own writes, and concurrent units lose none of theirs.
 package storetest
 
 import (
@@ -58,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TokenRevocations", tokenRevocationTests},
 		{"Times", timeTests},
 		{"Lifecycle", lifecycleTests},
+		{"Update", updateTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -141,4 +144,40 @@ func cancelled(t *testing.T) context.Context {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	return ctx
+}
+
+// RunNonces runs the nonce part of the suite against a store.Nonces that is kept apart from the
+// rest of the state (an in-memory one, store/memnonce). open must return an empty one.
+func RunNonces(t *testing.T, open func(t *testing.T) store.Nonces) {
+	t.Helper()
+	tests := append([]test{{"CancelledContext", func(t *testing.T, s store.Store) {
+		ctx := cancelled(t)
+		wantErr(t, "PutNonce with a cancelled context", s.PutNonce(ctx, nonce("n1", base.Add(time.Minute))), context.Canceled)
+		wantErr(t, "ConsumeNonce with a cancelled context", s.ConsumeNonce(ctx, "n1", "sess-1", "wl_deviceNoProvisioningRealm", base), context.Canceled)
+		_, err := s.DeleteExpiredNonces(ctx, base)
+		wantErr(t, "DeleteExpiredNonces with a cancelled context", err, context.Canceled)
+		wantErr(t, "ConsumeNonce of a nonce put with a cancelled context",
+			s.ConsumeNonce(t.Context(), "n1", "sess-1", "wl_deviceNoProvisioningRealm", base), store.ErrNotFound)
+	}}}, nonceTests...)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, noncesOnly{n: open(t)})
+		})
+	}
+}
+
+// noncesOnly is a store.Store of which only the nonce methods work; the nonce tests call no
+// other.
+type noncesOnly struct {
+	store.Store // nil: any other method panics
+	n           store.Nonces
+}
+
+func (s noncesOnly) PutNonce(ctx context.Context, v store.Nonce) error { return s.n.PutNonce(ctx, v) }
+func (s noncesOnly) ConsumeNonce(ctx context.Context, value, sessionID, realm string, now time.Time) error {
+	return s.n.ConsumeNonce(ctx, value, sessionID, realm, now)
+}
+func (s noncesOnly) DeleteExpiredNonces(ctx context.Context, now time.Time) (int, error) {
+	return s.n.DeleteExpiredNonces(ctx, now)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
+	"github.com/realmgate/realmgate/store/memnonce"
 	"github.com/realmgate/realmgate/store/sqlite"
 )
 
@@ -59,6 +60,10 @@ type Daemon struct {
 	settings Settings
 	dir      string
 	store    store.Store
+	// nonces holds the challenge nonces apart from store when this daemon owns its state (the
+	// embedded SQLite store): in memory, kept across reloads, gone with a restart, which ends
+	// the challenges anyway. Nil when the store is shared: nonces then live in it.
+	nonces   store.Nonces
 	server   *server.Server
 	log      *slog.Logger
 	httpSrv  *http.Server
@@ -151,6 +156,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, fmt.Errorf("opening the store: %w", err)
 	}
 	d.store = d.metrics.Store(db)
+	d.nonces = memnonce.New()
 	undo = append(undo, func() { db.Close() })
 
 	keysDir := st.Tokens.KeysDir
@@ -271,6 +277,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 	eng, err := engine.New(p, engine.Options{
 		Config:              cfg,
 		Store:               d.store,
+		Nonces:              d.nonces,
 		Evaluator:           ev,
 		Logger:              d.log,
 		Decisions:           d.decisions,
@@ -369,8 +376,14 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 				} else if n > 0 {
 					d.log.Debug("expired sessions removed", "count", n)
 				}
+				// Nonces stored by a version that kept them in the store expire there too.
 				if _, err := d.store.DeleteExpiredNonces(ctx, now); err != nil {
 					d.log.Warn("sweeping expired nonces", "err", err)
+				}
+				if d.nonces != nil {
+					if _, err := d.nonces.DeleteExpiredNonces(ctx, now); err != nil {
+						d.log.Warn("sweeping expired nonces", "err", err)
+					}
 				}
 				if _, err := d.store.DeleteExpiredLoginFailures(ctx, now); err != nil {
 					d.log.Warn("sweeping expired failed-login counts", "err", err)

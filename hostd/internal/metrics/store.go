@@ -55,6 +55,7 @@ var (
 	opGetTokenRevocation            = defineOp("get_token_revocation")
 	opDeleteExpiredTokenRevocations = defineOp("delete_expired_token_revocations")
 	opPing                          = defineOp("ping")
+	opUpdate                        = defineOp("update")
 )
 
 // Store is a store.Store that times every operation (realmgate_store_operation_duration_seconds)
@@ -65,7 +66,10 @@ type Store struct {
 	// Store promotes a method of store.Store that the decorator does not time yet, so that a
 	// method added to the contract compiles; TestStoreTimesEveryMethod fails until it is timed.
 	store.Store
-	next    store.Store
+	next store.Store
+	// rec runs the record operations: next itself, or inside Update the unit's store.Tx, so
+	// that the operations of a unit of work are timed as the others are.
+	rec     store.Tx
 	latency []prometheus.Observer
 	errors  []prometheus.Counter
 }
@@ -75,7 +79,7 @@ var _ store.Store = (*Store)(nil)
 // Store wraps s with the store collectors. When s reports its connection pools (PoolReporter),
 // realmgate_store_connections* report them.
 func (m *Metrics) Store(s store.Store) *Store {
-	w := &Store{Store: s, next: s, latency: make([]prometheus.Observer, len(opNames)), errors: make([]prometheus.Counter, len(opNames))}
+	w := &Store{Store: s, next: s, rec: s, latency: make([]prometheus.Observer, len(opNames)), errors: make([]prometheus.Counter, len(opNames))}
 	for i, name := range opNames {
 		w.latency[i] = m.storeLatency.WithLabelValues(name)
 		w.errors[i] = m.storeErrors.WithLabelValues(name)
@@ -111,7 +115,7 @@ func (s *Store) Close() error { return s.next.Close() }
 // GetSession implements store.Store.
 func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store.Session, error) {
 	start := time.Now()
-	v, err := s.next.GetSession(ctx, id, now)
+	v, err := s.rec.GetSession(ctx, id, now)
 	s.done(start, opGetSession, err)
 	return v, err
 }
@@ -119,7 +123,7 @@ func (s *Store) GetSession(ctx context.Context, id string, now time.Time) (store
 // PutSession implements store.Store.
 func (s *Store) PutSession(ctx context.Context, v store.Session) error {
 	start := time.Now()
-	err := s.next.PutSession(ctx, v)
+	err := s.rec.PutSession(ctx, v)
 	s.done(start, opPutSession, err)
 	return err
 }
@@ -127,7 +131,7 @@ func (s *Store) PutSession(ctx context.Context, v store.Session) error {
 // DeleteSession implements store.Store.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	start := time.Now()
-	err := s.next.DeleteSession(ctx, id)
+	err := s.rec.DeleteSession(ctx, id)
 	s.done(start, opDeleteSession, err)
 	return err
 }
@@ -135,7 +139,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 // DeleteExpiredSessions implements store.Store.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	start := time.Now()
-	v, err := s.next.DeleteExpiredSessions(ctx, now)
+	v, err := s.rec.DeleteExpiredSessions(ctx, now)
 	s.done(start, opDeleteExpiredSessions, err)
 	return v, err
 }
@@ -143,7 +147,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 // GetUser implements store.Store.
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 	start := time.Now()
-	v, err := s.next.GetUser(ctx, id)
+	v, err := s.rec.GetUser(ctx, id)
 	s.done(start, opGetUser, err)
 	return v, err
 }
@@ -151,7 +155,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
 // PutUser implements store.Store.
 func (s *Store) PutUser(ctx context.Context, u store.User) error {
 	start := time.Now()
-	err := s.next.PutUser(ctx, u)
+	err := s.rec.PutUser(ctx, u)
 	s.done(start, opPutUser, err)
 	return err
 }
@@ -159,7 +163,7 @@ func (s *Store) PutUser(ctx context.Context, u store.User) error {
 // GetDevice implements store.Store.
 func (s *Store) GetDevice(ctx context.Context, id, entity string) (store.Device, error) {
 	start := time.Now()
-	v, err := s.next.GetDevice(ctx, id, entity)
+	v, err := s.rec.GetDevice(ctx, id, entity)
 	s.done(start, opGetDevice, err)
 	return v, err
 }
@@ -167,7 +171,7 @@ func (s *Store) GetDevice(ctx context.Context, id, entity string) (store.Device,
 // PutDevice implements store.Store.
 func (s *Store) PutDevice(ctx context.Context, d store.Device) error {
 	start := time.Now()
-	err := s.next.PutDevice(ctx, d)
+	err := s.rec.PutDevice(ctx, d)
 	s.done(start, opPutDevice, err)
 	return err
 }
@@ -175,7 +179,7 @@ func (s *Store) PutDevice(ctx context.Context, d store.Device) error {
 // ListDevices implements store.Store.
 func (s *Store) ListDevices(ctx context.Context) ([]store.Device, error) {
 	start := time.Now()
-	v, err := s.next.ListDevices(ctx)
+	v, err := s.rec.ListDevices(ctx)
 	s.done(start, opListDevices, err)
 	return v, err
 }
@@ -183,7 +187,7 @@ func (s *Store) ListDevices(ctx context.Context) ([]store.Device, error) {
 // SetDeviceStatus implements store.Store.
 func (s *Store) SetDeviceStatus(ctx context.Context, id, status string) error {
 	start := time.Now()
-	err := s.next.SetDeviceStatus(ctx, id, status)
+	err := s.rec.SetDeviceStatus(ctx, id, status)
 	s.done(start, opSetDeviceStatus, err)
 	return err
 }
@@ -191,7 +195,7 @@ func (s *Store) SetDeviceStatus(ctx context.Context, id, status string) error {
 // GetRules implements store.Store.
 func (s *Store) GetRules(ctx context.Context, app, env string) ([]store.Rule, error) {
 	start := time.Now()
-	v, err := s.next.GetRules(ctx, app, env)
+	v, err := s.rec.GetRules(ctx, app, env)
 	s.done(start, opGetRules, err)
 	return v, err
 }
@@ -199,7 +203,7 @@ func (s *Store) GetRules(ctx context.Context, app, env string) ([]store.Rule, er
 // PutRules implements store.Store.
 func (s *Store) PutRules(ctx context.Context, app, env string, rules []store.Rule) error {
 	start := time.Now()
-	err := s.next.PutRules(ctx, app, env, rules)
+	err := s.rec.PutRules(ctx, app, env, rules)
 	s.done(start, opPutRules, err)
 	return err
 }
@@ -207,7 +211,7 @@ func (s *Store) PutRules(ctx context.Context, app, env string, rules []store.Rul
 // PutNonce implements store.Store.
 func (s *Store) PutNonce(ctx context.Context, n store.Nonce) error {
 	start := time.Now()
-	err := s.next.PutNonce(ctx, n)
+	err := s.rec.PutNonce(ctx, n)
 	s.done(start, opPutNonce, err)
 	return err
 }
@@ -215,7 +219,7 @@ func (s *Store) PutNonce(ctx context.Context, n store.Nonce) error {
 // ConsumeNonce implements store.Store.
 func (s *Store) ConsumeNonce(ctx context.Context, value, sessionID, realm string, now time.Time) error {
 	start := time.Now()
-	err := s.next.ConsumeNonce(ctx, value, sessionID, realm, now)
+	err := s.rec.ConsumeNonce(ctx, value, sessionID, realm, now)
 	s.done(start, opConsumeNonce, err)
 	return err
 }
@@ -223,7 +227,7 @@ func (s *Store) ConsumeNonce(ctx context.Context, value, sessionID, realm string
 // DeleteExpiredNonces implements store.Store.
 func (s *Store) DeleteExpiredNonces(ctx context.Context, now time.Time) (int, error) {
 	start := time.Now()
-	v, err := s.next.DeleteExpiredNonces(ctx, now)
+	v, err := s.rec.DeleteExpiredNonces(ctx, now)
 	s.done(start, opDeleteExpiredNonces, err)
 	return v, err
 }
@@ -231,7 +235,7 @@ func (s *Store) DeleteExpiredNonces(ctx context.Context, now time.Time) (int, er
 // PutCertificate implements store.Store.
 func (s *Store) PutCertificate(ctx context.Context, c store.CertificateRecord) error {
 	start := time.Now()
-	err := s.next.PutCertificate(ctx, c)
+	err := s.rec.PutCertificate(ctx, c)
 	s.done(start, opPutCertificate, err)
 	return err
 }
@@ -239,7 +243,7 @@ func (s *Store) PutCertificate(ctx context.Context, c store.CertificateRecord) e
 // GetCertificate implements store.Store.
 func (s *Store) GetCertificate(ctx context.Context, serial string) (store.CertificateRecord, error) {
 	start := time.Now()
-	v, err := s.next.GetCertificate(ctx, serial)
+	v, err := s.rec.GetCertificate(ctx, serial)
 	s.done(start, opGetCertificate, err)
 	return v, err
 }
@@ -247,7 +251,7 @@ func (s *Store) GetCertificate(ctx context.Context, serial string) (store.Certif
 // ListCertificates implements store.Store.
 func (s *Store) ListCertificates(ctx context.Context) ([]store.CertificateRecord, error) {
 	start := time.Now()
-	v, err := s.next.ListCertificates(ctx)
+	v, err := s.rec.ListCertificates(ctx)
 	s.done(start, opListCertificates, err)
 	return v, err
 }
@@ -255,7 +259,7 @@ func (s *Store) ListCertificates(ctx context.Context) ([]store.CertificateRecord
 // RevokeCertificate implements store.Store.
 func (s *Store) RevokeCertificate(ctx context.Context, serial, reason string, at time.Time) error {
 	start := time.Now()
-	err := s.next.RevokeCertificate(ctx, serial, reason, at)
+	err := s.rec.RevokeCertificate(ctx, serial, reason, at)
 	s.done(start, opRevokeCertificate, err)
 	return err
 }
@@ -263,7 +267,7 @@ func (s *Store) RevokeCertificate(ctx context.Context, serial, reason string, at
 // AddLoginFailure implements store.Store.
 func (s *Store) AddLoginFailure(ctx context.Context, key string, now, expiresAt time.Time) (store.LoginFailure, error) {
 	start := time.Now()
-	v, err := s.next.AddLoginFailure(ctx, key, now, expiresAt)
+	v, err := s.rec.AddLoginFailure(ctx, key, now, expiresAt)
 	s.done(start, opAddLoginFailure, err)
 	return v, err
 }
@@ -271,7 +275,7 @@ func (s *Store) AddLoginFailure(ctx context.Context, key string, now, expiresAt 
 // GetLoginFailure implements store.Store.
 func (s *Store) GetLoginFailure(ctx context.Context, key string, now time.Time) (store.LoginFailure, error) {
 	start := time.Now()
-	v, err := s.next.GetLoginFailure(ctx, key, now)
+	v, err := s.rec.GetLoginFailure(ctx, key, now)
 	s.done(start, opGetLoginFailure, err)
 	return v, err
 }
@@ -279,7 +283,7 @@ func (s *Store) GetLoginFailure(ctx context.Context, key string, now time.Time) 
 // ResetLoginFailures implements store.Store.
 func (s *Store) ResetLoginFailures(ctx context.Context, key string) error {
 	start := time.Now()
-	err := s.next.ResetLoginFailures(ctx, key)
+	err := s.rec.ResetLoginFailures(ctx, key)
 	s.done(start, opResetLoginFailures, err)
 	return err
 }
@@ -287,7 +291,7 @@ func (s *Store) ResetLoginFailures(ctx context.Context, key string) error {
 // DeleteExpiredLoginFailures implements store.Store.
 func (s *Store) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) (int, error) {
 	start := time.Now()
-	v, err := s.next.DeleteExpiredLoginFailures(ctx, now)
+	v, err := s.rec.DeleteExpiredLoginFailures(ctx, now)
 	s.done(start, opDeleteExpiredLoginFailures, err)
 	return v, err
 }
@@ -295,7 +299,7 @@ func (s *Store) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) (
 // AppendAudit implements store.Store.
 func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
 	start := time.Now()
-	v, err := s.next.AppendAudit(ctx, r)
+	v, err := s.rec.AppendAudit(ctx, r)
 	s.done(start, opAppendAudit, err)
 	return v, err
 }
@@ -303,7 +307,7 @@ func (s *Store) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, er
 // ListAudit implements store.Store.
 func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.AuditRecord, error) {
 	start := time.Now()
-	v, err := s.next.ListAudit(ctx, after, limit)
+	v, err := s.rec.ListAudit(ctx, after, limit)
 	s.done(start, opListAudit, err)
 	return v, err
 }
@@ -311,7 +315,7 @@ func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.
 // RevokeTokens implements store.Store.
 func (s *Store) RevokeTokens(ctx context.Context, r store.TokenRevocation) error {
 	start := time.Now()
-	err := s.next.RevokeTokens(ctx, r)
+	err := s.rec.RevokeTokens(ctx, r)
 	s.done(start, opRevokeTokens, err)
 	return err
 }
@@ -319,7 +323,7 @@ func (s *Store) RevokeTokens(ctx context.Context, r store.TokenRevocation) error
 // GetTokenRevocation implements store.Store.
 func (s *Store) GetTokenRevocation(ctx context.Context, kind, key string, now time.Time) (store.TokenRevocation, error) {
 	start := time.Now()
-	v, err := s.next.GetTokenRevocation(ctx, kind, key, now)
+	v, err := s.rec.GetTokenRevocation(ctx, kind, key, now)
 	s.done(start, opGetTokenRevocation, err)
 	return v, err
 }
@@ -327,7 +331,7 @@ func (s *Store) GetTokenRevocation(ctx context.Context, kind, key string, now ti
 // DeleteExpiredTokenRevocations implements store.Store.
 func (s *Store) DeleteExpiredTokenRevocations(ctx context.Context, now time.Time) (int, error) {
 	start := time.Now()
-	v, err := s.next.DeleteExpiredTokenRevocations(ctx, now)
+	v, err := s.rec.DeleteExpiredTokenRevocations(ctx, now)
 	s.done(start, opDeleteExpiredTokenRevocations, err)
 	return v, err
 }
@@ -337,5 +341,18 @@ func (s *Store) Ping(ctx context.Context) error {
 	start := time.Now()
 	err := s.next.Ping(ctx)
 	s.done(start, opPing, err)
+	return err
+}
+
+// Update implements store.Store: a unit of work is timed whole, from its queueing to its commit,
+// and each of its operations as the operations outside a unit are.
+func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
+	start := time.Now()
+	err := s.next.Update(ctx, func(tx store.Tx) error {
+		in := *s
+		in.rec = tx
+		return fn(&in)
+	})
+	s.done(start, opUpdate, err)
 	return err
 }
