@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -67,13 +66,8 @@ func ParseConfig(dsn string, opts Options) (*pgxpool.Config, error) {
 	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		// pgxpool's own settings (pool_max_conns=abc, ...); its messages name the setting and
-		// not the DSN, but they may quote a value, which is not a password.
-		var pe *pgconn.ParseConfigError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%w: a pool setting does not parse (the DSN is not shown: it may hold a password)", ErrBadDSN)
-		}
-		return nil, fmt.Errorf("%w: %s", ErrBadDSN, redact(err.Error(), raw.Password))
+		// pgxpool's own settings (pool_max_conns=abc, ...): the message names no value.
+		return nil, fmt.Errorf("%w: a pool setting (pool_max_conns, pool_min_conns, pool_max_conn_lifetime, ...) does not parse (the DSN is not shown: it may hold a password)", ErrBadDSN)
 	}
 	switch {
 	case opts.MaxConns > 0:
@@ -104,14 +98,6 @@ func ParseConfig(dsn string, opts Options) (*pgxpool.Config, error) {
 		params["application_name"] = "realmgate"
 	}
 	return cfg, nil
-}
-
-// redact replaces the password in s.
-func redact(s, password string) string {
-	if password == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, password, "xxxxx")
 }
 
 // Store is a store.Store on a PostgreSQL database, through a pool of connections.

@@ -83,15 +83,16 @@ func invalid(format string, args ...any) error {
 
 // fail wraps the error of a statement (classify) and, in a unit of work, remembers it.
 func (o ops) fail(ctx context.Context, op string, err error) error {
+	wrapped := classify(ctx, op, err)
 	if o.unit != nil {
 		if o.unit.failed == nil {
-			o.unit.failed = err
+			o.unit.failed = wrapped
 		}
 		if o.unit.conflict == nil && retryable(err) {
-			o.unit.conflict = err
+			o.unit.conflict = wrapped
 		}
 	}
-	return classify(ctx, op, err)
+	return wrapped
 }
 
 // notFound maps "no row" to store.ErrNotFound and fails with everything else.
