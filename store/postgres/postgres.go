@@ -163,11 +163,16 @@ func (s *Store) Close() error {
 // Update implements store.Updater with one SERIALIZABLE transaction: the unit's reads and
 // writes behave as if the units ran one at a time, on one daemon or on several. A unit that
 // PostgreSQL aborts for a serialization failure or a deadlock runs again, after a short random
-// pause, up to Options.Retries times.
+// pause, up to Options.Retries times; so does a unit that failed before anything reached the
+// server (a pooled connection the server had closed). A unit whose COMMIT was sent and not
+// answered is not run again: it may have committed.
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.update(ctx, fn)
-		if err == nil || !retryable(err) || attempt >= s.retries {
+		if err == nil || attempt >= s.retries || ctx.Err() != nil {
+			return err
+		}
+		if !retryable(err) && !pgconn.SafeToRetry(err) {
 			return err
 		}
 		// 1-2 ms doubled per attempt, capped at 100 ms: the units that collided do not
@@ -250,7 +255,7 @@ func unavailable(err error) bool {
 	switch {
 	case errors.As(err, &ce), errors.As(err, &ne):
 		return true
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+	case errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return true
 	case errors.As(err, &pe):
