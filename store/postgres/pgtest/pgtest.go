@@ -7,9 +7,10 @@
 // environment variable REALMGATE_CI is set (CI installs them with .ci/install-postgres.sh), when
 // it fails.
 //
-// initdb and the server refuse to run as root. When the tests run as root, the cluster runs as
-// the unprivileged user nobody (through setpriv, from util-linux, which every Debian system has),
-// and its directory belongs to nobody.
+// initdb and the server refuse to run as root. When the tests run as root, the cluster's commands
+// run as the unprivileged user nobody (uid and gid 65534, which every Debian system has; the
+// test process sets them on the child, so no setuid tool is needed), and its directory belongs
+// to nobody.
 //
 // A package shares one cluster between its tests with Main and Shared; each test takes a fresh
 // database of it with NewDatabase:
