@@ -65,6 +65,7 @@ type Cluster struct {
 
 	bin, dir, data string
 	asNobody       bool
+	fsync          bool
 	mu             sync.Mutex
 	running        bool
 	dbs            atomic.Int64
@@ -100,11 +101,19 @@ func BinDir() (string, error) {
 	return "", ErrNotInstalled
 }
 
+// Option changes how Start runs a cluster.
+type Option func(*Cluster)
+
+// Durable runs the server with fsync on, as in production, so that a commit waits for the disk
+// (for benchmarks of commits). By default fsync is off: the tests crash the server process, never
+// the machine, and the kernel keeps what a killed server wrote.
+func Durable() Option { return func(c *Cluster) { c.fsync = true } }
+
 // Start starts a new cluster, stopped and removed when the test ends. It skips the test (fails it
 // when REALMGATE_CI is set) when PostgreSQL is not installed.
-func Start(tb testing.TB) *Cluster {
+func Start(tb testing.TB, opts ...Option) *Cluster {
 	tb.Helper()
-	c, err := start()
+	c, err := start(opts...)
 	if errors.Is(err, ErrNotInstalled) {
 		if os.Getenv(CIEnv) != "" {
 			tb.Fatalf("%v (%s is set: PostgreSQL is required)", err, CIEnv)
@@ -122,7 +131,7 @@ func Start(tb testing.TB) *Cluster {
 	return c
 }
 
-func start() (*Cluster, error) {
+func start(opts ...Option) (*Cluster, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -132,6 +141,9 @@ func start() (*Cluster, error) {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
 	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data"), asNobody: os.Geteuid() == 0}
+	for _, o := range opts {
+		o(c)
+	}
 	fail := func(err error) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
@@ -202,17 +214,17 @@ func (c *Cluster) Restart() error {
 	if c.running {
 		return nil
 	}
-	// fsync=off: the tests crash the server process, never the machine, and the kernel keeps
-	// what a killed server wrote.
-	opts := strings.Join([]string{
+	settings := []string{
 		"-c listen_addresses=127.0.0.1",
 		"-p " + strconv.Itoa(c.Port),
 		"-k " + c.dir,
-		"-c fsync=off",
-		"-c full_page_writes=off",
 		"-c max_connections=200",
 		"-c shared_buffers=32MB",
-	}, " ")
+	}
+	if !c.fsync {
+		settings = append(settings, "-c fsync=off", "-c full_page_writes=off")
+	}
+	opts := strings.Join(settings, " ")
 	out, err := c.command("pg_ctl", "-D", c.data, "-l", filepath.Join(c.dir, "server.log"), "-o", opts, "-w", "-t", "60", "start").CombinedOutput()
 	if err != nil {
 		logText, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
