@@ -1,12 +1,16 @@
 package postgres_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,4 +187,108 @@ func checkCrash(t *testing.T, s store.Store, acked map[string]bool, lastRules st
 	if rules[0].Message < lastRules {
 		t.Errorf("rules after the crash are generation %s, older than the acknowledged %s", rules[0].Message, lastRules)
 	}
+}
+
+// The client-crash test re-executes this test binary as a writer process (TestClientCrashChild
+// with clientCrashEnv set to a DSN), reads the units it reports as committed, kills it with
+// SIGKILL in the middle of writing, and checks the database: the server rolls back whatever the
+// dead process had not committed.
+const clientCrashEnv = "REALMGATE_PG_CRASH_CHILD_DSN"
+
+// TestClientCrashChild is the writer process of TestClientCrash; run directly it does nothing.
+func TestClientCrashChild(t *testing.T) {
+	dsn := os.Getenv(clientCrashEnv)
+	if dsn == "" {
+		t.Skip("runs only as the child process of TestClientCrash")
+	}
+	ctx := context.Background()
+	s, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 4})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open:", err)
+		os.Exit(2)
+	}
+	var outMu sync.Mutex
+	deadline := time.Now().Add(time.Minute)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(deadline); i++ {
+				id := fmt.Sprintf("c-w%d-%d", w, i)
+				if err := s.Update(ctx, func(tx store.Tx) error { return crashUnit(ctx, tx, id) }); err != nil {
+					fmt.Fprintln(os.Stderr, "update:", err)
+					os.Exit(4)
+				}
+				outMu.Lock()
+				// One write(2) per line: a line the parent reads was reported after its commit.
+				_, err := os.Stdout.WriteString("unit " + id + "\n")
+				outMu.Unlock()
+				if err != nil {
+					os.Exit(3)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	os.Exit(0)
+}
+
+// TestClientCrash kills a writer process (a daemon) with SIGKILL while it commits units of
+// work: every unit it reported is there in full, and none is there in part.
+func TestClientCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns a writer process")
+	}
+	t.Parallel()
+	dsn := pgtest.Shared(t).NewDatabase(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^TestClientCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), clientCrashEnv+"="+dsn)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := map[string]bool{}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		id, ok := strings.CutPrefix(sc.Text(), "unit ")
+		if !ok {
+			t.Errorf("child printed %q", sc.Text())
+			continue
+		}
+		acked[id] = true
+		if len(acked) == 300 {
+			// Lines already in the pipe are still read: each is a committed unit.
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("child ended with %v before it was killed (after %d units); stderr:\n%s", err, len(acked), stderr.String())
+	}
+	t.Logf("writer killed after %d reported units", len(acked))
+	s, err := postgres.Open(t.Context(), dsn, postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// No rules were written: put one generation so that checkCrash's rule check holds.
+	rules := make([]store.Rule, crashRulesPerGen)
+	for i := range rules {
+		rules[i] = store.Rule{Action: "notify", Message: "g"}
+	}
+	if err := s.PutRules(t.Context(), "bank", "android", rules); err != nil {
+		t.Fatal(err)
+	}
+	checkCrash(t, s, acked, "g")
 }

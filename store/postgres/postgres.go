@@ -154,6 +154,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Stat reports the pool's connections (in use, idle, waits for one), for metrics of its
+// saturation.
+func (s *Store) Stat() *pgxpool.Stat { return s.pool.Stat() }
+
 // Close closes the pool's connections, waiting for those in use to be released.
 func (s *Store) Close() error {
 	s.closeOnce.Do(s.pool.Close)
