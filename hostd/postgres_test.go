@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/store/postgres/pgtest"
 )
@@ -150,4 +154,92 @@ func TestStoreSettings(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), "cannot reach the database") {
 		t.Errorf("an unreachable database: %v, want an error that says so without the password", err)
 	}
+}
+
+// replayer logs alice in to the example's web environment on d over real HTTP and returns a
+// function that serves one protected request of her session through d's handler.
+func replayer(b *testing.B, d *daemon.Daemon) func() int {
+	b.Helper()
+	tr := &recordingTransport{}
+	c, err := client.New(client.Config{BaseURL: "http://" + d.Addr(), AppID: app, Environment: "mobilewebapp", AppVersion: "2.1.0",
+		HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.RegisterHandler("BankLogin", &client.LoginHandler{Credentials: client.Credentials{Username: "alice", Password: "alice-password"}})
+	if _, err := c.Init(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	last, h := tr.last, d.Handler()
+	return func() int {
+		r := httptest.NewRequest("POST", "/api/v1/apps/BankApp/mobilewebapp/init", strings.NewReader("{}"))
+		for k, v := range last.Header {
+			r.Header[k] = v
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+}
+
+// BenchmarkProtectedRequestStores measures one protected request (BenchmarkProtectedRequest's)
+// on a daemon with the SQLite store and on one with the PostgreSQL store (a local cluster with
+// fsync on), interleaved in blocks, and reports postgres/sqlite. A protected request of a live
+// session reads one row (the session) from the store.
+func BenchmarkProtectedRequestStores(b *testing.B) {
+	start := func(settings func(*daemon.Settings)) *daemon.Daemon {
+		s, err := daemon.LoadSettings(exampleDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Listen, s.Data = "127.0.0.1:0", b.TempDir()
+		settings(&s)
+		d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: exampleDir, Settings: s})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { d.Shutdown(context.Background()) })
+		return d
+	}
+	lite := replayer(b, start(func(*daemon.Settings) {}))
+	dsn := pgtest.Start(b, pgtest.Durable()).NewDatabase(b)
+	pg := replayer(b, start(func(s *daemon.Settings) {
+		s.Store = daemon.StoreSettings{Driver: daemon.DriverPostgres, DSN: dsn}
+	}))
+	for _, f := range []func() int{lite, pg} {
+		if code := f(); code != 200 {
+			b.Fatalf("replayed request: %d", code)
+		}
+	}
+	// Serially (one request at a time: the latency a store adds), then from 8 clients at once
+	// (the throughput of the daemon, whose requests to PostgreSQL overlap).
+	for _, workers := range []int{1, 8} {
+		b.Run(fmt.Sprintf("clients=%d", workers), func(b *testing.B) {
+			var liteTime, pgTime time.Duration
+			const block = 200
+			for i := 0; i < b.N; i += block {
+				n := min(block, b.N-i)
+				liteTime += concurrently(n, workers, lite)
+				pgTime += concurrently(n, workers, pg)
+			}
+			b.ReportMetric(float64(liteTime.Nanoseconds())/float64(b.N), "sqlite-ns/op")
+			b.ReportMetric(float64(pgTime.Nanoseconds())/float64(b.N), "postgres-ns/op")
+			b.ReportMetric(float64(pgTime)/float64(liteTime), "postgres/sqlite")
+		})
+	}
+}
+
+// concurrently runs f n times from workers goroutines and returns the wall time.
+func concurrently(n, workers int, f func() int) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				f()
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
 }
