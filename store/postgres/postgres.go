@@ -170,6 +170,9 @@ func (s *Store) Close() error {
 // pause, up to Options.Retries times; so does a unit that failed before anything reached the
 // server (a pooled connection the server had closed). A unit whose COMMIT was sent and not
 // answered is not run again: it may have committed.
+//
+// A unit holds one connection of the pool while fn runs: fn uses tx, from one goroutine at a
+// time, and not the Store itself, which would wait for a second connection.
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	for attempt := 0; ; attempt++ {
 		err := s.update(ctx, fn)

@@ -350,3 +350,49 @@ func TestUpdateCancelled(t *testing.T) {
 		t.Errorf("records after a cancelled unit (-want +got):\n%s", d)
 	}
 }
+
+// TestUpdateConcurrentUnits: units of different clients (each consuming its nonce and writing
+// its session, device, certificate and audit record) run side by side and all commit; the
+// retries that SERIALIZABLE's conservative conflict checks cost are logged.
+func TestUpdateConcurrentUnits(t *testing.T) {
+	t.Parallel()
+	s := open(t, postgres.Options{MaxConns: 8})
+	ctx := t.Context()
+	const workers, each = 8, 25
+	for w := range workers {
+		for i := range each {
+			id := fmt.Sprintf("w%d-%d", w, i)
+			if err := s.PutNonce(ctx, store.Nonce{Value: id, SessionID: id, Realm: "r", ExpiresAt: later}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var runs atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				err := s.Update(ctx, func(tx store.Tx) error {
+					runs.Add(1)
+					if err := tx.ConsumeNonce(ctx, id, id, "r", t0); err != nil {
+						return err
+					}
+					return crashUnit(ctx, tx, id)
+				})
+				if err != nil {
+					t.Errorf("unit %s: %v", id, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	certs, err := s.ListCertificates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(certs) != workers*each {
+		t.Errorf("%d certificates after %d units", len(certs), workers*each)
+	}
+	t.Logf("%d units ran %d times", workers*each, runs.Load())
+}
