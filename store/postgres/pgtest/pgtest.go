@@ -71,13 +71,16 @@ type Cluster struct {
 	dbs            atomic.Int64
 }
 
+// binGlob matches the directories of the server binaries of each installed version.
+var binGlob = "/usr/lib/postgresql/*/bin"
+
 // ErrNotInstalled says that no PostgreSQL server binaries were found.
 var ErrNotInstalled = errors.New("pgtest: PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/pg_ctl); run .ci/install-postgres.sh")
 
 // BinDir returns the directory of initdb and pg_ctl: the newest /usr/lib/postgresql/VERSION/bin,
 // or the directory of pg_ctl on the PATH.
 func BinDir() (string, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(binGlob)
 	var best string
 	bestV := -1
 	for _, d := range dirs {
