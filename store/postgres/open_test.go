@@ -183,3 +183,22 @@ func TestServerRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolStats: the pool's saturation, in database/sql's shape: a unit holds a connection while
+// it runs and gives it back.
+func TestPoolStats(t *testing.T) {
+	t.Parallel()
+	s := open(t, postgres.Options{MaxConns: 3})
+	ctx := t.Context()
+	var inUse int
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		inUse = s.PoolStats()["postgres"].InUse
+		return tx.PutUser(ctx, store.User{ID: "u"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st := s.PoolStats()["postgres"]
+	if inUse != 1 || st.InUse != 0 || st.MaxOpenConnections != 3 || st.OpenConnections < 1 || st.Idle != st.OpenConnections {
+		t.Errorf("in use during a unit %d; after it %+v, want none in use of at most 3", inUse, st)
+	}
+}

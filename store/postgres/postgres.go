@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -157,6 +158,22 @@ func (s *Store) Ping(ctx context.Context) error {
 // Stat reports the pool's connections (in use, idle, waits for one), for metrics of its
 // saturation.
 func (s *Store) Stat() *pgxpool.Stat { return s.pool.Stat() }
+
+// PoolStats reports the pool, named "postgres", in database/sql's shape, as a metrics collector
+// that knows only standard types reads it: total connections as OpenConnections, acquired as
+// InUse, idle as Idle, the limit as MaxOpenConnections, and the acquisitions that waited for a
+// connection as WaitCount and WaitDuration.
+func (s *Store) PoolStats() map[string]sql.DBStats {
+	st := s.pool.Stat()
+	return map[string]sql.DBStats{"postgres": {
+		MaxOpenConnections: int(st.MaxConns()),
+		OpenConnections:    int(st.TotalConns()),
+		InUse:              int(st.AcquiredConns()),
+		Idle:               int(st.IdleConns()),
+		WaitCount:          st.EmptyAcquireCount(),
+		WaitDuration:       st.EmptyAcquireWaitTime(),
+	}}
+}
 
 // Close closes the pool's connections, waiting for those in use to be released.
 func (s *Store) Close() error {
