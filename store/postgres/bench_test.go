@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,4 +144,29 @@ func BenchmarkUnitOfWork(b *testing.B) {
 	}, func(i int) {
 		issuance(b, s, 2*i+1)
 	})
+}
+
+// BenchmarkAppendAuditConcurrent: audit appends from 8 goroutines, which commit one at a time
+// (AppendAudit holds a lock to its commit so that ids commit in order), against session writes
+// from 8 goroutines, whose commits PostgreSQL groups.
+func BenchmarkAppendAuditConcurrent(b *testing.B) {
+	s, _ := benchStore(b)
+	ctx := b.Context()
+	const workers = 8
+	parallel := func(f func(i int)) func(i int) {
+		return func(i int) {
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() { f(i*workers + w) })
+			}
+			wg.Wait()
+		}
+	}
+	vsPeer(b, "x-session-writes", parallel(func(i int) {
+		_, err := s.AppendAudit(ctx, store.AuditRecord{Time: benchNow, Actor: "session:x", Action: "login.failure", Target: "Login",
+			Detail: json.RawMessage(`{"app":"bank","env":"android","user":"ana"}`)})
+		check(b, err)
+	}), parallel(func(i int) {
+		check(b, s.PutSession(ctx, benchSession(fmt.Sprint("sess-", i%1000))))
+	}))
 }

@@ -530,16 +530,16 @@ func validDetail(d json.RawMessage) error {
 	return nil
 }
 
-// AppendAudit implements store.Audit. The id is taken under a transaction-scoped advisory lock,
-// so appends commit in the order of their ids: a reader that pages with "after" never passes
-// an id that a slower append would commit later. In a unit of work the lock is held to the
-// unit's commit, so units that append audit records commit one at a time.
+// AppendAudit implements store.Audit. Appends hold a shared advisory lock from before they take
+// their id to their commit, and ListAudit takes it exclusively before it reads: a reader waits
+// for the appends in flight, so it never sees an id while a smaller one is still to commit, and
+// a reader paging with "after" never passes a record. Appends do not wait for each other.
 func (o ops) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
 	if err := validDetail(r.Detail); err != nil {
 		return 0, err
 	}
 	var id int64
-	err := o.queryRow(ctx, "append audit", `WITH lock AS (SELECT pg_advisory_xact_lock($1))
+	err := o.queryRow(ctx, "append audit", `WITH lock AS (SELECT pg_advisory_xact_lock_shared($1))
 		INSERT INTO audit (time, actor, action, target, detail)
 		SELECT $2::timestamptz, $3::bytea, $4::bytea, $5::bytea, $6::bytea FROM lock
 		RETURNING id`, []any{o.auditLock, r.Time, b(r.Actor), b(r.Action), b(r.Target), blob(r.Detail)}, &id)
@@ -549,16 +549,33 @@ func (o ops) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error
 	return id, err
 }
 
-// ListAudit implements store.Audit.
-func (o ops) ListAudit(ctx context.Context, after int64, limit int) ([]store.AuditRecord, error) {
+// ListAudit implements store.Audit. It waits for the appends in flight (see AppendAudit), then
+// reads in a statement of its own, whose snapshot holds all of them. In a unit of work the
+// read sees the unit's snapshot instead, taken at its first statement: list the log outside
+// units.
+func (o ops) ListAudit(ctx context.Context, after int64, limit int) (_ []store.AuditRecord, err error) {
+	const op = "list audit"
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: list audit: %w", err)
+		return nil, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	out := []store.AuditRecord{}
 	if limit <= 0 {
 		return out, nil
 	}
-	err := o.query(ctx, "list audit", `SELECT id, time, actor, action, target, detail FROM audit
+	tx, err := o.q.Begin(ctx)
+	if err != nil {
+		return nil, o.fail(ctx, op, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if _, err = tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, o.auditLock); err != nil {
+		return nil, o.fail(ctx, op, err)
+	}
+	in := ops{q: tx, auditLock: o.auditLock, unit: o.unit}
+	err = in.query(ctx, op, `SELECT id, time, actor, action, target, detail FROM audit
 		WHERE id > $1 ORDER BY id LIMIT $2`, []any{after, limit}, func(rows pgx.Rows) error {
 		var r store.AuditRecord
 		var detail []byte
@@ -573,6 +590,9 @@ func (o ops) ListAudit(ctx context.Context, after int64, limit int) ([]store.Aud
 	})
 	if err != nil {
 		return nil, err
+	}
+	if err = tx.Commit(ctx); err != nil {
+		return nil, o.fail(ctx, op, err)
 	}
 	return out, nil
 }

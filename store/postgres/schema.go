@@ -97,8 +97,8 @@ CREATE TABLE certificates (
 );
 CREATE INDEX certificates_issued_at ON certificates (issued_at, serial);
 
--- An identity never reuses a value. AppendAudit assigns ids under a lock held to its commit,
--- so ids are committed in increasing order and a reader paging with "after" never skips one.
+-- An identity never reuses a value. ListAudit waits for the appends in flight (an advisory
+-- lock, shared by appends), so a reader paging with "after" never skips an id that commits late.
 CREATE TABLE audit (
 	id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	time   timestamptz NOT NULL,
