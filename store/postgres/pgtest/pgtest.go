@@ -139,11 +139,17 @@ func start(opts ...Option) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "realmgate-pgtest-")
+	asNobody := os.Geteuid() == 0
+	parent := os.TempDir()
+	if asNobody && !traversable(parent) {
+		// nobody could not reach a directory under root's own TMPDIR.
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "realmgate-pgtest-")
 	if err != nil {
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
-	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data"), asNobody: os.Geteuid() == 0}
+	c := &Cluster{bin: bin, dir: dir, data: filepath.Join(dir, "data"), asNobody: asNobody}
 	for _, o := range opts {
 		o(c)
 	}
@@ -185,6 +191,25 @@ func start(opts ...Option) (*Cluster, error) {
 		if attempt == 2 {
 			return fail(err)
 		}
+	}
+}
+
+// traversable reports whether every directory from the root to dir lets other users through.
+func traversable(dir string) bool {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for {
+		fi, err := os.Stat(dir)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		next := filepath.Dir(dir)
+		if next == dir {
+			return true
+		}
+		dir = next
 	}
 }
 
