@@ -184,20 +184,28 @@ func (s *Store) Close() error {
 // Update implements store.Updater with one SERIALIZABLE transaction: the unit's reads and
 // writes behave as if the units ran one at a time, on one daemon or on several. A unit that
 // PostgreSQL aborts for a serialization failure or a deadlock runs again, after a short random
-// pause, up to Options.Retries times; so does a unit that failed before anything reached the
-// server (a pooled connection the server had closed). A unit whose COMMIT was sent and not
+// pause, up to Options.Retries times; a unit that failed before anything reached the server
+// (a pooled connection the server had closed) runs again once. A unit whose COMMIT was sent and not
 // answered is not run again: it may have committed.
 //
 // A unit holds one connection of the pool while fn runs: fn uses tx, from one goroutine at a
 // time, and not the Store itself, which would wait for a second connection.
 func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	staleRetried := false
 	for attempt := 0; ; attempt++ {
 		err := s.update(ctx, fn)
 		if err == nil || attempt >= s.retries || ctx.Err() != nil {
 			return err
 		}
-		if !retryable(err) && !pgconn.SafeToRetry(err) {
-			return err
+		if !retryable(err) {
+			// A connection the pool handed out that the server had closed: once, at once. Not
+			// a connection that could not be opened: the next would wait as long again.
+			var ce *pgconn.ConnectError
+			if staleRetried || !pgconn.SafeToRetry(err) || errors.As(err, &ce) {
+				return err
+			}
+			staleRetried = true
+			continue
 		}
 		// 1-2 ms doubled per attempt, capped at 100 ms: the units that collided do not
 		// collide again in step.
