@@ -31,6 +31,11 @@ var ErrConflict = errors.New("store: conflict")
 // nothing is written.
 var ErrInvalid = errors.New("store: invalid record")
 
+// ErrUnavailable is returned, wrapped with the cause, when the store cannot be reached (a
+// database server that is down, restarting or refusing connections): the request may succeed
+// later, and nothing is known to be wrong with it, so a server answers 503.
+var ErrUnavailable = errors.New("store: unavailable")
+
 // Store is the whole of the durable state. It is composed of narrow interfaces so that a consumer
 // can ask for only what it uses.
 type Store interface {

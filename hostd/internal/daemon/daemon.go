@@ -27,7 +27,6 @@ import (
 	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
 	"github.com/realmgate/realmgate/store/memnonce"
-	"github.com/realmgate/realmgate/store/sqlite"
 )
 
 // LoadProject loads and validates a project, compiles its Rego and prepares the evaluator. Every
@@ -151,12 +150,16 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if tightened {
 		log.Warn("the data folder was open to other users; it is now private (mode 0700)", "dir", st.Data)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(st.Data, "realmgate.db"))
+	db, err := openStore(ctx, st, log)
 	if err != nil {
-		return nil, fmt.Errorf("opening the store: %w", err)
+		return nil, err
 	}
 	d.store = d.metrics.Store(db)
-	d.nonces = memnonce.New()
+	if st.Store.Driver != DriverPostgres {
+		// The embedded store has one daemon: its challenge nonces may live in memory. On a
+		// shared store they stay in it, so that another daemon can take the answer.
+		d.nonces = memnonce.New()
+	}
 	undo = append(undo, func() { db.Close() })
 
 	keysDir := st.Tokens.KeysDir
