@@ -370,7 +370,7 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 				if _, err := d.store.DeleteExpiredTokenRevocations(ctx, now); err != nil {
 					d.log.Warn("sweeping expired token revocations", "err", err)
 				}
-				d.rotateIfDue(now)
+				d.rotateIfDue(ctx, now)
 			}
 		}
 	}()
@@ -379,11 +379,11 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 
 // rotateIfDue rotates the token signing key on its schedule and drops retired keys whose tokens
 // have all expired.
-func (d *Daemon) rotateIfDue(now time.Time) {
+func (d *Daemon) rotateIfDue(ctx context.Context, now time.Time) {
 	every := time.Duration(d.settings.Tokens.RotateEvery)
 	if every > 0 && now.Sub(d.keys.ActiveSince()) >= every {
 		if rt := d.runtimes.acquire(); rt != nil {
-			if err := d.keys.Rotate(now, rt.Engine.KeyRetention()); err != nil {
+			if err := d.keys.Rotate(ctx, now, rt.Engine.KeyRetention()); err != nil {
 				d.log.Error("scheduled key rotation failed", "err", err)
 			} else {
 				id, _, _ := d.keys.Active()
@@ -392,7 +392,7 @@ func (d *Daemon) rotateIfDue(now time.Time) {
 			rt.Release()
 		}
 	}
-	if err := d.keys.Prune(now); err != nil {
+	if err := d.keys.Prune(ctx, now); err != nil {
 		d.log.Warn("pruning retired token keys", "err", err)
 	}
 }
