@@ -86,6 +86,10 @@ type Client struct {
 	instanceID string
 	gen        uint64 // counts settled challenges; a 401 older than the last settlement is stale
 	identities map[string]json.RawMessage
+	// logins holds, per login realm, the authenticator the server's last challenge of it named
+	// ({"authenticator", "header"}), so that a user-certificate realm's dependent realm can be
+	// answered before the server challenges it (see dependentFirst).
+	logins map[string]json.RawMessage
 
 	tokens tokens
 
@@ -488,6 +492,7 @@ func (c *Client) settleRealm(ctx context.Context, ch *challengeBody, realm strin
 		}
 		return rounds[realm], nil
 	}
+	var cur json.RawMessage // the payload of the challenge being answered
 	challenge := func(test string, step int, payload json.RawMessage) (*Answer, error) {
 		round, err := next()
 		if err != nil {
@@ -497,6 +502,8 @@ func (c *Client) settleRealm(ctx context.Context, ch *challengeBody, realm strin
 		if err != nil {
 			return nil, &RealmError{Realm: realm, Round: round, Err: err}
 		}
+		cur = payload
+		c.learnLogin(realm, h, payload)
 		a, err := h.HandleChallenge(ctx, &Challenge{
 			Realm: realm, SecurityTest: test, Step: step, Round: round,
 			Payload: payload, Error: info.Error, RemainingAttempts: info.RemainingAttempts,
@@ -514,6 +521,15 @@ func (c *Client) settleRealm(ctx context.Context, ch *challengeBody, realm strin
 		}
 		if ans == nil || ans.Skip {
 			return nil
+		}
+		if dep, payload := c.dependentFirst(h, cur, ans, rounds); dep != "" && depth < maxNesting {
+			// One round trip less than {"enroll": true} answered with the dependent realm's
+			// challenge; a server that wants the enroll first (409) gets it.
+			first := &challengeBody{SecurityTest: ch.SecurityTest, Step: ch.Step, Challenges: map[string]json.RawMessage{dep: payload}}
+			var e *Error
+			if err := c.settleRealm(ctx, first, dep, rounds, depth+1); err != nil && !(errors.As(err, &e) && e.Status == http.StatusConflict) {
+				return err
+			}
 		}
 		reply, again, postErr := c.postAnswer(ctx, realm, ans)
 		if postErr != nil {
@@ -560,6 +576,81 @@ func (c *Client) settleRealm(ctx context.Context, ch *challengeBody, realm strin
 			}
 		}
 	}
+}
+
+// dependentAnswerer is a handler whose answer to a challenge may need another realm passed
+// first: the user-certificate handler's {"enroll": true} needs the dependent realm the
+// challenge names.
+type dependentAnswerer interface {
+	dependentRealm(payload json.RawMessage, a *Answer) string
+}
+
+// dependentFirst returns the realm to answer before posting a (and the challenge payload to
+// answer it with), or "": a user-certificate realm's dependent realm, when a is
+// {"enroll": true}, the session has not passed that realm, this call has not answered it yet,
+// its handler is a LoginHandler that holds fixed Credentials (so nobody is asked for them
+// before the server wants them), and the client knows the realm's authenticator from an earlier
+// challenge of it. PROTOCOL.md section 7 step 3 lets a client answer the dependent realm as soon
+// as the challenge names it, which saves the enroll answer challenged with the dependent realm
+// and the request re-issued after it.
+func (c *Client) dependentFirst(h ChallengeHandler, payload json.RawMessage, a *Answer, rounds map[string]int) (string, json.RawMessage) {
+	da, ok := h.(dependentAnswerer)
+	if !ok {
+		return "", nil
+	}
+	dep := da.dependentRealm(payload, a)
+	if dep == "" || rounds[dep] > 0 {
+		return "", nil
+	}
+	lh, ok := c.handler(dep).(*LoginHandler)
+	if !ok || lh.Ask != nil || lh.Credentials.Username == "" {
+		return "", nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, passed := c.identities[dep]; passed {
+		return "", nil
+	}
+	known, ok := c.logins[dep]
+	if !ok {
+		return "", nil
+	}
+	return dep, known
+}
+
+// learnLogin keeps the authenticator a login realm's challenge names (never its error or
+// remaining attempts), for dependentFirst.
+func (c *Client) learnLogin(realm string, h ChallengeHandler, payload json.RawMessage) {
+	if _, ok := h.(*LoginHandler); !ok {
+		return
+	}
+	var p struct {
+		Authenticator string `json:"authenticator"`
+		Header        string `json:"header,omitempty"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return
+	}
+	switch p.Authenticator {
+	case "form", "basic":
+		p.Header = ""
+	case "header":
+		if !validHeaderName(p.Header) {
+			return
+		}
+	default:
+		return
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.logins == nil {
+		c.logins = map[string]json.RawMessage{}
+	}
+	c.logins[realm] = b
 }
 
 // postAnswer sends one answer to POST /api/v1/auth/{realm}. It returns the 200 reply, or the

@@ -67,8 +67,11 @@ func TestInitSettlesAntiXSRF(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Init: %v", err)
 	}
+	// webTest, android's test, holds the device realm every mobile environment's test has: the
+	// client answers it with the anti-XSRF token of the first challenge.
 	want := &client.InitResult{App: "sample", Env: "android", SecurityTest: "webTest",
-		User: client.Identity{"userId": c.PersistentCookie(), "displayName": c.PersistentCookie(), "realm": client.RealmAnonymousUser}}
+		User:   client.Identity{"userId": c.PersistentCookie(), "displayName": c.PersistentCookie(), "realm": client.RealmAnonymousUser},
+		Device: client.Identity{"id": testDevice.ID, "os": testDevice.OS, "model": testDevice.Model, "displayName": testDevice.DisplayName}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Init result (-want +got):\n%s", diff)
 	}
@@ -81,6 +84,7 @@ func TestInitSettlesAntiXSRF(t *testing.T) {
 	}
 	wantSteps := []step{
 		{"POST", "/api/v1/apps/sample/android/init", false},
+		{"POST", "/api/v1/auth/wl_deviceNoProvisioningRealm", true},
 		{"POST", "/api/v1/apps/sample/android/init", true},
 		{"GET", "/api/v1/session", true},
 	}

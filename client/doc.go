@@ -59,8 +59,9 @@
 //     Attestation on a device).
 //   - User certificates (UserCertificateHandler, registered for wl_userCertificateAuthRealm):
 //     with a certificate for "user:<realm>" the user signs in with it; without one the client
-//     asks to enroll, answers the dependent realm (a login) when the server challenges it,
-//     builds a CSR with exactly the subject the PKI bridge requires, stores the certificate and
+//     asks to enroll, answers the dependent realm (a login) when the server challenges it (or
+//     before asking, when its LoginHandler holds fixed Credentials and the client knows the
+//     realm's authenticator from an earlier challenge: one round trip less), builds a CSR with exactly the subject the PKI bridge requires, stores the certificate and
 //     signs in with it. A realm answered "NO_USE_DEPENDENT_REALM_ONLY" settles with the login
 //     alone.
 //

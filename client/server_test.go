@@ -11,7 +11,8 @@ import (
 
 // The client's tests run against the real daemon (hostdtest) on the projects under testdata:
 //
-//   - testdata/protocol: a web test for init, a two-step test (anti-XSRF, remote disable and the
+//   - testdata/protocol: a one-step test for init (anti-XSRF, the anonymous user and the
+//     device realm every mobile environment's test has), a two-step test (anti-XSRF, remote disable and the
 //     device, then a form login) for most procedures, a test per login authenticator, a static
 //     page;
 //   - testdata/certificates: device provisioning per application, group and device (with an MDM

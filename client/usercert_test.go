@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -355,5 +356,92 @@ func TestCertificateHandlersNeedConfig(t *testing.T) {
 		Keystore: &client.MemoryKeystore{}, Device: &client.DeviceInfo{OS: "android"}})
 	if err == nil {
 		t.Errorf("New accepted a keystore with a device without id")
+	}
+}
+
+// A client that holds fixed credentials for the dependent realm and knows its authenticator
+// (the server challenged it before) answers it as soon as the user-certificate challenge names
+// it, then asks to enroll: one round trip less than asking first (PROTOCOL.md section 7 step 3).
+// A client that would have to ask the user keeps the enroll-first order, and so does one that
+// has not seen the realm's challenge yet.
+func TestEnrollAnswersDependentRealmFirst(t *testing.T) {
+	t.Parallel()
+	srv := newPKIServer(t)
+	ctx := context.Background()
+	enrollFirst := []step{
+		{"POST", "/api/v1/adapters/acct/user", true},    // 401 user certificate
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // enroll: 401 dependent realm
+		{"POST", "/api/v1/auth/" + userLogin, true},     // the login
+		{"POST", "/api/v1/adapters/acct/user", true},    // 401 user certificate again
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // enroll: 401 csrRequirements
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // csr: 200 enrolled
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // x5c payload: 200 success
+		{"POST", "/api/v1/adapters/acct/user", true},
+	}
+	dependentFirst := []step{
+		{"POST", "/api/v1/adapters/acct/user", true},    // 401 user certificate
+		{"POST", "/api/v1/auth/" + userLogin, true},     // the login, before the enroll
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // enroll: 401 csrRequirements
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // csr: 200 enrolled
+		{"POST", "/api/v1/auth/" + userCertRealm, true}, // x5c payload: 200 success
+		{"POST", "/api/v1/adapters/acct/user", true},
+	}
+	// enrollAgain starts the next enrollment of c in its session: it forgets the certificate
+	// and logs out of both realms, and returns how many requests the server has seen.
+	enrollAgain := func(t *testing.T, c *client.Client, ks client.Keystore) int {
+		t.Helper()
+		if err := ks.Delete(client.UserEntity(userCertRealm)); err != nil {
+			t.Fatal(err)
+		}
+		for _, realm := range []string{userCertRealm, userLogin} {
+			if err := c.Logout(ctx, realm); err != nil {
+				t.Fatalf("logout of %s: %v", realm, err)
+			}
+		}
+		return len(srv.Requests())
+	}
+	tests := []struct {
+		name    string
+		handler *client.LoginHandler
+		second  []step // the second enrollment, once the client has seen the login challenge
+	}{
+		{"fixed credentials", loginAs("alice"), dependentFirst},
+		{"credentials asked for", &client.LoginHandler{Ask: func(context.Context, client.LoginPrompt) (client.Credentials, error) {
+			return client.Credentials{Username: "alice", Password: "secret"}, nil
+		}}, enrollFirst},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ks client.MemoryKeystore
+			c := pkiClient(t, srv, &ks, "sample", "android", func(cfg *client.Config) {
+				cfg.Device = &client.DeviceInfo{ID: "order-" + strings.ReplaceAll(tc.name, " ", "-"), OS: "android", Model: "test"}
+			})
+			c.RegisterHandler(userLogin, tc.handler)
+			// The first enrollment: the client has never seen UserLogin's challenge, so it asks
+			// to enroll first.
+			if _, err := c.Init(ctx); err != nil {
+				t.Fatalf("init: %v", err)
+			}
+			n := len(srv.Requests())
+			if _, err := c.InvokeProcedure(ctx, "acct", "user"); err != nil {
+				t.Fatalf("first enrollment: %v", err)
+			}
+			if diff := cmp.Diff(enrollFirst, steps(srv.Requests()[n:])); diff != "" {
+				t.Fatalf("first enrollment requests (-want +got):\n%s", diff)
+			}
+			n = enrollAgain(t, c, &ks)
+			if _, err := c.InvokeProcedure(ctx, "acct", "user"); err != nil {
+				t.Fatalf("second enrollment: %v", err)
+			}
+			if diff := cmp.Diff(tc.second, steps(srv.Requests()[n:])); diff != "" {
+				t.Errorf("second enrollment requests (-want +got):\n%s", diff)
+			}
+			if got := c.Identities()[userCertRealm]["userId"]; got != "alice" {
+				t.Errorf("identity %v, want alice", c.Identities()[userCertRealm])
+			}
+			if _, err := ks.Load(client.UserEntity(userCertRealm)); err != nil {
+				t.Errorf("no certificate stored after the second enrollment: %v", err)
+			}
+		})
 	}
 }

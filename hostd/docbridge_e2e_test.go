@@ -36,7 +36,8 @@ func TestDocumentedShapesBridge(t *testing.T) {
 	ks := &client.MemoryKeystore{}
 	logins := 0
 	newClient := func(user string) *client.Client {
-		c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: "Bank", Environment: "iphone", AppVersion: "1.0", Keystore: ks})
+		c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: "Bank", Environment: "iphone", AppVersion: "1.0", Keystore: ks,
+			Device: &client.DeviceInfo{ID: "laptop", OS: "iphone", Model: "test"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,6 +106,7 @@ func startDocBridge(t *testing.T) *daemon.Daemon {
 		<customSecurityTest name="certTests">
 			<test realm="wl_antiXSRFRealm" step="1"/>
 			<test realm="wl_userCertificateAuthRealm" isInternalUserID="true" step="1"/>
+			<test realm="wl_deviceNoProvisioningRealm" isInternalDeviceID="true" step="1"/>
 		</customSecurityTest>
 	</securityTests>
 	<realms>

@@ -23,6 +23,7 @@ import (
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/pki/pkitest"
+	"github.com/realmgate/realmgate/project"
 )
 
 // requireTool returns the path of a tool the test needs; it skips the test when the tool is
@@ -174,11 +175,17 @@ func TestClientEnrollsWithEveryBridge(t *testing.T) {
 	}
 	var testsXML strings.Builder
 	for _, tc := range tests {
+		// A mobile environment's test holds exactly one device realm; a web one's none.
+		device := ""
+		if project.IsMobileEnvironment(tc.env) {
+			device = `
+			<test realm="wl_deviceNoProvisioningRealm" isInternalDeviceID="true" step="1"/>`
+		}
 		fmt.Fprintf(&testsXML, `
 		<customSecurityTest name="%sTests">
 			<test realm="wl_antiXSRFRealm" step="1"/>
-			<test realm="%s" isInternalUserID="true" step="1"/>
-		</customSecurityTest>`, tc.realm, tc.realm)
+			<test realm="%s" isInternalUserID="true" step="1"/>%s
+		</customSecurityTest>`, tc.realm, tc.realm, device)
 	}
 	mustWrite(t, filepath.Join(dir, "server/conf/authenticationConfig.xml"), `<tns:loginConfiguration xmlns:tns="http://www.worklight.com/auth/config">
 	<securityTests>`+testsXML.String()+`
@@ -213,7 +220,8 @@ func TestClientEnrollsWithEveryBridge(t *testing.T) {
 			ks := &client.MemoryKeystore{}
 			logins := 0
 			newC := func() *client.Client {
-				c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: "Bank", Environment: tc.env, AppVersion: "1.0", Keystore: ks})
+				c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: "Bank", Environment: tc.env, AppVersion: "1.0", Keystore: ks,
+					Device: &client.DeviceInfo{ID: "laptop", OS: tc.env, Model: "test"}})
 				if err != nil {
 					t.Fatal(err)
 				}

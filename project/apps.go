@@ -77,7 +77,7 @@ func (l *loader) loadApps() {
 			if _, ok := app.Envs["common"]; !ok {
 				// Every hybrid application has the common environment (web resources shared by
 				// all environments, used by the preview); it gets the default web test.
-				app.Envs["common"] = &Environment{Name: "common", SecurityTest: DefaultWebTest, Pos: app.Pos}
+				app.Envs["common"] = &Environment{Name: "common", SecurityTest: DefaultWebTest, Pos: app.Pos, TestPos: app.Pos}
 			}
 		case nativeRoots[lname] != "":
 			app.Kind = "native"
@@ -106,6 +106,7 @@ func (l *loader) addEnv(rel string, app *App, n *node, env string, mobile bool) 
 	}
 	e := &Environment{Name: env, Mobile: mobile, Pos: pos}
 	e.Declared, _ = n.attr("securityTest")
+	e.TestPos = Pos{File: rel, Line: n.attrLine("securityTest")}
 	e.SecurityTest = e.Declared
 	if e.SecurityTest == "" {
 		if mobile {

@@ -125,6 +125,14 @@ func FuzzParseXML(f *testing.F) {
 			if depth > maxDepth {
 				t.Fatalf("tree deeper than %d", maxDepth)
 			}
+			if n.AttrLines != nil && len(n.AttrLines) != len(n.Attrs) {
+				t.Fatalf("element <%s>: %d attribute lines for %d attributes", n.Name, len(n.AttrLines), len(n.Attrs))
+			}
+			for i, al := range n.AttrLines {
+				if al < n.Line || al > lines || (i > 0 && al < n.AttrLines[i-1]) {
+					t.Fatalf("element <%s> at line %d: attribute %s at line %d (lines %v) of a %d-line document", n.Name, n.Line, n.Attrs[i].Name.Local, al, n.AttrLines, lines)
+				}
+			}
 			for _, c := range n.Children {
 				if c.Line < n.Line {
 					t.Fatalf("child <%s> at line %d before its parent <%s> at %d", c.Name, c.Line, n.Name, n.Line)

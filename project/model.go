@@ -177,6 +177,9 @@ type Environment struct {
 	Declared string
 	Version  string
 	Pos      Pos
+	// TestPos is where the securityTest attribute is (Pos when there is none): a start tag
+	// may span lines.
+	TestPos Pos
 	// Security holds the environment's <security> children that realms use.
 	PublicSigningKey string
 	PackageName      string

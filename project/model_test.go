@@ -347,11 +347,11 @@ func TestProjectModel(t *testing.T) {
 		ID: "Bank", Pos: Pos{bankPath, 2}, Kind: "hybrid", AccessTokenExpiration: 900,
 		UserIdentityRealms: []string{"form", "other", "third"},
 		Envs: map[string]*Environment{
-			"android": {Name: "android", Mobile: true, SecurityTest: "mobile", Declared: "mobile", Version: "2.1", Pos: Pos{bankPath, 3},
+			"android": {Name: "android", Mobile: true, SecurityTest: "mobile", Declared: "mobile", Version: "2.1", Pos: Pos{bankPath, 3}, TestPos: Pos{bankPath, 3},
 				PublicSigningKey: "MIIBIjAN", PackageName: "com.bank"},
-			"iphone":         {Name: "iphone", Mobile: true, SecurityTest: DefaultMobileTest, Version: "2.0", Pos: Pos{bankPath, 9}, BundleID: "com.bank.ios"},
-			"desktopbrowser": {Name: "desktopbrowser", SecurityTest: "web", Declared: "web", Pos: Pos{bankPath, 10}},
-			"common":         {Name: "common", SecurityTest: DefaultWebTest, Pos: Pos{bankPath, 2}},
+			"iphone":         {Name: "iphone", Mobile: true, SecurityTest: DefaultMobileTest, Version: "2.0", Pos: Pos{bankPath, 9}, TestPos: Pos{bankPath, 9}, BundleID: "com.bank.ios"},
+			"desktopbrowser": {Name: "desktopbrowser", SecurityTest: "web", Declared: "web", Pos: Pos{bankPath, 10}, TestPos: Pos{bankPath, 10}},
+			"common":         {Name: "common", SecurityTest: DefaultWebTest, Pos: Pos{bankPath, 2}, TestPos: Pos{bankPath, 2}},
 		},
 	}, p.Apps["Bank"]); diff != "" {
 		t.Errorf("app Bank (-want +got):\n%s", diff)
@@ -360,7 +360,7 @@ func TestProjectModel(t *testing.T) {
 	if diff := cmp.Diff(&App{
 		ID: "Droid", Pos: Pos{droidPath, 1}, Kind: "native",
 		Envs: map[string]*Environment{
-			"android": {Name: "android", Mobile: true, SecurityTest: "mobile", Declared: "mobile", Version: "1.0", Pos: Pos{droidPath, 1},
+			"android": {Name: "android", Mobile: true, SecurityTest: "mobile", Declared: "mobile", Version: "1.0", Pos: Pos{droidPath, 1}, TestPos: Pos{droidPath, 1},
 				PublicSigningKey: "KEY", PackageName: "com.droid"},
 		},
 	}, p.Apps["Droid"]); diff != "" {

@@ -3,7 +3,9 @@ package project
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/realmgate/realmgate/htpasswd"
@@ -308,11 +310,54 @@ func (l *loader) validateUserCertificateRealm(r *Realm, used bool) {
 				l.checkProcedureRef(prm.Pos, prm.Value, used, r.Name)
 			}
 		}
-		_ = v
+		if used {
+			l.checkDocumentedBridgeProcedures(r, v)
+		}
 	case "":
 	default:
 		l.report(used, r.Pos, "use com.worklight.core.auth.ext.UserCertificateEmbeddedPKI or UserCertificateAdapterBasedPKI",
 			"realm %q names PKI bridge class %s, which Realmgate does not implement", r.Name, bridge)
+	}
+}
+
+// documentedBridgeProcedures are the procedures Worklight documents as required of an
+// adapter-based PKI bridge, by the realm parameter that names each, with what Realmgate does
+// without it.
+var documentedBridgeProcedures = []struct{ param, procedure, without string }{
+	{"adapter-pki-bridge-init-procedure", "init",
+		"the bridge is never given the realm's parameters"},
+	{"adapter-pki-bridge-identity-from-certificate-procedure", "getIdentityFromCertificate",
+		"the user of a certificate is its subject's common name, whatever the bridge would say"},
+}
+
+// checkDocumentedBridgeProcedures warns about an adapter-based PKI realm that does not name the
+// procedures Worklight documents as required of the bridge (init, getIdentityFromCertificate).
+// It is a warning, not an error: Realmgate has a default for each (no init; the certificate's
+// common name), so the realm works without them, and bridges that leave them out are common
+// (the repository's own MDM and CFSSL examples do). A name that the adapter does not declare is
+// an error of its own (checkProcedureRef). generation is the realm's certificate-generation
+// procedure, whose adapter is taken as the bridge's.
+func (l *loader) checkDocumentedBridgeProcedures(r *Realm, generation string) {
+	bridge, _, _ := strings.Cut(generation, ".")
+	a := l.p.Adapters[bridge]
+	for _, dp := range documentedBridgeProcedures {
+		if _, named := r.Params.Get(dp.param); named {
+			continue
+		}
+		if a != nil {
+			if _, declared := a.Procedures[dp.procedure]; declared {
+				l.warnf(r.Pos, fmt.Sprintf(`name it: <parameter name=%q value="%s.%s"/>`, dp.param, bridge, dp.procedure),
+					"realm %q does not name adapter %s's %s procedure in %s, so it is never called: %s", r.Name, bridge, dp.procedure, dp.param, dp.without)
+				continue
+			}
+		}
+		fix := fmt.Sprintf(`implement %s in the bridge, declare <procedure name=%q/> and name it: <parameter name=%q value="ADAPTER.%s"/>`, dp.procedure, dp.procedure, dp.param, dp.procedure)
+		if a != nil {
+			fix = fmt.Sprintf(`implement %s in adapter %s, declare <procedure name=%q/> in adapters/%s/%s.xml and name it: <parameter name=%q value="%s.%s"/>`,
+				dp.procedure, bridge, dp.procedure, bridge, bridge, dp.param, bridge, dp.procedure)
+		}
+		l.warnf(r.Pos, fix,
+			"realm %q names no %s procedure (%s), which Worklight documents as required of a PKI bridge: %s", r.Name, dp.procedure, dp.param, dp.without)
 	}
 }
 
@@ -598,6 +643,17 @@ func stepOf(t *SecurityTest, realm string) int {
 	return 0
 }
 
+// deviceRealmFix says how a test without a device realm gets one: mark the device realm it
+// already holds, or add the one that provisions nothing (what an empty mobileSecurityTest uses).
+func (l *loader) deviceRealmFix(t *SecurityTest) string {
+	for _, tr := range t.Realms {
+		if l.realmGivesDevice(tr.Realm) {
+			return fmt.Sprintf(`mark the device realm of %q: <test realm=%q isInternalDeviceID="true"/>`, t.Name, tr.Realm)
+		}
+	}
+	return fmt.Sprintf(`add <test realm=%q isInternalDeviceID="true"/> to %q (or a provisioning device realm), or use a test without a device realm only on web environments`, RealmDeviceNoProvision, t.Name)
+}
+
 func (l *loader) validateResources() {
 	p := l.p
 	for _, id := range sortedKeys(p.Apps) {
@@ -618,6 +674,10 @@ func (l *loader) validateResources() {
 			if t.UserRealm == "" {
 				l.errorf(env.Pos, fmt.Sprintf("mark one realm of %q isInternalUserID=\"true\" (or add <test realm=\"wl_anonymousUserRealm\" isInternalUserID=\"true\"/>)", t.Name),
 					"environment %s of application %q is protected by security test %q, which has no user realm: an application's test needs exactly one", envName, id, t.Name)
+			}
+			if env.Mobile && t.DeviceRealm == "" {
+				l.errorf(env.TestPos, l.deviceRealmFix(t),
+					"mobile environment %s of application %q uses security test %q, which has no device realm: a mobile environment's test needs exactly one realm marked isInternalDeviceID", envName, id, t.Name)
 			}
 			if !env.Mobile && t.DeviceRealm != "" {
 				l.errorf(env.Pos, "use a web or custom test without a device realm for web environments",
@@ -653,11 +713,51 @@ func (l *loader) validateResources() {
 		}
 	}
 	for _, sr := range p.StaticResources {
-		if _, ok := p.Tests[sr.SecurityTest]; !ok {
+		t, ok := p.Tests[sr.SecurityTest]
+		if !ok {
 			l.errorf(sr.Pos, "define it in <securityTests> or fix the name",
 				"static resource %q uses security test %q, which is not defined", sr.ID, sr.SecurityTest)
+			continue
+		}
+		l.checkStaticBasicWithAntiXSRF(sr, t)
+	}
+}
+
+// checkStaticBasicWithAntiXSRF warns about a static resource whose test holds both the anti-XSRF
+// realm and a Basic realm: a browser logs in to a Basic realm by sending the Authorization header
+// on the request itself, and a plain navigation cannot carry the WL-Instance-Id header the
+// anti-XSRF realm needs, so a browser can never pass the test (only a client that speaks the JSON
+// protocol can). A webSecurityTest always holds the anti-XSRF realm.
+func (l *loader) checkStaticBasicWithAntiXSRF(sr *StaticResource, t *SecurityTest) {
+	if !t.HasRealm(RealmAntiXSRF) {
+		return
+	}
+	var basic []string
+	for _, tr := range t.Realms {
+		if r := l.p.Realms[tr.Realm]; r != nil && r.Class != nil && r.Class.Kind == "basic" && !slices.Contains(basic, tr.Realm) {
+			basic = append(basic, tr.Realm)
 		}
 	}
+	if len(basic) == 0 {
+		return
+	}
+	fix := fmt.Sprintf(`protect the resource with a customSecurityTest without %s, such as <customSecurityTest name="%sBasic"><test realm=%q isInternalUserID="true"/></customSecurityTest>`,
+		RealmAntiXSRF, sr.ID, basic[0])
+	if t.Kind == KindWeb {
+		fix += " (a webSecurityTest always adds " + RealmAntiXSRF + ")"
+	}
+	l.warnf(sr.Pos, fix,
+		"static resource %q uses security test %q, which holds both %s and BasicAuthenticator realm %s: a browser sends its Basic credentials on a plain request, which cannot carry the WL-Instance-Id header %s needs, so a browser never passes",
+		sr.ID, t.Name, RealmAntiXSRF, quoteAll(basic), RealmAntiXSRF)
+}
+
+// quoteAll writes names as Go-quoted strings separated by commas.
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // checkHashCosts warns about a password file whose hashes are cheap to guess, or whose costs

@@ -27,6 +27,9 @@ type node struct {
 	Children    []*node
 	Text        string // concatenated character data directly inside the element, trimmed
 	Line        int
+	// AttrLines holds the line of each attribute of Attrs, in the same order: a start tag may
+	// span lines, and a diagnostic about an attribute points at the attribute.
+	AttrLines []int
 }
 
 // attr returns the value of the attribute with the given local name, matched case-insensitively
@@ -38,6 +41,47 @@ func (n *node) attr(name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// attrLine returns the line of the attribute with the given local name (matched as attr matches
+// it), or the element's line when the attribute is absent.
+func (n *node) attrLine(name string) int {
+	for i, a := range n.Attrs {
+		if strings.EqualFold(a.Name.Local, name) && a.Name.Space != "xmlns" && a.Name.Local != "xmlns" {
+			if i < len(n.AttrLines) {
+				return n.AttrLines[i]
+			}
+			break
+		}
+	}
+	return n.Line
+}
+
+// attrLines returns the line of each attribute of a start tag, in order: the line of the tag's
+// '<' plus the newlines before each attribute's '=', skipping quoted values (which may hold
+// newlines and '=' of their own). The decoder has already accepted the tag, so its grammar is
+// known good; a count that does not match the decoder's attributes yields nil (element lines).
+func attrLines(tag []byte, line, want int) []int {
+	out := make([]int, 0, want)
+	for i := 0; i < len(tag); i++ {
+		switch c := tag[i]; {
+		case c == '"' || c == '\'':
+			j := bytes.IndexByte(tag[i+1:], c)
+			if j < 0 {
+				return nil
+			}
+			line += bytes.Count(tag[i+1:i+1+j], []byte{'\n'})
+			i += j + 1
+		case c == '\n':
+			line++
+		case c == '=':
+			out = append(out, line)
+		}
+	}
+	if len(out) != want {
+		return nil
+	}
+	return out
 }
 
 // attrAny is attr over several spellings.
@@ -114,6 +158,7 @@ func parseXML(data []byte) (*node, error) {
 	)
 	for {
 		line, _ := d.InputPos()
+		start := d.InputOffset()
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
 			break
@@ -137,6 +182,9 @@ func parseXML(data []byte) (*node, error) {
 			// line is the decoder's position before this token: the '<' of the start tag,
 			// since whitespace and comments before it are tokens of their own.
 			n := &node{Space: t.Name.Space, Name: t.Name.Local, Attrs: t.Attr, Line: line}
+			if len(t.Attr) > 0 {
+				n.AttrLines = attrLines(data[start:d.InputOffset()], line, len(t.Attr))
+			}
 			if len(stack) == 0 {
 				if root != nil {
 					return nil, &XMLError{Line: line, Err: errors.New("more than one root element")}
