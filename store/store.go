@@ -31,6 +31,11 @@ var ErrConflict = errors.New("store: conflict")
 // nothing is written.
 var ErrInvalid = errors.New("store: invalid record")
 
+// ErrUnavailable is returned, wrapped with the cause, when the store cannot be reached (a
+// database server that is down, restarting or refusing connections): the request may succeed
+// later, and nothing is known to be wrong with it, so a server answers 503.
+var ErrUnavailable = errors.New("store: unavailable")
+
 // Store is the whole of the durable state. It is composed of narrow interfaces so that a consumer
 // can ask for only what it uses.
 type Store interface {
@@ -43,10 +48,35 @@ type Store interface {
 	LoginFailures
 	Audit
 	TokenRevocations
+	Updater
 	// Ping reports whether the store can serve (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store.
 	Close() error
+}
+
+// Tx is the state a unit of work reads and writes.
+type Tx interface {
+	Sessions
+	Users
+	Devices
+	RemoteDisable
+	Nonces
+	Certificates
+	LoginFailures
+	Audit
+	TokenRevocations
+}
+
+// Updater runs units of work.
+type Updater interface {
+	// Update runs fn in one unit of work: the writes fn makes through tx commit together when
+	// fn returns nil, and none of them when fn or the commit fails (the error is returned,
+	// wrapped). Reads through tx see the unit's own writes. fn may run more than once (a
+	// store may retry a serialization failure), so it must have no other side effect; it must
+	// not do slow work (adapter calls, signing, network): do that before and write after.
+	// tx is valid only while fn runs.
+	Update(ctx context.Context, fn func(tx Tx) error) error
 }
 
 // Session is one client session. State is the engine's own encoding of what the session has

@@ -27,6 +27,9 @@ type Settings struct {
 	Listen string `yaml:"listen"`
 	// Data is the folder of the embedded store and generated keys.
 	Data string `yaml:"data"`
+	// Store selects the durable store: by default the embedded SQLite file DATA/realmgate.db;
+	// for several daemons, one PostgreSQL database.
+	Store StoreSettings `yaml:"store"`
 	// Development relaxes checks meant for production (unpinned adapters) and says so at start.
 	Development bool `yaml:"development"`
 	// AdapterCacheDir keeps compiled wasm modules between restarts; default DATA/adapter-cache.
@@ -93,6 +96,62 @@ type Settings struct {
 	} `yaml:"authenticity"`
 }
 
+// Store drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// StoreSettings are the settings of the store section.
+type StoreSettings struct {
+	// Driver is "sqlite" (the default: the file realmgate.db in the data folder) or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is the PostgreSQL database, as a URL (postgres://realmgate@db.example:5432/realmgate
+	// ?sslmode=verify-full) or key=value pairs. A password does not belong in hostd.yaml: give
+	// the whole DSN in DSNFile or DSNEnv instead, or the password alone in PGPASSWORD or a
+	// ~/.pgpass file.
+	DSN string `yaml:"dsn"`
+	// DSNFile is a file holding the DSN, readable by hostd's user alone (like every secret file).
+	DSNFile string `yaml:"dsnFile"`
+	// DSNEnv names an environment variable holding the DSN.
+	DSNEnv string `yaml:"dsnEnv"`
+	// MaxConns bounds the connections to the database (default: the DSN's pool_max_conns, or
+	// 16).
+	MaxConns int32 `yaml:"maxConns"`
+	// ConnectTimeout bounds the opening of a connection (default: the DSN's connect_timeout, or
+	// 5s).
+	ConnectTimeout Duration `yaml:"connectTimeout"`
+	// StatementTimeout makes the server cancel a statement that runs longer (default: the
+	// DSN's statement_timeout, or 30s).
+	StatementTimeout Duration `yaml:"statementTimeout"`
+}
+
+// validate checks the store section (without reading the DSN's file or variable).
+func (s StoreSettings) validate() error {
+	switch s.Driver {
+	case "", DriverSQLite:
+		if s.DSN != "" || s.DSNFile != "" || s.DSNEnv != "" || s.MaxConns != 0 || s.ConnectTimeout != 0 || s.StatementTimeout != 0 {
+			return errors.New("store: dsn, dsnFile, dsnEnv and the pool settings are for driver postgres; the sqlite store is the file realmgate.db in the data folder")
+		}
+	case DriverPostgres:
+		n := 0
+		for _, v := range []string{s.DSN, s.DSNFile, s.DSNEnv} {
+			if v != "" {
+				n++
+			}
+		}
+		if n != 1 {
+			return errors.New("store: driver postgres needs exactly one of dsn, dsnFile (a file holding the DSN) and dsnEnv (the name of a variable holding it)")
+		}
+		if s.MaxConns < 0 {
+			return errors.New("store: maxConns cannot be negative")
+		}
+	default:
+		return fmt.Errorf("store: unknown driver %q (known: %s, %s)", s.Driver, DriverSQLite, DriverPostgres)
+	}
+	return nil
+}
+
 // DefaultSettings are used where neither the file nor a flag says otherwise.
 func DefaultSettings() Settings {
 	var s Settings
@@ -155,5 +214,5 @@ func (s Settings) Validate() error {
 	if s.Limits.UnauthenticatedInputBytes < 0 || s.Limits.InputDepth < 0 {
 		return errors.New("limits: sizes and depths cannot be negative")
 	}
-	return nil
+	return s.Store.validate()
 }

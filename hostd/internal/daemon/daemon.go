@@ -27,7 +27,6 @@ import (
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/project"
 	"github.com/realmgate/realmgate/store"
-	"github.com/realmgate/realmgate/store/sqlite"
 )
 
 // LoadProject loads and validates a project, compiles its Rego and prepares the evaluator. Every
@@ -144,9 +143,9 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if tightened {
 		log.Warn("the data folder was open to other users; it is now private (mode 0700)", "dir", st.Data)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(st.Data, "realmgate.db"))
+	db, err := openStore(ctx, st, log)
 	if err != nil {
-		return nil, fmt.Errorf("opening the store: %w", err)
+		return nil, err
 	}
 	d.store = db
 	undo = append(undo, func() { db.Close() })
