@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LoginFailures", loginFailureTests},
 		{"Audit", auditTests},
 		{"TokenRevocations", tokenRevocationTests},
+		{"Blobs", blobTests},
 		{"Times", timeTests},
 		{"Lifecycle", lifecycleTests},
 	}
