@@ -88,8 +88,8 @@ type answerOutcome struct {
 // maxAnswerBytes bounds an answer body; the HTTP layer enforces its own, larger, limit first.
 const maxAnswerBytes = 64 << 10
 
-// Answer handles a client's answer to a realm's challenge.
-func (e *Engine) Answer(ctx context.Context, req AnswerRequest) (*AnswerResult, error) {
+// answer handles a client's answer to a realm's challenge (Answer).
+func (e *Engine) answer(ctx context.Context, req AnswerRequest) (*AnswerResult, error) {
 	now := e.now()
 	r, ok := e.realms[req.Realm]
 	if !ok {

@@ -138,6 +138,7 @@ func (e *Engine) storeIssued(x *exchange, cert *x509.Certificate, entity, owner,
 	if err := e.store.PutCertificate(x.ctx, rec); err != nil {
 		return unavailable("the certificate store", err)
 	}
+	e.obs.CertificateIssued(realm, e.bridgeOf(realm))
 	// The certificate record is the durable trace of the issuance; the log says it too.
 	e.log.Info("certificate issued", "serial", rec.Serial, "entity", entity, "owner", owner, "realm", realm,
 		"session", SessionRef(x.s.rec.ID), "not_after", cert.NotAfter)

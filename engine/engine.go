@@ -164,6 +164,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Decisions receives one record per security-test decision; nil discards them.
 	Decisions DecisionSink
+	// Observer is told of decisions, challenges, certificates and tokens (metrics); nil: none.
+	Observer Observer
 	// Procedures runs adapter procedures for adapter-based realms; nil leaves those realms
 	// unable to authenticate (their challenges are refused with CodeNotImplemented).
 	Procedures ProcedureRunner
@@ -191,6 +193,7 @@ type Engine struct {
 	now       func() time.Time
 	log       *slog.Logger
 	decisions DecisionSink
+	obs       Observer
 	realms    map[string]realm
 	locks     locks
 	states    stateCache
@@ -221,6 +224,7 @@ func New(p *project.Project, opts Options) (*Engine, error) {
 		now:       opts.Now,
 		log:       opts.Logger,
 		decisions: opts.Decisions,
+		obs:       observerOr(opts.Observer),
 		procs:     opts.Procedures,
 
 		provisioningCA:      opts.ProvisioningCA,
@@ -355,10 +359,10 @@ type Challenge struct {
 	Challenges   map[string]map[string]any `json:"challenges"`
 }
 
-// Authorize decides a request for a protected resource. It returns an *Error when the request is
-// refused (application disabled, denied by policy, a realm this version cannot enforce) or the
-// engine cannot decide (store or policy failure).
-func (e *Engine) Authorize(ctx context.Context, req AccessRequest) (*Access, error) {
+// authorize decides a request for a protected resource (Authorize). It returns an *Error when
+// the request is refused (application disabled, denied by policy, a realm this version cannot
+// enforce) or the engine cannot decide (store or policy failure).
+func (e *Engine) authorize(ctx context.Context, req AccessRequest) (*Access, error) {
 	now := e.now()
 	test, ok := e.project.Tests[req.Resource.Test]
 	if !ok {
@@ -585,6 +589,7 @@ func (e *Engine) challenge(x *exchange, test *project.SecurityTest, dec policies
 		rs.Data[dataTest] = test.Name // the answer may depend on the test that asked
 		x.s.dirty = true
 		ch.Challenges[name] = payload
+		e.obs.Challenge(name)
 	}
 	return ch, nil
 }

@@ -290,6 +290,8 @@ type labOptions struct {
 	wrap func(engine.Store) engine.Store
 	// procs runs the procedures of adapter-based realms.
 	procs engine.ProcedureRunner
+	// observer is told of the engine's events.
+	observer engine.Observer
 }
 
 func newLab(t testing.TB) *lab { return newLabWith(t, labOptions{}) }
@@ -336,6 +338,7 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 		Evaluator:  ev,
 		Now:        l.clock.Now,
 		Procedures: o.procs,
+		Observer:   o.observer,
 		Logger:     slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Decisions: engine.DecisionFunc(func(d engine.DecisionRecord) {
 			if l.discard.Load() {

@@ -132,12 +132,12 @@ func namedAudience(audience, resource []string) (string, error) {
 	return aud, nil
 }
 
-// IntrospectToken validates a token online (TokenIssuer.Introspect): anything invalid, for
+// introspectToken validates a token online (TokenIssuer.Introspect): anything invalid, for
 // another audience than the one named, or revoked (its session logged out, its device was
 // blocked) is not active. The error is for what must not be answered "not active": tokens off
 // (CodeNotImplemented), a malformed audience (CodeInvalidTarget), a revocation store that does not
 // answer (CodeUnavailable: never take the token for valid).
-func (e *Engine) IntrospectToken(ctx context.Context, q TokenQuery) (Introspection, error) {
+func (e *Engine) introspectToken(ctx context.Context, q TokenQuery) (Introspection, error) {
 	if e.tokens == nil {
 		return Introspection{}, tokensOff()
 	}

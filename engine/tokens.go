@@ -286,11 +286,11 @@ func (ti *TokenIssuer) Introspect(ctx context.Context, token, scope, audience st
 	return c, nil
 }
 
-// IssueToken runs the scope's security test for the request and, when it passes, mints a token
+// issueToken runs the scope's security test for the request and, when it passes, mints a token
 // for audience (see TokenIssuer.Audience), bound to the session's token lineage so that a logout
 // revokes it. A request that has not passed every realm of the scope gets the test's challenge in
 // Access.
-func (e *Engine) IssueToken(ctx context.Context, ti *TokenIssuer, req AccessRequest, audience string) (*Access, *Token, error) {
+func (e *Engine) issueToken(ctx context.Context, ti *TokenIssuer, req AccessRequest, audience string) (*Access, *Token, error) {
 	test := e.project.Tests[req.Resource.Test]
 	aud, err := ti.Audience(audience, req.App.App)
 	if err != nil {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -286,4 +287,17 @@ func classify(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("postgres: %s: cannot reach the database: %w: %w", op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// PoolStats reports the connection pool in database/sql's shape, for the daemon's metrics.
+func (s *Store) PoolStats() map[string]sql.DBStats {
+	st := s.pool.Stat()
+	return map[string]sql.DBStats{"postgres": {
+		MaxOpenConnections: int(st.MaxConns()),
+		OpenConnections:    int(st.TotalConns()),
+		InUse:              int(st.AcquiredConns()),
+		Idle:               int(st.IdleConns()),
+		WaitCount:          st.EmptyAcquireCount(),
+		WaitDuration:       st.EmptyAcquireWaitTime(),
+	}}
 }

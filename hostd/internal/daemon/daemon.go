@@ -16,11 +16,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
+	"github.com/realmgate/realmgate/hostd/internal/metrics"
 	"github.com/realmgate/realmgate/hostd/internal/server"
 	"github.com/realmgate/realmgate/internal/secretfile"
 	"github.com/realmgate/realmgate/pki"
@@ -69,6 +68,9 @@ type Daemon struct {
 	cluster     *cluster // nil when the daemon is alone on its store
 	tokens      *engine.TokenIssuer
 	decisions   *decisionLog
+	// metrics are what /metrics serves: the engine's observer, the adapter and store
+	// decorators, the reloads.
+	metrics *metrics.Metrics
 	// runtimes holds the current runtime; reloadMu makes reloads one at a time.
 	runtimes runtimes
 	reloadMu sync.Mutex
@@ -110,7 +112,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := st.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Daemon{settings: st, dir: opts.ConfigDir, log: log}
+	d := &Daemon{settings: st, dir: opts.ConfigDir, log: log, metrics: metrics.New()}
 
 	token := []byte(strings.TrimSpace(opts.AdminToken))
 	if len(token) == 0 && st.AdminTokenFile != "" {
@@ -148,7 +150,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	d.store = db
+	d.store = d.metrics.Store(db)
 	undo = append(undo, func() { db.Close() })
 
 	keysDir := st.Tokens.KeysDir
@@ -180,10 +182,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}
 	d.keys = keySet
-	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer, Audiences: st.Tokens.Audiences, Revocations: db}
+	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer, Audiences: st.Tokens.Audiences, Revocations: d.store}
 
-	reg := prometheus.NewRegistry()
-	d.decisions = newDecisionLog(log.With("log", "decision"), reg)
+	reg := d.metrics.Registry()
+	d.decisions = newDecisionLog(log.With("log", "decision"))
 	d.server = server.New(server.Options{
 		Runtimes:      &d.runtimes,
 		Reloader:      d,
@@ -198,6 +200,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.runtimes.Swap(rt)
+	d.metrics.Loaded(time.Now())
 	undo = append(undo, func() {
 		if err := d.retireRuntime(context.Background()); err != nil {
 			log.Warn("closing the adapters after a failed start", "err", err)
@@ -265,6 +268,9 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	for name, a := range la {
+		la[name] = d.metrics.Adapter(name, p.Adapters[name].Backend.Kind, a)
+	}
 	cfg := engine.Config{
 		SessionIdle:                  time.Duration(d.settings.Session.IdleTimeout),
 		SessionMaxLifetime:           time.Duration(d.settings.Session.MaxLifetime),
@@ -289,6 +295,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 		Evaluator:           ev,
 		Logger:              d.log,
 		Decisions:           d.decisions,
+		Observer:            d.metrics,
 		Procedures:          la,
 		ProvisioningCA:      prov.ca,
 		AttestationRoots:    prov.roots,
@@ -322,6 +329,7 @@ func (d *Daemon) reload(ctx context.Context, actor string, announce bool) (serve
 		return server.Reloaded{}, err
 	}
 	d.runtimes.Swap(next)
+	d.metrics.Loaded(time.Now())
 	next.Engine.AuditReload(ctx, actor)
 	res := server.Reloaded{Revision: next.Engine.Revision(), Warnings: make([]string, 0, len(next.Project.Diagnostics))}
 	for _, w := range next.Project.Diagnostics {

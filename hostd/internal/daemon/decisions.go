@@ -4,33 +4,25 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/realmgate/realmgate/engine"
 )
 
-// decisionLog is the daemon's engine.DecisionSink: one record in the decision log and one count
-// in realmgate_decisions_total per security-test decision. The engines of every runtime share
-// it, so the counts run on across reloads.
+// decisionLog is the daemon's engine.DecisionSink: one record in the decision log per
+// security-test decision. (realmgate_decisions_total counts them, with the decisions the engine
+// could not make, through the engine's Observer: package metrics.)
 type decisionLog struct {
-	log   *slog.Logger
-	count *prometheus.CounterVec
+	log *slog.Logger
 }
 
 var _ engine.DecisionSink = (*decisionLog)(nil)
 
-// newDecisionLog registers the decision counter on reg and logs to log.
-func newDecisionLog(log *slog.Logger, reg prometheus.Registerer) *decisionLog {
-	count := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "realmgate_decisions_total", Help: "Security-test decisions by test and outcome.",
-	}, []string{"security_test", "outcome"})
-	reg.MustRegister(count)
-	return &decisionLog{log: log, count: count}
+// newDecisionLog logs to log.
+func newDecisionLog(log *slog.Logger) *decisionLog {
+	return &decisionLog{log: log}
 }
 
-// Record logs and counts one decision.
+// Record logs one decision.
 func (l *decisionLog) Record(d engine.DecisionRecord) {
-	l.count.WithLabelValues(d.Test, d.Outcome).Inc()
 	l.log.LogAttrs(context.Background(), slog.LevelInfo, "decision",
 		slog.String("decision_id", d.DecisionID),
 		slog.String("session", d.Session),

@@ -124,6 +124,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body["error"], body["message"] = codeInternal, "the server could not handle the request"
 	}
 	code, _ := body["error"].(string)
+	s.metrics.failures.WithLabelValues(code).Inc()
 	writeJSON(w, statusOf(code), body)
 }
 

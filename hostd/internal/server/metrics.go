@@ -18,6 +18,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	answers  *prometheus.CounterVec
 	reloads  *prometheus.CounterVec
+	failures *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -39,8 +40,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "realmgate_config_reloads_total", Help: "Configuration reloads by result.",
 		}, []string{"result"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "realmgate_failures_total", Help: "Error responses by code (the engine's error codes and the API's own).",
+		}, []string{"code"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.answers, m.reloads,
+	m.reg.MustRegister(m.requests, m.latency, m.answers, m.reloads, m.failures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
