@@ -11,16 +11,38 @@ cd "$(dirname "$0")/.."
 dur=${1:-10s}
 conns=${2:-16}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+# Stops the servers and waits for them before removing their folder, so a daemon still writing
+# its store does not make the removal (and the script) fail.
+cleanup() {
+	local pids
+	pids=$(jobs -p)
+	[[ -z $pids ]] || kill $pids 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work" || true
+}
+trap cleanup EXIT
 
 go build -o "$work/hostd" ./hostd
-go build -o "$work/opa" github.com/open-policy-agent/opa
+# OPA's command at the version go.mod requires, built as its own module: its command needs
+# modules (the server's, the CLI's) that this module does not, and go.sum lists only ours.
+GOBIN=$work go install "github.com/open-policy-agent/opa@$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)"
 go run ./hostd policy compile --config examples/banking --out "$work/rego" >/dev/null
 cp examples/banking/policies/*.rego "$work/rego/"
 
+for port in 18180 18181; do
+	if curl -s -o /dev/null 127.0.0.1:$port; then
+		echo "load.sh: 127.0.0.1:$port is taken by another server; stop it first" >&2
+		exit 1
+	fi
+done
 "$work/hostd" serve --config examples/banking --data "$work/data" --listen 127.0.0.1:18180 --log-level warn >"$work/hostd.log" 2>&1 &
 "$work/opa" run --server --addr 127.0.0.1:18181 --log-level error "$work/rego" >"$work/opa.log" 2>&1 &
 for _ in $(seq 1 120); do curl -sf 127.0.0.1:18180/readyz >/dev/null && curl -sf 127.0.0.1:18181/health >/dev/null && break; sleep 0.5; done
+if ! curl -sf 127.0.0.1:18180/readyz >/dev/null || ! curl -sf 127.0.0.1:18181/health >/dev/null; then
+	echo "load.sh: hostd or OPA did not become ready:" >&2
+	tail -20 "$work/hostd.log" "$work/opa.log" >&2
+	exit 1
+fi
 
 eval "$(go run ./bench/loadprep --url http://127.0.0.1:18180)"
 

@@ -2,43 +2,46 @@
 # Certificate issuance under load: hostd provisioning devices end to end (built-in CA, wasm PKI
 # bridge, go-plugin PKI bridge) and signing them in, against cfssl serve signing the same kind of
 # CSRs with the same CA key type, workers and duration (bench/certload). Needs cfssl (Debian
-# golang-cfssl: .ci/install-cfssl.sh).
+# golang-cfssl: .ci/install-cfssl.sh) and openssl (bench/prepare-project.sh).
 # Usage: bench/pki-load.sh [duration, default 10s] [workers, default 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
 workers=${2:-8}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+# Stops the servers and waits for them before removing their folder, so a daemon still writing
+# its store does not make the removal (and the script) fail.
+cleanup() {
+	local pids
+	pids=$(jobs -p)
+	[[ -z $pids ]] || kill $pids 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work" || true
+}
+trap cleanup EXIT
 
 go build -o "$work/hostd" ./hostd
 go build -o "$work/certload" ./bench/certload
-cp -r bench/pki-project "$work/project"
-go build -o "$work/project/adapters/PluginBridge/pkibridge" ./plugins/examples/pkibridge
-sdk-wasm/go/build.sh sdk-wasm/go/examples/pkibridge "$work/project/adapters/GoBridge/pkibridge.wasm" >/dev/null
-
 # One ECDSA P-256 CA for cfssl and the bridges; the built-in CA is P-256 too.
 (cd "$work" && echo '{"CN":"Load CA","key":{"algo":"ecdsa","size":256}}' | cfssl gencert -initca - 2>/dev/null | cfssljson -bare ca)
-openssl pkcs8 -topk8 -nocrypt -in "$work/ca-key.pem" -out "$work/ca-key8.pem"
-esc() { sed ':a;N;$!ba;s/\n/\&#10;/g' "$1"; }
-for a in GoBridge:pkibridge.wasm PluginBridge:pkibridge; do
-	name=${a%%:*}; file=${a##*:}
-	sum=$(sha256sum "$work/project/adapters/$name/$file" | cut -d' ' -f1)
-	cacert=$(esc "$work/ca.pem"); cakey=$(esc "$work/ca-key8.pem")
-	python3 - "$work/project/adapters/$name/$name.xml.tmpl" "$sum" "$cacert" "$cakey" <<'PY'
-import sys
-p, sha, cert, key = sys.argv[1:]
-s = open(p).read().replace("{{SHA256}}", sha).replace("{{CACERT}}", cert).replace("{{CAKEY}}", key)
-open(p[:-5], "w").write(s)
-PY
-	rm "$work/project/adapters/$name/$name.xml.tmpl"
-done
+bench/prepare-project.sh "$work" >/dev/null
 "$work/hostd" ca init --data "$work/data" >/dev/null
 
+for port in 18280 18281; do
+	if curl -s -o /dev/null 127.0.0.1:$port; then
+		echo "pki-load.sh: 127.0.0.1:$port is taken by another server; stop it first" >&2
+		exit 1
+	fi
+done
 cfssl serve -address 127.0.0.1 -port 18281 -ca "$work/ca.pem" -ca-key "$work/ca-key.pem" >"$work/cfssl.log" 2>&1 &
 "$work/hostd" serve --config "$work/project" --data "$work/data" --listen 127.0.0.1:18280 --log-level warn >"$work/hostd.log" 2>&1 &
 for _ in $(seq 1 120); do
 	curl -sf 127.0.0.1:18280/readyz >/dev/null && curl -sf -o /dev/null -X POST -d '{}' 127.0.0.1:18281/api/v1/cfssl/info && break
 	sleep 0.5
 done
+if ! curl -sf 127.0.0.1:18280/readyz >/dev/null; then
+	echo "pki-load.sh: hostd did not become ready:" >&2
+	tail -20 "$work/hostd.log" >&2
+	exit 1
+fi
 "$work/certload" -hostd http://127.0.0.1:18280 -cfssl http://127.0.0.1:18281 -c "$workers" -d "$dur"

@@ -188,18 +188,20 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	// What the clients saw: the walk's Wallet session was challenged four times (the anti-XSRF
 	// realm first, then authenticity, provisioning and Login, each challenge naming the realms
 	// still to pass, Login every time), the repackaged app's twice; the Plain sessions of the
-	// PKI bridge twice each (anti-XSRF, then BridgeCertRealm); every session's first request
+	// PKI bridge three times each (anti-XSRF, then the device realm and BridgeCertRealm, named
+	// in each challenge until passed); every session's first request
 	// met the anti-XSRF realm. Challenges in answers (the dependent Login of an
 	// enrollment, its CSR round) are not decisions.
 	want := map[string]float64{
 		`realmgate_decisions_total{outcome="allow",security_test="walletTests"}`:                       2, // init, token
 		`realmgate_decisions_total{outcome="challenge",security_test="walletTests"}`:                   4 + 2,
-		`realmgate_decisions_total{outcome="challenge",security_test="bridgeTests"}`:                   2 + 2,
+		`realmgate_decisions_total{outcome="challenge",security_test="bridgeTests"}`:                   3 + 3,
 		`realmgate_challenges_total{realm="wl_antiXSRFRealm"}`:                                         1 + 1 + 1 + 1 + 1,
 		`realmgate_challenges_total{realm="wl_authenticityRealm"}`:                                     2 + 2,
 		`realmgate_challenges_total{realm="wl_deviceAutoProvisioningRealm"}`:                           3 + 2,
 		`realmgate_challenges_total{realm="Login"}`:                                                    4 + 2,
-		`realmgate_challenges_total{realm="BridgeCertRealm"}`:                                          2 + 2,
+		`realmgate_challenges_total{realm="BridgeCertRealm"}`:                                          3 + 3,
+		`realmgate_challenges_total{realm="wl_deviceNoProvisioningRealm"}`:                             3 + 3,
 		`realmgate_answers_failed_total{code="wrong_answer",realm="Login"}`:                            1,
 		`realmgate_answers_failed_total{code="realm_refused",realm="wl_authenticityRealm"}`:            1,
 		`realmgate_answers_failed_total{code="csr_rejected",realm="BridgeCertRealm"}`:                  1,
