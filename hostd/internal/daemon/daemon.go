@@ -161,6 +161,11 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if st.Store.Driver == DriverPostgres {
 		// Several daemons may serve this store: they share the token keys and the project
 		// generation through it.
+		if st.Tokens.Issuer == "" {
+			// Each daemon would name its own address as the issuer, and refuse the tokens of
+			// the others.
+			return nil, errors.New("tokens.issuer: the daemons of a PostgreSQL store mint tokens under one issuer; set it to the URL clients reach them at (the load balancer's)")
+		}
 		d.cluster = &cluster{blobs: db, every: time.Duration(st.Store.PollInterval)}
 		if d.cluster.every <= 0 {
 			d.cluster.every = DefaultPollInterval
