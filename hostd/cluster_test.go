@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -76,6 +77,7 @@ const clusterApp = `<application id="Bank">
 // what they share is what docs/deployment.md says they must: the database, the provisioning CA
 // and the key-encryption key of the token keys.
 type clusterLab struct {
+	pg       *pgtest.Cluster
 	dsn      string
 	dirs     [2]string
 	daemons  [2]*process
@@ -86,7 +88,7 @@ func newClusterLab(t *testing.T) *clusterLab {
 	t.Helper()
 	haproxy := requireTool(t, "haproxy")
 	pg := pgtest.Start(t)
-	l := &clusterLab{dsn: pg.NewDatabase(t)}
+	l := &clusterLab{pg: pg, dsn: pg.NewDatabase(t)}
 	shared := t.TempDir()
 	dsnFile := filepath.Join(shared, "dsn")
 	mustWrite(t, dsnFile, l.dsn+"\n")
@@ -137,15 +139,19 @@ defaults
 	timeout connect 5s
 	timeout client 60s
 	timeout server 60s
+	timeout check 5s
 	option forwardfor
+	# A request whose connection a dead daemon refused goes to another one.
+	retries 3
+	option redispatch
 frontend realmgate
 	bind %s
 	default_backend daemons
 backend daemons
 	balance roundrobin
 	option httpchk GET /readyz
-	server d1 %s check inter 500ms fall 2 rise 1
-	server d2 %s check inter 500ms fall 2 rise 1
+	server d1 %s check inter 500ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down
+	server d2 %s check inter 500ms fall 2 rise 1 observe layer4 error-limit 1 on-error mark-down
 `, port, l.daemons[0].addr, l.daemons[1].addr)
 	cfgFile := filepath.Join(t.TempDir(), "haproxy.cfg")
 	mustWrite(t, cfgFile, cfg)
@@ -303,7 +309,7 @@ func TestTwoDaemonsBehindABalancer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the device credential: %v", err)
 	}
-	serial := fmt.Sprintf("%x", cred.Leaf().SerialNumber)
+	serial := hex.EncodeToString(cred.Leaf().SerialNumber.Bytes())
 
 	// A new session signs the device in with its certificate, on whichever daemon.
 	for i := range 4 {
@@ -312,7 +318,7 @@ func TestTwoDaemonsBehindABalancer(t *testing.T) {
 			t.Fatalf("sign-in %d: %v", i, err)
 		}
 		again, _ := ks.Load("application:Bank")
-		if fmt.Sprintf("%x", again.Leaf().SerialNumber) != serial {
+		if hex.EncodeToString(again.Leaf().SerialNumber.Bytes()) != serial {
 			t.Fatalf("sign-in %d provisioned the device again", i)
 		}
 		// Tokens: minted by one daemon, valid on both.
