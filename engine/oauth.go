@@ -20,7 +20,7 @@ import (
 // set, shared by every configuration it loads).
 type KeyRotator interface {
 	JWKS(now time.Time) jose.JSONWebKeySet
-	Rotate(now time.Time, retain time.Duration) error
+	Rotate(ctx context.Context, now time.Time, retain time.Duration) error
 }
 
 // JWKSMaxAge is how long clients may cache the JWKS; a rotated-out key stays published at least
@@ -181,7 +181,7 @@ func (e *Engine) RotateTokenKeys(ctx context.Context, actor string) (KeyRotation
 		return KeyRotation{}, tokensOff()
 	}
 	retain := e.KeyRetention()
-	if err := e.keyRotator.Rotate(e.now(), retain); err != nil {
+	if err := e.keyRotator.Rotate(ctx, e.now(), retain); err != nil {
 		return KeyRotation{}, &Error{Code: CodeUnavailable, Message: "the signing keys could not be rotated", Err: err}
 	}
 	set := e.keyRotator.JWKS(e.now())

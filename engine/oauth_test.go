@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func (f *fakeRotator) JWKS(time.Time) jose.JSONWebKeySet {
 	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{KeyID: f.kid}, {KeyID: "old"}}}
 }
 
-func (f *fakeRotator) Rotate(_ time.Time, retain time.Duration) error {
+func (f *fakeRotator) Rotate(_ context.Context, _ time.Time, retain time.Duration) error {
 	if f.err != nil {
 		return f.err
 	}

@@ -39,7 +39,9 @@ func TestPostgresStore(t *testing.T) {
 	}
 	caDir := filepath.Join(secrets, "ca") // shared: both daemons issue and verify with one CA
 	l := newDevsecLab(t, "store:\n  driver: postgres\n  dsnFile: "+dsnFile+"\n  maxConns: 8\n  statementTimeout: 10s\n"+
-		"provisioning:\n  caDir: "+caDir+"\n")
+		"provisioning:\n  caDir: "+caDir+"\n"+
+		// Shared too: the token keys live in the database, sealed under this key.
+		"tokens:\n  issuer: https://bank.example\n  keyEncryptionKeyFile: "+filepath.Join(secrets, "token-keys.kek")+"\n")
 	d1, logs1 := startDaemonLogged(t, l.dir)
 
 	phone := newDevice(t, "phone-1")

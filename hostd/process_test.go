@@ -71,12 +71,19 @@ type process struct {
 	// exited is closed when the process has been waited for; err is its exit error.
 	exited chan struct{}
 	err    error
+	log    string // its log file
 }
 
 func startProcess(t *testing.T, data string) *process {
 	t.Helper()
+	return startProcessIn(t, exampleDir, data)
+}
+
+// startProcessIn starts hostd on the project in dir and waits until it is ready.
+func startProcessIn(t *testing.T, dir, data string) *process {
+	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(hostdBinary(t), "serve", "--config", exampleDir, "--data", data, "--listen", addr, "--log-format", "text",
+	cmd := exec.Command(hostdBinary(t), "serve", "--config", dir, "--data", data, "--listen", addr, "--log-format", "text",
 		"--adapter-cache", adaptertest.CompilationCacheDir(t))
 	cmd.Env = append(os.Environ(), "HOSTD_ADMIN_TOKEN="+adminToken)
 	logf, err := os.Create(filepath.Join(data, "hostd.log"))
@@ -87,7 +94,7 @@ func startProcess(t *testing.T, data string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, addr: addr, exited: make(chan struct{})}
+	p := &process{cmd: cmd, addr: addr, exited: make(chan struct{}), log: filepath.Join(data, "hostd.log")}
 	go func() { p.err = cmd.Wait(); logf.Close(); close(p.exited) }()
 	t.Cleanup(func() { cmd.Process.Kill(); <-p.exited })
 	deadline := time.Now().Add(20 * time.Second)

@@ -48,6 +48,7 @@ type Store interface {
 	LoginFailures
 	Audit
 	TokenRevocations
+	Blobs
 	Updater
 	// Ping reports whether the store can serve (for /readyz).
 	Ping(ctx context.Context) error
@@ -312,4 +313,17 @@ type TokenRevocations interface {
 	// DeleteExpiredTokenRevocations removes the records that have expired at now (ExpiresAt <=
 	// now) and returns how many.
 	DeleteExpiredTokenRevocations(ctx context.Context, now time.Time) (int, error)
+}
+
+// Blobs keeps small named records that every daemon of a store shares (the sealed token key set,
+// the generation of the loaded project), written with compare-and-swap so that no daemon
+// overwrites another's change unseen.
+type Blobs interface {
+	// GetBlob returns the record of name and its version: 1 after the first write, one more
+	// after each write. ErrNotFound when there is none.
+	GetBlob(ctx context.Context, name string) (data []byte, version int64, err error)
+	// PutBlob stores data under name when the record's version is still expect (0: there is no
+	// record) and returns the new version, expect+1; ErrConflict when the version moved on.
+	// ErrInvalid for an empty name.
+	PutBlob(ctx context.Context, name string, data []byte, expect int64) (int64, error)
 }

@@ -18,7 +18,7 @@ var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this b
 var ErrNotRealmgate = errors.New("postgres: not a Realmgate schema")
 
 // SchemaVersion is the schema version this build creates and understands.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] takes the schema from version i to version i+1. A release only ever appends to
 // this list: schema_version records each version the database went through, and Open applies
@@ -124,6 +124,15 @@ CREATE TABLE token_revocations (
 	PRIMARY KEY (kind, key)
 );
 CREATE INDEX token_revocations_expires_at ON token_revocations (expires_at);
+`,
+	// 2: blobs shared by every daemon (store/sqlite's version 4).
+	`
+CREATE TABLE blobs (
+	name       bytea       NOT NULL PRIMARY KEY CHECK (name <> ''::bytea),
+	version    bigint      NOT NULL,
+	data       bytea       NOT NULL,
+	updated_at timestamptz NOT NULL
+);
 `,
 }
 

@@ -17,7 +17,7 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this bui
 var ErrNotRealmgate = errors.New("sqlite: not a Realmgate database")
 
 // SchemaVersion is the schema version this build creates and understands.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[i] takes the schema from version i to version i+1. A release only ever appends to
 // this list: a database records each version it went through in schema_version, and Open
@@ -131,6 +131,14 @@ CREATE INDEX token_revocations_expires_at ON token_revocations (expires_at);
 -- the id itself (43 base64url characters), are deleted: their users sign in again.
 DELETE FROM sessions WHERE length(id) = 43 AND id NOT GLOB '*[^A-Za-z0-9_-]*';
 `,
+	// 4: blobs shared by every daemon of the store (the sealed token key set, the project
+	// generation), written with compare-and-swap on version.
+	`CREATE TABLE blobs (
+	name       TEXT    NOT NULL PRIMARY KEY,
+	version    INTEGER NOT NULL,
+	data       BLOB    NOT NULL,
+	updated_at INTEGER NOT NULL
+) STRICT;`,
 }
 
 // migrate brings the database on db up to len(migs), all in one write transaction.

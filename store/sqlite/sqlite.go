@@ -272,3 +272,11 @@ func (s *Store) closeDBs() error {
 	}
 	return nil
 }
+
+// PoolStats reports the connection pools, for the daemon's metrics: the writer and the readers.
+func (s *Store) PoolStats() map[string]sql.DBStats {
+	if s.r == s.w {
+		return map[string]sql.DBStats{"main": s.w.Stats()}
+	}
+	return map[string]sql.DBStats{"writer": s.w.Stats(), "readers": s.r.Stats()}
+}

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LoginFailures", loginFailureTests},
 		{"Audit", auditTests},
 		{"TokenRevocations", tokenRevocationTests},
+		{"Blobs", blobTests},
 		{"Times", timeTests},
 		{"Lifecycle", lifecycleTests},
 		{"Update", updateTests},

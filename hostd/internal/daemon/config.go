@@ -76,6 +76,10 @@ type Settings struct {
 		// KeysDir holds the signing keys (token-keys.json), for keys provisioned outside hostd
 		// or shared by several daemons; default DATA/keys, generated on first start.
 		KeysDir string `yaml:"keysDir"`
+		// KeyEncryptionKeyFile seals the token keys that the daemons of a PostgreSQL store
+		// keep in it; every daemon needs the same file (default KEYSDIR/token-keys.kek, made by
+		// the first daemon of the store; copy it to the others).
+		KeyEncryptionKeyFile string `yaml:"keyEncryptionKeyFile"`
 		// RotateEvery rotates the signing key on a schedule (default 24h; 0 in the file keeps it).
 		RotateEvery Duration `yaml:"rotateEvery"`
 		// Audiences are the resource servers a client may ask a token for (the token request's
@@ -124,13 +128,16 @@ type StoreSettings struct {
 	// StatementTimeout makes the server cancel a statement that runs longer (default: the
 	// DSN's statement_timeout, or 30s).
 	StatementTimeout Duration `yaml:"statementTimeout"`
+	// PollInterval bounds how long a reload or a token key rotation on one daemon of a
+	// PostgreSQL store takes to reach the others (default 2s).
+	PollInterval Duration `yaml:"pollInterval"`
 }
 
 // validate checks the store section (without reading the DSN's file or variable).
 func (s StoreSettings) validate() error {
 	switch s.Driver {
 	case "", DriverSQLite:
-		if s.DSN != "" || s.DSNFile != "" || s.DSNEnv != "" || s.MaxConns != 0 || s.ConnectTimeout != 0 || s.StatementTimeout != 0 {
+		if s.DSN != "" || s.DSNFile != "" || s.DSNEnv != "" || s.MaxConns != 0 || s.ConnectTimeout != 0 || s.StatementTimeout != 0 || s.PollInterval != 0 {
 			return errors.New("store: dsn, dsnFile, dsnEnv and the pool settings are for driver postgres; the sqlite store is the file realmgate.db in the data folder")
 		}
 	case DriverPostgres:

@@ -70,6 +70,7 @@ type Daemon struct {
 	// stopJanitor stops the expiry sweep.
 	stopJanitor func()
 	keys        *keys.Set
+	cluster     *cluster // nil when the daemon is alone on its store
 	tokens      *engine.TokenIssuer
 	decisions   *decisionLog
 	// metrics are what /metrics serves: the engine's observer, the adapter and store
@@ -166,14 +167,36 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if keysDir == "" {
 		keysDir = filepath.Join(st.Data, "keys")
 	}
-	keySet, generated, err := keys.Open(keysDir, st.Tokens.Algorithm)
-	if err != nil {
-		return nil, fmt.Errorf("token signing keys: %w", err)
+	var keySet *keys.Set
+	if st.Store.Driver == DriverPostgres {
+		// Several daemons may serve this store: they share the token keys and the project
+		// generation through it.
+		if st.Tokens.Issuer == "" {
+			// Each daemon would name its own address as the issuer, and refuse the tokens of
+			// the others.
+			return nil, errors.New("tokens.issuer: the daemons of a PostgreSQL store mint tokens under one issuer; set it to the URL clients reach them at (the load balancer's)")
+		}
+		d.cluster = &cluster{blobs: db, every: time.Duration(st.Store.PollInterval)}
+		if d.cluster.every <= 0 {
+			d.cluster.every = DefaultPollInterval
+		}
+		if d.cluster.seen, err = d.cluster.generation(ctx); err != nil {
+			return nil, fmt.Errorf("reading the project generation: %w", err)
+		}
+		if keySet, err = openSharedKeys(ctx, db, keysDir, st.Tokens.KeyEncryptionKeyFile, st.Tokens.Algorithm); err != nil {
+			return nil, err
+		}
+	} else {
+		var generated bool
+		keySet, generated, err = keys.Open(keysDir, st.Tokens.Algorithm)
+		if err != nil {
+			return nil, fmt.Errorf("token signing keys: %w", err)
+		}
+		if st.Tokens.KeysDir == "" && !st.Development {
+			log.Warn("access tokens are signed with a key hostd generated in its data folder; for production, provision keys in tokens.keysDir and protect them", "dir", keysDir, "generated_now", generated)
+		}
 	}
 	d.keys = keySet
-	if st.Tokens.KeysDir == "" && !st.Development {
-		log.Warn("access tokens are signed with a key hostd generated in its data folder; for production, provision keys in tokens.keysDir (shared by every daemon) and protect them", "dir", keysDir, "generated_now", generated)
-	}
 	d.tokens = &engine.TokenIssuer{Keys: tokenKeys{keySet}, Issuer: st.Tokens.Issuer, Audiences: st.Tokens.Audiences, Revocations: d.store}
 
 	reg := d.metrics.Registry()
@@ -228,6 +251,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	d.stopJanitor = d.janitor(time.Minute)
+	if d.cluster != nil {
+		stopJanitor, stopWatch := d.stopJanitor, d.watchCluster()
+		d.stopJanitor = func() { stopWatch(); stopJanitor() }
+	}
 	go func() {
 		if err := d.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("serve", "err", err)
@@ -303,7 +330,14 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 // finish on the runtime they started with, whose adapters close after the last of them. A
 // configuration with errors (a *project.LoadError) leaves the running one in place. The reload
 // is audited under actor. Reloads run one at a time.
+//
+// On a store shared by several daemons, a reload reaches them all: the others reload within the
+// store's poll interval.
 func (d *Daemon) Reload(ctx context.Context, actor string) (server.Reloaded, error) {
+	return d.reload(ctx, actor, true)
+}
+
+func (d *Daemon) reload(ctx context.Context, actor string, announce bool) (server.Reloaded, error) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	next, err := d.loadRuntime(ctx)
@@ -317,7 +351,14 @@ func (d *Daemon) Reload(ctx context.Context, actor string) (server.Reloaded, err
 	for _, w := range next.Project.Diagnostics {
 		res.Warnings = append(res.Warnings, w.String())
 	}
-	d.log.Info("configuration reloaded", "revision", res.Revision)
+	d.log.Info("configuration reloaded", "revision", res.Revision, "actor", actor)
+	if announce && d.cluster != nil {
+		if err := d.cluster.announce(ctx, res.Revision); err != nil {
+			// This daemon runs the new project; the others keep theirs until the next reload.
+			d.log.Error("the reload could not be announced to the other daemons of the store", "err", err)
+			res.Warnings = append(res.Warnings, "the other daemons of the store were not told to reload: "+err.Error())
+		}
+	}
 	return res, nil
 }
 
@@ -394,7 +435,7 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 				if _, err := d.store.DeleteExpiredTokenRevocations(ctx, now); err != nil {
 					d.log.Warn("sweeping expired token revocations", "err", err)
 				}
-				d.rotateIfDue(now)
+				d.rotateIfDue(ctx, now)
 			}
 		}
 	}()
@@ -403,11 +444,11 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 
 // rotateIfDue rotates the token signing key on its schedule and drops retired keys whose tokens
 // have all expired.
-func (d *Daemon) rotateIfDue(now time.Time) {
+func (d *Daemon) rotateIfDue(ctx context.Context, now time.Time) {
 	every := time.Duration(d.settings.Tokens.RotateEvery)
 	if every > 0 && now.Sub(d.keys.ActiveSince()) >= every {
 		if rt := d.runtimes.acquire(); rt != nil {
-			if err := d.keys.Rotate(now, rt.Engine.KeyRetention()); err != nil {
+			if err := d.keys.Rotate(ctx, now, rt.Engine.KeyRetention()); err != nil {
 				d.log.Error("scheduled key rotation failed", "err", err)
 			} else {
 				id, _, _ := d.keys.Active()
@@ -416,7 +457,7 @@ func (d *Daemon) rotateIfDue(now time.Time) {
 			rt.Release()
 		}
 	}
-	if err := d.keys.Prune(now); err != nil {
+	if err := d.keys.Prune(ctx, now); err != nil {
 		d.log.Warn("pruning retired token keys", "err", err)
 	}
 }
@@ -441,6 +482,11 @@ func (d *Daemon) provisioningOptions() (provisioning, error) {
 	switch {
 	case err == nil:
 		out.ca = ca
+		if d.cluster != nil {
+			if err := d.cluster.shareCA(context.Background(), ca, dir); err != nil {
+				return out, err
+			}
+		}
 	case errors.Is(err, fs.ErrNotExist) && d.settings.Development:
 		if ca, err = pki.InitCA(dir, pki.CAOptions{CommonName: "Realmgate development provisioning CA"}); err != nil {
 			return out, fmt.Errorf("creating the development provisioning CA: %w", err)

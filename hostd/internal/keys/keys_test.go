@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"errors"
@@ -63,7 +64,7 @@ func TestRotateRetainsThenPrunes(t *testing.T) {
 		t.Fatalf("before rotation: %d keys published, want the active key then the next one", len(published.Keys))
 	}
 	next := published.Keys[1].KeyID
-	if err := s.Rotate(now, time.Minute); err != nil {
+	if err := s.Rotate(context.Background(), now, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	cur, _, _ := s.Active()
@@ -90,7 +91,7 @@ func TestRotateRetainsThenPrunes(t *testing.T) {
 	if _, _, ok := s2.Verifier(old, now.Add(30*time.Second)); !ok {
 		t.Error("old key lost across a restart")
 	}
-	if err := s2.Prune(now.Add(2 * time.Minute)); err != nil {
+	if err := s2.Prune(context.Background(), now.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	s3, _, _ := Open(dir, "ES256")

@@ -291,13 +291,21 @@ func gatheredValue(t *testing.T, m *Metrics, name string) float64 {
 	return 0
 }
 
+// noPools is a store that does not report its pools.
+type noPools struct{ store.Store }
+
 // TestNoPoolsNoSeries: a store that does not report pools has no pool series (not zeros that
-// would read as an idle pool).
+// would read as an idle pool); SQLite reports its writer and readers.
 func TestNoPoolsNoSeries(t *testing.T) {
 	m := New()
-	m.Store(openSQLite(t))
+	m.Store(noPools{openSQLite(t)})
 	if n := testutil.CollectAndCount(m.pools); n != 0 {
 		t.Errorf("%d pool series for a store without pools", n)
+	}
+	m = New()
+	m.Store(openSQLite(t))
+	if n := testutil.CollectAndCount(m.pools); n == 0 {
+		t.Error("no pool series for SQLite")
 	}
 }
 

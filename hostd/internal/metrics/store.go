@@ -56,6 +56,8 @@ var (
 	opDeleteExpiredTokenRevocations = defineOp("delete_expired_token_revocations")
 	opPing                          = defineOp("ping")
 	opUpdate                        = defineOp("update")
+	opGetBlob                       = defineOp("get_blob")
+	opPutBlob                       = defineOp("put_blob")
 )
 
 // Store is a store.Store that times every operation (realmgate_store_operation_duration_seconds)
@@ -355,4 +357,20 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	})
 	s.done(start, opUpdate, err)
 	return err
+}
+
+// GetBlob implements store.Store.
+func (s *Store) GetBlob(ctx context.Context, name string) ([]byte, int64, error) {
+	start := time.Now()
+	b, v, err := s.next.GetBlob(ctx, name)
+	s.done(start, opGetBlob, err)
+	return b, v, err
+}
+
+// PutBlob implements store.Store.
+func (s *Store) PutBlob(ctx context.Context, name string, data []byte, expect int64) (int64, error) {
+	start := time.Now()
+	v, err := s.next.PutBlob(ctx, name, data, expect)
+	s.done(start, opPutBlob, err)
+	return v, err
 }
