@@ -20,13 +20,13 @@ import (
 	"github.com/realmgate/realmgate/hostd/hostdtest"
 )
 
-// needTools skips the test when a tool it runs is missing, unless CI runs it (REALMGATE_CI, or
-// REALMGATE_REQUIRE_TOOLCHAINS that .ci/run sets), where a missing tool fails it.
+// needTools skips the test when a tool it runs is missing, unless CI runs it
+// (REALMGATE_REQUIRE_TOOLCHAINS, which .ci/run sets), where a missing tool fails it.
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("REALMGATE_CI") != "" || os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
+			if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
 				t.Fatalf("%s is required in CI: %v (.ci/install-pki.sh installs openssl)", tool, err)
 			}
 			t.Skipf("%s is not installed: %v", tool, err)

@@ -10,7 +10,7 @@ import (
 const missingChild = "REALMGATE_PGTEST_MISSING_CHILD"
 
 // TestMissingPostgres runs a test that needs a cluster where no PostgreSQL is installed: it is
-// skipped, unless REALMGATE_CI is set, when it fails.
+// skipped, unless REALMGATE_REQUIRE_TOOLCHAINS is set, when it fails.
 func TestMissingPostgres(t *testing.T) {
 	if os.Getenv(missingChild) != "" {
 		binGlob = "/nonexistent/postgresql/*/bin"

@@ -4,7 +4,7 @@
 //
 // The binaries come from /usr/lib/postgresql/*/bin (the newest version there; Debian's postgresql
 // package puts them there), or from the PATH. Without them a test is skipped, unless the
-// environment variable REALMGATE_CI is set (CI installs them with .ci/install-postgres.sh), when
+// environment variable REALMGATE_REQUIRE_TOOLCHAINS is set (CI installs them with .ci/install-postgres.sh), when
 // it fails.
 //
 // initdb and the server refuse to run as root. When the tests run as root, the cluster's commands
@@ -45,7 +45,7 @@ import (
 
 // CIEnv is the environment variable CI sets: there a missing PostgreSQL fails a test rather than
 // skipping it.
-const CIEnv = "REALMGATE_CI"
+const CIEnv = "REALMGATE_REQUIRE_TOOLCHAINS"
 
 // Password is the superuser's password. Connections over TCP authenticate with it
 // (scram-sha-256), as a production server's would.
@@ -113,7 +113,7 @@ type Option func(*Cluster)
 func Durable() Option { return func(c *Cluster) { c.fsync = true } }
 
 // Start starts a new cluster, stopped and removed when the test ends. It skips the test (fails it
-// when REALMGATE_CI is set) when PostgreSQL is not installed.
+// when REALMGATE_REQUIRE_TOOLCHAINS is set) when PostgreSQL is not installed.
 func Start(tb testing.TB, opts ...Option) *Cluster {
 	tb.Helper()
 	c, err := start(opts...)
@@ -377,7 +377,7 @@ func Main(m *testing.M) {
 
 // Shared returns the package's cluster, started by its first caller. Without Main in the
 // package's TestMain, it is removed when the test that started it ends. It skips (or, with
-// REALMGATE_CI set, fails) the test when PostgreSQL is not installed.
+// REALMGATE_REQUIRE_TOOLCHAINS set, fails) the test when PostgreSQL is not installed.
 func Shared(tb testing.TB) *Cluster {
 	tb.Helper()
 	if !shared.main {
