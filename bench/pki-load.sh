@@ -2,13 +2,17 @@
 # Certificate issuance under load: hostd provisioning devices end to end (built-in CA, wasm PKI
 # bridge, go-plugin PKI bridge) and signing them in, against cfssl serve signing the same kind of
 # CSRs with the same CA key type, workers and duration (bench/certload). Needs cfssl (Debian
-# golang-cfssl: .ci/install-cfssl.sh) and openssl (bench/prepare-project.sh).
-# Usage: bench/pki-load.sh [duration, default 10s] [workers, default 8]
+# golang-cfssl: .ci/install-cfssl.sh) and openssl (bench/prepare-project.sh). With
+# PKI_LOAD_STORE=postgres, hostd runs on a throwaway PostgreSQL cluster (bench/postgres.sh;
+# .ci/install-postgres.sh) instead of its embedded store.
+# Usage: [PKI_LOAD_STORE=postgres] bench/pki-load.sh [duration, default 10s] [workers, default 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
 workers=${2:-8}
 work=$(mktemp -d)
+chmod 755 "$work"
+source bench/postgres.sh
 # Stops the servers and waits for them before removing their folder, so a daemon still writing
 # its store does not make the removal (and the script) fail.
 cleanup() {
@@ -16,6 +20,7 @@ cleanup() {
 	pids=$(jobs -p)
 	[[ -z $pids ]] || kill $pids 2>/dev/null || true
 	wait 2>/dev/null || true
+	stop_postgres "$work/pg"
 	rm -rf "$work" || true
 }
 trap cleanup EXIT
@@ -26,6 +31,11 @@ go build -o "$work/certload" ./bench/certload
 (cd "$work" && echo '{"CN":"Load CA","key":{"algo":"ecdsa","size":256}}' | cfssl gencert -initca - 2>/dev/null | cfssljson -bare ca)
 bench/prepare-project.sh "$work" >/dev/null
 "$work/hostd" ca init --data "$work/data" >/dev/null
+if [[ ${PKI_LOAD_STORE:-sqlite} == postgres ]]; then
+	start_postgres "$work/pg" 18282 >"$work/dsn"
+	chmod 600 "$work/dsn"
+	printf 'store:\n  driver: postgres\n  dsnFile: %s\ntokens:\n  issuer: http://127.0.0.1:18280\n' "$work/dsn" >"$work/project/hostd.yaml"
+fi
 
 for port in 18280 18281; do
 	if curl -s -o /dev/null 127.0.0.1:$port; then
