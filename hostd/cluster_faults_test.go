@@ -18,9 +18,11 @@ import (
 	"github.com/realmgate/realmgate/client"
 )
 
-// flowResult is one simulated device's provisioning, login and token through the balancer.
+// flowResult is one simulated device's provisioning (or user-certificate enrollment), login and
+// token through the balancer.
 type flowResult struct {
 	device, serial string
+	enroll         bool // a user-certificate enrollment, not a device provisioning
 	ok             bool
 	err            error
 	end            time.Time
@@ -44,15 +46,20 @@ func runFlows(t *testing.T, l *clusterLab, workers int, prefix string, stop <-ch
 				}
 				id := fmt.Sprintf("%s-%d-%d", prefix, w, n.Add(1))
 				ks := &client.MemoryKeystore{}
-				r := flowResult{device: id}
-				c := l.client(t, "android", ks, id)
+				// Odd workers enroll user certificates, even ones provision devices.
+				r := flowResult{device: id, enroll: w%2 == 1}
+				env, entity := "android", "application:Bank"
+				if r.enroll {
+					env, entity = "iphone", client.UserEntity("CertRealm")
+				}
+				c := l.client(t, env, ks, id)
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				_, r.err = c.Init(ctx)
 				if r.err == nil {
-					_, r.err = c.ObtainAccessToken(ctx, "bankTest")
+					_, r.err = c.ObtainAccessToken(ctx, map[bool]string{false: "bankTest", true: "certTest"}[r.enroll])
 				}
 				cancel()
-				if cred, err := ks.Load("application:Bank"); err == nil {
+				if cred, err := ks.Load(entity); err == nil {
 					r.serial = hex.EncodeToString(cred.Leaf().SerialNumber.Bytes())
 				}
 				r.ok, r.end = r.err == nil, time.Now()
@@ -66,7 +73,8 @@ func runFlows(t *testing.T, l *clusterLab, workers int, prefix string, stop <-ch
 	return out
 }
 
-// checkRecords asserts that every provisioning a client saw succeed is in the database whole
+// checkRecords asserts that every user certificate a client saw enrolled is in the database, that
+// every provisioning a client saw succeed is in the database whole
 // (the device record naming its live certificate, the certificate naming the device), and that
 // the database holds no half-written provisioning: no device naming a certificate that is not
 // there, no device certificate without its device.
@@ -92,7 +100,20 @@ func checkRecords(t *testing.T, l *clusterLab, results []flowResult) (devices, c
 	}
 	rows.Close()
 	owners := map[string]string{} // serial -> owner
-	rows, err = conn.Query(ctx, `SELECT convert_from(serial, 'UTF8'), convert_from(owner, 'UTF8') FROM certificates WHERE convert_from(entity, 'UTF8') <> 'user'`)
+	users := map[string]bool{}    // serials of user certificates
+	rows, err = conn.Query(ctx, `SELECT convert_from(serial, 'UTF8') FROM certificates WHERE convert_from(entity, 'UTF8') LIKE 'user:%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var serial string
+		if err := rows.Scan(&serial); err != nil {
+			t.Fatal(err)
+		}
+		users[serial] = true
+	}
+	rows.Close()
+	rows, err = conn.Query(ctx, `SELECT convert_from(serial, 'UTF8'), convert_from(owner, 'UTF8') FROM certificates WHERE convert_from(entity, 'UTF8') NOT LIKE 'user:%'`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +136,17 @@ func checkRecords(t *testing.T, l *clusterLab, results []flowResult) (devices, c
 		}
 	}
 	for _, r := range results {
+		if r.enroll {
+			if r.ok && !users[r.serial] {
+				t.Errorf("lost: user certificate %s was enrolled (client %s) but is not in the database", r.serial, r.device)
+			}
+			continue
+		}
 		if r.ok && (r.serial == "" || byDevice[r.device] != r.serial) {
 			t.Errorf("lost: device %s was provisioned (certificate %s) but the database has %q", r.device, r.serial, byDevice[r.device])
 		}
 	}
-	return len(byDevice), len(owners)
+	return len(byDevice), len(owners) + len(users)
 }
 
 func summarize(results []flowResult) (ok, failed int, first, last time.Time) {
@@ -166,7 +193,7 @@ func TestClusterFaults(t *testing.T) {
 		<-done
 		ok, failed, first, last := summarize(results)
 		devices, certs := checkRecords(t, l, results)
-		t.Logf("kill -9: %d flows ok, %d failed%s; %d devices and %d device certificates in the database, 0 lost, 0 half-written",
+		t.Logf("kill -9: %d flows ok, %d failed%s; %d devices and %d certificates in the database, 0 lost, 0 half-written",
 			ok, failed, window(first, last, killed), devices, certs)
 		if failed > 0 && (first.Before(killed) || last.After(killed.Add(3*time.Second))) {
 			for _, r := range results {
@@ -225,7 +252,7 @@ func TestClusterFaults(t *testing.T) {
 		<-done
 		ok, failed, first, last := summarize(results)
 		devices, certs := checkRecords(t, l, results)
-		t.Logf("PostgreSQL down for %v: %d flows ok, %d failed%s; %d devices and %d device certificates in the database, 0 lost, 0 half-written",
+		t.Logf("PostgreSQL down for %v: %d flows ok, %d failed%s; %d devices and %d certificates in the database, 0 lost, 0 half-written",
 			restarted.Sub(stopped).Round(time.Millisecond), ok, failed, window(first, last, stopped), devices, certs)
 		for _, r := range results {
 			if !r.ok && (r.end.Before(stopped) || r.end.After(restarted.Add(4*time.Second)) || !strings.Contains(r.err.Error(), "503")) {
