@@ -76,7 +76,15 @@ func buildFromSource(ctx context.Context, name, source string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return "", err
 	}
-	tmp := out + ".tmp"
+	// A build of its own in a unique temporary file: daemons (and test processes) that build the
+	// same adapter at once each rename a whole module into place, never each other's half.
+	f, err := os.CreateTemp(filepath.Dir(out), name+"-*.wasm.tmp")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp)
 	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-buildmode=c-shared", "-o", tmp, ".")
 	cmd.Dir = source
 	cmd.Env = env
