@@ -254,6 +254,10 @@ type Backend struct {
 	MemoryPages   uint32
 	CallTimeoutMS int
 	Instances     int
+	// MaxConcurrent caps the calls that run at once and MaxQueue the calls that wait (nil: the
+	// default; 0: none wait); beyond both a call fails at once as busy.
+	MaxConcurrent int
+	MaxQueue      *int
 	Pos           Pos
 }
 

@@ -132,9 +132,11 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 			Procedures: dedupe(procs),
 			Settings:   b.Settings,
 			Limits: adapters.Limits{
-				MemoryPages: b.MemoryPages,
-				CallTimeout: time.Duration(b.CallTimeoutMS) * time.Millisecond,
-				Instances:   b.Instances,
+				MemoryPages:   b.MemoryPages,
+				CallTimeout:   time.Duration(b.CallTimeoutMS) * time.Millisecond,
+				Instances:     b.Instances,
+				MaxConcurrent: b.MaxConcurrent,
+				MaxQueue:      maxQueue(b.MaxQueue),
 			},
 			CacheDir: cacheDir(s),
 			Logger:   log.With("adapter", name),
@@ -148,13 +150,27 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 				Message: fmt.Sprintf("adapter %s cannot be loaded: %v", name, err)})
 			continue
 		}
-		la[name] = ad
+		// Every backend runs behind its adapter's concurrency limit and queue, so that a slow or
+		// stuck adapter holds a bounded number of requests.
+		la[name] = adapters.Limit(ad, name, cfg.Limits)
 	}
 	if len(diags) > 0 {
 		la.Close(context.Background())
 		return nil, &project.LoadError{Diagnostics: diags}
 	}
 	return la, nil
+}
+
+// maxQueue turns the XML's maxQueue (nil: not set; 0: no call waits) into Limits.MaxQueue
+// (0: the default; negative: no call waits).
+func maxQueue(q *int) int {
+	switch {
+	case q == nil:
+		return 0
+	case *q == 0:
+		return -1
+	}
+	return *q
 }
 
 func dedupe(in []string) []string {
