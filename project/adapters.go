@@ -139,6 +139,7 @@ func (l *loader) loadConnectionPolicy(rel string, a *Adapter, n *node) {
 const (
 	maxConcurrentCalls = 4096
 	maxQueuedCalls     = 65536
+	maxCancelGraceMS   = 60000
 	defaultInstances   = 4
 )
 
@@ -198,6 +199,16 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 			l.errorf(pos, fmt.Sprintf("give a number from 0 (no call waits) to %d", maxQueuedCalls), "bad maxQueue %q", v)
 		}
 		b.MaxQueue = &i
+	}
+	if v, ok := n.attr("cancelGraceMs"); ok {
+		ms, err := strconv.Atoi(v)
+		switch {
+		case err != nil || ms <= 0 || ms > maxCancelGraceMS:
+			l.errorf(pos, fmt.Sprintf("give a number of milliseconds from 1 to %d", maxCancelGraceMS), "bad cancelGraceMs %q", v)
+		case b.Kind != BackendPlugin:
+			l.warnf(pos, "remove it: a wasm call is stopped at its deadline", "cancelGraceMs is a plugin setting: a wasm backend ignores it")
+		}
+		b.CancelGraceMS = ms
 	}
 	if inst := cmp.Or(b.Instances, defaultInstances); b.Kind == BackendWasm && b.MaxConcurrent > inst {
 		l.warnf(pos, fmt.Sprintf(`raise instances="%d" to run them at once, or lower maxConcurrent`, b.MaxConcurrent),

@@ -258,6 +258,9 @@ type Backend struct {
 	// default; 0: none wait); beyond both a call fails at once as busy.
 	MaxConcurrent int
 	MaxQueue      *int
+	// CancelGraceMS is how long a plugin may run a call after it was given up on before its
+	// process is killed (0: the default).
+	CancelGraceMS int
 	Pos           Pos
 }
 

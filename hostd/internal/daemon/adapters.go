@@ -137,6 +137,7 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 				Instances:     b.Instances,
 				MaxConcurrent: b.MaxConcurrent,
 				MaxQueue:      maxQueue(b.MaxQueue),
+				CancelGrace:   time.Duration(b.CancelGraceMS) * time.Millisecond,
 			},
 			CacheDir: cacheDir(s),
 			Logger:   log.With("adapter", name),
