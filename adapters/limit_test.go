@@ -149,7 +149,7 @@ func TestLimitWaitIsBounded(t *testing.T) {
 	g := newGate(0)
 	defer close(g.release)
 	l := adapters.Limit(g, "A", adapters.Limits{MaxConcurrent: 1, CallTimeout: 200 * time.Millisecond})
-	go l.Call(context.Background(), "p", nil) //nolint:errcheck // held until the test ends
+	go l.Call(context.Background(), "p", nil) // held until the test ends
 	<-g.started
 
 	// Waiting past the call timeout: the adapter is busy.
@@ -182,7 +182,7 @@ func TestLimitNoQueue(t *testing.T) {
 	g := newGate(0)
 	defer close(g.release)
 	l := adapters.Limit(g, "A", adapters.Limits{MaxConcurrent: 1, MaxQueue: -1})
-	go l.Call(context.Background(), "p", nil) //nolint:errcheck // held until the test ends
+	go l.Call(context.Background(), "p", nil) // held until the test ends
 	<-g.started
 	_, err := l.Call(t.Context(), "p", json.RawMessage(`1`))
 	busyErr(t, err, "1 calls are running and 0 waiting")

@@ -383,7 +383,7 @@ func TestRunning(t *testing.T) {
 	done := make(chan struct{}, 2)
 	for _, id := range []uint64{7, 0} { // 0: a call the daemon did not number
 		go func() {
-			s.Call(ctx, &pluginpb.CallRequest{Procedure: "stuck", Input: []byte(`{}`), Id: id}) //nolint:errcheck // the answer does not matter here
+			_, _ = s.Call(ctx, &pluginpb.CallRequest{Procedure: "stuck", Input: []byte(`{}`), Id: id})
 			done <- struct{}{}
 		}()
 		<-entered
