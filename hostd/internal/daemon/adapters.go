@@ -94,6 +94,7 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 	}
 	sort.Strings(names)
 	var diags project.Diagnostics
+	guestSlots := 0 // the wasm calls that may run at once
 	for _, name := range names {
 		a := p.Adapters[name]
 		b := a.Backend
@@ -153,12 +154,18 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 		}
 		// Every backend runs behind its adapter's concurrency limit and queue, so that a slow or
 		// stuck adapter holds a bounded number of requests.
-		la[name] = adapters.Limit(ad, name, cfg.Limits)
+		limited := adapters.Limit(ad, name, cfg.Limits)
+		la[name] = limited
+		if b.Kind == project.BackendWasm {
+			n, _ := limited.Capacity()
+			guestSlots += min(n, cfg.Limits.WithDefaults().Instances)
+		}
 	}
 	if len(diags) > 0 {
 		la.Close(context.Background())
 		return nil, &project.LoadError{Diagnostics: diags}
 	}
+	reserveGuestProcs(guestSlots, log)
 	return la, nil
 }
 
