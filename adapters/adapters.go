@@ -45,6 +45,9 @@ const (
 	CodeUnavailable      Code = "adapter_unavailable" // the backend cannot take calls (crashed, closed, not loaded)
 	CodeBadOutput        Code = "adapter_bad_output"  // the guest broke the ABI: malformed JSON, out-of-range pointer
 	CodeBadInput         Code = "adapter_bad_input"   // the input is not valid JSON or is too large
+	// CodeBusy: the adapter runs as many calls as it may and as many wait as its queue holds,
+	// or the call waited its deadline out in the queue; the caller may retry after RetryAfter.
+	CodeBusy Code = "adapter_busy"
 )
 
 // Sentinels for errors.Is. An *Error matches the sentinel of its Code.
@@ -56,6 +59,7 @@ var (
 	ErrUnavailable      = &Error{Code: CodeUnavailable}
 	ErrBadOutput        = &Error{Code: CodeBadOutput}
 	ErrBadInput         = &Error{Code: CodeBadInput}
+	ErrBusy             = &Error{Code: CodeBusy}
 )
 
 // Error is the one error type a call returns.
@@ -68,6 +72,9 @@ type Error struct {
 	Message string
 	// Err is the underlying cause, for logs; it is never shown to API clients.
 	Err error
+	// RetryAfter, when positive, is how long the caller should wait before calling again
+	// (CodeBusy); the HTTP layer sends it as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -93,7 +100,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // Is reports whether target is an *Error with the same Code, so errors.Is(err, ErrTimeout) works.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.Adapter == "" && t.Message == "" && t.Err == nil
+	return ok && t.Code == e.Code && t.Adapter == "" && t.Message == "" && t.Err == nil && t.RetryAfter == 0
 }
 
 // CodeOf returns the Code of err, or CodeFailed when err is not an *Error.
@@ -113,6 +120,16 @@ type Limits struct {
 	CallTimeout time.Duration
 	// Instances caps the warm instances (wasm) kept per adapter; calls beyond it wait.
 	Instances int
+	// MaxConcurrent caps the calls of the adapter that run at once, and MaxQueue the calls
+	// that wait for one of them to end; a call beyond both fails at once with CodeBusy. Zero
+	// takes the defaults of [Limit]: the backend's own concurrency ([Concurrency]; a wasm
+	// adapter's Instances) and 4 × MaxConcurrent, at least 16. A negative MaxQueue lets no
+	// call wait. Backends do not read them: [Limit] enforces them in front of any backend.
+	MaxConcurrent, MaxQueue int
+	// CancelGrace is how long a plugin may keep running a call after the daemon gave up on it
+	// (its deadline passed or its caller left) before the plugin process is killed and
+	// relaunched.
+	CancelGrace time.Duration
 	// MaxInput and MaxOutput bound the JSON crossing the boundary, in bytes.
 	MaxInput, MaxOutput int
 	// HTTPTimeout and MaxHTTPBody bound outbound HTTP made through the host function.
@@ -129,6 +146,7 @@ var DefaultLimits = Limits{
 	MaxOutput:   1 << 20,
 	HTTPTimeout: 10 * time.Second,
 	MaxHTTPBody: 1 << 20,
+	CancelGrace: 2 * time.Second,
 }
 
 // WithDefaults returns l with every zero field set from DefaultLimits.
@@ -154,6 +172,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxHTTPBody == 0 {
 		l.MaxHTTPBody = d.MaxHTTPBody
+	}
+	if l.CancelGrace == 0 {
+		l.CancelGrace = d.CancelGrace
 	}
 	return l
 }

@@ -120,6 +120,17 @@ func (a *adapterRealm) call(x *exchange, procedure string, input map[string]any)
 	return obj, nil
 }
 
+// adapterBusy is the error of a request whose adapter call was refused because the adapter runs
+// and queues as many calls as it may (adapters.CodeBusy): unavailable, with the adapter's
+// message ("adapter X is busy") and when to retry; nil for any other error.
+func adapterBusy(err error) error {
+	var ae *adapters.Error
+	if !errors.As(err, &ae) || ae.Code != adapters.CodeBusy {
+		return nil
+	}
+	return &Error{Code: CodeUnavailable, Message: ae.Message, RetryAfter: ae.RetryAfter, Err: err}
+}
+
 // adapterError turns an adapter failure into the engine's error for this request.
 func adapterError(adapter, procedure string, err error) error {
 	var ae *adapters.Error
@@ -129,6 +140,8 @@ func adapterError(adapter, procedure string, err error) error {
 			return &Error{Code: CodeRefused, Message: ae.Message, Err: err}
 		case adapters.CodeUnknownProcedure:
 			return &Error{Code: CodeNotImplemented, Message: fmt.Sprintf("adapter %s has no function %s", adapter, procedure), Err: err}
+		case adapters.CodeBusy:
+			return adapterBusy(err)
 		}
 	}
 	return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("adapter %s could not run %s", adapter, procedure), Err: err}

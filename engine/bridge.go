@@ -133,6 +133,9 @@ func bridgeError(ref adapters.ProcRef, err error) error {
 	if adapters.CodeOf(err) == adapters.CodeFailed {
 		return &Error{Code: CodeRefused, Message: "the PKI bridge refused: " + adapterMessage(err), Err: err}
 	}
+	if busy := adapterBusy(err); busy != nil {
+		return busy
+	}
 	return &Error{Code: CodeUnavailable, Message: fmt.Sprintf("the PKI bridge (%s) is unavailable", ref), Err: err}
 }
 

@@ -110,3 +110,24 @@ func TestAdapterBridgeInit(t *testing.T) {
 		})
 	}
 }
+
+// TestAdapterBusy: an adapter refusing a call because it is busy (its concurrency limit and
+// queue are full) makes a PKI bridge or an adapter realm unavailable with the adapter's message,
+// which names it, and the adapter's RetryAfter, which the HTTP layer sends as Retry-After.
+func TestAdapterBusy(t *testing.T) {
+	busy := &adapters.Error{Code: adapters.CodeBusy, Adapter: "Bridge", Procedure: "validateCSR",
+		Message: "adapter Bridge is busy: 4 calls are running and 16 waiting, its limits; retry later", RetryAfter: adapters.BusyRetryAfter}
+	for name, err := range map[string]error{
+		"bridge":        bridgeError(adapters.ProcRef{Adapter: "Bridge", Procedure: "validateCSR"}, busy),
+		"adapter realm": adapterError("Bridge", "validateCSR", busy),
+	} {
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%s: %v is not an *Error", name, err)
+		}
+		if diff := cmp.Diff([]any{CodeUnavailable, busy.Message, adapters.BusyRetryAfter, true},
+			[]any{e.Code, e.Message, e.RetryAfter, errors.Is(err, adapters.ErrBusy)}); diff != "" {
+			t.Errorf("%s: code, message, RetryAfter, cause (-want +got):\n%s", name, diff)
+		}
+	}
+}

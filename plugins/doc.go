@@ -25,9 +25,18 @@
 //
 // A plugin that dies (a crash, a kill) fails the calls in flight with adapter_unavailable; the
 // next call launches it again, checksum included. Repeated launch failures back off up to
-// five seconds, during which calls fail at once with the last launch error. Close stops the
-// process and waits for it; a plugin whose daemon dies without closing it exits by itself
-// (plugins/sdk watches its parent).
+// five seconds, during which calls fail at once with the last launch error; so do processes
+// that keep dying within ten seconds of their launch: after two relaunched at once, the next
+// waits 50 ms, then twice as long each time up to five seconds, so that a plugin that crashes on
+// every call does not spin the CPU. Close stops the process and waits for it; a plugin whose
+// daemon dies without closing it exits by itself (plugins/sdk watches its parent).
+//
+// A call given up on (its deadline passed, its caller left) is cancelled: gRPC cancels the
+// procedure's context in the plugin. Once Limits.CancelGrace has passed, the daemon asks the
+// plugin (the Running call) whether the procedure still runs, and kills the process if it does,
+// does not answer within a second, or cannot say (a plugin built before Running): a procedure
+// that ignores its context never runs unbounded. The calls in flight in the killed process fail
+// with adapter_unavailable; the next call launches a new one.
 //
 // # Calls
 //

@@ -54,7 +54,22 @@ const (
 	// The backoff between failed launches doubles from minBackoff to maxBackoff.
 	minBackoff = 50 * time.Millisecond
 	maxBackoff = 5 * time.Second
+	// A process that dies (a crash, or a kill for a call it kept running) within stableAfter of
+	// its launch, after freeRelaunches that did the same, is relaunched only after a backoff
+	// that doubles from minBackoff to maxBackoff, so that a plugin crashing on every call does
+	// not spin the CPU relaunching it.
+	stableAfter    = 10 * time.Second
+	freeRelaunches = 2
+	// probeTimeout bounds the Running call that asks a plugin whether a call it was given up
+	// on still runs; a plugin that does not answer within it is killed.
+	probeTimeout = time.Second
+	// concurrency is the number of calls a plugin process runs at once by default
+	// (adapters.Concurrency): calls run in goroutines of the process.
+	concurrency = 16
 )
+
+// errCrashLoop is the launch error of a plugin whose processes keep dying soon after launch.
+var errCrashLoop = errors.New("plugin process keeps dying soon after its launch")
 
 // Open launches the plugin cfg describes and returns it as an adapter. It is the backend
 // registered under Kind; adapters.Open is the usual way in.
@@ -127,22 +142,31 @@ type adapter struct {
 	lastErr error      // the last launch failure, returned until retryAt
 	retryAt time.Time
 	backoff time.Duration
-	stopped sync.WaitGroup // processes being stopped
+	// quickDeaths counts the processes in a row that died within stableAfter of their launch.
+	quickDeaths int
+	stopped     sync.WaitGroup // processes being stopped
+
+	nextID atomic.Uint64 // numbers calls (CallRequest.id)
 }
 
 var (
 	_ adapters.Adapter     = (*adapter)(nil)
 	_ adapters.Initializer = (*adapter)(nil)
+	_ adapters.Concurrency = (*adapter)(nil)
 )
+
+// Concurrency is the number of calls a plugin runs at once by default (adapters.Concurrency).
+func (a *adapter) Concurrency() int { return concurrency }
 
 // instance is one plugin process.
 type instance struct {
-	client *plugin.Client
-	cmd    *exec.Cmd
-	rpc    pluginpb.AdapterClient
-	pid    int
-	procs  []string
-	broken atomic.Bool // the connection failed: stop the process and launch another
+	client  *plugin.Client
+	cmd     *exec.Cmd
+	rpc     pluginpb.AdapterClient
+	pid     int
+	procs   []string
+	started time.Time
+	broken  atomic.Bool // the connection failed: stop the process and launch another
 
 	// initMu orders inits (adapters.Init) against the calls that rely on them: such a call holds
 	// it for reading, an init (or a direct call of the init procedure) for writing. It guards
@@ -239,7 +263,7 @@ func (a *adapter) handshake(ctx context.Context, client *plugin.Client, cmd *exe
 	}
 	pid, _ := strconv.Atoi(client.ID())
 	a.log.Debug("plugin started", "pid", pid, "procedures", len(procs))
-	return &instance{client: client, cmd: cmd, rpc: rpc, pid: pid, procs: procs}, nil
+	return &instance{client: client, cmd: cmd, rpc: rpc, pid: pid, procs: procs, started: time.Now()}, nil
 }
 
 // instance returns the running process, launching one if there is none or it died.
@@ -258,6 +282,7 @@ func (a *adapter) instance(ctx context.Context) (*instance, error) {
 	}
 	if in != nil {
 		a.cur.Store(nil)
+		a.died(in)
 		a.stop(in)
 	}
 	if time.Now().Before(a.retryAt) {
@@ -274,6 +299,44 @@ func (a *adapter) instance(ctx context.Context) (*instance, error) {
 	a.log.Info("plugin relaunched", "pid", in.pid)
 	a.cur.Store(in)
 	return in, nil
+}
+
+// died records that the process in is gone (it crashed, or was killed for a call it kept
+// running), and holds the next launch back when processes keep dying soon after their launch.
+// The caller holds a.mu.
+func (a *adapter) died(in *instance) {
+	lived := time.Since(in.started)
+	if lived >= stableAfter {
+		a.quickDeaths = 0
+		return
+	}
+	a.quickDeaths++
+	if a.quickDeaths <= freeRelaunches {
+		return // a crash or two: relaunch at once
+	}
+	wait := min(minBackoff<<min(a.quickDeaths-freeRelaunches-1, 16), maxBackoff)
+	a.lastErr = fmt.Errorf("%w: %d processes in a row died within %s of their launch; the next launch waits %s", errCrashLoop, a.quickDeaths, stableAfter, wait)
+	a.retryAt = time.Now().Add(wait)
+	a.log.Warn("plugin keeps dying; relaunch backing off", "pid", in.pid, "lived", lived, "in_a_row", a.quickDeaths, "retry_in", wait)
+}
+
+// retire kills the process in, which the daemon gave up on (a call it kept running past its
+// grace period, or a probe it did not answer): the calls in flight in it fail as unavailable
+// and the next call launches a new process.
+func (a *adapter) retire(in *instance, why string) {
+	in.broken.Store(true)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed.Load() {
+		return // Close stops it
+	}
+	a.log.Error("killing plugin process: "+why, "pid", in.pid)
+	_ = in.cmd.Process.Kill() // it does not behave: no graceful shutdown (safe after its exit)
+	if a.cur.Load() == in {
+		a.cur.Store(nil)
+		a.died(in)
+		a.stop(in) // otherwise the call that replaced it stopped it
+	}
 }
 
 // stop ends a process in the background; Close waits for every stop.
@@ -377,8 +440,11 @@ func (a *adapter) running(ctx context.Context, procedure string) (*instance, err
 		return in, nil
 	}
 	e := &adapters.Error{Code: adapters.CodeUnavailable, Adapter: a.cfg.Name, Procedure: procedure, Message: "plugin is not running and could not be launched", Err: err}
-	if errors.Is(err, errClosed) {
+	switch {
+	case errors.Is(err, errClosed):
 		e.Message, e.Err = "adapter is closed", nil
+	case errors.Is(err, errCrashLoop):
+		e.Message = "plugin keeps dying soon after its launch; it is relaunched after a backoff"
 	}
 	return nil, e
 }
@@ -398,9 +464,15 @@ func (a *adapter) call(ctx context.Context, in *instance, procedure string, inpu
 	}()
 	cctx, cancel := context.WithTimeout(ctx, a.cfg.Limits.CallTimeout)
 	defer cancel()
-	resp, err := in.rpc.Call(cctx, &pluginpb.CallRequest{Procedure: procedure, Input: input}, grpc.MaxCallRecvMsgSize(a.maxRecv))
+	id := a.nextID.Add(1)
+	resp, err := in.rpc.Call(cctx, &pluginpb.CallRequest{Procedure: procedure, Input: input, Id: id}, grpc.MaxCallRecvMsgSize(a.maxRecv))
 	if err != nil {
 		code, msg := a.callFailure(ctx, cctx, in, err)
+		if (code == adapters.CodeTimeout || ctx.Err() != nil) && !in.broken.Load() {
+			// The call was given up on (the plugin may see its deadline before this side
+			// does): the plugin has its grace period to end it.
+			a.watch(in, id, procedure)
+		}
 		return nil, fail(code, msg, err)
 	}
 	if recs, dropped := decodeLogs(resp); len(recs) > 0 || dropped > 0 {
@@ -417,6 +489,27 @@ func (a *adapter) call(ctx context.Context, in *instance, procedure string, inpu
 		return nil, perr
 	}
 	return out, nil
+}
+
+// watch checks, once the grace period has passed, that the plugin no longer runs the call id it
+// was given up on, and kills the process if it does or cannot say.
+func (a *adapter) watch(in *instance, id uint64, procedure string) {
+	time.AfterFunc(a.cfg.Limits.CancelGrace, func() {
+		if a.closed.Load() || in.exited() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		defer cancel()
+		resp, err := in.rpc.Running(ctx, &pluginpb.RunningRequest{Ids: []uint64{id}})
+		switch {
+		case err != nil && status.Code(err) == codes.Unimplemented:
+			a.retire(in, fmt.Sprintf("a call of %s was given up on and the plugin cannot say whether it ended (its SDK predates the Running call)", procedure))
+		case err != nil:
+			a.retire(in, fmt.Sprintf("a call of %s was given up on and the plugin did not answer whether it ended: %v", procedure, err))
+		case len(resp.GetIds()) > 0:
+			a.retire(in, fmt.Sprintf("it kept running a call of %s %s after the call was given up on", procedure, a.cfg.Limits.CancelGrace))
+		}
+	})
 }
 
 // callFailure classifies a failed RPC. A failure of the connection or the process marks the

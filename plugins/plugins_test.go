@@ -84,7 +84,7 @@ func TestCall(t *testing.T) {
 			}
 		})
 	}
-	if diff := cmp.Diff([]string{"badjson", "big", "config", "echo", "env", "exit", "fail", "log", "panic", "pid", "setup", "setupState", "sleep", "spam", "stderr"}, a.Procedures()); diff != "" {
+	if diff := cmp.Diff([]string{"badjson", "big", "config", "echo", "env", "exit", "fail", "hang", "log", "panic", "pid", "setup", "setupState", "sleep", "spam", "stderr"}, a.Procedures()); diff != "" {
 		t.Errorf("Procedures (-want +got):\n%s", diff)
 	}
 }
@@ -537,4 +537,83 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(func() { _ = a.Close(context.Background()) })
 		return a
 	})
+}
+
+// TestHungCallKillsProcess: a procedure that ignores its cancelled context keeps its call
+// running in the plugin; once the grace period after the deadline has passed, the process is
+// killed, and the next call gets a new one. A procedure that ends on cancellation (sleep) is
+// left alone: the same process serves on after the grace period.
+func TestHungCallKillsProcess(t *testing.T) {
+	const timeout, grace = 3 * time.Second, 500 * time.Millisecond
+	a, rec := openTest(t, func(c *adapters.Config) {
+		c.Limits.CallTimeout = timeout
+		c.Limits.CancelGrace = grace
+	})
+	pid := pidOf(t, a)
+
+	_, err := a.Call(t.Context(), "sleep", json.RawMessage(`{"ms":60000}`))
+	checkErr(t, err, adapters.CodeTimeout, "sleep", "3s limit")
+	time.Sleep(3 * grace)
+	if got := pidOf(t, a); got != pid || !alive(pid) {
+		t.Fatalf("after a call that ended on its cancellation, plugin %d (alive %v) replaced by %d", pid, alive(pid), got)
+	}
+
+	start := time.Now()
+	_, err = a.Call(t.Context(), "hang", json.RawMessage(`{}`))
+	checkErr(t, err, adapters.CodeTimeout, "hang", "3s limit")
+	// A call that starts during the grace period runs in the same process and fails with it.
+	_, err = a.Call(t.Context(), "sleep", json.RawMessage(`{"ms":60000}`))
+	checkErr(t, err, adapters.CodeUnavailable, "sleep", "plugin process died")
+	waitGone(t, pid)
+	if took := time.Since(start); took < timeout+grace {
+		t.Errorf("the hung plugin was gone %s after the call started, before its timeout and grace period (%s)", took, timeout+grace)
+	}
+	if n := len(rec.matching(func(e entry) bool { return strings.Contains(e.Msg, "kept running a call of hang") })); n != 1 {
+		t.Errorf("%d records of the kill, want 1; records:\n%s", n, rec)
+	}
+	if out, err := a.Call(t.Context(), "echo", json.RawMessage(`3`)); err != nil || string(out) != "3" {
+		t.Fatalf("call after the kill = %s, %v", out, err)
+	}
+	if got := pidOf(t, a); got == pid {
+		t.Errorf("plugin pid %d unchanged after the kill", pid)
+	}
+}
+
+// TestCrashLoopBacksOff: a plugin that dies on every call is relaunched at once after its first
+// two deaths, then only after a growing backoff, during which calls fail at once; once the backoff has
+// passed, a call that does not crash it is served.
+func TestCrashLoopBacksOff(t *testing.T) {
+	a, rec := openTest(t, nil)
+	relaunches := func() int { return len(rec.matching(byMsg("plugin relaunched"))) }
+	start := time.Now()
+	sent, refused := 0, 0
+	for time.Since(start) < 2*time.Second {
+		time.Sleep(time.Millisecond)
+		sent++
+		_, err := a.Call(t.Context(), "exit", json.RawMessage(`{}`))
+		if e := checkErr(t, err, adapters.CodeUnavailable, "exit", ""); errors.Is(e, errCrashLoop) {
+			refused++
+			if !strings.Contains(e.Message, "keeps dying") {
+				t.Errorf("message during the backoff %q, want it to say the plugin keeps dying", e.Message)
+			}
+		}
+	}
+	// Relaunched at once after the first two deaths, then after 50, 100, 200, 400, 800 ms...:
+	// a handful of launches in two seconds, where a relaunch per call would make hundreds.
+	if n := relaunches(); n < 2 || n > 8 {
+		t.Errorf("%d relaunches in two seconds of %d crashing calls, want 2 to 8", n, sent)
+	}
+	if refused == 0 {
+		t.Errorf("no call was refused during the backoff (of %d)", sent)
+	}
+	t.Logf("%d calls in 2s: %d relaunches, %d refused during the backoff", sent, relaunches(), refused)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		out, err := a.Call(t.Context(), "echo", json.RawMessage(`4`))
+		if err == nil && string(out) == "4" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no call served after the crash loop ended: %v", err)
+		}
+	}
 }

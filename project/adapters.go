@@ -1,6 +1,7 @@
 package project
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -133,6 +134,15 @@ func (l *loader) loadConnectionPolicy(rel string, a *Adapter, n *node) {
 	a.AllowHTTP = append(a.AllowHTTP, Endpoint{Host: strings.ToLower(domain), Port: port, Pos: l.pos(rel, n)})
 }
 
+// Bounds of the per-adapter call limits (maxConcurrent, maxQueue), and the wasm backend's
+// instances when the XML sets none (adapters.DefaultLimits).
+const (
+	maxConcurrentCalls = 4096
+	maxQueuedCalls     = 65536
+	maxCancelGraceMS   = 60000
+	defaultInstances   = 4
+)
+
 // Backend kinds this package knows the configuration of.
 const (
 	BackendWasm   = "wasm"
@@ -175,6 +185,34 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 			l.errorf(pos, "give a number from 1 to 256", "bad instances %q", v)
 		}
 		b.Instances = i
+	}
+	if v, ok := n.attr("maxConcurrent"); ok {
+		i, err := strconv.Atoi(v)
+		if err != nil || i <= 0 || i > maxConcurrentCalls {
+			l.errorf(pos, fmt.Sprintf("give a number from 1 to %d", maxConcurrentCalls), "bad maxConcurrent %q", v)
+		}
+		b.MaxConcurrent = i
+	}
+	if v, ok := n.attr("maxQueue"); ok {
+		i, err := strconv.Atoi(v)
+		if err != nil || i < 0 || i > maxQueuedCalls {
+			l.errorf(pos, fmt.Sprintf("give a number from 0 (no call waits) to %d", maxQueuedCalls), "bad maxQueue %q", v)
+		}
+		b.MaxQueue = &i
+	}
+	if v, ok := n.attr("cancelGraceMs"); ok {
+		ms, err := strconv.Atoi(v)
+		switch {
+		case err != nil || ms <= 0 || ms > maxCancelGraceMS:
+			l.errorf(pos, fmt.Sprintf("give a number of milliseconds from 1 to %d", maxCancelGraceMS), "bad cancelGraceMs %q", v)
+		case b.Kind != BackendPlugin:
+			l.warnf(pos, "remove it: a wasm call is stopped at its deadline", "cancelGraceMs is a plugin setting: a wasm backend ignores it")
+		}
+		b.CancelGraceMS = ms
+	}
+	if inst := cmp.Or(b.Instances, defaultInstances); b.Kind == BackendWasm && b.MaxConcurrent > inst {
+		l.warnf(pos, fmt.Sprintf(`raise instances="%d" to run them at once, or lower maxConcurrent`, b.MaxConcurrent),
+			"maxConcurrent=%d exceeds the wasm backend's %d instances: the calls beyond them wait for an instance", b.MaxConcurrent, inst)
 	}
 	for _, c := range n.Children {
 		switch strings.ToLower(c.Name) {

@@ -254,6 +254,13 @@ type Backend struct {
 	MemoryPages   uint32
 	CallTimeoutMS int
 	Instances     int
+	// MaxConcurrent caps the calls that run at once and MaxQueue the calls that wait (nil: the
+	// default; 0: none wait); beyond both a call fails at once as busy.
+	MaxConcurrent int
+	MaxQueue      *int
+	// CancelGraceMS is how long a plugin may run a call after it was given up on before its
+	// process is killed (0: the default).
+	CancelGraceMS int
 	Pos           Pos
 }
 

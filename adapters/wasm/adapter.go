@@ -45,7 +45,12 @@ type adapter struct {
 var (
 	_ adapters.Adapter     = (*adapter)(nil)
 	_ adapters.Initializer = (*adapter)(nil)
+	_ adapters.Concurrency = (*adapter)(nil)
 )
+
+// Concurrency is the number of calls the adapter runs at once: its instances
+// (adapters.Concurrency).
+func (a *adapter) Concurrency() int { return a.limits.Instances }
 
 // Procedures lists the module's procedures, sorted.
 func (a *adapter) Procedures() []string { return slices.Clone(a.procedures) }

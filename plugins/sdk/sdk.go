@@ -51,8 +51,10 @@ import (
 
 // Procedure is one procedure of a plugin: JSON in, JSON out. The input is valid JSON no larger
 // than the adapter's MaxInput; the output must be valid JSON no larger than its MaxOutput.
-// ctx is cancelled when the call's deadline passes or the daemon gives up on the call; a
-// procedure that ignores it keeps the plugin busy after its caller has gone.
+// ctx is cancelled when the call's deadline passes or the daemon gives up on the call. A
+// procedure must return soon after: the daemon asks the plugin which of the calls it gave up on
+// still run once a grace period (Limits.CancelGrace, 2 s by default) has passed, and kills and
+// relaunches a plugin that still runs one, failing every call in flight in it.
 type Procedure func(ctx context.Context, input json.RawMessage) (json.RawMessage, error)
 
 // Procedures maps procedure names to their implementations.

@@ -358,3 +358,44 @@ func selfSigned(t *testing.T) []byte {
 	}
 	return der
 }
+
+// TestRunning: Running names the asked calls whose procedure has not returned, whether or not
+// their context ended, and forgets a call once it returns.
+func TestRunning(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 2)
+	s, _ := started(t, Procedures{
+		"stuck": func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			entered <- struct{}{}
+			<-release // ignores its context
+			return json.RawMessage(`1`), nil
+		},
+	})
+	running := func(ids ...uint64) []uint64 {
+		t.Helper()
+		resp, err := s.Running(t.Context(), &pluginpb.RunningRequest{Ids: ids})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetIds()
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{}, 2)
+	for _, id := range []uint64{7, 0} { // 0: a call the daemon did not number
+		go func() {
+			_, _ = s.Call(ctx, &pluginpb.CallRequest{Procedure: "stuck", Input: []byte(`{}`), Id: id})
+			done <- struct{}{}
+		}()
+		<-entered
+	}
+	cancel()
+	if diff := cmp.Diff([]uint64{7}, running(7, 8, 0)); diff != "" {
+		t.Errorf("running calls while one is stuck (-want +got):\n%s", diff)
+	}
+	close(release)
+	<-done
+	<-done
+	if got := running(7, 8, 0); len(got) != 0 {
+		t.Errorf("running calls after they returned: %v, want none", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -25,6 +26,11 @@ type server struct {
 	log   *slog.Logger // the process logger, for what happens outside calls
 	// config is set by Start: the settings plus "adapter". Calls before Start are refused.
 	config atomic.Pointer[map[string]string]
+
+	// running holds the numbers (CallRequest.id) of the calls whose procedure has not
+	// returned, for Running.
+	mu      sync.Mutex
+	running map[uint64]int
 }
 
 func newServer(procs Procedures, log *slog.Logger) (*server, error) {
@@ -39,7 +45,7 @@ func newServer(procs Procedures, log *slog.Logger) (*server, error) {
 			return nil, fmt.Errorf("procedure %q is nil", name)
 		}
 	}
-	return &server{procs: maps.Clone(procs), names: slices.Sorted(maps.Keys(procs)), log: log}, nil
+	return &server{procs: maps.Clone(procs), names: slices.Sorted(maps.Keys(procs)), log: log, running: map[uint64]int{}}, nil
 }
 
 // Start records the adapter's configuration and lists the procedures.
@@ -66,6 +72,10 @@ func (s *server) Call(ctx context.Context, req *pluginpb.CallRequest) (*pluginpb
 		}}, nil
 	}
 	c := &call{config: *cfg, rec: newRecorder(s.log)}
+	if id := req.GetId(); id != 0 {
+		s.track(id, 1)
+		defer s.track(id, -1)
+	}
 	out, err := s.run(context.WithValue(ctx, callKey{}, c), req.GetProcedure(), p, req.GetInput())
 	resp := &pluginpb.CallResponse{}
 	resp.Logs, resp.DroppedLogs = c.rec.finish()
@@ -78,6 +88,31 @@ func (s *server) Call(ctx context.Context, req *pluginpb.CallRequest) (*pluginpb
 		out = []byte("null")
 	}
 	resp.Output = out
+	return resp, nil
+}
+
+// track counts a call in (+1) or out (-1) of running.
+func (s *server) track(id uint64, delta int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.running[id] + delta; n > 0 {
+		s.running[id] = n
+	} else {
+		delete(s.running, id)
+	}
+}
+
+// Running answers which of the asked calls still run: the daemon asks about the calls it gave
+// up on, and kills a plugin whose procedure ignores its cancelled context.
+func (s *server) Running(_ context.Context, req *pluginpb.RunningRequest) (*pluginpb.RunningResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp := &pluginpb.RunningResponse{}
+	for _, id := range req.GetIds() {
+		if s.running[id] > 0 {
+			resp.Ids = append(resp.Ids, id)
+		}
+	}
 	return resp, nil
 }
 

@@ -94,6 +94,7 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 	}
 	sort.Strings(names)
 	var diags project.Diagnostics
+	guestSlots := 0 // the wasm calls that may run at once
 	for _, name := range names {
 		a := p.Adapters[name]
 		b := a.Backend
@@ -132,9 +133,12 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 			Procedures: dedupe(procs),
 			Settings:   b.Settings,
 			Limits: adapters.Limits{
-				MemoryPages: b.MemoryPages,
-				CallTimeout: time.Duration(b.CallTimeoutMS) * time.Millisecond,
-				Instances:   b.Instances,
+				MemoryPages:   b.MemoryPages,
+				CallTimeout:   time.Duration(b.CallTimeoutMS) * time.Millisecond,
+				Instances:     b.Instances,
+				MaxConcurrent: b.MaxConcurrent,
+				MaxQueue:      maxQueue(b.MaxQueue),
+				CancelGrace:   time.Duration(b.CancelGraceMS) * time.Millisecond,
 			},
 			CacheDir: cacheDir(s),
 			Logger:   log.With("adapter", name),
@@ -148,13 +152,33 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 				Message: fmt.Sprintf("adapter %s cannot be loaded: %v", name, err)})
 			continue
 		}
-		la[name] = ad
+		// Every backend runs behind its adapter's concurrency limit and queue, so that a slow or
+		// stuck adapter holds a bounded number of requests.
+		limited := adapters.Limit(ad, name, cfg.Limits)
+		la[name] = limited
+		if b.Kind == project.BackendWasm {
+			n, _ := limited.Capacity()
+			guestSlots += min(n, cfg.Limits.WithDefaults().Instances)
+		}
 	}
 	if len(diags) > 0 {
 		la.Close(context.Background())
 		return nil, &project.LoadError{Diagnostics: diags}
 	}
+	reserveGuestProcs(guestSlots, log)
 	return la, nil
+}
+
+// maxQueue turns the XML's maxQueue (nil: not set; 0: no call waits) into Limits.MaxQueue
+// (0: the default; negative: no call waits).
+func maxQueue(q *int) int {
+	switch {
+	case q == nil:
+		return 0
+	case *q == 0:
+		return -1
+	}
+	return *q
 }
 
 func dedupe(in []string) []string {

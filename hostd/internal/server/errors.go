@@ -72,6 +72,7 @@ var statuses = map[string]int{
 	string(engine.CodeUnavailable):         http.StatusServiceUnavailable,
 	string(engine.CodePolicyTimeout):       http.StatusServiceUnavailable,
 	string(adapters.CodeUnavailable):       http.StatusServiceUnavailable,
+	string(adapters.CodeBusy):              http.StatusServiceUnavailable,
 	string(adapters.CodeTimeout):           http.StatusGatewayTimeout,
 }
 
@@ -142,6 +143,9 @@ func (s *Server) procedureFailed(w http.ResponseWriter, adapter, procedure strin
 	if errors.As(err, &ae) {
 		code = ae.Code
 		msg = ae.Message
+		if ae.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((ae.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 	}
 	if msg == "" {
 		msg = string(code)

@@ -134,7 +134,10 @@ type CallRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Procedure string                 `protobuf:"bytes,1,opt,name=procedure,proto3" json:"procedure,omitempty"`
 	// UTF-8 JSON, already validated and bounded by the daemon.
-	Input         []byte `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
+	Input []byte `protobuf:"bytes,2,opt,name=input,proto3" json:"input,omitempty"`
+	// The daemon's number for this call, unique for the life of the plugin process; Running
+	// names calls by it. 0: not numbered.
+	Id            uint64 `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -183,6 +186,103 @@ func (x *CallRequest) GetInput() []byte {
 	return nil
 }
 
+func (x *CallRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type RunningRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Calls the daemon gave up on (CallRequest.id).
+	Ids           []uint64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunningRequest) Reset() {
+	*x = RunningRequest{}
+	mi := &file_adapter_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunningRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunningRequest) ProtoMessage() {}
+
+func (x *RunningRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunningRequest.ProtoReflect.Descriptor instead.
+func (*RunningRequest) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RunningRequest) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+type RunningResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Those of the asked calls that still run.
+	Ids           []uint64 `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunningResponse) Reset() {
+	*x = RunningResponse{}
+	mi := &file_adapter_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunningResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunningResponse) ProtoMessage() {}
+
+func (x *RunningResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_adapter_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunningResponse.ProtoReflect.Descriptor instead.
+func (*RunningResponse) Descriptor() ([]byte, []int) {
+	return file_adapter_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RunningResponse) GetIds() []uint64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
 type CallResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// UTF-8 JSON; empty when error is set.
@@ -199,7 +299,7 @@ type CallResponse struct {
 
 func (x *CallResponse) Reset() {
 	*x = CallResponse{}
-	mi := &file_adapter_proto_msgTypes[3]
+	mi := &file_adapter_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -211,7 +311,7 @@ func (x *CallResponse) String() string {
 func (*CallResponse) ProtoMessage() {}
 
 func (x *CallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[3]
+	mi := &file_adapter_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -224,7 +324,7 @@ func (x *CallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallResponse.ProtoReflect.Descriptor instead.
 func (*CallResponse) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{3}
+	return file_adapter_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CallResponse) GetOutput() []byte {
@@ -268,7 +368,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_adapter_proto_msgTypes[4]
+	mi := &file_adapter_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +380,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[4]
+	mi := &file_adapter_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +393,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{4}
+	return file_adapter_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Error) GetCode() string {
@@ -323,7 +423,7 @@ type LogRecord struct {
 
 func (x *LogRecord) Reset() {
 	*x = LogRecord{}
-	mi := &file_adapter_proto_msgTypes[5]
+	mi := &file_adapter_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +435,7 @@ func (x *LogRecord) String() string {
 func (*LogRecord) ProtoMessage() {}
 
 func (x *LogRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_adapter_proto_msgTypes[5]
+	mi := &file_adapter_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,7 +448,7 @@ func (x *LogRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRecord.ProtoReflect.Descriptor instead.
 func (*LogRecord) Descriptor() ([]byte, []int) {
-	return file_adapter_proto_rawDescGZIP(), []int{5}
+	return file_adapter_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LogRecord) GetLevel() int32 {
@@ -386,10 +486,15 @@ const file_adapter_proto_rawDesc = "" +
 	"\rStartResponse\x12\x1e\n" +
 	"\n" +
 	"procedures\x18\x01 \x03(\tR\n" +
-	"procedures\"A\n" +
+	"procedures\"Q\n" +
 	"\vCallRequest\x12\x1c\n" +
 	"\tprocedure\x18\x01 \x01(\tR\tprocedure\x12\x14\n" +
-	"\x05input\x18\x02 \x01(\fR\x05input\"\xaf\x01\n" +
+	"\x05input\x18\x02 \x01(\fR\x05input\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\x04R\x02id\"\"\n" +
+	"\x0eRunningRequest\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\"#\n" +
+	"\x0fRunningResponse\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x04R\x03ids\"\xaf\x01\n" +
 	"\fCallResponse\x12\x16\n" +
 	"\x06output\x18\x01 \x01(\fR\x06output\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.realmgate.plugin.v1.ErrorR\x05error\x122\n" +
@@ -401,10 +506,11 @@ const file_adapter_proto_rawDesc = "" +
 	"\tLogRecord\x12\x14\n" +
 	"\x05level\x18\x01 \x01(\x11R\x05level\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x14\n" +
-	"\x05attrs\x18\x03 \x01(\fR\x05attrs2\xa6\x01\n" +
+	"\x05attrs\x18\x03 \x01(\fR\x05attrs2\xfc\x01\n" +
 	"\aAdapter\x12N\n" +
 	"\x05Start\x12!.realmgate.plugin.v1.StartRequest\x1a\".realmgate.plugin.v1.StartResponse\x12K\n" +
-	"\x04Call\x12 .realmgate.plugin.v1.CallRequest\x1a!.realmgate.plugin.v1.CallResponseB:Z8github.com/realmgate/realmgate/plugins/internal/pluginpbb\x06proto3"
+	"\x04Call\x12 .realmgate.plugin.v1.CallRequest\x1a!.realmgate.plugin.v1.CallResponse\x12T\n" +
+	"\aRunning\x12#.realmgate.plugin.v1.RunningRequest\x1a$.realmgate.plugin.v1.RunningResponseB:Z8github.com/realmgate/realmgate/plugins/internal/pluginpbb\x06proto3"
 
 var (
 	file_adapter_proto_rawDescOnce sync.Once
@@ -418,26 +524,30 @@ func file_adapter_proto_rawDescGZIP() []byte {
 	return file_adapter_proto_rawDescData
 }
 
-var file_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_adapter_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_adapter_proto_goTypes = []any{
-	(*StartRequest)(nil),  // 0: realmgate.plugin.v1.StartRequest
-	(*StartResponse)(nil), // 1: realmgate.plugin.v1.StartResponse
-	(*CallRequest)(nil),   // 2: realmgate.plugin.v1.CallRequest
-	(*CallResponse)(nil),  // 3: realmgate.plugin.v1.CallResponse
-	(*Error)(nil),         // 4: realmgate.plugin.v1.Error
-	(*LogRecord)(nil),     // 5: realmgate.plugin.v1.LogRecord
-	nil,                   // 6: realmgate.plugin.v1.StartRequest.SettingsEntry
+	(*StartRequest)(nil),    // 0: realmgate.plugin.v1.StartRequest
+	(*StartResponse)(nil),   // 1: realmgate.plugin.v1.StartResponse
+	(*CallRequest)(nil),     // 2: realmgate.plugin.v1.CallRequest
+	(*RunningRequest)(nil),  // 3: realmgate.plugin.v1.RunningRequest
+	(*RunningResponse)(nil), // 4: realmgate.plugin.v1.RunningResponse
+	(*CallResponse)(nil),    // 5: realmgate.plugin.v1.CallResponse
+	(*Error)(nil),           // 6: realmgate.plugin.v1.Error
+	(*LogRecord)(nil),       // 7: realmgate.plugin.v1.LogRecord
+	nil,                     // 8: realmgate.plugin.v1.StartRequest.SettingsEntry
 }
 var file_adapter_proto_depIdxs = []int32{
-	6, // 0: realmgate.plugin.v1.StartRequest.settings:type_name -> realmgate.plugin.v1.StartRequest.SettingsEntry
-	4, // 1: realmgate.plugin.v1.CallResponse.error:type_name -> realmgate.plugin.v1.Error
-	5, // 2: realmgate.plugin.v1.CallResponse.logs:type_name -> realmgate.plugin.v1.LogRecord
+	8, // 0: realmgate.plugin.v1.StartRequest.settings:type_name -> realmgate.plugin.v1.StartRequest.SettingsEntry
+	6, // 1: realmgate.plugin.v1.CallResponse.error:type_name -> realmgate.plugin.v1.Error
+	7, // 2: realmgate.plugin.v1.CallResponse.logs:type_name -> realmgate.plugin.v1.LogRecord
 	0, // 3: realmgate.plugin.v1.Adapter.Start:input_type -> realmgate.plugin.v1.StartRequest
 	2, // 4: realmgate.plugin.v1.Adapter.Call:input_type -> realmgate.plugin.v1.CallRequest
-	1, // 5: realmgate.plugin.v1.Adapter.Start:output_type -> realmgate.plugin.v1.StartResponse
-	3, // 6: realmgate.plugin.v1.Adapter.Call:output_type -> realmgate.plugin.v1.CallResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
+	3, // 5: realmgate.plugin.v1.Adapter.Running:input_type -> realmgate.plugin.v1.RunningRequest
+	1, // 6: realmgate.plugin.v1.Adapter.Start:output_type -> realmgate.plugin.v1.StartResponse
+	5, // 7: realmgate.plugin.v1.Adapter.Call:output_type -> realmgate.plugin.v1.CallResponse
+	4, // 8: realmgate.plugin.v1.Adapter.Running:output_type -> realmgate.plugin.v1.RunningResponse
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
 	3, // [3:3] is the sub-list for extension type_name
 	3, // [3:3] is the sub-list for extension extendee
 	0, // [0:3] is the sub-list for field type_name
@@ -454,7 +564,7 @@ func file_adapter_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_adapter_proto_rawDesc), len(file_adapter_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,8 +28,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Adapter_Start_FullMethodName = "/realmgate.plugin.v1.Adapter/Start"
-	Adapter_Call_FullMethodName  = "/realmgate.plugin.v1.Adapter/Call"
+	Adapter_Start_FullMethodName   = "/realmgate.plugin.v1.Adapter/Start"
+	Adapter_Call_FullMethodName    = "/realmgate.plugin.v1.Adapter/Call"
+	Adapter_Running_FullMethodName = "/realmgate.plugin.v1.Adapter/Running"
 )
 
 // AdapterClient is the client API for Adapter service.
@@ -40,6 +41,12 @@ type AdapterClient interface {
 	Start(ctx context.Context, in *StartRequest, opts ...grpc.CallOption) (*StartResponse, error)
 	// Call runs one procedure.
 	Call(ctx context.Context, in *CallRequest, opts ...grpc.CallOption) (*CallResponse, error)
+	// Running says which of the given calls still run in the plugin. The daemon asks about the
+	// calls it gave up on (their deadline passed or their caller left) once a grace period has
+	// passed, and kills a plugin that keeps one running, or does not answer: a procedure that
+	// ignores its cancelled context must not run unbounded. A plugin that predates this method
+	// answers Unimplemented, and is killed the same way.
+	Running(ctx context.Context, in *RunningRequest, opts ...grpc.CallOption) (*RunningResponse, error)
 }
 
 type adapterClient struct {
@@ -70,6 +77,16 @@ func (c *adapterClient) Call(ctx context.Context, in *CallRequest, opts ...grpc.
 	return out, nil
 }
 
+func (c *adapterClient) Running(ctx context.Context, in *RunningRequest, opts ...grpc.CallOption) (*RunningResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunningResponse)
+	err := c.cc.Invoke(ctx, Adapter_Running_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdapterServer is the server API for Adapter service.
 // All implementations must embed UnimplementedAdapterServer
 // for forward compatibility.
@@ -78,6 +95,12 @@ type AdapterServer interface {
 	Start(context.Context, *StartRequest) (*StartResponse, error)
 	// Call runs one procedure.
 	Call(context.Context, *CallRequest) (*CallResponse, error)
+	// Running says which of the given calls still run in the plugin. The daemon asks about the
+	// calls it gave up on (their deadline passed or their caller left) once a grace period has
+	// passed, and kills a plugin that keeps one running, or does not answer: a procedure that
+	// ignores its cancelled context must not run unbounded. A plugin that predates this method
+	// answers Unimplemented, and is killed the same way.
+	Running(context.Context, *RunningRequest) (*RunningResponse, error)
 	mustEmbedUnimplementedAdapterServer()
 }
 
@@ -93,6 +116,9 @@ func (UnimplementedAdapterServer) Start(context.Context, *StartRequest) (*StartR
 }
 func (UnimplementedAdapterServer) Call(context.Context, *CallRequest) (*CallResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Call not implemented")
+}
+func (UnimplementedAdapterServer) Running(context.Context, *RunningRequest) (*RunningResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Running not implemented")
 }
 func (UnimplementedAdapterServer) mustEmbedUnimplementedAdapterServer() {}
 func (UnimplementedAdapterServer) testEmbeddedByValue()                 {}
@@ -151,6 +177,24 @@ func _Adapter_Call_Handler(srv interface{}, ctx context.Context, dec func(interf
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Adapter_Running_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunningRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdapterServer).Running(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Adapter_Running_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdapterServer).Running(ctx, req.(*RunningRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Adapter_ServiceDesc is the grpc.ServiceDesc for Adapter service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -165,6 +209,10 @@ var Adapter_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Call",
 			Handler:    _Adapter_Call_Handler,
+		},
+		{
+			MethodName: "Running",
+			Handler:    _Adapter_Running_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -71,6 +71,12 @@ func main() {
 				return nil, ctx.Err()
 			}
 		}),
+		// hang ignores its context and never returns: the daemon must kill the process once
+		// the grace period after the call's deadline has passed.
+		"hang": func(context.Context, json.RawMessage) (json.RawMessage, error) {
+			sdk.Logger(context.Background()).Info("hang started")
+			select {}
+		},
 		"pid": sdk.JSON(func(context.Context, json.RawMessage) (map[string]int, error) {
 			return map[string]int{"pid": os.Getpid()}, nil
 		}),
