@@ -84,6 +84,7 @@ func newBareModule(b *testing.B, path string, settings map[string]string) *bareM
 		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32, i32}, nil).Export("log").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(config), nil, []api.ValueType{i32}).Export("config").
 		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
+		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("pki").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(result), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("result").
 		Instantiate(ctx)
 	if err != nil {
@@ -228,7 +229,7 @@ func BenchmarkValidateCSR(b *testing.B) {
 	subject, _ := adaptertest.ParseRDNs("CN=alice,O=Example")
 	_, csr := adaptertest.NewCSR(b, subject)
 	input, _ := json.Marshal(adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: "alice"}}, csr))
-	br, err := bridge.New(settings)
+	br, err := bridge.New(settings, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
