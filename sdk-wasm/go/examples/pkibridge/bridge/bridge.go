@@ -52,14 +52,17 @@ type PKI interface {
 // Bridge issues and checks user certificates with one CA: the host's (host) or, in-module
 // signing, its own (caCert and caKey).
 type Bridge struct {
-	host     PKI
-	caCert   *x509.Certificate
-	caKey    crypto.Signer
-	subject  map[string]string
-	validity time.Duration
-	denied   []string
-	depOnly  []string
-	now      func() time.Time
+	host PKI
+	// validityDays is the validity-days setting, 0 when unset: the host then applies its
+	// default within the grant's bound.
+	validityDays int
+	caCert       *x509.Certificate
+	caKey        crypto.Signer
+	subject      map[string]string
+	validity     time.Duration
+	denied       []string
+	depOnly      []string
+	now          func() time.Time
 }
 
 // New reads the bridge's settings. Without the settings ca-cert and ca-key the bridge has host
@@ -78,7 +81,7 @@ func New(settings map[string]string, host PKI) (*Bridge, error) {
 		if err != nil || days < 1 || days > 3650 {
 			return nil, fmt.Errorf("setting %s: %q is not a number of days from 1 to 3650", SettingValidityDays, d)
 		}
-		b.validity = time.Duration(days) * 24 * time.Hour
+		b.validity, b.validityDays = time.Duration(days)*24*time.Hour, days
 	}
 	for _, u := range strings.Split(settings[SettingDeniedUsers], ",") {
 		if u = strings.TrimSpace(u); u != "" {
@@ -270,7 +273,7 @@ func (b *Bridge) generateOnHost(in realmgate.CSRInput) (realmgate.GeneratedCerti
 	signed, err := b.host.SignCertificate(realmgate.CertificateTemplate{
 		CSR:          in.CSR,
 		Subject:      realmgate.Subject{CommonName: in.UserIdentity.UserName, AdditionalSubject: b.subject},
-		ValidityDays: int(b.validity / (24 * time.Hour)),
+		ValidityDays: b.validityDays,
 		KeyUsage:     []string{"digitalSignature"},
 		ExtKeyUsage:  []string{"clientAuth"},
 	})
