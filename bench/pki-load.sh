@@ -17,7 +17,8 @@ cp -r bench/pki-project "$work/project"
 go build -o "$work/project/adapters/PluginBridge/pkibridge" ./plugins/examples/pkibridge
 sdk-wasm/go/build.sh sdk-wasm/go/examples/pkibridge "$work/project/adapters/GoBridge/pkibridge.wasm" >/dev/null
 
-# One ECDSA P-256 CA for cfssl and the bridges; the built-in CA is P-256 too.
+# One ECDSA P-256 CA for cfssl and the bridges (the wasm bridge's held by the host, in the data
+# folder; the plugin's in its settings); the built-in CA is P-256 too.
 (cd "$work" && echo '{"CN":"Load CA","key":{"algo":"ecdsa","size":256}}' | cfssl gencert -initca - 2>/dev/null | cfssljson -bare ca)
 openssl pkcs8 -topk8 -nocrypt -in "$work/ca-key.pem" -out "$work/ca-key8.pem"
 esc() { sed ':a;N;$!ba;s/\n/\&#10;/g' "$1"; }
@@ -34,6 +35,10 @@ PY
 	rm "$work/project/adapters/$name/$name.xml.tmpl"
 done
 "$work/hostd" ca init --data "$work/data" >/dev/null
+# The wasm bridge signs through the host with the same CA, kept in the data folder.
+install -d -m 0700 "$work/data/bridge-ca"
+install -m 0644 "$work/ca.pem" "$work/data/bridge-ca/ca.pem"
+install -m 0600 "$work/ca-key8.pem" "$work/data/bridge-ca/ca-key.pem"
 
 cfssl serve -address 127.0.0.1 -port 18281 -ca "$work/ca.pem" -ca-key "$work/ca-key.pem" >"$work/cfssl.log" 2>&1 &
 "$work/hostd" serve --config "$work/project" --data "$work/data" --listen 127.0.0.1:18280 --log-level warn >"$work/hostd.log" 2>&1 &
