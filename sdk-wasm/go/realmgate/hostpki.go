@@ -1,6 +1,7 @@
 package realmgate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -129,16 +130,18 @@ func pkiDo(req, out any) error {
 	return decodePKIAnswer(pkiCall(b), out)
 }
 
-// decodePKIAnswer reads the host's answer: {"error": "..."} or the operation's object.
+// decodePKIAnswer reads the host's answer: a refusal, {"error": "..."} (the host writes it
+// with that one member, first), or the operation's object. An answer is decoded once: in a wasm
+// guest, decoding a certificate's base64 twice costs as much as the host's signature.
 func decodePKIAnswer(b []byte, out any) error {
-	var e struct {
-		Error *string `json:"error"`
-	}
-	if err := json.Unmarshal(b, &e); err != nil {
-		return fmt.Errorf("realmgate: pki: the host's answer is not valid: %w", err)
-	}
-	if e.Error != nil {
-		return &PKIError{Message: *e.Error}
+	if bytes.HasPrefix(b, []byte(`{"error":`)) {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if err := json.Unmarshal(b, &e); err != nil {
+			return fmt.Errorf("realmgate: pki: the host's answer is not valid: %w", err)
+		}
+		return &PKIError{Message: e.Error}
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("realmgate: pki: the host's answer is not valid: %w", err)

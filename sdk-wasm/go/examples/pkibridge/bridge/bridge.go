@@ -260,12 +260,18 @@ func (b *Bridge) GenerateCertificate(in realmgate.CSRInput) (realmgate.Generated
 // generateOnHost has the host sign: it checks the CSR's common name as the in-module path does,
 // and names the subject itself (the user as CN plus the subject setting), never the CSR's.
 func (b *Bridge) generateOnHost(in realmgate.CSRInput) (realmgate.GeneratedCertificate, error) {
-	csr, err := b.host.ParseCSR(in.CSR)
-	if err != nil {
-		return realmgate.GeneratedCertificate{}, err
+	// The host's csrInfo already names the CSR's CN (a realm's call); without it, ask the host.
+	// Either way the host verifies the CSR again before it signs for the CSR's key.
+	cn := in.CSRInfo.CN
+	if in.CSRInfo.PublicKey.Base64 == "" {
+		csr, err := b.host.ParseCSR(in.CSR)
+		if err != nil {
+			return realmgate.GeneratedCertificate{}, err
+		}
+		cn = csr.CN
 	}
-	if csr.CN != in.UserIdentity.UserName {
-		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is for %q, not for the user %q", csr.CN, in.UserIdentity.UserName)
+	if cn != in.UserIdentity.UserName {
+		return realmgate.GeneratedCertificate{}, fmt.Errorf("the CSR is for %q, not for the user %q", cn, in.UserIdentity.UserName)
 	}
 	if _, err := issuedSubject(in.UserIdentity.UserName, b.subject); err != nil {
 		return realmgate.GeneratedCertificate{}, err

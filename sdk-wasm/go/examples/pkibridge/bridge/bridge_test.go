@@ -279,6 +279,10 @@ func TestEnrollmentOnHost(t *testing.T) {
 	if _, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrFor(t, "bob", ecKey), UserIdentity: alice}); err == nil {
 		t.Error("GenerateCertificate signed a CSR for another user")
 	}
+	bobInfo := realmgate.CSRInfo{CN: "bob", PublicKey: realmgate.KeyInfo{Base64: "MFkw", Algorithm: "EC"}}
+	if _, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrFor(t, "bob", ecKey), UserIdentity: alice, CSRInfo: bobInfo}); err == nil {
+		t.Error("GenerateCertificate signed a CSR the host's csrInfo says is for another user")
+	}
 	if v, _ := b.ValidateCertificate(realmgate.CertificateInput{Certificate: realmgate.Certificate{Base64: g.CertificateBase64}}); v.Valid != realmgate.Yes {
 		t.Errorf("ValidateCertificate(own) = %s", v.Valid)
 	}
