@@ -43,8 +43,12 @@ func main() {
 	workers := flag.Int("c", 8, "concurrent workers")
 	dur := flag.Duration("d", 10*time.Second, "duration of each target")
 	only := flag.String("only", "", "run only the targets whose names contain this text")
+	rounds := flag.Int("rounds", 1, "measure the targets in this many interleaved rounds of duration/rounds each, so that a change of machine load weighs on every target alike")
 	flag.Parse()
-	if err := run(*hostd, *cfssl, *workers, *dur, *only); err != nil {
+	if *rounds < 1 {
+		*rounds = 1
+	}
+	if err := run(*hostd, *cfssl, *workers, *dur, *only, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "certload:", err)
 		os.Exit(1)
 	}
@@ -98,7 +102,7 @@ type target struct {
 	op   func(c *http.Client, id identity) error
 }
 
-func run(hostd, cfssl string, workers int, dur time.Duration, only string) error {
+func run(hostd, cfssl string, workers int, dur time.Duration, only string, rounds int) error {
 	n := 2000
 	fmt.Fprintf(os.Stderr, "making %d P-256 keys and CSRs...\n", n)
 	ids := newPool(n)
@@ -134,13 +138,21 @@ func run(hostd, cfssl string, workers int, dur time.Duration, only string) error
 		}},
 	}
 	results := map[string]float64{}
-	for _, t := range targets {
-		if !strings.Contains(t.name, only) {
-			continue
+	count := map[string]float64{}
+	failed := map[string]int64{}
+	for r := range rounds {
+		for _, t := range targets {
+			if !strings.Contains(t.name, only) {
+				continue
+			}
+			rate, errs := measure(t, ids, workers, dur/time.Duration(rounds))
+			count[t.name] += rate * (dur / time.Duration(rounds)).Seconds()
+			failed[t.name] += errs
+			if r == rounds-1 {
+				results[t.name] = count[t.name] / dur.Seconds()
+				fmt.Printf("%-36s %9.1f per second (%d errors)\n", t.name, results[t.name], failed[t.name])
+			}
 		}
-		rate, errs := measure(t, ids, workers, dur)
-		results[t.name] = rate
-		fmt.Printf("%-36s %9.1f per second (%d errors)\n", t.name, rate, errs)
 	}
 	if base := results["cfssl serve /api/v1/cfssl/sign"]; base != 0 {
 		for _, name := range []string{"hostd provisioning, built-in CA", "hostd provisioning, wasm bridge", "hostd provisioning, plugin bridge"} {
