@@ -219,8 +219,12 @@ func keyTraces(t *testing.T, key *ecdsa.PrivateKey) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scalar, err := key.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	return map[string][]byte{
-		"scalar": key.D.FillBytes(make([]byte, 32)),
+		"scalar": scalar,
 		"PKCS#8": p8,
 		"PEM":    pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})[28:90],
 	}
