@@ -2,8 +2,9 @@ package realmgate
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+
+	jsonv2 "github.com/go-json-experiment/json"
 )
 
 // The host PKI capability (ABI.md, "Host PKI"): the host parses CSRs and signs certificates
@@ -123,7 +124,7 @@ func (HostPKI) SignCertificate(t CertificateTemplate) (*SignedCertificate, error
 func (HostPKI) VerifyCertificate(c string) (Verification, error) { return VerifyCertificate(c) }
 
 func pkiDo(req, out any) error {
-	b, err := json.Marshal(req)
+	b, err := jsonv2.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("realmgate: pki: %w", err)
 	}
@@ -132,18 +133,19 @@ func pkiDo(req, out any) error {
 
 // decodePKIAnswer reads the host's answer: a refusal, {"error": "..."} (the host writes it
 // with that one member, first), or the operation's object. An answer is decoded once: in a wasm
-// guest, decoding a certificate's base64 twice costs as much as the host's signature.
+// guest, decoding a certificate's base64 twice costs as much as the host's signature. Requests
+// and answers go through JSON v2, whose member names match exactly, as ABI.md asks of guests.
 func decodePKIAnswer(b []byte, out any) error {
 	if bytes.HasPrefix(b, []byte(`{"error":`)) {
 		var e struct {
 			Error string `json:"error"`
 		}
-		if err := json.Unmarshal(b, &e); err != nil {
+		if err := jsonv2.Unmarshal(b, &e); err != nil {
 			return fmt.Errorf("realmgate: pki: the host's answer is not valid: %w", err)
 		}
 		return &PKIError{Message: e.Error}
 	}
-	if err := json.Unmarshal(b, out); err != nil {
+	if err := jsonv2.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("realmgate: pki: the host's answer is not valid: %w", err)
 	}
 	return nil

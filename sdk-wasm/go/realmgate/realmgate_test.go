@@ -244,3 +244,17 @@ func TestDecodePKIAnswer(t *testing.T) {
 		t.Errorf("a broken refusal: %v, want an error that is not a refusal", err)
 	}
 }
+
+func TestDecodeParsedCSR(t *testing.T) {
+	var got ParsedCSR
+	answer := `{"dn":"CN=alice","cn":"alice","publicKey":{"base64":"MFkw","algorithm":"EC","thumbprint":"tp","spkiSha256":"h"},` +
+		`"signature":{"base64":"MEUC","algorithm":"SHA256withECDSA"},"attributes":{"challengePassword":"pw"},"Cn":"mallory"}`
+	if err := decodePKIAnswer([]byte(answer), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := ParsedCSR{DN: "CN=alice", CN: "alice", PublicKey: PKIKeyInfo{KeyInfo: KeyInfo{Base64: "MFkw", Algorithm: "EC"}, Thumbprint: "tp", SPKISHA256: "h"},
+		Signature: SigInfo{Base64: "MEUC", Algorithm: "SHA256withECDSA"}, Attributes: map[string]string{"challengePassword": "pw"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parsed CSR (-want +got), a member differing only in case must not reach a field:\n%s", diff)
+	}
+}
