@@ -2,7 +2,8 @@
 # Certificate issuance under load: hostd provisioning devices end to end (built-in CA, wasm PKI
 # bridge, go-plugin PKI bridge) and signing them in, against cfssl serve signing the same kind of
 # CSRs with the same CA key type, workers and duration (bench/certload). Needs cfssl (Debian
-# golang-cfssl: .ci/install-cfssl.sh).
+# golang-cfssl: .ci/install-cfssl.sh) and, for the C bridge, clang for wasm
+# (.ci/install-wasm-sdks.sh).
 # Usage: bench/pki-load.sh [duration per target, default 10s] [workers, default 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,13 +17,14 @@ go build -o "$work/certload" ./bench/certload
 cp -r bench/pki-project "$work/project"
 go build -o "$work/project/adapters/PluginBridge/pkibridge" ./plugins/examples/pkibridge
 sdk-wasm/go/build.sh sdk-wasm/go/examples/pkibridge "$work/project/adapters/GoBridge/pkibridge.wasm" >/dev/null
+sdk-wasm/c/examples/hostsignbridge/build.sh "$work/project/adapters/CBridge/hostsignbridge.wasm" >/dev/null
 
 # One ECDSA P-256 CA for cfssl and the bridges (the wasm bridge's held by the host, in the data
 # folder; the plugin's in its settings); the built-in CA is P-256 too.
 (cd "$work" && echo '{"CN":"Load CA","key":{"algo":"ecdsa","size":256}}' | cfssl gencert -initca - 2>/dev/null | cfssljson -bare ca)
 openssl pkcs8 -topk8 -nocrypt -in "$work/ca-key.pem" -out "$work/ca-key8.pem"
 esc() { sed ':a;N;$!ba;s/\n/\&#10;/g' "$1"; }
-for a in GoBridge:pkibridge.wasm PluginBridge:pkibridge; do
+for a in GoBridge:pkibridge.wasm CBridge:hostsignbridge.wasm PluginBridge:pkibridge; do
 	name=${a%%:*}; file=${a##*:}
 	sum=$(sha256sum "$work/project/adapters/$name/$file" | cut -d' ' -f1)
 	cacert=$(esc "$work/ca.pem"); cakey=$(esc "$work/ca-key8.pem")

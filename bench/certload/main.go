@@ -2,7 +2,8 @@
 // duration, key type, pre-made CSRs) for every target, so the figures are comparable:
 //
 //   - hostd: a new device provisioned end to end over HTTP (the challenge, then the CSR with the
-//     payload signed by its key), signed by the built-in CA, a wasm PKI bridge or a go-plugin one.
+//     payload signed by its key), signed by the built-in CA, a wasm PKI bridge (the Go example, or
+//     the C one; both have the host sign with a key it holds) or a go-plugin one.
 //     Every provisioning is of a device id never used before (a device id that holds a live
 //     certificate takes a new key only with that key's proof), so its CSR, which names the id, is
 //     made in the worker from a pre-made key: one ECDSA signature more than cfssl's share;
@@ -130,6 +131,7 @@ func run(hostd, cfssl string, workers int, dur time.Duration, only string, round
 		{"cfssl serve /api/v1/cfssl/sign", func(c *http.Client, id identity) error { return cfsslSign(c, cfssl, id) }},
 		{"hostd provisioning, built-in CA", app("BenchBuiltin")},
 		{"hostd provisioning, wasm bridge", app("BenchWasm")},
+		{"hostd provisioning, wasm bridge (C)", app("BenchWasmC")},
 		{"hostd provisioning, plugin bridge", app("BenchPlugin")},
 		{"hostd sign-in with a certificate", func(c *http.Client, _ identity) error {
 			p := <-signers
@@ -155,13 +157,13 @@ func run(hostd, cfssl string, workers int, dur time.Duration, only string, round
 		}
 	}
 	if base := results["cfssl serve /api/v1/cfssl/sign"]; base != 0 {
-		for _, name := range []string{"hostd provisioning, built-in CA", "hostd provisioning, wasm bridge", "hostd provisioning, plugin bridge"} {
+		for _, name := range []string{"hostd provisioning, built-in CA", "hostd provisioning, wasm bridge", "hostd provisioning, wasm bridge (C)", "hostd provisioning, plugin bridge"} {
 			fmt.Printf("%-36s %9.2fx cfssl\n", name, results[name]/base)
 		}
 	}
 	// The bridges against the built-in CA of the same daemon and run: what a bridge costs.
 	if builtin := results["hostd provisioning, built-in CA"]; builtin != 0 {
-		for _, name := range []string{"hostd provisioning, wasm bridge", "hostd provisioning, plugin bridge"} {
+		for _, name := range []string{"hostd provisioning, wasm bridge", "hostd provisioning, wasm bridge (C)", "hostd provisioning, plugin bridge"} {
 			if r, ok := results[name]; ok {
 				fmt.Printf("%-36s %9.2fx built-in CA\n", name, r/builtin)
 			}
