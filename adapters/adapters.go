@@ -208,7 +208,10 @@ type Config struct {
 	Settings map[string]string
 	// AllowHTTP is the outbound HTTP allow-list; empty allows nothing.
 	AllowHTTP []HostPort
-	Limits    Limits
+	// PKI grants the host's PKI capability (wasm): parsing CSRs and signing certificates with a
+	// key the host holds. Nil grants nothing: the guest's calls fail with a clear error.
+	PKI    *PKIGrant
+	Limits Limits
 	// CacheDir holds compiled modules between restarts (wasm); empty disables the disk cache.
 	CacheDir string
 	// Logger receives the adapter's structured logs; nil discards them.

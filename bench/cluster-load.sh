@@ -47,6 +47,7 @@ serve() { # NAME ADDR SETTINGS
 	local name=$1 addr=$2
 	mkdir -p "$work/$name"
 	cp -r "$work/project" "$work/$name/project"
+	cp -r "$work/bridge-data" "$work/$name/data"
 	printf '%s' "$3" >"$work/$name/project/hostd.yaml"
 	"$work/hostd" serve --config "$work/$name/project" --data "$work/$name/data" --listen "$addr" --log-level warn >"$work/$name.log" 2>&1 &
 	for _ in $(seq 1 120); do

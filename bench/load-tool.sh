@@ -36,6 +36,7 @@ done
 addr=${LOAD_TOOL_ADDR:-127.0.0.1:18480}
 go build -o "$work/hostd" ./hostd
 bench/prepare-project.sh "$work" >/dev/null
+cp -r "$work/bridge-data" "$work/data"
 "$work/hostd" ca init --data "$work/data" >/dev/null
 if curl -s -o /dev/null "$addr/readyz"; then
 	echo "load-tool.sh: $addr is taken by another server; stop it first" >&2

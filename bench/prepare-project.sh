@@ -3,6 +3,8 @@
 #   OUT/project   the project, ready to serve: the go-plugin and wasm PKI bridges and the Accounts
 #                 adapter built and pinned by SHA-256, the bridges given the bridge CA, and
 #                 users-ca.p12, the embedded PKI's CA of user certificates;
+#   OUT/bridge-data  the start of a daemon's data folder, holding the bridge CA the wasm bridges
+#                 have the host sign with (bridge-ca/);
 #   OUT/ca.pem, OUT/ca-key.pem   the bridge CA (ECDSA P-256). A CA already there is used (bench/
 #                 pki-load.sh makes it with cfssl, which signs with it too); else openssl makes one.
 # Needs go, openssl (.ci/install-pki.sh), sed and awk. The daemon's own provisioning CA is `hostd ca init`'s.
@@ -22,6 +24,7 @@ cp -r bench/pki-project "$project"
 go build -o "$project/adapters/PluginBridge/pkibridge" ./plugins/examples/pkibridge
 sdk-wasm/go/build.sh sdk-wasm/go/examples/pkibridge "$project/adapters/GoBridge/pkibridge.wasm" >/dev/null
 sdk-wasm/go/build.sh examples/banking/adapters/Accounts/src "$project/adapters/Accounts/accounts.wasm" >/dev/null
+sdk-wasm/c/examples/hostsignbridge/build.sh "$project/adapters/CBridge/hostsignbridge.wasm" >/dev/null
 
 if [[ ! -s $out/ca.pem || ! -s $out/ca-key.pem ]]; then
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=Load CA" \
@@ -51,5 +54,13 @@ render() { # NAME FILE
 	rm "$tmpl"
 }
 render GoBridge pkibridge.wasm
+render CBridge hostsignbridge.wasm
 render PluginBridge pkibridge
 render Accounts accounts.wasm
+
+# The wasm bridges sign through the host with the bridge CA, which the daemon keeps in its data
+# folder (<capability name="pki" ca="bridge-ca"/>): OUT/bridge-data is the start of a data folder
+# that holds it. Copy it as the daemon's data folder.
+install -d -m 0700 "$out/bridge-data" "$out/bridge-data/bridge-ca"
+install -m 0644 "$out/ca.pem" "$out/bridge-data/bridge-ca/ca.pem"
+install -m 0600 "$out/ca-key8.pem" "$out/bridge-data/bridge-ca/ca-key.pem"

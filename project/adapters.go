@@ -238,9 +238,16 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 			b.Settings[name] = value
 		case "arg":
 			b.Command = append(b.Command, c.Text)
+		case "capability":
+			l.loadCapability(rel, b, c)
 		default:
 			l.warnf(l.pos(rel, c), "", "unknown element <%s> in <backend> ignored", c.Name)
 		}
+	}
+	if b.PKI != nil && b.Kind != BackendWasm {
+		l.warnf(b.PKI.Pos, "remove it: a plugin runs natively and signs with a key of its own",
+			"the pki capability is granted to wasm backends only; this %s backend does not use it", b.Kind)
+		b.PKI = nil
 	}
 	switch b.Kind {
 	case BackendWasm:
@@ -275,6 +282,57 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 		l.checkPinned(pos, b.Command[0], b.SHA256, "plugin")
 	}
 	return b
+}
+
+// Capabilities a backend may be granted.
+const CapabilityPKI = "pki"
+
+// loadCapability reads a <capability> of a backend: name="pki" grants the host PKI capability,
+// with the CA folder relative to the data folder (ca), the longest validity
+// (maxValidityDays, 1 to 3650) and whether CA certificates may be issued (issueCA).
+func (l *loader) loadCapability(rel string, b *Backend, n *node) {
+	pos := l.pos(rel, n)
+	name, _ := n.attr("name")
+	if name != CapabilityPKI {
+		l.errorf(pos, "use one of: "+CapabilityPKI, "unknown capability %q", name)
+		return
+	}
+	if b.PKI != nil {
+		l.errorf(pos, "keep one", "the %s capability is granted twice (first at %s)", name, b.PKI.Pos)
+		return
+	}
+	g := &PKIGrant{Pos: pos}
+	if ca, ok := n.attr("ca"); ok {
+		if ca == "" || !filepath.IsLocal(filepath.FromSlash(ca)) {
+			l.errorf(pos, `name a folder inside the data folder, e.g. ca="keys/bridge-ca" (holding ca.pem and ca-key.pem)`,
+				"ca %q is not a relative path inside the data folder", ca)
+			return
+		}
+		g.CA = path.Clean(ca)
+	}
+	if v, ok := n.attr("maxValidityDays"); ok {
+		d, err := strconv.Atoi(v)
+		if err != nil || d < 1 || d > 3650 {
+			l.errorf(pos, "give a number of days from 1 to 3650", "bad maxValidityDays %q", v)
+			return
+		}
+		g.MaxValidityDays = d
+	}
+	if v, ok := n.attr("issueCA"); ok {
+		switch strings.ToLower(v) {
+		case "true":
+			g.IssueCA = true
+		case "false":
+		default:
+			l.errorf(pos, `write "true" or "false"`, "issueCA=%q is not a boolean", v)
+			return
+		}
+		if g.IssueCA && g.CA == "" {
+			l.errorf(pos, `add ca="..."`, "issueCA needs a signing CA")
+			return
+		}
+	}
+	b.PKI = g
 }
 
 // adapterFile resolves a file named in an adapter's XML relative to the adapter's folder.

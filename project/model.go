@@ -261,7 +261,25 @@ type Backend struct {
 	// CancelGraceMS is how long a plugin may run a call after it was given up on before its
 	// process is killed (0: the default).
 	CancelGraceMS int
-	Pos           Pos
+	// PKI is the backend's <capability name="pki">: nil when the adapter is not granted the
+	// host PKI capability.
+	PKI *PKIGrant
+	Pos Pos
+}
+
+// PKIGrant is an adapter's grant of the host PKI capability, <capability name="pki" ca="..."
+// maxValidityDays="..." issueCA="..."/> in its <backend>: the host parses CSRs for a wasm guest
+// and signs its certificate templates with a key the host holds, which never enters the guest.
+type PKIGrant struct {
+	// CA is the folder, relative to the daemon's data folder, of the signing CA (ca.pem and
+	// ca-key.pem, as hostd ca init writes them); "" grants CSR parsing alone.
+	CA string
+	// MaxValidityDays bounds the validity of the certificates the guest asks for; 0: the
+	// runtime's default (397 days).
+	MaxValidityDays int
+	// IssueCA lets the guest ask for CA certificates.
+	IssueCA bool
+	Pos     Pos
 }
 
 // PolicyFile is a user Rego module.

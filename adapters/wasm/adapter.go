@@ -28,6 +28,7 @@ type adapter struct {
 	logger     *slog.Logger
 	configJSON []byte
 	http       *httpClient
+	pki        *pkiHost
 	procedures []string
 
 	rt       wazero.Runtime

@@ -84,6 +84,7 @@ func newBareModule(b *testing.B, path string, settings map[string]string) *bareM
 		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32, i32}, nil).Export("log").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(config), nil, []api.ValueType{i32}).Export("config").
 		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
+		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("pki").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(result), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("result").
 		Instantiate(ctx)
 	if err != nil {
@@ -228,7 +229,7 @@ func BenchmarkValidateCSR(b *testing.B) {
 	subject, _ := adaptertest.ParseRDNs("CN=alice,O=Example")
 	_, csr := adaptertest.NewCSR(b, subject)
 	input, _ := json.Marshal(adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: "alice"}}, csr))
-	br, err := bridge.New(settings)
+	br, err := bridge.New(settings, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -244,6 +245,72 @@ func BenchmarkValidateCSR(b *testing.B) {
 		out, _ := json.Marshal(v)
 		return out
 	})
+}
+
+// BenchmarkValidateCSRHostKey: the example bridge's validateCSR with the host PKI grant (the
+// host parses and verifies the CSR) against the same procedure parsing in the module (its
+// settings hold the CA), and against the bridge's in-module logic run natively.
+//
+//	go test -run '^$' -bench ValidateCSRHostKey -benchtime 400x ./adapters/wasm/
+func BenchmarkValidateCSRHostKey(b *testing.B) {
+	ca := adaptertest.NewCA(b, "Bench CA")
+	settings := caSettings(b, ca)
+	subject, _ := adaptertest.ParseRDNs("CN=alice,O=Example")
+	_, csr := adaptertest.NewCSR(b, subject)
+	input, _ := json.Marshal(adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: "alice"}}, csr))
+	module := adaptertest.BuildGoWasm(b, exampleDir)
+	ctx := context.Background()
+	open := func(cfg adapters.Config) adapters.Adapter {
+		cfg.Name, cfg.Kind, cfg.Module, cfg.CacheDir = "bench", "wasm", module, adaptertest.CompilationCacheDir(b)
+		a, err := adapters.Open(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { a.Close(ctx) })
+		return a
+	}
+	// The host's cache of verified CSRs would make every call after the first free: each call
+	// gets a CSR of its own, made before the loop.
+	csrs := make([][]byte, 0, 4096)
+	for range cap(csrs) {
+		_, c := adaptertest.NewCSR(b, subject)
+		in, _ := json.Marshal(adapters.NewCSRInput(adapters.IdentityInput{UserIdentity: adapters.UserIdentity{UserName: "alice"}}, c))
+		csrs = append(csrs, in)
+	}
+	next := 0
+	fresh := func() []byte { next = (next + 1) % len(csrs); return csrs[next] }
+	host := open(adapters.Config{PKI: &adapters.PKIGrant{Issuer: ca.Cert, Key: ca.Key, KeyName: "bench"}})
+	inModule := open(adapters.Config{Settings: settings})
+	br, err := bridge.New(settings, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, a := range []adapters.Adapter{host, inModule} {
+		if out, err := a.Call(ctx, "validateCSR", input); err != nil || string(out) != `{"valid":"YES"}` {
+			b.Fatalf("validateCSR = %s, %v", out, err)
+		}
+	}
+	compare(b, 20,
+		peer{"host-key", func() {
+			if _, err := host.Call(ctx, "validateCSR", fresh()); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		peer{"in-module", func() {
+			if _, err := inModule.Call(ctx, "validateCSR", fresh()); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		peer{"native", func() {
+			var ci realmgate.CSRInput
+			if err := json.Unmarshal(fresh(), &ci); err != nil {
+				b.Fatal(err)
+			}
+			if v, err := br.ValidateCSR(ci); err != nil || v.Valid != realmgate.Yes {
+				b.Fatalf("native validateCSR = %v, %v", v, err)
+			}
+		}},
+	)
 }
 
 // BenchmarkColdStart: opening the Go example adapter (compile and first instance) with a warm

@@ -60,3 +60,17 @@ func TestPKIBridgeGoExample(t *testing.T) {
 	rejected := adapters.IdentityInput{DeviceID: "device-2", UserIdentity: adapters.UserIdentity{UserName: "mallory"}}
 	adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{Issuer: ca.Cert, Rejected: &rejected})
 }
+
+// TestPKIBridgeGoExampleHostKey: the example bridge passes the PKI-bridge conformance with the
+// host PKI grant and no key in its settings: the host parses and signs.
+func TestPKIBridgeGoExampleHostKey(t *testing.T) {
+	t.Parallel()
+	ca := adaptertest.NewCA(t, "Example host-key CA")
+	cfg := adaptertest.Config(adaptertest.NewLogRecorder())
+	cfg.Name = "pkibridge"
+	cfg.Settings = map[string]string{"subject": "O=Example,OU=Mobile", "denied-users": "mallory"}
+	cfg.PKI = &adapters.PKIGrant{Issuer: ca.Cert, Key: ca.Key, KeyName: "example-ca"}
+	a := openWasm(adaptertest.BuildGoWasm(t, exampleDir))(t, cfg)
+	rejected := adapters.IdentityInput{DeviceID: "device-2", UserIdentity: adapters.UserIdentity{UserName: "mallory"}}
+	adaptertest.PKIBridge(t, a, adaptertest.PKIFixture{Issuer: ca.Cert, Rejected: &rejected})
+}

@@ -22,6 +22,8 @@ func (a *adapter) instantiateHost(ctx context.Context) error {
 		Export("config")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(a.hostHTTP), []api.ValueType{i32, i32}, []api.ValueType{i32}).
 		WithParameterNames("ptr", "len").Export("http")
+	b.NewFunctionBuilder().WithGoModuleFunction(fn(a.hostPKI), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len").Export("pki")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(a.hostResult), []api.ValueType{i32, i32}, []api.ValueType{i32}).
 		WithParameterNames("ptr", "len").Export("result")
 	if _, err := b.Instantiate(ctx); err != nil {
@@ -93,6 +95,17 @@ func (a *adapter) hostHTTP(ctx context.Context, mod api.Module, stack []uint64) 
 	st := stateOf(ctx)
 	b := read(mod, "http", ptr, n)
 	st.pending = a.http.do(ctx, b)
+	stack[0] = api.EncodeU32(uint32(len(st.pending)))
+}
+
+// pki(ptr, len) -> len: one operation of the host PKI capability (pkicap.go); the answer
+// becomes the pending result. An adapter without the grant gets {"error": ...}, never a trap:
+// the guest decides what its caller sees.
+func (a *adapter) hostPKI(ctx context.Context, mod api.Module, stack []uint64) {
+	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
+	st := stateOf(ctx)
+	b := read(mod, "pki", ptr, n)
+	st.pending = a.pki.do(ctx, st.procedure, b)
 	stack[0] = api.EncodeU32(uint32(len(st.pending)))
 }
 

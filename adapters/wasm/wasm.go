@@ -86,6 +86,7 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 		logger:     logger,
 		configJSON: configJSON,
 		http:       newHTTPClient(slices.Clone(cfg.AllowHTTP), cfg.Limits),
+		pki:        newPKIHost(cfg.PKI, logger),
 		sem:        make(chan struct{}, cfg.Limits.Instances),
 		done:       make(chan struct{}),
 	}
@@ -191,6 +192,7 @@ var hostImports = map[string]struct{ params, results []api.ValueType }{
 	hostModule + ".config": {nil, []api.ValueType{i32}},
 	hostModule + ".http":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	hostModule + ".result": {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	hostModule + ".pki":    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	"env.abort":            {[]api.ValueType{i32, i32, i32, i32}, nil},
 }
 
@@ -213,7 +215,7 @@ func checkModule(m wazero.CompiledModule, cfg adapters.Config) ([]string, error)
 		want, ok := hostImports[mod+"."+name]
 		if !ok {
 			problems = append(problems, fmt.Sprintf("it imports %s.%s, which the host does not provide (ABI version %d provides %s, WASI and env.abort)",
-				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result"}, ", ")))
+				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result", "pki"}, ", ")))
 			continue
 		}
 		if !slices.Equal(f.ParamTypes(), want.params) || !slices.Equal(f.ResultTypes(), want.results) {

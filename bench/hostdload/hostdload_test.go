@@ -61,6 +61,22 @@ func project(t *testing.T) string {
 	return prepared
 }
 
+// dataFolder is a new data folder holding the bridge CA that the project's wasm bridges have the
+// host sign with (bench/prepare-project.sh's bridge-data).
+func dataFolder(t *testing.T) string {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.CopyFS(data, os.DirFS(filepath.Join(filepath.Dir(prepared), "bridge-data"))); err != nil {
+		t.Fatal(err)
+	}
+	for dir, mode := range map[string]os.FileMode{data: 0o700, filepath.Join(data, "bridge-ca"): 0o700, filepath.Join(data, "bridge-ca", "ca-key.pem"): 0o600} {
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return data
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if prepared != "" {
@@ -73,7 +89,7 @@ func TestMain(m *testing.M) {
 // project and checks the report: no error, every flow and the steps it is made of, numbers that
 // add up, ordered percentiles, and counts that match what the daemon received.
 func TestEveryFlowAgainstADaemon(t *testing.T) {
-	d := hostdtest.Start(t, project(t), hostdtest.Options{})
+	d := hostdtest.Start(t, project(t), hostdtest.Options{Data: dataFolder(t)})
 	runs := 2 * len(flows)
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"-url", d.URL, "-issuer", d.Issuer, "-c", "3", "-n", strconv.Itoa(runs),
@@ -199,7 +215,7 @@ func checkStats(t *testing.T, name string, s Stats) {
 // TestFailuresAreCountedByKind: runs that fail are reported by kind, at the step and the flow,
 // and more of them than -max-errors allows give exit status 1.
 func TestFailuresAreCountedByKind(t *testing.T) {
-	d := hostdtest.Start(t, project(t), hostdtest.Options{})
+	d := hostdtest.Start(t, project(t), hostdtest.Options{Data: dataFolder(t)})
 	for _, tc := range []struct {
 		name      string
 		maxErrors string
@@ -242,7 +258,7 @@ func TestFailuresAreCountedByKind(t *testing.T) {
 // TestEachFlowAlone: -each runs the selected flows one after the other, each to its own bound
 // (offline validation here without the validator's cache: every token's signature verified).
 func TestEachFlowAlone(t *testing.T) {
-	d := hostdtest.Start(t, project(t), hostdtest.Options{})
+	d := hostdtest.Start(t, project(t), hostdtest.Options{Data: dataFolder(t)})
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"-url", d.URL, "-each", "-flows", "healthz,adapter,offline", "-c", "2", "-n", "3",
 		"-offline-cache=false", "-json", "-progress", "0"}, &stdout, &stderr)

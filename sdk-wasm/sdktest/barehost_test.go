@@ -89,6 +89,11 @@ func newBareHost(t testing.TB, wasm []byte, settings map[string]string) *bareHos
 	}).Export("http").
 		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr, n uint32) int32 {
 		st := stateOf(ctx)
+		st.pending = []byte(`{"error":"the host PKI capability is not available in this host"}`)
+		return int32(len(st.pending))
+	}).Export("pki").
+		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr, n uint32) int32 {
+		st := stateOf(ctx)
 		if int(n) < len(st.pending) {
 			panic(fmt.Errorf("result buffer of %d bytes for %d", n, len(st.pending)))
 		}

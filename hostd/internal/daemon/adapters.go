@@ -12,6 +12,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/project"
 
 	// The backends hostd runs, registered by kind.
@@ -95,6 +96,7 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 	sort.Strings(names)
 	var diags project.Diagnostics
 	guestSlots := 0 // the wasm calls that may run at once
+	keys := hostKeys{data: s.Data, loaded: map[string]*pki.CA{}}
 	for _, name := range names {
 		a := p.Adapters[name]
 		b := a.Backend
@@ -145,6 +147,16 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 		}
 		for _, hp := range a.AllowHTTP {
 			cfg.AllowHTTP = append(cfg.AllowHTTP, adapters.HostPort{Host: hp.Host, Port: hp.Port})
+		}
+		if b.PKI != nil {
+			grant, err := keys.grant(b.PKI)
+			if err != nil {
+				diags = append(diags, project.Diagnostic{Pos: b.PKI.Pos, Severity: project.Error,
+					Message: fmt.Sprintf("adapter %s: the pki capability's CA cannot be loaded: %v", name, err),
+					Fix:     fmt.Sprintf("create it with hostd ca init --dir %s, or put its ca.pem and ca-key.pem (mode 0600) there", filepath.Join(s.Data, filepath.FromSlash(b.PKI.CA)))})
+				continue
+			}
+			cfg.PKI = grant
 		}
 		ad, err := adapters.Open(ctx, cfg)
 		if err != nil {
@@ -199,4 +211,30 @@ func cacheDir(s Settings) string {
 		return s.AdapterCacheDir
 	}
 	return filepath.Join(s.Data, "adapter-cache")
+}
+
+// hostKeys loads the CAs that adapters' pki capabilities name, once per load: the keys stay in
+// the daemon, and a wasm guest signs through the host function (adapters.PKIGrant).
+type hostKeys struct {
+	data   string
+	loaded map[string]*pki.CA
+}
+
+// grant builds the runtime grant of g, loading its CA from the data folder (pki.LoadCA: the
+// key file must be private to its owner, the certificate a CA's, the key its key).
+func (k hostKeys) grant(g *project.PKIGrant) (*adapters.PKIGrant, error) {
+	out := &adapters.PKIGrant{AllowCA: g.IssueCA, MaxValidity: time.Duration(g.MaxValidityDays) * 24 * time.Hour}
+	if g.CA == "" {
+		return out, nil
+	}
+	ca, ok := k.loaded[g.CA]
+	if !ok {
+		var err error
+		if ca, err = pki.LoadCA(filepath.Join(k.data, filepath.FromSlash(g.CA))); err != nil {
+			return nil, err
+		}
+		k.loaded[g.CA] = ca
+	}
+	out.Issuer, out.Key, out.KeyName = ca.Cert, ca.Key, g.CA
+	return out, nil
 }

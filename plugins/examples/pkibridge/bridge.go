@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"math/big"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
@@ -65,6 +66,15 @@ type ca struct {
 	key  crypto.Signer
 }
 
+// parsed is the CA of the last settings loadCA parsed: the settings of a process change only
+// with a relaunch, and parsing the key and certificate (and checking that they belong together)
+// costs about a third of a signature, on every call.
+var parsed struct {
+	sync.Mutex
+	certPEM, keyPEM string
+	ca              *ca
+}
+
 // loadCA reads the CA from the settings. A missing or broken CA fails the call with a message
 // that names the setting, never its content.
 func loadCA(ctx context.Context) (*ca, error) {
@@ -73,6 +83,20 @@ func loadCA(ctx context.Context) (*ca, error) {
 	if certPEM == "" || keyPEM == "" {
 		return nil, sdk.Fail("the adapter's settings lack ca-cert or ca-key")
 	}
+	parsed.Lock()
+	defer parsed.Unlock()
+	if parsed.ca != nil && parsed.certPEM == certPEM && parsed.keyPEM == keyPEM {
+		return parsed.ca, nil
+	}
+	c, err := parseCA(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	parsed.certPEM, parsed.keyPEM, parsed.ca = certPEM, keyPEM, c
+	return c, nil
+}
+
+func parseCA(certPEM, keyPEM string) (*ca, error) {
 	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
 	if err != nil {
 		return nil, sdk.Fail("the adapter's ca-cert and ca-key settings are not a matching PEM certificate and key")

@@ -37,7 +37,7 @@ func TestConformance(t *testing.T) {
 }
 
 // caSettings returns a fresh CA and the settings that hand it to the bridge.
-func caSettings(t *testing.T) (*adaptertest.CA, map[string]string) {
+func caSettings(t testing.TB) (*adaptertest.CA, map[string]string) {
 	ca := adaptertest.NewCA(t, "Example Issuing CA")
 	key, err := x509.MarshalPKCS8PrivateKey(ca.Key)
 	if err != nil {

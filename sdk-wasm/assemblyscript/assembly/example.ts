@@ -43,6 +43,40 @@ export function realmgate_proc_fetch(ptr: usize, len: usize): u64 {
   return rg.handle(ptr, len, fetch);
 }
 
+// parseCSR has the host parse a CSR: input {"csr"}, output {"cn", "algorithm", "thumbprint"}.
+function parseCSR(input: Value): Value | null {
+  const csr = rg.parseCSR(input.getString("csr"));
+  if (csr === null) return null;
+  return Value.newObject()
+    .set("cn", Value.newString(csr.cn))
+    .set("algorithm", Value.newString(csr.keyAlgorithm))
+    .set("thumbprint", Value.newString(csr.thumbprint));
+}
+export function realmgate_proc_parseCSR(ptr: usize, len: usize): u64 {
+  return rg.handle(ptr, len, parseCSR);
+}
+
+// sign has the host sign a certificate for the CSR's key with its held key: input {"csr",
+// "commonName", "validityDays", "isCA"}, output {"certificateBase64", "serialNumber"}.
+function sign(input: Value): Value | null {
+  const t = new rg.CertificateTemplate();
+  t.csr = input.getString("csr");
+  t.commonName = input.getString("commonName");
+  const days = input.get("validityDays");
+  t.validityDays = days === null ? 0 : <i32>days.asI64();
+  t.keyUsage = ["digitalSignature"];
+  const ca = input.get("isCA");
+  t.isCA = ca !== null && ca.kind == rg.Kind.Bool && ca.bool;
+  const signed = rg.signCertificate(t);
+  if (signed === null) return null;
+  return Value.newObject()
+    .set("certificateBase64", Value.newString(signed.certificateBase64))
+    .set("serialNumber", Value.newString(signed.serialNumber));
+}
+export function realmgate_proc_sign(ptr: usize, len: usize): u64 {
+  return rg.handle(ptr, len, sign);
+}
+
 // ---- PKI bridge ----------------------------------------------------------------------------
 
 function init(input: pki.InitInput): pki.Empty | null {

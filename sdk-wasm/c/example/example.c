@@ -44,6 +44,51 @@ static int fetch(rg_call *c, const rg_json *in) {
 }
 REALMGATE_PROCEDURE(fetch, fetch)
 
+/* parse_csr has the host parse a CSR: input {"csr"}, output {"cn", "algorithm", "thumbprint"}. */
+static int parse_csr(rg_call *c, const rg_json *in) {
+	rg_parsed_csr csr;
+	if (rg_pki_parse_csr(c, rg_json_get_str(in, "csr"), &csr) != 0) return -1;
+	rg_buf *w = rg_out(c);
+	rg_w_obj_begin(w);
+	rg_w_key(w, "cn");
+	rg_w_str(w, csr.cn);
+	rg_w_key(w, "algorithm");
+	rg_w_str(w, csr.key_algorithm);
+	rg_w_key(w, "thumbprint");
+	rg_w_str(w, csr.thumbprint);
+	rg_w_obj_end(w);
+	return 0;
+}
+REALMGATE_PROCEDURE(parseCSR, parse_csr)
+
+/* sign has the host sign a certificate for the CSR's key with its held key: input {"csr",
+ * "commonName", "validityDays", "isCA"}, output {"certificateBase64", "serialNumber"}. */
+static int sign(rg_call *c, const rg_json *in) {
+	static const char *const usage[] = {"digitalSignature"};
+	int64_t days = 0;
+	rg_json_int64(rg_json_get(in, "validityDays"), &days);
+	const rg_json *ca = rg_json_get(in, "isCA");
+	rg_cert_template t = {
+	    .csr = rg_json_get_str(in, "csr"),
+	    .common_name = rg_json_get_str(in, "commonName"),
+	    .validity_days = (int)days,
+	    .key_usage = usage,
+	    .nkey_usage = 1,
+	    .is_ca = ca && ca->type == RG_JSON_BOOL && ca->b,
+	};
+	rg_signed_cert out;
+	if (rg_pki_sign(c, &t, &out) != 0) return -1;
+	rg_buf *w = rg_out(c);
+	rg_w_obj_begin(w);
+	rg_w_key(w, "certificateBase64");
+	rg_w_str(w, out.certificate_base64);
+	rg_w_key(w, "serialNumber");
+	rg_w_str(w, out.serial_number);
+	rg_w_obj_end(w);
+	return 0;
+}
+REALMGATE_PROCEDURE(sign, sign)
+
 /* ---- PKI bridge -------------------------------------------------------------------------- */
 
 /* init receives the realm's parameters; this bridge only logs the dependent realm. */

@@ -4,7 +4,7 @@
  * An adapter author writes handlers and exports them with REALMGATE_PROCEDURE (raw JSON in and
  * out) or with the REALMGATE_PKI_* macros (the typed PKI-bridge shapes of adapters/pki.go). The
  * SDK provides the ABI exports (realmgate_abi_version, realmgate_alloc, realmgate_free), wraps the
- * host functions (fail, log, config, http, result) and carries a small JSON reader and writer.
+ * host functions (fail, log, config, http, pki, result) and carries a small JSON reader and writer.
  *
  * Memory: everything a handler gets from the SDK (the parsed input, decoded strings, the
  * configuration, HTTP responses, values made with rg_json_new_*) lives in a per-call arena that
@@ -189,6 +189,49 @@ typedef struct rg_http_response {
 /* rg_http performs one request through the host. It returns 0 with *resp filled, or fails the
  * call (-1) with the host's error ("not allowed", a timeout, ...). Any status is a success. */
 int rg_http(rg_call *c, const rg_http_request *req, rg_http_response *resp);
+
+/* ---- host PKI (../ABI.md, "Host PKI") ---------------------------------------------------- */
+
+/* The host parses CSRs and signs certificate templates with a key it holds, which never enters
+ * the module's memory. The adapter needs <capability name="pki" ca="..."/> in its <backend>;
+ * without it every call below fails the procedure with the host's reason, after "pki: ". */
+
+/* rg_pki sends one request (a JSON object with "op": "parseCSR", "sign" or "verify") and sets
+ * *answer to the host's answer object. It returns 0, or fails the call (-1) when the host
+ * refused. */
+int rg_pki(rg_call *c, rg_str request, const rg_json **answer);
+
+typedef struct rg_parsed_csr {
+	rg_str dn, cn;
+	rg_str key_algorithm; /* "EC", "RSA", "Ed25519" */
+	rg_str thumbprint;    /* RFC 7638 JWK thumbprint of the key, base64url */
+	rg_str spki_sha256;   /* SHA-256 of the SubjectPublicKeyInfo, base64 */
+	const rg_json *object; /* the whole answer: names, extensions, attributes */
+} rg_parsed_csr;
+
+/* rg_pki_parse_csr has the host parse the CSR (base64 DER) and verify its signature. */
+int rg_pki_parse_csr(rg_call *c, rg_str csr_base64, rg_parsed_csr *out);
+
+typedef struct rg_cert_template {
+	rg_str csr;                         /* base64 DER: the certified key is the CSR's */
+	rg_str common_name;                 /* the subject's CN */
+	const rg_json *additional_subject;  /* {"O": "Example", ...} or NULL */
+	int validity_days;                  /* 0: the host's default within the grant */
+	const char *const *key_usage;       /* e.g. {"digitalSignature"}; NULL: that default */
+	size_t nkey_usage;
+	const char *const *ext_key_usage;   /* e.g. {"clientAuth"}; NULL: that default */
+	size_t next_key_usage;
+	bool is_ca;                         /* refused unless the grant allows CA certificates */
+} rg_cert_template;
+
+typedef struct rg_signed_cert {
+	rg_str certificate_base64; /* DER, base64 */
+	rg_str serial_number;      /* lower-case hex, chosen by the host */
+	int64_t not_before, not_after;
+} rg_signed_cert;
+
+/* rg_pki_sign has the host sign t with the adapter's host-held key. */
+int rg_pki_sign(rg_call *c, const rg_cert_template *t, rg_signed_cert *out);
 
 /* ---- base64 (standard alphabet, padded) -------------------------------------------------- */
 

@@ -17,6 +17,7 @@ RG_IMPORT("log") void rg__host_log(int32_t level, const char *p, uint32_t n);
 RG_IMPORT("config") int32_t rg__host_config(void);
 RG_IMPORT("http") int32_t rg__host_http(const char *p, uint32_t n);
 RG_IMPORT("result") int32_t rg__host_result(char *p, uint32_t n);
+RG_IMPORT("pki") int32_t rg__host_pki(const char *p, uint32_t n);
 
 /* ---- exports ----------------------------------------------------------------------------- */
 
@@ -311,6 +312,100 @@ int rg_http(rg_call *c, const rg_http_request *req, rg_http_response *resp) {
 	} else {
 		resp->body = rg_json_get_str(v, "body");
 	}
+	return 0;
+}
+
+/* ---- host PKI ---------------------------------------------------------------------------- */
+
+int rg_pki(rg_call *c, rg_str request, const rg_json **answer) {
+	*answer = NULL;
+	int32_t n = rg__host_pki(request.p, (uint32_t)request.n);
+	rg_str raw;
+	const char *err = NULL;
+	if (!take_result(c, n, &raw)) return rg_fail(c, "pki: the host returned no answer");
+	rg_json *v = rg_json_parse(c, raw.p, raw.n, &err);
+	if (!v || v->type != RG_JSON_OBJECT) return rg_fail(c, "pki: unreadable answer");
+	const rg_json *e = rg_json_get(v, "error");
+	if (e && e->type == RG_JSON_STRING) return fail2(c, "pki: ", e->s.p);
+	*answer = v;
+	return 0;
+}
+
+/* pki_request sends the request in w (released here) to rg_pki. */
+static int pki_request(rg_call *c, rg_buf *w, const rg_json **answer) {
+	if (w->err) {
+		rg_buf_release(w);
+		return rg_fail(c, "pki: out of memory building the request");
+	}
+	int rc = rg_pki(c, (rg_str){w->p, w->n}, answer);
+	rg_buf_release(w);
+	return rc;
+}
+
+int rg_pki_parse_csr(rg_call *c, rg_str csr_base64, rg_parsed_csr *out) {
+	memset(out, 0, sizeof *out);
+	rg_buf w = {0};
+	rg_w_obj_begin(&w);
+	rg_w_key(&w, "op");
+	rg_w_cstr(&w, "parseCSR");
+	rg_w_key(&w, "csr");
+	rg_w_str(&w, csr_base64);
+	rg_w_obj_end(&w);
+	const rg_json *v;
+	if (pki_request(c, &w, &v) != 0) return -1;
+	const rg_json *key = rg_json_get(v, "publicKey");
+	out->dn = rg_json_get_str(v, "dn");
+	out->cn = rg_json_get_str(v, "cn");
+	out->key_algorithm = rg_json_get_str(key, "algorithm");
+	out->thumbprint = rg_json_get_str(key, "thumbprint");
+	out->spki_sha256 = rg_json_get_str(key, "spkiSha256");
+	out->object = v;
+	return 0;
+}
+
+static void w_names(rg_buf *w, const char *key, const char *const *names, size_t n) {
+	if (!names) return;
+	rg_w_key(w, key);
+	rg_w_arr_begin(w);
+	for (size_t i = 0; i < n; i++) rg_w_cstr(w, names[i]);
+	rg_w_arr_end(w);
+}
+
+int rg_pki_sign(rg_call *c, const rg_cert_template *t, rg_signed_cert *out) {
+	memset(out, 0, sizeof *out);
+	rg_buf w = {0};
+	rg_w_obj_begin(&w);
+	rg_w_key(&w, "op");
+	rg_w_cstr(&w, "sign");
+	rg_w_key(&w, "csr");
+	rg_w_str(&w, t->csr);
+	rg_w_key(&w, "subject");
+	rg_w_obj_begin(&w);
+	rg_w_key(&w, "commonName");
+	rg_w_str(&w, t->common_name);
+	if (t->additional_subject) {
+		rg_w_key(&w, "additionalSubject");
+		rg_w_value(&w, t->additional_subject);
+	}
+	rg_w_obj_end(&w);
+	if (t->validity_days) {
+		rg_w_key(&w, "validityDays");
+		rg_w_int(&w, t->validity_days);
+	}
+	w_names(&w, "keyUsage", t->key_usage, t->nkey_usage);
+	w_names(&w, "extKeyUsage", t->ext_key_usage, t->next_key_usage);
+	if (t->is_ca) {
+		rg_w_key(&w, "isCA");
+		rg_w_bool(&w, true);
+	}
+	rg_w_obj_end(&w);
+	const rg_json *v;
+	if (pki_request(c, &w, &v) != 0) return -1;
+	out->certificate_base64 = rg_json_get_str(v, "certificateBase64");
+	out->serial_number = rg_json_get_str(v, "serialNumber");
+	rg_json_int64(rg_json_get(v, "notBefore"), &out->not_before);
+	rg_json_int64(rg_json_get(v, "notAfter"), &out->not_after);
+	if (!out->certificate_base64.n) return rg_fail(c, "pki: the host's answer has no certificate");
 	return 0;
 }
 

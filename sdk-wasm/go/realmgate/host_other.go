@@ -13,3 +13,4 @@ func fail(msg string)                     { panic(notWasm) }
 func writeLog(level int32, record []byte) { panic(notWasm) }
 func config() []byte                      { panic(notWasm) }
 func httpCall(req []byte) []byte          { panic(notWasm) }
+func pkiCall(req []byte) []byte           { panic(notWasm) }

@@ -88,3 +88,10 @@ func config() []byte { return takeResult(hostConfig()) }
 func httpCall(req []byte) []byte {
 	return takeResult(hostHTTP(unsafe.Pointer(unsafe.SliceData(req)), uint32(len(req))))
 }
+
+//go:wasmimport realmgate pki
+func hostPKI(ptr unsafe.Pointer, size uint32) uint32
+
+func pkiCall(req []byte) []byte {
+	return takeResult(hostPKI(unsafe.Pointer(unsafe.SliceData(req)), uint32(len(req))))
+}

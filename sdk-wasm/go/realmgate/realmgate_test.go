@@ -226,3 +226,35 @@ func TestParseSubject(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodePKIAnswer(t *testing.T) {
+	var s SignedCertificate
+	if err := decodePKIAnswer([]byte(`{"certificateBase64":"MII","serialNumber":"7f","notBefore":1,"notAfter":2}`), &s); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(SignedCertificate{CertificateBase64: "MII", SerialNumber: "7f", NotBefore: 1, NotAfter: 2}, s); diff != "" {
+		t.Errorf("answer (-want +got):\n%s", diff)
+	}
+	err := decodePKIAnswer([]byte(`{"error":"the adapter is not granted the host PKI capability"}`), &s)
+	var pe *PKIError
+	if !errors.As(err, &pe) || pe.Message != "the adapter is not granted the host PKI capability" {
+		t.Errorf("refusal: %v, want a *PKIError with the host's reason", err)
+	}
+	if err := decodePKIAnswer([]byte(`{"error":`), &s); err == nil || errors.As(err, &pe) {
+		t.Errorf("a broken refusal: %v, want an error that is not a refusal", err)
+	}
+}
+
+func TestDecodeParsedCSR(t *testing.T) {
+	var got ParsedCSR
+	answer := `{"dn":"CN=alice","cn":"alice","publicKey":{"base64":"MFkw","algorithm":"EC","thumbprint":"tp","spkiSha256":"h"},` +
+		`"signature":{"base64":"MEUC","algorithm":"SHA256withECDSA"},"attributes":{"challengePassword":"pw"},"Cn":"mallory"}`
+	if err := decodePKIAnswer([]byte(answer), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := ParsedCSR{DN: "CN=alice", CN: "alice", PublicKey: PKIKeyInfo{KeyInfo: KeyInfo{Base64: "MFkw", Algorithm: "EC"}, Thumbprint: "tp", SPKISHA256: "h"},
+		Signature: SigInfo{Base64: "MEUC", Algorithm: "SHA256withECDSA"}, Attributes: map[string]string{"challengePassword": "pw"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parsed CSR (-want +got), a member differing only in case must not reach a field:\n%s", diff)
+	}
+}

@@ -12,6 +12,8 @@ declare function hostLog(level: i32, ptr: usize, len: usize): void;
 declare function hostConfig(): i32;
 @external("realmgate", "http")
 declare function hostHTTP(ptr: usize, len: usize): i32;
+@external("realmgate", "pki")
+declare function hostPKI(ptr: usize, len: usize): i32;
 @external("realmgate", "result")
 declare function hostResult(ptr: usize, len: usize): i32;
 
@@ -228,6 +230,145 @@ export function http(req: HTTPRequest): HTTPResponse | null {
   resp.body = v.getString("body");
   resp.bodyBase64 = v.getString("bodyBase64");
   return resp;
+}
+
+// ---- host PKI (ABI.md, "Host PKI") --------------------------------------------------------
+// The host parses CSRs and signs certificate templates with a key it holds, which never enters
+// the module's memory. The adapter needs <capability name="pki" ca="..."/> in its <backend>;
+// without it every call fails the procedure with the host's reason after "pki: ".
+
+/** pki sends one request (a JSON object with "op": "parseCSR", "sign" or "verify") and returns
+ * the host's answer object, or null after failing the call with the host's reason. */
+export function pki(request: Writer): Value | null {
+  const n = hostPKI(request.ptr, request.len);
+  request.release();
+  const v = takeResult(n);
+  if (v === null || v.kind != Kind.Object) {
+    fail("pki: the host returned no answer");
+    return null;
+  }
+  const e = v.get("error");
+  if (e !== null && e.kind == Kind.String) {
+    fail("pki: " + e.text);
+    return null;
+  }
+  return v;
+}
+
+/** What the host parsed from a CSR whose signature it verified; object is the whole answer
+ * (names, extensions, attributes). */
+export class ParsedCSR {
+  dn: string = "";
+  cn: string = "";
+  keyAlgorithm: string = "";
+  /** RFC 7638 JWK thumbprint of the key, base64url. */
+  thumbprint: string = "";
+  /** SHA-256 of the SubjectPublicKeyInfo, base64. */
+  spkiSha256: string = "";
+  object: Value | null = null;
+}
+
+/** parseCSR has the host parse a CSR (base64 DER) and verify its signature. */
+export function parseCSR(csrBase64: string): ParsedCSR | null {
+  const w = new Writer();
+  w.objBegin();
+  w.key("op");
+  w.str("parseCSR");
+  w.key("csr");
+  w.str(csrBase64);
+  w.objEnd();
+  const v = pki(w);
+  if (v === null) return null;
+  const out = new ParsedCSR();
+  out.dn = v.getString("dn");
+  out.cn = v.getString("cn");
+  const key = v.get("publicKey");
+  if (key !== null) {
+    out.keyAlgorithm = key.getString("algorithm");
+    out.thumbprint = key.getString("thumbprint");
+    out.spkiSha256 = key.getString("spkiSha256");
+  }
+  out.object = v;
+  return out;
+}
+
+/** What a bridge asks the host to sign: the certified key is the CSR's (base64 DER).
+ * validityDays 0 is the host's default within the grant; empty usages take the host's defaults
+ * (digitalSignature, clientAuth); isCA is refused unless the grant allows it. */
+export class CertificateTemplate {
+  csr: string = "";
+  commonName: string = "";
+  additionalSubject: Map<string, string> = new Map<string, string>();
+  validityDays: i32 = 0;
+  keyUsage: string[] = [];
+  extKeyUsage: string[] = [];
+  isCA: bool = false;
+}
+
+/** The host's answer to a template: the DER certificate (base64) and its serial number. */
+export class SignedCertificate {
+  certificateBase64: string = "";
+  serialNumber: string = "";
+  notBefore: i64 = 0;
+  notAfter: i64 = 0;
+}
+
+function names(w: Writer, key: string, list: string[]): void {
+  if (list.length == 0) return;
+  w.key(key);
+  w.arrBegin();
+  for (let i = 0; i < list.length; i++) w.str(list[i]);
+  w.arrEnd();
+}
+
+/** signCertificate has the host sign t with the adapter's host-held key. */
+export function signCertificate(t: CertificateTemplate): SignedCertificate | null {
+  const w = new Writer();
+  w.objBegin();
+  w.key("op");
+  w.str("sign");
+  w.key("csr");
+  w.str(t.csr);
+  w.key("subject");
+  w.objBegin();
+  w.key("commonName");
+  w.str(t.commonName);
+  const types = t.additionalSubject.keys();
+  if (types.length > 0) {
+    w.key("additionalSubject");
+    w.objBegin();
+    for (let i = 0; i < types.length; i++) {
+      w.key(types[i]);
+      w.str(t.additionalSubject.get(types[i]));
+    }
+    w.objEnd();
+  }
+  w.objEnd();
+  if (t.validityDays != 0) {
+    w.key("validityDays");
+    w.int(t.validityDays);
+  }
+  names(w, "keyUsage", t.keyUsage);
+  names(w, "extKeyUsage", t.extKeyUsage);
+  if (t.isCA) {
+    w.key("isCA");
+    w.boolean(true);
+  }
+  w.objEnd();
+  const v = pki(w);
+  if (v === null) return null;
+  const out = new SignedCertificate();
+  out.certificateBase64 = v.getString("certificateBase64");
+  out.serialNumber = v.getString("serialNumber");
+  const nb = v.get("notBefore");
+  const na = v.get("notAfter");
+  out.notBefore = nb === null ? 0 : nb.asI64();
+  out.notAfter = na === null ? 0 : na.asI64();
+  if (out.certificateBase64.length == 0) {
+    fail("pki: the host's answer has no certificate");
+    return null;
+  }
+  return out;
 }
 
 /** parseJSON parses JSON text, for HTTP bodies and the like; null when it is not JSON. */

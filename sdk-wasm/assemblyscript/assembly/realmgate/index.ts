@@ -27,6 +27,12 @@ export {
   Level,
   log,
   parseJSON,
+  pki as hostPKI,
+  parseCSR,
+  ParsedCSR,
+  CertificateTemplate,
+  SignedCertificate,
+  signCertificate,
 } from "./abi";
 import * as pki from "./pki";
 export { pki };

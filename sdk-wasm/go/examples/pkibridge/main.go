@@ -2,8 +2,9 @@
 
 // Command pkibridge is an example Realmgate wasm adapter written with the Go SDK: the core
 // conformance procedures (echo, fail, config, log, from package realmgate/conformance) and a
-// full PKI bridge that signs CSRs with
-// the CA certificate and key of its settings "ca-cert" and "ca-key" (see package bridge).
+// full PKI bridge whose CSRs the host parses and signs with a key it holds (the adapter's
+// grant <capability name="pki" ca="..."/>), or, given the settings "ca-cert" and "ca-key",
+// that signs them itself (see package bridge).
 //
 // Build it with sdk-wasm/go/build.sh, or:
 //
@@ -30,7 +31,7 @@ func pki() (*bridge.Bridge, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ca, err = bridge.New(settings); err != nil {
+		if ca, err = bridge.New(settings, realmgate.HostPKI{}); err != nil {
 			return nil, err
 		}
 	}

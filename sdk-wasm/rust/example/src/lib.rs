@@ -44,6 +44,45 @@ fn fetch(input: FetchInput) -> Result<Value> {
 }
 procedure!(fetch => fetch);
 
+#[derive(Deserialize)]
+struct CsrInput {
+    csr: String,
+}
+
+/// parse_csr has the host parse a CSR: input {"csr"}, output {"cn", "algorithm", "thumbprint"}.
+fn parse_csr(input: CsrInput) -> Result<Value> {
+    let csr = realmgate::host_pki::parse_csr(&input.csr)?;
+    Ok(serde_json::json!({"cn": csr.cn, "algorithm": csr.public_key.algorithm, "thumbprint": csr.public_key.thumbprint}))
+}
+procedure!(parseCSR => parse_csr);
+
+#[derive(Deserialize)]
+struct SignInput {
+    csr: String,
+    #[serde(rename = "commonName")]
+    common_name: String,
+    #[serde(rename = "validityDays", default)]
+    validity_days: u32,
+    #[serde(rename = "isCA", default)]
+    is_ca: bool,
+}
+
+/// sign has the host sign a certificate for the CSR's key with its held key: input {"csr",
+/// "commonName", "validityDays", "isCA"}, output {"certificateBase64", "serialNumber"}.
+fn sign(input: SignInput) -> Result<Value> {
+    use realmgate::host_pki::{sign_certificate, CertificateTemplate, Subject};
+    let signed = sign_certificate(&CertificateTemplate {
+        csr: input.csr,
+        subject: Subject { common_name: input.common_name, ..Default::default() },
+        validity_days: input.validity_days,
+        key_usage: vec!["digitalSignature".into()],
+        is_ca: input.is_ca,
+        ..Default::default()
+    })?;
+    Ok(serde_json::json!({"certificateBase64": signed.certificate_base64, "serialNumber": signed.serial_number}))
+}
+procedure!(sign => sign);
+
 // ---- PKI bridge ----------------------------------------------------------------------------
 
 fn init(input: pki::InitInput) -> Result<pki::Empty> {

@@ -358,6 +358,151 @@ pub fn http(req: &HttpRequest) -> Result<HttpResponse> {
     Ok(HttpResponse { status: resp.status, headers: resp.headers, body })
 }
 
+/// The host PKI capability (ABI.md, "Host PKI"): the host parses CSRs and signs certificate
+/// templates with a key it holds, which never enters the module's memory. The adapter needs
+/// `<capability name="pki" ca="..."/>` in its `<backend>`; without it every call is an error
+/// carrying the host's reason.
+pub mod host_pki {
+    use super::{host, take_result, Error, Result};
+    use serde::{Deserialize, Serialize};
+    use std::collections::BTreeMap;
+
+    /// A CSR's public key: algorithm (`EC`, `RSA`, `Ed25519`), base64 SubjectPublicKeyInfo,
+    /// RFC 7638 thumbprint (base64url) and SHA-256 of the SubjectPublicKeyInfo (base64).
+    #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+    #[serde(default)]
+    pub struct KeyInfo {
+        pub base64: String,
+        pub algorithm: String,
+        pub thumbprint: String,
+        #[serde(rename = "spkiSha256")]
+        pub spki_sha256: String,
+    }
+
+    /// An X.509 extension: dotted OID, criticality, base64 DER value.
+    #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+    #[serde(default)]
+    pub struct Extension {
+        pub oid: String,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        pub critical: bool,
+        #[serde(rename = "valueBase64")]
+        pub value_base64: String,
+    }
+
+    /// What the host parsed from a CSR whose signature it verified.
+    #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+    #[serde(default)]
+    pub struct ParsedCsr {
+        pub dn: String,
+        pub cn: String,
+        #[serde(rename = "publicKey")]
+        pub public_key: KeyInfo,
+        #[serde(rename = "dnsNames")]
+        pub dns_names: Vec<String>,
+        pub emails: Vec<String>,
+        pub uris: Vec<String>,
+        pub extensions: Vec<Extension>,
+        pub attributes: BTreeMap<String, String>,
+    }
+
+    /// A certificate's subject: CN=common_name plus additional_subject ({"O": "Example"}).
+    #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+    pub struct Subject {
+        #[serde(rename = "commonName")]
+        pub common_name: String,
+        #[serde(rename = "additionalSubject", skip_serializing_if = "BTreeMap::is_empty")]
+        pub additional_subject: BTreeMap<String, String>,
+    }
+
+    /// What a bridge asks the host to sign; the certified key is the CSR's (base64 DER).
+    /// validity_days 0 is the host's default within the grant; empty usages take the host's
+    /// defaults (digitalSignature, clientAuth); is_ca is refused unless the grant allows it.
+    #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+    pub struct CertificateTemplate {
+        pub csr: String,
+        pub subject: Subject,
+        #[serde(rename = "validityDays", skip_serializing_if = "is_zero")]
+        pub validity_days: u32,
+        #[serde(rename = "keyUsage", skip_serializing_if = "Vec::is_empty")]
+        pub key_usage: Vec<String>,
+        #[serde(rename = "extKeyUsage", skip_serializing_if = "Vec::is_empty")]
+        pub ext_key_usage: Vec<String>,
+        #[serde(rename = "dnsNames", skip_serializing_if = "Vec::is_empty")]
+        pub dns_names: Vec<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub emails: Vec<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub uris: Vec<String>,
+        #[serde(rename = "isCA", skip_serializing_if = "std::ops::Not::not")]
+        pub is_ca: bool,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pub extensions: Vec<Extension>,
+    }
+
+    fn is_zero(v: &u32) -> bool {
+        *v == 0
+    }
+
+    /// The host's answer to a template: the DER certificate (base64), its serial number
+    /// (lower-case hex, chosen by the host) and validity (Unix seconds).
+    #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+    #[serde(default)]
+    pub struct SignedCertificate {
+        #[serde(rename = "certificateBase64")]
+        pub certificate_base64: String,
+        #[serde(rename = "serialNumber")]
+        pub serial_number: String,
+        #[serde(rename = "notBefore")]
+        pub not_before: i64,
+        #[serde(rename = "notAfter")]
+        pub not_after: i64,
+    }
+
+    /// The host's answer to verify.
+    #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+    #[serde(default)]
+    pub struct Verification {
+        pub valid: bool,
+        pub reason: String,
+    }
+
+    #[derive(Deserialize)]
+    struct Refusal {
+        error: Option<String>,
+    }
+
+    fn call<T: serde::de::DeserializeOwned>(req: &serde_json::Value) -> Result<T> {
+        let b = serde_json::to_vec(req)?;
+        let n = unsafe { host::pki(b.as_ptr(), b.len()) };
+        let raw = take_result(n)?;
+        let refusal: Refusal =
+            serde_json::from_slice(&raw).map_err(|e| Error::new(format!("pki: unreadable answer: {}", e)))?;
+        if let Some(e) = refusal.error {
+            return Err(Error::new(format!("pki: {}", e)));
+        }
+        serde_json::from_slice(&raw).map_err(|e| Error::new(format!("pki: unreadable answer: {}", e)))
+    }
+
+    /// Has the host parse the CSR (base64 DER) and verify its signature.
+    pub fn parse_csr(csr_base64: &str) -> Result<ParsedCsr> {
+        call(&serde_json::json!({"op": "parseCSR", "csr": csr_base64}))
+    }
+
+    /// Has the host sign the template with the adapter's host-held key.
+    pub fn sign_certificate(t: &CertificateTemplate) -> Result<SignedCertificate> {
+        let mut req = serde_json::to_value(t)?;
+        req["op"] = "sign".into();
+        call(&req)
+    }
+
+    /// Asks the host whether the certificate (base64 DER) was signed by the adapter's
+    /// host-held key and is valid now.
+    pub fn verify_certificate(certificate_base64: &str) -> Result<Verification> {
+        call(&serde_json::json!({"op": "verify", "certificate": certificate_base64}))
+    }
+}
+
 /// The host functions (import module `realmgate`).
 mod host {
     #[link(wasm_import_module = "realmgate")]
@@ -366,6 +511,7 @@ mod host {
         pub fn log(level: i32, ptr: *const u8, len: usize);
         pub fn config() -> i32;
         pub fn http(ptr: *const u8, len: usize) -> i32;
+        pub fn pki(ptr: *const u8, len: usize) -> i32;
         pub fn result(ptr: *mut u8, len: usize) -> i32;
     }
 }
