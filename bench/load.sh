@@ -5,12 +5,16 @@
 #     --server) answering the same compiled policy for the same input;
 #   - POST /oauth/validation                                          vs GET /healthz (the floor of
 #     an HTTP request to hostd).
-# Usage: bench/load.sh [duration, default 10s] [connections, default 16]
+# With LOAD_STORE=postgres, hostd runs on a throwaway PostgreSQL cluster (bench/postgres.sh;
+# .ci/install-postgres.sh) instead of its embedded store.
+# Usage: [LOAD_STORE=postgres] bench/load.sh [duration, default 10s] [connections, default 16]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
 conns=${2:-16}
 work=$(mktemp -d)
+chmod 755 "$work"
+source bench/postgres.sh
 # Stops the servers and waits for them before removing their folder, so a daemon still writing
 # its store does not make the removal (and the script) fail.
 cleanup() {
@@ -18,6 +22,7 @@ cleanup() {
 	pids=$(jobs -p)
 	[[ -z $pids ]] || kill $pids 2>/dev/null || true
 	wait 2>/dev/null || true
+	stop_postgres "$work/pg"
 	rm -rf "$work" || true
 }
 trap cleanup EXIT
@@ -28,6 +33,12 @@ go build -o "$work/hostd" ./hostd
 GOBIN=$work go install "github.com/open-policy-agent/opa@$(go list -m -f '{{.Version}}' github.com/open-policy-agent/opa)"
 go run ./hostd policy compile --config examples/banking --out "$work/rego" >/dev/null
 cp examples/banking/policies/*.rego "$work/rego/"
+cp examples/banking/hostd.yaml "$work/hostd.yaml"
+if [[ ${LOAD_STORE:-sqlite} == postgres ]]; then
+	start_postgres "$work/pg" 18182 >"$work/dsn"
+	chmod 600 "$work/dsn"
+	printf 'store:\n  driver: postgres\n  dsnFile: %s\ntokens:\n  issuer: http://127.0.0.1:18180\n' "$work/dsn" >>"$work/hostd.yaml"
+fi
 
 for port in 18180 18181; do
 	if curl -s -o /dev/null 127.0.0.1:$port; then
@@ -35,12 +46,12 @@ for port in 18180 18181; do
 		exit 1
 	fi
 done
-"$work/hostd" serve --config examples/banking --data "$work/data" --listen 127.0.0.1:18180 --log-level warn >"$work/hostd.log" 2>&1 &
+"$work/hostd" serve --config examples/banking --settings "$work/hostd.yaml" --data "$work/data" --listen 127.0.0.1:18180 --log-level warn >"$work/hostd.log" 2>&1 &
 "$work/opa" run --server --addr 127.0.0.1:18181 --log-level error "$work/rego" >"$work/opa.log" 2>&1 &
 for _ in $(seq 1 120); do curl -sf 127.0.0.1:18180/readyz >/dev/null && curl -sf 127.0.0.1:18181/health >/dev/null && break; sleep 0.5; done
 if ! curl -sf 127.0.0.1:18180/readyz >/dev/null || ! curl -sf 127.0.0.1:18181/health >/dev/null; then
 	echo "load.sh: hostd or OPA did not become ready:" >&2
-	tail -20 "$work/hostd.log" "$work/opa.log" >&2
+	tail -n 20 "$work/hostd.log" "$work/opa.log" >&2
 	exit 1
 fi
 

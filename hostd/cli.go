@@ -24,7 +24,7 @@ import (
 const usage = `hostd: the Realmgate daemon
 
 Usage:
-  hostd serve --config DIR [--listen 127.0.0.1:10080] [--data DIR] [--admin-token-file F]
+  hostd serve --config DIR [--settings FILE] [--listen 127.0.0.1:10080] [--data DIR] [--admin-token-file F]
   hostd check --config DIR
   hostd policy compile --config DIR --out DIR
   hostd policy test --config DIR
@@ -84,6 +84,7 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
 	dir := fs.String("config", "", "project directory (holds server/conf/authenticationConfig.xml)")
+	settingsFile := fs.String("settings", "", "settings file (default CONFIG/hostd.yaml, if there is one)")
 	listen := fs.String("listen", "", "address to listen on (default 127.0.0.1:10080, or hostd.yaml's listen)")
 	data := fs.String("data", "", "folder of the embedded store and generated keys (default ./data)")
 	tokenFile := fs.String("admin-token-file", "", "file holding the admin API bearer token (or set HOSTD_ADMIN_TOKEN)")
@@ -102,7 +103,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "hostd serve:", err)
 		return 2
 	}
-	settings, err := daemon.LoadSettings(*dir)
+	var settings daemon.Settings
+	if *settingsFile != "" {
+		settings, err = daemon.LoadSettingsFile(*settingsFile)
+	} else {
+		settings, err = daemon.LoadSettings(*dir)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "hostd serve:", err)
 		return 1

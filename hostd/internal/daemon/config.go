@@ -191,10 +191,20 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // LoadSettings reads DIR/hostd.yaml over the defaults; a missing file is fine, an unknown key is
 // an error (a typo would otherwise silently keep a default).
 func LoadSettings(dir string) (Settings, error) {
+	return loadSettings(filepath.Join(dir, SettingsFile), true)
+}
+
+// LoadSettingsFile reads the settings file at path, which must exist, over the defaults: the
+// settings of a deployment kept apart from its project folder.
+func LoadSettingsFile(path string) (Settings, error) {
+	return loadSettings(path, false)
+}
+
+func loadSettings(path string, optional bool) (Settings, error) {
 	s := DefaultSettings()
-	path := filepath.Join(dir, SettingsFile)
+	name := filepath.Base(path)
 	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if optional && errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
 	if err != nil {
@@ -203,10 +213,10 @@ func LoadSettings(dir string) (Settings, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil && !errors.Is(err, io.EOF) {
-		return s, fmt.Errorf("%s: %w", SettingsFile, err)
+		return s, fmt.Errorf("%s: %w", name, err)
 	}
 	if err := s.Validate(); err != nil {
-		return s, fmt.Errorf("%s: %w", SettingsFile, err)
+		return s, fmt.Errorf("%s: %w", name, err)
 	}
 	return s, nil
 }
