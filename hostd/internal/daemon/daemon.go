@@ -167,6 +167,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 
 	reg := prometheus.NewRegistry()
 	d.decisions = newDecisionLog(log.With("log", "decision"), reg)
+	proxies, err := server.ParseTrustedProxies(st.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trustedProxies: %w", err)
+	}
 	d.server = server.New(server.Options{
 		Runtimes:      &d.runtimes,
 		Reloader:      d,
@@ -175,6 +179,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		MaxBodyBytes:  st.Limits.MaxBodyBytes,
 		AdminToken:    token,
 		SecureCookies: st.SecureCookies,
+
+		// Who the client is behind a balancer, and how fast it may answer challenges.
+		TrustedProxies: proxies,
+		RateLimits:     st.rateLimits(),
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
@@ -215,7 +223,11 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	d.stopJanitor = d.janitor(time.Minute)
+	every := time.Duration(st.JanitorInterval)
+	if every <= 0 {
+		every = time.Minute
+	}
+	d.stopJanitor = d.janitor(every)
 	go func() {
 		if err := d.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("serve", "err", err)
@@ -247,6 +259,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 	cfg := engine.Config{
 		SessionIdle:                  time.Duration(d.settings.Session.IdleTimeout),
 		SessionMaxLifetime:           time.Duration(d.settings.Session.MaxLifetime),
+		SessionPending:               time.Duration(d.settings.Session.PendingTimeout),
 		NonceTTL:                     time.Duration(d.settings.Limits.NonceTTL),
 		MaxAttempts:                  d.settings.Limits.MaxAttempts,
 		UnauthenticatedPolicyTimeout: time.Duration(d.settings.Limits.UnauthenticatedPolicyTimeout),
