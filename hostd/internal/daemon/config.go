@@ -86,7 +86,7 @@ type Settings struct {
 		AnswersPerRealm  float64 `yaml:"answersPerRealm"`
 		RealmBurst       int     `yaml:"realmBurst"`
 		// RateLimitedClients bounds the client addresses the per-client limit tracks at once
-		// (default 65536, about 10 MiB): past it, clients whose bucket has refilled are
+		// (default 65536, about 12 MiB when full): past it, clients whose bucket has refilled are
 		// forgotten first.
 		RateLimitedClients int `yaml:"rateLimitedClients"`
 	} `yaml:"limits"`
