@@ -76,7 +76,16 @@ func buildFromSource(ctx context.Context, name, source string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return "", err
 	}
-	tmp := out + ".tmp"
+	// Each build writes a file of its own and renames it into place: daemons (and test
+	// processes) that start together build the same module at once, and one build's rename
+	// must not take another's file away.
+	f, err := os.CreateTemp(filepath.Dir(out), filepath.Base(out)+".*.tmp")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	f.Close()
+	defer os.Remove(tmp) // gone already once renamed
 	cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-buildmode=c-shared", "-o", tmp, ".")
 	cmd.Dir = source
 	cmd.Env = env
