@@ -468,6 +468,21 @@ func TestFloodOfNewSessionsIsBounded(t *testing.T) {
 	if got, want := before.Rows["users"], warm["offers again 200"]; got != want {
 		t.Errorf("%d persistent users for %d anonymous clients", got, want)
 	}
+	// The peer: a daemon whose unused sessions live the idle timeout (30 minutes), as all
+	// sessions did before the pending timeout. The same janitor, the same wait: the sessions
+	// stay.
+	peer, peerData := startTuned(t, func(s *daemon.Settings) {
+		s.TrustedProxies = []string{"127.0.0.1"}
+		s.Session.PendingTimeout = s.Session.IdleTimeout
+		s.JanitorInterval = daemon.Duration(sweep)
+	})
+	flood(t, baseURL(peer), 0, perWave/5, clients, false)
+	time.Sleep(pending + 4*sweep)
+	kept := measure(t, peerData)
+	t.Logf("peer without the pending timeout, %v after a flood of %d: %v", pending+4*sweep, perWave/5, kept)
+	if kept.Rows["sessions"] != perWave/5 {
+		t.Errorf("without the pending timeout %d sessions are stored after the wait, want all %d", kept.Rows["sessions"], perWave/5)
+	}
 	// Alice is still logged in.
 	if status, body, _ := alice.do("GET", "/api/v1/session", "", x...); status != 200 || body["user"] == nil {
 		t.Errorf("alice's session after the floods: %d %v", status, body)
