@@ -48,7 +48,7 @@ serve() { # NAME ADDR SETTINGS
 	mkdir -p "$work/$name"
 	cp -r "$work/project" "$work/$name/project"
 	cp -r "$work/bridge-data" "$work/$name/data"
-	printf '%s' "$3" >"$work/$name/project/hostd.yaml"
+	printf '%s' "$3" >>"$work/$name/project/hostd.yaml" # after the project's own (no rate limits)
 	"$work/hostd" serve --config "$work/$name/project" --data "$work/$name/data" --listen "$addr" --log-level warn >"$work/$name.log" 2>&1 &
 	for _ in $(seq 1 120); do
 		curl -sf "$addr/readyz" >/dev/null && return 0
@@ -62,7 +62,8 @@ cp -r "$work/shared/ca" "$work/ca"
 serve sqlite 127.0.0.1:18580 "provisioning:
   caDir: $work/ca
 "
-shared="store:
+shared="trustedProxies: [127.0.0.1]
+store:
   driver: postgres
   dsnFile: $work/secrets/dsn
   maxConns: 16

@@ -37,7 +37,7 @@ cp -r "$work/bridge-data" "$work/data"
 if [[ ${PKI_LOAD_STORE:-sqlite} == postgres ]]; then
 	start_postgres "$work/pg" 18282 >"$work/dsn"
 	chmod 600 "$work/dsn"
-	printf 'store:\n  driver: postgres\n  dsnFile: %s\ntokens:\n  issuer: http://127.0.0.1:18280\n' "$work/dsn" >"$work/project/hostd.yaml"
+	printf 'store:\n  driver: postgres\n  dsnFile: %s\ntokens:\n  issuer: http://127.0.0.1:18280\n' "$work/dsn" >>"$work/project/hostd.yaml"
 fi
 
 for port in 18280 18281; do

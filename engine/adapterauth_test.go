@@ -18,6 +18,8 @@ import (
 type fakeAdapter struct {
 	mu    sync.Mutex
 	calls []string
+	// identity, when set, is the identity a submit returns instead of carol's.
+	identity string
 }
 
 func (f *fakeAdapter) Call(_ context.Context, adapter, procedure string, _ json.RawMessage) (json.RawMessage, error) {
@@ -28,6 +30,9 @@ func (f *fakeAdapter) Call(_ context.Context, adapter, procedure string, _ json.
 	case "onAuthRequired":
 		return json.RawMessage(`{"authRequired":true}`), nil
 	case "submitAuthentication", "step1", "step2":
+		if f.identity != "" {
+			return json.RawMessage(`{"identity":` + f.identity + `}`), nil
+		}
 		return json.RawMessage(`{"identity":{"userId":"carol"}}`), nil
 	}
 	return json.RawMessage(`{"paid":true}`), nil

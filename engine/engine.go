@@ -38,6 +38,9 @@ type Config struct {
 	SessionIdle time.Duration
 	// SessionMaxLifetime ends a session this long after it began, however active it is.
 	SessionMaxLifetime time.Duration
+	// SessionPending ends, this long after its last use, a session that has passed no realm
+	// that needs a credential (at most SessionIdle; see sessionbounds.go).
+	SessionPending time.Duration
 	// NonceTTL is the life of a challenge nonce.
 	NonceTTL time.Duration
 	// MaxAttempts is the number of failed answers a realm accepts per session.
@@ -84,6 +87,7 @@ var DefaultConfig = Config{
 	BackoffMax:                   15 * time.Minute,
 	FailureWindow:                time.Hour,
 	SessionMaxLifetime:           12 * time.Hour,
+	SessionPending:               5 * time.Minute,
 	UnauthenticatedPolicyTimeout: 500 * time.Millisecond,
 	UnauthenticatedInputBytes:    64 << 10,
 	InputDepth:                   32,
@@ -97,6 +101,10 @@ func (c Config) withDefaults() Config {
 	if c.NonceTTL <= 0 {
 		c.NonceTTL = d.NonceTTL
 	}
+	if c.SessionPending <= 0 {
+		c.SessionPending = d.SessionPending
+	}
+	c.SessionPending = min(c.SessionPending, c.SessionIdle)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = d.MaxAttempts
 	}
@@ -327,6 +335,9 @@ type Cookies struct {
 // Access is the outcome of Authorize.
 type Access struct {
 	Cookies Cookies
+	// NewSession is set when the request had no session (none, an unknown one, or an expired
+	// one): a Cookies.SessionID then issues a session the request made.
+	NewSession bool
 	// Allowed is true when the resource may be served.
 	Allowed bool
 	// Challenge is set when the client must answer realms first.
@@ -371,7 +382,7 @@ func (e *Engine) authorize(ctx context.Context, req AccessRequest) (*Access, err
 	}
 	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive, test: test,
 		clientIP: req.Client, client: clientKey(req.Client)}
-	acc := &Access{Test: test.Name}
+	acc := &Access{Test: test.Name, NewSession: s.isNew}
 	// Whether the header may answer is decided before a challenge issues an anti-XSRF token.
 	basicAnswers := req.BasicAnswers && basicHeaderAnswers(x)
 	if err := e.deviceBlocked(x); err != nil {

@@ -35,6 +35,7 @@ const (
 	CodeInvalidTarget       Code = "invalid_target"        // a token requested for an audience this server does not know (RFC 8707)
 	CodeNotFound            Code = "not_found"             // an administered object (device, certificate) that does not exist
 	CodeInvalidScope        Code = "invalid_scope"         // a token requested for a scope that is not one security test of the project
+	CodeSessionFull         Code = "session_full"          // the session's state would grow past its bound (maxSessionStateBytes)
 )
 
 // Error is the engine's one error type: a code, a message a person can act on, and details that

@@ -74,13 +74,13 @@ func TestSessionMaxLifetime(t *testing.T) {
 		t.Errorf("after the lifetime: session %q (was %q), challenge %v; want a new session", c.sid, old, ch)
 	}
 	// A shorter lifetime in a new configuration ends sessions made under the old one.
-	l2 := newLabWith(t, labOptions{config: engine.Config{SessionIdle: time.Hour, SessionMaxLifetime: 24 * time.Hour}})
+	l2 := newLabWith(t, labOptions{config: engine.Config{SessionIdle: time.Hour, SessionPending: time.Hour, SessionMaxLifetime: 24 * time.Hour}})
 	c2 := l2.client("android", "2.1.0")
 	c2.mustChallenge("xsrf")
 	c2.mustAllow("xsrf")
 	l2.clock.Advance(20 * time.Minute)
 	c2.mustAllow("xsrf")
-	shorter, err := engine.New(l2.project, engine.Options{Config: engine.Config{SessionIdle: time.Hour, SessionMaxLifetime: 15 * time.Minute},
+	shorter, err := engine.New(l2.project, engine.Options{Config: engine.Config{SessionIdle: time.Hour, SessionPending: time.Hour, SessionMaxLifetime: 15 * time.Minute},
 		Store: l2.store, Evaluator: l2.eval, Now: l2.clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -199,9 +199,9 @@ func (e *Engine) loadSession(ctx context.Context, id string, app AppContext, now
 						return nil, unavailable("the session", err)
 					}
 				}
-				// Refresh the idle timeout, but write at most once a minute for it (a tenth of
-				// it when it is short: an idle timeout under a minute was never refreshed).
-				if exp := e.sessionExpiry(rec.CreatedAt, now); exp.Sub(rec.ExpiresAt) > min(time.Minute, e.cfg.SessionIdle/10) {
+				// Refresh the idle (or pending) timeout, but write at most once a minute for it (a
+				// tenth of it when it is short: an idle timeout under a minute was never refreshed).
+				if exp, due := e.refreshDue(s, now); due {
 					s.rec.ExpiresAt = exp
 					s.dirty = true
 				}
@@ -254,6 +254,9 @@ func (e *Engine) commit(ctx context.Context, s *session, withSession bool) error
 		b, err := json.Marshal(&s.st)
 		if err != nil {
 			return unavailable("the session", err)
+		}
+		if err := e.bound(s, b); err != nil {
+			return err
 		}
 		s.rec.State = b
 		rec = s.rec

@@ -24,7 +24,9 @@ func TestNewSessionIsCreatedAndStored(t *testing.T) {
 	if !ok {
 		t.Fatal("the new session is not in the store")
 	}
-	want := store.Session{ID: sessionKey(c.sid), App: labApp, Env: "android", CreatedAt: l.clock.Now(), ExpiresAt: l.clock.Now().Add(engine.DefaultConfig.SessionIdle)}
+	// A session that holds no login of a realm needing a credential ends after the pending
+	// timeout (sessionbounds.go).
+	want := store.Session{ID: sessionKey(c.sid), App: labApp, Env: "android", CreatedAt: l.clock.Now(), ExpiresAt: l.clock.Now().Add(engine.DefaultConfig.SessionPending)}
 	rec.State = nil
 	if diff := cmp.Diff(want, rec); diff != "" {
 		t.Errorf("stored session (-want +got):\n%s", diff)
@@ -121,7 +123,9 @@ func TestSessionNotAdopted(t *testing.T) {
 func TestSessionIdleExpiry(t *testing.T) {
 	for _, idle := range []time.Duration{10 * time.Minute, 30 * time.Second} {
 		t.Run(idle.String(), func(t *testing.T) {
-			l := newLabWith(t, labOptions{config: engine.Config{SessionIdle: idle}})
+			// The anti-XSRF realm needs no credential: with the pending timeout as long as the
+			// idle one, the session lives by the idle timeout (TestPendingSessionExpiry).
+			l := newLabWith(t, labOptions{config: engine.Config{SessionIdle: idle, SessionPending: idle}})
 			c := l.client("android", "2.1.0")
 			c.mustChallenge("xsrf")
 			first := c.sid

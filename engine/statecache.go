@@ -14,6 +14,8 @@ import (
 type stateCache struct {
 	mu sync.Mutex
 	m  map[string]cachedState // by store key
+	// bytes is the size of the stored states cached, bounded by stateCacheBytes.
+	bytes int
 }
 
 type cachedState struct {
@@ -21,8 +23,13 @@ type cachedState struct {
 	st  state
 }
 
-// stateCacheLimit bounds the cache; when full it is cleared (a decoding is what a miss costs).
-const stateCacheLimit = 4096
+// stateCacheLimit bounds the cache's sessions, stateCacheBytes the stored bytes of their states
+// (the decoded copies take a few times more); when either is reached the cache is cleared (a
+// decoding is what a miss costs).
+const (
+	stateCacheLimit = 4096
+	stateCacheBytes = 8 << 20
+)
 
 // decode sets *st to the state stored as raw for the session of store key key.
 func (c *stateCache) decode(key string, raw []byte, st *state) error {
@@ -38,10 +45,14 @@ func (c *stateCache) decode(key string, raw []byte, st *state) error {
 	}
 	cached = cachedState{raw: bytes.Clone(raw), st: st.clone()}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= stateCacheLimit {
-		c.m = map[string]cachedState{}
+	if c.m == nil || len(c.m) >= stateCacheLimit || c.bytes+len(raw) > stateCacheBytes {
+		c.m, c.bytes = map[string]cachedState{}, 0
+	}
+	if old, ok := c.m[key]; ok {
+		c.bytes -= len(old.raw)
 	}
 	c.m[key] = cached
+	c.bytes += len(raw)
 	c.mu.Unlock()
 	return nil
 }

@@ -107,7 +107,10 @@ func newClusterLab(t *testing.T) *clusterLab {
 	}
 	// Tokens name the address clients reach the daemons at: the balancer's.
 	port := freeAddr(t)
-	settings := "store:\n  driver: postgres\n  dsnFile: " + dsnFile + "\n  maxConns: 8\n  pollInterval: 200ms\n" +
+	// Behind the balancer every client's address is forwarded; here they are all 127.0.0.1,
+	// so the per-client rate limit of answers is off.
+	settings := "trustedProxies: [127.0.0.1]\nlimits:\n  answersPerClient: 0\n" +
+		"store:\n  driver: postgres\n  dsnFile: " + dsnFile + "\n  maxConns: 8\n  pollInterval: 200ms\n" +
 		"provisioning:\n  caDir: " + filepath.Join(shared, "ca") + "\n" +
 		"tokens:\n  keyEncryptionKeyFile: " + filepath.Join(shared, "token-keys.kek") + "\n  issuer: http://" + port + "\n"
 	for i := range l.dirs {

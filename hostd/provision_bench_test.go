@@ -79,6 +79,9 @@ func BenchmarkProvisioning(b *testing.B) {
 		b.Fatal(err)
 	}
 	s.Listen, s.Data, s.Provisioning.CADir = "127.0.0.1:0", b.TempDir(), caDir
+	// Every simulated device comes from 127.0.0.1: the per-client rate limit would count them as
+	// one client.
+	s.Limits.AnswersPerClient, s.Limits.AnswersPerRealm = 0, 0
 	d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: dir, Settings: s})
 	if err != nil {
 		b.Fatal(err)

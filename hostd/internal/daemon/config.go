@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/realmgate/realmgate/hostd/internal/server"
 )
 
 // SettingsFile is the optional server-settings file in the project directory.
@@ -39,12 +41,24 @@ type Settings struct {
 	AdminTokenFile string `yaml:"adminTokenFile"`
 	// SecureCookies marks cookies Secure (set it when a TLS proxy fronts hostd).
 	SecureCookies bool `yaml:"secureCookies"`
-	Session       struct {
+	// TrustedProxies are the load balancers and proxies in front of hostd, as CIDRs
+	// ("10.0.0.0/8") or addresses. For a request whose peer is one of them, the client's address
+	// (its rate limits and login backoff) is the right-most X-Forwarded-For address that is not
+	// one of them; for any other request it is the peer, and X-Forwarded-For is not read.
+	TrustedProxies []string `yaml:"trustedProxies"`
+	// JanitorInterval is how often expired sessions, nonces, failed-login counts and token
+	// revocations are removed from the store (default 1m).
+	JanitorInterval Duration `yaml:"janitorInterval"`
+	Session         struct {
 		// IdleTimeout ends a session not used for this long (default 30m).
 		IdleTimeout Duration `yaml:"idleTimeout"`
 		// MaxLifetime ends a session this long after it began, however active it is (default
 		// 12h): a stolen session cookie is not good forever.
 		MaxLifetime Duration `yaml:"maxLifetime"`
+		// PendingTimeout ends, this long after its last use, a session that has passed no realm
+		// that needs a credential (default 5m, at most IdleTimeout): a flood of new sessions
+		// that are challenged and never answered leaves the store within minutes.
+		PendingTimeout Duration `yaml:"pendingTimeout"`
 	} `yaml:"session"`
 	Limits struct {
 		MaxBodyBytes int64    `yaml:"maxBodyBytes"`
@@ -65,6 +79,19 @@ type Settings struct {
 		// InputDepth bounds the nesting of request facts for every caller (default 32); deeper
 		// parameters are refused (400).
 		InputDepth int `yaml:"inputDepth"`
+		// AnswersPerClient is the rate, per second, of challenge answers and new sessions of one
+		// client address (an IPv6 client by its /64), ClientBurst of them at once (defaults 20
+		// and 100); AnswersPerRealm, RealmBurst those of one realm from all clients (defaults
+		// 2000 and 4000). Over them: 429 rate_limited with Retry-After. 0 disables a limit.
+		// Each daemon applies them on its own.
+		AnswersPerClient float64 `yaml:"answersPerClient"`
+		ClientBurst      int     `yaml:"clientBurst"`
+		AnswersPerRealm  float64 `yaml:"answersPerRealm"`
+		RealmBurst       int     `yaml:"realmBurst"`
+		// RateLimitedClients bounds the client addresses the per-client limit tracks at once
+		// (default 65536, about 12 MiB when full): past it, clients whose bucket has refilled are
+		// forgotten first.
+		RateLimitedClients int `yaml:"rateLimitedClients"`
 	} `yaml:"limits"`
 	// ShutdownTimeout bounds how long SIGTERM waits for requests in flight.
 	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
@@ -165,6 +192,12 @@ func DefaultSettings() Settings {
 	s.Listen = "127.0.0.1:10080"
 	s.Data = "./data"
 	s.Limits.MaxBodyBytes = 1 << 20
+	s.Limits.AnswersPerClient = server.DefaultAnswersPerClient
+	s.Limits.ClientBurst = server.DefaultClientBurst
+	s.Limits.AnswersPerRealm = server.DefaultAnswersPerRealm
+	s.Limits.RealmBurst = server.DefaultRealmBurst
+	s.Limits.RateLimitedClients = server.DefaultMaxClients
+	s.JanitorInterval = Duration(time.Minute)
 	s.Session.MaxLifetime = Duration(12 * time.Hour)
 	s.ShutdownTimeout = Duration(15 * time.Second)
 	s.Tokens.Algorithm = "ES256"
@@ -231,5 +264,20 @@ func (s Settings) Validate() error {
 	if s.Limits.UnauthenticatedInputBytes < 0 || s.Limits.InputDepth < 0 {
 		return errors.New("limits: sizes and depths cannot be negative")
 	}
+	if err := s.rateLimits().Validate(); err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	if _, err := server.ParseTrustedProxies(s.TrustedProxies); err != nil {
+		return fmt.Errorf("trustedProxies: %w", err)
+	}
 	return s.Store.validate()
+}
+
+// rateLimits are the server's rate limits of the limits section.
+func (s Settings) rateLimits() server.RateLimits {
+	return server.RateLimits{
+		AnswersPerClient: s.Limits.AnswersPerClient, ClientBurst: s.Limits.ClientBurst,
+		AnswersPerRealm: s.Limits.AnswersPerRealm, RealmBurst: s.Limits.RealmBurst,
+		MaxClients: s.Limits.RateLimitedClients,
+	}
 }

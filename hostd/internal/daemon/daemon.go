@@ -201,6 +201,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 
 	reg := d.metrics.Registry()
 	d.decisions = newDecisionLog(log.With("log", "decision"))
+	proxies, err := server.ParseTrustedProxies(st.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trustedProxies: %w", err)
+	}
 	d.server = server.New(server.Options{
 		Runtimes:      &d.runtimes,
 		Reloader:      d,
@@ -209,6 +213,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		MaxBodyBytes:  st.Limits.MaxBodyBytes,
 		AdminToken:    token,
 		SecureCookies: st.SecureCookies,
+
+		// Who the client is behind a balancer, and how fast it may answer challenges.
+		TrustedProxies: proxies,
+		RateLimits:     st.rateLimits(),
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
@@ -250,7 +258,11 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	d.stopJanitor = d.janitor(time.Minute)
+	every := time.Duration(st.JanitorInterval)
+	if every <= 0 {
+		every = time.Minute
+	}
+	d.stopJanitor = d.janitor(every)
 	if d.cluster != nil {
 		stopJanitor, stopWatch := d.stopJanitor, d.watchCluster()
 		d.stopJanitor = func() { stopWatch(); stopJanitor() }
@@ -289,6 +301,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 	cfg := engine.Config{
 		SessionIdle:                  time.Duration(d.settings.Session.IdleTimeout),
 		SessionMaxLifetime:           time.Duration(d.settings.Session.MaxLifetime),
+		SessionPending:               time.Duration(d.settings.Session.PendingTimeout),
 		NonceTTL:                     time.Duration(d.settings.Limits.NonceTTL),
 		MaxAttempts:                  d.settings.Limits.MaxAttempts,
 		UnauthenticatedPolicyTimeout: time.Duration(d.settings.Limits.UnauthenticatedPolicyTimeout),

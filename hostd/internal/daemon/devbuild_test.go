@@ -3,9 +3,11 @@ package daemon
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -45,5 +47,47 @@ func TestDevBuildHashesTheGuestSDK(t *testing.T) {
 		if filepath.Base(f) == "host_other.go" {
 			t.Errorf("%s is not built for wasip1", f)
 		}
+	}
+}
+
+// TestDevBuildsAtOnce: builds of one module that run at once (daemons, or test processes,
+// starting together on one cache) all succeed, and leave the module and no temporary file.
+func TestDevBuildsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a Go guest eight times at once")
+	}
+	// The Go tool's own caches stay where they are; the adapter builds go to a new folder.
+	out, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range strings.Fields(string(out)) {
+		t.Setenv([]string{"GOCACHE", "GOMODCACHE", "GOPATH"}[i], v)
+	}
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache) // os.UserCacheDir on Linux
+	t.Setenv("HOME", cache)           // and elsewhere
+	var wg sync.WaitGroup
+	outs, errs := make([]string, 8), make([]error, 8)
+	for i := range outs {
+		wg.Go(func() {
+			outs[i], errs[i] = buildFromSource(t.Context(), "Accounts", "../../../examples/banking/adapters/Accounts/src")
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("build %d: %v", i, err)
+		}
+	}
+	if outs[0] == "" || slices.ContainsFunc(outs, func(o string) bool { return o != outs[0] }) {
+		t.Fatalf("modules %q, want one path", outs)
+	}
+	if fi, err := os.Stat(outs[0]); err != nil || fi.Size() == 0 {
+		t.Errorf("the module: %v %v", fi, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(outs[0]), "*.tmp"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }

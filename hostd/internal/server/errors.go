@@ -21,7 +21,10 @@ const (
 	codeConflict          = "conflict"
 	codeURITooLong        = "uri_too_long"
 	codeMethodNotAllowed  = "method_not_allowed"
-	codeInternal          = "internal_error"
+	// codeRateLimited: the client, or all clients of a realm, answered faster than the rate
+	// limits allow (ratelimit.go); Retry-After says when a token is back.
+	codeRateLimited = "rate_limited"
+	codeInternal    = "internal_error"
 	// codeInvalidConfiguration: a reload found errors in the configuration (the running one is
 	// kept); the diagnostics are in the body.
 	codeInvalidConfiguration = "invalid_configuration"
@@ -58,9 +61,11 @@ var statuses = map[string]int{
 	codeConflict:                           http.StatusConflict,
 	codeTooLarge:                           http.StatusRequestEntityTooLarge,
 	string(engine.CodeInputTooLarge):       http.StatusRequestEntityTooLarge,
+	string(engine.CodeSessionFull):         http.StatusRequestEntityTooLarge,
 	codeURITooLong:                         http.StatusRequestURITooLong,
 	string(engine.CodeTooManyAttempts):     http.StatusTooManyRequests,
 	string(engine.CodeBackoff):             http.StatusTooManyRequests,
+	codeRateLimited:                        http.StatusTooManyRequests,
 	codeInternal:                           http.StatusInternalServerError,
 	codeInvalidConfiguration:               http.StatusInternalServerError,
 	string(engine.CodeUnknownSecurityTest): http.StatusInternalServerError,
@@ -89,6 +94,8 @@ type apiError struct {
 	Code    string
 	Message string
 	Details map[string]any
+	// RetryAfter, when set, is sent as Retry-After, in whole seconds rounded up.
+	RetryAfter time.Duration
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -109,6 +116,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			body[k] = v
 		}
 		body["error"], body["message"] = ae.Code, ae.Message
+		if ae.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((ae.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 	case errors.As(err, &ee):
 		for k, v := range ee.Details {
 			body[k] = v

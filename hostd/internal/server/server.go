@@ -14,8 +14,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -93,6 +93,15 @@ type Options struct {
 	SecureCookies bool
 	// PersistentCookieAge is the Max-Age of WL_PERSISTENT_COOKIE.
 	PersistentCookieAge time.Duration
+	// TrustedProxies are the load balancers and proxies in front of the daemon
+	// (ParseTrustedProxies): only for a request from one of them is X-Forwarded-For read for the
+	// client's address (clientaddr.go). None: the client is the connection's peer.
+	TrustedProxies []netip.Prefix
+	// RateLimits bound challenge answers and new sessions per client and per realm; the zero
+	// value applies none.
+	RateLimits RateLimits
+	// Now is the clock of the rate limits; nil is time.Now.
+	Now func() time.Time
 }
 
 // Server serves the API. Build it with New and serve Handler; each request takes its runtime
@@ -104,6 +113,9 @@ type Server struct {
 	handler http.Handler
 	// methods answers 405 for the paths the API serves with other methods (methodTable).
 	methods *http.ServeMux
+	addrs   clientAddrs
+	// limits is nil when no rate limit is set.
+	limits *limiter
 }
 
 // New builds a server; it answers 503 on /readyz until Options.Runtimes has a runtime.
@@ -114,7 +126,11 @@ func New(opts Options) *Server {
 	if opts.PersistentCookieAge <= 0 {
 		opts.PersistentCookieAge = engine.DefaultConfig.PersistentCookieAge
 	}
-	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics)}
+	s := &Server{opts: opts, log: opts.Logger, metrics: newMetrics(opts.Metrics),
+		addrs: clientAddrs{trusted: opts.TrustedProxies}}
+	if opts.RateLimits.AnswersPerClient > 0 || opts.RateLimits.AnswersPerRealm > 0 {
+		s.limits = newLimiter(opts.RateLimits, opts.Now)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -315,21 +331,31 @@ func (s *Server) passive(r *http.Request) engine.Passive {
 	return p
 }
 
-// clientIP is the address of the connection's peer. Headers a client can set (X-Forwarded-For)
-// are not read: failed logins back off per client, and a client must not choose its own key.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the client's address: the connection's peer or, behind a trusted proxy, the
+// address that proxy was asked by (clientaddr.go). Failed logins back off per client and the
+// rate limits count per client, so a client must never choose its own key.
+func (s *Server) clientIP(r *http.Request) string { return s.addrs.of(r) }
 
 func sessionID(r *http.Request) string {
 	if c, err := r.Cookie(SessionCookie); err == nil {
 		return c.Value
 	}
 	return ""
+}
+
+// issuedShape reports whether id has the shape of the session ids the engine issues (43
+// base64url characters). A request without one creates a session, if any.
+func issuedShape(id string) bool {
+	if len(id) != 43 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) setCookies(w http.ResponseWriter, r *http.Request, c engine.Cookies) {
@@ -366,11 +392,30 @@ func (s *Server) authorizeRequest(w http.ResponseWriter, r *http.Request, rt *Ru
 	req.Facts["path"] = r.URL.Path
 	req.SessionID = sessionID(r)
 	req.Passive = s.passive(r)
-	req.Client = clientIP(r)
+	req.Client = s.clientIP(r)
+	// A request without a session id of the issued shape makes a new session when challenged:
+	// it spends a token of its client before any work. One with an id of that shape that is not
+	// (or no longer) a session spends it once the engine says it made one, and is refused
+	// without its cookie when none was left (the session stored for it is never used, and
+	// expires as unused sessions do).
+	counted := false
+	if !issuedShape(req.SessionID) {
+		if lerr := s.limits.newSession(req.Client); lerr != nil {
+			s.writeError(w, r, lerr)
+			return nil
+		}
+		counted = true
+	}
 	acc, err := rt.Engine.Authorize(r.Context(), req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return nil
+	}
+	if acc.NewSession && acc.Cookies.SessionID != "" && !counted {
+		if lerr := s.limits.newSession(req.Client); lerr != nil {
+			s.writeError(w, r, lerr)
+			return nil
+		}
 	}
 	s.setCookies(w, r, acc.Cookies)
 	if acc.Challenge != nil {
@@ -492,13 +537,23 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	realm := r.PathValue("realm")
+	client := s.clientIP(r)
+	limited := realm
+	if metricRealm(rt, realm) != realm {
+		limited = "" // an unknown realm is refused (404) at once; it gets no bucket
+	}
+	if lerr := s.limits.answer(client, limited); lerr != nil {
+		s.metrics.answers.WithLabelValues(metricRealm(rt, realm), codeRateLimited).Inc()
+		s.writeError(w, r, lerr)
+		return
+	}
 	body, err := s.readBody(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	realm := r.PathValue("realm")
-	req := engine.AnswerRequest{App: ac, SessionID: sessionID(r), Realm: realm, Body: body, Passive: s.passive(r), Client: clientIP(r)}
+	req := engine.AnswerRequest{App: ac, SessionID: sessionID(r), Realm: realm, Body: body, Passive: s.passive(r), Client: client}
 	if u, p, ok := r.BasicAuth(); ok {
 		req.Basic = &engine.BasicCredentials{Username: u, Password: p}
 	}
