@@ -18,6 +18,7 @@ const (
 	CallTimeout     = "timeout"     // the call ran past its wall-time limit or was canceled
 	CallTrap        = "trap"        // the guest broke its sandbox: memory limit, ABI, malformed output
 	CallUnavailable = "unavailable" // the backend could not take the call (a crashed plugin, closed)
+	CallBusy        = "busy"        // refused at once: the adapter's calls and queue were full
 )
 
 // callOutcome classifies the error of a call by its adapters.Code. A wasm guest that traps in
@@ -41,6 +42,8 @@ func callOutcome(err error) string {
 		return CallTrap
 	case adapters.CodeUnavailable:
 		return CallUnavailable
+	case adapters.CodeBusy:
+		return CallBusy
 	}
 	return CallError
 }
@@ -74,7 +77,7 @@ func (m *Metrics) Adapter(name, backend string, a adapters.Adapter) *Adapter {
 			latency:  m.adapterLatency.WithLabelValues(name, proc, backend),
 			outcomes: map[string]prometheus.Counter{},
 		}
-		for _, o := range []string{CallOK, CallError, CallTimeout, CallTrap, CallUnavailable} {
+		for _, o := range []string{CallOK, CallError, CallTimeout, CallTrap, CallUnavailable, CallBusy} {
 			pl.outcomes[o] = m.adapterCalls.WithLabelValues(name, proc, backend, o)
 		}
 		return pl

@@ -89,7 +89,9 @@ func (f *fakeAdapter) CallInit(ctx context.Context, init adapters.Init, procedur
 	return f.Call(ctx, procedure, input)
 }
 
-func (f *fakeAdapter) Procedures() []string        { return []string{"ok", "fails", "slow", "traps", "gone"} }
+func (f *fakeAdapter) Procedures() []string {
+	return []string{"ok", "fails", "slow", "traps", "gone", "full"}
+}
 func (f *fakeAdapter) Close(context.Context) error { return nil }
 
 func TestAdapterCalls(t *testing.T) {
@@ -99,10 +101,11 @@ func TestAdapterCalls(t *testing.T) {
 		"slow":  &adapters.Error{Code: adapters.CodeTimeout},
 		"traps": &adapters.Error{Code: adapters.CodeOutOfMemory},
 		"gone":  &adapters.Error{Code: adapters.CodeUnavailable},
+		"full":  &adapters.Error{Code: adapters.CodeBusy},
 	}}
 	a := m.Adapter("Pay", "plugin", fa)
 	ctx := context.Background()
-	for _, p := range []string{"ok", "ok", "fails", "slow", "traps", "gone", "nope", "undeclared-" + t.Name()} {
+	for _, p := range []string{"ok", "ok", "fails", "slow", "traps", "gone", "full", "nope", "undeclared-" + t.Name()} {
 		a.Call(ctx, p, nil)
 	}
 	if _, err := a.CallInit(ctx, adapters.Init{Procedure: "ok"}, "ok", nil); err != nil {
@@ -113,17 +116,17 @@ func TestAdapterCalls(t *testing.T) {
 	}
 	got := map[string]float64{}
 	for _, c := range []struct{ proc, outcome string }{
-		{"ok", CallOK}, {"fails", CallError}, {"slow", CallTimeout}, {"traps", CallTrap}, {"gone", CallUnavailable}, {"unknown", CallError},
+		{"ok", CallOK}, {"fails", CallError}, {"slow", CallTimeout}, {"traps", CallTrap}, {"gone", CallUnavailable}, {"full", CallBusy}, {"unknown", CallError},
 	} {
 		got[c.proc+" "+c.outcome] = testutil.ToFloat64(m.adapterCalls.WithLabelValues("Pay", c.proc, "plugin", c.outcome))
 	}
-	want := map[string]float64{"ok ok": 3, "fails error": 1, "slow timeout": 1, "traps trap": 1, "gone unavailable": 1, "unknown error": 2}
+	want := map[string]float64{"ok ok": 3, "fails error": 1, "slow timeout": 1, "traps trap": 1, "gone unavailable": 1, "full busy": 1, "unknown error": 2}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 	// A procedure the adapter does not declare shares one label set, whatever its name.
-	if n := testutil.CollectAndCount(m.adapterCalls); n != 6*5 {
-		t.Errorf("%d call series, want 30 (6 procedure labels × 5 outcomes)", n)
+	if n := testutil.CollectAndCount(m.adapterCalls); n != 7*6 {
+		t.Errorf("%d call series, want 42 (7 procedure labels × 6 outcomes)", n)
 	}
 
 	// Busy counts the calls in progress.
