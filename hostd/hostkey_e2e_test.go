@@ -33,6 +33,7 @@ func hostKeyProject(t *testing.T, grant string) string {
 		<customSecurityTest name="HostKeyTests">
 			<test realm="wl_antiXSRFRealm" step="1"/>
 			<test realm="HostKeyRealm" isInternalUserID="true" step="1"/>
+			<test realm="wl_deviceNoProvisioningRealm" isInternalDeviceID="true" step="1"/>
 		</customSecurityTest>
 	</securityTests>
 	<realms>
@@ -74,7 +75,8 @@ func enrollAlice(t *testing.T, d *daemon.Daemon) (*client.Credential, error) {
 	ks := &client.MemoryKeystore{}
 	logins := 0
 	newC := func() *client.Client {
-		c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: "Bank", Environment: "iphone", AppVersion: "1.0", Keystore: ks})
+		c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: "Bank", Environment: "iphone", AppVersion: "1.0", Keystore: ks,
+			Device: &client.DeviceInfo{ID: "phone-1", OS: "iOS", Model: "test"}})
 		if err != nil {
 			t.Fatal(err)
 		}
