@@ -29,6 +29,8 @@ type adapter struct {
 	configJSON []byte
 	http       *httpClient
 	procedures []string
+	// singleUse backs realmgate.once (once.go); nil when the host gives none.
+	singleUse adapters.SingleUse
 
 	rt       wazero.Runtime
 	cache    wazero.CompilationCache

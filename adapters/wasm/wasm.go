@@ -86,6 +86,7 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 		logger:     logger,
 		configJSON: configJSON,
 		http:       newHTTPClient(slices.Clone(cfg.AllowHTTP), cfg.Limits),
+		singleUse:  cfg.SingleUse,
 		sem:        make(chan struct{}, cfg.Limits.Instances),
 		done:       make(chan struct{}),
 	}
@@ -187,6 +188,7 @@ var (
 // hostImports are the functions the host provides, with their signatures.
 var hostImports = map[string]struct{ params, results []api.ValueType }{
 	hostModule + ".fail":   {[]api.ValueType{i32, i32}, nil},
+	hostModule + ".once":   {[]api.ValueType{i32, i32, i64}, []api.ValueType{i32}},
 	hostModule + ".log":    {[]api.ValueType{i32, i32, i32}, nil},
 	hostModule + ".config": {nil, []api.ValueType{i32}},
 	hostModule + ".http":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
@@ -213,7 +215,7 @@ func checkModule(m wazero.CompiledModule, cfg adapters.Config) ([]string, error)
 		want, ok := hostImports[mod+"."+name]
 		if !ok {
 			problems = append(problems, fmt.Sprintf("it imports %s.%s, which the host does not provide (ABI version %d provides %s, WASI and env.abort)",
-				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result"}, ", ")))
+				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result", "once"}, ", ")))
 			continue
 		}
 		if !slices.Equal(f.ParamTypes(), want.params) || !slices.Equal(f.ResultTypes(), want.results) {

@@ -13,6 +13,7 @@ import (
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/project"
+	"github.com/realmgate/realmgate/store"
 
 	// The backends hostd runs, registered by kind.
 	_ "github.com/realmgate/realmgate/adapters/wasm"
@@ -85,7 +86,7 @@ func requiredFunctions(p *project.Project) map[string][]string {
 // openAdapters opens the backend of every adapter that declares one. An adapter that cannot be
 // opened (module missing or not matching its pin, missing procedures, a plugin that does not start)
 // fails the load with the adapter file's line.
-func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog.Logger) (loadedAdapters, error) {
+func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog.Logger, once adapters.SingleUse) (loadedAdapters, error) {
 	la := loadedAdapters{}
 	extra := requiredFunctions(p)
 	names := make([]string, 0, len(p.Adapters))
@@ -136,8 +137,9 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 				CallTimeout: time.Duration(b.CallTimeoutMS) * time.Millisecond,
 				Instances:   b.Instances,
 			},
-			CacheDir: cacheDir(s),
-			Logger:   log.With("adapter", name),
+			CacheDir:  cacheDir(s),
+			Logger:    log.With("adapter", name),
+			SingleUse: once,
 		}
 		for _, hp := range a.AllowHTTP {
 			cfg.AllowHTTP = append(cfg.AllowHTTP, adapters.HostPort{Host: hp.Host, Port: hp.Port})
@@ -155,6 +157,31 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 		return nil, &project.LoadError{Diagnostics: diags}
 	}
 	return la, nil
+}
+
+// storeSingleUse is the single-use store of the adapters (realmgate.once): a key is a nonce of
+// the durable store, never of the in-memory challenge nonces, so that a used key stays used
+// across instances, reloads, restarts and every daemon of a PostgreSQL store. PutNonce is
+// atomic on both drivers: of concurrent marks of one key, one inserts and the others get
+// store.ErrConflict. The janitor reaps the key once it expires, like any nonce. No session and
+// no realm are bound to it, so no challenge answer can consume it (a session id is never empty).
+type storeSingleUse struct{ nonces store.Nonces }
+
+var _ adapters.SingleUse = storeSingleUse{}
+
+// onceNoncePrefix sets the keys of realmgate.once apart from challenge nonces.
+const onceNoncePrefix = "once:"
+
+// Use implements adapters.SingleUse.
+func (s storeSingleUse) Use(ctx context.Context, key string, until time.Time) (bool, error) {
+	err := s.nonces.PutNonce(ctx, store.Nonce{Value: onceNoncePrefix + key, ExpiresAt: until})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrConflict):
+		return false, nil
+	}
+	return false, fmt.Errorf("marking a key used in the store: %w", err)
 }
 
 func dedupe(in []string) []string {
