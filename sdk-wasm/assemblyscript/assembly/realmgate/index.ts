@@ -28,5 +28,6 @@ export {
   log,
   parseJSON,
 } from "./abi";
+export { once, Once, onceError, ONCE_MAX_KEY, ONCE_MIN_TTL, ONCE_MAX_TTL, ONCE_MAX_CALLS } from "./once";
 import * as pki from "./pki";
 export { pki };
