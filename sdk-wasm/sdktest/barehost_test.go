@@ -128,6 +128,13 @@ func newBareHost(t testing.TB, wasm []byte, settings map[string]string) *bareHos
 	return h
 }
 
+// resetOnce forgets the keys marked with realmgate.once.
+func (h *bareHost) resetOnce() {
+	h.onceMu.Lock()
+	defer h.onceMu.Unlock()
+	h.used = nil
+}
+
 // once is realmgate.once in memory: the bounds of ABI.md, then 1 the first time, 0 after.
 func (h *bareHost) once(key string, ttl int64) int32 {
 	if len(key) == 0 || len(key) > 1024 || ttl < 1 || ttl > 400*24*60*60 {
