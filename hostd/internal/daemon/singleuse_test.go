@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/store"
+	"github.com/realmgate/realmgate/store/postgres"
+	"github.com/realmgate/realmgate/store/postgres/pgtest"
 	"github.com/realmgate/realmgate/store/sqlite"
 )
 
@@ -76,6 +78,50 @@ func TestStoreSingleUse(t *testing.T) {
 	broken := storeSingleUse{failingNonces{}}
 	if first, err := broken.Use(ctx, "k3", until); err == nil || first {
 		t.Errorf("a failing store: %v, %v; want an error and not first", first, err)
+	}
+}
+
+// TestStoreSingleUsePostgres: two daemons' single-use stores on one PostgreSQL database, 32
+// concurrent marks of one key spread over both: exactly one is first, and both see the key used
+// after.
+func TestStoreSingleUsePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster")
+	}
+	dsn := pgtest.Start(t).NewDatabase(t)
+	var daemons [2]storeSingleUse
+	for i := range daemons {
+		db, err := postgres.Open(t.Context(), dsn, postgres.Options{MaxConns: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		daemons[i] = storeSingleUse{db}
+	}
+	until := time.Now().Add(time.Hour)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		counts = map[string]int{}
+	)
+	for i := range 32 {
+		wg.Go(func() {
+			first, err := daemons[i%2].Use(t.Context(), "shared", until)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				counts[err.Error()]++
+			case first:
+				counts["first"]++
+			default:
+				counts["used"]++
+			}
+		})
+	}
+	wg.Wait()
+	if d := cmp.Diff(map[string]int{"first": 1, "used": 31}, counts); d != "" {
+		t.Errorf("32 concurrent marks on two daemons (-want +got):\n%s", d)
 	}
 }
 
