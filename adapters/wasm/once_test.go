@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tetratelabs/wazero"
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/adapters/adaptertest"
@@ -236,5 +238,35 @@ func TestOnceNamespaces(t *testing.T) {
 	wg.Wait()
 	if d := cmp.Diff(map[int32]int{1: 1, 0: 31}, counts); d != "" {
 		t.Errorf("32 concurrent marks on two adapters of four instances (-want +got):\n%s", d)
+	}
+}
+
+// TestOnceImport: a module that imports realmgate.once with another signature is refused at
+// load with the signature it should have; and a Go module that never calls realmgate.Once (the
+// Go SDK's example bridge) does not import it, so it loads on a host without once (ABI.md,
+// Versioning).
+func TestOnceImport(t *testing.T) {
+	t.Parallel()
+	m := echoModule()
+	m.imports = []wasmImport{{module: "realmgate", name: "once", params: []byte{tI32, tI32}, results: []byte{tI32}}}
+	_, err := openModule(t, writeModule(t, m), nil)
+	if err == nil || !strings.Contains(err.Error(), "imports realmgate.once with signature (i32, i32) -> (i32), want (i32, i32, i64) -> (i32)") {
+		t.Errorf("a wrong signature: %v", err)
+	}
+
+	code, err := os.ReadFile(adaptertest.BuildGoWasm(t, exampleDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := wazero.NewRuntime(t.Context())
+	defer rt.Close(t.Context())
+	compiled, err := rt.CompileModule(t.Context(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range compiled.ImportedFunctions() {
+		if mod, name, _ := f.Import(); mod == "realmgate" && name == "once" {
+			t.Errorf("the Go example imports realmgate.once without calling realmgate.Once")
+		}
 	}
 }
