@@ -8,6 +8,7 @@ package main
 //lint:file-ignore U1000 the functions exported with go:wasmexport are called by the host
 
 import (
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -16,8 +17,10 @@ import (
 
 func main() {}
 
+// hostOnce takes the pointer as a number, so that a test can hand the host any address.
+//
 //go:wasmimport realmgate once
-func hostOnce(ptr unsafe.Pointer, size uint32, ttlSeconds int64) int32
+func hostOnce(ptr, size uint32, ttlSeconds int64) int32
 
 // once marks the key used through the SDK: input {"key", "ttl" (seconds)}, output
 // {"first": bool}; the SDK's error fails the call.
@@ -53,10 +56,11 @@ func raw(ptr, size uint32) uint64 {
 		for range max(in.Times, 1) {
 			if in.Key != nil {
 				k := []byte(*in.Key)
-				results = append(results, hostOnce(unsafe.Pointer(unsafe.SliceData(k)), uint32(len(k)), in.TTL))
+				results = append(results, hostOnce(uint32(uintptr(unsafe.Pointer(unsafe.SliceData(k)))), uint32(len(k)), in.TTL))
+				runtime.KeepAlive(k)
 				continue
 			}
-			results = append(results, hostOnce(unsafe.Pointer(uintptr(in.Ptr)), in.Len, in.TTL))
+			results = append(results, hostOnce(in.Ptr, in.Len, in.TTL))
 		}
 		return map[string][]int32{"results": results}, nil
 	})
