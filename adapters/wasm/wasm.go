@@ -84,9 +84,9 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 		name:       cfg.Name,
 		limits:     cfg.Limits,
 		logger:     logger,
+		singleUse:  cfg.SingleUse,
 		configJSON: configJSON,
 		http:       newHTTPClient(slices.Clone(cfg.AllowHTTP), cfg.Limits),
-		singleUse:  cfg.SingleUse,
 		sem:        make(chan struct{}, cfg.Limits.Instances),
 		done:       make(chan struct{}),
 	}

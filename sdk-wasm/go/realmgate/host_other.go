@@ -13,6 +13,3 @@ func fail(msg string)                     { panic(notWasm) }
 func writeLog(level int32, record []byte) { panic(notWasm) }
 func config() []byte                      { panic(notWasm) }
 func httpCall(req []byte) []byte          { panic(notWasm) }
-
-// onceCall stands in for realmgate.once.
-func onceCall(key []byte, ttlSeconds int64) int32 { panic(notWasm) }

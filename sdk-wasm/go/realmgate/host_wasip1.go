@@ -23,9 +23,6 @@ func hostHTTP(ptr unsafe.Pointer, size uint32) uint32
 //go:wasmimport realmgate result
 func hostResult(ptr unsafe.Pointer, size uint32) uint32
 
-//go:wasmimport realmgate once
-func hostOnce(ptr unsafe.Pointer, size uint32, ttlSeconds int64) int32
-
 // pinned keeps the buffers the host holds (inputs from realmgate_alloc, outputs of
 // procedures) alive until the host frees them. Go's garbage collector does not move objects,
 // so their addresses stay valid.
@@ -90,8 +87,4 @@ func config() []byte { return takeResult(hostConfig()) }
 
 func httpCall(req []byte) []byte {
 	return takeResult(hostHTTP(unsafe.Pointer(unsafe.SliceData(req)), uint32(len(req))))
-}
-
-func onceCall(key []byte, ttlSeconds int64) int32 {
-	return hostOnce(unsafe.Pointer(unsafe.SliceData(key)), uint32(len(key)), ttlSeconds)
 }
