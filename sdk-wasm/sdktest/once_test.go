@@ -3,8 +3,10 @@ package sdktest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/adapters/adaptertest"
@@ -73,4 +75,56 @@ func TestOnce(t *testing.T) {
 			run(step{"store down", a, "code-4", 60, false, "not available"})
 		})
 	}
+}
+
+// BenchmarkOnce measures the C example's once procedure (a fresh key each call, marked in an
+// in-memory single-use store: the host function's own cost, hashing included, without a
+// database) against echo of the same input on the same adapter, alternating blocks of calls so
+// that both see the same machine. It reports both per-call times and their ratio (once/echo).
+//
+//	go test ./sdk-wasm/sdktest -run '^$' -bench Once -benchtime 5000x
+func BenchmarkOnce(b *testing.B) {
+	const block = 50
+	var c language
+	for _, l := range languages {
+		if l.Name == "c" {
+			c = l
+		}
+	}
+	module, _ := example(b, c)
+	a, err := adapters.Open(b.Context(), adapters.Config{Kind: "wasm", Name: "once", Module: module,
+		CacheDir: adaptertest.CompilationCacheDir(b), Limits: adapters.Limits{Instances: 1},
+		SingleUse: adaptertest.NewSingleUse()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { a.Close(b.Context()) })
+	inputs := make([]json.RawMessage, b.N)
+	for i := range inputs {
+		inputs[i] = json.RawMessage(fmt.Sprintf(`{"key":"MDM-%012d","ttl":3600}`, i))
+	}
+	ctx := b.Context()
+	var once, echo time.Duration
+	b.ResetTimer()
+	for done := 0; done < b.N; done += block {
+		k := min(block, b.N-done)
+		t0 := time.Now()
+		for i := range k {
+			if _, err := a.Call(ctx, "once", inputs[done+i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		for i := range k {
+			if _, err := a.Call(ctx, "echo", inputs[done+i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		once += t1.Sub(t0)
+		echo += time.Since(t1)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(once.Nanoseconds())/n, "once-ns/call")
+	b.ReportMetric(float64(echo.Nanoseconds())/n, "echo-ns/call")
+	b.ReportMetric(float64(once)/float64(echo), "once/echo")
 }
