@@ -216,6 +216,10 @@ type Config struct {
 	CacheDir string
 	// Logger receives the adapter's structured logs; nil discards them.
 	Logger *slog.Logger
+
+	// SingleUse is the host-side single-use store the guest reaches through realmgate.once
+	// (wasm); nil answers every such call "the store cannot answer".
+	SingleUse SingleUse
 }
 
 // Backend opens adapters of one kind.

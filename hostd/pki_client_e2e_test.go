@@ -14,9 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
@@ -256,7 +258,10 @@ func TestClientEnrollsWithEveryBridge(t *testing.T) {
 }
 
 // TestClientProvisioningWithMDMActivationCode: custom provisioning with the C MDM bridge's
-// validateIdentity deciding on the activation code, and the built-in CA signing.
+// validateIdentity deciding on the activation code, and the built-in CA signing. The bridge
+// runs four instances: the used codes are kept by the daemon's store (realmgate.once), so of
+// eight clients provisioning concurrently with one code exactly one succeeds, and after a
+// restart on the same data folder a redeemed code is still refused.
 func TestClientProvisioningWithMDMActivationCode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a C wasm adapter")
@@ -265,6 +270,7 @@ func TestClientProvisioningWithMDMActivationCode(t *testing.T) {
 	mdm := adaptertest.CachedBuild(t, "mdmbridge-hostd", []string{
 		"../sdk-wasm/c/examples/mdmbridge/mdmbridge.c", "../sdk-wasm/c/src/realmgate.c", "../sdk-wasm/c/src/json.c",
 		"../sdk-wasm/c/src/pki.c", "../sdk-wasm/c/include/realmgate.h", "../sdk-wasm/c/src/internal.h",
+		"../sdk-wasm/c/conformance/realmgate_conformance.c", "../sdk-wasm/c/examples/mdmbridge/build.sh",
 	}, "", func(out string) error {
 		if b, err := exec.Command("../sdk-wasm/c/examples/mdmbridge/build.sh", out).CombinedOutput(); err != nil {
 			return errors.New(string(b))
@@ -273,10 +279,11 @@ func TestClientProvisioningWithMDMActivationCode(t *testing.T) {
 	})
 	dir := t.TempDir()
 	copyFile(t, mdm, filepath.Join(dir, "adapters/MDMBridge/mdm.wasm"))
-	codes := fmt.Sprintf(`[{"code":"MDM-7Q2X","deviceId":"ward-tablet","expiresAt":%d},{"code":"MDM-OLD1","deviceId":"old-tablet","expiresAt":%d}]`,
+	codes := fmt.Sprintf(`[{"code":"MDM-7Q2X","deviceId":"ward-tablet","expiresAt":%d},{"code":"MDM-OLD1","deviceId":"old-tablet","expiresAt":%d},`+
+		`{"code":"MDM-RACE","deviceId":"race-tablet","expiresAt":%[1]d},{"code":"MDM-LATE","deviceId":"late-tablet","expiresAt":%[1]d}]`,
 		time.Now().Add(time.Hour).Unix(), time.Now().Add(-time.Hour).Unix())
 	mustWrite(t, filepath.Join(dir, "adapters/MDMBridge/MDMBridge.xml"), `<wl:adapter name="MDMBridge" xmlns:wl="http://www.ibm.com/mfp/integration">
-	<backend kind="wasm" module="mdm.wasm" sha256="`+fileSHA256(t, filepath.Join(dir, "adapters/MDMBridge/mdm.wasm"))+`" instances="1">
+	<backend kind="wasm" module="mdm.wasm" sha256="`+fileSHA256(t, filepath.Join(dir, "adapters/MDMBridge/mdm.wasm"))+`" instances="4">
 		<setting name="codes" value="`+xmlAttr(codes)+`"/>
 	</backend>
 	<procedure name="validateIdentity"/>
@@ -303,7 +310,8 @@ func TestClientProvisioningWithMDMActivationCode(t *testing.T) {
 	<android securityTest="wardTests" version="1.0"><security><provisioning entity="device"/></security></android>
 </application>`)
 	mustWrite(t, filepath.Join(dir, "hostd.yaml"), "development: true\n")
-	d := startDaemon(t, dir, "")
+	data := t.TempDir()
+	d := startDaemon(t, dir, data)
 	provision := func(deviceID, code string) (*client.Client, error) {
 		c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: "Ward", Environment: "android", AppVersion: "1.0",
 			Device: &client.DeviceInfo{ID: deviceID}, Keystore: &client.MemoryKeystore{}, ActivationCode: code})
@@ -333,6 +341,51 @@ func TestClientProvisioningWithMDMActivationCode(t *testing.T) {
 		}
 		if !tc.ok && err != nil && !errors.Is(err, client.ErrProvisioningRefused) {
 			t.Errorf("%s with %s: %v, want ErrProvisioningRefused", tc.device, tc.code, err)
+		}
+	}
+
+	// Eight clients of one device race with one code over four instances: one is provisioned.
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		results = map[string]int{}
+	)
+	for range 8 {
+		wg.Go(func() {
+			_, err := provision("race-tablet", "MDM-RACE")
+			r := "provisioned"
+			switch {
+			case errors.Is(err, client.ErrProvisioningRefused):
+				r = "refused"
+			case err != nil:
+				r = err.Error()
+			}
+			mu.Lock()
+			results[r]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if diff := cmp.Diff(map[string]int{"provisioned": 1, "refused": 7}, results); diff != "" {
+		t.Errorf("8 concurrent provisionings with one code (-want +got):\n%s", diff)
+	}
+
+	// A restart on the same data folder: the used codes stay used, an unused one works once.
+	if err := d.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d = startDaemon(t, dir, data)
+	for _, tc := range []struct {
+		device, code string
+		ok           bool
+	}{
+		{"ward-tablet", "MDM-7Q2X", false},
+		{"race-tablet", "MDM-RACE", false},
+		{"late-tablet", "MDM-LATE", true},
+		{"late-tablet", "MDM-LATE", false},
+	} {
+		if _, err := provision(tc.device, tc.code); tc.ok != (err == nil) {
+			t.Errorf("after the restart, %s with %s: %v, want ok=%v", tc.device, tc.code, err, tc.ok)
 		}
 	}
 }

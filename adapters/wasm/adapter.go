@@ -30,6 +30,8 @@ type adapter struct {
 	http       *httpClient
 	pki        *pkiHost
 	procedures []string
+	// singleUse backs realmgate.once (once.go); nil when the host gives none.
+	singleUse adapters.SingleUse
 
 	rt       wazero.Runtime
 	cache    wazero.CompilationCache

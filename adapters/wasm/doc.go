@@ -24,6 +24,14 @@
 // CodeOutOfMemory, CodeBadOutput) and its instance is discarded; the next call gets a fresh
 // one, and other adapters are not affected.
 //
+// # Single use
+//
+// The once host function (once.go) marks a guest's key used in adapters.Config.SingleUse, the
+// daemon's durable store, so that a single-use rule (an MDM activation code) holds across the
+// pooled instances, discarded ones, restarts and daemons, which guest memory cannot. Keys are
+// namespaced by the adapter's name and stored as SHA-256; the key, the TTL and the calls per
+// procedure call are bounded.
+//
 // # Loading and pooling
 //
 // [Open] checks everything it can before the first call: the module's SHA-256 when the

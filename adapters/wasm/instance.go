@@ -58,6 +58,7 @@ type callState struct {
 	dropped   int
 	aborted   bool
 	abortMsg  string
+	onces     int // realmgate.once calls made
 }
 
 func (s *callState) reset(procedure string) { *s = callState{procedure: procedure} }

@@ -84,6 +84,7 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 		name:       cfg.Name,
 		limits:     cfg.Limits,
 		logger:     logger,
+		singleUse:  cfg.SingleUse,
 		configJSON: configJSON,
 		http:       newHTTPClient(slices.Clone(cfg.AllowHTTP), cfg.Limits),
 		pki:        newPKIHost(cfg.PKI, logger),
@@ -188,6 +189,7 @@ var (
 // hostImports are the functions the host provides, with their signatures.
 var hostImports = map[string]struct{ params, results []api.ValueType }{
 	hostModule + ".fail":   {[]api.ValueType{i32, i32}, nil},
+	hostModule + ".once":   {[]api.ValueType{i32, i32, i64}, []api.ValueType{i32}},
 	hostModule + ".log":    {[]api.ValueType{i32, i32, i32}, nil},
 	hostModule + ".config": {nil, []api.ValueType{i32}},
 	hostModule + ".http":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
@@ -215,7 +217,7 @@ func checkModule(m wazero.CompiledModule, cfg adapters.Config) ([]string, error)
 		want, ok := hostImports[mod+"."+name]
 		if !ok {
 			problems = append(problems, fmt.Sprintf("it imports %s.%s, which the host does not provide (ABI version %d provides %s, WASI and env.abort)",
-				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result", "pki"}, ", ")))
+				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result", "pki", "once"}, ", ")))
 			continue
 		}
 		if !slices.Equal(f.ParamTypes(), want.params) || !slices.Equal(f.ResultTypes(), want.results) {

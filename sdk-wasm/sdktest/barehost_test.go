@@ -25,6 +25,10 @@ type bareHost struct {
 	// http answers the guest's outbound requests (the request JSON in, the response JSON
 	// out); nil refuses them all.
 	http func(req []byte) []byte
+
+	// used are the keys marked with realmgate.once (in memory, no expiry).
+	onceMu sync.Mutex
+	used   map[string]bool
 }
 
 type callState struct {
@@ -104,6 +108,9 @@ func newBareHost(t testing.TB, wasm []byte, settings map[string]string) *bareHos
 		st.pending = nil
 		return int32(k)
 	}).Export("result").
+		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr, n uint32, ttl int64) int32 {
+		return h.once(string(read(m, ptr, n)), ttl)
+	}).Export("once").
 		Instantiate(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +131,30 @@ func newBareHost(t testing.TB, wasm []byte, settings map[string]string) *bareHos
 	}
 	h.rt, h.compiled = rt, compiled
 	return h
+}
+
+// resetOnce forgets the keys marked with realmgate.once.
+func (h *bareHost) resetOnce() {
+	h.onceMu.Lock()
+	defer h.onceMu.Unlock()
+	h.used = nil
+}
+
+// once is realmgate.once in memory: the bounds of ABI.md, then 1 the first time, 0 after.
+func (h *bareHost) once(key string, ttl int64) int32 {
+	if len(key) == 0 || len(key) > 1024 || ttl < 1 || ttl > 400*24*60*60 {
+		return -2
+	}
+	h.onceMu.Lock()
+	defer h.onceMu.Unlock()
+	if h.used == nil {
+		h.used = map[string]bool{}
+	}
+	if h.used[key] {
+		return 0
+	}
+	h.used[key] = true
+	return 1
 }
 
 // asString reads an AssemblyScript string (UTF-16, its byte length in the header before it).

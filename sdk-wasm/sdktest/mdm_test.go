@@ -22,8 +22,8 @@ import (
 )
 
 // The MDM activation-code bridge (sdk-wasm/c/examples/mdmbridge) is a C module: these tests
-// build it from source with its build.sh and run it through the wasm host with one instance,
-// as its adapter XML configures it.
+// build it from source with its build.sh and run it through the wasm host with four instances
+// (the default) on a single-use store (realmgate.once), which keeps the used codes.
 
 // mdmBridgeDir is the MDM bridge's folder, from this package's folder.
 const mdmBridgeDir = "../c/examples/mdmbridge"
@@ -94,10 +94,16 @@ func codesSetting(t testing.TB, codes ...mdmCode) string {
 	return string(b)
 }
 
-// openMDM opens the MDM bridge through the wasm host with one instance, as its XML says.
+// openMDM opens the MDM bridge through the wasm host with four instances, and a single-use
+// store of its own unless cfg names one.
 func openMDM(t *testing.T, module string, cfg adapters.Config) adapters.Adapter {
 	t.Helper()
-	cfg.Limits.Instances = 1
+	if cfg.Limits.Instances == 0 {
+		cfg.Limits.Instances = 4
+	}
+	if cfg.SingleUse == nil {
+		cfg.SingleUse = adaptertest.NewSingleUse()
+	}
 	return openWasm(t, module, cfg)
 }
 
@@ -123,8 +129,7 @@ func redeem(t *testing.T, a adapters.Adapter, code any, device string) (string, 
 	return v.Valid, nil
 }
 
-// TestMDMBridgeConformance runs the conformance suite against the MDM bridge, with one instance:
-// the concurrent calls of the suite queue for it.
+// TestMDMBridgeConformance runs the conformance suite against the MDM bridge.
 func TestMDMBridgeConformance(t *testing.T) {
 	module, _ := mdmModule(t)
 	adaptertest.Run(t, func(t *testing.T, cfg adapters.Config) adapters.Adapter {
@@ -268,11 +273,10 @@ func TestMDMBridgeSettings(t *testing.T) {
 	}
 }
 
-// TestMDMBridgeSingleUse checks the design that makes codes single-use: one instance serves
-// every call, so of many concurrent redemptions of one code exactly one succeeds; and no input
-// makes the host discard that instance (which would forget the used codes): after a barrage of
-// hostile inputs the redeemed code is still refused, the codes were loaded once, and the host
-// discarded nothing.
+// TestMDMBridgeSingleUse: of 16 concurrent redemptions of one code on four instances exactly
+// one succeeds; and no input makes the host discard an instance: after a barrage of hostile
+// inputs the redeemed codes are still refused, the codes were loaded at most once per instance,
+// and the host discarded nothing.
 func TestMDMBridgeSingleUse(t *testing.T) {
 	module, _ := mdmModule(t)
 	exp := time.Now().Add(time.Hour).Unix()
@@ -333,33 +337,116 @@ func TestMDMBridgeSingleUse(t *testing.T) {
 	if d := rec.Matching(func(e adaptertest.LogEntry) bool { return e.Message == "wasm instance discarded" }); len(d) != 0 {
 		t.Errorf("the host discarded the instance: %+v", d)
 	}
-	if n := len(rec.Matching(func(e adaptertest.LogEntry) bool { return strings.HasPrefix(e.Message, "activation codes loaded") })); n != 1 {
-		t.Errorf("the codes were loaded %d times, want once (one instance)", n)
+	if n := len(rec.Matching(func(e adaptertest.LogEntry) bool { return strings.HasPrefix(e.Message, "activation codes loaded") })); n < 1 || n > 4 {
+		t.Errorf("the codes were loaded %d times, want once per instance (at most 4)", n)
 	}
 }
 
-// TestMDMBridgeStateIsPerInstance pins down the limit the README documents: the used codes live in
-// the instance, so a fresh instance (another pooled one, or the one after a restart or a discard)
-// accepts a code again until it expires. Two adapters stand for two instances.
-func TestMDMBridgeStateIsPerInstance(t *testing.T) {
+// TestMDMBridgeSingleUseAcrossDaemons: the used codes live in the host's single-use store, so
+// single use holds across instances and daemons. Two adapters of the same name on one store
+// stand for two daemons of one database, four instances each: of 32 concurrent redemptions of
+// one code spread over both, exactly one succeeds. The adapter that replaces one (a restart or
+// a reload) still refuses the code. Another adapter's store keys are its own.
+func TestMDMBridgeSingleUseAcrossDaemons(t *testing.T) {
 	module, _ := mdmModule(t)
-	settings := map[string]string{"codes": codesSetting(t, mdmCode{"ONCE-1", "d1", time.Now().Add(time.Hour).Unix()})}
-	first := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: settings})
-	second := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: settings})
+	exp := time.Now().Add(time.Hour).Unix()
+	settings := map[string]string{"codes": codesSetting(t, mdmCode{"ONCE-1", "d1", exp}, mdmCode{"ONCE-2", "d2", exp})}
+	su := adaptertest.NewSingleUse()
+	daemons := []adapters.Adapter{
+		openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: settings, SingleUse: su}),
+		openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: settings, SingleUse: su}),
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		verdicts = map[string]int{}
+	)
+	for i := range 32 {
+		wg.Go(func() {
+			v, err := redeem(t, daemons[i%2], "ONCE-1", "d1")
+			if err != nil {
+				v = err.Error()
+			}
+			mu.Lock()
+			verdicts[v]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if d := cmp.Diff(map[string]int{adapters.Yes: 1, adapters.No: 31}, verdicts); d != "" {
+		t.Errorf("32 concurrent redemptions on two daemons of four instances (-want +got):\n%s", d)
+	}
+
+	if err := daemons[0].Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	restarted := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: settings, SingleUse: su})
+	other := openMDM(t, module, adapters.Config{Name: "OtherBridge", Settings: settings, SingleUse: su})
 	for _, step := range []struct {
 		name string
 		a    adapters.Adapter
+		code string
 		want string
 	}{
-		{"first instance", first, adapters.Yes},
-		{"first instance again", first, adapters.No},
-		{"a fresh instance", second, adapters.Yes},
+		{"after a restart", restarted, "ONCE-1", adapters.No},
+		{"the other code, after a restart", restarted, "ONCE-2", adapters.Yes},
+		{"the other code on the other daemon", daemons[1], "ONCE-2", adapters.No},
+		{"another adapter on the store has keys of its own", other, "ONCE-1", adapters.Yes},
 	} {
-		if got, err := redeem(t, step.a, "ONCE-1", "d1"); err != nil || got != step.want {
+		if got, err := redeem(t, step.a, step.code, map[string]string{"ONCE-1": "d1", "ONCE-2": "d2"}[step.code]); err != nil || got != step.want {
 			t.Errorf("%s: %q, %v; want %s", step.name, got, err, step.want)
 		}
 	}
 }
+
+// TestMDMBridgeWithoutStore: when the host's single-use store cannot answer (down, or not given
+// to the adapter), redeeming a valid code fails the call with a message that says why and
+// leaves the code unused; refusals are still refusals. A code that expires more than 400 days
+// ahead is refused: the host keeps a key 400 days at most.
+func TestMDMBridgeWithoutStore(t *testing.T) {
+	module, _ := mdmModule(t)
+	now := time.Now()
+	settings := map[string]string{"codes": codesSetting(t,
+		mdmCode{"CODE-1", "d1", now.Add(time.Hour).Unix()},
+		mdmCode{"FAR-1", "d1", now.Add(401 * 24 * time.Hour).Unix()},
+	)}
+	su := adaptertest.NewSingleUse()
+	su.Err = errors.New("the database is down")
+	down := openMDM(t, module, adapters.Config{Name: "MDMBridge", Settings: settings, SingleUse: su})
+	_, err := redeem(t, down, "CODE-1", "d1")
+	if e := adaptertest.CheckError(t, err, adapters.CodeFailed, "MDMBridge", "validateIdentity"); e != nil &&
+		e.Message != "validateIdentity: the activation code cannot be marked used: once: the host's single-use store is not available" {
+		t.Errorf("store down: message %q", e.Message)
+	}
+	if strings.Contains(fmt.Sprint(err), "CODE-1") {
+		t.Errorf("the error quotes the code: %v", err)
+	}
+	if got, err := redeem(t, down, "CODE-1", "d2"); err != nil || got != adapters.No {
+		t.Errorf("another device's code with the store down: %q, %v; want NO", got, err)
+	}
+	su.Err = nil
+	for i, want := range []string{adapters.Yes, adapters.No} {
+		if got, err := redeem(t, down, "CODE-1", "d1"); err != nil || got != want {
+			t.Errorf("the store back, redemption %d: %q, %v; want %s", i+1, got, err, want)
+		}
+	}
+	if got, err := redeem(t, down, "FAR-1", "d1"); err != nil || got != adapters.No {
+		t.Errorf("a code that expires in 401 days: %q, %v; want NO", got, err)
+	}
+
+	none := openWasm(t, module, adapters.Config{Name: "MDMBridge", Settings: settings})
+	_, err = redeem(t, none, "CODE-1", "d1")
+	if e := adaptertest.CheckError(t, err, adapters.CodeFailed, "MDMBridge", "validateIdentity"); e != nil && !strings.Contains(e.Message, "not available") {
+		t.Errorf("no store: message %q", e.Message)
+	}
+}
+
+// mdmUsedMargin is how long after its expiry the bridge keeps a code used (USED_MARGIN), and
+// maxOnceTTL the longest TTL of realmgate.once, in seconds.
+const (
+	mdmUsedMargin = 3600
+	maxOnceTTL    = 400 * 24 * 60 * 60
+)
 
 // modelCode is the Go model of one parsed entry of the "codes" setting, for the fuzz target.
 type modelCode struct {
@@ -512,13 +599,18 @@ func FuzzMDMBridge(f *testing.F) {
 			t.Fatal(err)
 		}
 		model, merr := parseCodesModel(seenCodes)
-		// Keep clear of expiries about now: the guest reads its own clock.
+		// Keep clear of expiries about now and about the longest TTL: the guest reads its own
+		// clock.
 		for _, m := range model {
 			if d := m.expiresAt - time.Now().Unix(); d > -5 && d < 5 {
 				t.Skip("an expiry within seconds of now")
 			}
+			if d := m.expiresAt - time.Now().Unix() + mdmUsedMargin - maxOnceTTL; d > -5 && d < 5 {
+				t.Skip("an expiry within seconds of the longest single-use TTL")
+			}
 		}
 		settings["codes"] = codes
+		h.resetOnce() // each input starts with no code used
 		in := h.instance(t)
 		defer in.mod.Close(context.Background())
 		raw, _ := json.Marshal(map[string]any{
@@ -537,7 +629,7 @@ func FuzzMDMBridge(f *testing.F) {
 		want := adapters.No
 		for _, m := range model {
 			if m.code == seen.ClientData.ActivationCode && m.device == seen.DeviceID &&
-				time.Now().Unix() < m.expiresAt {
+				time.Now().Unix() < m.expiresAt && m.expiresAt-time.Now().Unix()+mdmUsedMargin <= maxOnceTTL {
 				want = adapters.Yes
 			}
 		}

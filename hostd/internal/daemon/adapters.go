@@ -86,7 +86,7 @@ func requiredFunctions(p *project.Project) map[string][]string {
 // openAdapters opens the backend of every adapter that declares one. An adapter that cannot be
 // opened (module missing or not matching its pin, missing procedures, a plugin that does not start)
 // fails the load with the adapter file's line.
-func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog.Logger) (loadedAdapters, error) {
+func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog.Logger, once adapters.SingleUse) (loadedAdapters, error) {
 	la := loadedAdapters{}
 	extra := requiredFunctions(p)
 	names := make([]string, 0, len(p.Adapters))
@@ -142,8 +142,9 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 				MaxQueue:      maxQueue(b.MaxQueue),
 				CancelGrace:   time.Duration(b.CancelGraceMS) * time.Millisecond,
 			},
-			CacheDir: cacheDir(s),
-			Logger:   log.With("adapter", name),
+			CacheDir:  cacheDir(s),
+			Logger:    log.With("adapter", name),
+			SingleUse: once,
 		}
 		for _, hp := range a.AllowHTTP {
 			cfg.AllowHTTP = append(cfg.AllowHTTP, adapters.HostPort{Host: hp.Host, Port: hp.Port})

@@ -291,7 +291,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 			return nil, fmt.Errorf("tokens.audiences: %q is an application of the project; a token is for its own application without naming it, so list resource servers only", a)
 		}
 	}
-	la, err := openAdapters(ctx, p, d.settings, d.log)
+	la, err := openAdapters(ctx, p, d.settings, d.log, storeSingleUse{d.store})
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,22 @@ export function realmgate_proc_reencode(ptr: usize, len: usize): u64 {
   return rg.handle(ptr, len, reencode);
 }
 
+// once marks a key used through the host's single-use store: input {"key", "ttl"} (seconds),
+// output {"first": bool}; a negative answer fails the call with its reason.
+function once(input: Value): Value | null {
+  const t = input.get("ttl");
+  const ttl: i64 = t === null ? 0 : t.asI64();
+  const r = rg.once(input.getString("key"), ttl);
+  if (r < 0) {
+    rg.fail(rg.onceError(r));
+    return null;
+  }
+  return Value.newObject().set("first", Value.newBool(r == rg.Once.First));
+}
+export function realmgate_proc_once(ptr: usize, len: usize): u64 {
+  return rg.handle(ptr, len, once);
+}
+
 // fetch makes one outbound request through the host: input {"url", "method", "body"}, output
 // {"status", "body", "echo"} (echo: the response's X-Echo header). The host allows only the
 // adapter's allow-list.

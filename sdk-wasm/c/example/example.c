@@ -16,6 +16,23 @@ static int reencode(rg_call *c, const rg_json *in) {
 }
 REALMGATE_PROCEDURE(reencode, reencode)
 
+/* once marks a key used through the host's single-use store: input {"key", "ttl"} (seconds),
+ * output {"first": bool}; a negative answer fails the call with its reason. */
+static int once(rg_call *c, const rg_json *in) {
+	int64_t ttl = 0;
+	const rg_json *t = rg_json_get(in, "ttl");
+	if (t && !rg_json_int64(t, &ttl)) return rg_fail(c, "once: ttl: want whole seconds");
+	int r = rg_once(rg_json_get_str(in, "key"), ttl);
+	if (r < 0) return rg_fail(c, rg_once_error(r));
+	rg_buf *w = rg_out(c);
+	rg_w_obj_begin(w);
+	rg_w_key(w, "first");
+	rg_w_bool(w, r == RG_ONCE_FIRST);
+	rg_w_obj_end(w);
+	return 0;
+}
+REALMGATE_PROCEDURE(once, once)
+
 /* fetch makes one outbound request through the host: input {"url", "method", "body"}, output
  * {"status", "body", "echo"} (echo: the response's X-Echo header). The host allows only the
  * adapter's allow-list. */

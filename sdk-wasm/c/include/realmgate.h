@@ -239,6 +239,32 @@ rg_str rg_base64_encode(rg_call *c, rg_str in);
 /* rg_base64_decode returns false on malformed input. */
 bool rg_base64_decode(rg_call *c, rg_str in, rg_str *out);
 
+/* ---- single use (../ABI.md, "Single use") ----------------------------------------------- */
+
+/* Results of rg_once. Negative: nothing was marked, and the guest must refuse what the key
+ * guards (it cannot tell a first use from a repeated one). */
+#define RG_ONCE_FIRST 1          /* the key was not used: it is now */
+#define RG_ONCE_USED 0           /* the key was used before */
+#define RG_ONCE_UNAVAILABLE (-1) /* the host's single-use store did not answer, or there is none */
+#define RG_ONCE_BAD_ARGUMENT (-2) /* key empty or over RG_ONCE_MAX_KEY bytes, TTL out of range */
+#define RG_ONCE_TOO_MANY (-3)    /* more than RG_ONCE_MAX_CALLS calls in this procedure call */
+
+#define RG_ONCE_MAX_KEY 1024                   /* bytes */
+#define RG_ONCE_MIN_TTL 1                      /* seconds */
+#define RG_ONCE_MAX_TTL (400LL * 24 * 60 * 60) /* seconds: 400 days */
+#define RG_ONCE_MAX_CALLS 16
+
+/* rg_once marks key used for ttl_seconds in the host's single-use store, which every instance
+ * of the adapter and every daemon of the deployment's store share, across restarts: of any
+ * number of concurrent calls with one key exactly one gets RG_ONCE_FIRST. Keys belong to the
+ * adapter and the host keeps only their SHA-256, so a key may be a secret (a one-time code).
+ * After the TTL the key may be forgotten: give it at least the lifetime of what it guards.
+ * Returns one of RG_ONCE_*; check everything else first and mark last. */
+int rg_once(rg_str key, int64_t ttl_seconds);
+
+/* rg_once_error is a message for a negative result of rg_once. */
+const char *rg_once_error(int result);
+
 /* ---- PKI bridge (mirrors adapters/pki.go field for field) -------------------------------- */
 
 #define RG_YES "YES"

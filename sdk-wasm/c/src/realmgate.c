@@ -469,3 +469,26 @@ bool rg_base64_decode(rg_call *c, rg_str in, rg_str *out) {
 	*out = (rg_str){dst, o};
 	return true;
 }
+
+/* ---- single use (realmgate.once, an addition to ABI version 1) --------------------------- */
+
+/* Declared here, not with the other imports, so that only a module that calls rg_once imports
+ * it: the linker drops the import with the unused function. */
+RG_IMPORT("once") int32_t rg__host_once(const char *p, uint32_t n, int64_t ttl_seconds);
+
+int rg_once(rg_str key, int64_t ttl_seconds) {
+	/* An empty key is refused by the host; a NULL pointer of length 0 is as good as any. */
+	return (int)rg__host_once(key.p, (uint32_t)key.n, ttl_seconds);
+}
+
+const char *rg_once_error(int result) {
+	switch (result) {
+	case RG_ONCE_UNAVAILABLE:
+		return "once: the host's single-use store is not available";
+	case RG_ONCE_BAD_ARGUMENT:
+		return "once: the key must have 1 to 1024 bytes and the TTL be 1 second to 400 days";
+	case RG_ONCE_TOO_MANY:
+		return "once: too many calls in one procedure call";
+	}
+	return result < 0 ? "once: the host's single-use store is not available" : "";
+}

@@ -34,5 +34,6 @@ export {
   SignedCertificate,
   signCertificate,
 } from "./abi";
+export { once, Once, onceError, ONCE_MAX_KEY, ONCE_MIN_TTL, ONCE_MAX_TTL, ONCE_MAX_CALLS } from "./once";
 import * as pki from "./pki";
 export { pki };

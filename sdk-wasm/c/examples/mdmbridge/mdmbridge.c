@@ -9,11 +9,11 @@
  * expiry (Unix seconds or an RFC 3339 UTC time, read against the WASI wall clock). A reused,
  * expired or unknown code, another device's code, or none at all is NO.
  *
- * Which codes are used is instance state. The wasm backend pools instances and replaces one
- * after a trap, a timeout or running out of memory, so single use holds only with one instance
- * (instances="1" in the adapter's XML) and only for that instance's lifetime: see README.md.
- * Nothing here traps on any input (fuzzed by sdk-wasm/sdktest's FuzzMDMBridge), so a client
- * cannot reset the state by crashing the instance.
+ * Which codes are used is kept by the host (realmgate.once, rg_once): the daemon's durable
+ * store, shared by every instance of the adapter and every daemon of the deployment's store,
+ * across restarts, so single use holds with any number of instances: see README.md. An
+ * instance also remembers the codes it saw used, which spares the store a write for them.
+ * Nothing here traps on any input (fuzzed by sdk-wasm/sdktest's FuzzMDMBridge).
  *
  * The bridge does not issue certificates: the realm names another adapter's
  * generateCertificate (for example the CFSSL bridge's).
@@ -30,6 +30,9 @@
 /* Bounds of the "codes" setting. */
 #define MAX_CODES 10000
 #define MAX_FIELD 256 /* bytes of a code or a device id */
+/* A redeemed code stays used in the host's store until its expiry and this margin, so that a
+ * daemon whose clock runs behind still finds it used while it would accept the code. */
+#define USED_MARGIN 3600 /* seconds */
 
 /* ---- core conformance procedures --------------------------------------------------------- */
 
@@ -42,7 +45,7 @@ const char *rg_conformance_redacted[] = {"codes", NULL};
 typedef struct code {
 	rg_str code, device; /* malloc'd copies: they outlive the call that loaded them */
 	int64_t expires_at;  /* Unix seconds; the code is valid while now < expires_at */
-	bool used;
+	bool used;          /* seen used by this instance; the host's store is the authority */
 } code;
 
 /* The instance's state: the codes of the setting, loaded on first use, and which are used.
@@ -210,7 +213,7 @@ static int load_codes(rg_call *c) {
 	char count[24];
 	snprintf(count, sizeof count, "%zu", ncodes);
 	/* Operators should see every fresh start of the state (see README.md). */
-	rg_log_attrs(RG_INFO, "activation codes loaded; none is used yet in this instance", "codes", count, NULL);
+	rg_log_attrs(RG_INFO, "activation codes loaded", "codes", count, NULL);
 	return 0;
 }
 
@@ -251,7 +254,10 @@ REALMGATE_PKI_INIT(init, init)
 
 /* validate_identity redeems the client's activation code for its device: YES once, NO for
  * anything else. A refusal does not use the code up: a wrong device or a typo must not let
- * anyone burn another device's code. */
+ * anyone burn another device's code. The code is marked used in the host's single-use store
+ * last, after every other check; when the store cannot answer the call fails (the client may
+ * retry) and the code stays unused. A code that expires more than 400 days ahead (the longest
+ * the host keeps a key) is refused: single use could not be promised for its whole life. */
 static int validate_identity(rg_call *c, const rg_identity_input *in, rg_valid *out) {
 	if (load_codes(c) != 0) return -1;
 	rg_str device = in->device_id;
@@ -266,7 +272,12 @@ static int validate_identity(rg_call *c, const rg_identity_input *in, rg_valid *
 	if (!rg_str_eq(device, k->device)) return refuse(out, "code of another device", device);
 	if (now >= k->expires_at) return refuse(out, "expired", device);
 	if (k->used) return refuse(out, "already used", device);
+	int64_t ttl = k->expires_at - now + USED_MARGIN;
+	if (ttl > RG_ONCE_MAX_TTL) return refuse(out, "expires more than 400 days ahead", device);
+	int r = rg_once(k->code, ttl);
+	if (r < 0) return rg_failf(c, "validateIdentity: the activation code cannot be marked used: %s", rg_once_error(r));
 	k->used = true;
+	if (r == RG_ONCE_USED) return refuse(out, "already used", device);
 	rg_log_attrs(RG_INFO, "activation code redeemed", "deviceId", device.p, "userName", in->user_identity.user_name.p, NULL);
 	out->valid = RG_STR(RG_YES);
 	return 0;

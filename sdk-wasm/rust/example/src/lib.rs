@@ -18,6 +18,22 @@ fn reencode(input: Value) -> Result<Value> {
 procedure!(reencode => reencode);
 
 #[derive(Deserialize)]
+struct OnceInput {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    ttl: u64,
+}
+
+/// once marks a key used through the host's single-use store: input {"key", "ttl"} (seconds),
+/// output {"first": bool}; the SDK's error fails the call.
+fn once(input: OnceInput) -> Result<Value> {
+    let first = realmgate::once(input.key.as_bytes(), std::time::Duration::from_secs(input.ttl))?;
+    Ok(serde_json::json!({ "first": first }))
+}
+procedure!(once => once);
+
+#[derive(Deserialize)]
 struct FetchInput {
     url: String,
     #[serde(default)]

@@ -27,6 +27,8 @@ use std::fmt;
 pub mod base64;
 pub mod conformance;
 pub mod pki;
+pub mod once;
+pub use once::once;
 
 pub use serde;
 pub use serde_json;
