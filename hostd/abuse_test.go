@@ -464,9 +464,12 @@ func TestFloodOfNewSessionsIsBounded(t *testing.T) {
 		t.Errorf("the heap grew by %d MiB over two reaped floods", grew>>20)
 	}
 	// Persistent users are kept (the cookie lasts a year): one per anonymous client of the
-	// warm-up that came back with its anti-XSRF token.
-	if got, want := before.Rows["users"], warm["offers again 200"]; got != want {
-		t.Errorf("%d persistent users for %d anonymous clients", got, want)
+	// warm-up that came back with its anti-XSRF token (and at most one more: alice's), however
+	// many requests they sent. A client whose second request a loaded machine answered late may
+	// still have passed the anonymous realm, so those count as a bound, not an exact figure.
+	came := warm["offers again 200"] + warm["offers again 401"]
+	if got := before.Rows["users"]; got < warm["offers again 200"] || got > came+1 {
+		t.Errorf("%d persistent users for %d anonymous clients (%d answered)", got, came, warm["offers again 200"])
 	}
 	// The peer: a daemon whose unused sessions live the idle timeout (30 minutes), as all
 	// sessions did before the pending timeout. The same janitor, the same wait: the sessions
