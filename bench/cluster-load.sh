@@ -14,18 +14,7 @@ cd "$(dirname "$0")/.."
 dur=${1:-3s}
 workers=${2:-8}
 flows=${3:-all}
-work=$(mktemp -d)
-chmod 755 "$work"
-source bench/postgres.sh
-cleanup() {
-	local pids
-	pids=$(jobs -p)
-	[[ -z $pids ]] || kill $pids 2>/dev/null || true
-	wait 2>/dev/null || true
-	stop_postgres "$work/pg"
-	rm -rf "$work" || true
-}
-trap cleanup EXIT
+source bench/lib.sh # $work, removed on exit with the servers stopped
 
 for port in 18580 18581 18582 18590 18591; do
 	if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

@@ -11,17 +11,7 @@
 # Usage: bench/load-tool.sh [hostdload flags: -c 8 -d 10s -n 0 -flows all -mix ... -json ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=$(mktemp -d)
-# Stops the servers and waits for them before removing their folder, so a daemon still writing
-# its store does not make the removal (and the script) fail.
-cleanup() {
-	local pids
-	pids=$(jobs -p)
-	[[ -z $pids ]] || kill $pids 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$work" || true
-}
-trap cleanup EXIT
+source bench/lib.sh # $work, removed on exit with the servers stopped
 
 go build -o "$work/hostdload" ./bench/hostdload
 for arg in "$@"; do

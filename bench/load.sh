@@ -5,27 +5,14 @@
 #     --server) answering the same compiled policy for the same input;
 #   - POST /oauth/validation                                          vs GET /healthz (the floor of
 #     an HTTP request to hostd).
-# With LOAD_STORE=postgres, hostd runs on a throwaway PostgreSQL cluster (bench/postgres.sh;
+# With LOAD_STORE=postgres, hostd runs on a throwaway PostgreSQL cluster (bench/lib.sh;
 # .ci/install-postgres.sh) instead of its embedded store.
 # Usage: [LOAD_STORE=postgres] bench/load.sh [duration, default 10s] [connections, default 16]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
 conns=${2:-16}
-work=$(mktemp -d)
-chmod 755 "$work"
-source bench/postgres.sh
-# Stops the servers and waits for them before removing their folder, so a daemon still writing
-# its store does not make the removal (and the script) fail.
-cleanup() {
-	local pids
-	pids=$(jobs -p)
-	[[ -z $pids ]] || kill $pids 2>/dev/null || true
-	wait 2>/dev/null || true
-	stop_postgres "$work/pg"
-	rm -rf "$work" || true
-}
-trap cleanup EXIT
+source bench/lib.sh # $work, removed on exit with the servers stopped
 
 go build -o "$work/hostd" ./hostd
 # OPA's command at the version go.mod requires, built as its own module: its command needs

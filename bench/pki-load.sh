@@ -4,27 +4,14 @@
 # CSRs with the same CA key type, workers and duration (bench/certload). Needs cfssl (Debian
 # golang-cfssl: .ci/install-cfssl.sh), openssl (bench/prepare-project.sh) and, for the C bridge,
 # clang for wasm (.ci/install-wasm-sdks.sh). With PKI_LOAD_STORE=postgres, hostd runs on a
-# throwaway PostgreSQL cluster (bench/postgres.sh; .ci/install-postgres.sh) instead of its
+# throwaway PostgreSQL cluster (bench/lib.sh; .ci/install-postgres.sh) instead of its
 # embedded store.
 # Usage: [PKI_LOAD_STORE=postgres] bench/pki-load.sh [duration per target, default 10s] [workers, default 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-10s}
 workers=${2:-8}
-work=$(mktemp -d)
-chmod 755 "$work"
-source bench/postgres.sh
-# Stops the servers and waits for them before removing their folder, so a daemon still writing
-# its store does not make the removal (and the script) fail.
-cleanup() {
-	local pids
-	pids=$(jobs -p)
-	[[ -z $pids ]] || kill $pids 2>/dev/null || true
-	wait 2>/dev/null || true
-	stop_postgres "$work/pg"
-	rm -rf "$work" || true
-}
-trap cleanup EXIT
+source bench/lib.sh # $work, removed on exit with the servers stopped
 
 go build -o "$work/hostd" ./hostd
 go build -o "$work/certload" ./bench/certload

@@ -1,4 +1,22 @@
-# Sourced by the bench scripts: start_postgres DIR PORT starts a throwaway PostgreSQL cluster from
+# Sourced by the bench scripts, from the repository's root.
+#
+# It makes the script's work folder, $work (traversable, so that a PostgreSQL server run as nobody
+# reaches its folder in it), and removes it on exit, after stopping the servers the script
+# started in the background and waiting for them, so that a daemon still writing its store does
+# not make the removal (and the script) fail.
+work=$(mktemp -d)
+chmod 755 "$work"
+cleanup() {
+	local pids
+	pids=$(jobs -p)
+	[[ -z $pids ]] || kill $pids 2>/dev/null || true
+	wait 2>/dev/null || true
+	stop_postgres "$work/pg"
+	rm -rf "$work" || true
+}
+trap cleanup EXIT
+
+# start_postgres DIR PORT starts a throwaway PostgreSQL cluster from
 # Debian's server binaries (.ci/install-postgres.sh) in DIR, listening on 127.0.0.1:PORT only,
 # with a database "realmgate" that the user "realmgate" reaches without a password from
 # 127.0.0.1, and prints its DSN. As root, the server runs as nobody (initdb refuses root).
