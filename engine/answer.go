@@ -278,17 +278,18 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 }
 
 // forgetLogin drops what realm passed or was doing in the session (its login, a pending
-// challenge, its progress), keeping only its failed attempts and a final refusal.
+// challenge, its progress), keeping only its failed attempts, a final refusal and the nonces
+// still live (so that logging out is no way past their bound, MaxLiveNonces).
 func forgetLogin(s *session, realm string) {
 	rs := s.st.Realms[realm]
 	if rs == nil {
 		return
 	}
-	if rs.Failures == 0 && !rs.Refused {
+	if rs.Failures == 0 && !rs.Refused && len(rs.Nonces) == 0 {
 		delete(s.st.Realms, realm)
 		return
 	}
-	s.st.Realms[realm] = &realmState{Failures: rs.Failures, Refused: rs.Refused}
+	s.st.Realms[realm] = &realmState{Failures: rs.Failures, Refused: rs.Refused, Nonces: rs.Nonces}
 }
 
 // SessionInfo describes a session for GET /api/v1/session.

@@ -85,7 +85,30 @@ func normalized(st storedState, realm string) storedState {
 		out.Realms[realm] = &storedRealm{}
 	}
 	out.Realms[realm].Failures, out.Realms[realm].Challenged, out.Realms[realm].Refused = 0, false, false
+	out.Realms[realm].Nonces = nil // checked by checkNonceList
 	return out
+}
+
+// checkNonceList checks what a refused answer did to the realm's list of live nonces: it may
+// spend the nonce it carried and issue the next one (the retry's challenge), dropping the oldest
+// past engine.MaxLiveNonces, and nothing else.
+func checkNonceList(t *testing.T, realm string, before, after []string) {
+	t.Helper()
+	if len(after) > engine.MaxLiveNonces {
+		t.Fatalf("Answer(%s): the session lists %d nonces of the realm, more than %d", realm, len(after), engine.MaxLiveNonces)
+	}
+	kept := after
+	if len(after) > 0 && !slices.Contains(before, after[len(after)-1]) {
+		kept = after[:len(after)-1] // the retry's new nonce
+	}
+	for i, n := range kept {
+		if !slices.Contains(before, n) {
+			t.Fatalf("Answer(%s): nonce list %v -> %v adds more than the retry's nonce", realm, before, after)
+		}
+		if i > 0 && slices.Index(before, kept[i-1]) > slices.Index(before, n) {
+			t.Fatalf("Answer(%s): nonce list %v -> %v reorders the nonces", realm, before, after)
+		}
+	}
 }
 
 func realmOf(st storedState, realm string) storedRealm {
@@ -218,6 +241,7 @@ func checkAnswer(t *testing.T, l *lab, c *client, req engine.AnswerRequest) bool
 	if diff := cmp.Diff(normalized(before, realm), normalized(after, realm), cmpopts.EquateEmpty()); diff != "" {
 		t.Fatalf("Answer(%s) refused (%v, retry %v) but changed the session (-before +after):\n%s", realm, err, res, diff)
 	}
+	checkNonceList(t, realm, realmOf(before, realm).Nonces, realmOf(after, realm).Nonces)
 	b, a := realmOf(before, realm), realmOf(after, realm)
 	wantFailures, wantChallenged, wantRefused := b.Failures, b.Challenged, b.Refused
 	switch {

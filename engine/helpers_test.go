@@ -387,6 +387,7 @@ type storedRealm struct {
 	Failures   int               `json:"failures"`
 	Refused    bool              `json:"refused"`
 	Data       map[string]string `json:"data"`
+	Nonces     []string          `json:"nonces"`
 }
 
 // sessionKey is the key the store holds the session with id under: the SHA-256 of the id, in

@@ -405,12 +405,29 @@ func (deviceNoProvisioning) answer(x *exchange, a *AnswerRequest) (answerOutcome
 
 // issueNonce creates a single-use nonce bound to the session's lineage and the realm: in the
 // nonce store of this process when the engine has one (Options.Nonces), else in the request's
-// unit of work, which commits before the client sees the nonce.
+// unit of work, which commits before the client sees the nonce. The session lists the realm's
+// live nonces; past MaxLiveNonces the oldest is deleted, in the same unit of work when the
+// nonces live in the store (sessionbounds.go).
 func (e *Engine) issueNonce(x *exchange, realm string) (string, error) {
 	n := store.Nonce{Value: newID(), SessionID: x.s.st.Lineage, Realm: realm, ExpiresAt: x.now.Add(e.cfg.NonceTTL)}
+	dropped := x.s.realm(realm).trackNonce(n.Value)
+	x.s.dirty = true
+	now := x.now
 	if e.nonces == nil {
-		x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutNonce(ctx, n) })
+		x.s.later(func(ctx context.Context, tx store.Tx) error {
+			if dropped != "" {
+				if err := tx.ConsumeNonce(ctx, dropped, n.SessionID, realm, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			return tx.PutNonce(ctx, n)
+		})
 		return n.Value, nil
+	}
+	if dropped != "" {
+		if err := e.nonces.ConsumeNonce(x.ctx, dropped, n.SessionID, realm, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", unavailable("the nonce store", err)
+		}
 	}
 	if err := e.nonces.PutNonce(x.ctx, n); err != nil {
 		return "", unavailable("the nonce store", err)
@@ -434,6 +451,9 @@ func (e *Engine) consumeNonce(x *exchange, value, realm string) error {
 	}
 	switch {
 	case err == nil:
+		if rs := x.s.peek(realm); rs != nil && rs.untrackNonce(value) {
+			x.s.dirty = true
+		}
 		return nil
 	case errors.Is(err, store.ErrNotFound):
 		return retry("the token is unknown, used or expired: answer the new challenge")

@@ -46,6 +46,9 @@ type realmState struct {
 	Refused bool `json:"refused,omitempty"`
 	// Data is realm-specific memory (acknowledged messages, enrollment progress).
 	Data map[string]string `json:"data,omitempty"`
+	// Nonces are the values of the challenge nonces issued to this session for this realm and
+	// not yet consumed, oldest first, at most MaxLiveNonces (sessionbounds.go).
+	Nonces []string `json:"nonces,omitempty"`
 }
 
 // live reports whether the realm is passed at now: a login that expired is not. rs may be nil.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -23,6 +24,52 @@ import (
 // state is capped all the same (maxSessionStateBytes), so that no path a later change adds can
 // grow a session without limit: a save past the cap is refused with CodeSessionFull and the
 // stored session stays as it was.
+
+// Challenge nonces are bounded per session and realm as well. Each challenge of a realm that
+// proves possession (a device id, a provisioning, an enrollment, an attestation) stores a nonce
+// that lives Config.NonceTTL, so a session re-challenged in a loop would otherwise hold its
+// request rate times the TTL of them. The session lists the live nonces of each realm
+// (realmState.Nonces) and holds at most MaxLiveNonces: a new challenge past it deletes the
+// oldest, in the same unit of work as the new nonce when nonces live in the store, and no
+// store method beyond the contract's is needed. The oldest is dropped rather than the new
+// challenge refused: the client answers the challenge it received last, so a client that
+// re-asks (an application restarted, a response lost on the network) keeps working, and a
+// refusal would lock a session out of its realm until its nonces expire. An answer carrying a
+// dropped nonce is a wrong answer ("answer the new challenge").
+//
+// The bound is exact for one daemon (requests of one session are serialised in the process).
+// Daemons sharing a store save a session last-writer-wins: two requests of one session that
+// challenge at once on two daemons can each add a nonce the other's save does not list, and
+// such a nonce is not dropped early; it still expires after NonceTTL, as the nonce of a new
+// session does, and the rate limits bound both.
+
+// MaxLiveNonces bounds the live challenge nonces of one session and realm: more than a client
+// that re-asks a few times needs, few enough that a session costs the nonce store little.
+const MaxLiveNonces = 8
+
+// trackNonce lists value as the realm's newest live nonce and returns the oldest one it drops
+// past MaxLiveNonces ("" when none).
+func (rs *realmState) trackNonce(value string) (dropped string) {
+	if len(rs.Nonces) >= MaxLiveNonces {
+		dropped = rs.Nonces[0]
+		rs.Nonces = slices.Delete(slices.Clone(rs.Nonces), 0, len(rs.Nonces)-MaxLiveNonces+1)
+	}
+	rs.Nonces = append(rs.Nonces, value)
+	return dropped
+}
+
+// untrackNonce takes a consumed nonce off the realm's list and reports whether it was on it.
+func (rs *realmState) untrackNonce(value string) bool {
+	i := slices.Index(rs.Nonces, value)
+	if i < 0 {
+		return false
+	}
+	rs.Nonces = slices.Delete(slices.Clone(rs.Nonces), i, i+1)
+	if len(rs.Nonces) == 0 {
+		rs.Nonces = nil
+	}
+	return true
+}
 
 // maxSessionStateBytes bounds a session's encoded state. A session of the banking example
 // logged in to every realm holds about 2 KiB; identities an adapter returns are the largest

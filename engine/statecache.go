@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"maps"
+	"slices"
 	"sync"
 )
 
@@ -72,6 +73,7 @@ func (s *state) clone() state {
 			r := &copies[len(copies)-1]
 			r.Identity = cloneJSON(rs.Identity)
 			r.Data = maps.Clone(rs.Data)
+			r.Nonces = slices.Clone(rs.Nonces)
 			c.Realms[name] = r
 		}
 	}

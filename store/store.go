@@ -124,7 +124,9 @@ type Sessions interface {
 type User struct {
 	ID        string
 	CreatedAt time.Time
-	LastSeen  time.Time
+	// LastSeen is when the user last came back; the engine moves it forward coarsely (at most
+	// once an hour), so it may lag the latest request by that much.
+	LastSeen time.Time
 }
 
 // Users stores persistent users.
@@ -132,6 +134,9 @@ type Users interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	// PutUser creates or updates a user.
 	PutUser(ctx context.Context, u User) error
+	// DeleteUsersNotSeenSince removes the users last seen before before (LastSeen < before)
+	// and returns how many: a user whose cookie has expired can never come back.
+	DeleteUsersNotSeenSince(ctx context.Context, before time.Time) (int, error)
 }
 
 // Device is a device known to the server, for one provisioning entity ("application:APP",
@@ -275,7 +280,7 @@ type AuditRecord struct {
 	Detail json.RawMessage // a JSON object; never holds a secret
 }
 
-// Audit is an append-only log.
+// Audit is an append-only log, trimmed only from its old end (DeleteAuditBefore).
 type Audit interface {
 	// AppendAudit stores r with a new ID, greater than every ID before it, and returns it; r.ID
 	// is ignored. An empty Detail is stored as none.
@@ -283,6 +288,10 @@ type Audit interface {
 	// ListAudit returns records with ID > after, oldest first, at most limit of them (none when
 	// limit <= 0).
 	ListAudit(ctx context.Context, after int64, limit int) ([]AuditRecord, error)
+	// DeleteAuditBefore removes the records whose Time is before before (Time < before) and
+	// returns how many: the audit log's retention. IDs are never reused, so a reader paging
+	// with "after" skips nothing it has not already read or that was not deleted.
+	DeleteAuditBefore(ctx context.Context, before time.Time) (int, error)
 }
 
 // TokenRevocation says that access tokens are no longer valid: every token of one session (Kind

@@ -519,6 +519,18 @@ func (o ops) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) (int
 	return int(n), err
 }
 
+// DeleteUsersNotSeenSince implements store.Users.
+func (o ops) DeleteUsersNotSeenSince(ctx context.Context, before time.Time) (int, error) {
+	n, err := o.exec(ctx, "delete users not seen", `DELETE FROM users WHERE last_seen < $1`, before)
+	return int(n), err
+}
+
+// DeleteAuditBefore implements store.Audit.
+func (o ops) DeleteAuditBefore(ctx context.Context, before time.Time) (int, error) {
+	n, err := o.exec(ctx, "delete audit", `DELETE FROM audit WHERE time < $1`, before)
+	return int(n), err
+}
+
 // validDetail accepts an empty detail or exactly one JSON object.
 func validDetail(d json.RawMessage) error {
 	if len(d) == 0 {

@@ -18,7 +18,7 @@ var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this b
 var ErrNotRealmgate = errors.New("postgres: not a Realmgate schema")
 
 // SchemaVersion is the schema version this build creates and understands.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] takes the schema from version i to version i+1. A release only ever appends to
 // this list: schema_version records each version the database went through, and Open applies
@@ -133,6 +133,12 @@ CREATE TABLE blobs (
 	data       bytea       NOT NULL,
 	updated_at timestamptz NOT NULL
 );
+`,
+	// 3: indexes for the janitor's sweeps of persistent users and audit records (store/sqlite's
+	// version 5).
+	`
+CREATE INDEX users_last_seen ON users (last_seen);
+CREATE INDEX audit_time ON audit (time);
 `,
 }
 

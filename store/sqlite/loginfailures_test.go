@@ -17,7 +17,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "realmgate.db")
 	old := open(t, path)
-	if _, err := old.w.ExecContext(ctx, `DROP TABLE login_failures; DROP TABLE token_revocations; DROP TABLE blobs; DELETE FROM schema_version WHERE version > 1`); err != nil {
+	if _, err := old.w.ExecContext(ctx, `DROP TABLE login_failures; DROP TABLE token_revocations; DROP TABLE blobs; DROP INDEX users_last_seen; DROP INDEX audit_time; DELETE FROM schema_version WHERE version > 1`); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.PutUser(ctx, store.User{ID: "u1", CreatedAt: time.Unix(100, 0)}); err != nil {

@@ -419,6 +419,18 @@ func (a *access) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) 
 	return int(n), err
 }
 
+// DeleteUsersNotSeenSince implements store.Users.
+func (a *access) DeleteUsersNotSeenSince(ctx context.Context, before time.Time) (int, error) {
+	n, err := exec(a.c(ctx), "delete users not seen", a.q(a.st.deleteUsersNotSeen), micros(before))
+	return int(n), err
+}
+
+// DeleteAuditBefore implements store.Audit.
+func (a *access) DeleteAuditBefore(ctx context.Context, before time.Time) (int, error) {
+	n, err := exec(a.c(ctx), "delete audit", a.q(a.st.deleteAuditBefore), micros(before))
+	return int(n), err
+}
+
 // AppendAudit implements store.Audit.
 func (a *access) AppendAudit(ctx context.Context, r store.AuditRecord) (int64, error) {
 	if err := validDetail(r.Detail); err != nil {

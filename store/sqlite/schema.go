@@ -17,7 +17,7 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this bui
 var ErrNotRealmgate = errors.New("sqlite: not a Realmgate database")
 
 // SchemaVersion is the schema version this build creates and understands.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[i] takes the schema from version i to version i+1. A release only ever appends to
 // this list: a database records each version it went through in schema_version, and Open
@@ -139,6 +139,10 @@ DELETE FROM sessions WHERE length(id) = 43 AND id NOT GLOB '*[^A-Za-z0-9_-]*';
 	data       BLOB    NOT NULL,
 	updated_at INTEGER NOT NULL
 ) STRICT;`,
+	// 5: the janitor reaps persistent users not seen within the cookie's life and audit records
+	// past their retention; these indexes keep each sweep to the rows it deletes.
+	`CREATE INDEX users_last_seen ON users (last_seen);
+CREATE INDEX audit_time ON audit (time);`,
 }
 
 // migrate brings the database on db up to len(migs), all in one write transaction.

@@ -13,12 +13,12 @@ type statements struct {
 	all []*sql.Stmt
 
 	getSession, putSession, deleteSession, deleteExpiredSessions *sql.Stmt
-	getUser, putUser                                             *sql.Stmt
+	getUser, putUser, deleteUsersNotSeen                         *sql.Stmt
 	getDevice, putDevice, listDevices, setDeviceStatus           *sql.Stmt
 	getRules                                                     *sql.Stmt
 	putNonce, consumeNonce, deleteExpiredNonces                  *sql.Stmt
 	putCertificate, getCertificate, listCertificates, revokeCert *sql.Stmt
-	appendAudit, listAudit                                       *sql.Stmt
+	appendAudit, listAudit, deleteAuditBefore                    *sql.Stmt
 	addLoginFailure, getLoginFailure, resetLoginFailures         *sql.Stmt
 	deleteExpiredLoginFailures                                   *sql.Stmt
 	revokeTokens, getTokenRevocation, deleteExpiredRevocations   *sql.Stmt
@@ -50,6 +50,7 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{&st.getUser, r, `SELECT created_at, last_seen FROM users WHERE id = ?`},
 		{&st.putUser, w, `INSERT INTO users (id, created_at, last_seen) VALUES (?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, last_seen = excluded.last_seen`},
+		{&st.deleteUsersNotSeen, w, `DELETE FROM users WHERE last_seen < ?`},
 
 		{&st.getDevice, r, `SELECT app, os, model, display_name, status, created_at, last_seen, certificate_serial
 			FROM devices WHERE id = ? AND entity = ?`},
@@ -110,6 +111,7 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{&st.appendAudit, w, `INSERT INTO audit (time, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`},
 		{&st.listAudit, r, `SELECT id, time, actor, action, target, detail FROM audit
 			WHERE id > ? ORDER BY id LIMIT ?`},
+		{&st.deleteAuditBefore, w, `DELETE FROM audit WHERE time < ?`},
 	}
 	for _, p := range list {
 		s, err := p.db.PrepareContext(ctx, p.query)

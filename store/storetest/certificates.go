@@ -176,6 +176,37 @@ var auditTests = []test{
 		diff(t, "audit log with a negative limit", []store.AuditRecord(nil), listAudit(t, s, 0, -1))
 		diff(t, "audit log with after < 0", want[:2], listAudit(t, s, -5, 2))
 	}},
+	{"DeleteBefore", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		// audit(i) is at base + i seconds.
+		var all []store.AuditRecord
+		for i := range 6 {
+			id, err := s.AppendAudit(ctx, audit(i))
+			must(t, "AppendAudit", err)
+			all = append(all, normAudit(t, id, audit(i)))
+		}
+		n, err := s.DeleteAuditBefore(ctx, base.Add(2*time.Second))
+		must(t, "DeleteAuditBefore", err)
+		diff(t, "records deleted", 2, n)
+		// The record exactly at the bound is kept, and the others keep their IDs.
+		diff(t, "audit log after deleting the oldest", all[2:], listAudit(t, s, 0, 100))
+		diff(t, "paging from a deleted id", all[2:], listAudit(t, s, all[0].ID, 100))
+		n, err = s.DeleteAuditBefore(ctx, base.Add(2*time.Second))
+		must(t, "DeleteAuditBefore again", err)
+		diff(t, "records deleted by a second sweep", 0, n)
+
+		// Deleting every record, the last one included, never gives its ID to a new one.
+		n, err = s.DeleteAuditBefore(ctx, base.Add(time.Hour))
+		must(t, "DeleteAuditBefore all", err)
+		diff(t, "records deleted by the last sweep", 4, n)
+		diff(t, "audit log after deleting all", []store.AuditRecord(nil), listAudit(t, s, 0, 100))
+		id, err := s.AppendAudit(ctx, audit(9))
+		must(t, "AppendAudit after deleting all", err)
+		if last := all[len(all)-1].ID; id <= last {
+			t.Errorf("AppendAudit after deleting all returned id %d, not above the deleted %d", id, last)
+		}
+		diff(t, "audit log after a new append", []store.AuditRecord{normAudit(t, id, audit(9))}, listAudit(t, s, 0, 100))
+	}},
 	{"Paging", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		var want []store.AuditRecord

@@ -39,6 +39,51 @@ var userTests = []test{
 	{"Invalid", func(t *testing.T, s store.Store) {
 		wantErr(t, "PutUser with empty ID", s.PutUser(t.Context(), store.User{CreatedAt: base}), store.ErrInvalid)
 	}},
+	{"DeleteNotSeenSince", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		// LastSeen, not CreatedAt, decides; a user seen exactly at the bound is kept.
+		users := []store.User{
+			{ID: "gone-long-ago", CreatedAt: base.Add(-72 * time.Hour), LastSeen: base.Add(-48 * time.Hour)},
+			{ID: "gone-a-microsecond-ago", CreatedAt: base.Add(-72 * time.Hour), LastSeen: base.Add(-time.Microsecond)},
+			{ID: "seen-at-the-bound", CreatedAt: base.Add(-72 * time.Hour), LastSeen: base},
+			{ID: "old-but-back", CreatedAt: base.Add(-720 * time.Hour), LastSeen: base.Add(time.Hour)},
+		}
+		for _, u := range users {
+			must(t, "PutUser "+u.ID, s.PutUser(ctx, u))
+		}
+		n, err := s.DeleteUsersNotSeenSince(ctx, base)
+		must(t, "DeleteUsersNotSeenSince", err)
+		diff(t, "users deleted", 2, n)
+		for i, u := range users {
+			got, err := s.GetUser(ctx, u.ID)
+			if i < 2 {
+				wantErr(t, "GetUser "+u.ID, err, store.ErrNotFound)
+				continue
+			}
+			must(t, "GetUser "+u.ID, err)
+			diff(t, "kept user "+u.ID, store.User{ID: u.ID, CreatedAt: norm(u.CreatedAt), LastSeen: norm(u.LastSeen)}, got)
+		}
+		n, err = s.DeleteUsersNotSeenSince(ctx, base)
+		must(t, "DeleteUsersNotSeenSince again", err)
+		diff(t, "users deleted by a second sweep", 0, n)
+
+		// A user who comes back (PutUser with a later LastSeen) escapes the next sweep.
+		back := users[2]
+		back.LastSeen = base.Add(2 * time.Hour)
+		must(t, "PutUser back", s.PutUser(ctx, back))
+		n, err = s.DeleteUsersNotSeenSince(ctx, base.Add(90*time.Minute))
+		must(t, "DeleteUsersNotSeenSince later", err)
+		diff(t, "users deleted by the later sweep", 1, n)
+		_, err = s.GetUser(ctx, back.ID)
+		must(t, "GetUser of the user who came back", err)
+		_, err = s.GetUser(ctx, users[3].ID)
+		wantErr(t, "GetUser "+users[3].ID+" after the later sweep", err, store.ErrNotFound)
+	}},
+	{"DeleteNotSeenSinceEmpty", func(t *testing.T, s store.Store) {
+		n, err := s.DeleteUsersNotSeenSince(t.Context(), base)
+		must(t, "DeleteUsersNotSeenSince", err)
+		diff(t, "users deleted from an empty store", 0, n)
+	}},
 }
 
 func device(id, entity string) store.Device {

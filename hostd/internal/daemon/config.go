@@ -17,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/hostd/internal/server"
 )
 
@@ -47,7 +48,8 @@ type Settings struct {
 	// one of them; for any other request it is the peer, and X-Forwarded-For is not read.
 	TrustedProxies []string `yaml:"trustedProxies"`
 	// JanitorInterval is how often expired sessions, nonces, failed-login counts and token
-	// revocations are removed from the store (default 1m).
+	// revocations, persistent users not seen within session.persistentCookieAge and audit
+	// records past audit.retention are removed from the store (default 1m).
 	JanitorInterval Duration `yaml:"janitorInterval"`
 	Session         struct {
 		// IdleTimeout ends a session not used for this long (default 30m).
@@ -59,7 +61,16 @@ type Settings struct {
 		// that needs a credential (default 5m, at most IdleTimeout): a flood of new sessions
 		// that are challenged and never answered leaves the store within minutes.
 		PendingTimeout Duration `yaml:"pendingTimeout"`
+		// PersistentCookieAge is the life of the anonymous user's WL_PERSISTENT_COOKIE
+		// (default 8760h, a year). A persistent user not seen for this long holds a cookie
+		// that has expired, and the janitor deletes it.
+		PersistentCookieAge Duration `yaml:"persistentCookieAge"`
 	} `yaml:"session"`
+	Audit struct {
+		// Retention is how long audit records are kept; the janitor deletes older ones
+		// (default 9600h, 400 days; 0 keeps them forever).
+		Retention Duration `yaml:"retention"`
+	} `yaml:"audit"`
 	Limits struct {
 		MaxBodyBytes int64    `yaml:"maxBodyBytes"`
 		MaxAttempts  int      `yaml:"maxAttempts"`
@@ -199,11 +210,17 @@ func DefaultSettings() Settings {
 	s.Limits.RateLimitedClients = server.DefaultMaxClients
 	s.JanitorInterval = Duration(time.Minute)
 	s.Session.MaxLifetime = Duration(12 * time.Hour)
+	s.Session.PersistentCookieAge = Duration(engine.DefaultConfig.PersistentCookieAge)
+	s.Audit.Retention = Duration(DefaultAuditRetention)
 	s.ShutdownTimeout = Duration(15 * time.Second)
 	s.Tokens.Algorithm = "ES256"
 	s.Tokens.RotateEvery = Duration(24 * time.Hour)
 	return s
 }
+
+// DefaultAuditRetention is how long audit records are kept unless audit.retention says
+// otherwise: over a year, so that a yearly review finds the whole year.
+const DefaultAuditRetention = 400 * 24 * time.Hour
 
 // Duration is a time.Duration written as "30m" in YAML.
 type Duration time.Duration

@@ -213,6 +213,8 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		MaxBodyBytes:  st.Limits.MaxBodyBytes,
 		AdminToken:    token,
 		SecureCookies: st.SecureCookies,
+		// The cookie's life is the one the janitor reaps users by.
+		PersistentCookieAge: time.Duration(st.Session.PersistentCookieAge),
 
 		// Who the client is behind a balancer, and how fast it may answer challenges.
 		TrustedProxies: proxies,
@@ -303,6 +305,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 		SessionMaxLifetime:           time.Duration(d.settings.Session.MaxLifetime),
 		SessionPending:               time.Duration(d.settings.Session.PendingTimeout),
 		NonceTTL:                     time.Duration(d.settings.Limits.NonceTTL),
+		PersistentCookieAge:          time.Duration(d.settings.Session.PersistentCookieAge),
 		MaxAttempts:                  d.settings.Limits.MaxAttempts,
 		UnauthenticatedPolicyTimeout: time.Duration(d.settings.Limits.UnauthenticatedPolicyTimeout),
 		UnauthenticatedInputBytes:    d.settings.Limits.UnauthenticatedInputBytes,
@@ -415,7 +418,10 @@ func (d *Daemon) retireRuntime(ctx context.Context) error {
 }
 
 // janitor removes expired sessions, nonces, failed-login counts and token revocations every
-// interval, so that the store does not grow with abandoned sessions. Expired records are already refused when read; this only reclaims space.
+// interval, so that the store does not grow with abandoned sessions. Expired records are
+// already refused when read; this only reclaims space. It also removes the persistent users
+// not seen for the persistent cookie's life (their cookie has expired, so no client can come
+// back as them) and the audit records past audit.retention.
 func (d *Daemon) janitor(every time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -448,11 +454,34 @@ func (d *Daemon) janitor(every time.Duration) (stop func()) {
 				if _, err := d.store.DeleteExpiredTokenRevocations(ctx, now); err != nil {
 					d.log.Warn("sweeping expired token revocations", "err", err)
 				}
+				d.reap(ctx, now)
 				d.rotateIfDue(ctx, now)
 			}
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// reap removes the records that do not expire but outlive their use: persistent users last
+// seen before now minus the persistent cookie's life, and audit records older than the audit
+// retention (none when it is 0).
+func (d *Daemon) reap(ctx context.Context, now time.Time) {
+	age := time.Duration(d.settings.Session.PersistentCookieAge)
+	if age <= 0 {
+		age = engine.DefaultConfig.PersistentCookieAge
+	}
+	if n, err := d.store.DeleteUsersNotSeenSince(ctx, now.Add(-age)); err != nil {
+		d.log.Warn("sweeping persistent users not seen", "err", err)
+	} else if n > 0 {
+		d.log.Info("persistent users not seen within the cookie's life removed", "count", n)
+	}
+	if keep := time.Duration(d.settings.Audit.Retention); keep > 0 {
+		if n, err := d.store.DeleteAuditBefore(ctx, now.Add(-keep)); err != nil {
+			d.log.Warn("sweeping audit records past their retention", "err", err)
+		} else if n > 0 {
+			d.log.Info("audit records past their retention removed", "count", n)
+		}
+	}
 }
 
 // rotateIfDue rotates the token signing key on its schedule and drops retired keys whose tokens

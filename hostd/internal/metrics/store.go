@@ -32,6 +32,7 @@ var (
 	opDeleteExpiredSessions         = defineOp("delete_expired_sessions")
 	opGetUser                       = defineOp("get_user")
 	opPutUser                       = defineOp("put_user")
+	opDeleteUsersNotSeenSince       = defineOp("delete_users_not_seen_since")
 	opGetDevice                     = defineOp("get_device")
 	opPutDevice                     = defineOp("put_device")
 	opListDevices                   = defineOp("list_devices")
@@ -51,6 +52,7 @@ var (
 	opDeleteExpiredLoginFailures    = defineOp("delete_expired_login_failures")
 	opAppendAudit                   = defineOp("append_audit")
 	opListAudit                     = defineOp("list_audit")
+	opDeleteAuditBefore             = defineOp("delete_audit_before")
 	opRevokeTokens                  = defineOp("revoke_tokens")
 	opGetTokenRevocation            = defineOp("get_token_revocation")
 	opDeleteExpiredTokenRevocations = defineOp("delete_expired_token_revocations")
@@ -160,6 +162,14 @@ func (s *Store) PutUser(ctx context.Context, u store.User) error {
 	err := s.rec.PutUser(ctx, u)
 	s.done(start, opPutUser, err)
 	return err
+}
+
+// DeleteUsersNotSeenSince implements store.Store.
+func (s *Store) DeleteUsersNotSeenSince(ctx context.Context, before time.Time) (int, error) {
+	start := time.Now()
+	v, err := s.rec.DeleteUsersNotSeenSince(ctx, before)
+	s.done(start, opDeleteUsersNotSeenSince, err)
+	return v, err
 }
 
 // GetDevice implements store.Store.
@@ -311,6 +321,14 @@ func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]store.
 	start := time.Now()
 	v, err := s.rec.ListAudit(ctx, after, limit)
 	s.done(start, opListAudit, err)
+	return v, err
+}
+
+// DeleteAuditBefore implements store.Store.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int, error) {
+	start := time.Now()
+	v, err := s.rec.DeleteAuditBefore(ctx, before)
+	s.done(start, opDeleteAuditBefore, err)
 	return v, err
 }
 
