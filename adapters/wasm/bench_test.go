@@ -250,8 +250,8 @@ func BenchmarkValidateCSR(b *testing.B) {
 	})
 }
 
-// BenchmarkValidateCSRHostKey: the example bridge's validateCSR with the host PKI grant (the
-// host parses and verifies the CSR) against the same procedure parsing in the module (its
+// BenchmarkValidateCSRHostKey: the example bridge's validateCSR with the host PKI grant (it
+// reads the csrInfo of the CSR the host verified; host-key/in-module 0.069 in two runs) against the same procedure parsing in the module (its
 // settings hold the CA), and against the bridge's in-module logic run natively.
 //
 //	go test -run '^$' -bench ValidateCSRHostKey -benchtime 400x ./adapters/wasm/
@@ -381,7 +381,8 @@ func BenchmarkBridgeInit(b *testing.B) {
 // capability does not verify it again), against the same call without it (the capability
 // verifies the CSR: the cost before the engine handed it over), and against the built-in CA's
 // own work for one certificate (x509.CreateCertificate with the same key), the peer of the
-// issuance target.
+// issuance target. In two runs: carried/verified 0.95 and 0.91, carried/builtin 4.5 and 4.9 (the
+// guest's JSON work in wasm, not the signature, is most of a call).
 //
 //	go test -run '^$' -bench GenerateCertificateHostKey -benchtime 2000x ./adapters/wasm/
 func BenchmarkGenerateCertificateHostKey(b *testing.B) {
