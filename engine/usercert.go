@@ -281,6 +281,9 @@ func (u *userCertRealm) enrollCSR(x *exchange, csrB64 string, clientData adapter
 	if err := pki.CheckRequirements(csr, pkiRequirements(req)); err != nil {
 		return answerOutcome{}, pkiError("the CSR", err)
 	}
+	// The bridge's calls for this CSR find it verified (a host PKI capability need not verify it
+	// again).
+	x.ctx = adapters.WithVerifiedCSR(x.ctx, csr)
 	who.ClientData = clientData
 	in := adapters.NewCSRInput(who, csr)
 	v, err := u.bridge.validateCSR(x, in)

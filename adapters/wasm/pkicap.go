@@ -397,7 +397,7 @@ func newPKIHost(grant *adapters.PKIGrant, logger *slog.Logger) *pkiHost {
 }
 
 // do performs the operation the guest described in b for procedure and returns the answer JSON.
-func (h *pkiHost) do(_ context.Context, procedure string, b []byte) []byte {
+func (h *pkiHost) do(ctx context.Context, procedure string, b []byte) []byte {
 	if h.grant == nil {
 		return pkiFail(errors.New(`the adapter is not granted the host PKI capability: add <capability name="pki" .../> to its <backend>`))
 	}
@@ -408,9 +408,9 @@ func (h *pkiHost) do(_ context.Context, procedure string, b []byte) []byte {
 	var out any
 	switch req.Op {
 	case "parseCSR":
-		out, err = h.parseCSR(req)
+		out, err = h.parseCSR(ctx, req)
 	case "sign":
-		out, err = h.sign(procedure, req)
+		out, err = h.sign(ctx, procedure, req)
 	case "verify":
 		out, err = h.verify(req)
 	}
@@ -429,12 +429,20 @@ func pkiFail(err error) []byte {
 	return b
 }
 
-// csr parses and verifies the CSR of req, or finds it among those verified before (a bridge
-// parses in validateCSR the CSR it signs in generateCertificate).
-func (h *pkiHost) csr(req *pkiRequest) (*x509.CertificateRequest, error) {
+// csr parses and verifies the CSR of req, or finds it verified already: by the engine for the
+// call being served (adapters.VerifiedCSR: the CSR of the enrollment or provisioning that called
+// the bridge), or by this capability before (a bridge parses in validateCSR the CSR it signs in
+// generateCertificate). The key policy is checked on every use.
+func (h *pkiHost) csr(ctx context.Context, req *pkiRequest) (*x509.CertificateRequest, error) {
 	der, err := decodeBase64DER("csr", req.CSR, maxPKICSR)
 	if err != nil {
 		return nil, err
+	}
+	if csr := adapters.VerifiedCSR(ctx, der); csr != nil {
+		if err := checkClientKey(csr.PublicKey); err != nil {
+			return nil, err
+		}
+		return csr, nil
 	}
 	sum := sha256.Sum256(der)
 	h.mu.Lock()
@@ -461,8 +469,8 @@ func (h *pkiHost) csr(req *pkiRequest) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
-func (h *pkiHost) parseCSR(req *pkiRequest) (*pkiCSR, error) {
-	csr, err := h.csr(req)
+func (h *pkiHost) parseCSR(ctx context.Context, req *pkiRequest) (*pkiCSR, error) {
+	csr, err := h.csr(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -546,7 +554,7 @@ func csrStringAttributes(tbs []byte) (map[string]string, error) {
 }
 
 // sign signs the template of req with the grant's key and logs the serial it issued.
-func (h *pkiHost) sign(procedure string, req *pkiRequest) (*pkiSigned, error) {
+func (h *pkiHost) sign(ctx context.Context, procedure string, req *pkiRequest) (*pkiSigned, error) {
 	g := h.grant
 	if !g.CanSign() {
 		return nil, errors.New(`the adapter's PKI grant names no signing key: add ca="..." to its <capability name="pki">`)
@@ -555,7 +563,7 @@ func (h *pkiHost) sign(procedure string, req *pkiRequest) (*pkiSigned, error) {
 	if err != nil {
 		return nil, err
 	}
-	csr, err := h.csr(req)
+	csr, err := h.csr(ctx, req)
 	if err != nil {
 		return nil, err
 	}

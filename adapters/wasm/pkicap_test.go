@@ -317,3 +317,60 @@ func TestHostKeyNeverInGuestMemory(t *testing.T) {
 		t.Errorf("without the grant: %q, want it to say the capability is not granted", e.Message)
 	}
 }
+
+// TestPKIHostUsesTheCallsVerifiedCSR: a CSR the engine verified for the call being served
+// (adapters.WithVerifiedCSR) is not verified again, but only under its exact DER, and the key
+// policy still holds. A forged CSR placed in the context stands for "verified by the engine":
+// that it signs shows the capability did not verify it again.
+func TestPKIHostUsesTheCallsVerifiedCSR(t *testing.T) {
+	t.Parallel()
+	ca := adaptertest.NewCA(t, "Host key CA")
+	h := newPKIHost(&adapters.PKIGrant{Issuer: ca.Cert, Key: ca.Key, KeyName: "bridge-ca"}, slog.New(slog.DiscardHandler))
+	genuine, _ := testCSR(t, "alice")
+	forged := forge(t, genuine)
+	parse := func(b64 string) *x509.CertificateRequest {
+		der, _ := base64.StdEncoding.DecodeString(b64)
+		csr, err := x509.ParseCertificateRequest(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return csr
+	}
+	weakKey, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weakDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "alice"}}, weakKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := base64.StdEncoding.EncodeToString(weakDER)
+	for _, tc := range []struct {
+		name     string
+		carried  *x509.CertificateRequest
+		csr      string
+		wantSign bool
+	}{
+		{"no CSR carried, genuine", nil, genuine, true},
+		{"no CSR carried, forged", nil, forged, false},
+		{"the forged CSR carried", parse(forged), forged, true},
+		{"another CSR carried, forged", parse(genuine), forged, false},
+		{"a weak key carried", parse(weak), weak, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := adapters.WithVerifiedCSR(context.Background(), tc.carried)
+			for _, op := range []string{
+				`{"op":"sign","csr":"` + tc.csr + `","subject":{"commonName":"alice"}}`,
+				`{"op":"parseCSR","csr":"` + tc.csr + `"}`,
+			} {
+				var out map[string]any
+				if err := json.Unmarshal(h.do(ctx, "generateCertificate", []byte(op)), &out); err != nil {
+					t.Fatal(err)
+				}
+				if got := out["error"] == nil; got != tc.wantSign {
+					t.Errorf("%s: %v, want success %v", op[:20], out, tc.wantSign)
+				}
+			}
+		})
+	}
+}

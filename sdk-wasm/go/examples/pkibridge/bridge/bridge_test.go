@@ -199,9 +199,11 @@ type standIn struct {
 	t         *testing.T
 	ca        ca
 	templates []realmgate.CertificateTemplate
+	parses    int // ParseCSR calls
 }
 
 func (s *standIn) ParseCSR(b64 string) (*realmgate.ParsedCSR, error) {
+	s.parses++
 	der, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return nil, &realmgate.PKIError{Message: "csr is not base64"}
@@ -268,6 +270,25 @@ func TestEnrollmentOnHost(t *testing.T) {
 		if v, _ := b.ValidateCSR(realmgate.CSRInput{CSR: tc.csr, UserIdentity: alice}); v.Valid != tc.want {
 			t.Errorf("ValidateCSR(%s) = %s, want %s", tc.name, v.Valid, tc.want)
 		}
+	}
+	// In a realm's call the host's csrInfo describes the CSR it verified: the verdict reads it,
+	// without asking the host to parse the CSR again.
+	parses := host.parses
+	for _, tc := range []struct {
+		name, cn, want string
+	}{
+		{"csrInfo for the user", "alice", realmgate.Yes},
+		{"csrInfo for another user", "bob", realmgate.No},
+		{"csrInfo for the user in another case", "Alice", realmgate.No},
+	} {
+		in := realmgate.CSRInput{CSR: csrFor(t, "alice", ecKey), UserIdentity: alice,
+			CSRInfo: realmgate.CSRInfo{CN: tc.cn, PublicKey: realmgate.KeyInfo{Base64: "MFkw", Algorithm: "EC"}}}
+		if v, _ := b.ValidateCSR(in); v.Valid != tc.want {
+			t.Errorf("ValidateCSR(%s) = %s, want %s", tc.name, v.Valid, tc.want)
+		}
+	}
+	if host.parses != parses {
+		t.Errorf("ValidateCSR with the host's csrInfo asked the host to parse the CSR %d times", host.parses-parses)
 	}
 	g, err := b.GenerateCertificate(realmgate.CSRInput{CSR: csrFor(t, "alice", ecKey), UserIdentity: alice})
 	if err != nil {
