@@ -2,6 +2,8 @@ package project
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -340,6 +342,7 @@ func lintClearTextPasswords(p *Project, _ LintOptions) []Finding {
 	for _, name := range sortedKeys(p.LoginModules) {
 		params(fmt.Sprintf("login module %q", name), p.LoginModules[name].Params)
 	}
+	out = append(out, lintDocumentPasswords(p, fix)...)
 	for _, an := range sortedKeys(p.Adapters) {
 		b := p.Adapters[an].Backend
 		if b == nil {
@@ -350,6 +353,61 @@ func lintClearTextPasswords(p *Project, _ LintOptions) []Finding {
 				out = append(out, Finding{Kind: LintClearTextPassword, Pos: b.Pos, Level: LintError,
 					Message: fmt.Sprintf("adapter %s: backend setting %q holds a secret in clear text", an, k), Fix: fix})
 			}
+		}
+	}
+	return out
+}
+
+// lintDocumentPasswords reports passwords written as elements or attributes of the project's
+// XML files (an adapter's data source <password>, an application's <pushSender password=...>),
+// which the model does not keep. A ${property} placeholder is not a secret: Worklight reads the
+// value from the server's properties.
+func lintDocumentPasswords(p *Project, fix string) []Finding {
+	rels := []string{AuthConfigPath}
+	for _, an := range sortedKeys(p.Adapters) {
+		rels = append(rels, p.Adapters[an].Pos.File)
+	}
+	for _, id := range sortedKeys(p.Apps) {
+		rels = append(rels, p.Apps[id].Pos.File)
+	}
+	secret := func(name, value string) bool {
+		value = strings.TrimSpace(value)
+		return secretParam(name) && value != "" && !strings.HasPrefix(value, "${")
+	}
+	var out []Finding
+	var walk func(rel string, n *node)
+	walk = func(rel string, n *node) {
+		if strings.EqualFold(n.Name, "parameter") {
+			return // realm and login module parameters: lintClearTextPasswords reads them
+		}
+		if len(n.Children) == 0 && secret(n.Name, n.Text) {
+			out = append(out, Finding{Kind: LintClearTextPassword, Pos: Pos{File: rel, Line: n.Line}, Level: LintError,
+				Message: fmt.Sprintf("element <%s> holds a secret in clear text", n.Name), Fix: fix})
+		}
+		for i, a := range n.Attrs {
+			if secret(a.Name.Local, a.Value) {
+				line := n.Line
+				if i < len(n.AttrLines) {
+					line = n.AttrLines[i]
+				}
+				out = append(out, Finding{Kind: LintClearTextPassword, Pos: Pos{File: rel, Line: line}, Level: LintError,
+					Message: fmt.Sprintf("attribute %s of <%s> holds a secret in clear text", a.Name.Local, n.Name), Fix: fix})
+			}
+		}
+		for _, c := range n.Children {
+			walk(rel, c)
+		}
+	}
+	for _, rel := range slices.Compact(rels) {
+		if rel == "" {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(p.Dir, filepath.FromSlash(rel)))
+		if err != nil {
+			continue // the loader read it a moment ago; a file gone now has nothing to report
+		}
+		if root, err := parseXML(data); err == nil {
+			walk(rel, root)
 		}
 	}
 	return out
