@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdPolicyTest(ctx, args[2:], stdout, stderr)
 		case "explain":
 			return cmdPolicyExplain(ctx, args[2:], stdout, stderr)
+		case "lint":
+			return cmdPolicyLint(ctx, args[2:], stdout, stderr)
 		}
 	case "adapter":
 		if len(args) >= 2 && args[1] == "test" {

@@ -131,7 +131,7 @@ func (l *loader) loadConnectionPolicy(rel string, a *Adapter, n *node) {
 		}
 		port = p
 	}
-	a.AllowHTTP = append(a.AllowHTTP, Endpoint{Host: strings.ToLower(domain), Port: port, Pos: l.pos(rel, n)})
+	a.AllowHTTP = append(a.AllowHTTP, Endpoint{Host: strings.ToLower(domain), Port: port, Pos: l.pos(rel, n), Connectivity: true})
 }
 
 // Bounds of the per-adapter call limits (maxConcurrent, maxQueue), and the wasm backend's

@@ -226,6 +226,9 @@ type Endpoint struct {
 	Host string // lower case
 	Port int
 	Pos  Pos
+	// Connectivity is true for the endpoint of the <connectivity> section, false for a backend
+	// allow entry (policy lint compares the two).
+	Connectivity bool
 }
 
 // Procedure is one adapter procedure.
