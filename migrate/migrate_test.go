@@ -198,6 +198,30 @@ func TestCases(t *testing.T) {
 			},
 		},
 		{
+			name: "an environment's own onStartup realm gets a test of its own",
+			files: map[string]string{
+				"server/conf/authenticationConfig.xml": "<loginConfiguration>\n  <securityTests>\n  </securityTests>\n</loginConfiguration>\n",
+				"apps/W/application-descriptor.xml": `<application id="W">
+  <usage requireAuthentication="onStartup"><realm name="R"/></usage>
+  <desktopbrowser>
+    <usage requireAuthentication="onStartup"><realm name="Other"/></usage>
+  </desktopbrowser>
+  <mobilewebapp/>
+</application>`,
+			},
+			want: map[string]string{
+				"server/conf/authenticationConfig.xml": "<loginConfiguration>\n  <securityTests>\n" +
+					"    <webSecurityTest name=\"W-desktopbrowser-webSecurityTest\">\n      <testUser realm=\"Other\"/>\n    </webSecurityTest>\n" +
+					"    <webSecurityTest name=\"W-webSecurityTest\">\n      <testUser realm=\"R\"/>\n    </webSecurityTest>\n" +
+					"  </securityTests>\n</loginConfiguration>\n",
+				"apps/W/application-descriptor.xml": `<application id="W">
+  <desktopbrowser securityTest="W-desktopbrowser-webSecurityTest">
+  </desktopbrowser>
+  <mobilewebapp securityTest="W-webSecurityTest"/>
+</application>`,
+			},
+		},
+		{
 			name: "a project already upgraded changes nothing",
 			files: map[string]string{
 				"server/conf/authenticationConfig.xml": auth,
