@@ -245,19 +245,24 @@ func attrAny(e *elem, names ...string) (string, bool) {
 // onStartup returns the first realm of a <usage requireAuthentication="onStartup"> child of e,
 // and whether e has a <usage> that decides (onStartup, or another mode such as "never").
 func onStartup(e *elem) (realm string, decided bool) {
-	for _, u := range e.children("usage") {
-		mode, _ := u.attr("requireAuthentication")
-		if !strings.EqualFold(mode, "onStartup") {
-			return "", true
-		}
-		for _, r := range u.children("realm") {
-			if name, _ := r.attr("name"); name != "" {
-				return name, true
-			}
-		}
+	us := e.children("usage")
+	if len(us) == 0 {
+		return "", false
+	}
+	if mode, _ := us[0].attr("requireAuthentication"); !strings.EqualFold(mode, "onStartup") {
 		return "", true
 	}
-	return "", false
+	return usageRealm(us[0]), true
+}
+
+// usageRealm is the first realm a <usage> names, or "".
+func usageRealm(u *elem) string {
+	for _, r := range u.children("realm") {
+		if name, _ := r.attr("name"); name != "" {
+			return name
+		}
+	}
+	return ""
 }
 
 // usages returns every <usage> element under e, at any depth (the loader refuses one anywhere).
@@ -295,18 +300,24 @@ func (p *planner) apps(haveAuth bool) error {
 			return &DocError{Rel: rel, Err: err}
 		}
 		all := usages(root)
-		startup := false
+		app, _ := root.attr("id")
+		if app == "" {
+			app = dir
+		}
+		startup, noRealm := false, false
 		for _, u := range all {
 			if mode, _ := u.attr("requireAuthentication"); strings.EqualFold(mode, "onStartup") {
 				startup = true
+				noRealm = noRealm || usageRealm(u) == ""
 			}
 		}
 		if !startup {
 			continue
 		}
-		app, _ := root.attr("id")
-		if app == "" {
-			app = dir
+		if noRealm {
+			// Dropping that <usage> would leave the application open: a person chooses the realm.
+			p.left("%s: application %q requires authentication on startup without naming a realm: add <realm name=\"...\"/> to its <usage> and run again", rel, app)
+			continue
 		}
 		if !haveAuth {
 			p.left("%s: application %q requires authentication on startup, but the project has no %s to hold its security tests", rel, app, authConfigRel)

@@ -222,6 +222,14 @@ func TestCases(t *testing.T) {
 			},
 		},
 		{
+			name: "an application that requires authentication on startup without a realm is left",
+			files: map[string]string{
+				"server/conf/authenticationConfig.xml": auth,
+				"apps/S/application-descriptor.xml":    `<application id="S"><usage requireAuthentication="onStartup"/><android/></application>`,
+			},
+			wantLeft: []string{`apps/S/application-descriptor.xml: application "S" requires authentication on startup without naming a realm: add <realm name="..."/> to its <usage> and run again`},
+		},
+		{
 			name: "a project already upgraded changes nothing",
 			files: map[string]string{
 				"server/conf/authenticationConfig.xml": auth,
