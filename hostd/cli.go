@@ -26,6 +26,7 @@ const usage = `hostd: the Realmgate daemon
 Usage:
   hostd serve --config DIR [--settings FILE] [--listen 127.0.0.1:10080] [--data DIR] [--admin-token-file F]
   hostd check --config DIR
+  hostd migrate --config DIR [--dry-run]
   hostd policy compile --config DIR --out DIR
   hostd policy test --config DIR
   hostd policy explain --config DIR --test NAME [--passed REALM,...] [--input FILE]
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdServe(ctx, args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "policy":
 		if len(args) < 2 {
 			fmt.Fprint(stderr, usage)
