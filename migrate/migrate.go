@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/realmgate/realmgate/project"
 )
 
 // BackupDir is the folder, inside the project, that receives a copy of every file the upgrade
@@ -44,27 +46,6 @@ func customTestName(realm string) string    { return realm + "-customSecurityTes
 func webTestName(app string) string         { return app + "-webSecurityTest" }
 func webEnvTestName(app, env string) string { return app + "-" + env + "-webSecurityTest" }
 func mobileTestName(app, env string) string { return app + "-" + env + "-mobileSecurityTest" }
-
-// environments are the environment elements of a hybrid descriptor, by lower-cased name, and
-// whether each is a device (mobile) environment; the loader's table (project/apps.go).
-var environments = map[string]bool{
-	"android": true, "iphone": true, "ipad": true, "blackberry": true, "blackberry10": true,
-	"windowsphone": true, "windowsphone8": true, "windows8": true, "windowsphoneuniversal": true,
-	"windows": true, "windowsuniversal": true,
-	"common": false, "mobilewebapp": false, "desktopbrowser": false, "facebook": false,
-	"igoogle": false, "vista": false, "adobeair": false, "air": false, "dashboard": false,
-}
-
-// nativeRoots are the roots of native descriptors, which are one environment each.
-var nativeRoots = map[string]string{
-	"nativeandroidapp":               "android",
-	"nativeiosapp":                   "iphone",
-	"nativewindowsphone8app":         "windowsphone8",
-	"nativewindows8app":              "windows8",
-	"nativewindowsphoneuniversalapp": "windowsphoneuniversal",
-	"nativewindowsuniversalapp":      "windowsuniversal",
-	"nativewindowsapp":               "windows",
-}
 
 // newTest is a security test the upgrade adds to authenticationConfig.xml.
 type newTest struct {
@@ -329,12 +310,12 @@ func (p *planner) apps(haveAuth bool) error {
 			e    *elem
 		}
 		var envs []envElem
-		if env, ok := nativeRoots[strings.ToLower(root.Name)]; ok {
+		if env, ok := project.NativeEnvironment(root.Name); ok {
 			envs = append(envs, envElem{env, root})
 			appRealm = ""
 		} else {
 			for _, c := range root.Children {
-				if _, known := environments[strings.ToLower(c.Name)]; known {
+				if project.IsEnvironment(c.Name) {
 					envs = append(envs, envElem{strings.ToLower(c.Name), c})
 				}
 			}
@@ -353,7 +334,7 @@ func (p *planner) apps(haveAuth bool) error {
 			}
 			var t newTest
 			switch {
-			case environments[env.name]:
+			case project.IsMobileEnvironment(env.name):
 				t = newTest{Kind: "mobileSecurityTest", Name: mobileTestName(app, env.name), Realm: realm}
 			case realm == appRealm:
 				t = newTest{Kind: "webSecurityTest", Name: webTestName(app), Realm: realm}

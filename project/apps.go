@@ -32,6 +32,20 @@ var nativeRoots = map[string]string{
 // IsMobileEnvironment reports whether env is a device environment.
 func IsMobileEnvironment(env string) bool { return environments[strings.ToLower(env)] }
 
+// IsEnvironment reports whether name (any case) is an environment element of
+// application-descriptor.xml that Realmgate knows.
+func IsEnvironment(name string) bool {
+	_, ok := environments[strings.ToLower(name)]
+	return ok
+}
+
+// NativeEnvironment returns the environment of a native application descriptor whose root
+// element is root (any case), and whether root is one.
+func NativeEnvironment(root string) (string, bool) {
+	env, ok := nativeRoots[strings.ToLower(root)]
+	return env, ok
+}
+
 func (l *loader) loadApps() {
 	for _, dir := range l.subdirs(appsDir) {
 		rel := path.Join(appsDir, dir, descriptorName)
