@@ -124,6 +124,8 @@ func (rep *Report) add(rd ResourceDiff) {
 		rep.Unchanged++
 		return
 	}
+	// Weakenings first: they are what a reviewer reads the report for.
+	sort.SliceStable(rd.Changes, func(i, j int) bool { return rd.Changes[i].Effect.rank() > rd.Changes[j].Effect.rank() })
 	rd.Effect = Strengthened
 	for _, c := range rd.Changes {
 		if c.Effect.rank() > rd.Effect.rank() {
