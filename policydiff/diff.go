@@ -243,8 +243,12 @@ func compareGuards(o, n *Guard, via string) []Change {
 	}
 	lo, ln := o.level(), n.level()
 	switch {
+	case lo == levelInternal && ln < lo:
+		add(Weakened, "clients may now call it, %s: %s; only realms called it before", ln, describe(n))
 	case ln < lo:
 		add(Weakened, "now %s: %s; was %s", ln, describe(n), describe(o))
+	case ln == levelInternal && ln > lo:
+		add(Strengthened, "now called by realms only, not by clients; was %s", describe(o))
 	case ln > lo:
 		add(Strengthened, "now %s: %s; was %s", ln, describe(n), describe(o))
 	}
@@ -399,15 +403,21 @@ func compareRealms(name string, o, n *RealmDef) []Change {
 			add(Weakened, "realm %s: login module %s (%s), was %s (%s)", name, nm.Name, orNone(nm.Class), om.Name, orNone(om.Class))
 		}
 		mod := "realm " + name + ": login module " + nm.Name
+		rejecting := false
+		if c := project.LookupClass(nm.Class); c != nil && c.Kind == "rejecting" {
+			rejecting = true
+		}
 		if om.Class != nm.Class && om.Name == nm.Name {
 			e := Weakened
-			if c := project.LookupClass(nm.Class); c != nil && c.Kind == "rejecting" {
+			if rejecting {
 				e = Strengthened
 			}
 			add(e, "%s: class %s, was %s", mod, orNone(nm.Class), orNone(om.Class))
 		}
-		for _, c := range compareParams(om.Params, nm.Params) {
-			add(Weakened, "%s: %s", mod, c)
+		if !rejecting { // a module that rejects every login reads no parameter
+			for _, c := range compareParams(om.Params, nm.Params) {
+				add(Weakened, "%s: %s", mod, c)
+			}
 		}
 		eo, en := expiration(om.ExpirationSec), expiration(nm.ExpirationSec)
 		switch {
@@ -420,8 +430,10 @@ func compareRealms(name string, o, n *RealmDef) []Change {
 		case om.SSODevice == nm.SSODevice:
 		case nm.SSODevice == "":
 			add(Strengthened, "%s: device single sign-on through %s removed", mod, om.SSODevice)
+		case om.SSODevice == "":
+			add(Weakened, "%s: a login is now shared with the other apps of the device through %s", mod, nm.SSODevice)
 		default:
-			add(Weakened, "%s: a login is shared with the other apps of the device through %s (was %s)", mod, nm.SSODevice, orNone(om.SSODevice))
+			add(Weakened, "%s: a login is shared with the other apps of the device through %s, was %s", mod, nm.SSODevice, om.SSODevice)
 		}
 	}
 	return out
