@@ -77,6 +77,14 @@ func TestPolicyDiffCommandBanking(t *testing.T) {
 	}
 	out = strings.NewReplacer(oldDir, "banking-old", newDir, "banking-new").Replace(out)
 	checkDiffGolden(t, bankingDiffGolden, out)
+	// docs/policy-diff.md shows this report: it must be the one the command writes.
+	doc, err := os.ReadFile("../docs/policy-diff.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), "```markdown\n"+out+"```\n") {
+		t.Errorf("docs/policy-diff.md does not show the report the command writes:\n%s", out)
+	}
 
 	code, out, _ = policyDiff(t, "--config", oldDir, "--config", newDir, "--format", "json")
 	var rep policydiff.Report
