@@ -148,6 +148,11 @@ func (rep *Report) add(rd ResourceDiff) {
 // was not served before, and now is to anyone), a change otherwise.
 func added(n *Resource) ResourceDiff {
 	rd := ResourceDiff{Kind: n.Kind, Name: n.Name, Status: StatusAdded}
+	if len(n.Guards) == 0 {
+		// A procedure without a test of its own in a project without applications: no client
+		// can call it yet.
+		rd.Changes = append(rd.Changes, Change{Effect: Changed, Message: "added; no application calls it"})
+	}
 	for _, via := range sortedKeys(n.Guards) {
 		g := n.Guards[via]
 		c := Change{Effect: Changed, Via: via, Message: fmt.Sprintf("added, %s: %s", g.level(), describe(g))}

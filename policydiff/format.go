@@ -119,9 +119,12 @@ func cell(s string) string {
 	return r.Replace(printable(s))
 }
 
-// code writes s as a Markdown code span inside a table: backticks in s would end it, and a pipe
-// would end the cell even there.
+// code writes s as a Markdown code span. A backtick would end the span, and a pipe ends a table
+// cell even inside one; text holding either, or a backslash, is written escaped instead.
 func code(s string) string {
-	s = strings.ReplaceAll(printable(s), "`", "'")
-	return "`" + strings.ReplaceAll(s, "|", `\|`) + "`"
+	s = printable(s)
+	if strings.ContainsAny(s, "`|\\") {
+		return cell(s)
+	}
+	return "`" + s + "`"
 }

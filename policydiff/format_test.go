@@ -69,9 +69,9 @@ func TestMarkdownEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "### Realmgate policy diff: protection weakened\n\n" +
-		"`a'b` → `c\\|d`: 0 resources weakened, 0 changed, 0 strengthened, 0 unchanged.\n\n" +
+		"a'b → c\\|d: 0 resources weakened, 0 changed, 0 strengthened, 0 unchanged.\n\n" +
 		"| resource | effect | change |\n| --- | --- | --- |\n" +
-		"| procedure `A.p\\|<img src=x>'` (changed) | **weakened** | from `App/a\\|b`: x \\| &lt;script&gt;\\*bold\\*&lt;/script&gt; \\[l\\](http://e) ?\\[31m?next |\n"
+		"| procedure A.p\\|&lt;img src=x&gt;' (changed) | **weakened** | from App/a\\|b: x \\| &lt;script&gt;\\*bold\\*&lt;/script&gt; \\[l\\](http://e) ?\\[31m?next |\n"
 	if d := cmp.Diff(want, b.String()); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
@@ -82,4 +82,34 @@ func TestMarkdownEscapes(t *testing.T) {
 	if strings.ContainsAny(b.String(), "\x1b") || strings.Count(b.String(), "\n") != 6 {
 		t.Errorf("text report holds control characters or extra lines:\n%q", b.String())
 	}
+}
+
+// FuzzMarkdownCell: whatever a project names, a table cell and a code span stay on one line,
+// hold no unescaped pipe (which would end the cell), and a cell holds no HTML tag.
+func FuzzMarkdownCell(f *testing.F) {
+	for _, s := range []string{"a|b", "<script>", "x\ny", "`code`", `\|`, "[a](b)", "\x1b[2J"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, out := range []string{cell(s), code(s)} {
+			if strings.ContainsAny(out, "\n\r") {
+				t.Fatalf("%q -> %q holds a line break", s, out)
+			}
+			for i := 0; i < len(out); i++ {
+				if out[i] != '|' {
+					continue
+				}
+				backslashes := 0
+				for j := i - 1; j >= 0 && out[j] == '\\'; j-- {
+					backslashes++
+				}
+				if backslashes%2 == 0 {
+					t.Fatalf("%q -> %q holds an unescaped pipe", s, out)
+				}
+			}
+		}
+		if strings.Contains(cell(s), "<") {
+			t.Fatalf("%q -> %q holds <", s, cell(s))
+		}
+	})
 }
