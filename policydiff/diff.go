@@ -102,7 +102,15 @@ func Diff(oldName string, old *Model, newName string, cur *Model) *Report {
 		rep.Compared++
 		rep.add(rd)
 	}
-	for _, rd := range comparePolicies(old.Rules, cur.Rules) {
+	names := map[string][]string{} // resource name -> "kind name", for rules that name one
+	for _, m := range []*Model{old, cur} {
+		for _, r := range m.Resources {
+			if k := r.Kind + " " + r.Name; !slices.Contains(names[r.Name], k) {
+				names[r.Name] = append(names[r.Name], k)
+			}
+		}
+	}
+	for _, rd := range comparePolicies(old.Rules, cur.Rules, names) {
 		rep.Compared++
 		rep.add(rd)
 	}
@@ -564,7 +572,7 @@ func compareStatic(o, n *Resource) []Change {
 // removed one and an added one: whether it refuses as much cannot be told without running it);
 // one added is a strengthening. Any other rule removed or changed is a weakening too, since the
 // deny and require rules may read it; one added is a change.
-func comparePolicies(o, n []Rule) []ResourceDiff {
+func comparePolicies(o, n []Rule, names map[string][]string) []ResourceDiff {
 	byPkg := func(rules []Rule) map[string][]Rule {
 		m := map[string][]Rule{}
 		for _, r := range rules {
@@ -590,6 +598,18 @@ func comparePolicies(o, n []Rule) []ResourceDiff {
 			rd.Status = StatusRemoved
 		}
 		removed, addedRules := ruleDelta(op[pkg], np[pkg]), ruleDelta(np[pkg], op[pkg])
+		// about names the resources a rule names, so that a reviewer sees which it is about.
+		about := func(r Rule) string {
+			var named []string
+			for _, s := range r.Strings {
+				named = append(named, names[s]...)
+			}
+			if len(named) == 0 {
+				return ""
+			}
+			sort.Strings(named)
+			return " (it names " + strings.Join(slices.Compact(named), ", ") + ")"
+		}
 		// A helper rule removed and added under one name is a helper changed.
 		changedHelper := map[string]bool{}
 		for _, r := range removed {
@@ -601,7 +621,7 @@ func comparePolicies(o, n []Rule) []ResourceDiff {
 			switch {
 			case changedHelper[r.Name]:
 			case r.decisive():
-				rd.Changes = append(rd.Changes, Change{Effect: Weakened, Message: fmt.Sprintf("%s rule removed or changed (was %s): %s", r.Name, r.Pos, firstLine(r.Source))})
+				rd.Changes = append(rd.Changes, Change{Effect: Weakened, Message: fmt.Sprintf("%s rule removed or changed (was %s)%s: %s", r.Name, r.Pos, about(r), firstLine(r.Source))})
 			default:
 				rd.Changes = append(rd.Changes, Change{Effect: Weakened, Message: fmt.Sprintf("rule %s removed (was %s), which deny and require rules may read: %s", r.Name, r.Pos, firstLine(r.Source))})
 			}
@@ -611,7 +631,7 @@ func comparePolicies(o, n []Rule) []ResourceDiff {
 			case changedHelper[r.Name]:
 				rd.Changes = append(rd.Changes, Change{Effect: Weakened, Message: fmt.Sprintf("rule %s changed (%s), which deny and require rules may read: %s", r.Name, r.Pos, firstLine(r.Source))})
 			case r.decisive():
-				rd.Changes = append(rd.Changes, Change{Effect: Strengthened, Message: fmt.Sprintf("%s rule added (%s): %s", r.Name, r.Pos, firstLine(r.Source))})
+				rd.Changes = append(rd.Changes, Change{Effect: Strengthened, Message: fmt.Sprintf("%s rule added (%s)%s: %s", r.Name, r.Pos, about(r), firstLine(r.Source))})
 			default:
 				rd.Changes = append(rd.Changes, Change{Effect: Changed, Message: fmt.Sprintf("rule %s added (%s): %s", r.Name, r.Pos, firstLine(r.Source))})
 			}

@@ -104,6 +104,9 @@ type Rule struct {
 	// Source is the rule as written, to show it.
 	Source string
 	Pos    project.Pos
+	// Strings are the string literals of the rule: the resources and realms it names, when it
+	// is about some of them ("input.resource.name == \"Accounts.transfer\"").
+	Strings []string
 }
 
 // decisive reports whether the library reads the rule: deny refuses, require steps up.
@@ -321,6 +324,14 @@ func policyRules(pf *project.PolicyFile) ([]Rule, error) {
 			rule.Pos.Line = r.Location.Row
 			rule.Source = string(r.Location.Text)
 		}
+		seen := map[string]bool{}
+		ast.WalkTerms(r, func(t *ast.Term) bool {
+			if str, ok := t.Value.(ast.String); ok && !seen[string(str)] {
+				seen[string(str)] = true
+				rule.Strings = append(rule.Strings, string(str))
+			}
+			return false
+		})
 		out = append(out, rule)
 	}
 	return out, nil
