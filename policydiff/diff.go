@@ -473,29 +473,29 @@ func compareParams(o, n map[string]string) []string {
 		nv, ok := n[k]
 		switch {
 		case !ok:
-			out = append(out, fmt.Sprintf("parameter %s removed (was %q)", k, redact(k, o[k])))
+			out = append(out, fmt.Sprintf("parameter %s removed (was %s)", k, shown(k, o[k])))
 		case nv != o[k]:
-			out = append(out, fmt.Sprintf("parameter %s %q, was %q", k, redact(k, nv), redact(k, o[k])))
+			out = append(out, fmt.Sprintf("parameter %s %s, was %s", k, shown(k, nv), shown(k, o[k])))
 		}
 	}
 	for _, k := range sortedKeys(n) {
 		if _, ok := o[k]; !ok {
-			out = append(out, fmt.Sprintf("parameter %s added (%q)", k, redact(k, n[k])))
+			out = append(out, fmt.Sprintf("parameter %s added (%s)", k, shown(k, n[k])))
 		}
 	}
 	return out
 }
 
-// redact keeps secrets written into a configuration out of reports, which end up in pull-request
-// comments and CI logs.
-func redact(name, value string) string {
+// shown quotes a parameter's value for a report, or hides it when the parameter's name says it is
+// a secret: reports end up in pull-request comments and CI logs.
+func shown(name, value string) string {
 	n := strings.ToLower(name)
 	for _, s := range []string{"password", "passwd", "secret", "passphrase", "hash", "key"} {
 		if strings.Contains(n, s) && value != "" {
-			return "(redacted)"
+			return "a value not shown"
 		}
 	}
-	return value
+	return fmt.Sprintf("%q", value)
 }
 
 func compareEnvironments(o, n *Resource) []Change {

@@ -42,8 +42,6 @@ type Resource struct {
 	// guard under the key ""; a procedure without one is protected by the test of the environment
 	// that calls it, and has one guard per environment ("App/env").
 	Guards map[string]*Guard
-	// Mobile is true for a device environment (android, iphone, ...).
-	Mobile bool
 	// SigningCertificateDigests, PackageName, BundleID and ProvisioningEntity are what an
 	// environment's authenticity and provisioning realms check.
 	SigningCertificateDigests []string
@@ -193,8 +191,8 @@ func Build(p *project.Project, opts Options) (*Model, error) {
 			envGuards[id+"/"+en] = g
 			add(&Resource{
 				Kind: KindEnvironment, Name: id + "/" + en, Guards: map[string]*Guard{"": g},
-				Mobile: e.Mobile, SigningCertificateDigests: slices.Sorted(slices.Values(e.SigningCertificateDigests)),
-				PackageName: e.PackageName, BundleID: e.BundleID, ProvisioningEntity: provisioningEntity(e.ProvisioningEntity),
+				SigningCertificateDigests: slices.Sorted(slices.Values(e.SigningCertificateDigests)),
+				PackageName:               e.PackageName, BundleID: e.BundleID, ProvisioningEntity: provisioningEntity(e.ProvisioningEntity),
 			})
 		}
 	}
