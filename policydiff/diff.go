@@ -209,7 +209,14 @@ func compareResources(o, n *Resource) []Change {
 				og = o.Guards[""]
 			}
 			if og == nil {
-				out = append(out, Change{Effect: Changed, Via: via, Message: fmt.Sprintf("new caller, %s: %s", n.Guards[via].level(), describe(n.Guards[via]))})
+				// A new environment calls it: like a resource added, a weakening when that
+				// environment lets any client through.
+				g := n.Guards[via]
+				c := Change{Effect: Changed, Via: via, Message: fmt.Sprintf("new caller, %s: %s", g.level(), describe(g))}
+				if g.level() <= levelAnonymous {
+					c.Effect = Weakened
+				}
+				out = append(out, c)
 				continue
 			}
 			out = append(out, compareGuards(og, n.Guards[via], via)...)
