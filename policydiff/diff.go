@@ -14,19 +14,20 @@ import (
 // Effect says which way a change moves a resource's protection.
 type Effect string
 
-// Effects. A resource's effect is the strongest of its changes' (weakened over changed over
-// strengthened): one weakening is enough to gate on.
+// Effects. A resource's effect is the first of its changes' in the order weakened, strengthened,
+// changed: one weakening is enough to gate on, and a resource better protected stays so though
+// the name of its test changed too.
 const (
 	Weakened     Effect = "weakened"
-	Changed      Effect = "changed"
 	Strengthened Effect = "strengthened"
+	Changed      Effect = "changed"
 )
 
 func (e Effect) rank() int {
 	switch e {
 	case Weakened:
 		return 2
-	case Changed:
+	case Strengthened:
 		return 1
 	}
 	return 0
@@ -72,8 +73,8 @@ type Report struct {
 // Counts are the resources by effect.
 type Counts struct {
 	Weakened     int `json:"weakened"`
-	Changed      int `json:"changed"`
 	Strengthened int `json:"strengthened"`
+	Changed      int `json:"changed"`
 }
 
 // Diff compares the effective security of two projects, resource by resource, and the rules
@@ -134,7 +135,7 @@ func (rep *Report) add(rd ResourceDiff) {
 	}
 	// Weakenings first: they are what a reviewer reads the report for.
 	sort.SliceStable(rd.Changes, func(i, j int) bool { return rd.Changes[i].Effect.rank() > rd.Changes[j].Effect.rank() })
-	rd.Effect = Strengthened
+	rd.Effect = Changed
 	for _, c := range rd.Changes {
 		if c.Effect.rank() > rd.Effect.rank() {
 			rd.Effect = c.Effect

@@ -9,8 +9,8 @@
 // environment. The rules of the project's own Rego policies are read too, as OPA prints them, so
 // that layout and comments are not changes.
 //
-// [Diff] compares two models and classifies every difference as weakened, changed or
-// strengthened (docs/policy.md lists the rules); [Report.Weakened] is what a CI gate reads.
+// [Diff] compares two models and classifies every difference as weakened, strengthened or
+// changed (docs/policy-diff.md lists the rules); [Report.Weakened] is what a CI gate reads.
 // [Report.Write] renders the report as text for a terminal, Markdown for a pull-request comment,
 // or JSON for tools.
 //

@@ -48,8 +48,8 @@ func (rep *Report) verdict() string {
 
 func (rep *Report) summary() string {
 	c := rep.Counts
-	return fmt.Sprintf("%s weakened, %d changed, %d strengthened, %d unchanged",
-		resources(c.Weakened), c.Changed, c.Strengthened, rep.Unchanged)
+	return fmt.Sprintf("%s weakened, %d strengthened, %d changed, %d unchanged",
+		resources(c.Weakened), c.Strengthened, c.Changed, rep.Unchanged)
 }
 
 func resources(n int) string {

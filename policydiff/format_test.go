@@ -69,7 +69,7 @@ func TestMarkdownEscapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "### Realmgate policy diff: protection weakened\n\n" +
-		"a'b → c\\|d: 0 resources weakened, 0 changed, 0 strengthened, 0 unchanged.\n\n" +
+		"a'b → c\\|d: 0 resources weakened, 0 strengthened, 0 changed, 0 unchanged.\n\n" +
 		"| resource | effect | change |\n| --- | --- | --- |\n" +
 		"| procedure A.p\\|&lt;img src=x&gt;' (changed) | **weakened** | from App/a\\|b: x \\| &lt;script&gt;\\*bold\\*&lt;/script&gt; \\[l\\](http://e) ?\\[31m?next |\n"
 	if d := cmp.Diff(want, b.String()); d != "" {
