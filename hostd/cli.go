@@ -30,6 +30,7 @@ Usage:
   hostd policy compile --config DIR --out DIR
   hostd policy test --config DIR
   hostd policy explain --config DIR --test NAME [--passed REALM,...] [--input FILE]
+  hostd policy diff --config OLD --config NEW [--format text|markdown|json]   (DIR or DIR@REV)
   hostd ca init [--data DIR] [--algorithm ecdsa-p256|rsa-3072|ed25519]
   hostd adapter test [--setting N=V] [--setting-file N=FILE] [--issuer CA.pem] MODULE.wasm | --plugin CMD
 
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return cmdPolicyExplain(ctx, args[2:], stdout, stderr)
 		case "lint":
 			return cmdPolicyLint(ctx, args[2:], stdout, stderr)
+		case "diff":
+			return cmdPolicyDiff(ctx, args[2:], stdout, stderr)
 		}
 	case "adapter":
 		if len(args) >= 2 && args[1] == "test" {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -336,5 +337,35 @@ func TestUnified(t *testing.T) {
 	}
 	if got := unified("a/f", "b/f", a, a); got != "" {
 		t.Errorf("same text: %q", got)
+	}
+}
+
+// TestDryRunDiffApplies: the dry-run diff of the sample, applied by git apply to the project as
+// it was, gives the migrated project, as docs/migrate.md says a reviewer may do.
+func TestDryRunDiffApplies(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
+			t.Fatal("git is required (REALMGATE_REQUIRE_TOOLCHAINS is set): run .ci/install-git.sh")
+		}
+		t.Skip("git is not installed")
+	}
+	dir := t.TempDir()
+	writeTree(t, dir, readTree(t, "testdata/sample/before"))
+	plan, err := Make(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := filepath.Join(t.TempDir(), "migrate.diff")
+	if err := os.WriteFile(patch, []byte(plan.Unified()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("git", "apply", patch)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "GIT_CEILING_DIRECTORIES="+filepath.Dir(dir))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply: %v\n%s", err, out)
+	}
+	if d := cmp.Diff(readTree(t, "testdata/sample/after"), readTree(t, dir)); d != "" {
+		t.Errorf("applied diff (-want +got):\n%s", d)
 	}
 }
