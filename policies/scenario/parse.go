@@ -31,6 +31,8 @@ type Scenario struct {
 	Resource Resource
 	Facts    Facts
 	Expect   Expect
+	// ExpectLine is the line of expect.
+	ExpectLine int
 }
 
 // Resource kinds, as the policy input names them (input.resource.kind).
@@ -121,7 +123,6 @@ var decisions = []string{Allow, Challenge, Deny, Blocked}
 
 // Expect is the decision a scenario must get. Step, Realms and Reason are checked when given.
 type Expect struct {
-	Line     int      `json:"-"`
 	Decision string   `json:"decision"`
 	Step     int      `json:"step,omitempty"`
 	Realms   []string `json:"realms,omitempty"`
@@ -289,6 +290,7 @@ func (p *parser) scenario(n *yaml.Node) (*Scenario, error) {
 	if s.Expect, err = p.expect(en); err != nil {
 		return nil, err
 	}
+	s.ExpectLine = en.Line
 	return s, nil
 }
 
@@ -397,7 +399,7 @@ func (p *parser) expect(n *yaml.Node) (Expect, error) {
 	if err != nil {
 		return Expect{}, err
 	}
-	e := Expect{Line: n.Line}
+	var e Expect
 	if e.Decision, err = p.requiredString(n, m, "decision"); err != nil {
 		return Expect{}, err
 	}

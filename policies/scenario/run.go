@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/project"
@@ -205,7 +204,7 @@ func (r Result) String() string {
 	case r.Err != nil:
 		return fmt.Sprintf("%s:%d: scenario %q: %v", s.File, s.Line, s.Name, r.Err)
 	case r.Diff != "":
-		return fmt.Sprintf("%s:%d: scenario %q: got %s, want %s (-want +got):\n%s", s.File, s.Expect.Line, s.Name,
+		return fmt.Sprintf("%s:%d: scenario %q: got %s, want %s (-want +got):\n%s", s.File, s.ExpectLine, s.Name,
 			describe(r.Got), s.Expect.Decision, r.Diff)
 	}
 	return fmt.Sprintf("%s:%d: scenario %q: %s", s.File, s.Line, s.Name, describe(r.Got))
@@ -240,7 +239,7 @@ func Run(ctx context.Context, p *project.Project, ev *policies.Evaluator, scenar
 		if err != nil {
 			res.Err = err
 		} else {
-			res.Diff = cmp.Diff(s.Expect, observed(s.Expect, res.Got), cmpopts.IgnoreFields(Expect{}, "Line"))
+			res.Diff = cmp.Diff(s.Expect, observed(s.Expect, res.Got))
 		}
 		out = append(out, res)
 	}
@@ -250,7 +249,7 @@ func Run(ctx context.Context, p *project.Project, ev *policies.Evaluator, scenar
 // observed is the outcome in the terms of want: the members want names, and the reason want
 // names when the outcome has it among its reasons.
 func observed(want Expect, got Outcome) Expect {
-	o := Expect{Line: want.Line, Decision: got.Decision}
+	o := Expect{Decision: got.Decision}
 	if want.Step != 0 {
 		o.Step = got.Step
 	}
