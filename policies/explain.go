@@ -43,70 +43,70 @@ func (h RuleHit) String() string {
 // reports the users' rules that held; with trace set, the trace itself too. It costs a traced
 // evaluation: it is for people asking why, never for serving requests.
 func (e *Evaluator) Explain(ctx context.Context, in Input, trace bool) (Explanation, error) {
-	buf := topdown.NewBufferTracer()
-	dec, err := e.eval(ctx, in, rego.EvalQueryTracer(buf))
+	rt := &ruleTracer{}
+	if trace {
+		rt.buf = topdown.NewBufferTracer()
+	}
+	dec, err := e.eval(ctx, in, rego.EvalQueryTracer(rt))
 	if err != nil {
 		return Explanation{}, err
 	}
-	out := Explanation{Decision: dec, Rules: userRuleHits(*buf)}
+	out := Explanation{Decision: dec, Rules: rt.hits}
 	if trace {
 		var b bytes.Buffer
-		topdown.PrettyTraceWithLocation(&b, *buf)
+		topdown.PrettyTraceWithLocation(&b, *rt.buf)
 		out.Trace = b.String()
 	}
 	return out, nil
 }
 
-// userRuleHits finds the exits of the users' deny and require rules in a trace, with the value
-// each rule's head took there.
-func userRuleHits(events []*topdown.Event) []RuleHit {
-	var out []RuleHit
-	for _, ev := range events {
-		if ev.Op != topdown.ExitOp {
-			continue
-		}
-		r, ok := ev.Node.(*ast.Rule)
-		if !ok || r.Module == nil || r.Head.Key == nil {
-			continue
-		}
-		pkg := strings.TrimPrefix(r.Module.Package.Path.String(), "data.")
-		if !strings.HasPrefix(pkg, UserPackagePrefix) {
-			continue
-		}
-		name := r.Head.Name.String()
-		if ref := r.Head.Ref(); len(ref) > 0 {
-			name = ref[0].Value.String()
-		}
-		if _, read := userSets[name]; !read {
-			continue
-		}
-		hit := RuleHit{Rule: name, Package: pkg, Value: plugged(r.Head.Key, ev.Locals)}
-		if r.Location != nil {
-			hit.Location = fmt.Sprintf("%s:%d", r.Location.File, r.Location.Row)
-		}
-		if !slices.Contains(out, hit) {
-			out = append(out, hit)
-		}
-	}
-	return out
+// ruleTracer records the exits of the users' deny and require rules, with the value each rule's
+// head took there, and keeps the whole trace when buf is set. The head is plugged as the event
+// comes: the bindings an event refers to change as the evaluation goes on.
+type ruleTracer struct {
+	hits []RuleHit
+	buf  *topdown.BufferTracer
 }
 
-// plugged is the head's value with the event's bindings: a message as its text, anything else
-// as Rego prints it.
-func plugged(key *ast.Term, locals *ast.ValueMap) string {
-	t := key
-	if locals != nil {
-		if x, err := ast.TransformVars(key, func(v ast.Var) (ast.Value, error) {
-			if b := locals.Get(v); b != nil {
-				return b, nil
-			}
-			return v, nil
-		}); err == nil {
-			if pt, ok := x.(*ast.Term); ok {
-				t = pt
-			}
-		}
+func (*ruleTracer) Enabled() bool { return true }
+
+func (t *ruleTracer) Config() topdown.TraceConfig {
+	return topdown.TraceConfig{PlugLocalVars: t.buf != nil}
+}
+
+func (t *ruleTracer) TraceEvent(ev topdown.Event) {
+	if t.buf != nil {
+		t.buf.TraceEvent(ev)
 	}
+	if ev.Op != topdown.ExitOp {
+		return
+	}
+	r, ok := ev.Node.(*ast.Rule)
+	if !ok || r.Module == nil || r.Head.Key == nil {
+		return
+	}
+	pkg := strings.TrimPrefix(r.Module.Package.Path.String(), "data.")
+	if !strings.HasPrefix(pkg, UserPackagePrefix) {
+		return
+	}
+	name := r.Head.Name.String()
+	if ref := r.Head.Ref(); len(ref) > 0 {
+		name = ref[0].Value.String()
+	}
+	if _, read := userSets[name]; !read {
+		return
+	}
+	hit := RuleHit{Rule: name, Package: pkg, Value: text(ev.Plug(r.Head.Key))}
+	if r.Location != nil {
+		hit.Location = fmt.Sprintf("%s:%d", r.Location.File, r.Location.Row)
+	}
+	if !slices.Contains(t.hits, hit) {
+		t.hits = append(t.hits, hit)
+	}
+}
+
+// text is a message as its text, anything else as Rego prints it.
+func text(t *ast.Term) string {
 	if s, ok := t.Value.(ast.String); ok {
 		return string(s)
 	}

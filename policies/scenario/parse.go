@@ -186,7 +186,7 @@ func LoadFile(path string) ([]*Scenario, error) {
 func Parse(file string, data []byte) ([]*Scenario, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &Error{File: file, Line: yamlLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		return nil, yamlError(file, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &Error{File: file, Line: 1, Msg: "no scenarios: write a list of them"}
@@ -221,7 +221,7 @@ func Parse(file string, data []byte) ([]*Scenario, error) {
 func ParseFacts(file string, data []byte) (Facts, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return Facts{}, &Error{File: file, Line: yamlLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		return Facts{}, yamlError(file, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return Facts{}, nil
@@ -483,18 +483,15 @@ func (p *parser) strings(n *yaml.Node, what string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
-// yamlLine finds the line a yaml.v3 error names ("yaml: line 3: ...").
-func yamlLine(err error) int {
-	msg := err.Error()
-	i := strings.Index(msg, "line ")
-	if i < 0 {
-		return 0
+// yamlError turns a yaml.v3 error ("yaml: line 3: ...") into an *Error at that line.
+func yamlError(file string, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		n, after, found := strings.Cut(rest, ": ")
+		if l, err := strconv.Atoi(n); err == nil && found {
+			line, msg = l, after
+		}
 	}
-	rest := msg[i+len("line "):]
-	j := 0
-	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-		j++
-	}
-	n, _ := strconv.Atoi(rest[:j])
-	return n
+	return &Error{File: file, Line: line, Msg: msg}
 }
