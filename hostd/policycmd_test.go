@@ -155,7 +155,7 @@ func TestPolicyTestScenarioFailures(t *testing.T) {
 	}
 
 	mustWrite(t, scen, "- name: a typo\n  resource: {procedure: Accounts.transfer}\n  app: {id: BankApp, env: android}\n  expect: {decison: allow}\n")
-	code, out, errs = runHostd(t, "policy", "test", "--config", dir)
+	code, _, errs = runHostd(t, "policy", "test", "--config", dir)
 	wantErr := scen + `:4: unknown member "decison": use decision, step, realms, reason`
 	if code != 1 || !strings.Contains(errs, wantErr) {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, errs, wantErr)
