@@ -178,3 +178,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFacts: no facts file makes ParseFacts panic; what it refuses is an *Error.
+func FuzzParseFacts(f *testing.F) {
+	f.Add([]byte("app: {id: A, env: e, version: 1}\npassed: [a]\nparameters: [{x: 1}]\nremoteDisable: notify\ndeviceBlocked: false\n"))
+	f.Add([]byte(`{"app": {"id": "A"}, "passed": ["a", "a"]}`))
+	f.Add([]byte("- a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		facts, err := ParseFacts("f.yaml", data)
+		if err != nil {
+			var se *Error
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is not an *Error", err)
+			}
+			return
+		}
+		if _, err := json.Marshal(facts.Parameters); err != nil {
+			t.Errorf("parameters are not JSON: %v", err)
+		}
+	})
+}
