@@ -121,7 +121,9 @@ func Build(p *project.Project, r Resource, f Facts) (Request, error) {
 		facts["method"], facts["path"] = "POST", "/oauth/token"
 	}
 	req.Input.Request = facts
-	if req.Test == project.Unprotected {
+	if req.Test == project.Unprotected && (r.Kind == KindApp || r.Kind == KindProcedure) {
+		// The server serves these without asking the engine (a static resource has no such
+		// exemption: the engine refuses a test it does not know).
 		req.Unprotected = true
 		return req, nil
 	}
