@@ -218,12 +218,11 @@ func (rep *testReport) writeText(w io.Writer) {
 				continue // data only: nothing that runs
 			}
 			line := fmt.Sprintf("  %-*s %5.1f%%", width, f.File, f.Percent)
+			if len(f.Covered) > 0 {
+				line += "  covered: " + lineRanges(f.Covered)
+			}
 			if len(f.NotCovered) > 0 {
-				rs := make([]string, len(f.NotCovered))
-				for i, r := range f.NotCovered {
-					rs[i] = r.String()
-				}
-				line += "  not covered: " + strings.Join(rs, ", ")
+				line += "  not covered: " + lineRanges(f.NotCovered)
 			}
 			fmt.Fprintln(w, line)
 		}
@@ -231,6 +230,15 @@ func (rep *testReport) writeText(w io.Writer) {
 			fmt.Fprintf(w, "coverage %.1f%% is below --min %g%%\n", c.Percent, *rep.Min)
 		}
 	}
+}
+
+// lineRanges writes line ranges as "3-4, 7".
+func lineRanges(rs []policies.LineRange) string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.String()
+	}
+	return strings.Join(out, ", ")
 }
 
 // cmdPolicyExplain shows one decision and why: the security test and its steps, the realms
