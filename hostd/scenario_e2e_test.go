@@ -12,8 +12,10 @@ import (
 )
 
 // TestScenarioInputIsTheEngines: the policy input a scenario is decided on (scenario.Build) is
-// the one the daemon's engine builds for the same request over HTTP. A user rule of the project
-// denies every request with its input as the message, so the client sees what the policies saw.
+// the one the daemon's engine builds for the same request over HTTP, and a scenario is blocked
+// before the policies exactly when the daemon refuses the request before them (remote-disable
+// rules). A user rule of the project denies every request with its input as the message, so the
+// client sees what the policies saw.
 func TestScenarioInputIsTheEngines(t *testing.T) {
 	dir := copyExample(t, nil)
 	mustWrite(t, filepath.Join(dir, "policies", "echo.rego"), `package realmgate.user.echo
@@ -31,6 +33,10 @@ deny contains json.marshal(input)
 		method, path, body string
 		resource           scenario.Resource
 		facts              scenario.Facts
+		// rules are the remote-disable rules of BankApp/android during the request.
+		rules string
+		// blocked is the error code of a request refused before the policies.
+		blocked string
 	}{
 		{name: "app init", env: "android", version: "2.1.0", method: "POST", path: "/api/v1/apps/BankApp/android/init", body: "{}",
 			resource: scenario.Resource{Kind: "app", Name: "BankApp/android"},
@@ -45,6 +51,20 @@ deny contains json.marshal(input)
 			facts:    scenario.Facts{App: scenario.App{ID: "BankApp", Env: "mobilewebapp", Version: "3.0.0"}}},
 		{name: "static without the application headers", method: "GET", path: "/statements/2026-11.txt",
 			resource: scenario.Resource{Kind: "static", Name: "/statements/2026-11.txt"}},
+		{name: "remote-disable notice", env: "android", version: "1.4.0", method: "POST", path: "/api/v1/apps/BankApp/android/init", body: "{}",
+			rules:    `{"rules":[{"versions":"<2.0.0","action":"notify","message":"Update soon"}]}`,
+			resource: scenario.Resource{Kind: "app", Name: "BankApp/android"},
+			facts:    scenario.Facts{App: scenario.App{Version: "1.4.0"}, RemoteDisable: "notify"}},
+		{name: "remote-disable block", env: "android", version: "1.4.0", method: "POST", path: "/api/v1/apps/BankApp/android/init", body: "{}",
+			rules:    `{"rules":[{"versions":"<2.0.0","action":"block","message":"Please update"}]}`,
+			resource: scenario.Resource{Kind: "app", Name: "BankApp/android"},
+			facts:    scenario.Facts{App: scenario.App{Version: "1.4.0"}, RemoteDisable: "block"}, blocked: "application_disabled"},
+		// transferTests holds no wl_remoteDisableRealm: a block rule does not apply to it. (A
+		// version 0.x, which the project's deny rule of versions 1.x lets through.)
+		{name: "remote-disable block, test without the realm", env: "android", version: "0.9.0", method: "POST", path: "/api/v1/adapters/Accounts/transfer", body: "{}",
+			rules:    `{"rules":[{"versions":"<2.0.0","action":"block","message":"Please update"}]}`,
+			resource: scenario.Resource{Kind: "procedure", Name: "Accounts.transfer"},
+			facts:    scenario.Facts{App: scenario.App{ID: "BankApp", Env: "android", Version: "0.9.0"}, RemoteDisable: "block"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -52,7 +72,28 @@ deny contains json.marshal(input)
 			if tc.env == "" {
 				r.headers = map[string]string{}
 			}
+			if tc.rules != "" {
+				if st, body := admin(t, d, "PUT", "/admin/v1/apps/BankApp/android/remote-disable", tc.rules, adminToken); st != 200 && st != 204 {
+					t.Fatalf("remote-disable rules: %d %v", st, body)
+				}
+				t.Cleanup(func() {
+					admin(t, d, "PUT", "/admin/v1/apps/BankApp/android/remote-disable", `{"rules":[]}`, adminToken)
+				})
+			}
+			req, err := scenario.Build(p, tc.resource, tc.facts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			status, body, _ := r.do(tc.method, tc.path, tc.body)
+			if tc.blocked != "" {
+				if status != 403 || body["error"] != tc.blocked || req.Blocked == "" {
+					t.Fatalf("daemon: %d %v; scenario blocked: %q; want both refusing before the policies", status, body, req.Blocked)
+				}
+				return
+			}
+			if req.Blocked != "" {
+				t.Fatalf("the scenario is blocked (%s), the daemon answered %d %v", req.Blocked, status, body)
+			}
 			msg, _ := body["message"].(string)
 			if status != 403 || body["error"] != "policy_denied" {
 				t.Fatalf("%s %s: %d %v, want the echo rule's denial", tc.method, tc.path, status, body)
@@ -60,10 +101,6 @@ deny contains json.marshal(input)
 			var engine any
 			if err := json.Unmarshal([]byte(msg), &engine); err != nil {
 				t.Fatalf("the denial is not the input: %q", msg)
-			}
-			req, err := scenario.Build(p, tc.resource, tc.facts)
-			if err != nil {
-				t.Fatal(err)
 			}
 			b, err := json.Marshal(req.Input)
 			if err != nil {
