@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/realmgate/realmgate/adapters"
@@ -28,7 +25,9 @@ Usage:
   hostd check --config DIR
   hostd migrate --config DIR [--dry-run]
   hostd policy compile --config DIR --out DIR
-  hostd policy test --config DIR
+  hostd policy test --config DIR [--coverage] [--min PCT] [--format text|json]
+  hostd policy explain --config DIR --resource KIND:NAME [--passed REALM,...] [--facts FILE] [--trace]
+  hostd policy explain --config DIR --decision ID --log FILE [--trace]
   hostd policy explain --config DIR --test NAME [--passed REALM,...] [--input FILE]
   hostd policy diff --config OLD --config NEW [--format text|markdown|json]   (DIR or DIR@REV)
   hostd ca init [--data DIR] [--algorithm ecdsa-p256|rsa-3072|ed25519]
@@ -253,144 +252,6 @@ func cmdPolicyCompile(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stdout, path)
 	}
 	return 0
-}
-
-// cmdPolicyTest runs the test_* rules of the built-in library and of the project's policies/
-// folder (files ending in _test.rego) against the compiled security tests.
-func cmdPolicyTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("policy test", stderr)
-	dir := fs.String("config", "", "project directory")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *dir == "" {
-		fmt.Fprintln(stderr, "hostd policy test: --config DIR is required")
-		return 2
-	}
-	p, err := project.Load(*dir, project.LoadOptions{})
-	if err != nil {
-		printError(stderr, *dir, err)
-		return 1
-	}
-	mods, err := policies.ProjectTestModules(p)
-	if err != nil {
-		fmt.Fprintln(stderr, "hostd policy test:", err)
-		return 1
-	}
-	results, err := policies.RunTests(ctx, mods)
-	if err != nil {
-		fmt.Fprintln(stderr, "hostd policy test:", err)
-		return 1
-	}
-	var pass, fail int
-	for _, r := range results {
-		switch {
-		case r.Err != nil:
-			fail++
-			fmt.Fprintf(stdout, "ERROR %s.%s: %v\n", r.Package, r.Name, r.Err)
-		case r.Fail:
-			fail++
-			fmt.Fprintf(stdout, "FAIL  %s.%s (%s)\n", r.Package, r.Name, r.Location)
-		case r.Skip:
-			fmt.Fprintf(stdout, "SKIP  %s.%s (%s)\n", r.Package, r.Name, r.Location)
-		default:
-			pass++
-		}
-	}
-	fmt.Fprintf(stdout, "%d passed, %d failed\n", pass, fail)
-	if fail > 0 {
-		return 1
-	}
-	return 0
-}
-
-// cmdPolicyExplain shows one decision: the test's steps and what the policies decide for an
-// input, so a reviewer can see why a request would be challenged or denied.
-func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("policy explain", stderr)
-	dir := fs.String("config", "", "project directory")
-	test := fs.String("test", "", "security test to evaluate")
-	passed := fs.String("passed", "", "comma-separated realms the client has passed")
-	inputFile := fs.String("input", "", "JSON file with more input (resource, request, app); test and passed from flags win")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if *dir == "" || *test == "" {
-		fmt.Fprintln(stderr, "hostd policy explain: --config DIR and --test NAME are required")
-		return 2
-	}
-	p, ev, err := daemon.LoadProject(ctx, *dir)
-	if err != nil {
-		printError(stderr, *dir, err)
-		return 1
-	}
-	t, ok := p.Tests[*test]
-	if !ok {
-		names := append([]string(nil), p.TestOrder...)
-		sort.Strings(names)
-		fmt.Fprintf(stderr, "hostd policy explain: no security test %q (have: %s)\n", *test, strings.Join(names, ", "))
-		return 1
-	}
-	var input policies.Input
-	if *inputFile != "" {
-		b, err := os.ReadFile(*inputFile)
-		if err != nil {
-			fmt.Fprintln(stderr, "hostd policy explain:", err)
-			return 1
-		}
-		if err := decodeInput(b, &input); err != nil {
-			fmt.Fprintln(stderr, "hostd policy explain: --input:", err)
-			return 1
-		}
-	}
-	realms := []string{}
-	for _, r := range strings.Split(*passed, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			realms = append(realms, r)
-		}
-	}
-	sort.Strings(realms)
-	input.Test = t.Name
-	input.Passed = realms
-	dec, err := ev.Eval(ctx, input)
-	if err != nil {
-		fmt.Fprintln(stderr, "hostd policy explain:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "security test %s (%s)\n", t.Name, t.Kind)
-	if t.Expansion != "" {
-		fmt.Fprintf(stdout, "  expanded from %s\n", t.Expansion)
-	}
-	for i, step := range t.Steps {
-		fmt.Fprintf(stdout, "  step %d: %s\n", i+1, strings.Join(step, ", "))
-	}
-	fmt.Fprintf(stdout, "passed: %s\n", strings.Join(realms, ", "))
-	switch dec.Outcome {
-	case policies.Allow:
-		fmt.Fprintln(stdout, "decision: allow")
-	case policies.Challenge:
-		fmt.Fprintf(stdout, "decision: challenge step %d of %d: %s\n", dec.Step, dec.Steps, strings.Join(dec.Realms, ", "))
-	case policies.Deny:
-		fmt.Fprintf(stdout, "decision: deny: %s\n", strings.Join(dec.Reasons, "; "))
-	}
-	fmt.Fprintf(stdout, "policy revision %s\n", ev.Revision())
-	return 0
-}
-
-// decodeInput decodes a policy input from JSON, as the daemon would build it: a member the input
-// does not have is an error (no policy could ever read it in the daemon), and numbers keep their
-// text, as a client's JSON parameters do.
-func decodeInput(b []byte, in *policies.Input) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	d.UseNumber()
-	if err := d.Decode(in); err != nil {
-		return err
-	}
-	if d.More() {
-		return errors.New("more than one JSON value")
-	}
-	return nil
 }
 
 // cmdCAInit creates the provisioning CA in the data folder.

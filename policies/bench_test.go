@@ -124,3 +124,42 @@ func BenchmarkDecideVsEval(b *testing.B) {
 	b.ReportMetric(testing.AllocsPerRun(20, eval), "eval-allocs/op")
 	b.ReportMetric(testing.AllocsPerRun(20, opa), "opa-allocs/op")
 }
+
+// BenchmarkExplainAndCoverage is what the review tools cost beside a plain evaluation of the same
+// decision (the peer): an evaluation with the coverage tracer (hostd policy test --coverage), and
+// Explain with and without OPA's trace (hostd policy explain).
+func BenchmarkExplainAndCoverage(b *testing.B) {
+	ev, _, input := benchSetup(b)
+	ctx := context.Background()
+	b.Run("eval", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ev.Eval(ctx, input); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("covered", func(b *testing.B) {
+		c := NewCover()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ev.EvalCovered(ctx, input, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, trace := range []bool{false, true} {
+		name := "explain"
+		if trace {
+			name = "explain-trace"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ev.Explain(ctx, input, trace); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -18,7 +18,10 @@
 // it (the clock, randomness, the network).
 //
 // [ProjectTestModules] and [RunTests] run the test_* rules of the library and of a project's
-// policies/*_test.rego against the compiled policy set, for hostd policy test.
+// policies/*_test.rego against the compiled policy set, for hostd policy test. [Cover] collects
+// OPA's coverage over those runs ([RunTestsCovered]) and over decisions ([Evaluator.EvalCovered]),
+// and [Evaluator.Explain] says which of the users' rules denied or stepped up, with OPA's trace,
+// for hostd policy explain. Package scenario runs the project's scenario files.
 //
 // The package knows nothing of sessions or HTTP: the engine builds the input and acts on the
 // decision.

@@ -216,11 +216,21 @@ var ErrNoDecision = errors.New("policies: no decision")
 // Eval evaluates the prepared query without the memo: the input converted to OPA's value, then
 // one evaluation.
 func (e *Evaluator) Eval(ctx context.Context, in Input) (Decision, error) {
+	return e.eval(ctx, in)
+}
+
+// eval is Eval with more evaluation options (tracers).
+func (e *Evaluator) eval(ctx context.Context, in Input, opts ...rego.EvalOption) (Decision, error) {
 	v, err := in.value()
 	if err != nil {
 		return Decision{}, err
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(v))
+	var rs rego.ResultSet
+	if len(opts) == 0 {
+		rs, err = e.query.Eval(ctx, rego.EvalParsedInput(v)) // the hot path: no slice to build
+	} else {
+		rs, err = e.query.Eval(ctx, append([]rego.EvalOption{rego.EvalParsedInput(v)}, opts...)...)
+	}
 	if err != nil {
 		return Decision{}, fmt.Errorf("evaluating %s: %w", Query, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/cover"
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/realmgate/realmgate/project"
@@ -66,6 +67,11 @@ func ProjectTestModules(p *project.Project) (map[string]string, error) {
 // runner, built-in errors raised as test errors. The results are sorted by package and name.
 // A module that does not parse or compile is an error, not a failed test.
 func RunTests(ctx context.Context, modules map[string]string) ([]TestResult, error) {
+	return runTests(ctx, modules, nil)
+}
+
+// runTests is RunTests, with c (when not nil) collecting coverage.
+func runTests(ctx context.Context, modules map[string]string, c *Cover) ([]TestResult, error) {
 	parsed := make(map[string]*ast.Module, len(modules))
 	for path, src := range modules {
 		m, err := ast.ParseModuleWithOpts(path, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
@@ -74,11 +80,16 @@ func RunTests(ctx context.Context, modules map[string]string) ([]TestResult, err
 		}
 		parsed[path] = m
 	}
-	ch, err := tester.NewRunner().
+	runner := tester.NewRunner().
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetModules(parsed).
-		RaiseBuiltinErrors(true).
-		RunTests(ctx, nil)
+		RaiseBuiltinErrors(true)
+	if c != nil {
+		// Only the plain run: the supplementary runs tag why a line is not covered, which the
+		// report does not show.
+		runner = runner.SetCoverageQueryTracer(c.c).SetCoverageRuns([]cover.Kind{})
+	}
+	ch, err := runner.RunTests(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("compiling the Rego tests: %w", err)
 	}
