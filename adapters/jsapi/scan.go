@@ -1,0 +1,534 @@
+package jsapi
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/dop251/goja/ast"
+	"github.com/dop251/goja/file"
+	"github.com/dop251/goja/parser"
+)
+
+// Bounds of what Scan reads: a script's size, and how deeply its code may nest. Real adapters
+// are far below both (the largest in the corpus is 247 KB, nested a few dozen levels); the bounds
+// keep a hostile file from exhausting the memory or the stack of the process that checks it.
+const (
+	MaxSourceBytes = 4 << 20
+	MaxNesting     = 1000
+)
+
+// ErrTooLarge and ErrTooDeep are returned by Scan for a script beyond its bounds.
+var (
+	ErrTooLarge = fmt.Errorf("the script is larger than %d bytes", MaxSourceBytes)
+	ErrTooDeep  = fmt.Errorf("the script nests more than %d levels deep", MaxNesting)
+)
+
+// Pos is a place in a script: line and column, both from 1 (the column counts bytes).
+type Pos struct {
+	Line, Column int
+}
+
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Column) }
+
+// Use is one use of a server API in a script, with its status in the runtime.
+type Use struct {
+	Support
+	Pos Pos
+	// Detail says more when API names a family: the Java name called (java.lang.System.out),
+	// the XSL file of a transformation (filtered.xsl), the computed access (WL.Server[...]).
+	Detail string
+}
+
+// Report is what Scan finds in one script.
+type Report struct {
+	// File is the name the script was scanned under, as given to Scan.
+	File string
+	// Uses are the server APIs the script uses, in source order.
+	Uses []Use
+	// Functions are the names the script defines at its top level (function declarations,
+	// variables and assignments), each where it is defined: the procedures it can serve.
+	Functions map[string]Pos
+}
+
+// Refused returns the uses the runtime refuses.
+func (r *Report) Refused() []Use {
+	var out []Use
+	for _, u := range r.Uses {
+		if u.Status != Supported {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// MissingFunctions returns, in the order given, the procedures the script defines no function
+// for.
+func (r *Report) MissingFunctions(procedures []string) []string {
+	var out []string
+	for _, p := range procedures {
+		if _, ok := r.Functions[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// APIs returns the distinct APIs the script uses, in name order.
+func (r *Report) APIs() []string {
+	var out []string
+	for _, u := range r.Uses {
+		if !slices.Contains(out, u.API) {
+			out = append(out, u.API)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SyntaxError is a script that does not parse, with where the parser stopped.
+type SyntaxError struct {
+	File    string
+	Pos     Pos
+	Message string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("%s:%s: syntax error: %s", e.File, e.Pos, e.Message)
+}
+
+// Scan parses a script and lists the server APIs it uses, without running it: file names the
+// script in positions and errors. A script that does not parse returns a *SyntaxError; one beyond
+// the bounds ErrTooLarge or ErrTooDeep.
+//
+// Names are resolved as a reader would, file-wide: WL.Server.invokeHttp, WL.Server["invokeHttp"],
+// and through simple aliases (var s = WL.Server; s.invokeHttp(...)). Java is recognised by its
+// package roots (java, javax, com, Packages) unless the script declares a variable of that name,
+// and by Rhino's importPackage, importClass and JavaImporter.
+func Scan(name string, src []byte) (*Report, error) {
+	if len(src) > MaxSourceBytes {
+		return nil, ErrTooLarge
+	}
+	if nesting(src) > MaxNesting {
+		return nil, ErrTooDeep
+	}
+	prog, err := parse(name, src)
+	if err != nil {
+		return nil, err
+	}
+	s := &scanner{
+		file:     prog.File,
+		report:   &Report{File: name, Functions: map[string]Pos{}},
+		declared: map[string]bool{},
+		aliases:  map[string]path{},
+		seen:     map[file.Idx]bool{},
+	}
+	s.topLevel(prog)
+	if err := s.collect(prog); err != nil {
+		return nil, err
+	}
+	s.resolveAliases()
+	if err := walk(prog, s.visit); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(s.report.Uses, func(a, b Use) int {
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line - b.Pos.Line
+		}
+		return a.Pos.Column - b.Pos.Column
+	})
+	return s.report, nil
+}
+
+// parse runs goja's parser with source maps off (a script could otherwise name a file for the
+// parser to read), turning its error list, and any panic of the parser, into an error.
+func parse(name string, src []byte) (prog *ast.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			prog, err = nil, &SyntaxError{File: name, Pos: Pos{Line: 1, Column: 1}, Message: fmt.Sprintf("the parser failed: %v", r)}
+		}
+	}()
+	prog, err = parser.ParseFile(nil, name, src, 0, parser.WithDisableSourceMaps)
+	if err == nil {
+		return prog, nil
+	}
+	var list parser.ErrorList
+	if errors.As(err, &list) && len(list) > 0 {
+		return nil, &SyntaxError{File: name, Pos: Pos{Line: list[0].Position.Line, Column: list[0].Position.Column}, Message: list[0].Message}
+	}
+	var one *parser.Error
+	if errors.As(err, &one) {
+		return nil, &SyntaxError{File: name, Pos: Pos{Line: one.Position.Line, Column: one.Position.Column}, Message: one.Message}
+	}
+	return nil, &SyntaxError{File: name, Pos: Pos{Line: 1, Column: 1}, Message: err.Error()}
+}
+
+// nesting returns how deeply the brackets of src nest, skipping strings and comments; a
+// bracket inside a regular expression literal may count, which only overestimates.
+func nesting(src []byte) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '(', '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ')', ']', '}':
+			depth = max(depth-1, 0)
+		case '"', '\'', '`':
+			for i++; i < len(src) && src[i] != c; i++ {
+				if src[i] == '\\' {
+					i++
+				}
+			}
+		case '/':
+			switch {
+			case i+1 < len(src) && src[i+1] == '/':
+				for i < len(src) && src[i] != '\n' {
+					i++
+				}
+			case i+1 < len(src) && src[i+1] == '*':
+				end := strings.Index(string(src[i+2:]), "*/")
+				if end < 0 {
+					return deepest
+				}
+				i += end + 3
+			}
+		}
+	}
+	return deepest
+}
+
+// path is a resolved member chain, WL.Server.invokeHttp as {"WL", "Server", "invokeHttp"}, with
+// where its first name stands; dynamic is set when a member of it is computed.
+type path struct {
+	names   []string
+	at      file.Idx
+	dynamic bool
+}
+
+// Roots of the names Scan resolves.
+const rootWL = "WL"
+
+// javaRoots are the names under which Rhino exposes Java packages.
+var javaRoots = []string{"java", "javax", "com", "Packages"}
+
+// javaFunctions are Rhino's functions that bring Java classes into a script.
+var javaFunctions = []string{"importPackage", "importClass", "JavaImporter"}
+
+type scanner struct {
+	file   *file.File
+	report *Report
+	// declared are the names the script declares anywhere (variables, functions, parameters):
+	// such a name is the script's own, not a Java package root.
+	declared map[string]bool
+	// candidates are the right-hand sides of simple assignments to names, aliases resolves them.
+	candidates []candidate
+	aliases    map[string]path
+	// seen keeps one use per place, however the tree reaches it.
+	seen map[file.Idx]bool
+}
+
+type candidate struct {
+	name  string
+	value ast.Expression
+}
+
+func (s *scanner) pos(idx file.Idx) Pos {
+	p := s.file.Position(int(idx) - s.file.Base())
+	return Pos{Line: p.Line, Column: p.Column}
+}
+
+// topLevel records the names the script defines at its top level.
+func (s *scanner) topLevel(prog *ast.Program) {
+	def := func(id *ast.Identifier) {
+		if id == nil {
+			return
+		}
+		if _, dup := s.report.Functions[id.Name.String()]; !dup {
+			s.report.Functions[id.Name.String()] = s.pos(id.Idx)
+		}
+	}
+	bindings := func(list []*ast.Binding) {
+		for _, b := range list {
+			if id, ok := b.Target.(*ast.Identifier); ok {
+				def(id)
+			}
+		}
+	}
+	for _, st := range prog.Body {
+		switch st := st.(type) {
+		case *ast.FunctionDeclaration:
+			def(st.Function.Name)
+		case *ast.VariableStatement:
+			bindings(st.List)
+		case *ast.LexicalDeclaration:
+			bindings(st.List)
+		case *ast.ExpressionStatement:
+			if as, ok := st.Expression.(*ast.AssignExpression); ok {
+				if id, ok := as.Left.(*ast.Identifier); ok {
+					def(id)
+				}
+			}
+		}
+	}
+}
+
+// collect gathers the declared names and the alias candidates.
+func (s *scanner) collect(prog *ast.Program) error {
+	return walk(prog, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.Binding:
+			if id, ok := n.Target.(*ast.Identifier); ok {
+				s.declared[id.Name.String()] = true
+				if n.Initializer != nil {
+					s.candidates = append(s.candidates, candidate{id.Name.String(), n.Initializer})
+				}
+			}
+		case *ast.FunctionLiteral:
+			if n.Name != nil {
+				s.declared[n.Name.Name.String()] = true
+			}
+		case *ast.CatchStatement:
+			if id, ok := n.Parameter.(*ast.Identifier); ok {
+				s.declared[id.Name.String()] = true
+			}
+		case *ast.AssignExpression:
+			if id, ok := n.Left.(*ast.Identifier); ok && n.Operator.String() == "=" {
+				s.candidates = append(s.candidates, candidate{id.Name.String(), n.Right})
+			}
+		}
+		return true
+	})
+}
+
+// resolveAliases turns the candidates that name a WL or Java chain into aliases, until no more
+// resolve (an alias may name another).
+func (s *scanner) resolveAliases() {
+	for range len(s.candidates) + 1 {
+		grew := false
+		for _, c := range s.candidates {
+			if _, done := s.aliases[c.name]; done || c.name == rootWL {
+				continue
+			}
+			if p, ok := s.resolve(c.value, 0); ok && !p.dynamic {
+				s.aliases[c.name] = path{names: p.names}
+				grew = true
+			}
+		}
+		if !grew {
+			return
+		}
+	}
+}
+
+// isJavaRoot reports whether name is a Java package root here: the script does not declare it.
+func (s *scanner) isJavaRoot(name string) bool {
+	return slices.Contains(javaRoots, name) && !s.declared[name]
+}
+
+// resolve returns the chain an expression names, when it starts at WL, a Java root or an alias.
+func (s *scanner) resolve(e ast.Expression, depth int) (path, bool) {
+	if depth > MaxNesting {
+		return path{}, false
+	}
+	switch e := e.(type) {
+	case *ast.Identifier:
+		name := e.Name.String()
+		if name == rootWL || s.isJavaRoot(name) {
+			return path{names: []string{name}, at: e.Idx}, true
+		}
+		if a, ok := s.aliases[name]; ok {
+			return path{names: slices.Clone(a.names), at: e.Idx}, true
+		}
+	case *ast.DotExpression:
+		if p, ok := s.resolve(e.Left, depth+1); ok {
+			p.names = append(p.names, e.Identifier.Name.String())
+			return p, true
+		}
+	case *ast.BracketExpression:
+		if p, ok := s.resolve(e.Left, depth+1); ok {
+			if lit, isLit := e.Member.(*ast.StringLiteral); isLit {
+				p.names = append(p.names, lit.Value.String())
+			} else {
+				p.names = append(p.names, "[...]")
+				p.dynamic = true
+			}
+			return p, true
+		}
+	}
+	return path{}, false
+}
+
+// visit records the uses a node makes; it returns false where its children hold nothing more.
+func (s *scanner) visit(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.DotExpression, *ast.BracketExpression:
+		p, ok := s.resolve(n.(ast.Expression), 0)
+		if !ok {
+			return true
+		}
+		return s.member(p, n)
+	case *ast.CallExpression:
+		s.javaFunction(n.Callee)
+	case *ast.NewExpression:
+		s.javaFunction(n.Callee)
+	case *ast.PropertyKeyed:
+		if !n.Computed && keyName(n.Key) == "transformation" {
+			s.transformation(n.Key.Idx0(), n.Value)
+		}
+	case *ast.AssignExpression:
+		if d, ok := n.Left.(*ast.DotExpression); ok && d.Identifier.Name.String() == "transformation" {
+			s.transformation(d.Identifier.Idx, n.Right)
+		}
+	}
+	return true
+}
+
+// member records the use a resolved chain makes; it returns whether to look inside the node.
+func (s *scanner) member(p path, n ast.Node) bool {
+	root := p.names[0]
+	if root != rootWL {
+		// A Java chain: java.lang.System.out.println, Packages.com.example.Auth.check.
+		s.add(FamilyJava, p.at, strings.Join(p.names, "."))
+		return false
+	}
+	if len(p.names) < 2 {
+		return false
+	}
+	if p.names[1] == "[...]" || (len(p.names) > 2 && p.names[2] == "[...]") {
+		s.add(FamilyDynamic, p.at, strings.Join(p.names[:min(3, len(p.names))], "."))
+		if b, ok := n.(*ast.BracketExpression); ok {
+			return !isLiteral(b.Member)
+		}
+		return true
+	}
+	switch p.names[1] {
+	case "Server", "Logger":
+		if len(p.names) < 3 {
+			return false // WL.Server itself, given a name or passed on: its uses are recorded
+		}
+	}
+	s.add(strings.Join(p.names[:min(3, len(p.names))], "."), p.at, "")
+	return false
+}
+
+func isLiteral(e ast.Expression) bool {
+	_, ok := e.(*ast.StringLiteral)
+	return ok
+}
+
+// javaFunction records a call of importPackage, importClass or JavaImporter.
+func (s *scanner) javaFunction(callee ast.Expression) {
+	id, ok := callee.(*ast.Identifier)
+	if !ok {
+		return
+	}
+	if name := id.Name.String(); slices.Contains(javaFunctions, name) && !s.declared[name] {
+		s.add(FamilyJava, id.Idx, name)
+	}
+}
+
+// transformation records an invokeHttp transformation of type xslFile: an object literal
+// {type: 'xslFile', xslFile: 'filtered.xsl'} given as the transformation of a request.
+func (s *scanner) transformation(at file.Idx, v ast.Expression) {
+	obj, ok := v.(*ast.ObjectLiteral)
+	if !ok {
+		return
+	}
+	kind, xsl := "", ""
+	for _, prop := range obj.Value {
+		kp, ok := prop.(*ast.PropertyKeyed)
+		if !ok || kp.Computed {
+			continue
+		}
+		switch keyName(kp.Key) {
+		case "type":
+			if lit, ok := kp.Value.(*ast.StringLiteral); ok {
+				kind = lit.Value.String()
+			}
+		case "xslFile":
+			if lit, ok := kp.Value.(*ast.StringLiteral); ok {
+				xsl = lit.Value.String()
+			} else {
+				xsl = "(computed)"
+			}
+		}
+	}
+	if kind == "xslFile" {
+		s.add(FamilyXSL, at, xsl)
+	}
+}
+
+// keyName returns the name of a property key written as a name or a string.
+func keyName(k ast.Expression) string {
+	switch k := k.(type) {
+	case *ast.Identifier:
+		return k.Name.String()
+	case *ast.StringLiteral:
+		return k.Value.String()
+	}
+	return ""
+}
+
+func (s *scanner) add(api string, at file.Idx, detail string) {
+	if s.seen[at] {
+		return
+	}
+	s.seen[at] = true
+	s.report.Uses = append(s.report.Uses, Use{Support: Classify(api), Pos: s.pos(at), Detail: detail})
+}
+
+// astPkg is the package of goja's syntax tree: walk descends only into its types.
+var astPkg = reflect.TypeFor[ast.Program]().PkgPath()
+
+// walk calls visit for every node of the tree under n, parents first; visit returning false
+// skips the node's children. goja's ast package has no walker; this one follows the exported
+// fields of its types, so a node type added there is walked too. DeclarationList fields repeat
+// declarations the statements hold (for hoisting) and are skipped.
+func walk(n ast.Node, visit func(ast.Node) bool) error {
+	return walkValue(reflect.ValueOf(n), visit, 0)
+}
+
+func walkValue(v reflect.Value, visit func(ast.Node) bool, depth int) error {
+	if depth > 8*MaxNesting {
+		return ErrTooDeep
+	}
+	switch v.Kind() {
+	case reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return walkValue(v.Elem(), visit, depth)
+	case reflect.Pointer:
+		if v.IsNil() || v.Type().Elem().PkgPath() != astPkg {
+			return nil
+		}
+		if node, ok := v.Interface().(ast.Node); ok && !visit(node) {
+			return nil
+		}
+		return walkValue(v.Elem(), visit, depth+1)
+	case reflect.Struct:
+		if v.Type().PkgPath() != astPkg {
+			return nil
+		}
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || f.Name == "DeclarationList" {
+				continue
+			}
+			if err := walkValue(v.Field(i), visit, depth); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			if err := walkValue(v.Index(i), visit, depth); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
