@@ -398,7 +398,7 @@ func (s *scanner) member(p path, n ast.Node) bool {
 		return false
 	}
 	if p.names[1] == "[...]" || (len(p.names) > 2 && p.names[2] == "[...]") {
-		s.add(FamilyDynamic, p.at, strings.Join(p.names[:min(3, len(p.names))], "."))
+		s.add(FamilyDynamic, p.at, strings.ReplaceAll(strings.Join(p.names[:min(3, len(p.names))], "."), ".[...]", "[...]"))
 		if b, ok := n.(*ast.BracketExpression); ok {
 			return !isLiteral(b.Member)
 		}

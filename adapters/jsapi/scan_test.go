@@ -52,7 +52,7 @@ function f() { log.debug(1); }`, []use{{"3:16", "WL.Logger.debug", ok, ""}}},
 		{"bracket with a string", `WL.Server["invokeProcedure"]({adapter: 'A', procedure: 'p'});`,
 			[]use{{"1:1", "WL.Server.invokeProcedure", ok, ""}}},
 		{"computed member", `var n = 'invokeHttp'; WL.Server[n]({});`,
-			[]use{{"1:23", FamilyDynamic, no, "WL.Server.[...]"}}},
+			[]use{{"1:23", FamilyDynamic, no, "WL.Server[...]"}}},
 		{"call and apply count as uses", `WL.Server.invokeHttp.call(null, {});`,
 			[]use{{"1:1", "WL.Server.invokeHttp", ok, ""}}},
 		{"SQL is refused", `var stmt = WL.Server.createSQLStatement("select 1");

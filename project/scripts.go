@@ -1,0 +1,149 @@
+package project
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+)
+
+// ScriptChecker reads an adapter's JavaScript implementation (adapters/<A>/<A>-impl.js) without
+// running it, so that the loader can report at load what the JavaScript runtime would refuse.
+// The model knows no JavaScript and imports only the standard library: the caller supplies the
+// checker in LoadOptions.Scripts (hostd passes internal/jscheck's, over adapters/jsapi).
+type ScriptChecker interface {
+	// CheckScript reads src, the script at file (relative to the project). A script that does
+	// not parse is a *ScriptSyntaxError.
+	CheckScript(file string, src []byte) (*ScriptReport, error)
+}
+
+// ScriptReport is what the loader needs to know of an adapter's script.
+type ScriptReport struct {
+	// Functions are the names the script defines at its top level: the procedures it serves.
+	Functions map[string]bool
+	// Refused are the uses of server APIs that the JavaScript runtime refuses, in source order.
+	Refused []ScriptUse
+}
+
+// ScriptUse is one use of a server API in a script.
+type ScriptUse struct {
+	Line, Column int
+	// API names what is used as a reader would: "WL.Server.createSQLStatement",
+	// "Java (java.lang.System)", "an XSL transformation (filtered.xsl)".
+	API string
+	// Reason says why it is refused; Fix what to do instead.
+	Reason, Fix string
+}
+
+// ScriptSyntaxError is a script that does not parse, where the parser stopped.
+type ScriptSyntaxError struct {
+	Line, Column int
+	Message      string
+}
+
+func (e *ScriptSyntaxError) Error() string {
+	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Message)
+}
+
+// ScriptSuffix ends the name of an adapter's JavaScript implementation: adapters/<A>/<A>-impl.js.
+const ScriptSuffix = "-impl.js"
+
+// maxScriptBytes bounds the script the loader reads.
+const maxScriptBytes = 4 << 20
+
+// loadScript checks the JavaScript of an adapter that declares no backend, when the caller gave
+// a ScriptChecker: a script that does not parse, a use of an API the runtime refuses, and a
+// declared procedure the script has no function for are errors, each at its line.
+func (l *loader) loadScript(dir string, a *Adapter) {
+	if l.opts.Scripts == nil || a.Backend != nil {
+		return
+	}
+	rel := path.Join(adaptersDir, dir, dir+ScriptSuffix)
+	src, err := readBounded(filepath.Join(l.dir, filepath.FromSlash(rel)), maxScriptBytes)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		l.errorf(Pos{File: rel, Line: 1}, "", "cannot read: %v", err)
+		return
+	}
+	r, err := l.opts.Scripts.CheckScript(rel, src)
+	if err != nil {
+		var se *ScriptSyntaxError
+		if errors.As(err, &se) {
+			l.errorf(Pos{File: rel, Line: se.Line},
+				"write ECMAScript: Realmgate parses adapters as standard JavaScript, without Rhino's extensions (E4X XML literals, for each, conditional catch)",
+				"adapter %q: syntax error at column %d: %s", a.Name, se.Column, se.Message)
+			return
+		}
+		l.errorf(Pos{File: rel, Line: 1}, "keep the script under 4 MiB and its code under 1000 levels of nesting", "adapter %q: the script cannot be checked: %v", a.Name, err)
+		return
+	}
+	if l.scriptFunctions == nil {
+		l.scriptFunctions, l.scriptFiles = map[string]map[string]bool{}, map[string]string{}
+	}
+	l.scriptFunctions[a.Name], l.scriptFiles[a.Name] = r.Functions, rel
+	// One error per API, at its first use; the rest are counted (hostd check --verbose lists
+	// every use).
+	first := map[string]int{}
+	var order []string
+	for i, u := range r.Refused {
+		if _, seen := first[u.API]; !seen {
+			first[u.API] = i
+			order = append(order, u.API)
+		}
+	}
+	for _, api := range order {
+		u := r.Refused[first[api]]
+		more := ""
+		if n := countUses(r.Refused, api) - 1; n > 0 {
+			more = fmt.Sprintf(" (and %d more %s in this file)", n, plural(n, "use", "uses"))
+		}
+		l.errorf(Pos{File: rel, Line: u.Line}, u.Fix,
+			"adapter %q uses %s at column %d, which Realmgate's JavaScript runtime does not run: %s%s", a.Name, api, u.Column, u.Reason, more)
+	}
+	for _, name := range a.ProcedureOrder {
+		if !r.Functions[name] {
+			p := a.Procedures[name]
+			l.errorf(p.Pos, fmt.Sprintf("define function %s(...) in %s, or remove the procedure", name, rel),
+				"procedure %q has no function in %s", name, rel)
+		}
+	}
+}
+
+func countUses(uses []ScriptUse, api string) int {
+	n := 0
+	for _, u := range uses {
+		if u.API == api {
+			n++
+		}
+	}
+	return n
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// readBounded reads a file of at most limit bytes.
+func readBounded(file string, limit int64) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("the file is larger than %d bytes", limit)
+	}
+	return data, nil
+}
