@@ -34,6 +34,8 @@ type ScriptUse struct {
 	// API names what is used as a reader would: "WL.Server.createSQLStatement",
 	// "Java (java.lang.System)", "an XSL transformation (filtered.xsl)".
 	API string
+	// Group gathers uses reported as one error (every Java call is "Java"); empty: API.
+	Group string
 	// Reason says why it is refused; Fix what to do instead.
 	Reason, Fix string
 }
@@ -86,24 +88,24 @@ func (l *loader) loadScript(dir string, a *Adapter) {
 		l.scriptFunctions, l.scriptFiles = map[string]map[string]bool{}, map[string]string{}
 	}
 	l.scriptFunctions[a.Name], l.scriptFiles[a.Name] = r.Functions, rel
-	// One error per API, at its first use; the rest are counted (hostd check --verbose lists
-	// every use).
+	// One error per API (or group), at its first use; the rest are counted (hostd check
+	// --verbose lists every use).
 	first := map[string]int{}
 	var order []string
 	for i, u := range r.Refused {
-		if _, seen := first[u.API]; !seen {
-			first[u.API] = i
-			order = append(order, u.API)
+		if _, seen := first[u.group()]; !seen {
+			first[u.group()] = i
+			order = append(order, u.group())
 		}
 	}
-	for _, api := range order {
-		u := r.Refused[first[api]]
+	for _, g := range order {
+		u := r.Refused[first[g]]
 		more := ""
-		if n := countUses(r.Refused, api) - 1; n > 0 {
+		if n := countUses(r.Refused, g) - 1; n > 0 {
 			more = fmt.Sprintf(" (and %d more %s in this file)", n, plural(n, "use", "uses"))
 		}
 		l.errorf(Pos{File: rel, Line: u.Line}, u.Fix,
-			"adapter %q uses %s at column %d, which Realmgate's JavaScript runtime does not run: %s%s", a.Name, api, u.Column, u.Reason, more)
+			"adapter %q uses %s at column %d, which Realmgate's JavaScript runtime does not run: %s%s", a.Name, u.API, u.Column, u.Reason, more)
 	}
 	for _, name := range a.ProcedureOrder {
 		if !r.Functions[name] {
@@ -114,10 +116,17 @@ func (l *loader) loadScript(dir string, a *Adapter) {
 	}
 }
 
-func countUses(uses []ScriptUse, api string) int {
+func (u ScriptUse) group() string {
+	if u.Group != "" {
+		return u.Group
+	}
+	return u.API
+}
+
+func countUses(uses []ScriptUse, group string) int {
 	n := 0
 	for _, u := range uses {
-		if u.API == api {
+		if u.group() == group {
 			n++
 		}
 	}

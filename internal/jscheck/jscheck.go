@@ -48,7 +48,7 @@ func (c *Checker) CheckScript(file string, src []byte) (*project.ScriptReport, e
 	}
 	for _, u := range r.Refused() {
 		out.Refused = append(out.Refused, project.ScriptUse{
-			Line: u.Pos.Line, Column: u.Pos.Column, API: Describe(u), Reason: u.Reason, Fix: u.Fix,
+			Line: u.Pos.Line, Column: u.Pos.Column, API: Describe(u), Group: u.API, Reason: u.Reason, Fix: u.Fix,
 		})
 	}
 	return out, nil

@@ -27,10 +27,10 @@ func TestCheckScript(t *testing.T) {
 	want := &project.ScriptReport{
 		Functions: map[string]bool{"server": true, "getOrders": true},
 		Refused: []project.ScriptUse{
-			{Line: 4, Column: 2, API: "Java (java.lang.System.out.println)",
+			{Line: 4, Column: 2, API: "Java (java.lang.System.out.println)", Group: "Java",
 				Reason: "there is no Java in the sandbox: Java classes cannot be called",
 				Fix:    "call the service the Java code talks to with WL.Server.invokeHttp, or write the procedure as a wasm adapter"},
-			{Line: 5, Column: 55, API: "an XSL transformation (filtered.xsl)",
+			{Line: 5, Column: 55, API: "an XSL transformation (filtered.xsl)", Group: "WL.Server.invokeHttp transformation xslFile",
 				Reason: "XSL transformations are not applied",
 				Fix:    "drop the transformation and shape the JSON that invokeHttp returns in JavaScript"},
 		},
