@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dop251/goja/ast"
 	"github.com/dop251/goja/file"
@@ -491,6 +492,29 @@ func walk(n ast.Node, visit func(ast.Node) bool) error {
 	return walkValue(reflect.ValueOf(n), visit, 0)
 }
 
+// fieldCache maps each struct type of the syntax tree to the indexes of the fields walk
+// follows; reading them from reflect once per type, not per node, makes the walk cost less than
+// the parse.
+var fieldCache sync.Map // reflect.Type -> []int
+
+// walkedFields returns the indexes of t's fields that walk follows: exported, not a
+// DeclarationList, and only for types of goja's ast package.
+func walkedFields(t reflect.Type) []int {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]int)
+	}
+	var out []int
+	if t.PkgPath() == astPkg {
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && f.Name != "DeclarationList" {
+				out = append(out, i)
+			}
+		}
+	}
+	fieldCache.Store(t, out)
+	return out
+}
+
 func walkValue(v reflect.Value, visit func(ast.Node) bool, depth int) error {
 	if depth > 8*MaxNesting {
 		return ErrTooDeep
@@ -510,15 +534,7 @@ func walkValue(v reflect.Value, visit func(ast.Node) bool, depth int) error {
 		}
 		return walkValue(v.Elem(), visit, depth+1)
 	case reflect.Struct:
-		if v.Type().PkgPath() != astPkg {
-			return nil
-		}
-		t := v.Type()
-		for i := range t.NumField() {
-			f := t.Field(i)
-			if !f.IsExported() || f.Name == "DeclarationList" {
-				continue
-			}
+		for _, i := range walkedFields(v.Type()) {
 			if err := walkValue(v.Field(i), visit, depth); err != nil {
 				return err
 			}
