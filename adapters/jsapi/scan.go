@@ -104,10 +104,11 @@ func (e *SyntaxError) Error() string {
 // script in positions and errors. A script that does not parse returns a *SyntaxError; one beyond
 // the bounds ErrTooLarge or ErrTooDeep.
 //
-// Names are resolved as a reader would, file-wide: WL.Server.invokeHttp, WL.Server["invokeHttp"],
-// and through simple aliases (var s = WL.Server; s.invokeHttp(...)). Java is recognised by its
-// package roots (java, javax, com, Packages) unless the script declares a variable of that name,
-// and by Rhino's importPackage, importClass and JavaImporter.
+// Names are resolved as a reader would, with JavaScript's function scopes: WL.Server.invokeHttp,
+// WL.Server["invokeHttp"], and simple aliases (var s = WL.Server; s.invokeHttp(...)) where the
+// alias is in scope; a parameter or variable of the same name in an inner function shadows it.
+// Java is recognised by its package roots (java, javax, com, Packages) and by Rhino's
+// importPackage, importClass and JavaImporter, unless the script declares the name in scope.
 func Scan(name string, src []byte) (*Report, error) {
 	if len(src) > MaxSourceBytes {
 		return nil, ErrTooLarge
@@ -122,16 +123,19 @@ func Scan(name string, src []byte) (*Report, error) {
 	s := &scanner{
 		file:     prog.File,
 		report:   &Report{File: name, Functions: map[string]Pos{}},
-		declared: map[string]bool{},
-		aliases:  map[string]path{},
+		scopes:   map[ast.Node]*scope{},
+		implicit: newScope(),
 		seen:     map[file.Idx]bool{},
 	}
 	s.topLevel(prog)
-	if err := s.collect(prog); err != nil {
+	if err := s.walkScoped(prog, s.declare); err != nil {
+		return nil, err
+	}
+	if err := s.walkScoped(prog, s.collect); err != nil {
 		return nil, err
 	}
 	s.resolveAliases()
-	if err := walk(prog, s.visit); err != nil {
+	if err := s.walkScoped(prog, s.visit); err != nil {
 		return nil, err
 	}
 	slices.SortStableFunc(s.report.Uses, func(a, b Use) int {
@@ -221,19 +225,67 @@ var javaFunctions = []string{"importPackage", "importClass", "JavaImporter"}
 type scanner struct {
 	file   *file.File
 	report *Report
-	// declared are the names the script declares anywhere (variables, functions, parameters):
-	// such a name is the script's own, not a Java package root.
-	declared map[string]bool
+	// scopes are the names declared by the script (the *ast.Program) and by each function;
+	// stack the scopes around the node a walk is at, innermost last.
+	scopes map[ast.Node]*scope
+	stack  []*scope
+	// implicit holds the aliases of names assigned without a declaration (implicit globals).
+	implicit *scope
 	// candidates are the right-hand sides of simple assignments to names, aliases resolves them.
 	candidates []candidate
-	aliases    map[string]path
 	// seen keeps one use per place, however the tree reaches it.
 	seen map[file.Idx]bool
 }
 
+// scope is what a function (or the script) declares: its names, and those of them that alias a
+// WL or Java chain.
+type scope struct {
+	names   map[string]bool
+	aliases map[string]path
+}
+
+func newScope() *scope { return &scope{names: map[string]bool{}, aliases: map[string]path{}} }
+
+// candidate is an assignment that may make an alias: name, in scope target, gets value, to be
+// resolved in the scopes of stack.
 type candidate struct {
-	name  string
-	value ast.Expression
+	name   string
+	target *scope
+	value  ast.Expression
+	stack  []*scope
+}
+
+// walkScoped walks the tree, keeping s.stack to the scopes around each node visit sees.
+func (s *scanner) walkScoped(prog *ast.Program, visit func(ast.Node) bool) error {
+	s.stack = s.stack[:0]
+	return walk(prog, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.Program, *ast.FunctionLiteral, *ast.ArrowFunctionLiteral:
+			sc := s.scopes[n]
+			if sc == nil {
+				sc = newScope()
+				s.scopes[n] = sc
+			}
+			s.stack = append(s.stack, sc)
+		}
+		return visit(n)
+	}, func(n ast.Node) {
+		switch n.(type) {
+		case *ast.Program, *ast.FunctionLiteral, *ast.ArrowFunctionLiteral:
+			s.stack = s.stack[:len(s.stack)-1]
+		}
+	})
+}
+
+// lookup returns the innermost scope of stack that declares name, or nil for a name the script
+// does not declare (a global of the runtime, or an implicit global).
+func lookup(stack []*scope, name string) *scope {
+	for i := len(stack) - 1; i >= 0; i-- {
+		if stack[i].names[name] {
+			return stack[i]
+		}
+	}
+	return nil
 }
 
 func (s *scanner) pos(idx file.Idx) Pos {
@@ -276,32 +328,73 @@ func (s *scanner) topLevel(prog *ast.Program) {
 	}
 }
 
-// collect gathers the declared names and the alias candidates.
-func (s *scanner) collect(prog *ast.Program) error {
-	return walk(prog, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.Binding:
-			if id, ok := n.Target.(*ast.Identifier); ok {
-				s.declared[id.Name.String()] = true
-				if n.Initializer != nil {
-					s.candidates = append(s.candidates, candidate{id.Name.String(), n.Initializer})
-				}
-			}
-		case *ast.FunctionLiteral:
-			if n.Name != nil {
-				s.declared[n.Name.Name.String()] = true
-			}
-		case *ast.CatchStatement:
-			if id, ok := n.Parameter.(*ast.Identifier); ok {
-				s.declared[id.Name.String()] = true
-			}
-		case *ast.AssignExpression:
-			if id, ok := n.Left.(*ast.Identifier); ok && n.Operator.String() == "=" {
-				s.candidates = append(s.candidates, candidate{id.Name.String(), n.Right})
+// declare records the names each scope declares: variables, parameters (bindings too),
+// function names, catch parameters.
+func (s *scanner) declare(n ast.Node) bool {
+	top := s.stack[len(s.stack)-1]
+	switch n := n.(type) {
+	case *ast.Binding:
+		bindingNames(n.Target, top.names)
+	case *ast.FunctionDeclaration:
+		if n.Function != nil && n.Function.Name != nil {
+			top.names[n.Function.Name.Name.String()] = true
+		}
+	case *ast.FunctionLiteral:
+		if n.Name != nil {
+			top.names[n.Name.Name.String()] = true // a function's name, in its own scope
+		}
+	case *ast.CatchStatement:
+		bindingNames(n.Parameter, top.names)
+	}
+	return true
+}
+
+// bindingNames adds the names a binding target declares: a name, or those of a pattern.
+func bindingNames(t ast.Expression, into map[string]bool) {
+	switch t := t.(type) {
+	case *ast.Identifier:
+		into[t.Name.String()] = true
+	case *ast.ObjectPattern:
+		for _, p := range t.Properties {
+			switch p := p.(type) {
+			case *ast.PropertyShort:
+				into[p.Name.Name.String()] = true
+			case *ast.PropertyKeyed:
+				bindingNames(p.Value, into)
 			}
 		}
-		return true
-	})
+		bindingNames(t.Rest, into)
+	case *ast.ArrayPattern:
+		for _, e := range t.Elements {
+			bindingNames(e, into)
+		}
+		bindingNames(t.Rest, into)
+	case *ast.AssignExpression: // a default value: [a = 1]
+		bindingNames(t.Left, into)
+	}
+}
+
+// collect gathers the alias candidates: names given a value by a declaration or an assignment.
+func (s *scanner) collect(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.Binding:
+		if id, ok := n.Target.(*ast.Identifier); ok && n.Initializer != nil {
+			s.addCandidate(id.Name.String(), s.stack[len(s.stack)-1], n.Initializer)
+		}
+	case *ast.AssignExpression:
+		if id, ok := n.Left.(*ast.Identifier); ok && n.Operator.String() == "=" {
+			target := lookup(s.stack, id.Name.String())
+			if target == nil {
+				target = s.implicit
+			}
+			s.addCandidate(id.Name.String(), target, n.Right)
+		}
+	}
+	return true
+}
+
+func (s *scanner) addCandidate(name string, target *scope, value ast.Expression) {
+	s.candidates = append(s.candidates, candidate{name: name, target: target, value: value, stack: slices.Clone(s.stack)})
 }
 
 // resolveAliases turns the candidates that name a WL or Java chain into aliases, until no more
@@ -310,11 +403,11 @@ func (s *scanner) resolveAliases() {
 	for range len(s.candidates) + 1 {
 		grew := false
 		for _, c := range s.candidates {
-			if _, done := s.aliases[c.name]; done || c.name == rootWL {
+			if _, done := c.target.aliases[c.name]; done || c.name == rootWL {
 				continue
 			}
-			if p, ok := s.resolve(c.value, 0); ok && !p.dynamic {
-				s.aliases[c.name] = path{names: p.names}
+			if p, ok := s.resolveIn(c.stack, c.value, 0); ok && !p.dynamic {
+				c.target.aliases[c.name] = path{names: p.names}
 				grew = true
 			}
 		}
@@ -324,32 +417,40 @@ func (s *scanner) resolveAliases() {
 	}
 }
 
-// isJavaRoot reports whether name is a Java package root here: the script does not declare it.
-func (s *scanner) isJavaRoot(name string) bool {
-	return slices.Contains(javaRoots, name) && !s.declared[name]
+// resolve returns the chain an expression names where the walk is, when it starts at WL, a Java
+// root or an alias.
+func (s *scanner) resolve(e ast.Expression, depth int) (path, bool) {
+	return s.resolveIn(s.stack, e, depth)
 }
 
-// resolve returns the chain an expression names, when it starts at WL, a Java root or an alias.
-func (s *scanner) resolve(e ast.Expression, depth int) (path, bool) {
+// resolveIn resolves an expression in the given scopes.
+func (s *scanner) resolveIn(stack []*scope, e ast.Expression, depth int) (path, bool) {
 	if depth > MaxNesting {
 		return path{}, false
 	}
 	switch e := e.(type) {
 	case *ast.Identifier:
 		name := e.Name.String()
-		if name == rootWL || s.isJavaRoot(name) {
+		sc := lookup(stack, name)
+		switch {
+		case name == rootWL && (sc == nil || len(stack) > 0 && sc == stack[0]):
+			// WL is the runtime's, even where the script also declares it (var WL = WL || {}).
 			return path{names: []string{name}, at: e.Idx}, true
+		case sc == nil && slices.Contains(javaRoots, name):
+			return path{names: []string{name}, at: e.Idx}, true
+		case sc == nil:
+			sc = s.implicit
 		}
-		if a, ok := s.aliases[name]; ok {
+		if a, ok := sc.aliases[name]; ok {
 			return path{names: slices.Clone(a.names), at: e.Idx}, true
 		}
 	case *ast.DotExpression:
-		if p, ok := s.resolve(e.Left, depth+1); ok {
+		if p, ok := s.resolveIn(stack, e.Left, depth+1); ok {
 			p.names = append(p.names, e.Identifier.Name.String())
 			return p, true
 		}
 	case *ast.BracketExpression:
-		if p, ok := s.resolve(e.Left, depth+1); ok {
+		if p, ok := s.resolveIn(stack, e.Left, depth+1); ok {
 			if lit, isLit := e.Member.(*ast.StringLiteral); isLit {
 				p.names = append(p.names, lit.Value.String())
 			} else {
@@ -426,7 +527,7 @@ func (s *scanner) javaFunction(callee ast.Expression) {
 	if !ok {
 		return
 	}
-	if name := id.Name.String(); slices.Contains(javaFunctions, name) && !s.declared[name] {
+	if name := id.Name.String(); slices.Contains(javaFunctions, name) && lookup(s.stack, name) == nil {
 		s.add(FamilyJava, id.Idx, name)
 	}
 }
@@ -484,12 +585,12 @@ func (s *scanner) add(api string, at file.Idx, detail string) {
 // astPkg is the package of goja's syntax tree: walk descends only into its types.
 var astPkg = reflect.TypeFor[ast.Program]().PkgPath()
 
-// walk calls visit for every node of the tree under n, parents first; visit returning false
-// skips the node's children. goja's ast package has no walker; this one follows the exported
+// walk calls visit for every node of the tree under n, parents first, and leave after a node's
+// children; visit returning false skips the node's children, and its leave. goja's ast package has no walker; this one follows the exported
 // fields of its types, so a node type added there is walked too. DeclarationList fields repeat
 // declarations the statements hold (for hoisting) and are skipped.
-func walk(n ast.Node, visit func(ast.Node) bool) error {
-	return walkValue(reflect.ValueOf(n), visit, 0)
+func walk(n ast.Node, visit func(ast.Node) bool, leave func(ast.Node)) error {
+	return walkValue(reflect.ValueOf(n), visit, leave, 0)
 }
 
 // fieldCache maps each struct type of the syntax tree to the indexes of the fields walk
@@ -515,7 +616,7 @@ func walkedFields(t reflect.Type) []int {
 	return out
 }
 
-func walkValue(v reflect.Value, visit func(ast.Node) bool, depth int) error {
+func walkValue(v reflect.Value, visit func(ast.Node) bool, leave func(ast.Node), depth int) error {
 	if depth > 8*MaxNesting {
 		return ErrTooDeep
 	}
@@ -524,24 +625,31 @@ func walkValue(v reflect.Value, visit func(ast.Node) bool, depth int) error {
 		if v.IsNil() {
 			return nil
 		}
-		return walkValue(v.Elem(), visit, depth)
+		return walkValue(v.Elem(), visit, leave, depth)
 	case reflect.Pointer:
 		if v.IsNil() || v.Type().Elem().PkgPath() != astPkg {
 			return nil
 		}
-		if node, ok := v.Interface().(ast.Node); ok && !visit(node) {
+		node, isNode := v.Interface().(ast.Node)
+		if isNode && !visit(node) {
 			return nil
 		}
-		return walkValue(v.Elem(), visit, depth+1)
+		if err := walkValue(v.Elem(), visit, leave, depth+1); err != nil {
+			return err
+		}
+		if isNode {
+			leave(node)
+		}
+		return nil
 	case reflect.Struct:
 		for _, i := range walkedFields(v.Type()) {
-			if err := walkValue(v.Field(i), visit, depth); err != nil {
+			if err := walkValue(v.Field(i), visit, leave, depth); err != nil {
 				return err
 			}
 		}
 	case reflect.Slice:
 		for i := range v.Len() {
-			if err := walkValue(v.Index(i), visit, depth); err != nil {
+			if err := walkValue(v.Index(i), visit, leave, depth); err != nil {
 				return err
 			}
 		}

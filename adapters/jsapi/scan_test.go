@@ -69,6 +69,24 @@ var t = Packages.com.example.Tool.make();`,
 		{"Rhino import functions", `importPackage(java.io);`,
 			[]use{{"1:1", FamilyJava, no, "importPackage"}, {"1:15", FamilyJava, no, "java.io"}}},
 		{"a variable named com is the script's own", `function f(com) { return com.items.length; }`, nil},
+		{"a parameter shadows an alias", `var log = WL.Logger;
+function f(log) { log.push(1); }
+function g() { log.info(2); }`, []use{{"3:16", "WL.Logger.info", ok, ""}}},
+		{"an alias declared in a function is that function's", `function f() { var s = WL.Server; return s.invokeHttp({}); }
+function g(s) { return s.invokeSQLStatement({}); }`, []use{{"1:42", "WL.Server.invokeHttp", ok, ""}}},
+		{"a destructured parameter shadows too", `var s = WL.Server;
+function f({s}, [t = 1]) { s.createSQLStatement(t); }`, nil},
+		{"an inner function sees the outer alias", `function f() {
+	var s = WL.Server;
+	return function () { return s.invokeSQLStatement({}); };
+}`, []use{{"3:30", "WL.Server.invokeSQLStatement", no, ""}}},
+		{"WL redeclared at the top level is still WL", `var WL = WL || {};
+WL.Server.invokeSQLStatement({});`, []use{{"2:1", "WL.Server.invokeSQLStatement", no, ""}}},
+		{"a Java root declared in one function is Java elsewhere", `function f(java) { return java.x; }
+function g() { return java.lang.System.currentTimeMillis(); }`,
+			[]use{{"2:23", FamilyJava, no, "java.lang.System.currentTimeMillis"}}},
+		{"an implicit global alias", `function init() { srv = WL.Server; }
+function p() { return srv.invokeHttp({}); }`, []use{{"2:23", "WL.Server.invokeHttp", ok, ""}}},
 		{"strings and comments are not code", `// WL.Server.invokeSQLStatement(x)
 /* java.lang.System.exit(0) */
 var s = "WL.Server.createEventSource";`, nil},
