@@ -89,6 +89,52 @@ func (r *Report) APIs() []string {
 	return out
 }
 
+// XSLFiles returns the XSL files the script's invokeHttp transformations name, in name order.
+func (r *Report) XSLFiles() []string {
+	var out []string
+	for _, u := range r.Uses {
+		if u.API == FamilyXSL && !slices.Contains(out, u.Detail) {
+			out = append(out, u.Detail)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Err returns the reason the runtime cannot load the script, a *LoadError, or nil: a use of a
+// refused API, or one of the declared procedures the script defines no function for.
+func (r *Report) Err(procedures []string) error {
+	refused, missing := r.Refused(), r.MissingFunctions(procedures)
+	if len(refused) == 0 && len(missing) == 0 {
+		return nil
+	}
+	return &LoadError{File: r.File, Refused: refused, Missing: missing}
+}
+
+// LoadError is a script the runtime refuses to load: the uses of refused APIs, and the declared
+// procedures it has no function for.
+type LoadError struct {
+	File    string
+	Refused []Use
+	Missing []string
+}
+
+func (e *LoadError) Error() string {
+	var parts []string
+	if len(e.Refused) > 0 {
+		u := e.Refused[0]
+		msg := fmt.Sprintf("%s:%s: %s is refused: %s", e.File, u.Pos, u.API, u.Reason)
+		if n := len(e.Refused) - 1; n > 0 {
+			msg += fmt.Sprintf(" (and %d more refused uses)", n)
+		}
+		parts = append(parts, msg)
+	}
+	if len(e.Missing) > 0 {
+		parts = append(parts, fmt.Sprintf("%s defines no function for procedures %s", e.File, strings.Join(e.Missing, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // SyntaxError is a script that does not parse, with where the parser stopped.
 type SyntaxError struct {
 	File    string

@@ -224,3 +224,36 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestReportErr(t *testing.T) {
+	t.Parallel()
+	src := `function getFeed() {
+	return WL.Server.invokeHttp({path: '/rss', transformation: {type: 'xslFile', xslFile: 'rss.xsl'}});
+}
+function getItems() {
+	return WL.Server.invokeHttp({path: '/items', transformation: {type: 'xslFile', xslFile: 'filtered.xsl'}});
+}`
+	r, err := Scan("Feed-impl.js", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"filtered.xsl", "rss.xsl"}, r.XSLFiles()); diff != "" {
+		t.Errorf("XSL files (-want +got):\n%s", diff)
+	}
+	err = r.Err([]string{"getFeed", "getItems", "getMore"})
+	var le *LoadError
+	if !errors.As(err, &le) || len(le.Refused) != 2 || len(le.Missing) != 1 {
+		t.Fatalf("Err = %v, want a *LoadError with 2 refused uses and 1 missing procedure", err)
+	}
+	want := "Feed-impl.js:2:45: WL.Server.invokeHttp transformation xslFile is refused: XSL transformations are not applied (and 1 more refused uses); Feed-impl.js defines no function for procedures getMore"
+	if err.Error() != want {
+		t.Errorf("Err() = %q, want %q", err, want)
+	}
+	clean, err := Scan("Echo-impl.js", []byte("function echo(x) { WL.Logger.info(x); return x; }"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clean.Err([]string{"echo"}); err != nil {
+		t.Errorf("a script with supported APIs only: %v", err)
+	}
+}
