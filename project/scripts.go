@@ -15,9 +15,10 @@ import (
 // The model knows no JavaScript and imports only the standard library: the caller supplies the
 // checker in LoadOptions.Scripts (hostd passes internal/jscheck's, over adapters/jsapi).
 type ScriptChecker interface {
-	// CheckScript reads src, the script at file (relative to the project). A script that does
+	// CheckScript reads src, the script at file (relative to the project); folder is the
+	// adapter's folder, where the stylesheets its transformations name are. A script that does
 	// not parse is a *ScriptSyntaxError.
-	CheckScript(file string, src []byte) (*ScriptReport, error)
+	CheckScript(file string, src []byte, folder fs.FS) (*ScriptReport, error)
 }
 
 // ScriptReport is what the loader needs to know of an adapter's script.
@@ -72,7 +73,7 @@ func (l *loader) loadScript(dir string, a *Adapter) {
 		l.errorf(Pos{File: rel, Line: 1}, "", "cannot read: %v", err)
 		return
 	}
-	r, err := l.opts.Scripts.CheckScript(rel, src)
+	r, err := l.opts.Scripts.CheckScript(rel, src, os.DirFS(a.Dir))
 	if err != nil {
 		var se *ScriptSyntaxError
 		if errors.As(err, &se) {

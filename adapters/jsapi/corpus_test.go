@@ -95,7 +95,7 @@ func tsvFeatures(r *Report, folder []string) []string {
 	}
 	for _, u := range r.Uses {
 		switch {
-		case u.API == FamilyXSL:
+		case u.API == FamilyXSL || u.API == FamilyStockXSL:
 			add(featTransforms)
 		case strings.HasPrefix(u.API, "WL.Logger."):
 			add(featLogger)
@@ -161,6 +161,7 @@ func TestCorpusAgreesWithAdaptersTSV(t *testing.T) {
 			t.Errorf("%s/%s: %v", row.dir, row.path, err)
 			continue
 		}
+		r.ResolveXSL(func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(filepath.Dir(file), name)) })
 		entries, err := os.ReadDir(filepath.Dir(file))
 		if err != nil {
 			t.Fatal(err)

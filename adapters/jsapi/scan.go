@@ -3,7 +3,9 @@ package jsapi
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -89,11 +91,64 @@ func (r *Report) APIs() []string {
 	return out
 }
 
+// maxXSLBytes bounds the stylesheet ResolveXSL reads.
+const maxXSLBytes = 1 << 20
+
+// ResolveXSL decides the XSL transformations of the report by the stylesheets they name, read
+// with read (from the adapter's folder): one that is Worklight's stock filtered.xsl is
+// supported, any other refused; one that cannot be read, or whose name is not a plain file of
+// the folder, is refused saying so.
+func (r *Report) ResolveXSL(read func(name string) ([]byte, error)) {
+	for i, u := range r.Uses {
+		if u.API != FamilyXSL {
+			continue
+		}
+		if !fs.ValidPath(u.Detail) || strings.Contains(u.Detail, "/") {
+			r.Uses[i].Support = Support{API: FamilyXSL, Status: Refused,
+				Reason: fmt.Sprintf("%q is not the name of a file in the adapter's folder", u.Detail),
+				Fix:    "name a stylesheet of the adapter's folder, as Worklight did"}
+			continue
+		}
+		data, err := read(u.Detail)
+		switch {
+		case err != nil:
+			r.Uses[i].Support = Support{API: FamilyXSL, Status: Refused,
+				Reason: fmt.Sprintf("the adapter's folder holds no readable %s", u.Detail),
+				Fix:    "add the stylesheet beside the script, or drop the transformation"}
+		case len(data) <= maxXSLBytes && IsStockFilter(data):
+			r.Uses[i].Support = Classify(FamilyStockXSL)
+		}
+	}
+}
+
+// IsStockFilter reports whether a stylesheet is the filtered.xsl of Worklight's adapter
+// template (comments and white space aside), which turns an RSS feed into {"Items": [{title,
+// guid, link, description, pubDate}, ...]}: most projects kept it unchanged, and the runtime
+// applies it without an XSLT engine.
+func IsStockFilter(xsl []byte) bool { return normalizeXSL(string(xsl)) == stockFilterNormalized }
+
+// stockFilter is Worklight's template filtered.xsl without its comments, white space collapsed.
+const stockFilter = `<?xml version="1.0" encoding="UTF-8"?> <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:h="http://www.w3.org/1999/xhtml"> <xsl:output method="text"/> <xsl:template match="/"> { 'Items': [ <xsl:for-each select="//item"> { 'title': '<xsl:value-of select="title"/>', 'guid': '<xsl:value-of select="guid"/>', 'link': '<xsl:value-of select="link"/>', 'description': '<xsl:value-of select="description"/>', 'pubDate': '<xsl:value-of select="pubDate"/>' }, </xsl:for-each> ] } </xsl:template> </xsl:stylesheet>`
+
+var (
+	xmlComment            = regexp.MustCompile(`(?s)<!--.*?-->`)
+	xmlDecl               = regexp.MustCompile(`^<\?xml[^>]*\?>`)
+	xmlSpaces             = regexp.MustCompile(`\s+`)
+	stockFilterNormalized = normalizeXSL(stockFilter)
+)
+
+// normalizeXSL drops comments and the XML declaration and collapses white space.
+func normalizeXSL(s string) string {
+	s = xmlComment.ReplaceAllString(s, " ")
+	s = xmlSpaces.ReplaceAllString(strings.TrimSpace(s), " ")
+	return strings.TrimSpace(xmlDecl.ReplaceAllString(s, ""))
+}
+
 // XSLFiles returns the XSL files the script's invokeHttp transformations name, in name order.
 func (r *Report) XSLFiles() []string {
 	var out []string
 	for _, u := range r.Uses {
-		if u.API == FamilyXSL && !slices.Contains(out, u.Detail) {
+		if (u.API == FamilyXSL || u.API == FamilyStockXSL) && !slices.Contains(out, u.Detail) {
 			out = append(out, u.Detail)
 		}
 	}

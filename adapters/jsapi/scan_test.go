@@ -245,7 +245,7 @@ function getItems() {
 	if !errors.As(err, &le) || len(le.Refused) != 2 || len(le.Missing) != 1 {
 		t.Fatalf("Err = %v, want a *LoadError with 2 refused uses and 1 missing procedure", err)
 	}
-	want := "Feed-impl.js:2:45: WL.Server.invokeHttp transformation xslFile is refused: XSL transformations are not applied (and 1 more refused uses); Feed-impl.js defines no function for procedures getMore"
+	want := "Feed-impl.js:2:45: WL.Server.invokeHttp transformation xslFile is refused: of XSL stylesheets, only Worklight's stock filtered.xsl (an RSS feed to {Items: [...]}) is applied (and 1 more refused uses); Feed-impl.js defines no function for procedures getMore"
 	if err.Error() != want {
 		t.Errorf("Err() = %q, want %q", err, want)
 	}

@@ -42,8 +42,11 @@ type Support struct {
 const (
 	// FamilyJava is a call into Java (java.*, javax.*, com.*, Packages.*, importPackage, ...).
 	FamilyJava = "Java"
-	// FamilyXSL is an invokeHttp transformation of type xslFile.
+	// FamilyXSL is an invokeHttp transformation of type xslFile, with a stylesheet other than
+	// Worklight's stock filtered.xsl (or one not known yet: see Report.ResolveXSL).
 	FamilyXSL = "WL.Server.invokeHttp transformation xslFile"
+	// FamilyStockXSL is an invokeHttp transformation with Worklight's stock filtered.xsl.
+	FamilyStockXSL = "WL.Server.invokeHttp transformation xslFile (Worklight's stock filtered.xsl)"
 	// FamilyDynamic is a computed member of WL, WL.Server or WL.Logger (WL.Server[name]).
 	FamilyDynamic = "computed WL member"
 )
@@ -100,8 +103,9 @@ var table = []Support{
 	{API: FamilyJava, Status: Refused,
 		Reason: "there is no Java in the sandbox: Java classes cannot be called",
 		Fix:    "call the service the Java code talks to with WL.Server.invokeHttp, or write the procedure as a wasm adapter"},
+	{API: FamilyStockXSL, Status: Supported},
 	{API: FamilyXSL, Status: Refused,
-		Reason: "XSL transformations are not applied",
+		Reason: "of XSL stylesheets, only Worklight's stock filtered.xsl (an RSS feed to {Items: [...]}) is applied",
 		Fix:    "drop the transformation and shape the JSON that invokeHttp returns in JavaScript"},
 	{API: FamilyDynamic, Status: Refused,
 		Reason: "a computed member cannot be checked before the adapter runs",
@@ -147,7 +151,7 @@ func Classify(api string) Support {
 func supportedNames(prefix string) []string {
 	var out []string
 	for _, s := range table {
-		if s.Status == Supported && strings.HasPrefix(s.API, prefix) {
+		if s.Status == Supported && strings.HasPrefix(s.API, prefix) && !strings.Contains(s.API, " ") {
 			out = append(out, s.API)
 		}
 	}

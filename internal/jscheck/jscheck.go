@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,8 +30,9 @@ var _ project.ScriptChecker = (*Checker)(nil)
 // New returns a Checker that has scanned nothing yet.
 func New() *Checker { return &Checker{} }
 
-// CheckScript scans the script and says what the loader reports of it.
-func (c *Checker) CheckScript(file string, src []byte) (*project.ScriptReport, error) {
+// CheckScript scans the script, decides its XSL transformations by the stylesheets of folder,
+// and says what the loader reports of it.
+func (c *Checker) CheckScript(file string, src []byte, folder fs.FS) (*project.ScriptReport, error) {
 	r, err := jsapi.Scan(file, src)
 	if err != nil {
 		var se *jsapi.SyntaxError
@@ -39,6 +41,7 @@ func (c *Checker) CheckScript(file string, src []byte) (*project.ScriptReport, e
 		}
 		return nil, err
 	}
+	r.ResolveXSL(func(name string) ([]byte, error) { return readBounded(folder, name) })
 	c.mu.Lock()
 	c.reports = append(c.reports, r)
 	c.mu.Unlock()
@@ -68,7 +71,7 @@ func Describe(u jsapi.Use) string {
 	switch u.API {
 	case jsapi.FamilyJava:
 		return fmt.Sprintf("Java (%s)", u.Detail)
-	case jsapi.FamilyXSL:
+	case jsapi.FamilyXSL, jsapi.FamilyStockXSL:
 		return fmt.Sprintf("an XSL transformation (%s)", u.Detail)
 	case jsapi.FamilyDynamic:
 		return fmt.Sprintf("a computed member (%s)", u.Detail)
@@ -102,6 +105,19 @@ func WriteReport(w io.Writer, dir string, reports []*jsapi.Report) error {
 		}
 	}
 	return nil
+}
+
+// maxStylesheetBytes bounds the stylesheet read; a larger one is not the stock filter.
+const maxStylesheetBytes = 1 << 20
+
+// readBounded reads at most maxStylesheetBytes+1 bytes of a file of folder.
+func readBounded(folder fs.FS, name string) ([]byte, error) {
+	f, err := folder.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxStylesheetBytes+1))
 }
 
 func plural(n int, one, many string) string {
