@@ -57,15 +57,24 @@ const ScriptSuffix = "-impl.js"
 // maxScriptBytes bounds the script the loader reads.
 const maxScriptBytes = 4 << 20
 
-// loadScript checks the JavaScript of an adapter that declares no backend, when the caller gave
-// a ScriptChecker: a script that does not parse, a use of an API the runtime refuses, and a
-// declared procedure the script has no function for are errors, each at its line.
+// loadScript checks the JavaScript of an adapter that declares no wasm or plugin backend, when
+// the caller gave a ScriptChecker: a script that does not parse, a use of an API the runtime
+// refuses, and a declared procedure the script has no function for are errors, each at its line.
+// The script is <A>-impl.js, A the adapter's name or, failing that, its folder's.
 func (l *loader) loadScript(dir string, a *Adapter) {
-	if l.opts.Scripts == nil || a.Backend != nil {
+	if l.opts.Scripts == nil || a.Backend != nil && (a.Backend.Kind == BackendWasm || a.Backend.Kind == BackendPlugin) {
 		return
 	}
-	rel := path.Join(adaptersDir, dir, dir+ScriptSuffix)
-	src, err := readBounded(filepath.Join(l.dir, filepath.FromSlash(rel)), maxScriptBytes)
+	var rel string
+	var src []byte
+	var err error
+	for _, name := range []string{a.Name, dir} {
+		rel = path.Join(adaptersDir, dir, name+ScriptSuffix)
+		src, err = readBounded(filepath.Join(l.dir, filepath.FromSlash(rel)), maxScriptBytes)
+		if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return
