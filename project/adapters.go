@@ -63,11 +63,11 @@ func (l *loader) loadAdapters() {
 					"adapter %q is a Java (JAX-RS) adapter (%s): Realmgate does not run it, so its resources are not served and their @OAuthSecurity scopes are not read", name, c.Text)
 			}
 		}
-		l.loadScript(dir, a)
 		if a.Backend == nil && len(a.Procedures) > 0 {
 			l.warnf(a.Pos, "add a <backend kind=\"wasm\" module=\"...\" sha256=\"...\"/> (or kind=\"plugin\") to run it in Realmgate",
 				"adapter %q has no backend: its procedures are protected but answer 501 not_implemented", name)
 		}
+		l.loadScript(dir, a) // scripts.go
 		l.p.Adapters[name] = a
 	}
 }
