@@ -10,8 +10,8 @@ import (
 
 // TestCheckJavaScriptAdapters runs hostd check on a project with a Worklight JavaScript adapter:
 // a refused API is an error at its line (exit 1), and --verbose lists every server API the
-// adapter uses with its place and status; once the script uses only supported APIs, the project
-// passes.
+// adapter uses with its place and status; policy lint reports the same error; once the script
+// uses only supported APIs, the project passes.
 func TestCheckJavaScriptAdapters(t *testing.T) {
 	dir := t.TempDir()
 	mustWrite(t, filepath.Join(dir, "server/conf/authenticationConfig.xml"), `<loginConfiguration/>`)
@@ -41,6 +41,13 @@ function getOrders(user) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+
+	// policy lint starts from the diagnostics of hostd check: the same error.
+	out.Reset()
+	if code := run(context.Background(), []string{"policy", "lint", "--config", dir}, &out, &errb); code != 1 ||
+		!strings.Contains(out.String(), script+`:4: error: `) || !strings.Contains(out.String(), "WL.Server.createSQLStatement") {
+		t.Errorf("policy lint: exit %d, want 1 and the error at %s:4:\n%s%s", code, script, out.String(), errb.String())
 	}
 
 	mustWrite(t, script, `function getOrders(user) {
