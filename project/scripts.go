@@ -78,6 +78,9 @@ func (l *loader) loadScript(dir string, a *Adapter) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return
+	case errors.Is(err, errTooLarge):
+		l.errorf(Pos{File: rel, Line: 1}, "split it, or move what is data out of the script", "adapter %q: the script is larger than %d MiB", a.Name, maxScriptBytes>>20)
+		return
 	case err != nil:
 		l.errorf(Pos{File: rel, Line: 1}, "", "cannot read: %v", err)
 		return
@@ -150,6 +153,9 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// errTooLarge is a file beyond the bound readBounded was given.
+var errTooLarge = errors.New("the file is too large")
+
 // readBounded reads a file of at most limit bytes.
 func readBounded(file string, limit int64) ([]byte, error) {
 	f, err := os.Open(file)
@@ -162,7 +168,7 @@ func readBounded(file string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("the file is larger than %d bytes", limit)
+		return nil, errTooLarge
 	}
 	return data, nil
 }
