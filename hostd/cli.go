@@ -13,6 +13,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
+	"github.com/realmgate/realmgate/internal/jscheck"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/project"
@@ -22,7 +23,7 @@ const usage = `hostd: the Realmgate daemon
 
 Usage:
   hostd serve --config DIR [--settings FILE] [--listen 127.0.0.1:10080] [--data DIR] [--admin-token-file F]
-  hostd check --config DIR
+  hostd check --config DIR [--verbose]
   hostd migrate --config DIR [--dry-run]
   hostd policy compile --config DIR --out DIR
   hostd policy test --config DIR [--coverage] [--min PCT] [--format text|json]
@@ -187,6 +188,7 @@ func printDiagnostics(w io.Writer, dir string, ds project.Diagnostics) {
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("check", stderr)
 	dir := fs.String("config", "", "project directory")
+	verbose := fs.Bool("verbose", false, "also list, per JavaScript adapter, every server API it uses and whether it is supported")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -194,7 +196,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "hostd check: --config DIR is required")
 		return 2
 	}
-	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds()})
+	scripts := jscheck.New()
+	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: scripts})
 	if !diags.HasErrors() {
 		// The XML is sound: compile the Rego too, so policy errors are found now.
 		if _, _, err := daemon.LoadProject(ctx, *dir); err != nil {
@@ -207,6 +210,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	printDiagnostics(stdout, *dir, diags)
+	if *verbose {
+		if err := jscheck.WriteReport(stdout, *dir, scripts.Reports()); err != nil {
+			fmt.Fprintln(stderr, "hostd check:", err)
+			return 1
+		}
+	}
 	nerr := len(diags.Errors())
 	fmt.Fprintf(stdout, "%s: %s\n", *dir, checkSummary(nerr, len(diags)-nerr))
 	if nerr > 0 {

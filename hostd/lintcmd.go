@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/jscheck"
 	"github.com/realmgate/realmgate/project"
 )
 
@@ -53,7 +54,7 @@ func cmdPolicyLint(_ context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	findings := project.Lint(*dir, project.LintOptions{
-		Load:             project.LoadOptions{AdapterKinds: adapters.Kinds()},
+		Load:             project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: jscheck.New()},
 		MaxTokenLifetime: *maxToken,
 	})
 	failed := false

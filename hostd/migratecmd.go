@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/internal/jscheck"
 	"github.com/realmgate/realmgate/migrate"
 	"github.com/realmgate/realmgate/project"
 )
@@ -53,7 +54,7 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	for _, f := range plan.Files {
 		fmt.Fprintf(stdout, "upgraded %s (original in %s)\n", f.Rel, filepath.ToSlash(filepath.Join(migrate.BackupDir, f.Rel)))
 	}
-	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds()})
+	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: jscheck.New()})
 	printDiagnostics(stdout, *dir, diags)
 	nerr := len(diags.Errors())
 	fmt.Fprintf(stdout, "%s: %s\n", *dir, checkSummary(nerr, len(diags)-nerr))

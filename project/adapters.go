@@ -67,6 +67,7 @@ func (l *loader) loadAdapters() {
 			l.warnf(a.Pos, "add a <backend kind=\"wasm\" module=\"...\" sha256=\"...\"/> (or kind=\"plugin\") to run it in Realmgate",
 				"adapter %q has no backend: its procedures are protected but answer 501 not_implemented", name)
 		}
+		l.loadScript(dir, a) // scripts.go
 		l.p.Adapters[name] = a
 	}
 }

@@ -33,6 +33,8 @@ import (
 //	crlf FILE [LINE...]     write FILE with CRLF line endings, on the given lines only when
 //	                        lines are given (an archive keeps LF, as editors and git do)
 //	repeat FILE SIZE        write FILE as its content repeated to SIZE bytes (bounds tests)
+//	javascript              load with LoadOptions.Scripts set to ScriptsForTests, the checker of
+//	                        adapters' JavaScript that hostd check uses
 const diagnosticsDir = "testdata/diagnostics"
 
 // diagnosticsSection names the archive section that holds the expected diagnostics.
@@ -124,6 +126,11 @@ func (c *diagCase) directive(f []string) error {
 			return fmt.Errorf("repeat %s %s: want a size from 1 to %d and a file that is not empty", f[1], f[2], maxRepeat)
 		}
 		c.files[f[1]] = bytes.Repeat(data, size/len(data)+1)[:size]
+	case f[0] == "javascript" && len(f) == 1:
+		if ScriptsForTests == nil {
+			return errors.New("javascript: ScriptsForTests is not set (scripts_ext_test.go sets it)")
+		}
+		c.opts.Scripts = ScriptsForTests
 	default:
 		return fmt.Errorf("unknown directive %q (see diagnosticsDir in diagnostics_test.go)", strings.Join(f, " "))
 	}
@@ -443,7 +450,8 @@ func FuzzParseDiagCase(f *testing.F) {
 		if diff := cmp.Diff(c.order, again.order); diff != "" {
 			t.Fatalf("files of the updated archive (-before +after):\n%s", diff)
 		}
-		if diff := cmp.Diff(c.opts, again.opts); diff != "" {
+		sameChecker := cmp.Comparer(func(a, b ScriptChecker) bool { return a == b })
+		if diff := cmp.Diff(c.opts, again.opts, sameChecker); diff != "" {
 			t.Fatalf("options of the updated archive (-before +after):\n%s", diff)
 		}
 		if !bytes.Equal(c.updated(got), again.updated(got)) {

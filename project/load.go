@@ -15,6 +15,8 @@ type LoadOptions struct {
 	// AdapterKinds are the adapter backend kinds the caller can run; an adapter naming another
 	// kind is an error listing these. Nil skips the check.
 	AdapterKinds []string
+	// Scripts checks the JavaScript of adapters that declare no backend; nil skips it.
+	Scripts ScriptChecker
 }
 
 // Paths of a project's files, relative to its directory.
@@ -86,6 +88,12 @@ type loader struct {
 	// preUpgrade is true for a project in the authentication model before Worklight 5.0.0.3:
 	// realms or login modules, no <securityTests>.
 	preUpgrade bool
+
+	// scriptFunctions are the top-level functions of each JavaScript adapter checked by
+	// LoadOptions.Scripts, by adapter name, and scriptFiles its script: a realm's login and
+	// logout functions must be among them.
+	scriptFunctions map[string]map[string]bool
+	scriptFiles     map[string]string
 }
 
 func (l *loader) errorf(pos Pos, fix, format string, args ...any) {

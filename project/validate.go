@@ -200,8 +200,9 @@ func (l *loader) validateHeaderTrust(r *Realm, used bool) {
 
 // validateAdapterRealm checks the login and logout functions of an adapter-based realm. They are
 // functions of the adapter, not necessarily declared procedures (Worklight's onAuthRequired is a
-// plain JavaScript function), so only the adapter is checked here; the backend checks at load that
-// its module exports them.
+// plain JavaScript function), so only the adapter is checked here, and, for a JavaScript adapter
+// checked with LoadOptions.Scripts, that its script defines them; a wasm or plugin backend checks
+// at load that its module exports them.
 func (l *loader) validateAdapterRealm(r *Realm, used bool) {
 	for _, name := range []string{"login-function", "logout-function"} {
 		for _, param := range r.Params {
@@ -216,6 +217,9 @@ func (l *loader) validateAdapterRealm(r *Realm, used bool) {
 			}
 			if _, exists := l.p.Adapters[adapter]; !exists {
 				l.report(used, pos, "add adapters/"+adapter+"/"+adapter+".xml", "realm %q: %s names adapter %q, which is not in the project", r.Name, name, adapter)
+			} else if fns, checked := l.scriptFunctions[adapter]; checked && !fns[fn] {
+				l.report(used, pos, fmt.Sprintf("define function %s(...) in %s", fn, l.scriptFiles[adapter]),
+					"realm %q: %s names %s, which %s does not define", r.Name, name, prm, l.scriptFiles[adapter])
 			}
 			break // the first, as Params.Get reads it
 		}

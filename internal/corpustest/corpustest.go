@@ -35,3 +35,28 @@ func Projects(t testing.TB) []string {
 	}
 	return names
 }
+
+// Root returns the corpus folder as seen from the current package folder, at any depth below
+// the module root (found by looking upward for go.mod), skipping t when the corpus is absent.
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+	root := filepath.Join(dir, "..", "shared", "testdata", "worklight-corpus")
+	if _, err := os.Stat(root); os.IsNotExist(err) {
+		t.Skipf("no Worklight corpus at %s (it lives beside the repository, in ../shared/testdata/worklight-corpus)", root)
+	}
+	return root
+}

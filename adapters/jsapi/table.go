@@ -1,0 +1,160 @@
+package jsapi
+
+import (
+	"slices"
+	"strings"
+)
+
+// Status says whether Realmgate's JavaScript runtime offers a server API.
+type Status int
+
+// Statuses of a server API.
+const (
+	// Supported: the runtime maps the API onto what the host offers.
+	Supported Status = iota + 1
+	// Refused: an adapter that uses the API does not load; Support.Reason says why.
+	Refused
+)
+
+func (s Status) String() string {
+	switch s {
+	case Supported:
+		return "supported"
+	case Refused:
+		return "refused"
+	}
+	return "unknown"
+}
+
+// Support is the status of one server API, with the reason when it is refused.
+type Support struct {
+	// API is the name a script uses: "WL.Server.invokeHttp", "WL.Logger.info"; for the
+	// families that have no single name, one of the Family* names below.
+	API    string
+	Status Status
+	// Reason says why a refused API is not run, for the team that wrote the adapter.
+	Reason string
+	// Fix says what to do instead, when there is something to say.
+	Fix string
+}
+
+// Names of the uses that are families rather than one API.
+const (
+	// FamilyJava is a call into Java (java.*, javax.*, com.*, Packages.*, importPackage, ...).
+	FamilyJava = "Java"
+	// FamilyXSL is an invokeHttp transformation of type xslFile, with a stylesheet other than
+	// Worklight's stock filtered.xsl (or one not known yet: see Report.ResolveXSL).
+	FamilyXSL = "WL.Server.invokeHttp transformation xslFile"
+	// FamilyStockXSL is an invokeHttp transformation with Worklight's stock filtered.xsl.
+	FamilyStockXSL = "WL.Server.invokeHttp transformation xslFile (Worklight's stock filtered.xsl)"
+	// FamilyDynamic is a computed member of WL, WL.Server or WL.Logger (WL.Server[name]).
+	FamilyDynamic = "computed WL member"
+)
+
+// Reasons shared by several entries of the table.
+const (
+	reasonSQL = "SQL adapters need a database connection that the host owns, and Realmgate offers none to JavaScript adapters yet"
+	fixSQL    = "serve the data over HTTP and call it with WL.Server.invokeHttp, or write the procedure as a Go, C, Rust or AssemblyScript wasm adapter"
+
+	reasonPush = "push and SMS notifications need Worklight's notification service, which Realmgate does not have"
+	fixPush    = "send notifications from a service of your own, called with WL.Server.invokeHttp"
+
+	reasonJMS = "JMS needs a message broker connection, which the sandbox does not offer"
+	fixJMS    = "reach the broker through an HTTP bridge called with WL.Server.invokeHttp"
+)
+
+// table is the one place that says which server APIs the JavaScript runtime runs. A name that is
+// not here is refused by Classify with a reason that says so.
+var table = []Support{
+	{API: "WL.Server.invokeHttp", Status: Supported},
+	{API: "WL.Server.invokeProcedure", Status: Supported},
+	{API: "WL.Server.setActiveUser", Status: Supported},
+	{API: "WL.Server.getActiveUser", Status: Supported},
+	{API: "WL.Server.getClientRequest", Status: Supported},
+	{API: "WL.Logger.debug", Status: Supported},
+	{API: "WL.Logger.info", Status: Supported},
+	{API: "WL.Logger.warn", Status: Supported},
+	{API: "WL.Logger.error", Status: Supported},
+	{API: "WL.Logger.log", Status: Supported},
+
+	{API: "WL.Server.createSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
+	{API: "WL.Server.invokeSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
+	{API: "WL.Server.invokeSQLStoredProcedure", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
+
+	{API: "WL.Server.createEventSource", Status: Refused, Reason: "event sources poll a back end for push notifications, which Realmgate does not send", Fix: fixPush},
+	{API: "WL.Server.createDefaultNotification", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.notifyAllDevices", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.notifyDevice", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.notifyDeviceSubscription", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.notifyDeviceToken", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.getUserNotificationSubscription", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.setEventHandlers", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.sendMessage", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.createSMSEventHandler", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.getSMSSubscription", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.subscribeSMS", Status: Refused, Reason: reasonPush, Fix: fixPush},
+	{API: "WL.Server.unsubscribeSMS", Status: Refused, Reason: reasonPush, Fix: fixPush},
+
+	{API: "WL.Server.readSingleJMSMessage", Status: Refused, Reason: reasonJMS, Fix: fixJMS},
+	{API: "WL.Server.readAllJMSMessages", Status: Refused, Reason: reasonJMS, Fix: fixJMS},
+	{API: "WL.Server.writeJMSMessage", Status: Refused, Reason: reasonJMS, Fix: fixJMS},
+	{API: "WL.Server.requestReplyJMSMessage", Status: Refused, Reason: reasonJMS, Fix: fixJMS},
+
+	{API: FamilyJava, Status: Refused,
+		Reason: "there is no Java in the sandbox: Java classes cannot be called",
+		Fix:    "call the service the Java code talks to with WL.Server.invokeHttp, or write the procedure as a wasm adapter"},
+	{API: FamilyStockXSL, Status: Supported},
+	{API: FamilyXSL, Status: Refused,
+		Reason: "of XSL stylesheets, only Worklight's stock filtered.xsl (an RSS feed to {Items: [...]}) is applied",
+		Fix:    "drop the transformation and shape the JSON that invokeHttp returns in JavaScript"},
+	{API: FamilyDynamic, Status: Refused,
+		Reason: "a computed member cannot be checked before the adapter runs",
+		Fix:    "name the API: WL.Server.invokeHttp(...)"},
+}
+
+// Table returns every API the table names, supported ones first, each group in name order.
+func Table() []Support {
+	out := slices.Clone(table)
+	slices.SortStableFunc(out, func(a, b Support) int {
+		if a.Status != b.Status {
+			return int(a.Status) - int(b.Status)
+		}
+		return strings.Compare(a.API, b.API)
+	})
+	return out
+}
+
+// Classify returns the status of an API a script uses. A name the table does not hold is
+// refused: an API under WL that Realmgate does not know is one the runtime cannot offer.
+func Classify(api string) Support {
+	for _, s := range table {
+		if s.API == api {
+			return s
+		}
+	}
+	switch {
+	case strings.HasPrefix(api, "WL.Server."):
+		return Support{API: api, Status: Refused,
+			Reason: api + " is a Worklight server API that Realmgate's JavaScript runtime does not offer",
+			Fix:    "use the supported APIs: " + strings.Join(supportedNames("WL.Server."), ", ")}
+	case strings.HasPrefix(api, "WL.Logger."):
+		return Support{API: api, Status: Refused,
+			Reason: api + " is not a WL.Logger method Realmgate offers",
+			Fix:    "use one of " + strings.Join(supportedNames("WL.Logger."), ", ")}
+	}
+	return Support{API: api, Status: Refused,
+		Reason: api + " is not a server API Realmgate's JavaScript runtime offers",
+		Fix:    "use WL.Server and WL.Logger only"}
+}
+
+// supportedNames lists the supported APIs whose names start with prefix.
+func supportedNames(prefix string) []string {
+	var out []string
+	for _, s := range table {
+		if s.Status == Supported && strings.HasPrefix(s.API, prefix) && !strings.Contains(s.API, " ") {
+			out = append(out, s.API)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
