@@ -10,6 +10,9 @@
 //   - hostd sign-in: a provisioned device signing in with its certificate in a new session;
 //   - cfssl: POST /api/v1/cfssl/sign of the same kind of CSR.
 //
+// With -hostd-pid and -cfssl-pid it reports, beside each throughput, the CPU time the target's
+// server spent per operation, read from /proc.
+//
 // bench/pki-load.sh starts the daemons and runs it.
 package main
 
@@ -43,12 +46,15 @@ func main() {
 	cfssl := flag.String("cfssl", "http://127.0.0.1:18281", "cfssl serve URL")
 	workers := flag.Int("c", 8, "concurrent workers")
 	dur := flag.Duration("d", 10*time.Second, "duration of each target")
-	only := flag.String("only", "", "run only the targets whose names contain this text")
+	only := flag.String("only", "", "run only the targets whose names contain this text, and cfssl's (the ratios are against it)")
 	rounds := flag.Int("rounds", 1, "measure the targets in this many interleaved rounds of duration/rounds each, so that a change of machine load weighs on every target alike")
+	hostdPID := flag.Int("hostd-pid", 0, "hostd's process id: report the CPU time it spends per operation (Linux /proc)")
+	cfsslPID := flag.Int("cfssl-pid", 0, "cfssl serve's process id: report the CPU time it spends per operation (Linux /proc)")
 	flag.Parse()
 	if *rounds < 1 {
 		*rounds = 1
 	}
+	servers = map[bool]int{true: *hostdPID, false: *cfsslPID}
 	if err := run(*hostd, *cfssl, *workers, *dur, *only, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "certload:", err)
 		os.Exit(1)
@@ -103,6 +109,38 @@ type target struct {
 	op   func(c *http.Client, id identity) error
 }
 
+// servers are the process ids of the daemons measured, by whether the target is hostd's: the
+// CPU time a server spends per operation is what the throughput ratio comes from on a machine
+// whose cores the load tool shares, and it does not depend on the tool's own work.
+var servers map[bool]int
+
+// cpuTime returns the CPU time (user and system) process pid has used, from /proc/PID/stat;
+// zero when pid is zero or the file cannot be read.
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may hold spaces: state is
+	// the first, utime and stime the 12th and 13th (proc(5) fields 14 and 15).
+	_, rest, ok := strings.Cut(string(raw), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	var user, sys int64
+	fmt.Sscan(f[11], &user)
+	fmt.Sscan(f[12], &sys)
+	return time.Duration(user+sys) * time.Second / clockTicks
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's times (100 on every architecture
+// Go supports).
+const clockTicks = 100
+
 func run(hostd, cfssl string, workers int, dur time.Duration, only string, rounds int) error {
 	n := 2000
 	fmt.Fprintf(os.Stderr, "making %d P-256 keys and CSRs...\n", n)
@@ -142,23 +180,33 @@ func run(hostd, cfssl string, workers int, dur time.Duration, only string, round
 	results := map[string]float64{}
 	count := map[string]float64{}
 	failed := map[string]int64{}
+	cpu := map[string]time.Duration{}
 	for r := range rounds {
 		for _, t := range targets {
-			if !strings.Contains(t.name, only) {
+			if !strings.Contains(t.name, only) && !strings.HasPrefix(t.name, "cfssl") {
 				continue
 			}
+			pid := servers[strings.HasPrefix(t.name, "hostd")]
+			before := cpuTime(pid)
 			rate, errs := measure(t, ids, workers, dur/time.Duration(rounds))
+			cpu[t.name] += cpuTime(pid) - before
 			count[t.name] += rate * (dur / time.Duration(rounds)).Seconds()
 			failed[t.name] += errs
 			if r == rounds-1 {
 				results[t.name] = count[t.name] / dur.Seconds()
-				fmt.Printf("%-36s %9.1f per second (%d errors)\n", t.name, results[t.name], failed[t.name])
+				perOp := ""
+				if pid != 0 && count[t.name] > 0 {
+					perOp = fmt.Sprintf(", server CPU %.3f ms per operation", float64(cpu[t.name].Microseconds())/1000/count[t.name])
+				}
+				fmt.Printf("%-36s %9.1f per second (%d errors%s)\n", t.name, results[t.name], failed[t.name], perOp)
 			}
 		}
 	}
 	if base := results["cfssl serve /api/v1/cfssl/sign"]; base != 0 {
 		for _, name := range []string{"hostd provisioning, built-in CA", "hostd provisioning, wasm bridge", "hostd provisioning, wasm bridge (C)", "hostd provisioning, plugin bridge"} {
-			fmt.Printf("%-36s %9.2fx cfssl\n", name, results[name]/base)
+			if r, ok := results[name]; ok {
+				fmt.Printf("%-36s %9.2fx cfssl\n", name, r/base)
+			}
 		}
 	}
 	// The bridges against the built-in CA of the same daemon and run: what a bridge costs.
