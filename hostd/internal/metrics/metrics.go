@@ -39,7 +39,10 @@ type Metrics struct {
 
 	storeLatency *prometheus.HistogramVec
 	storeErrors  *prometheus.CounterVec
-	pools        *poolCollector
+	// storeContention counts the units of work a store gave up on after conflicts on every run
+	// (store.ContentionError).
+	storeContention prometheus.Counter
+	pools           *poolCollector
 
 	lastReload prometheus.Gauge
 }
@@ -104,6 +107,10 @@ func New() *Metrics {
 			Name: "realmgate_store_operation_errors_total",
 			Help: "Store operations that failed (not found and conflicts excluded), by operation.",
 		}, []string{"operation"}),
+		storeContention: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "realmgate_store_unit_contention_total",
+			Help: "Units of work the store gave up on after each of its runs conflicted with concurrent units (serialization failures, deadlocks).",
+		}),
 		pools: &poolCollector{},
 		lastReload: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "realmgate_config_last_reload_success_timestamp_seconds",
@@ -113,6 +120,7 @@ func New() *Metrics {
 	m.reg.MustRegister(m.decisions, m.challenges, m.answersFailed, m.certsIssued, m.certsRefused,
 		m.tokensMinted, m.tokensValidated, m.adapterCalls, m.adapterLatency, m.adapterBusy,
 		m.storeLatency, m.storeErrors, m.pools, m.lastReload)
+	m.reg.MustRegister(m.storeContention)
 	return m
 }
 

@@ -76,6 +76,8 @@ type Store struct {
 	rec     store.Tx
 	latency []prometheus.Observer
 	errors  []prometheus.Counter
+	// contention counts the units that failed with a store.ContentionError.
+	contention prometheus.Counter
 }
 
 var _ store.Store = (*Store)(nil)
@@ -83,7 +85,8 @@ var _ store.Store = (*Store)(nil)
 // Store wraps s with the store collectors. When s reports its connection pools (PoolReporter),
 // realmgate_store_connections* report them.
 func (m *Metrics) Store(s store.Store) *Store {
-	w := &Store{Store: s, next: s, rec: s, latency: make([]prometheus.Observer, len(opNames)), errors: make([]prometheus.Counter, len(opNames))}
+	w := &Store{Store: s, next: s, rec: s, latency: make([]prometheus.Observer, len(opNames)), errors: make([]prometheus.Counter, len(opNames)),
+		contention: m.storeContention}
 	for i, name := range opNames {
 		w.latency[i] = m.storeLatency.WithLabelValues(name)
 		w.errors[i] = m.storeErrors.WithLabelValues(name)
@@ -374,6 +377,9 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 		return fn(&in)
 	})
 	s.done(start, opUpdate, err)
+	if ce := (*store.ContentionError)(nil); errors.As(err, &ce) {
+		s.contention.Inc()
+	}
 	return err
 }
 
