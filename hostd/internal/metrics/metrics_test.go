@@ -340,16 +340,20 @@ func TestStoreTimesEveryMethod(t *testing.T) {
 	}
 }
 
-// contendedStore is a store whose units of work all give up on conflicts.
+// contendedStore is a store whose units of work all give up on conflicts, after running fn
+// three times.
 type contendedStore struct{ store.Store }
 
-func (contendedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return fmt.Errorf("unit: %w", &store.ContentionError{Attempts: 9, Err: errors.New("serialization failure")})
+func (c contendedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	for range 3 {
+		_ = c.Store.Update(ctx, func(tx store.Tx) error { fn(tx); return errors.New("serialization failure") })
+	}
+	return fmt.Errorf("unit: %w", &store.ContentionError{Attempts: 3, Err: errors.New("serialization failure")})
 }
 
 // TestStoreCountsContention: a unit that gave up on conflicts counts in
-// realmgate_store_unit_contention_total (and as a failed update); a unit that failed otherwise
-// does not.
+// realmgate_store_unit_contention_total (and as a failed update), its runs beyond the first in
+// realmgate_store_unit_retries_total; a unit that failed otherwise, in one run, in neither.
 func TestStoreCountsContention(t *testing.T) {
 	m := New()
 	s := m.Store(contendedStore{openSQLite(t)})
@@ -366,9 +370,10 @@ func TestStoreCountsContention(t *testing.T) {
 	}
 	got := map[string]float64{
 		"contention": testutil.ToFloat64(m.storeContention),
+		"retries":    testutil.ToFloat64(m.storeRetries),
 		"errors":     testutil.ToFloat64(m.storeErrors.WithLabelValues("update")),
 	}
-	if diff := cmp.Diff(map[string]float64{"contention": 2, "errors": 3}, got); diff != "" {
+	if diff := cmp.Diff(map[string]float64{"contention": 2, "retries": 4, "errors": 3}, got); diff != "" {
 		t.Errorf("counters (-want +got):\n%s", diff)
 	}
 }
