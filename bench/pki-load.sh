@@ -7,7 +7,8 @@
 # throwaway PostgreSQL cluster (bench/lib.sh; .ci/install-postgres.sh) instead of its
 # embedded store.
 # Each target's line also gives the CPU time its server (hostd, or cfssl) spent per operation, read
-# from /proc: the figure that does not depend on the load tool sharing the server's cores.
+# from /proc (a go-plugin bridge's with hostd's; on PostgreSQL, the database server's beside): the
+# figure that does not depend on the load tool sharing the server's cores.
 # PKI_LOAD_ONLY=TEXT runs only the targets whose names hold TEXT (cfssl's always runs: the ratios
 # are against it); PKI_LOAD_HOSTD=FILE measures that hostd binary instead of the checkout's (an
 # earlier build, for a before and after in the same conditions).
@@ -30,8 +31,10 @@ go build -o "$work/certload" ./bench/certload
 bench/prepare-project.sh "$work" >/dev/null
 cp -r "$work/bridge-data" "$work/data"
 "$work/hostd" ca init --data "$work/data" >/dev/null
+db_pid=()
 if [[ ${PKI_LOAD_STORE:-sqlite} == postgres ]]; then
 	start_postgres "$work/pg" 18282 >"$work/dsn"
+	db_pid=(-db-pid "$(head -1 "$work/pg/data/postmaster.pid")")
 	chmod 600 "$work/dsn"
 	printf 'store:\n  driver: postgres\n  dsnFile: %s\ntokens:\n  issuer: http://127.0.0.1:18280\n' "$work/dsn" >>"$work/project/hostd.yaml"
 fi
@@ -60,4 +63,4 @@ fi
 only=()
 [[ -z ${PKI_LOAD_ONLY:-} ]] || only=(-only "$PKI_LOAD_ONLY")
 "$work/certload" -hostd http://127.0.0.1:18280 -cfssl http://127.0.0.1:18281 -c "$workers" -d "$dur" -rounds 5 \
-	-hostd-pid "$hostd_pid" -cfssl-pid "$cfssl_pid" "${only[@]}"
+	-hostd-pid "$hostd_pid" -cfssl-pid "$cfssl_pid" "${db_pid[@]}" "${only[@]}"
