@@ -4,7 +4,6 @@ import (
 	"testing"
 )
 
-
 // TestProvisioningRefusalsKeepNoCertificate: with the built-in CA, a CSR for a device that is
 // blocked, or that holds a live certificate, with no proof, is refused (403 device_blocked, 403
 // device_proof_required) whether the refusal comes before the signing or from the unit of work
