@@ -365,6 +365,13 @@ func (e *Engine) update(ctx context.Context, fn func(tx store.Tx) error) error {
 		e.log.Warn("audit record not written", "action", af.action, "err", af.err)
 		err = e.store.Update(ctx, func(tx store.Tx) error { return fn(withoutAudit{tx}) })
 	}
+	if ce := (*store.ContentionError)(nil); errors.As(err, &ce) {
+		// Not a fault of the request nor a database that is down: too many units at once on
+		// the same records, or a retry bound too low for the load. The operator needs to
+		// tell it from an outage (realmgate_store_unit_contention_total counts them too).
+		e.log.Warn("unit of work gave up after conflicts with concurrent units", "attempts", ce.Attempts, "err", ce.Err)
+		return &Error{Code: CodeUnavailable, Message: "the store is busy with concurrent changes; try again", Err: err}
+	}
 	return err
 }
 

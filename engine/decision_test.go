@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -326,4 +327,27 @@ func (f *flakyStore) GetRules(ctx context.Context, app, env string) ([]store.Rul
 		return nil, err
 	}
 	return f.Store.GetRules(ctx, app, env)
+}
+
+// contendedStore gives up on every unit of work after conflicts, as a PostgreSQL store whose
+// retries ran out does.
+type contendedStore struct{ engine.Store }
+
+func (contendedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return fmt.Errorf("postgres: %w", &store.ContentionError{Attempts: 9, Err: errors.New("could not serialize access")})
+}
+
+// TestStoreContention: a unit of work the store gave up on after conflicts is CodeUnavailable
+// with a message of its own, and the log says so with the number of runs.
+func TestStoreContention(t *testing.T) {
+	l := newLabWith(t, labOptions{wrap: func(s engine.Store) engine.Store { return contendedStore{s} }})
+	c := l.client("android", "2.1.0")
+	_, err := c.authorize("xsrf")
+	var ee *engine.Error
+	if !errors.As(err, &ee) || ee.Code != engine.CodeUnavailable || !strings.Contains(ee.Message, "busy") {
+		t.Fatalf("a request whose unit gave up: %v, want CodeUnavailable saying the store is busy", err)
+	}
+	if logs := l.logs.String(); !strings.Contains(logs, "gave up after conflicts") || !strings.Contains(logs, `"attempts":9`) {
+		t.Errorf("logs %q do not report the contention", logs)
+	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/store/postgres/pgtest"
 )
 
 // BenchmarkProvisioning measures device provisioning end to end over HTTP on 127.0.0.1 (the
@@ -30,7 +31,20 @@ import (
 // embedded store, as bench/certload drives it, 8 clients at once; and, in the same run, the
 // CA's Issue of the same CSRs alone, in the same blocks. x-issue is provisioning's time over
 // Issue's. Run with -cpuprofile to see where a provisioning spends its time.
-func BenchmarkProvisioning(b *testing.B) {
+func BenchmarkProvisioning(b *testing.B) { benchmarkProvisioning(b, func(*daemon.Settings) {}) }
+
+// BenchmarkProvisioningPostgres is BenchmarkProvisioning with the daemon on a throwaway
+// PostgreSQL cluster (durable, fsync on), as bench/pki-load.sh runs it with
+// PKI_LOAD_STORE=postgres: run with -cpuprofile to see what the shared store costs a
+// provisioning.
+func BenchmarkProvisioningPostgres(b *testing.B) {
+	dsn := pgtest.Start(b, pgtest.Durable()).NewDatabase(b)
+	benchmarkProvisioning(b, func(s *daemon.Settings) {
+		s.Store, s.Tokens.Issuer = daemon.StoreSettings{Driver: daemon.DriverPostgres, DSN: dsn}, "https://devices.example"
+	})
+}
+
+func benchmarkProvisioning(b *testing.B, settings func(*daemon.Settings)) {
 	dir := b.TempDir()
 	files := map[string]string{
 		"server/conf/authenticationConfig.xml": `<?xml version="1.0" encoding="UTF-8"?>
@@ -82,6 +96,7 @@ func BenchmarkProvisioning(b *testing.B) {
 	// Every simulated device comes from 127.0.0.1: the per-client rate limit would count them as
 	// one client.
 	s.Limits.AnswersPerClient, s.Limits.AnswersPerRealm = 0, 0
+	settings(&s)
 	d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: dir, Settings: s})
 	if err != nil {
 		b.Fatal(err)

@@ -132,18 +132,21 @@ func VerifyJWK(jws string) (*Payload, crypto.PublicKey, error) {
 			return nil, nil, errorf(ErrMalformed, "the jwk header holds private key material (%q); send the public key only", private)
 		}
 	}
-	var jwk jose.JSONWebKey
-	if err := jwk.UnmarshalJSON(h.jwk); err != nil {
-		return nil, nil, wrapf(ErrMalformed, err, "the jwk header")
+	// go-jose decodes the jwk header as it parses the JWS: that key is the one used, so the
+	// header is decoded once.
+	obj, err := parseCompact(jws, h.alg)
+	if err != nil {
+		return nil, nil, err
 	}
-	if !jwk.Valid() || !jwk.IsPublic() {
+	jwk := obj.Signatures[0].Protected.JSONWebKey
+	if jwk == nil || !jwk.Valid() || !jwk.IsPublic() {
 		return nil, nil, errorf(ErrMalformed, "the jwk header is not a valid public key")
 	}
 	key := jwk.Key
 	if err := checkAlgorithmKey(h.alg, key); err != nil {
 		return nil, nil, fmt.Errorf("%w (the jwk header)", err)
 	}
-	payload, err := verifyCompact(jws, h.alg, key)
+	payload, err := verifyParsed(obj, key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -304,6 +307,16 @@ func describeKey(key crypto.PublicKey) string {
 // verifyCompact parses jws with go-jose (ES256 and RS256 only), verifies its one signature with
 // key, and decodes the payload.
 func verifyCompact(jws, alg string, key crypto.PublicKey) (*Payload, error) {
+	obj, err := parseCompact(jws, alg)
+	if err != nil {
+		return nil, err
+	}
+	return verifyParsed(obj, key)
+}
+
+// parseCompact parses jws with go-jose (ES256 and RS256 only): one signature, whose protected
+// header's alg is alg, the one parseHeader read.
+func parseCompact(jws, alg string) (*jose.JSONWebSignature, error) {
 	obj, err := jose.ParseSignedCompact(jws, acceptedAlgorithms)
 	if err != nil {
 		return nil, wrapf(ErrMalformed, err, "the JWS does not parse")
@@ -314,6 +327,12 @@ func verifyCompact(jws, alg string, key crypto.PublicKey) (*Payload, error) {
 	if got := obj.Signatures[0].Protected.Algorithm; got != alg {
 		return nil, errorf(ErrMalformed, "the JWS header's alg reads as %q and %q", alg, got)
 	}
+	return obj, nil
+}
+
+// verifyParsed verifies the one signature of obj (parseCompact) with key and decodes the
+// payload.
+func verifyParsed(obj *jose.JSONWebSignature, key crypto.PublicKey) (*Payload, error) {
 	data, err := obj.Verify(key)
 	if err != nil {
 		return nil, wrapf(ErrBadSignature, err, "the JWS signature does not verify with the key in its header")

@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -336,3 +337,21 @@ type Blobs interface {
 	// ErrInvalid for an empty name.
 	PutBlob(ctx context.Context, name string, data []byte, expect int64) (int64, error)
 }
+
+// ContentionError is returned by Updater.Update when a unit of work met a conflict with
+// concurrent units (a serialization failure or a deadlock) on each of its runs, up to the
+// store's retry bound: nothing was written, nothing is wrong with the request, and it may
+// succeed later. It is not ErrUnavailable, so that an operator tells contention (too many units
+// touching the same records at once, or a retry bound too low) from a database that is down.
+type ContentionError struct {
+	// Attempts is how many times the unit ran.
+	Attempts int
+	// Err is the last conflict.
+	Err error
+}
+
+func (e *ContentionError) Error() string {
+	return fmt.Sprintf("store: unit of work gave up after %d runs that conflicted with concurrent units: %v", e.Attempts, e.Err)
+}
+
+func (e *ContentionError) Unwrap() error { return e.Err }

@@ -10,6 +10,9 @@
 //   - hostd sign-in: a provisioned device signing in with its certificate in a new session;
 //   - cfssl: POST /api/v1/cfssl/sign of the same kind of CSR.
 //
+// With -hostd-pid and -cfssl-pid it reports, beside each throughput, the CPU time the target's
+// server spent per operation, read from /proc, and with -db-pid that of hostd's database server.
+//
 // bench/pki-load.sh starts the daemons and runs it.
 package main
 
@@ -43,12 +46,17 @@ func main() {
 	cfssl := flag.String("cfssl", "http://127.0.0.1:18281", "cfssl serve URL")
 	workers := flag.Int("c", 8, "concurrent workers")
 	dur := flag.Duration("d", 10*time.Second, "duration of each target")
-	only := flag.String("only", "", "run only the targets whose names contain this text")
+	only := flag.String("only", "", "run only the targets whose names contain this text, and cfssl's (the ratios are against it)")
 	rounds := flag.Int("rounds", 1, "measure the targets in this many interleaved rounds of duration/rounds each, so that a change of machine load weighs on every target alike")
+	hostdPID := flag.Int("hostd-pid", 0, "hostd's process id: report the CPU time it spends per operation (Linux /proc)")
+	cfsslPID := flag.Int("cfssl-pid", 0, "cfssl serve's process id: report the CPU time it spends per operation (Linux /proc)")
+	dbPID := flag.Int("db-pid", 0, "the process id of hostd's database server (PostgreSQL's postmaster): report the CPU time it spends per hostd operation (Linux /proc)")
 	flag.Parse()
 	if *rounds < 1 {
 		*rounds = 1
 	}
+	servers = map[bool]int{true: *hostdPID, false: *cfsslPID}
+	database = *dbPID
 	if err := run(*hostd, *cfssl, *workers, *dur, *only, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "certload:", err)
 		os.Exit(1)
@@ -103,6 +111,74 @@ type target struct {
 	op   func(c *http.Client, id identity) error
 }
 
+// servers are the process ids of the daemons measured, by whether the target is hostd's: the
+// CPU time a server spends per operation is what the throughput ratio comes from on a machine
+// whose cores the load tool shares, and it does not depend on the tool's own work.
+var servers map[bool]int
+
+// database is the process id of hostd's database server, when it has one of its own: its CPU
+// time per operation is hostd's too.
+var database int
+
+// cpuTime returns the CPU time (user and system) process pid and its descendants have used
+// (a go-plugin bridge is hostd's child, a database server's backends are its postmaster's),
+// from /proc: each process's own time and that of its children it has reaped. Zero when pid is
+// zero or /proc cannot be read.
+func cpuTime(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	parent := map[int]int{}
+	ticks := map[int]int64{}
+	for _, d := range dirs {
+		var p int
+		if _, err := fmt.Sscan(d.Name(), &p); err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		// The fields after the command name, which is in parentheses and may hold spaces:
+		// state is the first, ppid the second, utime, stime, cutime and cstime the 12th to
+		// 15th (proc(5) fields 4 and 14 to 17).
+		i := strings.LastIndex(string(raw), ") ")
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(raw[i+2:]))
+		if len(f) < 15 {
+			continue
+		}
+		var ppid int
+		fmt.Sscan(f[1], &ppid)
+		parent[p] = ppid
+		for _, v := range f[11:15] {
+			var n int64
+			fmt.Sscan(v, &n)
+			ticks[p] += n
+		}
+	}
+	var total int64
+	for p, n := range ticks {
+		for q := p; q != 0; q = parent[q] {
+			if q == pid {
+				total += n
+				break
+			}
+		}
+	}
+	return time.Duration(total) * time.Second / clockTicks
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's times (100 on every architecture
+// Go supports).
+const clockTicks = 100
+
 func run(hostd, cfssl string, workers int, dur time.Duration, only string, rounds int) error {
 	n := 2000
 	fmt.Fprintf(os.Stderr, "making %d P-256 keys and CSRs...\n", n)
@@ -142,23 +218,40 @@ func run(hostd, cfssl string, workers int, dur time.Duration, only string, round
 	results := map[string]float64{}
 	count := map[string]float64{}
 	failed := map[string]int64{}
+	cpu, dbCPU := map[string]time.Duration{}, map[string]time.Duration{}
 	for r := range rounds {
 		for _, t := range targets {
-			if !strings.Contains(t.name, only) {
+			if !strings.Contains(t.name, only) && !strings.HasPrefix(t.name, "cfssl") {
 				continue
 			}
+			pid, db := servers[strings.HasPrefix(t.name, "hostd")], 0
+			if strings.HasPrefix(t.name, "hostd") {
+				db = database
+			}
+			before, dbBefore := cpuTime(pid), cpuTime(db)
 			rate, errs := measure(t, ids, workers, dur/time.Duration(rounds))
+			cpu[t.name] += cpuTime(pid) - before
+			dbCPU[t.name] += cpuTime(db) - dbBefore
 			count[t.name] += rate * (dur / time.Duration(rounds)).Seconds()
 			failed[t.name] += errs
 			if r == rounds-1 {
 				results[t.name] = count[t.name] / dur.Seconds()
-				fmt.Printf("%-36s %9.1f per second (%d errors)\n", t.name, results[t.name], failed[t.name])
+				perOp := ""
+				if pid != 0 && count[t.name] > 0 {
+					perOp = fmt.Sprintf(", server CPU %.3f ms per operation", float64(cpu[t.name].Microseconds())/1000/count[t.name])
+					if d := dbCPU[t.name]; d > 0 {
+						perOp += fmt.Sprintf(" + database %.3f ms", float64(d.Microseconds())/1000/count[t.name])
+					}
+				}
+				fmt.Printf("%-36s %9.1f per second (%d errors%s)\n", t.name, results[t.name], failed[t.name], perOp)
 			}
 		}
 	}
 	if base := results["cfssl serve /api/v1/cfssl/sign"]; base != 0 {
 		for _, name := range []string{"hostd provisioning, built-in CA", "hostd provisioning, wasm bridge", "hostd provisioning, wasm bridge (C)", "hostd provisioning, plugin bridge"} {
-			fmt.Printf("%-36s %9.2fx cfssl\n", name, results[name]/base)
+			if r, ok := results[name]; ok {
+				fmt.Printf("%-36s %9.2fx cfssl\n", name, r/base)
+			}
 		}
 	}
 	// The bridges against the built-in CA of the same daemon and run: what a bridge costs.

@@ -184,9 +184,10 @@ func (s *Store) Close() error {
 // Update implements store.Updater with one SERIALIZABLE transaction: the unit's reads and
 // writes behave as if the units ran one at a time, on one daemon or on several. A unit that
 // PostgreSQL aborts for a serialization failure or a deadlock runs again, after a short random
-// pause, up to Options.Retries times; a unit that failed before anything reached the server
-// (a pooled connection the server had closed) runs again once. A unit whose COMMIT was sent and not
-// answered is not run again: it may have committed.
+// pause, up to Options.Retries times, and then fails with a *store.ContentionError; a unit that
+// failed before anything reached the server (a pooled connection the server had closed) runs
+// again once. A unit whose COMMIT was sent and not answered is not run again: it may have
+// committed.
 //
 // A unit holds one connection of the pool while fn runs: fn uses tx, from one goroutine at a
 // time, and not the Store itself, which would wait for a second connection.
@@ -194,7 +195,13 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	staleRetried := false
 	for attempt := 0; ; attempt++ {
 		err := s.update(ctx, fn)
-		if err == nil || attempt >= s.retries || ctx.Err() != nil {
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= s.retries {
+			if retryable(err) {
+				return &store.ContentionError{Attempts: attempt + 1, Err: err}
+			}
 			return err
 		}
 		if !retryable(err) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/realmgate/realmgate/store"
 	"github.com/realmgate/realmgate/store/postgres"
@@ -465,5 +466,41 @@ func TestAuditPagingUnderConcurrentAppends(t *testing.T) {
 	}
 	if d := cmp.Diff(want, read); d != "" {
 		t.Errorf("ids read by paging during the appends (-all +read):\n%s", d)
+	}
+}
+
+// TestUpdateContentionError: a unit that meets a serialization failure on every run runs
+// 1+Retries times and then fails with a *store.ContentionError that says how many runs it
+// made and carries the last conflict; a unit that fails otherwise is not one.
+func TestUpdateContentionError(t *testing.T) {
+	t.Parallel()
+	s := open(t, postgres.Options{Retries: 2})
+	ctx := t.Context()
+	runs := 0
+	conflict := &pgconn.PgError{Code: "40001", Message: "could not serialize access due to read/write dependencies among transactions"}
+	err := s.Update(ctx, func(tx store.Tx) error {
+		runs++
+		if err := tx.PutDevice(ctx, device); err != nil {
+			return err
+		}
+		return conflict
+	})
+	var ce *store.ContentionError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Update after a conflict on every run: %v, want a *store.ContentionError", err)
+	}
+	if d := cmp.Diff(3, ce.Attempts); d != "" || runs != 3 {
+		t.Errorf("Attempts (-want +got):\n%s(fn ran %d times)", d, runs)
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "40001" {
+		t.Errorf("the error %v does not carry the conflict", err)
+	}
+	if _, err := s.GetDevice(ctx, device.ID, device.Entity); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetDevice after the unit gave up: %v, want ErrNotFound (nothing written)", err)
+	}
+	err = s.Update(ctx, func(tx store.Tx) error { return errFn })
+	if errors.As(err, &ce) || !errors.Is(err, errFn) {
+		t.Errorf("Update whose fn failed: %v, want its error and no ContentionError", err)
 	}
 }

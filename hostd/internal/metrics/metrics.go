@@ -39,6 +39,12 @@ type Metrics struct {
 
 	storeLatency *prometheus.HistogramVec
 	storeErrors  *prometheus.CounterVec
+	// storeContention counts the units of work a store gave up on after conflicts on every run
+	// (store.ContentionError).
+	storeContention prometheus.Counter
+	// storeRetries counts the runs of units of work beyond their first (a store that retries
+	// conflicts runs fn again).
+	storeRetries prometheus.Counter
 	pools        *poolCollector
 
 	lastReload prometheus.Gauge
@@ -104,6 +110,14 @@ func New() *Metrics {
 			Name: "realmgate_store_operation_errors_total",
 			Help: "Store operations that failed (not found and conflicts excluded), by operation.",
 		}, []string{"operation"}),
+		storeContention: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "realmgate_store_unit_contention_total",
+			Help: "Units of work the store gave up on after each of its runs conflicted with concurrent units (serialization failures, deadlocks).",
+		}),
+		storeRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "realmgate_store_unit_retries_total",
+			Help: "Runs of units of work beyond their first: the store ran the unit again after a conflict with concurrent units.",
+		}),
 		pools: &poolCollector{},
 		lastReload: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "realmgate_config_last_reload_success_timestamp_seconds",
@@ -113,6 +127,7 @@ func New() *Metrics {
 	m.reg.MustRegister(m.decisions, m.challenges, m.answersFailed, m.certsIssued, m.certsRefused,
 		m.tokensMinted, m.tokensValidated, m.adapterCalls, m.adapterLatency, m.adapterBusy,
 		m.storeLatency, m.storeErrors, m.pools, m.lastReload)
+	m.reg.MustRegister(m.storeContention, m.storeRetries)
 	return m
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -336,5 +337,43 @@ func TestStoreTimesEveryMethod(t *testing.T) {
 	}
 	if got, want := len(opNames), contract.NumMethod()-1; got != want {
 		t.Errorf("%d operations for %d methods of the contract (Close aside)", got, want)
+	}
+}
+
+// contendedStore is a store whose units of work all give up on conflicts, after running fn
+// three times.
+type contendedStore struct{ store.Store }
+
+func (c contendedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	for range 3 {
+		_ = c.Store.Update(ctx, func(tx store.Tx) error { fn(tx); return errors.New("serialization failure") })
+	}
+	return fmt.Errorf("unit: %w", &store.ContentionError{Attempts: 3, Err: errors.New("serialization failure")})
+}
+
+// TestStoreCountsContention: a unit that gave up on conflicts counts in
+// realmgate_store_unit_contention_total (and as a failed update), its runs beyond the first in
+// realmgate_store_unit_retries_total; a unit that failed otherwise, in one run, in neither.
+func TestStoreCountsContention(t *testing.T) {
+	m := New()
+	s := m.Store(contendedStore{openSQLite(t)})
+	ctx := context.Background()
+	for range 2 {
+		var ce *store.ContentionError
+		if err := s.Update(ctx, func(store.Tx) error { return nil }); !errors.As(err, &ce) {
+			t.Fatalf("Update: %v, want the ContentionError through the decorator", err)
+		}
+	}
+	plain := m.Store(openSQLite(t))
+	if err := plain.Update(ctx, func(store.Tx) error { return errors.New("the unit's own error") }); err == nil {
+		t.Fatal("Update whose fn failed: nil error")
+	}
+	got := map[string]float64{
+		"contention": testutil.ToFloat64(m.storeContention),
+		"retries":    testutil.ToFloat64(m.storeRetries),
+		"errors":     testutil.ToFloat64(m.storeErrors.WithLabelValues("update")),
+	}
+	if diff := cmp.Diff(map[string]float64{"contention": 2, "retries": 4, "errors": 3}, got); diff != "" {
+		t.Errorf("counters (-want +got):\n%s", diff)
 	}
 }

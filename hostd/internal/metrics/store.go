@@ -76,6 +76,10 @@ type Store struct {
 	rec     store.Tx
 	latency []prometheus.Observer
 	errors  []prometheus.Counter
+	// contention counts the units that failed with a store.ContentionError.
+	contention prometheus.Counter
+	// retries counts the runs of units beyond their first.
+	retries prometheus.Counter
 }
 
 var _ store.Store = (*Store)(nil)
@@ -83,7 +87,8 @@ var _ store.Store = (*Store)(nil)
 // Store wraps s with the store collectors. When s reports its connection pools (PoolReporter),
 // realmgate_store_connections* report them.
 func (m *Metrics) Store(s store.Store) *Store {
-	w := &Store{Store: s, next: s, rec: s, latency: make([]prometheus.Observer, len(opNames)), errors: make([]prometheus.Counter, len(opNames))}
+	w := &Store{Store: s, next: s, rec: s, latency: make([]prometheus.Observer, len(opNames)), errors: make([]prometheus.Counter, len(opNames)),
+		contention: m.storeContention, retries: m.storeRetries}
 	for i, name := range opNames {
 		w.latency[i] = m.storeLatency.WithLabelValues(name)
 		w.errors[i] = m.storeErrors.WithLabelValues(name)
@@ -365,15 +370,24 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Update implements store.Store: a unit of work is timed whole, from its queueing to its commit,
-// and each of its operations as the operations outside a unit are.
+// and each of its operations as the operations outside a unit are. A run of fn beyond the first
+// is a retry the store made after a conflict (realmgate_store_unit_retries_total), and a unit
+// the store gave up on for conflicts counts in realmgate_store_unit_contention_total.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	start := time.Now()
+	runs := 0
 	err := s.next.Update(ctx, func(tx store.Tx) error {
+		if runs++; runs > 1 {
+			s.retries.Inc()
+		}
 		in := *s
 		in.rec = tx
 		return fn(&in)
 	})
 	s.done(start, opUpdate, err)
+	if ce := (*store.ContentionError)(nil); errors.As(err, &ce) {
+		s.contention.Inc()
+	}
 	return err
 }
 
