@@ -1,0 +1,238 @@
+package js_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/realmgate/realmgate/adapters/adaptertest"
+	"github.com/realmgate/realmgate/hostd/hostdtest"
+	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/resource"
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+// The SDK's suites need the daemon; these tests start it and hand its address to node --test
+// through the environment:
+//
+//	REALMGATE_URL            the daemon's base URL (tokens' issuer)
+//	REALMGATE_ADMIN_TOKEN    its admin token, for the admin API (remote-disable rules, revocation)
+//	REALMGATE_RESOURCE_URL   a resource server that requires scope formTest at /balance
+//	REALMGATE_STATIC_DIR     the project's static folder for the browser page (browser suite)
+//	REALMGATE_CHROMIUM       the Chromium binary (browser suite)
+
+var (
+	adapterOnce   sync.Once
+	adapterModule []byte
+	adapterErr    error
+)
+
+// testAdapter is the module built from testdata/adapter.
+func testAdapter(tb testing.TB) []byte {
+	tb.Helper()
+	adapterOnce.Do(func() {
+		adapterModule, adapterErr = os.ReadFile(adaptertest.BuildGoWasm(tb, "testdata/adapter"))
+	})
+	if adapterErr != nil {
+		tb.Fatal(adapterErr)
+	}
+	return adapterModule
+}
+
+// startDaemon starts the daemon on testdata/web with the test adapter and the embedded PKI's CA.
+func startDaemon(t *testing.T) *hostdtest.Daemon {
+	t.Helper()
+	usersCA, err := pki.NewCA(pki.CAOptions{CommonName: "Users CA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, err := pkcs12.Modern.Encode(usersCA.Key, usersCA.Cert, nil, "test-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hostdtest.Start(t, "testdata/web", hostdtest.Options{
+		Files: map[string][]byte{
+			"adapters/acct/client.wasm": testAdapter(t),
+			"users-ca.p12":              p12,
+		},
+	})
+}
+
+// startResourceServer starts a resource server on 127.0.0.1 that validates the daemon's tokens
+// offline: GET /balance requires scope formTest and answers {"user", "scope"}. It answers the
+// daemon's origin with CORS headers, so a page the daemon serves may call it.
+func startResourceServer(t *testing.T, d *hostdtest.Daemon) string {
+	t.Helper()
+	v, err := resource.New(resource.Config{JWKSURL: d.JWKSURL, Issuer: d.Issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /balance", v.Require("formTest")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := resource.ClientFromContext(r.Context())
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"user": c.UserID, "scope": c.Scope})
+	})))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") == d.URL {
+			w.Header().Set("Access-Control-Allow-Origin", d.URL)
+			w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+			if r.Method == http.MethodOptions {
+				w.Header().Set("Access-Control-Allow-Headers", "Authorization")
+				w.Header().Set("Access-Control-Allow-Methods", "GET")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+var (
+	npmOnce sync.Once
+	npmErr  error
+)
+
+// requireToolchains reports whether CI asked for every toolchain (a missing one fails).
+func requireToolchains() bool { return os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" }
+
+// nodeToolchain returns the node binary, with the package's locked dependencies installed (npm
+// ci, once per test run, when node_modules does not hold them). Without node and npm the test
+// is skipped, or fails when REALMGATE_REQUIRE_TOOLCHAINS is set.
+func nodeToolchain(t *testing.T) string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = exec.LookPath("npm")
+	}
+	if err != nil {
+		if requireToolchains() {
+			t.Fatalf("node and npm are required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v; run .ci/install-client-js.sh", err)
+		}
+		t.Skipf("node or npm not installed: %v", err)
+	}
+	npmOnce.Do(func() {
+		if lockedInstalled() {
+			return
+		}
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			npmErr = errors.New("npm ci: " + err.Error() + "\n" + string(out))
+		}
+	})
+	if npmErr != nil {
+		t.Fatal(npmErr)
+	}
+	return node
+}
+
+// lockedInstalled reports whether node_modules holds every package of package-lock.json at its
+// locked version.
+func lockedInstalled() bool {
+	var lock struct {
+		Packages map[string]struct{ Version string } `json:"packages"`
+	}
+	b, err := os.ReadFile("package-lock.json")
+	if err != nil || json.Unmarshal(b, &lock) != nil {
+		return false
+	}
+	for path, p := range lock.Packages {
+		if path == "" {
+			continue
+		}
+		var installed struct{ Version string }
+		b, err := os.ReadFile(filepath.Join(path, "package.json"))
+		if err != nil || json.Unmarshal(b, &installed) != nil || installed.Version != p.Version {
+			return false
+		}
+	}
+	return true
+}
+
+// chromium returns the Chromium binary the browser suite drives: REALMGATE_CHROMIUM, else
+// Debian's chromium. Without it the test is skipped, or fails under REALMGATE_REQUIRE_TOOLCHAINS.
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("REALMGATE_CHROMIUM"); p != "" {
+		return p
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		if requireToolchains() {
+			t.Fatalf("chromium is required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v; run .ci/install-chromium.sh", err)
+		}
+		t.Skipf("chromium not installed: %v", err)
+	}
+	return p
+}
+
+var nodeSummary = regexp.MustCompile(`(?m)^# (pass|fail|skipped|todo) (\d+)$`)
+
+// runNode runs node --test on files with env added, and fails unless every test passed and none
+// was skipped.
+func runNode(t *testing.T, node string, env []string, files ...string) {
+	t.Helper()
+	cmd := exec.Command(node, append([]string{"--test", "--test-reporter=tap", "--test-concurrency=1"}, files...)...)
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	counts := map[string]string{}
+	for _, m := range nodeSummary.FindAllStringSubmatch(string(out), -1) {
+		counts[m[1]] = m[2]
+	}
+	if err != nil || counts["fail"] != "0" || counts["skipped"] != "0" || counts["todo"] != "0" || counts["pass"] == "" || counts["pass"] == "0" {
+		t.Fatalf("node --test %s: %v %v\n%s", strings.Join(files, " "), err, counts, out)
+	}
+	t.Logf("node --test %s: %s passed in %s", strings.Join(files, " "), counts["pass"], time.Since(start).Round(time.Millisecond))
+}
+
+func daemonEnv(t *testing.T, d *hostdtest.Daemon) []string {
+	return []string{
+		"REALMGATE_URL=" + d.URL,
+		"REALMGATE_ADMIN_TOKEN=" + d.AdminToken,
+		"REALMGATE_RESOURCE_URL=" + startResourceServer(t, d),
+	}
+}
+
+// TestNode runs the SDK's Node.js suites: the unit tests, every realm type and flow against the
+// daemon, and the README's example.
+func TestNode(t *testing.T) {
+	node := nodeToolchain(t)
+	d := startDaemon(t)
+	runNode(t, node, daemonEnv(t, d), "test/unit.test.js", "test/hostd.test.js", "test/readme.test.js")
+}
+
+// TestBrowser runs the same flows in headless Chromium: a page the daemon serves imports the SDK
+// and logs in, provisions its device with a non-extractable WebCrypto key kept in IndexedDB,
+// enrolls a user certificate, signs in with it in a later session, obtains a token and calls the
+// resource server.
+func TestBrowser(t *testing.T) {
+	node := nodeToolchain(t)
+	browser := chromium(t)
+	d := startDaemon(t)
+	env := append(daemonEnv(t, d),
+		"REALMGATE_STATIC_DIR="+filepath.Join(d.Dir, "static", "web"),
+		"REALMGATE_CHROMIUM="+browser,
+	)
+	runNode(t, node, env, "test/browser.test.js")
+}
+
+// TestTypes checks index.d.ts (and the typed example) with the TypeScript compiler.
+func TestTypes(t *testing.T) {
+	node := nodeToolchain(t)
+	out, err := exec.Command(node, "node_modules/typescript/bin/tsc", "--noEmit", "-p", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tsc --noEmit: %v\n%s", err, out)
+	}
+}

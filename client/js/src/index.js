@@ -1,0 +1,21 @@
+// @realmgate/client: the Realmgate challenge protocol for browsers and Node.js.
+
+export {
+  RealmgateClient,
+  orderRealms,
+  DefaultMaxRounds,
+  RealmAntiXSRF,
+  RealmRemoteDisable,
+  RealmAuthenticity,
+  RealmDeviceNoProvisioning,
+  RealmDeviceAutoProvisioning,
+  RealmUserCertificate,
+  CookieSession,
+  CookiePersistent,
+} from './client.js';
+export { LoginHandler, adapterLoginHandler, NotifyHandler, DeviceHandler } from './handlers.js';
+export { ProvisioningHandler, UserCertificateHandler, userEntity, provisioningEntity, buildCSR, subjectName, keyThumbprint, leafOf } from './certs.js';
+export { MemoryKeyStore, IndexedDBKeyStore, FileKeyStore } from './keystore.js';
+export { parseBearerChallenge, requiredAccessTokenScope } from './tokens.js';
+export { RealmgateError, RealmError, Codes } from './errors.js';
+export { CookieJar } from './cookies.js';

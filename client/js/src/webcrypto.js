@@ -1,0 +1,39 @@
+// WebCrypto of the runtime: globalThis.crypto in browsers and Node.js 19+, node:crypto's
+// webcrypto in Node.js 18.
+
+let cached;
+
+export async function webcrypto() {
+  if (cached) return cached;
+  if (globalThis.crypto?.subtle) {
+    cached = globalThis.crypto;
+  } else {
+    cached = (await import('node:crypto')).webcrypto;
+  }
+  return cached;
+}
+
+export const ecdsaP256 = Object.freeze({ name: 'ECDSA', namedCurve: 'P-256' });
+
+/**
+ * Makes an ECDSA P-256 key pair for signing. The private key is non-extractable unless the key
+ * store must write it out (a file).
+ */
+export async function newKeyPair(extractable = false) {
+  const c = await webcrypto();
+  return c.subtle.generateKey(ecdsaP256, extractable, ['sign', 'verify']);
+}
+
+export function base64(bytes) {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  let bin = '';
+  for (let i = 0; i < u8.length; i += 0x8000) bin += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+export function fromBase64(s) {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
