@@ -82,15 +82,6 @@ export declare class IndexedDBKeyStore implements KeyStore {
   delete(entity: string): Promise<void>;
 }
 
-export declare class FileKeyStore implements KeyStore {
-  constructor(path: string);
-  readonly path: string;
-  readonly extractable: true;
-  load(entity: string): Promise<Credential | null>;
-  store(entity: string, credential: Credential): Promise<void>;
-  delete(entity: string): Promise<void>;
-}
-
 export interface ClientConfig {
   baseURL: string;
   appId: string;

@@ -15,7 +15,7 @@ export {
 } from './client.js';
 export { LoginHandler, adapterLoginHandler, NotifyHandler, DeviceHandler } from './handlers.js';
 export { ProvisioningHandler, UserCertificateHandler, userEntity, provisioningEntity, buildCSR, subjectName, keyThumbprint, leafOf } from './certs.js';
-export { MemoryKeyStore, IndexedDBKeyStore, FileKeyStore } from './keystore.js';
+export { MemoryKeyStore, IndexedDBKeyStore } from './keystore.js';
 export { parseBearerChallenge, requiredAccessTokenScope } from './tokens.js';
 export { RealmgateError, RealmError, Codes } from './errors.js';
 export { CookieJar } from './cookies.js';

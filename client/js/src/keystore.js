@@ -5,9 +5,7 @@
 // A key store has async load(entity) (null when there is none), store(entity, credential) and
 // delete(entity), and `extractable`: whether the keys it stores must be extractable (only a
 // store that writes keys out needs that). A credential is {privateKey, publicKey} (CryptoKey
-// objects) and chain.
-
-import { ecdsaP256, webcrypto } from './webcrypto.js';
+// objects) and chain. FileKeyStore, for Node.js, is in src/node.js (@realmgate/client/node).
 
 /** Keeps credentials in memory, for the life of the page or process. */
 export class MemoryKeyStore {
@@ -74,63 +72,5 @@ export class IndexedDBKeyStore {
 
   async delete(entity) {
     await this.#run('readwrite', (s) => s.delete(entity));
-  }
-}
-
-/**
- * Keeps credentials in a JSON file (Node.js), readable by its owner only (mode 0600): the
- * private keys as JWK, which the keys must be extractable for. Loaded keys are imported
- * non-extractable.
- */
-export class FileKeyStore {
-  extractable = true;
-
-  constructor(path) {
-    this.path = path;
-  }
-
-  async #read() {
-    const fs = await import('node:fs/promises');
-    try {
-      return JSON.parse(await fs.readFile(this.path, 'utf8'));
-    } catch (e) {
-      if (e.code === 'ENOENT') return {};
-      throw e;
-    }
-  }
-
-  async #write(all) {
-    const fs = await import('node:fs/promises');
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(all), { mode: 0o600 });
-    await fs.rename(tmp, this.path);
-  }
-
-  async load(entity) {
-    const e = (await this.#read())[entity];
-    if (!e) return null;
-    const c = await webcrypto();
-    const { d, ...pub } = e.key;
-    return {
-      privateKey: await c.subtle.importKey('jwk', e.key, ecdsaP256, false, ['sign']),
-      publicKey: await c.subtle.importKey('jwk', { ...pub, key_ops: ['verify'] }, ecdsaP256, true, ['verify']),
-      chain: e.chain,
-    };
-  }
-
-  async store(entity, cred) {
-    const c = await webcrypto();
-    const key = await c.subtle.exportKey('jwk', cred.privateKey);
-    const all = await this.#read();
-    all[entity] = { key, chain: [...cred.chain] };
-    await this.#write(all);
-  }
-
-  async delete(entity) {
-    const all = await this.#read();
-    if (entity in all) {
-      delete all[entity];
-      await this.#write(all);
-    }
   }
 }

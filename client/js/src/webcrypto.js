@@ -1,16 +1,9 @@
-// WebCrypto of the runtime: globalThis.crypto in browsers and Node.js 19+, node:crypto's
-// webcrypto in Node.js 18.
-
-let cached;
+// WebCrypto of the runtime: globalThis.crypto, in browsers (secure contexts: https, or
+// http://127.0.0.1 and localhost) and Node.js 20+.
 
 export async function webcrypto() {
-  if (cached) return cached;
-  if (globalThis.crypto?.subtle) {
-    cached = globalThis.crypto;
-  } else {
-    cached = (await import('node:crypto')).webcrypto;
-  }
-  return cached;
+  if (!globalThis.crypto?.subtle) throw new Error('realmgate: WebCrypto is not available (a browser page over http that is not localhost?)');
+  return globalThis.crypto;
 }
 
 export const ecdsaP256 = Object.freeze({ name: 'ECDSA', namedCurve: 'P-256' });

@@ -11,12 +11,12 @@ import {
   LoginHandler,
   adapterLoginHandler,
   MemoryKeyStore,
-  FileKeyStore,
   RealmgateError,
   RealmError,
   leafOf,
   userEntity,
 } from '../src/index.js';
+import { FileKeyStore } from '../src/node.js';
 import { baseURL, needsDaemon, resourceURL, setRules, certificates, revoke, recordingFetch } from './env.js';
 import { mkdtemp, stat, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,6 @@
 // Compiled by tsc --noEmit (never run): the README's usage typed against index.d.ts.
-import { RealmgateClient, LoginHandler, MemoryKeyStore, adapterLoginHandler, RealmgateError, type AccessToken, type Challenge } from '@realmgate/client';
+import { FileKeyStore } from '@realmgate/client/node';
+import { RealmgateClient, LoginHandler, MemoryKeyStore, adapterLoginHandler, RealmgateError, type AccessToken, type Challenge, type KeyStore } from '@realmgate/client';
 
 export async function example(baseURL: string): Promise<AccessToken | null> {
   const client = new RealmgateClient({ baseURL, appId: 'webapp', environment: 'desktopbrowser', appVersion: '1.0', keyStore: new MemoryKeyStore() });
@@ -13,6 +14,8 @@ export async function example(baseURL: string): Promise<AccessToken | null> {
     if (e instanceof RealmgateError && e.applicationDisabled) return null;
     throw e;
   }
+  const onDisk: KeyStore = new FileKeyStore('/tmp/keys.json');
+  void onDisk;
   const echoed = await client.invokeProcedure<{ user: string }>('acct', 'echo', [1]);
   echoed.user.toUpperCase();
   const resp: Response = await client.callResource(new URL('/balance', baseURL), { method: 'GET' }, 'formTest');
