@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
+	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/resource"
@@ -205,12 +206,73 @@ func daemonEnv(t *testing.T, d *hostdtest.Daemon) []string {
 	}
 }
 
-// TestNode runs the SDK's Node.js suites: the unit tests, every realm type and flow against the
-// daemon, and the README's example.
+// bearerVectors writes WWW-Authenticate headers with the scope the Go client reads from each
+// (client.RequiredAccessTokenScope), for test/parity.test.js: the headers resource servers send,
+// and variations of them that are cut, doubled, quoted and spaced.
+func bearerVectors(t *testing.T) string {
+	t.Helper()
+	base := []string{
+		`Bearer scope="formTest"`,
+		`Bearer scope="formTest", error="insufficient_scope"`,
+		`Bearer scope="formTest", error="invalid_token", error_description="the token expired"`,
+		`Bearer realm="api", scope=formTest`,
+		`bearer SCOPE="formTest"`,
+		`Bearer scope="a\"b"`,
+		`Bearer scope="two scopes"`,
+		`Bearer scope=""`,
+		`Bearer`,
+		`Basic realm="x"`,
+		`Bearer error="invalid_token"`,
+		`Bearer scope="formTest",`,
+		`Bearer scope="formTest" error="x"`,
+		`Bearer ,scope="formTest"`,
+		`Bearer scope=formTest, scope=other`,
+		"Bearer scope=\"tab\tscope\"",
+		``,
+	}
+	type vector struct {
+		Status int    `json:"status"`
+		Header string `json:"header"`
+		Scope  string `json:"scope"`
+		OK     bool   `json:"ok"`
+	}
+	var out []vector
+	add := func(h string) {
+		for _, status := range []int{401, 403, 400, 200} {
+			scope, ok := client.RequiredAccessTokenScope(status, h)
+			out = append(out, vector{status, h, scope, ok})
+		}
+	}
+	for _, h := range base {
+		add(h)
+		add(h + " ")
+		add("  " + h)
+		if len(h) > 3 {
+			add(h[:len(h)-2])
+			add(strings.ReplaceAll(h, ", ", ","))
+			add(strings.ReplaceAll(h, "=", " = "))
+		}
+	}
+	add("Bearer scope=\"" + strings.Repeat("s", 5000) + "\"")
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "bearer.json")
+	if err := os.WriteFile(name, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// TestNode runs the SDK's Node.js suites: the unit tests, the answers and header readings
+// against the Go client's, every realm type and flow against the daemon, and the README's
+// example.
 func TestNode(t *testing.T) {
 	node := nodeToolchain(t)
 	d := startDaemon(t)
-	runNode(t, node, daemonEnv(t, d), "test/unit.test.js", "test/hostd.test.js", "test/readme.test.js")
+	env := append(daemonEnv(t, d), "REALMGATE_BEARER_VECTORS="+bearerVectors(t))
+	runNode(t, node, env, "test/unit.test.js", "test/parity.test.js", "test/hostd.test.js", "test/readme.test.js")
 }
 
 // TestBrowser runs the same flows in headless Chromium: a page the daemon serves imports the SDK

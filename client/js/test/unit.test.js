@@ -135,3 +135,37 @@ test('the configuration is checked', () => {
   assert.throws(() => new RealmgateClient({ ...ok, appId: 'a\nb' }), /appId/);
   assert.throws(() => new RealmgateClient({ ...ok, device: {}, keyStore: new MemoryKeyStore() }), /device.id/);
 });
+
+test('a device whose certificate is refused provisions again with a proof signed by its old key', async () => {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const old = await crypto.subtle.generateKey(alg, false, ['sign', 'verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01',
+    name: 'CN=dev-1',
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 3_600_000),
+    keys: old,
+    signingAlgorithm: alg,
+  });
+  const ks = new MemoryKeyStore();
+  await ks.store('application:app', { privateKey: old.privateKey, publicKey: old.publicKey, chain: [Buffer.from(cert.rawData).toString('base64')] });
+  const h = new ProvisioningHandler({ keyStore: ks, device: { id: 'dev-1' }, app: { id: 'app', version: '1.0', environment: 'iphone' } });
+
+  // With the stored certificate: a payload signed by it, its chain in x5c.
+  const signed = await h.handleChallenge({ realm: 'R', round: 1, payload: { token: 'n-1', entity: 'application' }, error: '' });
+  assert.deepEqual(Object.keys(signed.body), ['payload']);
+  assert.deepEqual(decodeProtectedHeader(signed.body.payload).x5c, [Buffer.from(cert.rawData).toString('base64')]);
+  await compactVerify(signed.body.payload, old.publicKey);
+
+  // Refused ("enroll": true): a CSR of a new key, and the old key hands the device id over.
+  const again = await h.handleChallenge({ realm: 'R', round: 2, payload: { token: 'n-2', entity: 'application', enroll: true }, error: '' });
+  assert.ok(again.body.csr);
+  assert.equal(await ks.load('application:app'), null, 'the refused certificate is dropped');
+  const { payload } = await compactVerify(again.body.proof, old.publicKey);
+  const claims = JSON.parse(new TextDecoder().decode(payload));
+  const csr = new x509.Pkcs10CertificateRequest(again.body.csr);
+  const newJWK = await crypto.subtle.exportKey('jwk', await csr.publicKey.export());
+  assert.equal(claims.token, 'n-2');
+  assert.equal(claims.device.id, 'dev-1');
+  assert.equal(claims.newKey, await calculateJwkThumbprint({ kty: newJWK.kty, crv: newJWK.crv, x: newJWK.x, y: newJWK.y }));
+});
