@@ -239,6 +239,8 @@ export declare const Codes: Readonly<{
 }>;
 
 export declare const DefaultMaxRounds: number;
+/** The most the client reads of a reply it consumes itself. */
+export declare const MaxResponseBytes: number;
 export declare const RealmAntiXSRF: 'wl_antiXSRFRealm';
 export declare const RealmRemoteDisable: 'wl_remoteDisableRealm';
 export declare const RealmAuthenticity: 'wl_authenticityRealm';

@@ -33,8 +33,37 @@ function asHandler(h) {
   return typeof h === 'function' ? { handleChallenge: h } : h;
 }
 
+/** The most the client reads of a reply it consumes itself (challenges, answers, errors). */
+export const MaxResponseBytes = 1 << 20;
+const maxRealms = 64;
+
+// Reads a reply's text, at most MaxResponseBytes of it.
+async function readText(resp) {
+  if (!resp.body) return '';
+  const reader = resp.body.getReader();
+  const chunks = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.length;
+    if (n > MaxResponseBytes) {
+      await reader.cancel();
+      throw malformed(`a ${resp.status} reply of more than ${MaxResponseBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(n);
+  let off = 0;
+  for (const c of chunks) {
+    all.set(c, off);
+    off += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
 async function readJSON(resp) {
-  const text = await resp.text();
+  const text = await readText(resp);
   if (text === '') return {};
   try {
     return JSON.parse(text);
@@ -47,6 +76,7 @@ function parseChallenge(b) {
   if (!b || typeof b !== 'object' || Array.isArray(b) || !('challenges' in b)) return null;
   const ch = b.challenges;
   if (!ch || typeof ch !== 'object' || Array.isArray(ch) || Object.keys(ch).length === 0) throw malformed('challenges is not an object naming realms');
+  if (Object.keys(ch).length > maxRealms) throw malformed(`the challenge names over ${maxRealms} realms`);
   for (const [realm, payload] of Object.entries(ch)) {
     if (!realmName.test(realm)) throw malformed(`realm name ${JSON.stringify(sanitize(realm, 64))}`);
     if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw malformed(`the challenge of ${realm} is not an object`);
@@ -269,9 +299,17 @@ export class RealmgateClient {
     for (let reissue = 0; ; reissue++) {
       const [gen, resp] = await this.#attempt(href, init);
       if (resp.status === 401) {
-        const body = await readJSON(resp.clone());
+        // A challenge is JSON; any other 401 (a resource's page, a Bearer refusal) is the caller's.
+        if (!/json/i.test(resp.headers.get('Content-Type') ?? '')) return resp;
+        const text = await readText(resp);
+        let body;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw malformed('a 401 reply declared JSON is not');
+        }
         const ch = parseChallenge(body);
-        if (!ch) return resp;
+        if (!ch) return new Response(text, { status: resp.status, statusText: resp.statusText, headers: resp.headers });
         if (reissue === maxReissues) {
           const realm = orderRealms(ch.challenges)[0];
           throw new RealmError(realm, Codes.TOO_MANY_ROUNDS, 'challenged too many times');

@@ -4,6 +4,7 @@ export {
   RealmgateClient,
   orderRealms,
   DefaultMaxRounds,
+  MaxResponseBytes,
   RealmAntiXSRF,
   RealmRemoteDisable,
   RealmAuthenticity,

@@ -79,6 +79,9 @@ test('form login through an async handler; the procedure call is sent again afte
   assert.deepEqual(out, { parameters: [1, 'two'], user: 'alice' });
   assert.deepEqual(seen, [{ realm: 'formRealm', round: 1, error: '', authenticator: 'form' }]);
   assert.equal(c.identities.formRealm.userId, 'alice');
+  const session = await c.session();
+  assert.equal(session.realms.formRealm.identity.userId, 'alice');
+  assert.equal(session.user, null, "the environment's test names the anonymous user, not passed in this session");
   const calls = log.filter((r) => r.path === '/api/v1/adapters/acct/echo');
   assert.equal(calls.length, 3, 'step 1, step 2, then the resource');
   const answers = log.filter((r) => r.path === '/api/v1/auth/formRealm');

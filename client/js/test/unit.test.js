@@ -169,3 +169,37 @@ test('a device whose certificate is refused provisions again with a proof signed
   assert.equal(claims.device.id, 'dev-1');
   assert.equal(claims.newKey, await calculateJwkThumbprint({ kty: newJWK.kty, crv: newJWK.crv, x: newJWK.x, y: newJWK.y }));
 });
+
+test('replies are bounded; a 401 that is not a challenge is handed back', async (t) => {
+  const { createServer } = await import('node:http');
+  const big = JSON.stringify({ challenges: { r: { pad: 'x'.repeat(1 << 20) } } });
+  const srv = createServer((req, res) => {
+    if (req.url.startsWith('/big')) {
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      res.end(big);
+    } else if (req.url.startsWith('/json')) {
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      res.end('{"error":"unauthorized"}');
+    } else if (req.url.startsWith('/many')) {
+      const challenges = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`r${i}`, {}]));
+      res.writeHead(401, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ challenges }));
+    } else {
+      res.writeHead(401, { 'Content-Type': 'text/html' });
+      res.end('<p>sign in</p>');
+    }
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    srv.closeAllConnections();
+    srv.close();
+  });
+  const c = new RealmgateClient({ baseURL: `http://127.0.0.1:${srv.address().port}`, appId: 'a', environment: 'e', appVersion: '1' });
+  await assert.rejects(c.request('/big'), /more than 1048576 bytes/);
+  await assert.rejects(c.request('/many'), /over 64 realms/);
+  const refusal = await c.request('/json');
+  assert.deepEqual(await refusal.json(), { error: 'unauthorized' });
+  const page = await c.request('/page');
+  assert.equal(page.status, 401);
+  assert.equal(await page.text(), '<p>sign in</p>');
+});
