@@ -1,6 +1,7 @@
 package js_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -178,13 +179,21 @@ func chromium(t *testing.T) string {
 	return p
 }
 
+// nodeTimeout bounds one node --test run: the suites take seconds (a minute under the race
+// detector on a busy machine).
+const nodeTimeout = 5 * time.Minute
+
 var nodeSummary = regexp.MustCompile(`(?m)^# (pass|fail|skipped|todo) (\d+)$`)
 
 // runNode runs node --test on files with env added, and fails unless every test passed and none
 // was skipped.
 func runNode(t *testing.T, node string, env []string, files ...string) {
 	t.Helper()
-	cmd := exec.Command(node, append([]string{"--test", "--test-reporter=tap", "--test-concurrency=1"}, files...)...)
+	// A suite that hangs fails here, with its output, rather than at the test binary's deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, append([]string{"--test", "--test-reporter=tap", "--test-concurrency=1"}, files...)...)
+	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(os.Environ(), env...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
