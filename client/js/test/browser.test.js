@@ -11,14 +11,14 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import puppeteer from 'puppeteer-core';
-import { baseURL, resourceURL } from './env.js';
+import { baseURL, resourceURL, setRules } from './env.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const staticDir = process.env.REALMGATE_STATIC_DIR;
 const chromium = process.env.REALMGATE_CHROMIUM;
 const skip = baseURL && staticDir && chromium ? false : 'needs the daemon, its static folder and Chromium: run go test ./client/js';
 
-test('a web app logs in, provisions, enrolls, obtains a token and calls the resource server', { skip, timeout: 120_000 }, async (t) => {
+test('a web app logs in, provisions, enrolls, obtains a token, calls the resource server and meets every realm type', { skip, timeout: 120_000 }, async (t) => {
   await esbuild.build({
     entryPoints: [join(here, 'browser', 'page.js')],
     bundle: true,
@@ -80,5 +80,14 @@ test('a web app logs in, provisions, enrolls, obtains a token and calls the reso
   await open();
   const later = await page.evaluate(() => window.laterVisit());
   assert.deepEqual(later, { certUser: 'alice', prompts: [], identity: 'alice' });
+
+  // The other realm types, and remote disable.
+  t.after(() => setRules('desktopbrowser', []));
+  await setRules('desktopbrowser', [{ versions: '<2.0.0', action: 'notify', message: 'Please update', messageId: 'm-web' }]);
+  await page.deleteCookie(...(await page.cookies()).filter((c) => c.name === 'WL_SESSION'));
+  await open();
+  assert.deepEqual(await page.evaluate(() => window.otherRealms()), { notices: ['m-web'], basic: 'bob', header: 'carol', adapter: 'carol' });
+  await setRules('desktopbrowser', [{ versions: '<2.0.0', action: 'block', message: 'Retired' }]);
+  assert.deepEqual(await page.evaluate(() => window.blocked()), { blocked: true, message: 'Retired' });
   assert.deepEqual(errors, []);
 });

@@ -1,7 +1,7 @@
 // The page of the browser suite: the SDK as a web app uses it, bundled by the test (esbuild)
 // into the daemon's static folder. The test calls the flows with page.evaluate.
 
-import { RealmgateClient, LoginHandler, IndexedDBKeyStore, userEntity, leafOf } from '../../src/index.js';
+import { RealmgateClient, LoginHandler, IndexedDBKeyStore, adapterLoginHandler, RealmgateError, userEntity, leafOf } from '../../src/index.js';
 
 const log = (line) => {
   document.getElementById('log').textContent += line + '\n';
@@ -75,6 +75,44 @@ window.laterVisit = async () => {
   const client = newClient(new IndexedDBKeyStore(), prompts);
   const user = await client.invokeProcedure('acct', 'user', ['again']);
   return { certUser: user.user, prompts, identity: client.identities.wl_userCertificateAuthRealm?.userId ?? null };
+};
+
+// The other realm types with the browser's fetch: basic, header and adapter-based logins, a
+// remote-disable notice acknowledged, and a blocked version.
+window.otherRealms = async () => {
+  const notices = [];
+  const client = new RealmgateClient({
+    baseURL: location.origin,
+    appId: 'webapp',
+    environment: 'desktopbrowser',
+    appVersion: '1.0',
+    onNotify: async (n) => notices.push(n.messageId),
+  });
+  client.registerChallengeHandler('basicRealm', new LoginHandler({ credentials: { username: 'bob', password: 'hunter2' } }));
+  client.registerChallengeHandler('headerRealm', new LoginHandler({ credentials: { username: 'carol' } }));
+  client.registerChallengeHandler('adapterRealm', adapterLoginHandler(async () => ['carol', 'carol-password']));
+  await client.init();
+  const out = {
+    notices,
+    basic: (await client.invokeProcedure('acct', 'basic', [])).user,
+  };
+  // One user per session: the header and adapter realms log carol in, in sessions of their own.
+  const second = new RealmgateClient({ baseURL: location.origin, appId: 'webapp', environment: 'desktopbrowser', appVersion: '2.0' });
+  second.registerChallengeHandler('headerRealm', new LoginHandler({ credentials: { username: 'carol' } }));
+  second.registerChallengeHandler('adapterRealm', adapterLoginHandler(async () => ['carol', 'carol-password']));
+  out.header = (await second.invokeProcedure('acct', 'header', [])).user;
+  out.adapter = (await second.invokeProcedure('acct', 'secret', [])).user;
+  return out;
+};
+
+window.blocked = async () => {
+  const client = new RealmgateClient({ baseURL: location.origin, appId: 'webapp', environment: 'desktopbrowser', appVersion: '1.0' });
+  try {
+    await client.init();
+    return { blocked: false };
+  } catch (e) {
+    return { blocked: e instanceof RealmgateError && e.applicationDisabled, message: e.serverMessage };
+  }
 };
 
 window.pageReady = true;
