@@ -185,14 +185,21 @@ const nodeTimeout = 5 * time.Minute
 
 var nodeSummary = regexp.MustCompile(`(?m)^# (pass|fail|skipped|todo) (\d+)$`)
 
-// runNode runs node --test on files with env added, and fails unless every test passed and none
-// was skipped.
+// runNode runs node --test on each file in turn (the suites share one daemon: they must not
+// run at once) with env added, and fails unless every test passed and none was skipped.
 func runNode(t *testing.T, node string, env []string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		runNodeFile(t, node, env, f)
+	}
+}
+
+func runNodeFile(t *testing.T, node string, env []string, file string) {
 	t.Helper()
 	// A suite that hangs fails here, with its output, rather than at the test binary's deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, append([]string{"--test", "--test-reporter=tap", "--test-concurrency=1"}, files...)...)
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=tap", file)
 	cmd.WaitDelay = 5 * time.Second
 	cmd.Env = append(os.Environ(), env...)
 	start := time.Now()
@@ -202,9 +209,9 @@ func runNode(t *testing.T, node string, env []string, files ...string) {
 		counts[m[1]] = m[2]
 	}
 	if err != nil || counts["fail"] != "0" || counts["skipped"] != "0" || counts["todo"] != "0" || counts["pass"] == "" || counts["pass"] == "0" {
-		t.Fatalf("node --test %s: %v %v\n%s", strings.Join(files, " "), err, counts, out)
+		t.Fatalf("node --test %s: %v %v\n%s", file, err, counts, out)
 	}
-	t.Logf("node --test %s: %s passed in %s", strings.Join(files, " "), counts["pass"], time.Since(start).Round(time.Millisecond))
+	t.Logf("node --test %s: %s passed in %s", file, counts["pass"], time.Since(start).Round(time.Millisecond))
 }
 
 func daemonEnv(t *testing.T, d *hostdtest.Daemon) []string {

@@ -1,9 +1,13 @@
-// WebCrypto of the runtime: globalThis.crypto, in browsers (secure contexts: https, or
-// http://127.0.0.1 and localhost) and Node.js 20+.
+// WebCrypto of the runtime: globalThis.crypto in browsers (secure contexts: https, or
+// http://127.0.0.1 and localhost) and Node.js 19+; node:crypto's webcrypto in Node.js 18.
+
+// Not a literal, so that bundlers for browsers leave the Node.js module alone.
+const nodeCrypto = 'node:crypto';
 
 export async function webcrypto() {
-  if (!globalThis.crypto?.subtle) throw new Error('realmgate: WebCrypto is not available (a browser page over http that is not localhost?)');
-  return globalThis.crypto;
+  if (globalThis.crypto?.subtle) return globalThis.crypto;
+  if (typeof process === 'object' && process.versions?.node) return (await import(nodeCrypto)).webcrypto;
+  throw new Error('realmgate: WebCrypto is not available (a browser page over http that is not localhost?)');
 }
 
 export const ecdsaP256 = Object.freeze({ name: 'ECDSA', namedCurve: 'P-256' });
