@@ -91,6 +91,8 @@ export interface ClientConfig {
   keyStore?: KeyStore;
   onNotify?: (notice: Notice) => Promise<unknown> | unknown;
   activationCode?: (realm: string) => Promise<string> | string;
+  /** Registers an AuthenticityHandler for wl_authenticityRealm. */
+  attestation?: (token: string) => Promise<Attestation>;
   /** Node.js: the WL_PERSISTENT_COOKIE of an earlier run. */
   persistentCookie?: string;
   maxRounds?: number;
@@ -173,6 +175,17 @@ export declare class DeviceHandler implements ChallengeHandler {
   handleChallenge(challenge: Challenge): Promise<Answer>;
 }
 
+/** Evidence that the application is genuine: "android-key" and its chain, leaf first. */
+export interface Attestation {
+  format: string;
+  chain: Array<string | Uint8Array | ArrayBuffer>;
+}
+
+export declare class AuthenticityHandler implements ChallengeHandler {
+  constructor(attest: (token: string) => Promise<Attestation>);
+  handleChallenge(challenge: Challenge): Promise<Answer>;
+}
+
 export interface AppInfo {
   id: string;
   version: string;
@@ -236,6 +249,7 @@ export declare const Codes: Readonly<{
   MALFORMED_RESPONSE: 'malformed_response';
   PROVISIONING_REFUSED: 'provisioning_refused';
   ENROLLMENT_REFUSED: 'enrollment_refused';
+  AUTHENTICITY_REFUSED: 'authenticity_refused';
 }>;
 
 export declare const DefaultMaxRounds: number;

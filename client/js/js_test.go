@@ -2,6 +2,8 @@ package js_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
 	"github.com/realmgate/realmgate/pki"
+	"github.com/realmgate/realmgate/pki/pkitest"
 	"github.com/realmgate/realmgate/resource"
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -29,6 +32,7 @@ import (
 //	REALMGATE_URL            the daemon's base URL (tokens' issuer)
 //	REALMGATE_ADMIN_TOKEN    its admin token, for the admin API (remote-disable rules, revocation)
 //	REALMGATE_RESOURCE_URL   a resource server that requires scope formTest at /balance
+//	REALMGATE_ATTEST_URL     Android Key Attestation chains of a genuine build, per challenge
 //	REALMGATE_STATIC_DIR     the project's static folder for the browser page (browser suite)
 //	REALMGATE_CHROMIUM       the Chromium binary (browser suite)
 
@@ -50,9 +54,50 @@ func testAdapter(tb testing.TB) []byte {
 	return adapterModule
 }
 
-// startDaemon starts the daemon on testdata/web with the test adapter and the embedded PKI's CA.
+// attestationRoot is the root of the test's Android Key Attestation chains, which the daemon
+// trusts (hostdtest.Options.AndroidRoots); signingDigest is the digest of the genuine build's
+// signing certificate that testdata/web's android environment names.
+var (
+	attestationRoot = sync.OnceValues(func() (*pki.CA, error) {
+		return pki.NewCA(pki.CAOptions{CommonName: "attestation root"})
+	})
+	signingDigest = sha256.Sum256([]byte("signing certificate"))
+)
+
+// startAttestor starts what stands for the Android Keystore of a genuine build of
+// com.example.webapp on 127.0.0.1: GET /attest?challenge=C answers {"format": "android-key",
+// "chain"} (base64 DER, leaf first) of a key attested with challenge C.
+func startAttestor(t *testing.T) string {
+	t.Helper()
+	root, err := attestationRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chain, _, err := pkitest.NewAttestation(root, []byte(r.URL.Query().Get("challenge")), "com.example.webapp", signingDigest[:])
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out := struct {
+			Format string   `json:"format"`
+			Chain  [][]byte `json:"chain"`
+		}{"android-key", chain}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// startDaemon starts the daemon on testdata/web with the test adapter, the embedded PKI's CA
+// and the attestation root.
 func startDaemon(t *testing.T) *hostdtest.Daemon {
 	t.Helper()
+	root, err := attestationRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
 	usersCA, err := pki.NewCA(pki.CAOptions{CommonName: "Users CA"})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +111,7 @@ func startDaemon(t *testing.T) *hostdtest.Daemon {
 			"adapters/acct/client.wasm": testAdapter(t),
 			"users-ca.p12":              p12,
 		},
+		AndroidRoots: []*x509.Certificate{root.Cert},
 	})
 }
 
@@ -219,6 +265,7 @@ func daemonEnv(t *testing.T, d *hostdtest.Daemon) []string {
 		"REALMGATE_URL=" + d.URL,
 		"REALMGATE_ADMIN_TOKEN=" + d.AdminToken,
 		"REALMGATE_RESOURCE_URL=" + startResourceServer(t, d),
+		"REALMGATE_ATTEST_URL=" + startAttestor(t),
 	}
 }
 

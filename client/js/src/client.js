@@ -6,7 +6,7 @@
 
 import { CookieJar } from './cookies.js';
 import { Codes, RealmError, RealmgateError, coded, malformed, sanitize } from './errors.js';
-import { DeviceHandler, NotifyHandler } from './handlers.js';
+import { AuthenticityHandler, DeviceHandler, NotifyHandler } from './handlers.js';
 import { ProvisioningHandler, UserCertificateHandler } from './certs.js';
 import { requiredAccessTokenScope } from './tokens.js';
 
@@ -124,7 +124,8 @@ export class RealmgateClient {
    * config: baseURL, appId, environment, appVersion (required); device ({id, os, model,
    * displayName}: registers the device handler and, with keyStore, the provisioning handler);
    * keyStore (registers the user-certificate handler); onNotify (remote-disable notices);
-   * activationCode (a function of the realm giving an MDM code); persistentCookie (Node: a
+   * activationCode (a function of the realm giving an MDM code); attestation (a function of the
+   * authenticity realm's token giving {format, chain}); persistentCookie (Node: a
    * WL_PERSISTENT_COOKIE of an earlier run); maxRounds; fetch (default globalThis.fetch).
    */
   constructor(config) {
@@ -170,6 +171,7 @@ export class RealmgateClient {
         this.#handlers.set(RealmDeviceAutoProvisioning, new ProvisioningHandler({ keyStore: config.keyStore, device: config.device, app, activationCode: config.activationCode }));
       }
     }
+    if (config.attestation) this.#handlers.set(RealmAuthenticity, new AuthenticityHandler(config.attestation));
     this.config = config;
   }
 

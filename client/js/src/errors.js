@@ -12,6 +12,7 @@ export const Codes = Object.freeze({
   MALFORMED_RESPONSE: 'malformed_response',
   PROVISIONING_REFUSED: 'provisioning_refused',
   ENROLLMENT_REFUSED: 'enrollment_refused',
+  AUTHENTICITY_REFUSED: 'authenticity_refused',
 });
 
 const maxMessageLen = 1024;

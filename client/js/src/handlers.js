@@ -136,3 +136,47 @@ export class DeviceHandler {
     return { body: { token, device: this.#device } };
   }
 }
+
+const maxAttestationCerts = 10;
+const maxAttestationCertBytes = 16 << 10;
+
+/**
+ * Answers wl_authenticityRealm's {"token"} with {"attestation": {"format", "chain"}} from
+ * attest(token), which returns {format, chain} (the certificates as base64 DER strings or bytes,
+ * leaf first). For "android-key" the leaf's attestation challenge is the token's UTF-8 bytes: a
+ * hybrid app gets the chain from the Android Keystore through its native layer. Another format
+ * also sends the token. A refused attestation ends the call: a new one of the same application
+ * would not fare better.
+ */
+export class AuthenticityHandler {
+  #attest;
+
+  constructor(attest) {
+    this.#attest = attest;
+  }
+
+  async handleChallenge(ch) {
+    const token = ch.payload.token;
+    if (typeof token !== 'string' || !/^[\x21-\x7e]{1,1024}$/.test(token)) throw coded(Codes.MALFORMED_RESPONSE, 'the challenge has no usable token');
+    if (ch.error) throw coded(Codes.AUTHENTICITY_REFUSED, `application authenticity refused: ${ch.error}`);
+    const a = await this.#attest(token);
+    if (!a || typeof a.format !== 'string' || a.format.length > 64 || !headerName.test(a.format)) {
+      throw new Error('realmgate: the attestation provider gave no format (a token such as "android-key")');
+    }
+    if (!Array.isArray(a.chain) || a.chain.length === 0 || a.chain.length > maxAttestationCerts) {
+      throw new Error(`realmgate: the attestation provider gave ${a.chain?.length ?? 0} certificates (1 to ${maxAttestationCerts})`);
+    }
+    const chain = a.chain.map((c, i) => {
+      const b64 = typeof c === 'string' ? c : btoa(String.fromCharCode(...new Uint8Array(c)));
+      if (b64 === '' || (b64.length * 3) / 4 > maxAttestationCertBytes + 2) throw new Error(`realmgate: attestation certificate ${i} is empty or over ${maxAttestationCertBytes} bytes`);
+      return b64;
+    });
+    const body = { attestation: { format: a.format, chain } };
+    if (a.format !== 'android-key') body.token = token;
+    return { body };
+  }
+
+  async handleRefusal(_realm, err) {
+    return coded(Codes.AUTHENTICITY_REFUSED, `application authenticity refused: ${err.message}`, { cause: err });
+  }
+}

@@ -14,7 +14,7 @@ export {
   CookieSession,
   CookiePersistent,
 } from './client.js';
-export { LoginHandler, adapterLoginHandler, NotifyHandler, DeviceHandler } from './handlers.js';
+export { LoginHandler, adapterLoginHandler, NotifyHandler, DeviceHandler, AuthenticityHandler } from './handlers.js';
 export { ProvisioningHandler, UserCertificateHandler, userEntity, provisioningEntity, buildCSR, subjectName, keyThumbprint, leafOf } from './certs.js';
 export { MemoryKeyStore, IndexedDBKeyStore } from './keystore.js';
 export { parseBearerChallenge, requiredAccessTokenScope } from './tokens.js';

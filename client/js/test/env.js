@@ -4,6 +4,7 @@
 export const baseURL = process.env.REALMGATE_URL ?? '';
 export const adminToken = process.env.REALMGATE_ADMIN_TOKEN ?? '';
 export const resourceURL = process.env.REALMGATE_RESOURCE_URL ?? '';
+export const attestURL = process.env.REALMGATE_ATTEST_URL ?? '';
 
 /** Options of a test that needs the daemon: skipped without one (go test ./client/js runs it). */
 export const needsDaemon = baseURL ? {} : { skip: 'no daemon: run go test ./client/js, which starts one' };

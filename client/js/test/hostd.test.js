@@ -17,7 +17,7 @@ import {
   userEntity,
 } from '../src/index.js';
 import { FileKeyStore } from '../src/node.js';
-import { baseURL, needsDaemon, resourceURL, setRules, certificates, revoke, recordingFetch } from './env.js';
+import { baseURL, needsDaemon, resourceURL, attestURL, setRules, certificates, revoke, recordingFetch } from './env.js';
 import { mkdtemp, stat, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,7 +184,7 @@ test('remote disable: notify waits for the acknowledgement, block refuses every 
 });
 
 test('device identity without provisioning', needsDaemon, async () => {
-  const c = client('android', { device: { id: 'dev-node-1', os: 'android', model: 'Pixel', displayName: 'Test phone' } });
+  const c = client('ipad', { device: { id: 'dev-node-1', os: 'ios', model: 'iPad', displayName: 'Test tablet' } });
   const out = await c.init();
   assert.equal(out.device.id, 'dev-node-1');
   assert.equal(c.identities.wl_deviceNoProvisioningRealm.id, 'dev-node-1');
@@ -217,6 +217,37 @@ test('device provisioning: a P-256 key, a CSR, the issued certificate; a later s
   await again.init();
   const renewed = await ks.load('application:webapp');
   assert.notEqual(renewed.chain[0], cred.chain[0]);
+});
+
+// What a hybrid app's native layer gives: the Android Keystore's attestation of the challenge.
+async function attestation(challenge) {
+  const resp = await fetch(`${attestURL}/attest?challenge=${encodeURIComponent(challenge)}`);
+  assert.equal(resp.status, 200);
+  return resp.json();
+}
+
+test('app authenticity, then the built-in provisioning realm', needsDaemon, async () => {
+  const ks = new MemoryKeyStore();
+  const device = { id: `dev-node-android-${run}`, os: 'android', model: 'Pixel' };
+  const challenges = [];
+  const c = client('android', {
+    device,
+    keyStore: ks,
+    attestation: async (token) => {
+      challenges.push(token);
+      return attestation(token);
+    },
+  });
+  const out = await c.init();
+  assert.equal(out.device.id, device.id);
+  assert.equal(challenges.length, 1);
+  assert.ok(c.identities.wl_authenticityRealm !== undefined, 'authenticity passed');
+  const cred = await ks.load('application:webapp');
+  assert.equal((await recordOf(cred)).realm, 'wl_deviceAutoProvisioningRealm');
+
+  // An attestation of another challenge (a replay) is refused.
+  const replay = client('android', { device: { id: `dev-node-replay-${run}` }, keyStore: new MemoryKeyStore(), attestation: async () => attestation('an old challenge') });
+  await assert.rejects(replay.init(), (e) => e.code === 'authenticity_refused' || e.cause?.code === 'authenticity_refused');
 });
 
 test('device provisioning with a file key store, kept between runs', needsDaemon, async (t) => {
