@@ -250,6 +250,26 @@ test('app authenticity, then the built-in provisioning realm', needsDaemon, asyn
   await assert.rejects(replay.init(), (e) => e.code === 'authenticity_refused' || e.cause?.code === 'authenticity_refused');
 });
 
+test('an MDM activation code travels with the CSR', needsDaemon, async () => {
+  const asked = [];
+  const mdm = (code) => {
+    const c = client('desktopbrowser', {
+      device: { id: `dev-node-mdm-${code}-${run}`, os: 'ios' },
+      keyStore: new MemoryKeyStore(),
+      activationCode: async (realm) => {
+        asked.push(realm);
+        return code;
+      },
+    });
+    c.registerChallengeHandler('MDMRealm', c.provisioningHandler());
+    return c;
+  };
+  await assert.rejects(mdm('B-2').invokeProcedure('acct', 'mdm', []), (e) => e.realm === 'MDMRealm');
+  const out = await mdm('A-1').invokeProcedure('acct', 'mdm', ['m']);
+  assert.equal(out.device, `dev-node-mdm-A-1-${run}`);
+  assert.ok(asked.every((r) => r === 'MDMRealm') && asked.length >= 2);
+});
+
 test('device provisioning with a file key store, kept between runs', needsDaemon, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'realmgate-ks-'));
   t.after(() => rm(dir, { recursive: true }));

@@ -3,7 +3,9 @@
 // Command adapter is the wasm adapter of the JavaScript SDK's test project (testdata/web),
 // written with the Go SDK. Its resource procedures return their parameters and the caller's
 // user, so a test sees who the daemon let through; onAuthRequired and submitAuthentication are
-// the adapter-based realm's login functions: carol / carol-password logs in.
+// the adapter-based realm's login functions: carol / carol-password logs in;
+// validateActivationCode is the MDM provisioning realm's identity check: it accepts the
+// activation code of the setting "activation-code".
 package main
 
 //lint:file-ignore U1000 the functions exported with go:wasmexport are called by the host
@@ -61,6 +63,18 @@ func device(ptr, size uint32) uint64 { return echoCall(ptr, size) }
 
 //go:wasmexport realmgate_proc_user
 func user(ptr, size uint32) uint64 { return echoCall(ptr, size) }
+
+//go:wasmexport realmgate_proc_mdm
+func mdm(ptr, size uint32) uint64 { return echoCall(ptr, size) }
+
+//go:wasmexport realmgate_proc_validateActivationCode
+func validateActivationCode(ptr, size uint32) uint64 {
+	return realmgate.ValidateIdentity(ptr, size, func(in realmgate.IdentityInput) (realmgate.Valid, error) {
+		code, _ := in.ClientData["activationCode"].(string)
+		want := realmgate.Setting("activation-code")
+		return realmgate.Verdict(want != "" && code == want), nil
+	})
+}
 
 //go:wasmexport realmgate_proc_open
 func open(ptr, size uint32) uint64 { return echoCall(ptr, size) }
