@@ -21,11 +21,14 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 
 cd client/js
-# Every locked package at its locked version, or npm ci.
+# Every locked package at its locked version (optional ones, such as esbuild's binaries for other
+# platforms, when present), or npm ci.
 if ! node -e '
+const fs = require("fs")
 const lock = require("./package-lock.json")
 for (const [p, v] of Object.entries(lock.packages)) {
-  if (p && require("./" + p + "/package.json").version !== v.version) process.exit(1)
+  if (!p || (v.optional && !fs.existsSync(p + "/package.json"))) continue
+  if (require("./" + p + "/package.json").version !== v.version) process.exit(1)
 }' 2>/dev/null; then
 	npm ci --no-audit --no-fund --loglevel=error
 fi
