@@ -70,6 +70,14 @@ test('init answers the anti-XSRF challenge and sends WL-Instance-Id from then on
   assert.equal(log.length, 1);
 });
 
+test('the anonymous user comes back with the persistent cookie of an earlier run', needsDaemon, async () => {
+  const first = client();
+  const user = (await first.init()).user.userId;
+  const again = client('desktopbrowser', { persistentCookie: first.persistentCookie });
+  assert.equal((await again.init()).user.userId, user);
+  assert.notEqual((await client().init()).user.userId, user, 'without it, another user');
+});
+
 test('form login through an async handler; the procedure call is sent again after it', needsDaemon, async () => {
   const log = [];
   const seen = [];
