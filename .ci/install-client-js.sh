@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the tests of client/js (the JavaScript client SDK) need: Node.js and npm (from
+# Debian, only when node is absent) and the package's locked dependencies (npm ci, skipped when
+# node_modules already holds the locked versions). Chromium comes from install-chromium.sh.
+# Idempotent and non-interactive.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_get() {
+	# Another process may hold the dpkg lock for a while: wait for it rather than fail.
+	for _ in $(seq 1 60); do
+		if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 "$@"; then return 0; fi
+		sleep 5
+	done
+	return 1
+}
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	apt_get update
+	apt_get install -y --no-install-recommends nodejs npm
+fi
+
+cd client/js
+# Every locked package at its locked version (optional ones, such as esbuild's binaries for other
+# platforms, when present), or npm ci.
+if ! node -e '
+const fs = require("fs")
+const lock = require("./package-lock.json")
+for (const [p, v] of Object.entries(lock.packages)) {
+  if (!p || (v.optional && !fs.existsSync(p + "/package.json"))) continue
+  if (require("./" + p + "/package.json").version !== v.version) process.exit(1)
+}' 2>/dev/null; then
+	npm ci --no-audit --no-fund --loglevel=error
+fi
