@@ -170,6 +170,7 @@ func labAuthConfig(t testing.TB) string {
 		<loginModule name="Directory">
 			<className>com.worklight.core.auth.ext.LdapLoginModule</className>
 			<parameter name="ldapProviderUrl" value="ldap://127.0.0.1:389"/>
+			<parameter name="ldapSecurityPrincipalPattern" value="uid={username},ou=people,dc=example,dc=com"/>
 		</loginModule>
 	</loginModules>
 </tns:loginConfiguration>
