@@ -154,8 +154,8 @@ type Directory struct {
 }
 
 type server struct {
-	url  *url.URL
-	host string // host:port
+	url   *url.URL
+	host  string // host:port
 	ldaps bool
 }
 
