@@ -104,7 +104,7 @@ type Config struct {
 	// cannot upgrade fails (never falls back to clear text).
 	StartTLS bool
 	// RootCAs verify the server's certificate for ldaps:// and StartTLS; nil uses the system's.
-	RootCAs *x509.CertPool
+	RootCAs *x509.CertPool `json:"-"`
 	// Timeout bounds a whole login: connecting, binding and searching.
 	Timeout time.Duration
 	Mode    Mode
@@ -131,7 +131,7 @@ type Config struct {
 	// PoolSize bounds the connections open at once (DefaultPoolSize when zero).
 	PoolSize int
 	// Dialer dials the servers; nil uses a net.Dialer (tests use it to count connections).
-	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error) `json:"-"`
 }
 
 // User is a user the directory authenticated.
@@ -664,4 +664,14 @@ func (p *pool) close() {
 	for _, c := range idle {
 		c.Close()
 	}
+}
+
+// GroupName returns the name of a group: the value of the first RDN of its DN ("tellers" for
+// cn=tellers,ou=groups,dc=example,dc=com), or the DN itself when it does not parse.
+func GroupName(dn string) string {
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil || len(parsed.RDNs) == 0 || len(parsed.RDNs[0].Attributes) == 0 {
+		return dn
+	}
+	return parsed.RDNs[0].Attributes[0].Value
 }
