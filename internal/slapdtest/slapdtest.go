@@ -100,6 +100,13 @@ func isExec(p string) bool {
 // stops it when the test ends.
 func Start(t testing.TB, extraLDIF string) *Server {
 	t.Helper()
+	return StartLDIF(t, Fixture+"\n"+extraLDIF)
+}
+
+// StartLDIF starts a slapd whose directory is ldif alone (its suffix must be Suffix) and stops
+// it when the test ends.
+func StartLDIF(t testing.TB, ldif string) *Server {
+	t.Helper()
 	slapd, slapadd := find("slapd"), find("slapadd")
 	if slapd == "" || slapadd == "" {
 		msg := "slapd and slapadd are not installed: run .ci/install-slapd.sh"
@@ -119,11 +126,11 @@ func Start(t testing.TB, extraLDIF string) *Server {
 	if err := os.WriteFile(filepath.Join(dir, "slapd.conf"), []byte(s.config()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ldif := filepath.Join(dir, "fixture.ldif")
-	if err := os.WriteFile(ldif, []byte(Fixture+"\n"+extraLDIF), 0o600); err != nil {
+	ldifFile := filepath.Join(dir, "directory.ldif")
+	if err := os.WriteFile(ldifFile, []byte(ldif), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(slapadd, "-q", "-f", filepath.Join(dir, "slapd.conf"), "-l", ldif).CombinedOutput(); err != nil {
+	if out, err := exec.Command(slapadd, "-q", "-f", filepath.Join(dir, "slapd.conf"), "-l", ldifFile).CombinedOutput(); err != nil {
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
 	ports := freePorts(t, 2)
