@@ -51,7 +51,7 @@ func FuzzFilterFor(f *testing.F) {
 		if p.Tag != ldap.FilterEqualityMatch || len(p.Children) != 2 {
 			t.Fatalf("FilterFor(%q) = %q is not one equality match", name, filter)
 		}
-		if got := string(p.Children[1].Data.Bytes()); got != name {
+		if got := p.Children[1].Data.String(); got != name {
 			t.Fatalf("FilterFor(%q) = %q matches the value %q", name, filter, got)
 		}
 	})
