@@ -211,7 +211,7 @@ func jsonString(s string) string {
 // working; started again on the same port, the next login works with no restart of hostd.
 func TestLDAPDirectoryDownAndBack(t *testing.T) {
 	s := slapdtest.StartLDIF(t, exampleLDIF(t))
-	d := startDaemon(t, ldapExample(t, s, map[string]string{"ldapTimeoutMs": "600"}), "")
+	d := startDaemon(t, ldapExample(t, s, map[string]string{"ldapTimeoutMs": "1500"}), "")
 	ctx := context.Background()
 	if _, err := tellerClient(t, d, "alice", "alice-secret").Init(ctx); err != nil {
 		t.Fatalf("login with the directory up: %v", err)
@@ -243,7 +243,7 @@ func TestLDAPDirectoryDownAndBack(t *testing.T) {
 	}
 
 	s.Pause(t)
-	unavailable("directory hung", 500*time.Millisecond, 10*time.Second)
+	unavailable("directory hung", 1400*time.Millisecond, 12*time.Second)
 	drawer("directory hung")
 	s.Resume(t)
 
