@@ -79,11 +79,15 @@ type Server struct {
 	done chan struct{}
 }
 
+// sbinDirs are searched after the PATH (Debian installs slapd in /usr/sbin, which a user's PATH
+// may lack).
+var sbinDirs = []string{"/usr/sbin", "/usr/local/sbin", "/usr/local/libexec"}
+
 func find(name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		return p
 	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin", "/usr/local/libexec"} {
+	for _, dir := range sbinDirs {
 		if p := filepath.Join(dir, name); isExec(p) {
 			return p
 		}
