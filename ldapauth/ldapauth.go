@@ -151,6 +151,10 @@ type Directory struct {
 	servers []server
 	tls     *tls.Config
 	pool    *pool
+	// principalIsDN: the principal pattern is a DN ("uid={username},..."), not an Active
+	// Directory name ("{username}@example.com"); the bind name is then the user's DN (the name
+	// is escaped, so the DN stays one whatever the name: FuzzPrincipalFor).
+	principalIsDN bool
 }
 
 type server struct {
@@ -196,6 +200,10 @@ func New(cfg Config) (*Directory, error) {
 	}
 	if cfg.BindDN != "" && cfg.BindPassword == "" {
 		return nil, errors.New("ldapauth: the service account has no password (an unauthenticated bind would pass)")
+	}
+	if cfg.PrincipalPattern != "" && strings.Contains(cfg.PrincipalPattern, "=") {
+		_, err := ldap.ParseDN(PrincipalFor(cfg.PrincipalPattern, "x"))
+		d.principalIsDN = err == nil
 	}
 	d.tls = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
 	d.pool = newPool(cfg.PoolSize)
@@ -324,7 +332,7 @@ func (d *Directory) login(ctx context.Context, c *ldap.Conn, username, password 
 		if err := op.bind(principal, password); err != nil {
 			return nil, err
 		}
-		if _, err := ldap.ParseDN(principal); err == nil && strings.Contains(principal, "=") {
+		if d.principalIsDN {
 			u.DN = principal
 		}
 		if d.cfg.BindDN != "" {
