@@ -602,12 +602,16 @@ func (d *Directory) dialOne(ctx context.Context, s server) (*ldap.Conn, error) {
 	c := ldap.NewConn(raw, s.ldaps)
 	c.Start()
 	if d.cfg.StartTLS {
+		// go-ldap bounds the StartTLS request, not the handshake after it: the connection's
+		// deadline bounds both, and is lifted once TLS is up.
 		dl, _ := ctx.Deadline()
 		c.SetTimeout(time.Until(dl))
+		raw.SetDeadline(dl)
 		if err := c.StartTLS(tc); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("%s: StartTLS: %w", s.url.Redacted(), err)
 		}
+		raw.SetDeadline(time.Time{})
 	}
 	return c, nil
 }

@@ -27,6 +27,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -262,8 +263,27 @@ func (s *Server) Restart(t testing.TB) {
 }
 
 // Pause stops the server's process (SIGSTOP): connections are accepted by the kernel but get no
-// answer, as from a directory that hangs. Resume lets it go on.
-func (s *Server) Pause(t testing.TB) { s.signal(t, syscall.SIGSTOP) }
+// answer, as from a directory that hangs. It returns once the process is stopped (a signal is
+// delivered after kill returns). Resume lets it go on.
+func (s *Server) Pause(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+	s.mu.Lock()
+	pid := s.cmd.Process.Pid
+	s.mu.Unlock()
+	stat := filepath.Join("/proc", strconv.Itoa(pid), "stat")
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return // no /proc: the signal has had a moment to land
+		}
+		// The state follows the command name in parentheses: "PID (slapd) T ...".
+		if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) && (b[i+2] == 'T' || b[i+2] == 't') {
+			return
+		}
+	}
+	t.Fatal("slapd did not stop on SIGSTOP within 5s")
+}
 
 // Resume continues a paused server.
 func (s *Server) Resume(t testing.TB) { s.signal(t, syscall.SIGCONT) }
