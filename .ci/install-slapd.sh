@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the directory server of the LDAP login module's tests (engine/ldapauth,
+# Installs the directory server of the LDAP login module's tests (ldapauth,
 # internal/slapdtest, hostd's LDAP tests): OpenLDAP's slapd, slapadd and the ldap-utils from
 # Debian. The tests start their own slapd on 127.0.0.1 with a configuration and a database in a
 # temporary folder; the Debian service is not used (it is kept from starting on install, and
