@@ -3,7 +3,9 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -120,4 +122,69 @@ func BenchmarkLDAPLogin(b *testing.B) {
 			c.Close()
 		}
 	})
+}
+
+// BenchmarkLDAPLoginInterleaved measures the same logins as BenchmarkLDAPLogin, but each
+// iteration times one bare operation, one pooled directory login and one realm answer in turn, so
+// that the three meet the same load of a shared machine; it reports their medians and the ratios
+// realm/bare and directory/bare (the issue's target: realm/bare at most 1.3 with the pool).
+func BenchmarkLDAPLoginInterleaved(b *testing.B) {
+	s := slapdtest.Start(b, "")
+	dn, pw := "uid=alice,ou=people,dc=example,dc=com", slapdtest.AlicePassword
+	conn, err := ldap.DialURL(s.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	for _, mode := range []string{"bind", "groups"} {
+		b.Run(mode, func(b *testing.B) {
+			cfg := ldapauth.Config{URLs: []string{s.URL}, PrincipalPattern: "uid={username}," + slapdtest.People}
+			if mode == "groups" {
+				cfg.GroupAttribute = "memberOf"
+			}
+			d, err := ldapauth.New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			l := ldapLab(b, ldapDirectory{d})
+			l.discard.Store(true)
+			body := `{"username":"alice","password":"` + pw + `"}`
+			var bare, dir, realm []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if err := conn.Bind(dn, pw); err != nil {
+					b.Fatal(err)
+				}
+				if mode == "groups" {
+					if _, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+						"(objectClass=*)", []string{"memberOf"}, nil)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t1 := time.Now()
+				if _, err := d.Authenticate(context.Background(), "alice", pw); err != nil {
+					b.Fatal(err)
+				}
+				t2 := time.Now()
+				c := ldapChallenged(l)
+				t3 := time.Now()
+				c.mustSucceed("LdapRealm", body)
+				t4 := time.Now()
+				bare, dir, realm = append(bare, t1.Sub(t0)), append(dir, t2.Sub(t1)), append(realm, t4.Sub(t3))
+			}
+			mb, md, mr := median(bare), median(dir), median(realm)
+			b.ReportMetric(float64(mb.Nanoseconds()), "bare-ns")
+			b.ReportMetric(float64(md.Nanoseconds()), "directory-ns")
+			b.ReportMetric(float64(mr.Nanoseconds()), "realm-ns")
+			b.ReportMetric(float64(md)/float64(mb), "directory/bare")
+			b.ReportMetric(float64(mr)/float64(mb), "realm/bare")
+		})
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }
