@@ -242,9 +242,21 @@ func TestLDAPDirectoryDownAndBack(t *testing.T) {
 		}
 	}
 
+	// While a login waits on the hung directory, the PIN realm answers at once.
 	s.Pause(t)
-	unavailable("directory hung", 1400*time.Millisecond, 12*time.Second)
+	hung := make(chan struct{})
+	go func() {
+		defer close(hung)
+		unavailable("directory hung", 1400*time.Millisecond, 12*time.Second)
+	}()
+	time.Sleep(100 * time.Millisecond)
 	drawer("directory hung")
+	select {
+	case <-hung:
+		t.Error("the PIN realm's procedure waited for the hung directory's login")
+	default:
+	}
+	<-hung
 	s.Resume(t)
 
 	s.Stop(t)

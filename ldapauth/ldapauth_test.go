@@ -276,6 +276,21 @@ func TestDirectoryDownSlowAndBack(t *testing.T) {
 	}
 }
 
+// TestFailover: the servers of the URL list are tried in order; a dead one before a live one
+// costs a refused connection, not a failed login.
+func TestFailover(t *testing.T) {
+	s := slapdtest.Start(t, "")
+	cfg := byBind(s)
+	cfg.URLs = []string{"ldap://127.0.0.1:1", s.URL}
+	if r := login(newDir(t, cfg), "alice", slapdtest.AlicePassword); r.Err != "" {
+		t.Fatalf("login with a dead server first: %+v", r)
+	}
+	cfg.URLs = []string{"ldap://127.0.0.1:1"}
+	if r := login(newDir(t, cfg), "alice", slapdtest.AlicePassword); r.Err != "unavailable" {
+		t.Fatalf("login with a dead server only: %+v", r)
+	}
+}
+
 func TestNewRefusesBadConfigs(t *testing.T) {
 	ok := ldapauth.Config{URLs: []string{"ldap://127.0.0.1:1"}, PrincipalPattern: "uid={username},dc=x"}
 	for _, tc := range []struct {
