@@ -344,3 +344,36 @@ func TestEscaping(t *testing.T) {
 		}
 	}
 }
+
+// TestStartTLSHandshakeIsBounded: a server that accepts StartTLS and then never speaks TLS fails
+// the login with ErrUnavailable at the timeout (go-ldap bounds the request, not the handshake).
+func TestStartTLSHandshakeIsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	release := make(chan struct{})
+	defer close(release)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 512)
+		if _, err := c.Read(buf); err != nil { // the StartTLS request, message 1
+			return
+		}
+		// ExtendedResponse, message 1, success: then silence.
+		c.Write([]byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00})
+		<-release
+	}()
+	d := newDir(t, ldapauth.Config{URLs: []string{"ldap://" + ln.Addr().String()}, StartTLS: true,
+		Timeout: 500 * time.Millisecond, PrincipalPattern: "uid={username},dc=x"})
+	start := time.Now()
+	r := login(d, "alice", "pw")
+	if took := time.Since(start); r.Err != "unavailable" || took > 10*time.Second {
+		t.Fatalf("%+v after %v, want unavailable after about 500ms", r, took)
+	}
+}
