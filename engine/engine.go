@@ -183,6 +183,10 @@ type Options struct {
 	// KeyRotator publishes and rotates the token keys; nil leaves TokenKeySet and
 	// RotateTokenKeys off.
 	KeyRotator KeyRotator
+
+	// Directories opens the directories of LdapLoginModule login modules; nil leaves their
+	// realms unable to authenticate (their challenges are refused with CodeNotImplemented).
+	Directories DirectoryOpener
 }
 
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
@@ -214,6 +218,8 @@ type Engine struct {
 
 	tokens     *TokenIssuer
 	keyRotator KeyRotator
+
+	directories DirectoryOpener
 }
 
 // New builds an engine for a loaded project.
@@ -236,6 +242,8 @@ func New(p *project.Project, opts Options) (*Engine, error) {
 
 		tokens:     opts.Tokens,
 		keyRotator: opts.KeyRotator,
+
+		directories: opts.Directories,
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -499,6 +507,7 @@ func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, erro
 		Resource: policies.Resource{Kind: req.Resource.Kind, Name: req.Resource.Name, Attributes: req.Resource.Attributes},
 		Request:  facts,
 	}
+	input.User, _ = e.identities(x.s, x.test, x.now)
 	dec, err := e.evaluate(x.ctx, input, authn)
 	if err != nil {
 		if CodeOf(err) == CodePolicyTimeout {

@@ -170,6 +170,7 @@ func labAuthConfig(t testing.TB) string {
 		<loginModule name="Directory">
 			<className>com.worklight.core.auth.ext.LdapLoginModule</className>
 			<parameter name="ldapProviderUrl" value="ldap://127.0.0.1:389"/>
+			<parameter name="ldapSecurityPrincipalPattern" value="uid={username},ou=people,dc=example,dc=com"/>
 		</loginModule>
 	</loginModules>
 </tns:loginConfiguration>
@@ -294,6 +295,8 @@ type labOptions struct {
 	observer engine.Observer
 	// nonces keeps the challenge nonces apart from the store (engine.Options.Nonces).
 	nonces store.Nonces
+	// directories opens the directories of LDAP login modules (engine.Options.Directories).
+	directories engine.DirectoryOpener
 }
 
 func newLab(t testing.TB) *lab { return newLabWith(t, labOptions{}) }
@@ -351,6 +354,7 @@ func newLabWith(t testing.TB, o labOptions) *lab {
 			l.decisions = append(l.decisions, d)
 			l.mu.Unlock()
 		}),
+		Directories: o.directories,
 	})
 	if err != nil {
 		t.Fatal(err)

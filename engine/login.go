@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
@@ -57,8 +58,18 @@ func newLoginRealm(e *Engine, p *project.Project, r *project.Realm) (realm, erro
 		// The loader refuses this for realms a test uses; unused realms are never challenged.
 		return unavailableRealm{name: r.Name, what: "realm " + r.Name + " (incomplete configuration)"}, nil
 	}
-	mod, err := newLoginModule(p, lm)
-	if err != nil {
+	var mod loginModule
+	var err error
+	if lm.Class.Kind == "ldap" {
+		if e.directories == nil {
+			return unavailableRealm{name: r.Name, what: "realm " + r.Name + " (no directory client is configured for LdapLoginModule)"}, nil
+		}
+		dir, err := e.directories(p, lm)
+		if err != nil {
+			return nil, fmt.Errorf("login module %s: %w", lm.Name, err)
+		}
+		mod = directoryModule{name: lm.Name, dir: dir}
+	} else if mod, err = newLoginModule(p, lm); err != nil {
 		return nil, err
 	}
 	lr := &loginRealm{name: r.Name, kind: r.Class.Kind, module: mod, moduleName: lm.Name, loginURL: r.OnLoginURL}

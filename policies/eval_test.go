@@ -498,6 +498,11 @@ deny contains "old app" if input.app.version == "1.0"
 deny contains "kind in the name" if input.resource.name == "procedure"
 
 deny contains "no path" if not input.resource.attributes.path
+
+deny contains "not a teller" if {
+	input.request.teller
+	not "tellers" in input.user.groups
+}
 `})
 	flag := map[string]any{"flag": true}
 	attrs := map[string]any{"path": "/x"}
@@ -535,6 +540,9 @@ deny contains "no path" if not input.resource.attributes.path
 		{"a resource's kind and name",
 			Input{Resource: Resource{Kind: "procedure", Name: "app", Attributes: attrs}, Request: flag},
 			Input{Resource: Resource{Kind: "app", Name: "procedure", Attributes: attrs}, Request: flag}},
+		{"the user's groups",
+			Input{User: map[string]any{"userId": "alice", "groups": []any{"tellers"}}, Resource: Resource{Attributes: attrs}, Request: map[string]any{"flag": true, "teller": true}},
+			Input{User: map[string]any{"userId": "bob", "groups": []any{}}, Resource: Resource{Attributes: attrs}, Request: map[string]any{"flag": true, "teller": true}}},
 		{"a resource attribute and a request fact of the same name",
 			Input{Resource: Resource{Attributes: attrs}, Request: flag},
 			Input{Resource: Resource{Attributes: map[string]any{}}, Request: map[string]any{"flag": true, "path": "/x"}}},

@@ -28,6 +28,11 @@ type Input struct {
 	// what encoding/json decodes (nil, bool, string, float64, json.Number, map[string]any,
 	// []any); any other value is read as the JSON it encodes to, as OPA reads it.
 	Request map[string]any `json:"request"`
+	// User is the identity of the test's user realm when the session has passed it (null
+	// otherwise), as the realm's login recorded it: userId, displayName, and what the login
+	// module adds (an LdapLoginModule's groups, groupDNs, dn and attributes), so a rule can
+	// require a group for a procedure: `"tellers" in input.user.groups`. JSON-shaped as Request.
+	User map[string]any `json:"user"`
 }
 
 // App is the application a request comes from (input.app).
@@ -60,6 +65,7 @@ var (
 	termKind       = ast.StringTerm("kind")
 	termName       = ast.StringTerm("name")
 	termAttributes = ast.StringTerm("attributes")
+	termUser       = ast.StringTerm("user")
 )
 
 // value converts the input to OPA's value, once per evaluation: the object OPA would make of the
@@ -72,6 +78,10 @@ func (in *Input) value() (ast.Value, error) {
 	attributes, err := jsonValue(in.Resource.Attributes, 0, nil)
 	if err != nil {
 		return nil, fmt.Errorf("policies: input.resource.attributes: %w", err)
+	}
+	user, err := jsonValue(in.User, 0, nil)
+	if err != nil {
+		return nil, fmt.Errorf("policies: input.user: %w", err)
 	}
 	var passed ast.Value = ast.NullValue
 	if in.Passed != nil {
@@ -95,6 +105,7 @@ func (in *Input) value() (ast.Value, error) {
 			[2]*ast.Term{termAttributes, ast.NewTerm(attributes)},
 		)},
 		[2]*ast.Term{termRequest, ast.NewTerm(request)},
+		[2]*ast.Term{termUser, ast.NewTerm(user)},
 	), nil
 }
 

@@ -81,6 +81,8 @@ func appendInputPath(b []byte, in *Input, p []string) ([]byte, bool) {
 		}
 	case "request":
 		return appendMapPath(b, in.Request, p[1:])
+	case "user":
+		return appendMapPath(b, in.User, p[1:])
 	}
 	return append(b, 'u'), true // a member the input does not have
 }

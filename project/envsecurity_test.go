@@ -265,8 +265,8 @@ func FuzzLoadAppDescriptor(f *testing.F) {
 }
 
 // TestRealmStatus: the realms the engine enforces (app authenticity, automatic and custom
-// provisioning, user certificates) report Implemented, so the engine decides requests that need
-// them; realms on LDAP or Trusteer classes report Recognized, so such requests are refused.
+// provisioning, user certificates, LDAP) report Implemented, so the engine decides requests that
+// need them; realms on Trusteer classes report Recognized, so such requests are refused.
 func TestRealmStatus(t *testing.T) {
 	p := mustLoad(t, writeProject(t, files{ac: authConfig(`
 	<securityTests>
@@ -301,6 +301,7 @@ func TestRealmStatus(t *testing.T) {
 		<loginModule name="ldap">
 			<className>com.worklight.core.auth.ext.LdapLoginModule</className>
 			<parameter name="ldapProviderUrl" value="ldap://127.0.0.1:389"/>
+			<parameter name="ldapSecurityPrincipalPattern" value="uid={username},ou=people,dc=example,dc=com"/>
 		</loginModule>
 		<loginModule name="trusteer"><className>com.worklight.core.auth.ext.TrusteerLoginModule</className></loginModule>
 	</loginModules>
@@ -311,7 +312,7 @@ func TestRealmStatus(t *testing.T) {
 		"enroll":                      Implemented,
 		"wl_userCertificateAuthRealm": Implemented,
 		"form":                        Implemented,
-		"ldap":                        Recognized,
+		"ldap":                        Implemented,
 		"trusteer":                    Recognized,
 	}
 	got := map[string]ClassStatus{}

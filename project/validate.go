@@ -526,6 +526,8 @@ func (l *loader) validateLoginModule(m *LoginModule, used bool) {
 		}
 	}
 	switch m.Class.Kind {
+	case "ldap":
+		l.validateLDAP(m, used)
 	case "passwordFile":
 		if f, ok := m.Params.Get("file"); ok && used {
 			users, err := htpasswd.ReadFile(filepath.Join(l.dir, filepath.FromSlash(f)))

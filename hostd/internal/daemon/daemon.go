@@ -79,6 +79,9 @@ type Daemon struct {
 	// runtimes holds the current runtime; reloadMu makes reloads one at a time.
 	runtimes runtimes
 	reloadMu sync.Mutex
+
+	// directories holds the LDAP directories of LdapLoginModule login modules (ldap.go).
+	directories directories
 }
 
 // tokenKeys adapts the key set to engine.TokenKeys.
@@ -334,11 +337,13 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 		AttestationVerifier: prov.verifier,
 		Tokens:              d.tokens,
 		KeyRotator:          d.keys,
+		Directories:         d.directories.opener,
 	})
 	if err != nil {
 		la.Close(ctx)
 		return nil, err
 	}
+	d.directories.retain()
 	return newRuntime(server.Runtime{Project: p, Engine: eng}, la), nil
 }
 
@@ -394,6 +399,7 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	if cerr := d.retireRuntime(ctx); err == nil {
 		err = cerr
 	}
+	d.directories.close()
 	if cerr := d.store.Close(); err == nil {
 		err = cerr
 	}
