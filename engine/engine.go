@@ -511,11 +511,11 @@ func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, erro
 	if withheld && dec.Outcome == policies.Allow {
 		// The policy allowed a request it did not see whole: refuse it rather than evaluate it.
 		dec = policies.Decision{Outcome: policies.Deny, Reasons: []string{"request too large for a caller who has not authenticated"}}
-		e.logDecision(x, req, passed, dec)
+		e.logDecision(x, req, passed, dec, &input)
 		return dec, &Error{Code: CodeInputTooLarge,
 			Message: fmt.Sprintf("the request's parameters are larger than %d bytes, which is refused before the caller signs in", e.cfg.UnauthenticatedInputBytes)}
 	}
-	e.logDecision(x, req, passed, dec)
+	e.logDecision(x, req, passed, dec, &input)
 	return dec, nil
 }
 

@@ -191,6 +191,9 @@ type DecisionRecord struct {
 	Realms   []string `json:"realms_challenged,omitempty"`
 	Reasons  []string `json:"reasons,omitempty"`
 	Revision string   `json:"revision"`
+	// Input is the policy input the decision was made on, for a decision log in OPA's shape
+	// (which masks its secrets); nil for a decision the policy did not make.
+	Input *policies.Input `json:"-"`
 }
 
 // DecisionSink receives one record per security-test decision: the decision log. The engine
@@ -206,7 +209,7 @@ type DecisionFunc func(DecisionRecord)
 // Record calls f(d).
 func (f DecisionFunc) Record(d DecisionRecord) { f(d) }
 
-func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, dec decisionView) {
+func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, dec decisionView, input *policies.Input) {
 	if e.decisions == nil {
 		return
 	}
@@ -226,6 +229,7 @@ func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, de
 		Realms:     dec.Realms,
 		Reasons:    dec.Reasons,
 		Revision:   e.eval.Revision(),
+		Input:      input,
 	})
 }
 
