@@ -183,6 +183,10 @@ type Options struct {
 	// KeyRotator publishes and rotates the token keys; nil leaves TokenKeySet and
 	// RotateTokenKeys off.
 	KeyRotator KeyRotator
+	// BundleRules returns the remote-disable rules of an application environment that come
+	// with the configuration (a policy bundle's); they apply before the stored ones, which the
+	// admin API manages, and are neither shown nor changed by it. Nil: none.
+	BundleRules func(app, env string) []store.Rule
 }
 
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
@@ -244,6 +248,7 @@ func New(p *project.Project, opts Options) (*Engine, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.rules = newRulesCache(e.store, e.cfg.RulesCacheTTL)
+	e.rules.fixed = opts.BundleRules
 	e.sso = ssoRealms(p)
 	e.audited = map[string]bool{}
 	e.identifying = map[string]bool{}

@@ -98,6 +98,8 @@ type rulesCache struct {
 		GetRules(ctx context.Context, app, env string) ([]store.Rule, error)
 	}
 	ttl time.Duration
+	// fixed are the rules of the configuration (Options.BundleRules), before the stored ones.
+	fixed func(app, env string) []store.Rule
 
 	mu      sync.Mutex
 	entries map[string]rulesEntry
@@ -123,6 +125,11 @@ func (c *rulesCache) get(ctx context.Context, app, env string, now time.Time) ([
 	stored, err := c.store.GetRules(ctx, app, env)
 	if err != nil {
 		return nil, unavailable("the remote-disable rules", err)
+	}
+	if c.fixed != nil {
+		if fixed := c.fixed(app, env); len(fixed) > 0 {
+			stored = append(append(make([]store.Rule, 0, len(fixed)+len(stored)), fixed...), stored...)
+		}
 	}
 	rules := compileRules(stored)
 	c.mu.Lock()

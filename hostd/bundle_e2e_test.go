@@ -308,3 +308,63 @@ func TestBadBundleAtStart(t *testing.T) {
 		t.Errorf("err = %v, want it to name policy.bundle", err)
 	}
 }
+
+// TestBundleRemoteDisableRules: a bundle's remote-disable rules block as the admin API's do,
+// beside them: the admin API shows and changes its own only, and both apply. Rules naming an
+// environment the project lacks, or invalid as the admin API would refuse them, refuse the
+// bundle.
+func TestBundleRemoteDisableRules(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bundle.tar.gz")
+	withRules := func(rev string, rules any) bundletest.Spec {
+		s := blockBundle(rev, "Accounts.none")
+		s.Roots = append(s.Roots, "realmgate/user/remote_disable")
+		s.Data["realmgate"].(map[string]any)["user"].(map[string]any)["remote_disable"] = rules
+		return s
+	}
+	block := map[string]any{"BankApp": map[string]any{"android": []any{
+		map[string]any{"versions": "<2.0.0", "action": "block", "message": "Update from the store", "downloadLink": "https://example.com/bank.apk"},
+	}}}
+	bundletest.WriteFile(t, file, withRules("rd-1", block), nil, "")
+	d, _ := startTuned(t, func(s *daemon.Settings) {
+		s.Policy.Bundle.Path = file
+		s.Policy.Bundle.PollInterval = daemon.Duration(100 * time.Millisecond)
+	})
+	ctx := context.Background()
+	var ce *client.Error
+	if _, err := newClient(t, d, "android", "1.4.0").Init(ctx); !errors.Is(err, client.ErrApplicationDisabled) || !errors.As(err, &ce) || ce.DownloadLink != "https://example.com/bank.apk" {
+		t.Fatalf("1.4.0 under the bundle's block rule: %v, want application_disabled with the link", err)
+	}
+	if _, err := newClient(t, d, "android", "2.1.0").Init(ctx); err != nil {
+		t.Fatalf("2.1.0: %v", err)
+	}
+	status, rules := admin(t, d, "GET", "/admin/v1/apps/BankApp/android/remote-disable", "", adminToken)
+	if status != 200 || len(rules["rules"].([]any)) != 0 {
+		t.Errorf("GET rules: %d %v, want the admin API's own (none)", status, rules)
+	}
+	if status, _ := admin(t, d, "PUT", "/admin/v1/apps/BankApp/android/remote-disable",
+		`{"rules":[{"versions":"<3.0.0","action":"block","message":"Closed for maintenance"}]}`, adminToken); status != 200 {
+		t.Fatalf("PUT rules: %d", status)
+	}
+	if _, err := newClient(t, d, "android", "1.4.0").Init(ctx); !errors.As(err, &ce) || ce.Message != "Update from the store" {
+		t.Errorf("1.4.0 under both: %v, want the bundle's rule first", err)
+	}
+	if _, err := newClient(t, d, "android", "2.1.0").Init(ctx); !errors.As(err, &ce) || ce.Message != "Closed for maintenance" {
+		t.Errorf("2.1.0 under both: %v, want the admin API's rule", err)
+	}
+
+	for _, tc := range []struct {
+		name  string
+		rules any
+		want  string
+	}{
+		{"unknown environment", map[string]any{"BankApp": map[string]any{"blackberry": []any{}}}, "no application environment BankApp/blackberry"},
+		{"invalid rule", map[string]any{"BankApp": map[string]any{"android": []any{map[string]any{"action": "erase", "message": "x"}}}}, "action must be"},
+		{"unknown member", map[string]any{"BankApp": map[string]any{"android": []any{map[string]any{"action": "block", "message": "x", "version": "<1"}}}}, "unknown field"},
+	} {
+		bundletest.WriteFile(t, file, withRules("rd-bad", tc.rules), nil, "")
+		r := waitReady(t, d, tc.name+" refused", func(r readyBundle) bool { return strings.Contains(r.Bundle.Error, tc.want) })
+		if r.Bundle.Revision != "rd-1" {
+			t.Errorf("%s: serving %q, want rd-1", tc.name, r.Bundle.Revision)
+		}
+	}
+}

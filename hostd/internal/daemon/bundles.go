@@ -130,31 +130,35 @@ func (b *bundles) status() any {
 }
 
 // loadProjectBundle loads the project as LoadProject does and, with a bundle, compiles the
-// bundle's modules and data with it and runs the bundle's Rego tests: the evaluator returned
-// decides with the bundle. Problems of the bundle come back as *project.LoadError too, with the
-// bundle's file paths under "bundle/".
-func loadProjectBundle(ctx context.Context, dir string, b *policybundle.Bundle) (*project.Project, *policies.Evaluator, error) {
+// bundle's modules and data with it, runs the bundle's Rego tests and reads its remote-disable
+// rules: the evaluator returned decides with the bundle. Problems of the bundle's Rego come back
+// as *project.LoadError too, with the bundle's file paths under "bundle/".
+func loadProjectBundle(ctx context.Context, dir string, b *policybundle.Bundle) (*project.Project, *policies.Evaluator, bundleRules, error) {
 	p, ev, err := LoadProject(ctx, dir)
 	if err != nil || b == nil {
-		return p, ev, err
+		return p, ev, nil, err
+	}
+	rules, err := remoteDisableRules(b, p)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("policy bundle %s: %w", b.Revision, err)
 	}
 	mods, err := policies.CompileRego(p)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, m := range b.Modules {
 		mods = append(mods, policies.Module{Path: "bundle" + m.Path, Source: m.Source})
 	}
 	ev, err = policies.NewEvaluatorWithData(ctx, mods, b.Data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("policy bundle %s: %w", b.Revision, err)
+		return nil, nil, nil, fmt.Errorf("policy bundle %s: %w", b.Revision, err)
 	}
 	if len(b.Tests) > 0 {
 		if err := runBundleTests(ctx, mods, b); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return p, ev, nil
+	return p, ev, rules, nil
 }
 
 // runBundleTests runs the bundle's *_test.rego files against the policy set and its data.

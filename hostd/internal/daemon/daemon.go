@@ -316,7 +316,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 
 // loadRuntimeWith is loadRuntime with policy bundle b (nil: none).
 func (d *Daemon) loadRuntimeWith(ctx context.Context, b *policybundle.Bundle) (*runtime, error) {
-	p, ev, err := loadProjectBundle(ctx, d.dir, b)
+	p, ev, bundleRules, err := loadProjectBundle(ctx, d.dir, b)
 	if err != nil {
 		return nil, err
 	}
@@ -371,6 +371,7 @@ func (d *Daemon) loadRuntimeWith(ctx context.Context, b *policybundle.Bundle) (*
 		AttestationVerifier: prov.verifier,
 		Tokens:              d.tokens,
 		KeyRotator:          d.keys,
+		BundleRules:         bundleRules.get,
 	})
 	if err != nil {
 		la.Close(ctx)
