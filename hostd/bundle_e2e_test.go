@@ -148,15 +148,22 @@ func TestBundleSwapUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
-	before := sent.Load()
+	start := time.Now()
+	time.Sleep(500 * time.Millisecond)
+	before, written := sent.Load(), time.Now()
 	bundletest.WriteFile(t, file, blockBundle("v2", "Accounts.transfer"), nil, "")
 	waitReady(t, d, "bundle v2", func(r readyBundle) bool { return r.Bundle.Revision == "v2" })
 	swapped.Store(true)
-	time.Sleep(300 * time.Millisecond)
+	served := time.Since(written)
+	time.Sleep(500 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	t.Logf("swap under load: %d requests sent (%d before the new bundle was written, %d after it served), %d failed", sent.Load(), before, afterSwap.Load(), failed.Load())
+	across := time.Since(written)
+	rateBefore := float64(before) / written.Sub(start).Seconds()
+	rateAcross := float64(sent.Load()-before) / across.Seconds()
+	t.Logf("swap under load: %d requests sent, %d failed; %d before the new bundle was written, %d after it served (%v after the write); "+
+		"throughput across the swap %.0f/s against %.0f/s before it: ratio %.2f",
+		sent.Load(), failed.Load(), before, afterSwap.Load(), served.Round(time.Millisecond), rateAcross, rateBefore, rateAcross/rateBefore)
 	if failed.Load() != 0 {
 		t.Errorf("%d of %d requests failed across the swap; first: %v", failed.Load(), sent.Load(), *firstErr.Load())
 	}
