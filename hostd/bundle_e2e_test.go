@@ -375,3 +375,42 @@ func TestBundleRemoteDisableRules(t *testing.T) {
 		}
 	}
 }
+
+// TestBundleDirectory: a bundle directory serves, and an edit of its data is picked up at the
+// next poll.
+func TestBundleDirectory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, content string) {
+		t.Helper()
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p+".tmp", []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(p+".tmp", p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".manifest", `{"roots": ["realmgate/user"]}`)
+	write("bundled/block.rego", blockRego)
+	write("realmgate/user/bundled/data.json", `{"blocked": "Accounts.none"}`)
+	d, _ := startTuned(t, func(s *daemon.Settings) {
+		s.Policy.Bundle.Path = dir
+		s.Policy.Bundle.PollInterval = daemon.Duration(100 * time.Millisecond)
+	})
+	_, first := bundleReadyz(t, d)
+	if len(first.Bundle.Revision) != 16 {
+		t.Errorf("revision %q, want the content's digest (the manifest has none)", first.Bundle.Revision)
+	}
+	c := newClient(t, d, "android", "2.1.0")
+	if err := transfer(c); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	write("realmgate/user/bundled/data.json", `{"blocked": "Accounts.transfer"}`)
+	waitReady(t, d, "the edited data", func(r readyBundle) bool { return r.Bundle.Revision != first.Bundle.Revision })
+	if err := transfer(c); !isBlocked(err) {
+		t.Errorf("transfer after the edit: %v, want blocked", err)
+	}
+}
