@@ -225,8 +225,8 @@ func TestBundleSwapUnderLoad(t *testing.T) {
 	}
 }
 
-// TestSignedBundleFromURL: a bundle served over HTTP on 127.0.0.1 and signed is fetched with
-// If-None-Match (a 304 swaps nothing), a new signed one is swapped in, and one signed with
+// TestSignedBundleFromURL: a bundle served over HTTP on 127.0.0.1 (behind a bearer token) and
+// signed is fetched with If-None-Match (a 304 swaps nothing), a new signed one is swapped in, and one signed with
 // another key or changed after signing is refused with the old policy serving.
 func TestSignedBundleFromURL(t *testing.T) {
 	key, other := bundletest.NewKey(t), bundletest.NewKey(t)
@@ -235,8 +235,13 @@ func TestSignedBundleFromURL(t *testing.T) {
 	serve := func(raw []byte) { body.Store(&raw); etag.Add(1) }
 	serve(bundletest.Tarball(t, blockBundle("s1", "Accounts.none"), &key, "ops"))
 	var gets, notModified atomic.Int64
+	const bearer = "bundle-service-token-0123456789"
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gets.Add(1)
+		if r.Header.Get("Authorization") != "Bearer "+bearer {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
 		tag := `"` + string(rune('a'+etag.Load())) + `"`
 		if r.Header.Get("If-None-Match") == tag {
 			notModified.Add(1)
@@ -247,12 +252,17 @@ func TestSignedBundleFromURL(t *testing.T) {
 		w.Write(*body.Load())
 	}))
 	defer srv.Close()
+	tokenFile := filepath.Join(t.TempDir(), "bundle-token")
+	if err := os.WriteFile(tokenFile, []byte(bearer+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	d, _ := startTuned(t, func(s *daemon.Settings) {
 		s.Policy.Bundle.URL = srv.URL + "/bundles/realmgate.tar.gz"
 		s.Policy.Bundle.PollInterval = daemon.Duration(100 * time.Millisecond)
 		s.Policy.Bundle.VerificationKeyFile = key.PublicFile
 		s.Policy.Bundle.Algorithm = "ES256"
 		s.Policy.Bundle.KeyID = "ops"
+		s.Policy.Bundle.BearerTokenFile = tokenFile
 	})
 	c := newClient(t, d, "android", "2.1.0")
 	if err := transfer(c); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/realmgate/realmgate/hostd/internal/metrics"
 	"github.com/realmgate/realmgate/hostd/internal/policybundle"
+	"github.com/realmgate/realmgate/internal/secretfile"
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/project"
 )
@@ -52,6 +53,13 @@ func newBundles(st BundleSettings, m *metrics.Metrics, log *slog.Logger) (*bundl
 	}
 	if st.URL != "" {
 		b.fetcher = &policybundle.Fetcher{URL: st.URL, Opts: b.opts, Client: &http.Client{Timeout: 30 * time.Second}}
+		if st.BearerTokenFile != "" {
+			tok, err := secretfile.Read(st.BearerTokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("policy.bundle.bearerTokenFile: %w", err)
+			}
+			b.fetcher.Token = strings.TrimSpace(string(tok))
+		}
 	}
 	return b, nil
 }

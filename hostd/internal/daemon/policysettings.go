@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"time"
@@ -37,6 +38,9 @@ type BundleSettings struct {
 	Scope               string `yaml:"scope"`
 	// MaxBytes bounds the bundle and each of its files (default 32 MiB).
 	MaxBytes int64 `yaml:"maxBytes"`
+	// BearerTokenFile holds a token sent to the bundle server (Authorization: Bearer), readable
+	// by hostd's user alone; only over https, or http to a loopback address.
+	BearerTokenFile string `yaml:"bearerTokenFile"`
 }
 
 // DefaultBundlePollInterval is how often a bundle is read again unless pollInterval says.
@@ -56,7 +60,7 @@ func (b BundleSettings) validate() error {
 		return errors.New("policy.bundle: give path or url, not both")
 	}
 	if !b.Configured() {
-		if b.VerificationKeyFile != "" || b.Algorithm != "" || b.KeyID != "" || b.Scope != "" || b.PollInterval != 0 || b.MaxBytes != 0 || b.Name != "" {
+		if b.VerificationKeyFile != "" || b.Algorithm != "" || b.KeyID != "" || b.Scope != "" || b.PollInterval != 0 || b.MaxBytes != 0 || b.Name != "" || b.BearerTokenFile != "" {
 			return errors.New("policy.bundle: the bundle settings need a path (a directory or .tar.gz) or a url")
 		}
 		return nil
@@ -69,6 +73,12 @@ func (b BundleSettings) validate() error {
 		if u.User != nil {
 			return errors.New("policy.bundle.url: credentials do not belong in the URL")
 		}
+		if b.BearerTokenFile != "" && u.Scheme == "http" && !loopback(u.Hostname()) {
+			return errors.New("policy.bundle.bearerTokenFile: the token would cross the network in clear: use an https URL")
+		}
+	}
+	if b.BearerTokenFile != "" && b.URL == "" {
+		return errors.New("policy.bundle.bearerTokenFile is for a bundle url")
 	}
 	if b.VerificationKeyFile == "" && (b.Algorithm != "" || b.KeyID != "" || b.Scope != "") {
 		return errors.New("policy.bundle: algorithm, keyId and scope verify signatures: set verificationKeyFile too")
@@ -83,6 +93,15 @@ func (b BundleSettings) validate() error {
 		return errors.New("policy.bundle.maxBytes cannot be negative")
 	}
 	return nil
+}
+
+// loopback reports whether host is a loopback address or localhost.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // DecisionLogSettings are the settings of the decisionLogs section: decision logs in OPA's

@@ -270,6 +270,9 @@ type Fetcher struct {
 	URL    string
 	Client *http.Client
 	Opts   Options
+	// Token, when set, is sent as a bearer token (Authorization: Bearer), as OPA's bundle
+	// service credentials do.
+	Token string
 
 	etag string
 }
@@ -284,6 +287,9 @@ func (f *Fetcher) Fetch(ctx context.Context) (*Bundle, error) {
 	}
 	if f.etag != "" {
 		req.Header.Set("If-None-Match", f.etag)
+	}
+	if f.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+f.Token)
 	}
 	req.Header.Set("Accept", "application/gzip, application/octet-stream")
 	c := f.Client
