@@ -142,9 +142,15 @@ func (b *bundles) status() any {
 // rules: the evaluator returned decides with the bundle. Problems of the bundle's Rego come back
 // as *project.LoadError too, with the bundle's file paths under "bundle/".
 func loadProjectBundle(ctx context.Context, dir string, b *policybundle.Bundle) (*project.Project, *policies.Evaluator, bundleRules, error) {
-	p, ev, err := LoadProject(ctx, dir)
-	if err != nil || b == nil {
+	if b == nil {
+		p, ev, err := LoadProject(ctx, dir)
 		return p, ev, nil, err
+	}
+	// The project's policies are compiled once, with the bundle: a project rule may call a
+	// function the bundle defines.
+	p, err := loadProjectModel(dir)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	rules, err := remoteDisableRules(b, p)
 	if err != nil {
@@ -157,7 +163,7 @@ func loadProjectBundle(ctx context.Context, dir string, b *policybundle.Bundle) 
 	for _, m := range b.Modules {
 		mods = append(mods, policies.Module{Path: "bundle" + m.Path, Source: m.Source})
 	}
-	ev, err = policies.NewEvaluatorWithData(ctx, mods, b.Data)
+	ev, err := policies.NewEvaluatorWithData(ctx, mods, b.Data)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("policy bundle %s: %w", b.Revision, err)
 	}

@@ -33,16 +33,9 @@ import (
 // LoadProject loads and validates a project, compiles its Rego and prepares the evaluator. Every
 // problem, in the XML or in the user's policies, comes back in a *project.LoadError.
 func LoadProject(ctx context.Context, dir string) (*project.Project, *policies.Evaluator, error) {
-	opts := project.LoadOptions{}
-	if kinds := adapters.Kinds(); len(kinds) > 0 {
-		opts.AdapterKinds = kinds
-	}
-	p, err := project.Load(dir, opts)
+	p, err := loadProjectModel(dir)
 	if err != nil {
 		return nil, nil, err
-	}
-	if diags := checkEmbeddedPKI(p); len(diags) > 0 {
-		return nil, nil, &project.LoadError{Diagnostics: diags}
 	}
 	mods, err := policies.CompileRego(p)
 	if err != nil {
@@ -53,6 +46,22 @@ func LoadProject(ctx context.Context, dir string) (*project.Project, *policies.E
 		return nil, nil, err
 	}
 	return p, ev, nil
+}
+
+// loadProjectModel is LoadProject up to its policies: the project loaded and validated.
+func loadProjectModel(dir string) (*project.Project, error) {
+	opts := project.LoadOptions{}
+	if kinds := adapters.Kinds(); len(kinds) > 0 {
+		opts.AdapterKinds = kinds
+	}
+	p, err := project.Load(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	if diags := checkEmbeddedPKI(p); len(diags) > 0 {
+		return nil, &project.LoadError{Diagnostics: diags}
+	}
+	return p, nil
 }
 
 // Daemon is a running hostd.
