@@ -275,3 +275,19 @@ func (d *Daemon) watchBundle() (stop func()) {
 	}()
 	return func() { cancel(); <-done }
 }
+
+// LoadProjectWithBundle is LoadProject with the policy bundle at bundlePath (a directory or a
+// bundle file; "" for none) compiled beside the project's policies, as the daemon would activate
+// it, its tests and remote-disable rules included: `hostd check --bundle`. Its signature is not
+// checked here; the daemon checks it when it reads the bundle.
+func LoadProjectWithBundle(ctx context.Context, dir, bundlePath string) (*project.Project, *policies.Evaluator, error) {
+	if bundlePath == "" {
+		return LoadProject(ctx, dir)
+	}
+	b, err := policybundle.ReadPath(bundlePath, policybundle.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	p, ev, _, err := loadProjectBundle(ctx, dir, b)
+	return p, ev, err
+}
