@@ -10,6 +10,7 @@ package decisionlog
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -49,22 +50,28 @@ type masked struct {
 	Metrics    map[string]any        `json:"metrics,omitempty"`
 }
 
-// encode masks the event with rules and encodes it.
+// encode masks the event with rules and encodes it. Only the parts that a rule targets are
+// decoded and encoded again; the others are written as they came.
 func encode(e *Event, rules []*MaskRule) (json.RawMessage, error) {
 	m := masked{Labels: e.Labels, DecisionID: e.DecisionID, Bundles: e.Bundles, Path: e.Path,
 		Erased: e.Erased, Masked: e.Masked, Timestamp: e.Timestamp.UTC(), Metrics: e.Metrics}
 	for _, part := range []struct {
-		raw json.RawMessage
-		dst **any
-	}{{e.Input, &m.Input}, {e.Result, &m.Result}} {
+		name string
+		raw  json.RawMessage
+		dst  **any
+	}{{"input", e.Input, &m.Input}, {"result", e.Result, &m.Result}} {
 		if len(part.raw) == 0 {
 			continue
 		}
-		var v any
-		dec := json.NewDecoder(bytesReader(part.raw))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
+		var v any = part.raw
+		if targets(rules, part.name) {
+			dec := json.NewDecoder(bytesReader(part.raw))
+			dec.UseNumber()
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+		} else if !json.Valid(part.raw) {
+			return nil, errors.New("decisionlog: the event's " + part.name + " is not JSON")
 		}
 		*part.dst = &v
 	}
@@ -72,4 +79,14 @@ func encode(e *Event, rules []*MaskRule) (json.RawMessage, error) {
 		r.apply(&m)
 	}
 	return json.Marshal(&m)
+}
+
+// targets reports whether one of rules masks part ("input" or "result").
+func targets(rules []*MaskRule, part string) bool {
+	for _, r := range rules {
+		if r.parts[0] == part {
+			return true
+		}
+	}
+	return false
 }
