@@ -71,6 +71,10 @@ func TestStepOrder(t *testing.T) {
 			Time: l.clock.Now(), Session: engine.SessionRef(sid), App: labApp, Env: "android", Version: "2.1.0",
 			Resource: "LabApp/android", Kind: engine.ResourceApp, Test: "steps", Passed: s.passed,
 			Outcome: s.outcome, Step: s.step, Realms: s.realms, Revision: l.eval.Revision(),
+			// The input the policy decided on, for the decision log in OPA's shape.
+			Input: &policies.Input{Test: "steps", Passed: s.passed,
+				App:      policies.App{ID: labApp, Env: "android", Version: "2.1.0"},
+				Resource: policies.Resource{Kind: engine.ResourceApp, Name: "LabApp/android"}},
 		})
 	}
 	got := l.records()

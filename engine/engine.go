@@ -187,6 +187,11 @@ type Options struct {
 	// Directories opens the directories of LdapLoginModule login modules; nil leaves their
 	// realms unable to authenticate (their challenges are refused with CodeNotImplemented).
 	Directories DirectoryOpener
+
+	// BundleRules returns the remote-disable rules of an application environment that come
+	// with the configuration (a policy bundle's); they apply before the stored ones, which the
+	// admin API manages, and are neither shown nor changed by it. Nil: none.
+	BundleRules func(app, env string) []store.Rule
 }
 
 // Engine is safe for concurrent use. Build one per loaded project; a reload builds a new one.
@@ -252,6 +257,7 @@ func New(p *project.Project, opts Options) (*Engine, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.rules = newRulesCache(e.store, e.cfg.RulesCacheTTL)
+	e.rules.fixed = opts.BundleRules
 	e.sso = ssoRealms(p)
 	e.audited = map[string]bool{}
 	e.identifying = map[string]bool{}
@@ -520,11 +526,11 @@ func (e *Engine) decide(x *exchange, req AccessRequest) (policies.Decision, erro
 	if withheld && dec.Outcome == policies.Allow {
 		// The policy allowed a request it did not see whole: refuse it rather than evaluate it.
 		dec = policies.Decision{Outcome: policies.Deny, Reasons: []string{"request too large for a caller who has not authenticated"}}
-		e.logDecision(x, req, passed, dec)
+		e.logDecision(x, req, passed, dec, &input)
 		return dec, &Error{Code: CodeInputTooLarge,
 			Message: fmt.Sprintf("the request's parameters are larger than %d bytes, which is refused before the caller signs in", e.cfg.UnauthenticatedInputBytes)}
 	}
-	e.logDecision(x, req, passed, dec)
+	e.logDecision(x, req, passed, dec, &input)
 	return dec, nil
 }
 

@@ -98,6 +98,8 @@ type rulesCache struct {
 		GetRules(ctx context.Context, app, env string) ([]store.Rule, error)
 	}
 	ttl time.Duration
+	// fixed are the rules of the configuration (Options.BundleRules), before the stored ones.
+	fixed func(app, env string) []store.Rule
 
 	mu      sync.Mutex
 	entries map[string]rulesEntry
@@ -123,6 +125,11 @@ func (c *rulesCache) get(ctx context.Context, app, env string, now time.Time) ([
 	stored, err := c.store.GetRules(ctx, app, env)
 	if err != nil {
 		return nil, unavailable("the remote-disable rules", err)
+	}
+	if c.fixed != nil {
+		if fixed := c.fixed(app, env); len(fixed) > 0 {
+			stored = append(append(make([]store.Rule, 0, len(fixed)+len(stored)), fixed...), stored...)
+		}
 	}
 	rules := compileRules(stored)
 	c.mu.Lock()
@@ -191,6 +198,9 @@ type DecisionRecord struct {
 	Realms   []string `json:"realms_challenged,omitempty"`
 	Reasons  []string `json:"reasons,omitempty"`
 	Revision string   `json:"revision"`
+	// Input is the policy input the decision was made on, for a decision log in OPA's shape
+	// (which masks its secrets); nil for a decision the policy did not make.
+	Input *policies.Input `json:"-"`
 }
 
 // DecisionSink receives one record per security-test decision: the decision log. The engine
@@ -206,7 +216,7 @@ type DecisionFunc func(DecisionRecord)
 // Record calls f(d).
 func (f DecisionFunc) Record(d DecisionRecord) { f(d) }
 
-func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, dec decisionView) {
+func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, dec decisionView, input *policies.Input) {
 	if e.decisions == nil {
 		return
 	}
@@ -226,6 +236,7 @@ func (e *Engine) logDecision(x *exchange, req AccessRequest, passed []string, de
 		Realms:     dec.Realms,
 		Reasons:    dec.Reasons,
 		Revision:   e.eval.Revision(),
+		Input:      input,
 	})
 }
 

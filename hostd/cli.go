@@ -23,7 +23,7 @@ const usage = `hostd: the Realmgate daemon
 
 Usage:
   hostd serve --config DIR [--settings FILE] [--listen 127.0.0.1:10080] [--data DIR] [--admin-token-file F]
-  hostd check --config DIR [--verbose]
+  hostd check --config DIR [--verbose] [--bundle PATH]
   hostd migrate --config DIR [--dry-run]
   hostd policy compile --config DIR --out DIR
   hostd policy test --config DIR [--coverage] [--min PCT] [--format text|json]
@@ -189,6 +189,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := newFlags("check", stderr)
 	dir := fs.String("config", "", "project directory")
 	verbose := fs.Bool("verbose", false, "also list, per JavaScript adapter, every server API it uses and whether it is supported")
+	bundle := fs.String("bundle", "", "a policy bundle (directory or .tar.gz) to compile with the project, as the daemon would")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -200,7 +201,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: scripts})
 	if !diags.HasErrors() {
 		// The XML is sound: compile the Rego too, so policy errors are found now.
-		if _, _, err := daemon.LoadProject(ctx, *dir); err != nil {
+		if _, _, err := daemon.LoadProjectWithBundle(ctx, *dir, *bundle); err != nil {
 			var le *project.LoadError
 			if !errors.As(err, &le) {
 				fmt.Fprintln(stderr, "hostd check:", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/realmgate/realmgate/project"
 )
@@ -59,6 +60,11 @@ const memoLimit = 1 << 16
 // NewEvaluator parses and compiles the modules and prepares the decision query. Problems in the
 // user's policies come back as diagnostics with file and line.
 func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
+	return prepareEvaluator(ctx, mods, nil)
+}
+
+// prepareEvaluator is NewEvaluator with a base data document (nil: none), data.go.
+func prepareEvaluator(ctx context.Context, mods []Module, data map[string]any) (*Evaluator, error) {
 	parsed := map[string]*ast.Module{}
 	var diags project.Diagnostics
 	for _, m := range mods {
@@ -90,17 +96,18 @@ func NewEvaluator(ctx context.Context, mods []Module) (*Evaluator, error) {
 		diags.Sort()
 		return nil, &project.LoadError{Diagnostics: diags}
 	}
-	pq, err := rego.New(
-		rego.Query(Query),
-		rego.Compiler(compiler),
-	).PrepareForEval(ctx)
+	opts := []func(*rego.Rego){rego.Query(Query), rego.Compiler(compiler)}
+	if data != nil {
+		opts = append(opts, rego.Store(inmem.NewFromObject(data)))
+	}
+	pq, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("preparing %s: %w", Query, err)
 	}
 	deps, memoize := inputDependencies(compiler)
 	return &Evaluator{
 		query:    pq,
-		revision: Revision(mods),
+		revision: revisionWithData(mods, data),
 		deps:     deps,
 		memoize:  memoize,
 		memo:     map[string]*Decision{},

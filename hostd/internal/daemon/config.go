@@ -136,6 +136,11 @@ type Settings struct {
 		// Adapter is "Adapter.procedure" of a verifier for other attestation formats.
 		Adapter string `yaml:"adapter"`
 	} `yaml:"authenticity"`
+
+	// Policy and DecisionLogs: an OPA bundle of the deployment's own policies and data, and
+	// decision logs in OPA's shape (policysettings.go, docs/bundles.md).
+	Policy       PolicySettings      `yaml:"policy"`
+	DecisionLogs DecisionLogSettings `yaml:"decisionLogs"`
 }
 
 // Store drivers.
@@ -286,6 +291,12 @@ func (s Settings) Validate() error {
 	}
 	if _, err := server.ParseTrustedProxies(s.TrustedProxies); err != nil {
 		return fmt.Errorf("trustedProxies: %w", err)
+	}
+	if err := s.Policy.Bundle.validate(); err != nil {
+		return err
+	}
+	if err := s.DecisionLogs.validate(); err != nil {
+		return err
 	}
 	return s.Store.validate()
 }

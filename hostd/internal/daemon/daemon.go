@@ -20,6 +20,7 @@ import (
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
 	"github.com/realmgate/realmgate/hostd/internal/metrics"
+	"github.com/realmgate/realmgate/hostd/internal/policybundle"
 	"github.com/realmgate/realmgate/hostd/internal/server"
 	"github.com/realmgate/realmgate/internal/secretfile"
 	"github.com/realmgate/realmgate/pki"
@@ -32,16 +33,9 @@ import (
 // LoadProject loads and validates a project, compiles its Rego and prepares the evaluator. Every
 // problem, in the XML or in the user's policies, comes back in a *project.LoadError.
 func LoadProject(ctx context.Context, dir string) (*project.Project, *policies.Evaluator, error) {
-	opts := project.LoadOptions{}
-	if kinds := adapters.Kinds(); len(kinds) > 0 {
-		opts.AdapterKinds = kinds
-	}
-	p, err := project.Load(dir, opts)
+	p, err := loadProjectModel(dir)
 	if err != nil {
 		return nil, nil, err
-	}
-	if diags := checkEmbeddedPKI(p); len(diags) > 0 {
-		return nil, nil, &project.LoadError{Diagnostics: diags}
 	}
 	mods, err := policies.CompileRego(p)
 	if err != nil {
@@ -52,6 +46,22 @@ func LoadProject(ctx context.Context, dir string) (*project.Project, *policies.E
 		return nil, nil, err
 	}
 	return p, ev, nil
+}
+
+// loadProjectModel is LoadProject up to its policies: the project loaded and validated.
+func loadProjectModel(dir string) (*project.Project, error) {
+	opts := project.LoadOptions{}
+	if kinds := adapters.Kinds(); len(kinds) > 0 {
+		opts.AdapterKinds = kinds
+	}
+	p, err := project.Load(dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	if diags := checkEmbeddedPKI(p); len(diags) > 0 {
+		return nil, &project.LoadError{Diagnostics: diags}
+	}
+	return p, nil
 }
 
 // Daemon is a running hostd.
@@ -82,6 +92,8 @@ type Daemon struct {
 
 	// directories holds the LDAP directories of LdapLoginModule login modules (ldap.go).
 	directories directories
+	// bundles is the policy bundle (policy.bundle), nil when none is configured: bundles.go.
+	bundles *bundles
 }
 
 // tokenKeys adapts the key set to engine.TokenKeys.
@@ -204,6 +216,23 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 
 	reg := d.metrics.Registry()
 	d.decisions = newDecisionLog(log.With("log", "decision"))
+	// Decision logs in OPA's shape and the policy bundle (decisions.go, bundles.go).
+	bundleName := st.Policy.Bundle.Name
+	if bundleName == "" {
+		bundleName = DefaultBundleName
+	}
+	if err := d.decisions.openWriters(st.DecisionLogs, bundleName, d.metrics); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { d.decisions.closeWriters(context.Background()) })
+	firstBundle, err := d.startBundle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var bundleStatus func() any
+	if d.bundles != nil {
+		bundleStatus = d.bundles.status
+	}
 	proxies, err := server.ParseTrustedProxies(st.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("trustedProxies: %w", err)
@@ -222,10 +251,15 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		// Who the client is behind a balancer, and how fast it may answer challenges.
 		TrustedProxies: proxies,
 		RateLimits:     st.rateLimits(),
+
+		BundleStatus: bundleStatus,
 	})
-	rt, err := d.loadRuntime(ctx)
+	rt, err := d.loadRuntimeWith(ctx, firstBundle)
 	if err != nil {
 		return nil, err
+	}
+	if firstBundle != nil {
+		d.bundles.activated(firstBundle, time.Now())
 	}
 	d.runtimes.Swap(rt)
 	d.metrics.Loaded(time.Now())
@@ -272,6 +306,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		stopJanitor, stopWatch := d.stopJanitor, d.watchCluster()
 		d.stopJanitor = func() { stopWatch(); stopJanitor() }
 	}
+	if d.bundles != nil {
+		stopJanitor, stopWatch := d.stopJanitor, d.watchBundle()
+		d.stopJanitor = func() { stopWatch(); stopJanitor() }
+	}
 	go func() {
 		if err := d.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("serve", "err", err)
@@ -283,11 +321,19 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 }
 
 // loadRuntime loads the configuration, opens its adapters and builds its engine (start and
-// reload). On an error, whatever it opened is closed.
+// reload), with the policy bundle serving. On an error, whatever it opened is closed.
 func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
-	p, ev, err := LoadProject(ctx, d.dir)
+	return d.loadRuntimeWith(ctx, d.bundles.serving())
+}
+
+// loadRuntimeWith is loadRuntime with policy bundle b (nil: none).
+func (d *Daemon) loadRuntimeWith(ctx context.Context, b *policybundle.Bundle) (*runtime, error) {
+	p, ev, bundleRules, err := loadProjectBundle(ctx, d.dir, b)
 	if err != nil {
 		return nil, err
+	}
+	if b != nil {
+		d.decisions.bundleRevision(ev.Revision(), b.Revision)
 	}
 	for _, a := range d.settings.Tokens.Audiences {
 		// Every application may ask for a resource server's audience: one named like an
@@ -338,6 +384,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 		Tokens:              d.tokens,
 		KeyRotator:          d.keys,
 		Directories:         d.directories.opener,
+		BundleRules:         bundleRules.get,
 	})
 	if err != nil {
 		la.Close(ctx)
@@ -400,6 +447,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		err = cerr
 	}
 	d.directories.close()
+	if cerr := d.decisions.closeWriters(ctx); err == nil {
+		err = cerr
+	}
 	if cerr := d.store.Close(); err == nil {
 		err = cerr
 	}

@@ -102,6 +102,10 @@ type Options struct {
 	RateLimits RateLimits
 	// Now is the clock of the rate limits; nil is time.Now.
 	Now func() time.Time
+
+	// BundleStatus, when set, is shown as "bundle" in /readyz: the policy bundle serving and the
+	// error of the last one refused. It does not change readiness: the bundle serving decides.
+	BundleStatus func() any
 }
 
 // Server serves the API. Build it with New and serve Handler; each request takes its runtime
@@ -248,7 +252,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, statusOf(string(engine.CodeUnavailable)), map[string]string{"status": "store unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "revision": rt.Engine.Revision()})
+	body := map[string]any{"status": "ready", "revision": rt.Engine.Revision()}
+	if s.opts.BundleStatus != nil {
+		body["bundle"] = s.opts.BundleStatus()
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // readBody reads a JSON request body; an empty body reads as {}.
