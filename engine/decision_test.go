@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -67,6 +68,11 @@ func TestStepOrder(t *testing.T) {
 				t.Fatalf("step %d challenge (-want +got):\n%s", i, diff)
 			}
 		}
+		// The policy sees the user realm's identity once the user realm (PasswordRealm) is passed.
+		var user map[string]any
+		if slices.Contains(s.passed, "PasswordRealm") {
+			user = map[string]any{"displayName": "alice", "realm": "PasswordRealm", "userId": "alice"}
+		}
 		want = append(want, engine.DecisionRecord{
 			Time: l.clock.Now(), Session: engine.SessionRef(sid), App: labApp, Env: "android", Version: "2.1.0",
 			Resource: "LabApp/android", Kind: engine.ResourceApp, Test: "steps", Passed: s.passed,
@@ -74,7 +80,7 @@ func TestStepOrder(t *testing.T) {
 			// The input the policy decided on, for the decision log in OPA's shape.
 			Input: &policies.Input{Test: "steps", Passed: s.passed,
 				App:      policies.App{ID: labApp, Env: "android", Version: "2.1.0"},
-				Resource: policies.Resource{Kind: engine.ResourceApp, Name: "LabApp/android"}},
+				Resource: policies.Resource{Kind: engine.ResourceApp, Name: "LabApp/android"}, User: user},
 		})
 	}
 	got := l.records()
