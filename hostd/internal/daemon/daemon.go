@@ -18,6 +18,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
+	"github.com/realmgate/realmgate/hostd/internal/console"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
 	"github.com/realmgate/realmgate/hostd/internal/metrics"
 	"github.com/realmgate/realmgate/hostd/internal/server"
@@ -73,6 +74,8 @@ type Daemon struct {
 	cluster     *cluster // nil when the daemon is alone on its store
 	tokens      *engine.TokenIssuer
 	decisions   *decisionLog
+	// feed streams decisions to the admin console (nil without it).
+	feed *console.Feed
 	// metrics are what /metrics serves: the engine's observer, the adapter and store
 	// decorators, the reloads.
 	metrics *metrics.Metrics
@@ -219,6 +222,9 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		// Who the client is behind a balancer, and how fast it may answer challenges.
 		TrustedProxies: proxies,
 		RateLimits:     st.rateLimits(),
+
+		// The admin console at /console (console.go).
+		Console: d.newConsole(token, reg),
 	})
 	rt, err := d.loadRuntime(ctx)
 	if err != nil {
@@ -326,7 +332,7 @@ func (d *Daemon) loadRuntime(ctx context.Context) (*runtime, error) {
 		Nonces:              d.nonces,
 		Evaluator:           ev,
 		Logger:              d.log,
-		Decisions:           d.decisions,
+		Decisions:           d.decisionSinks(),
 		Observer:            d.metrics,
 		Procedures:          la,
 		ProvisioningCA:      prov.ca,

@@ -102,6 +102,10 @@ type Options struct {
 	RateLimits RateLimits
 	// Now is the clock of the rate limits; nil is time.Now.
 	Now func() time.Time
+
+	// Console serves the admin console at /console and below (package console); nil serves
+	// none.
+	Console http.Handler
 }
 
 // Server serves the API. Build it with New and serve Handler; each request takes its runtime
@@ -181,6 +185,12 @@ func (s *Server) routes() http.Handler {
 	})
 	s.oauthRoutes(handle)
 	s.adminRoutes(handle)
+	if s.opts.Console != nil {
+		// The admin console: its own sign-in, CSRF checks and pages; changes go through the
+		// admin API above.
+		handle("/console", "console", s.opts.Console.ServeHTTP)
+		handle("/console/", "console", s.opts.Console.ServeHTTP)
+	}
 	handle("/", "static", s.static)
 	s.methods = s.methodTable(allowed)
 	return s.limitBody(mux)
