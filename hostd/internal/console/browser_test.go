@@ -204,7 +204,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#preview-table tr[data-version="2.0.5-beta"][data-action="block"]`),
 	)
 	for version, action := range map[string]string{"2.0.0": "block", "2.1.0": "allow", "2.0.5-beta": "block"} {
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#preview-table tr[data-version="` + version + `"][data-action="` + action + `"]').length`))
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#preview-table tr[data-version="`+version+`"][data-action="`+action+`"]').length`))
 		if err != nil || n != 1 {
 			t.Errorf("the preview does not show %s as %s (%d, %v)", version, action, n, err)
 		}
