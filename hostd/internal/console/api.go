@@ -50,7 +50,8 @@ func (r *reply) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 
-// call makes a request to the admin API in-process, as the console's actor, with the admin
+// call makes a request to the admin API in-process, as the console's actor (Actor, or
+// "console:<user>" for a user the console's security test let through), with the admin
 // token: the handlers curl reaches serve it, with their validation and their audit. in, when
 // not nil, is sent as JSON; a 2xx reply is decoded into out (when not nil), another is an
 // *APIError.
@@ -63,7 +64,13 @@ func (c *Console) call(ctx context.Context, from *http.Request, method, path str
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(server.WithActor(ctx, Actor), method, path, body)
+	actor := Actor
+	if from != nil {
+		if user, ok := server.ConsoleUser(from.Context()); ok {
+			actor = "console:" + user
+		}
+	}
+	req, err := http.NewRequestWithContext(server.WithActor(ctx, actor), method, path, body)
 	if err != nil {
 		return err
 	}

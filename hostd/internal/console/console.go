@@ -13,7 +13,9 @@ import (
 	"github.com/realmgate/realmgate/hostd/internal/server"
 )
 
-// Actor is who the admin API audits the console's changes under.
+// Actor is who the admin API audits the changes of an operator signed in with the admin token
+// under; an operator let through by the security test protecting the console is
+// "console:<user>".
 const Actor = "console:admin"
 
 //go:embed assets
@@ -50,7 +52,9 @@ type Console struct {
 	log      *slog.Logger
 	sessions *sessions
 	pages    map[string]*template.Template
-	handler  http.Handler
+	// mux routes the console's paths; handler is it behind the cross-origin check.
+	mux     *http.ServeMux
+	handler http.Handler
 }
 
 // New builds the console.
@@ -63,9 +67,21 @@ func New(opts Options) *Console {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.pages = parseTemplates()
-	c.handler = c.routes()
+	c.mux = c.routes()
+	// Cross-origin POSTs are refused before any handler, the CSRF token besides.
+	c.handler = http.NewCrossOriginProtection().Handler(c.mux)
 	return c
 }
+
+// Serves reports whether the console has a page or an asset at the request's path (the server
+// serves a project's own static files at the others).
+func (c *Console) Serves(r *http.Request) bool {
+	_, pattern := c.mux.Handler(r)
+	return pattern != "" && pattern != catchAll
+}
+
+// catchAll is the pattern of the console's "no such page".
+const catchAll = "/console/"
 
 // ServeHTTP serves the console.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +94,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.handler.ServeHTTP(w, r)
 }
 
-func (c *Console) routes() http.Handler {
+func (c *Console) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	assets, _ := fs.Sub(assetFS, "assets")
 	mux.Handle("GET /console/assets/", http.StripPrefix("/console/assets/", http.FileServerFS(assets)))
@@ -105,9 +121,8 @@ func (c *Console) routes() http.Handler {
 	page("GET /console/decisions/stream", c.decisionStream)
 	page("GET /console/health", c.healthPage)
 	page("GET /console/audit", c.auditPage)
-	page("/console/", func(w http.ResponseWriter, r *http.Request, s *session) {
+	page(catchAll, func(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, http.StatusNotFound, "There is no console page "+r.Method+" "+r.URL.Path+".")
 	})
-	// Cross-origin POSTs are refused before any handler, the CSRF token besides.
-	return http.NewCrossOriginProtection().Handler(mux)
+	return mux
 }

@@ -53,6 +53,12 @@ func accounts(t testing.TB) []byte {
 // startDaemon starts hostd on testdata/project with the embedded PKI's CA and the adapter.
 func startDaemon(t testing.TB) *hostdtest.Daemon {
 	t.Helper()
+	return startDaemonWith(t, nil)
+}
+
+// startDaemonWith is startDaemon with files written over the project.
+func startDaemonWith(t testing.TB, files map[string][]byte) *hostdtest.Daemon {
+	t.Helper()
 	usersCA, err := pki.NewCA(pki.CAOptions{CommonName: "Wallet users CA"})
 	if err != nil {
 		t.Fatal(err)
@@ -61,10 +67,11 @@ func startDaemon(t testing.TB) *hostdtest.Daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return hostdtest.Start(t, "testdata/project", hostdtest.Options{Files: map[string][]byte{
-		"users-ca.p12":                    p12,
-		"adapters/Accounts/accounts.wasm": accounts(t),
-	}})
+	all := map[string][]byte{"users-ca.p12": p12, "adapters/Accounts/accounts.wasm": accounts(t)}
+	for name, b := range files {
+		all[name] = b
+	}
+	return hostdtest.Start(t, "testdata/project", hostdtest.Options{Files: all})
 }
 
 // walletClient is the wallet app at version on the test device, which signs its user in with a
@@ -129,9 +136,11 @@ func enroll(t testing.TB, d *hostdtest.Daemon, ks client.Keystore) {
 // operator is a browser-less console user: an HTTP client with a cookie jar that does not
 // follow redirects.
 type operator struct {
-	t    testing.TB
-	base string
-	http *http.Client
+	// user and pass, when set, answer a Basic realm with every request.
+	user, pass string
+	t          testing.TB
+	base       string
+	http       *http.Client
 }
 
 func newOperator(t testing.TB, d *hostdtest.Daemon) *operator {
@@ -152,6 +161,9 @@ func (o *operator) do(method, path string, form url.Values) (*http.Response, str
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if o.user != "" {
+		req.SetBasicAuth(o.user, o.pass)
 	}
 	resp, err := o.http.Do(req)
 	if err != nil {

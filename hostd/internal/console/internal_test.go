@@ -73,7 +73,7 @@ func TestSessionsExpire(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ss := newSessions(func() time.Time { return now })
-	s := ss.create()
+	s := ss.create("")
 	if s.id == s.csrf || len(s.id) < 43 {
 		t.Fatalf("session id %q, csrf %q", s.id, s.csrf)
 	}
@@ -91,15 +91,15 @@ func TestSessionsExpire(t *testing.T) {
 	if ss.get(s.id) != nil {
 		t.Error("a session outlived its maximum life")
 	}
-	idle := ss.create()
+	idle := ss.create("")
 	now = now.Add(sessionIdle)
 	if ss.get(idle.id) != nil {
 		t.Error("an idle session did not end")
 	}
-	first := ss.create()
+	first := ss.create("")
 	for range maxSessions {
 		now = now.Add(time.Millisecond)
-		ss.create()
+		ss.create("")
 	}
 	if ss.get(first.id) != nil || len(ss.m) != maxSessions {
 		t.Errorf("%d sessions kept; the least recently used one kept: %v", len(ss.m), ss.get(first.id) != nil)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/hostd/internal/console"
+	"github.com/realmgate/realmgate/hostd/internal/server"
 )
 
 // Bounds of the console's live decision stream: decisions kept per viewer before the slowest
@@ -19,7 +20,7 @@ const (
 // newConsole builds the admin console, which comes with the admin API (it signs in with its
 // token) and makes its changes through d.server's admin handlers, in-process. Nil without a
 // token.
-func (d *Daemon) newConsole(token []byte, reg prometheus.Gatherer) http.Handler {
+func (d *Daemon) newConsole(token []byte, reg prometheus.Gatherer) server.Console {
 	if len(token) == 0 {
 		return nil
 	}

@@ -103,9 +103,9 @@ type Options struct {
 	// Now is the clock of the rate limits; nil is time.Now.
 	Now func() time.Time
 
-	// Console serves the admin console at /console and below (package console); nil serves
-	// none.
-	Console http.Handler
+	// Console serves the admin console at /console and below (package console, console.go);
+	// nil serves none.
+	Console Console
 }
 
 // Server serves the API. Build it with New and serve Handler; each request takes its runtime
@@ -188,8 +188,8 @@ func (s *Server) routes() http.Handler {
 	if s.opts.Console != nil {
 		// The admin console: its own sign-in, CSRF checks and pages; changes go through the
 		// admin API above.
-		handle("/console", "console", s.opts.Console.ServeHTTP)
-		handle("/console/", "console", s.opts.Console.ServeHTTP)
+		handle("/console", "console", s.console)
+		handle("/console/", "console", s.console)
 	}
 	handle("/", "static", s.static)
 	s.methods = s.methodTable(allowed)
