@@ -1,16 +1,9 @@
 #!/usr/bin/env bash
-# Installs Chromium from Debian, which the admin console's browser tests (hostd/internal/console,
-# driven with chromedp) run headless. Idempotent and non-interactive.
+# Installs Chromium from Debian for the tests that drive a headless browser (the admin console's,
+# with chromedp). Idempotent and non-interactive.
 set -euo pipefail
 
-if command -v chromium >/dev/null; then
-	exit 0
+if ! command -v chromium >/dev/null; then
+	DEBIAN_FRONTEND=noninteractive apt-get -qq update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null
 fi
-for _ in $(seq 1 60); do
-	if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 -qq update &&
-		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 -qq install -y --no-install-recommends chromium >/dev/null; then
-		break
-	fi
-	sleep 5
-done
-command -v chromium >/dev/null

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"os/exec"
@@ -151,6 +152,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("the device's row: %q", got)
 	}
 	screenshot(t, ctx, shots, "devices", false)
+	// Blocked from the console, the device is refused; unblocked, it is served again.
+	step(t, ctx, "block the device", chromedp.Click(`tr[data-device="`+deviceID+`"] button`), chromedp.WaitVisible(`tr[data-device="`+deviceID+`"] .tag.blocked`))
+	if got := text(t, ctx, `tr[data-device="`+deviceID+`"]`); !strings.Contains(got, "blocked") || !strings.Contains(got, "Unblock") {
+		t.Errorf("the blocked device's row: %q", got)
+	}
+	if _, err := walletClient(t, d, &ks, "2.0.0").Init(bg); !errors.Is(err, client.ErrRefused) {
+		t.Errorf("the blocked device's client: %v, want a refusal", err)
+	}
+	step(t, ctx, "unblock the device", chromedp.Click(`tr[data-device="`+deviceID+`"] button`), chromedp.WaitVisible(`tr[data-device="`+deviceID+`"] .tag.active`))
+	if _, err := walletClient(t, d, &ks, "2.0.0").Init(bg); err != nil {
+		t.Errorf("the unblocked device's client: %v", err)
+	}
 
 	step(t, ctx, "health", chromedp.Navigate(d.URL+"/console/health"), chromedp.WaitVisible(`tr[data-adapter="Accounts"]`))
 	calls, failures := text(t, ctx, `tr[data-adapter="Accounts"] td.calls`), text(t, ctx, `tr[data-adapter="Accounts"] td.failures`)
@@ -222,7 +235,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 
 	step(t, ctx, "audit", chromedp.Navigate(d.URL+"/console/audit"), chromedp.WaitVisible("#audit"))
-	if got := text(t, ctx, "#audit"); strings.Count(got, "console:admin") != 2 {
+	if got := text(t, ctx, "#audit"); strings.Count(got, "console:admin") != 4 {
 		t.Errorf("the audit page shows:\n%s", got)
 	}
 	screenshot(t, ctx, shots, "audit", false)
