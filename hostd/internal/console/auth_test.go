@@ -167,3 +167,25 @@ func TestChangesAudited(t *testing.T) {
 		t.Error("no revocation audited")
 	}
 }
+
+// Sign-in attempts are bounded per client address: a script cannot try tokens as fast as the
+// daemon answers, and while bounded even the right token waits.
+func TestSignInThrottled(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t)
+	op := newOperator(t, d)
+	var got []int
+	for range 6 {
+		resp, _ := op.do("POST", "/console/login", url.Values{"token": {"wrong-token-wrong-token"}})
+		got = append(got, resp.StatusCode)
+	}
+	resp, _ := op.do("POST", "/console/login", url.Values{"token": {d.AdminToken}})
+	got = append(got, resp.StatusCode)
+	want := []int{401, 401, 401, 401, 401, 429, 429}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("statuses (-want +got):\n%s", diff)
+	}
+	if resp.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+}

@@ -51,6 +51,7 @@ type Console struct {
 	opts     Options
 	log      *slog.Logger
 	sessions *sessions
+	signIns  throttle
 	pages    map[string]*template.Template
 	// mux routes the console's paths; handler is it behind the cross-origin check.
 	mux     *http.ServeMux

@@ -178,6 +178,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the form could not be read", http.StatusBadRequest)
 		return
 	}
+	if !c.signIns.allow(r, c.opts.Now()) {
+		w.Header().Set("Retry-After", "2")
+		c.render(w, r, http.StatusTooManyRequests, "login", nil, map[string]any{"Error": "Too many sign-in attempts from your address: wait a few seconds."})
+		return
+	}
 	token := []byte(r.PostForm.Get("token"))
 	if len(c.opts.Token) == 0 || subtle.ConstantTimeCompare(token, c.opts.Token) != 1 {
 		c.log.Warn("console sign-in refused", "client", r.RemoteAddr)
