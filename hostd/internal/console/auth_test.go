@@ -27,8 +27,8 @@ func TestNothingWithoutSignIn(t *testing.T) {
 		path string
 		form url.Values
 	}{
-		{"/console/devices/" + deviceID + "/status", url.Values{"status": {"blocked"}}},
-		{"/console/certificates/" + serial + "/revoke", url.Values{"reason": {"x"}}},
+		{"/console/devices/status", url.Values{"id": {deviceID}, "status": {"blocked"}}},
+		{"/console/certificates/revoke", url.Values{"serial": {serial}, "reason": {"x"}}},
 		{"/console/remote-disable", url.Values{"app": {app}, "env": {env}, "versions": {""}, "action": {"block"}, "message": {"off"}, "downloadLink": {""}, "messageId": {""}}},
 		{"/console/remote-disable/preview", url.Values{"versions": {""}, "action": {"block"}, "message": {"off"}, "downloadLink": {""}, "messageId": {""}}},
 		{"/console/logout", url.Values{}},
@@ -80,7 +80,7 @@ func TestNothingWithoutSignIn(t *testing.T) {
 		}
 	}
 	// A cross-origin POST is refused even with the token.
-	req, _ := http.NewRequest("POST", d.URL+"/console/devices/"+deviceID+"/status", strings.NewReader(url.Values{"csrf": {csrf}, "status": {"blocked"}}.Encode()))
+	req, _ := http.NewRequest("POST", d.URL+"/console/devices/status", strings.NewReader(url.Values{"csrf": {csrf}, "id": {deviceID}, "status": {"blocked"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	if resp, err := signed.http.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
@@ -140,9 +140,9 @@ func TestChangesAudited(t *testing.T) {
 			t.Fatalf("POST %s: %d\n%s", path, resp.StatusCode, body)
 		}
 	}
-	post("/console/devices/"+deviceID+"/status", url.Values{"status": {"blocked"}})
-	post("/console/devices/"+deviceID+"/status", url.Values{"status": {"active"}})
-	post("/console/certificates/"+serial+"/revoke", url.Values{"reason": {"lost phone"}})
+	post("/console/devices/status", url.Values{"id": {deviceID}, "status": {"blocked"}})
+	post("/console/devices/status", url.Values{"id": {deviceID}, "status": {"active"}})
+	post("/console/certificates/revoke", url.Values{"serial": {serial}, "reason": {"lost phone"}})
 	post("/console/remote-disable", url.Values{"app": {app}, "env": {env},
 		"versions": {"<1.5.0", ""}, "action": {"block", "block"}, "message": {"Update the app", ""}, "downloadLink": {"", ""}, "messageId": {"", ""}})
 	// A change the API refuses is shown and not made.
@@ -187,5 +187,39 @@ func TestSignInThrottled(t *testing.T) {
 	}
 	if resp.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After")
+	}
+}
+
+// A client chooses its device id: one made to look like markup or a path is shown as text, and
+// blocking it from the console blocks that device and nothing else.
+func TestHostileDeviceID(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t)
+	const hostile = `../certificates/revoke"><b>x</b>`
+	c, err := client.New(client.Config{BaseURL: d.URL, AppID: app, Environment: env, AppVersion: "2.0.0", Keystore: &client.MemoryKeystore{},
+		Device: &client.DeviceInfo{ID: hostile, OS: "android", Model: "<i>m</i>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.RegisterHandler(certRealm, c.UserCertificateHandler())
+	c.RegisterHandler(loginRealm, &client.LoginHandler{Credentials: client.Credentials{Username: "mallory", Password: "x"}})
+	if _, err := c.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	op := newOperator(t, d)
+	csrf := op.signIn(d.AdminToken)
+	_, page := op.do("GET", "/console/devices", nil)
+	if strings.Contains(page, "<b>x</b>") || strings.Contains(page, "<i>m</i>") || !strings.Contains(page, "&lt;b&gt;x&lt;/b&gt;") {
+		t.Errorf("the devices page does not escape the device:\n%s", page)
+	}
+	if resp, body := op.do("POST", "/console/devices/status", url.Values{"csrf": {csrf}, "id": {hostile}, "status": {"blocked"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("block: %d\n%s", resp.StatusCode, body)
+	}
+	var got []string
+	for _, r := range audit(t, d) {
+		got = append(got, r.Action+" "+r.Target)
+	}
+	if diff := cmp.Diff([]string{"device.status " + hostile}, got); diff != "" {
+		t.Errorf("audit (-want +got):\n%s", diff)
 	}
 }

@@ -429,9 +429,11 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, s *session
 	c.render(w, r, http.StatusOK, "devices", s, pg)
 }
 
-// setDeviceStatus blocks or unblocks a device through the admin API.
+// setDeviceStatus blocks or unblocks a device through the admin API. The device's id comes in
+// the form, never in the form's URL: a client chooses its device id, and one like
+// "../certificates/..." in a URL would send an operator's click elsewhere.
 func (c *Console) setDeviceStatus(w http.ResponseWriter, r *http.Request, s *session) {
-	id, status := r.PathValue("id"), r.PostForm.Get("status")
+	id, status := r.PostForm.Get("id"), r.PostForm.Get("status")
 	if err := c.call(r.Context(), r, http.MethodPut, "/admin/v1/devices/"+url.PathEscape(id)+"/status", map[string]string{"status": status}, nil); err != nil {
 		c.fail(w, r, s, statusOf(err), "The device was not changed: "+apiMessage(err))
 		return
@@ -466,9 +468,10 @@ func (c *Console) certificatesPage(w http.ResponseWriter, r *http.Request, s *se
 	c.render(w, r, http.StatusOK, "certificates", s, pg)
 }
 
-// revoke revokes a certificate through the admin API.
+// revoke revokes a certificate through the admin API (the serial comes in the form, as a
+// device's id does).
 func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) {
-	serial := r.PathValue("serial")
+	serial := r.PostForm.Get("serial")
 	if err := c.call(r.Context(), r, http.MethodPost, "/admin/v1/certificates/"+url.PathEscape(serial)+"/revoke",
 		map[string]string{"reason": r.PostForm.Get("reason")}, nil); err != nil {
 		c.fail(w, r, s, statusOf(err), "The certificate was not revoked: "+apiMessage(err))

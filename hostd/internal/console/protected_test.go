@@ -75,10 +75,10 @@ func TestConsoleProtectedBySecurityTest(t *testing.T) {
 		t.Fatal("no CSRF token")
 	}
 	// A form without the session's CSRF token changes nothing.
-	if resp, _ := ops.do("POST", "/console/devices/"+deviceID+"/status", url.Values{"status": {"blocked"}, "csrf": {"x"}}); resp.StatusCode != http.StatusForbidden {
+	if resp, _ := ops.do("POST", "/console/devices/status", url.Values{"id": {deviceID}, "status": {"blocked"}, "csrf": {"x"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a POST without the CSRF token: %d", resp.StatusCode)
 	}
-	if resp, body := ops.do("POST", "/console/devices/"+deviceID+"/status", url.Values{"status": {"blocked"}, "csrf": {m[1]}}); resp.StatusCode != http.StatusSeeOther {
+	if resp, body := ops.do("POST", "/console/devices/status", url.Values{"id": {deviceID}, "status": {"blocked"}, "csrf": {m[1]}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("block as ops: %d\n%s", resp.StatusCode, body)
 	}
 	var got []string
