@@ -3,6 +3,9 @@
 //
 //	go run ./resource/example --jwks http://127.0.0.1:10080/oauth/jwks --issuer http://127.0.0.1:10080 --listen 127.0.0.1:10081
 //
+// With --allow-origin, the pages of that origin may call the endpoints from a browser (the demo
+// web app of examples/web).
+//
 // GET /accounts needs a token of scope mobileTests, GET /statements one of scope webTests; both
 // answer the token's client as JSON. GET /healthz needs nothing. With hostd running the banking
 // example, a client gets a token with POST /oauth/token and calls
@@ -45,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	keyFile := fs.String("key-file", "", "a file of PEM public keys or a JWKS, instead of --jwks")
 	issuer := fs.String("issuer", "http://127.0.0.1:10080", "the iss of the tokens (hostd: its base URL)")
 	listen := fs.String("listen", "127.0.0.1:10081", "address to listen on")
+	allowOrigin := fs.String("allow-origin", "", "a web app's origin (http://host:port) that may call the endpoints from a browser (CORS); none by default")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -70,7 +74,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	srv := &http.Server{Handler: handler(v, log), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 32 << 10}
+	h := handler(v, log)
+	if *allowOrigin != "" {
+		h = allowBrowser(*allowOrigin, h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 32 << 10}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -96,6 +104,29 @@ func handler(v *resource.Validator, log *slog.Logger) http.Handler {
 	mux.Handle("GET /statements", v.Require("webTests")(answer("statements", log)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	return mux
+}
+
+// allowBrowser lets pages of origin call h from a browser (CORS): the preflight of a GET with
+// an Authorization header is answered, and a page may read WWW-Authenticate, which names the
+// scope of the token to obtain (the JavaScript client's callResource reads it).
+func allowBrowser(origin string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != origin {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Vary", "Origin")
+		w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			w.Header().Set("Access-Control-Allow-Methods", "GET")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // answer replies {"resource": name, "client": the token's client}. It logs the token id, never

@@ -141,3 +141,47 @@ func TestRunBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// A page of the allowed origin may call the endpoints from a browser and read WWW-Authenticate;
+// another origin gets no CORS header.
+func TestAllowBrowser(t *testing.T) {
+	h := allowBrowser("http://127.0.0.1:10090", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer scope="webTests"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	type got struct {
+		Status                   int
+		AllowOrigin, AllowHeader string
+		Expose                   string
+	}
+	cases := []struct {
+		name, method, origin string
+		want                 got
+	}{
+		{"preflight", http.MethodOptions, "http://127.0.0.1:10090", got{204, "http://127.0.0.1:10090", "Authorization", "WWW-Authenticate"}},
+		{"get", http.MethodGet, "http://127.0.0.1:10090", got{401, "http://127.0.0.1:10090", "", "WWW-Authenticate"}},
+		{"another origin", http.MethodOptions, "http://evil.invalid", got{401, "", "", ""}},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(c.method, "/statements", nil)
+		req.Header.Set("Origin", c.origin)
+		if c.method == http.MethodOptions {
+			req.Header.Set("Access-Control-Request-Method", "GET")
+		}
+		rec := &recorder{header: http.Header{}}
+		h.ServeHTTP(rec, req)
+		g := got{rec.status, rec.header.Get("Access-Control-Allow-Origin"), rec.header.Get("Access-Control-Allow-Headers"), rec.header.Get("Access-Control-Expose-Headers")}
+		if diff := cmp.Diff(c.want, g); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", c.name, diff)
+		}
+	}
+}
+
+type recorder struct {
+	header http.Header
+	status int
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *recorder) WriteHeader(s int)           { r.status = s }

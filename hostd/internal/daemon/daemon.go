@@ -18,6 +18,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/engine"
+	"github.com/realmgate/realmgate/hostd/internal/console"
 	"github.com/realmgate/realmgate/hostd/internal/keys"
 	"github.com/realmgate/realmgate/hostd/internal/metrics"
 	"github.com/realmgate/realmgate/hostd/internal/policybundle"
@@ -83,6 +84,8 @@ type Daemon struct {
 	cluster     *cluster // nil when the daemon is alone on its store
 	tokens      *engine.TokenIssuer
 	decisions   *decisionLog
+	// feed streams decisions to the admin console (nil without it).
+	feed *console.Feed
 	// metrics are what /metrics serves: the engine's observer, the adapter and store
 	// decorators, the reloads.
 	metrics *metrics.Metrics
@@ -253,6 +256,8 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		RateLimits:     st.rateLimits(),
 
 		BundleStatus: bundleStatus,
+		// The admin console at /console (console.go).
+		Console: d.newConsole(token, reg),
 	})
 	rt, err := d.loadRuntimeWith(ctx, firstBundle)
 	if err != nil {
@@ -375,7 +380,7 @@ func (d *Daemon) loadRuntimeWith(ctx context.Context, b *policybundle.Bundle) (*
 		Nonces:              d.nonces,
 		Evaluator:           ev,
 		Logger:              d.log,
-		Decisions:           d.decisions,
+		Decisions:           d.decisionSinks(),
 		Observer:            d.metrics,
 		Procedures:          la,
 		ProvisioningCA:      prov.ca,

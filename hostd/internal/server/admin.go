@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,24 @@ import (
 
 // adminActor is who the admin API's changes are audited under: the holder of the admin token.
 const adminActor = "admin"
+
+// actorKey carries, in a request's context, who an in-process caller of the admin API acts for.
+type actorKey struct{}
+
+// WithActor returns ctx carrying the actor the admin API audits a change under, for a caller in
+// the same process (the admin console, "console:admin"). Only code of the daemon can set it: a
+// client over the network has no way to choose the name its changes are audited under.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// actorOf is who a change of the admin API is audited under.
+func actorOf(r *http.Request) string {
+	if a, ok := r.Context().Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return adminActor
+}
 
 // adminHandler serves an admin request with the runtime it holds.
 type adminHandler func(w http.ResponseWriter, r *http.Request, rt *Runtime)
@@ -117,7 +136,7 @@ func (s *Server) putRules(w http.ResponseWriter, r *http.Request, rt *Runtime) {
 	if in.Rules == nil {
 		in.Rules = []store.Rule{}
 	}
-	if err := rt.Engine.SetRules(r.Context(), adminActor, app, env, in.Rules); err != nil {
+	if err := rt.Engine.SetRules(r.Context(), actorOf(r), app, env, in.Rules); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -129,7 +148,7 @@ func (s *Server) deleteRules(w http.ResponseWriter, r *http.Request, rt *Runtime
 	if !ok {
 		return
 	}
-	if err := rt.Engine.SetRules(r.Context(), adminActor, app, env, []store.Rule{}); err != nil {
+	if err := rt.Engine.SetRules(r.Context(), actorOf(r), app, env, []store.Rule{}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -176,7 +195,7 @@ func (s *Server) setDeviceStatus(w http.ResponseWriter, r *http.Request, rt *Run
 		return
 	}
 	id := r.PathValue("id")
-	if err := rt.Engine.SetDeviceStatus(r.Context(), adminActor, id, in.Status); err != nil {
+	if err := rt.Engine.SetDeviceStatus(r.Context(), actorOf(r), id, in.Status); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -205,7 +224,7 @@ func (s *Server) resetDevice(w http.ResponseWriter, r *http.Request, rt *Runtime
 		}
 	}
 	id := r.PathValue("id")
-	reset, err := rt.Engine.ResetDevice(r.Context(), adminActor, id, in.Entity, in.Reason)
+	reset, err := rt.Engine.ResetDevice(r.Context(), actorOf(r), id, in.Entity, in.Reason)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -252,7 +271,7 @@ func (s *Server) revokeCertificate(w http.ResponseWriter, r *http.Request, rt *R
 		s.writeError(w, r, newError(codeBadRequest, `the body must be {"reason": "..."} or empty`))
 		return
 	}
-	serial, err := rt.Engine.RevokeCertificate(r.Context(), adminActor, r.PathValue("serial"), in.Reason)
+	serial, err := rt.Engine.RevokeCertificate(r.Context(), actorOf(r), r.PathValue("serial"), in.Reason)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -271,7 +290,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request, _ *Runtime) {
 		s.writeError(w, r, newError(codeConflict, "this server cannot reload its configuration"))
 		return
 	}
-	res, err := s.opts.Reloader.Reload(r.Context(), adminActor)
+	res, err := s.opts.Reloader.Reload(r.Context(), actorOf(r))
 	if err != nil {
 		s.metrics.reloads.WithLabelValues("failed").Inc()
 		var le *project.LoadError

@@ -158,7 +158,7 @@ func (s *Server) validation(w http.ResponseWriter, r *http.Request) {
 // rotateKeys makes a new signing key active; the engine keeps the old one published until its
 // last token expired.
 func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request, rt *Runtime) {
-	rot, err := rt.Engine.RotateTokenKeys(r.Context(), adminActor)
+	rot, err := rt.Engine.RotateTokenKeys(r.Context(), actorOf(r))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -106,6 +106,9 @@ type Options struct {
 	// BundleStatus, when set, is shown as "bundle" in /readyz: the policy bundle serving and the
 	// error of the last one refused. It does not change readiness: the bundle serving decides.
 	BundleStatus func() any
+	// Console serves the admin console at /console and below (package console, console.go);
+	// nil serves none.
+	Console Console
 }
 
 // Server serves the API. Build it with New and serve Handler; each request takes its runtime
@@ -185,6 +188,12 @@ func (s *Server) routes() http.Handler {
 	})
 	s.oauthRoutes(handle)
 	s.adminRoutes(handle)
+	if s.opts.Console != nil {
+		// The admin console: its own sign-in, CSRF checks and pages; changes go through the
+		// admin API above.
+		handle("/console", "console", s.console)
+		handle("/console/", "console", s.console)
+	}
 	handle("/", "static", s.static)
 	s.methods = s.methodTable(allowed)
 	return s.limitBody(mux)
