@@ -280,8 +280,12 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "hostd policy explain: --decision ID and --log FILE go together")
 		return 2
 	}
-	if (*factsFile != "" || *appFlag != "" || *version != "") && *resource == "" {
-		fmt.Fprintln(stderr, "hostd policy explain: --facts, --app and --version go with --resource")
+	if (*appFlag != "" || *version != "") && *resource == "" {
+		fmt.Fprintln(stderr, "hostd policy explain: --app and --version go with --resource")
+		return 2
+	}
+	if *factsFile != "" && *resource == "" && *decisionID == "" {
+		fmt.Fprintln(stderr, "hostd policy explain: --facts goes with --resource or --decision")
 		return 2
 	}
 	if *inputFile != "" && *test == "" {
@@ -299,7 +303,13 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 	case *resource != "":
 		req, header, err = resourceRequest(p, *resource, *factsFile, *appFlag, *version, *passed)
 	case *decisionID != "":
-		req, header, err = loggedRequest(p, ev, *logFile, *decisionID)
+		var f *scenario.Facts
+		if *factsFile != "" {
+			if f, err = recordedFacts(*factsFile); err != nil {
+				break
+			}
+		}
+		req, header, err = loggedRequest(p, ev, *logFile, *decisionID, f)
 	default:
 		req, err = testRequest(p, *test, *inputFile, *passed)
 	}
@@ -366,6 +376,23 @@ func resourceRequest(p *project.Project, resource, factsFile, app, version, pass
 		line += fmt.Sprintf(", application %s/%s version %q", in.App.ID, in.App.Env, in.App.Version)
 	}
 	return req, []string{line}, nil
+}
+
+// recordedFacts reads the --facts of a recorded decision: what the daemon's decision lines lack,
+// a procedure's parameters and the user; the rest is recorded.
+func recordedFacts(file string) (*scenario.Facts, error) {
+	b, err := readBounded(file, scenario.MaxFileBytes)
+	if err != nil {
+		return nil, err
+	}
+	f, err := scenario.ParseFacts(file, b)
+	if err != nil {
+		return nil, err
+	}
+	if f.App != (scenario.App{}) || f.Passed != nil || f.RemoteDisable != "" || f.DeviceBlocked {
+		return nil, fmt.Errorf("%s: with --decision, facts give only parameters and user: the rest is recorded", file)
+	}
+	return &f, nil
 }
 
 // testRequest is the request of --test and --input: an input file as the daemon would build it,

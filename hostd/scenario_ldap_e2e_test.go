@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -80,5 +81,56 @@ deny contains json.marshal(input) if input.user.userId
 				t.Errorf("scenario input differs from the engine's (-engine +scenario):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestPolicyExplainRecordedUser: a decision the daemon logged for a directory user is explained
+// from the log. The log holds no user identity, which the output says: without it carol's
+// denial is made again as an allow. --facts gives it, and with carol's groups the decision made
+// again is the one recorded.
+func TestPolicyExplainRecordedUser(t *testing.T) {
+	s := slapdtest.StartLDIF(t, exampleLDIF(t))
+	dir := ldapExample(t, s, nil)
+	d, logs := startDaemonLogged(t, dir)
+	carol := tellerClient(t, d, "carol", "carol-secret")
+	var ce *client.Error
+	if _, err := carol.InvokeProcedure(context.Background(), "Teller", "approveLoan", map[string]any{"amount": 1000}); !errors.As(err, &ce) || ce.Code != "policy_denied" {
+		t.Fatalf("carol approves a loan: %v, want policy_denied", err)
+	}
+	var id string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var rec struct {
+			Msg        string `json:"msg"`
+			DecisionID string `json:"decision_id"`
+			Resource   string `json:"resource"`
+			Outcome    string `json:"outcome"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "decision" && rec.Resource == "Teller.approveLoan" && rec.Outcome == "deny" {
+			id = rec.DecisionID
+		}
+	}
+	if id == "" {
+		t.Fatalf("no denial of Teller.approveLoan in the daemon's log:\n%s", logs.String())
+	}
+	logFile := filepath.Join(t.TempDir(), "decisions.log")
+	mustWrite(t, logFile, logs.String())
+
+	code, out, errs := runHostd(t, "policy", "explain", "--config", dir, "--decision", id, "--log", logFile)
+	if code != 0 || !strings.Contains(out, "the record holds no user identity: rules that read input.user see null") ||
+		!strings.Contains(out, "\ndecision: allow\n") {
+		t.Errorf("without the user: exit %d:\n%s%s", code, out, errs)
+	}
+	facts := filepath.Join(t.TempDir(), "carol.yaml")
+	mustWrite(t, facts, "user: {userId: carol, displayName: Carol Sales, groups: [sales]}\nparameters: [{amount: 1000}]\n")
+	code, out, errs = runHostd(t, "policy", "explain", "--config", dir, "--decision", id, "--log", logFile, "--facts", facts)
+	if code != 0 || !strings.Contains(out, "  recorded: deny: approving a loan is for the tellers group\n") ||
+		!strings.Contains(out, "user: carol (groups: sales)\ndecision: deny: approving a loan is for the tellers group\n") ||
+		strings.Contains(out, "holds no") {
+		t.Errorf("with carol's groups: exit %d:\n%s%s", code, out, errs)
+	}
+	mustWrite(t, facts, "passed: [DirectoryLogin]\n")
+	code, _, errs = runHostd(t, "policy", "explain", "--config", dir, "--decision", id, "--log", logFile, "--facts", facts)
+	if code != 1 || !strings.Contains(errs, "with --decision, facts give only parameters and user: the rest is recorded") {
+		t.Errorf("recorded facts given again: exit %d, stderr %q", code, errs)
 	}
 }

@@ -95,6 +95,16 @@ func (p *parser) values(n *yaml.Node, what string) ([]string, error) {
 	return out, nil
 }
 
+// Input is input.user for u, logged in through the user realm of security test test with the
+// realms passed, as [Build] makes it: for a request rebuilt from elsewhere (a recorded decision).
+func (u *User) Input(p *project.Project, test string, passed []string) (map[string]any, error) {
+	t := p.Tests[test]
+	if t == nil {
+		return nil, fmt.Errorf("security test %q is not defined", test)
+	}
+	return userInput(p, t, passed, u)
+}
+
 // userInput is input.user for u, logged in through test t's user realm, in the shape the engine
 // records: the login realm's identity (userId, displayName defaulting to it, realm) and, for an
 // LdapLoginModule, the groups, groupDNs and attributes (lists and a mapping, never null) and the
