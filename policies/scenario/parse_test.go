@@ -178,6 +178,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("- &a name: x\n  resource: {static: /s}\n  remoteDisable: block\n  deviceBlocked: true\n  expect: {decision: blocked, reason: *a}\n"))
 	f.Add([]byte("- name: x\n  resource: {token: t}\n  app: {id: A, env: e, version: 1.0}\n  expect: {decision: deny, reason: r}\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte("- name: x\n  resource: {procedure: T.r}\n  user:\n    userId: a\n    groups: [g, g]\n    attributes: {mail: [m], cn: []}\n  expect: {decision: allow}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ss, err := Parse("f.yaml", data)
 		if err != nil {
@@ -204,6 +205,9 @@ func FuzzParse(f *testing.F) {
 			}
 			if _, err := json.Marshal(s.Facts.Parameters); err != nil {
 				t.Errorf("scenario %q: parameters are not JSON: %v", s.Name, err)
+			}
+			if u := s.Facts.User; u != nil && u.ID == "" {
+				t.Errorf("scenario %q: a user without a userId", s.Name)
 			}
 		}
 	})
