@@ -180,7 +180,7 @@ func TestPolicyExplainResource(t *testing.T) {
 	bill := facts("bill.json", `{"app": {"id": "BankApp", "env": "android", "version": "2.1.0"}, "passed": ["wl_antiXSRFRealm", "BankLogin", "wl_deviceNoProvisioningRealm"], "parameters": [{"amount": 5000}]}`)
 	blocked := facts("blocked.yaml", "app: {id: BankApp, env: android, version: 1.0.0}\nremoteDisable: block\n")
 	typo := facts("typo.yaml", "app: {id: BankApp, env: android}\nsession: {name: alice}\n")
-	user := facts("user.yaml", "app: {id: BankApp, env: android, version: 2.1.0}\npassed: [wl_antiXSRFRealm, BankLogin]\nuser: {userId: alice, displayName: Alice}\n")
+	user := facts("user.yaml", "app: {id: BankApp, env: android, version: 2.1.0}\npassed: [wl_antiXSRFRealm, BankLogin]\nuser: {userId: alice}\n")
 	userTypo := facts("usertypo.yaml", "app: {id: BankApp, env: android}\npassed: [BankLogin]\nuser: {userId: alice, groups: [tellers]}\n")
 	cases := []struct {
 		name string

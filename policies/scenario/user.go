@@ -122,6 +122,9 @@ func userInput(p *project.Project, t *project.SecurityTest, passed []string, u *
 	}
 	id := map[string]any{"userId": u.ID, "displayName": cmpOr(u.DisplayName, u.ID), "realm": t.UserRealm}
 	kind, module := userLoginKind(p, t.UserRealm)
+	if err := checkIdentity(p, t.UserRealm, kind, module, u, id); err != nil {
+		return nil, err
+	}
 	switch kind {
 	case "ldap":
 		id["groups"], id["groupDNs"] = jsonStrings(u.Groups), jsonStrings(u.GroupDNs)
@@ -166,6 +169,31 @@ func userInput(p *project.Project, t *project.SecurityTest, passed []string, u *
 		}
 	}
 	return id, nil
+}
+
+// checkIdentity refuses a user id or display name that the login module of realm never records:
+// a password file's and a non-validating module's display name is the user's name, a
+// SingleIdentityLoginModule knows one user. id is input.user so far, with displayName defaulted.
+func checkIdentity(p *project.Project, realm, kind, module string, u *User, id map[string]any) error {
+	switch kind {
+	case "passwordFile", "nonValidating":
+		if u.DisplayName != "" && u.DisplayName != u.ID {
+			return fmt.Errorf("user: the login of realm %s (%s) records the user's name as the display name: leave displayName out or write %q", realm, module, u.ID)
+		}
+	case "singleIdentity":
+		lm := p.LoginModules[p.Realms[realm].LoginModule]
+		name, _ := lm.Params.Get("user-name")
+		display, _ := lm.Params.Get("display-name")
+		display = cmpOr(display, name)
+		if u.ID != name {
+			return fmt.Errorf("user: realm %s (%s) logs in only user %q", realm, module, name)
+		}
+		if u.DisplayName != "" && u.DisplayName != display {
+			return fmt.Errorf("user: the login of realm %s (%s) records the display name %q", realm, module, display)
+		}
+		id["displayName"] = display
+	}
+	return nil
 }
 
 // userLoginKind is how realm's logins record identities: "ldap" for a realm whose login module

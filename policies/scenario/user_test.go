@@ -20,6 +20,11 @@ func TestBuildUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	bank, _ := loadBank(t)
+	portal, err := project.Load("../../testdata/projects/portal", project.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	portalApp := Resource{KindApp, "Portal/desktopbrowser"}
 	teller := App{ID: "TellerApp", Env: "mobilewebapp"}
 	android := App{ID: "BankApp", Env: "android"}
 	cases := []struct {
@@ -42,8 +47,20 @@ func TestBuildUser(t *testing.T) {
 			want: map[string]any{"userId": "carol", "displayName": "carol", "realm": "DirectoryLogin",
 				"groups": []any{}, "groupDNs": []any{}, "attributes": map[string]any{}}},
 		{name: "password file user", p: bank, res: Resource{KindProcedure, "Accounts.transfer"},
+			facts: Facts{App: android, Passed: []string{"BankLogin"}, User: &User{ID: "alice"}},
+			want:  map[string]any{"userId": "alice", "displayName": "alice", "realm": "BankLogin"}},
+		{name: "display name of a password file", p: bank, res: Resource{KindProcedure, "Accounts.transfer"},
 			facts: Facts{App: android, Passed: []string{"BankLogin"}, User: &User{ID: "alice", DisplayName: "Alice"}},
-			want:  map[string]any{"userId": "alice", "displayName": "Alice", "realm": "BankLogin"}},
+			err:   `user: the login of realm BankLogin (BankUsers: realmgate.PasswordFileLoginModule) records the user's name as the display name: leave displayName out or write "alice"`},
+		{name: "single identity", p: portal, res: portalApp,
+			facts: Facts{Passed: []string{"PortalLogin"}, User: &User{ID: "admin"}},
+			want:  map[string]any{"userId": "admin", "displayName": "admin", "realm": "PortalLogin"}},
+		{name: "another user of a single identity", p: portal, res: portalApp,
+			facts: Facts{Passed: []string{"PortalLogin"}, User: &User{ID: "alice"}},
+			err:   `user: realm PortalLogin (PortalAdminLogin: com.worklight.core.auth.ext.SingleIdentityLoginModule) logs in only user "admin"`},
+		{name: "display name of a single identity", p: portal, res: portalApp,
+			facts: Facts{Passed: []string{"PortalLogin"}, User: &User{ID: "admin", DisplayName: "Administrator"}},
+			err:   `user: the login of realm PortalLogin (PortalAdminLogin: com.worklight.core.auth.ext.SingleIdentityLoginModule) records the display name "admin"`},
 		{name: "no user facts", p: ldap, res: Resource{KindProcedure, "Teller.refund"},
 			facts: Facts{App: teller, Passed: []string{"DirectoryLogin"}}},
 		{name: "groups of a password file", p: bank, res: Resource{KindProcedure, "Accounts.transfer"},
