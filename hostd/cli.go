@@ -27,8 +27,8 @@ Usage:
   hostd migrate --config DIR [--dry-run]
   hostd policy compile --config DIR --out DIR
   hostd policy test --config DIR [--coverage] [--min PCT] [--format text|json]
-  hostd policy explain --config DIR --resource KIND:NAME [--passed REALM,...] [--facts FILE] [--trace]
-  hostd policy explain --config DIR --decision ID --log FILE [--trace]
+  hostd policy explain --config DIR --resource KIND:NAME [--passed REALM,...] [--facts FILE] [--trace] [--format text|json]
+  hostd policy explain --config DIR --decision ID --log FILE [--facts FILE] [--trace] [--format text|json]
   hostd policy explain --config DIR --test NAME [--passed REALM,...] [--input FILE]
   hostd policy diff --config OLD --config NEW [--format text|markdown|json]   (DIR or DIR@REV)
   hostd ca init [--data DIR] [--algorithm ecdsa-p256|rsa-3072|ed25519]

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/realmgate/realmgate/policies"
@@ -83,8 +84,10 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 // loggedRequest rebuilds the request of a recorded decision: the policy input itself when the
 // record holds it, or else the input the engine built from the record's test, realms passed,
 // application and resource. Such a record does not hold the request's facts (a procedure's
-// parameters), so the rebuilt input has none, and the header says so.
-func loggedRequest(p *project.Project, ev *policies.Evaluator, logFile, id string) (scenario.Request, []string, error) {
+// parameters) nor the user's identity (input.user: the log keeps no groups or attributes), so the
+// rebuilt input has them only from facts (--facts: parameters, user), and the header says what it
+// lacks.
+func loggedRequest(p *project.Project, ev *policies.Evaluator, logFile, id string, facts *scenario.Facts) (scenario.Request, []string, error) {
 	f, err := os.Open(logFile)
 	if err != nil {
 		return scenario.Request{}, nil, err
@@ -103,6 +106,9 @@ func loggedRequest(p *project.Project, ev *policies.Evaluator, logFile, id strin
 	}
 	var req scenario.Request
 	if len(d.Input) > 0 && string(d.Input) != "null" {
+		if facts != nil {
+			return scenario.Request{}, nil, errors.New("the record holds its input: --facts is for the daemon's decision lines, which lack parameters and the user")
+		}
 		dec := json.NewDecoder(bytes.NewReader(d.Input))
 		dec.UseNumber()
 		if err := dec.Decode(&req.Input); err != nil {
@@ -110,10 +116,19 @@ func loggedRequest(p *project.Project, ev *policies.Evaluator, logFile, id strin
 		}
 		req.Test = req.Input.Test
 	} else {
-		if req, err = rebuildInput(p, d); err != nil {
+		var f scenario.Facts
+		if facts != nil {
+			f = *facts
+		}
+		if req, err = rebuildInput(p, d, f); err != nil {
 			return scenario.Request{}, nil, err
 		}
-		header = append(header, "  the record holds no request facts (procedure parameters): rules that read input.request see none")
+		if f.Parameters == nil {
+			header = append(header, "  the record holds no request facts (procedure parameters): rules that read input.request see none")
+		}
+		if t := p.Tests[req.Test]; f.User == nil && t != nil && t.UserRealm != "" && slices.Contains(req.Input.Passed, t.UserRealm) {
+			header = append(header, "  the record holds no user identity: rules that read input.user see null (--facts gives one: user)")
+		}
 	}
 	if _, ok := p.Tests[req.Test]; !ok {
 		return scenario.Request{}, nil, fmt.Errorf("the recorded security test %q is not in the project", req.Test)
@@ -122,9 +137,10 @@ func loggedRequest(p *project.Project, ev *policies.Evaluator, logFile, id strin
 }
 
 // rebuildInput builds the input of a DecisionRecord as the engine did: the resource and request
-// facts through scenario.Build, the test and realms passed as recorded.
-func rebuildInput(p *project.Project, d *loggedDecision) (scenario.Request, error) {
-	facts := scenario.Facts{App: scenario.App{ID: d.App, Env: d.Env, Version: d.Version}}
+// facts through scenario.Build, the test and realms passed as recorded; a procedure's parameters
+// and the user from given, when it has them.
+func rebuildInput(p *project.Project, d *loggedDecision, given scenario.Facts) (scenario.Request, error) {
+	facts := scenario.Facts{App: scenario.App{ID: d.App, Env: d.Env, Version: d.Version}, Parameters: given.Parameters}
 	var req scenario.Request
 	if d.Kind == scenario.KindStatic {
 		// The record names the static resource, not the URL that reached it.
@@ -145,6 +161,13 @@ func rebuildInput(p *project.Project, d *loggedDecision) (scenario.Request, erro
 	}
 	req.Test, req.Unprotected, req.Blocked = d.Test, false, ""
 	req.Input.Test, req.Input.Passed = d.Test, passed
+	if given.User != nil {
+		user, err := given.User.Input(p, d.Test, passed)
+		if err != nil {
+			return scenario.Request{}, err
+		}
+		req.Input.User = user
+	}
 	return req, nil
 }
 

@@ -249,7 +249,7 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 	fs := newFlags("policy explain", stderr)
 	dir := fs.String("config", "", "project directory")
 	resource := fs.String("resource", "", "the request's resource: app:APP/ENV, procedure:ADAPTER.PROCEDURE, static:/URL/PATH or token:SCOPE")
-	factsFile := fs.String("facts", "", "YAML or JSON file of the request's facts: app (id, env, version), passed, parameters, remoteDisable, deviceBlocked")
+	factsFile := fs.String("facts", "", "YAML or JSON file of the request's facts: app (id, env, version), passed, parameters, remoteDisable, deviceBlocked, user (userId, displayName, dn, groups, groupDNs, attributes)")
 	appFlag := fs.String("app", "", "with --resource: the application context APP/ENV (WL-App-Id, WL-App-Environment)")
 	version := fs.String("version", "", "with --resource: the application version (WL-App-Version)")
 	decisionID := fs.String("decision", "", "explain the decision of this id from --log")
@@ -258,7 +258,12 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 	passed := fs.String("passed", "", "comma-separated realms the client has passed")
 	inputFile := fs.String("input", "", "with --test: JSON file with more input (resource, request, app); test and passed from flags win")
 	trace := fs.Bool("trace", false, "print OPA's trace of the evaluation")
+	format := fs.String("format", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "hostd policy explain: --format %q: use text or json\n", *format)
 		return 2
 	}
 	modes := 0
@@ -275,8 +280,12 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "hostd policy explain: --decision ID and --log FILE go together")
 		return 2
 	}
-	if (*factsFile != "" || *appFlag != "" || *version != "") && *resource == "" {
-		fmt.Fprintln(stderr, "hostd policy explain: --facts, --app and --version go with --resource")
+	if (*appFlag != "" || *version != "") && *resource == "" {
+		fmt.Fprintln(stderr, "hostd policy explain: --app and --version go with --resource")
+		return 2
+	}
+	if *factsFile != "" && *resource == "" && *decisionID == "" {
+		fmt.Fprintln(stderr, "hostd policy explain: --facts goes with --resource or --decision")
 		return 2
 	}
 	if *inputFile != "" && *test == "" {
@@ -294,7 +303,13 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 	case *resource != "":
 		req, header, err = resourceRequest(p, *resource, *factsFile, *appFlag, *version, *passed)
 	case *decisionID != "":
-		req, header, err = loggedRequest(p, ev, *logFile, *decisionID)
+		var f *scenario.Facts
+		if *factsFile != "" {
+			if f, err = recordedFacts(*factsFile); err != nil {
+				break
+			}
+		}
+		req, header, err = loggedRequest(p, ev, *logFile, *decisionID, f)
 	default:
 		req, err = testRequest(p, *test, *inputFile, *passed)
 	}
@@ -302,56 +317,23 @@ func cmdPolicyExplain(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "hostd policy explain:", err)
 		return 1
 	}
-	for _, h := range header {
-		fmt.Fprintln(stdout, h)
-	}
-	if req.Unprotected {
-		fmt.Fprintf(stdout, "security test %s: no security test protects the resource\n", project.Unprotected)
-		fmt.Fprintln(stdout, "decision: allow")
-		return 0
-	}
-	t := p.Tests[req.Test]
-	fmt.Fprintf(stdout, "security test %s (%s)\n", t.Name, t.Kind)
-	if t.Expansion != "" {
-		fmt.Fprintf(stdout, "  expanded from %s\n", t.Expansion)
-	}
-	for i, step := range t.Steps {
-		fmt.Fprintf(stdout, "  step %d: %s\n", i+1, strings.Join(step, ", "))
-	}
-	fmt.Fprintf(stdout, "passed: %s\n", strings.Join(req.Input.Passed, ", "))
-	if req.Blocked != "" {
-		fmt.Fprintf(stdout, "decision: blocked before the policies: %s\n", req.Blocked)
-		return 0
-	}
-	ex, err := ev.Explain(ctx, req.Input, *trace)
+	rep, err := explainRequest(ctx, p, ev, req, *trace)
 	if err != nil {
 		fmt.Fprintln(stderr, "hostd policy explain:", err)
 		return 1
 	}
-	dec := ex.Decision
-	switch dec.Outcome {
-	case policies.Allow:
-		fmt.Fprintln(stdout, "decision: allow")
-	case policies.Challenge:
-		fmt.Fprintf(stdout, "decision: challenge step %d of %d: %s\n", dec.Step, dec.Steps, strings.Join(dec.Realms, ", "))
-		if dec.Steps > len(t.Steps) {
-			fmt.Fprintf(stdout, "  step %d is a step-up: the realms the users' rules require\n", dec.Steps)
+	rep.Notes = header
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(stderr, "hostd policy explain:", err)
+			return 1
 		}
-	case policies.Deny:
-		fmt.Fprintf(stdout, "decision: deny: %s\n", strings.Join(dec.Reasons, "; "))
+		return 0
 	}
-	for _, h := range ex.Rules {
-		verb := "denied by"
-		if h.Rule == "require" {
-			verb = "stepped up by"
-		}
-		fmt.Fprintf(stdout, "%s %s.%s at %s: %s\n", verb, h.Package, h.Rule, h.Location, h.Value)
-	}
-	fmt.Fprintf(stdout, "policy revision %s\n", ev.Revision())
-	if *trace {
-		fmt.Fprintln(stdout, "trace:")
-		fmt.Fprint(stdout, ex.Trace)
-	}
+	rep.writeText(stdout)
 	return 0
 }
 
@@ -394,6 +376,23 @@ func resourceRequest(p *project.Project, resource, factsFile, app, version, pass
 		line += fmt.Sprintf(", application %s/%s version %q", in.App.ID, in.App.Env, in.App.Version)
 	}
 	return req, []string{line}, nil
+}
+
+// recordedFacts reads the --facts of a recorded decision: what the daemon's decision lines lack,
+// a procedure's parameters and the user; the rest is recorded.
+func recordedFacts(file string) (*scenario.Facts, error) {
+	b, err := readBounded(file, scenario.MaxFileBytes)
+	if err != nil {
+		return nil, err
+	}
+	f, err := scenario.ParseFacts(file, b)
+	if err != nil {
+		return nil, err
+	}
+	if f.App != (scenario.App{}) || f.Passed != nil || f.RemoteDisable != "" || f.DeviceBlocked {
+		return nil, fmt.Errorf("%s: with --decision, facts give only parameters and user: the rest is recorded", file)
+	}
+	return &f, nil
 }
 
 // testRequest is the request of --test and --input: an input file as the daemon would build it,

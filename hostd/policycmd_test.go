@@ -179,7 +179,9 @@ func TestPolicyExplainResource(t *testing.T) {
 	old := facts("old.yaml", "app: {id: BankApp, env: android, version: 1.9.0}\npassed: [wl_antiXSRFRealm, BankLogin, PinRealm]\n")
 	bill := facts("bill.json", `{"app": {"id": "BankApp", "env": "android", "version": "2.1.0"}, "passed": ["wl_antiXSRFRealm", "BankLogin", "wl_deviceNoProvisioningRealm"], "parameters": [{"amount": 5000}]}`)
 	blocked := facts("blocked.yaml", "app: {id: BankApp, env: android, version: 1.0.0}\nremoteDisable: block\n")
-	typo := facts("typo.yaml", "app: {id: BankApp, env: android}\nuser: {name: alice}\n")
+	typo := facts("typo.yaml", "app: {id: BankApp, env: android}\nsession: {name: alice}\n")
+	user := facts("user.yaml", "app: {id: BankApp, env: android, version: 2.1.0}\npassed: [wl_antiXSRFRealm, BankLogin]\nuser: {userId: alice}\n")
+	userTypo := facts("usertypo.yaml", "app: {id: BankApp, env: android}\npassed: [BankLogin]\nuser: {userId: alice, groups: [tellers]}\n")
 	cases := []struct {
 		name string
 		args []string
@@ -197,6 +199,8 @@ func TestPolicyExplainResource(t *testing.T) {
 		{"unknown procedure", []string{"--resource", "procedure:Accounts.nosuch", "--app", "BankApp/android"}, 1},
 		{"no application", []string{"--resource", "procedure:Accounts.getBalance"}, 1},
 		{"unknown fact", []string{"--resource", "app:BankApp/android", "--facts", typo}, 1},
+		{"user", []string{"--resource", "procedure:Accounts.transfer", "--facts", user}, 0},
+		{"groups of a password file", []string{"--resource", "procedure:Accounts.transfer", "--facts", userTypo}, 1},
 		{"bad resource", []string{"--resource", "url:/x"}, 1},
 		{"two modes", []string{"--resource", "app:BankApp/android", "--test", "webTests"}, 2},
 	}

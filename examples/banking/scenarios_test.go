@@ -8,6 +8,8 @@ import (
 	"github.com/realmgate/realmgate/policies/policytest"
 )
 
+// TestPolicyScenarios runs the scenarios, and fails when they and the Rego tests leave more than
+// 30% of the policies' lines unrun.
 func TestPolicyScenarios(t *testing.T) {
-	policytest.RunScenarios(t, ".")
+	policytest.RunScenarios(t, ".", policytest.MinCoverage(70))
 }

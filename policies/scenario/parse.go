@@ -103,6 +103,9 @@ type Facts struct {
 	// DeviceBlocked is true when an administrator blocked the device; it matters to tests with a
 	// device realm the session has passed.
 	DeviceBlocked bool
+	// User is the identity the login of the test's user realm recorded (input.user); nil leaves
+	// input.user null. It needs the user realm among Passed.
+	User *User
 }
 
 // App is the application context of a request.
@@ -216,7 +219,7 @@ func Parse(file string, data []byte) ([]*Scenario, error) {
 }
 
 // ParseFacts reads the facts of one request from YAML or JSON: a mapping with a scenario's
-// members app, passed, parameters, remoteDisable and deviceBlocked (`hostd policy explain
+// members app, passed, parameters, remoteDisable, deviceBlocked and user (`hostd policy explain
 // --facts`).
 func ParseFacts(file string, data []byte) (Facts, error) {
 	var doc yaml.Node
@@ -235,7 +238,7 @@ func ParseFacts(file string, data []byte) (Facts, error) {
 	return p.facts(m)
 }
 
-var factKeys = []string{"app", "passed", "parameters", "remoteDisable", "deviceBlocked"}
+var factKeys = []string{"app", "passed", "parameters", "remoteDisable", "deviceBlocked", "user"}
 
 type parser struct{ file string }
 
@@ -364,6 +367,13 @@ func (p *parser) facts(m map[string]*yaml.Node) (Facts, error) {
 			return f, p.errorf(n, "deviceBlocked %q: use true or false", v)
 		}
 		f.DeviceBlocked = b
+	}
+	if n, ok := m["user"]; ok {
+		u, err := p.user(n)
+		if err != nil {
+			return f, err
+		}
+		f.User = u
 	}
 	return f, nil
 }

@@ -28,6 +28,18 @@ func TestParse(t *testing.T) {
   remoteDisable: block
   deviceBlocked: true
   expect: {decision: blocked, reason: "gone"}
+
+- name: a teller
+  resource: {procedure: Teller.refund}
+  user:
+    userId: alice
+    displayName: Alice Teller
+    dn: uid=alice,ou=people,dc=example,dc=com
+    groups: [tellers, auditors]
+    groupDNs: []
+    attributes:
+      mail: [alice@example.com, a@example.com]
+  expect: {decision: allow}
 `
 	got, err := Parse("a.scenario.yaml", []byte(src))
 	if err != nil {
@@ -56,6 +68,15 @@ func TestParse(t *testing.T) {
 			Expect:     Expect{Decision: Blocked, Reason: "gone"},
 			ExpectLine: 16,
 		},
+		{
+			File: "a.scenario.yaml", Line: 18, Name: "a teller",
+			Resource: Resource{Kind: KindProcedure, Name: "Teller.refund"},
+			Facts: Facts{User: &User{ID: "alice", DisplayName: "Alice Teller", DN: "uid=alice,ou=people,dc=example,dc=com",
+				Groups: []string{"tellers", "auditors"}, GroupDNs: []string{},
+				Attributes: map[string][]string{"mail": {"alice@example.com", "a@example.com"}}}},
+			Expect:     Expect{Decision: Allow},
+			ExpectLine: 28,
+		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Parse (-want +got):\n%s", diff)
@@ -73,7 +94,16 @@ func TestParseErrors(t *testing.T) {
 		{"empty list", "[]", "f.yaml:1: no scenarios: write a list of them"},
 		{"not a list", "name: x\n", "f.yaml:1: the file must be a list of scenarios (- name: ...)"},
 		{"not YAML", "- name: [x\n", "f.yaml:1: did not find expected ',' or ']'"},
-		{"unknown member", "- name: x\n" + ok + "  user: {name: alice}\n", `f.yaml:4: unknown member "user": use name, resource, expect, app, passed, parameters, remoteDisable, deviceBlocked`},
+		{"unknown member", "- name: x\n" + ok + "  session: {name: alice}\n", `f.yaml:4: unknown member "session": use name, resource, expect, app, passed, parameters, remoteDisable, deviceBlocked, user`},
+		{"user member", "- name: x\n" + ok + "  user: {id: alice}\n", `f.yaml:4: unknown member "id": use userId, displayName, dn, groups, groupDNs, attributes`},
+		{"user without id", "- name: x\n" + ok + "  user: {groups: [a]}\n", "f.yaml:4: userId is missing"},
+		{"empty user id", "- name: x\n" + ok + "  user: {userId: ''}\n", "f.yaml:4: userId is empty"},
+		{"user not a mapping", "- name: x\n" + ok + "  user: alice\n", "f.yaml:4: want a mapping with userId, displayName, dn, groups, groupDNs, attributes"},
+		{"groups not a list", "- name: x\n" + ok + "  user: {userId: a, groups: tellers}\n", "f.yaml:4: user.groups: want a list (write [] for none)"},
+		{"group of mappings", "- name: x\n" + ok + "  user:\n    userId: a\n    groups: [{cn: x}]\n", "f.yaml:6: user.groups: want a single value"},
+		{"attributes not a mapping", "- name: x\n" + ok + "  user: {userId: a, attributes: [mail]}\n", "f.yaml:4: user.attributes: want a mapping of attribute names to lists of values"},
+		{"attribute value not a list", "- name: x\n" + ok + "  user:\n    userId: a\n    attributes: {mail: a@example.com}\n", "f.yaml:6: user.attributes.mail: want a list (write [] for none)"},
+		{"attribute twice", "- name: x\n" + ok + "  user:\n    userId: a\n    attributes:\n      mail: []\n      mail: []\n", `f.yaml:8: attribute "mail" is given twice`},
 		{"member twice", "- name: x\n  name: y\n" + ok, `f.yaml:2: member "name" is given twice`},
 		{"no name", "-" + ok[1:], "f.yaml:1: name is missing"},
 		{"empty name", "- name: ''\n" + ok, "f.yaml:1: name is empty"},
@@ -148,6 +178,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("- &a name: x\n  resource: {static: /s}\n  remoteDisable: block\n  deviceBlocked: true\n  expect: {decision: blocked, reason: *a}\n"))
 	f.Add([]byte("- name: x\n  resource: {token: t}\n  app: {id: A, env: e, version: 1.0}\n  expect: {decision: deny, reason: r}\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte("- name: x\n  resource: {procedure: T.r}\n  user:\n    userId: a\n    groups: [g, g]\n    attributes: {mail: [m], cn: []}\n  expect: {decision: allow}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ss, err := Parse("f.yaml", data)
 		if err != nil {
@@ -175,6 +206,9 @@ func FuzzParse(f *testing.F) {
 			if _, err := json.Marshal(s.Facts.Parameters); err != nil {
 				t.Errorf("scenario %q: parameters are not JSON: %v", s.Name, err)
 			}
+			if u := s.Facts.User; u != nil && u.ID == "" {
+				t.Errorf("scenario %q: a user without a userId", s.Name)
+			}
 		}
 	})
 }
@@ -184,6 +218,7 @@ func FuzzParseFacts(f *testing.F) {
 	f.Add([]byte("app: {id: A, env: e, version: 1}\npassed: [a]\nparameters: [{x: 1}]\nremoteDisable: notify\ndeviceBlocked: false\n"))
 	f.Add([]byte(`{"app": {"id": "A"}, "passed": ["a", "a"]}`))
 	f.Add([]byte("- a\n"))
+	f.Add([]byte("user: {userId: carol, displayName: C, dn: uid=carol, groups: [sales], groupDNs: [cn=sales], attributes: {mail: [c@x]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		facts, err := ParseFacts("f.yaml", data)
 		if err != nil {
@@ -195,6 +230,9 @@ func FuzzParseFacts(f *testing.F) {
 		}
 		if _, err := json.Marshal(facts.Parameters); err != nil {
 			t.Errorf("parameters are not JSON: %v", err)
+		}
+		if facts.User != nil && facts.User.ID == "" {
+			t.Errorf("user %+v without a userId", facts.User)
 		}
 	})
 }

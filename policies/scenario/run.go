@@ -155,6 +155,13 @@ func Build(p *project.Project, r Resource, f Facts) (Request, error) {
 	if req.Input.Passed == nil {
 		req.Input.Passed = []string{}
 	}
+	if f.User != nil {
+		user, err := userInput(p, t, req.Input.Passed, f.User)
+		if err != nil {
+			return Request{}, err
+		}
+		req.Input.User = user
+	}
 	return req, nil
 }
 
