@@ -279,7 +279,9 @@ func TestPersistentUsersAndAuditAreReaped(t *testing.T) {
 	failedLogin(d)
 	failedLogin(peer)
 	users, audit := reapRows(t, data)
-	if !slices.Equal(users, []string{first}) || audit == 0 {
+	// The rows are read before a cookie's life has passed since the first user was made; on a
+	// machine too loaded to get here in that time, the janitor may rightly have reaped them.
+	if fresh := time.Since(start) < age; fresh && (!slices.Equal(users, []string{first}) || audit == 0) {
 		t.Fatalf("after the first user and a failed login: users %v, %d audit records; want [%s] and some", users, audit, first)
 	}
 	time.Sleep(age / 2)
