@@ -160,3 +160,33 @@ func TestAnonymousCookieNeverLeaves(t *testing.T) {
 		t.Errorf("the engine's log holds the persistent cookie: %s", logs)
 	}
 }
+
+// FuzzPersistentCookie: whatever WL_PERSISTENT_COOKIE a client sends (issued, forged, a user's
+// public id, garbage), the anonymous user is the id derived from the cookie the client ends up
+// with, never the value sent nor the cookie itself, and a value the server did not issue is
+// not adopted.
+func FuzzPersistentCookie(f *testing.F) {
+	l := newLab(f)
+	issued := l.client("android", "2.1.0").mustAllow("anon").Cookies.PersistentUser
+	for _, s := range []string{issued, engine.AnonymousUserID(issued), "", "not-a-uuid",
+		"0f8fad5b-d9cb-469f-a165-70867728950e", strings.ToUpper(issued), issued + " ", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cookie string) {
+		l := l.withT(t)
+		c := l.client("android", "2.1.0")
+		c.persistent = cookie
+		acc := c.mustAllow("anon")
+		user, _ := acc.User["userId"].(string)
+		kept := cookie
+		if acc.Cookies.PersistentUser != "" {
+			kept = acc.Cookies.PersistentUser
+		}
+		if user != engine.AnonymousUserID(kept) || user == kept || (cookie != "" && user == cookie) {
+			t.Fatalf("cookie %q: kept %q, user %q; want the id derived from the kept cookie", cookie, kept, user)
+		}
+		if kept == cookie && cookie != issued {
+			t.Fatalf("cookie %q adopted, though never issued", cookie)
+		}
+	})
+}
