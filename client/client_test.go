@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
 )
 
@@ -70,7 +71,7 @@ func TestInitSettlesAntiXSRF(t *testing.T) {
 	// webTest, android's test, holds the device realm every mobile environment's test has: the
 	// client answers it with the anti-XSRF token of the first challenge.
 	want := &client.InitResult{App: "sample", Env: "android", SecurityTest: "webTest",
-		User:   client.Identity{"userId": c.PersistentCookie(), "displayName": c.PersistentCookie(), "realm": client.RealmAnonymousUser},
+		User:   client.Identity{"userId": engine.AnonymousUserID(c.PersistentCookie()), "displayName": engine.AnonymousUserID(c.PersistentCookie()), "realm": client.RealmAnonymousUser},
 		Device: client.Identity{"id": testDevice.ID, "os": testDevice.OS, "model": testDevice.Model, "displayName": testDevice.DisplayName}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Init result (-want +got):\n%s", diff)
@@ -553,6 +554,9 @@ func TestPersistentCookieRestoresAnonymousUser(t *testing.T) {
 	id := userOf(first)
 	again := newClient(t, srv.URL, func(cfg *client.Config) { cfg.PersistentCookie = first.PersistentCookie() })
 	other := newClient(t, srv.URL, nil)
+	if id != engine.AnonymousUserID(first.PersistentCookie()) || id == first.PersistentCookie() {
+		t.Errorf("anonymous user %v for cookie %q, want the id derived from it", id, first.PersistentCookie())
+	}
 	if got := userOf(again); got != id {
 		t.Errorf("restored cookie gave user %v, want %v", got, id)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,24 +148,28 @@ func TestAnonymousUser(t *testing.T) {
 	ctx := t.Context()
 	c := l.client("android", "2.1.0")
 	acc := c.mustAllow("anon")
-	id := acc.Cookies.PersistentUser
-	if len(id) != 36 || acc.User["userId"] != id {
-		t.Fatalf("first request: cookie %q user %v: want a new UUID as the user", id, acc.User)
+	cookie := acc.Cookies.PersistentUser
+	id := engine.AnonymousUserID(cookie)
+	if len(cookie) != 36 || len(id) != 36 || id == cookie || acc.User["userId"] != id || acc.User["displayName"] != id {
+		t.Fatalf("first request: cookie %q user %v: want a new UUID cookie and the user %q derived from it", cookie, acc.User, id)
 	}
 	u, err := l.db.GetUser(ctx, id)
 	if err != nil || !u.CreatedAt.Equal(l.clock.Now()) {
 		t.Fatalf("stored user %+v %v", u, err)
+	}
+	if _, err := l.db.GetUser(ctx, cookie); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the store keys a user by the cookie: %v", err)
 	}
 	// Issued once: the next request carries it and gets no new cookie.
 	acc = c.mustAllow("anon")
 	if acc.Cookies.PersistentUser != "" || acc.User["userId"] != id {
 		t.Fatalf("second request: %+v", acc)
 	}
-	// The cookie lost within the session: the same id comes back.
+	// The cookie lost within the session: the same cookie comes back, and the same user.
 	c.persistent = ""
 	acc = c.mustAllow("anon")
-	if acc.Cookies.PersistentUser != id || acc.User["userId"] != id {
-		t.Fatalf("cookie lost: cookie %q user %v, want %q back", acc.Cookies.PersistentUser, acc.User, id)
+	if acc.Cookies.PersistentUser != cookie || acc.User["userId"] != id {
+		t.Fatalf("cookie lost: cookie %q user %v, want %q back as user %q", acc.Cookies.PersistentUser, acc.User, cookie, id)
 	}
 	// A new session with the cookie: the same user, LastSeen updated at most once an hour.
 	for _, tc := range []struct {
@@ -176,7 +181,7 @@ func TestAnonymousUser(t *testing.T) {
 	} {
 		l.clock.Advance(tc.wait)
 		d := l.client("android", "2.1.0")
-		d.persistent = id
+		d.persistent = cookie
 		acc = d.mustAllow("anon")
 		if acc.Cookies.PersistentUser != "" || acc.User["userId"] != id {
 			t.Fatalf("new session with the cookie: %+v", acc)
@@ -188,33 +193,57 @@ func TestAnonymousUser(t *testing.T) {
 	}
 }
 
+func TestAnonymousUserID(t *testing.T) {
+	const cookie = "0f8fad5b-d9cb-469f-a165-70867728950e"
+	id := engine.AnonymousUserID(cookie)
+	// Fixed: the id is stable across releases and daemons, or every anonymous user would change.
+	if diff := cmp.Diff("0332332a-6f33-8a41-a647-3ee2434604c3", id); diff != "" {
+		t.Errorf("AnonymousUserID (-want +got):\n%s", diff)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(id) {
+		t.Errorf("AnonymousUserID = %q, want a version 8 UUID", id)
+	}
+	if other := engine.AnonymousUserID("0f8fad5b-d9cb-469f-a165-70867728950f"); other == id {
+		t.Errorf("two cookies, one id %q", id)
+	}
+	if engine.AnonymousUserID(id) == id {
+		t.Errorf("the id is a fixed point")
+	}
+}
+
 func TestAnonymousUserCookieNotAdopted(t *testing.T) {
 	l := newLab(t)
+	a := l.client("android", "2.1.0")
+	cookieA := a.mustAllow("anon").Cookies.PersistentUser
+	idA := engine.AnonymousUserID(cookieA)
 	for _, cookie := range []string{
 		"0f8fad5b-d9cb-469f-a165-70867728950e", // well-formed, never issued
 		"0F8FAD5B-D9CB-469F-A165-70867728950E",
 		"not-a-uuid",
 		strings.Repeat("a", 5000),
 		"'; DROP TABLE users; --",
+		idA, // the public id of a user is not its cookie
 	} {
 		t.Run(cookie[:min(len(cookie), 20)], func(t *testing.T) {
 			c := l.client("android", "2.1.0")
 			c.persistent = cookie
 			acc := c.mustAllow("anon")
 			got := acc.Cookies.PersistentUser
-			if got == "" || got == cookie || acc.User["userId"] != got {
-				t.Fatalf("cookie %q: issued %q user %v: want a new id", cookie, got, acc.User)
+			if got == "" || got == cookie || acc.User["userId"] != engine.AnonymousUserID(got) {
+				t.Fatalf("cookie %q: issued %q user %v: want a new cookie and its user", cookie, got, acc.User)
 			}
-			if _, err := l.db.GetUser(t.Context(), cookie); !errors.Is(err, store.ErrNotFound) {
+			if _, err := l.db.GetUser(t.Context(), engine.AnonymousUserID(cookie)); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("the forged value was stored as a user: %v", err)
 			}
 		})
 	}
+	if _, err := l.db.GetUser(t.Context(), idA); err != nil {
+		t.Fatalf("the user whose id was sent as a cookie: %v", err)
+	}
 	// Another user's cookie sent within a session switches to that (issued) user.
-	a, b := l.client("android", "2.1.0"), l.client("android", "2.1.0")
-	idA := a.mustAllow("anon").User["userId"]
+	b := l.client("android", "2.1.0")
 	b.mustAllow("anon")
-	b.persistent = idA.(string)
+	b.persistent = cookieA
 	if acc := b.mustAllow("anon"); acc.User["userId"] != idA || acc.Cookies.PersistentUser != "" {
 		t.Fatalf("issued cookie in another session: %+v", acc)
 	}

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"slices"
 	"sync"
 	"testing"
 
@@ -103,6 +104,11 @@ func TestConcurrentRequests(t *testing.T) {
 	}
 	if len(all) != 2 {
 		t.Fatalf("users seen and cookies issued: %v, want one user", all)
+	}
+	for _, u := range slices.Concat(issued...) {
+		if !all[engine.AnonymousUserID(u)] {
+			t.Fatalf("cookie %q issued, users seen %v: want the user of the cookie", u, all)
+		}
 	}
 	_, st, _ := l.session(c.sid)
 	if rs := st.Realms[project.RealmAnonymousUser]; rs == nil || !rs.Passed || !all[rs.Identity["userId"].(string)] {

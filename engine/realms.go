@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -158,57 +157,6 @@ func (a antiXSRF) answer(x *exchange, _ *AnswerRequest) (answerOutcome, error) {
 		return answerOutcome{}, retry("send the WL-Instance-Id header with the token of the challenge")
 	}
 	return answerOutcome{}, nil
-}
-
-// anonymousUser is wl_anonymousUserRealm: a persistent cookie identifies the app instance.
-type anonymousUser struct{ sessionLife }
-
-var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-func (anonymousUser) observe(x *exchange) (bool, error) {
-	cookie := x.passive.PersistentUser
-	rs := x.s.realm(project.RealmAnonymousUser)
-	if rs.Passed {
-		if id, _ := rs.Identity["userId"].(string); id == cookie {
-			return true, nil
-		} else if cookie == "" && id != "" {
-			// The client lost the cookie within the session: give the same one back.
-			x.setPersistentUser = id
-			return true, nil
-		}
-	}
-	id := ""
-	if uuidPattern.MatchString(cookie) {
-		u, err := x.e.store.GetUser(x.ctx, cookie)
-		switch {
-		case err == nil:
-			id = u.ID
-			if x.now.Sub(u.LastSeen) > time.Hour {
-				u.LastSeen = x.now
-				x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutUser(ctx, u) })
-			}
-		case errors.Is(err, store.ErrNotFound):
-			// A value the server did not issue is not adopted: a new one is issued.
-		default:
-			return false, unavailable("the user store", err)
-		}
-	}
-	if id == "" {
-		id = newUUID()
-		u := store.User{ID: id, CreatedAt: x.now, LastSeen: x.now}
-		x.s.later(func(ctx context.Context, tx store.Tx) error { return tx.PutUser(ctx, u) })
-		x.setPersistentUser = id
-	}
-	rs.Passed = true
-	rs.Identity = map[string]any{"userId": id, "displayName": id, "realm": project.RealmAnonymousUser}
-	x.s.dirty = true
-	return true, nil
-}
-
-func (anonymousUser) challenge(*exchange) (map[string]any, error) { return map[string]any{}, nil }
-
-func (anonymousUser) answer(*exchange, *AnswerRequest) (answerOutcome, error) {
-	return answerOutcome{}, errorf(CodeNoChallenge, "wl_anonymousUserRealm needs no answer: keep the WL_PERSISTENT_COOKIE cookie")
 }
 
 // remoteDisable is wl_remoteDisableRealm: administrators block or notify app versions.

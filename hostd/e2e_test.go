@@ -19,6 +19,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/hostd/internal/daemon"
 )
 
@@ -587,8 +588,13 @@ func TestPersistentCookieAcrossSessionsAndRestart(t *testing.T) {
 	if cookie == nil || cookie.MaxAge < 364*24*3600 || !cookie.HttpOnly {
 		t.Fatalf("persistent cookie %+v, want a one-year HttpOnly cookie", cookie)
 	}
-	if res, _ := offers["result"].(map[string]any); res["for"] != cookie.Value {
-		t.Errorf("offers for %v, want the anonymous user %s", res["for"], cookie.Value)
+	// The adapter sees the anonymous user's id, never the cookie (a bearer secret).
+	anonID := engine.AnonymousUserID(cookie.Value)
+	if res, _ := offers["result"].(map[string]any); res["for"] != anonID {
+		t.Errorf("offers for %v, want the anonymous user %s", res["for"], anonID)
+	}
+	if raw, _ := json.Marshal(offers); strings.Contains(string(raw), cookie.Value) {
+		t.Errorf("the adapter's answer holds the persistent cookie: %s", raw)
 	}
 	user := func(d *daemon.Daemon) string {
 		c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: app, Environment: "android", AppVersion: "2.1.0", PersistentCookie: cookie.Value})
@@ -596,7 +602,7 @@ func TestPersistentCookieAcrossSessionsAndRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		out, err := c.InvokeProcedure(context.Background(), "Accounts", "getOffers")
-		if err != nil || !strings.Contains(string(out), `"for":"`+cookie.Value+`"`) {
+		if err != nil || !strings.Contains(string(out), `"for":"`+anonID+`"`) || strings.Contains(string(out), cookie.Value) {
 			t.Fatalf("offers: %s %v: want them for the cookie's user", out, err)
 		}
 		info, err := c.Session(context.Background())
@@ -606,13 +612,13 @@ func TestPersistentCookieAcrossSessionsAndRestart(t *testing.T) {
 		id, _ := info.Realms["wl_anonymousUserRealm"].Identity["userId"].(string)
 		return id
 	}
-	if got := user(d); got != cookie.Value {
-		t.Errorf("new session with the cookie: user %q, want %q", got, cookie.Value)
+	if got := user(d); got != anonID {
+		t.Errorf("new session with the cookie: user %q, want %q", got, anonID)
 	}
 	d.Shutdown(context.Background())
 	d2 := startDaemon(t, exampleDir, data)
-	if got := user(d2); got != cookie.Value {
-		t.Errorf("after restart: user %q, want %q", got, cookie.Value)
+	if got := user(d2); got != anonID {
+		t.Errorf("after restart: user %q, want %q", got, anonID)
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/engine"
 )
 
 var (
@@ -186,8 +187,8 @@ func TestKillDashNineLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := info.Realms["wl_anonymousUserRealm"].Identity["userId"]; got != cookie {
-		t.Errorf("persistent user after kill -9: %v, want %s", got, cookie)
+	if got := info.Realms["wl_anonymousUserRealm"].Identity["userId"]; got != engine.AnonymousUserID(cookie) {
+		t.Errorf("persistent user after kill -9: %v, want %s", got, engine.AnonymousUserID(cookie))
 	}
 }
 

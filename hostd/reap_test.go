@@ -202,7 +202,8 @@ func TestSessionNoncesAreBounded(t *testing.T) {
 }
 
 // anonymousUser makes a persistent (anonymous) user: a web session calls getOffers, whose test
-// passes the anonymous realm, and comes back with its anti-XSRF token. It returns the cookie.
+// passes the anonymous realm, and comes back with its anti-XSRF token. It returns the user's id,
+// which the store keys the user by: the one derived from the cookie, never the cookie.
 func anonymousUser(t *testing.T, d *daemon.Daemon) string {
 	t.Helper()
 	r := newRaw(t, d, "mobilewebapp", "2.1.0")
@@ -214,7 +215,7 @@ func anonymousUser(t *testing.T, d *daemon.Daemon) string {
 	u, _ := url.Parse(r.base)
 	for _, c := range append((&http.Response{Header: hdr}).Cookies(), r.hc.Jar.Cookies(u)...) {
 		if c.Name == "WL_PERSISTENT_COOKIE" {
-			return c.Value
+			return engine.AnonymousUserID(c.Value)
 		}
 	}
 	t.Fatal("no WL_PERSISTENT_COOKIE")

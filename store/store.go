@@ -135,6 +135,10 @@ type Users interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	// PutUser creates or updates a user.
 	PutUser(ctx context.Context, u User) error
+	// DeleteUser removes the user; removing one that does not exist is not an error. The
+	// anonymous-user realm deletes a row it moves to another key (a row keyed by a raw cookie,
+	// from before users were keyed by an id derived from it).
+	DeleteUser(ctx context.Context, id string) error
 	// DeleteUsersNotSeenSince removes the users last seen before before (LastSeen < before)
 	// and returns how many: a user whose cookie has expired can never come back.
 	DeleteUsersNotSeenSince(ctx context.Context, before time.Time) (int, error)

@@ -519,6 +519,12 @@ func (o ops) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) (int
 	return int(n), err
 }
 
+// DeleteUser implements store.Users.
+func (o ops) DeleteUser(ctx context.Context, id string) error {
+	_, err := o.exec(ctx, "delete user", `DELETE FROM users WHERE id = $1`, b(id))
+	return err
+}
+
 // DeleteUsersNotSeenSince implements store.Users.
 func (o ops) DeleteUsersNotSeenSince(ctx context.Context, before time.Time) (int, error) {
 	n, err := o.exec(ctx, "delete users not seen", `DELETE FROM users WHERE last_seen < $1`, before)

@@ -419,6 +419,12 @@ func (a *access) DeleteExpiredLoginFailures(ctx context.Context, now time.Time) 
 	return int(n), err
 }
 
+// DeleteUser implements store.Users.
+func (a *access) DeleteUser(ctx context.Context, id string) error {
+	_, err := exec(a.c(ctx), "delete user", a.q(a.st.deleteUser), id)
+	return err
+}
+
 // DeleteUsersNotSeenSince implements store.Users.
 func (a *access) DeleteUsersNotSeenSince(ctx context.Context, before time.Time) (int, error) {
 	n, err := exec(a.c(ctx), "delete users not seen", a.q(a.st.deleteUsersNotSeen), micros(before))

@@ -13,7 +13,7 @@ type statements struct {
 	all []*sql.Stmt
 
 	getSession, putSession, deleteSession, deleteExpiredSessions *sql.Stmt
-	getUser, putUser, deleteUsersNotSeen                         *sql.Stmt
+	getUser, putUser, deleteUser, deleteUsersNotSeen             *sql.Stmt
 	getDevice, putDevice, listDevices, setDeviceStatus           *sql.Stmt
 	getRules                                                     *sql.Stmt
 	putNonce, consumeNonce, deleteExpiredNonces                  *sql.Stmt
@@ -50,6 +50,7 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 		{&st.getUser, r, `SELECT created_at, last_seen FROM users WHERE id = ?`},
 		{&st.putUser, w, `INSERT INTO users (id, created_at, last_seen) VALUES (?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, last_seen = excluded.last_seen`},
+		{&st.deleteUser, w, `DELETE FROM users WHERE id = ?`},
 		{&st.deleteUsersNotSeen, w, `DELETE FROM users WHERE last_seen < ?`},
 
 		{&st.getDevice, r, `SELECT app, os, model, display_name, status, created_at, last_seen, certificate_serial

@@ -121,6 +121,7 @@ var lifecycleTests = []test{
 			{"DeleteExpiredSessions", func() error { _, err := s.DeleteExpiredSessions(ctx, base.Add(48*time.Hour)); return err }},
 			{"GetUser", func() error { _, err := s.GetUser(ctx, "u1"); return err }},
 			{"PutUser", func() error { return s.PutUser(ctx, store.User{ID: "u1", CreatedAt: base}) }},
+			{"DeleteUser", func() error { return s.DeleteUser(ctx, "u1") }},
 			{"DeleteUsersNotSeenSince", func() error { _, err := s.DeleteUsersNotSeenSince(ctx, base.Add(48*time.Hour)); return err }},
 			{"GetDevice", func() error { _, err := s.GetDevice(ctx, "d1", "device"); return err }},
 			{"PutDevice", func() error { return s.PutDevice(ctx, device("d2", "device")) }},

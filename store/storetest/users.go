@@ -39,6 +39,21 @@ var userTests = []test{
 	{"Invalid", func(t *testing.T, s store.Store) {
 		wantErr(t, "PutUser with empty ID", s.PutUser(t.Context(), store.User{CreatedAt: base}), store.ErrInvalid)
 	}},
+	{"Delete", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		keep := store.User{ID: "kept", CreatedAt: base, LastSeen: base}
+		must(t, "PutUser kept", s.PutUser(ctx, keep))
+		must(t, "PutUser gone", s.PutUser(ctx, store.User{ID: "gone", CreatedAt: base, LastSeen: base}))
+		must(t, "DeleteUser gone", s.DeleteUser(ctx, "gone"))
+		_, err := s.GetUser(ctx, "gone")
+		wantErr(t, "GetUser of a deleted user", err, store.ErrNotFound)
+		got, err := s.GetUser(ctx, "kept")
+		must(t, "GetUser of the other user", err)
+		diff(t, "user kept by another's delete", store.User{ID: keep.ID, CreatedAt: norm(keep.CreatedAt), LastSeen: norm(keep.LastSeen)}, got)
+		// Deleting what does not exist (again, or never) is not an error.
+		must(t, "DeleteUser gone again", s.DeleteUser(ctx, "gone"))
+		must(t, "DeleteUser never", s.DeleteUser(ctx, "never-was"))
+	}},
 	{"DeleteNotSeenSince", func(t *testing.T, s store.Store) {
 		ctx := t.Context()
 		// LastSeen, not CreatedAt, decides; a user seen exactly at the bound is kept.

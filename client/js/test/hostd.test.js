@@ -18,6 +18,7 @@ import {
 } from '../src/index.js';
 import { FileKeyStore } from '../src/node.js';
 import { baseURL, needsDaemon, resourceURL, attestURL, setRules, certificates, revoke, recordingFetch } from './env.js';
+import { createHash } from 'node:crypto';
 import { mkdtemp, stat, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,16 @@ function client(environment = 'desktopbrowser', extra = {}) {
   // The project provisions through a realm of the provisioning authenticator.
   if (extra.keyStore && extra.device) c.registerChallengeHandler('DeviceProvisioning', c.provisioningHandler());
   return c;
+}
+
+// The anonymous user's id for a WL_PERSISTENT_COOKIE, as the daemon derives it (a version 8
+// UUID from SHA-256 over a fixed label and the cookie): the cookie itself is a secret.
+function anonymousUserID(cookie) {
+  const b = createHash('sha256').update('realmgate wl_anonymousUserRealm user id v1\0').update(cookie).digest().subarray(0, 16);
+  b[6] = (b[6] & 0x0f) | 0x80;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 // A handler that records the challenges it answered.
@@ -73,6 +84,8 @@ test('init answers the anti-XSRF challenge and sends WL-Instance-Id from then on
 test('the anonymous user comes back with the persistent cookie of an earlier run', needsDaemon, async () => {
   const first = client();
   const user = (await first.init()).user.userId;
+  assert.equal(user, anonymousUserID(first.persistentCookie), 'the id derived from the cookie');
+  assert.notEqual(user, first.persistentCookie, 'the cookie is not the id');
   const again = client('desktopbrowser', { persistentCookie: first.persistentCookie });
   assert.equal((await again.init()).user.userId, user);
   assert.notEqual((await client().init()).user.userId, user, 'without it, another user');

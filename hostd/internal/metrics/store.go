@@ -32,6 +32,7 @@ var (
 	opDeleteExpiredSessions         = defineOp("delete_expired_sessions")
 	opGetUser                       = defineOp("get_user")
 	opPutUser                       = defineOp("put_user")
+	opDeleteUser                    = defineOp("delete_user")
 	opDeleteUsersNotSeenSince       = defineOp("delete_users_not_seen_since")
 	opGetDevice                     = defineOp("get_device")
 	opPutDevice                     = defineOp("put_device")
@@ -166,6 +167,14 @@ func (s *Store) PutUser(ctx context.Context, u store.User) error {
 	start := time.Now()
 	err := s.rec.PutUser(ctx, u)
 	s.done(start, opPutUser, err)
+	return err
+}
+
+// DeleteUser implements store.Store.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	start := time.Now()
+	err := s.rec.DeleteUser(ctx, id)
+	s.done(start, opDeleteUser, err)
 	return err
 }
 
