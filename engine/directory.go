@@ -45,13 +45,13 @@ type directoryModule struct {
 	dir  Directory
 }
 
-func (m directoryModule) login(c credentials) (map[string]any, error) {
+func (m directoryModule) login(ctx context.Context, c credentials) (map[string]any, error) {
 	if c.password == "" {
 		// An LDAP bind with a name and no password is an unauthenticated bind, which many
 		// directories accept: it never reaches one.
 		return nil, errWrongCredentials
 	}
-	u, ok, err := m.dir.Authenticate(context.Background(), c.username, c.password)
+	u, ok, err := m.dir.Authenticate(ctx, c.username, c.password)
 	if err != nil {
 		return nil, &Error{Code: CodeUnavailable,
 			Message: fmt.Sprintf("the directory of login module %s did not answer; try again later", m.name), Err: err}

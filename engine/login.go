@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -23,8 +24,9 @@ type credentials struct {
 // loginModule validates credentials and returns the user's identity.
 type loginModule interface {
 	// login returns the identity for the credentials, a *retryError for wrong credentials, or an
-	// *Error with CodeRefused when no credentials can succeed.
-	login(c credentials) (map[string]any, error)
+	// *Error with CodeRefused when no credentials can succeed. ctx is the request's: a module
+	// that asks a server (a directory) stops waiting when the client or the daemon gives up.
+	login(ctx context.Context, c credentials) (map[string]any, error)
 }
 
 // loginRealm is a realm made of an authenticator (form, basic, header) and a login module.
@@ -124,7 +126,7 @@ func (l *loginRealm) observe(x *exchange) (bool, error) {
 	if v == "" || len(v) > maxUsername {
 		return false, nil // an overlong value is refused by the answer, as a form's would be
 	}
-	id, err := l.module.login(credentials{username: v})
+	id, err := l.module.login(x.ctx, credentials{username: v})
 	if err != nil {
 		return false, nil // the challenge and its answer report why
 	}
@@ -190,7 +192,7 @@ func (l *loginRealm) answer(x *exchange, a *AnswerRequest) (answerOutcome, error
 			return answerOutcome{}, err
 		}
 	}
-	id, err := l.module.login(c)
+	id, err := l.module.login(x.ctx, c)
 	if err != nil {
 		return answerOutcome{}, err
 	}
@@ -236,28 +238,28 @@ func newLoginModule(p *project.Project, lm *project.LoginModule) (loginModule, e
 
 type unavailableModule struct{ name string }
 
-func (u unavailableModule) login(credentials) (map[string]any, error) {
+func (u unavailableModule) login(context.Context, credentials) (map[string]any, error) {
 	return nil, errorf(CodeNotImplemented, "login module %q is not available in this version", u.name)
 }
 
 // nonValidating accepts any user name (NonValidatingLoginModule: for development).
 type nonValidating struct{}
 
-func (nonValidating) login(c credentials) (map[string]any, error) {
+func (nonValidating) login(_ context.Context, c credentials) (map[string]any, error) {
 	return map[string]any{"userId": c.username, "displayName": c.username}, nil
 }
 
 // rejecting refuses every login (RejectingLoginModule: a resource nobody may reach).
 type rejecting struct{}
 
-func (rejecting) login(credentials) (map[string]any, error) {
+func (rejecting) login(context.Context, credentials) (map[string]any, error) {
 	return nil, errorf(CodeRefused, "this realm accepts no login")
 }
 
 // headerModule is HeaderLoginModule: the header authenticator's value is the user name.
 type headerModule struct{ displayHeader string }
 
-func (h headerModule) login(c credentials) (map[string]any, error) {
+func (h headerModule) login(_ context.Context, c credentials) (map[string]any, error) {
 	if c.username == "" {
 		return nil, errWrongCredentials
 	}
@@ -271,7 +273,7 @@ type singleIdentity struct {
 	display string
 }
 
-func (s *singleIdentity) login(c credentials) (map[string]any, error) {
+func (s *singleIdentity) login(_ context.Context, c credentials) (map[string]any, error) {
 	if s.user == "" || len(s.hash) == 0 {
 		return nil, errorf(CodeRefused, "this realm has no identity configured")
 	}
@@ -323,7 +325,7 @@ func dummyHash(cost int) []byte {
 	return actual.([]byte)
 }
 
-func (p *passwordFile) login(c credentials) (map[string]any, error) {
+func (p *passwordFile) login(_ context.Context, c credentials) (map[string]any, error) {
 	hash, ok := p.users[c.username]
 	if !ok {
 		_ = bcrypt.CompareHashAndPassword(p.dummy, []byte(c.password))

@@ -25,7 +25,7 @@ func TestPasswordFileDummyHashHasTheFilesCost(t *testing.T) {
 		if err != nil || got != costs[0] {
 			t.Errorf("costs %v: dummy hash cost %d (%v), want %d", costs, got, err, costs[0])
 		}
-		if _, err := p.login(credentials{username: "nobody", password: "pw"}); err != errWrongCredentials {
+		if _, err := p.login(t.Context(), credentials{username: "nobody", password: "pw"}); err != errWrongCredentials {
 			t.Errorf("unknown user: %v, want wrong credentials", err)
 		}
 	}

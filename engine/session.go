@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
-	"sync"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -153,23 +151,6 @@ func SessionRef(id string) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:6])
-}
-
-// locks serialise requests of one session inside this process so that two concurrent requests
-// cannot lose each other's updates.
-type locks struct {
-	shards [64]sync.Mutex
-}
-
-func (l *locks) lock(id string) func() {
-	if id == "" {
-		return func() {} // a request without a session makes a new one nobody else can see
-	}
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	m := &l.shards[h.Sum32()%uint32(len(l.shards))]
-	m.Lock()
-	return m.Unlock
 }
 
 // sessionExpiry is when a session that began at created and is used at now ends unless used

@@ -52,7 +52,7 @@ func ldapExample(t *testing.T, s *slapdtest.Server, edit map[string]string) stri
 
 // setLoginModuleParams sets the value of each named <parameter> of the file (adding a parameter
 // the file lacks after ldapProviderUrl).
-func setLoginModuleParams(t *testing.T, file string, params map[string]string) {
+func setLoginModuleParams(t testing.TB, file string, params map[string]string) {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -76,7 +76,7 @@ func setLoginModuleParams(t *testing.T, file string, params map[string]string) {
 	}
 }
 
-func exampleLDIF(t *testing.T) string {
+func exampleLDIF(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(ldapExampleDir, "directory.ldif"))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -233,4 +234,39 @@ func BenchmarkUpdate(b *testing.B) {
 	}
 	b.ReportMetric(float64(peerTime.Nanoseconds())/float64(b.N), "peer-ns/op")
 	b.ReportMetric(float64(unitTime)/float64(peerTime), "x-units")
+}
+
+// BenchmarkUpdateAlone measures a unit of work (a session's write) of a caller that does not
+// queue, run on the caller's goroutine, against the same unit handed to the committer goroutine
+// (queueOnly: the store before callers ran their own units) in the same run, in turn in each
+// iteration. Each unit follows a pause, as a request's commit follows its wait on a client or a
+// directory, by which the threads of the process have gone idle. It reports the medians and
+// own/queued, the first's over the second's.
+func BenchmarkUpdateAlone(b *testing.B) {
+	own := benchStore(b)
+	queued := benchStore(b)
+	queued.queueOnly = true
+	ctx := b.Context()
+	v := benchSession("sess")
+	unit := func(s *Store) time.Duration {
+		time.Sleep(100 * time.Microsecond)
+		start := time.Now()
+		check(b, s.Update(ctx, func(tx store.Tx) error { return tx.PutSession(ctx, v) }))
+		return time.Since(start)
+	}
+	var ownTimes, queuedTimes []time.Duration
+	for b.Loop() {
+		ownTimes = append(ownTimes, unit(own))
+		queuedTimes = append(queuedTimes, unit(queued))
+	}
+	mo, mq := medianDuration(ownTimes), medianDuration(queuedTimes)
+	b.ReportMetric(float64(mo.Nanoseconds()), "own-ns")
+	b.ReportMetric(float64(mq.Nanoseconds()), "queued-ns")
+	b.ReportMetric(float64(mo)/float64(mq), "own/queued")
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

@@ -92,6 +92,12 @@ type Store struct {
 	units    chan *unit
 	closing  chan struct{}
 	loopDone chan struct{}
+	// running is held while a batch runs, by the committer or by a caller running its own
+	// unit (Update), so that batches run one at a time on the writer.
+	running sync.Mutex
+	// queueOnly hands every unit to the committer, as before callers ran their own: for
+	// benchmarks that compare the two.
+	queueOnly bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -252,6 +258,9 @@ func (s *Store) Close() error {
 		if s.closing != nil {
 			close(s.closing)
 			<-s.loopDone
+			// A caller running its own unit finishes it before the connections close; later
+			// ones see closing.
+			s.running.Lock()
 		}
 		s.closeErr = s.closeDBs()
 	})

@@ -74,6 +74,12 @@ const (
 // fsync at the default durability) carries many requests, and a single request waits for one
 // commit at most after the one in progress.
 //
+// When no batch is running the caller runs its unit itself, as a batch of one, instead of
+// handing it to the committer goroutine and waiting to be woken: a request that does not queue
+// is spared two goroutine hand-offs (one to the committer, one back), which on a machine whose
+// threads went idle during the request (waiting on a directory or a client) cost more than the
+// unit's statements. Batches, the committer's or a caller's, run one at a time (running).
+//
 // A ctx done before the committer takes the unit abandons it (nothing is written); once taken,
 // the unit runs to its end and Update returns its result, so that nil always means committed.
 // A ctx done while fn runs rolls the unit back.
@@ -82,6 +88,9 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 		return wrap("update", err)
 	}
 	u := &unit{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if !s.queueOnly && s.running.TryLock() {
+		return s.runAlone(u)
+	}
 	select {
 	case s.units <- u:
 	case <-ctx.Done():
@@ -115,6 +124,8 @@ func (s *Store) commitLoop() {
 		case <-s.closing:
 			return
 		}
+		// Units that arrive while a caller runs its own batch queue behind this one.
+		s.running.Lock()
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -125,8 +136,28 @@ func (s *Store) commitLoop() {
 			}
 		}
 		s.runBatch(batch)
+		s.running.Unlock()
 		clear(batch)
 	}
+}
+
+// runAlone runs u as a batch of one on the caller's goroutine; the caller holds running.
+func (s *Store) runAlone(u *unit) error {
+	select {
+	case <-s.closing:
+		s.running.Unlock()
+		return ErrClosed
+	default:
+	}
+	func() {
+		defer s.running.Unlock()
+		s.runBatch([]*unit{u})
+	}()
+	err := <-u.done
+	if u.panicked != nil {
+		panic(u.panicked)
+	}
+	return err
 }
 
 // runBatch runs the units of batch in one transaction and answers each.
