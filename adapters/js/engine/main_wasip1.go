@@ -21,8 +21,10 @@ func main() {}
 
 type wasmHost struct{}
 
-func (wasmHost) HTTP(r realmgate.HTTPRequest) (*realmgate.HTTPResponse, error) { return realmgate.HTTP(r) }
-func (wasmHost) Log(level slog.Level, msg string)                                { realmgate.Log(level, msg) }
+func (wasmHost) HTTP(r realmgate.HTTPRequest) (*realmgate.HTTPResponse, error) {
+	return realmgate.HTTP(r)
+}
+func (wasmHost) Log(level slog.Level, msg string) { realmgate.Log(level, msg) }
 
 var (
 	loaded  *engine

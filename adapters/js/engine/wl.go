@@ -377,12 +377,12 @@ func requestHeaders(req map[string]any) map[string]any {
 
 // httpOptions are invokeHttp's options (Worklight's documented members).
 type httpOptions struct {
-	Method              string            `json:"method"`
-	Path                string            `json:"path"`
-	ReturnedContentType string            `json:"returnedContentType"`
-	Parameters          map[string]any    `json:"parameters"`
-	Headers             map[string]any    `json:"headers"`
-	Cookies             map[string]any    `json:"cookies"`
+	Method              string         `json:"method"`
+	Path                string         `json:"path"`
+	ReturnedContentType string         `json:"returnedContentType"`
+	Parameters          map[string]any `json:"parameters"`
+	Headers             map[string]any `json:"headers"`
+	Cookies             map[string]any `json:"cookies"`
 	Body                *struct {
 		Content     any    `json:"content"`
 		ContentType string `json:"contentType"`

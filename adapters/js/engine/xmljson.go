@@ -40,12 +40,11 @@ func xmlToJSON(body []byte) (map[string]any, error) {
 	return map[string]any{root.name: root.value()}, nil
 }
 
-// parseXML parses an XML document leniently (undeclared entities and unclosed HTML-style
-// elements are accepted, as they were in Worklight) into its root element.
+// parseXML parses an XML document leniently (HTML entities and unclosed elements
+// are accepted, as they were in Worklight) into its root element.
 func parseXML(body []byte) (*xmlNode, error) {
 	d := xml.NewDecoder(strings.NewReader(string(body)))
 	d.Strict = false
-	d.AutoClose = xml.HTMLAutoClose
 	d.Entity = xml.HTMLEntity
 	d.CharsetReader = func(charset string, r io.Reader) (io.Reader, error) { return r, nil }
 	var stack []*xmlNode
