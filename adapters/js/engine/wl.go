@@ -108,6 +108,10 @@ func newEngine(h host, settings map[string]string) (*engine, error) {
 
 // jsError is the message of a JavaScript exception with its place (file:line:column).
 func jsError(err error) error {
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		return fmt.Errorf("RangeError: maximum call stack size (%d) exceeded%s", maxCallStack, so.Error())
+	}
 	var ex *goja.Exception
 	if errors.As(err, &ex) {
 		msg := ex.Error()
