@@ -91,7 +91,7 @@ func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 		engine.Close(context.Background())
 		var ae *adapters.Error
 		if errors.As(err, &ae) {
-			return nil, loadErr(ae.Message, err)
+			return nil, loadErr(ae.Message, nil) // the engine's message says it all
 		}
 		return nil, loadErr("loading "+filepath.Base(cfg.Script), err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -138,4 +139,21 @@ func blankCommentsAndStrings(src string) string {
 		}
 	}
 	return string(b)
+}
+
+// apiErrorList is one error for the uses: each use as file:line: API, each reason once.
+func apiErrorList(errs []APIError) error {
+	var b strings.Builder
+	said := map[string]bool{}
+	for i, e := range errs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s:%d: %s is not supported", e.File, e.Line, e.API)
+		if !said[e.Reason] {
+			said[e.Reason] = true
+			b.WriteString(": " + e.Reason)
+		}
+	}
+	return errors.New(b.String())
 }

@@ -69,11 +69,7 @@ func newEngine(h host, settings map[string]string) (*engine, error) {
 		return nil, errors.New("no JavaScript: the host passed no " + SettingFile)
 	}
 	if apiErrs := checkAPIs(file, src); len(apiErrs) > 0 {
-		msgs := make([]string, len(apiErrs))
-		for i, e := range apiErrs {
-			msgs[i] = e.Error()
-		}
-		return nil, errors.New(strings.Join(msgs, "; "))
+		return nil, apiErrorList(apiErrs)
 	}
 	e := &engine{host: h, vm: goja.New(), file: file, base: settings[SettingConnectivity], xsl: map[string]string{}}
 	for k, v := range settings {
