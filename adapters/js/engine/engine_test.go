@@ -208,3 +208,19 @@ func FuzzCheckAPIs(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCallNative: the engine's call of a JavaScript echo, run natively (the wasm module
+// runs the same code under wazero).
+func BenchmarkCallNative(b *testing.B) {
+	e, err := newEngine(&fakeHost{}, map[string]string{SettingFile: "B-impl.js", SettingSource: `function echo(v) { return v; }`})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, _ := json.Marshal(map[string]any{"procedure": "echo", "input": map[string]any{"parameters": []any{map[string]any{"user": "alice", "roles": []string{"admin", "ops"}, "n": 42,
+		"note": strings.Repeat("lorem ipsum ", 80)}}}})
+	for b.Loop() {
+		if _, err := e.call(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -56,7 +56,7 @@ type callState struct {
 	realm     string         // the realm whose login this call serves, "" otherwise
 	identity  map[string]any // the caller's identities: user, device, realms
 	request   map[string]any // headers and parameters of the client's request
-	params    []any
+	params    goja.Value // the parameters, a JavaScript array
 	active    any
 	activeSet bool
 }
@@ -128,7 +128,7 @@ type callInput struct {
 // procedureInput is the input of an adapter procedure (see sdk-wasm/ABI.md and the adapter
 // realm's calls): positional parameters, the caller's identities, the realm of a login.
 type procedureInput struct {
-	Parameters []any          `json:"parameters"`
+	Parameters json.RawMessage `json:"parameters"`
 	Identity   map[string]any `json:"identity"`
 	Realm      string         `json:"realm"`
 	Request    map[string]any `json:"request"`
@@ -145,9 +145,7 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 	}
 	var in procedureInput
 	if len(ci.Input) > 0 {
-		d := json.NewDecoder(bytes.NewReader(ci.Input))
-		d.UseNumber()
-		if err := d.Decode(&in); err != nil {
+		if err := json.Unmarshal(ci.Input, &in); err != nil {
 			return nil, fmt.Errorf("invalid input: %w", err)
 		}
 	}
@@ -155,13 +153,25 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s defines no function %s", e.file, ci.Procedure)
 	}
-	e.cur = &callState{realm: in.Realm, identity: in.Identity, request: in.Request, params: in.Parameters}
+	e.cur = &callState{realm: in.Realm, identity: in.Identity, request: in.Request}
 	defer func() { e.cur = &callState{} }()
 	var args []goja.Value
 	switch {
-	case in.Parameters != nil:
-		for _, p := range in.Parameters {
-			args = append(args, e.toJS(p))
+	case len(in.Parameters) > 0 && string(in.Parameters) != "null":
+		// The parameters go from JSON text to JavaScript values in one JSON.parse.
+		v, err := e.parse(goja.Undefined(), e.vm.ToValue(string(in.Parameters)))
+		if err != nil {
+			return nil, fmt.Errorf("invalid parameters: %w", jsError(err))
+		}
+		arr, ok := v.(*goja.Object)
+		if !ok || arr.ClassName() != "Array" {
+			return nil, errors.New("invalid parameters: not an array")
+		}
+		e.cur.params = arr
+		n := int(arr.Get("length").ToInteger())
+		args = make([]goja.Value, n)
+		for i := range n {
+			args[i] = arr.Get(strconv.Itoa(i))
 		}
 	case in.Realm != "":
 		// A login-function: Worklight's onAuthRequired(headers, errorMessage).
@@ -363,7 +373,12 @@ func (e *engine) getClientRequest(goja.FunctionCall) goja.Value {
 		}
 		return goja.Null()
 	})
-	_ = req.Set("getParameters", func(goja.FunctionCall) goja.Value { return e.toJS(e.cur.params) })
+	_ = req.Set("getParameters", func(goja.FunctionCall) goja.Value {
+		if e.cur.params == nil {
+			return e.vm.NewArray()
+		}
+		return e.cur.params
+	})
 	return req
 }
 
