@@ -56,7 +56,7 @@ type callState struct {
 	realm     string         // the realm whose login this call serves, "" otherwise
 	identity  map[string]any // the caller's identities: user, device, realms
 	request   map[string]any // headers and parameters of the client's request
-	params    goja.Value // the parameters, a JavaScript array
+	params    goja.Value     // the parameters, a JavaScript array
 	active    any
 	activeSet bool
 }
@@ -129,9 +129,9 @@ type callInput struct {
 // realm's calls): positional parameters, the caller's identities, the realm of a login.
 type procedureInput struct {
 	Parameters json.RawMessage `json:"parameters"`
-	Identity   map[string]any `json:"identity"`
-	Realm      string         `json:"realm"`
-	Request    map[string]any `json:"request"`
+	Identity   map[string]any  `json:"identity"`
+	Realm      string          `json:"realm"`
+	Request    map[string]any  `json:"request"`
 }
 
 // call runs one procedure: the JavaScript function of that name with the input's parameters
