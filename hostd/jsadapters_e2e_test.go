@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
@@ -211,5 +215,102 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 				t.Errorf("logout: %v", err)
 			}
 		})
+	}
+}
+
+// jsProject returns the files that complete testdata/jsproject: the Feed adapter's XML with its
+// back end's port, and hostd.yaml.
+func jsProject(t *testing.T, port int, settings string) map[string][]byte {
+	t.Helper()
+	tmpl, err := os.ReadFile("testdata/jsproject/adapters/Feed/Feed.xml.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{
+		"adapters/Feed/Feed.xml": []byte(strings.ReplaceAll(string(tmpl), "{{PORT}}", strconv.Itoa(port))),
+		"hostd.yaml":             []byte(settings),
+	}
+}
+
+// A production daemon runs a JavaScript adapter only on the engine module hostd.yaml names and
+// pins; the adapter's XML and -impl.js are the project's own, unchanged.
+func TestJavaScriptAdapterEngineSettings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the JavaScript engine")
+	}
+	engine := jsEngineModule(t)
+	var rss atomic.Int32
+	_, port := localBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		rss.Add(1)
+		if r.URL.Path != "/rss/edition_tech.rss" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/rss+xml")
+		fmt.Fprint(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>News</title>`+
+			`<item><title>One</title><link>http://example.com/1</link><guid>1</guid><pubDate>Mon</pubDate><description>first</description></item>`+
+			`<item><title>Two</title><link>http://example.com/2</link><guid>2</guid><pubDate>Tue</pubDate><description>second</description></item>`+
+			`</channel></rss>`)
+	})
+	b, err := os.ReadFile(engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	pin := hex.EncodeToString(sum[:])
+
+	for _, tc := range []struct{ name, settings, want string }{
+		{"no engine", "", "a JavaScript adapter needs the JavaScript engine module, and hostd.yaml names none"},
+		{"unpinned engine", "jsEngine: " + engine + "\n", "is not pinned by SHA-256"},
+		{"wrong pin", "jsEngine: " + engine + "\njsEngineSHA256: " + strings.Repeat("0", 64) + "\n", "but the configuration pins"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := hostdtest.Launch("testdata/jsproject", hostdtest.Options{Data: t.TempDir(), Files: jsProject(t, port, tc.settings)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Feed.xml:2") {
+				t.Fatalf("start = %v, want a refusal at Feed.xml:2 containing %q", err, tc.want)
+			}
+		})
+	}
+
+	d := hostdtest.Start(t, "testdata/jsproject", hostdtest.Options{Files: jsProject(t, port, "jsEngine: "+engine+"\njsEngineSHA256: "+pin+"\n")})
+	c, err := client.New(client.Config{BaseURL: d.URL, AppID: "JSApp", Environment: "mobilewebapp", AppVersion: "1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	out, err := c.InvokeProcedure(ctx, "Feed", "getStories", "tech")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stories struct {
+		IsSuccessful bool `json:"isSuccessful"`
+		StatusCode   int  `json:"statusCode"`
+		Items        []struct {
+			Title, Link, GUID, PubDate, Description string
+		} `json:"Items"`
+	}
+	if err := json.Unmarshal(out, &stories); err != nil {
+		t.Fatal(err)
+	}
+	if !stories.IsSuccessful || stories.StatusCode != 200 || len(stories.Items) != 2 || stories.Items[1].Title != "Two" || stories.Items[0].Link != "http://example.com/1" {
+		t.Errorf("getStories = %s", out)
+	}
+	out, err = c.InvokeProcedure(ctx, "Feed", "echo", map[string]any{"a": []any{1, "x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var echo struct {
+		Value map[string]any `json:"value"`
+		User  map[string]any `json:"user"`
+	}
+	if err := json.Unmarshal(out, &echo); err != nil || echo.Value["a"] == nil || echo.User["userId"] == nil {
+		t.Errorf("echo = %s, %v: want the value and the anonymous user's identity", out, err)
+	}
+}
+
+func TestBuildJSEngineUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"adapter", "build-js-engine"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "--out FILE") {
+		t.Errorf("exit %d, stderr %q: want the usage and 2", code, stderr.String())
 	}
 }
