@@ -2,6 +2,10 @@ package js_test
 
 import (
 	"context"
+	"errors"
+	"net"
+	"net/http/httptest"
+	"strconv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,3 +61,12 @@ func openScript(t testing.TB, src string, cfg adapters.Config) (adapters.Adapter
 	}
 	return a, err
 }
+
+func srvHostPort(t testing.TB, srv *httptest.Server) adapters.HostPort {
+	t.Helper()
+	host, portS, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	port, _ := strconv.Atoi(portS)
+	return adapters.HostPort{Host: host, Port: port}
+}
+
+func asError(err error, target **adapters.Error) bool { return errors.As(err, target) }
