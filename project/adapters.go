@@ -273,6 +273,10 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 			}
 		}
 		l.checkPinned(pos, b.Module, b.SHA256, "module")
+	case BackendJS:
+		if !l.javaScriptScript(a, b, n) { // jsadapter.go
+			return nil
+		}
 	case BackendPlugin:
 		if cmd, ok := n.attr("command"); ok {
 			b.Command = append(strings.Fields(cmd), b.Command...)

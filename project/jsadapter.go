@@ -22,6 +22,22 @@ func (l *loader) javaScriptBackend(a *Adapter, dir string) *Backend {
 	return nil
 }
 
+// javaScriptScript sets the script of an explicit <backend kind="js" script="..."/>, which
+// gives a JavaScript adapter limits of its own (callTimeoutMs, memoryPages, instances): script
+// defaults to <A>-impl.js and must exist. It reports whether the backend is usable.
+func (l *loader) javaScriptScript(a *Adapter, b *Backend, n *node) bool {
+	script, _ := n.attr("script")
+	if script == "" {
+		script = a.Name + "-impl.js"
+	}
+	b.Script = l.adapterFile(a, script)
+	if st, err := os.Stat(b.Script); err != nil || !st.Mode().IsRegular() {
+		l.errorf(b.Pos, `put the adapter's JavaScript there, or name it with script="..."`, "JavaScript adapter %q: %s is not a file", a.Name, script)
+		return false
+	}
+	return true
+}
+
 // Connectivity returns the endpoint of the adapter's <connectivity><connectionPolicy>, the back
 // end of a JavaScript adapter's invokeHttp; ok is false when it has none.
 func (a *Adapter) Connectivity() (e Endpoint, ok bool) {

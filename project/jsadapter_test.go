@@ -42,3 +42,39 @@ func TestJavaScriptAdapterBackend(t *testing.T) {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
+
+// An explicit <backend kind="js"> gives the adapter limits of its own; its script defaults to
+// <A>-impl.js and must exist.
+func TestExplicitJavaScriptBackend(t *testing.T) {
+	dir := writeProject(t, files{
+		ac: authConfig("\n"),
+		"adapters/Feed/Feed.xml": adapterXML("Feed", `
+	<backend kind="js" callTimeoutMs="2000" instances="2"/>
+	<procedure name="getFeed"/>
+`),
+		"adapters/Feed/Feed-impl.js": "function getFeed() { return {}; }\n",
+		"adapters/Gone/Gone.xml": adapterXML("Gone", `
+	<backend kind="js" script="other.js"/>
+	<procedure name="get"/>
+`),
+	})
+	_, err := Load(dir, LoadOptions{})
+	if err == nil {
+		t.Fatal("a missing script loaded")
+	}
+	if !strings.Contains(err.Error(), `Gone.xml:3: error: JavaScript adapter "Gone": other.js is not a file`) {
+		t.Errorf("error = %v", err)
+	}
+	dir2 := writeProject(t, files{
+		ac: authConfig("\n"),
+		"adapters/Feed/Feed.xml": adapterXML("Feed", `
+	<backend kind="js" callTimeoutMs="2000" instances="2"/>
+	<procedure name="getFeed"/>
+`),
+		"adapters/Feed/Feed-impl.js": "function getFeed() { return {}; }\n",
+	})
+	b := mustLoad(t, dir2).Adapters["Feed"].Backend
+	if b.Kind != BackendJS || b.Script != filepath.Join(dir2, "adapters", "Feed", "Feed-impl.js") || b.CallTimeoutMS != 2000 || b.Instances != 2 {
+		t.Errorf("backend = %+v", b)
+	}
+}
