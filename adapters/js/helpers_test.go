@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
-	"strconv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/realmgate/realmgate/adapters"

@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/adapters/js/jsscan"
 	"github.com/realmgate/realmgate/adapters/wasm"
 )
 
@@ -54,8 +55,8 @@ func init() {
 	adapters.Register(Kind, adapters.BackendFunc(Open))
 }
 
-// Open loads the adapter's script into the engine module and checks it: the script compiles and
-// runs, uses only the APIs the engine provides (an unsupported one is an error at file:line), and
+// Open checks the adapter's script and loads it into the engine module: the script uses only the
+// APIs the engine provides (an unsupported one is an error at file:line), compiles and runs, and
 // defines a function for every procedure of cfg.Procedures. Errors are *adapters.Error with Code
 // CodeUnavailable.
 func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
@@ -71,6 +72,10 @@ func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 	settings, err := scriptSettings(cfg.Script)
 	if err != nil {
 		return nil, loadErr(err.Error(), err)
+	}
+	// The APIs the script uses are checked as text, before the sandbox loads it.
+	if uses := jsscan.Check(settings[SettingFile], settings[SettingSource]); len(uses) > 0 {
+		return nil, loadErr(jsscan.Join(uses).Error(), nil)
 	}
 	for k, v := range cfg.Settings {
 		if _, reserved := settings[k]; !reserved {

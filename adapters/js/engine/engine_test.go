@@ -153,20 +153,6 @@ func TestAdapterAuth(t *testing.T) {
 	}
 }
 
-func TestCheckAPIs(t *testing.T) {
-	src := "WL.Logger.info('x');\nvar s = WL.Server.createSQLStatement(\"WL.Server.sendMessage\");\n// WL.Server.sendMessage\nWL.Server.notifyAllDevices();\nvar d = new java.util.Date();\n"
-	var got []string
-	for _, e := range checkAPIs("A-impl.js", src) {
-		got = append(got, e.File+":"+itoa(e.Line)+" "+e.API)
-	}
-	want := []string{"A-impl.js:2 WL.Server.createSQLStatement", "A-impl.js:4 WL.Server.notifyAllDevices", "A-impl.js:5 Java (java.util)"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-}
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
-
 func TestStockFilterRecognised(t *testing.T) {
 	withComment := "<!-- Licensed Materials -->\n" + strings.ReplaceAll(stockRSSFilter, " ", "\n  ")
 	if !IsStockFilter(withComment) {
@@ -189,21 +175,6 @@ func FuzzXMLToJSON(f *testing.F) {
 		if v, err := htmlToJSON(b); err == nil {
 			if _, err := json.Marshal(v); err != nil {
 				t.Fatal(err)
-			}
-		}
-	})
-}
-
-func FuzzCheckAPIs(f *testing.F) {
-	f.Add("WL.Server.invokeSQLStatement({}); // java.util\n'\\'' /* x */")
-	f.Fuzz(func(t *testing.T, src string) {
-		blanked := blankCommentsAndStrings(src)
-		if len(blanked) != len(src) || strings.Count(blanked, "\n") != strings.Count(src, "\n") {
-			t.Fatalf("blanking changed offsets or lines")
-		}
-		for _, e := range checkAPIs("f.js", src) {
-			if e.Line < 1 || e.Line > strings.Count(src, "\n")+1 {
-				t.Fatalf("line %d out of range", e.Line)
 			}
 		}
 	})

@@ -1,4 +1,8 @@
-package main
+// Package jsscan finds, in the text of a Worklight JavaScript adapter, the uses of APIs that
+// Realmgate's JavaScript engine does not provide, with their file and line. It reads the script
+// as text and runs nothing: the host checks an adapter with it before loading the script into the
+// sandbox, so that a team learns at deployment, not at the first call, what does not run.
+package jsscan
 
 import (
 	"errors"
@@ -8,20 +12,16 @@ import (
 	"strings"
 )
 
-// The WL APIs an -impl.js may use, and why the others are refused. The check runs when the
-// adapter loads, so that a team learns at deployment, with the file and line, what does not run,
-// instead of at the first call of the procedure that uses it.
-
-// supportedServer are the WL.Server functions the engine provides.
-var supportedServer = map[string]bool{
+// Supported are the WL.Server functions the engine provides.
+var Supported = map[string]bool{
 	"invokeHttp":       true,
 	"setActiveUser":    true,
 	"getActiveUser":    true,
 	"getClientRequest": true,
 }
 
-// refusedServer names, for WL.Server functions refused with a specific reason, that reason.
-var refusedServer = map[string]string{
+// Refused names, for WL.Server functions refused with a specific reason, that reason.
+var Refused = map[string]string{
 	"createSQLStatement":       "SQL adapters are not supported: the sandbox has no database connection (rewrite the statements behind an HTTP service the adapter calls with invokeHttp, or as a Go adapter)",
 	"invokeSQLStatement":       "SQL adapters are not supported: the sandbox has no database connection (rewrite the statements behind an HTTP service the adapter calls with invokeHttp, or as a Go adapter)",
 	"invokeSQLStoredProcedure": "SQL adapters are not supported: the sandbox has no database connection (rewrite the statements behind an HTTP service the adapter calls with invokeHttp, or as a Go adapter)",
@@ -45,12 +45,18 @@ var (
 	javaRef = regexp.MustCompile(`\b(Packages\s*\.|java\s*\.\s*(?:lang|util|io|net|sql|text|security|math|nio)\b|javax\s*\.|com\s*\.\s*(?:ibm|worklight)\b)`)
 )
 
-// checkAPIs scans the code of src (comments and string literals blanked) for WL APIs the
-// engine does not provide and for Java calls, and returns one error per use, in file order.
-func checkAPIs(file, src string) []APIError {
+// Check scans the code of src (comments and string literals blanked) for WL APIs the engine
+// does not provide and for Java calls, and returns one error per use, in file order.
+func Check(file, src string) []APIError {
 	code := blankCommentsAndStrings(src)
 	var errs []APIError
-	lineOf := func(off int) int { return strings.Count(code[:off], "\n") + 1 }
+	var newlines []int
+	for i := 0; i < len(code); i++ {
+		if code[i] == '\n' {
+			newlines = append(newlines, i)
+		}
+	}
+	lineOf := func(off int) int { return sort.SearchInts(newlines, off) + 1 }
 	for _, m := range wlRef.FindAllStringSubmatchIndex(code, -1) {
 		obj := code[m[2]:m[3]]
 		member := ""
@@ -61,12 +67,12 @@ func checkAPIs(file, src string) []APIError {
 		case "Logger":
 			continue
 		case "Server":
-			if member == "" || supportedServer[member] {
+			if member == "" || Supported[member] {
 				continue
 			}
-			reason, ok := refusedServer[member]
+			reason, ok := Refused[member]
 			if !ok {
-				reason = "the engine provides WL.Server." + strings.Join(sortedKeys(supportedServer), ", WL.Server.") + " and WL.Logger"
+				reason = "the engine provides WL.Server." + strings.Join(sortedKeys(Supported), ", WL.Server.") + " and WL.Logger"
 			}
 			errs = append(errs, APIError{File: file, Line: lineOf(m[0]), API: "WL.Server." + member, Reason: reason})
 		default:
@@ -75,7 +81,7 @@ func checkAPIs(file, src string) []APIError {
 				api += "." + member
 			}
 			errs = append(errs, APIError{File: file, Line: lineOf(m[0]), API: api,
-				Reason: "the engine provides WL.Server." + strings.Join(sortedKeys(supportedServer), ", WL.Server.") + " and WL.Logger"})
+				Reason: "the engine provides WL.Server." + strings.Join(sortedKeys(Supported), ", WL.Server.") + " and WL.Logger"})
 		}
 	}
 	for _, m := range javaRef.FindAllStringIndex(code, -1) {
@@ -141,8 +147,8 @@ func blankCommentsAndStrings(src string) string {
 	return string(b)
 }
 
-// apiErrorList is one error for the uses: each use as file:line: API, each reason once.
-func apiErrorList(errs []APIError) error {
+// Join is one error for the uses: each use as file:line: API, each reason once.
+func Join(errs []APIError) error {
 	var b strings.Builder
 	said := map[string]bool{}
 	for i, e := range errs {
