@@ -198,6 +198,9 @@ type Config struct {
 	// Module is the path of the .wasm file (kind wasm); Command is the plugin's argv (kind plugin).
 	Module  string
 	Command []string
+	// Script is the JavaScript of a Worklight JavaScript adapter (kind js): the path of its
+	// <A>-impl.js, run by the JavaScript engine module that Module names (package adapters/js).
+	Script string
 	// SHA256 pins the module or the plugin binary: hex of the SHA-256 of the file. Empty means
 	// not pinned, which the daemon allows only in development mode.
 	SHA256 string

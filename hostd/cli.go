@@ -33,6 +33,7 @@ Usage:
   hostd policy diff --config OLD --config NEW [--format text|markdown|json]   (DIR or DIR@REV)
   hostd ca init [--data DIR] [--algorithm ecdsa-p256|rsa-3072|ed25519]
   hostd adapter test [--setting N=V] [--setting-file N=FILE] [--issuer CA.pem] MODULE.wasm | --plugin CMD
+  hostd adapter build-js-engine --out FILE
 
 Run "hostd COMMAND -h" for a command's flags.
 `
@@ -70,6 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "adapter":
 		if len(args) >= 2 && args[1] == "test" {
 			return cmdAdapterTest(ctx, args[2:], stdout, stderr)
+		}
+		if len(args) >= 2 && args[1] == "build-js-engine" {
+			return cmdBuildJSEngine(ctx, args[2:], stdout, stderr) // jsenginecmd.go
 		}
 	case "ca":
 		if len(args) >= 2 && args[1] == "init" {

@@ -708,7 +708,7 @@ func TestCheckCommand(t *testing.T) {
 </adapter>`)
 	out.Reset()
 	if code := run(context.Background(), []string{"check", "--config", dir}, &out, &errb); code != 1 ||
-		!strings.Contains(out.String(), `A.xml:2: error: unknown adapter kind "jvm"; fix: use one of: plugin, wasm`) {
+		!strings.Contains(out.String(), `A.xml:2: error: unknown adapter kind "jvm"; fix: use one of: js, plugin, wasm`) {
 		t.Errorf("unknown kind: exit %d\n%s", code, out.String())
 	}
 	out.Reset()

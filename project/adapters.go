@@ -63,6 +63,9 @@ func (l *loader) loadAdapters() {
 					"adapter %q is a Java (JAX-RS) adapter (%s): Realmgate does not run it, so its resources are not served and their @OAuthSecurity scopes are not read", name, c.Text)
 			}
 		}
+		if a.Backend == nil {
+			a.Backend = l.javaScriptBackend(a, dir) // jsadapter.go
+		}
 		if a.Backend == nil && len(a.Procedures) > 0 {
 			l.warnf(a.Pos, "add a <backend kind=\"wasm\" module=\"...\" sha256=\"...\"/> (or kind=\"plugin\") to run it in Realmgate",
 				"adapter %q has no backend: its procedures are protected but answer 501 not_implemented", name)
@@ -132,7 +135,7 @@ func (l *loader) loadConnectionPolicy(rel string, a *Adapter, n *node) {
 		}
 		port = p
 	}
-	a.AllowHTTP = append(a.AllowHTTP, Endpoint{Host: strings.ToLower(domain), Port: port, Pos: l.pos(rel, n), Connectivity: true})
+	a.AllowHTTP = append(a.AllowHTTP, Endpoint{Host: strings.ToLower(domain), Port: port, Pos: l.pos(rel, n), Connectivity: true, Protocol: cmp.Or(proto, "http")})
 }
 
 // Bounds of the per-adapter call limits (maxConcurrent, maxQueue), and the wasm backend's
@@ -271,6 +274,10 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 			}
 		}
 		l.checkPinned(pos, b.Module, b.SHA256, "module")
+	case BackendJS:
+		if !l.javaScriptScript(a, b, n) { // jsadapter.go
+			return nil
+		}
 	case BackendPlugin:
 		if cmd, ok := n.attr("command"); ok {
 			b.Command = append(strings.Fields(cmd), b.Command...)

@@ -229,6 +229,9 @@ type Endpoint struct {
 	// Connectivity is true for the endpoint of the <connectivity> section, false for a backend
 	// allow entry (policy lint compares the two).
 	Connectivity bool
+	// Protocol is the <connectivity> endpoint's protocol, "http" or "https" ("" for a backend
+	// allow entry): a JavaScript adapter's invokeHttp requests its back end with it.
+	Protocol string
 }
 
 // Procedure is one adapter procedure.
@@ -245,8 +248,11 @@ type Procedure struct {
 // (adapters.Config), which the daemon builds from it: it keeps the place in the file, the source
 // folder of a development build, and the limits in the units the XML writes them in.
 type Backend struct {
-	Kind   string // "wasm" or "plugin"
+	Kind   string // "wasm", "plugin" or "js"
 	Module string // absolute path of the .wasm file
+	// Script is the absolute path of a JavaScript adapter's <A>-impl.js (kind "js"), which
+	// the daemon runs in the wasm sandbox's JavaScript engine.
+	Script string
 	// Source is the absolute path of a Go main package the module is built from; hostd builds it
 	// in development mode (a convenience for writing adapters, never used in production).
 	Source   string

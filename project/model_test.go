@@ -382,7 +382,7 @@ func TestProjectModel(t *testing.T) {
 			Kind: BackendPlugin, Command: []string{filepath.Join(accDir, "accounts-plugin"), "--mode", "fast", "--extra"},
 			Settings: map[string]string{"db": "accounts"}, Instances: 2, Pos: Pos{accPath, 18},
 		},
-		AllowHTTP: []Endpoint{{"api.example", 443, Pos{accPath, 4}, true}, {"legacy.example", 8080, Pos{accPath, 8}, true}, {"127.0.0.1", 9000, Pos{accPath, 20}, false}},
+		AllowHTTP: []Endpoint{{"api.example", 443, Pos{accPath, 4}, true, "https"}, {"legacy.example", 8080, Pos{accPath, 8}, true, "http"}, {"127.0.0.1", 9000, Pos{accPath, 20}, false, ""}},
 	}, p.Adapters["Accounts"]); diff != "" {
 		t.Errorf("adapter Accounts (-want +got):\n%s", diff)
 	}

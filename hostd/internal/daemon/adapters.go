@@ -17,6 +17,8 @@ import (
 
 	// The backends hostd runs, registered by kind.
 	_ "github.com/realmgate/realmgate/adapters/wasm"
+	// JavaScript adapters run on the wasm backend, in the engine module (jsengine.go).
+	_ "github.com/realmgate/realmgate/adapters/js"
 	_ "github.com/realmgate/realmgate/plugins"
 )
 
@@ -104,6 +106,13 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 			continue
 		}
 		module, pin := b.Module, b.SHA256
+		if b.Kind == project.BackendJS {
+			var diag *project.Diagnostic
+			if module, pin, diag = jsEngine(ctx, s, b, log); diag != nil {
+				diags = append(diags, *diag)
+				continue
+			}
+		}
 		if b.Source != "" && s.Development {
 			built, err := buildFromSource(ctx, name, b.Source)
 			if err != nil {
@@ -131,6 +140,7 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 			Kind:       b.Kind,
 			Module:     module,
 			Command:    b.Command,
+			Script:     b.Script,
 			SHA256:     pin,
 			Procedures: dedupe(procs),
 			Settings:   b.Settings,
@@ -148,6 +158,9 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 		}
 		for _, hp := range a.AllowHTTP {
 			cfg.AllowHTTP = append(cfg.AllowHTTP, adapters.HostPort{Host: hp.Host, Port: hp.Port})
+		}
+		if b.Kind == project.BackendJS {
+			cfg.Settings = jsSettings(a)
 		}
 		if b.PKI != nil {
 			grant, err := keys.grant(b.PKI)
@@ -169,7 +182,7 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 		// stuck adapter holds a bounded number of requests.
 		limited := adapters.Limit(ad, name, cfg.Limits)
 		la[name] = limited
-		if b.Kind == project.BackendWasm {
+		if b.Kind == project.BackendWasm || b.Kind == project.BackendJS {
 			n, _ := limited.Capacity()
 			guestSlots += min(n, cfg.Limits.WithDefaults().Instances)
 		}

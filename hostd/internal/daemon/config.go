@@ -38,6 +38,11 @@ type Settings struct {
 	// AdapterCacheDir keeps compiled wasm modules between restarts; default DATA/adapter-cache.
 	// Daemons on one machine may share it.
 	AdapterCacheDir string `yaml:"adapterCacheDir"`
+	// JSEngine is the JavaScript engine module that runs Worklight JavaScript adapters (hostd
+	// adapter build-js-engine writes it), and JSEngineSHA256 its pin. Without it, development
+	// mode builds the engine from source; production refuses JavaScript adapters.
+	JSEngine       string `yaml:"jsEngine"`
+	JSEngineSHA256 string `yaml:"jsEngineSHA256"`
 	// AdminTokenFile holds the admin API's bearer token.
 	AdminTokenFile string `yaml:"adminTokenFile"`
 	// SecureCookies marks cookies Secure (set it when a TLS proxy fronts hostd).

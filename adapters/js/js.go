@@ -1,0 +1,238 @@
+// Package js runs Worklight JavaScript adapters, unchanged, in the wasm sandbox: an adapter's
+// <A>-impl.js is data that a JavaScript engine compiled to wasm (goja in a Go guest, the main
+// package in ./engine) loads and runs under the same wazero backend, limits and allow-list as any
+// other adapter module. No JavaScript runs in the host process.
+//
+// The backend registers as kind "js". The configuration's Script is the -impl.js; Module is the
+// engine module (built from ./engine: [BuildEngine] in development, hostd adapter build-js-engine
+// for production) and SHA256 pins it. The adapter's procedures are the JavaScript functions the
+// configuration declares; each call runs the function of that name with the call's positional
+// parameters. See docs/javascript-adapters.md for the WL.Server API the engine provides.
+package js
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/adapters/js/jsscan"
+	"github.com/realmgate/realmgate/adapters/wasm"
+)
+
+// Kind is the adapter kind this backend registers.
+const Kind = "js"
+
+// The settings through which the engine module receives the adapter (engine/wl.go has the
+// same names): the file name and source of the -impl.js, the base URL of the adapter's
+// <connectivity>, and each XSL file of its folder by name.
+const (
+	SettingFile         = "realmgate.js.file"
+	SettingSource       = "realmgate.js.source"
+	SettingConnectivity = "realmgate.js.connectivity"
+	SettingXSLPrefix    = "realmgate.js.xsl."
+)
+
+// The engine module's own procedures.
+const (
+	procLoad = "load" // loads the script, lists its functions
+	procCall = "call" // {"procedure", "input"}: runs one function
+	procPing = "ping" // echoes its input without entering JavaScript (benchmarks)
+)
+
+// Bounds of what the host reads from an adapter's folder.
+const (
+	maxScript   = 4 << 20
+	maxXSLFiles = 64
+)
+
+func init() {
+	adapters.Register(Kind, adapters.BackendFunc(Open))
+}
+
+// Open checks the adapter's script and loads it into the engine module: the script uses only the
+// APIs the engine provides (an unsupported one is an error at file:line), compiles and runs, and
+// defines a function for every procedure of cfg.Procedures. Errors are *adapters.Error with Code
+// CodeUnavailable.
+func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
+	loadErr := func(msg string, cause error) error {
+		return &adapters.Error{Code: adapters.CodeUnavailable, Adapter: cfg.Name, Message: msg, Err: cause}
+	}
+	if cfg.Script == "" {
+		return nil, loadErr("no script: set the path of the adapter's -impl.js", nil)
+	}
+	if cfg.Module == "" {
+		return nil, loadErr("no JavaScript engine module: build it with hostd adapter build-js-engine and name it in hostd.yaml (jsEngine), or run in development mode", nil)
+	}
+	settings, err := scriptSettings(cfg.Script)
+	if err != nil {
+		return nil, loadErr(err.Error(), err)
+	}
+	// The APIs the script uses are checked as text, before the sandbox loads it.
+	if uses := jsscan.Check(settings[SettingFile], settings[SettingSource]); len(uses) > 0 {
+		return nil, loadErr(jsscan.Join(uses).Error(), nil)
+	}
+	for k, v := range cfg.Settings {
+		if _, reserved := settings[k]; !reserved {
+			settings[k] = v
+		}
+	}
+	inner := cfg
+	inner.Kind = wasm.Kind
+	inner.Script = ""
+	inner.Settings = settings
+	inner.Procedures = []string{procLoad, procCall, procPing}
+	engine, err := wasm.Open(ctx, inner)
+	if err != nil {
+		return nil, err
+	}
+	out, err := engine.Call(ctx, procLoad, json.RawMessage(`{}`))
+	if err != nil {
+		engine.Close(context.Background())
+		var ae *adapters.Error
+		if errors.As(err, &ae) {
+			return nil, loadErr(ae.Message, nil) // the engine's message says it all
+		}
+		return nil, loadErr("loading "+filepath.Base(cfg.Script), err)
+	}
+	var loaded struct {
+		Functions []string `json:"functions"`
+	}
+	if err := json.Unmarshal(out, &loaded); err != nil {
+		engine.Close(context.Background())
+		return nil, loadErr("the engine's answer to load is not valid", err)
+	}
+	procs := slices.Clone(cfg.Procedures)
+	if len(procs) == 0 {
+		procs = loaded.Functions
+	}
+	var missing []string
+	for _, p := range procs {
+		if !slices.Contains(loaded.Functions, p) {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		engine.Close(context.Background())
+		return nil, loadErr(fmt.Sprintf("%s defines no function %s (it defines %s)", filepath.Base(cfg.Script),
+			strings.Join(missing, ", "), orNone(loaded.Functions)), nil)
+	}
+	slices.Sort(procs)
+	return &adapter{name: cfg.Name, engine: engine, procs: slices.Compact(procs)}, nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// scriptSettings reads the script and the XSL files beside it into the engine's settings.
+func scriptSettings(script string) (map[string]string, error) {
+	src, err := readBounded(script, maxScript)
+	if err != nil {
+		return nil, err
+	}
+	settings := map[string]string{SettingFile: filepath.Base(script), SettingSource: src}
+	xsls, err := filepath.Glob(filepath.Join(filepath.Dir(script), "*.xsl"))
+	if err != nil {
+		return nil, err
+	}
+	if len(xsls) > maxXSLFiles {
+		return nil, fmt.Errorf("the adapter's folder holds %d XSL files, more than %d", len(xsls), maxXSLFiles)
+	}
+	for _, f := range xsls {
+		b, err := readBounded(f, maxScript)
+		if err != nil {
+			return nil, err
+		}
+		settings[SettingXSLPrefix+filepath.Base(f)] = b
+	}
+	return settings, nil
+}
+
+func readBounded(path string, limit int64) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	if fi.Size() > limit {
+		return "", fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	b, err := os.ReadFile(path)
+	return string(b), err
+}
+
+// ConnectivityURL is the base URL of an adapter's back end as the engine's invokeHttp requests
+// it: scheme, host and port of its <connectivity><connectionPolicy>.
+func ConnectivityURL(protocol, host string, port int) string {
+	scheme := strings.ToLower(protocol)
+	if scheme != "https" {
+		scheme = "http"
+	}
+	return fmt.Sprintf("%s://%s:%d", scheme, host, port)
+}
+
+// adapter runs the script's functions through the engine module's call procedure.
+type adapter struct {
+	name   string
+	engine adapters.Adapter
+	procs  []string
+}
+
+var (
+	_ adapters.Adapter     = (*adapter)(nil)
+	_ adapters.Concurrency = (*adapter)(nil)
+)
+
+// Call runs the script's function procedure with input (its parameters, identities, realm).
+func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMessage) (json.RawMessage, error) {
+	if _, ok := slices.BinarySearch(a.procs, procedure); !ok {
+		return nil, &adapters.Error{Code: adapters.CodeUnknownProcedure, Adapter: a.name, Procedure: procedure,
+			Message: fmt.Sprintf("the adapter has no procedure %q", procedure)}
+	}
+	if len(input) == 0 {
+		input = json.RawMessage(`{}`)
+	}
+	in, err := json.Marshal(struct {
+		Procedure string          `json:"procedure"`
+		Input     json.RawMessage `json:"input"`
+	}{procedure, input})
+	if err != nil {
+		return nil, &adapters.Error{Code: adapters.CodeBadInput, Adapter: a.name, Procedure: procedure, Message: "the input is not valid JSON", Err: err}
+	}
+	out, err := a.engine.Call(ctx, procCall, in)
+	if err != nil {
+		var ae *adapters.Error
+		if errors.As(err, &ae) {
+			c := *ae
+			c.Procedure = procedure
+			return nil, &c
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// Procedures lists the script's procedures, sorted.
+func (a *adapter) Procedures() []string { return slices.Clone(a.procs) }
+
+// Concurrency is the engine's: one call per wasm instance.
+func (a *adapter) Concurrency() int {
+	if c, ok := a.engine.(adapters.Concurrency); ok {
+		return c.Concurrency()
+	}
+	return 1
+}
+
+// Close closes the engine's instances.
+func (a *adapter) Close(ctx context.Context) error { return a.engine.Close(ctx) }

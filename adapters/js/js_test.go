@@ -1,0 +1,77 @@
+package js_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/adapters"
+)
+
+const echoScript = `
+function echo(v) { return {echo: v}; }
+function add(a, b) { return {sum: a + b}; }
+`
+
+func TestEcho(t *testing.T) {
+	a, err := openScript(t, echoScript, adapters.Config{Procedures: []string{"echo", "add"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"add", "echo"}, a.Procedures()); diff != "" {
+		t.Errorf("procedures (-want +got):\n%s", diff)
+	}
+	out, err := a.Call(context.Background(), "add", json.RawMessage(`{"parameters":[2,40]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"sum":42}` {
+		t.Errorf("add = %s", out)
+	}
+	out, err = a.Call(context.Background(), "echo", json.RawMessage(`{"parameters":[{"a":[1,"x",null]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"echo":{"a":[1,"x",null]}}` {
+		t.Errorf("echo = %s", out)
+	}
+	if _, err := a.Call(context.Background(), "nope", json.RawMessage(`{}`)); adapters.CodeOf(err) != adapters.CodeUnknownProcedure {
+		t.Errorf("unknown procedure: %v", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, src string
+		procs     []string
+		want      string
+	}{
+		{"syntax", "function f( {", nil, "Test-impl.js"},
+		{"missing function", echoScript, []string{"echo", "getData"}, "defines no function getData"},
+		{"event source", "function f(){}\nWL.Server.createEventSource({name: 'x'});\n", nil, "Test-impl.js:2: WL.Server.createEventSource is not supported"},
+		{"sql", "var s = WL.Server.createSQLStatement('select 1');\nfunction f() { return WL.Server.invokeSQLStatement({preparedStatement: s}); }\n", nil,
+			"Test-impl.js:1: WL.Server.createSQLStatement is not supported: SQL adapters are not supported"},
+		{"java", "function f() {\n  return new java.util.Date();\n}\n", nil, "Test-impl.js:2: Java (java.util) is not supported"},
+		{"throws at load", "function f(){}\nthrow new Error('boom');\n", nil, "boom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := openScript(t, tc.src, adapters.Config{Procedures: tc.procs})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open = %v, want an error containing %q", err, tc.want)
+			}
+			if adapters.CodeOf(err) != adapters.CodeUnavailable {
+				t.Errorf("code = %s, want %s", adapters.CodeOf(err), adapters.CodeUnavailable)
+			}
+		})
+	}
+}
+
+func TestCommentsAndStringsAreNotUses(t *testing.T) {
+	src := "// WL.Server.createEventSource is not used\n/* java.util */\nfunction f() { return {m: 'WL.Server.invokeSQLStatement'}; }\n"
+	if _, err := openScript(t, src, adapters.Config{}); err != nil {
+		t.Fatal(err)
+	}
+}
