@@ -165,6 +165,7 @@ type stored struct {
 		Type        string `json:"type"`
 		Algorithm   string `json:"algorithm"`
 		Extractable bool   `json:"extractable"`
+		Exported    string `json:"exported"`
 	} `json:"key"`
 }
 
@@ -220,7 +221,8 @@ func TestDemoInBrowser(t *testing.T) {
 		t.Fatalf("getDevice: %+v", device)
 	}
 	if !strings.Contains(device.Certificate.Subject, device.Device) || device.Certificate.Key.Type != "private" ||
-		device.Certificate.Key.Extractable || device.Certificate.Key.Algorithm != "ECDSA" {
+		device.Certificate.Key.Extractable || device.Certificate.Key.Algorithm != "ECDSA" ||
+		device.Certificate.Key.Exported != "refused (InvalidAccessError)" || !strings.Contains(device.Certificate.Issuer, "provisioning CA") {
 		t.Errorf("the device's credential in IndexedDB: %+v (device %s)", *device.Certificate, device.Device)
 	}
 
@@ -231,7 +233,8 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	result(t, ctx, "profile", "profile-result", &profile)
 	if profile.User != "alice" || profile.Certificate == nil || !strings.Contains(profile.Certificate.Subject, "CN=alice") ||
-		!strings.Contains(profile.Certificate.Issuer, "Demo users CA") || profile.Certificate.Key.Extractable {
+		!strings.Contains(profile.Certificate.Issuer, "Demo users CA") || profile.Certificate.Key.Extractable ||
+		profile.Certificate.Key.Exported != "refused (InvalidAccessError)" {
 		t.Errorf("getProfile: %+v %+v", profile, profile.Certificate)
 	}
 

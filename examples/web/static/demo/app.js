@@ -81,7 +81,13 @@ async function stored(entity) {
     subject: cert.subject,
     issuer: cert.issuer,
     notAfter: cert.notAfter.toISOString(),
-    key: { type: cred.privateKey.type, algorithm: cred.privateKey.algorithm.name, extractable: cred.privateKey.extractable },
+    key: {
+      type: cred.privateKey.type,
+      algorithm: cred.privateKey.algorithm.name,
+      extractable: cred.privateKey.extractable,
+      // What the page's own script gets when it asks the browser for the key's bytes.
+      exported: await crypto.subtle.exportKey('pkcs8', cred.privateKey).then(() => 'yes', (err) => `refused (${err.name})`),
+    },
   };
 }
 
