@@ -13,11 +13,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
 	"github.com/realmgate/realmgate/pki"
@@ -52,26 +52,25 @@ func usersCA(t *testing.T) []byte {
 }
 
 // startDemo starts hostd on a copy of the demo project with files written over it: the embedded
-// PKI's CA, and the Accounts module built here (the copy is outside the repository's module, so
-// the daemon could not build it from source there; the descriptor names the built module).
+// PKI's CA, and the Accounts descriptor with its source folder made absolute, so that the daemon
+// builds the module from this folder, inside the repository's module (the copy is outside it).
 func startDemo(t *testing.T, files map[string][]byte) *hostdtest.Daemon {
 	t.Helper()
 	desc, err := os.ReadFile("adapters/Accounts/Accounts.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	built := strings.Replace(string(desc), ` source="src"`, "", 1)
-	if built == string(desc) {
-		t.Fatal(`adapters/Accounts/Accounts.xml has no source="src"`)
-	}
-	wasm, err := os.ReadFile(adaptertest.BuildGoWasm(t, "adapters/Accounts/src"))
+	src, err := filepath.Abs("adapters/Accounts/src")
 	if err != nil {
 		t.Fatal(err)
 	}
+	abs := strings.Replace(string(desc), ` source="src"`, ` source="`+filepath.ToSlash(src)+`"`, 1)
+	if abs == string(desc) {
+		t.Fatal(`adapters/Accounts/Accounts.xml has no source="src"`)
+	}
 	all := map[string][]byte{
-		"users-ca.p12":                    usersCA(t),
-		"adapters/Accounts/Accounts.xml":  []byte(built),
-		"adapters/Accounts/accounts.wasm": wasm,
+		"users-ca.p12":                   usersCA(t),
+		"adapters/Accounts/Accounts.xml": []byte(abs),
 	}
 	for name, b := range files {
 		all[name] = b
