@@ -12,13 +12,17 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
+	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/resource"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 func get(t *testing.T, hc *http.Client, u string) (*http.Response, string) {
@@ -32,11 +36,53 @@ func get(t *testing.T, hc *http.Client, u string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// usersCA is a PKCS#12 file of a new CA for the embedded PKI of wl_userCertificateAuthRealm, as
+// README.md makes it with openssl (password demo-password).
+func usersCA(t *testing.T) []byte {
+	t.Helper()
+	ca, err := pki.NewCA(pki.CAOptions{CommonName: "Demo users CA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, err := pkcs12.Modern.Encode(ca.Key, ca.Cert, nil, "demo-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p12
+}
+
+// startDemo starts hostd on a copy of the demo project with files written over it: the embedded
+// PKI's CA, and the Accounts descriptor with its source folder made absolute, so that the daemon
+// builds the module from this folder, inside the repository's module (the copy is outside it).
+func startDemo(t *testing.T, files map[string][]byte) *hostdtest.Daemon {
+	t.Helper()
+	desc, err := os.ReadFile("adapters/Accounts/Accounts.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := filepath.Abs("adapters/Accounts/src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs := strings.Replace(string(desc), ` source="src"`, ` source="`+filepath.ToSlash(src)+`"`, 1)
+	if abs == string(desc) {
+		t.Fatal(`adapters/Accounts/Accounts.xml has no source="src"`)
+	}
+	all := map[string][]byte{
+		"users-ca.p12":                   usersCA(t),
+		"adapters/Accounts/Accounts.xml": []byte(abs),
+	}
+	for name, b := range files {
+		all[name] = b
+	}
+	return hostdtest.Start(t, ".", hostdtest.Options{Files: all})
+}
+
 func TestDemoWebApp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo's wasm adapter")
 	}
-	d := hostdtest.Start(t, ".", hostdtest.Options{})
+	d := startDemo(t, nil)
 	hc := &http.Client{Timeout: 30 * time.Second}
 
 	// The pages load for anyone: a static resource whose test only sets the anonymous cookie.

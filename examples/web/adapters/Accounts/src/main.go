@@ -22,3 +22,23 @@ func getBalance(ptr, size uint32) uint64 {
 		return map[string]any{"user": in.UserID(), "balance": balances[in.UserID()], "currency": "EUR"}, nil
 	})
 }
+
+// getDevice answers the provisioned device this call came from (the device realm's identity)
+// and its user: deviceTests passes only once the browser holds the device certificate.
+//
+//go:wasmexport realmgate_proc_getDevice
+func getDevice(ptr, size uint32) uint64 {
+	return realmgate.Handle(ptr, size, func(in realmgate.Call[none]) (map[string]any, error) {
+		return map[string]any{"user": in.UserID(), "device": in.Identity.Device["id"]}, nil
+	})
+}
+
+// getProfile answers who signed in with a user certificate (certTests): the first call enrolls
+// one after the form login; later visits sign in with it, without a password.
+//
+//go:wasmexport realmgate_proc_getProfile
+func getProfile(ptr, size uint32) uint64 {
+	return realmgate.Handle(ptr, size, func(in realmgate.Call[none]) (map[string]any, error) {
+		return map[string]any{"user": in.UserID(), "balance": balances[in.UserID()], "currency": "EUR"}, nil
+	})
+}
