@@ -172,7 +172,7 @@ func nodeToolchain(t *testing.T) string {
 	}
 	if err != nil {
 		if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
-			t.Fatalf("node and npm are required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v; run .ci/install-resource-node.sh", err)
+			t.Fatalf("node and npm are required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v; run .ci/install-node.sh", err)
 		}
 		t.Skipf("node or npm not installed: %v", err)
 	}

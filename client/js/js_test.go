@@ -167,7 +167,7 @@ func nodeToolchain(t *testing.T) string {
 	}
 	if err != nil {
 		if requireToolchains() {
-			t.Fatalf("node and npm are required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v; run .ci/install-client-js.sh", err)
+			t.Fatalf("node and npm are required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v; run .ci/install-node.sh", err)
 		}
 		t.Skipf("node or npm not installed: %v", err)
 	}

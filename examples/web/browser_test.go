@@ -41,16 +41,16 @@ func requireTool(t *testing.T, install string, names ...string) string {
 // (npm run bundle), into a temporary file rather than the demo's static folder.
 func bundleSDK(t *testing.T) []byte {
 	t.Helper()
-	npm := requireTool(t, ".ci/install-client-js.sh", "npm")
+	npm := requireTool(t, ".ci/install-node.sh", "npm")
 	sdk, err := filepath.Abs(filepath.Join("..", "..", "client", "js"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(sdk, "node_modules", "esbuild")); err != nil {
 		if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
-			t.Fatal("client/js has no node_modules (REALMGATE_REQUIRE_TOOLCHAINS is set): run .ci/install-client-js.sh")
+			t.Fatal("client/js has no node_modules (REALMGATE_REQUIRE_TOOLCHAINS is set): run .ci/install-node.sh")
 		}
-		t.Skip("client/js has no node_modules (run .ci/install-client-js.sh)")
+		t.Skip("client/js has no node_modules (run .ci/install-node.sh)")
 	}
 	out := filepath.Join(t.TempDir(), "realmgate-client.js")
 	cmd := exec.Command(npm, "run", "--silent", "bundle", "--", "--outfile="+out)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests of client/js (the JavaScript client SDK) need: Node.js and npm (from
-# Debian, only when node is absent) and the package's locked dependencies (npm ci, skipped when
-# node_modules already holds the locked versions). Chromium comes from install-chromium.sh.
-# Idempotent and non-interactive.
+# Installs what the Node.js packages' tests need: Node.js and npm (from Debian, only when node is
+# absent) and each package's locked dependencies (npm ci, skipped when node_modules already holds
+# the locked versions): resource/node (the token validator) and client/js (the client SDK, whose
+# browser tests also need install-chromium.sh). Idempotent and non-interactive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,15 +20,16 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 	apt_get install -y --no-install-recommends nodejs npm
 fi
 
-cd client/js
-# Every locked package at its locked version (optional ones, such as esbuild's binaries for other
-# platforms, when present), or npm ci.
-if ! node -e '
+for pkg in resource/node client/js; do
+	# Every locked package at its locked version (optional ones, such as esbuild's binaries for
+	# other platforms, when present), or npm ci.
+	if ! (cd "$pkg" && node -e '
 const fs = require("fs")
 const lock = require("./package-lock.json")
 for (const [p, v] of Object.entries(lock.packages)) {
   if (!p || (v.optional && !fs.existsSync(p + "/package.json"))) continue
   if (require("./" + p + "/package.json").version !== v.version) process.exit(1)
-}' 2>/dev/null; then
-	npm ci --no-audit --no-fund --loglevel=error
-fi
+}' 2>/dev/null); then
+		(cd "$pkg" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+done
