@@ -17,31 +17,16 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/hostd/hostdtest"
+	"github.com/realmgate/realmgate/internal/chromiumtest"
 )
 
 var update = flag.Bool("update", false, "write the finished page's screenshot that README.md shows (docs/demo-web.png)")
-
-// requireTool returns the path of a tool the browser test needs; the test skips without it
-// unless CI requires every toolchain (REALMGATE_REQUIRE_TOOLCHAINS).
-func requireTool(t *testing.T, install string, names ...string) string {
-	t.Helper()
-	for _, name := range names {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
-		t.Fatalf("%s is required (REALMGATE_REQUIRE_TOOLCHAINS is set): run %s", names[0], install)
-	}
-	t.Skipf("%s is not installed (run %s)", names[0], install)
-	return ""
-}
 
 // bundleSDK builds the browser bundle of the JavaScript client SDK with client/js's own script
 // (npm run bundle), into a temporary file rather than the demo's static folder.
 func bundleSDK(t *testing.T) []byte {
 	t.Helper()
-	npm := requireTool(t, ".ci/install-node.sh", "npm")
+	npm := chromiumtest.RequireTool(t, ".ci/install-node.sh", "npm")
 	sdk, err := filepath.Abs(filepath.Join("..", "..", "client", "js"))
 	if err != nil {
 		t.Fatal(err)
@@ -94,28 +79,6 @@ func startResourceServer(t *testing.T, d *hostdtest.Daemon) string {
 	}
 	go io.Copy(io.Discard, stdout)
 	return addr
-}
-
-// browser starts a headless Chromium with a fresh profile, stopped when the test ends.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(requireTool(t, ".ci/install-chromium.sh", "chromium", "chromium-browser")),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return ctx
 }
 
 // do runs browser actions with a deadline, failing the test with what and the page's text.
@@ -179,7 +142,7 @@ func TestDemoInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo's wasm adapter and drives Chromium")
 	}
-	ctx := browser(t)
+	ctx := chromiumtest.Start(t, 1100, 900)
 	d := startDemo(t, map[string][]byte{"static/demo/sdk/realmgate-client.js": bundleSDK(t)})
 	rs := startResourceServer(t, d)
 	shots := t.TempDir()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,47 +13,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/internal/chromiumtest"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "write the console's screenshots that docs/console.md shows (docs/console/*.png)")
-
-// chromium returns the path of the Debian Chromium (.ci/install-chromium.sh); the test skips
-// without it unless CI requires every toolchain.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
-		t.Fatal("chromium is required (REALMGATE_REQUIRE_TOOLCHAINS is set): run .ci/install-chromium.sh")
-	}
-	t.Skip("chromium is not installed (run .ci/install-chromium.sh)")
-	return ""
-}
-
-// browser starts a headless Chromium with a fresh profile, stopped when the test ends.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 860),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	return ctx
-}
 
 // step runs browser actions with a deadline, failing the test with what.
 func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -103,7 +65,7 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string, docs bool) 
 // shows a decision as it is made; signing out leaves no page open.
 func TestConsoleInBrowser(t *testing.T) {
 	t.Parallel()
-	ctx := browser(t)
+	ctx := chromiumtest.Start(t, 1280, 860)
 	d := startDaemon(t)
 	var ks client.MemoryKeystore
 	enroll(t, d, &ks)
