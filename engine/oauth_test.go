@@ -166,3 +166,36 @@ func TestRotateTokenKeys(t *testing.T) {
 		t.Errorf("keys off: %v, want %s", err, engine.CodeNotImplemented)
 	}
 }
+
+// TestGrantTokenCappedByDescriptor: an application descriptor's accessTokenExpiration shortens
+// the application's tokens below their test's lifetime, and never lengthens them past it.
+func TestGrantTokenCappedByDescriptor(t *testing.T) {
+	life := int(engine.Lifetime(nil) / time.Second)
+	tests := []struct {
+		name       string
+		descriptor int
+		want       int
+	}{
+		{"none", 0, life},
+		{"shorter", 10, 10},
+		{"longer", 3600, life},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLab(t)
+			l.project.Apps[labApp].AccessTokenExpiration = tc.descriptor
+			eng := oauthEngine(t, l, l.issuer(t), nil)
+			c := l.client("android", "2.1.0")
+			c.mustChallenge("password")
+			c.mustSucceed("PasswordRealm", aliceCreds)
+			_, tok, err := eng.GrantToken(t.Context(), engine.TokenGrant{App: c.app, SessionID: c.sid, Passive: c.passive(), Scope: "password"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := tok.Claims.Expiry.Time().Sub(tok.Claims.IssuedAt.Time())
+			if tok.ExpiresIn != tc.want || exp != time.Duration(tc.want)*time.Second {
+				t.Errorf("expires_in %d, exp-iat %v; want %d s", tok.ExpiresIn, exp, tc.want)
+			}
+		})
+	}
+}

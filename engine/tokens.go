@@ -100,6 +100,10 @@ type TokenRequest struct {
 	SessionRef string
 	// User and Device are the identities of the test's user and device realms.
 	User, Device map[string]any
+	// MaxLifetime caps the token's life: the application descriptor's accessTokenExpiration
+	// (0: no cap). It only ever shortens the test's lifetime, so a descriptor cannot make tokens
+	// outlive what the scope's test allows, nor the key and revocation retention built on it.
+	MaxLifetime time.Duration
 }
 
 // Audience returns the audience of a token that the application app requested for requested
@@ -157,6 +161,9 @@ func (ti *TokenIssuer) MintFor(r TokenRequest) (*Token, error) {
 	}
 	now := ti.now()
 	life := Lifetime(test)
+	if r.MaxLifetime > 0 && r.MaxLifetime < life {
+		life = r.MaxLifetime
+	}
 	c := TokenClaims{
 		Issuer:     ti.Issuer,
 		Audience:   aud,
@@ -300,8 +307,12 @@ func (e *Engine) issueToken(ctx context.Context, ti *TokenIssuer, req AccessRequ
 	if err != nil || !acc.Allowed {
 		return acc, nil, err
 	}
-	tok, err := ti.MintFor(TokenRequest{Test: test, App: req.App.App, Audience: aud, SessionRef: acc.TokenSession,
-		User: acc.User, Device: acc.Device})
+	r := TokenRequest{Test: test, App: req.App.App, Audience: aud, SessionRef: acc.TokenSession,
+		User: acc.User, Device: acc.Device}
+	if app := e.project.Apps[req.App.App]; app != nil && app.AccessTokenExpiration > 0 {
+		r.MaxLifetime = time.Duration(app.AccessTokenExpiration) * time.Second
+	}
+	tok, err := ti.MintFor(r)
 	if err != nil {
 		return acc, nil, err
 	}

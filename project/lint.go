@@ -239,8 +239,8 @@ func lintStaticResources(p *Project, _ LintOptions) []Finding {
 
 // lintTokenLifetimes reports security tests whose access tokens live longer than the threshold:
 // a stolen token is good for that long. Tokens live for their test's AccessTokenExpirationSec
-// (engine.Lifetime); an application descriptor's accessTokenExpiration is not what the token
-// issuer reads, so it is not reported.
+// (engine.Lifetime); an application descriptor's accessTokenExpiration only ever shortens that
+// (engine.TokenRequest.MaxLifetime), so the test's value is the one to report.
 func lintTokenLifetimes(p *Project, opts LintOptions) []Finding {
 	var out []Finding
 	max := int(opts.MaxTokenLifetime / time.Second)

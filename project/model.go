@@ -160,7 +160,8 @@ type App struct {
 	Pos  Pos
 	Kind string // "hybrid" or "native"
 	Envs map[string]*Environment
-	// AccessTokenExpiration from the descriptor, seconds (0: unset).
+	// AccessTokenExpiration from the descriptor, seconds (0: unset): a cap on the life of the
+	// application's access tokens, which otherwise live their scope test's lifetime.
 	AccessTokenExpiration int
 	// UserIdentityRealms lists the descriptor's userIdentityRealms.
 	UserIdentityRealms []string
