@@ -1,0 +1,218 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/engine"
+	"github.com/realmgate/realmgate/project"
+)
+
+// stepsAdapter is Worklight's double-step sample in Go: step1(user, password) asks a second
+// question, step2(answer) logs the user in; refusals carry an errorMessage and the login
+// function's authStep 1. again answers with the login function's own object, loop asks one more
+// question each time, direct logs in at once.
+type stepsAdapter struct{ loops int }
+
+func (f *stepsAdapter) Call(_ context.Context, _, procedure string, in json.RawMessage) (json.RawMessage, error) {
+	var input struct{ Parameters []string }
+	if err := json.Unmarshal(in, &input); err != nil {
+		return nil, err
+	}
+	arg := func(i int) string {
+		if i < len(input.Parameters) {
+			return input.Parameters[i]
+		}
+		return ""
+	}
+	refuse := func(msg string) (json.RawMessage, error) {
+		return json.RawMessage(`{"authRequired":true,"authStep":1,"errorMessage":"` + msg + `"}`), nil
+	}
+	switch procedure {
+	case "onAuthRequired", "again":
+		return json.RawMessage(`{"authRequired":true,"authStep":1,"errorMessage":null}`), nil
+	case "direct":
+		return json.RawMessage(`{"identity":{"userId":"carol"}}`), nil
+	case "step1":
+		if arg(0) != "carol" || arg(1) != "pw" {
+			return refuse("Invalid login credentials")
+		}
+		return json.RawMessage(`{"authRequired":true,"authStep":2,"question":"What is your pet's name?","errorMessage":""}`), nil
+	case "step2":
+		if arg(0) != "Lassie" {
+			return refuse("Wrong security question answer")
+		}
+		return json.RawMessage(`{"identity":{"userId":"carol"},"authRequired":false}`), nil
+	case "loop":
+		f.loops++
+		return json.RawMessage(fmt.Sprintf(`{"authRequired":true,"authStep":%d}`, f.loops+1)), nil
+	}
+	return nil, fmt.Errorf("no procedure %s", procedure)
+}
+
+// stepsLab has the adapter-based realm StepsRealm, on adapter Auth, protecting test "adapterTwoStep".
+func stepsLab(t *testing.T, f *stepsAdapter) *lab {
+	files := labFiles(t)
+	conf := files[project.AuthConfigPath]
+	conf = strings.Replace(conf, "<securityTests>", `<securityTests>
+		<customSecurityTest name="adapterTwoStep"><test realm="StepsRealm" isInternalUserID="true"/></customSecurityTest>`, 1)
+	conf = strings.Replace(conf, "<realms>", `<realms>
+		<realm name="StepsRealm" loginModule="AnyUser">
+			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
+			<parameter name="login-function" value="Auth.onAuthRequired"/>
+			<parameter name="submit-procedures" value="step1, step2, again, loop, direct"/>
+		</realm>`, 1)
+	files[project.AuthConfigPath] = conf
+	files["adapters/Auth/Auth.xml"] = `<?xml version="1.0" encoding="UTF-8"?>
+<wl:adapter name="Auth" xmlns:wl="http://www.ibm.com/mfp/integration">
+	<procedure name="step1"/>
+	<procedure name="step2"/>
+	<procedure name="again"/>
+	<procedure name="loop"/>
+	<procedure name="direct"/>
+</wl:adapter>
+`
+	return newLabWith(t, labOptions{files: files, procs: f, config: engine.Config{MaxAttempts: 3}})
+}
+
+// Token modes of a step's answer.
+const (
+	lastToken  = "last"  // the stepToken of the last challenge
+	noToken    = "none"  // no stepToken
+	staleToken = "stale" // the stepToken of an earlier challenge, already used
+)
+
+// stepAnswer is one answer of a login and what it must come to.
+type stepAnswer struct {
+	procedure string
+	params    []string
+	token     string
+	// want is the outcome ("success", "retry" or an error code); for a retry, step is the
+	// challenge's authStep, err whether it carries an error (a failed attempt) and remaining
+	// its remainingAttempts (0 when absent).
+	want      string
+	step      float64
+	err       bool
+	remaining int
+}
+
+func TestAdapterRealmMultiStepLogin(t *testing.T) {
+	login := func(p ...string) stepAnswer { return stepAnswer{procedure: "step1", params: p, token: lastToken} }
+	second := func(a, token string) stepAnswer {
+		return stepAnswer{procedure: "step2", params: []string{a}, token: token}
+	}
+	with := func(a stepAnswer, want string, step float64, err bool, remaining int) stepAnswer {
+		a.want, a.step, a.err, a.remaining = want, step, err, remaining
+		return a
+	}
+	loops := func(n int) []stepAnswer {
+		var out []stepAnswer
+		for i := range n {
+			out = append(out, with(stepAnswer{procedure: "loop", token: lastToken}, "retry", float64(i+2), false, 0))
+		}
+		return out
+	}
+	cases := []struct {
+		name    string
+		answers []stepAnswer
+	}{
+		{"single step", []stepAnswer{
+			with(stepAnswer{procedure: "direct"}, "success", 0, false, 0),
+		}},
+		{"two steps", []stepAnswer{
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Lassie", lastToken), "success", 0, false, 0),
+		}},
+		{"wrong password at step 1 counts", []stepAnswer{
+			with(login("carol", "nope"), "retry", 1, true, 2),
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Lassie", lastToken), "success", 0, false, 0),
+		}},
+		{"wrong answer at step 2 counts and starts again", []stepAnswer{
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Rex", lastToken), "retry", 1, true, 2),
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Lassie", lastToken), "success", 0, false, 0),
+		}},
+		{"the attempt limit is as strict at step 2", []stepAnswer{
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Rex", lastToken), "retry", 1, true, 2),
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Fido", lastToken), "retry", 1, true, 1),
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Max", lastToken), string(engine.CodeTooManyAttempts), 0, false, 0),
+			with(login("carol", "pw"), string(engine.CodeTooManyAttempts), 0, false, 0),
+		}},
+		{"a step's answer without its token counts", []stepAnswer{
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Lassie", noToken), "retry", 1, true, 2),
+		}},
+		{"a used step token counts", []stepAnswer{
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Rex", lastToken), "retry", 1, true, 2),
+			with(login("carol", "pw"), "retry", 2, false, 0),
+			with(second("Lassie", staleToken), "retry", 1, true, 1),
+		}},
+		{"the first question again is a refusal", []stepAnswer{
+			with(stepAnswer{procedure: "again"}, "retry", 1, true, 2),
+		}},
+		{"at most 8 steps", append(loops(8),
+			with(stepAnswer{procedure: "loop", token: lastToken}, "retry", 1, true, 2)),
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := stepsLab(t, &stepsAdapter{})
+			c := l.client("mobilewebapp", "1.0")
+			ch := c.mustChallenge("adapterTwoStep").Challenges["StepsRealm"]
+			if diff := cmp.Diff(map[string]any{"authenticator": "adapter", "adapter": "Auth", "authRequired": true, "authStep": float64(1), "errorMessage": nil}, ch); diff != "" {
+				t.Fatalf("first challenge (-want +got):\n%s", diff)
+			}
+			var last, stale string
+			for i, a := range tc.answers {
+				body := map[string]any{"procedure": a.procedure, "parameters": a.params}
+				switch a.token {
+				case lastToken:
+					if last != "" {
+						body["stepToken"] = last
+					}
+				case staleToken:
+					body["stepToken"] = stale
+				}
+				b, _ := json.Marshal(body)
+				res, err := c.answer("StepsRealm", string(b))
+				got := stepAnswer{procedure: a.procedure, params: a.params, token: a.token, want: outcome(res, err)}
+				if err == nil && res.Retry != nil {
+					p := res.Retry.Challenges["StepsRealm"]
+					got.step, _ = p["authStep"].(float64)
+					_, got.err = p["error"]
+					if r, ok := p["remainingAttempts"].(int); ok {
+						got.remaining = r
+					}
+					tok, _ := p["stepToken"].(string)
+					if (tok != "") == got.err || (tok == "") != (got.step == 1) {
+						t.Errorf("answer %d: challenge %v: a step carries a stepToken, a refusal none", i, p)
+					}
+					if last != "" {
+						stale = last
+					}
+					last = tok
+				}
+				if diff := cmp.Diff(a, got, cmp.AllowUnexported(stepAnswer{})); diff != "" {
+					t.Fatalf("answer %d (-want +got):\n%s", i, diff)
+				}
+				if got.want == "success" {
+					if id := res.Identity; id["userId"] != "carol" {
+						t.Errorf("identity %v, want carol", id)
+					}
+					c.mustAllow("adapterTwoStep")
+				}
+			}
+		})
+	}
+}
