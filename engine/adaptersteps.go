@@ -89,13 +89,19 @@ func (a *adapterRealm) nextStep(x *exchange, out map[string]any, steps int) (map
 	x.s.dirty = true
 	payload := make(map[string]any, len(out)+3)
 	for k, v := range out {
-		payload[k] = v
+		if !serverMembers[k] {
+			payload[k] = v
+		}
 	}
 	payload["authenticator"] = "adapter"
 	payload["adapter"] = a.adapter
 	payload["stepToken"] = n
 	return payload, nil
 }
+
+// serverMembers are the members of a challenge the server speaks through: a step's object does
+// not set them, so a script's "error" cannot pass for a refusal nor its "stepToken" for a nonce.
+var serverMembers = map[string]bool{"authenticator": true, "adapter": true, "stepToken": true, "error": true, "remainingAttempts": true}
 
 // endSteps forgets a login's steps: it passed, failed or starts again.
 func (a *adapterRealm) endSteps(x *exchange) {

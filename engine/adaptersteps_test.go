@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -56,7 +57,7 @@ func (f *stepsAdapter) Call(_ context.Context, _, procedure string, in json.RawM
 }
 
 // stepsLab has the adapter-based realm StepsRealm, on adapter Auth, protecting test "adapterTwoStep".
-func stepsLab(t *testing.T, f *stepsAdapter) *lab {
+func stepsLab(t testing.TB, f engine.ProcedureRunner) *lab {
 	files := labFiles(t)
 	conf := files[project.AuthConfigPath]
 	conf = strings.Replace(conf, "<securityTests>", `<securityTests>
@@ -65,7 +66,7 @@ func stepsLab(t *testing.T, f *stepsAdapter) *lab {
 		<realm name="StepsRealm" loginModule="AnyUser">
 			<className>com.worklight.integration.auth.AdapterAuthenticator</className>
 			<parameter name="login-function" value="Auth.onAuthRequired"/>
-			<parameter name="submit-procedures" value="step1, step2, again, loop, direct"/>
+			<parameter name="submit-procedures" value="step1, step2, again, loop, direct, fuzz"/>
 		</realm>`, 1)
 	files[project.AuthConfigPath] = conf
 	files["adapters/Auth/Auth.xml"] = `<?xml version="1.0" encoding="UTF-8"?>
@@ -75,6 +76,7 @@ func stepsLab(t *testing.T, f *stepsAdapter) *lab {
 	<procedure name="again"/>
 	<procedure name="loop"/>
 	<procedure name="direct"/>
+	<procedure name="fuzz"/>
 </wl:adapter>
 `
 	return newLabWith(t, labOptions{files: files, procs: f, config: engine.Config{MaxAttempts: 3}})
@@ -215,4 +217,82 @@ func TestAdapterRealmMultiStepLogin(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fuzzStepsAdapter returns, from procedure "fuzz", the objects it is given in turn.
+type fuzzStepsAdapter struct {
+	stepsAdapter
+	outs [][]byte
+}
+
+func (f *fuzzStepsAdapter) Call(ctx context.Context, adapter, procedure string, in json.RawMessage) (json.RawMessage, error) {
+	if procedure != "fuzz" {
+		return f.stepsAdapter.Call(ctx, adapter, procedure, in)
+	}
+	if len(f.outs) == 0 {
+		return json.RawMessage(`{"authRequired":true,"errorMessage":"no more"}`), nil
+	}
+	out := f.outs[0]
+	f.outs = f.outs[1:]
+	return out, nil
+}
+
+// FuzzAdapterSteps feeds a login the objects a script's submit procedure might return: a realm
+// is passed only by an identity with a userId, a step carries a fresh stepToken and spends no
+// attempt, any other answer spends exactly one, and no login has more than 8 steps.
+func FuzzAdapterSteps(f *testing.F) {
+	f.Add([]byte(`{"authRequired":true,"authStep":2,"question":"q","errorMessage":""}`), []byte(`{"identity":{"userId":"carol"}}`), true)
+	f.Add([]byte(`{"authRequired":true,"authStep":1,"errorMessage":null}`), []byte(`{"authRequired":true,"errorMessage":"no"}`), true)
+	f.Add([]byte(`{"authRequired":true,"authStep":2}`), []byte(`{"authRequired":true,"authStep":3}`), false)
+	f.Add([]byte(`{"identity":{"userId":""}}`), []byte(`[1]`), true)
+	f.Add([]byte(`{"authRequired":"true","errorMessage":0}`), []byte(`null`), true)
+	fa := &fuzzStepsAdapter{}
+	l := stepsLab(f, fa)
+	f.Fuzz(func(t *testing.T, first, second []byte, token bool) {
+		fa.outs = nil
+		for range 6 {
+			fa.outs = append(fa.outs, first, second)
+		}
+		c := l.withT(t).client("mobilewebapp", "1.0")
+		c.mustChallenge("adapterTwoStep")
+		remaining, steps, last := 3, 0, ""
+		for range 12 {
+			body := map[string]any{"procedure": "fuzz", "parameters": []any{}}
+			if token && last != "" {
+				body["stepToken"] = last
+			}
+			b, _ := json.Marshal(body)
+			res, err := c.answer("StepsRealm", string(b))
+			var ee *engine.Error
+			switch {
+			case errors.As(err, &ee):
+				if ee.Code == engine.CodeTooManyAttempts && remaining != 1 {
+					t.Fatalf("too many attempts with %d remaining", remaining)
+				}
+				return
+			case err != nil:
+				t.Fatalf("answer: %v", err)
+			case res.Retry == nil:
+				if id := res.Identity; id["userId"] == nil || id["userId"] == "" {
+					t.Fatalf("passed with identity %v", id)
+				}
+				return
+			}
+			p := res.Retry.Challenges["StepsRealm"]
+			tok, _ := p["stepToken"].(string)
+			if tok != "" {
+				steps++
+				if _, hasErr := p["error"]; hasErr || steps > 8 || tok == last {
+					t.Fatalf("step %d: challenge %v after token %q", steps, p, last)
+				}
+			} else {
+				remaining--
+				steps = 0
+				if p["remainingAttempts"] != remaining {
+					t.Fatalf("refusal %v: want remainingAttempts %d", p, remaining)
+				}
+			}
+			last = tok
+		}
+	})
 }
