@@ -36,6 +36,9 @@ type AdapterSubmission struct {
 // ({"authenticator": "adapter"}): Submit is called for every challenge, the first one and each
 // step of a multi-step login, and its submission is posted with the step's single-use token
 // (stepToken) when the challenge carries one, so Submit deals only with the questions.
+//
+// Every challenge is a round of Config.MaxRounds: a login of n steps answered wrongly k times
+// takes up to (k+1)·n rounds, so a client of logins longer than two steps raises MaxRounds.
 type AdapterHandler struct {
 	Submit func(ctx context.Context, p AdapterPrompt) (AdapterSubmission, error)
 }
