@@ -78,3 +78,43 @@ func TestAdapterHandler(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAdapterHandler hands the handler arbitrary challenge payloads: it never panics, answers
+// only an adapter-based challenge, always names a procedure and parameters, and returns a
+// stepToken exactly when the challenge carries a non-empty one.
+func FuzzAdapterHandler(f *testing.F) {
+	f.Add([]byte(`{"authenticator":"adapter","adapter":"A","authRequired":true,"authStep":2,"stepToken":"n"}`))
+	f.Add([]byte(`{"authenticator":"adapter","authStep":1.5,"stepToken":7}`))
+	f.Add([]byte(`{"authenticator":"form"}`))
+	f.Add([]byte(`[]`))
+	h := &client.AdapterHandler{Submit: func(_ context.Context, p client.AdapterPrompt) (client.AdapterSubmission, error) {
+		for k := range p.Question {
+			if k == "stepToken" || k == "authenticator" {
+				return client.AdapterSubmission{}, errors.New("server member " + k + " in the question")
+			}
+		}
+		return client.AdapterSubmission{Procedure: "p"}, nil
+	}}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		a, err := h.HandleChallenge(context.Background(), &client.Challenge{Realm: "r", Round: 1, Payload: payload})
+		var p map[string]any
+		adapterBased := json.Unmarshal(payload, &p) == nil && p["authenticator"] == "adapter"
+		if err != nil {
+			if adapterBased && !errors.Is(err, client.ErrMalformedResponse) {
+				t.Fatalf("adapter-based challenge %s: %v", payload, err)
+			}
+			return
+		}
+		if !adapterBased {
+			t.Fatalf("answered %s", payload)
+		}
+		body := a.Body.(map[string]any)
+		if body["procedure"] != "p" || body["parameters"] == nil {
+			t.Fatalf("body %v", body)
+		}
+		tok, _ := p["stepToken"].(string)
+		if got, has := body["stepToken"]; has != (tok != "") || has && got != tok {
+			t.Fatalf("challenge %s: body %v", payload, body)
+		}
+	})
+}
