@@ -296,3 +296,36 @@ func FuzzAdapterSteps(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAdapterLogin compares a one-step adapter-based login with a two-step one (the second
+// question costs a login-function call, a nonce and an answer more).
+func BenchmarkAdapterLogin(b *testing.B) {
+	l := stepsLab(b, &stepsAdapter{})
+	answer := func(c *client, body string) *engine.AnswerResult {
+		res, err := c.answer("StepsRealm", body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return res
+	}
+	b.Run("one-step", func(b *testing.B) {
+		for b.Loop() {
+			c := l.client("mobilewebapp", "1.0")
+			c.mustChallenge("adapterTwoStep")
+			if res := answer(c, `{"procedure":"direct"}`); res.Status != engine.StatusSuccess {
+				b.Fatalf("%+v", res)
+			}
+		}
+	})
+	b.Run("two-step", func(b *testing.B) {
+		for b.Loop() {
+			c := l.client("mobilewebapp", "1.0")
+			c.mustChallenge("adapterTwoStep")
+			res := answer(c, `{"procedure":"step1","parameters":["carol","pw"]}`)
+			tok, _ := res.Retry.Challenges["StepsRealm"]["stepToken"].(string)
+			if res := answer(c, `{"procedure":"step2","parameters":["Lassie"],"stepToken":"`+tok+`"}`); res.Status != engine.StatusSuccess {
+				b.Fatalf("%+v", res)
+			}
+		}
+	})
+}
