@@ -34,8 +34,9 @@ const DefaultSubmitProcedure = project.DefaultSubmitProcedure
 // adapterRealm is a realm with com.worklight.integration.auth.AdapterAuthenticator: the adapter
 // decides the login. Its login-function makes the challenge (Worklight's onAuthRequired), and the
 // procedure a client's answer names decides it: returning {"identity": {"userId": ...}} logs the
-// user in (Worklight's WL.Server.setActiveUser), {"authRequired": true, "errorMessage": ...} asks
-// again.
+// user in (Worklight's WL.Server.setActiveUser), {"authRequired": true, "errorMessage": ...} is a
+// wrong answer, and {"authRequired": true, ...} with no errorMessage and another object than the
+// login function's is the login's next step (adaptersteps.go).
 type adapterRealm struct {
 	name           string
 	adapter        string
@@ -148,6 +149,7 @@ func adapterError(adapter, procedure string, err error) error {
 }
 
 func (a *adapterRealm) challenge(x *exchange) (map[string]any, error) {
+	a.endSteps(x) // the login function's challenge starts a login
 	out, err := a.call(x, a.loginFunction, map[string]any{})
 	if err != nil {
 		return nil, err
@@ -165,6 +167,9 @@ func (a *adapterRealm) answer(x *exchange, req *AnswerRequest) (answerOutcome, e
 	var body struct {
 		Procedure  string `json:"procedure"`
 		Parameters []any  `json:"parameters"`
+		// StepToken answers a step of a multi-step login: the single-use nonce of the step's
+		// challenge (adaptersteps.go).
+		StepToken string `json:"stepToken"`
 	}
 	if err := decodeAnswer(req.Body, &body); err != nil {
 		return answerOutcome{}, err
@@ -186,10 +191,21 @@ func (a *adapterRealm) answer(x *exchange, req *AnswerRequest) (answerOutcome, e
 	if err := x.e.beginLogin(x, a.name, "", ""); err != nil {
 		return answerOutcome{}, err
 	}
+	steps, err := a.checkStep(x, body.StepToken)
+	if err != nil {
+		return answerOutcome{}, err
+	}
 	out, err := a.call(x, body.Procedure, map[string]any{"parameters": body.Parameters})
 	if err != nil {
 		return answerOutcome{}, err
 	}
+	if _, ok := out["identity"].(map[string]any); !ok {
+		next, err := a.nextStep(x, out, steps)
+		if err != nil || next != nil {
+			return answerOutcome{challenge: next}, err
+		}
+	}
+	a.endSteps(x)
 	if id, ok := out["identity"].(map[string]any); ok {
 		user, _ := id["userId"].(string)
 		if user == "" || len(user) > maxUsername {

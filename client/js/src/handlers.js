@@ -74,7 +74,9 @@ export class LoginHandler {
  * Answers an adapter-based realm ({"authenticator": "adapter", "adapter", ...the login function's
  * object}): submit(challenge) returns the parameters of the adapter's submitAuthentication
  * procedure (or {procedure, parameters} to name another procedure the realm accepts). A wrong
- * answer comes back as a new challenge whose `error` carries the adapter's errorMessage.
+ * answer comes back as a new challenge whose `error` carries the adapter's errorMessage; a step of
+ * a multi-step login ({"authStep": 2, "question", ...}) as a new challenge without one, and the
+ * handler returns the step's stepToken with the answer.
  */
 export function adapterLoginHandler(submit) {
   return {
@@ -83,8 +85,12 @@ export function adapterLoginHandler(submit) {
         throw coded(Codes.UNSUPPORTED_CHALLENGE, `realm ${ch.realm} is not adapter-based`);
       }
       const out = await submit(ch);
-      if (Array.isArray(out)) return { body: { procedure: 'submitAuthentication', parameters: out } };
-      return { body: { procedure: out.procedure ?? 'submitAuthentication', parameters: out.parameters ?? [] } };
+      const body = Array.isArray(out)
+        ? { procedure: 'submitAuthentication', parameters: out }
+        : { procedure: out.procedure ?? 'submitAuthentication', parameters: out.parameters ?? [] };
+      // A step of a multi-step login carries a single-use token its answer must return.
+      if (typeof ch.payload.stepToken === 'string') body.stepToken = ch.payload.stepToken;
+      return { body };
     },
   };
 }

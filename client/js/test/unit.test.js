@@ -19,6 +19,7 @@ import {
   RealmgateError,
   RealmgateClient,
   ProvisioningHandler,
+  adapterLoginHandler,
 } from '../src/index.js';
 
 test('Bearer challenges', () => {
@@ -202,4 +203,14 @@ test('replies are bounded; a 401 that is not a challenge is handed back', async 
   const page = await c.request('/page');
   assert.equal(page.status, 401);
   assert.equal(await page.text(), '<p>sign in</p>');
+});
+
+test('an adapter-based login answers each step with its stepToken', async () => {
+  const h = adapterLoginHandler(async (ch) => (ch.payload.authStep === 2 ? { procedure: 'submitAuthStep2', parameters: ['Lassie'] } : ['user', 'pw']));
+  assert.deepEqual(await h.handleChallenge({ realm: 'r', payload: { authenticator: 'adapter', authStep: 1 } }), {
+    body: { procedure: 'submitAuthentication', parameters: ['user', 'pw'] },
+  });
+  assert.deepEqual(await h.handleChallenge({ realm: 'r', payload: { authenticator: 'adapter', authStep: 2, question: 'Pet?', stepToken: 'n-2' } }), {
+    body: { procedure: 'submitAuthStep2', parameters: ['Lassie'], stepToken: 'n-2' },
+  });
 });
