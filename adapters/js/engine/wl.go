@@ -17,13 +17,14 @@ import (
 )
 
 // The settings through which the host hands the engine the adapter (adapters/js): its
-// -impl.js, the base URL of its <connectivity>, and its XSL files. They are data: the engine
-// compiles the JavaScript inside the sandbox.
+// -impl.js, the base URL of its <connectivity>, and the names of its XSL files that are
+// Worklight's stock filtered.xsl, one a line. They are data: the engine compiles the JavaScript
+// inside the sandbox.
 const (
 	SettingFile         = "realmgate.js.file"
 	SettingSource       = "realmgate.js.source"
 	SettingConnectivity = "realmgate.js.connectivity"
-	SettingXSLPrefix    = "realmgate.js.xsl."
+	SettingStockXSL     = "realmgate.js.stock-xsl"
 )
 
 // maxCallStack bounds JavaScript recursion: a runaway recursion fails the call with a
@@ -44,7 +45,7 @@ type engine struct {
 	vm        *goja.Runtime
 	file      string
 	base      string
-	xsl       map[string]string
+	stockXSL  map[string]bool
 	functions []string
 	stringify goja.Callable
 	parse     goja.Callable
@@ -62,17 +63,17 @@ type callState struct {
 }
 
 // newEngine compiles and runs the adapter's -impl.js from settings. The host has checked the
-// APIs it uses (package jsscan) before it loaded the script: an API the engine does not provide
+// APIs it uses (package adapters/jsapi) before it loaded the script: an API the engine does not provide
 // is missing from WL, and a call of it fails.
 func newEngine(h host, settings map[string]string) (*engine, error) {
 	file, src := settings[SettingFile], settings[SettingSource]
 	if file == "" {
 		return nil, errors.New("no JavaScript: the host passed no " + SettingFile)
 	}
-	e := &engine{host: h, vm: goja.New(), file: file, base: settings[SettingConnectivity], xsl: map[string]string{}}
-	for k, v := range settings {
-		if name, ok := strings.CutPrefix(k, SettingXSLPrefix); ok {
-			e.xsl[name] = v
+	e := &engine{host: h, vm: goja.New(), file: file, base: settings[SettingConnectivity], stockXSL: map[string]bool{}}
+	for name := range strings.SplitSeq(settings[SettingStockXSL], "\n") {
+		if name != "" {
+			e.stockXSL[name] = true
 		}
 	}
 	e.vm.SetMaxCallStackSize(maxCallStack)
@@ -434,7 +435,7 @@ func (e *engine) doHTTP(o httpOptions) (map[string]any, error) {
 	var transform transformer
 	if t := o.Transformation; t != nil && strings.EqualFold(t.Type, "xslFile") {
 		var err error
-		if transform, err = xslTransformer(t.XSLFile, e.xsl); err != nil {
+		if transform, err = xslTransformer(t.XSLFile, e.stockXSL); err != nil {
 			return nil, err
 		}
 	}
