@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/realmgate/realmgate/adapters"
@@ -37,6 +38,7 @@ const (
 	SettingSource       = "realmgate.js.source"
 	SettingConnectivity = "realmgate.js.connectivity"
 	SettingStockXSL     = "realmgate.js.stock-xsl"
+	SettingMemoryLimit  = "realmgate.js.memory-limit"
 )
 
 // The engine module's own procedures.
@@ -74,6 +76,10 @@ func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 		// the file and the place.
 		return nil, loadErr("the script does not load", err)
 	}
+	// The engine's garbage collector runs seldom (goja allocates much, and each collection
+	// scans the whole heap at wasm speed) but harder as the heap nears three quarters of the
+	// instance's memory cap, so that garbage does not trap a call that fits.
+	settings[SettingMemoryLimit] = strconv.FormatUint(uint64(cfg.Limits.WithDefaults().MemoryPages)*(64<<10)*3/4, 10)
 	for k, v := range cfg.Settings {
 		if _, reserved := settings[k]; !reserved {
 			settings[k] = v

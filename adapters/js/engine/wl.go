@@ -25,6 +25,7 @@ const (
 	SettingSource       = "realmgate.js.source"
 	SettingConnectivity = "realmgate.js.connectivity"
 	SettingStockXSL     = "realmgate.js.stock-xsl"
+	SettingMemoryLimit  = "realmgate.js.memory-limit"
 )
 
 // maxCallStack bounds JavaScript recursion: a runaway recursion fails the call with a
@@ -120,8 +121,8 @@ func jsError(err error) error {
 
 // callInput is what the host passes the engine's call procedure.
 type callInput struct {
-	Procedure string          `json:"procedure"`
-	Input     json.RawMessage `json:"input"`
+	Procedure string         `json:"procedure"`
+	Input     procedureInput `json:"input"`
 }
 
 // procedureInput is the input of an adapter procedure (see sdk-wasm/ABI.md and the adapter
@@ -138,16 +139,12 @@ type procedureInput struct {
 // output; when it called WL.Server.setActiveUser for the realm it serves, the output carries the
 // identity as {"identity": ...}, which logs the user in.
 func (e *engine) call(raw []byte) ([]byte, error) {
+	// One decode of the whole call; the parameters stay JSON until jsonToJS builds them.
 	var ci callInput
 	if err := json.Unmarshal(raw, &ci); err != nil {
 		return nil, fmt.Errorf("invalid call: %w", err)
 	}
-	var in procedureInput
-	if len(ci.Input) > 0 {
-		if err := json.Unmarshal(ci.Input, &in); err != nil {
-			return nil, fmt.Errorf("invalid input: %w", err)
-		}
-	}
+	in := ci.Input
 	fn, ok := goja.AssertFunction(e.vm.GlobalObject().Get(ci.Procedure))
 	if !ok {
 		return nil, fmt.Errorf("%s defines no function %s", e.file, ci.Procedure)
@@ -157,10 +154,9 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 	var args []goja.Value
 	switch {
 	case len(in.Parameters) > 0 && string(in.Parameters) != "null":
-		// The parameters go from JSON text to JavaScript values in one JSON.parse.
-		v, err := e.parse(goja.Undefined(), e.vm.ToValue(string(in.Parameters)))
+		v, err := e.jsonToJS(in.Parameters)
 		if err != nil {
-			return nil, fmt.Errorf("invalid parameters: %w", jsError(err))
+			return nil, fmt.Errorf("invalid parameters: %w", err)
 		}
 		arr, ok := v.(*goja.Object)
 		if !ok || arr.ClassName() != "Array" {
@@ -182,12 +178,12 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 	}
 	out := []byte("{}")
 	if res != nil && !goja.IsUndefined(res) {
-		s, err := e.stringify(goja.Undefined(), res)
+		b, ok, err := e.stringifyJS(res)
 		if err != nil {
-			return nil, fmt.Errorf("the result of %s cannot be turned into JSON: %w", ci.Procedure, jsError(err))
+			return nil, fmt.Errorf("the result of %s cannot be turned into JSON: %w", ci.Procedure, err)
 		}
-		if !goja.IsUndefined(s) {
-			out = []byte(s.String())
+		if ok {
+			out = b
 		}
 	}
 	if e.cur.activeSet && e.cur.active != nil {
@@ -208,11 +204,7 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 // toJS turns a JSON value into a plain JavaScript value (objects and arrays of the runtime's
 // own kind, so that adapters may modify and stringify them).
 func (e *engine) toJS(v any) goja.Value {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return goja.Undefined()
-	}
-	val, err := e.parse(goja.Undefined(), e.vm.ToValue(string(b)))
+	val, err := e.goToJS(v, 0)
 	if err != nil {
 		return goja.Undefined()
 	}
