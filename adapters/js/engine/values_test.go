@@ -126,3 +126,42 @@ func FuzzJSONToJS(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeCall(t *testing.T) {
+	e := newTestEngine(t)
+	ci, err := e.decodeCall([]byte(`{"procedure":"p","other":[1,{"x":2}],"input":{"parameters":[1,"a",{"b":[true]}],"realm":"R","identity":{"user":{"id":"u"}},"request":{"headers":{"H":"v"}},"extra":null}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := e.stringify(goja.Undefined(), ci.Params)
+	if ci.Procedure != "p" || ci.Realm != "R" || len(ci.Args) != 3 || args.String() != `[1,"a",{"b":[true]}]` ||
+		ci.Identity["user"].(map[string]any)["id"] != "u" || ci.Request["headers"].(map[string]any)["H"] != "v" {
+		t.Errorf("decodeCall = %+v (parameters %s)", ci, args)
+	}
+	if ci, err := e.decodeCall([]byte(`{"procedure":"p","input":{"parameters":null}}`)); err != nil || ci.Params != nil || ci.Args != nil {
+		t.Errorf("null parameters: %+v, %v", ci, err)
+	}
+	for _, bad := range []string{``, `[]`, `{"procedure":1}`, `{"procedure":"p","input":[]}`, `{"procedure":"p","input":{"parameters":{}}}`,
+		`{"procedure":"p","input":{"parameters":[1,]}}`, `{"procedure":"p"} {}`, `{"procedure":"p","input":{"identity":"x"}}`} {
+		if _, err := e.decodeCall([]byte(bad)); err == nil {
+			t.Errorf("decodeCall(%q) accepted an invalid call", bad)
+		}
+	}
+}
+
+// FuzzDecodeCall: whatever the bytes, decodeCall returns a call or an error, never panics, and
+// a call's arguments are its parameters' elements.
+func FuzzDecodeCall(f *testing.F) {
+	f.Add([]byte(`{"procedure":"p","input":{"parameters":[1,"a"],"realm":"R","identity":{},"request":{}}}`))
+	f.Add([]byte(`{"input":{"parameters":null}}`))
+	e := newTestEngine(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ci, err := e.decodeCall(b)
+		if err != nil {
+			return
+		}
+		if ci.Params != nil && int(ci.Params.Get("length").ToInteger()) != len(ci.Args) {
+			t.Fatalf("%d arguments of %d parameters", len(ci.Args), ci.Params.Get("length").ToInteger())
+		}
+	})
+}

@@ -119,58 +119,28 @@ func jsError(err error) error {
 	return err
 }
 
-// callInput is what the host passes the engine's call procedure.
-type callInput struct {
-	Procedure string         `json:"procedure"`
-	Input     procedureInput `json:"input"`
-}
-
-// procedureInput is the input of an adapter procedure (see sdk-wasm/ABI.md and the adapter
-// realm's calls): positional parameters, the caller's identities, the realm of a login.
-type procedureInput struct {
-	Parameters json.RawMessage `json:"parameters"`
-	Identity   map[string]any  `json:"identity"`
-	Realm      string          `json:"realm"`
-	Request    map[string]any  `json:"request"`
-}
-
 // call runs one procedure: the JavaScript function of that name with the input's parameters
 // (a login-function gets Worklight's (headers, errorMessage)). Its result, as JSON, is the
 // output; when it called WL.Server.setActiveUser for the realm it serves, the output carries the
 // identity as {"identity": ...}, which logs the user in.
 func (e *engine) call(raw []byte) ([]byte, error) {
-	// One decode of the whole call; the parameters stay JSON until jsonToJS builds them.
-	var ci callInput
-	if err := json.Unmarshal(raw, &ci); err != nil {
-		return nil, fmt.Errorf("invalid call: %w", err)
+	ci, err := e.decodeCall(raw)
+	if err != nil {
+		return nil, err
 	}
-	in := ci.Input
 	fn, ok := goja.AssertFunction(e.vm.GlobalObject().Get(ci.Procedure))
 	if !ok {
 		return nil, fmt.Errorf("%s defines no function %s", e.file, ci.Procedure)
 	}
-	e.cur = &callState{realm: in.Realm, identity: in.Identity, request: in.Request}
+	e.cur = &callState{realm: ci.Realm, identity: ci.Identity, request: ci.Request}
 	defer func() { e.cur = &callState{} }()
-	var args []goja.Value
+	args := ci.Args
 	switch {
-	case len(in.Parameters) > 0 && string(in.Parameters) != "null":
-		v, err := e.jsonToJS(in.Parameters)
-		if err != nil {
-			return nil, fmt.Errorf("invalid parameters: %w", err)
-		}
-		arr, ok := v.(*goja.Object)
-		if !ok || arr.ClassName() != "Array" {
-			return nil, errors.New("invalid parameters: not an array")
-		}
-		e.cur.params = arr
-		n := int(arr.Get("length").ToInteger())
-		args = make([]goja.Value, n)
-		for i := range n {
-			args[i] = arr.Get(strconv.Itoa(i))
-		}
-	case in.Realm != "":
+	case ci.Params != nil:
+		e.cur.params = ci.Params
+	case ci.Realm != "":
 		// A login-function: Worklight's onAuthRequired(headers, errorMessage).
-		args = []goja.Value{e.toJS(requestHeaders(in.Request)), goja.Null()}
+		args = []goja.Value{e.toJS(requestHeaders(ci.Request)), goja.Null()}
 	}
 	res, err := fn(goja.Undefined(), args...)
 	if err != nil {
