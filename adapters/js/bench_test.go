@@ -51,7 +51,7 @@ type bareEngine struct {
 	free api.Function
 }
 
-func newBareEngine(b *testing.B, module string, settings map[string]string) *bareEngine {
+func newBareEngine(b testing.TB, module string, settings map[string]string) *bareEngine {
 	b.Helper()
 	ctx := context.Background()
 	code, err := os.ReadFile(module)

@@ -92,6 +92,9 @@ func TestCorpus(t *testing.T) {
 			var ae *adapters.Error
 			if ok := asError(err, &ae); ok {
 				msg = ae.Message
+				if ae.Err != nil {
+					msg = ae.Err.Error()
+				}
 			}
 			lines = append(lines, fmt.Sprintf("refused  %s: %s", filepath.ToSlash(rel), firstClause(msg)))
 			continue

@@ -18,10 +18,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/realmgate/realmgate/adapters"
-	"github.com/realmgate/realmgate/adapters/js/jsscan"
+	"github.com/realmgate/realmgate/adapters/jsapi"
 	"github.com/realmgate/realmgate/adapters/wasm"
 )
 
@@ -30,12 +31,14 @@ const Kind = "js"
 
 // The settings through which the engine module receives the adapter (engine/wl.go has the
 // same names): the file name and source of the -impl.js, the base URL of the adapter's
-// <connectivity>, and each XSL file of its folder by name.
+// <connectivity>, and the names of the XSL files its transformations use that are Worklight's
+// stock filtered.xsl (jsapi decides), one a line.
 const (
 	SettingFile         = "realmgate.js.file"
 	SettingSource       = "realmgate.js.source"
 	SettingConnectivity = "realmgate.js.connectivity"
-	SettingXSLPrefix    = "realmgate.js.xsl."
+	SettingStockXSL     = "realmgate.js.stock-xsl"
+	SettingMemoryLimit  = "realmgate.js.memory-limit"
 )
 
 // The engine module's own procedures.
@@ -45,11 +48,8 @@ const (
 	procPing = "ping" // echoes its input without entering JavaScript (benchmarks)
 )
 
-// Bounds of what the host reads from an adapter's folder.
-const (
-	maxScript   = 4 << 20
-	maxXSLFiles = 64
-)
+// maxXSL bounds the stylesheet the host reads; a larger one is not the stock filter.
+const maxXSL = 1 << 20
 
 func init() {
 	adapters.Register(Kind, adapters.BackendFunc(Open))
@@ -57,8 +57,9 @@ func init() {
 
 // Open checks the adapter's script and loads it into the engine module: the script uses only the
 // APIs the engine provides (an unsupported one is an error at file:line), compiles and runs, and
-// defines a function for every procedure of cfg.Procedures. Errors are *adapters.Error with Code
-// CodeUnavailable.
+// defines a function for every procedure of cfg.Procedures. The check is jsapi's, the one hostd
+// check and the daemon's project loader run, so what loads here is what they accept. Errors are
+// *adapters.Error with Code CodeUnavailable.
 func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 	loadErr := func(msg string, cause error) error {
 		return &adapters.Error{Code: adapters.CodeUnavailable, Adapter: cfg.Name, Message: msg, Err: cause}
@@ -69,14 +70,16 @@ func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 	if cfg.Module == "" {
 		return nil, loadErr("no JavaScript engine module: build it with hostd adapter build-js-engine and name it in hostd.yaml (jsEngine), or run in development mode", nil)
 	}
-	settings, err := scriptSettings(cfg.Script)
+	settings, err := scriptSettings(cfg.Script, cfg.Procedures)
 	if err != nil {
-		return nil, loadErr(err.Error(), err)
+		// The cause (a *jsapi.LoadError or *jsapi.SyntaxError for a script jsapi refuses) says
+		// the file and the place.
+		return nil, loadErr("the script does not load", err)
 	}
-	// The APIs the script uses are checked as text, before the sandbox loads it.
-	if uses := jsscan.Check(settings[SettingFile], settings[SettingSource]); len(uses) > 0 {
-		return nil, loadErr(jsscan.Join(uses).Error(), nil)
-	}
+	// The engine's garbage collector runs seldom (goja allocates much, and each collection
+	// scans the whole heap at wasm speed) but harder as the heap nears three quarters of the
+	// instance's memory cap, so that garbage does not trap a call that fits.
+	settings[SettingMemoryLimit] = strconv.FormatUint(uint64(cfg.Limits.WithDefaults().MemoryPages)*(64<<10)*3/4, 10)
 	for k, v := range cfg.Settings {
 		if _, reserved := settings[k]; !reserved {
 			settings[k] = v
@@ -133,28 +136,34 @@ func orNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
-// scriptSettings reads the script and the XSL files beside it into the engine's settings.
-func scriptSettings(script string) (map[string]string, error) {
-	src, err := readBounded(script, maxScript)
+// scriptSettings reads the script, checks the APIs it uses and the procedures it defines with
+// jsapi (before the sandbox loads it), and returns the engine's settings: the script, and the
+// stylesheets of its folder that jsapi found to be the stock filtered.xsl.
+func scriptSettings(script string, procedures []string) (map[string]string, error) {
+	src, err := readBounded(script, jsapi.MaxSourceBytes)
 	if err != nil {
 		return nil, err
 	}
-	settings := map[string]string{SettingFile: filepath.Base(script), SettingSource: src}
-	xsls, err := filepath.Glob(filepath.Join(filepath.Dir(script), "*.xsl"))
+	name := filepath.Base(script)
+	r, err := jsapi.Scan(name, []byte(src))
 	if err != nil {
 		return nil, err
 	}
-	if len(xsls) > maxXSLFiles {
-		return nil, fmt.Errorf("the adapter's folder holds %d XSL files, more than %d", len(xsls), maxXSLFiles)
+	dir := filepath.Dir(script)
+	r.ResolveXSL(func(xsl string) ([]byte, error) {
+		b, err := readBounded(filepath.Join(dir, xsl), maxXSL)
+		return []byte(b), err
+	})
+	if err := r.Err(procedures); err != nil {
+		return nil, err
 	}
-	for _, f := range xsls {
-		b, err := readBounded(f, maxScript)
-		if err != nil {
-			return nil, err
+	var stock []string
+	for _, u := range r.Uses {
+		if u.API == jsapi.FamilyStockXSL && !slices.Contains(stock, u.Detail) {
+			stock = append(stock, u.Detail)
 		}
-		settings[SettingXSLPrefix+filepath.Base(f)] = b
 	}
-	return settings, nil
+	return map[string]string{SettingFile: name, SettingSource: src, SettingStockXSL: strings.Join(stock, "\n")}, nil
 }
 
 func readBounded(path string, limit int64) (string, error) {

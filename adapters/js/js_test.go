@@ -3,12 +3,14 @@ package js_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/adapters/jsapi"
 )
 
 const echoScript = `
@@ -50,17 +52,22 @@ func TestLoadErrors(t *testing.T) {
 		want      string
 	}{
 		{"syntax", "function f( {", nil, "Test-impl.js"},
-		{"missing function", echoScript, []string{"echo", "getData"}, "defines no function getData"},
-		{"event source", "function f(){}\nWL.Server.createEventSource({name: 'x'});\n", nil, "Test-impl.js:2: WL.Server.createEventSource is not supported"},
+		{"missing function", echoScript, []string{"echo", "getData"}, "Test-impl.js defines no function for procedures getData"},
+		{"event source", "function f(){}\nWL.Server.createEventSource({name: 'x'});\n", nil, "Test-impl.js:2:1: WL.Server.createEventSource is refused: event sources poll"},
 		{"sql", "var s = WL.Server.createSQLStatement('select 1');\nfunction f() { return WL.Server.invokeSQLStatement({preparedStatement: s}); }\n", nil,
-			"Test-impl.js:1: WL.Server.createSQLStatement is not supported: SQL adapters are not supported"},
-		{"java", "function f() {\n  return new java.util.Date();\n}\n", nil, "Test-impl.js:2: Java (java.util) is not supported"},
+			"Test-impl.js:1:9: WL.Server.createSQLStatement is refused: SQL adapters need a database connection"},
+		{"java", "function f() {\n  return new java.util.Date();\n}\n", nil, "Test-impl.js:2:14: Java (java.util.Date) is refused: there is no Java in the sandbox"},
+		{"invokeProcedure", "function f() {\n  return WL.Server.invokeProcedure({adapter: 'B', procedure: 'g', parameters: []});\n}\n", nil,
+			"Test-impl.js:2:10: WL.Server.invokeProcedure is refused: the host has no path from one adapter call to another"},
 		{"throws at load", "function f(){}\nthrow new Error('boom');\n", nil, "boom"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := openScript(t, tc.src, adapters.Config{Procedures: tc.procs})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Open = %v, want an error containing %q", err, tc.want)
+			}
+			if _, ok := errors.AsType[*jsapi.LoadError](err); tc.name != "syntax" && tc.name != "throws at load" && !ok {
+				t.Errorf("Open = %v, want a *jsapi.LoadError among its causes", err)
 			}
 			if adapters.CodeOf(err) != adapters.CodeUnavailable {
 				t.Errorf("code = %s, want %s", adapters.CodeOf(err), adapters.CodeUnavailable)

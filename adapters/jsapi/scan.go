@@ -45,6 +45,19 @@ type Use struct {
 	Detail string
 }
 
+// Name names the use as a reader would: the API, or for a family what it is and its detail.
+func (u Use) Name() string {
+	switch u.API {
+	case FamilyJava:
+		return fmt.Sprintf("Java (%s)", u.Detail)
+	case FamilyXSL, FamilyStockXSL:
+		return fmt.Sprintf("an XSL transformation (%s)", u.Detail)
+	case FamilyDynamic:
+		return fmt.Sprintf("a computed member (%s)", u.Detail)
+	}
+	return u.API
+}
+
 // Report is what Scan finds in one script.
 type Report struct {
 	// File is the name the script was scanned under, as given to Scan.
@@ -178,7 +191,7 @@ func (e *LoadError) Error() string {
 	var parts []string
 	if len(e.Refused) > 0 {
 		u := e.Refused[0]
-		msg := fmt.Sprintf("%s:%s: %s is refused: %s", e.File, u.Pos, u.API, u.Reason)
+		msg := fmt.Sprintf("%s:%s: %s is refused: %s", e.File, u.Pos, u.Name(), u.Reason)
 		if n := len(e.Refused) - 1; n > 0 {
 			msg += fmt.Sprintf(" (and %d more refused uses)", n)
 		}

@@ -50,7 +50,7 @@ function f() { log.debug(1); }`, []use{{"3:16", "WL.Logger.debug", ok, ""}}},
 		{"a function taken as a value", `var invoke = WL.Server.invokeSQLStatement;`,
 			[]use{{"1:14", "WL.Server.invokeSQLStatement", no, ""}}},
 		{"bracket with a string", `WL.Server["invokeProcedure"]({adapter: 'A', procedure: 'p'});`,
-			[]use{{"1:1", "WL.Server.invokeProcedure", ok, ""}}},
+			[]use{{"1:1", "WL.Server.invokeProcedure", no, ""}}},
 		{"computed member", `var n = 'invokeHttp'; WL.Server[n]({});`,
 			[]use{{"1:23", FamilyDynamic, no, "WL.Server[...]"}}},
 		{"call and apply count as uses", `WL.Server.invokeHttp.call(null, {});`,
@@ -106,6 +106,10 @@ var s = "WL.Server.createEventSource";`, nil},
 		{"notifications", `WL.Server.createEventSource({name: 'PushEventSource'});
 WL.Server.notifyAllDevices(sub, n);`,
 			[]use{{"1:1", "WL.Server.createEventSource", no, ""}, {"2:1", "WL.Server.notifyAllDevices", no, ""}}},
+		{"an API named in a string or a comment is no use; Java in new is", "WL.Logger.info('x');\nvar s = WL.Server.createSQLStatement(\"WL.Server.sendMessage\");\n// WL.Server.sendMessage\nWL.Server.notifyAllDevices();\nvar d = new java.util.Date();\n",
+			[]use{{"1:1", "WL.Logger.info", ok, ""}, {"2:9", "WL.Server.createSQLStatement", no, ""}, {"4:1", "WL.Server.notifyAllDevices", no, ""}, {"5:13", FamilyJava, no, "java.util.Date"}}},
+		{"invokeProcedure is refused", `function p() { return WL.Server.invokeProcedure({adapter: 'B', procedure: 'q', parameters: []}); }`,
+			[]use{{"1:23", "WL.Server.invokeProcedure", no, ""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,7 +249,7 @@ function getItems() {
 	if !errors.As(err, &le) || len(le.Refused) != 2 || len(le.Missing) != 1 {
 		t.Fatalf("Err = %v, want a *LoadError with 2 refused uses and 1 missing procedure", err)
 	}
-	want := "Feed-impl.js:2:45: WL.Server.invokeHttp transformation xslFile is refused: of XSL stylesheets, only Worklight's stock filtered.xsl (an RSS feed to {Items: [...]}) is applied (and 1 more refused uses); Feed-impl.js defines no function for procedures getMore"
+	want := "Feed-impl.js:2:45: an XSL transformation (rss.xsl) is refused: of XSL stylesheets, only Worklight's stock filtered.xsl (an RSS feed to {Items: [...]}) is applied (and 1 more refused uses); Feed-impl.js defines no function for procedures getMore"
 	if err.Error() != want {
 		t.Errorf("Err() = %q, want %q", err, want)
 	}
@@ -255,5 +259,61 @@ function getItems() {
 	}
 	if err := clean.Err([]string{"echo"}); err != nil {
 		t.Errorf("a script with supported APIs only: %v", err)
+	}
+}
+
+func TestIsStockFilter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		xsl  string
+		want bool
+	}{
+		{"the stock filter", stockFilter, true},
+		{"with a comment and other white space", "<!-- Licensed Materials -->\n" + strings.ReplaceAll(stockFilter, " ", "\n  "), true},
+		{"a changed member", strings.Replace(stockFilter, "pubDate", "date", 1), false},
+		{"another stylesheet", "<xsl:stylesheet/>", false},
+	}
+	for _, tt := range tests {
+		if got := IsStockFilter([]byte(tt.xsl)); got != tt.want {
+			t.Errorf("%s: IsStockFilter = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestResolveXSL(t *testing.T) {
+	t.Parallel()
+	src := `function a() { return WL.Server.invokeHttp({transformation: {type: 'xslFile', xslFile: 'filtered.xsl'}}); }
+function b() { return WL.Server.invokeHttp({transformation: {type: 'xslFile', xslFile: 'custom.xsl'}}); }
+function c() { return WL.Server.invokeHttp({transformation: {type: 'xslFile', xslFile: 'missing.xsl'}}); }
+function d() { return WL.Server.invokeHttp({transformation: {type: 'xslFile', xslFile: '../filtered.xsl'}}); }`
+	r, err := Scan("A-impl.js", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{"filtered.xsl": stockFilter, "custom.xsl": "<xsl:stylesheet/>"}
+	r.ResolveXSL(func(name string) ([]byte, error) {
+		if s, ok := files[name]; ok {
+			return []byte(s), nil
+		}
+		return nil, errors.New("no such file")
+	})
+	var got []use
+	for _, u := range uses(r) {
+		if u.API != "WL.Server.invokeHttp" {
+			got = append(got, u)
+		}
+	}
+	want := []use{
+		{"1:45", FamilyStockXSL, Supported, "filtered.xsl"},
+		{"2:45", FamilyXSL, Refused, "custom.xsl"},
+		{"3:45", FamilyXSL, Refused, "missing.xsl"},
+		{"4:45", FamilyXSL, Refused, "../filtered.xsl"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("uses (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"../filtered.xsl", "custom.xsl", "filtered.xsl", "missing.xsl"}, r.XSLFiles()); diff != "" {
+		t.Errorf("XSLFiles (-want +got):\n%s", diff)
 	}
 }

@@ -36,6 +36,8 @@ type Support struct {
 	Reason string
 	// Fix says what to do instead, when there is something to say.
 	Fix string
+	// Limit says, of a supported API, what the runtime does not do as Worklight did.
+	Limit string
 }
 
 // Names of the uses that are families rather than one API.
@@ -67,10 +69,10 @@ const (
 // not here is refused by Classify with a reason that says so.
 var table = []Support{
 	{API: "WL.Server.invokeHttp", Status: Supported},
-	{API: "WL.Server.invokeProcedure", Status: Supported},
 	{API: "WL.Server.setActiveUser", Status: Supported},
 	{API: "WL.Server.getActiveUser", Status: Supported},
-	{API: "WL.Server.getClientRequest", Status: Supported},
+	{API: "WL.Server.getClientRequest", Status: Supported,
+		Limit: "read only; the daemon does not hand the client's HTTP headers to adapters, so getHeader answers null"},
 	{API: "WL.Logger.debug", Status: Supported},
 	{API: "WL.Logger.info", Status: Supported},
 	{API: "WL.Logger.warn", Status: Supported},
@@ -80,6 +82,10 @@ var table = []Support{
 	{API: "WL.Server.createSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
 	{API: "WL.Server.invokeSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
 	{API: "WL.Server.invokeSQLStoredProcedure", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
+
+	{API: "WL.Server.invokeProcedure", Status: Refused,
+		Reason: "the host has no path from one adapter call to another that applies the called procedure's security test",
+		Fix:    "let the client call the procedure, or call its back end with WL.Server.invokeHttp"},
 
 	{API: "WL.Server.createEventSource", Status: Refused, Reason: "event sources poll a back end for push notifications, which Realmgate does not send", Fix: fixPush},
 	{API: "WL.Server.createDefaultNotification", Status: Refused, Reason: reasonPush, Fix: fixPush},

@@ -51,7 +51,7 @@ func (c *Checker) CheckScript(file string, src []byte, folder fs.FS) (*project.S
 	}
 	for _, u := range r.Refused() {
 		out.Refused = append(out.Refused, project.ScriptUse{
-			Line: u.Pos.Line, Column: u.Pos.Column, API: Describe(u), Group: u.API, Reason: u.Reason, Fix: u.Fix,
+			Line: u.Pos.Line, Column: u.Pos.Column, API: u.Name(), Group: u.API, Reason: u.Reason, Fix: u.Fix,
 		})
 	}
 	return out, nil
@@ -64,19 +64,6 @@ func (c *Checker) Reports() []*jsapi.Report {
 	out := slices.Clone(c.reports)
 	slices.SortFunc(out, func(a, b *jsapi.Report) int { return strings.Compare(a.File, b.File) })
 	return out
-}
-
-// Describe names a use as a reader would: the API, or for a family what it is and its detail.
-func Describe(u jsapi.Use) string {
-	switch u.API {
-	case jsapi.FamilyJava:
-		return fmt.Sprintf("Java (%s)", u.Detail)
-	case jsapi.FamilyXSL, jsapi.FamilyStockXSL:
-		return fmt.Sprintf("an XSL transformation (%s)", u.Detail)
-	case jsapi.FamilyDynamic:
-		return fmt.Sprintf("a computed member (%s)", u.Detail)
-	}
-	return u.API
 }
 
 // WriteReport lists, per JavaScript adapter, every server API use with its place and status:
@@ -95,9 +82,11 @@ func WriteReport(w io.Writer, dir string, reports []*jsapi.Report) error {
 			return err
 		}
 		for _, u := range r.Uses {
-			line := fmt.Sprintf("  %s:%s: %s: %s", file, u.Pos, Describe(u), u.Status)
+			line := fmt.Sprintf("  %s:%s: %s: %s", file, u.Pos, u.Name(), u.Status)
 			if u.Status != jsapi.Supported {
 				line += ": " + u.Reason
+			} else if u.Limit != "" {
+				line += " (" + u.Limit + ")"
 			}
 			if _, err := fmt.Fprintln(w, line); err != nil {
 				return err

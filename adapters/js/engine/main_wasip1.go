@@ -13,6 +13,8 @@ package main
 import (
 	"encoding/json"
 	"log/slog"
+	"runtime/debug"
+	"strconv"
 
 	"github.com/realmgate/realmgate/sdk-wasm/go/realmgate"
 )
@@ -38,6 +40,7 @@ func get() (*engine, error) {
 		if err != nil {
 			loadErr = err
 		} else {
+			tuneGC(settings[SettingMemoryLimit])
 			loaded, loadErr = newEngine(wasmHost{}, settings)
 		}
 	}
@@ -77,4 +80,15 @@ func procCall(ptr, size uint32) uint64 {
 //go:wasmexport realmgate_proc_ping
 func procPing(ptr, size uint32) uint64 {
 	return realmgate.Serve(ptr, size, func(in []byte) ([]byte, error) { return in, nil })
+}
+
+// tuneGC makes the collector run seldom: goja allocates much per call and a collection scans
+// the whole heap at wasm speed, so the default (a collection each time the heap doubles from a
+// few MiB) costs a large share of a call. The soft limit the host passes (three quarters of the
+// instance's memory cap) makes it collect harder before garbage would fill the memory.
+func tuneGC(limit string) {
+	debug.SetGCPercent(400)
+	if n, err := strconv.ParseInt(limit, 10, 64); err == nil && n > 0 {
+		debug.SetMemoryLimit(n)
+	}
 }

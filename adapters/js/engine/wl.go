@@ -17,13 +17,15 @@ import (
 )
 
 // The settings through which the host hands the engine the adapter (adapters/js): its
-// -impl.js, the base URL of its <connectivity>, and its XSL files. They are data: the engine
-// compiles the JavaScript inside the sandbox.
+// -impl.js, the base URL of its <connectivity>, and the names of its XSL files that are
+// Worklight's stock filtered.xsl, one a line. They are data: the engine compiles the JavaScript
+// inside the sandbox.
 const (
 	SettingFile         = "realmgate.js.file"
 	SettingSource       = "realmgate.js.source"
 	SettingConnectivity = "realmgate.js.connectivity"
-	SettingXSLPrefix    = "realmgate.js.xsl."
+	SettingStockXSL     = "realmgate.js.stock-xsl"
+	SettingMemoryLimit  = "realmgate.js.memory-limit"
 )
 
 // maxCallStack bounds JavaScript recursion: a runaway recursion fails the call with a
@@ -44,7 +46,7 @@ type engine struct {
 	vm        *goja.Runtime
 	file      string
 	base      string
-	xsl       map[string]string
+	stockXSL  map[string]bool
 	functions []string
 	stringify goja.Callable
 	parse     goja.Callable
@@ -62,17 +64,17 @@ type callState struct {
 }
 
 // newEngine compiles and runs the adapter's -impl.js from settings. The host has checked the
-// APIs it uses (package jsscan) before it loaded the script: an API the engine does not provide
+// APIs it uses (package adapters/jsapi) before it loaded the script: an API the engine does not provide
 // is missing from WL, and a call of it fails.
 func newEngine(h host, settings map[string]string) (*engine, error) {
 	file, src := settings[SettingFile], settings[SettingSource]
 	if file == "" {
 		return nil, errors.New("no JavaScript: the host passed no " + SettingFile)
 	}
-	e := &engine{host: h, vm: goja.New(), file: file, base: settings[SettingConnectivity], xsl: map[string]string{}}
-	for k, v := range settings {
-		if name, ok := strings.CutPrefix(k, SettingXSLPrefix); ok {
-			e.xsl[name] = v
+	e := &engine{host: h, vm: goja.New(), file: file, base: settings[SettingConnectivity], stockXSL: map[string]bool{}}
+	for name := range strings.SplitSeq(settings[SettingStockXSL], "\n") {
+		if name != "" {
+			e.stockXSL[name] = true
 		}
 	}
 	e.vm.SetMaxCallStackSize(maxCallStack)
@@ -117,63 +119,28 @@ func jsError(err error) error {
 	return err
 }
 
-// callInput is what the host passes the engine's call procedure.
-type callInput struct {
-	Procedure string          `json:"procedure"`
-	Input     json.RawMessage `json:"input"`
-}
-
-// procedureInput is the input of an adapter procedure (see sdk-wasm/ABI.md and the adapter
-// realm's calls): positional parameters, the caller's identities, the realm of a login.
-type procedureInput struct {
-	Parameters json.RawMessage `json:"parameters"`
-	Identity   map[string]any  `json:"identity"`
-	Realm      string          `json:"realm"`
-	Request    map[string]any  `json:"request"`
-}
-
 // call runs one procedure: the JavaScript function of that name with the input's parameters
 // (a login-function gets Worklight's (headers, errorMessage)). Its result, as JSON, is the
 // output; when it called WL.Server.setActiveUser for the realm it serves, the output carries the
 // identity as {"identity": ...}, which logs the user in.
 func (e *engine) call(raw []byte) ([]byte, error) {
-	var ci callInput
-	if err := json.Unmarshal(raw, &ci); err != nil {
-		return nil, fmt.Errorf("invalid call: %w", err)
-	}
-	var in procedureInput
-	if len(ci.Input) > 0 {
-		if err := json.Unmarshal(ci.Input, &in); err != nil {
-			return nil, fmt.Errorf("invalid input: %w", err)
-		}
+	ci, err := e.decodeCall(raw)
+	if err != nil {
+		return nil, err
 	}
 	fn, ok := goja.AssertFunction(e.vm.GlobalObject().Get(ci.Procedure))
 	if !ok {
 		return nil, fmt.Errorf("%s defines no function %s", e.file, ci.Procedure)
 	}
-	e.cur = &callState{realm: in.Realm, identity: in.Identity, request: in.Request}
+	e.cur = &callState{realm: ci.Realm, identity: ci.Identity, request: ci.Request}
 	defer func() { e.cur = &callState{} }()
-	var args []goja.Value
+	args := ci.Args
 	switch {
-	case len(in.Parameters) > 0 && string(in.Parameters) != "null":
-		// The parameters go from JSON text to JavaScript values in one JSON.parse.
-		v, err := e.parse(goja.Undefined(), e.vm.ToValue(string(in.Parameters)))
-		if err != nil {
-			return nil, fmt.Errorf("invalid parameters: %w", jsError(err))
-		}
-		arr, ok := v.(*goja.Object)
-		if !ok || arr.ClassName() != "Array" {
-			return nil, errors.New("invalid parameters: not an array")
-		}
-		e.cur.params = arr
-		n := int(arr.Get("length").ToInteger())
-		args = make([]goja.Value, n)
-		for i := range n {
-			args[i] = arr.Get(strconv.Itoa(i))
-		}
-	case in.Realm != "":
+	case ci.Params != nil:
+		e.cur.params = ci.Params
+	case ci.Realm != "":
 		// A login-function: Worklight's onAuthRequired(headers, errorMessage).
-		args = []goja.Value{e.toJS(requestHeaders(in.Request)), goja.Null()}
+		args = []goja.Value{e.toJS(requestHeaders(ci.Request)), goja.Null()}
 	}
 	res, err := fn(goja.Undefined(), args...)
 	if err != nil {
@@ -181,12 +148,12 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 	}
 	out := []byte("{}")
 	if res != nil && !goja.IsUndefined(res) {
-		s, err := e.stringify(goja.Undefined(), res)
+		b, ok, err := e.stringifyJS(res)
 		if err != nil {
-			return nil, fmt.Errorf("the result of %s cannot be turned into JSON: %w", ci.Procedure, jsError(err))
+			return nil, fmt.Errorf("the result of %s cannot be turned into JSON: %w", ci.Procedure, err)
 		}
-		if !goja.IsUndefined(s) {
-			out = []byte(s.String())
+		if ok {
+			out = b
 		}
 	}
 	if e.cur.activeSet && e.cur.active != nil {
@@ -207,11 +174,7 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 // toJS turns a JSON value into a plain JavaScript value (objects and arrays of the runtime's
 // own kind, so that adapters may modify and stringify them).
 func (e *engine) toJS(v any) goja.Value {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return goja.Undefined()
-	}
-	val, err := e.parse(goja.Undefined(), e.vm.ToValue(string(b)))
+	val, err := e.goToJS(v, 0)
 	if err != nil {
 		return goja.Undefined()
 	}
@@ -434,7 +397,7 @@ func (e *engine) doHTTP(o httpOptions) (map[string]any, error) {
 	var transform transformer
 	if t := o.Transformation; t != nil && strings.EqualFold(t.Type, "xslFile") {
 		var err error
-		if transform, err = xslTransformer(t.XSLFile, e.xsl); err != nil {
+		if transform, err = xslTransformer(t.XSLFile, e.stockXSL); err != nil {
 			return nil, err
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/realmgate/realmgate/hostd/internal/metrics"
 	"github.com/realmgate/realmgate/hostd/internal/policybundle"
 	"github.com/realmgate/realmgate/hostd/internal/server"
+	"github.com/realmgate/realmgate/internal/jscheck"
 	"github.com/realmgate/realmgate/internal/secretfile"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/policies"
@@ -51,7 +52,9 @@ func LoadProject(ctx context.Context, dir string) (*project.Project, *policies.E
 
 // loadProjectModel is LoadProject up to its policies: the project loaded and validated.
 func loadProjectModel(dir string) (*project.Project, error) {
-	opts := project.LoadOptions{}
+	// JavaScript adapters are checked with the checker hostd check uses, so that serve and
+	// check refuse the same scripts.
+	opts := project.LoadOptions{Scripts: jscheck.New()}
 	if kinds := adapters.Kinds(); len(kinds) > 0 {
 		opts.AdapterKinds = kinds
 	}
