@@ -155,21 +155,7 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 	engine := jsEngineModule(t)
 	for _, tc := range corpusLogins {
 		t.Run(tc.project+"/"+tc.adapter, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(filepath.Join(corpustest.Dir, tc.project))); err != nil {
-				t.Fatal(err)
-			}
-			for _, a := range tc.drop {
-				if err := os.RemoveAll(filepath.Join(dir, "adapters", a)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_, port := localBackend(t, tc.backend)
-			for name, b := range corpusProjectFiles(t, dir, port, engine) {
-				if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			dir := corpusLoginCopy(t, tc.project, tc.drop, tc.backend, engine)
 			d := hostdtest.Start(t, dir, hostdtest.Options{})
 			p, err := project.Load(d.Dir, project.LoadOptions{})
 			if err != nil {
@@ -313,4 +299,27 @@ func TestBuildJSEngineUsage(t *testing.T) {
 	if code := run(context.Background(), []string{"adapter", "build-js-engine"}, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "--out FILE") {
 		t.Errorf("exit %d, stderr %q: want the usage and 2", code, stderr.String())
 	}
+}
+
+// corpusLoginCopy copies a corpus project into a temporary folder without the adapters drop,
+// starts backend as its local back end on 127.0.0.1 and rewrites the copy's files to it and to
+// the JavaScript engine module (corpusProjectFiles); it returns the folder.
+func corpusLoginCopy(t *testing.T, project string, drop []string, backend http.HandlerFunc, engine string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join(corpustest.Dir, project))); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range drop {
+		if err := os.RemoveAll(filepath.Join(dir, "adapters", a)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, port := localBackend(t, backend)
+	for name, b := range corpusProjectFiles(t, dir, port, engine) {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

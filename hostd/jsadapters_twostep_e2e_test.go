@@ -77,21 +77,7 @@ func TestCorpusJavaScriptTwoStepLogins(t *testing.T) {
 	engine := jsEngineModule(t)
 	for _, tc := range twoStepLogins {
 		t.Run(tc.project+"/"+tc.adapter, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(filepath.Join(corpustest.Dir, tc.project))); err != nil {
-				t.Fatal(err)
-			}
-			for _, a := range tc.drop {
-				if err := os.RemoveAll(filepath.Join(dir, "adapters", a)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			_, port := localBackend(t, tc.backend)
-			for name, b := range corpusProjectFiles(t, dir, port, engine) {
-				if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			dir := corpusLoginCopy(t, tc.project, tc.drop, tc.backend, engine)
 			if tc.submitParam != "" {
 				addSubmitProcedures(t, dir, tc.realm, tc.submitParam)
 			}
