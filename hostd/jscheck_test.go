@@ -36,7 +36,8 @@ function getOrders(user) {
 		"  " + script + ":3:2: WL.Logger.info: supported\n",
 		"  " + script + ":4:13: WL.Server.createSQLStatement: refused: SQL adapters need",
 		"  " + script + ":5:9: WL.Server.invokeHttp: supported\n",
-		dir + ": 1 error, 0 warnings\n",
+		filepath.Join(dir, "adapters", "Orders", "Orders.xml") + `:1: error: adapter "Orders" cannot run its JavaScript (adapters/Orders/Orders-impl.js): it uses 1 server API that the runtime does not run`,
+		dir + ": 2 errors, 0 warnings\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

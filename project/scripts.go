@@ -80,6 +80,7 @@ func (l *loader) loadScript(dir string, a *Adapter) {
 		return
 	case errors.Is(err, errTooLarge):
 		l.errorf(Pos{File: rel, Line: 1}, "split it, or move what is data out of the script", "adapter %q: the script is larger than %d MiB", a.Name, maxScriptBytes>>20)
+		l.scriptRefused(a, rel, "it is too large")
 		return
 	case err != nil:
 		l.errorf(Pos{File: rel, Line: 1}, "", "cannot read: %v", err)
@@ -92,9 +93,11 @@ func (l *loader) loadScript(dir string, a *Adapter) {
 			l.errorf(Pos{File: rel, Line: se.Line},
 				"write ECMAScript: Realmgate parses adapters as standard JavaScript, without Rhino's extensions (E4X XML literals, for each, conditional catch)",
 				"adapter %q: syntax error at column %d: %s", a.Name, se.Column, se.Message)
+			l.scriptRefused(a, rel, "it does not parse")
 			return
 		}
 		l.errorf(Pos{File: rel, Line: 1}, "keep the script under 4 MiB and its code under 1000 levels of nesting", "adapter %q: the script cannot be checked: %v", a.Name, err)
+		l.scriptRefused(a, rel, "it cannot be checked")
 		return
 	}
 	if l.scriptFunctions == nil {
@@ -110,6 +113,9 @@ func (l *loader) loadScript(dir string, a *Adapter) {
 			first[u.group()] = i
 			order = append(order, u.group())
 		}
+	}
+	if len(order) > 0 {
+		l.scriptRefused(a, rel, fmt.Sprintf("it uses %d %s that the runtime does not run", len(order), plural(len(order), "server API", "server APIs")))
 	}
 	for _, g := range order {
 		u := r.Refused[first[g]]
@@ -171,4 +177,13 @@ func readBounded(file string, limit int64) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return data, nil
+}
+
+// scriptRefused reports, at the adapter's own declaration, that its JavaScript cannot run in
+// Realmgate and why; the errors at the script's lines say where. The declaration is where an
+// operator can instead give the adapter a wasm or plugin backend.
+func (l *loader) scriptRefused(a *Adapter, rel, why string) {
+	l.errorf(a.Pos,
+		fmt.Sprintf("change %s as the errors at its lines say, or serve the adapter from a module: add a <backend kind=\"wasm\" module=\"...\" sha256=\"...\"/> (or kind=\"plugin\") here", rel),
+		"adapter %q cannot run its JavaScript (%s): %s", a.Name, rel, why)
 }
