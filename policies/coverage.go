@@ -126,7 +126,7 @@ func percent(covered, notCovered int) float64 {
 
 // RunTestsCovered is [RunTests] with c collecting the lines the tests ran.
 func RunTestsCovered(ctx context.Context, modules map[string]string, c *Cover) ([]TestResult, error) {
-	return runTests(ctx, modules, c)
+	return runTests(ctx, modules, nil, c)
 }
 
 // EvalCovered evaluates in as [Evaluator.Eval] does, with c collecting the lines that ran.

@@ -4,12 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
-
-	"github.com/open-policy-agent/opa/v1/ast"
-	"github.com/open-policy-agent/opa/v1/storage/inmem"
-	"github.com/open-policy-agent/opa/v1/tester"
 )
 
 // UserDataRoot is the one part of data that data given to NewEvaluatorWithData may hold:
@@ -68,36 +63,5 @@ func RunTestsWithData(ctx context.Context, modules map[string]string, data map[s
 	if err := checkUserData(data); err != nil {
 		return nil, err
 	}
-	parsed := make(map[string]*ast.Module, len(modules))
-	for path, src := range modules {
-		m, err := ast.ParseModuleWithOpts(path, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
-		if err != nil {
-			return nil, err
-		}
-		parsed[path] = m
-	}
-	ch, err := tester.NewRunner().
-		SetDefaultRegoVersion(ast.RegoV1).
-		SetModules(parsed).
-		SetStore(inmem.NewFromObject(data)).
-		RaiseBuiltinErrors(true).
-		RunTests(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("compiling the Rego tests: %w", err)
-	}
-	var out []TestResult
-	for r := range ch {
-		tr := TestResult{Package: r.Package, Name: r.Name, Fail: r.Fail, Err: r.Error, Skip: r.Skip}
-		if r.Location != nil {
-			tr.Location = r.Location.String()
-		}
-		out = append(out, tr)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Package != out[j].Package {
-			return out[i].Package < out[j].Package
-		}
-		return out[i].Name < out[j].Name
-	})
-	return out, nil
+	return runTests(ctx, modules, data, nil)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/cover"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/realmgate/realmgate/project"
@@ -67,11 +68,12 @@ func ProjectTestModules(p *project.Project) (map[string]string, error) {
 // runner, built-in errors raised as test errors. The results are sorted by package and name.
 // A module that does not parse or compile is an error, not a failed test.
 func RunTests(ctx context.Context, modules map[string]string) ([]TestResult, error) {
-	return runTests(ctx, modules, nil)
+	return runTests(ctx, modules, nil, nil)
 }
 
-// runTests is RunTests, with c (when not nil) collecting coverage.
-func runTests(ctx context.Context, modules map[string]string, c *Cover) ([]TestResult, error) {
+// runTests is RunTests over the base data document data (nil: none), with c (when not nil)
+// collecting coverage.
+func runTests(ctx context.Context, modules map[string]string, data map[string]any, c *Cover) ([]TestResult, error) {
 	parsed := make(map[string]*ast.Module, len(modules))
 	for path, src := range modules {
 		m, err := ast.ParseModuleWithOpts(path, src, ast.ParserOptions{RegoVersion: ast.RegoV1})
@@ -84,6 +86,9 @@ func runTests(ctx context.Context, modules map[string]string, c *Cover) ([]TestR
 		SetDefaultRegoVersion(ast.RegoV1).
 		SetModules(parsed).
 		RaiseBuiltinErrors(true)
+	if data != nil {
+		runner = runner.SetStore(inmem.NewFromObject(data))
+	}
 	if c != nil {
 		// Only the plain run: the supplementary runs tag why a line is not covered, which the
 		// report does not show.
