@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
+	"github.com/realmgate/realmgate/internal/nodetest"
 	"github.com/realmgate/realmgate/resource"
 )
 
@@ -195,7 +196,7 @@ func TestHostd(t *testing.T) {
 
 	// The Node package judges and answers these tokens as this one does.
 	t.Run("node", func(t *testing.T) {
-		node := nodeToolchain(t)
+		node := nodetest.Toolchain(t, "node")
 		nv := newValidator(t, resource.Config{JWKSURL: jwksURL, Issuer: base, MinRefreshInterval: time.Nanosecond})
 		resp, err := http.Get(jwksURL)
 		if err != nil {

@@ -12,10 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/realmgate/realmgate/internal/nodetest"
 	"github.com/realmgate/realmgate/resource"
 	rt "github.com/realmgate/realmgate/resource/resourcetest"
 )
@@ -156,65 +156,6 @@ func writeVectors(t *testing.T, vf vectorFile) string {
 	return name
 }
 
-var (
-	npmOnce sync.Once
-	npmErr  error
-)
-
-// nodeToolchain returns the node binary, with the package's dependencies installed (npm ci,
-// once per test run, when node_modules does not hold the locked versions). Without node and
-// npm the test is skipped, or fails when REALMGATE_REQUIRE_TOOLCHAINS is set.
-func nodeToolchain(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = exec.LookPath("npm")
-	}
-	if err != nil {
-		if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
-			t.Fatalf("node and npm are required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v; run .ci/install-node.sh", err)
-		}
-		t.Skipf("node or npm not installed: %v", err)
-	}
-	npmOnce.Do(func() {
-		if lockedInstalled() {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = "node"
-		if out, err := cmd.CombinedOutput(); err != nil {
-			npmErr = errors.New("npm ci: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if npmErr != nil {
-		t.Fatal(npmErr)
-	}
-	return node
-}
-
-// lockedInstalled reports whether node_modules holds every package of package-lock.json at its
-// locked version.
-func lockedInstalled() bool {
-	var lock struct {
-		Packages map[string]struct{ Version string } `json:"packages"`
-	}
-	b, err := os.ReadFile("node/package-lock.json")
-	if err != nil || json.Unmarshal(b, &lock) != nil {
-		return false
-	}
-	for path, p := range lock.Packages {
-		if path == "" {
-			continue
-		}
-		var installed struct{ Version string }
-		b, err := os.ReadFile(filepath.Join("node", path, "package.json"))
-		if err != nil || json.Unmarshal(b, &installed) != nil || installed.Version != p.Version {
-			return false
-		}
-	}
-	return true
-}
-
 var nodeSummary = regexp.MustCompile(`(?m)^# (pass|fail|skipped) (\d+)$`)
 
 // runNode runs node --test in resource/node with the vector files, and fails unless every test
@@ -237,7 +178,7 @@ func runNode(t *testing.T, node string, vectors []string, files ...string) {
 
 // TestNode runs the Node package's own tests and the vectors of this package's test issuer.
 func TestNode(t *testing.T) {
-	node := nodeToolchain(t)
+	node := nodetest.Toolchain(t, "node")
 	var files []string
 	for _, alg := range []string{rt.ES256, rt.EdDSA} {
 		is := rt.NewIssuer(t, alg)

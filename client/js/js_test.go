@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +20,7 @@ import (
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
+	"github.com/realmgate/realmgate/internal/nodetest"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/pki/pkitest"
 	"github.com/realmgate/realmgate/resource"
@@ -148,72 +148,8 @@ func startResourceServer(t *testing.T, d *hostdtest.Daemon) string {
 	return srv.URL
 }
 
-var (
-	npmOnce sync.Once
-	npmErr  error
-)
-
 // requireToolchains reports whether CI asked for every toolchain (a missing one fails).
 func requireToolchains() bool { return os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" }
-
-// nodeToolchain returns the node binary, with the package's locked dependencies installed (npm
-// ci, once per test run, when node_modules does not hold them). Without node and npm the test
-// is skipped, or fails when REALMGATE_REQUIRE_TOOLCHAINS is set.
-func nodeToolchain(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = exec.LookPath("npm")
-	}
-	if err != nil {
-		if requireToolchains() {
-			t.Fatalf("node and npm are required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v; run .ci/install-node.sh", err)
-		}
-		t.Skipf("node or npm not installed: %v", err)
-	}
-	npmOnce.Do(func() {
-		if lockedInstalled() {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			npmErr = errors.New("npm ci: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if npmErr != nil {
-		t.Fatal(npmErr)
-	}
-	return node
-}
-
-// lockedInstalled reports whether node_modules holds every package of package-lock.json at its
-// locked version; an optional one (esbuild's binary for another platform) only when present.
-func lockedInstalled() bool {
-	var lock struct {
-		Packages map[string]struct {
-			Version  string
-			Optional bool
-		} `json:"packages"`
-	}
-	b, err := os.ReadFile("package-lock.json")
-	if err != nil || json.Unmarshal(b, &lock) != nil {
-		return false
-	}
-	for path, p := range lock.Packages {
-		if path == "" {
-			continue
-		}
-		var installed struct{ Version string }
-		b, err := os.ReadFile(filepath.Join(path, "package.json"))
-		if p.Optional && errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil || json.Unmarshal(b, &installed) != nil || installed.Version != p.Version {
-			return false
-		}
-	}
-	return true
-}
 
 // chromium returns the Chromium binary the browser suite drives: REALMGATE_CHROMIUM, else
 // Debian's chromium. Without it the test is skipped, or fails under REALMGATE_REQUIRE_TOOLCHAINS.
@@ -353,7 +289,7 @@ func bearerVectors(t *testing.T) string {
 // against the Go client's, every realm type and flow against the daemon, and the README's
 // example.
 func TestNode(t *testing.T) {
-	node := nodeToolchain(t)
+	node := nodetest.Toolchain(t, ".")
 	d := startDaemon(t)
 	env := append(daemonEnv(t, d), "REALMGATE_BEARER_VECTORS="+bearerVectors(t))
 	runNode(t, node, env, "test/unit.test.js", "test/parity.test.js", "test/hostd.test.js", "test/readme.test.js")
@@ -364,7 +300,7 @@ func TestNode(t *testing.T) {
 // enrolls a user certificate, signs in with it in a later session, obtains a token and calls the
 // resource server.
 func TestBrowser(t *testing.T) {
-	node := nodeToolchain(t)
+	node := nodetest.Toolchain(t, ".")
 	browser := chromium(t)
 	d := startDaemon(t)
 	env := append(daemonEnv(t, d),
@@ -376,7 +312,7 @@ func TestBrowser(t *testing.T) {
 
 // TestTypes checks index.d.ts (and the typed example) with the TypeScript compiler.
 func TestTypes(t *testing.T) {
-	node := nodeToolchain(t)
+	node := nodetest.Toolchain(t, ".")
 	out, err := exec.Command(node, "node_modules/typescript/bin/tsc", "--noEmit", "-p", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("tsc --noEmit: %v\n%s", err, out)
