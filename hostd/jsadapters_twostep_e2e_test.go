@@ -81,7 +81,8 @@ func TestCorpusJavaScriptTwoStepLogins(t *testing.T) {
 			if tc.submitParam != "" {
 				addSubmitProcedures(t, dir, tc.realm, tc.submitParam)
 			}
-			d := hostdtest.Start(t, dir, hostdtest.Options{})
+			var log adapterLog
+			d := hostdtest.Start(t, dir, hostdtest.Options{Logger: log.logger()})
 			p, err := project.Load(d.Dir, project.LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -134,9 +135,8 @@ func TestCorpusJavaScriptTwoStepLogins(t *testing.T) {
 			if id, ok := ids[tc.realm]; !ok || id["userId"] != tc.user {
 				t.Errorf("identity in %s = %+v, want user %s", tc.realm, ids[tc.realm], tc.user)
 			}
-			if err := c.Logout(ctx, tc.realm); err != nil {
-				t.Errorf("logout: %v", err)
-			}
+			checkCorpusIdentity(t, c, tc.realm, tc.user)
+			checkCorpusLogout(t, c, &log, tc.adapter, tc.protected, tc.realm)
 		})
 	}
 }
