@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +45,15 @@ type corpusLogin struct {
 	// prepare, when set, is what the app's client does before the login: it returns the right
 	// answer's parameters, in place of params.
 	prepare func(ctx context.Context, c *client.Client) ([]any, error)
+	// protectTest, for a project that protects nothing with the realm (its app logs in with
+	// Worklight's WL.Client.login(realm), which has no counterpart here), is the project's test
+	// holding the realm that the copy protects something with: the procedure protected, which
+	// the copy declares, or else the application's environment (env, or its web ones), whose
+	// init then meets the challenge.
+	protectTest string
+	// env, when set, is the application's environment the client calls from, a mobile one with
+	// the device realm the test holds (firstApp picks a web environment).
+	env string
 }
 
 // corpusLogins are the adapter-based logins of the corpus whose adapters use only the APIs the
@@ -90,6 +104,19 @@ var corpusLogins = []corpusLogin{
 			}
 			return found.Array, nil
 		}},
+	// handbkMFP, OfflineAuthentication and cnocApps protect nothing with their realm: their apps
+	// start the login themselves (WL.Client.login), so the copy protects something with the
+	// project's own test holding the realm. handbkMFP's script has a getSecretData its XML does
+	// not declare: the copy declares it. The others' scripts serve nothing but the login: the copy
+	// protects an environment of the application (OfflineAuthentication's test holds the device
+	// realm its iPhone environment needs), and the login runs at the app's init. The
+	// OfflineAuthentication sample accepts any user whose password is the user name.
+	{project: "Alexander-Andrade__handbkMFP", adapter: "AuthAdapter", realm: "AuthRealm", protected: "getSecretData", served: "secretData", protectTest: "AuthSecurityTest",
+		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user", drop: []string{"SQL"}},
+	{project: "MobileFirst-Platform-Developer-Center__OfflineAuthentication", adapter: "authenticationAdapter", realm: "myCustomRealm", protectTest: "myCustomSecurityTest",
+		submit: "submitAuthentication", params: []any{"ada", "ada"}, wrong: []any{"ada", "bob"}, user: "ada", submitParam: "submitAuthentication", env: "iphone"},
+	{project: "sita158__cnocApps", adapter: "AuthenticationAdapter", realm: "AuthRealm", protectTest: "AuthSecurityTest",
+		submit: "submitAuthentication", params: []any{"cnoc", "REDACTED"}, wrong: []any{"cnoc", "nope"}, user: "cnoc"},
 }
 
 // adapterLog records the daemon's log records that carry a procedure attribute (what adapters
@@ -185,8 +212,60 @@ func checkCorpusLogout(t *testing.T, c *client.Client, log *adapterLog, adapter,
 		challenged = true
 		return nil, errors.New("logged out")
 	}))
-	if _, err := c.InvokeProcedure(ctx, adapter, protected); err == nil || !challenged {
-		t.Errorf("%s.%s after logout: err %v, challenged %v: want the realm's challenge again", adapter, protected, err, challenged)
+	var err error
+	if protected == "" {
+		_, err = c.Init(ctx)
+	} else {
+		_, err = c.InvokeProcedure(ctx, adapter, protected)
+	}
+	if err == nil || !challenged {
+		t.Errorf("%s.%s after logout: err %v, challenged %v: want the realm's challenge again", adapter, cmp.Or(protected, "(init)"), err, challenged)
+	}
+}
+
+// declareProtected declares procedure in the XML of adapter in the project copy at dir, protected
+// by test.
+func declareProtected(t *testing.T, dir, adapter, procedure, test string) {
+	t.Helper()
+	f := filepath.Join(dir, "adapters", adapter, adapter+".xml")
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := bytes.LastIndex(b, []byte("</"))
+	if i < 0 {
+		t.Fatalf("%s has no closing tag", f)
+	}
+	decl := `<procedure name="` + procedure + `" securityTest="` + test + `"/>` + "\n"
+	b = append(b[:i:i], append([]byte(decl), b[i:]...)...)
+	if err := os.WriteFile(f, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// protectEnvironments sets the security test of the environment env of every application in the
+// project copy at dir to test; with env empty, of every web environment (a mobile environment's
+// test needs a device realm as well).
+func protectEnvironments(t *testing.T, dir, env, test string) {
+	t.Helper()
+	names := "common|mobilewebapp|mobileWebApp|desktopbrowser|desktopBrowser"
+	if env != "" {
+		names = regexp.QuoteMeta(env)
+	}
+	envElement := regexp.MustCompile(`<(` + names + `)\b([^>]*?)(/?)>`)
+	descs, _ := filepath.Glob(filepath.Join(dir, "apps", "*", "application-descriptor.xml"))
+	if len(descs) == 0 {
+		t.Fatalf("%s has no application", dir)
+	}
+	for _, f := range descs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = envElement.ReplaceAll(b, []byte(`<$1$2 securityTest="`+test+`"$3>`))
+		if err := os.WriteFile(f, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -206,6 +285,12 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 			if tc.submitParam != "" {
 				addSubmitProcedures(t, dir, tc.realm, tc.submitParam)
 			}
+			switch {
+			case tc.protectTest != "" && tc.protected != "":
+				declareProtected(t, dir, tc.adapter, tc.protected, tc.protectTest)
+			case tc.protectTest != "":
+				protectEnvironments(t, dir, tc.env, tc.protectTest)
+			}
 			var log adapterLog
 			d := hostdtest.Start(t, dir, hostdtest.Options{Logger: log.logger()})
 			p, err := project.Load(d.Dir, project.LoadOptions{})
@@ -213,7 +298,16 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 				t.Fatal(err)
 			}
 			app, env, version := firstApp(t, p)
-			c, err := client.New(client.Config{BaseURL: d.URL, AppID: app, Environment: env, AppVersion: version})
+			cfg := client.Config{BaseURL: d.URL, AppID: app, Environment: env, AppVersion: version}
+			if tc.env != "" {
+				e := p.Apps[app].Envs[tc.env]
+				if e == nil {
+					t.Fatalf("application %s has no environment %s", app, tc.env)
+				}
+				cfg.Environment, cfg.AppVersion = tc.env, cmp.Or(e.Version, "1.0")
+				cfg.Device = &client.DeviceInfo{ID: "corpus-device-1", OS: tc.env, Model: "test"}
+			}
+			c, err := client.New(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,12 +331,18 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 				}
 				return &client.Answer{Body: map[string]any{"procedure": tc.submit, "parameters": answers[len(challenges)-1]}}, nil
 			}))
-			out, err := c.InvokeProcedure(ctx, tc.adapter, tc.protected)
-			if err != nil {
-				t.Fatalf("%s.%s: %v", tc.adapter, tc.protected, err)
-			}
-			if !strings.Contains(string(out), tc.served) {
-				t.Errorf("%s.%s = %s, want %s in it", tc.adapter, tc.protected, out, tc.served)
+			if tc.protected == "" {
+				if _, err := c.Init(ctx); err != nil {
+					t.Fatalf("init: %v", err)
+				}
+			} else {
+				out, err := c.InvokeProcedure(ctx, tc.adapter, tc.protected)
+				if err != nil {
+					t.Fatalf("%s.%s: %v", tc.adapter, tc.protected, err)
+				}
+				if !strings.Contains(string(out), tc.served) {
+					t.Errorf("%s.%s = %s, want %s in it", tc.adapter, tc.protected, out, tc.served)
+				}
 			}
 			if len(challenges) != 2 {
 				t.Fatalf("%d challenges, want 2 (a refused answer, then the right one): %v", len(challenges), challenges)

@@ -178,18 +178,7 @@ func (r adapterLoginRow) String() string {
 
 // untestedCorpusLogins say why a login that loads is not driven by a test; a login that loads
 // and is in neither this map nor the tests' tables fails TestCorpusAdapterLoginTable.
-var untestedCorpusLogins = map[string]string{
-	"Alexander-Andrade__handbkMFP/AuthRealm":                                     protectsNothing,
-	"MobileFirst-Platform-Developer-Center__OfflineAuthentication/myCustomRealm": protectsNothing,
-	"sita158__cnocApps/AuthRealm":                                                protectsNothing,
-}
-
-// protectsNothing is why a login that loads is not driven: a client reaches a realm through the
-// challenge of something that a test holding the realm protects, and these projects protect no
-// application, procedure or resource with such a test. Their apps log in as Worklight's
-// WL.Client.login(realm) does, on demand, which the protocol has no request for.
-const protectsNothing = "no application, procedure or resource is protected by a test holding the realm, " +
-	"and Realmgate has no request that starts a realm's login on demand (Worklight's WL.Client.login(realm))"
+var untestedCorpusLogins = map[string]string{}
 
 // testedCorpusLogins returns which test drives each corpus login, by project/realm, and the
 // adapters each one leaves out of its copy.
@@ -198,6 +187,18 @@ func testedCorpusLogins() (tested map[string]string, drops map[string][]string) 
 	for _, tc := range corpusLogins {
 		k := tc.project + "/" + tc.realm
 		tested[k] = "yes, one step (TestCorpusJavaScriptLogins)"
+		switch {
+		case tc.protectTest != "" && tc.protected != "":
+			tested[k] = fmt.Sprintf("yes, one step: the copy declares the script's %s, protected by %s, since the project protects nothing with the realm (TestCorpusJavaScriptLogins)",
+				tc.protected, tc.protectTest)
+		case tc.protectTest != "":
+			env := "web"
+			if tc.env != "" {
+				env = tc.env
+			}
+			tested[k] = fmt.Sprintf("yes, one step, at the app's init: the copy protects its %s environment with %s, since the project protects nothing with the realm (TestCorpusJavaScriptLogins)",
+				env, tc.protectTest)
+		}
 		drops[k] = tc.drop
 	}
 	for _, tc := range twoStepLogins {
