@@ -281,6 +281,7 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 	engine := jsEngineModule(t)
 	for _, tc := range corpusLogins {
 		t.Run(tc.project+"/"+tc.adapter, func(t *testing.T) {
+			t.Parallel() // a daemon and a back end of its own
 			dir := corpusLoginCopy(t, tc.project, tc.drop, tc.backend, engine)
 			if tc.submitParam != "" {
 				addSubmitProcedures(t, dir, tc.realm, tc.submitParam)
