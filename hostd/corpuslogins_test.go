@@ -110,17 +110,17 @@ func adapterFolder(t *testing.T, dir, name string) string {
 }
 
 // projectErrors loads the project at dir as hostd serve and hostd check do (the model with its
-// JavaScript checked, then the policies compiled) and returns its errors as "FILE:LINE: message",
-// FILE relative to dir; none when the daemon would start on it.
-func projectErrors(t *testing.T, dir string) []project.Diagnostic {
+// JavaScript checked, then the policies compiled) and returns its errors, FILE relative to dir,
+// or, when the daemon would start on it, the project.
+func projectErrors(t *testing.T, dir string) (*project.Project, []project.Diagnostic) {
 	t.Helper()
-	_, _, err := daemon.LoadProject(context.Background(), dir)
+	p, _, err := daemon.LoadProject(context.Background(), dir)
 	if err == nil {
-		return nil
+		return p, nil
 	}
 	var le *project.LoadError
 	if !errors.As(err, &le) {
-		return []project.Diagnostic{{Severity: project.Error, Message: err.Error()}}
+		return nil, []project.Diagnostic{{Severity: project.Error, Message: err.Error()}}
 	}
 	errs := le.Diagnostics.Errors()
 	for i, d := range errs {
@@ -130,7 +130,43 @@ func projectErrors(t *testing.T, dir string) []project.Diagnostic {
 			}
 		}
 	}
-	return errs
+	return nil, errs
+}
+
+// protectedBy lists what the project protects with a security test holding realm: adapter
+// procedures, application environments (and the procedures that take their test) and static
+// resources.
+func protectedBy(p *project.Project, realm string) []string {
+	holds := map[string]bool{}
+	for name, test := range p.Tests {
+		for _, tr := range test.Realms {
+			if tr.Realm == realm {
+				holds[name] = true
+			}
+		}
+	}
+	var out []string
+	for _, a := range p.Adapters {
+		for _, proc := range a.Procedures {
+			if holds[proc.SecurityTest] {
+				out = append(out, fmt.Sprintf("procedure %s.%s", a.Name, proc.Name))
+			}
+		}
+	}
+	for _, app := range p.Apps {
+		for _, env := range app.Envs {
+			if holds[env.SecurityTest] {
+				out = append(out, fmt.Sprintf("environment %s of application %s", env.Name, app.ID))
+			}
+		}
+	}
+	for _, r := range p.StaticResources {
+		if holds[r.SecurityTest] {
+			out = append(out, "static resource "+r.ID)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // refusal renders a load error as "FILE:LINE: message", without the fix.
@@ -153,7 +189,10 @@ type adapterLoginRow struct {
 	drop        []string
 	loginStatus string
 	loginErrors []string
-	tested      string
+	// protects is, for a login that loads, what the project protects with a test holding the
+	// realm ("nothing" for a realm a client cannot meet but by an explicit login).
+	protects string
+	tested   string
 }
 
 func (r adapterLoginRow) loads() bool { return r.loginStatus == "loads" }
@@ -172,18 +211,27 @@ func (r adapterLoginRow) String() string {
 	case login == r.projectStatus && login != "loads":
 		login = "the project's first error"
 	}
-	return fmt.Sprintf("%s realm %s, adapter %s\n\tproject: %s\n\tadapter: %s\n\tlogin:   %s\n\ttested:  %s\n",
-		r.project, r.realm, r.adapter, r.projectStatus, adapter, login, r.tested)
+	protects := ""
+	if r.protects != "" {
+		protects = "\tprotects: " + r.protects + "\n"
+	}
+	return fmt.Sprintf("%s realm %s, adapter %s\n\tproject: %s\n\tadapter: %s\n\tlogin:   %s\n%s\ttested:  %s\n",
+		r.project, r.realm, r.adapter, r.projectStatus, adapter, login, protects, r.tested)
 }
 
 // untestedCorpusLogins say why a login that loads is not driven by a test; a login that loads
 // and is in neither this map nor the tests' tables fails TestCorpusAdapterLoginTable.
 var untestedCorpusLogins = map[string]string{}
 
+// protectsInCopy says, by project/realm, whether the test's copy of the project protects
+// something with the realm (corpusLogin.protectTest); testedCorpusLogins fills it.
+var protectsInCopy map[string]bool
+
 // testedCorpusLogins returns which test drives each corpus login, by project/realm, and the
 // adapters each one leaves out of its copy.
 func testedCorpusLogins() (tested map[string]string, drops map[string][]string) {
 	tested, drops = map[string]string{}, map[string][]string{}
+	protectsInCopy = map[string]bool{}
 	for _, tc := range corpusLogins {
 		k := tc.project + "/" + tc.realm
 		tested[k] = "yes, one step (TestCorpusJavaScriptLogins)"
@@ -200,6 +248,7 @@ func testedCorpusLogins() (tested map[string]string, drops map[string][]string) 
 				env, tc.protectTest)
 		}
 		drops[k] = tc.drop
+		protectsInCopy[k] = tc.protectTest != ""
 	}
 	for _, tc := range twoStepLogins {
 		k := tc.project + "/" + tc.realm
@@ -221,6 +270,7 @@ func TestCorpusAdapterLoginTable(t *testing.T) {
 	tested, drops := testedCorpusLogins()
 
 	type projectLoad struct {
+		p    *project.Project
 		errs []project.Diagnostic
 	}
 	loads := map[string]projectLoad{}
@@ -229,7 +279,8 @@ func TestCorpusAdapterLoginTable(t *testing.T) {
 		dir := filepath.Join(root, l.project)
 		pl, ok := loads[l.project]
 		if !ok {
-			pl = projectLoad{errs: projectErrors(t, dir)}
+			p, errs := projectErrors(t, dir)
+			pl = projectLoad{p: p, errs: errs}
 			loads[l.project] = pl
 		}
 		row := adapterLoginRow{adapterLoginRealm: l, projectStatus: "loads", adapterStatus: "supported APIs only", loginStatus: "loads"}
@@ -259,10 +310,11 @@ func TestCorpusAdapterLoginTable(t *testing.T) {
 			row.drop = append(row.drop, f)
 		}
 		sort.Strings(row.drop)
+		loaded := pl.p
 		if len(pl.errs) > 0 {
 			errs := pl.errs
 			if len(row.drop) > 0 {
-				errs = projectErrors(t, copyWithout(t, dir, row.drop))
+				loaded, errs = projectErrors(t, copyWithout(t, dir, row.drop))
 			}
 			if len(errs) > 0 {
 				row.loginStatus = refusal(errs[0])
@@ -271,7 +323,16 @@ func TestCorpusAdapterLoginTable(t *testing.T) {
 				row.loginErrors = append(row.loginErrors, d.Message)
 			}
 		}
+		if loaded != nil {
+			row.protects = "nothing"
+			if what := protectedBy(loaded, l.realm); len(what) > 0 {
+				row.protects = strings.Join(what, ", ")
+			}
+		}
 		k := l.project + "/" + l.realm
+		if copied, ok := protectsInCopy[k]; ok && copied != (row.protects == "nothing") {
+			t.Errorf("%s protects %s: its test's copy protects something with the realm only when the project protects nothing", k, row.protects)
+		}
 		switch why, untested := untestedCorpusLogins[k]; {
 		case tested[k] != "":
 			row.tested = tested[k]
@@ -312,6 +373,7 @@ func TestCorpusAdapterLoginTable(t *testing.T) {
 	fmt.Fprintf(&b, "# corpus (go test -run TestCorpusAdapterLoginTable ./hostd -update rewrites it).\n")
 	fmt.Fprintf(&b, "# project: loads as it is, or its first error; adapter: the login adapter's first error;\n")
 	fmt.Fprintf(&b, "# login: loads once the other adapters the runtime refuses are left out, or the first error then;\n")
+	fmt.Fprintf(&b, "# protects: what the project protects with a test holding the realm;\n")
 	fmt.Fprintf(&b, "# tested: the test that logs a user in through the Go client over the real -impl.js and XML.\n")
 	fmt.Fprintf(&b, "%d adapter-based logins in %d projects: %d load, %d logged in by a test\n", len(rows), len(projects), nload, ntested)
 	for _, r := range rows {
