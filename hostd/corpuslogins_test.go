@@ -389,18 +389,22 @@ func TestCorpusAdapterLoginTable(t *testing.T) {
 }
 
 // whoseRefusal says whose the errors of a login that does not load are: the script's when it
-// calls Java (no sandbox runs it), else Realmgate's when they name Worklight server APIs the
-// runtime does not offer yet, else the project's (its configuration is incomplete or
-// contradictory).
+// calls Java (no sandbox runs it); the project's when its configuration names Java authenticator
+// or login module classes; Realmgate's when they name Worklight server APIs the runtime does not
+// offer yet; else the project's configuration (incomplete or contradictory).
 func whoseRefusal(errs []string) string {
-	var api bool
+	var api, javaClass bool
 	for _, msg := range errs {
 		if strings.Contains(msg, " uses Java (") {
 			return "the script's, it calls Java classes"
 		}
 		api = api || strings.Contains(msg, "which Realmgate's JavaScript runtime does not run")
+		javaClass = javaClass || strings.Contains(msg, "which Realmgate does not implement")
 	}
-	if api {
+	switch {
+	case javaClass:
+		return "the project's, it configures Java authenticator or login module classes"
+	case api:
 		return "Realmgate's, a Worklight server API the runtime does not offer"
 	}
 	return "the project's configuration"
