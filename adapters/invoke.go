@@ -91,3 +91,15 @@ func (c InvokeChain) Next(adapter, procedure string) (InvokeChain, error) {
 	}
 	return append(slices.Clip(c), ref), nil
 }
+
+// Held counts the calls of adapter in the chain: the instances of that adapter the chain holds
+// while its last call runs.
+func (c InvokeChain) Held(adapter string) int {
+	n := 0
+	for _, ref := range c {
+		if a, _, _ := strings.Cut(ref, "."); a == adapter {
+			n++
+		}
+	}
+	return n
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/realmgate/realmgate/adapters"
@@ -24,8 +23,10 @@ type InvokeScope struct {
 	// SessionID is the session of the request (after the request's own authorization, which
 	// may have made or rotated it); "" when it has none.
 	SessionID string
-	// Client is the client's address as the server saw it.
-	Client string
+	// Client is the client's address as the server saw it, and Passive what the request
+	// carries for the realms a test observes (the anti-XSRF header, a header login).
+	Client  string
+	Passive Passive
 	// Caller is the procedure the client called, Adapter.procedure: the start of the chain.
 	Caller string
 }
@@ -33,25 +34,37 @@ type InvokeScope struct {
 // Invoker returns the invoker of an adapter call a client made (the daemon's procedure
 // endpoint): put it in the call's context with adapters.WithInvoker.
 func (e *Engine) Invoker(scope InvokeScope) adapters.Invoker {
-	return &invoker{e: e, app: scope.App, sessionID: scope.SessionID, client: scope.Client, chain: adapters.InvokeChain{scope.Caller}}
+	return &invoker{e: e, app: scope.App, sessionID: scope.SessionID, client: scope.Client, passive: scope.Passive, chain: adapters.InvokeChain{scope.Caller}}
 }
 
-// invoker runs invokeProcedure calls for one request. In a realm's call (x set) the request's
-// exchange holds the session, locked; otherwise the invoker reads the session from the store
-// for each decision.
+// invoker runs invokeProcedure calls for one request. Each decision reads the request's
+// session from the store anew and never writes it: a nested call's decision cannot change the
+// session its request holds (a realm's request holds it locked, and saves it when it ends).
 type invoker struct {
 	e         *Engine
 	app       AppContext
 	sessionID string
 	client    string
-	x         *exchange
+	passive   Passive
 	chain     adapters.InvokeChain
 }
 
 // realmInvoker is the invoker of a realm's adapter call (adapterauth.go): its decisions read
-// the session the realm's request holds.
+// the session of the realm's request as the store holds it (what the request itself changes
+// is saved when it ends).
 func (e *Engine) realmInvoker(x *exchange, adapter, procedure string) adapters.Invoker {
-	return &invoker{e: e, app: x.app, client: x.clientIP, x: x, chain: adapters.InvokeChain{adapter + "." + procedure}}
+	id := x.s.rec.ID
+	if x.s.rotated != "" {
+		id = x.s.rotated // the new id is stored when the request ends
+	}
+	return &invoker{e: e, app: x.app, sessionID: id, client: x.clientIP, passive: x.passive, chain: adapters.InvokeChain{adapter + "." + procedure}}
+}
+
+// slotRunner is a ProcedureRunner that says how many calls of an adapter may run at once (the
+// daemon's): a chain of invokeProcedure calls that holds them all fails at once rather than
+// wait for an instance it holds itself.
+type slotRunner interface {
+	Slots(adapter string) int
 }
 
 // Invoke runs adapter.procedure for the call in progress (adapters.Invoker).
@@ -101,6 +114,12 @@ func (inv *invoker) Invoke(ctx context.Context, adapter, procedure string, param
 	if err != nil {
 		return nil, &adapters.InvokeError{Code: adapters.InvokeBadRequest, Message: "the parameters cannot be passed to the adapter"}
 	}
+	if sr, ok := e.procs.(slotRunner); ok {
+		if n, held := sr.Slots(adapter), inv.chain.Held(adapter); n > 0 && held >= n {
+			return nil, &adapters.InvokeError{Code: string(adapters.CodeBusy),
+				Message: fmt.Sprintf("this chain of calls (%s) already runs %d calls of adapter %s, as many as it runs at once: %s would wait for itself", strings.Join(inv.chain, " → "), held, adapter, ref)}
+		}
+	}
 	callee := *inv
 	callee.chain = chain
 	return e.procs.Call(adapters.WithInvoker(ctx, &callee), adapter, procedure, in)
@@ -128,28 +147,22 @@ func (inv *invoker) authorize(ctx context.Context, ref, adapter, procedure, test
 		return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: fmt.Sprintf("security test %q of %s is not defined", testName, ref)}
 	}
 	now := e.now()
-	var x exchange
-	if inv.x != nil {
-		x = exchange{ctx: ctx, e: e, s: inv.x.s, now: now, app: inv.x.app, passive: inv.x.passive, clientIP: inv.x.clientIP, client: inv.x.client}
-	} else {
-		s, err := e.loadSession(ctx, inv.sessionID, inv.app, now)
-		if err != nil {
-			return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: "the session could not be read", Err: err}
-		}
-		x = exchange{ctx: ctx, e: e, s: s, now: now, app: inv.app, clientIP: inv.client, client: clientKey(inv.client)}
+	s, err := e.loadSession(ctx, inv.sessionID, inv.app, now)
+	if err != nil {
+		return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: "the session could not be read", Err: err}
 	}
-	x.test = test
-	req := AccessRequest{App: inv.app, SessionID: inv.sessionID, Client: inv.client,
+	x := exchange{ctx: ctx, e: e, s: s, now: now, app: inv.app, passive: inv.passive, test: test, clientIP: inv.client, client: clientKey(inv.client)}
+	req := AccessRequest{App: inv.app, SessionID: inv.sessionID, Client: inv.client, Passive: inv.passive,
 		Resource: Resource{Kind: ResourceProcedure, Name: ref, Test: testName,
 			Attributes: map[string]any{"adapter": adapter, "procedure": procedure}},
 		Facts: map[string]any{"parameters": params, "invokedBy": inv.chain[len(inv.chain)-1]}}
-	var passed []string
-	for name, rs := range x.s.st.Realms {
-		if rs.live(now) {
-			passed = append(passed, name)
-		}
+	// The realms the session passed, and those the test observes in the request (the
+	// anti-XSRF header): as the request's own decision saw them. The session is not saved.
+	passed, err := e.observe(&x)
+	if err != nil {
+		e.obs.Decision(testName, OutcomeError)
+		return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: "the security test of " + ref + " could not be decided", Err: err}
 	}
-	sort.Strings(passed)
 	authn := e.authenticated(passed)
 	facts, withheld, err := e.boundFacts(req.Facts, authn)
 	if err != nil {

@@ -18,6 +18,6 @@ func (s *Server) invokeContext(r *http.Request, rt *Runtime, ac engine.AppContex
 		sid = acc.Cookies.SessionID
 	}
 	return adapters.WithInvoker(r.Context(), rt.Engine.Invoker(engine.InvokeScope{
-		App: ac, SessionID: sid, Client: s.clientIP(r), Caller: caller,
+		App: ac, SessionID: sid, Client: s.clientIP(r), Passive: s.passive(r), Caller: caller,
 	}))
 }
