@@ -157,6 +157,9 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 			c.Settings[k] = v
 		}
 		c.CacheDir = cacheDir
+		if jsf.cache != "" {
+			c.CacheDir = jsf.cache
+		}
 		a, err := adapters.Open(t.Context(), c)
 		if err != nil {
 			t.Fatalf("opening the adapter: %v", err)

@@ -29,12 +29,14 @@ type jsTestFlags struct {
 	connectivity string
 	allow        multiFlag
 	pkiCA        string
+	cache        string
 }
 
 func (f *jsTestFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.engine, "js-engine", "", "JavaScript engine module (hostd adapter build-js-engine); default: built from source, which needs a checkout and Go")
 	fs.StringVar(&f.connectivity, "connectivity", "", "a JavaScript adapter's back end, as its <connectivity>: http://HOST:PORT (also allowed outbound)")
 	fs.Var(&f.allow, "allow", "HOST:PORT the adapter may request over HTTP (repeatable)")
+	fs.StringVar(&f.cache, "cache", "", "folder of compiled modules kept across runs (default: a temporary folder)")
 	fs.StringVar(&f.pkiCA, "pki-ca", "", "folder of ca.pem and ca-key.pem: grants the host PKI capability with that CA, as <capability name=\"pki\" ca=\"...\"/>")
 }
 
