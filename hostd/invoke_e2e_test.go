@@ -3,14 +3,29 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/hostd/internal/daemon"
 )
+
+// writeTB writes a file of a test project, making its folders.
+func writeTB(tb testing.TB, path, content string) {
+	tb.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
 
 // invokeProject is a project whose JavaScript adapters call each other with
 // WL.Server.invokeProcedure: Mashup's unprotected procedures call Accounts' protected ones, a
@@ -57,11 +72,11 @@ function d5() { return {depth: 5, next: call("Mashup", "d6")}; }
 function d6() { return {depth: 6}; }
 `
 
-func writeInvokeProject(t *testing.T, dir string) {
+func writeInvokeProject(t testing.TB, dir string) {
 	t.Helper()
-	mustWrite(t, filepath.Join(dir, "hostd.yaml"), "development: true\njsEngine: "+jsEngineModule(t)+"\n")
-	mustWrite(t, filepath.Join(dir, "adapters/Accounts/Accounts-impl.js"), invokeAccounts)
-	mustWrite(t, filepath.Join(dir, "adapters/Accounts/Accounts.xml"), `<wl:adapter name="Accounts" xmlns:wl="http://www.ibm.com/mfp/integration">
+	writeTB(t, filepath.Join(dir, "hostd.yaml"), "development: true\njsEngine: "+jsEngineModule(t)+"\n")
+	writeTB(t, filepath.Join(dir, "adapters/Accounts/Accounts-impl.js"), invokeAccounts)
+	writeTB(t, filepath.Join(dir, "adapters/Accounts/Accounts.xml"), `<wl:adapter name="Accounts" xmlns:wl="http://www.ibm.com/mfp/integration">
 	<procedure name="getBalance" securityTest="LoginTests"/>
 	<procedure name="getProfile" securityTest="AdapterTests"/>
 	<procedure name="checkPassword" securityTest="wl_unprotected"/>
@@ -71,20 +86,20 @@ func writeInvokeProject(t *testing.T, dir string) {
 	for _, p := range []string{"summary", "profile", "loop", "missing", "internal", "d1", "d2", "d3", "d4", "d5", "d6"} {
 		procs.WriteString("\n\t<procedure name=\"" + p + "\" securityTest=\"wl_unprotected\"/>")
 	}
-	mustWrite(t, filepath.Join(dir, "adapters/Mashup/Mashup-impl.js"), invokeMashup)
+	writeTB(t, filepath.Join(dir, "adapters/Mashup/Mashup-impl.js"), invokeMashup)
 	// Six instances: the chain d1 → ... → d5 holds five at once.
-	mustWrite(t, filepath.Join(dir, "adapters/Mashup/Mashup.xml"), `<wl:adapter name="Mashup" xmlns:wl="http://www.ibm.com/mfp/integration">
+	writeTB(t, filepath.Join(dir, "adapters/Mashup/Mashup.xml"), `<wl:adapter name="Mashup" xmlns:wl="http://www.ibm.com/mfp/integration">
 	<backend kind="js" instances="6"/>`+procs.String()+`
 </wl:adapter>`)
 	// One instance: its call of itself would wait for the instance it holds.
-	mustWrite(t, filepath.Join(dir, "adapters/Solo/Solo-impl.js"), `function outer() { return {inner: WL.Server.invokeProcedure({adapter: "Solo", procedure: "inner", parameters: []})}; }
+	writeTB(t, filepath.Join(dir, "adapters/Solo/Solo-impl.js"), `function outer() { return {inner: WL.Server.invokeProcedure({adapter: "Solo", procedure: "inner", parameters: []})}; }
 function inner() { return {}; }`)
-	mustWrite(t, filepath.Join(dir, "adapters/Solo/Solo.xml"), `<wl:adapter name="Solo" xmlns:wl="http://www.ibm.com/mfp/integration">
+	writeTB(t, filepath.Join(dir, "adapters/Solo/Solo.xml"), `<wl:adapter name="Solo" xmlns:wl="http://www.ibm.com/mfp/integration">
 	<backend kind="js" instances="1"/>
 	<procedure name="outer" securityTest="wl_unprotected"/>
 	<procedure name="inner" securityTest="wl_unprotected"/>
 </wl:adapter>`)
-	mustWrite(t, filepath.Join(dir, "server/conf/authenticationConfig.xml"), `<tns:loginConfiguration xmlns:tns="http://www.worklight.com/auth/config">
+	writeTB(t, filepath.Join(dir, "server/conf/authenticationConfig.xml"), `<tns:loginConfiguration xmlns:tns="http://www.worklight.com/auth/config">
 	<securityTests>
 		<customSecurityTest name="LoginTests">
 			<test realm="wl_antiXSRFRealm" step="1"/>
@@ -106,7 +121,7 @@ function inner() { return {}; }`)
 		<loginModule name="AnyUser"><className>com.worklight.core.auth.ext.NonValidatingLoginModule</className></loginModule>
 	</loginModules>
 </tns:loginConfiguration>`)
-	mustWrite(t, filepath.Join(dir, "apps/Bank/application-descriptor.xml"), `<application id="Bank">
+	writeTB(t, filepath.Join(dir, "apps/Bank/application-descriptor.xml"), `<application id="Bank">
 	<mobilewebapp securityTest="LoginTests" version="1.0"/>
 </application>`)
 }
@@ -204,4 +219,61 @@ func TestInvokeProcedureThroughTheHost(t *testing.T) {
 	if diff := cmp.Diff(map[string]any{"inner": map[string]any{"isSuccessful": true, "user": "alice"}}, call("Mashup", "profile")); diff != "" {
 		t.Errorf("profile after the adapter login (-want +got):\n%s", diff)
 	}
+}
+
+// BenchmarkInvokeProcedure compares a client's call of a protected JavaScript procedure (direct)
+// with a call of an unprotected one that reaches it through invokeProcedure (nested): the
+// nested call adds one decision of the callee's test (a session read) and a second JavaScript
+// call. Report nested/direct from one run.
+func BenchmarkInvokeProcedure(b *testing.B) {
+	dir := b.TempDir()
+	writeInvokeProject(b, dir)
+	st, err := daemon.LoadSettings(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.Listen, st.Data, st.AdapterCacheDir = "127.0.0.1:0", b.TempDir(), adaptertest.CompilationCacheDir(b)
+	d, err := daemon.Start(context.Background(), daemon.Options{ConfigDir: dir, Settings: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Shutdown(context.Background())
+	c, err := client.New(client.Config{BaseURL: baseURL(d), AppID: "Bank", Environment: "mobilewebapp", AppVersion: "1.0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.RegisterHandler("Login", &client.LoginHandler{Ask: func(context.Context, client.LoginPrompt) (client.Credentials, error) {
+		return client.Credentials{Username: "alice", Password: "any"}, nil
+	}})
+	ctx := context.Background()
+	if _, err := c.InvokeProcedure(ctx, "Accounts", "getBalance"); err != nil {
+		b.Fatal(err)
+	}
+	calls := []struct{ adapter, procedure, want string }{
+		{"Accounts", "getBalance", `"balance":100`},
+		{"Mashup", "summary", `"isSuccessful":true`},
+	}
+	run := func(i int) time.Duration {
+		start := time.Now()
+		out, err := c.InvokeProcedure(ctx, calls[i].adapter, calls[i].procedure)
+		if err != nil || !strings.Contains(string(out), calls[i].want) {
+			b.Fatalf("%s.%s = %s, %v", calls[i].adapter, calls[i].procedure, out, err)
+		}
+		return time.Since(start)
+	}
+	for range 20 { // the first calls instantiate the adapters' engines
+		run(0)
+		run(1)
+	}
+	// Interleaved, so that the machine's load weighs on both alike.
+	var spent [2]time.Duration
+	n := 0
+	for b.Loop() {
+		spent[0] += run(0)
+		spent[1] += run(1)
+		n++
+	}
+	b.ReportMetric(float64(spent[0].Nanoseconds())/float64(n), "direct-ns/op")
+	b.ReportMetric(float64(spent[1].Nanoseconds())/float64(n), "nested-ns/op")
+	b.ReportMetric(float64(spent[1])/float64(spent[0]), "nested/direct")
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/dop251/goja"
@@ -19,11 +20,12 @@ type hostCalls interface {
 	PKI(request []byte) []byte
 }
 
-// invokeOptions are invokeProcedure's options, as Worklight documented them.
+// invokeOptions are invokeProcedure's options, as Worklight documented them. The parameters
+// pass through as JSON.
 type invokeOptions struct {
-	Adapter    string `json:"adapter"`
-	Procedure  string `json:"procedure"`
-	Parameters []any  `json:"parameters"`
+	Adapter    string          `json:"adapter"`
+	Procedure  string          `json:"procedure"`
+	Parameters json.RawMessage `json:"parameters,omitempty"`
 }
 
 // invokeProcedure({adapter, procedure, parameters}) runs a procedure of a deployed adapter
@@ -31,20 +33,15 @@ type invokeOptions struct {
 // returns Worklight's answer: the result's members with isSuccessful true, or isSuccessful
 // false with errors (and code). Bad options throw, as Worklight's did; a refusal does not.
 func (e *engine) invokeProcedure(c goja.FunctionCall) goja.Value {
-	raw, err := e.fromJS(c.Argument(0))
-	if err != nil {
-		e.throw("WL.Server.invokeProcedure: the options are not JSON: %v", err)
-	}
-	b, _ := json.Marshal(raw)
 	var o invokeOptions
-	if err := json.Unmarshal(b, &o); err != nil || raw == nil {
+	if s, err := e.stringify(goja.Undefined(), c.Argument(0)); err != nil || goja.IsUndefined(s) || json.Unmarshal([]byte(s.String()), &o) != nil {
 		e.throw("WL.Server.invokeProcedure: the options must be {adapter, procedure, parameters: [...]}")
 	}
 	if o.Adapter == "" || o.Procedure == "" {
 		e.throw("WL.Server.invokeProcedure: the options name no adapter or no procedure")
 	}
-	if o.Parameters == nil {
-		o.Parameters = []any{}
+	if p := bytes.TrimSpace(o.Parameters); len(p) > 0 && p[0] != '[' && !bytes.Equal(p, []byte("null")) {
+		e.throw("WL.Server.invokeProcedure: parameters must be an array")
 	}
 	req, _ := json.Marshal(o)
 	hc, ok := e.host.(hostCalls)

@@ -43,3 +43,14 @@ func InvokeProcedure(req InvokeRequest) (map[string]any, error) {
 	}
 	return out, nil
 }
+
+// InvokeJSON is InvokeProcedure for guests that speak JSON themselves (the JavaScript engine):
+// request is {"adapter", "procedure", "parameters": [...]} and the answer the host's JSON as it
+// is.
+func InvokeJSON(request []byte) ([]byte, error) {
+	answer, ok := invokeCall(request)
+	if !ok {
+		return nil, ErrNoInvoker
+	}
+	return answer, nil
+}
