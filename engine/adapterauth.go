@@ -110,7 +110,10 @@ func (a *adapterRealm) call(x *exchange, procedure string, input map[string]any)
 	if err != nil {
 		return nil, errorf(CodeBadRequest, "the answer cannot be passed to the adapter: %v", err)
 	}
-	out, err := a.runner.Call(x.ctx, a.adapter, procedure, in)
+	// WL.Server.invokeProcedure from the realm's functions applies the called procedure's test
+	// with the session this request holds (invoke.go).
+	ctx := adapters.WithInvoker(x.ctx, x.e.realmInvoker(x, a.adapter, procedure))
+	out, err := a.runner.Call(ctx, a.adapter, procedure, in)
 	if err != nil {
 		return nil, adapterError(a.adapter, procedure, err)
 	}

@@ -83,9 +83,11 @@ var table = []Support{
 	{API: "WL.Server.invokeSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
 	{API: "WL.Server.invokeSQLStoredProcedure", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
 
-	{API: "WL.Server.invokeProcedure", Status: Refused,
-		Reason: "the host has no path from one adapter call to another that applies the called procedure's security test",
-		Fix:    "let the client call the procedure, or call its back end with WL.Server.invokeHttp"},
+	{API: "WL.Server.invokeProcedure", Status: Supported,
+		Limit: "through the host: the called procedure's security test applies with the current session and never challenges (a test it does not pass answers isSuccessful: false naming the realm); at most 4 calls deep, no cycles"},
+	// A Realmgate extension: the host PKI capability (sdk-wasm/ABI.md, "Host PKI").
+	{API: "WL.Server.pki", Status: Supported,
+		Limit: "a Realmgate extension; the adapter needs <capability name=\"pki\"> in its <backend>"},
 
 	{API: "WL.Server.createEventSource", Status: Refused, Reason: "event sources poll a back end for push notifications, which Realmgate does not send", Fix: fixPush},
 	{API: "WL.Server.createDefaultNotification", Status: Refused, Reason: reasonPush, Fix: fixPush},

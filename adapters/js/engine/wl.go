@@ -141,6 +141,12 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 	case ci.Realm != "":
 		// A login-function: Worklight's onAuthRequired(headers, errorMessage).
 		args = []goja.Value{e.toJS(requestHeaders(ci.Request)), goja.Null()}
+	default:
+		// A call the host makes with one object (a PKI bridge's procedures, init): the object
+		// is the function's one argument, as Worklight's adapter-based PKI bridge passed it.
+		if args, err = e.objectArgument(raw); err != nil {
+			return nil, err
+		}
 	}
 	res, err := fn(goja.Undefined(), args...)
 	if err != nil {
@@ -220,6 +226,8 @@ func (e *engine) install() error {
 	set(server, "setActiveUser", e.setActiveUser)
 	set(server, "getActiveUser", e.getActiveUser)
 	set(server, "getClientRequest", e.getClientRequest)
+	set(server, "invokeProcedure", e.invokeProcedure) // invoke.go
+	set(server, "pki", e.pki)                         // invoke.go
 	for name, level := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "log": slog.LevelInfo,
 		"warn": slog.LevelWarn, "error": slog.LevelError} {
 		set(logger, name, func(c goja.FunctionCall) goja.Value {

@@ -540,7 +540,7 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, newError(codeBadRequest, "the parameters cannot be passed to the adapter"))
 		return
 	}
-	out, err := rt.Adapters.Call(r.Context(), adapterName, procName, in)
+	out, err := rt.Adapters.Call(s.invokeContext(r, rt, ac, acc, adapterName+"."+procName), adapterName, procName, in)
 	if err != nil {
 		s.procedureFailed(w, adapterName, procName, err)
 		return
