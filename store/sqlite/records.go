@@ -95,6 +95,24 @@ func (a *access) PutSession(ctx context.Context, v store.Session) error {
 	return err
 }
 
+// ReplaceSession implements store.Sessions: one UPDATE moves the old record to the new id, and
+// only when there was none to move is the new one inserted (PutSession). Outside a unit of work
+// the two are separate commits, but the first wrote nothing when the second runs.
+func (a *access) ReplaceSession(ctx context.Context, oldID string, v store.Session) error {
+	if v.ID == "" {
+		return invalid("session with an empty ID")
+	}
+	if oldID == v.ID {
+		return invalid("replacing a session by itself")
+	}
+	n, err := exec(a.c(ctx), "replace session", a.q(a.st.replaceSession),
+		v.ID, v.App, v.Env, micros(v.CreatedAt), micros(v.ExpiresAt), blob(v.State), oldID)
+	if err != nil || n > 0 {
+		return err
+	}
+	return a.PutSession(ctx, v)
+}
+
 // DeleteSession implements store.Sessions.
 func (a *access) DeleteSession(ctx context.Context, id string) error {
 	_, err := exec(a.c(ctx), "delete session", a.q(a.st.deleteSession), id)
