@@ -272,6 +272,11 @@ func (e *Engine) commit(ctx context.Context, s *session, withSession bool) error
 	s.writes = nil
 	if withSession {
 		s.dirty = false
+		var rotated string
+		if s.rotated != "" {
+			rotated = storeKey(s.rotated)
+		}
+		e.states.remember(rec.ID, rec.State, &s.st, rotated)
 	}
 	s.runCommitted()
 	return nil
