@@ -415,10 +415,17 @@ func (a *access) AddLoginFailure(ctx context.Context, key string, now, expiresAt
 }
 
 // GetLoginFailure implements store.LoginFailures.
+//
+// Every login reads the counts of its account and of its client, so this read, like GetSession,
+// does not watch the caller's context once it has begun (one row by its key): a context already
+// done is refused.
 func (a *access) GetLoginFailure(ctx context.Context, key string, now time.Time) (store.LoginFailure, error) {
+	if err := ctx.Err(); err != nil {
+		return store.LoginFailure{}, wrap("get login failure", err)
+	}
 	out := store.LoginFailure{Key: key}
 	var last, exp int64
-	if err := a.q(a.st.getLoginFailure).QueryRowContext(a.c(ctx), key, micros(now)).Scan(&out.Count, &last, &exp); err != nil {
+	if err := a.q(a.st.getLoginFailure).QueryRowContext(context.WithoutCancel(a.c(ctx)), key, micros(now)).Scan(&out.Count, &last, &exp); err != nil {
 		return store.LoginFailure{}, notFound("get login failure", err)
 	}
 	out.Last, out.ExpiresAt = fromMicros(last), fromMicros(exp)
