@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -295,5 +296,28 @@ func TestStateCacheRemember(t *testing.T) {
 				t.Errorf("a load after its writer changed its state (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRoundTripsKnowsEveryField: roundTrips decides whether a committed state may be cached as it
+// is, field by field. A field added to state or realmState must be checked there too (or make
+// it refuse states that hold it): a value that decoding would give back otherwise (a Go type in
+// an any, a string that is not UTF-8, raw JSON not compacted) would be served from the cache
+// as it never was stored.
+func TestRoundTripsKnowsEveryField(t *testing.T) {
+	for _, tc := range []struct {
+		typ     reflect.Type
+		checked []string
+	}{
+		{reflect.TypeFor[state](), []string{"Lineage", "Version", "InstanceID", "Realms", "TokenSession"}},
+		{reflect.TypeFor[realmState](), []string{"Passed", "ExpiresAt", "LastUsed", "Identity", "Challenged", "Failures", "Refused", "Data", "Nonces"}},
+	} {
+		var fields []string
+		for f := range tc.typ.Fields() {
+			fields = append(fields, f.Name)
+		}
+		if diff := cmp.Diff(tc.checked, fields); diff != "" {
+			t.Errorf("the fields of %s are not the ones roundTrips checks (-checked +fields):\n%s", tc.typ, diff)
+		}
 	}
 }

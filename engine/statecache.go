@@ -110,7 +110,8 @@ func (c *stateCache) dropLocked(key string) {
 
 // roundTrips reports whether decoding st's encoding gives st back: every string valid UTF-8
 // (encoding/json replaces what is not) and every identity value one that JSON decoding into an
-// any makes.
+// any makes. Every field of state and realmState is checked here or cannot change in a round
+// trip (TestRoundTripsKnowsEveryField fails on a field added without a look here).
 func roundTrips(st *state) bool {
 	if !utf8.ValidString(st.Lineage) || !utf8.ValidString(st.Version) || !utf8.ValidString(st.InstanceID) ||
 		!utf8.ValidString(st.TokenSession) {
