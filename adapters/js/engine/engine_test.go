@@ -47,7 +47,11 @@ func run(t *testing.T, e *engine, proc, input string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(out)
+	var o struct{ Result, State json.RawMessage }
+	if err := json.Unmarshal(out, &o); err != nil || o.Result == nil || o.State == nil {
+		t.Fatalf("the call answered %s, not {\"result\", \"state\"} (%v)", out, err)
+	}
+	return string(o.Result)
 }
 
 func TestXMLToJSON(t *testing.T) {
