@@ -62,6 +62,7 @@ func (c *stateCache) decode(key string, raw []byte, st *state) error {
 // returns are its caller's.
 func (s *state) clone() state {
 	c := *s
+	c.Scripts = maps.Clone(s.Scripts) // the values are replaced, never changed in place
 	if s.Realms != nil {
 		c.Realms = maps.Clone(s.Realms)
 		copies := make([]realmState, 0, len(s.Realms)) // one allocation for them all
