@@ -16,13 +16,14 @@ const (
 	maxRequestBytes = 8 << 10 // names and values of the headers, and of the parameters
 )
 
-// withheldHeaders are the headers an adapter never sees, canonical.
-var withheldHeaders = map[string]bool{
-	"Cookie":              true,
-	"Authorization":       true,
-	"Proxy-Authorization": true,
-	HeaderInstanceID:      true,
-}
+// withheldHeaders are the headers an adapter never sees, by canonical name.
+var withheldHeaders = func() map[string]bool {
+	m := map[string]bool{}
+	for _, h := range []string{"Cookie", "Authorization", "Proxy-Authorization", HeaderInstanceID} {
+		m[http.CanonicalHeaderKey(h)] = true
+	}
+	return m
+}()
 
 // clientRequest is the request as adapters see it: {"headers": {Name: value}, "parameters":
 // {name: value}}, header names canonical and a header's values joined with ", ", the query
