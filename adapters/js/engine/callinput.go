@@ -24,7 +24,7 @@ type callInput struct {
 	Args   []goja.Value
 	// State is the session's script state: global name to JSON value (scriptstate.go); nil when
 	// the session has none or the call has no session.
-	State map[string]json.RawMessage
+	State map[string]goja.Value
 }
 
 // decodeCall reads a call in one pass over its JSON: the parameters become JavaScript values
@@ -51,7 +51,7 @@ func (e *engine) decodeCall(raw []byte) (*callInput, error) {
 				return d.SkipValue()
 			})
 		case "state":
-			return readGo(d, &ci.State)
+			return e.readState(d, ci)
 		}
 		return d.SkipValue()
 	})

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/dop251/goja"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Per-session script state (docs/javascript-adapters.md, "Session-dependent globals").
@@ -94,7 +95,7 @@ func (e *engine) stateJSON(v goja.Value) (text string, holdsFunc bool, err error
 
 // applyState resets every tracked global to its baseline (a fresh copy), deletes the globals
 // earlier calls created, and assigns the session's state.
-func (e *engine) applyState(state map[string]json.RawMessage) error {
+func (e *engine) applyState(state map[string]goja.Value) error {
 	g := e.vm.GlobalObject()
 	for name, b := range e.globals.tracked {
 		switch {
@@ -105,9 +106,9 @@ func (e *engine) applyState(state map[string]json.RawMessage) error {
 		case b.undefined:
 			_ = g.Set(name, goja.Undefined())
 		default:
-			v, err := e.parse(goja.Undefined(), e.vm.ToValue(b.text))
+			v, err := e.jsonToJS([]byte(b.text))
 			if err != nil {
-				return fmt.Errorf("resetting global %s: %w", name, jsError(err))
+				return fmt.Errorf("resetting global %s: %w", name, err)
 			}
 			_ = g.Set(name, v)
 		}
@@ -124,16 +125,31 @@ func (e *engine) applyState(state map[string]json.RawMessage) error {
 		if _, isFunc := goja.AssertFunction(g.Get(name)); isFunc {
 			continue
 		}
-		v, err := e.parse(goja.Undefined(), e.vm.ToValue(string(state[name])))
-		if err != nil {
-			return fmt.Errorf("the session's value of global %s: %w", name, jsError(err))
-		}
+		v := state[name]
 		if _, known := e.globals.tracked[name]; !known {
 			e.globals.tracked[name] = baseline{absent: true}
 		}
 		_ = g.Set(name, v)
 	}
 	return nil
+}
+
+// readState reads the call's state, an object or null, into JavaScript values as they are read
+// (without a Go copy first, as the parameters).
+func (e *engine) readState(d *jsontext.Decoder, ci *callInput) error {
+	if d.PeekKind() == 'n' {
+		_, err := d.ReadToken()
+		return err
+	}
+	ci.State = map[string]goja.Value{}
+	return readObject(d, func(name string) error {
+		v, err := e.readJS(d, 1)
+		if err != nil {
+			return fmt.Errorf("invalid state of global %s: %w", name, err)
+		}
+		ci.State[name] = v
+		return nil
+	})
 }
 
 // diffState returns the tracked globals whose JSON differs from their baseline, as a JSON
@@ -153,7 +169,7 @@ func (e *engine) diffState() []byte {
 		}
 		e.globals.tracked[k] = baseline{absent: true}
 	}
-	state := map[string]json.RawMessage{}
+	state := map[string]string{}
 	for name, b := range e.globals.tracked {
 		v := g.Get(name)
 		present := v != nil
@@ -172,19 +188,30 @@ func (e *engine) diffState() []byte {
 		if _, isFunc := goja.AssertFunction(v); isFunc {
 			continue
 		}
-		text, _, err := e.stateJSON(v)
-		if err != nil {
+		text, ok, err := e.stringifyJS(v)
+		if err != nil || !ok {
 			e.host.Log(slog.LevelWarn, fmt.Sprintf("global %s cannot be turned into JSON: it is not kept in the session", name))
 			continue
 		}
-		if !b.absent && !b.undefined && text == b.text {
-			continue
+		if b.absent || b.undefined || string(text) != b.text {
+			state[name] = string(text)
 		}
-		state[name] = json.RawMessage(text)
 	}
-	out, err := json.Marshal(state)
-	if err != nil {
-		return []byte("{}")
+	// The members are JSON.stringify's texts: valid JSON already, written as they are.
+	names := make([]string, 0, len(state))
+	for name := range state {
+		names = append(names, name)
 	}
-	return out
+	sort.Strings(names)
+	out := []byte{'{'}
+	for i, name := range names {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		key, _ := json.Marshal(name)
+		out = append(out, key...)
+		out = append(out, ':')
+		out = append(out, state[name]...)
+	}
+	return append(out, '}')
 }
