@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/adapters/jsapi"
 	"github.com/realmgate/realmgate/adapters/wasm"
@@ -259,6 +261,12 @@ func (a *adapter) splitOutput(procedure string, out json.RawMessage) (result, st
 		return nil, nil, &adapters.Error{Code: adapters.CodeFailed, Adapter: a.name, Procedure: procedure,
 			Message: fmt.Sprintf("adapter %s: the script's session state (its global variables) would be %d bytes of JSON, more than its bound of %d",
 				a.name, len(o.State), adapters.MaxScriptStateBytes)}
+	}
+	if !jsontext.Value(o.State).IsValid() {
+		// The session's store reads JSON strictly (RFC 7493): a string with a lone surrogate,
+		// which JavaScript allows, would leave the session unreadable.
+		return nil, nil, &adapters.Error{Code: adapters.CodeFailed, Adapter: a.name, Procedure: procedure,
+			Message: fmt.Sprintf("adapter %s: the script's session state (its global variables) is not strict JSON (a string with a lone surrogate?)", a.name)}
 	}
 	return o.Result, o.State, nil
 }

@@ -28,7 +28,7 @@ func (h *fakeHost) HTTP(r realmgate.HTTPRequest) (*realmgate.HTTPResponse, error
 
 func (h *fakeHost) Log(level slog.Level, msg string) { h.logs = append(h.logs, level.String()+" "+msg) }
 
-func load(t *testing.T, h host, src string, extra map[string]string) *engine {
+func load(t testing.TB, h host, src string, extra map[string]string) *engine {
 	t.Helper()
 	s := map[string]string{SettingFile: "A-impl.js", SettingSource: src, SettingConnectivity: "http://127.0.0.1:8080"}
 	for k, v := range extra {

@@ -10,7 +10,7 @@ import (
 
 // callState runs proc with the session state state ("" for none) and returns the result and
 // the new state, or the error's message.
-func callWithState(t *testing.T, e *engine, proc, state string) (result, newState, errMsg string) {
+func callWithState(t testing.TB, e *engine, proc, state string) (result, newState, errMsg string) {
 	t.Helper()
 	in := `{"procedure":"` + proc + `","input":{}`
 	if state != "" {
@@ -128,4 +128,29 @@ func TestScriptStateWarnsByName(t *testing.T) {
 	if !strings.Contains(logs, "global secret") || strings.Contains(logs, "4321") {
 		t.Errorf("log %q: want the global's name and not its value", logs)
 	}
+}
+
+// FuzzScriptState: whatever state a call is given, the call answers an error or a state that is
+// a JSON object, and that state given back answers itself (what a session keeps is stable).
+func FuzzScriptState(f *testing.F) {
+	f.Add(`{"count":5}`)
+	f.Add(`{"userIdentity":{"userId":"u","attributes":{"pin":"1"}},"made":[1,2,{"x":null}]}`)
+	f.Add(`{"JSON":1,"WL":{},"touch":3}`)
+	f.Add(`null`)
+	f.Add(`{"count":"\u00e9\ud800"}`)
+	e := load(f, &fakeHost{}, `var count = 0; var userIdentity; function touch() { return {}; }`, nil)
+	f.Fuzz(func(t *testing.T, state string) {
+		_, st, msg := callWithState(t, e, "touch", state)
+		if msg != "" {
+			return
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(st), &obj); err != nil {
+			t.Fatalf("state %s is not a JSON object: %v", st, err)
+		}
+		_, again, msg := callWithState(t, e, "touch", st)
+		if msg != "" || again != st {
+			t.Fatalf("state %s given back answers %s (%s)", st, again, msg)
+		}
+	})
 }
