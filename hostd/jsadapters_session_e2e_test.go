@@ -303,14 +303,22 @@ func TestJavaScriptSessionStateCounter(t *testing.T) {
 		t.Errorf("after the refused state, A counts %d, want 5", n)
 	}
 
+	// A reload (new adapter instances, a new engine) keeps the sessions' state.
+	if st, err := d.Admin(http.MethodPost, "/admin/v1/reload", nil, nil); err != nil || st != http.StatusOK {
+		t.Fatalf("reload: %d, %v", st, err)
+	}
+	if n := count(a, "increment"); n != 6 {
+		t.Errorf("after a reload, A counts %d, want 6", n)
+	}
+
 	// A restarted daemon on the same data serves the same sessions with their state.
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
 	setDaemon(hostdtest.Start(t, "testdata/jsproject", hostdtest.Options{Files: files, Data: data}))
 	a2, b2 := a, b
-	if n := count(a2, "increment"); n != 6 {
-		t.Errorf("after a restart, A counts %d, want 6", n)
+	if n := count(a2, "increment"); n != 7 {
+		t.Errorf("after a restart, A counts %d, want 7", n)
 	}
 	if n := count(b2, "increment"); n != 3 {
 		t.Errorf("after a restart, B counts %d, want 3", n)
@@ -323,8 +331,8 @@ func TestJavaScriptSessionStateCounter(t *testing.T) {
 	if n := count(b2, "increment"); n != 1 {
 		t.Errorf("after a logout, B counts %d, want 1", n)
 	}
-	if n := count(a2, "increment"); n != 7 {
-		t.Errorf("B's logout changed A's count: %d, want 7", n)
+	if n := count(a2, "increment"); n != 8 {
+		t.Errorf("B's logout changed A's count: %d, want 8", n)
 	}
 }
 
