@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 
@@ -67,15 +68,37 @@ func (s *session) forgetScripts() {
 // session sessionID of app (after the request was authorized), with the session's script state
 // of adapter in call's context (adapters.ScriptStateOf), and saves the state call returned with
 // the session when it changed. A request without a session of app (none, unknown, expired)
-// runs call with no state, and its state is dropped; no session is made for it. The session is
-// locked across call, so that the calls of one session run one after the other and each sees
-// the state of the one before (the requests of one session are serialised as a login's are).
+// runs call with no state, and its state is dropped; no session is made for it.
+//
+// The session is not locked across call: a slow adapter call does not hold up the session's
+// other requests, and a call that makes another request of the same session (an adapter that
+// calls a procedure) cannot wait on itself. The state is read before call and written after it
+// only if the session still holds the state call started from (compare and set): of two calls
+// of one session to one adapter that overlap, the first to end sets the state and the other's
+// is dropped, and a call that was in flight across a logout does not bring back what the
+// logout forgot.
 //
 // call's error is returned as it is; an error saving the session is an *Error, and means the
 // call's result must not be answered (the state it relied on is lost).
 func (e *Engine) CallWithScriptState(ctx context.Context, app AppContext, sessionID, adapter string, call func(context.Context) error) error {
-	if !validSessionID(sessionID) {
-		return call(adapters.WithScriptState(ctx, &adapters.ScriptState{}))
+	st := &adapters.ScriptState{}
+	if validSessionID(sessionID) {
+		s, err := e.lockedSession(ctx, app, sessionID)
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			return call(adapters.WithScriptState(ctx, st)) // no session: the baseline, dropped
+		}
+		st.In = s.st.Scripts[adapter]
+	} else {
+		return call(adapters.WithScriptState(ctx, st))
+	}
+	if err := call(adapters.WithScriptState(ctx, st)); err != nil {
+		return err
+	}
+	if !st.Changed() {
+		return nil
 	}
 	unlock := e.locks.lock(sessionID)
 	defer unlock()
@@ -83,16 +106,23 @@ func (e *Engine) CallWithScriptState(ctx context.Context, app AppContext, sessio
 	if err != nil {
 		return err
 	}
-	if s.isNew {
-		return call(adapters.WithScriptState(ctx, &adapters.ScriptState{}))
-	}
-	st := &adapters.ScriptState{In: s.st.Scripts[adapter]}
-	if err := call(adapters.WithScriptState(ctx, st)); err != nil {
-		return err
-	}
-	if !st.Changed() {
+	if s.isNew || !bytes.Equal(s.st.Scripts[adapter], st.In) {
+		// The session ended, or its state changed during the call (a logout, an overlapping
+		// call): what this call computed from the old state is dropped.
 		return nil
 	}
 	s.setScript(adapter, st.Kept())
 	return e.saveSession(ctx, s)
+}
+
+// lockedSession loads the session under its lock (a request of the session in progress saves it
+// whole first); nil when there is none.
+func (e *Engine) lockedSession(ctx context.Context, app AppContext, sessionID string) (*session, error) {
+	unlock := e.locks.lock(sessionID)
+	defer unlock()
+	s, err := e.loadSession(ctx, sessionID, app, e.now())
+	if err != nil || s.isNew {
+		return nil, err
+	}
+	return s, nil
 }

@@ -138,3 +138,60 @@ func TestAdapterRealmScriptStateIsPerSession(t *testing.T) {
 		}
 	}
 }
+
+// A procedure call's state is written only over the state it started from: a logout during the
+// call, or an overlapping call that ended first, drops it.
+func TestProcedureScriptStateCompareAndSet(t *testing.T) {
+	l := stepsLab(t, &stateAdapter{})
+	c := l.client("mobilewebapp", "1.0")
+	c.mustChallenge("adapterTwoStep") // makes the session
+	ctx := context.Background()
+	set := func(state string, during func()) func(context.Context) error {
+		return func(ctx context.Context) error {
+			st := adapters.ScriptStateOf(ctx)
+			if during != nil {
+				during()
+			}
+			st.Out, st.Returned = json.RawMessage(state), true
+			return nil
+		}
+	}
+	read := func() string {
+		var got string
+		if err := l.eng.CallWithScriptState(ctx, c.app, c.sid, "Auth", func(ctx context.Context) error {
+			got = string(adapters.ScriptStateOf(ctx).In)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if err := l.eng.CallWithScriptState(ctx, c.app, c.sid, "Auth", set(`{"n":1}`, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != `{"n":1}` {
+		t.Fatalf("state %q, want n 1", got)
+	}
+	// An overlapping call ends first: the slower one's state is dropped.
+	if err := l.eng.CallWithScriptState(ctx, c.app, c.sid, "Auth", set(`{"n":2}`, func() {
+		if err := l.eng.CallWithScriptState(ctx, c.app, c.sid, "Auth", set(`{"n":3}`, nil)); err != nil {
+			t.Fatal(err)
+		}
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != `{"n":3}` {
+		t.Errorf("state %q, want the first to end (n 3)", got)
+	}
+	// A logout during the call: nothing comes back.
+	if err := l.eng.CallWithScriptState(ctx, c.app, c.sid, "Auth", set(`{"n":4}`, func() {
+		if err := l.eng.Logout(ctx, c.app, c.sid, "StepsRealm"); err != nil {
+			t.Fatal(err)
+		}
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != "" {
+		t.Errorf("after a logout during a call, state %q", got)
+	}
+}
