@@ -267,6 +267,7 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 		forgetLogin(s, realm)
 		s.dirty = true
 	}
+	s.forgetScripts() // what adapters' scripts kept for the session ends with a login (scriptstate.go)
 	if realm == project.RealmAntiXSRF && s.st.InstanceID != "" {
 		s.st.InstanceID = ""
 		s.dirty = true

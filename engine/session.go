@@ -28,6 +28,9 @@ type state struct {
 	// TokenSession is the session reference (sid) of the access tokens this session obtains, so
 	// that a logout can revoke them; a logout starts a new one. Empty until the first token.
 	TokenSession string `json:"tokenSession,omitempty"`
+	// Scripts holds the script state of each JavaScript adapter this session called: the JSON
+	// object of the script's globals that differ from its baseline (scriptstate.go).
+	Scripts map[string]json.RawMessage `json:"scripts,omitempty"`
 }
 
 // realmState is one realm's memory of a session.

@@ -309,7 +309,7 @@ func TestRoundTripsKnowsEveryField(t *testing.T) {
 		typ     reflect.Type
 		checked []string
 	}{
-		{reflect.TypeFor[state](), []string{"Lineage", "Version", "InstanceID", "Realms", "TokenSession"}},
+		{reflect.TypeFor[state](), []string{"Lineage", "Version", "InstanceID", "Realms", "TokenSession", "Scripts"}},
 		{reflect.TypeFor[realmState](), []string{"Passed", "ExpiresAt", "LastUsed", "Identity", "Challenged", "Failures", "Refused", "Data", "Nonces"}},
 	} {
 		var fields []string

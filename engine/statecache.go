@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"encoding/json"
 	"maps"
 	"slices"
 	"sync"
@@ -117,6 +118,12 @@ func roundTrips(st *state) bool {
 		!utf8.ValidString(st.TokenSession) {
 		return false
 	}
+	for name, raw := range st.Scripts {
+		// Stored JSON decodes into a json.RawMessage as encoding/json wrote it: compact.
+		if !utf8.ValidString(name) || !compactJSON(raw) {
+			return false
+		}
+	}
 	for name, rs := range st.Realms {
 		if !utf8.ValidString(name) {
 			return false
@@ -171,6 +178,7 @@ func jsonShaped(v any) bool {
 // returns are its caller's.
 func (s *state) clone() state {
 	c := *s
+	c.Scripts = maps.Clone(s.Scripts) // the values are replaced, never changed in place
 	if s.Realms != nil {
 		c.Realms = maps.Clone(s.Realms)
 		copies := make([]realmState, 0, len(s.Realms)) // one allocation for them all
@@ -219,4 +227,17 @@ func cloneJSONValue(v any) any {
 		return out
 	}
 	return v // nil, bool, float64, string: values
+}
+
+// compactJSON reports whether raw is valid UTF-8 JSON as encoding/json writes a json.RawMessage
+// and decoding gives it back: compact, and with none of the characters it escapes for HTML.
+func compactJSON(raw []byte) bool {
+	if !utf8.Valid(raw) || bytes.ContainsAny(raw, "<>&\u2028\u2029") {
+		return false
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return false
+	}
+	return bytes.Equal(b.Bytes(), raw)
 }

@@ -211,7 +211,9 @@ func BenchmarkEcho(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if got := bare.call(ctx, "call", callIn, stack); string(got) != string(want) || !jsonEqual(want, in) || !jsonEqual(goOut, in) {
+	var bareOut struct{ Result json.RawMessage }
+	got := bare.call(ctx, "call", callIn, stack)
+	if err := json.Unmarshal(got, &bareOut); err != nil || string(bareOut.Result) != string(want) || !jsonEqual(want, in) || !jsonEqual(goOut, in) {
 		b.Fatalf("the peers disagree: js %s, bare %s, go %s", want, got, goOut)
 	}
 	compare(b, 2000,

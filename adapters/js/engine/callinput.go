@@ -12,7 +12,7 @@ import (
 )
 
 // callInput is what the host passes the engine's call procedure: {"procedure": name, "input":
-// {...}}, the input that of an adapter procedure (see sdk-wasm/ABI.md and the adapter realm's
+// {...}, "state": {...}}, the input that of an adapter procedure (see sdk-wasm/ABI.md and the adapter realm's
 // calls): positional parameters, the caller's identities, the realm of a login, the request.
 type callInput struct {
 	Procedure string
@@ -22,6 +22,9 @@ type callInput struct {
 	// Params is the parameters array as JavaScript, nil when there is none; Args its elements.
 	Params *goja.Object
 	Args   []goja.Value
+	// State is the session's script state: global name to JSON value (scriptstate.go); nil when
+	// the session has none or the call has no session.
+	State map[string]goja.Value
 }
 
 // decodeCall reads a call in one pass over its JSON: the parameters become JavaScript values
@@ -47,6 +50,8 @@ func (e *engine) decodeCall(raw []byte) (*callInput, error) {
 				}
 				return d.SkipValue()
 			})
+		case "state":
+			return e.readState(d, ci)
 		}
 		return d.SkipValue()
 	})

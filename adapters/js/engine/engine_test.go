@@ -28,7 +28,7 @@ func (h *fakeHost) HTTP(r realmgate.HTTPRequest) (*realmgate.HTTPResponse, error
 
 func (h *fakeHost) Log(level slog.Level, msg string) { h.logs = append(h.logs, level.String()+" "+msg) }
 
-func load(t *testing.T, h host, src string, extra map[string]string) *engine {
+func load(t testing.TB, h host, src string, extra map[string]string) *engine {
 	t.Helper()
 	s := map[string]string{SettingFile: "A-impl.js", SettingSource: src, SettingConnectivity: "http://127.0.0.1:8080"}
 	for k, v := range extra {
@@ -47,7 +47,11 @@ func run(t *testing.T, e *engine, proc, input string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(out)
+	var o struct{ Result, State json.RawMessage }
+	if err := json.Unmarshal(out, &o); err != nil || o.Result == nil || o.State == nil {
+		t.Fatalf("the call answered %s, not {\"result\", \"state\"} (%v)", out, err)
+	}
+	return string(o.Result)
 }
 
 func TestXMLToJSON(t *testing.T) {

@@ -51,6 +51,7 @@ type engine struct {
 	stringify goja.Callable
 	parse     goja.Callable
 	cur       *callState
+	globals   globals // the script's globals kept per session (scriptstate.go)
 }
 
 // callState is what the WL.Server functions see of the call in progress.
@@ -89,9 +90,11 @@ func newEngine(h host, settings map[string]string) (*engine, error) {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	e.cur = &callState{}
+	e.beforeScript()
 	if _, err := e.vm.RunProgram(prg); err != nil {
 		return nil, fmt.Errorf("running %s: %w", file, jsError(err))
 	}
+	e.afterScript()
 	g := e.vm.GlobalObject()
 	for _, k := range g.Keys() {
 		if _, ok := goja.AssertFunction(g.Get(k)); ok {
@@ -119,15 +122,36 @@ func jsError(err error) error {
 	return err
 }
 
-// call runs one procedure: the JavaScript function of that name with the input's parameters
-// (a login-function gets Worklight's (headers, errorMessage)). Its result, as JSON, is the
-// output; when it called WL.Server.setActiveUser for the realm it serves, the output carries the
-// identity as {"identity": ...}, which logs the user in.
+// call runs one procedure with the session's script state (scriptstate.go) and answers
+// {"result": R, "state": S}: R is the procedure's result (result), S the globals that differ
+// from the script's baseline after it. When the procedure throws, the call fails and no state
+// is answered.
 func (e *engine) call(raw []byte) ([]byte, error) {
 	ci, err := e.decodeCall(raw)
 	if err != nil {
 		return nil, err
 	}
+	if err := e.applyState(ci.State); err != nil {
+		return nil, err
+	}
+	res, err := e.result(ci, raw)
+	if err != nil {
+		return nil, err
+	}
+	state := e.diffState()
+	out := make([]byte, 0, len(res)+len(state)+22)
+	out = append(out, `{"result":`...)
+	out = append(out, res...)
+	out = append(out, `,"state":`...)
+	out = append(out, state...)
+	return append(out, '}'), nil
+}
+
+// result runs one procedure: the JavaScript function of that name with the input's parameters
+// (a login-function gets Worklight's (headers, errorMessage)). Its result, as JSON, is the
+// output; when it called WL.Server.setActiveUser for the realm it serves, the output carries the
+// identity as {"identity": ...}, which logs the user in.
+func (e *engine) result(ci *callInput, raw []byte) ([]byte, error) {
 	fn, ok := goja.AssertFunction(e.vm.GlobalObject().Get(ci.Procedure))
 	if !ok {
 		return nil, fmt.Errorf("%s defines no function %s", e.file, ci.Procedure)
@@ -144,6 +168,7 @@ func (e *engine) call(raw []byte) ([]byte, error) {
 	default:
 		// A call the host makes with one object (a PKI bridge's procedures, init): the object
 		// is the function's one argument, as Worklight's adapter-based PKI bridge passed it.
+		var err error
 		if args, err = e.objectArgument(raw); err != nil {
 			return nil, err
 		}
