@@ -55,8 +55,9 @@ const (
 
 // Reasons shared by several entries of the table.
 const (
-	reasonSQL = "SQL adapters need a database connection that the host owns, and Realmgate offers none to JavaScript adapters yet"
-	fixSQL    = "serve the data over HTTP and call it with WL.Server.invokeHttp, or write the procedure as a Go, C, Rust or AssemblyScript wasm adapter"
+	limitSQL          = "the data source is the adapter XML's <dataSourceDefinition> (jdbc:postgresql:, jdbc:mysql: or jdbc:sqlite:; DB2, SQL Server and Oracle are refused at load) or a <dataSourceJNDIName> that hostd.yaml's dataSources maps; values are bound parameters (? placeholders only, one statement per call), a result has at most 1000 rows, and the call's deadline cuts the statement"
+	limitSQLStatement = "only at the script's top level, as Worklight required: a statement created during a call fails"
+	limitSQLProcedure = "MySQL: CALL name(...); PostgreSQL: SELECT * FROM name(...); SQLite has none. " + limitSQL
 
 	reasonPush = "push and SMS notifications need Worklight's notification service, which Realmgate does not have"
 	fixPush    = "send notifications from a service of your own, called with WL.Server.invokeHttp"
@@ -79,9 +80,9 @@ var table = []Support{
 	{API: "WL.Logger.error", Status: Supported},
 	{API: "WL.Logger.log", Status: Supported},
 
-	{API: "WL.Server.createSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
-	{API: "WL.Server.invokeSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
-	{API: "WL.Server.invokeSQLStoredProcedure", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
+	{API: "WL.Server.createSQLStatement", Status: Supported, Limit: limitSQLStatement},
+	{API: "WL.Server.invokeSQLStatement", Status: Supported, Limit: limitSQL},
+	{API: "WL.Server.invokeSQLStoredProcedure", Status: Supported, Limit: limitSQLProcedure},
 
 	{API: "WL.Server.invokeProcedure", Status: Refused,
 		Reason: "the host has no path from one adapter call to another that applies the called procedure's security test",

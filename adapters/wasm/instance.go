@@ -59,6 +59,7 @@ type callState struct {
 	aborted   bool
 	abortMsg  string
 	onces     int // realmgate.once calls made
+	sqls      int // realmgate.sql calls made
 }
 
 func (s *callState) reset(procedure string) { *s = callState{procedure: procedure} }
