@@ -67,6 +67,21 @@ func Shared(tb testing.TB) *Server {
 	return shared
 }
 
+// Start starts a server of the test's own, stopped and removed when the test ends; it skips or
+// fails the test as Shared does.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s, err := start()
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) && os.Getenv(CIEnv) == "" {
+			tb.Skipf("mysqltest: MariaDB is not installed (.ci/install-mariadb.sh): %v", err)
+		}
+		tb.Fatalf("mysqltest: %v", err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
 // StopShared stops the shared server, if one started; TestMain calls it after m.Run.
 func StopShared() {
 	if shared != nil {
@@ -178,16 +193,9 @@ func (s *Server) kill() {
 
 // Stop stops the server and removes its directory.
 func (s *Server) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-s.done:
-		case <-time.After(20 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-		}
-		s.cmd = nil
-	}
+	// The data is thrown away: the server is killed, not shut down (a clean shutdown waits for
+	// the statements still running, such as a test's cut SLEEP).
+	s.kill()
 	os.RemoveAll(s.dir)
 }
 
