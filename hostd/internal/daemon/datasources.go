@@ -81,7 +81,8 @@ func (d dataSources) spec(ds *project.DataSource) (sqlsource.Spec, DataSourceSet
 		return sqlsource.Spec{}, DataSourceSettings{}, fmt.Errorf("the JNDI name %q is not mapped: add it to hostd.yaml's dataSources (%q: {url: jdbc:..., user: ..., passwordFile: ...}); mapped: %s",
 			ds.JNDIName, ds.JNDIName, orNone(known))
 	}
-	return sqlsource.Spec{URL: m.URL, DriverClass: ds.DriverClass, User: m.User, PasswordFile: m.PasswordFile, Dir: d.data}, m, nil
+	// The JNDI name wins over a <dataSourceDefinition> beside it, driver class included.
+	return sqlsource.Spec{URL: m.URL, User: m.User, PasswordFile: m.PasswordFile, Dir: d.data}, m, nil
 }
 
 func orNone(s []string) string {
