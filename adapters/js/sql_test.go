@@ -207,3 +207,31 @@ func TestSQLWithoutDataSource(t *testing.T) {
 		t.Errorf("got %v, want a failure saying the adapter has no data source", err)
 	}
 }
+
+// TestSQLCallsPerCall: a procedure call makes at most 256 SQL calls; the next one fails the
+// call, and the next procedure call starts afresh.
+func TestSQLCallsPerCall(t *testing.T) {
+	src, err := sqlsource.Open(sqlsource.Spec{URL: "jdbc:sqlite::memory:"}, sqlsource.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	a, err := openScript(t, `
+var one = WL.Server.createSQLStatement("SELECT 1 AS n");
+function loop(n) {
+	for (var i = 0; i < n; i++) { WL.Server.invokeSQLStatement({preparedStatement: one, parameters: []}); }
+	return {calls: n};
+}`, adapters.Config{Name: "Loop", SQL: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Call(context.Background(), "loop", json.RawMessage(`{"parameters":[256]}`)); err != nil {
+		t.Fatalf("256 calls: %v", err)
+	}
+	if _, err := a.Call(context.Background(), "loop", json.RawMessage(`{"parameters":[257]}`)); err == nil || !strings.Contains(err.Error(), "too many calls") {
+		t.Fatalf("257 calls: %v, want a failure saying too many calls", err)
+	}
+	if _, err := a.Call(context.Background(), "loop", json.RawMessage(`{"parameters":[1]}`)); err != nil {
+		t.Fatalf("the next call: %v", err)
+	}
+}

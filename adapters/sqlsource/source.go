@@ -268,7 +268,7 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 	return Answer{IsSuccessful: true, ResultSet: set}, nil
 }
 
-// errRowCap is returned by collect past the row cap.
+// rowCapError is returned by collect past the row cap.
 type rowCapError struct{ max int }
 
 func (e *rowCapError) Error() string {
