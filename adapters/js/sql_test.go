@@ -31,8 +31,9 @@ function account(id) { return WL.Server.invokeSQLStoredProcedure({procedure: "ge
 function copied(name) {
 	return WL.Server.invokeSQLStatement({preparedStatement: JSON.parse(JSON.stringify(byName)), parameters: [name]});
 }
+var create = WL.Server.createSQLStatement; // the load's scan sees no call in a function: the engine refuses it
 function late(name) {
-	var s = WL.Server.createSQLStatement("SELECT id FROM accounts WHERE name = '" + name + "'");
+	var s = create("SELECT id FROM accounts WHERE name = '" + name + "'");
 	return WL.Server.invokeSQLStatement({preparedStatement: s, parameters: []});
 }
 function forged() { return WL.Server.invokeSQLStatement({preparedStatement: {"realmgate.sqlStatement": 99}, parameters: []}); }
@@ -172,7 +173,8 @@ func TestSQLAdapter(t *testing.T) {
 					t.Errorf("stored procedure: (-want +got)\n%s", d)
 				}
 			}
-			// A statement made during a call, from its parameter, is refused: the call fails.
+			// A statement made during a call, from its parameter, is refused: the call fails. (The
+			// load refuses a script that calls createSQLStatement in a function; TestSQLStatementInFunction.)
 			if _, err := call("late", "x' OR '1'='1"); err == nil || !strings.Contains(err.Error(), "top level") {
 				t.Errorf("a statement created in a call: %v", err)
 			}
@@ -233,5 +235,14 @@ function loop(n) {
 	}
 	if _, err := a.Call(context.Background(), "loop", json.RawMessage(`{"parameters":[1]}`)); err != nil {
 		t.Fatalf("the next call: %v", err)
+	}
+}
+
+// TestSQLStatementInFunction: a script that creates a statement inside a function does not load,
+// at the line of the call.
+func TestSQLStatementInFunction(t *testing.T) {
+	_, err := openScript(t, "function f(name) {\n  return WL.Server.createSQLStatement(\"SELECT 1 FROM t WHERE n = '\" + name + \"'\");\n}\n", adapters.Config{Name: "Late"})
+	if err == nil || !strings.Contains(err.Error(), "Late-impl.js:2:10: WL.Server.createSQLStatement is refused: it is called inside a function") {
+		t.Fatalf("got %v, want a load error at Late-impl.js:2:10", err)
 	}
 }

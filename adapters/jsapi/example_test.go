@@ -31,7 +31,7 @@ function getStock() {
 	// Output:
 	// Orders-impl.js:4:2: WL.Logger.info supported
 	// Orders-impl.js:5:9: WL.Server.invokeHttp supported
-	// Orders-impl.js:9:13: WL.Server.createSQLStatement supported
+	// Orders-impl.js:9:13: WL.Server.createSQLStatement refused
 	// Orders-impl.js:10:9: WL.Server.invokeSQLStatement supported
 	// [getPrices]
 }

@@ -55,6 +55,9 @@ function f() { log.debug(1); }`, []use{{"3:16", "WL.Logger.debug", ok, ""}}},
 			[]use{{"1:23", FamilyDynamic, no, "WL.Server[...]"}}},
 		{"call and apply count as uses", `WL.Server.invokeHttp.call(null, {});`,
 			[]use{{"1:1", "WL.Server.invokeHttp", ok, ""}}},
+		{"SQL statements are created at the top level", `var a = WL.Server.createSQLStatement("select 1");
+function q(name) { var b = WL.Server.createSQLStatement("select * from t where n = '" + name + "'"); return b; }`,
+			[]use{{"1:9", "WL.Server.createSQLStatement", ok, ""}, {"2:28", "WL.Server.createSQLStatement", no, ""}}},
 		{"SQL is supported", `var stmt = WL.Server.createSQLStatement("select 1");
 function q() { return WL.Server.invokeSQLStatement({preparedStatement: stmt, parameters: []}); }`,
 			[]use{{"1:12", "WL.Server.createSQLStatement", ok, ""}, {"2:23", "WL.Server.invokeSQLStatement", ok, ""}}},
