@@ -269,9 +269,12 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 }
 
 // rowCapError is returned by collect past the row cap.
-type rowCapError struct{ max int }
+type rowCapError struct{ max, bytes int }
 
 func (e *rowCapError) Error() string {
+	if e.bytes > 0 {
+		return fmt.Sprintf("the result is larger than %d bytes: select fewer rows or columns", e.bytes)
+	}
 	return fmt.Sprintf("the statement returned more than %d rows, the host's cap on one result: narrow it with WHERE or LIMIT", e.max)
 }
 
@@ -297,6 +300,7 @@ func (s *Source) collect(rs *sql.Rows) ([]map[string]any, error) {
 		return nil, err
 	}
 	set := []map[string]any{}
+	size := 0 // the bytes of text and binary values read so far: a bound before the JSON
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
@@ -311,7 +315,16 @@ func (s *Source) collect(rs *sql.Rows) ([]map[string]any, error) {
 		}
 		row := make(map[string]any, len(cols))
 		for i, c := range cols {
+			switch v := vals[i].(type) {
+			case []byte:
+				size += len(v)
+			case string:
+				size += len(v)
+			}
 			row[c.Name()] = jsonValue(vals[i], c.DatabaseTypeName())
+		}
+		if size > s.opts.MaxAnswer {
+			return nil, &rowCapError{bytes: s.opts.MaxAnswer}
 		}
 		set = append(set, row)
 	}

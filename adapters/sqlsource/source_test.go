@@ -273,3 +273,19 @@ func TestPasswordFile(t *testing.T) {
 		t.Errorf("the target %q shows the password", s)
 	}
 }
+
+// TestAnswerBound: a result larger than MaxAnswer fails while it is read, saying so.
+func TestAnswerBound(t *testing.T) {
+	src, err := sqlsource.Open(sqlsource.Spec{URL: "jdbc:sqlite::memory:"}, sqlsource.Options{MaxAnswer: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx := context.Background()
+	failed(t, do(t, ctx, src, `{"statement": "SELECT zeroblob(2000) AS b", "parameters": []}`), "larger than 1000 bytes")
+	failed(t, do(t, ctx, src, `{"statement": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100) SELECT printf('%020d', x) AS s FROM c", "parameters": []}`), "larger than 1000 bytes")
+	got := do(t, ctx, src, `{"statement": "SELECT ? AS s", "parameters": ["small"]}`)
+	if d := cmp.Diff(ok(map[string]any{"s": "small"}), got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}

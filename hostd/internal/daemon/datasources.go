@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -21,8 +22,8 @@ import (
 //	dataSources:
 //	  jdbc/bhd: {url: "jdbc:postgresql://db.example:5432/bhd?sslmode=verify-full", user: bhd, passwordFile: /etc/realmgate/bhd.password}
 type DataSourceSettings struct {
-	// URL is the JDBC URL (jdbc:postgresql:, jdbc:mysql:, jdbc:sqlite:; a relative SQLite path
-	// is taken from the data folder).
+	// URL is the JDBC URL (jdbc:postgresql:, jdbc:mysql:, jdbc:sqlite: with an absolute path
+	// outside the data folder).
 	URL  string `yaml:"url"`
 	User string `yaml:"user"`
 	// PasswordFile holds the password, readable by hostd's user alone (like every secret file).
@@ -41,7 +42,7 @@ var errUnmappedSkipped = errors.New("not checked")
 // Without settings (hostd check), it checks the XML's JDBC URLs and leaves JNDI names alone.
 type dataSources struct {
 	mapped map[string]DataSourceSettings
-	data   string // the data folder, which relative SQLite paths of hostd.yaml start from
+	data   string // the data folder, where no adapter's SQLite file may be
 	names  bool   // whether JNDI names must be mapped
 }
 
@@ -82,7 +83,7 @@ func (d dataSources) spec(ds *project.DataSource) (sqlsource.Spec, DataSourceSet
 			ds.JNDIName, ds.JNDIName, orNone(known))
 	}
 	// The JNDI name wins over a <dataSourceDefinition> beside it, driver class included.
-	return sqlsource.Spec{URL: m.URL, User: m.User, PasswordFile: m.PasswordFile, Dir: d.data}, m, nil
+	return sqlsource.Spec{URL: m.URL, User: m.User, PasswordFile: m.PasswordFile}, m, nil
 }
 
 func orNone(s []string) string {
@@ -92,9 +93,36 @@ func orNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
+// insideData refuses a SQLite file in the daemon's data folder, which holds its own store
+// (sessions, keys, audit): an adapter reads its own database, never the daemon's.
+func (d dataSources) insideData(spec sqlsource.Spec) error {
+	t, err := sqlsource.Check(spec)
+	if err != nil || t.Dialect != sqlsource.SQLite || d.data == "" || t.Database == ":memory:" {
+		return err
+	}
+	data, err := filepath.Abs(d.data)
+	if err != nil {
+		return err
+	}
+	db := t.Database
+	if r, err := filepath.EvalSymlinks(filepath.Dir(db)); err == nil {
+		db = filepath.Join(r, filepath.Base(db))
+	}
+	if r, err := filepath.EvalSymlinks(data); err == nil {
+		data = r
+	}
+	if rel, err := filepath.Rel(data, db); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("the SQLite file %s is in the daemon's data folder %s, which holds the daemon's own state: put the adapter's database elsewhere", t.Database, d.data)
+	}
+	return nil
+}
+
 // open opens the data source of adapter a for cfg, or returns the diagnostic that says why not.
 func (d dataSources) open(a *project.Adapter, cfg adapters.Config, log *slog.Logger) (*sqlsource.Source, *project.Diagnostic) {
 	spec, m, err := d.spec(a.DataSource)
+	if err == nil {
+		err = d.insideData(spec)
+	}
 	if err == nil {
 		var src *sqlsource.Source
 		src, err = sqlsource.Open(spec, sqlsource.Options{MaxConns: m.MaxConns, MaxRows: m.MaxRows,

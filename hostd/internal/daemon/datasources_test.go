@@ -49,9 +49,9 @@ func TestWithDataSourceClosesPool(t *testing.T) {
 // TestDataSourceSpec: the XML's definition, a hostd.yaml JNDI mapping (which wins over the XML's
 // driver class), and an unmapped name, which names the name and the setting.
 func TestDataSourceSpec(t *testing.T) {
-	d := dataSources{mapped: map[string]DataSourceSettings{"jdbc/bhd": {URL: "jdbc:sqlite:bhd.db", PasswordFile: "/p"}}, data: "/data", names: true}
+	d := dataSources{mapped: map[string]DataSourceSettings{"jdbc/bhd": {URL: "jdbc:sqlite:/srv/bhd.db", PasswordFile: "/p"}}, data: "/data", names: true}
 	spec, _, err := d.spec(&project.DataSource{JNDIName: "jdbc/bhd", DriverClass: "com.ibm.db2.jcc.DB2Driver", URL: "jdbc:db2://h/x"})
-	if err != nil || spec.URL != "jdbc:sqlite:bhd.db" || spec.DriverClass != "" || spec.Dir != "/data" || spec.PasswordFile != "/p" {
+	if err != nil || spec.URL != "jdbc:sqlite:/srv/bhd.db" || spec.DriverClass != "" || spec.Dir != "" || spec.PasswordFile != "/p" {
 		t.Errorf("JNDI: %+v, %v", spec, err)
 	}
 	if err := d.CheckDataSource("A", &project.DataSource{JNDIName: "jdbc/bhd", DriverClass: "com.ibm.db2.jcc.DB2Driver"}); err != nil {
@@ -67,5 +67,34 @@ func TestDataSourceSpec(t *testing.T) {
 	}
 	if err := DataSourceChecker().CheckDataSource("A", &project.DataSource{URL: "jdbc:db2://h/x"}); err == nil {
 		t.Error("hostd check accepts a DB2 URL")
+	}
+}
+
+// TestDataSourceNotInDataFolder: an adapter's SQLite file may not be in the daemon's data
+// folder, where the daemon's own store is.
+func TestDataSourceNotInDataFolder(t *testing.T) {
+	data := t.TempDir()
+	d := dataSources{data: data, names: true}
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"jdbc:sqlite:" + filepath.Join(data, "realmgate.db"), false},
+		{"jdbc:sqlite:" + filepath.Join(data, "sub", "..", "realmgate.db"), false},
+		{"jdbc:sqlite:" + filepath.Join(t.TempDir(), "app.db"), true},
+		{"jdbc:sqlite::memory:", true},
+	} {
+		err := d.insideData(sqlsource.Spec{URL: tc.url})
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "the daemon's own state")) {
+			t.Errorf("%s: %v", tc.url, err)
+		}
+	}
+	// hostd.yaml's SQLite paths are absolute: a relative one starts from nowhere.
+	spec, _, err := dataSources{mapped: map[string]DataSourceSettings{"jdbc/x": {URL: "jdbc:sqlite:realmgate.db"}}, data: data, names: true}.spec(&project.DataSource{JNDIName: "jdbc/x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.insideData(spec); err == nil || !strings.Contains(err.Error(), "relative SQLite path") {
+		t.Errorf("a relative path in hostd.yaml: %v", err)
 	}
 }
