@@ -290,7 +290,7 @@ func (s *Source) dbError(ctx context.Context, err error) error {
 	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) {
 		return errors.New("the database connection is closed")
 	}
-	return fmt.Errorf("the database refused the statement: %v", err)
+	return fmt.Errorf("the statement failed: %v", err)
 }
 
 // collect reads the rows of rs into JSON objects, column name to value, up to the row cap.

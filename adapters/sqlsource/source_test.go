@@ -289,3 +289,20 @@ func TestAnswerBound(t *testing.T) {
 		t.Errorf("(-want +got)\n%s", d)
 	}
 }
+
+// TestPasswordNotInErrors: a database that cannot be reached fails the call with a message that
+// names it, never with the password.
+func TestPasswordNotInErrors(t *testing.T) {
+	for _, url := range []string{"jdbc:postgresql://127.0.0.1:1/db?connectTimeout=1", "jdbc:mysql://127.0.0.1:1/db?connectTimeout=1000"} {
+		src, err := sqlsource.Open(sqlsource.Spec{URL: url, User: "u", Password: "pw-SECRET-1"}, sqlsource.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := src.Do(context.Background(), []byte(`{"statement": "SELECT 1", "parameters": []}`))
+		src.Close()
+		t.Logf("%s: %s", url, out)
+		if !strings.Contains(string(out), `"isSuccessful":false`) || strings.Contains(string(out), "pw-SECRET-1") {
+			t.Errorf("%s: %s", url, out)
+		}
+	}
+}
