@@ -69,8 +69,8 @@ func badURL(format string, args ...any) error {
 // Go driver of this host serves, with why.
 var unsupported = map[string]string{
 	"db2":       "IBM DB2 has no pure-Go driver (IBM's go_ibm_db needs the DB2 CLI client library, which the host does not load)",
-	"sqlserver": "Microsoft SQL Server's Go driver is not part of this host",
-	"jtds":      "Microsoft SQL Server's Go driver is not part of this host",
+	"sqlserver": "Microsoft SQL Server's Go driver (go-mssqldb) is not built into this host",
+	"jtds":      "Microsoft SQL Server's Go driver (go-mssqldb) is not built into this host",
 	"oracle":    "Oracle has no pure-Go driver in this host",
 	"derby":     "Apache Derby runs only in a Java virtual machine",
 	"h2":        "H2 runs only in a Java virtual machine",
