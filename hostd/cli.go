@@ -203,7 +203,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	scripts := jscheck.New()
-	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: scripts})
+	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: scripts,
+		DataSources: daemon.DataSourceChecker()})
 	if !diags.HasErrors() {
 		// The XML is sound: compile the Rego too, so policy errors are found now.
 		if _, _, err := daemon.LoadProjectWithBundle(ctx, *dir, *bundle); err != nil {

@@ -64,7 +64,7 @@ var corpusLogins = []corpusLogin{
 	{project: "MobileFirst-Platform-Developer-Center__AdapterBasedAuth", adapter: "AuthAdapter", realm: "AuthRealm", protected: "getSecretData", served: "secretData",
 		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user"},
 	{project: "hasanbasrirg__HyJek", adapter: "SingleStepAuthAdapter", realm: "SingleStepAuthRealm", protected: "getSecretData", served: "secretData",
-		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user", drop: []string{"SqlAdapter"}},
+		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user", },
 	{project: "paolob67__pb.bank", adapter: "SingleStepAuthAdapter", realm: "SingleStepAuthRealm", protected: "getSecretData", served: "secretData",
 		submit: "submitAuthentication", params: []any{"erin@example.com", "erin-pw"}, wrong: []any{"erin@example.com", "x"}, user: "u-erin",
 		backend: func(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -116,6 +117,18 @@ func projectErrors(t *testing.T, dir string) (*project.Project, []project.Diagno
 	t.Helper()
 	p, _, err := daemon.LoadProject(context.Background(), dir)
 	if err == nil {
+		// hostd check leaves a SQL adapter's JNDI name to hostd.yaml's dataSources; the tests'
+		// daemons map none, so the daemon refuses such an adapter at its data source.
+		var errs []project.Diagnostic
+		for _, name := range slices.Sorted(maps.Keys(p.Adapters)) {
+			if ds := p.Adapters[name].DataSource; ds != nil && ds.JNDIName != "" {
+				errs = append(errs, project.Diagnostic{Severity: project.Error, Pos: ds.Pos,
+					Message: fmt.Sprintf("adapter %q: its data source %q is not mapped in hostd.yaml's dataSources (the tests' daemons map none)", name, ds.JNDIName)})
+			}
+		}
+		if len(errs) > 0 {
+			return nil, errs
+		}
 		return p, nil
 	}
 	var le *project.LoadError
@@ -224,8 +237,8 @@ func (r adapterLoginRow) String() string {
 var untestedCorpusLogins = map[string]string{
 	// Both logins check the password through invokeProcedure against the project's SQL adapter,
 	// which needs a MySQL database with the tables its statements name.
-	"madel0093__Diary/SimpleAuthRealm":            "its submit procedure reads the user through invokeProcedure from the SQL adapter DiaryMySQL, left out of the copy",
-	"sangamewin__restroom/UserSecurityCheckRealm": "its submit procedure reads the user through invokeProcedure from the SQL adapter MySqlAdapter, left out of the copy",
+	"madel0093__Diary/SimpleAuthRealm":            "its submit procedure reads the user through invokeProcedure from the SQL adapter DiaryMySQL, which needs a MySQL database with its tables",
+	"sangamewin__restroom/UserSecurityCheckRealm": "its submit procedure reads the user through invokeProcedure from the SQL adapter MySqlAdapter, whose URL names a Worklight property",
 }
 
 // protectsInCopy says, by project/realm, whether the test's copy of the project protects

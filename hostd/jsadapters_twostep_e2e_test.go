@@ -43,7 +43,7 @@ type twoStepLogin struct {
 var twoStepLogins = []twoStepLogin{
 	{project: "hasanbasrirg__HyJek", adapter: "DoubleStepAuthAdapter", realm: "DoubleStepAuthRealm", protected: "getSecretData",
 		credentials: []any{"user", "REDACTED"}, answer: "Lassie", wrong: "Rex", wrongMessage: "Wrong security question answer",
-		user: "user", drop: []string{"SqlAdapter"}},
+		user: "user", },
 	{project: "paolob67__pb.bank", adapter: "DoubleStepAuthAdapter", realm: "DoubleStepAuthRealm", protected: "getSecretData",
 		credentials: []any{"erin@example.com", "erin-pw"}, answer: "2468", wrong: "1111", wrongMessage: "Wrong security PIN",
 		user: "u-erin", submitParam: "submitAuthStep1, submitAuthStep2",

@@ -118,6 +118,10 @@ func (l *loader) loadProcedure(rel string, a *Adapter, n *node) {
 }
 
 func (l *loader) loadConnectionPolicy(rel string, a *Adapter, n *node) {
+	if isSQLPolicy(n) {
+		l.loadDataSource(rel, a, n) // datasource.go
+		return
+	}
 	domain := n.childText("domain")
 	if domain == "" {
 		return // SQL, JMS and null connection policies have no HTTP host

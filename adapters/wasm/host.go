@@ -30,6 +30,8 @@ func (a *adapter) instantiateHost(ctx context.Context) error {
 		WithParameterNames("ptr", "len", "ttl_seconds").Export("once") // once.go
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(a.hostInvoke), []api.ValueType{i32, i32}, []api.ValueType{i32}).
 		WithParameterNames("ptr", "len").Export("invoke") // invoke.go
+	b.NewFunctionBuilder().WithGoModuleFunction(fn(a.hostSQL), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len").Export("sql") // sqlhost.go
 	if _, err := b.Instantiate(ctx); err != nil {
 		return err
 	}

@@ -60,6 +60,7 @@ type callState struct {
 	abortMsg  string
 	onces     int // realmgate.once calls made
 	invokes   int // realmgate.invoke calls made (invoke.go)
+	sqls      int // realmgate.sql calls made
 }
 
 func (s *callState) reset(procedure string) { *s = callState{procedure: procedure} }

@@ -85,6 +85,7 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 		limits:     cfg.Limits,
 		logger:     logger,
 		singleUse:  cfg.SingleUse,
+		sql:        cfg.SQL,
 		configJSON: configJSON,
 		http:       newHTTPClient(slices.Clone(cfg.AllowHTTP), cfg.Limits),
 		pki:        newPKIHost(cfg.PKI, logger),
@@ -196,6 +197,7 @@ var hostImports = map[string]struct{ params, results []api.ValueType }{
 	hostModule + ".result": {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	hostModule + ".pki":    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	hostModule + ".invoke": {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	hostModule + ".sql":    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	"env.abort":            {[]api.ValueType{i32, i32, i32, i32}, nil},
 }
 
@@ -218,7 +220,7 @@ func checkModule(m wazero.CompiledModule, cfg adapters.Config) ([]string, error)
 		want, ok := hostImports[mod+"."+name]
 		if !ok {
 			problems = append(problems, fmt.Sprintf("it imports %s.%s, which the host does not provide (ABI version %d provides %s, WASI and env.abort)",
-				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result", "pki", "once", "invoke"}, ", ")))
+				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result", "pki", "once", "invoke", "sql"}, ", ")))
 			continue
 		}
 		if !slices.Equal(f.ParamTypes(), want.params) || !slices.Equal(f.ResultTypes(), want.results) {

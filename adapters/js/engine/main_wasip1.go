@@ -27,6 +27,7 @@ func (wasmHost) HTTP(r realmgate.HTTPRequest) (*realmgate.HTTPResponse, error) {
 	return realmgate.HTTP(r)
 }
 func (wasmHost) Log(level slog.Level, msg string) { realmgate.Log(level, msg) }
+func (wasmHost) SQL(req []byte) ([]byte, error)   { return realmgate.SQLJSON(req) }
 
 var (
 	loaded  *engine

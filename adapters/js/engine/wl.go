@@ -52,6 +52,10 @@ type engine struct {
 	parse     goja.Callable
 	cur       *callState
 	globals   globals // the script's globals kept per session (scriptstate.go)
+	// loading is true while the script's top level runs; statements are the SQL texts it
+	// created (sql.go).
+	loading    bool
+	statements []string
 }
 
 // callState is what the WL.Server functions see of the call in progress.
@@ -91,7 +95,10 @@ func newEngine(h host, settings map[string]string) (*engine, error) {
 	}
 	e.cur = &callState{}
 	e.beforeScript()
-	if _, err := e.vm.RunProgram(prg); err != nil {
+	e.loading = true
+	_, err = e.vm.RunProgram(prg)
+	e.loading = false
+	if err != nil {
 		return nil, fmt.Errorf("running %s: %w", file, jsError(err))
 	}
 	e.afterScript()
@@ -251,8 +258,11 @@ func (e *engine) install() error {
 	set(server, "setActiveUser", e.setActiveUser)
 	set(server, "getActiveUser", e.getActiveUser)
 	set(server, "getClientRequest", e.getClientRequest)
-	set(server, "invokeProcedure", e.invokeProcedure) // invoke.go
-	set(server, "pki", e.pki)                         // invoke.go
+	set(server, "invokeProcedure", e.invokeProcedure)       // invoke.go
+	set(server, "pki", e.pki)                               // invoke.go
+	set(server, "createSQLStatement", e.createSQLStatement) // sql.go
+	set(server, "invokeSQLStatement", e.invokeSQLStatement)
+	set(server, "invokeSQLStoredProcedure", e.invokeSQLStoredProcedure)
 	for name, level := range map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "log": slog.LevelInfo,
 		"warn": slog.LevelWarn, "error": slog.LevelError} {
 		set(logger, name, func(c goja.FunctionCall) goja.Value {
