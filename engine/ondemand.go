@@ -104,11 +104,18 @@ func (e *Engine) login(ctx context.Context, req LoginRequest) (*LoginResult, err
 }
 
 // loginAllowed applies what every request of the app meets before a challenge: a blocked
-// application version is refused, and a session that holds an anti-XSRF token must carry it
-// (a page on another origin cannot start a login in a victim's session).
+// application version or device is refused, and a session that holds an anti-XSRF token must
+// carry it (a page on another origin cannot start a login in a victim's session).
 func (e *Engine) loginAllowed(x *exchange) error {
-	if e.envTestHolds(x.app, project.RealmRemoteDisable) {
-		if _, err := e.remoteDisableRule(x); err != nil {
+	if env := e.envTest(x.app); env != nil {
+		if env.HasRealm(project.RealmRemoteDisable) {
+			if _, err := e.remoteDisableRule(x); err != nil {
+				return err
+			}
+		}
+		ex := *x
+		ex.test = env
+		if err := e.deviceBlocked(&ex); err != nil {
 			return err
 		}
 	}
@@ -119,17 +126,23 @@ func (e *Engine) loginAllowed(x *exchange) error {
 	return nil
 }
 
-// envTestHolds reports whether the security test of the app's environment holds realm.
-func (e *Engine) envTestHolds(app AppContext, realm string) bool {
+// envTest returns the security test of the app's environment (nil when the environment is
+// unknown or unprotected).
+func (e *Engine) envTest(app AppContext) *project.SecurityTest {
 	a := e.project.Apps[app.App]
 	if a == nil {
-		return false
+		return nil
 	}
 	env := a.Envs[app.Env]
 	if env == nil {
-		return false
+		return nil
 	}
-	t := e.project.Tests[env.SecurityTest]
+	return e.project.Tests[env.SecurityTest]
+}
+
+// envTestHolds reports whether the security test of the app's environment holds realm.
+func (e *Engine) envTestHolds(app AppContext, realm string) bool {
+	t := e.envTest(app)
 	return t != nil && t.HasRealm(realm)
 }
 
@@ -147,12 +160,8 @@ func (e *Engine) loginTest(app AppContext, realm string) (*project.SecurityTest,
 			Message: fmt.Sprintf("realm %s does not log a user in on request: it is challenged by the resources its security tests protect (only realms with a login module, such as form, Basic, header, LDAP or adapter-based realms, can be logged in to with POST /api/v1/login/{realm})", realm),
 			Details: map[string]any{"realm": realm}}
 	}
-	if a := e.project.Apps[app.App]; a != nil {
-		if env := a.Envs[app.Env]; env != nil {
-			if t := e.project.Tests[env.SecurityTest]; t != nil && t.HasRealm(realm) {
-				return t, nil
-			}
-		}
+	if t := e.envTest(app); t != nil && t.HasRealm(realm) {
+		return t, nil
 	}
 	names := make([]string, 0, len(e.project.Tests))
 	for name, t := range e.project.Tests {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/project"
+	"github.com/realmgate/realmgate/store"
 )
 
 // login asks for realm's challenge on demand (Engine.Login) in the client's session.
@@ -127,5 +128,34 @@ func TestLoginOnDemandRefused(t *testing.T) {
 	}
 	if _, err := c.login("RejectRealm"); codeOf(err) != engine.CodeRefused {
 		t.Errorf("Login after a final refusal: %v, want %s", err, engine.CodeRefused)
+	}
+}
+
+// TestLoginOnDemandBlocked: a blocked application version, and a session whose device an
+// administrator blocked, are refused as on any request of the app.
+func TestLoginOnDemandBlocked(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	ctx := t.Context()
+	rules := []store.Rule{{Versions: "<2.0.0", Action: "block", Message: "Update the app"}}
+	if err := l.eng.SetRules(ctx, "admin", labApp, "android", rules); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.client("android", "1.0.0").login("PasswordRealm"); codeOf(err) != engine.CodeApplicationDisabled {
+		t.Errorf("blocked version: %v, want %s", err, engine.CodeApplicationDisabled)
+	}
+
+	c := l.client("android", "2.1.0")
+	n := deviceNonce(t, c)
+	c.mustSucceed(project.RealmDeviceNoProvision, `{"token":"`+n+`","device":{"id":"dev-login","os":"android"}}`)
+	if _, err := c.login("PasswordRealm"); err != nil {
+		t.Fatalf("before the block: %v", err)
+	}
+	if err := l.db.SetDeviceStatus(ctx, "dev-login", store.DeviceBlocked); err != nil {
+		t.Fatal(err)
+	}
+	l.eng.DeviceStatusChanged("dev-login") // as the admin API tells it
+	if _, err := c.login("PasswordRealm"); codeOf(err) != engine.CodeDeviceBlocked {
+		t.Errorf("blocked device: %v, want %s", err, engine.CodeDeviceBlocked)
 	}
 }
