@@ -80,7 +80,7 @@ func (e *Engine) login(ctx context.Context, req LoginRequest) (*LoginResult, err
 	}
 	if rs := s.peek(req.Realm); rs.live(now) {
 		res.Identity = rs.Identity
-		return res, e.commit(ctx, s, false)
+		return res, e.saveSession(ctx, s) // what the checks changed (a device sign-in forgotten)
 	}
 	realms := []string{req.Realm}
 	if s.st.InstanceID == "" && e.envTestHolds(req.App, project.RealmAntiXSRF) {

@@ -18,10 +18,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.readBody(r); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	realm := r.PathValue("realm")
 	req := engine.LoginRequest{App: ac, SessionID: sessionID(r), Realm: realm, Passive: s.passive(r), Client: s.clientIP(r)}
 	counted := false
@@ -31,6 +27,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		counted = true
+	}
+	if _, err := s.readBody(r); err != nil { // nothing in it is read, but it must be JSON
+		s.writeError(w, r, err)
+		return
 	}
 	res, err := rt.Engine.Login(r.Context(), req)
 	if err != nil {
