@@ -98,8 +98,10 @@ var corpusLogins = []corpusLogin{
 			}
 			return found.Array, nil
 		}},
-	// handbkMFP, OfflineAuthentication and cnocApps protect nothing with their realm: their apps
-	// start the login themselves (WL.Client.login), and so does the client. The
+	// handbkMFP, OfflineAuthentication and cnocApps protect nothing with their realm, so their
+	// apps (whose code the corpus does not hold) could only log in by starting the login
+	// themselves with WL.Client.login(realm): the client does the same, over the projects as
+	// they are (handbkMFP without its SQL adapter, which the runtime refuses). The
 	// OfflineAuthentication sample accepts any user whose password is the user name; its
 	// application has an iPhone environment only.
 	{project: "Alexander-Andrade__handbkMFP", adapter: "AuthAdapter", realm: "AuthRealm", onDemand: true,
