@@ -159,3 +159,28 @@ func TestLoginOnDemandBlocked(t *testing.T) {
 		t.Errorf("blocked device: %v, want %s", err, engine.CodeDeviceBlocked)
 	}
 }
+
+// BenchmarkLoginOnDemand measures a new session's on-demand login challenge of FormRealm (with
+// the anti-XSRF token the app's test asks for) beside its peer, the challenge a new session's
+// protected request of the "form" test gets (a policy evaluation, then FormRealm's challenge
+// saved): compare the two in one run.
+func BenchmarkLoginOnDemand(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		do   func(c *client) error
+	}{
+		{"login", func(c *client) error { _, err := c.login("FormRealm"); return err }},
+		{"protected", func(c *client) error { _, err := c.authorize("form"); return err }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			l := newLab(b)
+			l.discard.Store(true)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tc.do(l.client("mobilewebapp", "1.0")); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
