@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -9,9 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -45,14 +41,12 @@ type corpusLogin struct {
 	// prepare, when set, is what the app's client does before the login: it returns the right
 	// answer's parameters, in place of params.
 	prepare func(ctx context.Context, c *client.Client) ([]any, error)
-	// protectTest, for a project that protects nothing with the realm (its app logs in with
-	// Worklight's WL.Client.login(realm), which has no counterpart here), is the project's test
-	// holding the realm that the copy protects something with: the procedure protected, which
-	// the copy declares, or else the application's environment (env, or its web ones), whose
-	// init then meets the challenge.
-	protectTest string
-	// env, when set, is the application's environment the client calls from, a mobile one with
-	// the device realm the test holds (firstApp picks a web environment).
+	// onDemand, for a project that protects nothing with the realm, says that the app starts
+	// the login itself, as Worklight's WL.Client.login(realm) did: the client logs in with
+	// Login (POST /api/v1/login/{realm}) over the project as it is.
+	onDemand bool
+	// env, when set, is the application's environment the client calls from (firstApp picks a
+	// web environment).
 	env string
 }
 
@@ -104,18 +98,17 @@ var corpusLogins = []corpusLogin{
 			}
 			return found.Array, nil
 		}},
-	// handbkMFP, OfflineAuthentication and cnocApps protect nothing with their realm: their apps
-	// start the login themselves (WL.Client.login), so the copy protects something with the
-	// project's own test holding the realm. handbkMFP's script has a getSecretData its XML does
-	// not declare: the copy declares it. The others' scripts serve nothing but the login: the copy
-	// protects an environment of the application (OfflineAuthentication's test holds the device
-	// realm its iPhone environment needs), and the login runs at the app's init. The
-	// OfflineAuthentication sample accepts any user whose password is the user name.
-	{project: "Alexander-Andrade__handbkMFP", adapter: "AuthAdapter", realm: "AuthRealm", protected: "getSecretData", served: "secretData", protectTest: "AuthSecurityTest",
+	// handbkMFP, OfflineAuthentication and cnocApps protect nothing with their realm, so their
+	// apps (whose code the corpus does not hold) could only log in by starting the login
+	// themselves with WL.Client.login(realm): the client does the same, over the projects as
+	// they are (handbkMFP without its SQL adapter, which the runtime refuses). The
+	// OfflineAuthentication sample accepts any user whose password is the user name; its
+	// application has an iPhone environment only.
+	{project: "Alexander-Andrade__handbkMFP", adapter: "AuthAdapter", realm: "AuthRealm", onDemand: true,
 		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user", drop: []string{"SQL"}},
-	{project: "MobileFirst-Platform-Developer-Center__OfflineAuthentication", adapter: "authenticationAdapter", realm: "myCustomRealm", protectTest: "myCustomSecurityTest",
-		submit: "submitAuthentication", params: []any{"ada", "ada"}, wrong: []any{"ada", "bob"}, user: "ada", submitParam: "submitAuthentication", env: "iphone"},
-	{project: "sita158__cnocApps", adapter: "AuthenticationAdapter", realm: "AuthRealm", protectTest: "AuthSecurityTest",
+	{project: "MobileFirst-Platform-Developer-Center__OfflineAuthentication", adapter: "authenticationAdapter", realm: "myCustomRealm", onDemand: true,
+		submit: "submitAuthentication", params: []any{"ada", "ada"}, wrong: []any{"ada", "bob"}, user: "ada", env: "iphone"},
+	{project: "sita158__cnocApps", adapter: "AuthenticationAdapter", realm: "AuthRealm", onDemand: true,
 		submit: "submitAuthentication", params: []any{"cnoc", "REDACTED"}, wrong: []any{"cnoc", "nope"}, user: "cnoc"},
 }
 
@@ -195,8 +188,8 @@ func (l *adapterLog) scriptLogs(adapter string) int {
 
 // checkCorpusLogout logs the client out of realm and checks that the realm's logout function ran
 // (the script logs during the logout: the corpus's logout functions all call WL.Logger, and the
-// engine runs no other function of the adapter then) and that the protected procedure challenges
-// again.
+// engine runs no other function of the adapter then) and that the protected procedure (none: a
+// login on demand) challenges again.
 func checkCorpusLogout(t *testing.T, c *client.Client, log *adapterLog, adapter, protected, realm string) {
 	t.Helper()
 	ctx := context.Background()
@@ -214,58 +207,12 @@ func checkCorpusLogout(t *testing.T, c *client.Client, log *adapterLog, adapter,
 	}))
 	var err error
 	if protected == "" {
-		_, err = c.Init(ctx)
+		_, err = c.Login(ctx, realm) // the app starts the login again
 	} else {
 		_, err = c.InvokeProcedure(ctx, adapter, protected)
 	}
 	if err == nil || !challenged {
-		t.Errorf("%s.%s after logout: err %v, challenged %v: want the realm's challenge again", adapter, cmp.Or(protected, "(init)"), err, challenged)
-	}
-}
-
-// declareProtected declares procedure in the XML of adapter in the project copy at dir, protected
-// by test.
-func declareProtected(t *testing.T, dir, adapter, procedure, test string) {
-	t.Helper()
-	f := filepath.Join(dir, "adapters", adapter, adapter+".xml")
-	b, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.LastIndex(b, []byte("</"))
-	if i < 0 {
-		t.Fatalf("%s has no closing tag", f)
-	}
-	decl := `<procedure name="` + procedure + `" securityTest="` + test + `"/>` + "\n"
-	b = append(b[:i:i], append([]byte(decl), b[i:]...)...)
-	if err := os.WriteFile(f, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// protectEnvironments sets the security test of the environment env of every application in the
-// project copy at dir to test; with env empty, of every web environment (a mobile environment's
-// test needs a device realm as well).
-func protectEnvironments(t *testing.T, dir, env, test string) {
-	t.Helper()
-	names := "common|mobilewebapp|mobileWebApp|desktopbrowser|desktopBrowser"
-	if env != "" {
-		names = regexp.QuoteMeta(env)
-	}
-	envElement := regexp.MustCompile(`<(` + names + `)\b([^>]*?)(/?)>`)
-	descs, _ := filepath.Glob(filepath.Join(dir, "apps", "*", "application-descriptor.xml"))
-	if len(descs) == 0 {
-		t.Fatalf("%s has no application", dir)
-	}
-	for _, f := range descs {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b = envElement.ReplaceAll(b, []byte(`<$1$2 securityTest="`+test+`"$3>`))
-		if err := os.WriteFile(f, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		t.Errorf("%s.%s after logout: err %v, challenged %v: want the realm's challenge again", adapter, cmp.Or(protected, "(login)"), err, challenged)
 	}
 }
 
@@ -285,12 +232,6 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 			dir := corpusLoginCopy(t, tc.project, tc.drop, tc.backend, engine)
 			if tc.submitParam != "" {
 				addSubmitProcedures(t, dir, tc.realm, tc.submitParam)
-			}
-			switch {
-			case tc.protectTest != "" && tc.protected != "":
-				declareProtected(t, dir, tc.adapter, tc.protected, tc.protectTest)
-			case tc.protectTest != "":
-				protectEnvironments(t, dir, tc.env, tc.protectTest)
 			}
 			var log adapterLog
 			d := hostdtest.Start(t, dir, hostdtest.Options{Logger: log.logger()})
@@ -332,9 +273,13 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 				}
 				return &client.Answer{Body: map[string]any{"procedure": tc.submit, "parameters": answers[len(challenges)-1]}}, nil
 			}))
-			if tc.protected == "" {
-				if _, err := c.Init(ctx); err != nil {
-					t.Fatalf("init: %v", err)
+			if tc.onDemand {
+				id, err := c.Login(ctx, tc.realm)
+				if err != nil {
+					t.Fatalf("login to %s: %v", tc.realm, err)
+				}
+				if id["userId"] != tc.user {
+					t.Errorf("login to %s = %v, want user %s", tc.realm, id, tc.user)
 				}
 			} else {
 				out, err := c.InvokeProcedure(ctx, tc.adapter, tc.protected)

@@ -241,32 +241,23 @@ var untestedCorpusLogins = map[string]string{
 	"sangamewin__restroom/UserSecurityCheckRealm": "its submit procedure reads the user through invokeProcedure from the SQL adapter MySqlAdapter, whose URL names a Worklight property",
 }
 
-// protectsInCopy says, by project/realm, whether the test's copy of the project protects
-// something with the realm (corpusLogin.protectTest); testedCorpusLogins fills it.
-var protectsInCopy map[string]bool
+// onDemandLogins says, by project/realm, whether the test starts the login itself
+// (corpusLogin.onDemand); testedCorpusLogins fills it.
+var onDemandLogins map[string]bool
 
 // testedCorpusLogins returns which test drives each corpus login, by project/realm, and the
 // adapters each one leaves out of its copy.
 func testedCorpusLogins() (tested map[string]string, drops map[string][]string) {
 	tested, drops = map[string]string{}, map[string][]string{}
-	protectsInCopy = map[string]bool{}
+	onDemandLogins = map[string]bool{}
 	for _, tc := range corpusLogins {
 		k := tc.project + "/" + tc.realm
 		tested[k] = "yes, one step (TestCorpusJavaScriptLogins)"
-		switch {
-		case tc.protectTest != "" && tc.protected != "":
-			tested[k] = fmt.Sprintf("yes, one step: the copy declares the script's %s, protected by %s, since the project protects nothing with the realm (TestCorpusJavaScriptLogins)",
-				tc.protected, tc.protectTest)
-		case tc.protectTest != "":
-			env := "web"
-			if tc.env != "" {
-				env = tc.env
-			}
-			tested[k] = fmt.Sprintf("yes, one step, at the app's init: the copy protects its %s environment with %s, since the project protects nothing with the realm (TestCorpusJavaScriptLogins)",
-				env, tc.protectTest)
+		if tc.onDemand {
+			tested[k] = "yes, one step, on demand: the app starts the login (POST /api/v1/login/{realm}, Worklight's WL.Client.login), since the project protects nothing with the realm (TestCorpusJavaScriptLogins)"
 		}
 		drops[k] = tc.drop
-		protectsInCopy[k] = tc.protectTest != ""
+		onDemandLogins[k] = tc.onDemand
 	}
 	for _, tc := range twoStepLogins {
 		k := tc.project + "/" + tc.realm
@@ -348,8 +339,8 @@ func TestCorpusAdapterLoginTable(t *testing.T) {
 			}
 		}
 		k := l.project + "/" + l.realm
-		if copied, ok := protectsInCopy[k]; ok && copied != (row.protects == "nothing") {
-			t.Errorf("%s protects %s: its test's copy protects something with the realm only when the project protects nothing", k, row.protects)
+		if onDemand, ok := onDemandLogins[k]; ok && onDemand != (row.protects == "nothing") {
+			t.Errorf("%s protects %s: its test starts the login on demand exactly when the project protects nothing with the realm", k, row.protects)
 		}
 		switch why, untested := untestedCorpusLogins[k]; {
 		case tested[k] != "":

@@ -92,6 +92,7 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 		sem:        make(chan struct{}, cfg.Limits.Instances),
 		done:       make(chan struct{}),
 	}
+	learnWazeroVersion()
 	start := time.Now()
 	rc := wazero.NewRuntimeConfig().
 		WithCloseOnContextDone(true).           // without it a looping guest cannot be stopped

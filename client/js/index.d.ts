@@ -136,6 +136,7 @@ export declare class RealmgateClient {
   request(target: string | URL, init?: RequestInit): Promise<Response>;
   init(): Promise<InitResult>;
   invokeProcedure<T = any>(adapter: string, procedure: string, parameters?: unknown[]): Promise<T>;
+  login(realm: string): Promise<Record<string, any> | null>;
   logout(realm: string): Promise<void>;
   session(): Promise<SessionInfo>;
   obtainAccessToken(scope?: string): Promise<AccessToken>;

@@ -473,6 +473,23 @@ export class RealmgateClient {
     return b.result ?? null;
   }
 
+  /**
+   * Logs the session in to realm without a protected request (POST /api/v1/login/{realm}), as a
+   * Worklight app did with WL.Client.login(realm): the server answers with the realm's challenge,
+   * which the handler registered for the realm settles (with the anti-XSRF token a new session
+   * gets), and the login is asked again. Resolves to the realm's identity; a session already
+   * logged in to realm gets it at once. A realm that cannot be logged in to this way throws a
+   * RealmgateError with code login_not_allowed (403); an unknown one unknown_realm (404).
+   */
+  async login(realm) {
+    if (!realmName.test(realm)) throw new TypeError(`realmgate: invalid realm name ${JSON.stringify(realm)}`);
+    const b = await this.#callJSON('POST', this.#url('api', 'v1', 'login', realm), {});
+    if (b.status !== 'success' || b.realm !== realm) throw malformed(`login to ${realm}: status ${JSON.stringify(sanitize(String(b.status), 64))}`);
+    const identity = b.identity && typeof b.identity === 'object' && !Array.isArray(b.identity) ? b.identity : null;
+    this.#identities.set(realm, identity);
+    return identity;
+  }
+
   /** Forgets realm's result in this session (POST /api/v1/logout/{realm}). */
   async logout(realm) {
     if (!realmName.test(realm)) throw new TypeError(`realmgate: invalid realm name ${JSON.stringify(realm)}`);

@@ -114,6 +114,30 @@ test('form login through an async handler; the procedure call is sent again afte
   assert.equal(seen.length, 2);
 });
 
+test('login(realm) starts a login without a protected request, as WL.Client.login did', needsDaemon, async () => {
+  const log = [];
+  const seen = [];
+  const c = client('desktopbrowser', { fetch: recordingFetch(log) });
+  c.registerChallengeHandler('formRealm', formHandler(seen));
+  const identity = await c.login('formRealm');
+  assert.equal(identity.userId, 'alice');
+  assert.equal(c.identities.formRealm.userId, 'alice');
+  assert.deepEqual(seen, [{ realm: 'formRealm', round: 1, error: '', authenticator: 'form' }]);
+  const logins = log.filter((r) => r.path === '/api/v1/login/formRealm');
+  assert.equal(logins.length, 2, 'the challenge, then the login asked again');
+  // Logged in: the identity at once, and the procedure the realm protects is served without a challenge.
+  assert.equal((await c.login('formRealm')).userId, 'alice');
+  assert.deepEqual(await c.invokeProcedure('acct', 'echo', []), { parameters: [], user: 'alice' });
+  assert.equal(seen.length, 1);
+  // Logged out, the login challenges again.
+  await c.logout('formRealm');
+  assert.equal((await c.login('formRealm')).userId, 'alice');
+  assert.equal(seen.length, 2);
+  // Realms that are not logged in to this way, and unknown ones.
+  await assert.rejects(c.login('wl_anonymousUserRealm'), (e) => e instanceof RealmgateError && e.status === 403 && e.code === 'login_not_allowed' && e.serverMessage.length > 0);
+  await assert.rejects(c.login('NoSuchRealm'), (e) => e instanceof RealmgateError && e.status === 404 && e.code === 'unknown_realm');
+});
+
 test('a wrong password is asked again with the server error and remaining attempts', needsDaemon, async () => {
   const prompts = [];
   const c = client();

@@ -53,6 +53,7 @@ var statuses = map[string]int{
 	string(engine.CodeDeviceProofRequired): http.StatusForbidden,
 	string(engine.CodeIdentityMismatch):    http.StatusForbidden,
 	string(engine.CodeProcedureNotAllowed): http.StatusForbidden,
+	string(engine.CodeLoginNotAllowed):     http.StatusForbidden,
 	string(engine.CodeUnknownApplication):  http.StatusNotFound,
 	string(engine.CodeUnknownRealm):        http.StatusNotFound,
 	codeNotFound:                           http.StatusNotFound,

@@ -179,6 +179,7 @@ func (s *Server) routes() http.Handler {
 	handle("POST /api/v1/adapters/{adapter}/{procedure}", "procedure", s.procedure)
 	handle("POST /api/v1/auth/{realm}", "auth", s.answer)
 	handle("POST /api/v1/logout/{realm}", "logout", s.logout)
+	handle("POST /api/v1/login/{realm}", "login", s.login) // on-demand login (login.go)
 	handle("GET /api/v1/session", "session", s.session)
 	handle("/api/", "api_unknown", func(w http.ResponseWriter, r *http.Request) {
 		if s.methodNotAllowed(w, r) {
