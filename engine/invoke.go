@@ -189,7 +189,7 @@ func (inv *invoker) authorize(ctx context.Context, ref, adapter, procedure, test
 	switch dec.Outcome {
 	case policies.Allow:
 		e.obs.Decision(testName, OutcomeAllow)
-		acc := &Access{Allowed: true, Test: testName, Identities: identitiesOf(x.s, now)}
+		acc := &Access{Allowed: true, Test: testName, Identities: identitiesOf(x.s, now), ClientID: ClientID(x.s.st.Lineage)}
 		acc.User, acc.Device = e.identities(x.s, test, now)
 		return acc, nil
 	case policies.Challenge:
