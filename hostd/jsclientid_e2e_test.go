@@ -13,6 +13,7 @@ import (
 
 const idsScript = `function cid() { return {id: WL.Server.getClientId()}; }
 function openCid() { return {id: WL.Server.getClientId()}; }
+function viaInvoke() { return {id: WL.Server.invokeProcedure({adapter: "Ids", procedure: "cid", parameters: []}).id}; }
 `
 
 const idsXML = `<?xml version="1.0" encoding="UTF-8"?>
@@ -21,11 +22,12 @@ const idsXML = `<?xml version="1.0" encoding="UTF-8"?>
 	<backend kind="js"/>
 	<procedure name="cid" securityTest="anonymous"/>
 	<procedure name="openCid" securityTest="wl_unprotected"/>
+	<procedure name="viaInvoke" securityTest="anonymous"/>
 </wl:adapter>
 `
 
 // WL.Server.getClientId() in procedure calls: a protected procedure's calls in one session see
-// one id, another session another, neither a cookie the daemon set; an unprotected procedure,
+// one id (a procedure it calls through invokeProcedure too), another session another, neither a cookie the daemon set; an unprotected procedure,
 // served without a session, sees null.
 func TestJavaScriptClientID(t *testing.T) {
 	if testing.Short() {
@@ -81,6 +83,9 @@ func TestJavaScriptClientID(t *testing.T) {
 				t.Errorf("client id %s is (part of) a cookie the daemon set", s)
 			}
 		}
+	}
+	if got := call(a, "viaInvoke"); got != a1 {
+		t.Errorf("a procedure called through invokeProcedure sees the client id %v, want the session's %v", got, a1)
 	}
 	if got := call(a, "openCid"); got != nil {
 		t.Errorf("an unprotected procedure's getClientId() = %v, want null (it is served without a session)", got)
