@@ -106,10 +106,19 @@ func (a *adapterRealm) call(x *exchange, procedure string, input map[string]any)
 	}
 	input["realm"] = a.name
 	input["app"] = map[string]any{"id": x.app.App, "env": x.app.Env, "version": x.app.Version}
+	var req map[string]any
 	if x.passive.Request != nil {
-		if req := x.passive.Request(); req != nil {
-			input["request"] = req
+		req = x.passive.Request()
+	}
+	if id := ClientID(x.s.st.Lineage); id != "" {
+		// WL.Server.getClientId(): the login functions run in the client's session.
+		if req == nil {
+			req = map[string]any{}
 		}
+		req["clientId"] = id
+	}
+	if req != nil {
+		input["request"] = req
 	}
 	in, err := json.Marshal(input)
 	if err != nil {

@@ -363,6 +363,9 @@ type Access struct {
 	User, Device map[string]any
 	// Identities are the identities of every realm passed in this session.
 	Identities map[string]map[string]any
+	// ClientID is the session's client id (ClientID), for an allowed request: the call input's
+	// request.clientId.
+	ClientID string
 	// Test is the security test applied.
 	Test string
 	// TokenSession is the session's token lineage (a token's sid), for an allowed request of
@@ -414,6 +417,7 @@ func (e *Engine) authorize(ctx context.Context, req AccessRequest) (*Access, err
 	switch dec.Outcome {
 	case policies.Allow:
 		acc.Allowed = true
+		acc.ClientID = ClientID(s.st.Lineage)
 		e.touch(x, test)
 		if req.Resource.Kind == ResourceToken {
 			acc.TokenSession = s.tokenSession()

@@ -96,21 +96,30 @@ func (inv *invoker) Invoke(ctx context.Context, adapter, procedure string, param
 		test = inv.envTest()
 	}
 	identity := map[string]any{}
+	var request map[string]any
 	if test != project.Unprotected {
 		acc, err := inv.authorize(ctx, ref, adapter, procedure, test, params)
 		if err != nil {
 			return nil, err
 		}
 		identity = map[string]any{"user": acc.User, "device": acc.Device, "realms": acc.Identities}
+		if acc.ClientID != "" {
+			// WL.Server.getClientId() in the called procedure: the session's, as in the caller.
+			request = map[string]any{"clientId": acc.ClientID}
+		}
 	}
 	if e.procs == nil {
 		return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: fmt.Sprintf("adapter %q has no backend in this deployment", adapter)}
 	}
-	in, err := json.Marshal(map[string]any{
+	input := map[string]any{
 		"parameters": params,
 		"app":        map[string]any{"id": inv.app.App, "env": inv.app.Env, "version": inv.app.Version},
 		"identity":   identity,
-	})
+	}
+	if request != nil {
+		input["request"] = request
+	}
+	in, err := json.Marshal(input)
 	if err != nil {
 		return nil, &adapters.InvokeError{Code: adapters.InvokeBadRequest, Message: "the parameters cannot be passed to the adapter"}
 	}
@@ -189,7 +198,7 @@ func (inv *invoker) authorize(ctx context.Context, ref, adapter, procedure, test
 	switch dec.Outcome {
 	case policies.Allow:
 		e.obs.Decision(testName, OutcomeAllow)
-		acc := &Access{Allowed: true, Test: testName, Identities: identitiesOf(x.s, now)}
+		acc := &Access{Allowed: true, Test: testName, Identities: identitiesOf(x.s, now), ClientID: ClientID(x.s.st.Lineage)}
 		acc.User, acc.Device = e.identities(x.s, test, now)
 		return acc, nil
 	case policies.Challenge:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -84,6 +85,7 @@ func TestAdapterRealmScriptStateIsPerSession(t *testing.T) {
 	}
 	start(carol)
 	start(dave)
+	sidBeforeLogin := carol.sid
 	step1(carol, "carol")
 	step1(dave, "dave")
 	if got := step2(dave); got != "dave" {
@@ -128,14 +130,46 @@ func TestAdapterRealmScriptStateIsPerSession(t *testing.T) {
 		t.Errorf("after the logout (-want +got):\n%s", diff)
 	}
 
-	// The realm's calls carry the client's request.
+	// The realm's calls carry the client's request, and the session's client id: one for
+	// carol's calls, another for dave's, neither a session id.
+	start(carol) // after the login and the logout, which rotated the session id
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	want2 := map[string]any{"headers": map[string]any{"X-Trace": "c-1"}, "parameters": map[string]any{}}
+	clientIDs := map[int]string{}
+	for i, r := range f.requests {
+		req, _ := r.(map[string]any)
+		id, _ := req["clientId"].(string)
+		if !clientIDPattern.MatchString(id) {
+			t.Errorf("call %d's request.clientId = %q, want a version 8 UUID", i, id)
+		}
+		clientIDs[i] = id
+		delete(req, "clientId")
+	}
 	for i, proc := range []string{"onAuthRequired", "step1", "step2"} {
 		if diff := cmp.Diff(want2, f.requests[[]int{0, 2, 7}[i]]); diff != "" {
 			t.Errorf("%s's request (-want +got):\n%s", proc, diff)
 		}
+	}
+	carolID, daveID := clientIDs[0], clientIDs[1]
+	for _, i := range []int{2, 3, 7, len(f.requests) - 1} {
+		if clientIDs[i] != carolID {
+			t.Errorf("carol's call %d has client id %q, want %q as in her first call", i, clientIDs[i], carolID)
+		}
+	}
+	for _, i := range []int{4, 5, 6} {
+		if clientIDs[i] != daveID {
+			t.Errorf("dave's call %d has client id %q, want %q as in his first call", i, clientIDs[i], daveID)
+		}
+	}
+	if carolID == daveID {
+		t.Errorf("carol and dave share the client id %q", carolID)
+	}
+	if carolID == carol.sid || carolID == sidBeforeLogin || strings.Contains(carolID, carol.sid) {
+		t.Errorf("the client id %q is the session id", carolID)
+	}
+	if carol.sid == sidBeforeLogin {
+		t.Errorf("the session id did not rotate: the client id's stability is not shown")
 	}
 }
 

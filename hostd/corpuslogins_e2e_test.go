@@ -48,6 +48,9 @@ type corpusLogin struct {
 	// env, when set, is the application's environment the client calls from (firstApp picks a
 	// web environment).
 	env string
+	// sql are the project's SQL adapters the login reads through, each given a database on a
+	// local MariaDB (localSQLAdapters).
+	sql []corpusSQL
 }
 
 // corpusLogins are the adapter-based logins of the corpus whose adapters use only the APIs the
@@ -58,7 +61,7 @@ var corpusLogins = []corpusLogin{
 	{project: "MobileFirst-Platform-Developer-Center__AdapterBasedAuth", adapter: "AuthAdapter", realm: "AuthRealm", protected: "getSecretData", served: "secretData",
 		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user"},
 	{project: "hasanbasrirg__HyJek", adapter: "SingleStepAuthAdapter", realm: "SingleStepAuthRealm", protected: "getSecretData", served: "secretData",
-		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user", },
+		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user"},
 	{project: "paolob67__pb.bank", adapter: "SingleStepAuthAdapter", realm: "SingleStepAuthRealm", protected: "getSecretData", served: "secretData",
 		submit: "submitAuthentication", params: []any{"erin@example.com", "erin-pw"}, wrong: []any{"erin@example.com", "x"}, user: "u-erin",
 		backend: func(w http.ResponseWriter, r *http.Request) {
@@ -110,6 +113,31 @@ var corpusLogins = []corpusLogin{
 		submit: "submitAuthentication", params: []any{"ada", "ada"}, wrong: []any{"ada", "bob"}, user: "ada", env: "iphone"},
 	{project: "sita158__cnocApps", adapter: "AuthenticationAdapter", realm: "AuthRealm", onDemand: true,
 		submit: "submitAuthentication", params: []any{"cnoc", "REDACTED"}, wrong: []any{"cnoc", "nope"}, user: "cnoc"},
+	// Diary's and restroom's logins read the user through WL.Server.invokeProcedure from the
+	// project's SQL adapter, which runs its statement on a local MariaDB holding the user's row.
+	{project: "madel0093__Diary", adapter: "SimpleAuthAdapter", realm: "SimpleAuthRealm", protected: "requestForData", served: "You can only see this if you are logged in",
+		submit: "submitAuthentication", params: []any{"ann@example.com", "ann-pw"}, wrong: []any{"ann@example.com", "nope"}, user: "ann@example.com",
+		prepare: initFirst("ann@example.com", "ann-pw"),
+		sql: []corpusSQL{{adapter: "DiaryMySQL", setup: []string{
+			"CREATE TABLE User (idUser INT PRIMARY KEY, name VARCHAR(32), password VARCHAR(32), email VARCHAR(64), birth DATE, idGeneralUser INT)",
+			"INSERT INTO User VALUES (1, 'ann', 'ann-pw', 'ann@example.com', NULL, 11)"}}}},
+	// restroom protects nothing with its realm but MySqlAdapter's updates, whose statements
+	// MariaDB refuses ("update table avail ..."): its app logs in on demand.
+	{project: "sangamewin__restroom", adapter: "UserValidator", realm: "UserSecurityCheckRealm", onDemand: true,
+		submit: "submitAuthentication", params: []any{"sam", "sam-pw"}, wrong: []any{"sam", "nope"}, user: "sam",
+		sql: []corpusSQL{{adapter: "MySqlAdapter", writesURL: true, setup: []string{
+			"CREATE TABLE user (username VARCHAR(32) PRIMARY KEY, password VARCHAR(32), usertype VARCHAR(16))",
+			"INSERT INTO user VALUES ('sam', 'sam-pw', 'admin')",
+			"CREATE TABLE avail (City VARCHAR(32) PRIMARY KEY, Men INT, Women INT)",
+			"INSERT INTO avail VALUES ('Pune', 2, 3)"}}},
+		backend: func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/rss/edition.rss" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/rss+xml")
+			fmt.Fprint(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>News</title><item><title>Restrooms open</title></item></channel></rss>`)
+		}},
 }
 
 // adapterLog records the daemon's log records that carry a procedure attribute (what adapters
@@ -230,6 +258,7 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 		t.Run(tc.project+"/"+tc.adapter, func(t *testing.T) {
 			t.Parallel() // a daemon and a back end of its own
 			dir := corpusLoginCopy(t, tc.project, tc.drop, tc.backend, engine)
+			localSQLAdapters(t, dir, tc.sql)
 			if tc.submitParam != "" {
 				addSubmitProcedures(t, dir, tc.realm, tc.submitParam)
 			}

@@ -38,12 +38,12 @@ type twoStepLogin struct {
 
 // twoStepLogins are the corpus's two-step logins that load (hostd/testdata/corpus-logins.golden
 // says why the others do not: NagashreeBhat's FunctionalityTest7.0 is refused for its
-// configuration, and the MobileFirst DoubleStepAuth sample keeps step 1's user in a database
-// keyed by WL.Server.getClientId, which the engine does not provide).
+// configuration; the MobileFirst DoubleStepAuth sample, whose configuration names its realm
+// otherwise than its script does, has a test of its own: TestCorpusJavaScriptClientIDTwoStepLogins).
 var twoStepLogins = []twoStepLogin{
 	{project: "hasanbasrirg__HyJek", adapter: "DoubleStepAuthAdapter", realm: "DoubleStepAuthRealm", protected: "getSecretData",
 		credentials: []any{"user", "REDACTED"}, answer: "Lassie", wrong: "Rex", wrongMessage: "Wrong security question answer",
-		user: "user", },
+		user: "user"},
 	{project: "paolob67__pb.bank", adapter: "DoubleStepAuthAdapter", realm: "DoubleStepAuthRealm", protected: "getSecretData",
 		credentials: []any{"erin@example.com", "erin-pw"}, answer: "2468", wrong: "1111", wrongMessage: "Wrong security PIN",
 		user: "u-erin", submitParam: "submitAuthStep1, submitAuthStep2",

@@ -61,7 +61,7 @@ function q(name) { var b = WL.Server.createSQLStatement("select * from t where n
 		{"SQL is supported", `var stmt = WL.Server.createSQLStatement("select 1");
 function q() { return WL.Server.invokeSQLStatement({preparedStatement: stmt, parameters: []}); }`,
 			[]use{{"1:12", "WL.Server.createSQLStatement", ok, ""}, {"2:23", "WL.Server.invokeSQLStatement", ok, ""}}},
-		{"unknown server API", `WL.Server.getClientId();`, []use{{"1:1", "WL.Server.getClientId", no, ""}}},
+		{"unknown server API", `WL.Server.getClientDeviceContext();`, []use{{"1:1", "WL.Server.getClientDeviceContext", no, ""}}},
 		{"unknown logger method", `WL.Logger.trace("x");`, []use{{"1:1", "WL.Logger.trace", no, ""}}},
 		{"other WL objects", `WL.SecurityUtils.base64Encode("x");`, []use{{"1:1", "WL.SecurityUtils.base64Encode", no, ""}}},
 		{"Java by package", `var ctx = new javax.naming.InitialContext(env);
@@ -227,7 +227,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("Classify(%q) = %+v, want the table's %+v", s.API, got, s)
 		}
 	}
-	for _, api := range []string{"WL.Server.getClientId", "WL.Logger.trace", "WL.Device.getID"} {
+	for _, api := range []string{"WL.Server.getClientDeviceContext", "WL.Logger.trace", "WL.Device.getID"} {
 		if s := Classify(api); s.Status != Refused || !strings.Contains(s.Reason, api) {
 			t.Errorf("Classify(%q) = %+v, want refused naming it", api, s)
 		}

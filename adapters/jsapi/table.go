@@ -84,6 +84,8 @@ var table = []Support{
 	{API: "WL.Server.getActiveUser", Status: Supported},
 	{API: "WL.Server.getClientRequest", Status: Supported,
 		Limit: "read only; the daemon does not hand the client's HTTP headers to adapters, so getHeader answers null"},
+	{API: "WL.Server.getClientId", Status: Supported,
+		Limit: "the session's client id, derived on the host (stable across the client's requests and logins); null in a call with no session"},
 	{API: "WL.Logger.debug", Status: Supported},
 	{API: "WL.Logger.info", Status: Supported},
 	{API: "WL.Logger.warn", Status: Supported},

@@ -110,7 +110,15 @@ func start() (*Server, error) {
 	if os.Geteuid() == 0 {
 		user = []string{"--user=root"} // the data directory is the test's; no privilege is dropped to
 	}
-	args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal",
+	// The server's temporary files go to the test's directory: in the shared /tmp, two servers
+	// bootstrapping at once (tests of several packages run in parallel) can clash over a
+	// temporary table's name.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	args := append([]string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, "--auth-root-authentication-method=normal",
 		"--skip-test-db"}, user...)
 	if out, err := exec.Command(installDB, args...).CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
@@ -123,7 +131,7 @@ func start() (*Server, error) {
 			return nil, err
 		}
 		s.Port = port
-		args := append([]string{"--no-defaults", "--datadir=" + data, "--bind-address=127.0.0.1",
+		args := append([]string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, "--bind-address=127.0.0.1",
 			"--port=" + strconv.Itoa(port), "--socket=" + filepath.Join(dir, "mysqld.sock"),
 			"--pid-file=" + filepath.Join(dir, "mysqld.pid"), "--skip-name-resolve", "--skip-log-bin",
 			"--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M", "--innodb-flush-log-at-trx-commit=0",

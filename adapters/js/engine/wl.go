@@ -258,6 +258,7 @@ func (e *engine) install() error {
 	set(server, "setActiveUser", e.setActiveUser)
 	set(server, "getActiveUser", e.getActiveUser)
 	set(server, "getClientRequest", e.getClientRequest)
+	set(server, "getClientId", e.getClientID)
 	set(server, "invokeProcedure", e.invokeProcedure)       // invoke.go
 	set(server, "pki", e.pki)                               // invoke.go
 	set(server, "createSQLStatement", e.createSQLStatement) // sql.go
@@ -345,6 +346,16 @@ func (e *engine) getActiveUser(c goja.FunctionCall) goja.Value {
 	}
 	if u, ok := e.cur.identity["user"].(map[string]any); ok && len(u) > 0 {
 		return e.toJS(u)
+	}
+	return goja.Null()
+}
+
+// getClientId() returns the id of the client whose call runs (the call input's
+// request.clientId, which the host derives from the session), or null for a call with no
+// session.
+func (e *engine) getClientID(goja.FunctionCall) goja.Value {
+	if id, ok := e.cur.request["clientId"].(string); ok && id != "" {
+		return e.vm.ToValue(id)
 	}
 	return goja.Null()
 }

@@ -538,6 +538,10 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 		input["identity"] = map[string]any{"user": acc.User, "device": acc.Device, "realms": acc.Identities}
 	}
 	input["request"] = clientRequest(r)
+	if acc != nil && acc.ClientID != "" {
+		// WL.Server.getClientId(): the session's id, derived one way (engine.ClientID).
+		input["request"].(map[string]any)["clientId"] = acc.ClientID
+	}
 	in, err := json.Marshal(input)
 	if err != nil {
 		s.writeError(w, r, newError(codeBadRequest, "the parameters cannot be passed to the adapter"))
