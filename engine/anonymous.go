@@ -43,10 +43,14 @@ const anonymousUserLabel = "realmgate wl_anonymousUserRealm user id v1\x00"
 // nobody can search the cookies for one whose hash is a given id, and the id is the same on every
 // daemon of a cluster with no shared key to distribute or rotate (rotating one would change every
 // anonymous user's id). The label keeps the id apart from any other SHA-256 of the cookie.
-func AnonymousUserID(cookie string) string {
+func AnonymousUserID(cookie string) string { return derivedUUID(anonymousUserLabel, cookie) }
+
+// derivedUUID is a version 8 UUID (RFC 9562 section 5.8) made of SHA-256 over label and secret:
+// an id that stands for a random secret without revealing it, the same on every daemon.
+func derivedUUID(label, secret string) string {
 	h := sha256.New()
-	h.Write([]byte(anonymousUserLabel))
-	h.Write([]byte(cookie))
+	h.Write([]byte(label))
+	h.Write([]byte(secret))
 	var b [16]byte
 	copy(b[:], h.Sum(nil))
 	b[6] = b[6]&0x0f | 0x80 // version 8: custom

@@ -1,10 +1,5 @@
 package engine
 
-import (
-	"crypto/sha256"
-	"fmt"
-)
-
 // clientIDLabel separates this use of SHA-256 from any other hash of the same value.
 const clientIDLabel = "realmgate client id v1\x00"
 
@@ -22,12 +17,5 @@ func ClientID(lineage string) string {
 	if lineage == "" {
 		return ""
 	}
-	h := sha256.New()
-	h.Write([]byte(clientIDLabel))
-	h.Write([]byte(lineage))
-	var b [16]byte
-	copy(b[:], h.Sum(nil))
-	b[6] = b[6]&0x0f | 0x80 // version 8: custom
-	b[8] = b[8]&0x3f | 0x80 // variant: RFC 9562
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return derivedUUID(clientIDLabel, lineage)
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/client"
+	"github.com/realmgate/realmgate/internal/cfssltest"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/pki/pkitest"
 	"github.com/realmgate/realmgate/project"
@@ -46,45 +46,7 @@ func requireTool(t *testing.T, name string) string {
 // its port and CA certificate.
 func cfsslServe(t *testing.T) (int, *x509.Certificate) {
 	t.Helper()
-	cfssl, cfssljson := requireTool(t, "cfssl"), requireTool(t, "cfssljson")
-	dir := t.TempDir()
-	gen := exec.Command("sh", "-c", fmt.Sprintf(`echo '{"CN":"CFSSL test CA","key":{"algo":"ecdsa","size":256}}' | %s gencert -initca - | %s -bare ca`, cfssl, cfssljson))
-	gen.Dir = dir
-	if out, err := gen.CombinedOutput(); err != nil {
-		t.Fatalf("cfssl gencert: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	// The CA is also the root of CFSSL's bundle endpoint, which a bridge asks whether a
-	// certificate is the CA's (examples/pki-js).
-	cmd := exec.Command(cfssl, "serve", "-address", "127.0.0.1", "-port", fmt.Sprint(port), "-ca", "ca.pem", "-ca-key", "ca-key.pem",
-		"-ca-bundle", "ca.pem", "-int-bundle", "ca.pem")
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatal("cfssl serve did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "ca.pem"))
-	blk, _ := pem.Decode(b)
-	ca, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port, ca
+	return cfssltest.Serve(t, "CFSSL test CA")
 }
 
 func xmlAttr(s string) string { return strings.ReplaceAll(html.EscapeString(s), "\n", "&#10;") }

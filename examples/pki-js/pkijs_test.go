@@ -8,79 +8,23 @@ package pkijs_test
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
+	"github.com/realmgate/realmgate/internal/cfssltest"
 	"github.com/realmgate/realmgate/pki"
 )
-
-// requireTool returns the path of a tool; it skips the test when the tool is absent, unless
-// CI requires every toolchain (REALMGATE_REQUIRE_TOOLCHAINS; .ci/install-cfssl.sh installs it).
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") != "" {
-			t.Fatalf("%s is required (REALMGATE_REQUIRE_TOOLCHAINS is set): %v", name, err)
-		}
-		t.Skipf("%s is not installed (run .ci/install-cfssl.sh)", name)
-	}
-	return p
-}
 
 // startCFSSL runs cfssl serve with a new CA on a free port of 127.0.0.1, trusting that CA for
 // its bundle endpoint (the bridge's validateCertificate), and returns its port and CA.
 func startCFSSL(t *testing.T) (int, *x509.Certificate) {
 	t.Helper()
-	cfssl, cfssljson := requireTool(t, "cfssl"), requireTool(t, "cfssljson")
-	dir := t.TempDir()
-	gen := exec.Command("sh", "-c", fmt.Sprintf(`echo '{"CN":"Example Bank CFSSL CA","key":{"algo":"ecdsa","size":256}}' | %s gencert -initca - | %s -bare ca`, cfssl, cfssljson))
-	gen.Dir = dir
-	if out, err := gen.CombinedOutput(); err != nil {
-		t.Fatalf("cfssl gencert: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(cfssl, "serve", "-address", "127.0.0.1", "-port", fmt.Sprint(port),
-		"-ca", "ca.pem", "-ca-key", "ca-key.pem", "-ca-bundle", "ca.pem", "-int-bundle", "ca.pem")
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			c.Close()
-			break
-		}
-		if i > 200 {
-			t.Fatal("cfssl serve did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(b)
-	ca, err := x509.ParseCertificate(blk.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port, ca
+	return cfssltest.Serve(t, "Example Bank CFSSL CA")
 }
 
 func TestUsersEnrollThroughJavaScriptBridges(t *testing.T) {
