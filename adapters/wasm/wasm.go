@@ -195,6 +195,8 @@ var hostImports = map[string]struct{ params, results []api.ValueType }{
 	hostModule + ".http":   {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	hostModule + ".result": {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	hostModule + ".pki":    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	hostModule + ".invoke": {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	hostModule + ".sql":    {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	"env.abort":            {[]api.ValueType{i32, i32, i32, i32}, nil},
 }
 
@@ -217,7 +219,7 @@ func checkModule(m wazero.CompiledModule, cfg adapters.Config) ([]string, error)
 		want, ok := hostImports[mod+"."+name]
 		if !ok {
 			problems = append(problems, fmt.Sprintf("it imports %s.%s, which the host does not provide (ABI version %d provides %s, WASI and env.abort)",
-				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result", "pki", "once"}, ", ")))
+				mod, name, ABIVersion, strings.Join([]string{"fail", "log", "config", "http", "result", "pki", "once", "invoke", "sql"}, ", ")))
 			continue
 		}
 		if !slices.Equal(f.ParamTypes(), want.params) || !slices.Equal(f.ResultTypes(), want.results) {
