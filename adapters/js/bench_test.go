@@ -90,6 +90,9 @@ func newBareEngine(b testing.TB, module string, settings map[string]string) *bar
 		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32, i32}, nil).Export("log").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(config), nil, []api.ValueType{i32}).Export("config").
 		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
+		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("pki").
+		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("invoke").
+		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("sql").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(result), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("result").
 		Instantiate(ctx)
 	if err != nil {
@@ -211,7 +214,11 @@ func BenchmarkEcho(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if got := bare.call(ctx, "call", callIn, stack); string(got) != string(want) || !jsonEqual(want, in) || !jsonEqual(goOut, in) {
+	var bareOut struct {
+		Result json.RawMessage `json:"result"`
+	}
+	got := bare.call(ctx, "call", callIn, stack)
+	if err := json.Unmarshal(got, &bareOut); err != nil || string(bareOut.Result) != string(want) || !jsonEqual(want, in) || !jsonEqual(goOut, in) {
 		b.Fatalf("the peers disagree: js %s, bare %s, go %s", want, got, goOut)
 	}
 	compare(b, 2000,

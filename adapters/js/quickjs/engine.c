@@ -14,9 +14,12 @@
  *                     as text, or null when the host returned a negative number
  *   log(level, text)  one record in the daemon's log
  *   load(src, file)   compiles and runs the adapter's script as a global script
+ *   globals()         a digest of the global object's property names (the session state's
+ *                     rescan of globals runs only when it changes)
  *
  * Procedures (the ABI's exports): load lists the script's functions, call runs one (the
- * prelude's dispatch), ping echoes its input without entering JavaScript.
+ * prelude's dispatch), ping echoes its input without entering JavaScript. The input reaches the
+ * prelude as a JavaScript value built in C from the SDK's parse (cheaper than JSON.parse).
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -111,6 +114,79 @@ static JSValue native_log(JSContext *c, JSValueConst this_val, int argc, JSValue
 	rg_log_str(level, (rg_str){msg, n});
 	JS_FreeCString(c, msg);
 	return JS_UNDEFINED;
+}
+
+/* native_globals returns a digest of the names of the global object's own properties: the
+ * prelude rescans the globals for the session state only when it changes, since a scan in
+ * JavaScript costs more than the rest of a call. */
+static JSValue native_globals(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
+	(void)this_val;
+	(void)argc;
+	(void)argv;
+	JSPropertyEnum *tab;
+	uint32_t len;
+	JSValue g = JS_GetGlobalObject(c);
+	int r = JS_GetOwnPropertyNames(c, &tab, &len, g, JS_GPN_STRING_MASK);
+	JS_FreeValue(c, g);
+	if (r < 0) return JS_EXCEPTION;
+	uint32_t h = 2166136261u ^ len;
+	for (uint32_t i = 0; i < len; i++) {
+		h = (h ^ tab[i].atom) * 16777619u;
+		JS_FreeAtom(c, tab[i].atom);
+	}
+	js_free(c, tab);
+	return JS_NewFloat64(c, (double)h * 65536.0 + (double)(len & 0xffff));
+}
+
+/* to_js builds the JavaScript value of a JSON value the SDK parsed (the call's input), as
+ * JSON.parse would: members defined, never set, so that a "__proto__" member is data. */
+static JSValue to_js(JSContext *c, const rg_json *v) {
+	switch (v->type) {
+	case RG_JSON_NULL: return JS_NULL;
+	case RG_JSON_BOOL: return JS_NewBool(c, v->b);
+	case RG_JSON_NUMBER: {
+		char buf[64];
+		size_t n = v->s.n < sizeof buf - 1 ? v->s.n : sizeof buf - 1;
+		memcpy(buf, v->s.p, n);
+		buf[n] = 0;
+		return JS_NewFloat64(c, strtod(buf, NULL));
+	}
+	case RG_JSON_STRING: return JS_NewStringLen(c, v->s.p, v->s.n);
+	case RG_JSON_ARRAY: {
+		JSValue a = JS_NewArray(c);
+		if (JS_IsException(a)) return a;
+		uint32_t i = 0;
+		for (const rg_json *e = v->child; e; e = e->next, i++) {
+			JSValue x = to_js(c, e);
+			if (JS_IsException(x) || JS_DefinePropertyValueUint32(c, a, i, x, JS_PROP_C_W_E) < 0) {
+				JS_FreeValue(c, a);
+				return JS_EXCEPTION;
+			}
+		}
+		return a;
+	}
+	case RG_JSON_OBJECT: {
+		JSValue o = JS_NewObject(c);
+		if (JS_IsException(o)) return o;
+		for (const rg_json *m = v->child; m; m = m->next) {
+			JSValue x = to_js(c, m);
+			if (JS_IsException(x)) {
+				JS_FreeValue(c, o);
+				return x;
+			}
+			JSAtom k = JS_NewAtomLen(c, m->key.p, m->key.n);
+			int r = k == JS_ATOM_NULL ? -1 : JS_DefinePropertyValue(c, o, k, x, JS_PROP_C_W_E);
+			if (k != JS_ATOM_NULL) JS_FreeAtom(c, k);
+			else JS_FreeValue(c, x);
+			if (r < 0) {
+				JS_FreeValue(c, o);
+				return JS_EXCEPTION;
+			}
+		}
+		return o;
+	}
+	}
+	return JS_NULL;
 }
 
 /* describe renders an exception as goja did, "Name: message at function (file:line:column)",
@@ -340,6 +416,7 @@ static int engine_get(rg_call *c) {
 	JS_SetPropertyStr(ctx, native, "host", JS_NewCFunction(ctx, native_host, "host", 2));
 	JS_SetPropertyStr(ctx, native, "log", JS_NewCFunction(ctx, native_log, "log", 2));
 	JS_SetPropertyStr(ctx, native, "load", JS_NewCFunction(ctx, native_load, "load", 2));
+	JS_SetPropertyStr(ctx, native, "globals", JS_NewCFunction(ctx, native_globals, "globals", 0));
 
 	JSValue outer = JS_Eval(ctx, rg_prelude, rg_prelude_len, "<realmgate>", JS_EVAL_TYPE_GLOBAL);
 	if (JS_IsException(outer)) {
@@ -401,13 +478,12 @@ static int fail_exception(rg_call *c, const char *prefix, char **saved) {
 	return r;
 }
 
-/* run calls one of the prelude's procedures with the raw input and writes its answer (a JSON
- * text) as the output. */
-static int run(rg_call *c, JSValueConst fn) {
+/* run calls one of the prelude's procedures with the input as a JavaScript value and writes its
+ * answer (a JSON text) as the output. */
+static int run(rg_call *c, JSValueConst fn, const rg_json *in) {
 	if (engine_get(c) != 0) return -1;
 	JS_UpdateStackTop(rt);
-	rg_str in = rg_input(c);
-	JSValue arg = JS_NewStringLen(ctx, in.p, in.n);
+	JSValue arg = to_js(ctx, in);
 	if (JS_IsException(arg)) return fail_exception(c, "", NULL);
 	JSValue r = JS_Call(ctx, fn, JS_UNDEFINED, 1, (JSValueConst *)&arg);
 	JS_FreeValue(ctx, arg);
@@ -422,15 +498,13 @@ static int run(rg_call *c, JSValueConst fn) {
 }
 
 static int proc_load(rg_call *c, const rg_json *in) {
-	(void)in;
 	if (engine_get(c) != 0) return -1;
-	return run(c, fn_load);
+	return run(c, fn_load, in);
 }
 
 static int proc_call(rg_call *c, const rg_json *in) {
-	(void)in;
 	if (engine_get(c) != 0) return -1;
-	return run(c, fn_call);
+	return run(c, fn_call, in);
 }
 
 /* ping returns its input without entering JavaScript: the baseline of benchmarks. */

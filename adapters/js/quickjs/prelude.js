@@ -2,8 +2,9 @@
 // run by QuickJS inside the wasm sandbox before the adapter's -impl.js. engine.c evaluates this
 // file to the function below and calls it once per instance with its natives (see engine.c);
 // the natives stay in this closure, never a global the adapter's script could reach. The
-// function returns the module's procedures: load() lists the script's functions, call(text)
-// runs one ({"procedure", "input", "state"} in, {"result", "state"} out, both JSON text).
+// function returns the module's procedures: load() lists the script's functions, call(env)
+// runs one ({"procedure", "input", "state"} in, as a value; {"result", "state"} out, as JSON
+// text).
 (function (native) {
   'use strict';
   var global = globalThis;
@@ -15,7 +16,7 @@
   var getOwnDescriptor = Object.getOwnPropertyDescriptor, freeze = Object.freeze;
   var reflectApply = Reflect.apply;
   var encodeURIComponent = global.encodeURIComponent, decodeURIComponent = global.decodeURIComponent;
-  var host = native.host, nativeLog = native.log, nativeLoad = native.load;
+  var host = native.host, nativeLog = native.log, nativeLoad = native.load, globalsDigest = native.globals;
 
   var settings = parse(native.settings);
   var file = settings['realmgate.js.file'] || '';
@@ -437,29 +438,45 @@
   });
 
   function resetState(state) {
-    keys(tracked).forEach(function (k) {
-      var t = tracked[k].text;
-      global[k] = t === undefined ? undefined : parse(t);
-    });
-    keys(created).forEach(function (k) {
-      if (!has(state, k)) delete global[k];
-    });
+    var names = keys(tracked), i, k, changed = false;
+    for (i = 0; i < names.length; i++) {
+      var t = tracked[names[i]].text;
+      global[names[i]] = t === undefined ? undefined : parse(t);
+    }
+    names = keys(created);
+    for (i = 0; i < names.length; i++) {
+      if (!has(state, names[i])) {
+        delete global[names[i]];
+        changed = true;
+      }
+    }
     created = {};
     if (isObject(state)) {
-      keys(state).forEach(function (k) {
-        if (builtins[k] || k === 'WL' || untracked[k]) return;
+      names = keys(state);
+      for (i = 0; i < names.length; i++) {
+        k = names[i];
+        if (builtins[k] || k === 'WL' || untracked[k]) continue;
         var d = getOwnDescriptor(global, k);
-        if (d !== undefined && typeof d.value === 'function') return;
+        if (d !== undefined && typeof d.value === 'function') continue;
+        if (d === undefined) changed = true;
         global[k] = state[k];
         if (!has(tracked, k)) created[k] = true;
-      });
+      }
     }
+    if (changed) knownGlobals = globalsDigest();
   }
 
+  // knownGlobals is the digest of the global names when they were last scanned.
+  var knownGlobals = globalsDigest();
+
   function collectState() {
-    ownNames(global).forEach(function (k) {
-      if (!has(tracked, k) && !untracked[k] && trackable(k)) created[k] = true;
-    });
+    var digest = globalsDigest();
+    if (digest !== knownGlobals) {
+      ownNames(global).forEach(function (k) {
+        if (!has(tracked, k) && !untracked[k] && trackable(k)) created[k] = true;
+      });
+      knownGlobals = digest;
+    }
     var parts = [];
     var names = keys(tracked).concat(keys(created));
     for (var i = 0; i < names.length; i++) {
@@ -485,8 +502,7 @@
   // ---- the procedures ------------------------------------------------------------------
   function load() { return stringify({functions: functions}); }
 
-  function call(text) {
-    var env = parse(text);
+  function call(env) {
     var procedure = String(env.procedure || '');
     var input = isObject(env.input) ? env.input : {};
     var fn = global[procedure];
