@@ -46,12 +46,24 @@ func echoInput() json.RawMessage {
 // bareEngine instantiates the engine module directly with wazero, with host functions that
 // serve its configuration and do nothing else.
 type bareEngine struct {
-	mod  api.Module
-	fns  map[string]api.Function
-	free api.Function
+	mod     api.Module
+	fns     map[string]api.Function
+	free    api.Function
+	failMsg *string // the message of the last realmgate.fail
 }
 
 func newBareEngine(b testing.TB, module string, settings map[string]string) *bareEngine {
+	b.Helper()
+	return newBareEngineWith(b, module, settings, nil)
+}
+
+// bareHost answers host functions by name (http, pki, invoke, sql): the answer becomes the
+// pending result, or a negative code is returned when the answer is nil.
+type bareHost map[string]func(req []byte) []byte
+
+// newBareEngineWith is newBareEngine with host functions that answer as hosts says, and logs
+// kept in logs when it is not nil.
+func newBareEngineWith(b testing.TB, module string, settings map[string]string, hosts bareHost) *bareEngine {
 	b.Helper()
 	ctx := context.Background()
 	code, err := os.ReadFile(module)
@@ -84,15 +96,36 @@ func newBareEngine(b testing.TB, module string, settings map[string]string) *bar
 		m.Memory().Write(uint32(stack[0]), pending)
 		stack[0], pending = uint64(len(pending)), nil
 	}
+	serve := func(name string) api.GoModuleFunc {
+		h := hosts[name]
+		if h == nil {
+			return nop(1)
+		}
+		return func(_ context.Context, m api.Module, stack []uint64) {
+			req, _ := m.Memory().Read(uint32(stack[0]), uint32(stack[1]))
+			answer := h(append([]byte(nil), req...))
+			if answer == nil {
+				stack[0] = api.EncodeI32(-1)
+				return
+			}
+			pending = answer
+			stack[0] = uint64(len(pending))
+		}
+	}
+	failMsg := new(string)
+	fail := func(_ context.Context, m api.Module, stack []uint64) {
+		msg, _ := m.Memory().Read(uint32(stack[0]), uint32(stack[1]))
+		*failMsg = string(msg)
+	}
 	i32 := api.ValueTypeI32
 	_, err = rt.NewHostModuleBuilder("realmgate").
-		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32}, nil).Export("fail").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(fail), []api.ValueType{i32, i32}, nil).Export("fail").
 		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32, i32}, nil).Export("log").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(config), nil, []api.ValueType{i32}).Export("config").
-		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
-		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("pki").
-		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("invoke").
-		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("sql").
+		NewFunctionBuilder().WithGoModuleFunction(serve("http"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
+		NewFunctionBuilder().WithGoModuleFunction(serve("pki"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("pki").
+		NewFunctionBuilder().WithGoModuleFunction(serve("invoke"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("invoke").
+		NewFunctionBuilder().WithGoModuleFunction(serve("sql"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("sql").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(result), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("result").
 		Instantiate(ctx)
 	if err != nil {
@@ -107,7 +140,7 @@ func newBareEngine(b testing.TB, module string, settings map[string]string) *bar
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := &bareEngine{mod: mod, fns: map[string]api.Function{}, free: mod.ExportedFunction("realmgate_free")}
+	m := &bareEngine{mod: mod, fns: map[string]api.Function{}, free: mod.ExportedFunction("realmgate_free"), failMsg: failMsg}
 	for name := range compiled.ExportedFunctions() {
 		m.fns[name] = mod.ExportedFunction(name)
 	}
