@@ -38,6 +38,9 @@ func TestInvokeHTTP(t *testing.T) {
 		case "/list":
 			w.Header().Set("Content-Type", "application/json")
 			w.Write([]byte(`[1,2]`))
+		case "/proto":
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"__proto__":{"x":1},"a":2}`))
 		case "/missing":
 			http.Error(w, "gone", http.StatusNotFound)
 		default:
@@ -59,6 +62,7 @@ func TestInvokeHTTP(t *testing.T) {
 	}
 	function xml() { return WL.Server.invokeHttp({path: '/feed'}); }
 	function list() { return WL.Server.invokeHttp({path: '/list'}); }
+	function proto() { var r = WL.Server.invokeHttp({path: '/proto'}); return {own: Object.keys(r).indexOf('__proto__') >= 0, x: r.x === undefined, r: r}; }
 	function missing() { return WL.Server.invokeHttp({path: '/missing', returnedContentType: 'json'}); }`
 	dir := writeScript(t, "Feed", src, map[string]string{"filtered.xsl": stockFilteredXSL})
 	a, err := adapters.Open(context.Background(), adapters.Config{Name: "Feed", Kind: js.Kind, Module: engineModule(t), Script: dir,
@@ -99,6 +103,10 @@ func TestInvokeHTTP(t *testing.T) {
 	}
 	if out := call("list", `[]`); !strings.Contains(out, `"array":[1,2]`) {
 		t.Errorf("list = %s", out)
+	}
+	// A back end's "__proto__" is a member like any other, never an object's prototype.
+	if out := call("proto", `[]`); !strings.HasPrefix(out, `{"own":true,"x":true,"r":{"__proto__":{"x":1},"a":2,`) {
+		t.Errorf("proto = %s", out)
 	}
 	if out := call("missing", `[]`); !strings.Contains(out, `"errors":["the back end answered 404"]`) || !strings.Contains(out, `"isSuccessful":false`) ||
 		!strings.Contains(out, `"text":"gone\n"`) {

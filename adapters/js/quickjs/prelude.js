@@ -12,7 +12,7 @@
   // JSON or Object changes its own world, not the engine's.
   var parse = JSON.parse, stringify = JSON.stringify;
   var keys = Object.keys, ownNames = Object.getOwnPropertyNames, hasOwn = Object.prototype.hasOwnProperty;
-  var isArray = Array.isArray;
+  var isArray = Array.isArray, defineProperty = Object.defineProperty;
   var getOwnDescriptor = Object.getOwnPropertyDescriptor, freeze = Object.freeze;
   var reflectApply = Reflect.apply;
   var encodeURIComponent = global.encodeURIComponent, decodeURIComponent = global.decodeURIComponent;
@@ -22,7 +22,8 @@
   var file = settings['realmgate.js.file'] || '';
   var source = settings['realmgate.js.source'] || '';
   var base = settings['realmgate.js.connectivity'] || '';
-  var stockXSL = {};
+  var create = Object.create;
+  var stockXSL = create(null);
   String(settings['realmgate.js.stock-xsl'] || '').split('\n').forEach(function (n) { if (n) stockXSL[n] = true; });
 
   // The call in progress: what the WL.Server functions see.
@@ -30,6 +31,9 @@
   function fresh() { return {realm: '', identity: {}, request: {}, params: null, active: null, activeSet: false}; }
 
   function fail(msg) { throw new Error(msg); }
+  // put sets a member as JSON.parse does: defined, so that "__proto__" from a back end or a
+  // client is a member like any other.
+  function put(o, k, v) { defineProperty(o, k, {value: v, writable: true, enumerable: true, configurable: true}); }
   function has(o, k) { return o !== null && typeof o === 'object' && hasOwn.call(o, k); }
   function isObject(v) { return v !== null && typeof v === 'object' && !isArray(v); }
 
@@ -63,7 +67,7 @@
     if (isArray(v)) return v.map(sorted);
     if (v !== null && typeof v === 'object') {
       var o = {};
-      keys(v).sort().forEach(function (k) { o[k] = sorted(v[k]); });
+      keys(v).sort().forEach(function (k) { put(o, k, sorted(v[k])); });
       return o;
     }
     return v;
@@ -250,7 +254,7 @@
     if (cookieNames.length > 0) {
       headers.Cookie = cookieNames.map(function (k) { return k + '=' + sprint(cookies[k]); }).join('; ');
     }
-    var form = {};
+    var form = create(null);
     var formNames = keys(parameters);
     formNames.forEach(function (k) { form[k] = [sprint(parameters[k])]; });
     var reqBody = null;
@@ -267,7 +271,7 @@
     }
     var query = rawQuery;
     if (addQuery && formNames.length > 0) {
-      var vals = {};
+      var vals = create(null);
       if (rawQuery !== null && rawQuery !== '') {
         rawQuery.split('&').forEach(function (pair) {
           if (pair === '' || pair.indexOf(';') >= 0) return;
@@ -323,7 +327,7 @@
     } else {
       contentOut = {text: text};
     }
-    keys(contentOut).forEach(function (k) { out[k] = contentOut[k]; });
+    keys(contentOut).forEach(function (k) { put(out, k, contentOut[k]); });
     return sorted(out);
   }
 
@@ -392,7 +396,7 @@
   global.WL = WL;
 
   // ---- loading the script --------------------------------------------------------------
-  var builtins = {};
+  var builtins = create(null);
   ownNames(global).forEach(function (k) { builtins[k] = true; });
   if (file === '') fail('no JavaScript: the host passed no realmgate.js.file');
   nativeLoad(source, file);
@@ -402,10 +406,10 @@
   // ---- per-session state (contract C1) ----------------------------------------------------
   // tracked: global name -> its baseline, the JSON text the script's top level left (undefined
   // for a value JSON leaves out). Globals a call creates are tracked with no baseline.
-  var tracked = {};
-  var created = {};
+  var tracked = create(null);
+  var created = create(null);
   function trackable(k) {
-    if (builtins[k] || k === 'WL') return false;
+    if (builtins[k] || k === 'WL' || k === '__proto__') return false;
     var d = getOwnDescriptor(global, k);
     return d !== undefined && has(d, 'value') && typeof d.value !== 'function';
   }
@@ -429,7 +433,7 @@
     }
     return true;
   }
-  var untracked = {};
+  var untracked = create(null);
   ownNames(global).forEach(function (k) {
     if (!trackable(k)) return;
     var v = global[k];
@@ -450,12 +454,12 @@
         changed = true;
       }
     }
-    created = {};
+    created = create(null);
     if (isObject(state)) {
       names = keys(state);
       for (i = 0; i < names.length; i++) {
         k = names[i];
-        if (builtins[k] || k === 'WL' || untracked[k]) continue;
+        if (builtins[k] || k === 'WL' || k === '__proto__' || untracked[k]) continue;
         var d = getOwnDescriptor(global, k);
         if (d !== undefined && typeof d.value === 'function') continue;
         if (d === undefined) changed = true;
