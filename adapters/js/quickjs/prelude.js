@@ -442,7 +442,7 @@
   });
 
   function resetState(state) {
-    var names = keys(tracked), i, k, changed = false;
+    var names = trackedNames, i, k, changed = false;
     for (i = 0; i < names.length; i++) {
       var t = tracked[names[i]].text;
       global[names[i]] = t === undefined ? undefined : parse(t);
@@ -455,6 +455,7 @@
       }
     }
     created = create(null);
+    createdAny = false;
     if (isObject(state)) {
       names = keys(state);
       for (i = 0; i < names.length; i++) {
@@ -464,12 +465,17 @@
         if (d !== undefined && typeof d.value === 'function') continue;
         if (d === undefined) changed = true;
         global[k] = state[k];
-        if (!has(tracked, k)) created[k] = true;
+        if (!has(tracked, k)) {
+          created[k] = true;
+          createdAny = true;
+        }
       }
     }
     if (changed) knownGlobals = globalsDigest();
   }
 
+  var trackedNames = keys(tracked);
+  var createdAny = false;
   // knownGlobals is the digest of the global names when they were last scanned.
   var knownGlobals = globalsDigest();
 
@@ -477,10 +483,14 @@
     var digest = globalsDigest();
     if (digest !== knownGlobals) {
       ownNames(global).forEach(function (k) {
-        if (!has(tracked, k) && !untracked[k] && trackable(k)) created[k] = true;
+        if (!has(tracked, k) && !untracked[k] && trackable(k)) {
+          created[k] = true;
+          createdAny = true;
+        }
       });
       knownGlobals = digest;
     }
+    if (trackedNames.length === 0 && !createdAny) return '{}';
     var parts = [];
     var names = keys(tracked).concat(keys(created));
     for (var i = 0; i < names.length; i++) {
@@ -506,9 +516,12 @@
   // ---- the procedures ------------------------------------------------------------------
   function load() { return stringify({functions: functions}); }
 
+  var idle = freeze(fresh());
+
   function call(env) {
-    var procedure = String(env.procedure || '');
-    var input = isObject(env.input) ? env.input : {};
+    var procedure = typeof env.procedure === 'string' ? env.procedure : '';
+    var input = env.input;
+    if (input === null || typeof input !== 'object') input = {};
     var fn = global[procedure];
     if (typeof fn !== 'function' || builtins[procedure]) throw file + ' defines no function ' + procedure;
     var params = has(input, 'parameters') ? input.parameters : null;
@@ -525,13 +538,15 @@
       // A login-function: Worklight's onAuthRequired(headers, errorMessage).
       args = [sorted(requestHeaders(cur.request)), null];
     }
-    resetState(isObject(env.state) ? env.state : null);
+    var state = env.state;
+    if (state === null || typeof state !== 'object' || isArray(state)) state = null;
+    if (state !== null || trackedNames.length > 0 || createdAny) resetState(state);
     var res;
     try {
       res = reflectApply(fn, undefined, args);
     } finally {
       var st = cur;
-      cur = fresh();
+      cur = idle;
     }
     var out = '{}';
     if (res !== undefined) {
