@@ -82,3 +82,30 @@ func TestCommentsAndStringsAreNotUses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEchoValues: the call's input reaches the script as JSON.parse would make it (built in C
+// from the SDK's parse) and its result leaves as JSON.stringify writes it.
+func TestEchoValues(t *testing.T) {
+	a, err := openScript(t, echoScript+"function keys(v) { return {keys: Object.keys(v), proto: Object.getPrototypeOf(v) === Object.prototype}; }\n", adapters.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ proc, in, want string }{
+		{"echo", `"h\u00e9llo \u2603 \ud83d\ude00"`, `{"echo":"héllo ☃ 😀"}`},
+		{"echo", `"a\u0000b\n\"\\"`, `{"echo":"a\u0000b\n\"\\"}`},
+		{"echo", `[0,-0,1.5,1e21,12345678901234567890,-7]`, `{"echo":[0,0,1.5,1e+21,12345678901234567000,-7]}`},
+		{"echo", `{"b":1,"a":{"c":[true,false,null]},"1":2}`, `{"echo":{"1":2,"b":1,"a":{"c":[true,false,null]}}}`},
+		{"echo", `{"a":1,"a":2}`, `{"echo":{"a":2}}`},
+		{"echo", `"<&>"`, `{"echo":"<&>"}`},
+		{"keys", `{"__proto__":{"x":1},"y":2}`, `{"keys":["__proto__","y"],"proto":true}`},
+	} {
+		out, err := a.Call(context.Background(), tc.proc, json.RawMessage(`{"parameters":[`+tc.in+`]}`))
+		if err != nil {
+			t.Errorf("%s(%s): %v", tc.proc, tc.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, string(out)); diff != "" {
+			t.Errorf("%s(%s) (-want +got):\n%s", tc.proc, tc.in, diff)
+		}
+	}
+}
