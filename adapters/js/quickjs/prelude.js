@@ -332,24 +332,46 @@
   }
 
   // ---- WL.Server.pki, invokeProcedure, SQL (contracts C2-C4) -----------------------------
+  // pki(request) runs one operation of the host PKI capability (ABI.md, "Host PKI") and returns
+  // its answer; a refusal ({"error": ...}) throws an Error with the host's message.
   function pki(request) {
-    var answer = host('pki', stringify(toData(request, 'WL.Server.pki: the request')));
-    if (answer === null) fail('WL.Server.pki: the host has no PKI for this adapter');
-    var a = parse(answer);
-    if (isObject(a) && typeof a.error === 'string' && a.error !== '') fail('WL.Server.pki: ' + a.error);
+    var raw;
+    try { raw = toData(request, 'x'); } catch (e) { raw = null; }
+    if (raw === null) fail('WL.Server.pki: the request must be an object such as {op: "parseCSR", csr: ...}');
+    var answer = host('pki', goJSON(raw));
+    if (answer === null) fail('WL.Server.pki: the host gives this adapter no PKI capability');
+    var a;
+    try { a = parse(answer); } catch (e) { fail('WL.Server.pki: the host\'s answer is not JSON: ' + e.message); }
+    if (isObject(a) && typeof a.error === 'string') fail('WL.Server.pki: ' + a.error);
     return a;
   }
 
-  function invokeProcedure(invocation) {
-    var inv = toData(invocation, 'WL.Server.invokeProcedure: the invocation');
-    if (!isObject(inv)) fail('WL.Server.invokeProcedure: the invocation must be an object {adapter, procedure, parameters}');
-    var req = {adapter: String(inv.adapter === undefined ? '' : inv.adapter), procedure: String(inv.procedure === undefined ? '' : inv.procedure),
-      parameters: isArray(inv.parameters) ? inv.parameters : []};
-    var answer = host('invoke', stringify(req));
-    if (answer === null) {
-      return {isSuccessful: false, errors: ['WL.Server.invokeProcedure: this call cannot invoke procedures'], code: 'unavailable'};
+  // invokeProcedure({adapter, procedure, parameters}) runs a procedure of a deployed adapter
+  // through the host, which applies its security test with the current request's session, and
+  // returns Worklight's answer: the result's members with isSuccessful true, or isSuccessful
+  // false with errors (and code). Bad options throw, as Worklight's did; a refusal does not.
+  function invokeProcedure(options) {
+    var o;
+    try { o = toData(options, 'x'); } catch (e) { o = undefined; }
+    var bad = 'WL.Server.invokeProcedure: the options must be {adapter, procedure, parameters: [...]}';
+    if (o === undefined || o === null || (typeof o === 'object' && isArray(o))) fail(bad);
+    if (typeof o !== 'object') fail(bad);
+    var adapter = has(o, 'adapter') ? o.adapter : null, procedure = has(o, 'procedure') ? o.procedure : null;
+    if ((adapter !== null && typeof adapter !== 'string') || (procedure !== null && typeof procedure !== 'string')) fail(bad);
+    if (!adapter || !procedure) fail('WL.Server.invokeProcedure: the options name no adapter or no procedure');
+    var req = '{"adapter":' + stringify(adapter) + ',"procedure":' + stringify(procedure);
+    if (has(o, 'parameters') && o.parameters !== null) {
+      if (!isArray(o.parameters)) fail('WL.Server.invokeProcedure: parameters must be an array');
+      req += ',"parameters":' + stringify(o.parameters);
+    } else if (has(o, 'parameters')) {
+      req += ',"parameters":null';
     }
-    return parse(answer);
+    var answer = host('invoke', htmlEscape(req + '}'));
+    if (answer === null) {
+      return {code: 'not_implemented', errors: ['invokeProcedure is not available in this call (no client or realm request is being served)'],
+        isSuccessful: false};
+    }
+    try { return parse(answer); } catch (e) { fail('WL.Server.invokeProcedure: the host\'s answer is not JSON: ' + e.message); }
   }
 
   var statements = new WeakMap();
@@ -537,6 +559,10 @@
     } else if (cur.realm !== '') {
       // A login-function: Worklight's onAuthRequired(headers, errorMessage).
       args = [sorted(requestHeaders(cur.request)), null];
+    } else {
+      // A call the host makes with one object (a PKI bridge's procedures, init): the object is
+      // the function's one argument, as Worklight's adapter-based PKI bridge passed it.
+      args = [input];
     }
     var state = env.state;
     if (state === null || typeof state !== 'object' || isArray(state)) state = null;
