@@ -49,7 +49,8 @@ type bareEngine struct {
 	mod     api.Module
 	fns     map[string]api.Function
 	free    api.Function
-	failMsg *string // the message of the last realmgate.fail
+	failMsg *string   // the message of the last realmgate.fail
+	logs    *[]string // the records of realmgate.log
 }
 
 func newBareEngine(b testing.TB, module string, settings map[string]string) *bareEngine {
@@ -112,6 +113,11 @@ func newBareEngineWith(b testing.TB, module string, settings map[string]string, 
 			stack[0] = uint64(len(pending))
 		}
 	}
+	logs := new([]string)
+	logf := func(_ context.Context, m api.Module, stack []uint64) {
+		msg, _ := m.Memory().Read(uint32(stack[1]), uint32(stack[2]))
+		*logs = append(*logs, string(msg))
+	}
 	failMsg := new(string)
 	fail := func(_ context.Context, m api.Module, stack []uint64) {
 		msg, _ := m.Memory().Read(uint32(stack[0]), uint32(stack[1]))
@@ -120,7 +126,7 @@ func newBareEngineWith(b testing.TB, module string, settings map[string]string, 
 	i32 := api.ValueTypeI32
 	_, err = rt.NewHostModuleBuilder("realmgate").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(fail), []api.ValueType{i32, i32}, nil).Export("fail").
-		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32, i32}, nil).Export("log").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(logf), []api.ValueType{i32, i32, i32}, nil).Export("log").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(config), nil, []api.ValueType{i32}).Export("config").
 		NewFunctionBuilder().WithGoModuleFunction(serve("http"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
 		NewFunctionBuilder().WithGoModuleFunction(serve("pki"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("pki").
@@ -140,7 +146,7 @@ func newBareEngineWith(b testing.TB, module string, settings map[string]string, 
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := &bareEngine{mod: mod, fns: map[string]api.Function{}, free: mod.ExportedFunction("realmgate_free"), failMsg: failMsg}
+	m := &bareEngine{mod: mod, fns: map[string]api.Function{}, free: mod.ExportedFunction("realmgate_free"), failMsg: failMsg, logs: logs}
 	for name := range compiled.ExportedFunctions() {
 		m.fns[name] = mod.ExportedFunction(name)
 	}

@@ -220,8 +220,8 @@ func TestSessionState(t *testing.T) {
 		return string(r.Result), string(r.State)
 	}
 	for _, tc := range []struct{ proc, state, wantResult, wantState string }{
-		{"step1", "", `{}`, `{"user":"alice","count":1}`},
-		{"step2", `{"user":"alice","count":1}`, `{"user":"alice","count":1,"h":4}`, `{"user":"alice","count":1}`},
+		{"step1", "", `{}`, `{"count":1,"user":"alice"}`},
+		{"step2", `{"user":"alice","count":1}`, `{"user":"alice","count":1,"h":4}`, `{"count":1,"user":"alice"}`},
 		{"step2", "", `{"user":null,"count":0,"h":4}`, `{}`},
 		{"step2", "null", `{"user":null,"count":0,"h":4}`, `{}`},
 		{"make", "", `{}`, `{"fresh":{"n":1}}`},

@@ -514,19 +514,23 @@
     }
     if (trackedNames.length === 0 && !createdAny) return '{}';
     var parts = [];
-    var names = keys(tracked).concat(keys(created));
+    var names = trackedNames.concat(keys(created)).sort();
     for (var i = 0; i < names.length; i++) {
       var k = names[i];
-      if (!has(global, k)) continue;
-      var text;
-      try {
-        text = stringify(global[k]);
-      } catch (e) {
-        text = undefined;
-      }
       var baseline = has(tracked, k) ? tracked[k].text : undefined;
+      if (!has(global, k)) {
+        if (has(tracked, k)) nativeLog(4, 'the global ' + k + ' was deleted: it is not kept in the session');
+        continue;
+      }
+      var text, v = global[k];
+      try {
+        text = stringify(v);
+      } catch (e) {
+        text = null;
+      }
       if (text === baseline) continue;
-      if (text === undefined) {
+      if (text === undefined || text === null) {
+        if (text === undefined && typeof v !== 'undefined') continue; // a function or a symbol: code, not state
         nativeLog(4, 'the global ' + k + ' cannot be turned into JSON: it is not kept in the session');
         continue;
       }
