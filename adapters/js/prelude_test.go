@@ -247,7 +247,8 @@ func TestHostContracts(t *testing.T) {
 	function inv() { return WL.Server.invokeProcedure({adapter: 'B', procedure: 'g', parameters: [1, 'x']}); }
 	function q(id) { return WL.Server.invokeSQLStatement({preparedStatement: st, parameters: [id]}); }
 	function sp() { return WL.Server.invokeSQLStoredProcedure({procedure: 'p', parameters: [2]}); }
-	function notStatement() { return WL.Server.invokeSQLStatement({preparedStatement: {}, parameters: []}); }
+	function notStatement() { return WL.Server.invokeSQLStatement({preparedStatement: {'realmgate.sqlStatement': 1}, parameters: []}); }
+	function lateStatement() { return WL.Server.createSQLStatement('DROP TABLE t'); }
 	function csr() { return WL.Server.pki({op: 'parseCSR', csr: 'AAAA'}); }`
 	var mu sync.Mutex
 	got := map[string]string{}
@@ -281,9 +282,9 @@ func TestHostContracts(t *testing.T) {
 	}
 	for _, tc := range []struct{ proc, want, host, wantReq string }{
 		{"inv", `{"isSuccessful":true,"v":1}`, "invoke", `{"adapter":"B","procedure":"g","parameters":[1,"x"]}`},
-		{"q", `{"isSuccessful":true,"resultSet":[{"name":"n"}]}`, "sql", `{"statement":"SELECT name FROM t WHERE id = ?","parameters":[7]}`},
-		{"sp", `{"isSuccessful":true,"resultSet":[{"name":"n"}]}`, "sql", `{"procedure":"p","parameters":[2]}`},
-		{"csr", "fail: Error: WL.Server.pki: the adapter is not granted the host PKI capability at csr (H-impl.js:6:19)", "pki", `{"csr":"AAAA","op":"parseCSR"}`},
+		{"q", `{"isSuccessful":true,"resultSet":[{"name":"n"}]}`, "sql", `{"parameters":[7],"statement":"SELECT name FROM t WHERE id = ?"}`},
+		{"sp", `{"isSuccessful":true,"resultSet":[{"name":"n"}]}`, "sql", `{"parameters":[2],"procedure":"p"}`},
+		{"csr", "fail: Error: WL.Server.pki: the adapter is not granted the host PKI capability at csr (H-impl.js:7:19)", "pki", `{"csr":"AAAA","op":"parseCSR"}`},
 	} {
 		if res := run(tc.proc); res != tc.want {
 			t.Errorf("%s = %s, want %s", tc.proc, res, tc.want)
@@ -295,13 +296,16 @@ func TestHostContracts(t *testing.T) {
 	if res := run("notStatement"); !strings.Contains(res, "preparedStatement is not a statement") {
 		t.Errorf("notStatement = %s", res)
 	}
+	if res := run("lateStatement"); !strings.Contains(res, "create statements at the script's top level") {
+		t.Errorf("lateStatement = %s", res)
+	}
 
 	// A host that gives the call no invoker and no data source answers -1.
 	e = newBareEngineWith(t, engineModule(t), settings, bareHost{"invoke": record("invoke", ""), "sql": record("sql", "")})
 	if res := run("inv"); res != `{"code":"not_implemented","errors":["invokeProcedure is not available in this call (no client or realm request is being served)"],"isSuccessful":false}` {
 		t.Errorf("inv without an invoker = %s", res)
 	}
-	if res := run("q"); res != `{"isSuccessful":false,"errors":["the adapter has no data source"]}` {
+	if res := run("q"); !strings.HasPrefix(res, "fail: Error: WL.Server.invokeSQLStatement: the adapter has no data source: declare one in its XML") {
 		t.Errorf("q without a data source = %s", res)
 	}
 }

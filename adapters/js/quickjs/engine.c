@@ -11,7 +11,7 @@
  *
  *   settings          the module's configuration JSON (every setting, as text)
  *   host(op, json)    one call of a host function: "http", "pki", "invoke" or "sql"; the answer
- *                     as text, or null when the host returned a negative number
+ *                     as text, or the host's negative number when it gave none
  *   log(level, text)  one record in the daemon's log
  *   load(src, file)   compiles and runs the adapter's script as a global script
  *   globals()         a digest of the global object's property names (the session state's
@@ -59,9 +59,10 @@ static char script_file[256];
 
 /* ---- reading the host's answers ------------------------------------------------------------ */
 
-/* host_answer reads the pending result of a host function that returned n into a JS string. */
+/* host_answer reads the pending result of a host function that returned n into a JS string; a
+ * negative n (no answer) is returned as the number. */
 static JSValue host_answer(JSContext *c, int32_t n) {
-	if (n < 0) return JS_NULL;
+	if (n < 0) return JS_NewInt32(c, n);
 	char *buf = malloc((size_t)n + 1);
 	if (!buf) return JS_ThrowOutOfMemory(c);
 	int32_t got = rg__host_result(buf, (uint32_t)n);

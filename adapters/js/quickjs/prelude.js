@@ -57,7 +57,7 @@
   function toData(v, what) {
     if (v === undefined || v === null) return null;
     var s;
-    try { s = stringify(v); } catch (e) { fail(what + ' is not JSON: ' + e.message); }
+    try { s = stringify(v); } catch (e) { fail(what + ' not JSON: ' + e.message); }
     return s === undefined ? null : parse(s);
   }
 
@@ -100,7 +100,7 @@
   // ---- WL.Server.setActiveUser / getActiveUser / getClientRequest ---------------------
   function setActiveUser(realm, identity) {
     realm = String(realm);
-    var id = toData(identity, 'WL.Server.setActiveUser: the identity');
+    var id = toData(identity, 'WL.Server.setActiveUser: the identity is');
     if (id === null) return undefined;
     if (!isObject(id)) fail('WL.Server.setActiveUser: the identity must be an object with a userId');
     if (typeof id.userId === 'number') id.userId = String(id.userId);
@@ -213,7 +213,7 @@
   }
 
   function invokeHttp(options) {
-    var o = toData(options, 'WL.Server.invokeHttp: the options');
+    var o = toData(options, 'WL.Server.invokeHttp: the options are');
     if (o === null) o = {};
     if (!isObject(o)) fail('WL.Server.invokeHttp: bad options: not an object');
     if (base === '') fail('WL.Server.invokeHttp: the adapter XML has no <connectivity><connectionPolicy> with a domain to request');
@@ -290,7 +290,7 @@
     if (reqBody !== null) req.body = reqBody;
     if (convert !== '') req.convert = convert;
     var answer = host('http', stringify(req));
-    if (answer === null) fail('WL.Server.invokeHttp: the host refused the request');
+    if (typeof answer !== 'string') fail('WL.Server.invokeHttp: the host refused the request');
     var resp = parse(answer);
     if (typeof resp.error === 'string' && resp.error !== '') {
       return {errors: ['realmgate: http: ' + resp.error], info: [], isSuccessful: false, warnings: []};
@@ -339,7 +339,7 @@
     try { raw = toData(request, 'x'); } catch (e) { raw = null; }
     if (raw === null) fail('WL.Server.pki: the request must be an object such as {op: "parseCSR", csr: ...}');
     var answer = host('pki', goJSON(raw));
-    if (answer === null) fail('WL.Server.pki: the host gives this adapter no PKI capability');
+    if (typeof answer !== 'string') fail('WL.Server.pki: the host gives this adapter no PKI capability');
     var a;
     try { a = parse(answer); } catch (e) { fail('WL.Server.pki: the host\'s answer is not JSON: ' + e.message); }
     if (isObject(a) && typeof a.error === 'string') fail('WL.Server.pki: ' + a.error);
@@ -367,38 +367,69 @@
       req += ',"parameters":null';
     }
     var answer = host('invoke', htmlEscape(req + '}'));
-    if (answer === null) {
+    if (typeof answer !== 'string') {
       return {code: 'not_implemented', errors: ['invokeProcedure is not available in this call (no client or realm request is being served)'],
         isSuccessful: false};
     }
     try { return parse(answer); } catch (e) { fail('WL.Server.invokeProcedure: the host\'s answer is not JSON: ' + e.message); }
   }
 
-  var statements = new WeakMap();
-  function SQLStatement() {}
-  function createSQLStatement(sql) {
-    var st = new SQLStatement();
-    statements.set(st, String(sql));
-    return freeze(st);
+  // Worklight's SQL adapter API over the host's data source (the sql host function). The
+  // statement texts are the script's top level's: createSQLStatement works only while the
+  // script loads, as Worklight required, so that no text a call builds (from its parameters)
+  // reaches the database as SQL. A statement is a small object that names its text by number;
+  // JSON copies of it (a session's saved state) name the same text, and a made-up one names
+  // only a text the top level created.
+  var sqlStatementKey = 'realmgate.sqlStatement';
+  var statements = [];
+  var loading = false;
+
+  function createSQLStatement(text) {
+    if (!loading) {
+      fail('WL.Server.createSQLStatement: create statements at the script\'s top level, as Worklight required: a statement ' +
+        'created during a call could carry the caller\'s data as SQL (pass values as parameters of invokeSQLStatement)');
+    }
+    if (text === undefined || text === null) fail('WL.Server.createSQLStatement: no SQL text');
+    statements.push(String(text));
+    var o = {};
+    o[sqlStatementKey] = statements.length - 1;
+    return o;
   }
-  function sqlCall(req) {
-    var answer = host('sql', stringify(req));
-    if (answer === null) return {isSuccessful: false, errors: ['the adapter has no data source']};
-    return parse(answer);
+
+  function sqlOptions(api, v) {
+    var o = toData(v, api + ': the options are');
+    if (!isObject(o)) fail(api + ': the options are not an object');
+    return o;
   }
+
+  function sqlParameters(o) { return has(o, 'parameters') && o.parameters !== null ? o.parameters : []; }
+
+  function runSQL(api, req) {
+    var answer = host('sql', goJSON(req));
+    if (answer === -1) fail(api + ': the adapter has no data source: declare one in its XML (<connectivity><connectionPolicy xsi:type="sql:SQLConnectionPolicy">)');
+    if (answer === -3) fail(api + ': realmgate: sql: too many calls in one procedure call');
+    if (typeof answer !== 'string') fail(api + ': realmgate: sql: the host answered ' + answer);
+    var v;
+    try { v = parse(answer); } catch (e) { fail(api + ': the host\'s answer is not JSON: ' + e.message); }
+    return sorted(v);
+  }
+
   function invokeSQLStatement(options) {
-    var st = options && options.preparedStatement;
-    if (!statements.has(st)) fail('WL.Server.invokeSQLStatement: preparedStatement is not a statement of WL.Server.createSQLStatement');
-    var params = options.parameters === undefined || options.parameters === null ? [] : toData(options.parameters, 'WL.Server.invokeSQLStatement: the parameters');
-    if (!isArray(params)) fail('WL.Server.invokeSQLStatement: parameters must be an array');
-    return sqlCall({statement: statements.get(st), parameters: params});
+    var api = 'WL.Server.invokeSQLStatement';
+    var o = sqlOptions(api, options);
+    var ps = o.preparedStatement, i = isObject(ps) ? ps[sqlStatementKey] : undefined;
+    if (typeof i !== 'number' || i !== Math.floor(i) || i < 0 || i >= statements.length) {
+      fail(api + ': preparedStatement is not a statement of WL.Server.createSQLStatement');
+    }
+    return runSQL(api, {statement: statements[i], parameters: sqlParameters(o)});
   }
+
   function invokeSQLStoredProcedure(options) {
-    var o = toData(options, 'WL.Server.invokeSQLStoredProcedure: the options');
-    if (!isObject(o) || typeof o.procedure !== 'string' || o.procedure === '') fail('WL.Server.invokeSQLStoredProcedure: procedure must be a name');
-    var params = o.parameters === undefined || o.parameters === null ? [] : o.parameters;
-    if (!isArray(params)) fail('WL.Server.invokeSQLStoredProcedure: parameters must be an array');
-    return sqlCall({procedure: o.procedure, parameters: params});
+    var api = 'WL.Server.invokeSQLStoredProcedure';
+    var o = sqlOptions(api, options);
+    var name = typeof o.procedure === 'string' ? o.procedure.trim() : '';
+    if (name === '') fail(api + ': procedure is not a name');
+    return runSQL(api, {procedure: name, parameters: sqlParameters(o)});
   }
 
   var WL = {
@@ -421,7 +452,12 @@
   var builtins = create(null);
   ownNames(global).forEach(function (k) { builtins[k] = true; });
   if (file === '') fail('no JavaScript: the host passed no realmgate.js.file');
-  nativeLoad(source, file);
+  loading = true;
+  try {
+    nativeLoad(source, file);
+  } finally {
+    loading = false;
+  }
 
   var functions = keys(global).filter(function (k) { return typeof global[k] === 'function'; }).sort();
 
