@@ -22,7 +22,10 @@ import (
 // ratios:
 //
 //	js/go        a warm JavaScript echo procedure (Adapter.Call) against the Go guest's echo
-//	             (the SDK's example bridge) on a 1 KiB JSON object
+//	             (the SDK's example bridge, whose echo returns its input byte for byte) on a 1 KiB
+//	             JSON object
+//	js/gojson    the same against a Go guest whose echo decodes the JSON and encodes it again
+//	             (testdata/gojsonecho), the work a JavaScript echo does
 //	js/bare      the same against the bare wazero call of the same module's call export (no
 //	             pool, no checks): the price of the backend around the engine
 //	js/ping      the same against the engine module's ping (Adapter.Call, no JavaScript): the
@@ -33,7 +36,10 @@ import (
 //	go test -run '^$' -bench . -benchtime 2000x ./adapters/js/
 //	go test -run '^$' -bench ColdStart -benchtime 5x ./adapters/js/
 
-const goGuestDir = "../../sdk-wasm/go/examples/pkibridge"
+const (
+	goGuestDir     = "../../sdk-wasm/go/examples/pkibridge"
+	goJSONGuestDir = "testdata/gojsonecho"
+)
 
 const benchScript = `function echo(v) { return v; }`
 
@@ -234,6 +240,12 @@ func BenchmarkEcho(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { goA.Close(ctx) })
+	goJSONA, err := adapters.Open(ctx, adapters.Config{Name: "benchjson", Kind: "wasm", Module: adaptertest.BuildGoWasm(b, goJSONGuestDir),
+		CacheDir: adaptertest.CompilationCacheDir(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { goJSONA.Close(ctx) })
 	pingA, err := adapters.Open(ctx, adapters.Config{Name: "ping", Kind: "wasm", Module: engineModule(b),
 		CacheDir: adaptertest.CompilationCacheDir(b)})
 	if err != nil {
@@ -268,6 +280,11 @@ func BenchmarkEcho(b *testing.B) {
 		}},
 		peer{"go", func() {
 			if _, err := goA.Call(ctx, "echo", in); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		peer{"gojson", func() {
+			if _, err := goJSONA.Call(ctx, "echo", in); err != nil {
 				b.Fatal(err)
 			}
 		}},
