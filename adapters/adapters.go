@@ -223,6 +223,18 @@ type Config struct {
 	// SingleUse is the host-side single-use store the guest reaches through realmgate.once
 	// (wasm); nil answers every such call "the store cannot answer".
 	SingleUse SingleUse
+
+	// SQL is the data source the host opened for the adapter (a Worklight SQL adapter's
+	// <dataSourceDefinition>, package adapters/sqlsource), which the guest reaches through
+	// realmgate.sql (wasm); nil answers every such call "no data source". The daemon owns it
+	// and closes it; the adapter does not.
+	SQL SQLSource
+}
+
+// SQLSource runs the SQL requests of an adapter's guest against the data source the host owns
+// for it: request and answer are the JSON of ABI.md's realmgate.sql. Safe for concurrent use.
+type SQLSource interface {
+	Do(ctx context.Context, request []byte) []byte
 }
 
 // Backend opens adapters of one kind.

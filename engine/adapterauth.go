@@ -106,14 +106,24 @@ func (a *adapterRealm) call(x *exchange, procedure string, input map[string]any)
 	}
 	input["realm"] = a.name
 	input["app"] = map[string]any{"id": x.app.App, "env": x.app.Env, "version": x.app.Version}
+	if x.passive.Request != nil {
+		if req := x.passive.Request(); req != nil {
+			input["request"] = req
+		}
+	}
 	in, err := json.Marshal(input)
 	if err != nil {
 		return nil, errorf(CodeBadRequest, "the answer cannot be passed to the adapter: %v", err)
 	}
-	out, err := a.runner.Call(x.ctx, a.adapter, procedure, in)
+	ctx, keepState := x.scriptCall(a.adapter)
+	// WL.Server.invokeProcedure from the realm's functions applies the called procedure's test
+	// with the session this request holds (invoke.go).
+	ctx = adapters.WithInvoker(ctx, x.e.realmInvoker(x, a.adapter, procedure))
+	out, err := a.runner.Call(ctx, a.adapter, procedure, in)
 	if err != nil {
 		return nil, adapterError(a.adapter, procedure, err)
 	}
+	keepState()
 	var obj map[string]any
 	if err := json.Unmarshal(out, &obj); err != nil || obj == nil {
 		return nil, &Error{Code: CodeUnavailable, Message: fmt.Sprintf("%s.%s must return a JSON object", a.adapter, procedure), Err: err}

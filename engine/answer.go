@@ -267,6 +267,7 @@ func (e *Engine) Logout(ctx context.Context, app AppContext, sessionID, realm st
 		forgetLogin(s, realm)
 		s.dirty = true
 	}
+	s.forgetScripts() // what adapters' scripts kept for the session ends with a login (scriptstate.go)
 	if realm == project.RealmAntiXSRF && s.st.InstanceID != "" {
 		s.st.InstanceID = ""
 		s.dirty = true
@@ -365,6 +366,11 @@ func (e *Engine) update(ctx context.Context, fn func(tx store.Tx) error) error {
 		e.log.Warn("audit record not written", "action", af.action, "err", af.err)
 		err = e.store.Update(ctx, func(tx store.Tx) error { return fn(withoutAudit{tx}) })
 	}
+	return e.contended(err)
+}
+
+// contended turns a write the store gave up on after conflicts into CodeUnavailable, and logs it.
+func (e *Engine) contended(err error) error {
 	if ce := (*store.ContentionError)(nil); errors.As(err, &ce) {
 		// Not a fault of the request nor a database that is down: too many units at once on
 		// the same records, or a retry bound too low for the load. The operator needs to

@@ -325,6 +325,20 @@ func (f *flakyStore) Update(ctx context.Context, fn func(store.Tx) error) error 
 	return f.Store.Update(ctx, fn)
 }
 
+func (f *flakyStore) PutSession(ctx context.Context, s store.Session) error {
+	if err := f.err(); err != nil {
+		return err
+	}
+	return f.Store.PutSession(ctx, s)
+}
+
+func (f *flakyStore) ReplaceSession(ctx context.Context, oldID string, s store.Session) error {
+	if err := f.err(); err != nil {
+		return err
+	}
+	return f.Store.ReplaceSession(ctx, oldID, s)
+}
+
 func (f *flakyStore) GetUser(ctx context.Context, id string) (store.User, error) {
 	if err := f.err(); err != nil {
 		return store.User{}, err
@@ -339,13 +353,21 @@ func (f *flakyStore) GetRules(ctx context.Context, app, env string) ([]store.Rul
 	return f.Store.GetRules(ctx, app, env)
 }
 
-// contendedStore gives up on every unit of work after conflicts, as a PostgreSQL store whose
-// retries ran out does.
+// contendedStore gives up on every write after conflicts, as a PostgreSQL store whose retries
+// ran out does: its units of work, and the session written alone.
 type contendedStore struct{ engine.Store }
 
 func (contendedStore) Update(ctx context.Context, fn func(store.Tx) error) error {
-	return fmt.Errorf("postgres: %w", &store.ContentionError{Attempts: 9, Err: errors.New("could not serialize access")})
+	return errContended
 }
+
+func (contendedStore) PutSession(context.Context, store.Session) error { return errContended }
+
+func (contendedStore) ReplaceSession(context.Context, string, store.Session) error {
+	return errContended
+}
+
+var errContended = fmt.Errorf("postgres: %w", &store.ContentionError{Attempts: 9, Err: errors.New("could not serialize access")})
 
 // TestStoreContention: a unit of work the store gave up on after conflicts is CodeUnavailable
 // with a message of its own, and the log says so with the number of runs.

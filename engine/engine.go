@@ -317,6 +317,9 @@ type Passive struct {
 	PersistentUser string
 	// Header returns a request header (for the header authenticator); nil means none.
 	Header func(name string) string
+	// Request returns the client's request as adapters see it (the call input's "request":
+	// headers and parameters, without credentials); nil means none.
+	Request func() map[string]any
 }
 
 // AccessRequest is a request for a protected resource.

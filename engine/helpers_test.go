@@ -443,6 +443,13 @@ func (c *client) passive() engine.Passive {
 		InstanceID:     c.instanceID,
 		PersistentUser: c.persistent,
 		Header:         func(name string) string { return c.headers[name] },
+		Request: func() map[string]any {
+			h := map[string]any{}
+			for k, v := range c.headers {
+				h[k] = v
+			}
+			return map[string]any{"headers": h, "parameters": map[string]any{}}
+		},
 	}
 }
 

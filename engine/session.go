@@ -28,6 +28,9 @@ type state struct {
 	// TokenSession is the session reference (sid) of the access tokens this session obtains, so
 	// that a logout can revoke them; a logout starts a new one. Empty until the first token.
 	TokenSession string `json:"tokenSession,omitempty"`
+	// Scripts holds the script state of each JavaScript adapter this session called: the JSON
+	// object of the script's globals that differ from its baseline (scriptstate.go).
+	Scripts map[string]json.RawMessage `json:"scripts,omitempty"`
 }
 
 // realmState is one realm's memory of a session.
@@ -246,23 +249,22 @@ func (e *Engine) commit(ctx context.Context, s *session, withSession bool) error
 		rec = s.rec
 		rec.ID = s.storeKey()
 	}
-	err := e.update(ctx, func(tx store.Tx) error {
-		for _, w := range s.writes {
-			if err := w(ctx, tx); err != nil {
-				return err
+	var err error
+	if withSession && len(s.writes) == 0 {
+		err = e.writeSessionAlone(ctx, s, rec)
+	} else {
+		err = e.update(ctx, func(tx store.Tx) error {
+			for _, w := range s.writes {
+				if err := w(ctx, tx); err != nil {
+					return err
+				}
 			}
-		}
-		if !withSession {
-			return nil
-		}
-		if err := tx.PutSession(ctx, rec); err != nil {
-			return err
-		}
-		if s.rotated != "" {
-			return tx.DeleteSession(ctx, storeKey(s.rotated))
-		}
-		return nil
-	})
+			if !withSession {
+				return nil
+			}
+			return writeSession(ctx, tx, s, rec)
+		})
+	}
 	if err != nil {
 		var ee *Error
 		if errors.As(err, &ee) {
@@ -273,9 +275,37 @@ func (e *Engine) commit(ctx context.Context, s *session, withSession bool) error
 	s.writes = nil
 	if withSession {
 		s.dirty = false
+		var rotated string
+		if s.rotated != "" {
+			rotated = storeKey(s.rotated)
+		}
+		e.states.remember(rec.ID, rec.State, &s.st, rotated)
 	}
 	s.runCommitted()
 	return nil
+}
+
+// writeSession writes the session as rec through w (a unit of work, or the store itself): under
+// its new key alone when its id was rotated in this request, in the one write that also removes
+// the record of the id before (store.Sessions.ReplaceSession).
+func writeSession(ctx context.Context, w sessionWriter, s *session, rec store.Session) error {
+	if s.rotated != "" {
+		return w.ReplaceSession(ctx, storeKey(s.rotated), rec)
+	}
+	return w.PutSession(ctx, rec)
+}
+
+// writeSessionAlone writes the session of a request that has no other write: one statement,
+// which needs no unit of work (a transaction begun and committed around it, the unit handed to
+// the store's committer), and is as durable as one. Like a unit the store has begun, the write
+// runs to its end once it has begun, whatever becomes of ctx: so the store is not asked to watch
+// ctx (a goroutine per statement in database/sql and its driver), only to refuse a ctx already
+// done.
+func (e *Engine) writeSessionAlone(ctx context.Context, s *session, rec store.Session) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return e.contended(writeSession(context.WithoutCancel(ctx), e.store, s, rec))
 }
 
 func (s *session) runCommitted() {

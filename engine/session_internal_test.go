@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +208,116 @@ func TestSessionKeys(t *testing.T) {
 	s.rec.ID = ""
 	if s.ref() != "" || SessionRef("") != "" {
 		t.Error("a session without an id has a reference")
+	}
+}
+
+// TestStateCacheRemember: a state cached as it is committed is what decoding its stored bytes
+// gives, and stays so whatever its request does with it afterwards; a state that decoding would
+// change (an identity value JSON does not decode to, a string that is not UTF-8) is not cached,
+// nor left cached under its key; the key a rotation left is dropped.
+func TestStateCacheRemember(t *testing.T) {
+	now := time.Now() // with a monotonic reading, which a decoded time has not
+	login := func(identity map[string]any) *state {
+		return &state{Lineage: "l", Version: "2.1.0", InstanceID: "i", Realms: map[string]*realmState{
+			"LdapRealm": {Passed: true, LastUsed: now, ExpiresAt: now.Add(time.Hour), Identity: identity,
+				Data: map[string]string{"test": "ldap"}, Nonces: []string{"n1"}},
+			"wl_antiXSRFRealm": {Passed: true},
+			"empty":            {},
+		}}
+	}
+	ldapIdentity := func() map[string]any {
+		return map[string]any{"userId": "alice", "displayName": "Alice", "realm": "LdapRealm",
+			"groups": []any{"tellers"}, "groupDNs": []any{"cn=tellers,ou=groups,dc=example,dc=com"},
+			"attributes": map[string]any{"mail": []any{"alice@example.com"}, "none": []any{}},
+			"n":          1.5, "ok": true, "null": nil}
+	}
+	for _, tc := range []struct {
+		name   string
+		st     *state
+		cached bool
+	}{
+		{"a directory login", login(ldapIdentity()), true},
+		{"no realm", &state{Lineage: "l"}, true},
+		{"an identity value of a Go type", login(map[string]any{"userId": "alice", "groups": []string{"tellers"}}), false},
+		{"an integer", login(map[string]any{"userId": "alice", "serial": 7}), false},
+		{"a user name that is not UTF-8", login(map[string]any{"userId": "al\xffce"}), false},
+		{"a key that is not UTF-8", login(map[string]any{"userId": "alice", "k\xff": "v"}), false},
+		{"a version that is not UTF-8", &state{Lineage: "l", Version: "2.\xff"}, false},
+		{"data that is not UTF-8", &state{Lineage: "l", Realms: map[string]*realmState{"r": {Data: map[string]string{"k": "\xff"}}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var c stateCache
+			raw, err := json.Marshal(tc.st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Something cached before under the key and under the key the rotation left.
+			for _, k := range []string{"new", "old"} {
+				var st state
+				if err := c.decode(k, []byte(`{"lineage":"before"}`), &st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.remember("new", raw, tc.st, "old")
+			if _, ok := c.m["old"]; ok {
+				t.Error("the key a rotation left is still cached")
+			}
+			cached, ok := c.m["new"]
+			if ok != tc.cached {
+				t.Fatalf("cached: %v, want %v", ok, tc.cached)
+			}
+			if !ok {
+				return
+			}
+			var want state
+			if err := decodeState(raw, &want); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, cached.st); diff != "" {
+				t.Errorf("the cached state is not the stored one decoded (-want +got):\n%s", diff)
+			}
+			for _, rs := range cached.st.Realms {
+				if rs.LastUsed != rs.LastUsed.Round(0) || rs.ExpiresAt != rs.ExpiresAt.Round(0) {
+					t.Error("a cached time keeps its monotonic reading")
+				}
+			}
+			// The request goes on changing its state and the identity it returned.
+			if rs := tc.st.Realms["LdapRealm"]; rs != nil {
+				rs.Passed = false
+				rs.Identity["userId"] = "mallory"
+				rs.Identity["groups"].([]any)[0] = "admin"
+				rs.Data["test"] = "changed"
+			}
+			var got state
+			if err := c.decode("new", raw, &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("a load after its writer changed its state (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRoundTripsKnowsEveryField: roundTrips decides whether a committed state may be cached as it
+// is, field by field. A field added to state or realmState must be checked there too (or make
+// it refuse states that hold it): a value that decoding would give back otherwise (a Go type in
+// an any, a string that is not UTF-8, raw JSON not compacted) would be served from the cache
+// as it never was stored.
+func TestRoundTripsKnowsEveryField(t *testing.T) {
+	for _, tc := range []struct {
+		typ     reflect.Type
+		checked []string
+	}{
+		{reflect.TypeFor[state](), []string{"Lineage", "Version", "InstanceID", "Realms", "TokenSession", "Scripts"}},
+		{reflect.TypeFor[realmState](), []string{"Passed", "ExpiresAt", "LastUsed", "Identity", "Challenged", "Failures", "Refused", "Data", "Nonces"}},
+	} {
+		var fields []string
+		for f := range tc.typ.Fields() {
+			fields = append(fields, f.Name)
+		}
+		if diff := cmp.Diff(tc.checked, fields); diff != "" {
+			t.Errorf("the fields of %s are not the ones roundTrips checks (-checked +fields):\n%s", tc.typ, diff)
+		}
 	}
 }

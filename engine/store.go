@@ -21,12 +21,20 @@ type Store interface {
 	certificateReader
 	loginFailureReader
 	auditReader
+	sessionWriter
 	store.Updater
 }
 
 // sessionReader loads sessions (loadSession) and single sign-on records (sso.go).
 type sessionReader interface {
 	GetSession(ctx context.Context, id string, now time.Time) (store.Session, error)
+}
+
+// sessionWriter writes a session: inside a unit of work (store.Tx), or on its own when it is a
+// request's only write (writeSessionAlone), in one statement that needs no unit.
+type sessionWriter interface {
+	PutSession(ctx context.Context, s store.Session) error
+	ReplaceSession(ctx context.Context, oldID string, s store.Session) error
 }
 
 // userReader finds persistent users (the anonymous-user realm).

@@ -12,7 +12,9 @@ import (
 	"github.com/realmgate/realmgate/store/memnonce"
 )
 
-// unitCounter counts the units of work the engine runs, and can make the next one fail.
+// unitCounter counts the commits the engine makes: its units of work, and the writes of a
+// session that is a request's only write, which are one statement each (PutSession,
+// ReplaceSession). It can make the next unit fail.
 type unitCounter struct {
 	engine.Store
 	units atomic.Int32
@@ -35,7 +37,17 @@ func (u *unitCounter) Update(ctx context.Context, fn func(store.Tx) error) error
 	return u.Store.Update(ctx, fn)
 }
 
-// count returns the units run since the last call.
+func (u *unitCounter) PutSession(ctx context.Context, s store.Session) error {
+	u.units.Add(1)
+	return u.Store.PutSession(ctx, s)
+}
+
+func (u *unitCounter) ReplaceSession(ctx context.Context, oldID string, s store.Session) error {
+	u.units.Add(1)
+	return u.Store.ReplaceSession(ctx, oldID, s)
+}
+
+// count returns the commits made since the last call.
 func (u *unitCounter) count() int { return int(u.units.Swap(0)) }
 
 // Every request commits at most once: a challenge (the session and its nonce), an answer (the

@@ -36,8 +36,10 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.Var(&settingFiles, "setting-file", "adapter setting NAME=FILE, the value read from FILE (repeatable), e.g. ca-key=ca-key.pem")
 	issuer := fs.String("issuer", "", "PEM CA certificate the bridge signs with: generated certificates must verify against it")
 	verbose := fs.Bool("v", false, "print every check")
+	var jsf jsTestFlags // adaptertestjs.go
+	jsf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hostd adapter test [flags] MODULE.wasm | --plugin CMD")
+		fmt.Fprintln(stderr, "usage: hostd adapter test [flags] MODULE.wasm | NAME-impl.js | --plugin CMD")
 		fs.PrintDefaults()
 	}
 	// Flags may come after the module.
@@ -106,6 +108,8 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 		cfg.Kind = "plugin"
 		cfg.Command = strings.Fields(*plugin)
 		file = cfg.Command[0]
+	} else if isJavaScript(module) {
+		cfg.Kind = "js"
 	} else {
 		cfg.Kind = "wasm"
 		cfg.Module = module
@@ -122,9 +126,12 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	sum := sha256.Sum256(data)
 	cfg.SHA256 = hex.EncodeToString(sum[:])
-	if cfg.Kind == "plugin" {
+	switch cfg.Kind {
+	case "plugin":
 		cfg.Command[0] = abs
-	} else {
+	case "js":
+		cfg.Script = abs
+	default:
 		cfg.Module = abs
 	}
 	fmt.Fprintf(stdout, "testing %s adapter %s (sha256 %s)\n", cfg.Kind, file, cfg.SHA256)
@@ -135,9 +142,14 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 1
 	}
 	defer os.RemoveAll(cacheDir)
+	if err := jsf.apply(ctx, &cfg, cacheDir); err != nil {
+		fmt.Fprintln(stderr, "hostd adapter test:", err)
+		return 1
+	}
 	open := func(t conformance.T, base adapters.Config) adapters.Adapter {
 		c := base
 		c.Kind, c.Module, c.Command, c.SHA256 = cfg.Kind, cfg.Module, cfg.Command, cfg.SHA256
+		c.Script, c.AllowHTTP, c.PKI = cfg.Script, cfg.AllowHTTP, cfg.PKI
 		for k, v := range cfg.Settings {
 			if c.Settings == nil {
 				c.Settings = map[string]string{}
@@ -145,6 +157,9 @@ func cmdAdapterTest(ctx context.Context, args []string, stdout, stderr io.Writer
 			c.Settings[k] = v
 		}
 		c.CacheDir = cacheDir
+		if jsf.cache != "" {
+			c.CacheDir = jsf.cache
+		}
 		a, err := adapters.Open(t.Context(), c)
 		if err != nil {
 			t.Fatalf("opening the adapter: %v", err)

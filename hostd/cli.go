@@ -33,6 +33,7 @@ Usage:
   hostd policy diff --config OLD --config NEW [--format text|markdown|json]   (DIR or DIR@REV)
   hostd ca init [--data DIR] [--algorithm ecdsa-p256|rsa-3072|ed25519]
   hostd adapter test [--setting N=V] [--setting-file N=FILE] [--issuer CA.pem] MODULE.wasm | --plugin CMD
+  hostd adapter test [--js-engine FILE] [--connectivity URL] [--allow H:P] [--pki-ca DIR] [--cache DIR] [--issuer CA.pem] NAME-impl.js
   hostd adapter build-js-engine --out FILE
 
 Run "hostd COMMAND -h" for a command's flags.
@@ -202,7 +203,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	scripts := jscheck.New()
-	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: scripts})
+	diags := project.Check(*dir, project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: scripts,
+		DataSources: daemon.DataSourceChecker()})
 	if !diags.HasErrors() {
 		// The XML is sound: compile the Rego too, so policy errors are found now.
 		if _, _, err := daemon.LoadProjectWithBundle(ctx, *dir, *bundle); err != nil {

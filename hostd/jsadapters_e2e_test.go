@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -92,44 +91,6 @@ func localBackend(t *testing.T, h http.HandlerFunc) (*httptest.Server, int) {
 	return srv, port
 }
 
-// corpusLogin is an adapter-based login of the corpus, driven as a client would.
-type corpusLogin struct {
-	project, adapter, realm string
-	// protected is a procedure behind a security test holding the realm; the client calls it,
-	// answers the challenge with submit(params...), and is served.
-	protected string
-	submit    string
-	params    []any
-	wrong     []any // an answer the adapter refuses
-	user      string
-	backend   http.HandlerFunc
-	// drop are adapter folders of the project left out of the copy: adapters that use APIs the
-	// engine refuses (SQL), which would keep the daemon from starting.
-	drop []string
-}
-
-// corpusLogins are the adapter-based logins of the corpus whose adapters use only the APIs the
-// engine provides and sign in in one step. The credentials are the ones the -impl.js compares
-// with (redacted in the corpus as "REDACTED"). Three more such logins load but cannot be driven:
-// no application, procedure or resource of their projects is protected by a test holding the
-// realm (handbkMFP's AuthRealm, OfflineAuthentication's myCustomRealm, cnocApps's AuthRealm).
-var corpusLogins = []corpusLogin{
-	{project: "MobileFirst-Platform-Developer-Center__AdapterBasedAuth", adapter: "AuthAdapter", realm: "AuthRealm", protected: "getSecretData",
-		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user"},
-	{project: "hasanbasrirg__HyJek", adapter: "SingleStepAuthAdapter", realm: "SingleStepAuthRealm", protected: "getSecretData",
-		submit: "submitAuthentication", params: []any{"user", "REDACTED"}, wrong: []any{"user", "nope"}, user: "user", drop: []string{"SqlAdapter"}},
-	{project: "paolob67__pb.bank", adapter: "SingleStepAuthAdapter", realm: "SingleStepAuthRealm", protected: "getSecretData",
-		submit: "submitAuthentication", params: []any{"erin@example.com", "erin-pw"}, wrong: []any{"erin@example.com", "x"}, user: "u-erin",
-		backend: func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/users/erin@example.com" {
-				http.NotFound(w, r)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprint(w, `{"_id":"u-erin","password":"erin-pw","attributes":{"name":"Erin","surn":"Doe"}}`)
-		}},
-}
-
 // firstApp returns an application of the project and its environment to call from: a web
 // environment when it has one (a mobile one needs a device realm the test does not drive).
 func firstApp(t *testing.T, p *project.Project) (id, env, version string) {
@@ -156,63 +117,6 @@ func firstApp(t *testing.T, p *project.Project) (id, env, version string) {
 	}
 	t.Fatalf("the project has no application")
 	return
-}
-
-func TestCorpusJavaScriptLogins(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the JavaScript engine and starts a daemon per corpus project")
-	}
-	corpustest.Projects(t)
-	engine := jsEngineModule(t)
-	for _, tc := range corpusLogins {
-		t.Run(tc.project+"/"+tc.adapter, func(t *testing.T) {
-			dir := corpusLoginCopy(t, tc.project, tc.drop, tc.backend, engine)
-			d := hostdtest.Start(t, dir, hostdtest.Options{})
-			p, err := project.Load(d.Dir, project.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			app, env, version := firstApp(t, p)
-			c, err := client.New(client.Config{BaseURL: d.URL, AppID: app, Environment: env, AppVersion: version})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			var challenges []map[string]any
-			answers := [][]any{tc.wrong, tc.params}
-			c.RegisterHandler(tc.realm, client.HandlerFunc(func(_ context.Context, ch *client.Challenge) (*client.Answer, error) {
-				var payload map[string]any
-				if err := json.Unmarshal(ch.Payload, &payload); err != nil {
-					return nil, err
-				}
-				challenges = append(challenges, payload)
-				if len(challenges) > len(answers) {
-					return nil, errors.New("too many challenges")
-				}
-				return &client.Answer{Body: map[string]any{"procedure": tc.submit, "parameters": answers[len(challenges)-1]}}, nil
-			}))
-			out, err := c.InvokeProcedure(ctx, tc.adapter, tc.protected)
-			if err != nil {
-				t.Fatalf("%s.%s: %v", tc.adapter, tc.protected, err)
-			}
-			if !strings.Contains(string(out), "secretData") {
-				t.Errorf("%s.%s = %s", tc.adapter, tc.protected, out)
-			}
-			if len(challenges) != 2 {
-				t.Fatalf("%d challenges, want 2 (a refused answer, then the right one): %v", len(challenges), challenges)
-			}
-			if challenges[0]["authenticator"] != "adapter" {
-				t.Errorf("first challenge %v: want the login-function's object", challenges[0])
-			}
-			ids := c.Identities()
-			if id, ok := ids[tc.realm]; !ok || id["userId"] != tc.user {
-				t.Errorf("identity in %s = %+v, want user %s", tc.realm, ids[tc.realm], tc.user)
-			}
-			if err := c.Logout(ctx, tc.realm); err != nil {
-				t.Errorf("logout: %v", err)
-			}
-		})
-	}
 }
 
 // jsProject returns the files that complete testdata/jsproject: the Feed adapter's XML with its

@@ -22,7 +22,7 @@ func TestCheckJavaScriptAdapters(t *testing.T) {
 	mustWrite(t, script, `var server = WL.Server;
 function getOrders(user) {
 	WL.Logger.info("orders of " + user);
-	var stmt = server.createSQLStatement("select * from orders");
+	var src = server.createEventSource({name: "orders"});
 	return server.invokeHttp({method: 'get', path: '/orders/' + user});
 }
 `)
@@ -31,10 +31,10 @@ function getOrders(user) {
 		t.Fatalf("exit %d, want 1:\n%s%s", code, out.String(), errb.String())
 	}
 	for _, want := range []string{
-		script + `:4: error: adapter "Orders" uses WL.Server.createSQLStatement at column 13, which Realmgate's JavaScript runtime does not run`,
+		script + `:4: error: adapter "Orders" uses WL.Server.createEventSource at column 12, which Realmgate's JavaScript runtime does not run`,
 		script + ": JavaScript adapter, 3 uses of server APIs, 1 refused\n",
 		"  " + script + ":3:2: WL.Logger.info: supported\n",
-		"  " + script + ":4:13: WL.Server.createSQLStatement: refused: SQL adapters need",
+		"  " + script + ":4:12: WL.Server.createEventSource: refused: event sources poll",
 		"  " + script + ":5:9: WL.Server.invokeHttp: supported\n",
 		filepath.Join(dir, "adapters", "Orders", "Orders.xml") + `:1: error: adapter "Orders" cannot run its JavaScript (adapters/Orders/Orders-impl.js): it uses 1 server API that the runtime does not run`,
 		dir + ": 2 errors, 0 warnings\n",
@@ -47,7 +47,7 @@ function getOrders(user) {
 	// policy lint starts from the diagnostics of hostd check: the same error.
 	out.Reset()
 	if code := run(context.Background(), []string{"policy", "lint", "--config", dir}, &out, &errb); code != 1 ||
-		!strings.Contains(out.String(), script+`:4: error: `) || !strings.Contains(out.String(), "WL.Server.createSQLStatement") {
+		!strings.Contains(out.String(), script+`:4: error: `) || !strings.Contains(out.String(), "WL.Server.createEventSource") {
 		t.Errorf("policy lint: exit %d, want 1 and the error at %s:4:\n%s%s", code, script, out.String(), errb.String())
 	}
 

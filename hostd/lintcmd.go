@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/hostd/internal/daemon"
 	"github.com/realmgate/realmgate/internal/jscheck"
 	"github.com/realmgate/realmgate/project"
 )
@@ -54,7 +55,8 @@ func cmdPolicyLint(_ context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	findings := project.Lint(*dir, project.LintOptions{
-		Load:             project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: jscheck.New()},
+		Load: project.LoadOptions{AdapterKinds: adapters.Kinds(), Scripts: jscheck.New(),
+			DataSources: daemon.DataSourceChecker()},
 		MaxTokenLifetime: *maxToken,
 	})
 	failed := false

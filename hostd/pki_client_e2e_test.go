@@ -59,7 +59,10 @@ func cfsslServe(t *testing.T) (int, *x509.Certificate) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cmd := exec.Command(cfssl, "serve", "-address", "127.0.0.1", "-port", fmt.Sprint(port), "-ca", "ca.pem", "-ca-key", "ca-key.pem")
+	// The CA is also the root of CFSSL's bundle endpoint, which a bridge asks whether a
+	// certificate is the CA's (examples/pki-js).
+	cmd := exec.Command(cfssl, "serve", "-address", "127.0.0.1", "-port", fmt.Sprint(port), "-ca", "ca.pem", "-ca-key", "ca-key.pem",
+		"-ca-bundle", "ca.pem", "-int-bundle", "ca.pem")
 	cmd.Dir = dir
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

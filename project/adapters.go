@@ -118,6 +118,10 @@ func (l *loader) loadProcedure(rel string, a *Adapter, n *node) {
 }
 
 func (l *loader) loadConnectionPolicy(rel string, a *Adapter, n *node) {
+	if isSQLPolicy(n) {
+		l.loadDataSource(rel, a, n) // datasource.go
+		return
+	}
 	domain := n.childText("domain")
 	if domain == "" {
 		return // SQL, JMS and null connection policies have no HTTP host
@@ -248,9 +252,9 @@ func (l *loader) loadBackend(rel string, a *Adapter, n *node) *Backend {
 			l.warnf(l.pos(rel, c), "", "unknown element <%s> in <backend> ignored", c.Name)
 		}
 	}
-	if b.PKI != nil && b.Kind != BackendWasm {
+	if b.PKI != nil && b.Kind != BackendWasm && b.Kind != BackendJS {
 		l.warnf(b.PKI.Pos, "remove it: a plugin runs natively and signs with a key of its own",
-			"the pki capability is granted to wasm backends only; this %s backend does not use it", b.Kind)
+			"the pki capability is granted to wasm and JavaScript backends only; this %s backend does not use it", b.Kind)
 		b.PKI = nil
 	}
 	switch b.Kind {

@@ -17,6 +17,8 @@ type LoadOptions struct {
 	AdapterKinds []string
 	// Scripts checks the JavaScript of adapters that declare no backend; nil skips it.
 	Scripts ScriptChecker
+	// DataSources checks the data sources of SQL adapters; nil skips it.
+	DataSources DataSourceChecker
 }
 
 // Paths of a project's files, relative to its directory.

@@ -217,6 +217,8 @@ type Adapter struct {
 	// AllowHTTP lists the endpoints of the adapter's connectivity and of its backend's allow
 	// entries, in file order: all the adapter may reach over HTTP.
 	AllowHTTP []Endpoint
+	// DataSource is the database of a SQL adapter (datasource.go); nil for any other.
+	DataSource *DataSource
 }
 
 // Endpoint is an outbound HTTP endpoint an adapter may reach, and the element of the adapter's

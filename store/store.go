@@ -116,6 +116,11 @@ type Sessions interface {
 	PutSession(ctx context.Context, s Session) error
 	// DeleteSession removes the session; removing one that does not exist is not an error.
 	DeleteSession(ctx context.Context, id string) error
+	// ReplaceSession stores s and removes the session oldID, in one write: what PutSession(s)
+	// then DeleteSession(oldID) in one unit of work do, for a session whose id changed (a login
+	// rotates it). A store makes it one statement, so that the write of a login that has no
+	// other writes needs no unit of work. oldID may not exist; it must differ from s.ID.
+	ReplaceSession(ctx context.Context, oldID string, s Session) error
 	// DeleteExpiredSessions removes sessions that have expired at now (ExpiresAt <= now) and
 	// returns how many.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)

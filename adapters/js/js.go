@@ -20,7 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/adapters/jsapi"
@@ -45,7 +46,7 @@ const (
 // The engine module's own procedures.
 const (
 	procLoad = "load" // loads the script, lists its functions
-	procCall = "call" // {"procedure", "input", "state"}: runs one function
+	procCall = "call" // {"procedure", "input", "state"}: runs one function, answers {"result", "state"}
 	procPing = "ping" // echoes its input without entering JavaScript (benchmarks)
 )
 
@@ -197,12 +198,6 @@ type adapter struct {
 	name   string
 	engine adapters.Adapter
 	procs  []string
-
-	// state is the script's globals that differ from what its top level left, as the last call
-	// that returned left them: one state for every caller of the adapter, as a Worklight
-	// server's instance kept its globals for all its users.
-	mu    sync.Mutex
-	state json.RawMessage
 }
 
 var (
@@ -219,9 +214,11 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 	if len(input) == 0 {
 		input = json.RawMessage(`{}`)
 	}
-	a.mu.Lock()
-	state := a.state
-	a.mu.Unlock()
+	st := adapters.ScriptStateOf(ctx)
+	var state json.RawMessage
+	if st != nil && len(st.In) > 0 {
+		state = st.In
+	}
 	in, err := json.Marshal(struct {
 		Procedure string          `json:"procedure"`
 		Input     json.RawMessage `json:"input"`
@@ -240,18 +237,38 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 		}
 		return nil, err
 	}
-	var res struct {
+	result, newState, err := a.splitOutput(procedure, out)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		st.Out, st.Returned = newState, true
+	}
+	return result, nil
+}
+
+// splitOutput reads the engine's {"result", "state"} (quickjs/prelude.js) and bounds the state.
+func (a *adapter) splitOutput(procedure string, out json.RawMessage) (result, state json.RawMessage, err error) {
+	var o struct {
 		Result json.RawMessage `json:"result"`
 		State  json.RawMessage `json:"state"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil || len(res.Result) == 0 {
-		return nil, &adapters.Error{Code: adapters.CodeBadOutput, Adapter: a.name, Procedure: procedure,
+	if err := json.Unmarshal(out, &o); err != nil || len(o.Result) == 0 {
+		return nil, nil, &adapters.Error{Code: adapters.CodeFailed, Adapter: a.name, Procedure: procedure,
 			Message: "the engine's answer has no result", Err: err}
 	}
-	a.mu.Lock()
-	a.state = res.State
-	a.mu.Unlock()
-	return res.Result, nil
+	if len(o.State) > adapters.MaxScriptStateBytes {
+		return nil, nil, &adapters.Error{Code: adapters.CodeFailed, Adapter: a.name, Procedure: procedure,
+			Message: fmt.Sprintf("adapter %s: the script's session state (its global variables) would be %d bytes of JSON, more than its bound of %d",
+				a.name, len(o.State), adapters.MaxScriptStateBytes)}
+	}
+	if !jsontext.Value(o.State).IsValid() {
+		// The session's store reads JSON strictly (RFC 7493): a string with a lone surrogate,
+		// which JavaScript allows, would leave the session unreadable.
+		return nil, nil, &adapters.Error{Code: adapters.CodeFailed, Adapter: a.name, Procedure: procedure,
+			Message: fmt.Sprintf("adapter %s: the script's session state (its global variables) is not strict JSON (a string with a lone surrogate?)", a.name)}
+	}
+	return o.Result, o.State, nil
 }
 
 // Procedures lists the script's procedures, sorted.

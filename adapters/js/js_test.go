@@ -54,11 +54,11 @@ func TestLoadErrors(t *testing.T) {
 		{"syntax", "function f( {", nil, "Test-impl.js"},
 		{"missing function", echoScript, []string{"echo", "getData"}, "Test-impl.js defines no function for procedures getData"},
 		{"event source", "function f(){}\nWL.Server.createEventSource({name: 'x'});\n", nil, "Test-impl.js:2:1: WL.Server.createEventSource is refused: event sources poll"},
-		{"sql", "var s = WL.Server.createSQLStatement('select 1');\nfunction f() { return WL.Server.invokeSQLStatement({preparedStatement: s}); }\n", nil,
-			"Test-impl.js:1:9: WL.Server.createSQLStatement is refused: SQL adapters need a database connection"},
+		{"jms", "function f() { return WL.Server.writeJMSMessage({destination: 'q', message: {body: 'x'}}); }\n", nil,
+			"Test-impl.js:1:23: WL.Server.writeJMSMessage is refused: JMS needs a message broker connection"},
 		{"java", "function f() {\n  return new java.util.Date();\n}\n", nil, "Test-impl.js:2:14: Java (java.util.Date) is refused: there is no Java in the sandbox"},
-		{"invokeProcedure", "function f() {\n  return WL.Server.invokeProcedure({adapter: 'B', procedure: 'g', parameters: []});\n}\n", nil,
-			"Test-impl.js:2:10: WL.Server.invokeProcedure is refused: the host has no path from one adapter call to another"},
+		{"jms", "function f() {\n  return WL.Server.readSingleJMSMessage({destination: 'q'});\n}\n", nil,
+			"Test-impl.js:2:10: WL.Server.readSingleJMSMessage is refused: JMS needs a message broker connection"},
 		{"throws at load", "function f(){}\nthrow new Error('boom');\n", nil, "boom"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

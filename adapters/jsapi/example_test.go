@@ -32,6 +32,6 @@ function getStock() {
 	// Orders-impl.js:4:2: WL.Logger.info supported
 	// Orders-impl.js:5:9: WL.Server.invokeHttp supported
 	// Orders-impl.js:9:13: WL.Server.createSQLStatement refused
-	// Orders-impl.js:10:9: WL.Server.invokeSQLStatement refused
+	// Orders-impl.js:10:9: WL.Server.invokeSQLStatement supported
 	// [getPrices]
 }

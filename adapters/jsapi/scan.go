@@ -693,7 +693,11 @@ func (s *scanner) add(api string, at file.Idx, detail string) {
 		return
 	}
 	s.seen[at] = true
-	s.report.Uses = append(s.report.Uses, Use{Support: Classify(api), Pos: s.pos(at), Detail: detail})
+	sup := Classify(api)
+	if api == apiCreateSQLStatement && len(s.stack) > 1 {
+		sup = sqlStatementInFunction // table.go
+	}
+	s.report.Uses = append(s.report.Uses, Use{Support: sup, Pos: s.pos(at), Detail: detail})
 }
 
 // astPkg is the package of goja's syntax tree: walk descends only into its types.

@@ -48,16 +48,19 @@ wl.Logger.warn('x');`, []use{{"2:1", "WL.Server.setActiveUser", ok, ""}, {"3:1",
 log = WL.Logger;
 function f() { log.debug(1); }`, []use{{"3:16", "WL.Logger.debug", ok, ""}}},
 		{"a function taken as a value", `var invoke = WL.Server.invokeSQLStatement;`,
-			[]use{{"1:14", "WL.Server.invokeSQLStatement", no, ""}}},
+			[]use{{"1:14", "WL.Server.invokeSQLStatement", ok, ""}}},
 		{"bracket with a string", `WL.Server["invokeProcedure"]({adapter: 'A', procedure: 'p'});`,
-			[]use{{"1:1", "WL.Server.invokeProcedure", no, ""}}},
+			[]use{{"1:1", "WL.Server.invokeProcedure", ok, ""}}},
 		{"computed member", `var n = 'invokeHttp'; WL.Server[n]({});`,
 			[]use{{"1:23", FamilyDynamic, no, "WL.Server[...]"}}},
 		{"call and apply count as uses", `WL.Server.invokeHttp.call(null, {});`,
 			[]use{{"1:1", "WL.Server.invokeHttp", ok, ""}}},
-		{"SQL is refused", `var stmt = WL.Server.createSQLStatement("select 1");
+		{"SQL statements are created at the top level", `var a = WL.Server.createSQLStatement("select 1");
+function q(name) { var b = WL.Server.createSQLStatement("select * from t where n = '" + name + "'"); return b; }`,
+			[]use{{"1:9", "WL.Server.createSQLStatement", ok, ""}, {"2:28", "WL.Server.createSQLStatement", no, ""}}},
+		{"SQL is supported", `var stmt = WL.Server.createSQLStatement("select 1");
 function q() { return WL.Server.invokeSQLStatement({preparedStatement: stmt, parameters: []}); }`,
-			[]use{{"1:12", "WL.Server.createSQLStatement", no, ""}, {"2:23", "WL.Server.invokeSQLStatement", no, ""}}},
+			[]use{{"1:12", "WL.Server.createSQLStatement", ok, ""}, {"2:23", "WL.Server.invokeSQLStatement", ok, ""}}},
 		{"unknown server API", `WL.Server.getClientId();`, []use{{"1:1", "WL.Server.getClientId", no, ""}}},
 		{"unknown logger method", `WL.Logger.trace("x");`, []use{{"1:1", "WL.Logger.trace", no, ""}}},
 		{"other WL objects", `WL.SecurityUtils.base64Encode("x");`, []use{{"1:1", "WL.SecurityUtils.base64Encode", no, ""}}},
@@ -79,9 +82,9 @@ function f({s}, [t = 1]) { s.createSQLStatement(t); }`, nil},
 		{"an inner function sees the outer alias", `function f() {
 	var s = WL.Server;
 	return function () { return s.invokeSQLStatement({}); };
-}`, []use{{"3:30", "WL.Server.invokeSQLStatement", no, ""}}},
+}`, []use{{"3:30", "WL.Server.invokeSQLStatement", ok, ""}}},
 		{"WL redeclared at the top level is still WL", `var WL = WL || {};
-WL.Server.invokeSQLStatement({});`, []use{{"2:1", "WL.Server.invokeSQLStatement", no, ""}}},
+WL.Server.invokeSQLStatement({});`, []use{{"2:1", "WL.Server.invokeSQLStatement", ok, ""}}},
 		{"a Java root declared in one function is Java elsewhere", `function f(java) { return java.x; }
 function g() { return java.lang.System.currentTimeMillis(); }`,
 			[]use{{"2:23", FamilyJava, no, "java.lang.System.currentTimeMillis"}}},
@@ -107,9 +110,11 @@ var s = "WL.Server.createEventSource";`, nil},
 WL.Server.notifyAllDevices(sub, n);`,
 			[]use{{"1:1", "WL.Server.createEventSource", no, ""}, {"2:1", "WL.Server.notifyAllDevices", no, ""}}},
 		{"an API named in a string or a comment is no use; Java in new is", "WL.Logger.info('x');\nvar s = WL.Server.createSQLStatement(\"WL.Server.sendMessage\");\n// WL.Server.sendMessage\nWL.Server.notifyAllDevices();\nvar d = new java.util.Date();\n",
-			[]use{{"1:1", "WL.Logger.info", ok, ""}, {"2:9", "WL.Server.createSQLStatement", no, ""}, {"4:1", "WL.Server.notifyAllDevices", no, ""}, {"5:13", FamilyJava, no, "java.util.Date"}}},
-		{"invokeProcedure is refused", `function p() { return WL.Server.invokeProcedure({adapter: 'B', procedure: 'q', parameters: []}); }`,
-			[]use{{"1:23", "WL.Server.invokeProcedure", no, ""}}},
+			[]use{{"1:1", "WL.Logger.info", ok, ""}, {"2:9", "WL.Server.createSQLStatement", ok, ""}, {"4:1", "WL.Server.notifyAllDevices", no, ""}, {"5:13", FamilyJava, no, "java.util.Date"}}},
+		{"invokeProcedure runs through the host", `function p() { return WL.Server.invokeProcedure({adapter: 'B', procedure: 'q', parameters: []}); }`,
+			[]use{{"1:23", "WL.Server.invokeProcedure", ok, ""}}},
+		{"the host PKI capability", `function g(input) { return {certificateBase64: WL.Server.pki({op: 'sign', csr: input.csr}).certificateBase64}; }`,
+			[]use{{"1:48", "WL.Server.pki", ok, ""}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

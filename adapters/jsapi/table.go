@@ -55,8 +55,9 @@ const (
 
 // Reasons shared by several entries of the table.
 const (
-	reasonSQL = "SQL adapters need a database connection that the host owns, and Realmgate offers none to JavaScript adapters yet"
-	fixSQL    = "serve the data over HTTP and call it with WL.Server.invokeHttp, or write the procedure as a Go, C, Rust or AssemblyScript wasm adapter"
+	limitSQL          = "the data source is the adapter XML's <dataSourceDefinition> (jdbc:postgresql:, jdbc:mysql: or jdbc:sqlite:; DB2, SQL Server and Oracle are refused at load) or a <dataSourceJNDIName> that hostd.yaml's dataSources maps; values are bound parameters (? placeholders only, one statement per call), a result has at most 1000 rows, and the call's deadline cuts the statement"
+	limitSQLStatement = "only at the script's top level, as Worklight required: a call inside a function is a load error, and a statement created during a call fails the call"
+	limitSQLProcedure = "MySQL: CALL name(...); PostgreSQL: SELECT * FROM name(...); SQLite has none. " + limitSQL
 
 	reasonPush = "push and SMS notifications need Worklight's notification service, which Realmgate does not have"
 	fixPush    = "send notifications from a service of your own, called with WL.Server.invokeHttp"
@@ -64,6 +65,16 @@ const (
 	reasonJMS = "JMS needs a message broker connection, which the sandbox does not offer"
 	fixJMS    = "reach the broker through an HTTP bridge called with WL.Server.invokeHttp"
 )
+
+// apiCreateSQLStatement is refused inside a function (sqlStatementInFunction): the text of a
+// statement is fixed when the script loads, before any caller's data exists, so that no value
+// a call receives reaches the database as SQL. Worklight required it too; every one of the
+// corpus's 85 calls is at the top level.
+const apiCreateSQLStatement = "WL.Server.createSQLStatement"
+
+var sqlStatementInFunction = Support{API: apiCreateSQLStatement, Status: Refused,
+	Reason: "it is called inside a function: Worklight ran createSQLStatement only at the script's top level, and a statement made during a call could carry the caller's data as SQL",
+	Fix:    `create the statement at the top level (var byID = WL.Server.createSQLStatement("SELECT ... WHERE id = ?")) and pass the values as parameters of invokeSQLStatement`}
 
 // table is the one place that says which server APIs the JavaScript runtime runs. A name that is
 // not here is refused by Classify with a reason that says so.
@@ -79,13 +90,15 @@ var table = []Support{
 	{API: "WL.Logger.error", Status: Supported},
 	{API: "WL.Logger.log", Status: Supported},
 
-	{API: "WL.Server.createSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
-	{API: "WL.Server.invokeSQLStatement", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
-	{API: "WL.Server.invokeSQLStoredProcedure", Status: Refused, Reason: reasonSQL, Fix: fixSQL},
+	{API: "WL.Server.createSQLStatement", Status: Supported, Limit: limitSQLStatement},
+	{API: "WL.Server.invokeSQLStatement", Status: Supported, Limit: limitSQL},
+	{API: "WL.Server.invokeSQLStoredProcedure", Status: Supported, Limit: limitSQLProcedure},
 
-	{API: "WL.Server.invokeProcedure", Status: Refused,
-		Reason: "the host has no path from one adapter call to another that applies the called procedure's security test",
-		Fix:    "let the client call the procedure, or call its back end with WL.Server.invokeHttp"},
+	{API: "WL.Server.invokeProcedure", Status: Supported,
+		Limit: "through the host: the called procedure's security test applies with the current session and never challenges (a test it does not pass answers isSuccessful: false naming the realm); at most 4 calls deep, no cycles"},
+	// A Realmgate extension: the host PKI capability (sdk-wasm/ABI.md, "Host PKI").
+	{API: "WL.Server.pki", Status: Supported,
+		Limit: "a Realmgate extension; the adapter needs <capability name=\"pki\"> in its <backend>"},
 
 	{API: "WL.Server.createEventSource", Status: Refused, Reason: "event sources poll a back end for push notifications, which Realmgate does not send", Fix: fixPush},
 	{API: "WL.Server.createDefaultNotification", Status: Refused, Reason: reasonPush, Fix: fixPush},

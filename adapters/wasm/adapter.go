@@ -32,6 +32,8 @@ type adapter struct {
 	procedures []string
 	// singleUse backs realmgate.once (once.go); nil when the host gives none.
 	singleUse adapters.SingleUse
+	// sql backs realmgate.sql (sqlhost.go); nil when the adapter has no data source.
+	sql adapters.SQLSource
 
 	rt       wazero.Runtime
 	cache    wazero.CompilationCache

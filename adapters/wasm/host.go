@@ -28,12 +28,10 @@ func (a *adapter) instantiateHost(ctx context.Context) error {
 		WithParameterNames("ptr", "len").Export("result")
 	b.NewFunctionBuilder().WithGoModuleFunction(fn(a.hostOnce), []api.ValueType{i32, i32, i64}, []api.ValueType{i32}).
 		WithParameterNames("ptr", "len", "ttl_seconds").Export("once") // once.go
-	// invoke and sql (ABI.md): until the host serves them, every call answers -1 (no invoker,
-	// no data source), so that a module importing them instantiates.
-	b.NewFunctionBuilder().WithGoModuleFunction(fn(hostUnavailable), []api.ValueType{i32, i32}, []api.ValueType{i32}).
-		WithParameterNames("ptr", "len").Export("invoke")
-	b.NewFunctionBuilder().WithGoModuleFunction(fn(hostUnavailable), []api.ValueType{i32, i32}, []api.ValueType{i32}).
-		WithParameterNames("ptr", "len").Export("sql")
+	b.NewFunctionBuilder().WithGoModuleFunction(fn(a.hostInvoke), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len").Export("invoke") // invoke.go
+	b.NewFunctionBuilder().WithGoModuleFunction(fn(a.hostSQL), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		WithParameterNames("ptr", "len").Export("sql") // sqlhost.go
 	if _, err := b.Instantiate(ctx); err != nil {
 		return err
 	}
@@ -42,11 +40,6 @@ func (a *adapter) instantiateHost(ctx context.Context) error {
 		WithParameterNames("msg", "file", "line", "column").Export("abort").
 		Instantiate(ctx)
 	return err
-}
-
-// hostUnavailable answers -1: the host gives this call nothing of the kind.
-func hostUnavailable(_ context.Context, _ api.Module, stack []uint64) {
-	stack[0] = api.EncodeI32(-1)
 }
 
 // read returns the guest bytes [ptr, ptr+n) or traps the call.

@@ -59,6 +59,8 @@ type callState struct {
 	aborted   bool
 	abortMsg  string
 	onces     int // realmgate.once calls made
+	invokes   int // realmgate.invoke calls made (invoke.go)
+	sqls      int // realmgate.sql calls made
 }
 
 func (s *callState) reset(procedure string) { *s = callState{procedure: procedure} }

@@ -85,6 +85,7 @@ func Open(ctx context.Context, cfg adapters.Config) (_ adapters.Adapter, err err
 		limits:     cfg.Limits,
 		logger:     logger,
 		singleUse:  cfg.SingleUse,
+		sql:        cfg.SQL,
 		configJSON: configJSON,
 		http:       newHTTPClient(slices.Clone(cfg.AllowHTTP), cfg.Limits),
 		pki:        newPKIHost(cfg.PKI, logger),

@@ -70,7 +70,7 @@ func (c *Checker) Reports() []*jsapi.Report {
 //
 //	DIR/adapters/Orders/Orders-impl.js: 4 uses of server APIs, 2 refused
 //	  DIR/adapters/Orders/Orders-impl.js:4:2: WL.Logger.info: supported
-//	  DIR/adapters/Orders/Orders-impl.js:9:13: WL.Server.createSQLStatement: refused: SQL adapters ...
+//	  DIR/adapters/Orders/Orders-impl.js:9:13: WL.Server.createEventSource: refused: event sources ...
 //
 // Files are written under dir, the project's folder, as hostd check prints diagnostics.
 func WriteReport(w io.Writer, dir string, reports []*jsapi.Report) error {

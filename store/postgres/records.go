@@ -176,6 +176,24 @@ func (o ops) PutSession(ctx context.Context, v store.Session) error {
 	return err
 }
 
+// ReplaceSession implements store.Sessions in one statement: the old record is deleted and the
+// new one put by the same command.
+func (o ops) ReplaceSession(ctx context.Context, oldID string, v store.Session) error {
+	if v.ID == "" {
+		return invalid("session with an empty ID")
+	}
+	if oldID == v.ID {
+		return invalid("replacing a session by itself")
+	}
+	_, err := o.exec(ctx, "replace session", `WITH gone AS (DELETE FROM sessions WHERE id = $7)
+		INSERT INTO sessions (id, app, env, created_at, expires_at, state)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET app = excluded.app, env = excluded.env,
+			created_at = excluded.created_at, expires_at = excluded.expires_at, state = excluded.state`,
+		b(v.ID), b(v.App), b(v.Env), v.CreatedAt, v.ExpiresAt, blob(v.State), b(oldID))
+	return err
+}
+
 // DeleteSession implements store.Sessions.
 func (o ops) DeleteSession(ctx context.Context, id string) error {
 	_, err := o.exec(ctx, "delete session", `DELETE FROM sessions WHERE id = $1`, b(id))

@@ -270,3 +270,45 @@ func medianDuration(ds []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// BenchmarkReplaceSession prices the write of a login that rotates its session's id and has no
+// other write: ReplaceSession on its own (one statement) against what it replaces, PutSession
+// of the new id and DeleteSession of the old one in a unit of work. Each iteration moves a
+// session to a new id, as every login does.
+func BenchmarkReplaceSession(b *testing.B) {
+	for _, path := range []string{"file", Memory} {
+		b.Run(map[string]string{"file": "file", Memory: "memory"}[path], func(b *testing.B) {
+			var s *Store
+			if path == Memory {
+				var err error
+				s, err = Open(b.Context(), Memory)
+				check(b, err)
+				b.Cleanup(func() { s.Close() })
+			} else {
+				s = benchStore(b)
+			}
+			ctx := b.Context()
+			// Two chains of ids, one per way, each iteration moving its chain's session on.
+			ids := func(way string) func(i int) (string, string) {
+				return func(i int) (string, string) { return fmt.Sprint(way, i), fmt.Sprint(way, i+1) }
+			}
+			rep, unit := ids("replace-"), ids("unit-")
+			check(b, s.PutSession(ctx, benchSession("replace-0")))
+			check(b, s.PutSession(ctx, benchSession("unit-0")))
+			vsPeer(b, "x-PutDeleteUnit",
+				func(i int) {
+					from, to := rep(i)
+					check(b, s.ReplaceSession(ctx, from, benchSession(to)))
+				},
+				func(i int) {
+					from, to := unit(i)
+					check(b, s.Update(ctx, func(tx store.Tx) error {
+						if err := tx.PutSession(ctx, benchSession(to)); err != nil {
+							return err
+						}
+						return tx.DeleteSession(ctx, from)
+					}))
+				})
+		})
+	}
+}

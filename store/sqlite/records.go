@@ -95,6 +95,24 @@ func (a *access) PutSession(ctx context.Context, v store.Session) error {
 	return err
 }
 
+// ReplaceSession implements store.Sessions: one UPDATE moves the old record to the new id, and
+// only when there was none to move is the new one inserted (PutSession). Outside a unit of work
+// the two are separate commits, but the first wrote nothing when the second runs.
+func (a *access) ReplaceSession(ctx context.Context, oldID string, v store.Session) error {
+	if v.ID == "" {
+		return invalid("session with an empty ID")
+	}
+	if oldID == v.ID {
+		return invalid("replacing a session by itself")
+	}
+	n, err := exec(a.c(ctx), "replace session", a.q(a.st.replaceSession),
+		v.ID, v.App, v.Env, micros(v.CreatedAt), micros(v.ExpiresAt), blob(v.State), oldID)
+	if err != nil || n > 0 {
+		return err
+	}
+	return a.PutSession(ctx, v)
+}
+
 // DeleteSession implements store.Sessions.
 func (a *access) DeleteSession(ctx context.Context, id string) error {
 	_, err := exec(a.c(ctx), "delete session", a.q(a.st.deleteSession), id)
@@ -397,10 +415,17 @@ func (a *access) AddLoginFailure(ctx context.Context, key string, now, expiresAt
 }
 
 // GetLoginFailure implements store.LoginFailures.
+//
+// Every login reads the counts of its account and of its client, so this read, like GetSession,
+// does not watch the caller's context once it has begun (one row by its key): a context already
+// done is refused.
 func (a *access) GetLoginFailure(ctx context.Context, key string, now time.Time) (store.LoginFailure, error) {
+	if err := ctx.Err(); err != nil {
+		return store.LoginFailure{}, wrap("get login failure", err)
+	}
 	out := store.LoginFailure{Key: key}
 	var last, exp int64
-	if err := a.q(a.st.getLoginFailure).QueryRowContext(a.c(ctx), key, micros(now)).Scan(&out.Count, &last, &exp); err != nil {
+	if err := a.q(a.st.getLoginFailure).QueryRowContext(context.WithoutCancel(a.c(ctx)), key, micros(now)).Scan(&out.Count, &last, &exp); err != nil {
 		return store.LoginFailure{}, notFound("get login failure", err)
 	}
 	out.Last, out.ExpiresAt = fromMicros(last), fromMicros(exp)

@@ -13,6 +13,7 @@ type statements struct {
 	all []*sql.Stmt
 
 	getSession, putSession, deleteSession, deleteExpiredSessions *sql.Stmt
+	replaceSession                                               *sql.Stmt
 	getUser, putUser, deleteUser, deleteUsersNotSeen             *sql.Stmt
 	getDevice, putDevice, listDevices, setDeviceStatus           *sql.Stmt
 	getRules                                                     *sql.Stmt
@@ -45,6 +46,10 @@ func (st *statements) prepare(ctx context.Context, w, r *sql.DB) error {
 			ON CONFLICT (id) DO UPDATE SET app = excluded.app, env = excluded.env,
 				created_at = excluded.created_at, expires_at = excluded.expires_at, state = excluded.state`},
 		{&st.deleteSession, w, `DELETE FROM sessions WHERE id = ?`},
+		// The old record becomes the new one; OR REPLACE drops a record already under the new id,
+		// as PutSession would have replaced it.
+		{&st.replaceSession, w, `UPDATE OR REPLACE sessions SET id = ?, app = ?, env = ?, created_at = ?, expires_at = ?, state = ?
+			WHERE id = ?`},
 		{&st.deleteExpiredSessions, w, `DELETE FROM sessions WHERE expires_at <= ?`},
 
 		{&st.getUser, r, `SELECT created_at, last_seen FROM users WHERE id = ?`},

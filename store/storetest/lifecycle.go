@@ -118,6 +118,7 @@ var lifecycleTests = []test{
 			{"GetSession", func() error { _, err := s.GetSession(ctx, "s1", base); return err }},
 			{"PutSession", func() error { return s.PutSession(ctx, session("s2", base.Add(time.Hour))) }},
 			{"DeleteSession", func() error { return s.DeleteSession(ctx, "s1") }},
+			{"ReplaceSession", func() error { return s.ReplaceSession(ctx, "s1", session("s3", base.Add(time.Hour))) }},
 			{"DeleteExpiredSessions", func() error { _, err := s.DeleteExpiredSessions(ctx, base.Add(48*time.Hour)); return err }},
 			{"GetUser", func() error { _, err := s.GetUser(ctx, "u1"); return err }},
 			{"PutUser", func() error { return s.PutUser(ctx, store.User{ID: "u1", CreatedAt: base}) }},

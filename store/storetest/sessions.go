@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -106,6 +107,59 @@ var sessionTests = []test{
 		must(t, "PutSession revive", s.PutSession(ctx, session("s1", exp.Add(time.Hour))))
 		_, err := s.GetSession(ctx, "s1", exp)
 		must(t, "GetSession revived", err)
+	}},
+	{"ReplaceSession", func(t *testing.T, s store.Store) {
+		ctx := t.Context()
+		get := func(id string) (store.Session, error) { return s.GetSession(ctx, id, base) }
+		// The old record goes, the new one is stored whole.
+		must(t, "PutSession old", s.PutSession(ctx, session("old", base.Add(time.Hour))))
+		rotated := session("new", base.Add(2*time.Hour))
+		rotated.State, rotated.Env = json.RawMessage(`{"step":2}`), "web"
+		must(t, "ReplaceSession", s.ReplaceSession(ctx, "old", rotated))
+		_, err := get("old")
+		wantErr(t, "GetSession of the replaced id", err, store.ErrNotFound)
+		got, err := get("new")
+		must(t, "GetSession of the new id", err)
+		diff(t, "session under its new id", normSession(rotated), got)
+
+		// An old id that is gone (expired and swept, deleted): the new session is stored all the same.
+		orphan := session("orphan", base.Add(time.Hour))
+		must(t, "ReplaceSession of an unknown id", s.ReplaceSession(ctx, "never", orphan))
+		got, err = get("orphan")
+		must(t, "GetSession after replacing an unknown id", err)
+		diff(t, "session replacing an unknown id", normSession(orphan), got)
+
+		// A record already under the new id is replaced, as PutSession would.
+		must(t, "PutSession a", s.PutSession(ctx, session("a", base.Add(time.Hour))))
+		must(t, "PutSession b", s.PutSession(ctx, session("b", base.Add(time.Hour))))
+		onto := session("b", base.Add(3*time.Hour))
+		onto.State = json.RawMessage(`{"moved":true}`)
+		must(t, "ReplaceSession onto an existing id", s.ReplaceSession(ctx, "a", onto))
+		_, err = get("a")
+		wantErr(t, "GetSession of the id replaced onto another", err, store.ErrNotFound)
+		got, err = get("b")
+		must(t, "GetSession of the id replaced onto", err)
+		diff(t, "session replaced onto an existing id", normSession(onto), got)
+
+		// In a unit of work that fails, nothing of it stays.
+		must(t, "PutSession c", s.PutSession(ctx, session("c", base.Add(time.Hour))))
+		errUnit := errors.New("the unit's later write failed")
+		err = s.Update(ctx, func(tx store.Tx) error {
+			if err := tx.ReplaceSession(ctx, "c", session("d", base.Add(time.Hour))); err != nil {
+				return err
+			}
+			return errUnit
+		})
+		wantErr(t, "Update", err, errUnit)
+		_, err = get("c")
+		must(t, "GetSession of the id a failed unit replaced", err)
+		_, err = get("d")
+		wantErr(t, "GetSession of the id a failed unit stored", err, store.ErrNotFound)
+
+		wantErr(t, "ReplaceSession with an empty ID", s.ReplaceSession(ctx, "c", session("", base.Add(time.Hour))), store.ErrInvalid)
+		wantErr(t, "ReplaceSession by itself", s.ReplaceSession(ctx, "c", session("c", base.Add(time.Hour))), store.ErrInvalid)
+		_, err = get("c")
+		must(t, "GetSession after refused replacements", err)
 	}},
 	{"Delete", func(t *testing.T, s store.Store) {
 		ctx := t.Context()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/realmgate/realmgate/adapters"
+	"github.com/realmgate/realmgate/adapters/sqlsource"
 	"github.com/realmgate/realmgate/engine"
 	"github.com/realmgate/realmgate/pki"
 	"github.com/realmgate/realmgate/project"
@@ -99,6 +100,7 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 	var diags project.Diagnostics
 	guestSlots := 0 // the wasm calls that may run at once
 	keys := hostKeys{data: s.Data, loaded: map[string]*pki.CA{}}
+	sources := dataSources{mapped: s.DataSources, data: s.Data, names: true}
 	for _, name := range names {
 		a := p.Adapters[name]
 		b := a.Backend
@@ -172,11 +174,26 @@ func openAdapters(ctx context.Context, p *project.Project, s Settings, log *slog
 			}
 			cfg.PKI = grant
 		}
+		var src *sqlsource.Source // the SQL adapter's data source (datasources.go)
+		if a.DataSource != nil {
+			var diag *project.Diagnostic
+			if src, diag = sources.open(a, cfg, log); diag != nil {
+				diags = append(diags, *diag)
+				continue
+			}
+			cfg.SQL = src
+		}
 		ad, err := adapters.Open(ctx, cfg)
 		if err != nil {
+			if src != nil {
+				src.Close()
+			}
 			diags = append(diags, project.Diagnostic{Pos: b.Pos, Severity: project.Error,
 				Message: fmt.Sprintf("adapter %s cannot be loaded: %v", name, err)})
 			continue
+		}
+		if src != nil {
+			ad = withDataSource{Adapter: ad, src: src}
 		}
 		// Every backend runs behind its adapter's concurrency limit and queue, so that a slow or
 		// stuck adapter holds a bounded number of requests.

@@ -43,6 +43,9 @@ type Settings struct {
 	// mode builds the engine from source; production refuses JavaScript adapters.
 	JSEngine       string `yaml:"jsEngine"`
 	JSEngineSHA256 string `yaml:"jsEngineSHA256"`
+	// DataSources maps the JNDI names of SQL adapters' <dataSourceJNDIName> to databases
+	// (datasources.go); an adapter naming one that is not here does not load.
+	DataSources map[string]DataSourceSettings `yaml:"dataSources"`
 	// AdminTokenFile holds the admin API's bearer token.
 	AdminTokenFile string `yaml:"adminTokenFile"`
 	// SecureCookies marks cookies Secure (set it when a TLS proxy fronts hostd).

@@ -54,7 +54,7 @@ func LoadProject(ctx context.Context, dir string) (*project.Project, *policies.E
 func loadProjectModel(dir string) (*project.Project, error) {
 	// JavaScript adapters are checked with the checker hostd check uses, so that serve and
 	// check refuse the same scripts.
-	opts := project.LoadOptions{Scripts: jscheck.New()}
+	opts := project.LoadOptions{Scripts: jscheck.New(), DataSources: DataSourceChecker()}
 	if kinds := adapters.Kinds(); len(kinds) > 0 {
 		opts.AdapterKinds = kinds
 	}

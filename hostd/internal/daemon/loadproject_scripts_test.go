@@ -30,15 +30,15 @@ func TestLoadProjectChecksJavaScript(t *testing.T) {
 	write("adapters/Orders/Orders.xml", `<wl:adapter name="Orders" xmlns:wl="http://www.ibm.com/mfp/integration">
 	<procedure name="getOrders" securityTest="wl_unprotected"/>
 </wl:adapter>`)
-	write("adapters/Orders/Orders-impl.js", "function getOrders() {\n\treturn WL.Server.invokeProcedure({adapter: 'B', procedure: 'p', parameters: []});\n}\n")
+	write("adapters/Orders/Orders-impl.js", "function getOrders() {\n\treturn WL.Server.readSingleJMSMessage({destination: 'orders'});\n}\n")
 
 	_, _, err := LoadProject(context.Background(), dir)
 	var le *project.LoadError
 	if !errors.As(err, &le) {
 		t.Fatalf("LoadProject = %v, want a *project.LoadError", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "adapters/Orders/Orders-impl.js:2") || !strings.Contains(msg, "WL.Server.invokeProcedure") {
-		t.Errorf("LoadProject = %v, want the refused invokeProcedure at Orders-impl.js:2", err)
+	if msg := err.Error(); !strings.Contains(msg, "adapters/Orders/Orders-impl.js:2") || !strings.Contains(msg, "WL.Server.readSingleJMSMessage") {
+		t.Errorf("LoadProject = %v, want the refused readSingleJMSMessage at Orders-impl.js:2", err)
 	}
 
 	write("adapters/Orders/Orders-impl.js", "function getOrders() {\n\treturn {orders: []};\n}\n")

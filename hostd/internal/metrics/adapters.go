@@ -134,3 +134,12 @@ func (a *Adapter) Procedures() []string { return a.next.Procedures() }
 
 // Close implements adapters.Adapter.
 func (a *Adapter) Close(ctx context.Context) error { return a.next.Close(ctx) }
+
+// Capacity is the wrapped adapter's calls at once and queue (adapters.Limited), (0, 0) when it
+// does not say: invokeProcedure reads it through the wrapper.
+func (a *Adapter) Capacity() (concurrent, queue int) {
+	if c, ok := a.next.(interface{ Capacity() (int, int) }); ok {
+		return c.Capacity()
+	}
+	return 0, 0
+}

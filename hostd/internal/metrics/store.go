@@ -29,6 +29,7 @@ var (
 	opGetSession                    = defineOp("get_session")
 	opPutSession                    = defineOp("put_session")
 	opDeleteSession                 = defineOp("delete_session")
+	opReplaceSession                = defineOp("replace_session")
 	opDeleteExpiredSessions         = defineOp("delete_expired_sessions")
 	opGetUser                       = defineOp("get_user")
 	opPutUser                       = defineOp("put_user")
@@ -143,6 +144,14 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	start := time.Now()
 	err := s.rec.DeleteSession(ctx, id)
 	s.done(start, opDeleteSession, err)
+	return err
+}
+
+// ReplaceSession implements store.Store.
+func (s *Store) ReplaceSession(ctx context.Context, oldID string, v store.Session) error {
+	start := time.Now()
+	err := s.rec.ReplaceSession(ctx, oldID, v)
+	s.done(start, opReplaceSession, err)
 	return err
 }
 

@@ -341,6 +341,7 @@ func (s *Server) passive(r *http.Request) engine.Passive {
 	p := engine.Passive{
 		InstanceID: r.Header.Get(HeaderInstanceID),
 		Header:     r.Header.Get,
+		Request:    func() map[string]any { return clientRequest(r) },
 	}
 	if c, err := r.Cookie(PersistentCookie); err == nil {
 		p.PersistentUser = c.Value
@@ -535,13 +536,18 @@ func (s *Server) procedure(w http.ResponseWriter, r *http.Request) {
 	if acc != nil {
 		input["identity"] = map[string]any{"user": acc.User, "device": acc.Device, "realms": acc.Identities}
 	}
+	input["request"] = clientRequest(r)
 	in, err := json.Marshal(input)
 	if err != nil {
 		s.writeError(w, r, newError(codeBadRequest, "the parameters cannot be passed to the adapter"))
 		return
 	}
-	out, err := rt.Adapters.Call(r.Context(), adapterName, procName, in)
+	out, called, err := s.callAdapter(r.WithContext(s.invokeContext(r, rt, ac, acc, adapterName+"."+procName)), rt, ac, acc, adapter, procName, in)
 	if err != nil {
+		if !called {
+			s.writeError(w, r, err)
+			return
+		}
 		s.procedureFailed(w, adapterName, procName, err)
 		return
 	}

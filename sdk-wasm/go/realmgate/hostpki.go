@@ -150,3 +150,9 @@ func decodePKIAnswer(b []byte, out any) error {
 	}
 	return nil
 }
+
+// PKIRequest sends one request of the host PKI capability, as ABI.md's JSON ({"op": "parseCSR",
+// "csr": ...}), and returns the host's answer as it is: the operation's object or {"error":
+// "..."}. It is for guests that speak JSON themselves (the JavaScript engine's WL.Server.pki);
+// Go code uses ParseCSR, SignCertificate and VerifyCertificate.
+func PKIRequest(request []byte) []byte { return pkiCall(request) }

@@ -1,0 +1,308 @@
+package sqlsource_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/adapters/sqlsource"
+	"github.com/realmgate/realmgate/internal/mysqltest"
+	"github.com/realmgate/realmgate/store/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mysqltest.StopShared()
+	os.Exit(code)
+}
+
+// database is one real database the same cases run against.
+type database struct {
+	name string
+	// open returns a source on a fresh, empty database and a function that runs setup SQL
+	// there (one statement per call).
+	open func(t *testing.T, opts sqlsource.Options) (*sqlsource.Source, func(string))
+	// sleep is a statement that runs for about five seconds.
+	sleep string
+	// procedure creates the stored procedure get_account(id) returning id and name.
+	procedure string
+	// types creates and fills the table typed(b, t, n, d): bytes, a time, null, an exact number.
+	types []string
+}
+
+var databases = []database{
+	{
+		name: "postgresql",
+		open: func(t *testing.T, opts sqlsource.Options) (*sqlsource.Source, func(string)) {
+			c := pgtest.Start(t)
+			dsn := c.NewDatabase(t)
+			db := dsn[strings.LastIndex(dsn, "/")+1 : strings.Index(dsn, "?")]
+			src, err := sqlsource.Open(sqlsource.Spec{
+				URL:         "jdbc:postgresql://127.0.0.1:" + strconv.Itoa(c.Port) + "/" + db + "?sslmode=disable",
+				DriverClass: "org.postgresql.Driver", User: pgtest.User, Password: pgtest.Password}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { src.Close() })
+			return src, func(q string) {
+				if err := c.Exec(context.Background(), db, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+		},
+		sleep:     "SELECT pg_sleep(5)",
+		procedure: "CREATE FUNCTION get_account(p integer) RETURNS TABLE(id integer, name text) AS $$ SELECT id, name FROM accounts WHERE id = p $$ LANGUAGE sql",
+		types: []string{
+			"CREATE TABLE typed (b bytea, t timestamptz, n text, d numeric(10,2))",
+			"INSERT INTO typed VALUES ('\\x00ff10'::bytea, '2026-12-07 01:02:03+00', NULL, 12.50)",
+		},
+	},
+	{
+		name: "mysql",
+		open: func(t *testing.T, opts sqlsource.Options) (*sqlsource.Source, func(string)) {
+			s := mysqltest.Shared(t)
+			db := s.NewDatabase(t)
+			src, err := sqlsource.Open(sqlsource.Spec{URL: s.JDBCURL(db) + "?useUnicode=true&characterEncoding=UTF-8",
+				DriverClass: "com.mysql.jdbc.Driver", User: mysqltest.User, Password: mysqltest.Password}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { src.Close() })
+			return src, func(q string) {
+				if err := s.Exec(context.Background(), db, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+		},
+		sleep:     "SELECT SLEEP(5)",
+		procedure: "CREATE PROCEDURE get_account(IN p INT) SELECT id, name FROM accounts WHERE id = p",
+		types: []string{
+			"CREATE TABLE typed (b VARBINARY(16), t DATETIME, n VARCHAR(8), d DECIMAL(10,2))",
+			"INSERT INTO typed VALUES (X'00ff10', '2026-12-07 01:02:03', NULL, 12.50)",
+		},
+	},
+	{
+		name: "sqlite",
+		open: func(t *testing.T, opts sqlsource.Options) (*sqlsource.Source, func(string)) {
+			dir := t.TempDir()
+			src, err := sqlsource.Open(sqlsource.Spec{URL: "jdbc:sqlite:app.db", DriverClass: "org.sqlite.JDBC", Dir: dir}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { src.Close() })
+			if _, err := os.Stat(filepath.Join(dir)); err != nil {
+				t.Fatal(err)
+			}
+			return src, func(q string) {
+				if _, err := src.DB().Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+		},
+		sleep: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c",
+		types: []string{
+			"CREATE TABLE typed (b BLOB, t TEXT, n TEXT, d REAL)",
+			"INSERT INTO typed VALUES (X'00ff10', '2026-12-07T01:02:03Z', NULL, 12.5)",
+		},
+	},
+}
+
+// do runs one request and decodes the answer.
+func do(t *testing.T, ctx context.Context, src *sqlsource.Source, req string) map[string]any {
+	t.Helper()
+	var got map[string]any
+	out := src.Do(ctx, []byte(req))
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("answer %s: %v", out, err)
+	}
+	return got
+}
+
+func ok(rows ...map[string]any) map[string]any {
+	if rows == nil {
+		rows = []map[string]any{}
+	}
+	set := make([]any, len(rows))
+	for i, r := range rows {
+		set[i] = r
+	}
+	return map[string]any{"isSuccessful": true, "resultSet": set}
+}
+
+func updated(n float64) map[string]any {
+	return map[string]any{"isSuccessful": true, "updateStatementResult": map[string]any{"updateCount": n}}
+}
+
+// failed checks that got is a failure whose message holds want.
+func failed(t *testing.T, got map[string]any, want string) {
+	t.Helper()
+	errs, _ := got["errors"].([]any)
+	if got["isSuccessful"] != false || len(errs) != 1 || !strings.Contains(errs[0].(string), want) {
+		t.Fatalf("got %v, want a failure saying %q", got, want)
+	}
+}
+
+func TestDatabases(t *testing.T) {
+	for _, db := range databases {
+		t.Run(db.name, func(t *testing.T) {
+			src, setup := db.open(t, sqlsource.Options{MaxRows: 4})
+			setup("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL, balance INTEGER)")
+			setup("INSERT INTO accounts VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'cy', NULL), (4, 'di', 5), (5, 'ed', 7)")
+			ctx := context.Background()
+
+			t.Run("query with parameters", func(t *testing.T) {
+				got := do(t, ctx, src, `{"statement": "SELECT id, name, balance FROM accounts WHERE id >= ? AND name <> ? ORDER BY id", "parameters": [2, "di"]}`)
+				want := ok(map[string]any{"id": 2.0, "name": "bob", "balance": 20.0},
+					map[string]any{"id": 3.0, "name": "cy", "balance": nil},
+					map[string]any{"id": 5.0, "name": "ed", "balance": 7.0})
+				if d := cmp.Diff(want, got); d != "" {
+					t.Errorf("(-want +got)\n%s", d)
+				}
+			})
+			t.Run("update count", func(t *testing.T) {
+				got := do(t, ctx, src, `{"statement": "UPDATE accounts SET balance = balance + ? WHERE id IN (?, ?)", "parameters": [1, 1, 2]}`)
+				if d := cmp.Diff(updated(2), got); d != "" {
+					t.Errorf("(-want +got)\n%s", d)
+				}
+				got = do(t, ctx, src, `{"statement": "SELECT balance FROM accounts WHERE id = ?", "parameters": [2]}`)
+				if d := cmp.Diff(ok(map[string]any{"balance": 21.0}), got); d != "" {
+					t.Errorf("(-want +got)\n%s", d)
+				}
+			})
+			t.Run("injection stays data", func(t *testing.T) {
+				for _, p := range []string{`x' OR '1'='1`, `x'; DROP TABLE accounts; --`, `x\' OR 1=1 -- `} {
+					req, _ := json.Marshal(map[string]any{"statement": "SELECT id FROM accounts WHERE name = ?", "parameters": []any{p}})
+					if d := cmp.Diff(ok(), do(t, ctx, src, string(req))); d != "" {
+						t.Errorf("%q: (-want +got)\n%s", p, d)
+					}
+				}
+				got := do(t, ctx, src, `{"statement": "SELECT count(*) AS n FROM accounts", "parameters": []}`)
+				if d := cmp.Diff(ok(map[string]any{"n": 5.0}), got); d != "" {
+					t.Errorf("the table changed: (-want +got)\n%s", d)
+				}
+			})
+			t.Run("stacked statements refused", func(t *testing.T) {
+				failed(t, do(t, ctx, src, `{"statement": "SELECT 1; DROP TABLE accounts", "parameters": []}`), "one statement per call")
+			})
+			t.Run("placeholders must match", func(t *testing.T) {
+				failed(t, do(t, ctx, src, `{"statement": "SELECT id FROM accounts WHERE id = ?", "parameters": []}`), "1 placeholders and the call passes 0")
+				failed(t, do(t, ctx, src, `{"statement": "SELECT id FROM accounts WHERE id = ?", "parameters": [{"a": 1}]}`), "is an object or an array")
+			})
+			t.Run("row cap", func(t *testing.T) {
+				failed(t, do(t, ctx, src, `{"statement": "SELECT id FROM accounts", "parameters": []}`), "more than 4 rows")
+				got := do(t, ctx, src, `{"statement": "SELECT id FROM accounts WHERE id <= ? ORDER BY id", "parameters": [4]}`)
+				if rs, _ := got["resultSet"].([]any); len(rs) != 4 {
+					t.Errorf("4 rows (the cap) fail: %v", got)
+				}
+			})
+			t.Run("deadline cuts a slow statement", func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+				defer cancel()
+				start := time.Now()
+				failed(t, do(t, ctx, src, `{"statement": "`+db.sleep+`", "parameters": []}`), "ran past the call's deadline")
+				if d := time.Since(start); d > 3*time.Second {
+					t.Errorf("the statement ran %v past a 300ms deadline", d)
+				}
+				// The pool recovers: the next statement runs.
+				got := do(t, context.Background(), src, `{"statement": "SELECT name FROM accounts WHERE id = ?", "parameters": [1]}`)
+				if d := cmp.Diff(ok(map[string]any{"name": "ann"}), got); d != "" {
+					t.Errorf("after the cut: (-want +got)\n%s", d)
+				}
+			})
+			t.Run("stored procedure", func(t *testing.T) {
+				if db.procedure == "" {
+					failed(t, do(t, ctx, src, `{"procedure": "get_account", "parameters": [2]}`), "SQLite has no stored procedures")
+					return
+				}
+				setup(db.procedure)
+				got := do(t, ctx, src, `{"procedure": "get_account", "parameters": [2]}`)
+				if d := cmp.Diff(ok(map[string]any{"id": 2.0, "name": "bob"}), got); d != "" {
+					t.Errorf("(-want +got)\n%s", d)
+				}
+				failed(t, do(t, ctx, src, `{"procedure": "get_account(1); DROP TABLE accounts; --", "parameters": []}`), "is not an identifier")
+			})
+			t.Run("values", func(t *testing.T) {
+				for _, q := range db.types {
+					setup(q)
+				}
+				got := do(t, ctx, src, `{"statement": "SELECT b, t, n, d FROM typed", "parameters": []}`)
+				want := ok(map[string]any{"b": "AP8Q", "t": "2026-12-07T01:02:03Z", "n": nil, "d": 12.5})
+				if d := cmp.Diff(want, got); d != "" {
+					t.Errorf("(-want +got)\n%s", d)
+				}
+			})
+		})
+	}
+}
+
+func TestClosedSource(t *testing.T) {
+	src, err := sqlsource.Open(sqlsource.Spec{URL: "jdbc:sqlite::memory:"}, sqlsource.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	failed(t, do(t, context.Background(), src, `{"statement": "SELECT 1", "parameters": []}`), "closed")
+}
+
+func TestPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte("s3cret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sqlsource.Open(sqlsource.Spec{URL: "jdbc:postgresql://127.0.0.1:1/db", PasswordFile: pw}, sqlsource.Options{})
+	if err == nil || !strings.Contains(err.Error(), "password file") {
+		t.Fatalf("a password file others may read: got %v, want a refusal", err)
+	}
+	if err := os.Chmod(pw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src, err := sqlsource.Open(sqlsource.Spec{URL: "jdbc:postgresql://127.0.0.1:1/db", User: "u", PasswordFile: pw}, sqlsource.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if s := src.Target().String(); strings.Contains(s, "s3cret") {
+		t.Errorf("the target %q shows the password", s)
+	}
+}
+
+// TestAnswerBound: a result larger than MaxAnswer fails while it is read, saying so.
+func TestAnswerBound(t *testing.T) {
+	src, err := sqlsource.Open(sqlsource.Spec{URL: "jdbc:sqlite::memory:"}, sqlsource.Options{MaxAnswer: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx := context.Background()
+	failed(t, do(t, ctx, src, `{"statement": "SELECT zeroblob(2000) AS b", "parameters": []}`), "larger than 1000 bytes")
+	failed(t, do(t, ctx, src, `{"statement": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 100) SELECT printf('%020d', x) AS s FROM c", "parameters": []}`), "larger than 1000 bytes")
+	got := do(t, ctx, src, `{"statement": "SELECT ? AS s", "parameters": ["small"]}`)
+	if d := cmp.Diff(ok(map[string]any{"s": "small"}), got); d != "" {
+		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+// TestPasswordNotInErrors: a database that cannot be reached fails the call with a message that
+// names it, never with the password.
+func TestPasswordNotInErrors(t *testing.T) {
+	for _, url := range []string{"jdbc:postgresql://127.0.0.1:1/db?connectTimeout=1", "jdbc:mysql://127.0.0.1:1/db?connectTimeout=1000"} {
+		src, err := sqlsource.Open(sqlsource.Spec{URL: url, User: "u", Password: "pw-SECRET-1"}, sqlsource.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := src.Do(context.Background(), []byte(`{"statement": "SELECT 1", "parameters": []}`))
+		src.Close()
+		t.Logf("%s: %s", url, out)
+		if !strings.Contains(string(out), `"isSuccessful":false`) || strings.Contains(string(out), "pw-SECRET-1") {
+			t.Errorf("%s: %s", url, out)
+		}
+	}
+}
