@@ -22,7 +22,9 @@
  * prelude as a JavaScript value built in C from the SDK's parse (cheaper than JSON.parse).
  */
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +55,7 @@ extern const size_t rg_prelude_len;
 
 static JSRuntime *rt;
 static JSContext *ctx;
-static JSValue fn_load, fn_call; /* the prelude's procedures */
+static JSValue fn_load, fn_call, fn_finish; /* the prelude's procedures */
 static char *load_error;         /* why the script did not load, sticky for the instance */
 static char script_file[256];
 
@@ -430,6 +432,7 @@ static int engine_get(rg_call *c) {
 	if (JS_IsException(procs)) return setup_failed(c, "");
 	fn_load = JS_GetPropertyStr(ctx, procs, "load");
 	fn_call = JS_GetPropertyStr(ctx, procs, "call");
+	fn_finish = JS_GetPropertyStr(ctx, procs, "finish");
 	JS_FreeValue(ctx, procs);
 	return 0;
 }
@@ -479,6 +482,234 @@ static int fail_exception(rg_call *c, const char *prefix, char **saved) {
 	return r;
 }
 
+/* ---- the result's JSON --------------------------------------------------------------------- */
+
+/* A call's result is most often plain data (objects, arrays, strings, numbers), and
+ * JSON.stringify's quoting, a character at a time, costs a large share of a warm call. out_json
+ * writes such a value as JSON.stringify would, straight into the output; anything else (a
+ * toJSON method, a Date, a Proxy, a string with a lone surrogate, a BigInt, nesting deep enough
+ * to be a cycle) makes it give up, and the prelude's JSON.stringify writes the whole result
+ * (a getter met before it gave up then runs twice, as it would for two JSON.stringify calls). */
+
+typedef struct outbuf {
+	char *p;
+	size_t n, cap;
+	bool err;
+} outbuf;
+
+static void ob_put(outbuf *b, const char *p, size_t n) {
+	if (b->err) return;
+	if (b->n + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->n + n) cap *= 2;
+		char *q = realloc(b->p, cap);
+		if (!q) {
+			b->err = true;
+			return;
+		}
+		b->p = q;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, p, n);
+	b->n += n;
+}
+
+#define OB_LIT(b, lit) ob_put((b), (lit), sizeof(lit) - 1)
+
+/* ob_quote writes a UTF-8 string as a JSON string, escaping as JSON.stringify does. It fails
+ * (returns 1) on a lone surrogate, which JSON.stringify writes as an escape. */
+static int ob_quote(outbuf *b, const char *s, size_t n) {
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
+	ob_put(b, "\"", 1);
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = u[i];
+		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0xED) continue;
+		if (ch == 0xED && i + 1 < n && u[i + 1] >= 0xA0) return 1; /* a surrogate on its own */
+		if (ch == 0xED) continue;
+		ob_put(b, s + run, i - run);
+		run = i + 1;
+		char e[6] = {'\\', 0, 0, 0, 0, 0};
+		switch (ch) {
+		case '"': e[1] = '"'; ob_put(b, e, 2); break;
+		case '\\': e[1] = '\\'; ob_put(b, e, 2); break;
+		case '\b': e[1] = 'b'; ob_put(b, e, 2); break;
+		case '\f': e[1] = 'f'; ob_put(b, e, 2); break;
+		case '\n': e[1] = 'n'; ob_put(b, e, 2); break;
+		case '\r': e[1] = 'r'; ob_put(b, e, 2); break;
+		case '\t': e[1] = 't'; ob_put(b, e, 2); break;
+		default:
+			e[1] = 'u';
+			e[2] = '0';
+			e[3] = '0';
+			e[4] = hex[ch >> 4];
+			e[5] = hex[ch & 15];
+			ob_put(b, e, 6);
+		}
+	}
+	ob_put(b, s + run, n - run);
+	ob_put(b, "\"", 1);
+	return 0;
+}
+
+static int ob_string(outbuf *b, JSValueConst v) {
+	size_t n;
+	const char *s = JS_ToCStringLen(ctx, &n, v);
+	if (!s) return -1;
+	int r = ob_quote(b, s, n);
+	JS_FreeCString(ctx, s);
+	return r;
+}
+
+/* skipped says whether JSON.stringify leaves v out (undefined, a function, a symbol). */
+static bool skipped(JSValueConst v) {
+	int tag = JS_VALUE_GET_TAG(v);
+	return tag == JS_TAG_UNDEFINED || tag == JS_TAG_SYMBOL || (tag == JS_TAG_OBJECT && JS_IsFunction(ctx, v));
+}
+
+/* out_json writes v; 0 written, 1 give up (the caller falls back), -1 an exception. */
+static int out_json(outbuf *b, JSValueConst v, int depth) {
+	if (depth > 64) return 1;
+	switch (JS_VALUE_GET_TAG(v)) {
+	case JS_TAG_NULL: OB_LIT(b, "null"); return 0;
+	case JS_TAG_BOOL: if (JS_VALUE_GET_BOOL(v)) OB_LIT(b, "true"); else OB_LIT(b, "false"); return 0;
+	case JS_TAG_INT: {
+		char buf[16];
+		int k = snprintf(buf, sizeof buf, "%d", JS_VALUE_GET_INT(v));
+		ob_put(b, buf, (size_t)k);
+		return 0;
+	}
+	case JS_TAG_FLOAT64: {
+		double d = JS_VALUE_GET_FLOAT64(v);
+		if (d != d || d - d != 0) {
+			OB_LIT(b, "null"); /* NaN, Infinity */
+			return 0;
+		}
+		size_t n;
+		const char *s = JS_ToCStringLen(ctx, &n, v); /* JavaScript's number format */
+		if (!s) return -1;
+		ob_put(b, s, n);
+		JS_FreeCString(ctx, s);
+		return 0;
+	}
+	case JS_TAG_STRING:
+	case JS_TAG_STRING_ROPE:
+		return ob_string(b, v);
+	case JS_TAG_OBJECT: break;
+	default: return 1;
+	}
+	JSClassID cls = JS_GetClassID(v);
+	if (cls != 1 /* JS_CLASS_OBJECT */ && cls != 2 /* JS_CLASS_ARRAY */) return 1;
+	JSValue tj = JS_GetPropertyStr(ctx, v, "toJSON");
+	if (JS_IsException(tj)) return -1;
+	bool has_tj = !JS_IsUndefined(tj);
+	JS_FreeValue(ctx, tj);
+	if (has_tj) return 1;
+	if (cls == 2) {
+		int64_t len;
+		JSValue lv = JS_GetPropertyStr(ctx, v, "length");
+		if (JS_IsException(lv) || JS_ToInt64(ctx, &len, lv)) {
+			JS_FreeValue(ctx, lv);
+			return -1;
+		}
+		JS_FreeValue(ctx, lv);
+		if (len < 0 || len > 0xffffffffLL) return 1;
+		OB_LIT(b, "[");
+		for (uint32_t i = 0; i < (uint32_t)len; i++) {
+			if (i > 0) OB_LIT(b, ",");
+			JSValue e = JS_GetPropertyUint32(ctx, v, i);
+			if (JS_IsException(e)) return -1;
+			int r = 0;
+			if (skipped(e)) OB_LIT(b, "null");
+			else r = out_json(b, e, depth + 1);
+			JS_FreeValue(ctx, e);
+			if (r != 0) return r;
+		}
+		OB_LIT(b, "]");
+		return 0;
+	}
+	JSPropertyEnum *tab;
+	uint32_t len;
+	if (JS_GetOwnPropertyNames(ctx, &tab, &len, v, JS_GPN_STRING_MASK | JS_GPN_ENUM_ONLY) < 0) return -1;
+	int r = 0;
+	bool first = true;
+	OB_LIT(b, "{");
+	for (uint32_t i = 0; i < len && r == 0; i++) {
+		JSValue e = JS_GetProperty(ctx, v, tab[i].atom);
+		if (JS_IsException(e)) {
+			r = -1;
+			break;
+		}
+		if (!skipped(e)) {
+			if (!first) OB_LIT(b, ",");
+			first = false;
+			JSValue k = JS_AtomToString(ctx, tab[i].atom);
+			r = JS_IsException(k) ? -1 : ob_string(b, k);
+			JS_FreeValue(ctx, k);
+			if (r == 0) {
+				OB_LIT(b, ":");
+				r = out_json(b, e, depth + 1);
+			}
+		}
+		JS_FreeValue(ctx, e);
+	}
+	for (uint32_t i = 0; i < len; i++) JS_FreeAtom(ctx, tab[i].atom);
+	js_free(ctx, tab);
+	if (r == 0) OB_LIT(b, "}");
+	return r;
+}
+
+/* write_answer writes the prelude's answer: a JSON text, or [result, state] for the output
+ * {"result": JSON of result, "state": state}, which the prelude's finish writes when out_json
+ * gives up. */
+static int write_answer(rg_call *c, JSValue r) {
+	if (JS_IsString(r)) {
+		size_t n;
+		const char *s = JS_ToCStringLen(ctx, &n, r);
+		JS_FreeValue(ctx, r);
+		if (!s) return fail_exception(c, "", NULL);
+		rg_w_raw(rg_out(c), (rg_str){s, n});
+		JS_FreeCString(ctx, s);
+		return 0;
+	}
+	JSValue res = JS_GetPropertyUint32(ctx, r, 0);
+	JSValue st = JS_GetPropertyUint32(ctx, r, 1);
+	outbuf b = {0};
+	OB_LIT(&b, "{\"result\":");
+	int fast = out_json(&b, res, 0);
+	if (fast == 0) {
+		size_t n;
+		const char *s = JS_ToCStringLen(ctx, &n, st);
+		if (!s) {
+			fast = -1;
+		} else {
+			OB_LIT(&b, ",\"state\":");
+			ob_put(&b, s, n);
+			OB_LIT(&b, "}");
+			JS_FreeCString(ctx, s);
+		}
+	}
+	JS_FreeValue(ctx, res);
+	JS_FreeValue(ctx, st);
+	if (fast == 0 && !b.err) {
+		rg_w_raw(rg_out(c), (rg_str){b.p, b.n});
+		free(b.p);
+		JS_FreeValue(ctx, r);
+		return 0;
+	}
+	free(b.p);
+	if (fast < 0) {
+		/* The exception (a getter that threw, memory) is the prelude's to report. */
+		JSValue e = JS_GetException(ctx);
+		JS_FreeValue(ctx, e);
+	}
+	JSValue text = JS_Call(ctx, fn_finish, JS_UNDEFINED, 1, (JSValueConst *)&r);
+	JS_FreeValue(ctx, r);
+	if (JS_IsException(text)) return fail_exception(c, "", NULL);
+	return write_answer(c, text);
+}
+
 /* run calls one of the prelude's procedures with the input as a JavaScript value and writes its
  * answer (a JSON text) as the output. */
 static int run(rg_call *c, JSValueConst fn, const rg_json *in) {
@@ -489,13 +720,7 @@ static int run(rg_call *c, JSValueConst fn, const rg_json *in) {
 	JSValue r = JS_Call(ctx, fn, JS_UNDEFINED, 1, (JSValueConst *)&arg);
 	JS_FreeValue(ctx, arg);
 	if (JS_IsException(r)) return fail_exception(c, "", NULL);
-	size_t n;
-	const char *s = JS_ToCStringLen(ctx, &n, r);
-	JS_FreeValue(ctx, r);
-	if (!s) return fail_exception(c, "", NULL);
-	rg_w_raw(rg_out(c), (rg_str){s, n});
-	JS_FreeCString(ctx, s);
-	return 0;
+	return write_answer(c, r);
 }
 
 static int proc_load(rg_call *c, const rg_json *in) {

@@ -580,8 +580,11 @@
 
   var idle = freeze(fresh());
 
+  var lastProcedure = '';
+
   function call(env) {
     var procedure = typeof env.procedure === 'string' ? env.procedure : '';
+    lastProcedure = procedure;
     var input = env.input;
     if (input === null || typeof input !== 'object') input = {};
     var fn = global[procedure];
@@ -614,6 +617,16 @@
       var st = cur;
       cur = idle;
     }
+    var state = collectState();
+    if (res !== undefined && !(st.activeSet && st.active !== null)) return [res, state];
+    return finish([res, state], procedure, st);
+  }
+
+  // finish writes the call's answer {"result", "state"} as JSON text: the engine calls it for a
+  // result it does not write itself (see out_json in engine.c).
+  function finish(pair, procedure, st) {
+    var res = pair[0];
+    if (procedure === undefined) procedure = lastProcedure;
     var out = '{}';
     if (res !== undefined) {
       var s;
@@ -624,7 +637,7 @@
       }
       if (s !== undefined) out = s;
     }
-    if (st.activeSet && st.active !== null) {
+    if (st !== undefined && st.activeSet && st.active !== null) {
       var obj = parse(out);
       if (!isObject(obj)) throw procedure + ' called WL.Server.setActiveUser but returned no object';
       var members = keys(obj).filter(function (k) { return k !== 'identity'; });
@@ -634,8 +647,8 @@
       }).join(',') + '}';
       out = htmlEscape(out);
     }
-    return '{"result":' + out + ',"state":' + collectState() + '}';
+    return '{"result":' + out + ',"state":' + pair[1] + '}';
   }
 
-  return {load: load, call: call};
+  return {load: load, call: call, finish: function (pair) { return finish(pair); }};
 })
