@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,7 +31,7 @@ type jsTestFlags struct {
 }
 
 func (f *jsTestFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.engine, "js-engine", "", "JavaScript engine module (hostd adapter build-js-engine); default: built from source, which needs a checkout and Go")
+	fs.StringVar(&f.engine, "js-engine", "", "JavaScript engine module (hostd adapter build-js-engine); default: built from source, which needs a checkout, clang for wasm and the QuickJS source")
 	fs.StringVar(&f.connectivity, "connectivity", "", "a JavaScript adapter's back end, as its <connectivity>: http://HOST:PORT (also allowed outbound)")
 	fs.Var(&f.allow, "allow", "HOST:PORT the adapter may request over HTTP (repeatable)")
 	fs.StringVar(&f.cache, "cache", "", "folder of compiled modules kept across runs (default: a temporary folder)")
@@ -83,13 +81,8 @@ func (f *jsTestFlags) apply(ctx context.Context, cfg *adapters.Config, dir strin
 			return fmt.Errorf("no --js-engine, and the engine's source is not found: %w", err)
 		}
 		module = filepath.Join(dir, "jsengine.wasm")
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildmode=c-shared", "-o", module, ".")
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		var errOut bytes.Buffer
-		cmd.Stderr = &errOut
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building the JavaScript engine: %v\n%s", err, errOut.String())
+		if err := js.BuildEngine(ctx, src, module); err != nil {
+			return err
 		}
 	}
 	b, err := os.ReadFile(module)

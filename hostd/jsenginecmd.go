@@ -1,22 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/realmgate/realmgate/adapters/js"
 )
 
-// cmdBuildJSEngine builds the engine module of JavaScript adapters (adapters/js/engine) for
-// production, where the daemon does not build it: the output is named in hostd.yaml (jsEngine)
-// and pinned with the SHA-256 it prints (jsEngineSHA256). It needs the Go toolchain and the
+// cmdBuildJSEngine builds the engine module of JavaScript adapters (QuickJS, adapters/js/quickjs)
+// for production, where the daemon does not build it: the output is named in hostd.yaml
+// (jsEngine) and pinned with the SHA-256 it prints (jsEngineSHA256). It needs clang for wasm,
+// wasi-libc and the QuickJS source (.ci/install-quickjs.sh installs them) and the repository's
 // source, so it runs from a checkout (go run ./hostd adapter build-js-engine --out FILE).
 func cmdBuildJSEngine(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("adapter build-js-engine", stderr)
@@ -38,13 +37,8 @@ func cmdBuildJSEngine(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintln(stderr, "hostd adapter build-js-engine:", err)
 		return 1
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildmode=c-shared", "-o", dst, ".")
-	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(stderr, "hostd adapter build-js-engine: go build: %v\n%s", err, errOut.String())
+	if err := js.BuildEngine(ctx, src, dst); err != nil {
+		fmt.Fprintln(stderr, "hostd adapter build-js-engine:", err)
 		return 1
 	}
 	b, err := os.ReadFile(dst)

@@ -22,7 +22,10 @@ import (
 // ratios:
 //
 //	js/go        a warm JavaScript echo procedure (Adapter.Call) against the Go guest's echo
-//	             (the SDK's example bridge) on a 1 KiB JSON object
+//	             (the SDK's example bridge, whose echo returns its input byte for byte) on a 1 KiB
+//	             JSON object
+//	js/gojson    the same against a Go guest whose echo decodes the JSON and encodes it again
+//	             (testdata/gojsonecho), the work a JavaScript echo does
 //	js/bare      the same against the bare wazero call of the same module's call export (no
 //	             pool, no checks): the price of the backend around the engine
 //	js/ping      the same against the engine module's ping (Adapter.Call, no JavaScript): the
@@ -33,7 +36,10 @@ import (
 //	go test -run '^$' -bench . -benchtime 2000x ./adapters/js/
 //	go test -run '^$' -bench ColdStart -benchtime 5x ./adapters/js/
 
-const goGuestDir = "../../sdk-wasm/go/examples/pkibridge"
+const (
+	goGuestDir     = "../../sdk-wasm/go/examples/pkibridge"
+	goJSONGuestDir = "testdata/gojsonecho"
+)
 
 const benchScript = `function echo(v) { return v; }`
 
@@ -46,12 +52,25 @@ func echoInput() json.RawMessage {
 // bareEngine instantiates the engine module directly with wazero, with host functions that
 // serve its configuration and do nothing else.
 type bareEngine struct {
-	mod  api.Module
-	fns  map[string]api.Function
-	free api.Function
+	mod     api.Module
+	fns     map[string]api.Function
+	free    api.Function
+	failMsg *string   // the message of the last realmgate.fail
+	logs    *[]string // the records of realmgate.log
 }
 
 func newBareEngine(b testing.TB, module string, settings map[string]string) *bareEngine {
+	b.Helper()
+	return newBareEngineWith(b, module, settings, nil)
+}
+
+// bareHost answers host functions by name (http, pki, invoke, sql): the answer becomes the
+// pending result, or a negative code is returned when the answer is nil.
+type bareHost map[string]func(req []byte) []byte
+
+// newBareEngineWith is newBareEngine with host functions that answer as hosts says, and logs
+// kept in logs when it is not nil.
+func newBareEngineWith(b testing.TB, module string, settings map[string]string, hosts bareHost) *bareEngine {
 	b.Helper()
 	ctx := context.Background()
 	code, err := os.ReadFile(module)
@@ -84,12 +103,41 @@ func newBareEngine(b testing.TB, module string, settings map[string]string) *bar
 		m.Memory().Write(uint32(stack[0]), pending)
 		stack[0], pending = uint64(len(pending)), nil
 	}
+	serve := func(name string) api.GoModuleFunc {
+		h := hosts[name]
+		if h == nil {
+			return nop(1)
+		}
+		return func(_ context.Context, m api.Module, stack []uint64) {
+			req, _ := m.Memory().Read(uint32(stack[0]), uint32(stack[1]))
+			answer := h(append([]byte(nil), req...))
+			if answer == nil {
+				stack[0] = api.EncodeI32(-1)
+				return
+			}
+			pending = answer
+			stack[0] = uint64(len(pending))
+		}
+	}
+	logs := new([]string)
+	logf := func(_ context.Context, m api.Module, stack []uint64) {
+		msg, _ := m.Memory().Read(uint32(stack[1]), uint32(stack[2]))
+		*logs = append(*logs, string(msg))
+	}
+	failMsg := new(string)
+	fail := func(_ context.Context, m api.Module, stack []uint64) {
+		msg, _ := m.Memory().Read(uint32(stack[0]), uint32(stack[1]))
+		*failMsg = string(msg)
+	}
 	i32 := api.ValueTypeI32
 	_, err = rt.NewHostModuleBuilder("realmgate").
-		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32}, nil).Export("fail").
-		NewFunctionBuilder().WithGoModuleFunction(nop(0), []api.ValueType{i32, i32, i32}, nil).Export("log").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(fail), []api.ValueType{i32, i32}, nil).Export("fail").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(logf), []api.ValueType{i32, i32, i32}, nil).Export("log").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(config), nil, []api.ValueType{i32}).Export("config").
-		NewFunctionBuilder().WithGoModuleFunction(nop(1), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
+		NewFunctionBuilder().WithGoModuleFunction(serve("http"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("http").
+		NewFunctionBuilder().WithGoModuleFunction(serve("pki"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("pki").
+		NewFunctionBuilder().WithGoModuleFunction(serve("invoke"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("invoke").
+		NewFunctionBuilder().WithGoModuleFunction(serve("sql"), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("sql").
 		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(result), []api.ValueType{i32, i32}, []api.ValueType{i32}).Export("result").
 		Instantiate(ctx)
 	if err != nil {
@@ -104,7 +152,7 @@ func newBareEngine(b testing.TB, module string, settings map[string]string) *bar
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := &bareEngine{mod: mod, fns: map[string]api.Function{}, free: mod.ExportedFunction("realmgate_free")}
+	m := &bareEngine{mod: mod, fns: map[string]api.Function{}, free: mod.ExportedFunction("realmgate_free"), failMsg: failMsg, logs: logs}
 	for name := range compiled.ExportedFunctions() {
 		m.fns[name] = mod.ExportedFunction(name)
 	}
@@ -192,6 +240,12 @@ func BenchmarkEcho(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { goA.Close(ctx) })
+	goJSONA, err := adapters.Open(ctx, adapters.Config{Name: "benchjson", Kind: "wasm", Module: adaptertest.BuildGoWasm(b, goJSONGuestDir),
+		CacheDir: adaptertest.CompilationCacheDir(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { goJSONA.Close(ctx) })
 	pingA, err := adapters.Open(ctx, adapters.Config{Name: "ping", Kind: "wasm", Module: engineModule(b),
 		CacheDir: adaptertest.CompilationCacheDir(b)})
 	if err != nil {
@@ -211,7 +265,9 @@ func BenchmarkEcho(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var bareOut struct{ Result json.RawMessage }
+	var bareOut struct {
+		Result json.RawMessage `json:"result"`
+	}
 	got := bare.call(ctx, "call", callIn, stack)
 	if err := json.Unmarshal(got, &bareOut); err != nil || string(bareOut.Result) != string(want) || !jsonEqual(want, in) || !jsonEqual(goOut, in) {
 		b.Fatalf("the peers disagree: js %s, bare %s, go %s", want, got, goOut)
@@ -224,6 +280,11 @@ func BenchmarkEcho(b *testing.B) {
 		}},
 		peer{"go", func() {
 			if _, err := goA.Call(ctx, "echo", in); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		peer{"gojson", func() {
+			if _, err := goJSONA.Call(ctx, "echo", in); err != nil {
 				b.Fatal(err)
 			}
 		}},

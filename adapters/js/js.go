@@ -1,11 +1,11 @@
 // Package js runs Worklight JavaScript adapters, unchanged, in the wasm sandbox: an adapter's
-// <A>-impl.js is data that a JavaScript engine compiled to wasm (goja in a Go guest, the main
-// package in ./engine) loads and runs under the same wazero backend, limits and allow-list as any
-// other adapter module. No JavaScript runs in the host process.
+// <A>-impl.js is data that a JavaScript engine compiled to wasm (QuickJS in a C guest, built from
+// ./quickjs) loads and runs under the same wazero backend, limits and allow-list as any other
+// adapter module. No JavaScript runs in the host process.
 //
 // The backend registers as kind "js". The configuration's Script is the -impl.js; Module is the
-// engine module (built from ./engine: [BuildEngine] in development, hostd adapter build-js-engine
-// for production) and SHA256 pins it. The adapter's procedures are the JavaScript functions the
+// engine module (built from ./quickjs: [CachedEngine] in development, hostd adapter
+// build-js-engine for production) and SHA256 pins it. The adapter's procedures are the JavaScript functions the
 // configuration declares; each call runs the function of that name with the call's positional
 // parameters. See docs/javascript-adapters.md for the WL.Server API the engine provides.
 package js
@@ -31,8 +31,8 @@ import (
 // Kind is the adapter kind this backend registers.
 const Kind = "js"
 
-// The settings through which the engine module receives the adapter (engine/wl.go has the
-// same names): the file name and source of the -impl.js, the base URL of the adapter's
+// The settings through which the engine module receives the adapter (quickjs/prelude.js reads
+// them): the file name and source of the -impl.js, the base URL of the adapter's
 // <connectivity>, and the names of the XSL files its transformations use that are Worklight's
 // stock filtered.xsl (jsapi decides), one a line.
 const (
@@ -78,9 +78,9 @@ func Open(ctx context.Context, cfg adapters.Config) (adapters.Adapter, error) {
 		// the file and the place.
 		return nil, loadErr("the script does not load", err)
 	}
-	// The engine's garbage collector runs seldom (goja allocates much, and each collection
-	// scans the whole heap at wasm speed) but harder as the heap nears three quarters of the
-	// instance's memory cap, so that garbage does not trap a call that fits.
+	// The JavaScript heap's bound: three quarters of the instance's memory cap, so that a script
+	// that allocates without end fails (adapter_out_of_memory) before the engine's own C
+	// allocations run out of room.
 	settings[SettingMemoryLimit] = strconv.FormatUint(uint64(cfg.Limits.WithDefaults().MemoryPages)*(64<<10)*3/4, 10)
 	for k, v := range cfg.Settings {
 		if _, reserved := settings[k]; !reserved {
@@ -247,7 +247,7 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 	return result, nil
 }
 
-// splitOutput reads the engine's {"result", "state"} (scriptstate.go) and bounds the state.
+// splitOutput reads the engine's {"result", "state"} (quickjs/prelude.js) and bounds the state.
 func (a *adapter) splitOutput(procedure string, out json.RawMessage) (result, state json.RawMessage, err error) {
 	var o struct {
 		Result json.RawMessage `json:"result"`

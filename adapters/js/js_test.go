@@ -82,3 +82,40 @@ func TestCommentsAndStringsAreNotUses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEchoValues: the call's input reaches the script as JSON.parse would make it (built in C
+// from the SDK's parse) and its result leaves as JSON.stringify writes it.
+func TestEchoValues(t *testing.T) {
+	a, err := openScript(t, echoScript+`function keys(v) { return {keys: Object.keys(v), proto: Object.getPrototypeOf(v) === Object.prototype}; }
+function odd() {
+  return {u: undefined, f: function () {}, a: [undefined, function () {}, NaN, -0, 1 / 3, 2e-7, "\u2028"], d: new Date(0),
+    t: {toJSON: function () { return 'T'; }}, s: "\ud800", c: "\u0001\b\f\n\r\t\"\\", 2: 'two', k: {'\u00e9\ud83d\ude00': 1}};
+}
+function plainOdd() { return {u: undefined, f: function () {}, a: [undefined, function () {}, NaN, -0, 1 / 3, 2e-7], 2: 'two', c: "\u0001\u001f\""}; }
+`, adapters.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ proc, in, want string }{
+		{"echo", `"h\u00e9llo \u2603 \ud83d\ude00"`, `{"echo":"héllo ☃ 😀"}`},
+		{"echo", `"a\u0000b\n\"\\"`, `{"echo":"a\u0000b\n\"\\"}`},
+		{"echo", `[0,-0,1.5,1e21,12345678901234567890,-7]`, `{"echo":[0,0,1.5,1e+21,12345678901234567000,-7]}`},
+		{"echo", `{"b":1,"a":{"c":[true,false,null]},"1":2}`, `{"echo":{"1":2,"b":1,"a":{"c":[true,false,null]}}}`},
+		{"echo", `{"a":1,"a":2}`, `{"echo":{"a":2}}`},
+		{"echo", `"<&>"`, `{"echo":"<&>"}`},
+		{"keys", `{"__proto__":{"x":1},"y":2}`, `{"keys":["__proto__","y"],"proto":true}`},
+		// Written by the engine's own JSON writer, and by JSON.stringify where it gives up (a
+		// Date, toJSON, a lone surrogate): the same text either way.
+		{"plainOdd", `0`, `{"2":"two","a":[null,null,null,0,0.3333333333333333,2e-7],"c":"\u0001\u001f\""}`},
+		{"odd", `0`, `{"2":"two","a":[null,null,null,0,0.3333333333333333,2e-7,"` + "\u2028" + `"],"d":"1970-01-01T00:00:00.000Z","t":"T","s":"\ud800","c":"\u0001\b\f\n\r\t\"\\","k":{"é😀":1}}`},
+	} {
+		out, err := a.Call(context.Background(), tc.proc, json.RawMessage(`{"parameters":[`+tc.in+`]}`))
+		if err != nil {
+			t.Errorf("%s(%s): %v", tc.proc, tc.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, string(out)); diff != "" {
+			t.Errorf("%s(%s) (-want +got):\n%s", tc.proc, tc.in, diff)
+		}
+	}
+}

@@ -23,7 +23,8 @@ import (
 const sandboxScript = `
 function ok(v) { return {ok: v}; }
 function spin() { for (;;) {} }
-function bomb() { var a = [], s = 'x'; for (;;) { s = s + s; a.push(s); } }
+function bomb() { var a = []; for (;;) { a.push(new Uint8Array(1 << 20)); } }
+function stringBomb() { var a = [], s = 'x'; for (;;) { s = s + s; a.push(s); } }
 function boom() { throw new Error('procedure failed on purpose'); }
 function recurse(n) { return recurse(n + 1); }
 function fetch() { return WL.Server.invokeHttp({method: 'get', path: '/data', returnedContentType: 'json'}); }
@@ -68,6 +69,9 @@ func TestSandbox(t *testing.T) {
 	}{
 		{"spin", adapters.CodeTimeout, ""},
 		{"bomb", adapters.CodeOutOfMemory, ""},
+		// The engine concatenates long strings lazily (ropes), so doubling a string reaches the
+		// longest string JavaScript allows long before it fills the memory: a clean failure.
+		{"stringBomb", adapters.CodeFailed, "string too long"},
 		{"boom", adapters.CodeFailed, "procedure failed on purpose"},
 		{"recurse", adapters.CodeFailed, "RangeError"},
 	} {

@@ -30,6 +30,7 @@ type httpRequest struct {
 	Headers    map[string]string `json:"headers"`
 	Body       *string           `json:"body"`
 	BodyBase64 *string           `json:"bodyBase64"`
+	Convert    string            `json:"convert"` // convert.go
 }
 
 // httpResponse is the JSON the http host function hands back.
@@ -39,6 +40,10 @@ type httpResponse struct {
 	Body       *string           `json:"body,omitempty"`
 	BodyBase64 string            `json:"bodyBase64,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	// JSON is the converted document when the request asked for a conversion (convert.go);
+	// ConvertError says why it could not be converted (the body is then there as usual).
+	JSON         map[string]any `json:"json,omitempty"`
+	ConvertError string         `json:"convertError,omitempty"`
 }
 
 // outbound is a checked request, ready to send.
@@ -47,6 +52,7 @@ type outbound struct {
 	url     *url.URL
 	headers http.Header
 	body    []byte
+	convert string
 }
 
 // droppedHeaders are managed by the transport; a guest cannot set them.
@@ -89,7 +95,10 @@ func parseHTTPRequest(b []byte, allow []adapters.HostPort, maxBody int) (*outbou
 	if err := checkURL(u, allow); err != nil {
 		return nil, err
 	}
-	out := &outbound{method: method, url: u, headers: http.Header{}}
+	if !validConvert(req.Convert) {
+		return nil, fmt.Errorf("convert %q is not one of %s", cutUTF8(strings.ToValidUTF8(req.Convert, "?"), 32), convertNames)
+	}
+	out := &outbound{method: method, url: u, headers: http.Header{}, convert: req.Convert}
 	for k, v := range req.Headers {
 		if !validHeaderName(k) {
 			return nil, fmt.Errorf("header name %q is not valid", cutUTF8(strings.ToValidUTF8(k, "?"), 64))
@@ -285,6 +294,9 @@ func (c *httpClient) do(ctx context.Context, b []byte) []byte {
 	}
 	if len(body) > c.maxBody {
 		return httpError(fmt.Errorf("the response body exceeds the limit of %d bytes", c.maxBody))
+	}
+	if out.convert != "" {
+		return encodeConverted(resp.StatusCode, resp.Header, body, out.convert)
 	}
 	return encodeHTTPResponse(resp.StatusCode, resp.Header, body)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/realmgate/realmgate/adapters/js"
@@ -41,8 +43,8 @@ var devEngineOnce = struct {
 	path string
 }{}
 
-// devEngine builds the engine module from source once per process (buildFromSource caches it on
-// disk across processes).
+// devEngine builds the engine module from source once per process (js.CachedEngine caches it on
+// disk across processes, under the user's cache directory).
 func devEngine(ctx context.Context, log *slog.Logger) (string, error) {
 	devEngineOnce.Lock()
 	defer devEngineOnce.Unlock()
@@ -53,7 +55,11 @@ func devEngine(ctx context.Context, log *slog.Logger) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	built, err := buildFromSource(ctx, "jsengine", src)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	built, err := js.CachedEngine(ctx, src, filepath.Join(cache, "realmgate", "adapter-build"))
 	if err != nil {
 		return "", err
 	}

@@ -1,7 +1,6 @@
-package main
+package xmljson
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -9,24 +8,12 @@ import (
 // into the sandbox for one template. Worklight's adapter template shipped one filtered.xsl, which
 // most projects kept unchanged: it turns an RSS feed into {"Items": [{title, guid, link,
 // description, pubDate}, ...]}. The host decides which of the adapter's XSL files are that
-// stylesheet (adapters/jsapi.IsStockFilter, the same decision hostd check reports) and names them
-// in SettingStockXSL; the engine applies those natively, and invokeHttp with any other xslFile
-// fails with an error naming the file.
+// stylesheet (adapters/jsapi.IsStockFilter, the same decision hostd check reports) and tells the
+// engine; the engine asks the http host function for "stock-xsl", which applies it here, and
+// invokeHttp with any other xslFile fails with an error naming the file.
 
-// transformer applies a stylesheet to an XML response.
-type transformer func(body []byte) (map[string]any, error)
-
-// xslTransformer returns the transformation for the stylesheet file of an adapter, or an error
-// that names the file when the engine cannot apply it.
-func xslTransformer(file string, stock map[string]bool) (transformer, error) {
-	if !stock[file] {
-		return nil, fmt.Errorf("invokeHttp: transformation xslFile %q is not supported: the engine applies only Worklight's template filtered.xsl (RSS items), in the adapter's folder; use returnedContentType 'xml' without a transformation and select the members in JavaScript", file)
-	}
-	return applyStockRSS, nil
-}
-
-// applyStockRSS does what Worklight's template filtered.xsl does.
-func applyStockRSS(body []byte) (map[string]any, error) {
+// StockRSS does what Worklight's template filtered.xsl does to an XML document.
+func StockRSS(body []byte) (map[string]any, error) {
 	root, err := parseXML(body)
 	if err != nil {
 		return nil, err

@@ -1,24 +1,38 @@
-package main
+package js_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/realmgate/realmgate/adapters/js"
 )
 
-// callState runs proc with the session state state ("" for none) and returns the result and
-// the new state, or the error's message.
-func callWithState(t testing.TB, e *engine, proc, state string) (result, newState, errMsg string) {
+// The engine module's side of per-session script state (contract C1), run on the module with a
+// bare host: each call starts from the baseline the script's top level left, with the session's
+// state applied, and answers the globals that differ from the baseline.
+
+// stateEngine loads script into a bare engine module.
+func stateEngine(t testing.TB, script string) *bareEngine {
+	t.Helper()
+	return newBareEngineWith(t, engineModule(t), map[string]string{js.SettingFile: "S-impl.js", js.SettingSource: script, "adapter": "S"}, nil)
+}
+
+// callWithState runs proc with the session state state ("" for none) and returns the result
+// and the new state, or the error's message.
+func callWithState(t testing.TB, e *bareEngine, proc, state string) (result, newState, errMsg string) {
 	t.Helper()
 	in := `{"procedure":"` + proc + `","input":{}`
 	if state != "" {
 		in += `,"state":` + state
 	}
-	out, err := e.call([]byte(in + `}`))
-	if err != nil {
-		return "", "", err.Error()
+	*e.failMsg = ""
+	out := e.call(context.Background(), "call", []byte(in+`}`), make([]uint64, 2))
+	if *e.failMsg != "" {
+		return "", "", *e.failMsg
 	}
 	var o struct{ Result, State json.RawMessage }
 	if err := json.Unmarshal(out, &o); err != nil {
@@ -27,9 +41,6 @@ func callWithState(t testing.TB, e *engine, proc, state string) (result, newStat
 	return string(o.Result), string(o.State), ""
 }
 
-// A script's globals are per session (contract C1): each call starts from the baseline the
-// script's top level left, with the session's state applied, and answers the globals that
-// differ from the baseline.
 func TestScriptState(t *testing.T) {
 	const script = `
 var count = 0;
@@ -47,6 +58,7 @@ function cycle() { count = {}; count.self = count; return {}; }
 function fails() { count = 99; throw new Error("no"); }
 function helper() { return {v: Helpers.twice(21)}; }
 function clobber() { return {json: typeof JSON.stringify, wl: typeof WL.Server}; }
+function two() { count = 2; made = 1; return {}; }
 `
 	type step struct {
 		proc, state             string
@@ -78,6 +90,9 @@ function clobber() { return {json: typeof JSON.stringify, wl: typeof WL.Server};
 			{proc: "readMade", state: `{"made":{"n":2}}`, result: `{"made":{"n":2}}`, newState: `{"made":{"n":2}}`},
 			{proc: "readMade", result: `{"made":null}`, newState: `{}`},
 		}},
+		{"members in name order", []step{
+			{proc: "two", result: `{}`, newState: `{"count":2,"made":1}`},
+		}},
 		{"a value JSON cannot hold is dropped", []step{
 			{proc: "cycle", result: `{}`, newState: `{}`},
 			{proc: "inc", result: `{"count":1}`, newState: `{"count":1}`},
@@ -96,8 +111,7 @@ function clobber() { return {json: typeof JSON.stringify, wl: typeof WL.Server};
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &fakeHost{}
-			e := load(t, h, script, nil)
+			e := stateEngine(t, script)
 			for i, s := range tc.steps {
 				result, newState, errMsg := callWithState(t, e, s.proc, s.state)
 				if s.error != "" {
@@ -119,12 +133,11 @@ function clobber() { return {json: typeof JSON.stringify, wl: typeof WL.Server};
 
 // A global that cannot be kept is named in the log, its value never.
 func TestScriptStateWarnsByName(t *testing.T) {
-	h := &fakeHost{}
-	e := load(t, h, `var secret; function f() { secret = {pin: "4321"}; secret.self = secret; return {}; }`, nil)
+	e := stateEngine(t, `var secret; function f() { secret = {pin: "4321"}; secret.self = secret; return {}; }`)
 	if _, st, msg := callWithState(t, e, "f", ""); msg != "" || st != "{}" {
 		t.Fatalf("state %s, error %q", st, msg)
 	}
-	logs := strings.Join(h.logs, "\n")
+	logs := strings.Join(*e.logs, "\n")
 	if !strings.Contains(logs, "global secret") || strings.Contains(logs, "4321") {
 		t.Errorf("log %q: want the global's name and not its value", logs)
 	}
@@ -138,7 +151,8 @@ func FuzzScriptState(f *testing.F) {
 	f.Add(`{"JSON":1,"WL":{},"touch":3}`)
 	f.Add(`null`)
 	f.Add(`{"count":"\u00e9\ud800"}`)
-	e := load(f, &fakeHost{}, `var count = 0; var userIdentity; function touch() { return {}; }`, nil)
+	f.Add(`{"__proto__":{"count":1}}`)
+	e := stateEngine(f, `var count = 0; var userIdentity; function touch() { return {}; }`)
 	f.Fuzz(func(t *testing.T, state string) {
 		_, st, msg := callWithState(t, e, "touch", state)
 		if msg != "" {

@@ -1,4 +1,8 @@
-package main
+// Package xmljson converts XML and HTML documents to JSON as Worklight handed them to JavaScript
+// adapters, and applies Worklight's template filtered.xsl. The wasm host's http function runs it
+// for a guest that asks (the request's "convert" member, sdk-wasm/ABI.md): the JavaScript engine
+// module gets the document as JSON, and no XML parser runs in the sandbox.
+package xmljson
 
 import (
 	"encoding/xml"
@@ -31,8 +35,26 @@ type xmlNode struct {
 // maxXMLDepth bounds the nesting of a converted document.
 const maxXMLDepth = 256
 
-// xmlToJSON converts an XML document.
-func xmlToJSON(body []byte) (map[string]any, error) {
+// Kind is how invokeHttp reads a response: "json", "xml", "html" or "text", from its
+// returnedContentType or else the response's Content-Type.
+func Kind(returned, contentType string) string {
+	t := strings.ToLower(returned)
+	if t == "" {
+		t = strings.ToLower(contentType)
+	}
+	switch {
+	case strings.Contains(t, "json") || strings.Contains(t, "javascript"):
+		return "json"
+	case strings.Contains(t, "html"):
+		return "html"
+	case strings.Contains(t, "xml"):
+		return "xml"
+	}
+	return "text"
+}
+
+// XML converts an XML document.
+func XML(body []byte) (map[string]any, error) {
 	root, err := parseXML(body)
 	if err != nil {
 		return nil, err
@@ -92,9 +114,9 @@ func parseXML(body []byte) (*xmlNode, error) {
 	return root, nil
 }
 
-// htmlToJSON converts an HTML document as Worklight did: parsed leniently into elements, then
+// HTML converts an HTML document as Worklight did: parsed leniently into elements, then
 // converted as XML is. Scripts and styles are kept as text.
-func htmlToJSON(body []byte) (map[string]any, error) {
+func HTML(body []byte) (map[string]any, error) {
 	doc, err := html.Parse(strings.NewReader(string(body)))
 	if err != nil {
 		return nil, fmt.Errorf("the response is not HTML: %w", err)

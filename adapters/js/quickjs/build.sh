@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Builds the JavaScript engine module of Realmgate's JavaScript adapters: QuickJS with the C SDK
+# (sdk-wasm/c), the glue (engine.c) and the WL prelude (prelude.js), as a wasm reactor.
+#
+#   ./build.sh OUT.wasm
+#
+# Needs Debian's clang, lld, wasi-libc and libclang-rt-dev-wasm32, and the QuickJS source that
+# .ci/install-quickjs.sh unpacks (checked against its SHA-256) under /opt/realmgate/quickjs; set
+# REALMGATE_QUICKJS_SRC to use another copy of the same release.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+sdk=$(cd "$here/../../../sdk-wasm/c" && pwd)
+out=${1:?usage: build.sh OUT.wasm}
+qjs=${REALMGATE_QUICKJS_SRC:-/opt/realmgate/quickjs/quickjs-2025.04.26}
+if [[ ! -f $qjs/quickjs.c ]]; then
+	echo "build.sh: no QuickJS source at $qjs: run .ci/install-quickjs.sh (or set REALMGATE_QUICKJS_SRC)" >&2
+	exit 1
+fi
+cc=${CC:-clang}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# QuickJS includes <setjmp.h>, which wasi-libc lacks (no exception handling); it uses none of it.
+mkdir -p "$tmp/include"
+: >"$tmp/include/setjmp.h"
+
+# The prelude, as a C array.
+{
+	echo '#include <stddef.h>'
+	echo 'const char rg_prelude[] = {'
+	od -An -v -tx1 "$here/prelude.js" | sed -E 's/ *([0-9a-f]{2})/0x\1,/g'
+	echo '0};'
+	echo "const size_t rg_prelude_len = sizeof rg_prelude - 1;"
+} >"$tmp/prelude.c"
+
+target=(--target=wasm32-wasi -mbulk-memory -O2)
+# -DEMSCRIPTEN drops what needs threads (Atomics, the class-id mutex) and computed gotos;
+# CONFIG_STACK_CHECK, which it also drops, is restored so that a runaway recursion is a
+# RangeError, never a C stack overflow into linear memory.
+qflags=(-DEMSCRIPTEN -DCONFIG_STACK_CHECK -D_GNU_SOURCE -DCONFIG_VERSION=\"2025-04-26\" -D_WASI_EMULATED_SIGNAL
+	-I"$tmp/include" -I"$qjs" -w)
+# A runaway recursion throws what other JavaScript engines throw, a RangeError, where QuickJS
+# throws an InternalError: the one change to QuickJS's source, made on a copy.
+sed 's/JS_ThrowInternalError(ctx, "stack overflow")/JS_ThrowRangeError(ctx, "Maximum call stack size exceeded")/' \
+	"$qjs/quickjs.c" >"$tmp/quickjs.c"
+if ! grep -q 'JS_ThrowRangeError(ctx, "Maximum call stack size exceeded")' "$tmp/quickjs.c"; then
+	echo "build.sh: $qjs/quickjs.c is not the QuickJS release this build expects" >&2
+	exit 1
+fi
+objs=()
+for f in "$tmp/quickjs.c" "$qjs/libregexp.c" "$qjs/libunicode.c" "$qjs/cutils.c" "$qjs/dtoa.c"; do
+	"$cc" "${target[@]}" "${qflags[@]}" -c "$f" -o "$tmp/$(basename "$f" .c).o" &
+	objs+=("$tmp/$(basename "$f" .c).o")
+done
+wait
+for f in "$sdk/src/realmgate.c" "$sdk/src/json.c"; do
+	"$cc" "${target[@]}" -std=c11 -Wall -Wextra -Werror -I"$sdk/include" -c "$f" -o "$tmp/$(basename "$f" .c).o"
+	objs+=("$tmp/$(basename "$f" .c).o")
+done
+"$cc" "${target[@]}" -std=gnu11 -Wall -Wextra -Werror -I"$sdk/include" -isystem "$qjs" -c "$here/engine.c" -o "$tmp/engine.o"
+"$cc" "${target[@]}" -c "$tmp/prelude.c" -o "$tmp/prelude.o"
+objs+=("$tmp/engine.o" "$tmp/prelude.o")
+"$cc" "${target[@]}" -mexec-model=reactor "${objs[@]}" -lwasi-emulated-signal -Wl,--strip-debug -Wl,-z,stack-size=1048576 -o "$tmp/engine.wasm"
+mv "$tmp/engine.wasm" "$out"
