@@ -20,33 +20,17 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/realmgate/realmgate/adapters/adaptertest"
-	"github.com/realmgate/realmgate/adapters/js"
+	"github.com/realmgate/realmgate/adapters/js/jstest"
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
 	"github.com/realmgate/realmgate/internal/corpustest"
 	"github.com/realmgate/realmgate/project"
 )
 
-// jsEngineModule builds the JavaScript engine module from source, as development mode does.
-// Without its toolchain the test is skipped, unless REALMGATE_REQUIRE_TOOLCHAINS is set (CI).
+// jsEngineModule builds the JavaScript engine module from source, as development mode does (jstest).
 func jsEngineModule(t testing.TB) string {
 	t.Helper()
-	src, err := js.EngineSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := js.MissingToolchain(); m != "" {
-		if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") == "" {
-			t.Skipf("the JavaScript engine cannot be built: %s is missing (.ci/install-quickjs.sh installs it)", m)
-		}
-		t.Fatalf("the JavaScript engine cannot be built: %s is missing (.ci/install-quickjs.sh installs it)", m)
-	}
-	module, err := js.CachedEngine(context.Background(), src, adaptertest.CacheDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return module
+	return jstest.EngineModule(t)
 }
 
 var (

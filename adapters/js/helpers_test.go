@@ -13,28 +13,13 @@ import (
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/adapters/adaptertest"
 	"github.com/realmgate/realmgate/adapters/js"
+	"github.com/realmgate/realmgate/adapters/js/jstest"
 )
 
-// engineModule builds the engine module from source (cached across test processes). Without
-// the toolchain (clang for wasm, the QuickJS source of .ci/install-quickjs.sh) the test is
-// skipped, unless REALMGATE_REQUIRE_TOOLCHAINS is set (CI), where it fails.
+// engineModule builds the JavaScript engine module from source, as development mode does (jstest).
 func engineModule(t testing.TB) string {
 	t.Helper()
-	dir, err := js.EngineSource()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := js.MissingToolchain(); m != "" {
-		if os.Getenv("REALMGATE_REQUIRE_TOOLCHAINS") == "" {
-			t.Skipf("the JavaScript engine cannot be built: %s is missing (.ci/install-quickjs.sh installs it)", m)
-		}
-		t.Fatalf("the JavaScript engine cannot be built: %s is missing (.ci/install-quickjs.sh installs it)", m)
-	}
-	module, err := js.CachedEngine(context.Background(), dir, adaptertest.CacheDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return module
+	return jstest.EngineModule(t)
 }
 
 // writeScript writes an adapter folder with the script (and extra files) and returns the
