@@ -44,16 +44,21 @@ qflags=(-DEMSCRIPTEN -DCONFIG_STACK_CHECK -D_GNU_SOURCE -DCONFIG_VERSION=\"2025-
 # And a speed-up that changes no behaviour: every loop iteration costs an exit to the host under
 # the sandbox's termination check, so the two scans of every string that crosses between C and
 # JavaScript (count_ascii in JS_NewStringLen, the count of non-ASCII bytes in JS_ToCStringLen2)
-# pass over 8 ASCII bytes at once.
+# pass over 8 ASCII bytes at once. And add_property, where every property of an object begins,
+# counts those of the global object in rg_global_adds (engine.c), which tells the prelude when
+# a call may have created a global without a walk of the global object's names.
+gadd='extern unsigned int rg_global_adds; if (p == JS_VALUE_GET_OBJ(ctx->global_obj)) rg_global_adds++;'
 skip8='if (len - pos >= 9 \&\& !(({ uint64_t w_; memcpy(\&w_, src + pos + 1, 8); w_; }) \& 0x8080808080808080ull)) pos += 8;'
 ascii8='while (p_end - p >= 8 \&\& !(({ uint64_t w_; memcpy(\&w_, p, 8); w_; }) \& 0x8080808080808080ull)) p += 8;'
 sed -e 's/JS_ThrowInternalError(ctx, "stack overflow")/JS_ThrowRangeError(ctx, "Maximum call stack size exceeded")/' \
 	-e "s/^    while (p < p_end \&\& \*p < 128)\$/    $ascii8 while (p < p_end \&\& *p < 128)/" \
 	-e "s/^            count += src\[pos\] >> 7;\$/            count += src[pos] >> 7; $skip8/" \
+	-e "/^                                JSObject \*p, JSAtom prop, int prop_flags)\$/{n;s/^{\$/{ $gadd/}" \
 	"$qjs/quickjs.c" >"$tmp/quickjs.c"
 if ! grep -q 'JS_ThrowRangeError(ctx, "Maximum call stack size exceeded")' "$tmp/quickjs.c" ||
 	[[ $(grep -c 'p += 8; while (p < p_end && \*p < 128)$' "$tmp/quickjs.c") != 1 ]] ||
-	[[ $(grep -c 'count += src\[pos\] >> 7; if (len - pos >= 9 ' "$tmp/quickjs.c") != 1 ]]; then
+	[[ $(grep -c 'count += src\[pos\] >> 7; if (len - pos >= 9 ' "$tmp/quickjs.c") != 1 ]] ||
+	[[ $(grep -c '^{ extern unsigned int rg_global_adds;' "$tmp/quickjs.c") != 1 ]]; then
 	echo "build.sh: $qjs/quickjs.c is not the QuickJS release this build expects" >&2
 	exit 1
 fi

@@ -14,8 +14,8 @@
  *                     as text, or the host's negative number when it gave none
  *   log(level, text)  one record in the daemon's log
  *   load(src, file)   compiles and runs the adapter's script as a global script
- *   globals()         a digest of the global object's property names (the session state's
- *                     rescan of globals runs only when it changes)
+ *   globals()         a count of the properties ever added to the global object (the session
+ *                     state's rescan of globals runs only when it changes)
  *
  * Procedures (the ABI's exports): load lists the script's functions, call runs one (the
  * prelude's dispatch), ping echoes its input without entering JavaScript. The input reaches the
@@ -119,26 +119,18 @@ static JSValue native_log(JSContext *c, JSValueConst this_val, int argc, JSValue
 	return JS_UNDEFINED;
 }
 
-/* native_globals returns a digest of the names of the global object's own properties: the
- * prelude rescans the globals for the session state only when it changes, since a scan in
- * JavaScript costs more than the rest of a call. */
+/* rg_global_adds counts the properties ever added to the global object: build.sh has QuickJS's
+ * add_property, where every property of an object begins, count those of the global object. */
+unsigned int rg_global_adds;
+
+/* native_globals returns rg_global_adds: the prelude looks for globals a call created (the
+ * session state's rescan of globals) only when it changed, since a walk of the global object's
+ * names costs more than the rest of a call. */
 static JSValue native_globals(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
 	(void)this_val;
 	(void)argc;
 	(void)argv;
-	JSPropertyEnum *tab;
-	uint32_t len;
-	JSValue g = JS_GetGlobalObject(c);
-	int r = JS_GetOwnPropertyNames(c, &tab, &len, g, JS_GPN_STRING_MASK);
-	JS_FreeValue(c, g);
-	if (r < 0) return JS_EXCEPTION;
-	uint32_t h = 2166136261u ^ len;
-	for (uint32_t i = 0; i < len; i++) {
-		h = (h ^ tab[i].atom) * 16777619u;
-		JS_FreeAtom(c, tab[i].atom);
-	}
-	js_free(c, tab);
-	return JS_NewFloat64(c, (double)h * 65536.0 + (double)(len & 0xffff));
+	return JS_NewFloat64(c, (double)rg_global_adds);
 }
 
 /* to_js builds the JavaScript value of a JSON value the SDK parsed (the call's input), as

@@ -16,7 +16,7 @@
   var getOwnDescriptor = Object.getOwnPropertyDescriptor, freeze = Object.freeze;
   var reflectApply = Reflect.apply;
   var encodeURIComponent = global.encodeURIComponent, decodeURIComponent = global.decodeURIComponent;
-  var host = native.host, nativeLog = native.log, nativeLoad = native.load, globalsDigest = native.globals;
+  var host = native.host, nativeLog = native.log, nativeLoad = native.load, globalAdds = native.globals;
 
   var settings = parse(native.settings);
   var file = settings['realmgate.js.file'] || '';
@@ -537,24 +537,25 @@
         }
       }
     }
-    if (changed) knownGlobals = globalsDigest();
+    if (changed) knownGlobals = globalAdds();
   }
 
   var trackedNames = keys(tracked);
   var createdAny = false;
-  // knownGlobals is the digest of the global names when they were last scanned.
-  var knownGlobals = globalsDigest();
+  // knownGlobals is the count of properties added to the global object (native.globals) when
+  // its names were last scanned: a global a call creates is one more.
+  var knownGlobals = globalAdds();
 
   function collectState() {
-    var digest = globalsDigest();
-    if (digest !== knownGlobals) {
+    var adds = globalAdds();
+    if (adds !== knownGlobals) {
       ownNames(global).forEach(function (k) {
         if (!has(tracked, k) && !untracked[k] && trackable(k)) {
           created[k] = true;
           createdAny = true;
         }
       });
-      knownGlobals = digest;
+      knownGlobals = adds;
     }
     if (trackedNames.length === 0 && !createdAny) return '{}';
     var parts = [];
