@@ -56,6 +56,7 @@ extern const size_t rg_prelude_len;
 static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue fn_load, fn_call, fn_finish; /* the prelude's procedures */
+static JSAtom atom_toJSON, atom_length;      /* out_json's, made once: an atom from text is a hash */
 static char *load_error;         /* why the script did not load, sticky for the instance */
 static char script_file[256];
 
@@ -425,6 +426,8 @@ static int engine_get(rg_call *c) {
 	fn_load = JS_GetPropertyStr(ctx, procs, "load");
 	fn_call = JS_GetPropertyStr(ctx, procs, "call");
 	fn_finish = JS_GetPropertyStr(ctx, procs, "finish");
+	atom_toJSON = JS_NewAtom(ctx, "toJSON");
+	atom_length = JS_NewAtom(ctx, "length");
 	JS_FreeValue(ctx, procs);
 	return 0;
 }
@@ -528,6 +531,7 @@ static int ob_quote(outbuf *b, const char *s, size_t n) {
 	ob_put(b, "\"", 1);
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
+		while (n - i >= 32 && plain8(u + i) && plain8(u + i + 8) && plain8(u + i + 16) && plain8(u + i + 24)) i += 32;
 		while (n - i >= 8 && plain8(u + i)) i += 8;
 		if (i >= n) break;
 		unsigned char ch = u[i];
@@ -607,14 +611,14 @@ static int out_json(outbuf *b, JSValueConst v, int depth) {
 	}
 	JSClassID cls = JS_GetClassID(v);
 	if (cls != 1 /* JS_CLASS_OBJECT */ && cls != 2 /* JS_CLASS_ARRAY */) return 1;
-	JSValue tj = JS_GetPropertyStr(ctx, v, "toJSON");
+	JSValue tj = JS_GetProperty(ctx, v, atom_toJSON);
 	if (JS_IsException(tj)) return -1;
 	bool has_tj = !JS_IsUndefined(tj);
 	JS_FreeValue(ctx, tj);
 	if (has_tj) return 1;
 	if (cls == 2) {
 		int64_t len;
-		JSValue lv = JS_GetPropertyStr(ctx, v, "length");
+		JSValue lv = JS_GetProperty(ctx, v, atom_length);
 		if (JS_IsException(lv) || JS_ToInt64(ctx, &len, lv)) {
 			JS_FreeValue(ctx, lv);
 			return -1;

@@ -98,6 +98,7 @@ static bool parse_string(parser *ps, rg_str *out) {
 	const unsigned char *p = ps->p + 1, *start = p;
 	size_t esc = 0;
 	for (;;) {
+		while (ps->end - p >= 32 && plain8(p) && plain8(p + 8) && plain8(p + 16) && plain8(p + 24)) p += 32;
 		while (ps->end - p >= 8 && plain8(p)) p += 8;
 		if (p >= ps->end) {
 			ps->err = "unterminated string";
