@@ -598,12 +598,14 @@
     if (input === null || typeof input !== 'object') input = {};
     var fn = global[procedure];
     if (typeof fn !== 'function' || builtins[procedure]) throw file + ' defines no function ' + procedure;
-    var params = has(input, 'parameters') ? input.parameters : null;
+    var params = hasOwn.call(input, 'parameters') ? input.parameters : null;
     if (params !== null && !isArray(params)) throw 'invalid call: invalid parameters: not an array';
-    cur = fresh();
-    cur.realm = typeof input.realm === 'string' ? input.realm : '';
-    cur.identity = isObject(input.identity) ? input.identity : {};
-    cur.request = isObject(input.request) ? input.request : {};
+    // fresh(), filled in place: each JavaScript call costs the sandbox more than its work.
+    var realm = input.realm, identity = input.identity, request = input.request;
+    cur = {realm: typeof realm === 'string' ? realm : '',
+      identity: identity !== null && typeof identity === 'object' && !isArray(identity) ? identity : {},
+      request: request !== null && typeof request === 'object' && !isArray(request) ? request : {},
+      params: null, active: null, activeSet: false};
     var args = [];
     if (params !== null) {
       cur.params = params;
