@@ -492,10 +492,13 @@ typedef struct outbuf {
 	bool err;
 } outbuf;
 
+/* ob_put appends to the buffer, which starts at 16 KiB, more than most results need: growing it
+ * copies it with wasi-libc's memcpy, a loop, and every loop iteration costs an exit to the host
+ * under the sandbox's termination check. */
 static void ob_put(outbuf *b, const char *p, size_t n) {
 	if (b->err) return;
 	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
+		size_t cap = b->cap ? b->cap : 16384;
 		while (cap < b->n + n) cap *= 2;
 		char *q = realloc(b->p, cap);
 		if (!q) {
