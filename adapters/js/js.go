@@ -219,11 +219,7 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 	if st != nil && len(st.In) > 0 {
 		state = st.In
 	}
-	in, err := json.Marshal(struct {
-		Procedure string          `json:"procedure"`
-		Input     json.RawMessage `json:"input"`
-		State     json.RawMessage `json:"state,omitempty"`
-	}{procedure, input, state})
+	in, err := callEnvelope(procedure, input, state)
 	if err != nil {
 		return nil, &adapters.Error{Code: adapters.CodeBadInput, Adapter: a.name, Procedure: procedure, Message: "the input is not valid JSON", Err: err}
 	}
@@ -249,11 +245,8 @@ func (a *adapter) Call(ctx context.Context, procedure string, input json.RawMess
 
 // splitOutput reads the engine's {"result", "state"} (quickjs/prelude.js) and bounds the state.
 func (a *adapter) splitOutput(procedure string, out json.RawMessage) (result, state json.RawMessage, err error) {
-	var o struct {
-		Result json.RawMessage `json:"result"`
-		State  json.RawMessage `json:"state"`
-	}
-	if err := json.Unmarshal(out, &o); err != nil || len(o.Result) == 0 {
+	var o struct{ Result, State json.RawMessage }
+	if o.Result, o.State, err = envelopeMembers(out); err != nil || len(o.Result) == 0 {
 		return nil, nil, &adapters.Error{Code: adapters.CodeFailed, Adapter: a.name, Procedure: procedure,
 			Message: "the engine's answer has no result", Err: err}
 	}

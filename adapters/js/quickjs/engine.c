@@ -14,8 +14,8 @@
  *                     as text, or the host's negative number when it gave none
  *   log(level, text)  one record in the daemon's log
  *   load(src, file)   compiles and runs the adapter's script as a global script
- *   globals()         a digest of the global object's property names (the session state's
- *                     rescan of globals runs only when it changes)
+ *   globals()         a count of the properties ever added to the global object (the session
+ *                     state's rescan of globals runs only when it changes)
  *
  * Procedures (the ABI's exports): load lists the script's functions, call runs one (the
  * prelude's dispatch), ping echoes its input without entering JavaScript. The input reaches the
@@ -56,6 +56,7 @@ extern const size_t rg_prelude_len;
 static JSRuntime *rt;
 static JSContext *ctx;
 static JSValue fn_load, fn_call, fn_finish; /* the prelude's procedures */
+static JSAtom atom_toJSON, atom_length;      /* out_json's, made once: an atom from text is a hash */
 static char *load_error;         /* why the script did not load, sticky for the instance */
 static char script_file[256];
 
@@ -119,26 +120,18 @@ static JSValue native_log(JSContext *c, JSValueConst this_val, int argc, JSValue
 	return JS_UNDEFINED;
 }
 
-/* native_globals returns a digest of the names of the global object's own properties: the
- * prelude rescans the globals for the session state only when it changes, since a scan in
- * JavaScript costs more than the rest of a call. */
+/* rg_global_adds counts the properties ever added to the global object: build.sh has QuickJS's
+ * add_property, where every property of an object begins, count those of the global object. */
+unsigned int rg_global_adds;
+
+/* native_globals returns rg_global_adds: the prelude looks for globals a call created (the
+ * session state's rescan of globals) only when it changed, since a walk of the global object's
+ * names costs more than the rest of a call. */
 static JSValue native_globals(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
 	(void)this_val;
 	(void)argc;
 	(void)argv;
-	JSPropertyEnum *tab;
-	uint32_t len;
-	JSValue g = JS_GetGlobalObject(c);
-	int r = JS_GetOwnPropertyNames(c, &tab, &len, g, JS_GPN_STRING_MASK);
-	JS_FreeValue(c, g);
-	if (r < 0) return JS_EXCEPTION;
-	uint32_t h = 2166136261u ^ len;
-	for (uint32_t i = 0; i < len; i++) {
-		h = (h ^ tab[i].atom) * 16777619u;
-		JS_FreeAtom(c, tab[i].atom);
-	}
-	js_free(c, tab);
-	return JS_NewFloat64(c, (double)h * 65536.0 + (double)(len & 0xffff));
+	return JS_NewFloat64(c, (double)rg_global_adds);
 }
 
 /* to_js builds the JavaScript value of a JSON value the SDK parsed (the call's input), as
@@ -433,6 +426,8 @@ static int engine_get(rg_call *c) {
 	fn_load = JS_GetPropertyStr(ctx, procs, "load");
 	fn_call = JS_GetPropertyStr(ctx, procs, "call");
 	fn_finish = JS_GetPropertyStr(ctx, procs, "finish");
+	atom_toJSON = JS_NewAtom(ctx, "toJSON");
+	atom_length = JS_NewAtom(ctx, "length");
 	JS_FreeValue(ctx, procs);
 	return 0;
 }
@@ -497,10 +492,13 @@ typedef struct outbuf {
 	bool err;
 } outbuf;
 
+/* ob_put appends to the buffer, which starts at 16 KiB, more than most results need: growing it
+ * copies it with wasi-libc's memcpy, a loop, and every loop iteration costs an exit to the host
+ * under the sandbox's termination check. */
 static void ob_put(outbuf *b, const char *p, size_t n) {
 	if (b->err) return;
 	if (b->n + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
+		size_t cap = b->cap ? b->cap : 16384;
 		while (cap < b->n + n) cap *= 2;
 		char *q = realloc(b->p, cap);
 		if (!q) {
@@ -516,6 +514,18 @@ static void ob_put(outbuf *b, const char *p, size_t n) {
 
 #define OB_LIT(b, lit) ob_put((b), (lit), sizeof(lit) - 1)
 
+/* plain8 says whether none of the 8 bytes at p needs ob_quote's attention (a quote, a
+ * backslash, a control character, the lead byte 0xED of a surrogate), testing them at once:
+ * under the sandbox's termination check, which costs an exit to the host at every iteration of
+ * a loop, a byte at a time is what makes a scan slow. */
+static bool plain8(const unsigned char *p) {
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t x;
+	memcpy(&x, p, 8);
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), e = x ^ (ones * 0xED);
+	return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((e - ones) & ~e) | ((x - ones * 0x20) & ~x)) & highs) == 0;
+}
+
 /* ob_quote writes a UTF-8 string as a JSON string, escaping as JSON.stringify does. It fails
  * (returns 1) on a lone surrogate, which JSON.stringify writes as an escape. */
 static int ob_quote(outbuf *b, const char *s, size_t n) {
@@ -524,6 +534,9 @@ static int ob_quote(outbuf *b, const char *s, size_t n) {
 	ob_put(b, "\"", 1);
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
+		while (n - i >= 32 && plain8(u + i) && plain8(u + i + 8) && plain8(u + i + 16) && plain8(u + i + 24)) i += 32;
+		while (n - i >= 8 && plain8(u + i)) i += 8;
+		if (i >= n) break;
 		unsigned char ch = u[i];
 		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0xED) continue;
 		if (ch == 0xED && i + 1 < n && u[i + 1] >= 0xA0) return 1; /* a surrogate on its own */
@@ -601,14 +614,14 @@ static int out_json(outbuf *b, JSValueConst v, int depth) {
 	}
 	JSClassID cls = JS_GetClassID(v);
 	if (cls != 1 /* JS_CLASS_OBJECT */ && cls != 2 /* JS_CLASS_ARRAY */) return 1;
-	JSValue tj = JS_GetPropertyStr(ctx, v, "toJSON");
+	JSValue tj = JS_GetProperty(ctx, v, atom_toJSON);
 	if (JS_IsException(tj)) return -1;
 	bool has_tj = !JS_IsUndefined(tj);
 	JS_FreeValue(ctx, tj);
 	if (has_tj) return 1;
 	if (cls == 2) {
 		int64_t len;
-		JSValue lv = JS_GetPropertyStr(ctx, v, "length");
+		JSValue lv = JS_GetProperty(ctx, v, atom_length);
 		if (JS_IsException(lv) || JS_ToInt64(ctx, &len, lv)) {
 			JS_FreeValue(ctx, lv);
 			return -1;

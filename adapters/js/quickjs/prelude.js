@@ -16,7 +16,7 @@
   var getOwnDescriptor = Object.getOwnPropertyDescriptor, freeze = Object.freeze;
   var reflectApply = Reflect.apply;
   var encodeURIComponent = global.encodeURIComponent, decodeURIComponent = global.decodeURIComponent;
-  var host = native.host, nativeLog = native.log, nativeLoad = native.load, globalsDigest = native.globals;
+  var host = native.host, nativeLog = native.log, nativeLoad = native.load, globalAdds = native.globals;
 
   var settings = parse(native.settings);
   var file = settings['realmgate.js.file'] || '';
@@ -537,24 +537,25 @@
         }
       }
     }
-    if (changed) knownGlobals = globalsDigest();
+    if (changed) knownGlobals = globalAdds();
   }
 
   var trackedNames = keys(tracked);
   var createdAny = false;
-  // knownGlobals is the digest of the global names when they were last scanned.
-  var knownGlobals = globalsDigest();
+  // knownGlobals is the count of properties added to the global object (native.globals) when
+  // its names were last scanned: a global a call creates is one more.
+  var knownGlobals = globalAdds();
 
   function collectState() {
-    var digest = globalsDigest();
-    if (digest !== knownGlobals) {
+    var adds = globalAdds();
+    if (adds !== knownGlobals) {
       ownNames(global).forEach(function (k) {
         if (!has(tracked, k) && !untracked[k] && trackable(k)) {
           created[k] = true;
           createdAny = true;
         }
       });
-      knownGlobals = digest;
+      knownGlobals = adds;
     }
     if (trackedNames.length === 0 && !createdAny) return '{}';
     var parts = [];
@@ -597,12 +598,14 @@
     if (input === null || typeof input !== 'object') input = {};
     var fn = global[procedure];
     if (typeof fn !== 'function' || builtins[procedure]) throw file + ' defines no function ' + procedure;
-    var params = has(input, 'parameters') ? input.parameters : null;
+    var params = hasOwn.call(input, 'parameters') ? input.parameters : null;
     if (params !== null && !isArray(params)) throw 'invalid call: invalid parameters: not an array';
-    cur = fresh();
-    cur.realm = typeof input.realm === 'string' ? input.realm : '';
-    cur.identity = isObject(input.identity) ? input.identity : {};
-    cur.request = isObject(input.request) ? input.request : {};
+    // fresh(), filled in place: each JavaScript call costs the sandbox more than its work.
+    var realm = input.realm, identity = input.identity, request = input.request;
+    cur = {realm: typeof realm === 'string' ? realm : '',
+      identity: identity !== null && typeof identity === 'object' && !isArray(identity) ? identity : {},
+      request: request !== null && typeof request === 'object' && !isArray(request) ? request : {},
+      params: null, active: null, activeSet: false};
     var args = [];
     if (params !== null) {
       cur.params = params;
