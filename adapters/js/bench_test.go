@@ -72,6 +72,14 @@ type bareHost map[string]func(req []byte) []byte
 // kept in logs when it is not nil.
 func newBareEngineWith(b testing.TB, module string, settings map[string]string, hosts bareHost) *bareEngine {
 	b.Helper()
+	return newBareEngineChecked(b, module, settings, hosts, true)
+}
+
+// newBareEngineChecked is newBareEngineWith in a runtime that compiles the termination check
+// into every loop of the module (as adapters/wasm always does) when checked is true, and none
+// when it is false: BenchmarkEcho measures what the check costs a JavaScript call.
+func newBareEngineChecked(b testing.TB, module string, settings map[string]string, hosts bareHost, checked bool) *bareEngine {
+	b.Helper()
 	ctx := context.Background()
 	code, err := os.ReadFile(module)
 	if err != nil {
@@ -82,7 +90,7 @@ func newBareEngineWith(b testing.TB, module string, settings map[string]string, 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { cache.Close(ctx) })
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true).
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(checked).
 		WithMemoryLimitPages(65536).WithCompilationCache(cache))
 	b.Cleanup(func() { rt.Close(ctx) })
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
@@ -189,7 +197,7 @@ type peer struct {
 // compare runs each peer warm times untimed, then b.N times in interleaved rounds (so that a
 // change of machine load weighs on all alike), and reports each peer's time per call and the
 // ratio of the first to each other.
-func compare(b *testing.B, warm int, peers ...peer) {
+func compare(b *testing.B, warm int, peers ...peer) (nsPerCall []float64) {
 	b.Helper()
 	for _, p := range peers {
 		for range warm {
@@ -223,10 +231,13 @@ func compare(b *testing.B, warm int, peers ...peer) {
 			b.ReportMetric(per[0]/per[i], peers[0].name+"/"+p.name)
 		}
 	}
+	return per
 }
 
 // BenchmarkEcho: a warm JavaScript echo against the Go guest's echo, the bare wazero call of the
-// engine, and the engine's ping.
+// engine, the same call in a runtime without the termination check in the module's loops
+// (unchecked/go says what the echo would cost against the Go guest's without it), and the
+// engine's ping.
 func BenchmarkEcho(b *testing.B) {
 	ctx := context.Background()
 	in := echoInput()
@@ -254,7 +265,9 @@ func BenchmarkEcho(b *testing.B) {
 	b.Cleanup(func() { pingA.Close(ctx) })
 	jsIn, _ := json.Marshal(map[string]any{"parameters": []json.RawMessage{in}})
 	callIn, _ := json.Marshal(map[string]any{"procedure": "echo", "input": json.RawMessage(jsIn)})
-	bare := newBareEngine(b, engineModule(b), map[string]string{js.SettingFile: "Bench-impl.js", js.SettingSource: benchScript, "adapter": "Bench"})
+	benchSettings := map[string]string{js.SettingFile: "Bench-impl.js", js.SettingSource: benchScript, "adapter": "Bench"}
+	bare := newBareEngine(b, engineModule(b), benchSettings)
+	unchecked := newBareEngineChecked(b, engineModule(b), benchSettings, nil, false)
 	stack := make([]uint64, 2)
 
 	want, err := jsA.Call(ctx, "echo", jsIn)
@@ -272,7 +285,7 @@ func BenchmarkEcho(b *testing.B) {
 	if err := json.Unmarshal(got, &bareOut); err != nil || string(bareOut.Result) != string(want) || !jsonEqual(want, in) || !jsonEqual(goOut, in) {
 		b.Fatalf("the peers disagree: js %s, bare %s, go %s", want, got, goOut)
 	}
-	compare(b, 2000,
+	per := compare(b, 2000,
 		peer{"js", func() {
 			if _, err := jsA.Call(ctx, "echo", jsIn); err != nil {
 				b.Fatal(err)
@@ -289,12 +302,14 @@ func BenchmarkEcho(b *testing.B) {
 			}
 		}},
 		peer{"bare", func() { bare.call(ctx, "call", callIn, stack) }},
+		peer{"unchecked", func() { unchecked.call(ctx, "call", callIn, stack) }},
 		peer{"ping", func() {
 			if _, err := pingA.Call(ctx, "ping", in); err != nil {
 				b.Fatal(err)
 			}
 		}},
 	)
+	b.ReportMetric(per[4]/per[1], "unchecked/go")
 }
 
 func jsonEqual(a, b []byte) bool {
