@@ -211,7 +211,9 @@ func jsonString(s string) string {
 // working; started again on the same port, the next login works with no restart of hostd.
 func TestLDAPDirectoryDownAndBack(t *testing.T) {
 	s := slapdtest.StartLDIF(t, exampleLDIF(t))
-	d := startDaemon(t, ldapExample(t, s, map[string]string{"ldapTimeoutMs": "1500"}), "")
+	// The timeout leaves the PIN realm's login, several round trips, seconds to finish while a
+	// login waits on the hung directory, even on a loaded machine under the race detector.
+	d := startDaemon(t, ldapExample(t, s, map[string]string{"ldapTimeoutMs": "5000"}), "")
 	ctx := context.Background()
 	if _, err := tellerClient(t, d, "alice", "alice-secret").Init(ctx); err != nil {
 		t.Fatalf("login with the directory up: %v", err)
@@ -247,7 +249,7 @@ func TestLDAPDirectoryDownAndBack(t *testing.T) {
 	hung := make(chan struct{})
 	go func() {
 		defer close(hung)
-		unavailable("directory hung", 1400*time.Millisecond, 12*time.Second)
+		unavailable("directory hung", 4900*time.Millisecond, 20*time.Second)
 	}()
 	time.Sleep(100 * time.Millisecond)
 	drawer("directory hung")
