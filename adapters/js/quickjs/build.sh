@@ -33,7 +33,9 @@ mkdir -p "$tmp/include"
 	echo "const size_t rg_prelude_len = sizeof rg_prelude - 1;"
 } >"$tmp/prelude.c"
 
-target=(--target=wasm32-wasi -mbulk-memory -O2)
+# The file names that assert() keeps lose the folders they were built in, so that the module is
+# the same from any checkout, any QuickJS location and any temporary folder.
+target=(--target=wasm32-wasi -mbulk-memory -O2 "-ffile-prefix-map=$tmp/=" "-ffile-prefix-map=$qjs/=" "-ffile-prefix-map=$here/=" "-ffile-prefix-map=$sdk/=")
 # -DEMSCRIPTEN drops what needs threads (Atomics, the class-id mutex) and computed gotos;
 # CONFIG_STACK_CHECK, which it also drops, is restored so that a runaway recursion is a
 # RangeError, never a C stack overflow into linear memory.
@@ -78,5 +80,8 @@ done
 "$cc" "${target[@]}" -std=gnu11 -Wall -Wextra -Werror -I"$sdk/include" -isystem "$qjs" -c "$here/engine.c" -o "$tmp/engine.o"
 "$cc" "${target[@]}" -c "$tmp/prelude.c" -o "$tmp/prelude.o"
 objs+=("$tmp/engine.o" "$tmp/prelude.o")
-"$cc" "${target[@]}" -mexec-model=reactor "${objs[@]}" -lwasi-emulated-signal -Wl,--strip-debug -Wl,-z,stack-size=1048576 -o "$tmp/engine.wasm"
+# The link step has no -O flag: given one, clang runs binaryen's wasm-opt on the module when it
+# finds it installed, so the module (and the SHA-256 that jsEngineSHA256 pins) would depend on
+# whether the building machine happens to have binaryen.
+"$cc" --target=wasm32-wasi -mbulk-memory -mexec-model=reactor "${objs[@]}" -lwasi-emulated-signal -Wl,--strip-debug -Wl,-z,stack-size=1048576 -o "$tmp/engine.wasm"
 mv "$tmp/engine.wasm" "$out"
