@@ -55,3 +55,35 @@ function surrogate(k) { return {s: 'a'.repeat(k) + '\ud800' + 'b'.repeat(40)}; }
 		}
 	}
 }
+
+// FuzzEchoString sends any string through a JavaScript echo, in a key and in a value: what
+// comes back decodes to what was sent (as Go's encoding/json sends it, invalid UTF-8 replaced),
+// whatever the string's special characters and where they fall across the scans' steps.
+func FuzzEchoString(f *testing.F) {
+	a, err := openScript(f, `function echo(o) { return o; }`, adapters.Config{Procedures: []string{"echo"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"", "a", `"`, `\`, "\x00", "\x1f\x7f", "é€😀", "\u2028", strings.Repeat("ab\"", 20),
+		strings.Repeat("x", 31) + "\n", "\xff\xfe", "\xed\x9f\xbf"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		in, _ := json.Marshal(map[string]any{"parameters": []any{map[string]string{s: s}}})
+		var sent struct{ Parameters []map[string]string }
+		if err := json.Unmarshal(in, &sent); err != nil {
+			t.Fatal(err)
+		}
+		out, err := a.Call(context.Background(), "echo", in)
+		if err != nil {
+			t.Fatalf("echo(%q): %v", s, err)
+		}
+		var got map[string]string
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("echo(%q) wrote %s: %v", s, out, err)
+		}
+		if diff := cmp.Diff(sent.Parameters[0], got); diff != "" {
+			t.Fatalf("echo(%q) (-sent +echoed):\n%s", s, diff)
+		}
+	})
+}

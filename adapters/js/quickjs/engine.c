@@ -514,16 +514,37 @@ static void ob_put(outbuf *b, const char *p, size_t n) {
 
 #define OB_LIT(b, lit) ob_put((b), (lit), sizeof(lit) - 1)
 
-/* plain8 says whether none of the 8 bytes at p needs ob_quote's attention (a quote, a
- * backslash, a control character, the lead byte 0xED of a surrogate), testing them at once:
- * under the sandbox's termination check, which costs an exit to the host at every iteration of
- * a loop, a byte at a time is what makes a scan slow. */
-static bool plain8(const unsigned char *p) {
+/* special8 marks, in the high bit of each byte, the bytes of the 8 at x that need ob_quote's
+ * attention: a quote, a backslash, a control character, the lead byte 0xED of a surrogate. Only
+ * its lowest mark is exact (a borrow can also mark a byte above a marked one), which is all its
+ * callers use. Under the sandbox's termination check, which costs an exit to the host at every
+ * iteration of a loop, a byte at a time is what makes a scan slow, so ob_quote tests 8 or 32
+ * bytes a step. */
+static uint64_t special8(uint64_t x) {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), e = x ^ (ones * 0xED);
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((e - ones) & ~e) | ((x - ones * 0x20) & ~x)) & highs;
+}
+
+static uint64_t load8(const unsigned char *p) {
 	uint64_t x;
 	memcpy(&x, p, 8);
-	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), e = x ^ (ones * 0xED);
-	return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((e - ones) & ~e) | ((x - ones * 0x20) & ~x)) & highs) == 0;
+	return x;
+}
+
+static bool plain8(const unsigned char *p) { return special8(load8(p)) == 0; }
+
+/* plain_prefix counts the bytes at p, at most 8 and at most n, that ob_quote copies as they are
+ * before the first that needs its attention, in one step: fewer than 8 bytes are tested as 8
+ * padded with plain ones (wasm is little-endian: the first byte in memory is the lowest), so
+ * that a short string, such as most keys, never reads past its end. */
+static size_t plain_prefix(const unsigned char *p, size_t n) {
+	uint64_t x = 0x6161616161616161u;
+	if (n >= 8) x = load8(p);
+	else memcpy(&x, p, n);
+	uint64_t m = special8(x);
+	size_t k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8;
+	return k < n ? k : n;
 }
 
 /* ob_quote writes a UTF-8 string as a JSON string, escaping as JSON.stringify does. It fails
@@ -533,10 +554,18 @@ static int ob_quote(outbuf *b, const char *s, size_t n) {
 	const unsigned char *u = (const unsigned char *)s;
 	ob_put(b, "\"", 1);
 	size_t run = 0;
+	/* One iteration per 32 plain bytes, per run of up to 8, or per byte that needs attention. */
 	for (size_t i = 0; i < n; i++) {
-		while (n - i >= 32 && plain8(u + i) && plain8(u + i + 8) && plain8(u + i + 16) && plain8(u + i + 24)) i += 32;
-		while (n - i >= 8 && plain8(u + i)) i += 8;
-		if (i >= n) break;
+		if (n - i >= 32 && plain8(u + i) && plain8(u + i + 8) && plain8(u + i + 16) && plain8(u + i + 24)) {
+			i += 31;
+			continue;
+		}
+		size_t k = plain_prefix(u + i, n - i);
+		if (k == 8 || i + k >= n) {
+			i += k - 1;
+			continue;
+		}
+		i += k;
 		unsigned char ch = u[i];
 		if (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0xED) continue;
 		if (ch == 0xED && i + 1 < n && u[i + 1] >= 0xA0) return 1; /* a surrogate on its own */

@@ -80,15 +80,36 @@ size_t rg__utf8_put(char *dst, uint32_t r) {
 	return 4;
 }
 
-/* plain8 says whether none of the 8 bytes at p is a quote, a backslash or a control
- * character, testing them at once: under the sandbox's termination check, which costs an exit
- * to the host at every iteration of a loop, a byte at a time is what makes a scan slow. */
-static bool plain8(const unsigned char *p) {
+/* special8 marks, in the high bit of each byte, the bytes of the 8 at x that are a quote, a
+ * backslash or a control character. Only its lowest mark is exact (a borrow can also mark a byte
+ * above a marked one), which is all its callers use. Under the sandbox's termination check,
+ * which costs an exit to the host at every iteration of a loop, a byte at a time is what makes a
+ * scan slow, so the scans below test 8 or 32 bytes a step. */
+static uint64_t special8(uint64_t x) {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & highs;
+}
+
+static uint64_t load8(const unsigned char *p) {
 	uint64_t x;
 	memcpy(&x, p, 8);
-	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-	return ((((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & highs) == 0;
+	return x;
+}
+
+/* plain8 says whether none of the 8 bytes at p is a quote, a backslash or a control character. */
+static bool plain8(const unsigned char *p) { return special8(load8(p)) == 0; }
+
+/* plain_prefix counts the bytes at p, at most 8 and at most n, before the first quote, backslash
+ * or control character, in one step: fewer than 8 bytes are tested as 8 padded with plain ones
+ * (wasm is little-endian: the first byte in memory is the lowest). */
+static size_t plain_prefix(const unsigned char *p, size_t n) {
+	uint64_t x = 0x6161616161616161u;
+	if (n >= 8) x = load8(p);
+	else memcpy(&x, p, n);
+	uint64_t m = special8(x);
+	size_t k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8;
+	return k < n ? k : n;
 }
 
 /* parse_string reads a string starting at the opening quote. Escapes are decoded; a lone
@@ -97,9 +118,17 @@ static bool plain8(const unsigned char *p) {
 static bool parse_string(parser *ps, rg_str *out) {
 	const unsigned char *p = ps->p + 1, *start = p;
 	size_t esc = 0;
+	/* One iteration per 32 plain bytes, per run of up to 8, or per special byte: a short
+	 * string, such as most keys, takes one. */
 	for (;;) {
-		while (ps->end - p >= 32 && plain8(p) && plain8(p + 8) && plain8(p + 16) && plain8(p + 24)) p += 32;
-		while (ps->end - p >= 8 && plain8(p)) p += 8;
+		size_t avail = (size_t)(ps->end - p);
+		if (avail >= 32 && plain8(p) && plain8(p + 8) && plain8(p + 16) && plain8(p + 24)) {
+			p += 32;
+			continue;
+		}
+		size_t k = plain_prefix(p, avail);
+		p += k;
+		if (k == 8) continue;
 		if (p >= ps->end) {
 			ps->err = "unterminated string";
 			return false;
