@@ -234,7 +234,7 @@ func TestClientProvisioningWithMDMActivationCode(t *testing.T) {
 	requireTool(t, "clang")
 	mdm := adaptertest.CachedBuild(t, "mdmbridge-hostd", []string{
 		"../sdk-wasm/c/examples/mdmbridge/mdmbridge.c", "../sdk-wasm/c/src/realmgate.c", "../sdk-wasm/c/src/json.c",
-		"../sdk-wasm/c/src/pki.c", "../sdk-wasm/c/include/realmgate.h", "../sdk-wasm/c/src/internal.h",
+		"../sdk-wasm/c/src/pki.c", "../sdk-wasm/c/include/realmgate.h", "../sdk-wasm/c/src/internal.h", "../sdk-wasm/c/src/scan.h",
 		"../sdk-wasm/c/conformance/realmgate_conformance.c", "../sdk-wasm/c/examples/mdmbridge/build.sh",
 	}, "", func(out string) error {
 		if b, err := exec.Command("../sdk-wasm/c/examples/mdmbridge/build.sh", out).CombinedOutput(); err != nil {

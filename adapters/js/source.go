@@ -87,7 +87,7 @@ func EngineInputs(src string) ([]string, error) {
 	}
 	sdk := filepath.Join(src, "..", "..", "..", "sdk-wasm", "c")
 	files = append(files, filepath.Join(sdk, "include", "realmgate.h"), filepath.Join(sdk, "src", "internal.h"),
-		filepath.Join(sdk, "src", "realmgate.c"), filepath.Join(sdk, "src", "json.c"))
+		filepath.Join(sdk, "src", "realmgate.c"), filepath.Join(sdk, "src", "json.c"), filepath.Join(sdk, "src", "scan.h"))
 	q := QuickJSSource()
 	for _, f := range []string{"VERSION", "quickjs.c", "quickjs.h", "quickjs-atom.h", "quickjs-opcode.h", "libregexp.c",
 		"libunicode.c", "cutils.c", "cutils.h", "dtoa.c", "dtoa.h"} {

@@ -77,7 +77,7 @@ for f in "$sdk/src/realmgate.c" "$sdk/src/json.c"; do
 	"$cc" "${target[@]}" -std=c11 -Wall -Wextra -Werror -I"$sdk/include" -c "$f" -o "$tmp/$(basename "$f" .c).o"
 	objs+=("$tmp/$(basename "$f" .c).o")
 done
-"$cc" "${target[@]}" -std=gnu11 -Wall -Wextra -Werror -I"$sdk/include" -isystem "$qjs" -c "$here/engine.c" -o "$tmp/engine.o"
+"$cc" "${target[@]}" -std=gnu11 -Wall -Wextra -Werror -I"$sdk/include" -I"$sdk/src" -isystem "$qjs" -c "$here/engine.c" -o "$tmp/engine.o"
 "$cc" "${target[@]}" -c "$tmp/prelude.c" -o "$tmp/prelude.o"
 objs+=("$tmp/engine.o" "$tmp/prelude.o")
 # The link step has no -O flag: given one, clang runs binaryen's wasm-opt on the module when it

@@ -30,6 +30,7 @@
 
 #include "quickjs.h"
 #include "realmgate.h"
+#include "scan.h" /* the C SDK's, from its src folder */
 
 /* The SDK's imports (sdk-wasm/c/src/realmgate.c) and the two of contracts C2 and C3. */
 #define RG_IMPORT(name) __attribute__((import_module("realmgate"), import_name(name)))
@@ -514,39 +515,6 @@ static void ob_put(outbuf *b, const char *p, size_t n) {
 
 #define OB_LIT(b, lit) ob_put((b), (lit), sizeof(lit) - 1)
 
-/* special8 marks, in the high bit of each byte, the bytes of the 8 at x that need ob_quote's
- * attention: a quote, a backslash, a control character, the lead byte 0xED of a surrogate. Only
- * its lowest mark is exact (a borrow can also mark a byte above a marked one), which is all its
- * callers use. Under the sandbox's termination check, which costs an exit to the host at every
- * iteration of a loop, a byte at a time is what makes a scan slow, so ob_quote tests 8 or 32
- * bytes a step. */
-static uint64_t special8(uint64_t x) {
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), e = x ^ (ones * 0xED);
-	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((e - ones) & ~e) | ((x - ones * 0x20) & ~x)) & highs;
-}
-
-static uint64_t load8(const unsigned char *p) {
-	uint64_t x;
-	memcpy(&x, p, 8);
-	return x;
-}
-
-static bool plain8(const unsigned char *p) { return special8(load8(p)) == 0; }
-
-/* plain_prefix counts the bytes at p, at most 8 and at most n, that ob_quote copies as they are
- * before the first that needs its attention, in one step: fewer than 8 bytes are tested as 8
- * padded with plain ones (wasm is little-endian: the first byte in memory is the lowest), so
- * that a short string, such as most keys, never reads past its end. */
-static size_t plain_prefix(const unsigned char *p, size_t n) {
-	uint64_t x = 0x6161616161616161u;
-	if (n >= 8) x = load8(p);
-	else memcpy(&x, p, n);
-	uint64_t m = special8(x);
-	size_t k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8;
-	return k < n ? k : n;
-}
-
 /* ob_quote writes a UTF-8 string as a JSON string, escaping as JSON.stringify does. It fails
  * (returns 1) on a lone surrogate, which JSON.stringify writes as an escape. */
 static int ob_quote(outbuf *b, const char *s, size_t n) {
@@ -556,11 +524,11 @@ static int ob_quote(outbuf *b, const char *s, size_t n) {
 	size_t run = 0;
 	/* One iteration per 32 plain bytes, per run of up to 8, or per byte that needs attention. */
 	for (size_t i = 0; i < n; i++) {
-		if (n - i >= 32 && plain8(u + i) && plain8(u + i + 8) && plain8(u + i + 16) && plain8(u + i + 24)) {
+		if (n - i >= 32 && rg__plain32(u + i, 0xED)) {
 			i += 31;
 			continue;
 		}
-		size_t k = plain_prefix(u + i, n - i);
+		size_t k = rg__plain_prefix(u + i, n - i, 0xED);
 		if (k == 8 || i + k >= n) {
 			i += k - 1;
 			continue;

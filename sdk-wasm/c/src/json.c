@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "scan.h"
 
 /* ---- parser ------------------------------------------------------------------------------ */
 
@@ -80,38 +81,6 @@ size_t rg__utf8_put(char *dst, uint32_t r) {
 	return 4;
 }
 
-/* special8 marks, in the high bit of each byte, the bytes of the 8 at x that are a quote, a
- * backslash or a control character. Only its lowest mark is exact (a borrow can also mark a byte
- * above a marked one), which is all its callers use. Under the sandbox's termination check,
- * which costs an exit to the host at every iteration of a loop, a byte at a time is what makes a
- * scan slow, so the scans below test 8 or 32 bytes a step. */
-static uint64_t special8(uint64_t x) {
-	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & highs;
-}
-
-static uint64_t load8(const unsigned char *p) {
-	uint64_t x;
-	memcpy(&x, p, 8);
-	return x;
-}
-
-/* plain8 says whether none of the 8 bytes at p is a quote, a backslash or a control character. */
-static bool plain8(const unsigned char *p) { return special8(load8(p)) == 0; }
-
-/* plain_prefix counts the bytes at p, at most 8 and at most n, before the first quote, backslash
- * or control character, in one step: fewer than 8 bytes are tested as 8 padded with plain ones
- * (wasm is little-endian: the first byte in memory is the lowest). */
-static size_t plain_prefix(const unsigned char *p, size_t n) {
-	uint64_t x = 0x6161616161616161u;
-	if (n >= 8) x = load8(p);
-	else memcpy(&x, p, n);
-	uint64_t m = special8(x);
-	size_t k = m ? (size_t)__builtin_ctzll(m) >> 3 : 8;
-	return k < n ? k : n;
-}
-
 /* parse_string reads a string starting at the opening quote. Escapes are decoded; a lone
  * surrogate becomes U+FFFD, as in Go. Raw bytes are kept as they are (the writer repairs
  * invalid UTF-8 on the way out). */
@@ -122,11 +91,11 @@ static bool parse_string(parser *ps, rg_str *out) {
 	 * string, such as most keys, takes one. */
 	for (;;) {
 		size_t avail = (size_t)(ps->end - p);
-		if (avail >= 32 && plain8(p) && plain8(p + 8) && plain8(p + 16) && plain8(p + 24)) {
+		if (avail >= 32 && rg__plain32(p, '"')) {
 			p += 32;
 			continue;
 		}
-		size_t k = plain_prefix(p, avail);
+		size_t k = rg__plain_prefix(p, avail, '"');
 		p += k;
 		if (k == 8) continue;
 		if (p >= ps->end) {
