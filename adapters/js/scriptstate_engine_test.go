@@ -56,6 +56,7 @@ function create() { made = {n: 1}; return {}; }
 function readMade() { return {made: typeof made === "undefined" ? null : made}; }
 function cycle() { count = {}; count.self = count; return {}; }
 function fails() { count = 99; throw new Error("no"); }
+function failsMaking(p) { made = {n: 7}; throw new Error("no"); }
 function helper() { return {v: Helpers.twice(21)}; }
 function clobber() { return {json: typeof JSON.stringify, wl: typeof WL.Server}; }
 function two() { count = 2; made = 1; return {}; }
@@ -100,6 +101,13 @@ function two() { count = 2; made = 1; return {}; }
 		{"a throw answers no state", []step{
 			{proc: "fails", state: `{"count":3}`, error: "Error: no"},
 			{proc: "inc", state: `{"count":3}`, result: `{"count":4}`, newState: `{"count":4}`},
+		}},
+		{"a global a call that throws creates is no other session's", []step{
+			{proc: "failsMaking", error: "Error: no"},
+			{proc: "readMade", result: `{"made":null}`, newState: `{}`},
+			{proc: "failsMaking", state: `{"count":3}`, error: "Error: no"},
+			{proc: "readMade", result: `{"made":null}`, newState: `{}`},
+			{proc: "inc", result: `{"count":1}`, newState: `{"count":1}`},
 		}},
 		{"helpers with functions are the script's", []step{
 			{proc: "helper", result: `{"v":42}`, newState: `{}`},

@@ -546,17 +546,23 @@
   // its names were last scanned: a global a call creates is one more.
   var knownGlobals = globalAdds();
 
-  function collectState() {
+  // noteCreated marks the globals created since it last looked, so that the next call's reset
+  // removes those its session does not hold: call runs it after every call, one that throws
+  // too, since the instance then serves other sessions.
+  function noteCreated() {
     var adds = globalAdds();
-    if (adds !== knownGlobals) {
-      ownNames(global).forEach(function (k) {
-        if (!has(tracked, k) && !untracked[k] && trackable(k)) {
-          created[k] = true;
-          createdAny = true;
-        }
-      });
-      knownGlobals = adds;
-    }
+    if (adds === knownGlobals) return;
+    ownNames(global).forEach(function (k) {
+      if (!has(tracked, k) && !untracked[k] && trackable(k)) {
+        created[k] = true;
+        createdAny = true;
+      }
+    });
+    knownGlobals = adds;
+  }
+
+  // collectState answers the session's state after a call (noteCreated has run).
+  function collectState() {
     if (trackedNames.length === 0 && !createdAny) return '{}';
     var parts = [];
     var names = trackedNames.concat(keys(created)).sort();
@@ -627,6 +633,7 @@
     } finally {
       var st = cur;
       cur = idle;
+      noteCreated();
     }
     var state = collectState();
     if (res !== undefined && !(st.activeSet && st.active !== null)) return [res, state];
