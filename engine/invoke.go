@@ -131,7 +131,30 @@ func (inv *invoker) Invoke(ctx context.Context, adapter, procedure string, param
 	}
 	callee := *inv
 	callee.chain = chain
+	ctx, err = inv.calleeScripts(ctx, adapter)
+	if err != nil {
+		return nil, err
+	}
 	return e.procs.Call(adapters.WithInvoker(ctx, &callee), adapter, procedure, in)
+}
+
+// calleeScripts gives the called procedure its own adapter's script state of the session, as
+// the store holds it, in place of the caller's, which ctx carries while the caller runs (an
+// adapter would otherwise start from another adapter's globals and write into its state).
+// What the callee changes is not kept: a client's request keeps the state of the adapter it
+// called, and the session is not locked across the call.
+func (inv *invoker) calleeScripts(ctx context.Context, adapter string) (context.Context, error) {
+	st := &adapters.ScriptState{}
+	if validSessionID(inv.sessionID) {
+		s, err := inv.e.loadSession(ctx, inv.sessionID, inv.app, inv.e.now())
+		if err != nil {
+			return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: "the session could not be read", Err: err}
+		}
+		if !s.isNew {
+			st.In = s.st.Scripts[adapter]
+		}
+	}
+	return adapters.WithScriptState(ctx, st), nil
 }
 
 // envTest is the security test of the request's environment, which a procedure without one of
