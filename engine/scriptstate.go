@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/realmgate/realmgate/adapters"
 )
@@ -75,13 +78,14 @@ func (s *session) forgetScripts() {
 // calls a procedure) cannot wait on itself. The state is read before call and written after it
 // only if the session still holds the state call started from (compare and set): of two calls
 // of one session to one adapter that overlap, the first to end sets the state and the other's
-// is dropped, and a call that was in flight across a logout does not bring back what the
-// logout forgot.
+// is dropped, and a call that was in flight across a logout (or a login) keeps nothing: it
+// neither brings back what the logout forgot nor keeps what it computed for the user who left.
 //
 // call's error is returned as it is; an error saving the session is an *Error, and means the
 // call's result must not be answered (the state it relied on is lost).
 func (e *Engine) CallWithScriptState(ctx context.Context, app AppContext, sessionID, adapter string, call func(context.Context) error) error {
 	st := &adapters.ScriptState{}
+	var logins string
 	if validSessionID(sessionID) {
 		s, err := e.lockedSession(ctx, app, sessionID)
 		if err != nil {
@@ -91,6 +95,7 @@ func (e *Engine) CallWithScriptState(ctx context.Context, app AppContext, sessio
 			return call(adapters.WithScriptState(ctx, st)) // no session: the baseline, dropped
 		}
 		st.In = s.st.Scripts[adapter]
+		logins = s.logins()
 	} else {
 		return call(adapters.WithScriptState(ctx, st))
 	}
@@ -106,13 +111,32 @@ func (e *Engine) CallWithScriptState(ctx context.Context, app AppContext, sessio
 	if err != nil {
 		return err
 	}
-	if s.isNew || !bytes.Equal(s.st.Scripts[adapter], st.In) {
-		// The session ended, or its state changed during the call (a logout, an overlapping
-		// call): what this call computed from the old state is dropped.
+	if s.isNew || !bytes.Equal(s.st.Scripts[adapter], st.In) || s.logins() != logins {
+		// The session ended, its state changed during the call (a logout, an overlapping
+		// call), or so did who is logged in (a logout, even when the call started from no
+		// state): what this call computed for the session as it was is dropped.
 		return nil
 	}
 	s.setScript(adapter, st.Kept())
 	return e.saveSession(ctx, s)
+}
+
+// logins describes who is logged in to the session: each realm it has passed, with the
+// identity the realm gave. Equal descriptions, the same logins.
+func (s *session) logins() string {
+	names := make([]string, 0, len(s.st.Realms))
+	for name, rs := range s.st.Realms {
+		if rs != nil && rs.Passed {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	for _, name := range names {
+		id, _ := json.Marshal(s.st.Realms[name].Identity) // a map of JSON values: no error
+		fmt.Fprintf(&b, "%q:%s;", name, id)
+	}
+	return b.String()
 }
 
 // lockedSession loads the session under its lock (a request of the session in progress saves it

@@ -228,4 +228,30 @@ func TestProcedureScriptStateCompareAndSet(t *testing.T) {
 	if got := read(); got != "" {
 		t.Errorf("after a logout during a call, state %q", got)
 	}
+	// The same when the call started from no state at all, for the user the logout ends: what it
+	// computed for that user is dropped.
+	c.mustChallenge("adapterTwoStep")
+	res, err := c.answer("StepsRealm", `{"procedure":"step1","parameters":["carol"]}`)
+	if err != nil || res.Retry == nil {
+		t.Fatalf("step1 = %+v, %v", res, err)
+	}
+	token, _ := res.Retry.Challenges["StepsRealm"]["stepToken"].(string)
+	if res, err := c.answer("StepsRealm", `{"procedure":"step2","stepToken":"`+token+`"}`); err != nil || res.Identity == nil {
+		t.Fatalf("step2 = %+v, %v", res, err)
+	}
+	if err := l.eng.CallWithScriptState(ctx, c.app, c.sid, "Other", set(`{"carols":5}`, func() {
+		if err := l.eng.Logout(ctx, c.app, c.sid, "StepsRealm"); err != nil {
+			t.Fatal(err)
+		}
+	})); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.eng.CallWithScriptState(ctx, c.app, c.sid, "Other", func(ctx context.Context) error {
+		if in := adapters.ScriptStateOf(ctx).In; in != nil {
+			t.Errorf("after a logout during a call that started with no state, state %s", in)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
