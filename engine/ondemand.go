@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/realmgate/realmgate/policies"
 	"github.com/realmgate/realmgate/project"
@@ -74,7 +76,8 @@ func (e *Engine) login(ctx context.Context, req LoginRequest) (*LoginResult, err
 	x := &exchange{ctx: ctx, e: e, s: s, now: now, app: req.App, passive: req.Passive, test: test,
 		clientIP: req.Client, client: clientKey(req.Client)}
 	res := &LoginResult{NewSession: s.isNew}
-	if err := e.loginAllowed(x); err != nil {
+	notify, err := e.loginAllowed(x)
+	if err != nil {
 		e.finishRefused(x)
 		return nil, err
 	}
@@ -82,13 +85,23 @@ func (e *Engine) login(ctx context.Context, req LoginRequest) (*LoginResult, err
 		res.Identity = rs.Identity
 		return res, e.saveSession(ctx, s) // what the checks changed (a device sign-in forgotten)
 	}
+	step := stepOf(test, req.Realm)
+	if err := e.earlierStepsPassed(x, test, step, req.Realm); err != nil {
+		e.finishRefused(x)
+		return nil, err
+	}
 	realms := []string{req.Realm}
 	if s.st.InstanceID == "" && e.envTestHolds(req.App, project.RealmAntiXSRF) {
 		// The anti-XSRF token comes with the session's first challenge, as a protected request
 		// of the app would get it: the answer must then carry it.
 		realms = append([]string{project.RealmAntiXSRF}, realms...)
 	}
-	ch, err := e.challenge(x, test, policies.Decision{Outcome: policies.Challenge, Step: stepOf(test, req.Realm), Realms: realms})
+	if notify {
+		// A remote-disable notice the session has not acknowledged comes first, as it does
+		// before any protected resource of the app.
+		realms = append([]string{project.RealmRemoteDisable}, realms...)
+	}
+	ch, err := e.challenge(x, test, policies.Decision{Outcome: policies.Challenge, Step: step, Realms: realms})
 	if err != nil {
 		e.finishRefused(x)
 		return nil, err
@@ -105,25 +118,58 @@ func (e *Engine) login(ctx context.Context, req LoginRequest) (*LoginResult, err
 
 // loginAllowed applies what every request of the app meets before a challenge: a blocked
 // application version or device is refused, and a session that holds an anti-XSRF token must
-// carry it (a page on another origin cannot start a login in a victim's session).
-func (e *Engine) loginAllowed(x *exchange) error {
+// carry it (a page on another origin cannot start a login in a victim's session). notify says
+// that a remote-disable notice of the app waits for the session's acknowledgement.
+func (e *Engine) loginAllowed(x *exchange) (notify bool, err error) {
 	if env := e.envTest(x.app); env != nil {
 		if env.HasRealm(project.RealmRemoteDisable) {
-			if _, err := e.remoteDisableRule(x); err != nil {
-				return err
+			rule, err := e.remoteDisableRule(x)
+			if err != nil {
+				return false, err
 			}
+			notify = rule != nil
 		}
 		ex := *x
 		ex.test = env
 		if err := e.deviceBlocked(&ex); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if x.s.st.InstanceID != "" &&
 		subtle.ConstantTimeCompare([]byte(x.passive.InstanceID), []byte(x.s.st.InstanceID)) != 1 {
-		return errorf(CodeXSRF, "the WL-Instance-Id header is missing or wrong")
+		return false, errorf(CodeXSRF, "the WL-Instance-Id header is missing or wrong")
 	}
-	return nil
+	return notify, nil
+}
+
+// earlierStepsPassed refuses a login of realm, step step of test, while a realm of an earlier
+// step is not passed: a request for a resource the test protects would challenge those first,
+// and an on-demand login must not be a way around a first factor (a PIN guessed without the
+// password). The anti-XSRF realm is left to loginAllowed and the challenge, which carries it
+// to a session that has none.
+func (e *Engine) earlierStepsPassed(x *exchange, test *project.SecurityTest, step int, realm string) error {
+	if step <= 1 {
+		return nil
+	}
+	passed, err := e.observe(x)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, st := range test.Steps[:step-1] {
+		for _, r := range st {
+			if r != project.RealmAntiXSRF && !slices.Contains(passed, r) {
+				missing = append(missing, r)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &Error{Code: CodeLoginNotAllowed,
+		Message: fmt.Sprintf("realm %s is step %d of security test %s: log in to %s first, as a request for a resource the test protects would ask in that order",
+			realm, step, test.Name, strings.Join(missing, ", ")),
+		Details: map[string]any{"realm": realm, "securityTest": test.Name, "step": step, "missing": missing}}
 }
 
 // envTest returns the security test of the app's environment (nil when the environment is

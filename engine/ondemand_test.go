@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -66,7 +67,22 @@ func TestLoginOnDemand(t *testing.T) {
 		t.Errorf("Login when logged in: challenge %+v, new session %v, identity %v: want carol's identity", res.Challenge, res.NewSession, res.Identity)
 	}
 
-	// A realm of a later step: the step that holds it, and no anti-XSRF challenge again.
+	// A realm of a later step before the realms of the steps before it: refused, naming them, as
+	// a protected request would ask for those first (a PIN is no way around the password).
+	_, err = c.login("PinRealm")
+	var le *engine.Error
+	if !errors.As(err, &le) || le.Code != engine.CodeLoginNotAllowed || !strings.Contains(le.Message, "log in to PasswordRealm first") {
+		t.Fatalf("PinRealm before PasswordRealm: %v, want %s naming PasswordRealm", err, engine.CodeLoginNotAllowed)
+	}
+	if _, err := c.answer("PinRealm", `{"pin":"1234"}`); codeOf(err) != engine.CodeNoChallenge {
+		t.Errorf("an answer for PinRealm after the refusal: %v, want %s", err, engine.CodeNoChallenge)
+	}
+	if res, err := c.login("PasswordRealm"); err != nil || res.Challenge == nil {
+		t.Fatalf("PasswordRealm: %+v, %v", res, err)
+	}
+	c.mustSucceed("PasswordRealm", aliceCreds)
+
+	// Then the realm of the later step: the step that holds it, and no anti-XSRF challenge again.
 	res, err = c.login("PinRealm")
 	if err != nil {
 		t.Fatal(err)
@@ -182,5 +198,37 @@ func BenchmarkLoginOnDemand(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A remote-disable notice the session has not acknowledged comes with an on-demand login's
+// challenge, as it comes before any protected resource of the app; once acknowledged, not again.
+func TestLoginOnDemandRemoteDisableNotice(t *testing.T) {
+	t.Parallel()
+	l := newLab(t)
+	notify := []store.Rule{{Action: "notify", Message: "Maintenance on Sunday", MessageID: "maint-1"}}
+	if err := l.eng.SetRules(t.Context(), "admin", labApp, "android", notify); err != nil {
+		t.Fatal(err)
+	}
+	c := l.client("android", "2.1.0")
+	res, err := c.login("FormRealm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"FormRealm", project.RealmAntiXSRF, project.RealmRemoteDisable}, realmsOf(res.Challenge)); diff != "" {
+		t.Fatalf("realms challenged (-want +got):\n%s", diff)
+	}
+	if got := res.Challenge.Challenges[project.RealmRemoteDisable]["messageId"]; got != "maint-1" {
+		t.Errorf("the notice's id %v, want maint-1", got)
+	}
+	if _, err := c.answer(project.RealmRemoteDisable, `{"acknowledged":true,"messageId":"maint-1"}`); err != nil {
+		t.Fatal(err)
+	}
+	res, err = c.login("FormRealm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"FormRealm"}, realmsOf(res.Challenge)); diff != "" {
+		t.Errorf("after the acknowledgement, realms challenged (-want +got):\n%s", diff)
 	}
 }
