@@ -142,11 +142,12 @@ func (e *Engine) loginAllowed(x *exchange) (notify bool, err error) {
 	return notify, nil
 }
 
-// earlierStepsPassed refuses a login of realm, step step of test, while a realm of an earlier
-// step is not passed: a request for a resource the test protects would challenge those first,
-// and an on-demand login must not be a way around a first factor (a PIN guessed without the
-// password). The anti-XSRF realm is left to loginAllowed and the challenge, which carries it
-// to a session that has none.
+// earlierStepsPassed refuses a login of realm, step step of test, while a login of an earlier
+// step (a realm that logs a user in, logsUserIn) is not passed: a request for a resource the
+// test protects would challenge it first, and an on-demand login must not be a way around a
+// first factor (a PIN guessed without the password). The realms that a protected request proves
+// by what it carries (anti-XSRF, device, authenticity, remote disable) are not asked for: they
+// do not log anyone in, and every protected request is checked for them again.
 func (e *Engine) earlierStepsPassed(x *exchange, test *project.SecurityTest, step int, realm string) error {
 	if step <= 1 {
 		return nil
@@ -158,7 +159,7 @@ func (e *Engine) earlierStepsPassed(x *exchange, test *project.SecurityTest, ste
 	var missing []string
 	for _, st := range test.Steps[:step-1] {
 		for _, r := range st {
-			if r != project.RealmAntiXSRF && !slices.Contains(passed, r) {
+			if e.logsUserIn(r) && !slices.Contains(passed, r) {
 				missing = append(missing, r)
 			}
 		}
@@ -199,9 +200,7 @@ func (e *Engine) envTestHolds(app AppContext, realm string) bool {
 // protected request got. A realm that identifies nobody by a login module, or that no test
 // holds, is refused.
 func (e *Engine) loginTest(app AppContext, realm string) (*project.SecurityTest, error) {
-	pr := e.project.Realms[realm]
-	if pr == nil || pr.Builtin || pr.LoginModule == "" ||
-		(pr.Class != nil && (pr.Class.Kind == "userCertificate" || pr.Class.Kind == "deviceProvisioning")) {
+	if !e.logsUserIn(realm) {
 		return nil, &Error{Code: CodeLoginNotAllowed,
 			Message: fmt.Sprintf("realm %s does not log a user in on request: it is challenged by the resources its security tests protect (only realms with a login module, such as form, Basic, header, LDAP or adapter-based realms, can be logged in to with POST /api/v1/login/{realm})", realm),
 			Details: map[string]any{"realm": realm}}
@@ -222,6 +221,16 @@ func (e *Engine) loginTest(app AppContext, realm string) (*project.SecurityTest,
 	}
 	sort.Strings(names)
 	return e.project.Tests[names[0]], nil
+}
+
+// logsUserIn reports whether realm identifies a person by a login module (form, Basic, header,
+// LDAP, adapter-based): the realms that can be logged in to on demand. The others are proved by
+// what a protected request carries (anti-XSRF, device, authenticity, remote disable) or depend on
+// another realm's login (a user certificate, a device's provisioning).
+func (e *Engine) logsUserIn(realm string) bool {
+	pr := e.project.Realms[realm]
+	return pr != nil && !pr.Builtin && pr.LoginModule != "" &&
+		(pr.Class == nil || (pr.Class.Kind != "userCertificate" && pr.Class.Kind != "deviceProvisioning"))
 }
 
 // stepOf returns the step (from 1) of test that holds realm.
