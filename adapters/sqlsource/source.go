@@ -220,7 +220,7 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	var text string
+	var text, procedure string
 	rows := false
 	switch {
 	case req.Statement != nil && req.Procedure == nil:
@@ -236,6 +236,7 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 		if text, err = procedureCall(s.target.Dialect, *req.Procedure, len(args)); err != nil {
 			return Answer{}, err
 		}
+		procedure = *req.Procedure
 		rows = true
 	default:
 		return Answer{}, errors.New("the request names a statement or a procedure, exactly one")
@@ -245,8 +246,24 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 		ctx, cancel = context.WithTimeout(ctx, s.opts.MaxDuration)
 		defer cancel()
 	}
+	var db querier = s.db
+	if procedure != "" && s.target.Dialect == PostgreSQL {
+		// The check and the call share a connection, so that they see the same search_path.
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return Answer{}, s.dbError(ctx, err)
+		}
+		defer conn.Close()
+		if err := pgCheckProcedure(ctx, conn, procedure); err != nil {
+			if errors.Is(err, ErrProcedureRefused) {
+				return Answer{}, err
+			}
+			return Answer{}, s.dbError(ctx, err)
+		}
+		db = conn
+	}
 	if !rows {
-		res, err := s.db.ExecContext(ctx, text, args...)
+		res, err := db.ExecContext(ctx, text, args...)
 		if err != nil {
 			return Answer{}, s.dbError(ctx, err)
 		}
@@ -256,7 +273,7 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 		}
 		return Answer{IsSuccessful: true, UpdateStatementResult: &UpdateResult{UpdateCount: n}}, nil
 	}
-	rs, err := s.db.QueryContext(ctx, text, args...)
+	rs, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return Answer{}, s.dbError(ctx, err)
 	}
@@ -266,6 +283,58 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 		return Answer{}, s.dbError(ctx, err)
 	}
 	return Answer{IsSuccessful: true, ResultSet: set}, nil
+}
+
+// querier is what runs a request: the pool, or one connection of it.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// pgProcedureQuery lists the routines that a procedure name may resolve to on PostgreSQL, with
+// their schema and whether an extension installed them. An unqualified name matches those of
+// the session's search path and, whatever the path says, pg_catalog's and
+// information_schema's: pg_catalog is searched first unless the path names it later, so
+// "query_to_xml" is pg_catalog.query_to_xml. The name is a parameter, never SQL text.
+const pgProcedureQuery = `SELECT n.nspname::text,
+	EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+		WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e')
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE p.proname = $1::text AND CASE WHEN $2::text = ''
+	THEN n.nspname = ANY (pg_catalog.current_schemas(true)) OR n.nspname IN ('pg_catalog', 'information_schema')
+	ELSE n.nspname = $2::text END`
+
+// pgCheckProcedure refuses, with ErrProcedureRefused, a procedure name that resolves to a
+// routine of a system schema or of an extension (dblink, say, wherever it was installed):
+// PostgreSQL's built-ins include functions that run SQL text passed as a parameter
+// (query_to_xml, dblink) or change the pooled session (set_config), and the name is call-time
+// data. It asks the database each time rather than keep a list of names, which would miss
+// the next version's functions and what an extension adds; nothing is cached, since a
+// routine may be created or dropped at any time.
+func pgCheckProcedure(ctx context.Context, q querier, name string) error {
+	schema, routine, ok := strings.Cut(strings.ToLower(name), ".") // unquoted names fold to lower case
+	if !ok {
+		schema, routine = "", schema
+	}
+	rs, err := q.QueryContext(ctx, pgProcedureQuery, routine, schema)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var nsp string
+		var ext bool
+		if err := rs.Scan(&nsp, &ext); err != nil {
+			return err
+		}
+		if systemSchema(PostgreSQL, nsp) {
+			return fmt.Errorf("%w: %s is a routine of PostgreSQL's schema %s, not one of the application's", ErrProcedureRefused, name, nsp)
+		}
+		if ext {
+			return fmt.Errorf("%w: %s is a routine that an extension installed in schema %s, not one of the application's", ErrProcedureRefused, name, nsp)
+		}
+	}
+	return rs.Err()
 }
 
 // rowCapError is returned by collect past the row cap.

@@ -306,3 +306,71 @@ func TestPasswordNotInErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemProcedures: invokeSQLStoredProcedure's name is call-time data, so a routine of the
+// database system (PostgreSQL's query_to_xml runs SQL text given as a parameter; MySQL's
+// sys.execute_prepared_stmt likewise) or of an extension is refused before anything runs,
+// while the application's own procedure still runs.
+func TestSystemProcedures(t *testing.T) {
+	for _, tt := range []struct {
+		db      string
+		setup   []string
+		refused map[string]string // request: what the failure says
+		works   []string
+	}{
+		{
+			db:    "postgresql",
+			setup: []string{"CREATE EXTENSION dblink"},
+			refused: map[string]string{
+				`{"procedure": "query_to_xml", "parameters": ["SELECT name FROM accounts", true, false, ""]}`: "query_to_xml is a routine of PostgreSQL's schema pg_catalog",
+				`{"procedure": "QUERY_TO_XML", "parameters": ["SELECT name FROM accounts", true, false, ""]}`: "QUERY_TO_XML is a routine of PostgreSQL's schema pg_catalog",
+				`{"procedure": "pg_catalog.set_config", "parameters": ["search_path", "x", false]}`:           "pg_catalog.set_config is in pg_catalog",
+				`{"procedure": "set_config", "parameters": ["search_path", "x", false]}`:                      "set_config is a routine of PostgreSQL's schema pg_catalog",
+				`{"procedure": "information_schema._pg_char_max_length", "parameters": [1, 1]}`:               "is in information_schema",
+				`{"procedure": "pg_temp.f", "parameters": []}`:                                                "is in pg_temp",
+				`{"procedure": "lo_import", "parameters": ["/etc/passwd"]}`:                                   "lo_import is a routine of PostgreSQL's schema pg_catalog",
+				`{"procedure": "dblink_connect", "parameters": ["c", "dbname=postgres"]}`:                     "dblink_connect is a routine that an extension installed in schema public",
+				`{"procedure": "public.dblink", "parameters": ["dbname=postgres", "SELECT 1"]}`:               "public.dblink is a routine that an extension installed",
+			},
+			works: []string{`{"procedure": "get_account", "parameters": [2]}`, `{"procedure": "public.get_account", "parameters": [2]}`, `{"procedure": "Get_Account", "parameters": [2]}`},
+		},
+		{
+			db: "mysql",
+			refused: map[string]string{
+				`{"procedure": "sys.execute_prepared_stmt", "parameters": ["SELECT 1"]}`: "sys.execute_prepared_stmt is in sys",
+				`{"procedure": "SYS.execute_prepared_stmt", "parameters": ["SELECT 1"]}`: "is in SYS",
+				`{"procedure": "mysql.anything", "parameters": []}`:                      "mysql.anything is in mysql",
+				`{"procedure": "performance_schema.p", "parameters": []}`:                "is in performance_schema",
+				`{"procedure": "information_schema.p", "parameters": []}`:                "is in information_schema",
+			},
+			works: []string{`{"procedure": "get_account", "parameters": [2]}`},
+		},
+	} {
+		t.Run(tt.db, func(t *testing.T) {
+			var db database
+			for _, d := range databases {
+				if d.name == tt.db {
+					db = d
+				}
+			}
+			src, setup := db.open(t, sqlsource.Options{})
+			setup("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL, balance INTEGER)")
+			setup("INSERT INTO accounts VALUES (1, 'ann', 10), (2, 'bob', 20)")
+			setup(db.procedure)
+			for _, q := range tt.setup {
+				setup(q)
+			}
+			ctx := context.Background()
+			for req, want := range tt.refused {
+				got := do(t, ctx, src, req)
+				failed(t, got, "the procedure is refused: ")
+				failed(t, got, want)
+			}
+			for _, req := range tt.works {
+				if d := cmp.Diff(ok(map[string]any{"id": 2.0, "name": "bob"}), do(t, ctx, src, req)); d != "" {
+					t.Errorf("%s: (-want +got)\n%s", req, d)
+				}
+			}
+		})
+	}
+}
