@@ -374,3 +374,22 @@ func TestSystemProcedures(t *testing.T) {
 		})
 	}
 }
+
+// TestNumericSpecials: PostgreSQL's NUMERIC NaN and infinities (PostgreSQL 14 and later) are
+// strings in the answer; JSON has no such numbers, and they used to fail the whole answer.
+func TestNumericSpecials(t *testing.T) {
+	src, _ := databases[0].open(t, sqlsource.Options{})
+	for _, tt := range []struct {
+		req  string
+		want map[string]any
+	}{
+		{`{"statement": "SELECT 'NaN'::numeric AS a, 'Infinity'::numeric AS b, '-Infinity'::numeric AS c, 1.50::numeric AS d", "parameters": []}`,
+			ok(map[string]any{"a": "NaN", "b": "Infinity", "c": "-Infinity", "d": 1.5})},
+		{`{"statement": "SELECT x FROM (VALUES ('NaN'::numeric), (2)) AS v(x) ORDER BY x", "parameters": []}`,
+			ok(map[string]any{"x": 2.0}, map[string]any{"x": "NaN"})},
+	} {
+		if d := cmp.Diff(tt.want, do(t, context.Background(), src, tt.req)); d != "" {
+			t.Errorf("%s: (-want +got)\n%s", tt.req, d)
+		}
+	}
+}
