@@ -1,8 +1,11 @@
 package sqlsource_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -290,20 +293,81 @@ func TestAnswerBound(t *testing.T) {
 	}
 }
 
-// TestPasswordNotInErrors: a database that cannot be reached fails the call with a message that
-// names it, never with the password.
-func TestPasswordNotInErrors(t *testing.T) {
-	for _, url := range []string{"jdbc:postgresql://127.0.0.1:1/db?connectTimeout=1", "jdbc:mysql://127.0.0.1:1/db?connectTimeout=1000"} {
-		src, err := sqlsource.Open(sqlsource.Spec{URL: url, User: "u", Password: "pw-SECRET-1"}, sqlsource.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := src.Do(context.Background(), []byte(`{"statement": "SELECT 1", "parameters": []}`))
-		src.Close()
-		t.Logf("%s: %s", url, out)
-		if !strings.Contains(string(out), `"isSuccessful":false`) || strings.Contains(string(out), "pw-SECRET-1") {
-			t.Errorf("%s: %s", url, out)
-		}
+// closedPort returns a TCP port on 127.0.0.1 that nothing listens on.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	return port
+}
+
+// TestUnreachable: a database that cannot be reached, or that refuses the connection, fails
+// the call with a message that names neither its address, port, user nor password; the
+// daemon's log (the source's logger) has the driver's error, without the password.
+func TestUnreachable(t *testing.T) {
+	port := closedPort(t)
+	pg := pgtest.Start(t)
+	my := mysqltest.Shared(t)
+	for _, tt := range []struct {
+		name, url, user, password string
+		logged                    string // what the log holds and the answer must not
+	}{
+		{"postgresql closed port", "jdbc:postgresql://127.0.0.1:" + port + "/db?connectTimeout=1", "u-name-7", "pw-SECRET-1", port},
+		{"mysql closed port", "jdbc:mysql://127.0.0.1:" + port + "/db?connectTimeout=1000", "u-name-7", "pw-SECRET-1", port},
+		{"postgresql wrong password", "jdbc:postgresql://127.0.0.1:" + strconv.Itoa(pg.Port) + "/postgres?sslmode=disable", pgtest.User, "pw-SECRET-1", pgtest.User},
+		{"mysql wrong password", my.JDBCURL("mysql"), "u-name-7", "pw-SECRET-1", "u-name-7"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			src, err := sqlsource.Open(sqlsource.Spec{URL: tt.url, User: tt.user, Password: tt.password},
+				sqlsource.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			out := src.Do(context.Background(), []byte(`{"statement": "SELECT 1", "parameters": []}`))
+			want := `{"errors":["the data source could not be reached"],"isSuccessful":false}`
+			if d := cmp.Diff(want, string(out)); d != "" {
+				t.Errorf("(-want +got)\n%s", d)
+			}
+			if !strings.Contains(log.String(), tt.logged) || strings.Contains(log.String(), tt.password) {
+				t.Errorf("the log should hold the driver's error (%q) and not the password:\n%s", tt.logged, log.String())
+			}
+		})
+	}
+}
+
+// TestStatementErrors: a statement's error keeps what a developer needs, the SQLSTATE (MySQL's
+// error number) and the server's message.
+func TestStatementErrors(t *testing.T) {
+	for _, tt := range []struct {
+		db                string
+		syntax, duplicate string
+	}{
+		{"postgresql", `the statement failed: syntax error at or near "SELEC" (SQLSTATE 42601)`,
+			`the statement failed: duplicate key value violates unique constraint "accounts_pkey" (SQLSTATE 23505)`},
+		{"mysql", "the statement failed: Error 1064 (42000): You have an error in your SQL syntax",
+			"the statement failed: Error 1062 (23000): Duplicate entry '1' for key 'PRIMARY'"},
+		{"sqlite", `the statement failed: SQL logic error: near "SELEC": syntax error (1)`,
+			"the statement failed: constraint failed: UNIQUE constraint failed: accounts.id (1555)"},
+	} {
+		t.Run(tt.db, func(t *testing.T) {
+			var db database
+			for _, d := range databases {
+				if d.name == tt.db {
+					db = d
+				}
+			}
+			src, setup := db.open(t, sqlsource.Options{})
+			setup("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL)")
+			setup("INSERT INTO accounts VALUES (1, 'ann')")
+			ctx := context.Background()
+			failed(t, do(t, ctx, src, `{"statement": "SELEC 1", "parameters": []}`), tt.syntax)
+			failed(t, do(t, ctx, src, `{"statement": "INSERT INTO accounts VALUES (?, ?)", "parameters": [1, "bob"]}`), tt.duplicate)
+		})
 	}
 }
 
