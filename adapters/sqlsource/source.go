@@ -248,6 +248,10 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 			return Answer{}, err
 		}
 		procedure = *req.Procedure
+		if s.target.Dialect == MySQL && !strings.Contains(procedure, ".") && systemSchema(MySQL, s.target.Database) {
+			// An unqualified name is the default database's, here the server's own.
+			return Answer{}, fmt.Errorf("%w: %s would be a routine of %s, the database the data source's URL names, a schema of the database system", ErrProcedureRefused, procedure, s.target.Database)
+		}
 		rows = true
 	default:
 		return Answer{}, errors.New("the request names a statement or a procedure, exactly one")
@@ -383,7 +387,11 @@ func (s *Source) dbError(ctx context.Context, err error) error {
 		return errors.New("the database connection is closed")
 	}
 	guest := guestError(err)
-	s.opts.Logger.Warn("data source: the statement failed", "target", s.target.String(), "answer", guest.Error(), "error", err.Error())
+	level := slog.LevelInfo // a statement's error is the application's
+	if errors.Is(guest, ErrUnreachable) {
+		level = slog.LevelWarn // the operator's
+	}
+	s.opts.Logger.Log(context.Background(), level, "data source: the statement failed", "target", s.target.String(), "answer", guest.Error(), "error", err.Error())
 	return guest
 }
 

@@ -417,6 +417,17 @@ func TestSystemProcedures(t *testing.T) {
 					db = d
 				}
 			}
+			if tt.db == "mysql" {
+				// An unqualified name is the default database's: a URL naming sys makes it sys's.
+				s := mysqltest.Shared(t)
+				sys, err := sqlsource.Open(sqlsource.Spec{URL: s.JDBCURL("sys"), User: mysqltest.User, Password: mysqltest.Password}, sqlsource.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sys.Close()
+				failed(t, do(t, context.Background(), sys, `{"procedure": "execute_prepared_stmt", "parameters": ["SELECT 1"]}`),
+					"the procedure is refused: execute_prepared_stmt would be a routine of sys")
+			}
 			src, setup := db.open(t, sqlsource.Options{})
 			setup("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL, balance INTEGER)")
 			setup("INSERT INTO accounts VALUES (1, 'ann', 10), (2, 'bob', 20)")
