@@ -4,16 +4,23 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"regexp"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // database/sql driver "mysql"
+	"github.com/go-sql-driver/mysql" // database/sql driver "mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
-	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+	"modernc.org/sqlite"               // database/sql driver "sqlite"
 
 	"github.com/realmgate/realmgate/internal/secretfile"
 )
@@ -99,6 +106,7 @@ type Source struct {
 	target Target
 	db     *sql.DB
 	opts   Options
+	closed atomic.Bool // Close ran: database/sql's error for it is not exported
 }
 
 // Open checks spec, reads its password file and returns the source. It does not connect: a
@@ -144,7 +152,10 @@ func (s *Source) Target() Target { return s.target }
 func (s *Source) DB() *sql.DB { return s.db }
 
 // Close closes the pool; calls after Close fail.
-func (s *Source) Close() error { return s.db.Close() }
+func (s *Source) Close() error {
+	s.closed.Store(true)
+	return s.db.Close()
+}
 
 // Request is what a guest asks of its data source: a statement with its parameters, or a
 // stored procedure with its parameters.
@@ -220,7 +231,7 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	var text string
+	var text, procedure string
 	rows := false
 	switch {
 	case req.Statement != nil && req.Procedure == nil:
@@ -236,6 +247,11 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 		if text, err = procedureCall(s.target.Dialect, *req.Procedure, len(args)); err != nil {
 			return Answer{}, err
 		}
+		procedure = *req.Procedure
+		if s.target.Dialect == MySQL && !strings.Contains(procedure, ".") && systemSchema(MySQL, s.target.Database) {
+			// An unqualified name is the default database's, here the server's own.
+			return Answer{}, fmt.Errorf("%w: %s would be a routine of %s, the database the data source's URL names, a schema of the database system", ErrProcedureRefused, procedure, s.target.Database)
+		}
 		rows = true
 	default:
 		return Answer{}, errors.New("the request names a statement or a procedure, exactly one")
@@ -245,8 +261,24 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 		ctx, cancel = context.WithTimeout(ctx, s.opts.MaxDuration)
 		defer cancel()
 	}
+	var db querier = s.db
+	if procedure != "" && s.target.Dialect == PostgreSQL {
+		// The check and the call share a connection, so that they see the same search_path.
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return Answer{}, s.dbError(ctx, err)
+		}
+		defer conn.Close()
+		if err := pgCheckProcedure(ctx, conn, procedure); err != nil {
+			if errors.Is(err, ErrProcedureRefused) {
+				return Answer{}, err
+			}
+			return Answer{}, s.dbError(ctx, err)
+		}
+		db = conn
+	}
 	if !rows {
-		res, err := s.db.ExecContext(ctx, text, args...)
+		res, err := db.ExecContext(ctx, text, args...)
 		if err != nil {
 			return Answer{}, s.dbError(ctx, err)
 		}
@@ -256,7 +288,7 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 		}
 		return Answer{IsSuccessful: true, UpdateStatementResult: &UpdateResult{UpdateCount: n}}, nil
 	}
-	rs, err := s.db.QueryContext(ctx, text, args...)
+	rs, err := db.QueryContext(ctx, text, args...)
 	if err != nil {
 		return Answer{}, s.dbError(ctx, err)
 	}
@@ -266,6 +298,58 @@ func (s *Source) do(ctx context.Context, request []byte) (Answer, error) {
 		return Answer{}, s.dbError(ctx, err)
 	}
 	return Answer{IsSuccessful: true, ResultSet: set}, nil
+}
+
+// querier is what runs a request: the pool, or one connection of it.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// pgProcedureQuery lists the routines that a procedure name may resolve to on PostgreSQL, with
+// their schema and whether an extension installed them. An unqualified name matches those of
+// the session's search path and, whatever the path says, pg_catalog's and
+// information_schema's: pg_catalog is searched first unless the path names it later, so
+// "query_to_xml" is pg_catalog.query_to_xml. The name is a parameter, never SQL text.
+const pgProcedureQuery = `SELECT n.nspname::text,
+	EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+		WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid AND d.deptype = 'e')
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE p.proname = $1::text AND CASE WHEN $2::text = ''
+	THEN n.nspname = ANY (pg_catalog.current_schemas(true)) OR n.nspname IN ('pg_catalog', 'information_schema')
+	ELSE n.nspname = $2::text END`
+
+// pgCheckProcedure refuses, with ErrProcedureRefused, a procedure name that resolves to a
+// routine of a system schema or of an extension (dblink, say, wherever it was installed):
+// PostgreSQL's built-ins include functions that run SQL text passed as a parameter
+// (query_to_xml, dblink) or change the pooled session (set_config), and the name is call-time
+// data. It asks the database each time rather than keep a list of names, which would miss
+// the next version's functions and what an extension adds; nothing is cached, since a
+// routine may be created or dropped at any time.
+func pgCheckProcedure(ctx context.Context, q querier, name string) error {
+	schema, routine, ok := strings.Cut(strings.ToLower(name), ".") // unquoted names fold to lower case
+	if !ok {
+		schema, routine = "", schema
+	}
+	rs, err := q.QueryContext(ctx, pgProcedureQuery, routine, schema)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var nsp string
+		var ext bool
+		if err := rs.Scan(&nsp, &ext); err != nil {
+			return err
+		}
+		if systemSchema(PostgreSQL, nsp) {
+			return fmt.Errorf("%w: %s is a routine of PostgreSQL's schema %s, not one of the application's", ErrProcedureRefused, name, nsp)
+		}
+		if ext {
+			return fmt.Errorf("%w: %s is a routine that an extension installed in schema %s, not one of the application's", ErrProcedureRefused, name, nsp)
+		}
+	}
+	return rs.Err()
 }
 
 // rowCapError is returned by collect past the row cap.
@@ -278,7 +362,16 @@ func (e *rowCapError) Error() string {
 	return fmt.Sprintf("the statement returned more than %d rows, the host's cap on one result: narrow it with WHERE or LIMIT", e.max)
 }
 
-// dbError words a database error for the guest: a deadline says so plainly.
+// ErrUnreachable is the guest's whole answer when the database could not be reached or refused
+// the connection: the driver's error names hosts, ports, users and databases, which are the
+// operator's business, and goes to the daemon's log instead.
+var ErrUnreachable = errors.New("the data source could not be reached")
+
+// dbError words a database error for the guest: a deadline says so plainly. The guest's answer
+// often goes to the client unchanged (return WL.Server.invokeSQLStatement(...)), so it keeps
+// what a developer needs of a statement's error (the SQLSTATE or MySQL error number and the
+// server's message) and nothing about the connection; the full error goes to the source's
+// logger, which the daemon gives each adapter.
 func (s *Source) dbError(ctx context.Context, err error) error {
 	var rc *rowCapError
 	if errors.As(err, &rc) {
@@ -287,10 +380,91 @@ func (s *Source) dbError(ctx context.Context, err error) error {
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return errors.New("the statement ran past the call's deadline and was cancelled")
 	}
+	if s.closed.Load() {
+		return errors.New("the data source is closed")
+	}
 	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) {
 		return errors.New("the database connection is closed")
 	}
-	return fmt.Errorf("the statement failed: %v", err)
+	guest := guestError(err)
+	level := slog.LevelInfo // a statement's error is the application's
+	if errors.Is(guest, ErrUnreachable) {
+		level = slog.LevelWarn // the operator's
+	}
+	s.opts.Logger.Log(context.Background(), level, "data source: the statement failed", "target", s.target.String(), "answer", guest.Error(), "error", err.Error())
+	return guest
+}
+
+// guestError is what the guest learns of a driver's error err. Only errors whose text the
+// database server wrote about the statement pass (PostgreSQL's and MySQL's with their codes,
+// SQLite's, which has no connection), MySQL's with any 'user'@'host' taken out; a connection
+// failure is ErrUnreachable, and any other error (a driver's own, whose text is not known to
+// be free of connection details) a generic failure.
+func guestError(err error) error {
+	var (
+		pe *pgconn.PgError
+		me *mysql.MySQLError
+		le *sqlite.Error
+	)
+	switch {
+	case unreachable(err):
+		return ErrUnreachable
+	case errors.As(err, &pe):
+		return fmt.Errorf("the statement failed: %s (SQLSTATE %s)", pe.Message, pe.Code)
+	case errors.As(err, &me):
+		msg := mysqlAccount.ReplaceAllString(me.Message, "the data source's user")
+		if me.SQLState != [5]byte{} {
+			return fmt.Errorf("the statement failed: Error %d (%s): %s", me.Number, me.SQLState[:], msg)
+		}
+		return fmt.Errorf("the statement failed: Error %d: %s", me.Number, msg)
+	case errors.As(err, &le):
+		return fmt.Errorf("the statement failed: %s", le.Error())
+	}
+	return errors.New("the statement failed: the database driver reported an error, which the host's log holds")
+}
+
+// mysqlAccount is a MySQL account as the server's messages name it ('user'@'host').
+var mysqlAccount = regexp.MustCompile(`'[^']*'@'[^']*'`)
+
+// unreachable reports whether err says that the database could not be reached, refused the
+// connection (its authentication, its database, its limits) or went away.
+func unreachable(err error) bool {
+	var (
+		ce *pgconn.ConnectError
+		ne net.Error
+		pe *pgconn.PgError
+		me *mysql.MySQLError
+	)
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne):
+		return true
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, pgconn.ErrConnClosed),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	case errors.As(err, &pe):
+		switch {
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "28"): // connection, authorization
+			return true
+		case pe.Code == "3D000", pe.Code == "53300": // no such database, too many connections
+			return true
+		case pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // shutdown, crash, starting
+			return true
+		}
+	case errors.As(err, &me):
+		return mysqlUnreachable[me.Number] || me.Number >= 2000 && me.Number < 3000 // 2xxx: the client's
+	}
+	return false
+}
+
+// mysqlUnreachable are the MySQL and MariaDB error numbers of a connection refused or lost:
+// too many connections, bad handshake, access denied (to the server, to the database, without
+// a password), unknown database, host blocked or not allowed, the user's connection limits, an
+// authentication method the client lacks, an expired password, a locked account, a server
+// shutting down, a connection killed.
+var mysqlUnreachable = map[uint16]bool{
+	1040: true, 1043: true, 1044: true, 1045: true, 1049: true, 1053: true, 1129: true, 1130: true,
+	1203: true, 1226: true, 1251: true, 1698: true, 1862: true, 1927: true, 3118: true,
 }
 
 // collect reads the rows of rs into JSON objects, column name to value, up to the row cap.

@@ -1,8 +1,11 @@
 package sqlsource_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -290,19 +293,178 @@ func TestAnswerBound(t *testing.T) {
 	}
 }
 
-// TestPasswordNotInErrors: a database that cannot be reached fails the call with a message that
-// names it, never with the password.
-func TestPasswordNotInErrors(t *testing.T) {
-	for _, url := range []string{"jdbc:postgresql://127.0.0.1:1/db?connectTimeout=1", "jdbc:mysql://127.0.0.1:1/db?connectTimeout=1000"} {
-		src, err := sqlsource.Open(sqlsource.Spec{URL: url, User: "u", Password: "pw-SECRET-1"}, sqlsource.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := src.Do(context.Background(), []byte(`{"statement": "SELECT 1", "parameters": []}`))
-		src.Close()
-		t.Logf("%s: %s", url, out)
-		if !strings.Contains(string(out), `"isSuccessful":false`) || strings.Contains(string(out), "pw-SECRET-1") {
-			t.Errorf("%s: %s", url, out)
+// closedPort returns a TCP port on 127.0.0.1 that nothing listens on.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	return port
+}
+
+// TestUnreachable: a database that cannot be reached, or that refuses the connection, fails
+// the call with a message that names neither its address, port, user nor password; the
+// daemon's log (the source's logger) has the driver's error, without the password.
+func TestUnreachable(t *testing.T) {
+	port := closedPort(t)
+	pg := pgtest.Start(t)
+	my := mysqltest.Shared(t)
+	for _, tt := range []struct {
+		name, url, user, password string
+		logged                    string // what the log holds and the answer must not
+	}{
+		{"postgresql closed port", "jdbc:postgresql://127.0.0.1:" + port + "/db?connectTimeout=1", "u-name-7", "pw-SECRET-1", port},
+		{"mysql closed port", "jdbc:mysql://127.0.0.1:" + port + "/db?connectTimeout=1000", "u-name-7", "pw-SECRET-1", port},
+		{"postgresql wrong password", "jdbc:postgresql://127.0.0.1:" + strconv.Itoa(pg.Port) + "/postgres?sslmode=disable", pgtest.User, "pw-SECRET-1", pgtest.User},
+		{"mysql wrong password", my.JDBCURL("mysql"), "u-name-7", "pw-SECRET-1", "u-name-7"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			src, err := sqlsource.Open(sqlsource.Spec{URL: tt.url, User: tt.user, Password: tt.password},
+				sqlsource.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			out := src.Do(context.Background(), []byte(`{"statement": "SELECT 1", "parameters": []}`))
+			want := `{"errors":["the data source could not be reached"],"isSuccessful":false}`
+			if d := cmp.Diff(want, string(out)); d != "" {
+				t.Errorf("(-want +got)\n%s", d)
+			}
+			if !strings.Contains(log.String(), tt.logged) || strings.Contains(log.String(), tt.password) {
+				t.Errorf("the log should hold the driver's error (%q) and not the password:\n%s", tt.logged, log.String())
+			}
+		})
+	}
+}
+
+// TestStatementErrors: a statement's error keeps what a developer needs, the SQLSTATE (MySQL's
+// error number) and the server's message.
+func TestStatementErrors(t *testing.T) {
+	for _, tt := range []struct {
+		db                string
+		syntax, duplicate string
+	}{
+		{"postgresql", `the statement failed: syntax error at or near "SELEC" (SQLSTATE 42601)`,
+			`the statement failed: duplicate key value violates unique constraint "accounts_pkey" (SQLSTATE 23505)`},
+		{"mysql", "the statement failed: Error 1064 (42000): You have an error in your SQL syntax",
+			"the statement failed: Error 1062 (23000): Duplicate entry '1' for key 'PRIMARY'"},
+		{"sqlite", `the statement failed: SQL logic error: near "SELEC": syntax error (1)`,
+			"the statement failed: constraint failed: UNIQUE constraint failed: accounts.id (1555)"},
+	} {
+		t.Run(tt.db, func(t *testing.T) {
+			var db database
+			for _, d := range databases {
+				if d.name == tt.db {
+					db = d
+				}
+			}
+			src, setup := db.open(t, sqlsource.Options{})
+			setup("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL)")
+			setup("INSERT INTO accounts VALUES (1, 'ann')")
+			ctx := context.Background()
+			failed(t, do(t, ctx, src, `{"statement": "SELEC 1", "parameters": []}`), tt.syntax)
+			failed(t, do(t, ctx, src, `{"statement": "INSERT INTO accounts VALUES (?, ?)", "parameters": [1, "bob"]}`), tt.duplicate)
+		})
+	}
+}
+
+// TestSystemProcedures: invokeSQLStoredProcedure's name is call-time data, so a routine of the
+// database system (PostgreSQL's query_to_xml runs SQL text given as a parameter; MySQL's
+// sys.execute_prepared_stmt likewise) or of an extension is refused before anything runs,
+// while the application's own procedure still runs.
+func TestSystemProcedures(t *testing.T) {
+	for _, tt := range []struct {
+		db      string
+		setup   []string
+		refused map[string]string // request: what the failure says
+		works   []string
+	}{
+		{
+			db:    "postgresql",
+			setup: []string{"CREATE EXTENSION dblink"},
+			refused: map[string]string{
+				`{"procedure": "query_to_xml", "parameters": ["SELECT name FROM accounts", true, false, ""]}`: "query_to_xml is a routine of PostgreSQL's schema pg_catalog",
+				`{"procedure": "QUERY_TO_XML", "parameters": ["SELECT name FROM accounts", true, false, ""]}`: "QUERY_TO_XML is a routine of PostgreSQL's schema pg_catalog",
+				`{"procedure": "pg_catalog.set_config", "parameters": ["search_path", "x", false]}`:           "pg_catalog.set_config is in pg_catalog",
+				`{"procedure": "set_config", "parameters": ["search_path", "x", false]}`:                      "set_config is a routine of PostgreSQL's schema pg_catalog",
+				`{"procedure": "information_schema._pg_char_max_length", "parameters": [1, 1]}`:               "is in information_schema",
+				`{"procedure": "pg_temp.f", "parameters": []}`:                                                "is in pg_temp",
+				`{"procedure": "lo_import", "parameters": ["/etc/passwd"]}`:                                   "lo_import is a routine of PostgreSQL's schema pg_catalog",
+				`{"procedure": "dblink_connect", "parameters": ["c", "dbname=postgres"]}`:                     "dblink_connect is a routine that an extension installed in schema public",
+				`{"procedure": "public.dblink", "parameters": ["dbname=postgres", "SELECT 1"]}`:               "public.dblink is a routine that an extension installed",
+			},
+			works: []string{`{"procedure": "get_account", "parameters": [2]}`, `{"procedure": "public.get_account", "parameters": [2]}`, `{"procedure": "Get_Account", "parameters": [2]}`},
+		},
+		{
+			db: "mysql",
+			refused: map[string]string{
+				`{"procedure": "sys.execute_prepared_stmt", "parameters": ["SELECT 1"]}`: "sys.execute_prepared_stmt is in sys",
+				`{"procedure": "SYS.execute_prepared_stmt", "parameters": ["SELECT 1"]}`: "is in SYS",
+				`{"procedure": "mysql.anything", "parameters": []}`:                      "mysql.anything is in mysql",
+				`{"procedure": "performance_schema.p", "parameters": []}`:                "is in performance_schema",
+				`{"procedure": "information_schema.p", "parameters": []}`:                "is in information_schema",
+			},
+			works: []string{`{"procedure": "get_account", "parameters": [2]}`},
+		},
+	} {
+		t.Run(tt.db, func(t *testing.T) {
+			var db database
+			for _, d := range databases {
+				if d.name == tt.db {
+					db = d
+				}
+			}
+			if tt.db == "mysql" {
+				// An unqualified name is the default database's: a URL naming sys makes it sys's.
+				s := mysqltest.Shared(t)
+				sys, err := sqlsource.Open(sqlsource.Spec{URL: s.JDBCURL("sys"), User: mysqltest.User, Password: mysqltest.Password}, sqlsource.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sys.Close()
+				failed(t, do(t, context.Background(), sys, `{"procedure": "execute_prepared_stmt", "parameters": ["SELECT 1"]}`),
+					"the procedure is refused: execute_prepared_stmt would be a routine of sys")
+			}
+			src, setup := db.open(t, sqlsource.Options{})
+			setup("CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL, balance INTEGER)")
+			setup("INSERT INTO accounts VALUES (1, 'ann', 10), (2, 'bob', 20)")
+			setup(db.procedure)
+			for _, q := range tt.setup {
+				setup(q)
+			}
+			ctx := context.Background()
+			for req, want := range tt.refused {
+				got := do(t, ctx, src, req)
+				failed(t, got, "the procedure is refused: ")
+				failed(t, got, want)
+			}
+			for _, req := range tt.works {
+				if d := cmp.Diff(ok(map[string]any{"id": 2.0, "name": "bob"}), do(t, ctx, src, req)); d != "" {
+					t.Errorf("%s: (-want +got)\n%s", req, d)
+				}
+			}
+		})
+	}
+}
+
+// TestNumericSpecials: PostgreSQL's NUMERIC NaN and infinities (PostgreSQL 14 and later) are
+// strings in the answer; JSON has no such numbers, and they used to fail the whole answer.
+func TestNumericSpecials(t *testing.T) {
+	src, _ := databases[0].open(t, sqlsource.Options{})
+	for _, tt := range []struct {
+		req  string
+		want map[string]any
+	}{
+		{`{"statement": "SELECT 'NaN'::numeric AS a, 'Infinity'::numeric AS b, '-Infinity'::numeric AS c, 1.50::numeric AS d", "parameters": []}`,
+			ok(map[string]any{"a": "NaN", "b": "Infinity", "c": "-Infinity", "d": 1.5})},
+		{`{"statement": "SELECT x FROM (VALUES ('NaN'::numeric), (2)) AS v(x) ORDER BY x", "parameters": []}`,
+			ok(map[string]any{"x": 2.0}, map[string]any{"x": "NaN"})},
+	} {
+		if d := cmp.Diff(tt.want, do(t, context.Background(), src, tt.req)); d != "" {
+			t.Errorf("%s: (-want +got)\n%s", tt.req, d)
 		}
 	}
 }

@@ -25,6 +25,9 @@ var (
 	ErrPlaceholders = errors.New("the statement's placeholders do not match its parameters")
 	ErrStacked      = errors.New("one statement per call: the text goes on after a semicolon")
 	ErrUnterminated = errors.New("the statement has an unterminated quote or comment")
+	// ErrProcedureRefused: invokeSQLStoredProcedure names a routine of the database system
+	// (or of an extension) rather than one of the application's.
+	ErrProcedureRefused = errors.New("the procedure is refused")
 )
 
 // prepare checks text and returns it with its placeholders in d's syntax, and the number of
@@ -201,6 +204,9 @@ func procedureCall(d Dialect, name string, n int) (string, error) {
 	if !procedureName.MatchString(name) {
 		return "", fmt.Errorf("the procedure name %s is not an identifier (letters, digits and _, optionally schema.name)", safeName(name))
 	}
+	if schema, _, ok := strings.Cut(name, "."); ok && systemSchema(d, schema) {
+		return "", fmt.Errorf("%w: %s is in %s, a schema of the database system, not the application's", ErrProcedureRefused, name, schema)
+	}
 	if n > maxParameters {
 		return "", fmt.Errorf("%w: more than %d parameters", ErrPlaceholders, maxParameters)
 	}
@@ -220,4 +226,22 @@ func procedureCall(d Dialect, name string, n int) (string, error) {
 		return "CALL " + name + "(" + args + ")", nil
 	}
 	return "", errors.New("SQLite has no stored procedures: run the statement with invokeSQLStatement")
+}
+
+// systemSchema reports whether schema (as the guest wrote it, unquoted) is one the database
+// system owns. The procedure's name is call-time data, and the routines of these schemas are
+// not the application's: PostgreSQL's pg_catalog has functions that run SQL text passed as a
+// parameter (query_to_xml) or change the pooled session (set_config), MySQL's sys has
+// execute_prepared_stmt, and mysql, performance_schema and information_schema hold the
+// server's own state. Unquoted names compare case-insensitively (PostgreSQL folds them to
+// lower case; MySQL's schema names are case-insensitive on most file systems).
+func systemSchema(d Dialect, schema string) bool {
+	s := strings.ToLower(schema)
+	switch d {
+	case PostgreSQL:
+		return s == "information_schema" || strings.HasPrefix(s, "pg_")
+	case MySQL:
+		return s == "sys" || s == "mysql" || s == "information_schema" || s == "performance_schema"
+	}
+	return false
 }

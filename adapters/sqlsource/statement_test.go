@@ -54,6 +54,16 @@ func TestProcedureCall(t *testing.T) {
 		{PostgreSQL, "app.get_user", "SELECT * FROM app.get_user($1, $2)"},
 		{MySQL, "getUser", "CALL getUser(?, ?)"},
 		{MySQL, "x(1); DROP TABLE t", ""},
+		{PostgreSQL, "pg_catalog.set_config", ""},
+		{PostgreSQL, "PG_Catalog.query_to_xml", ""},
+		{PostgreSQL, "pg_toast.f", ""},
+		{PostgreSQL, "information_schema._pg_expandarray", ""},
+		{PostgreSQL, "pgapp.get_user", "SELECT * FROM pgapp.get_user($1, $2)"},
+		{MySQL, "sys.execute_prepared_stmt", ""},
+		{MySQL, "MySQL.anything", ""},
+		{MySQL, "performance_schema.p", ""},
+		{MySQL, "information_schema.p", ""},
+		{MySQL, "app.sys", "CALL app.sys(?, ?)"},
 		{SQLite, "p", ""},
 	} {
 		got, err := procedureCall(tt.d, tt.name, 2)

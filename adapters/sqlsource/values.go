@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -94,11 +95,15 @@ func jsonValue(v any, dbType string) any {
 }
 
 // textValue is a text column's value: a JSON number for exact numeric types, else the string.
+// An exact number that JSON cannot write (PostgreSQL's NUMERIC NaN, Infinity and -Infinity)
+// stays a string: json.Number("NaN") would fail the whole answer when it is marshalled.
 func textValue(s, dbType string) any {
-	if numericTypes[dbType] {
-		if _, err := strconv.ParseFloat(s, 64); err == nil {
-			return json.Number(s)
-		}
+	if numericTypes[dbType] && jsonNumber.MatchString(s) {
+		return json.Number(s)
 	}
 	return s
 }
+
+// jsonNumber is JSON's number grammar (RFC 8259 section 6). strconv.ParseFloat accepts more
+// ("NaN", "Inf", "0x1p-2", "1_000"), none of which encoding/json writes.
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
