@@ -80,14 +80,43 @@ func TestSQLiteAttachRefused(t *testing.T) {
 		`{"statement": "ATTACH DATABASE ? AS d", "parameters": ["` + other + `"]}`,
 		`{"statement": "ATTACH '` + other + `' AS d", "parameters": []}`,
 		`{"statement": "ATTACH ':memory:' AS d", "parameters": []}`,
+		`{"statement": "VACUUM INTO '` + other + `'", "parameters": []}`, // which attaches its target
 	} {
-		failed(t, do(t, ctx, src, req), "not authorized")
+		failed(t, do(t, ctx, src, req), "authoriz")
 	}
 	if _, err := os.Stat(other); !os.IsNotExist(err) {
 		t.Errorf("ATTACH created %s: %v", other, err)
 	}
 	if d := cmp.Diff(ok(map[string]any{"n": 1.0}), do(t, ctx, src, `{"statement": "SELECT 1 AS n", "parameters": []}`)); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
+	}
+}
+
+// TestMySQLUseSSL: useSSL=true requires TLS, so a server without it (the test's) is refused
+// rather than sent the password in plaintext; without useSSL the same server is reached.
+func TestMySQLUseSSL(t *testing.T) {
+	s := mysqltest.Shared(t)
+	db := s.NewDatabase(t)
+	for _, tt := range []struct {
+		params string
+		want   bool
+	}{
+		{"?useSSL=false", true},
+		{"?useSSL=true", false},
+		{"?useSSL=true&verifyServerCertificate=false", false},
+		{"?requireSSL=true", false},
+	} {
+		t.Run(tt.params, func(t *testing.T) {
+			src, err := sqlsource.Open(sqlsource.Spec{URL: s.JDBCURL(db) + tt.params, User: mysqltest.User, Password: mysqltest.Password}, sqlsource.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			out := string(src.Do(context.Background(), []byte(`{"statement": "SELECT 1 AS n", "parameters": []}`)))
+			if got := strings.Contains(out, `"isSuccessful":true`); got != tt.want {
+				t.Errorf("connected: %v, want %v: %s", got, tt.want, out)
+			}
+		})
 	}
 }
 
