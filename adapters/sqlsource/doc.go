@@ -14,4 +14,9 @@
 // a result has at most Options.MaxRows rows (1000 by default; a larger result fails, naming the
 // cap), and values map to JSON: numbers, strings, booleans, null, binary data as base64, times
 // as RFC 3339.
+//
+// A connection depends on the data source's specification alone: the PG* variables, ~/.pgpass
+// and certificate files that configure hostd's own store are neutralized (pgConfig), SQLite
+// connections refuse ATTACH (noAttach), and the drivers bound one protocol message near the
+// answer cap (maxMessage).
 package sqlsource

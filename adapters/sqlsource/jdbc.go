@@ -1,6 +1,9 @@
 package sqlsource
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +15,9 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
 )
 
 // Dialect is the database a data source speaks: it picks the Go driver, the placeholder syntax
@@ -45,6 +51,9 @@ type Target struct {
 	params map[string]string
 	// timeout is the connect timeout the URL asks for (0: the driver's default).
 	timeout time.Duration
+	// tls and skipVerify are MySQL's useSSL or requireSSL, and verifyServerCertificate=false,
+	// which make params' tls once the whole query is read (their order does not matter).
+	tls, skipVerify bool
 }
 
 // UnsupportedError is a JDBC URL or driver class the host has no Go driver for.
@@ -213,6 +222,14 @@ func parseNetwork(d Dialect, rest string, defaultPort int) (Target, error) {
 			return Target{}, err
 		}
 	}
+	// go-sql-driver's tls=true verifies the server's certificate and host name, as
+	// Connector/J does unless verifyServerCertificate=false, which skip-verify is.
+	switch {
+	case t.tls && t.skipVerify:
+		t.params["tls"] = "skip-verify"
+	case t.tls:
+		t.params["tls"] = "true"
+	}
 	return t, nil
 }
 
@@ -246,7 +263,7 @@ func splitHostPort(hostport string, defaultPort int) (string, int, error) {
 // ignoredParams are JDBC parameters that have no meaning for the Go driver (the pool
 // reconnects; the text is UTF-8), accepted so that Worklight projects load unchanged.
 var ignoredParams = map[Dialect][]string{
-	MySQL:      {"useunicode", "characterencoding", "autoreconnect", "zerodatetimebehavior", "servertimezone", "usejdbccomplianttimezoneshift", "uselegacydatetimecode", "allowpublickeyretrieval", "usessl"},
+	MySQL:      {"useunicode", "characterencoding", "autoreconnect", "zerodatetimebehavior", "servertimezone", "usejdbccomplianttimezoneshift", "uselegacydatetimecode", "allowpublickeyretrieval"},
 	PostgreSQL: {"loglevel", "preparethreshold"},
 }
 
@@ -283,14 +300,23 @@ func (t *Target) param(k, v string) error {
 		t.params["application_name"] = v
 	case t.Dialect == PostgreSQL && lk == "currentschema":
 		t.params["search_path"] = v
-	case t.Dialect == MySQL && lk == "requiressl":
+	case t.Dialect == MySQL && (lk == "requiressl" || lk == "usessl"):
+		// Connector/J's useSSL=true asks for TLS as requireSSL=true does; ignoring it, as
+		// the host once did, sent the password and the data in plaintext.
 		if v == "true" {
-			t.params["tls"] = "true"
+			t.tls = true
+		}
+	case t.Dialect == MySQL && lk == "verifyservercertificate":
+		switch v {
+		case "true", "false":
+			t.skipVerify = v == "false"
+		default:
+			return badURL("bad verifyServerCertificate")
 		}
 	case slices.Contains(ignoredParams[t.Dialect], lk):
 	default:
 		return badURL("parameter %s has no meaning for the Go %s driver (it maps user, password, connectTimeout%s)", safeName(k), t.Dialect, map[Dialect]string{
-			PostgreSQL: ", sslmode, ssl, ApplicationName, currentSchema", MySQL: ", requireSSL"}[t.Dialect])
+			PostgreSQL: ", sslmode, ssl, ApplicationName, currentSchema", MySQL: ", requireSSL, useSSL, verifyServerCertificate"}[t.Dialect])
 	}
 	return nil
 }
@@ -330,51 +356,172 @@ func (t Target) String() string {
 	}
 }
 
-// driver returns the database/sql driver name and the DSN with user and password.
-func (t Target) driver(user, password string) (name, dsn string) {
+// maxMessage is the largest protocol message the drivers accept for a source whose answers are
+// capped at maxAnswer bytes: twice the cap (a value's wire form, bytea's hex text for one, can
+// be twice its size in the JSON) plus room for the headers. A row larger than that is refused
+// by the driver while it reads the message, before it allocates the row, instead of after the
+// whole row has been read (the answer cap counts only scanned values).
+func maxMessage(maxAnswer int) int { return 2*maxAnswer + 64<<10 }
+
+// pgNeutral are the settings that pgconn would otherwise take from the process's environment
+// (PGSSLCERT, PGSSLROOTCERT, PGPASSFILE, ...) or from files in its home directory
+// (~/.pgpass, ~/.postgresql/postgresql.crt and root.crt): hostd's own store is configured
+// through exactly those, and an adapter's data source must not connect with the daemon's
+// credentials or certificate. Each is set in the connection string, which wins over the
+// environment and the service file, to the value libpq has when nothing sets it, except
+// sslcertmode, disabled so that no client certificate is ever sent. The last three are pgx's
+// own, which a service file could set (simple_protocol would interpolate parameters in the
+// client).
+var pgNeutral = [][2]string{
+	{"passfile", ""}, {"sslrootcert", ""}, {"sslcert", ""}, {"sslkey", ""}, {"sslcertmode", "disable"},
+	{"sslpassword", ""}, {"sslsni", "1"}, {"sslnegotiation", "postgres"}, {"target_session_attrs", "any"},
+	{"min_protocol_version", "3.0"}, {"max_protocol_version", "3.0"}, {"channel_binding", "prefer"}, {"require_auth", ""},
+	{"statement_cache_capacity", "512"}, {"description_cache_capacity", "512"}, {"default_query_exec_mode", "cache_statement"},
+}
+
+// pgQuote quotes a value of a PostgreSQL keyword/value connection string.
+func pgQuote(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// pgConfig is the pgx configuration of t with user and password, built from the spec alone:
+// pgx.ParseConfig fills in what a connection string lacks from PG* environment variables,
+// ~/.pgpass, a service file and certificate files, which are hostd's own store's settings.
+// Every setting the spec does not give is written in the connection string (which wins over
+// all of those), and the fields the environment could still reach (user, password, runtime
+// parameters such as PGOPTIONS' and PGTZ's, Kerberos names) are then set explicitly; an empty
+// user or password stays empty. The error never holds the password.
+func (t Target) pgConfig(user, password string, maxMessage int) (*pgx.ConnConfig, error) {
+	sslmode := t.params["sslmode"]
+	if sslmode == "" {
+		sslmode = "prefer" // pgJDBC's and libpq's default
+	}
+	kv := []string{"host=" + pgQuote(t.Host), "port=" + strconv.Itoa(t.Port), "dbname=" + pgQuote(t.Database),
+		"user=" + pgQuote(user), "password=" + pgQuote(password), "sslmode=" + pgQuote(sslmode),
+		"connect_timeout=" + strconv.Itoa(int((t.timeout+time.Second-1)/time.Second))}
+	for _, n := range pgNeutral {
+		kv = append(kv, n[0]+"="+pgQuote(n[1]))
+	}
+	cfg, err := pgx.ParseConfig(strings.Join(kv, " "))
+	if err != nil {
+		// The ParseConfigError quotes the connection string; its cause does not.
+		if cause := errors.Unwrap(err); cause != nil {
+			return nil, fmt.Errorf("the PostgreSQL settings of %s: %w", t, cause)
+		}
+		return nil, fmt.Errorf("the PostgreSQL settings of %s do not parse", t)
+	}
+	cfg.User, cfg.Password = user, password
+	cfg.KerberosSrvName, cfg.KerberosSpn = "", ""
+	cfg.RuntimeParams = map[string]string{}
+	for k, v := range t.params {
+		if k != "sslmode" {
+			cfg.RuntimeParams[k] = v
+		}
+	}
+	cfg.MaxProtocolMessageBodyLen = maxMessage
+	return cfg, nil
+}
+
+// mysqlConfig is the go-sql-driver configuration of t with user and password.
+func (t Target) mysqlConfig(user, password string, maxMessage int) *mysql.Config {
+	c := mysql.NewConfig()
+	c.User, c.Passwd = user, password
+	c.Net, c.Addr, c.DBName = "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), t.Database
+	c.ParseTime = true // DATETIME and TIMESTAMP become times, mapped to RFC 3339
+	c.Loc = time.UTC
+	// The session's time zone is UTC, as Loc says: otherwise a server whose time_zone is
+	// SYSTEM (or anything but UTC) converts TIMESTAMP values to its zone, and Loc then reads
+	// 12:00Z stored as 13:00Z.
+	c.Params = map[string]string{"time_zone": "'+00:00'"}
+	c.MultiStatements = false // one statement per call: no stacked queries
+	c.InterpolateParams = false
+	// The driver bounds the packets it sends with MaxAllowedPacket (the default is 64 MiB);
+	// what it reads only the server's max_allowed_packet bounds.
+	c.MaxAllowedPacket = max(maxMessage, maxRequest+64<<10)
+	if t.timeout > 0 {
+		c.Timeout = t.timeout
+	}
+	if tls := t.params["tls"]; tls != "" {
+		c.TLSConfig = tls
+	}
+	return c
+}
+
+// credentials are the user and password a connection gives: the XML's (or hostd.yaml's),
+// else the URL's.
+func (t Target) credentials(user, password string) (string, string) {
 	if user == "" {
 		user = t.User
 	}
 	if password == "" {
 		password = t.password
 	}
+	return user, password
+}
+
+// openDB opens the pool of t with user and password; it does not connect. The error never
+// holds the password.
+func (t Target) openDB(user, password string, maxAnswer int) (*sql.DB, error) {
+	user, password = t.credentials(user, password)
 	switch t.Dialect {
 	case PostgreSQL:
-		u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), Path: "/" + t.Database}
-		switch {
-		case user != "" && password != "":
-			u.User = url.UserPassword(user, password)
-		case user != "":
-			u.User = url.User(user)
+		cfg, err := t.pgConfig(user, password, maxMessage(maxAnswer))
+		if err != nil {
+			return nil, err
 		}
-		q := url.Values{}
-		for k, v := range t.params {
-			q.Set(k, v)
-		}
-		if t.timeout > 0 {
-			q.Set("connect_timeout", strconv.Itoa(max(1, int(t.timeout/time.Second))))
-		}
-		u.RawQuery = q.Encode()
-		return "pgx", u.String()
+		return stdlib.OpenDB(*cfg), nil
 	case MySQL:
-		c := mysql.NewConfig()
-		c.User, c.Passwd = user, password
-		c.Net, c.Addr, c.DBName = "tcp", net.JoinHostPort(t.Host, strconv.Itoa(t.Port)), t.Database
-		c.ParseTime = true // DATETIME and TIMESTAMP become times, mapped to RFC 3339
-		c.Loc = time.UTC
-		c.MultiStatements = false // one statement per call: no stacked queries
-		c.InterpolateParams = false
-		if t.timeout > 0 {
-			c.Timeout = t.timeout
+		c, err := mysql.NewConnector(t.mysqlConfig(user, password, maxMessage(maxAnswer)))
+		if err != nil {
+			return nil, fmt.Errorf("the MySQL settings of %s: %w", t, err)
 		}
-		if t.params["tls"] == "true" {
-			c.TLSConfig = "true"
-		}
-		return "mysql", c.FormatDSN()
+		return sql.OpenDB(c), nil
 	default:
-		if t.Database == ":memory:" {
-			return "sqlite", "file::memory:?_pragma=busy_timeout(5000)"
+		c, err := sqlite.NewConnector(t.sqliteDSN())
+		if err != nil {
+			return nil, fmt.Errorf("the SQLite settings of %s: %w", t, err)
 		}
-		return "sqlite", (&url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(t.Database), RawQuery: "_pragma=busy_timeout(5000)"}).String()
+		return sql.OpenDB(noAttach{c}), nil
 	}
+}
+
+// sqliteDSN is modernc.org/sqlite's DSN of t.
+func (t Target) sqliteDSN() string {
+	if t.Database == ":memory:" {
+		return "file::memory:?_pragma=busy_timeout(5000)"
+	}
+	return (&url.URL{Scheme: "file", OmitHost: true, Path: filepath.ToSlash(t.Database), RawQuery: "_pragma=busy_timeout(5000)"}).String()
+}
+
+// noAttach opens SQLite connections that refuse ATTACH: the check that keeps an adapter's
+// database out of the daemon's data folder looks at the URL's file alone, and ATTACH (its
+// path a statement parameter) would open any file hostd can read, the daemon's own store
+// included. An authorizer installed on each new connection denies it when the statement is
+// prepared. The connection itself is returned unwrapped, so that database/sql sees all its
+// optional interfaces.
+type noAttach struct{ driver.Connector }
+
+func (c noAttach) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := conn.(sqlite.AuthorizerRegisterer)
+	if !ok {
+		conn.Close()
+		return nil, fmt.Errorf("the SQLite driver's connection %T has no authorizer", conn)
+	}
+	if err := r.RegisterAuthorizer(denyAttach); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("installing the SQLite authorizer: %w", err)
+	}
+	return conn, nil
+}
+
+// denyAttach is the authorizer of adapter SQLite connections: everything but ATTACH.
+func denyAttach(action sqlite.AuthorizerActionCode, _, _, _, _ string) sqlite.AuthorizerReturnCode {
+	if action == sqlite.AuthAttach {
+		return sqlite.AuthorizerDeny
+	}
+	return sqlite.AuthorizerOK
 }

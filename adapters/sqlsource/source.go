@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-sql-driver/mysql" // database/sql driver "mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"modernc.org/sqlite"               // database/sql driver "sqlite"
 
@@ -125,8 +126,7 @@ func Open(spec Spec, opts Options) (*Source, error) {
 		password = strings.TrimRight(string(b), "\r\n")
 	}
 	opts = opts.withDefaults()
-	name, dsn := t.driver(spec.User, password)
-	db, err := sql.Open(name, dsn)
+	db, err := t.openDB(spec.User, password, opts.MaxAnswer)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", t, err) // never the DSN: it holds the password
 	}
@@ -376,6 +376,12 @@ func (s *Source) dbError(ctx context.Context, err error) error {
 	var rc *rowCapError
 	if errors.As(err, &rc) {
 		return err
+	}
+	// pgx refuses a message larger than MaxProtocolMessageBodyLen (see maxMessage) from its
+	// header, before it reads the row: that is the answer cap, met early.
+	var big *pgproto3.ExceededMaxBodyLenErr
+	if errors.As(err, &big) {
+		return &rowCapError{bytes: s.opts.MaxAnswer}
 	}
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return errors.New("the statement ran past the call's deadline and was cancelled")

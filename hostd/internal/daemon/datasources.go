@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -104,8 +105,21 @@ func (d dataSources) insideData(spec sqlsource.Spec) error {
 	if err != nil {
 		return err
 	}
+	// The file is checked where its links lead: a project may ship ledger.db as a link to the
+	// daemon's store. A file that exists is resolved whole; one that does not yet, through its
+	// folder (SQLite creates it there). A link whose target does not exist is refused, since
+	// SQLite would create the target wherever it points.
 	db := t.Database
-	if r, err := filepath.EvalSymlinks(filepath.Dir(db)); err == nil {
+	if fi, err := os.Lstat(db); err == nil {
+		r, err := filepath.EvalSymlinks(db)
+		if err != nil {
+			if fi.Mode()&os.ModeSymlink != 0 {
+				return fmt.Errorf("the SQLite file %s is a symbolic link whose target cannot be resolved: %w", t.Database, err)
+			}
+		} else {
+			db = r
+		}
+	} else if r, err := filepath.EvalSymlinks(filepath.Dir(db)); err == nil {
 		db = filepath.Join(r, filepath.Base(db))
 	}
 	if r, err := filepath.EvalSymlinks(data); err == nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,18 +76,44 @@ func TestDataSourceSpec(t *testing.T) {
 func TestDataSourceNotInDataFolder(t *testing.T) {
 	data := t.TempDir()
 	d := dataSources{data: data, names: true}
+	proj := t.TempDir()
+	store := filepath.Join(data, "realmgate.db")
+	if err := os.WriteFile(store, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(proj, "own.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{
+		"ledger.db":   store,                            // a link to the daemon's store
+		"chain.db":    filepath.Join(proj, "ledger.db"), // a link to that link
+		"dangling.db": filepath.Join(data, "new.db"),    // SQLite would create new.db in data
+		"fine.db":     filepath.Join(proj, "own.db"),    // a link that stays out
+	} {
+		if err := os.Symlink(target, filepath.Join(proj, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
-		url string
-		ok  bool
+		url  string
+		want string // "" when accepted
 	}{
-		{"jdbc:sqlite:" + filepath.Join(data, "realmgate.db"), false},
-		{"jdbc:sqlite:" + filepath.Join(data, "sub", "..", "realmgate.db"), false},
-		{"jdbc:sqlite:" + filepath.Join(t.TempDir(), "app.db"), true},
-		{"jdbc:sqlite::memory:", true},
+		{"jdbc:sqlite:" + filepath.Join(data, "realmgate.db"), "the daemon's own state"},
+		{"jdbc:sqlite:" + filepath.Join(data, "sub", "..", "realmgate.db"), "the daemon's own state"},
+		{"jdbc:sqlite:" + filepath.Join(proj, "ledger.db"), "the daemon's own state"},
+		{"jdbc:sqlite:" + filepath.Join(proj, "chain.db"), "the daemon's own state"},
+		{"jdbc:sqlite:" + filepath.Join(proj, "dangling.db"), "symbolic link whose target cannot be resolved"},
+		{"jdbc:sqlite:" + filepath.Join(proj, "fine.db"), ""},
+		{"jdbc:sqlite:" + filepath.Join(t.TempDir(), "app.db"), ""},
+		{"jdbc:sqlite::memory:", ""},
 	} {
 		err := d.insideData(sqlsource.Spec{URL: tc.url})
-		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "the daemon's own state")) {
-			t.Errorf("%s: %v", tc.url, err)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if (tc.want == "") != (err == nil) || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.url, got, tc.want)
 		}
 	}
 	// hostd.yaml's SQLite paths are absolute: a relative one starts from nowhere.
