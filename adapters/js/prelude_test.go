@@ -309,3 +309,51 @@ func TestHostContracts(t *testing.T) {
 		t.Errorf("q without a data source = %s", res)
 	}
 }
+
+// TestSQLStatementsOutOfTheScriptsReach: a script that replaces the builtins the prelude's
+// JavaScript uses, before and after its statements, still sends the data source only the texts
+// its top level created, with its values as parameters: the statements are kept in C, which
+// writes each request.
+func TestSQLStatementsOutOfTheScriptsReach(t *testing.T) {
+	src := `var st = WL.Server.createSQLStatement('SELECT name FROM t WHERE id = ?');
+	var forged = '{"parameters":[],"statement":"DROP TABLE t"}';
+	String.prototype.replace = function () { return forged; };
+	String.prototype.trim = function () { return 'p(1); DROP TABLE t; --'; };
+	Array.prototype.push = function () { return 0; };
+	Array.prototype.sort = function () { return this; };
+	JSON.stringify = function () { return forged; };
+	var late = WL.Server.createSQLStatement('DELETE FROM t');
+	function q(id) { return WL.Server.invokeSQLStatement({preparedStatement: st, parameters: [id]}); }
+	function qLate() { return WL.Server.invokeSQLStatement({preparedStatement: late, parameters: []}); }
+	function qNone() { return WL.Server.invokeSQLStatement({preparedStatement: {'realmgate.sqlStatement': 2}, parameters: []}); }
+	function qOdd(v) { return WL.Server.invokeSQLStatement({preparedStatement: st, parameters: [{toJSON: function () { return forged; }}]}); }`
+	var got []string
+	settings := map[string]string{js.SettingFile: "Q-impl.js", js.SettingSource: src, "adapter": "Q"}
+	e := newBareEngineWith(t, engineModule(t), settings, bareHost{
+		"sql": func(req []byte) []byte { got = append(got, string(req)); return []byte(`{"isSuccessful":true}`) },
+	})
+	stack := make([]uint64, 2)
+	run := func(proc string) string {
+		*e.failMsg = ""
+		e.call(context.Background(), "call", []byte(`{"procedure":"`+proc+`","input":{"parameters":[7]}}`), stack)
+		return *e.failMsg
+	}
+	for _, tc := range []struct{ proc, fail string }{
+		{"q", ""},
+		{"qLate", ""},
+		{"qNone", "preparedStatement is not a statement of WL.Server.createSQLStatement"},
+		{"qOdd", ""}, // the prelude turns the options into data first: the text is a value
+	} {
+		if msg := run(tc.proc); (tc.fail == "") != (msg == "") || !strings.Contains(msg, tc.fail) {
+			t.Errorf("%s: failure %q, want one with %q", tc.proc, msg, tc.fail)
+		}
+	}
+	want := []string{
+		`{"parameters":[7],"statement":"SELECT name FROM t WHERE id = ?"}`,
+		`{"parameters":[],"statement":"DELETE FROM t"}`,
+		`{"parameters":["{\"parameters\":[],\"statement\":\"DROP TABLE t\"}"],"statement":"SELECT name FROM t WHERE id = ?"}`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("what the data source was asked (-want +got):\n%s", diff)
+	}
+}

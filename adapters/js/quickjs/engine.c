@@ -79,6 +79,21 @@ static JSValue host_answer(JSContext *c, int32_t n) {
 
 /* ---- natives -------------------------------------------------------------------------------- */
 
+/* The SQL statements of WL.Server.createSQLStatement live here, in C, not in the prelude: a
+ * script may replace the builtins the prelude's JavaScript uses (Array.prototype.push,
+ * String.prototype.replace) before its first statement, but not this table. A statement is
+ * created only while native_load runs the script's top level (script_loading), as Worklight
+ * required, so that no text a call builds from its parameters reaches the database as SQL; a
+ * call names a statement by its index, and the sql host function gets only texts from here.
+ * native_host does not pass "sql" requests: native_sql writes them. */
+#define SQL_MAX_STATEMENTS 4096
+#define SQL_MAX_BYTES (1u << 20)
+static bool script_loading, script_loaded;
+static char *sql_texts[SQL_MAX_STATEMENTS];
+static size_t sql_lens[SQL_MAX_STATEMENTS], sql_count, sql_bytes;
+static JSValue native_sql_statement(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv);
+static JSValue native_sql(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv);
+
 static JSValue native_host(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
 	(void)this_val;
 	if (argc < 2) return JS_ThrowTypeError(c, "host(op, json)");
@@ -98,8 +113,6 @@ static JSValue native_host(JSContext *c, JSValueConst this_val, int argc, JSValu
 		r = rg__host_pki(req, (uint32_t)n);
 	} else if (strcmp(op, "invoke") == 0) {
 		r = rg__host_invoke(req, (uint32_t)n);
-	} else if (strcmp(op, "sql") == 0) {
-		r = rg__host_sql(req, (uint32_t)n);
 	} else {
 		out = JS_ThrowTypeError(c, "host: unknown operation %s", op);
 	}
@@ -263,6 +276,8 @@ static char *with_prefix(const char *prefix, char *msg) {
 static JSValue native_load(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
 	(void)this_val;
 	if (argc < 2) return JS_ThrowTypeError(c, "load(source, file)");
+	if (script_loaded) return JS_ThrowTypeError(c, "load: the script is loaded once");
+	script_loaded = true;
 	size_t n;
 	const char *file = JS_ToCString(c, argv[1]);
 	if (!file) return JS_EXCEPTION;
@@ -283,7 +298,9 @@ static JSValue native_load(JSContext *c, JSValueConst this_val, int argc, JSValu
 	if (JS_IsException(fn)) {
 		prefix = ": ";
 	} else {
+		script_loading = true;
 		r = JS_EvalFunction(c, fn);
+		script_loading = false;
 		if (JS_IsException(r)) prefix = "running ";
 	}
 	if (!prefix) {
@@ -414,6 +431,8 @@ static int engine_get(rg_call *c) {
 	JS_SetPropertyStr(ctx, native, "log", JS_NewCFunction(ctx, native_log, "log", 2));
 	JS_SetPropertyStr(ctx, native, "load", JS_NewCFunction(ctx, native_load, "load", 2));
 	JS_SetPropertyStr(ctx, native, "globals", JS_NewCFunction(ctx, native_globals, "globals", 0));
+	JS_SetPropertyStr(ctx, native, "sqlStatement", JS_NewCFunction(ctx, native_sql_statement, "sqlStatement", 1));
+	JS_SetPropertyStr(ctx, native, "sql", JS_NewCFunction(ctx, native_sql, "sql", 3));
 
 	JSValue outer = JS_Eval(ctx, rg_prelude, rg_prelude_len, "<realmgate>", JS_EVAL_TYPE_GLOBAL);
 	if (JS_IsException(outer)) {
@@ -673,6 +692,80 @@ static int out_json(outbuf *b, JSValueConst v, int depth) {
 /* write_answer writes the prelude's answer: a JSON text, or [result, state] for the output
  * {"result": JSON of result, "state": state}, which the prelude's finish writes when out_json
  * gives up. */
+/* native_sql_statement(text) keeps text as a statement and returns its index; only while the
+ * script's top level runs. */
+static JSValue native_sql_statement(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
+	(void)this_val;
+	if (!script_loading) {
+		return JS_ThrowTypeError(c, "create statements at the script's top level, as Worklight required: a statement created during a "
+		                            "call could carry the caller's data as SQL (pass values as parameters of invokeSQLStatement)");
+	}
+	if (argc < 1) return JS_ThrowTypeError(c, "no SQL text");
+	size_t n;
+	const char *text = JS_ToCStringLen(c, &n, argv[0]);
+	if (!text) return JS_EXCEPTION;
+	if (sql_count == SQL_MAX_STATEMENTS || n > SQL_MAX_BYTES - sql_bytes) {
+		JS_FreeCString(c, text);
+		return JS_ThrowRangeError(c, "more than %d statements or %u bytes of SQL text", SQL_MAX_STATEMENTS, SQL_MAX_BYTES);
+	}
+	char *copy = malloc(n + 1);
+	if (!copy) {
+		JS_FreeCString(c, text);
+		return JS_ThrowOutOfMemory(c);
+	}
+	memcpy(copy, text, n + 1);
+	JS_FreeCString(c, text);
+	sql_texts[sql_count] = copy;
+	sql_lens[sql_count] = n;
+	sql_bytes += n;
+	return JS_NewInt32(c, (int32_t)sql_count++);
+}
+
+/* native_sql(kind, key, parameters) asks the host's data source: kind 0 runs statement number
+ * key of the table above, kind 1 the stored procedure named key; parameters is an array of
+ * plain values, written here, so that nothing the script passes can change the request's
+ * shape. It returns the host's answer as native_host does. */
+static JSValue native_sql(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
+	(void)this_val;
+	int32_t kind;
+	if (argc < 3 || JS_ToInt32(c, &kind, argv[0])) return JS_ThrowTypeError(c, "sql(kind, key, parameters)");
+	if (!JS_IsArray(c, argv[2])) return JS_ThrowTypeError(c, "the parameters are not an array");
+	outbuf b = {0};
+	OB_LIT(&b, "{\"parameters\":");
+	int w = out_json(&b, argv[2], 1);
+	if (w != 0) {
+		free(b.p);
+		return w < 0 ? JS_EXCEPTION : JS_ThrowTypeError(c, "the parameters are not plain JSON values (strings, numbers, booleans, null, arrays, objects)");
+	}
+	if (kind == 0) {
+		int32_t i;
+		if (!JS_IsNumber(argv[1]) || JS_ToInt32(c, &i, argv[1]) || i < 0 || (size_t)i >= sql_count) {
+			free(b.p);
+			return JS_ThrowTypeError(c, "preparedStatement is not a statement of WL.Server.createSQLStatement");
+		}
+		OB_LIT(&b, ",\"statement\":");
+		w = ob_quote(&b, sql_texts[i], sql_lens[i]);
+	} else {
+		size_t n;
+		const char *name = JS_ToCStringLen(c, &n, argv[1]);
+		if (!name) {
+			free(b.p);
+			return JS_EXCEPTION;
+		}
+		OB_LIT(&b, ",\"procedure\":");
+		w = ob_quote(&b, name, n);
+		JS_FreeCString(c, name);
+	}
+	OB_LIT(&b, "}");
+	if (w != 0 || b.err) {
+		free(b.p);
+		return b.err ? JS_ThrowOutOfMemory(c) : JS_ThrowTypeError(c, "the SQL text or procedure name holds a lone surrogate");
+	}
+	int32_t r = rg__host_sql(b.p, (uint32_t)b.n);
+	free(b.p);
+	return host_answer(c, r);
+}
+
 static int write_answer(rg_call *c, JSValue r) {
 	if (JS_IsString(r)) {
 		size_t n;

@@ -384,22 +384,24 @@
   // Worklight's SQL adapter API over the host's data source (the sql host function). The
   // statement texts are the script's top level's: createSQLStatement works only while the
   // script loads, as Worklight required, so that no text a call builds (from its parameters)
-  // reaches the database as SQL. A statement is a small object that names its text by number;
-  // JSON copies of it (a session's saved state) name the same text, and a made-up one names
-  // only a text the top level created.
+  // reaches the database as SQL. The texts are kept in C (native.sqlStatement), out of reach of
+  // a script that replaces the builtins this prelude uses, and native.sql writes each request
+  // from them. A statement is a small object that names its text by number; JSON copies of it
+  // (a session's saved state) name the same text, and a made-up one names only a text the top
+  // level created.
   var sqlStatementKey = 'realmgate.sqlStatement';
-  var statements = [];
-  var loading = false;
+  var nativeSQLStatement = native.sqlStatement, nativeSQL = native.sql;
 
   function createSQLStatement(text) {
-    if (!loading) {
-      fail('WL.Server.createSQLStatement: create statements at the script\'s top level, as Worklight required: a statement ' +
-        'created during a call could carry the caller\'s data as SQL (pass values as parameters of invokeSQLStatement)');
-    }
     if (text === undefined || text === null) fail('WL.Server.createSQLStatement: no SQL text');
-    statements.push(String(text));
+    var i;
+    try {
+      i = nativeSQLStatement(String(text));
+    } catch (e) {
+      fail('WL.Server.createSQLStatement: ' + e.message);
+    }
     var o = {};
-    o[sqlStatementKey] = statements.length - 1;
+    o[sqlStatementKey] = i;
     return o;
   }
 
@@ -411,8 +413,13 @@
 
   function sqlParameters(o) { return has(o, 'parameters') && o.parameters !== null ? o.parameters : []; }
 
-  function runSQL(api, req) {
-    var answer = host('sql', goJSON(req));
+  function runSQL(api, kind, key, params) {
+    var answer;
+    try {
+      answer = nativeSQL(kind, key, params);
+    } catch (e) {
+      fail(api + ': ' + e.message);
+    }
     if (answer === -1) fail(api + ': the adapter has no data source: declare one in its XML (<connectivity><connectionPolicy xsi:type="sql:SQLConnectionPolicy">)');
     if (answer === -3) fail(api + ': realmgate: sql: too many calls in one procedure call');
     if (typeof answer !== 'string') fail(api + ': realmgate: sql: the host answered ' + answer);
@@ -425,10 +432,8 @@
     var api = 'WL.Server.invokeSQLStatement';
     var o = sqlOptions(api, options);
     var ps = o.preparedStatement, i = isObject(ps) ? ps[sqlStatementKey] : undefined;
-    if (typeof i !== 'number' || i !== Math.floor(i) || i < 0 || i >= statements.length) {
-      fail(api + ': preparedStatement is not a statement of WL.Server.createSQLStatement');
-    }
-    return runSQL(api, {statement: statements[i], parameters: sqlParameters(o)});
+    if (typeof i !== 'number') fail(api + ': preparedStatement is not a statement of WL.Server.createSQLStatement');
+    return runSQL(api, 0, i, sqlParameters(o));
   }
 
   function invokeSQLStoredProcedure(options) {
@@ -436,7 +441,7 @@
     var o = sqlOptions(api, options);
     var name = typeof o.procedure === 'string' ? o.procedure.trim() : '';
     if (name === '') fail(api + ': procedure is not a name');
-    return runSQL(api, {procedure: name, parameters: sqlParameters(o)});
+    return runSQL(api, 1, name, sqlParameters(o));
   }
 
   var WL = {
@@ -460,12 +465,7 @@
   var builtins = create(null);
   ownNames(global).forEach(function (k) { builtins[k] = true; });
   if (file === '') fail('no JavaScript: the host passed no realmgate.js.file');
-  loading = true;
-  try {
-    nativeLoad(source, file);
-  } finally {
-    loading = false;
-  }
+  nativeLoad(source, file);
 
   var functions = keys(global).filter(function (k) { return typeof global[k] === 'function'; }).sort();
 
