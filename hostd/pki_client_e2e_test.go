@@ -235,7 +235,7 @@ func TestClientProvisioningWithMDMActivationCode(t *testing.T) {
 	mdm := adaptertest.CachedBuild(t, "mdmbridge-hostd", []string{
 		"../sdk-wasm/c/examples/mdmbridge/mdmbridge.c", "../sdk-wasm/c/src/realmgate.c", "../sdk-wasm/c/src/json.c",
 		"../sdk-wasm/c/src/pki.c", "../sdk-wasm/c/include/realmgate.h", "../sdk-wasm/c/src/internal.h", "../sdk-wasm/c/src/scan.h",
-		"../sdk-wasm/c/conformance/realmgate_conformance.c", "../sdk-wasm/c/examples/mdmbridge/build.sh",
+		"../sdk-wasm/c/conformance/realmgate_conformance.c", "../sdk-wasm/c/examples/mdmbridge/build.sh", "../sdk-wasm/c/cc-wasm.sh",
 	}, "", func(out string) error {
 		if b, err := exec.Command("../sdk-wasm/c/examples/mdmbridge/build.sh", out).CombinedOutput(); err != nil {
 			return errors.New(string(b))

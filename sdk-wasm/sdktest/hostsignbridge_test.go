@@ -36,7 +36,7 @@ func hostSignModule(t testing.TB) string {
 		}
 	}
 	var inputs []string
-	for _, dir := range []string{sdkDir("c") + "/src", sdkDir("c") + "/include", sdkDir("c") + "/conformance", hostSignBridgeDir} {
+	for _, dir := range []string{sdkDir("c") + "/src", sdkDir("c") + "/include", sdkDir("c") + "/conformance", sdkDir("c") + "/cc-wasm.sh", hostSignBridgeDir} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && !strings.Contains(path, "/build/") {
 				inputs = append(inputs, path)

@@ -47,7 +47,7 @@ func mdmModule(t testing.TB) (string, []byte) {
 		t.Skip(msg)
 	}
 	var inputs []string
-	for _, dir := range []string{sdkDir("c") + "/src", sdkDir("c") + "/include", sdkDir("c") + "/conformance", mdmBridgeDir} {
+	for _, dir := range []string{sdkDir("c") + "/src", sdkDir("c") + "/include", sdkDir("c") + "/conformance", sdkDir("c") + "/cc-wasm.sh", mdmBridgeDir} {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
