@@ -3,7 +3,9 @@
 # with chromedp). Idempotent and non-interactive.
 set -euo pipefail
 
+. "$(dirname "$0")/apt.sh"
+
 if ! command -v chromium >/dev/null; then
-	DEBIAN_FRONTEND=noninteractive apt-get -qq update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null
+	apt_get -qq update
+	apt_get -qq install -y --no-install-recommends chromium >/dev/null
 fi

@@ -3,12 +3,9 @@
 # example against a daemon on 127.0.0.1. Idempotent and non-interactive.
 set -euo pipefail
 
+. "$(dirname "$0")/apt.sh"
+
 command -v curl >/dev/null && exit 0
-for _ in $(seq 1 60); do
-	if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 install -y -qq --no-install-recommends curl >/dev/null; then
-		exit 0
-	fi
-	sleep 5
-done
-exit 1
+apt_get -qq update
+apt_get -qq install -y --no-install-recommends curl >/dev/null
+command -v curl >/dev/null

@@ -6,14 +6,7 @@
 # non-interactive.
 set -euo pipefail
 
-apt_get() {
-	# Another process may hold the dpkg lock for a while: wait for it rather than fail.
-	for _ in $(seq 1 60); do
-		if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 "$@"; then return 0; fi
-		sleep 5
-	done
-	return 1
-}
+. "$(dirname "$0")/apt.sh"
 
 if ! dpkg-query -W -f='${Status}' mariadb-server 2>/dev/null | grep -q "install ok installed"; then
 	apt_get update

@@ -7,14 +7,7 @@
 # when PostgreSQL is already installed.
 set -euo pipefail
 
-apt_get() {
-	# Another process may hold the dpkg lock for a while: wait for it rather than fail.
-	for _ in $(seq 1 60); do
-		if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 "$@"; then return 0; fi
-		sleep 5
-	done
-	return 1
-}
+. "$(dirname "$0")/apt.sh"
 
 have_server() {
 	compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null

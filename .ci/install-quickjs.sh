@@ -5,6 +5,8 @@
 # lld, wasi-libc, the wasm32 compiler runtime). Idempotent and quiet.
 set -euo pipefail
 
+. "$(dirname "$0")/apt.sh"
+
 version=2025.04.26
 sha256=ec81da5b3249ed648dbc7df4a1654988910e66a118d9b71cb63534216efcfbbe
 url=http://deb.debian.org/debian/pool/main/q/quickjs/quickjs_${version}.orig.tar.xz
@@ -17,13 +19,8 @@ for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
-	for _ in $(seq 1 60); do
-		if DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=60 update &&
-			DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=60 install -y --no-install-recommends "${missing[@]}" >/dev/null; then
-			break
-		fi
-		sleep 5
-	done
+	apt_get -qq update
+	apt_get -qq install -y --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # The unpacked tree is trusted only when it was unpacked from the checked tarball: the marker

@@ -24,14 +24,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 	missing=("${filtered[@]}")
 fi
 
-apt_get() {
-	# Another process may hold the dpkg lock for a while: wait for it rather than fail.
-	for _ in $(seq 1 60); do
-		if DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=60 "$@"; then return 0; fi
-		sleep 5
-	done
-	return 1
-}
+. "$(dirname "$0")/apt.sh"
 
 if ((${#missing[@]})); then
 	apt_get update
