@@ -17,7 +17,6 @@ import (
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
 	"github.com/realmgate/realmgate/internal/corpustest"
-	"github.com/realmgate/realmgate/project"
 )
 
 // fakeCloudant stores JSON documents as Cloudant's HTTP API does, for the paths the corpus's
@@ -163,14 +162,10 @@ func TestCorpusJavaScriptClientIDTwoStepLogins(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d := hostdtest.Start(t, dir, hostdtest.Options{})
-	p, err := project.Load(d.Dir, project.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, env, version := firstApp(t, p)
+	_, p, cfg := startCorpusCopy(t, dir, hostdtest.Options{})
 	cookies := &cookieRecorder{}
-	cfg := client.Config{BaseURL: d.URL, AppID: app, Environment: env, AppVersion: version, HTTPClient: &http.Client{Transport: cookies}}
+	cfg.HTTPClient = &http.Client{Transport: cookies}
+	app, env := cfg.AppID, cfg.Environment
 	answers := [3]client.AdapterSubmission{
 		1: {Procedure: "submitAuthentication", Parameters: []any{"user", "REDACTED"}},
 		2: {Procedure: "submitAuthentication2", Parameters: []any{"Lassie"}},

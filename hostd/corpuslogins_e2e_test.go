@@ -16,7 +16,6 @@ import (
 	"github.com/realmgate/realmgate/client"
 	"github.com/realmgate/realmgate/hostd/hostdtest"
 	"github.com/realmgate/realmgate/internal/corpustest"
-	"github.com/realmgate/realmgate/project"
 )
 
 // corpusLogin is an adapter-based login of the corpus, driven as a client would.
@@ -263,17 +262,11 @@ func TestCorpusJavaScriptLogins(t *testing.T) {
 				addSubmitProcedures(t, dir, tc.realm, tc.submitParam)
 			}
 			var log adapterLog
-			d := hostdtest.Start(t, dir, hostdtest.Options{Logger: log.logger()})
-			p, err := project.Load(d.Dir, project.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			app, env, version := firstApp(t, p)
-			cfg := client.Config{BaseURL: d.URL, AppID: app, Environment: env, AppVersion: version}
+			_, p, cfg := startCorpusCopy(t, dir, hostdtest.Options{Logger: log.logger()})
 			if tc.env != "" {
-				e := p.Apps[app].Envs[tc.env]
+				e := p.Apps[cfg.AppID].Envs[tc.env]
 				if e == nil {
-					t.Fatalf("application %s has no environment %s", app, tc.env)
+					t.Fatalf("application %s has no environment %s", cfg.AppID, tc.env)
 				}
 				cfg.Environment, cfg.AppVersion = tc.env, cmp.Or(e.Version, "1.0")
 				cfg.Device = &client.DeviceInfo{ID: "corpus-device-1", OS: tc.env, Model: "test"}

@@ -200,6 +200,19 @@ func TestBuildJSEngineUsage(t *testing.T) {
 	}
 }
 
+// startCorpusCopy starts a daemon on a corpus project's copy in dir and returns it, the project as
+// the daemon loaded it, and the Go client's configuration for the project's first application.
+func startCorpusCopy(t *testing.T, dir string, opts hostdtest.Options) (*hostdtest.Daemon, *project.Project, client.Config) {
+	t.Helper()
+	d := hostdtest.Start(t, dir, opts)
+	p, err := project.Load(d.Dir, project.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, env, version := firstApp(t, p)
+	return d, p, client.Config{BaseURL: d.URL, AppID: app, Environment: env, AppVersion: version}
+}
+
 // corpusLoginCopy copies a corpus project into a temporary folder without the adapters drop,
 // starts backend as its local back end on 127.0.0.1 and rewrites the copy's files to it and to
 // the JavaScript engine module (corpusProjectFiles); it returns the folder.

@@ -81,13 +81,8 @@ func TestCorpusJavaScriptTwoStepLogins(t *testing.T) {
 				addSubmitProcedures(t, dir, tc.realm, tc.submitParam)
 			}
 			var log adapterLog
-			d := hostdtest.Start(t, dir, hostdtest.Options{Logger: log.logger()})
-			p, err := project.Load(d.Dir, project.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			app, env, version := firstApp(t, p)
-			c, err := client.New(client.Config{BaseURL: d.URL, AppID: app, Environment: env, AppVersion: version})
+			_, _, cfg := startCorpusCopy(t, dir, hostdtest.Options{Logger: log.logger()})
+			c, err := client.New(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
