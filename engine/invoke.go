@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/realmgate/realmgate/adapters"
 	"github.com/realmgate/realmgate/policies"
@@ -95,10 +96,21 @@ func (inv *invoker) Invoke(ctx context.Context, adapter, procedure string, param
 	if test == "" {
 		test = inv.envTest()
 	}
+	// One read of the session serves the decision and the callee's script state. It is not
+	// saved: a nested call never writes the session.
+	now := e.now()
+	sess, err := e.loadSession(ctx, inv.sessionID, inv.app, now)
+	if err != nil {
+		return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: "the session could not be read", Err: err}
+	}
+	scripts := &adapters.ScriptState{}
+	if !sess.isNew {
+		scripts.In = sess.st.Scripts[adapter] // before the decision, which may change sess in memory
+	}
 	identity := map[string]any{}
 	var request map[string]any
 	if test != project.Unprotected {
-		acc, err := inv.authorize(ctx, ref, adapter, procedure, test, params)
+		acc, err := inv.authorize(ctx, sess, now, ref, adapter, procedure, test, params)
 		if err != nil {
 			return nil, err
 		}
@@ -131,30 +143,13 @@ func (inv *invoker) Invoke(ctx context.Context, adapter, procedure string, param
 	}
 	callee := *inv
 	callee.chain = chain
-	ctx, err = inv.calleeScripts(ctx, adapter)
-	if err != nil {
-		return nil, err
-	}
+	// The callee runs with its own adapter's script state of the session, as the store holds
+	// it, in place of the caller's, which ctx carries while the caller runs (an adapter would
+	// otherwise start from another adapter's globals and write into its state). What the callee
+	// changes is not kept: a client's request keeps the state of the adapter it called, and the
+	// session is not locked across the call.
+	ctx = adapters.WithScriptState(ctx, scripts)
 	return e.procs.Call(adapters.WithInvoker(ctx, &callee), adapter, procedure, in)
-}
-
-// calleeScripts gives the called procedure its own adapter's script state of the session, as
-// the store holds it, in place of the caller's, which ctx carries while the caller runs (an
-// adapter would otherwise start from another adapter's globals and write into its state).
-// What the callee changes is not kept: a client's request keeps the state of the adapter it
-// called, and the session is not locked across the call.
-func (inv *invoker) calleeScripts(ctx context.Context, adapter string) (context.Context, error) {
-	st := &adapters.ScriptState{}
-	if validSessionID(inv.sessionID) {
-		s, err := inv.e.loadSession(ctx, inv.sessionID, inv.app, inv.e.now())
-		if err != nil {
-			return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: "the session could not be read", Err: err}
-		}
-		if !s.isNew {
-			st.In = s.st.Scripts[adapter]
-		}
-	}
-	return adapters.WithScriptState(ctx, st), nil
 }
 
 // envTest is the security test of the request's environment, which a procedure without one of
@@ -168,20 +163,15 @@ func (inv *invoker) envTest() string {
 	return project.DefaultWebTest
 }
 
-// authorize decides test for the session without challenging. It only reads the session: the
+// authorize decides test for session s (as Invoke read it) without challenging; s is not saved: the
 // realms it has passed and not outlived, as the store (or the realm's request) holds them.
 // Passive realms are not observed again (the outer request observed them, and what they
 // passed is in the session), so a nested decision never passes more than the outer one could.
-func (inv *invoker) authorize(ctx context.Context, ref, adapter, procedure, testName string, params []any) (*Access, error) {
+func (inv *invoker) authorize(ctx context.Context, s *session, now time.Time, ref, adapter, procedure, testName string, params []any) (*Access, error) {
 	e := inv.e
 	test, ok := e.project.Tests[testName]
 	if !ok {
 		return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: fmt.Sprintf("security test %q of %s is not defined", testName, ref)}
-	}
-	now := e.now()
-	s, err := e.loadSession(ctx, inv.sessionID, inv.app, now)
-	if err != nil {
-		return nil, &adapters.InvokeError{Code: adapters.InvokeUnavailable, Message: "the session could not be read", Err: err}
 	}
 	x := exchange{ctx: ctx, e: e, s: s, now: now, app: inv.app, passive: inv.passive, test: test, clientIP: inv.client, client: clientKey(inv.client)}
 	req := AccessRequest{App: inv.app, SessionID: inv.sessionID, Client: inv.client, Passive: inv.passive,
