@@ -163,8 +163,8 @@ func (inv *invoker) envTest() string {
 	return project.DefaultWebTest
 }
 
-// authorize decides test for session s (as Invoke read it) without challenging; s is not saved: the
-// realms it has passed and not outlived, as the store (or the realm's request) holds them.
+// authorize decides test for session s (as Invoke read it) without challenging, from the realms
+// s has passed and not outlived, as the store (or the realm's request) holds them; s is not saved.
 // Passive realms are not observed again (the outer request observed them, and what they
 // passed is in the session), so a nested decision never passes more than the outer one could.
 func (inv *invoker) authorize(ctx context.Context, s *session, now time.Time, ref, adapter, procedure, testName string, params []any) (*Access, error) {
